@@ -1,0 +1,312 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type ParsedNode } from 'yaml';
+import { ConfigError } from '../errors.js';
+import type { ProviderSettings } from '../providers/index.js';
+import { parseDuration } from '../util/duration.js';
+import { closest } from '../util/suggest.js';
+import { CONFIG } from './schema.js';
+import { Validator, type Problem } from './validate.js';
+
+export interface Price {
+  input: number;
+  cachedInput: number;
+  output: number;
+  pricedAt: string;
+  source?: string;
+}
+
+export interface TimeoutsMs {
+  connect: number;
+  firstToken: number;
+  idle: number;
+  total: number;
+}
+
+export interface ProviderConfig {
+  name: string;
+  api: 'openai' | 'anthropic';
+  baseUrl: string;
+  model: string;
+  apiKeyEnv?: string;
+  description?: string;
+  headers: Record<string, string>;
+  params: Record<string, unknown>;
+  price?: Price;
+  contextWindow?: number;
+  maxOutputTokens?: number;
+  maxTokensParam?: 'max_tokens' | 'max_completion_tokens';
+  streamUsage?: 'auto' | 'never';
+  maxResponseBytes?: number;
+  timeouts: TimeoutsMs;
+  required: boolean;
+  thresholds: string[];
+  /** "file:line:col" of the provider's entry, for messages about it. */
+  where: string;
+}
+
+export interface ChainConfig {
+  name: string;
+  providers: string[];
+  staticMessage?: string;
+  hedgeMs?: number;
+}
+
+export interface Config {
+  /** The file it came from, or "(built-in)". */
+  file: string;
+  providers: Map<string, ProviderConfig>;
+  chains: Map<string, ChainConfig>;
+  staticMessage?: string;
+  thresholds: string[];
+  currency?: { code: string; rate: number };
+}
+
+export const DEFAULT_TIMEOUTS: TimeoutsMs = { connect: 5_000, firstToken: 30_000, idle: 30_000, total: 120_000 };
+
+/** The providers.yaml shipped in the package (two levels above dist/config/). */
+export const SHIPPED_CONFIG = fileURLToPath(new URL('../../providers.yaml', import.meta.url));
+
+/** Lookup order: --config, $LLM_FALLBACK_CONFIG, ./providers.yaml, the shipped file. */
+export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  if (explicit) return resolve(cwd, explicit);
+  if (env.LLM_FALLBACK_CONFIG) return resolve(cwd, env.LLM_FALLBACK_CONFIG);
+  const local = resolve(cwd, 'providers.yaml');
+  if (existsSync(local)) return local;
+  return SHIPPED_CONFIG;
+}
+
+export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const file = findConfigFile(explicit, env);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const how = explicit ? 'check the --config path' : env.LLM_FALLBACK_CONFIG ? 'check $LLM_FALLBACK_CONFIG' : 'create it or pass --config FILE';
+    throw new ConfigError([`${display(file)}: cannot read config (${code === 'ENOENT' ? 'no such file' : code ?? 'error'}); ${how}`]);
+  }
+  return parseConfig(text, file);
+}
+
+function display(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') ? rel : file;
+}
+
+/** Parses and validates config text; throws ConfigError listing every problem as file:line:col. */
+export function parseConfig(text: string, file: string): Config {
+  const name = display(file);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problems: Problem[] = [];
+  for (const err of doc.errors) {
+    const pos = lines.linePos(err.pos[0]);
+    let msg = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    if (err.code === 'DUPLICATE_KEY') {
+      const key = /^[^:\n]*/.exec(text.slice(err.pos[0]))?.[0].trim() ?? '';
+      msg = `duplicate key "${key}"; each name may appear only once in a mapping: rename or remove one`;
+    } else {
+      msg = `YAML syntax error: ${msg}`;
+    }
+    problems.push({ line: pos.line, col: pos.col, message: msg });
+  }
+  if (problems.length) throw new ConfigError(format(name, problems));
+  if (doc.contents === null) throw new ConfigError([`${name}:1:1: the file is empty; it needs at least a "providers:" mapping (see the shipped providers.yaml)`]);
+
+  const v = new Validator(lines);
+  v.check(doc.contents as ParsedNode, CONFIG, '');
+  // Cross-references only make sense once the shape is right.
+  if (v.problems.length === 0) crossCheck(doc.contents as ParsedNode, v);
+  if (v.problems.length) throw new ConfigError(format(name, v.problems));
+
+  const raw = doc.toJS() as RawConfig;
+  return build(raw, name, doc.contents as ParsedNode, lines);
+}
+
+function format(file: string, problems: Problem[]): string[] {
+  return problems.sort((a, b) => a.line - b.line || a.col - b.col).map((p) => `${file}:${p.line}:${p.col}: ${p.message}`);
+}
+
+function crossCheck(root: ParsedNode, v: Validator): void {
+  if (!isMap(root)) return;
+  const providersNode = root.get('providers', true) as ParsedNode | undefined;
+  const names = new Set<string>();
+  if (isMap(providersNode)) for (const p of providersNode.items) if (isScalar(p.key)) names.add(String(p.key.value));
+  const chainsNode = root.get('chains', true) as ParsedNode | undefined;
+  if (!isMap(chainsNode)) return;
+  for (const pair of chainsNode.items) {
+    const chainName = isScalar(pair.key) ? String(pair.key.value) : '?';
+    let list = pair.value as ParsedNode | null;
+    if (isMap(list)) list = list.get('providers', true) as ParsedNode | null;
+    if (!isSeq(list)) continue;
+    const seen = new Set<string>();
+    for (const item of list.items) {
+      if (!isScalar(item)) continue;
+      const ref = String(item.value);
+      if (!names.has(ref)) {
+        const hint = closest(ref, names);
+        v.at(item as ParsedNode, `chains.${chainName}: unknown provider "${ref}"${hint ? ` (did you mean "${hint}"?)` : ''}; define it under providers: or remove it from the chain`);
+      }
+      else if (seen.has(ref)) v.at(item as ParsedNode, `chains.${chainName}: provider "${ref}" is listed twice; list each provider once (retries are per provider)`);
+      seen.add(ref);
+    }
+  }
+}
+
+interface RawTimeouts {
+  connect?: string;
+  first_token?: string;
+  idle?: string;
+  total?: string;
+}
+
+interface RawProvider {
+  api: 'openai' | 'anthropic';
+  base_url: string;
+  model: string;
+  api_key_env?: string;
+  description?: string;
+  headers?: Record<string, string>;
+  params?: Record<string, unknown>;
+  price?: { input: number; cached_input?: number; output: number; priced_at: string; source?: string };
+  context_window?: number;
+  max_output_tokens?: number;
+  max_tokens_param?: 'max_tokens' | 'max_completion_tokens';
+  stream_usage?: 'auto' | 'never';
+  max_response_bytes?: number;
+  timeouts?: RawTimeouts;
+  required?: boolean;
+  thresholds?: string[];
+}
+
+interface RawConfig {
+  defaults?: { timeouts?: RawTimeouts; max_output_tokens?: number };
+  providers: Record<string, RawProvider>;
+  chains?: Record<string, string[] | { providers: string[]; static_message?: string; hedge?: string }>;
+  static_message?: string;
+  thresholds?: string[];
+  currency?: { code?: string; rate?: number };
+}
+
+function timeouts(base: TimeoutsMs, raw: RawTimeouts | undefined): TimeoutsMs {
+  if (!raw) return base;
+  return {
+    connect: raw.connect ? parseDuration(raw.connect)! : base.connect,
+    firstToken: raw.first_token ? parseDuration(raw.first_token)! : base.firstToken,
+    idle: raw.idle ? parseDuration(raw.idle)! : base.idle,
+    total: raw.total ? parseDuration(raw.total)! : base.total,
+  };
+}
+
+function build(raw: RawConfig, file: string, root: ParsedNode, lines: LineCounter): Config {
+  const defaults = timeouts(DEFAULT_TIMEOUTS, raw.defaults?.timeouts);
+  const providers = new Map<string, ProviderConfig>();
+  const providersNode = isMap(root) ? (root.get('providers', true) as ParsedNode) : undefined;
+  for (const [name, p] of Object.entries(raw.providers)) {
+    let where = file;
+    if (isMap(providersNode)) {
+      const pair = providersNode.items.find((it) => isScalar(it.key) && String(it.key.value) === name);
+      const off = (pair?.key as ParsedNode | undefined)?.range?.[0];
+      if (off !== undefined) {
+        const pos = lines.linePos(off);
+        where = `${file}:${pos.line}:${pos.col}`;
+      }
+    }
+    providers.set(name, {
+      name,
+      api: p.api,
+      baseUrl: p.base_url,
+      model: p.model,
+      apiKeyEnv: p.api_key_env,
+      description: p.description,
+      headers: p.headers ?? {},
+      params: p.params ?? {},
+      price: p.price
+        ? { input: p.price.input, cachedInput: p.price.cached_input ?? p.price.input, output: p.price.output, pricedAt: p.price.priced_at, source: p.price.source }
+        : undefined,
+      contextWindow: p.context_window,
+      maxOutputTokens: p.max_output_tokens ?? raw.defaults?.max_output_tokens,
+      maxTokensParam: p.max_tokens_param,
+      streamUsage: p.stream_usage,
+      maxResponseBytes: p.max_response_bytes,
+      timeouts: timeouts(defaults, p.timeouts),
+      required: p.required ?? false,
+      thresholds: p.thresholds ?? [],
+      where,
+    });
+  }
+  const chains = new Map<string, ChainConfig>();
+  for (const [name, c] of Object.entries(raw.chains ?? {})) {
+    if (Array.isArray(c)) chains.set(name, { name, providers: c });
+    else chains.set(name, { name, providers: c.providers, staticMessage: c.static_message, hedgeMs: c.hedge ? parseDuration(c.hedge) : undefined });
+  }
+  if (!chains.has('default')) chains.set('default', { name: 'default', providers: [...providers.keys()] });
+  return {
+    file,
+    providers,
+    chains,
+    staticMessage: raw.static_message,
+    thresholds: raw.thresholds ?? [],
+    currency: raw.currency?.code && raw.currency.rate ? { code: raw.currency.code, rate: raw.currency.rate } : undefined,
+  };
+}
+
+/** Expands ${VAR} in a config string; undefined names are reported by the caller. */
+export function expandEnv(text: string, env: NodeJS.ProcessEnv, missing: string[]): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, v: string) => {
+    const value = env[v];
+    if (value === undefined) {
+      missing.push(v);
+      return '';
+    }
+    return value;
+  });
+}
+
+/**
+ * Everything an adapter needs, with the key read from the environment. Only providers that are actually
+ * used come through here, so a missing key is an error for them alone.
+ */
+export function resolveProvider(p: ProviderConfig, env: NodeJS.ProcessEnv = process.env): ProviderSettings {
+  const missing: string[] = [];
+  const baseUrl = expandEnv(p.baseUrl, env, missing);
+  const model = expandEnv(p.model, env, missing);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(p.headers)) headers[k] = expandEnv(v, env, missing);
+  if (missing.length) {
+    throw new ConfigError([`${p.where}: provider ${p.name} uses \${${missing[0]}}, which is not set; export ${missing[0]}=... or edit the provider`]);
+  }
+  let apiKey: string | undefined;
+  if (p.apiKeyEnv) {
+    apiKey = env[p.apiKeyEnv];
+    if (!apiKey) {
+      throw new ConfigError([`${p.where}: provider ${p.name} needs an API key: set the environment variable ${p.apiKeyEnv} (export ${p.apiKeyEnv}=...), or leave ${p.name} out of the run`]);
+    }
+  }
+  try {
+    new URL(baseUrl);
+  } catch {
+    throw new ConfigError([`${p.where}: provider ${p.name}: base_url "${baseUrl}" is not a valid URL after expanding variables`]);
+  }
+  return {
+    name: p.name,
+    api: p.api,
+    baseUrl,
+    model,
+    apiKey,
+    headers,
+    params: p.params,
+    timeouts: { connectMs: p.timeouts.connect, firstTokenMs: p.timeouts.firstToken, idleMs: p.timeouts.idle, totalMs: p.timeouts.total },
+    maxOutputTokens: p.maxOutputTokens,
+    maxTokensParam: p.maxTokensParam,
+    streamUsage: p.streamUsage,
+    maxResponseBytes: p.maxResponseBytes,
+  };
+}
+
+/** True when the provider's key variable is set (or it needs none). */
+export function hasKey(p: ProviderConfig, env: NodeJS.ProcessEnv = process.env): boolean {
+  return !p.apiKeyEnv || Boolean(env[p.apiKeyEnv]);
+}

@@ -1,0 +1,164 @@
+import { isMap, isScalar, isSeq, type LineCounter, type Node, type ParsedNode } from 'yaml';
+import { parseDuration } from '../util/duration.js';
+import { didYouMean } from '../util/suggest.js';
+import type { Schema } from './schema.js';
+
+export interface Problem {
+  /** 1-based line and column. */
+  line: number;
+  col: number;
+  message: string;
+}
+
+/**
+ * Checks a YAML node tree against a schema, recording one problem per mistake with its position.
+ * Walking the AST (not the parsed JS) is what lets every message point at a line and column.
+ */
+export class Validator {
+  readonly problems: Problem[] = [];
+
+  constructor(private readonly lines: LineCounter) {}
+
+  at(node: Node | null | undefined, message: string, fallbackOffset = 0): void {
+    const offset = node?.range?.[0] ?? fallbackOffset;
+    const pos = this.lines.linePos(offset);
+    this.problems.push({ line: pos.line, col: pos.col, message });
+  }
+
+  check(node: ParsedNode | null | undefined, s: Schema, path: string, parentOffset = 0): void {
+    if (node === null || node === undefined || (isScalar(node) && node.value === null)) {
+      this.at(node, `${path}: is empty; expected ${describe(s)}`, parentOffset);
+      return;
+    }
+    switch (s.t) {
+      case 'any':
+        return;
+      case 'string': {
+        if (!isScalar(node) || typeof node.value !== 'string') return this.at(node, `${path}: expected ${describe(s)}, got ${kindOf(node)}${quoteHint(node)}`);
+        const v = node.value;
+        if (s.enum && !s.enum.includes(v)) return this.at(node, `${path}: "${v}" is not one of ${s.enum.join(', ')}${didYouMean(v, s.enum)}`);
+        if (s.format === 'url' && !/^\$\{/.test(v)) {
+          let ok = false;
+          try {
+            const u = new URL(v);
+            ok = u.protocol === 'http:' || u.protocol === 'https:';
+          } catch {
+            ok = false;
+          }
+          if (!ok) this.at(node, `${path}: "${v}" is not a valid http(s) URL; write it like https://api.example.com/v1`);
+        }
+        if (s.format === 'env' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) {
+          this.at(node, `${path}: "${v}" is not an environment variable name; give the variable's name (e.g. DEEPSEEK_API_KEY), never the key itself`);
+        }
+        if (s.format === 'date' && (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v)))) {
+          this.at(node, `${path}: "${v}" is not a date; write YYYY-MM-DD`);
+        }
+        return;
+      }
+      case 'number':
+      case 'integer': {
+        if (!isScalar(node) || typeof node.value !== 'number') return this.at(node, `${path}: expected ${describe(s)}, got ${kindOf(node)}`);
+        const v = node.value;
+        if (s.t === 'integer' && !Number.isInteger(v)) return this.at(node, `${path}: expected a whole number, got ${v}`);
+        if (s.t === 'number' && s.positive && v <= 0) return this.at(node, `${path}: must be greater than 0, got ${v}`);
+        if (s.min !== undefined && v < s.min) return this.at(node, `${path}: must be at least ${s.min}, got ${v}`);
+        return;
+      }
+      case 'boolean':
+        if (!isScalar(node) || typeof node.value !== 'boolean') this.at(node, `${path}: expected true or false, got ${kindOf(node)}`);
+        return;
+      case 'duration': {
+        if (isScalar(node) && typeof node.value === 'number') {
+          return this.at(node, `${path}: ${node.value} has no unit; write a duration like "${node.value}s" or "${node.value}ms"`);
+        }
+        if (!isScalar(node) || typeof node.value !== 'string') return this.at(node, `${path}: expected a duration like "10s", got ${kindOf(node)}`);
+        const ms = parseDuration(node.value);
+        if (ms === undefined) return this.at(node, `${path}: "${node.value}" is not a duration; write it like "500ms", "10s", "2m" or "1h"`);
+        if (ms <= 0) return this.at(node, `${path}: must be greater than zero, got "${node.value}"`);
+        return;
+      }
+      case 'object': {
+        if (!isMap(node)) return this.at(node, `${path}: expected a mapping (key: value lines), got ${kindOf(node)}`);
+        const seen = new Set<string>();
+        for (const pair of node.items) {
+          const keyNode = pair.key as ParsedNode | null;
+          const key = isScalar(keyNode) ? String(keyNode.value) : '';
+          seen.add(key);
+          const field = s.fields[key];
+          if (!field) {
+            this.at(keyNode, `${path ? `${path}.` : ''}${key}: unknown key${didYouMean(key, Object.keys(s.fields))}${didYouMean(key, Object.keys(s.fields)) ? '' : `; allowed keys: ${Object.keys(s.fields).join(', ')}`}`);
+            continue;
+          }
+          this.check(pair.value as ParsedNode | null, field.s, path ? `${path}.${key}` : key, keyNode?.range?.[0] ?? 0);
+        }
+        for (const [key, field] of Object.entries(s.fields)) {
+          // Point at the entry's own name (the parent key) when there is one: that is where the key belongs.
+          if (field.required && !seen.has(key)) this.at(parentOffset ? null : node, `${path || 'top level'}: missing required key "${key}" (${describe(field.s)})`, parentOffset);
+        }
+        return;
+      }
+      case 'map': {
+        if (!isMap(node)) return this.at(node, `${path}: expected a mapping of names, got ${kindOf(node)}`);
+        for (const pair of node.items) {
+          const keyNode = pair.key as ParsedNode | null;
+          const key = isScalar(keyNode) ? String(keyNode.value) : '?';
+          this.check(pair.value as ParsedNode | null, s.values, `${path}.${key}`, keyNode?.range?.[0] ?? 0);
+        }
+        return;
+      }
+      case 'list': {
+        if (!isSeq(node)) return this.at(node, `${path}: expected a list, got ${kindOf(node)}`);
+        if (s.minItems && node.items.length < s.minItems) return this.at(node, `${path}: needs at least ${s.minItems} item(s)`);
+        node.items.forEach((item, i) => this.check(item as ParsedNode, s.items, `${path}[${i}]`, node.range?.[0] ?? 0));
+        return;
+      }
+      case 'either': {
+        const match = s.options.find((o) => (o.t === 'list' && isSeq(node)) || (o.t === 'object' && isMap(node)));
+        if (!match) return this.at(node, `${path}: expected ${s.options.map(describe).join(' or ')}, got ${kindOf(node)}`);
+        return this.check(node, match, path, parentOffset);
+      }
+    }
+  }
+}
+
+function describe(s: Schema): string {
+  switch (s.t) {
+    case 'string':
+      return s.enum ? `one of ${s.enum.join(', ')}` : s.format === 'url' ? 'a URL' : s.format === 'date' ? 'a date (YYYY-MM-DD)' : 'a string';
+    case 'number':
+      return 'a number';
+    case 'integer':
+      return 'a whole number';
+    case 'boolean':
+      return 'true or false';
+    case 'duration':
+      return 'a duration like "10s"';
+    case 'object':
+      return 'a mapping';
+    case 'map':
+      return 'a mapping of names';
+    case 'list':
+      return 'a list';
+    case 'either':
+      return s.options.map(describe).join(' or ');
+    case 'any':
+      return 'any value';
+  }
+}
+
+function kindOf(node: ParsedNode): string {
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) {
+    const v = node.value;
+    if (typeof v === 'string') return `the string "${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;
+    if (typeof v === 'number') return `the number ${v}`;
+    if (typeof v === 'boolean') return `${v}`;
+    return 'nothing';
+  }
+  return 'something else';
+}
+
+function quoteHint(node: ParsedNode): string {
+  return isScalar(node) && (typeof node.value === 'number' || typeof node.value === 'boolean') ? `; quote it if you meant the text "${String(node.value)}"` : '';
+}

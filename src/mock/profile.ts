@@ -1,0 +1,285 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { UsageError } from '../errors.js';
+import { parseDuration } from '../util/duration.js';
+import type { Dist } from './random.js';
+
+export const DIALECTS = ['openai', 'deepseek', 'moonshot', 'minimax', 'gemini', 'openrouter', 'anthropic'] as const;
+export type Dialect = (typeof DIALECTS)[number];
+
+/**
+ * Faults the emulator injects. Class-named faults (auth, billing, rate_limit, overloaded, server,
+ * context_length, content_filter) are sent in the dialect's real wire form, e.g. `billing` is an OpenAI
+ * 429 insufficient_quota, a DeepSeek 402, a MiniMax 500 "(1008)".
+ */
+export const FAULT_KINDS = [
+  'ok',
+  'status',
+  'auth',
+  'billing',
+  'rate_limit',
+  'overloaded',
+  'server',
+  'context_length',
+  'content_filter',
+  'reset',
+  'hang',
+  'slow_first_token',
+  'stall',
+  'cut',
+  'malformed',
+  'no_done',
+  'no_finish',
+  'error_event',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface Fault {
+  kind: FaultKind;
+  /** For kind "status". */
+  status?: number;
+  /** Seconds, sent as Retry-After. */
+  retry_after?: number;
+  /** Sent as retry-after-ms. */
+  retry_after_ms?: number;
+  message?: string;
+  /** For slow_first_token. */
+  delay_ms?: number;
+  /** For stall, cut, malformed, error_event: how many tokens are sent first. */
+  after_tokens?: number;
+}
+
+export interface ScriptStep extends Fault {
+  /** The step serves this many requests, then the next step takes over. */
+  times?: number;
+  /** The step is active for this long after the script was set. */
+  for_ms?: number;
+}
+
+export interface ProbabilisticFault extends Fault {
+  p: number;
+}
+
+export interface MockProviderSpec {
+  dialect: Dialect;
+  model: string;
+  ttft: Dist;
+  itl: Dist;
+  /** When set, overrides itl: the whole response takes this long (spread evenly over the tokens). */
+  total?: Dist;
+  output_tokens: Dist;
+  reasoning_tokens: number;
+  /** Interval of keep-alive comments (DeepSeek, OpenRouter) or pings (Anthropic) while waiting for the first token; 0 = none. */
+  keepalive_ms: number;
+  /** Share of prompt tokens reported as cache hits. */
+  cached_share: number;
+  context_window: number;
+  /** When set, requests must carry this key (Bearer or x-api-key). */
+  api_key?: string;
+  /** Echo the presented key in 401 messages, as careless servers do (for secret-redaction tests). */
+  echo_key: boolean;
+  /** Answer 400 to requests carrying stream_options (as some vLLM/llama.cpp builds do). */
+  reject_stream_options: boolean;
+  /** Write each SSE event in pieces, cutting inside multibyte characters, with a pause between pieces. */
+  split_writes: boolean;
+  faults: ProbabilisticFault[];
+  script: ScriptStep[];
+}
+
+export interface MockProfile {
+  seed: number;
+  providers: Record<string, MockProviderSpec>;
+}
+
+const DEFAULT_MODEL: Record<Dialect, string> = {
+  openai: 'gpt-5.4-mini',
+  deepseek: 'deepseek-v4-flash',
+  moonshot: 'kimi-k2.6',
+  minimax: 'MiniMax-M2.7',
+  gemini: 'gemini-3.5-flash',
+  openrouter: 'deepseek/deepseek-v4-flash',
+  anthropic: 'claude-sonnet-4-6',
+};
+
+const c = (value: number): Dist => ({ dist: 'constant', value });
+
+/** Fills the defaults of a partial spec (zero latency, 16 tokens, healthy). */
+export function providerSpec(partial: Partial<MockProviderSpec> & { dialect?: Dialect }): MockProviderSpec {
+  const dialect = partial.dialect ?? 'openai';
+  return {
+    dialect,
+    model: partial.model ?? DEFAULT_MODEL[dialect],
+    ttft: partial.ttft ?? c(0),
+    itl: partial.itl ?? c(0),
+    total: partial.total,
+    output_tokens: partial.output_tokens ?? c(16),
+    reasoning_tokens: partial.reasoning_tokens ?? 0,
+    keepalive_ms: partial.keepalive_ms ?? 0,
+    cached_share: partial.cached_share ?? 0,
+    context_window: partial.context_window ?? 131_072,
+    api_key: partial.api_key,
+    echo_key: partial.echo_key ?? false,
+    reject_stream_options: partial.reject_stream_options ?? false,
+    split_writes: partial.split_writes ?? false,
+    faults: partial.faults ?? [],
+    script: partial.script ?? [],
+  };
+}
+
+const lognormal = (median: number, sigma: number): Dist => ({ dist: 'lognormal', median, sigma });
+const uniform = (min: number, max: number): Dist => ({ dist: 'uniform', min, max });
+
+/**
+ * The article's four providers with different speed profiles; MiniMax is the flaky one. Numbers are
+ * plausible shapes for a demo, not measurements of the real services.
+ */
+function demoProviders(): Record<string, MockProviderSpec> {
+  return {
+    holysheep: providerSpec({ dialect: 'openai', model: 'deepseek-v3.2', ttft: lognormal(280, 0.25), itl: lognormal(14, 0.3), output_tokens: uniform(60, 120), cached_share: 0.2 }),
+    deepseek: providerSpec({ dialect: 'deepseek', model: 'deepseek-v4-flash', ttft: lognormal(520, 0.35), itl: lognormal(22, 0.3), output_tokens: uniform(60, 120), reasoning_tokens: 24, keepalive_ms: 150, cached_share: 0.3 }),
+    kimi: providerSpec({ dialect: 'moonshot', model: 'kimi-k2.6', ttft: lognormal(700, 0.3), itl: lognormal(30, 0.25), output_tokens: uniform(60, 120), cached_share: 0.25 }),
+    minimax: providerSpec({
+      dialect: 'minimax',
+      model: 'MiniMax-M2.7',
+      ttft: lognormal(400, 0.4),
+      itl: lognormal(18, 0.35),
+      output_tokens: uniform(60, 120),
+      faults: [
+        { kind: 'rate_limit', retry_after: 1, p: 0.08 },
+        { kind: 'overloaded', p: 0.05 },
+      ],
+    }),
+  };
+}
+
+export const BUILTIN_PROFILES: Record<string, () => MockProfile> = {
+  demo: () => ({ seed: 42, providers: demoProviders() }),
+  default: () => ({
+    seed: 42,
+    providers: {
+      ...demoProviders(),
+      openai: providerSpec({ dialect: 'openai', ttft: lognormal(350, 0.3), itl: lognormal(15, 0.3), output_tokens: uniform(40, 100) }),
+      anthropic: providerSpec({ dialect: 'anthropic', ttft: lognormal(600, 0.3), itl: lognormal(20, 0.3), output_tokens: uniform(40, 100), keepalive_ms: 200 }),
+      gemini: providerSpec({ dialect: 'gemini', ttft: lognormal(450, 0.3), itl: lognormal(10, 0.3), output_tokens: uniform(40, 100), reasoning_tokens: 30 }),
+      openrouter: providerSpec({ dialect: 'openrouter', ttft: lognormal(500, 0.3), itl: lognormal(20, 0.3), output_tokens: uniform(40, 100), keepalive_ms: 200 }),
+      instant: providerSpec({ dialect: 'openai', model: 'instant' }),
+    },
+  }),
+  instant: () => ({ seed: 42, providers: { instant: providerSpec({ dialect: 'openai', model: 'instant' }) } }),
+};
+
+/** Loads a profile by built-in name or from a YAML/JSON file. */
+export function loadProfile(nameOrFile: string): MockProfile {
+  const builtin = BUILTIN_PROFILES[nameOrFile];
+  if (builtin) return builtin();
+  let text: string;
+  try {
+    text = readFileSync(nameOrFile, 'utf8');
+  } catch {
+    throw new UsageError(`--profile: "${nameOrFile}" is neither a built-in profile (${Object.keys(BUILTIN_PROFILES).join(', ')}) nor a readable file`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new UsageError(`${nameOrFile}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return profileFromObject(raw, nameOrFile);
+}
+
+/** Validates a profile given as plain data (from a file or from a test). Durations: "250ms", "1s", or a number of ms. */
+export function profileFromObject(raw: unknown, where = 'profile'): MockProfile {
+  const o = raw as Record<string, unknown> | null;
+  if (!o || typeof o !== 'object' || !o.providers || typeof o.providers !== 'object') {
+    throw new UsageError(`${where}: expected a mapping with a "providers" mapping`);
+  }
+  const providers: Record<string, MockProviderSpec> = {};
+  for (const [name, value] of Object.entries(o.providers as Record<string, unknown>)) {
+    providers[name] = specFromObject(value, `${where}: providers.${name}`);
+  }
+  return { seed: typeof o.seed === 'number' ? o.seed : 42, providers };
+}
+
+function specFromObject(raw: unknown, where: string): MockProviderSpec {
+  if (!raw || typeof raw !== 'object') throw new UsageError(`${where}: expected a mapping`);
+  const o = raw as Record<string, unknown>;
+  const dialect = (o.dialect ?? 'openai') as Dialect;
+  if (!DIALECTS.includes(dialect)) throw new UsageError(`${where}.dialect: "${String(o.dialect)}" is not one of ${DIALECTS.join(', ')}`);
+  const partial: Partial<MockProviderSpec> = { dialect };
+  if (o.model !== undefined) partial.model = String(o.model);
+  for (const key of ['ttft', 'itl', 'total'] as const) if (o[key] !== undefined) partial[key] = toDist(o[key], `${where}.${key}`, true);
+  if (o.output_tokens !== undefined) partial.output_tokens = toDist(o.output_tokens, `${where}.output_tokens`, false);
+  for (const key of ['reasoning_tokens', 'cached_share', 'context_window'] as const) {
+    if (o[key] !== undefined) partial[key] = toNumber(o[key], `${where}.${key}`);
+  }
+  if (o.keepalive_ms !== undefined) partial.keepalive_ms = toMs(o.keepalive_ms, `${where}.keepalive_ms`);
+  if (o.api_key !== undefined) partial.api_key = String(o.api_key);
+  for (const key of ['echo_key', 'reject_stream_options', 'split_writes'] as const) if (o[key] !== undefined) partial[key] = Boolean(o[key]);
+  if (o.faults !== undefined) partial.faults = toArray(o.faults, `${where}.faults`).map((f, i) => ({ ...toFault(f, `${where}.faults[${i}]`), p: toNumber((f as Record<string, unknown>).p, `${where}.faults[${i}].p`) }));
+  if (o.script !== undefined) partial.script = toArray(o.script, `${where}.script`).map((f, i) => toStep(f, `${where}.script[${i}]`));
+  return providerSpec(partial);
+}
+
+export function toStep(raw: unknown, where: string): ScriptStep {
+  const step: ScriptStep = toFault(raw, where);
+  const o = raw as Record<string, unknown>;
+  if (o.times !== undefined) step.times = toNumber(o.times, `${where}.times`);
+  if (o.for !== undefined) step.for_ms = toMs(o.for, `${where}.for`);
+  if (o.for_ms !== undefined) step.for_ms = toMs(o.for_ms, `${where}.for_ms`);
+  return step;
+}
+
+export function toFault(raw: unknown, where: string): Fault {
+  if (typeof raw === 'string') raw = { kind: raw };
+  if (!raw || typeof raw !== 'object') throw new UsageError(`${where}: expected a fault mapping like {kind: rate_limit}`);
+  const o = raw as Record<string, unknown>;
+  const kind = o.kind as FaultKind;
+  if (!FAULT_KINDS.includes(kind)) throw new UsageError(`${where}.kind: "${String(o.kind)}" is not one of ${FAULT_KINDS.join(', ')}`);
+  const f: Fault = { kind };
+  if (o.status !== undefined) f.status = toNumber(o.status, `${where}.status`);
+  if (kind === 'status' && f.status === undefined) throw new UsageError(`${where}: kind "status" needs a status code`);
+  if (o.retry_after !== undefined) f.retry_after = toNumber(o.retry_after, `${where}.retry_after`);
+  if (o.retry_after_ms !== undefined) f.retry_after_ms = toNumber(o.retry_after_ms, `${where}.retry_after_ms`);
+  if (o.message !== undefined) f.message = String(o.message);
+  if (o.delay !== undefined) f.delay_ms = toMs(o.delay, `${where}.delay`);
+  if (o.delay_ms !== undefined) f.delay_ms = toMs(o.delay_ms, `${where}.delay_ms`);
+  if (o.after_tokens !== undefined) f.after_tokens = toNumber(o.after_tokens, `${where}.after_tokens`);
+  return f;
+}
+
+function toArray(v: unknown, where: string): unknown[] {
+  if (!Array.isArray(v)) throw new UsageError(`${where}: expected a list`);
+  return v;
+}
+
+function toNumber(v: unknown, where: string): number {
+  const n = typeof v === 'number' ? v : Number.NaN;
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${where}: expected a non-negative number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function toMs(v: unknown, where: string): number {
+  if (typeof v === 'number') return toNumber(v, where);
+  const ms = typeof v === 'string' ? parseDuration(v) : undefined;
+  if (ms === undefined) throw new UsageError(`${where}: expected a duration like "250ms" or "2s", got ${JSON.stringify(v)}`);
+  return ms;
+}
+
+function toDist(v: unknown, where: string, isTime: boolean): Dist {
+  const scalar = (x: unknown, w: string) => (isTime ? toMs(x, w) : toNumber(x, w));
+  if (typeof v === 'number' || typeof v === 'string') return { dist: 'constant', value: scalar(v, where) };
+  if (!v || typeof v !== 'object') throw new UsageError(`${where}: expected a value or {dist: ...}`);
+  const o = v as Record<string, unknown>;
+  switch (o.dist) {
+    case 'constant':
+      return { dist: 'constant', value: scalar(o.value, `${where}.value`) };
+    case 'uniform':
+      return { dist: 'uniform', min: scalar(o.min, `${where}.min`), max: scalar(o.max, `${where}.max`) };
+    case 'normal':
+      return { dist: 'normal', mean: scalar(o.mean, `${where}.mean`), stddev: scalar(o.stddev, `${where}.stddev`) };
+    case 'lognormal':
+      return { dist: 'lognormal', median: scalar(o.median, `${where}.median`), sigma: toNumber(o.sigma, `${where}.sigma`) };
+    default:
+      throw new UsageError(`${where}.dist: "${String(o.dist)}" is not one of constant, uniform, normal, lognormal`);
+  }
+}

@@ -1,0 +1,416 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { now } from '../util/clock.js';
+import { Rng, hashSeed, sample } from './random.js';
+import { toFault, toStep, type Fault, type MockProfile, type MockProviderSpec, type ProbabilisticFault, type ScriptStep } from './profile.js';
+import { StreamWire, errorReply, nonStreamBody, type TokenCounts } from './wire.js';
+
+export interface ProviderStats {
+  requests: number;
+  ok: number;
+  faults: Record<string, number>;
+}
+
+interface ProviderState {
+  name: string;
+  spec: MockProviderSpec;
+  rng: Rng;
+  stats: ProviderStats;
+  script: ScriptStep[];
+  stepIndex: number;
+  stepCount: number;
+  stepStart: number;
+}
+
+export interface MockServer {
+  /** http://127.0.0.1:PORT */
+  readonly url: string;
+  readonly port: number;
+  readonly profile: MockProfile;
+  /** Base URL of one emulated provider, e.g. http://127.0.0.1:PORT/deepseek/v1 */
+  baseUrl(provider: string): string;
+  /** Replaces a provider's fault script (steps are consumed one request at a time; the last persists). */
+  setScript(provider: string, steps: unknown[]): void;
+  setFaults(provider: string, faults: ProbabilisticFault[]): void;
+  stats(): Record<string, ProviderStats>;
+  close(): Promise<void>;
+}
+
+export interface MockOptions {
+  profile: MockProfile;
+  port?: number;
+  host?: string;
+}
+
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+const WORDS = [
+  'the', 'cache', 'latency', 'token', 'stream', 'provider', 'retry', 'budget', 'fallback', 'circuit', 'breaker',
+  'request', 'naïve', 'café', '数据', 'модель', 'π', 'deadline', 'window', 'context', 'rate', 'limit', 'queue',
+  'p99', 'histogram', 'socket', 'keep-alive', 'jitter', 'backoff', 'gateway', 'région', '東京', 'résumé',
+];
+
+/** Starts the emulator on 127.0.0.1 (port 0 = any free port). */
+export async function startMock(opts: MockOptions): Promise<MockServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const states = new Map<string, ProviderState>();
+  const byModel = new Map<string, ProviderState>();
+  for (const [name, spec] of Object.entries(opts.profile.providers)) {
+    const st: ProviderState = {
+      name,
+      spec,
+      rng: new Rng(hashSeed(name, opts.profile.seed)),
+      stats: { requests: 0, ok: 0, faults: {} },
+      script: spec.script,
+      stepIndex: 0,
+      stepCount: 0,
+      stepStart: now(),
+    };
+    states.set(name, st);
+    if (!byModel.has(spec.model)) byModel.set(spec.model, st);
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((e) => {
+      if (!res.headersSent) sendJson(res, 500, JSON.stringify({ error: { message: `emulator: ${(e as Error).message}`, type: 'server_error' } }));
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 0;
+  server.requestTimeout = 0;
+  server.on('connection', (socket) => socket.setNoDelay(true));
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://mock');
+    const path = url.pathname;
+    if (path.startsWith('/_mock')) return admin(req, res, path);
+    const m = /^(?:\/([^/]+))?\/v1\/(chat\/completions|messages|models)$/.exec(path);
+    if (!m) return sendJson(res, 404, JSON.stringify({ error: { message: `emulator: no route for ${req.method} ${path}; use /{provider}/v1/chat/completions, /{provider}/v1/messages or /v1/...`, type: 'not_found' } }));
+    const [, providerName, endpoint] = m;
+    if (endpoint === 'models') {
+      const list = providerName ? [states.get(providerName)].filter(Boolean) : [...states.values()];
+      return sendJson(res, 200, JSON.stringify({ object: 'list', data: list.map((s) => ({ id: s!.spec.model, object: 'model', owned_by: 'llm-fallback-mock' })) }));
+    }
+    if (req.method !== 'POST') return sendJson(res, 405, JSON.stringify({ error: { message: 'use POST', type: 'invalid_request_error' } }));
+    const text = await readBody(req);
+    if (text === undefined) return sendJson(res, 413, JSON.stringify({ error: { message: 'request too large', type: 'invalid_request_error' } }));
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return sendJson(res, 400, JSON.stringify({ error: { message: 'We could not parse the JSON body of your request.', type: 'invalid_request_error' } }));
+    }
+    const state = providerName ? states.get(providerName) : byModel.get(String(body.model));
+    if (!state) {
+      return sendJson(res, 404, JSON.stringify({ error: { message: `emulator: unknown provider or model "${providerName ?? String(body.model)}"; known: ${[...states.keys()].join(', ')}`, type: 'not_found_error', code: 'model_not_found' } }));
+    }
+    const spec = state.spec;
+    if ((endpoint === 'messages') !== (spec.dialect === 'anthropic')) {
+      return sendJson(res, 404, JSON.stringify({ error: { message: `emulator: provider ${state.name} speaks ${spec.dialect}; use /${state.name}/v1/${spec.dialect === 'anthropic' ? 'messages' : 'chat/completions'}`, type: 'not_found' } }));
+    }
+    state.stats.requests++;
+
+    if (spec.api_key !== undefined) {
+      const presented = bearer(req) ?? header(req, 'x-api-key') ?? '';
+      if (presented !== spec.api_key) {
+        const shown = spec.echo_key ? presented : `****${presented.slice(-4)}`;
+        return fail(state, res, 'auth', errorReply(spec.dialect, 'auth', { key: shown }), {});
+      }
+    }
+    if (spec.reject_stream_options && body.stream_options !== undefined) {
+      return fail(state, res, 'stream_options', { status: 400, body: JSON.stringify({ error: { message: 'Unrecognized request argument supplied: stream_options', type: 'invalid_request_error', param: 'stream_options', code: null } }) }, {});
+    }
+    const fault = pickFault(state, header(req, 'x-mock-fault'));
+    const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
+    const systemChars = typeof body.system === 'string' ? body.system.length : 0;
+    const promptTokens = estimatePromptTokens(messages, systemChars);
+    const maxTokens = Number(body.max_tokens ?? body.max_completion_tokens ?? Infinity);
+    if (fault.kind === 'context_length' || promptTokens + (Number.isFinite(maxTokens) ? maxTokens : 0) > spec.context_window) {
+      return fail(state, res, 'context_length', errorReply(spec.dialect, 'context_length', { message: fault.message }), fault);
+    }
+    switch (fault.kind) {
+      case 'auth':
+      case 'billing':
+      case 'rate_limit':
+      case 'overloaded':
+      case 'server':
+      case 'content_filter':
+        return fail(state, res, fault.kind, errorReply(spec.dialect, fault.kind, { message: fault.message, key: '****' }), fault);
+      case 'status': {
+        const cls = fault.status === 429 ? 'rate_limit' : fault.status === 401 ? 'auth' : fault.status === 402 ? 'billing' : (fault.status ?? 500) >= 500 ? 'server' : 'content_filter';
+        const base = errorReply(spec.dialect, cls, { message: fault.message });
+        return fail(state, res, `status_${fault.status}`, { status: fault.status ?? 500, body: base.body }, fault);
+      }
+      case 'reset':
+        count(state, 'reset');
+        req.socket.resetAndDestroy();
+        return;
+      case 'hang':
+        count(state, 'hang');
+        return; // never answer; the socket stays open until the client gives up or the server closes
+    }
+    await respond(state, body, promptTokens, maxTokens, fault, req, res);
+  }
+
+  function pickFault(state: ProviderState, override: string | undefined): Fault {
+    if (override) {
+      try {
+        return toFault(override.trim().startsWith('{') ? JSON.parse(override) : override, 'x-mock-fault');
+      } catch {
+        return { kind: 'ok' };
+      }
+    }
+    while (state.stepIndex < state.script.length) {
+      const step = state.script[state.stepIndex];
+      const expired = (step.for_ms !== undefined && now() - state.stepStart >= step.for_ms) || (step.times !== undefined && state.stepCount >= step.times);
+      if (expired) {
+        state.stepIndex++;
+        state.stepCount = 0;
+        state.stepStart = now();
+        continue;
+      }
+      state.stepCount++;
+      return step;
+    }
+    if (state.spec.faults.length) {
+      let roll = state.rng.next();
+      for (const f of state.spec.faults) {
+        if (roll < f.p) return f;
+        roll -= f.p;
+      }
+    }
+    return { kind: 'ok' };
+  }
+
+  async function admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (req.method === 'GET' && (path === '/_mock' || path === '/_mock/stats')) {
+      return sendJson(res, 200, JSON.stringify(api.stats()));
+    }
+    const m = /^\/_mock\/providers\/([^/]+)\/(script|faults)$/.exec(path);
+    if (m && (req.method === 'PUT' || req.method === 'POST')) {
+      const text = (await readBody(req)) ?? '';
+      try {
+        const list = JSON.parse(text) as unknown[];
+        if (m[2] === 'script') api.setScript(m[1], list);
+        else api.setFaults(m[1], list as ProbabilisticFault[]);
+        return sendJson(res, 200, '{"ok":true}');
+      } catch (e) {
+        return sendJson(res, 400, JSON.stringify({ error: { message: (e as Error).message } }));
+      }
+    }
+    return sendJson(res, 404, JSON.stringify({ error: { message: 'admin routes: GET /_mock/stats, PUT /_mock/providers/{name}/script, PUT /_mock/providers/{name}/faults' } }));
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const api: MockServer = {
+    url,
+    port,
+    profile: opts.profile,
+    baseUrl: (provider) => `${url}/${provider}/v1`,
+    setScript(provider, steps) {
+      const st = mustGet(states, provider);
+      st.script = steps.map((s, i) => toStep(s, `script[${i}]`));
+      st.stepIndex = 0;
+      st.stepCount = 0;
+      st.stepStart = now();
+    },
+    setFaults(provider, faults) {
+      const st = mustGet(states, provider);
+      st.spec = { ...st.spec, faults: faults.map((f, i) => ({ ...toFault(f, `faults[${i}]`), p: Number(f.p) })) };
+    },
+    stats() {
+      const out: Record<string, ProviderStats> = {};
+      for (const [name, st] of states) out[name] = { ...st.stats, faults: { ...st.stats.faults } };
+      return out;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+  return api;
+}
+
+/** A loopback URL on which nothing listens, for "connection refused" tests. */
+export async function refusedUrl(): Promise<string> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return `http://127.0.0.1:${port}/v1`;
+}
+
+function mustGet(states: Map<string, ProviderState>, name: string): ProviderState {
+  const st = states.get(name);
+  if (!st) throw new Error(`unknown emulated provider "${name}"`);
+  return st;
+}
+
+function count(state: ProviderState, kind: string): void {
+  state.stats.faults[kind] = (state.stats.faults[kind] ?? 0) + 1;
+}
+
+function fail(state: ProviderState, res: ServerResponse, kind: string, reply: { status: number; body: string }, fault: Partial<Fault>): void {
+  count(state, kind);
+  const headers: Record<string, string> = {};
+  if (fault.retry_after !== undefined) headers['retry-after'] = String(fault.retry_after);
+  if (fault.retry_after_ms !== undefined) headers['retry-after-ms'] = String(fault.retry_after_ms);
+  sendJson(res, reply.status, reply.body, headers);
+}
+
+function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function bearer(req: IncomingMessage): string | undefined {
+  const auth = header(req, 'authorization');
+  return auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
+}
+
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    n += chunk.length;
+    if (n > MAX_REQUEST_BYTES) return undefined;
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** Rough prompt size (4 characters a token plus per-message overhead), the same rule the client uses for estimates. */
+export function estimatePromptTokens(messages: { content?: unknown }[], extraChars = 0): number {
+  let chars = extraChars;
+  for (const m of messages) chars += typeof m.content === 'string' ? m.content.length : JSON.stringify(m.content ?? '').length;
+  return Math.ceil(chars / 4) + 4 * messages.length;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+async function respond(state: ProviderState, body: Record<string, unknown>, promptTokens: number, maxTokens: number, fault: Fault, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const spec = state.spec;
+  const rng = state.rng;
+  const t0 = now();
+  const stream = body.stream === true;
+  const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+  const ttft = fault.kind === 'slow_first_token' ? (fault.delay_ms ?? 5000) : sample(spec.ttft, rng);
+  const wanted = Math.max(1, Math.round(sample(spec.output_tokens, rng)));
+  const reasoningCount = Math.min(spec.reasoning_tokens, Number.isFinite(maxTokens) ? Math.max(0, maxTokens - 1) : spec.reasoning_tokens);
+  const contentCount = Math.max(1, Math.min(wanted, Number.isFinite(maxTokens) ? maxTokens - reasoningCount : wanted));
+  const truncated = Number.isFinite(maxTokens) && wanted + reasoningCount > maxTokens;
+  const n = reasoningCount + contentCount;
+  const totalMs = spec.total ? sample(spec.total, rng) : undefined;
+  const gaps: number[] = [];
+  for (let i = 1; i < n; i++) gaps.push(totalMs !== undefined ? Math.max(0, totalMs - ttft) / Math.max(1, n - 1) : sample(spec.itl, rng));
+  const words: string[] = [];
+  for (let i = 0; i < n; i++) words.push(`${WORDS[rng.int(WORDS.length)]} `);
+  const reasoningText = words.slice(0, reasoningCount).join('');
+  const contentText = words.slice(reasoningCount).join('');
+  const counts: TokenCounts = { prompt: promptTokens, cached: Math.floor(promptTokens * spec.cached_share), completion: n, reasoning: reasoningCount };
+  const reason = truncated ? 'length' : 'stop';
+  const id = `${spec.dialect === 'anthropic' ? 'msg_' : 'chatcmpl-'}${state.stats.requests.toString(16)}${rng.int(1 << 30).toString(16)}`;
+  let closed = false;
+  res.on('close', () => (closed = true));
+
+  if (!stream) {
+    const doneAt = t0 + ttft + gaps.reduce((a, b) => a + b, 0);
+    if (doneAt > now() || spec.keepalive_ms) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // DeepSeek sends blank lines while a non-streamed request waits.
+      while (!closed && now() < doneAt) {
+        if (spec.keepalive_ms && spec.dialect === 'deepseek') res.write('\n');
+        await sleep(Math.min(spec.keepalive_ms || Infinity, doneAt - now()));
+      }
+      if (closed) return;
+    }
+    if (fault.kind === 'cut') {
+      if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(nonStreamBody(spec.dialect, id, spec.model, contentText, reasoningText, reason, counts).slice(0, 40));
+      count(state, 'cut');
+      req.socket.end();
+      return;
+    }
+    const payload = fault.kind === 'malformed' ? '<html><body>502 Bad Gateway</body></html>' : nonStreamBody(spec.dialect, id, spec.model, contentText, reasoningText, reason, counts);
+    if (fault.kind === 'malformed') count(state, 'malformed');
+    else state.stats.ok++;
+    if (!res.headersSent) res.writeHead(200, { 'content-type': fault.kind === 'malformed' ? 'text/html' : 'application/json', 'content-length': Buffer.byteLength(payload) });
+    res.end(payload);
+    return;
+  }
+
+  const wire = new StreamWire(spec.dialect, id, spec.model, includeUsage);
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  const instant = ttft === 0 && gaps.every((g) => g === 0) && !spec.split_writes && fault.kind === 'ok';
+  const out: string[] = [];
+  const send = async (frame: string) => {
+    if (!frame || closed) return;
+    if (instant) {
+      out.push(frame);
+      return;
+    }
+    if (spec.split_writes) {
+      const buf = Buffer.from(frame);
+      let cut = buf.findIndex((b) => b >= 0x80);
+      cut = cut > 0 ? cut + 1 : Math.max(1, buf.length >> 1); // inside a multibyte character when there is one
+      res.write(buf.subarray(0, cut));
+      await sleep(2);
+      if (!closed) res.write(buf.subarray(cut));
+      return;
+    }
+    res.write(frame);
+  };
+
+  await send(spec.dialect === 'anthropic' ? wire.anthropicStart(counts) : wire.start());
+  const firstAt = t0 + ttft;
+  while (!closed && now() < firstAt) {
+    if (spec.keepalive_ms) {
+      await send(wire.keepalive());
+      await sleep(Math.min(spec.keepalive_ms, firstAt - now()));
+    } else {
+      await sleep(firstAt - now());
+    }
+  }
+  const cutAt = fault.after_tokens ?? 0;
+  let at = firstAt;
+  for (let i = 0; i < n; i++) {
+    if (closed) return;
+    if (i === cutAt && (fault.kind === 'stall' || fault.kind === 'cut' || fault.kind === 'malformed' || fault.kind === 'error_event')) {
+      count(state, fault.kind);
+      if (fault.kind === 'stall') return; // keep the connection open, send nothing more
+      if (fault.kind === 'cut') {
+        // Close after what was written is flushed: the client gets the tokens, then a body that never ends properly.
+        req.socket.end();
+        return;
+      }
+      if (fault.kind === 'malformed') await send('data: {"choices":[{"delta":{"content":"tru\n\n');
+      else await send(wire.errorEvent('overloaded'));
+      res.end();
+      return;
+    }
+    if (i > 0) {
+      at += gaps[i - 1];
+      if (!instant) await sleep(at - now());
+    }
+    await send(wire.token(i < reasoningCount ? 'reasoning' : 'content', words[i], i < reasoningCount ? i : i - reasoningCount + (reasoningCount > 0 ? 1 : 0)));
+  }
+  const finishOpts = { done: fault.kind !== 'no_done', finishReason: fault.kind !== 'no_finish' };
+  await send(wire.finish(reason, counts, contentText, finishOpts));
+  if (closed) return;
+  if (fault.kind === 'no_done' || fault.kind === 'no_finish') count(state, fault.kind);
+  else state.stats.ok++;
+  if (instant) res.end(out.join(''));
+  else res.end();
+}

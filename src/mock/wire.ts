@@ -1,0 +1,327 @@
+import type { Dialect, FaultKind } from './profile.js';
+
+/**
+ * The emulator's wire formats, one per dialect, written from the shapes in docs/providers.md (shared):
+ * where usage sits in a stream, keep-alive comments, the MiniMax final frame, Moonshot's usage inside
+ * choices[0], Anthropic's named events, Gemini's array error bodies, and each provider's error envelope.
+ */
+export interface TokenCounts {
+  prompt: number;
+  cached: number;
+  completion: number;
+  reasoning: number;
+}
+
+export interface ErrorReply {
+  status: number;
+  body: string;
+}
+
+type ErrorFault = Extract<FaultKind, 'auth' | 'billing' | 'rate_limit' | 'overloaded' | 'server' | 'context_length' | 'content_filter'>;
+
+const sse = (obj: unknown) => `data: ${JSON.stringify(obj)}\n\n`;
+
+export class StreamWire {
+  private readonly created = Math.floor(Date.now() / 1000);
+  private sentReasoningStart = false;
+
+  constructor(
+    readonly dialect: Dialect,
+    private readonly id: string,
+    private readonly model: string,
+    private readonly includeUsage: boolean,
+  ) {}
+
+  private chunk(delta: Record<string, unknown> | null, finish: string | null, extra?: Record<string, unknown>): Record<string, unknown> {
+    const choice: Record<string, unknown> = { index: 0, delta: delta ?? {}, finish_reason: finish };
+    const c: Record<string, unknown> = { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [choice] };
+    switch (this.dialect) {
+      case 'openai':
+        c.service_tier = 'default';
+        c.system_fingerprint = 'fp_mock01';
+        if (this.includeUsage) c.usage = null;
+        c.obfuscation = 'x'.repeat(1 + (this.id.length % 5));
+        break;
+      case 'minimax':
+        // Non-final chunks carry a placeholder usage and the sensitive-content flags.
+        c.usage = { total_tokens: 0, total_characters: 0 };
+        c.input_sensitive = false;
+        c.output_sensitive = false;
+        break;
+      case 'openrouter':
+        c.provider = 'MockUpstream';
+        break;
+    }
+    return { ...c, ...extra };
+  }
+
+  /** Frames sent with the headers (before the first token). */
+  start(): string {
+    switch (this.dialect) {
+      case 'anthropic':
+        return `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 1 } } })}\n\n`;
+      case 'deepseek':
+      case 'gemini':
+        return ''; // DeepSeek's role chunk comes with the first token; Gemini has none.
+      default:
+        return sse(this.chunk({ role: 'assistant', content: '' }, null));
+    }
+  }
+
+  /** Anthropic's message_start carries the input usage; the emulator sends it once counts are known. */
+  anthropicStart(counts: TokenCounts): string {
+    return `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: anthropicUsage(counts, 1) } })}\n\nevent: content_block_start\ndata: ${JSON.stringify({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })}\n\n`;
+  }
+
+  keepalive(): string {
+    switch (this.dialect) {
+      case 'deepseek':
+        return ': keep-alive\n\n';
+      case 'openrouter':
+        return ': OPENROUTER PROCESSING\n\n';
+      case 'anthropic':
+        return `event: ping\ndata: {"type": "ping"}\n\n`;
+      default:
+        return '';
+    }
+  }
+
+  token(kind: 'reasoning' | 'content', text: string, index: number): string {
+    const d = this.dialect;
+    if (d === 'anthropic') {
+      const delta = kind === 'reasoning' ? { type: 'thinking_delta', thinking: text } : { type: 'text_delta', text };
+      return `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta })}\n\n`;
+    }
+    // OpenAI chat completions and Gemini think silently: time passes, no reasoning text is streamed.
+    if (kind === 'reasoning' && (d === 'openai' || d === 'gemini')) return '';
+    let delta: Record<string, unknown>;
+    if (kind === 'reasoning') {
+      if (d === 'minimax') delta = { reasoning_details: [{ type: 'reasoning.text', text }] };
+      else if (d === 'openrouter') delta = { reasoning: text };
+      else delta = { content: null, reasoning_content: text };
+    } else {
+      delta = d === 'deepseek' ? { content: text, reasoning_content: null } : { content: text };
+    }
+    let prefix = '';
+    if (d === 'deepseek' && index === 0) {
+      // DeepSeek's first data chunk is role-only, sent when inference starts.
+      prefix = sse(this.chunk(kind === 'reasoning' ? { role: 'assistant', content: null, reasoning_content: '' } : { role: 'assistant', content: '' }, null));
+      this.sentReasoningStart = kind === 'reasoning';
+    }
+    if (d === 'minimax' && index % 3 === 1) delta.role = ''; // MiniMax sends role:"" on some chunks
+    if (d === 'gemini' && index === 0) delta.role = 'assistant';
+    return prefix + sse(this.chunk(delta, null));
+  }
+
+  /** The frames that end a healthy stream: finish reason, usage where the dialect puts it, terminator. */
+  finish(reason: 'stop' | 'length', counts: TokenCounts, fullText: string, opts: { done: boolean; finishReason: boolean }): string {
+    const d = this.dialect;
+    if (d === 'anthropic') {
+      let out = `event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n`;
+      if (!opts.finishReason) return out;
+      out += `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: reason === 'stop' ? 'end_turn' : 'max_tokens', stop_sequence: null }, usage: { output_tokens: counts.completion } })}\n\n`;
+      if (opts.done) out += `event: message_stop\ndata: {"type":"message_stop"}\n\n`;
+      return out;
+    }
+    let out = '';
+    if (opts.finishReason) {
+      switch (d) {
+        case 'openai':
+          out += sse(this.chunk({}, reason));
+          if (this.includeUsage) out += sse({ ...this.chunk(null, null), choices: [], usage: openaiUsage(counts) });
+          break;
+        case 'deepseek':
+          out += sse(this.chunk({ content: '' }, reason, { usage: deepseekUsage(counts) }));
+          if (this.includeUsage) out += sse({ ...this.chunk(null, null), choices: [], usage: deepseekUsage(counts) });
+          break;
+        case 'moonshot': {
+          const c = this.chunk({}, reason);
+          (c.choices as Record<string, unknown>[])[0].usage = moonshotUsage(counts);
+          out += sse(c);
+          break;
+        }
+        case 'minimax':
+          out += sse(this.chunk({ content: '', role: 'assistant' }, reason));
+          // The final frame repeats the whole reply; a naive client appends it twice.
+          out += sse({
+            id: this.id,
+            object: 'chat.completion',
+            created: this.created,
+            model: this.model,
+            choices: [{ index: 0, finish_reason: reason, message: { role: 'assistant', content: fullText } }],
+            usage: { total_tokens: counts.prompt + counts.completion, total_characters: 0, prompt_tokens: counts.prompt, completion_tokens: counts.completion, completion_tokens_details: { reasoning_tokens: counts.reasoning } },
+            input_sensitive: false,
+            output_sensitive: false,
+            base_resp: { status_code: 0, status_msg: '' },
+          });
+          break;
+        case 'gemini':
+          out += sse(this.chunk({}, reason, { usage: geminiUsage(counts) }));
+          break;
+        case 'openrouter':
+          out += sse(this.chunk({}, reason, { usage: { ...openaiUsage(counts), cost: 0 } }));
+          break;
+      }
+    }
+    if (opts.done) out += 'data: [DONE]\n\n';
+    return out;
+  }
+
+  /** An error after HTTP 200, in the dialect's form. */
+  errorEvent(kind: 'overloaded' | 'server'): string {
+    switch (this.dialect) {
+      case 'anthropic':
+        return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { details: null, type: kind === 'overloaded' ? 'overloaded_error' : 'api_error', message: kind === 'overloaded' ? 'Overloaded' : 'Internal server error' }, request_id: 'req_mock' })}\n\n`;
+      case 'openrouter':
+        return sse(this.chunk({ content: '' }, 'error', { error: { code: kind === 'overloaded' ? 503 : 'server_error', message: 'Provider disconnected unexpectedly' } }));
+      default:
+        return sse({ error: { message: kind === 'overloaded' ? 'The engine is currently overloaded, please try again later' : 'The server had an error while processing your request', type: kind === 'overloaded' ? 'overloaded_error' : 'server_error', param: null, code: null } });
+    }
+  }
+}
+
+export function openaiUsage(c: TokenCounts) {
+  return {
+    prompt_tokens: c.prompt,
+    completion_tokens: c.completion,
+    total_tokens: c.prompt + c.completion,
+    prompt_tokens_details: { cached_tokens: c.cached, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: c.reasoning, audio_tokens: 0 },
+  };
+}
+
+function deepseekUsage(c: TokenCounts) {
+  return {
+    prompt_tokens: c.prompt,
+    completion_tokens: c.completion,
+    total_tokens: c.prompt + c.completion,
+    prompt_tokens_details: { cached_tokens: c.cached },
+    completion_tokens_details: { reasoning_tokens: c.reasoning },
+    prompt_cache_hit_tokens: c.cached,
+    prompt_cache_miss_tokens: c.prompt - c.cached,
+  };
+}
+
+function moonshotUsage(c: TokenCounts) {
+  return { prompt_tokens: c.prompt, completion_tokens: c.completion, total_tokens: c.prompt + c.completion, cached_tokens: c.cached, prompt_tokens_details: { cached_tokens: c.cached } };
+}
+
+/** Gemini leaves thinking tokens out of completion_tokens but counts them in total_tokens. */
+function geminiUsage(c: TokenCounts) {
+  return { prompt_tokens: c.prompt, completion_tokens: c.completion - c.reasoning, total_tokens: c.prompt + c.completion };
+}
+
+function anthropicUsage(c: TokenCounts, output: number) {
+  return { input_tokens: c.prompt - c.cached, cache_creation_input_tokens: 0, cache_read_input_tokens: c.cached, output_tokens: output, service_tier: 'standard' };
+}
+
+/** A complete non-streamed body. */
+export function nonStreamBody(dialect: Dialect, id: string, model: string, content: string, reasoning: string, reason: 'stop' | 'length', counts: TokenCounts): string {
+  const created = Math.floor(Date.now() / 1000);
+  if (dialect === 'anthropic') {
+    const blocks: unknown[] = [];
+    if (reasoning) blocks.push({ type: 'thinking', thinking: reasoning, signature: 'mock' });
+    blocks.push({ type: 'text', text: content });
+    return JSON.stringify({ id, type: 'message', role: 'assistant', model, content: blocks, stop_reason: reason === 'stop' ? 'end_turn' : 'max_tokens', stop_sequence: null, usage: anthropicUsage(counts, counts.completion) });
+  }
+  const message: Record<string, unknown> = { role: 'assistant', content };
+  if (reasoning) {
+    if (dialect === 'minimax') message.reasoning_details = [{ type: 'reasoning.text', text: reasoning }];
+    else if (dialect === 'openrouter') message.reasoning = reasoning;
+    else if (dialect !== 'gemini' && dialect !== 'openai') message.reasoning_content = reasoning;
+  }
+  const usage =
+    dialect === 'deepseek' ? deepseekUsage(counts) : dialect === 'moonshot' ? moonshotUsage(counts) : dialect === 'gemini' ? geminiUsage(counts) : openaiUsage(counts);
+  const body: Record<string, unknown> = { id, object: 'chat.completion', created, model, choices: [{ index: 0, message, finish_reason: reason }], usage };
+  if (dialect === 'minimax') body.base_resp = { status_code: 0, status_msg: '' };
+  return JSON.stringify(body);
+}
+
+/** An HTTP error in the dialect's own envelope and status (see the quirk table in docs/providers.md §10). */
+export function errorReply(dialect: Dialect, fault: ErrorFault, opts: { message?: string; key?: string }): ErrorReply {
+  const keyHint = opts.key ?? '';
+  const table: Record<ErrorFault, Record<Dialect, ErrorReply>> = {
+    auth: {
+      openai: oa(401, `Incorrect API key provided: ${keyHint}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', 'invalid_api_key'),
+      deepseek: oa(401, `Authentication Fails, Your api key: ${keyHint} is invalid`, 'authentication_error', 'invalid_request_error'),
+      moonshot: ms(401, `Invalid Authentication: ${keyHint}`, 'invalid_authentication_error'),
+      minimax: oa(401, `login fail: Please carry the API secret key in the 'Authorization' field ${keyHint} (1004)`, 'authorized_error', null),
+      gemini: gm(400, `API key not valid. Please pass a valid API key. ${keyHint}`, 'INVALID_ARGUMENT'),
+      openrouter: or(401, `No auth credentials found ${keyHint}`),
+      anthropic: an(401, 'authentication_error', `invalid x-api-key ${keyHint}`),
+    },
+    billing: {
+      openai: oa(429, 'You exceeded your current quota, please check your plan and billing details.', 'insufficient_quota', 'insufficient_quota'),
+      deepseek: oa(402, 'Insufficient Balance', 'unknown_error', 'invalid_request_error'),
+      moonshot: ms(429, 'Your account is suspended due to insufficient balance', 'exceeded_current_quota_error'),
+      minimax: oa(500, 'insufficient balance (1008)', 'api_error', null),
+      gemini: gm(429, 'You exceeded your current quota, please check your plan and billing details.', 'RESOURCE_EXHAUSTED'),
+      openrouter: or(402, 'Insufficient credits. Add more using https://openrouter.ai/settings/credits'),
+      anthropic: an(402, 'billing_error', 'Your credit balance is too low to access the Anthropic API.'),
+    },
+    rate_limit: {
+      openai: oa(429, 'Rate limit reached for requests per min (RPM): Limit 500, Used 500.', 'requests', 'rate_limit_exceeded'),
+      deepseek: oa(429, 'Rate Limit Reached', 'rate_limit_error', 'invalid_request_error'),
+      moonshot: ms(429, 'request reached project TPM rate limit, current: 1410, limit: 100', 'rate_limit_reached_error'),
+      minimax: oa(429, 'rate limit exceeded (1002)', 'rate_limit_error', null),
+      gemini: gm(429, 'Resource has been exhausted (e.g. check quota).', 'RESOURCE_EXHAUSTED'),
+      openrouter: or(429, 'Rate limit exceeded: too many requests'),
+      anthropic: an(429, 'rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit'),
+    },
+    overloaded: {
+      openai: oa(503, 'The engine is currently overloaded, please try again later', 'server_error', null),
+      deepseek: oa(503, 'Server overloaded, please try again later', 'service_unavailable_error', 'invalid_request_error'),
+      moonshot: ms(429, 'The engine is currently overloaded, please try again later', 'engine_overloaded_error'),
+      minimax: oa(503, 'The service is overloaded, please try again later', 'server_error', null),
+      gemini: gm(503, 'The model is overloaded. Please try again later.', 'UNAVAILABLE'),
+      openrouter: or(503, 'No available provider meets your routing requirements'),
+      anthropic: { status: 529, body: JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' }, request_id: 'req_mock' }) },
+    },
+    server: {
+      openai: oa(500, 'The server had an error while processing your request.', 'server_error', null),
+      deepseek: oa(500, 'Server Error', 'server_error', 'invalid_request_error'),
+      moonshot: ms(500, 'internal server error', 'server_error'),
+      minimax: oa(500, 'internal error (1013)', 'api_error', null),
+      gemini: gm(500, 'An internal error has occurred.', 'INTERNAL'),
+      openrouter: or(502, 'Upstream model returned an invalid response'),
+      anthropic: an(500, 'api_error', 'Internal server error'),
+    },
+    context_length: {
+      openai: oa(400, "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.", 'invalid_request_error', 'context_length_exceeded'),
+      deepseek: oa(400, "This model's maximum context length is 131072 tokens. However, you requested 140000 tokens.", 'invalid_request_error', 'invalid_request_error'),
+      moonshot: ms(400, 'Invalid request: Your request exceeded model token limit: 262144', 'invalid_request_error'),
+      minimax: oa(400, 'invalid params, context window exceeds limit (1039)', 'bad_request_error', null),
+      gemini: gm(400, 'The input token count (1100000) exceeds the maximum number of tokens allowed (1048576).', 'INVALID_ARGUMENT'),
+      openrouter: or(400, "This endpoint's maximum context length is 131072 tokens. However, you requested about 140000 tokens."),
+      anthropic: an(400, 'invalid_request_error', 'prompt is too long: 210000 tokens > 200000 maximum'),
+    },
+    content_filter: {
+      openai: oa(400, 'Your request was rejected as a result of our safety system.', 'invalid_request_error', 'content_policy_violation'),
+      deepseek: oa(400, 'Content Exists Risk', 'invalid_request_error', 'content_filter'),
+      moonshot: ms(400, 'The request was rejected because it was considered high risk', 'content_filter'),
+      minimax: oa(400, 'input new_sensitive (1026)', 'bad_request_error', null),
+      gemini: gm(400, 'The request was blocked due to SAFETY.', 'INVALID_ARGUMENT'),
+      openrouter: { status: 403, body: JSON.stringify({ error: { code: 403, message: 'Input flagged by moderation', metadata: { reasons: ['violence'], flagged_input: '...' } } }) },
+      anthropic: an(400, 'invalid_request_error', 'Output blocked by content filtering policy'),
+    },
+  };
+  const reply = table[fault][dialect];
+  if (opts.message) return { status: reply.status, body: reply.body.replace(/"message":"[^"]*"/, `"message":${JSON.stringify(opts.message)}`) };
+  return reply;
+}
+
+function oa(status: number, message: string, type: string, code: string | null): ErrorReply {
+  return { status, body: JSON.stringify({ error: { message, type, param: null, code } }) };
+}
+function ms(status: number, message: string, type: string): ErrorReply {
+  return { status, body: JSON.stringify({ error: { message, type } }) };
+}
+function gm(status: number, message: string, gstatus: string): ErrorReply {
+  return { status, body: JSON.stringify([{ error: { code: status, message, status: gstatus } }]) };
+}
+function or(status: number, message: string): ErrorReply {
+  return { status, body: JSON.stringify({ error: { code: status, message, metadata: {} } }) };
+}
+function an(status: number, type: string, message: string): ErrorReply {
+  return { status, body: JSON.stringify({ type: 'error', error: { type, message }, request_id: 'req_mock' }) };
+}

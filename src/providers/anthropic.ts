@@ -1,0 +1,146 @@
+import { ProviderError } from './errors.js';
+import { httpError } from './classify.js';
+import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
+import { asObject, malformed, num } from './openai.js';
+import type { SseEvent } from './sse.js';
+import type { ChatRequest, FinishReason, Usage } from './types.js';
+
+const STOP: Record<string, FinishReason> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  max_tokens: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+};
+
+/** Anthropic's default when a request does not set max_tokens, which this API requires. */
+const DEFAULT_MAX_TOKENS = 1024;
+
+/**
+ * Anthropic Messages API: x-api-key + anthropic-version, system hoisted out of messages, named SSE events,
+ * no [DONE] (message_stop ends the stream), usage split across message_start and message_delta.
+ */
+export class AnthropicAdapter extends HttpAdapter {
+  protected build(req: ChatRequest): BuiltRequest {
+    const s = this.settings;
+    const system = req.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+    const messages = req.messages.filter((m) => m.role !== 'system');
+    const body: Record<string, unknown> = {
+      model: s.model,
+      messages,
+      ...s.params,
+      max_tokens: req.maxTokens ?? s.maxOutputTokens ?? DEFAULT_MAX_TOKENS,
+      stream: req.stream,
+    };
+    if (system) body.system = system;
+    if (req.temperature !== undefined) body.temperature = req.temperature;
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...s.headers };
+    if (s.apiKey) headers['x-api-key'] = s.apiKey;
+    return { path: '/messages', headers, body };
+  }
+
+  protected streamDecoder(emit: Emit): StreamDecoder {
+    return new AnthropicStreamDecoder(this.name, emit);
+  }
+
+  protected decodeBody(body: unknown, emit: Emit): void {
+    const o = asObject(body);
+    if (o?.type === 'error') return emit({ type: 'error', error: httpError(this.name, 200, {}, JSON.stringify(o)) });
+    if (!o || !Array.isArray(o.content)) return emit({ type: 'error', error: malformed(this.name, 'response has no content array') });
+    for (const block of o.content) {
+      const b = asObject(block);
+      if (b?.type === 'thinking' && typeof b.thinking === 'string' && b.thinking) emit({ type: 'reasoning_delta', text: b.thinking });
+      if (b?.type === 'text' && typeof b.text === 'string' && b.text) emit({ type: 'content_delta', text: b.text });
+    }
+    const usage = anthropicUsage(o.usage, undefined);
+    if (usage) emit({ type: 'usage', usage });
+    const raw = typeof o.stop_reason === 'string' ? o.stop_reason : 'end_turn';
+    emit({ type: 'finish', reason: STOP[raw] ?? 'other', rawReason: raw, model: typeof o.model === 'string' ? o.model : undefined });
+  }
+}
+
+class AnthropicStreamDecoder implements StreamDecoder {
+  private usage: Usage | undefined;
+  private stopReason: string | undefined;
+  private model: string | undefined;
+
+  constructor(
+    private readonly provider: string,
+    private readonly emit: Emit,
+  ) {}
+
+  event(ev: SseEvent): void {
+    if (ev.data === undefined || ev.data === '') return;
+    const parsed = parseJsonData(this.provider, ev.data);
+    if (parsed instanceof ProviderError) return this.emit({ type: 'error', error: parsed });
+    const o = asObject(parsed);
+    const type = (o?.type as string | undefined) ?? ev.event;
+    switch (type) {
+      case 'message_start': {
+        const msg = asObject(o?.message);
+        if (typeof msg?.model === 'string') this.model = msg.model;
+        this.usage = anthropicUsage(msg?.usage, undefined) ?? this.usage;
+        return;
+      }
+      case 'content_block_delta': {
+        const d = asObject(o?.delta);
+        if (d?.type === 'text_delta' && typeof d.text === 'string' && d.text) this.emit({ type: 'content_delta', text: d.text });
+        else if (d?.type === 'thinking_delta' && typeof d.thinking === 'string' && d.thinking) this.emit({ type: 'reasoning_delta', text: d.thinking });
+        return;
+      }
+      case 'message_delta': {
+        const d = asObject(o?.delta);
+        if (typeof d?.stop_reason === 'string') this.stopReason = d.stop_reason;
+        // message_delta counts are cumulative: they overwrite message_start's, field by field.
+        this.usage = anthropicUsage(o?.usage, this.usage) ?? this.usage;
+        return;
+      }
+      case 'message_stop': {
+        if (this.usage) this.emit({ type: 'usage', usage: this.usage });
+        const raw = this.stopReason ?? 'end_turn';
+        if (raw === 'refusal') {
+          return this.emit({ type: 'error', error: new ProviderError({ errorClass: 'content_filter', provider: this.provider, status: 200, message: `${this.provider}: the model refused (stop_reason "refusal")` }) });
+        }
+        this.emit({ type: 'finish', reason: STOP[raw] ?? 'other', rawReason: raw, model: this.model });
+        return;
+      }
+      case 'error':
+        // Arrives after HTTP 200 (e.g. overloaded_error mid-stream); the connection then closes.
+        this.emit({ type: 'error', error: httpError(this.provider, 200, {}, ev.data) });
+        return;
+      default:
+        return; // ping, content_block_start/stop, unknown future events
+    }
+  }
+
+  end(clean: boolean): void {
+    this.emit({
+      type: 'error',
+      error: new ProviderError({
+        errorClass: 'incomplete_stream',
+        provider: this.provider,
+        message: `${this.provider}: stream ended early (no message_stop${clean ? '' : ', connection closed mid-event'})`,
+      }),
+    });
+  }
+}
+
+/**
+ * Anthropic's input_tokens excludes cached tokens (prompt = input + cache_creation + cache_read), the
+ * opposite of OpenAI's convention; normalise to OpenAI's so cost is computed one way.
+ */
+function anthropicUsage(u: unknown, prev: Usage | undefined): Usage | undefined {
+  const o = asObject(u);
+  if (!o) return undefined;
+  const input = num(o.input_tokens);
+  const creation = num(o.cache_creation_input_tokens);
+  const read = num(o.cache_read_input_tokens);
+  const output = num(o.output_tokens);
+  if (input === undefined && output === undefined && read === undefined) return undefined;
+  const hasInput = input !== undefined || creation !== undefined || read !== undefined;
+  return {
+    inputTokens: hasInput ? (input ?? 0) + (creation ?? 0) + (read ?? 0) : (prev?.inputTokens ?? 0),
+    cachedInputTokens: read ?? prev?.cachedInputTokens ?? 0,
+    outputTokens: output ?? prev?.outputTokens ?? 0,
+  };
+}

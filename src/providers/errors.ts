@@ -1,0 +1,99 @@
+/**
+ * The error taxonomy every adapter maps provider failures onto. Retry and fallback policies
+ * (and bench's error breakdown) are written against these classes, never against raw statuses,
+ * because the same status means different things at different providers (see docs/errors in README).
+ */
+export const ERROR_CLASSES = [
+  'auth', // 401/403: bad or missing key, no permission
+  'billing', // out of credit or quota: OpenAI 429 insufficient_quota, DeepSeek/OpenRouter 402, MiniMax 1008
+  'rate_limit', // caller's own request/token rate: 429 rate_limit_exceeded
+  'overloaded', // provider-wide capacity: 503, Anthropic 529, Moonshot 429 engine_overloaded_error
+  'server', // 500/502/504 and other 5xx
+  'timeout', // one of our clocks ran out: connect, first_token, idle, total (see timeoutPhase)
+  'network', // refused, reset, DNS failure, TLS failure (see networkCode)
+  'bad_request', // 400/404/422, redirects, retired models: resending will not help
+  'context_length', // prompt + max tokens exceed the model's window
+  'content_filter', // the provider refused the content
+  'malformed_response', // not JSON, not SSE, wrong shape, over the size cap
+  'incomplete_stream', // the stream ended without [DONE]/message_stop or without a finish reason
+  'cancelled', // the caller aborted (Ctrl-C)
+] as const;
+
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
+export type TimeoutPhase = 'connect' | 'first_token' | 'idle' | 'total';
+
+const RETRYABLE: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
+  'rate_limit',
+  'overloaded',
+  'server',
+  'timeout',
+  'network',
+  'malformed_response',
+  'incomplete_stream',
+]);
+
+export function isRetryableClass(c: ErrorClass): boolean {
+  return RETRYABLE.has(c);
+}
+
+export interface ProviderErrorInit {
+  errorClass: ErrorClass;
+  message: string;
+  provider?: string;
+  status?: number;
+  /** Response headers, kept for Retry-After and rate-limit headers. */
+  headers?: Record<string, string>;
+  retryAfterMs?: number;
+  retryable?: boolean;
+  timeoutPhase?: TimeoutPhase;
+  /** ECONNREFUSED, ECONNRESET, ENOTFOUND, ... */
+  networkCode?: string;
+  /** The provider's own error type/code string, e.g. "insufficient_quota". */
+  providerCode?: string;
+}
+
+export class ProviderError extends Error {
+  readonly errorClass: ErrorClass;
+  readonly provider?: string;
+  readonly status?: number;
+  readonly headers: Record<string, string>;
+  readonly retryAfterMs?: number;
+  readonly isRetryable: boolean;
+  readonly timeoutPhase?: TimeoutPhase;
+  readonly networkCode?: string;
+  readonly providerCode?: string;
+
+  constructor(init: ProviderErrorInit) {
+    super(init.message);
+    this.name = 'ProviderError';
+    this.errorClass = init.errorClass;
+    this.provider = init.provider;
+    this.status = init.status;
+    this.headers = init.headers ?? {};
+    this.retryAfterMs = init.retryAfterMs;
+    this.isRetryable = init.retryable ?? isRetryableClass(init.errorClass);
+    this.timeoutPhase = init.timeoutPhase;
+    this.networkCode = init.networkCode;
+    this.providerCode = init.providerCode;
+  }
+
+  /** e.g. "timeout:first_token", "network:ECONNREFUSED", "rate_limit" */
+  get detail(): string {
+    if (this.timeoutPhase) return `${this.errorClass}:${this.timeoutPhase}`;
+    if (this.networkCode) return `${this.errorClass}:${this.networkCode}`;
+    return this.errorClass;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      class: this.errorClass,
+      message: this.message,
+      status: this.status,
+      retryable: this.isRetryable,
+      retry_after_ms: this.retryAfterMs,
+      timeout_phase: this.timeoutPhase,
+      network_code: this.networkCode,
+      provider_code: this.providerCode,
+    };
+  }
+}

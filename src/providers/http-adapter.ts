@@ -1,0 +1,267 @@
+import { request, type Dispatcher } from 'undici';
+import type { Agent } from 'undici';
+import { now } from '../util/clock.js';
+import { ProviderError } from './errors.js';
+import { httpError, lowerHeaders } from './classify.js';
+import { SseOverflowError, SseParser, type SseEvent } from './sse.js';
+import { AttemptClock, createAgent, transportError } from './transport.js';
+import type { ChatRequest, ProviderAdapter, ProviderEvent, Timeouts } from './types.js';
+
+/** What an adapter needs to know about one configured provider (resolved from providers.yaml). */
+export interface ProviderSettings {
+  name: string;
+  api: 'openai' | 'anthropic';
+  baseUrl: string;
+  model: string;
+  apiKey?: string;
+  headers: Record<string, string>;
+  /** Extra body fields sent with every request (temperature defaults, reasoning knobs, ...). */
+  params: Record<string, unknown>;
+  timeouts: Timeouts;
+  maxOutputTokens?: number;
+  /** OpenAI dialect: name of the max-tokens field (MiniMax prefers max_completion_tokens). */
+  maxTokensParam?: 'max_tokens' | 'max_completion_tokens';
+  /** OpenAI dialect: ask for stream usage with stream_options.include_usage (auto: yes, dropped if the server rejects it). */
+  streamUsage?: 'auto' | 'never';
+  maxResponseBytes?: number;
+}
+
+/** A decoded event before it is time-stamped with the arrival time of the bytes it came from. */
+export type Decoded =
+  | { type: 'content_delta'; text: string }
+  | { type: 'reasoning_delta'; text: string }
+  | { type: 'usage'; usage: import('./types.js').Usage }
+  | { type: 'finish'; reason: import('./types.js').FinishReason; rawReason: string; model?: string }
+  | { type: 'error'; error: ProviderError };
+
+export type Emit = (ev: Decoded) => void;
+
+/** Turns one response's SSE events into decoded events. One instance per request. */
+export interface StreamDecoder {
+  event(ev: SseEvent): void;
+  /** The body ended; `clean` is false when it stopped inside a line. Emits finish or error if none was emitted. */
+  end(clean: boolean): void;
+}
+
+export interface BuiltRequest {
+  path: string;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+const MAX_ERROR_BODY_BYTES = 256 * 1024;
+
+/**
+ * The request/stream loop shared by every HTTP dialect: send, watch the clocks, cap the body, parse
+ * SSE and let the dialect's decoder turn events into ProviderEvents. Dialect quirks live in the
+ * subclasses' decoders, not here.
+ */
+export abstract class HttpAdapter implements ProviderAdapter {
+  readonly name: string;
+  readonly model: string;
+  protected readonly agent: Agent;
+  private readonly origin: string;
+  private readonly basePath: string;
+
+  constructor(protected readonly settings: ProviderSettings) {
+    this.name = settings.name;
+    this.model = settings.model;
+    this.agent = createAgent(settings.timeouts.connectMs);
+    const url = new URL(settings.baseUrl);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '') + url.search;
+  }
+
+  protected abstract build(req: ChatRequest): BuiltRequest;
+  protected abstract streamDecoder(emit: Emit): StreamDecoder;
+  protected abstract decodeBody(body: unknown, emit: Emit): void;
+  /** A dialect may fix a rejected request once (e.g. drop stream_options). Returns true to resend. */
+  protected adjustAfterRejection(_status: number, _bodyText: string, _req: ChatRequest): boolean {
+    return false;
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  async *stream(req: ChatRequest): AsyncGenerator<ProviderEvent> {
+    const timeouts = { ...this.settings.timeouts, ...definedOnly(req.timeouts) };
+    const deadlineIn = req.deadline !== undefined ? req.deadline - now() : undefined;
+    const clock = new AttemptClock(timeouts, deadlineIn, req.signal);
+    let body: Dispatcher.ResponseData['body'] | undefined;
+    let inBody = false;
+    const queue: ProviderEvent[] = [];
+    let terminal: 'finish' | 'error' | undefined;
+    let t = 0;
+    const emit: Emit = (ev) => {
+      if (terminal) return;
+      if (ev.type === 'content_delta' || ev.type === 'reasoning_delta') clock.firstToken();
+      if (ev.type === 'finish' || ev.type === 'error') terminal = ev.type;
+      queue.push({ ...ev, t } as ProviderEvent);
+    };
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const built = this.build(req);
+        yield { type: 'request_sent', t: now(), attempt };
+        const res = await request(this.origin + this.basePath + built.path, {
+          dispatcher: this.agent,
+          method: 'POST',
+          headers: built.headers,
+          body: JSON.stringify(built.body),
+          signal: clock.signal,
+        });
+        body = res.body;
+        inBody = true;
+        const headers = lowerHeaders(res.headers as Record<string, string | string[] | undefined>);
+        yield { type: 'response_headers', t: now(), status: res.statusCode, headers };
+        if (res.statusCode >= 300) {
+          const text = await readCapped(res.body, MAX_ERROR_BODY_BYTES);
+          if (res.statusCode >= 300 && res.statusCode < 400) {
+            throw new ProviderError({
+              errorClass: 'bad_request',
+              provider: this.name,
+              status: res.statusCode,
+              headers,
+              message: `${this.name}: HTTP ${res.statusCode} redirect to ${headers.location ?? '(no location)'} not followed (credentials are never sent to a redirect target); set base_url to the final address`,
+            });
+          }
+          if (attempt === 1 && this.adjustAfterRejection(res.statusCode, text, req)) {
+            inBody = false;
+            continue;
+          }
+          throw httpError(this.name, res.statusCode, headers, text);
+        }
+        const contentType = headers['content-type'] ?? '';
+        const asStream = req.stream && !contentType.includes('application/json');
+        const maxBytes = this.settings.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+        let bytes = 0;
+        let firstByte = true;
+        if (asStream) {
+          const decoder = this.streamDecoder(emit);
+          const parser = new SseParser({ event: (ev) => { clock.activity(); decoder.event(ev); }, comment: () => {} });
+          for await (const chunk of res.body as AsyncIterable<Buffer>) {
+            t = now();
+            if (firstByte) {
+              firstByte = false;
+              yield { type: 'first_byte', t };
+            }
+            bytes += chunk.length;
+            if (bytes > maxBytes) throw this.tooLarge(maxBytes);
+            if (terminal) continue; // drain so the connection goes back to the pool
+            parser.push(chunk);
+            if (queue.length) {
+              for (const ev of queue) yield ev;
+              queue.length = 0;
+              if (terminal === 'error') return;
+            }
+          }
+          t = now();
+          if (!terminal) decoder.end(parser.end());
+        } else {
+          const parts: Buffer[] = [];
+          for await (const chunk of res.body as AsyncIterable<Buffer>) {
+            t = now();
+            if (firstByte) {
+              firstByte = false;
+              yield { type: 'first_byte', t };
+            }
+            bytes += chunk.length;
+            if (bytes > maxBytes) throw this.tooLarge(maxBytes);
+            parts.push(chunk);
+            // DeepSeek sends blank lines while a non-streamed request is queued: only real bytes stop the first-token clock.
+            if (!hasNonSpace(chunk)) continue;
+            clock.firstToken();
+            clock.activity();
+          }
+          t = now();
+          const text = Buffer.concat(parts).toString('utf8').trim();
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            throw new ProviderError({
+              errorClass: 'malformed_response',
+              provider: this.name,
+              status: res.statusCode,
+              message: `${this.name}: response is not JSON (${contentType || 'no content-type'}): ${text.slice(0, 120)}`,
+            });
+          }
+          this.decodeBody(parsed, emit);
+        }
+        inBody = false;
+        body = undefined;
+        for (const ev of queue) yield ev;
+        queue.length = 0;
+        if (!terminal) {
+          yield {
+            type: 'error',
+            t: now(),
+            error: new ProviderError({ errorClass: 'malformed_response', provider: this.name, message: `${this.name}: response carried no answer` }),
+          };
+        }
+        return;
+      }
+    } catch (e) {
+      for (const ev of queue) if (ev.type !== 'finish') yield ev;
+      let err: ProviderError;
+      if (e instanceof SseOverflowError) err = this.tooLarge(e.limit);
+      else err = transportError(this.name, e, clock, inBody);
+      yield { type: 'error', t: now(), error: err };
+    } finally {
+      clock.dispose();
+      if (body && !body.destroyed) body.destroy();
+    }
+  }
+
+  private tooLarge(limit: number): ProviderError {
+    return new ProviderError({
+      errorClass: 'malformed_response',
+      provider: this.name,
+      retryable: false,
+      message: `${this.name}: response larger than ${limit} bytes; raise max_response_bytes if this is expected`,
+    });
+  }
+
+  protected url(): string {
+    return this.origin + this.basePath;
+  }
+}
+
+function definedOnly(t: Timeouts | undefined): Timeouts {
+  const out: Timeouts = {};
+  if (!t) return out;
+  for (const [k, v] of Object.entries(t)) if (v !== undefined) (out as Record<string, number>)[k] = v;
+  return out;
+}
+
+function hasNonSpace(chunk: Buffer): boolean {
+  for (let i = 0; i < chunk.length; i++) {
+    const b = chunk[i];
+    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return true;
+  }
+  return false;
+}
+
+async function readCapped(body: AsyncIterable<Buffer>, max: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of body) {
+    if (n < max) parts.push(chunk.subarray(0, max - n));
+    n += chunk.length;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** Parses an SSE data payload as JSON, or returns a malformed_response error. */
+export function parseJsonData(provider: string, data: string): unknown | ProviderError {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return new ProviderError({
+      errorClass: 'malformed_response',
+      provider,
+      message: `${provider}: stream chunk is not JSON: ${data.slice(0, 120)}`,
+    });
+  }
+}

@@ -1,0 +1,231 @@
+import { ProviderError } from './errors.js';
+import { httpError } from './classify.js';
+import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
+import type { SseEvent } from './sse.js';
+import type { ChatRequest, FinishReason, Usage } from './types.js';
+
+/**
+ * OpenAI chat-completions dialect and its relatives (DeepSeek, Moonshot/Kimi, MiniMax, Gemini, OpenRouter,
+ * Ollama, vLLM, llama.cpp, HolySheep). Each quirk handled below is named after the provider that needs it
+ * and reproduced by the emulator in test/openai-dialects.test.ts.
+ */
+export class OpenAIAdapter extends HttpAdapter {
+  /** Dropped for good once a server rejects stream_options (some vLLM/llama.cpp builds answer 400/422). */
+  private includeUsage = true;
+
+  protected build(req: ChatRequest): BuiltRequest {
+    const s = this.settings;
+    const body: Record<string, unknown> = { model: s.model, messages: req.messages, ...s.params, stream: req.stream };
+    const maxTokens = req.maxTokens ?? s.maxOutputTokens;
+    if (maxTokens !== undefined) body[s.maxTokensParam ?? 'max_tokens'] = maxTokens;
+    if (req.temperature !== undefined) body.temperature = req.temperature;
+    if (req.stream && this.includeUsage && s.streamUsage !== 'never') {
+      body.stream_options = { ...(s.params.stream_options as object | undefined), include_usage: true };
+    }
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: req.stream ? 'text/event-stream' : 'application/json', ...s.headers };
+    if (s.apiKey) headers.authorization = `Bearer ${s.apiKey}`;
+    return { path: '/chat/completions', headers, body };
+  }
+
+  protected override adjustAfterRejection(status: number, bodyText: string, req: ChatRequest): boolean {
+    if (!req.stream || !this.includeUsage) return false;
+    if ((status === 400 || status === 422) && /stream_options|include_usage/.test(bodyText)) {
+      this.includeUsage = false;
+      return true;
+    }
+    return false;
+  }
+
+  protected streamDecoder(emit: Emit): StreamDecoder {
+    return new OpenAIStreamDecoder(this.name, emit);
+  }
+
+  protected decodeBody(body: unknown, emit: Emit): void {
+    const o = asObject(body);
+    const err = embeddedError(this.name, o);
+    if (err) return emit({ type: 'error', error: err });
+    const choice = asObject(Array.isArray(o?.choices) ? o.choices[0] : undefined);
+    const message = asObject(choice?.message);
+    if (!o || !choice || !message) {
+      return emit({ type: 'error', error: malformed(this.name, 'response has no choices[0].message') });
+    }
+    const reasoning = reasoningText(message);
+    if (reasoning) emit({ type: 'reasoning_delta', text: reasoning });
+    if (typeof message.content === 'string' && message.content) emit({ type: 'content_delta', text: message.content });
+    const usage = readUsage(o.usage) ?? readUsage(choice.usage);
+    if (usage) emit({ type: 'usage', usage });
+    const raw = typeof choice.finish_reason === 'string' ? choice.finish_reason : 'stop';
+    finishOrError(this.name, raw, typeof o.model === 'string' ? o.model : undefined, emit);
+  }
+}
+
+class OpenAIStreamDecoder implements StreamDecoder {
+  private text = '';
+  private finishRaw: string | undefined;
+  private sawDone = false;
+  private usage: Usage | undefined;
+  private model: string | undefined;
+
+  constructor(
+    private readonly provider: string,
+    private readonly emit: Emit,
+  ) {}
+
+  event(ev: SseEvent): void {
+    // llama.cpp (legacy) reports mid-stream errors in a non-standard `error:` SSE field.
+    if (ev.extra?.error !== undefined) {
+      return this.emit({ type: 'error', error: httpError(this.provider, 200, {}, ev.extra.error) });
+    }
+    const data = ev.data;
+    if (data === undefined || data === '') return;
+    if (data === '[DONE]') {
+      this.sawDone = true;
+      return;
+    }
+    const parsed = parseJsonData(this.provider, data);
+    if (parsed instanceof ProviderError) return this.emit({ type: 'error', error: parsed });
+    const o = asObject(parsed);
+    if (!o) return this.emit({ type: 'error', error: malformed(this.provider, `stream chunk is not an object: ${data.slice(0, 80)}`) });
+    // OpenAI/OpenRouter/vLLM send an error object inside a 200 stream; MiniMax native uses base_resp.
+    const err = embeddedError(this.provider, o);
+    if (err) return this.emit({ type: 'error', error: err });
+    if (typeof o.model === 'string') this.model = o.model;
+
+    // Usage may sit at top level (OpenAI choices:[] chunk, DeepSeek finish chunk, Gemini every chunk)
+    // or inside choices[0] (Moonshot). Counts are cumulative: keep the last, never add.
+    const top = readUsage(o.usage);
+    if (top) this.usage = top;
+    const choices = Array.isArray(o.choices) ? o.choices : [];
+    const choice = asObject(choices[0]);
+    if (!choice) return;
+    const inner = readUsage(choice.usage);
+    if (inner) this.usage = inner;
+
+    const delta = asObject(choice.delta);
+    if (delta) {
+      const reasoning = reasoningText(delta);
+      if (reasoning) this.emit({ type: 'reasoning_delta', text: reasoning });
+      if (typeof delta.content === 'string' && delta.content.length > 0) {
+        this.text += delta.content;
+        this.emit({ type: 'content_delta', text: delta.content });
+      }
+    } else {
+      // MiniMax ends with an object:"chat.completion" frame whose message repeats the whole reply:
+      // emit only what was not streamed yet, so the text is never doubled.
+      const message = asObject(choice.message);
+      if (message && typeof message.content === 'string') {
+        const full = message.content;
+        if (full.startsWith(this.text) && full.length > this.text.length) {
+          const rest = full.slice(this.text.length);
+          this.text = full;
+          this.emit({ type: 'content_delta', text: rest });
+        }
+      }
+    }
+    if (typeof choice.finish_reason === 'string' && choice.finish_reason) this.finishRaw = choice.finish_reason;
+  }
+
+  end(clean: boolean): void {
+    if (this.finishRaw === undefined || !this.sawDone || !clean) {
+      const missing = [
+        !clean ? 'the connection closed mid-event' : undefined,
+        this.finishRaw === undefined ? 'no finish_reason' : undefined,
+        !this.sawDone ? 'no [DONE]' : undefined,
+      ].filter(Boolean);
+      return this.emit({
+        type: 'error',
+        error: new ProviderError({ errorClass: 'incomplete_stream', provider: this.provider, message: `${this.provider}: stream ended early (${missing.join(', ')})` }),
+      });
+    }
+    if (this.usage) this.emit({ type: 'usage', usage: this.usage });
+    finishOrError(this.provider, this.finishRaw, this.model, this.emit);
+  }
+}
+
+const FINISH: Record<string, FinishReason> = {
+  stop: 'stop',
+  length: 'length',
+  tool_calls: 'tool_calls',
+  function_call: 'tool_calls',
+  content_filter: 'content_filter',
+  eos: 'stop',
+};
+
+function finishOrError(provider: string, raw: string, model: string | undefined, emit: Emit): void {
+  // DeepSeek ends a stream with finish_reason "insufficient_system_resource" when it runs out of capacity
+  // mid-answer: the answer is cut, so it is an overload, not a finish.
+  if (raw === 'insufficient_system_resource') {
+    return emit({ type: 'error', error: new ProviderError({ errorClass: 'overloaded', provider, status: 200, message: `${provider}: stream cut: insufficient_system_resource` }) });
+  }
+  if (raw === 'error') {
+    return emit({ type: 'error', error: new ProviderError({ errorClass: 'server', provider, status: 200, message: `${provider}: stream ended with finish_reason "error"` }) });
+  }
+  emit({ type: 'finish', reason: FINISH[raw] ?? 'other', rawReason: raw, model });
+}
+
+function embeddedError(provider: string, o: Record<string, unknown> | undefined): ProviderError | undefined {
+  if (!o) return undefined;
+  const base = asObject(o.base_resp);
+  const baseFailed = base && base.status_code !== undefined && Number(base.status_code) !== 0;
+  if (o.error !== undefined && o.error !== null) return httpError(provider, 200, {}, JSON.stringify(o));
+  if (o.object === 'error' || baseFailed) return httpError(provider, 200, {}, JSON.stringify(o));
+  return undefined;
+}
+
+/** Reasoning arrives as reasoning_content (DeepSeek, Kimi, vLLM, llama.cpp), reasoning (Ollama, OpenRouter) or reasoning_details[] (MiniMax). */
+function reasoningText(d: Record<string, unknown>): string {
+  if (typeof d.reasoning_content === 'string' && d.reasoning_content) return d.reasoning_content;
+  if (typeof d.reasoning === 'string' && d.reasoning) return d.reasoning;
+  if (Array.isArray(d.reasoning_details)) {
+    let out = '';
+    for (const r of d.reasoning_details) {
+      const t = asObject(r)?.text;
+      if (typeof t === 'string') out += t;
+    }
+    return out;
+  }
+  return '';
+}
+
+/**
+ * Normalises the usage shapes: cached tokens from prompt_tokens_details.cached_tokens (OpenAI),
+ * prompt_cache_hit_tokens (DeepSeek) or a top-level cached_tokens (Moonshot). MiniMax's placeholder
+ * {total_tokens:0,total_characters:0} carries no counts and is skipped. Gemini leaves thinking tokens out
+ * of completion_tokens but bills them as output: when total exceeds prompt + completion, the difference
+ * is reasoning output.
+ */
+export function readUsage(u: unknown): Usage | undefined {
+  const o = asObject(u);
+  if (!o) return undefined;
+  const prompt = num(o.prompt_tokens) ?? num(o.input_tokens);
+  const completion = num(o.completion_tokens) ?? num(o.output_tokens);
+  if (prompt === undefined && completion === undefined) return undefined;
+  const input = prompt ?? 0;
+  let output = completion ?? 0;
+  const details = asObject(o.prompt_tokens_details);
+  const cached = num(details?.cached_tokens) ?? num(o.prompt_cache_hit_tokens) ?? num(o.cached_tokens) ?? 0;
+  let reasoning = num(asObject(o.completion_tokens_details)?.reasoning_tokens);
+  const total = num(o.total_tokens);
+  if (total !== undefined && total > input + output && prompt !== undefined && completion !== undefined) {
+    const hidden = total - input - output;
+    output += hidden;
+    reasoning = (reasoning ?? 0) + hidden;
+  }
+  const usage: Usage = { inputTokens: input, cachedInputTokens: Math.min(cached, input), outputTokens: output };
+  if (reasoning !== undefined) usage.reasoningTokens = reasoning;
+  return usage;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function asObject(v: unknown): Record<string, unknown> | undefined {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+function malformed(provider: string, what: string): ProviderError {
+  return new ProviderError({ errorClass: 'malformed_response', provider, message: `${provider}: ${what}` });
+}
+
+export { asObject, num, malformed };

@@ -1,0 +1,158 @@
+import { Agent } from 'undici';
+import { ProviderError, type TimeoutPhase } from './errors.js';
+import type { Timeouts } from './types.js';
+import { redact } from '../util/redact.js';
+
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * One keep-alive pool per origin (undici's Agent keeps a Pool per origin). Our own clocks govern
+ * headers and body, so undici's are switched off; only the TCP/TLS connect timeout stays with undici,
+ * which is the one place that can enforce it.
+ */
+export function createAgent(connectTimeoutMs: number | undefined): Agent {
+  return new Agent({
+    connect: { timeout: connectTimeoutMs && connectTimeoutMs > 0 ? connectTimeoutMs : 10_000 },
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 600_000,
+    pipelining: 1,
+  });
+}
+
+/**
+ * The three clocks of one attempt (connect is undici's) under one overall deadline. Firing a clock aborts
+ * the request through `signal`; `toError` then names the clock that fired, so the caller can tell a
+ * silent provider (first_token) from a stalled stream (idle).
+ */
+export class AttemptClock {
+  readonly controller = new AbortController();
+  phase: TimeoutPhase | undefined;
+  private totalTimer: NodeJS.Timeout | undefined;
+  private firstTokenTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly onUserAbort = () => this.controller.abort();
+
+  constructor(
+    private readonly timeouts: Timeouts,
+    deadlineInMs: number | undefined,
+    private readonly userSignal: AbortSignal | undefined,
+  ) {
+    const total = minDefined(timeouts.totalMs, deadlineInMs);
+    if (total !== undefined) this.totalTimer = setTimeout(() => this.fire('total'), Math.max(0, total));
+    if (timeouts.firstTokenMs) this.firstTokenTimer = setTimeout(() => this.fire('first_token'), timeouts.firstTokenMs);
+    if (userSignal) {
+      if (userSignal.aborted) this.controller.abort();
+      else userSignal.addEventListener('abort', this.onUserAbort, { once: true });
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The first token arrived: the first-token clock stops and the idle clock starts. */
+  firstToken(): void {
+    if (this.firstTokenTimer) {
+      clearTimeout(this.firstTokenTimer);
+      this.firstTokenTimer = undefined;
+    }
+    if (this.timeouts.idleMs && !this.idleTimer) this.idleTimer = setTimeout(() => this.fire('idle'), this.timeouts.idleMs);
+  }
+
+  /** A data event arrived (comments and keep-alives do not count, so they cannot hold a stalled stream open). */
+  activity(): void {
+    this.idleTimer?.refresh();
+  }
+
+  private fire(phase: TimeoutPhase): void {
+    if (this.phase || this.controller.signal.aborted) return;
+    this.phase = phase;
+    this.controller.abort();
+  }
+
+  dispose(): void {
+    clearTimeout(this.totalTimer);
+    clearTimeout(this.firstTokenTimer);
+    clearTimeout(this.idleTimer);
+    this.userSignal?.removeEventListener('abort', this.onUserAbort);
+  }
+
+  get cancelledByUser(): boolean {
+    return this.userSignal?.aborted === true && this.phase === undefined;
+  }
+
+  timeoutError(provider: string): ProviderError {
+    const limits: Record<TimeoutPhase, number | undefined> = {
+      connect: this.timeouts.connectMs,
+      first_token: this.timeouts.firstTokenMs,
+      idle: this.timeouts.idleMs,
+      total: this.timeouts.totalMs,
+    };
+    const phase = this.phase ?? 'total';
+    const limit = limits[phase];
+    return new ProviderError({
+      errorClass: 'timeout',
+      provider,
+      timeoutPhase: phase,
+      message: `${provider}: ${phase.replace('_', ' ')} timeout${limit ? ` after ${limit}ms` : ''}`,
+    });
+  }
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined || a <= 0) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}
+
+function errorCode(e: unknown): string | undefined {
+  let cur: unknown = e;
+  for (let depth = 0; cur && depth < 5; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * Maps a thrown transport error onto the taxonomy. `inBody` tells whether headers had arrived:
+ * a connection lost after that is a cut stream (incomplete_stream), before it a network failure.
+ */
+export function transportError(provider: string, e: unknown, clock: AttemptClock, inBody: boolean): ProviderError {
+  if (e instanceof ProviderError) return e;
+  if (clock.phase) return clock.timeoutError(provider);
+  if (clock.cancelledByUser) {
+    return new ProviderError({ errorClass: 'cancelled', provider, retryable: false, message: `${provider}: cancelled` });
+  }
+  const code = errorCode(e) ?? 'UNKNOWN';
+  const text = redact(e instanceof Error ? e.message : String(e));
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new ProviderError({ errorClass: 'timeout', provider, timeoutPhase: 'connect', message: `${provider}: connect timeout` });
+  }
+  if (inBody) {
+    return new ProviderError({
+      errorClass: 'incomplete_stream',
+      provider,
+      networkCode: code,
+      message: `${provider}: connection lost mid-response (${text})`,
+    });
+  }
+  const kind: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'connection reset',
+    UND_ERR_SOCKET: 'connection closed by the server',
+    EPIPE: 'connection closed by the server',
+    ENOTFOUND: 'host not found (DNS)',
+    EAI_AGAIN: 'DNS lookup failed',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+  };
+  const what = kind[code] ?? (/CERT|TLS|SSL/i.test(code) ? 'TLS failure' : text);
+  return new ProviderError({ errorClass: 'network', provider, networkCode: code, message: `${provider}: ${what}` });
+}

@@ -1,0 +1,60 @@
+import type { ProviderError } from './errors.js';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** Per-attempt clocks in milliseconds; 0 or undefined disables a clock. */
+export interface Timeouts {
+  connectMs?: number;
+  /** From the request being sent to the first content or reasoning token (headers and keep-alives do not stop it). */
+  firstTokenMs?: number;
+  /** Longest silence between data events once tokens flow. SSE comments do not re-arm it. */
+  idleMs?: number;
+  totalMs?: number;
+}
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  stream: boolean;
+  signal?: AbortSignal;
+  timeouts?: Timeouts;
+  /** Absolute monotonic deadline (util/clock `now()` scale); the earlier of this and timeouts.totalMs wins. */
+  deadline?: number;
+}
+
+/** Token counts normalised to one convention: inputTokens includes cached tokens (OpenAI's, not Anthropic's). */
+export interface Usage {
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  /** Part of outputTokens spent on reasoning, where the server says. */
+  reasoningTokens?: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'other';
+
+/** Every event carries `t`, a monotonic timestamp in milliseconds. */
+export type ProviderEvent =
+  | { type: 'request_sent'; t: number; attempt: number }
+  | { type: 'response_headers'; t: number; status: number; headers: Record<string, string> }
+  | { type: 'first_byte'; t: number }
+  | { type: 'content_delta'; t: number; text: string }
+  | { type: 'reasoning_delta'; t: number; text: string }
+  | { type: 'usage'; t: number; usage: Usage }
+  | { type: 'finish'; t: number; reason: FinishReason; rawReason: string; model?: string }
+  | { type: 'error'; t: number; error: ProviderError };
+
+/**
+ * The single interface between providers and everything above them (bench runner, fallback chain).
+ * A stream always ends with exactly one `finish` or one `error` event and never throws.
+ */
+export interface ProviderAdapter {
+  readonly name: string;
+  readonly model: string;
+  stream(request: ChatRequest): AsyncIterable<ProviderEvent>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BIN, run } from './cli-helpers.js';
+
+const fixture = (name: string) => new URL(`./fixtures/config/${name}`, import.meta.url).pathname;
+const version = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+describe('llm-fallback CLI', () => {
+  it('prints its version', async () => {
+    const r = await run(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(version);
+  });
+
+  it('shows help with examples for the program and each command', async () => {
+    const top = await run(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/Examples:/);
+    for (const cmd of [['providers'], ['config', 'check'], ['mock']]) {
+      const r = await run([...cmd, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Examples:\n\s+\$ llm-fallback/);
+    }
+  });
+
+  it('answers a bad flag with one line and exit code 2', async () => {
+    const r = await run(['providers', '--bogus']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual(["error: unknown option '--bogus'"]);
+  });
+
+  it('config check: exit 0 on the shipped file, 2 with file:line:col lines and no stack trace on a broken one', async () => {
+    const ok = await run(['config', 'check', 'providers.yaml'], { cwd: new URL('..', import.meta.url).pathname });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/providers\.yaml: ok — 9 providers/);
+    const bad = await run(['config', 'check', fixture('bad-url.yaml')]);
+    expect(bad.code).toBe(2);
+    const lines = bad.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/bad-url\.yaml:5:15: providers\.p\.base_url: "api\.example\.com\/v1" is not a valid http\(s\) URL/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('names the missing config file and exits 2', async () => {
+    const r = await run(['--config', '/nonexistent/p.yaml', 'providers']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('/nonexistent/p.yaml: cannot read config (no such file); check the --config path');
+  });
+
+  it('providers: says whether each key is set, never the key', async () => {
+    const secret = 'sk-test-NEVER-PRINT-0123456789';
+    const r = await run(['providers', '--format', 'json'], { env: { DEEPSEEK_API_KEY: secret, LLM_FALLBACK_CONFIG: new URL('../providers.yaml', import.meta.url).pathname } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain(secret);
+    const data = JSON.parse(r.stdout);
+    const deepseek = data.providers.find((p: { name: string }) => p.name === 'deepseek');
+    expect(deepseek.key_env).toBe('DEEPSEEK_API_KEY');
+    expect(deepseek.key_set).toBe(true);
+    expect(data.chains.default).toEqual(['holysheep', 'deepseek', 'kimi', 'minimax']);
+    const table = await run(['providers'], { env: { DEEPSEEK_API_KEY: secret } });
+    expect(table.stdout).toMatch(/DEEPSEEK_API_KEY set/);
+    expect(table.stdout).not.toContain(secret);
+  });
+
+  it('mock: serves on a free loopback port, answers a real request, stops cleanly on SIGINT', async () => {
+    const child = spawn(process.execPath, [BIN, 'mock', '--port', '0', '--profile', 'instant'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`mock did not start: ${out}`)), 10_000);
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+    });
+    const res = await fetch(`${url}/instant/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'instant', messages: [{ role: 'user', content: 'hi' }] }) });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { choices: { message: { content: string } }[]; usage: { completion_tokens: number } };
+    expect(body.choices[0].message.content.trim().split(' ')).toHaveLength(16);
+    expect(body.usage.completion_tokens).toBe(16);
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('close', resolve);
+      child.kill('SIGINT');
+    });
+    expect(code).toBe(0);
+  });
+
+  it('mock: rejects a bad port with exit 2', async () => {
+    const r = await run(['mock', '--port', '99999']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('--port: "99999" is not a port number (0-65535)');
+  });
+});

@@ -1,0 +1,60 @@
+import { afterAll } from 'vitest';
+import { providerSpec, type MockProviderSpec } from '../src/mock/profile.js';
+import { startMock, type MockServer } from '../src/mock/server.js';
+import { createAdapter } from '../src/providers/index.js';
+import type { ProviderSettings } from '../src/providers/http-adapter.js';
+import type { ChatRequest, ProviderAdapter, ProviderEvent } from '../src/providers/types.js';
+
+/** Starts the emulator on 127.0.0.1, port 0, with the given providers; closed after the file's tests. */
+export async function emulator(providers: Record<string, Partial<MockProviderSpec>>, seed = 7): Promise<MockServer> {
+  const specs = Object.fromEntries(Object.entries(providers).map(([k, v]) => [k, providerSpec(v)]));
+  const server = await startMock({ profile: { seed, providers: specs } });
+  afterAll(() => server.close());
+  return server;
+}
+
+export function adapterFor(server: MockServer, name: string, extra: Partial<ProviderSettings> = {}): ProviderAdapter {
+  const spec = server.profile.providers[name];
+  const adapter = createAdapter({
+    name,
+    api: spec.dialect === 'anthropic' ? 'anthropic' : 'openai',
+    baseUrl: server.baseUrl(name),
+    model: spec.model,
+    headers: {},
+    params: {},
+    timeouts: { connectMs: 2000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 20_000 },
+    ...extra,
+  });
+  afterAll(() => adapter.close());
+  return adapter;
+}
+
+export const ask = (text = 'Explain the CAP theorem briefly.', over: Partial<ChatRequest> = {}): ChatRequest => ({
+  messages: [{ role: 'user', content: text }],
+  stream: true,
+  ...over,
+});
+
+export async function collect(adapter: ProviderAdapter, req: ChatRequest): Promise<ProviderEvent[]> {
+  const out: ProviderEvent[] = [];
+  for await (const ev of adapter.stream(req)) out.push(ev);
+  return out;
+}
+
+export function textOf(events: ProviderEvent[], type: 'content_delta' | 'reasoning_delta' = 'content_delta'): string {
+  return events.map((e) => (e.type === type ? e.text : '')).join('');
+}
+
+export function only<T extends ProviderEvent['type']>(events: ProviderEvent[], type: T): Extract<ProviderEvent, { type: T }>[] {
+  return events.filter((e) => e.type === type) as Extract<ProviderEvent, { type: T }>[];
+}
+
+export function last(events: ProviderEvent[]): ProviderEvent {
+  return events[events.length - 1];
+}
+
+export function errorOf(events: ProviderEvent[]) {
+  const ev = last(events);
+  if (ev.type !== 'error') throw new Error(`expected the stream to end with an error, got ${ev.type}`);
+  return ev.error;
+}
