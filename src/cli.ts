@@ -14,7 +14,7 @@ export function buildProgram(): Command {
     .name('llm-fallback')
     .description('Benchmark LLM providers side by side, answer through a fallback chain, and gate CI on provider health and cost.')
     .version(pkg.version, '-V, --version')
-    .option('-c, --config <file>', 'providers.yaml to use (default: $LLM_FALLBACK_CONFIG, ./providers.yaml, then the shipped one)')
+    .option('--config <file>', 'providers.yaml to use (default: $LLM_FALLBACK_CONFIG, ./providers.yaml, then the shipped one)')
     .option('--debug', 'print stack traces for unexpected errors')
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -51,6 +51,76 @@ Exit codes: 0 ok, 1 failure (thresholds failed, provider down), 2 usage or confi
     });
 
   program
+    .command('bench')
+    .description('benchmark providers side by side: latency and first-token percentiles (HDR), tokens/s, errors by class, real cost, CI thresholds')
+    .argument('[targets...]', 'providers or chains to run (default: every provider whose key is set)')
+    .option('--demo', 'benchmark the four emulated providers of the article, in-process on loopback (no keys, no network)')
+    .option('-c, --concurrency <n>', 'closed loop: requests in flight per provider (default 1; 4 with --demo)')
+    .option('-r, --rate <r>', 'open loop: requests per second per provider; latency counts from each scheduled send')
+    .option('--arrival <kind>', 'open-loop arrivals: constant or poisson (default constant)')
+    .option('-n, --requests <n>', `measured requests per provider (default ${'20'}; 24 with --demo)`)
+    .option('-d, --duration <dur>', 'measure for this long per provider, e.g. 30s (with --requests: whichever ends first)')
+    .option('--warmup <n>', 'requests per provider sent first and left out of the figures', '0')
+    .option('--max-tokens <n>', 'max output tokens per request')
+    .option('--temperature <t>', 'sampling temperature (0-2)')
+    .option('--no-stream', 'send non-streaming requests (time to first token is then the whole answer)')
+    .option('--timeout <dur>', 'give up on a request after this long (the provider\'s own clocks apply too)')
+    .option('--seed <n>', 'seed for prompt order and open-loop arrivals', '1')
+    .option('--prompts <file|dir>', 'prompts: .txt (--- between prompts), .yaml list, or .jsonl (default: the shipped prompts/)')
+    .option('--prompt <text>', 'a prompt to send (repeatable; replaces --prompts)', collect, [])
+    .option('--sort <key>', 'sort rows by name, latency, ttft, tps, cost or errors')
+    .option('--format <format>', 'table, json, csv or markdown', 'table')
+    .option('-o, --out <file>', 'write the full JSON result here (schema/bench-result.schema.json)')
+    .option('--raw <file>', 'write one JSON line per request (timings, status, class, tokens; no keys, no text)')
+    .option('--raw-include-text', 'add the prompt and the answer text to --raw lines')
+    .option('--fail-on <threshold>', 'fail (exit 1) unless this holds, e.g. "ttft_p95<800ms", "error_rate<1%", "deepseek:cost_per_1k<0.5" (repeatable)', collect, [])
+    .option('--max-inflight <n>', 'open loop: cap on requests in flight per provider; sends past it wait and show as lag', '10000')
+    .option('-q, --quiet', 'print only the result')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ llm-fallback bench --demo
+  $ llm-fallback bench deepseek kimi --requests 50 --concurrency 5
+  $ llm-fallback bench default --rate 2 --arrival poisson --duration 60s --out result.json
+  $ llm-fallback bench --demo --fail-on "ttft_p95<800ms" --fail-on "error_rate<5%"
+
+Figures: latency = end − start (start = send time, or the scheduled time with --rate); TTFT = first non-empty
+content/reasoning token; ITL = every gap between chunks; TPOT = (end − first token)/(tokens − 1);
+tok/s = output tokens / measured wall time. Exit: 0 ok, 1 a threshold failed, 2 usage/config error, 130 interrupted.`,
+    )
+    .action(async (targets: string[], opts: import('./commands/bench.js').BenchOptions) => {
+      const { benchCommand } = await import('./commands/bench.js');
+      process.exitCode = await benchCommand(targets, opts, { config: program.opts().config, version: pkg.version });
+    });
+
+  program
+    .command('merge')
+    .description('combine results of the same providers from several machines by adding their histograms (exact percentiles)')
+    .argument('<files...>', 'result files written by bench --out')
+    .option('-o, --out <file>', 'write the merged JSON result here')
+    .option('--format <format>', 'table, json, csv or markdown', 'table')
+    .addHelpText('after', '\nExamples:\n  $ llm-fallback merge runner-1.json runner-2.json runner-3.json --out merged.json')
+    .action(async (files: string[], opts: { out?: string; format: string }) => {
+      const { mergeCommand } = await import('./commands/compare.js');
+      process.exitCode = await mergeCommand(files, opts, pkg.version);
+    });
+
+  program
+    .command('compare')
+    .description('show the change of every metric per provider between two results; exit 1 on a regression beyond the tolerance')
+    .argument('<base>', 'the baseline result (bench --out)')
+    .argument('<new>', 'the result to check')
+    .option('--tolerance <pct>', 'allowed worsening of latency, throughput and cost', '10%')
+    .option('--error-tolerance <pts>', 'allowed rise of the error rate, in percentage points', '1%')
+    .option('--format <format>', 'table, json or markdown', 'table')
+    .addHelpText('after', '\nExamples:\n  $ llm-fallback compare main.json pr.json\n  $ llm-fallback compare main.json pr.json --tolerance 5% --format markdown >> "$GITHUB_STEP_SUMMARY"')
+    .action(async (base: string, next: string, opts: { tolerance: string; errorTolerance: string; format: string }) => {
+      const { compareCommand } = await import('./commands/compare.js');
+      process.exitCode = await compareCommand(base, next, opts);
+    });
+
+  program
     .command('mock')
     .description('run the provider emulator on 127.0.0.1 (OpenAI-compatible and Anthropic endpoints, injectable faults)')
     .option('-p, --port <port>', 'port to listen on (0 = any free port)', '0')
@@ -77,6 +147,13 @@ Per request, a header picks a fault:  x-mock-fault: {"kind":"cut","after_tokens"
 
 /** Entry point: runs the program and turns every failure into one line and an exit code. */
 export async function main(argv: string[]): Promise<void> {
+  // Output piped into `head` or a closed pager is not an error worth a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   const program = buildProgram();
   const debug = argv.includes('--debug');
   try {
@@ -100,6 +177,10 @@ function report(e: unknown, debug: boolean): number {
   process.stderr.write(`llm-fallback: ${redact(err?.message ?? String(e))}${debug ? '' : ' (run with --debug for details)'}\n`);
   if (debug && err?.stack) process.stderr.write(`${redact(err.stack)}\n`);
   return EXIT.failure;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 export { Option };

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BIN, run } from './cli-helpers.js';
+import { run, spawnEmulator } from './cli-helpers.js';
 
 const fixture = (name: string) => new URL(`./fixtures/config/${name}`, import.meta.url).pathname;
 const version = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -64,29 +63,14 @@ describe('llm-fallback CLI', () => {
   });
 
   it('mock: serves on a free loopback port, answers a real request, stops cleanly on SIGINT', async () => {
-    const child = spawn(process.execPath, [BIN, 'mock', '--port', '0', '--profile', 'instant'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`mock did not start: ${out}`)), 10_000);
-      child.stdout.on('data', (d) => {
-        out += d;
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-    });
+    const mock = await spawnEmulator('instant');
+    const url = mock.url;
     const res = await fetch(`${url}/instant/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'instant', messages: [{ role: 'user', content: 'hi' }] }) });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { choices: { message: { content: string } }[]; usage: { completion_tokens: number } };
     expect(body.choices[0].message.content.trim().split(' ')).toHaveLength(16);
     expect(body.usage.completion_tokens).toBe(16);
-    const code = await new Promise<number | null>((resolve) => {
-      child.on('close', resolve);
-      child.kill('SIGINT');
-    });
-    expect(code).toBe(0);
+    expect(await mock.close('SIGINT')).toBe(0);
   });
 
   it('mock: rejects a bad port with exit 2', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Dialect } from '../src/mock/profile.js';
-import { estimatePromptTokens } from '../src/mock/server.js';
+import { estimatePromptTokens } from '../src/util/tokens.js';
 import { adapterFor, ask, collect, emulator, last, only, textOf } from './helpers.js';
 
 const TTFT = 80;

@@ -17,3 +17,12 @@ export function usd(v: number | null | undefined): string {
   while (d < 6 && Math.abs(Number(v.toFixed(d)) - v) > 1e-12 * Math.max(1, Math.abs(v))) d++;
   return `${v < 0 ? '-' : ''}$${Math.abs(v).toFixed(d)}`;
 }
+
+/** A cost: four significant digits, at least two decimals ($0.001162, $0.5290, $12.35). */
+export function usdCost(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '-';
+  if (v === 0) return '$0.00';
+  const abs = Math.abs(v);
+  const decimals = Math.max(2, 3 - Math.floor(Math.log10(abs)));
+  return `${v < 0 ? '-' : ''}$${abs.toFixed(Math.min(decimals, 10))}`;
+}

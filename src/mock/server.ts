@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { now } from '../util/clock.js';
+import { estimatePromptTokens } from '../util/tokens.js';
 import { Rng, hashSeed, sample } from './random.js';
 import { toFault, toStep, type Fault, type MockProfile, type MockProviderSpec, type ProbabilisticFault, type ScriptStep } from './profile.js';
 import { StreamWire, errorReply, nonStreamBody, type TokenCounts } from './wire.js';
@@ -11,8 +12,33 @@ export interface ProviderStats {
   faults: Record<string, number>;
 }
 
+/** What the emulator injected for one healthy request, so tests and perf can compare measured against truth. */
+export interface InjectedTiming {
+  /** Monotonic arrival time (same clock as the client's when the emulator runs in-process). */
+  arrivedAt: number;
+  /** Planned delay to the first token, as drawn from the profile. */
+  plannedTtftMs: number;
+  /** Planned delay to the last token. */
+  plannedTotalMs: number;
+  /** Actual time from arrival to the first token being written (timers fire up to ~1 ms late). */
+  ttftMs: number;
+  /** Actual time from arrival to the last token being written. */
+  totalMs: number;
+  /** Gaps between consecutive tokens. */
+  gapsMs: number[];
+  tokens: number;
+  reasoningTokens: number;
+  promptTokens: number;
+}
+
+/** Injected timings kept per provider (oldest dropped first): bounded memory under any load. */
+const MAX_INJECTED = 20_000;
+
 interface ProviderState {
   name: string;
+  injected: InjectedTiming[];
+  /** Next slot of the ring once `injected` is full. */
+  injectedNext: number;
   spec: MockProviderSpec;
   rng: Rng;
   stats: ProviderStats;
@@ -33,6 +59,10 @@ export interface MockServer {
   setScript(provider: string, steps: unknown[]): void;
   setFaults(provider: string, faults: ProbabilisticFault[]): void;
   stats(): Record<string, ProviderStats>;
+  /** Timings injected into the provider's healthy answers, oldest first (at most 20,000 kept). */
+  injected(provider: string): InjectedTiming[];
+  /** Forgets injected timings and counters (between phases of a test or a perf run). */
+  resetStats(): void;
   close(): Promise<void>;
 }
 
@@ -60,6 +90,8 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       spec,
       rng: new Rng(hashSeed(name, opts.profile.seed)),
       stats: { requests: 0, ok: 0, faults: {} },
+      injected: [],
+      injectedNext: 0,
       script: spec.script,
       stepIndex: 0,
       stepCount: 0,
@@ -81,6 +113,8 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
   server.on('connection', (socket) => socket.setNoDelay(true));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Injected latencies count from the request's arrival, before its body is read.
+    const arrived = now();
     const url = new URL(req.url ?? '/', 'http://mock');
     const path = url.pathname;
     if (path.startsWith('/_mock')) return admin(req, res, path);
@@ -149,7 +183,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
         count(state, 'hang');
         return; // never answer; the socket stays open until the client gives up or the server closes
     }
-    await respond(state, body, promptTokens, maxTokens, fault, req, res);
+    await respond(state, body, promptTokens, maxTokens, fault, req, res, arrived);
   }
 
   function pickFault(state: ProviderState, override: string | undefined): Fault {
@@ -186,6 +220,15 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     if (req.method === 'GET' && (path === '/_mock' || path === '/_mock/stats')) {
       return sendJson(res, 200, JSON.stringify(api.stats()));
     }
+    const inj = /^\/_mock\/providers\/([^/]+)\/injected$/.exec(path);
+    if (inj && req.method === 'GET') {
+      if (!states.has(inj[1])) return sendJson(res, 404, JSON.stringify({ error: { message: `unknown provider ${inj[1]}` } }));
+      return sendJson(res, 200, JSON.stringify(api.injected(inj[1])));
+    }
+    if (path === '/_mock/reset' && req.method === 'POST') {
+      api.resetStats();
+      return sendJson(res, 200, '{"ok":true}');
+    }
     const m = /^\/_mock\/providers\/([^/]+)\/(script|faults)$/.exec(path);
     if (m && (req.method === 'PUT' || req.method === 'POST')) {
       const text = (await readBody(req)) ?? '';
@@ -198,7 +241,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
         return sendJson(res, 400, JSON.stringify({ error: { message: (e as Error).message } }));
       }
     }
-    return sendJson(res, 404, JSON.stringify({ error: { message: 'admin routes: GET /_mock/stats, PUT /_mock/providers/{name}/script, PUT /_mock/providers/{name}/faults' } }));
+    return sendJson(res, 404, JSON.stringify({ error: { message: 'admin routes: GET /_mock/stats, GET /_mock/providers/{name}/injected, POST /_mock/reset, PUT /_mock/providers/{name}/script, PUT /_mock/providers/{name}/faults' } }));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -223,6 +266,17 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     setFaults(provider, faults) {
       const st = mustGet(states, provider);
       st.spec = { ...st.spec, faults: faults.map((f, i) => ({ ...toFault(f, `faults[${i}]`), p: Number(f.p) })) };
+    },
+    injected: (provider) => {
+      const st = mustGet(states, provider);
+      return [...st.injected.slice(st.injectedNext), ...st.injected.slice(0, st.injectedNext)];
+    },
+    resetStats() {
+      for (const st of states.values()) {
+        st.injected = [];
+        st.injectedNext = 0;
+        st.stats = { requests: 0, ok: 0, faults: {} };
+      }
     },
     stats() {
       const out: Record<string, ProviderStats> = {};
@@ -291,19 +345,11 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-/** Rough prompt size (4 characters a token plus per-message overhead), the same rule the client uses for estimates. */
-export function estimatePromptTokens(messages: { content?: unknown }[], extraChars = 0): number {
-  let chars = extraChars;
-  for (const m of messages) chars += typeof m.content === 'string' ? m.content.length : JSON.stringify(m.content ?? '').length;
-  return Math.ceil(chars / 4) + 4 * messages.length;
-}
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-async function respond(state: ProviderState, body: Record<string, unknown>, promptTokens: number, maxTokens: number, fault: Fault, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function respond(state: ProviderState, body: Record<string, unknown>, promptTokens: number, maxTokens: number, fault: Fault, req: IncomingMessage, res: ServerResponse, t0: number): Promise<void> {
   const spec = state.spec;
   const rng = state.rng;
-  const t0 = now();
   const stream = body.stream === true;
   const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
   const ttft = fault.kind === 'slow_first_token' ? (fault.delay_ms ?? 5000) : sample(spec.ttft, rng);
@@ -324,6 +370,15 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   const id = `${spec.dialect === 'anthropic' ? 'msg_' : 'chatcmpl-'}${state.stats.requests.toString(16)}${rng.int(1 << 30).toString(16)}`;
   let closed = false;
   res.on('close', () => (closed = true));
+  const planned = ttft + gaps.reduce((a, b) => a + b, 0);
+  const timing: InjectedTiming = { arrivedAt: t0, plannedTtftMs: ttft, plannedTotalMs: planned, ttftMs: ttft, totalMs: planned, gapsMs: gaps, tokens: n, reasoningTokens: reasoningCount, promptTokens };
+  if (fault.kind === 'ok' || fault.kind === 'slow_first_token') {
+    if (state.injected.length < MAX_INJECTED) state.injected.push(timing);
+    else {
+      state.injected[state.injectedNext] = timing;
+      state.injectedNext = (state.injectedNext + 1) % MAX_INJECTED;
+    }
+  }
 
   if (!stream) {
     const doneAt = t0 + ttft + gaps.reduce((a, b) => a + b, 0);
@@ -343,6 +398,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
       req.socket.end();
       return;
     }
+    timing.ttftMs = timing.totalMs = now() - t0;
     const payload = fault.kind === 'malformed' ? '<html><body>502 Bad Gateway</body></html>' : nonStreamBody(spec.dialect, id, spec.model, contentText, reasoningText, reason, counts);
     if (fault.kind === 'malformed') count(state, 'malformed');
     else state.stats.ok++;
@@ -384,6 +440,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
     }
   }
   const cutAt = fault.after_tokens ?? 0;
+  let firstVisibleSent = false;
   let at = firstAt;
   for (let i = 0; i < n; i++) {
     if (closed) return;
@@ -404,7 +461,16 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
       at += gaps[i - 1];
       if (!instant) await sleep(at - now());
     }
-    await send(wire.token(i < reasoningCount ? 'reasoning' : 'content', words[i], i < reasoningCount ? i : i - reasoningCount + (reasoningCount > 0 ? 1 : 0)));
+    const frame = wire.token(i < reasoningCount ? 'reasoning' : 'content', words[i], i < reasoningCount ? i : i - reasoningCount + (reasoningCount > 0 ? 1 : 0));
+    await send(frame);
+    if (!instant) {
+      // Silent thinking (OpenAI, Gemini) writes nothing: the first visible token is what a client sees.
+      if (frame && !firstVisibleSent) {
+        firstVisibleSent = true;
+        timing.ttftMs = now() - t0;
+      }
+      if (i === n - 1) timing.totalMs = now() - t0;
+    }
   }
   const finishOpts = { done: fault.kind !== 'no_done', finishReason: fault.kind !== 'no_finish' };
   await send(wire.finish(reason, counts, contentText, finishOpts));

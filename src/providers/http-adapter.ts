@@ -191,6 +191,10 @@ export abstract class HttpAdapter implements ProviderAdapter {
         }
         inBody = false;
         body = undefined;
+        // Let undici put the socket back in the pool before the caller can send its next request;
+        // otherwise a caller that sends at once opens a new connection (and pays connect time) for it.
+        // The events' timestamps were taken already, so the wait is not measured.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         for (const ev of queue) yield ev;
         queue.length = 0;
         if (!terminal) {

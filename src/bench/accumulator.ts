@@ -1,0 +1,133 @@
+import type { Price } from '../config/load.js';
+import type { Usage } from '../providers/types.js';
+import { newHistogram, recordMs, type Histogram } from './histogram.js';
+import type { RequestRecord } from './measure.js';
+
+/** USD for one request's tokens: uncached input, cached input and output each at their own price. */
+export function costOf(usage: Usage, price: Price | undefined): number {
+  if (!price) return 0;
+  const uncached = Math.max(0, usage.inputTokens - usage.cachedInputTokens);
+  return (uncached * price.input + usage.cachedInputTokens * price.cachedInput + usage.outputTokens * price.output) / 1e6;
+}
+
+export const HISTOGRAM_NAMES = ['latency', 'ttft', 'ttfb', 'itl', 'tpot', 'tps', 'send_lag'] as const;
+export type HistogramName = (typeof HISTOGRAM_NAMES)[number];
+
+/**
+ * Everything measured for one provider, in constant memory: histograms and counters, never a list of
+ * requests. Results from several processes merge exactly by adding accumulators.
+ */
+export class ProviderAccumulator {
+  readonly h: Record<HistogramName, Histogram>;
+  sent = 0;
+  ok = 0;
+  failed = 0;
+  cancelled = 0;
+  errors: Record<string, number> = {};
+  errorDetails: Record<string, number> = {};
+  statuses: Record<string, number> = {};
+  finishReasons: Record<string, number> = {};
+  inputTokens = 0;
+  cachedInputTokens = 0;
+  outputTokens = 0;
+  reasoningTokens = 0;
+  reportedRequests = 0;
+  estimatedRequests = 0;
+  /** For requests that reported usage: the estimate of the same output, to see when estimates are far off. */
+  estimateCheck = { reported: 0, estimated: 0 };
+  costUsd = 0;
+  /** Monotonic ms: first measured start, last measured end (for throughput). */
+  firstStart = Infinity;
+  lastEnd = -Infinity;
+  /** Wall time of the measured phase; set from the clock, or summed/maxed on merge. */
+  wallMs = 0;
+  /** Example error messages by class (one each), keys already redacted. */
+  examples: Record<string, string> = {};
+
+  constructor(readonly price: Price | undefined) {
+    this.h = Object.fromEntries(HISTOGRAM_NAMES.map((n) => [n, newHistogram()])) as Record<HistogramName, Histogram>;
+  }
+
+  add(r: RequestRecord): void {
+    if (r.warmup) return;
+    this.sent++;
+    if (r.scheduled !== undefined) recordMs(this.h.send_lag, r.sent - r.scheduled);
+    this.firstStart = Math.min(this.firstStart, r.start);
+    this.lastEnd = Math.max(this.lastEnd, r.end);
+    if (r.status !== undefined) this.statuses[r.status] = (this.statuses[r.status] ?? 0) + 1;
+    if (!r.ok && r.errorClass === 'cancelled') {
+      this.cancelled++;
+      this.sent--;
+      return;
+    }
+    // A failed request's usage counts towards tokens and cost when the server reported it.
+    if (r.usage) {
+      this.inputTokens += r.usage.inputTokens;
+      this.cachedInputTokens += r.usage.cachedInputTokens;
+      this.outputTokens += r.usage.outputTokens;
+      this.reasoningTokens += r.usage.reasoningTokens ?? 0;
+      this.costUsd += costOf(r.usage, this.price);
+    }
+    if (!r.ok) {
+      this.failed++;
+      const cls = r.errorClass ?? 'unknown';
+      this.errors[cls] = (this.errors[cls] ?? 0) + 1;
+      if (r.errorDetail && r.errorDetail !== cls) this.errorDetails[r.errorDetail] = (this.errorDetails[r.errorDetail] ?? 0) + 1;
+      if (r.errorMessage && !this.examples[cls]) this.examples[cls] = r.errorMessage.slice(0, 300);
+      return;
+    }
+    this.ok++;
+    if (r.finishReason) this.finishReasons[r.finishReason] = (this.finishReasons[r.finishReason] ?? 0) + 1;
+    let output: number;
+    if (r.usage) {
+      this.reportedRequests++;
+      output = r.usage.outputTokens;
+      this.estimateCheck.reported += r.usage.outputTokens;
+      this.estimateCheck.estimated += r.estimatedOutputTokens;
+    } else {
+      this.estimatedRequests++;
+      output = r.estimatedOutputTokens;
+      const estimate: Usage = { inputTokens: r.estimatedInputTokens, cachedInputTokens: 0, outputTokens: output };
+      this.inputTokens += estimate.inputTokens;
+      this.outputTokens += output;
+      this.costUsd += costOf(estimate, this.price);
+    }
+    const latency = r.end - r.start;
+    recordMs(this.h.latency, latency);
+    if (r.firstByte !== undefined) recordMs(this.h.ttfb, r.firstByte - r.start);
+    if (r.firstToken !== undefined) {
+      recordMs(this.h.ttft, r.firstToken - r.start);
+      if (output > 1) recordMs(this.h.tpot, (r.end - r.firstToken) / (output - 1));
+    }
+    for (const g of r.gaps) recordMs(this.h.itl, g);
+    // tokens/s are stored like milliseconds (×1000) so they keep three decimals in the histogram.
+    if (latency > 0) recordMs(this.h.tps, output / (latency / 1000));
+  }
+
+  /** Adds another accumulator of the same provider (from another process or machine). */
+  merge(o: ProviderAccumulator): void {
+    for (const n of HISTOGRAM_NAMES) this.h[n].add(o.h[n]);
+    this.sent += o.sent;
+    this.ok += o.ok;
+    this.failed += o.failed;
+    this.cancelled += o.cancelled;
+    for (const [target, src] of [
+      [this.errors, o.errors],
+      [this.errorDetails, o.errorDetails],
+      [this.statuses, o.statuses],
+      [this.finishReasons, o.finishReasons],
+    ] as const) {
+      for (const [k, v] of Object.entries(src)) target[k] = (target[k] ?? 0) + v;
+    }
+    for (const [k, v] of Object.entries(o.examples)) this.examples[k] ??= v;
+    this.inputTokens += o.inputTokens;
+    this.cachedInputTokens += o.cachedInputTokens;
+    this.outputTokens += o.outputTokens;
+    this.reasoningTokens += o.reasoningTokens;
+    this.reportedRequests += o.reportedRequests;
+    this.estimatedRequests += o.estimatedRequests;
+    this.estimateCheck.reported += o.estimateCheck.reported;
+    this.estimateCheck.estimated += o.estimateCheck.estimated;
+    this.costUsd += o.costUsd;
+  }
+}

@@ -1,0 +1,47 @@
+import { cpus, platform } from 'node:os';
+import type { ProviderAccumulator } from './accumulator.js';
+import { providerResult, type BenchResult, type RunSettings } from './result.js';
+
+export const RESULT_SCHEMA_URL = 'https://raw.githubusercontent.com/llm-fallback/llm-fallback/main/schema/bench-result.schema.json';
+
+export interface Identity {
+  name: string;
+  model: string;
+  api: string;
+}
+
+/** Pure: accumulators plus run metadata → the one result type every output format is made from. */
+export function assembleResult(args: {
+  version: string;
+  identities: Identity[];
+  accumulators: Map<string, ProviderAccumulator>;
+  run: RunSettings;
+  startedAt: Date;
+  endedAt: Date;
+  partial: boolean;
+  mergedFrom?: number;
+  notes?: string[];
+}): BenchResult {
+  const notes = [...(args.notes ?? [])];
+  for (const id of args.identities) {
+    const acc = args.accumulators.get(id.name)!;
+    const { reported, estimated } = acc.estimateCheck;
+    if (reported > 0 && (estimated / reported > 2 || estimated / reported < 0.5)) {
+      notes.push(`${id.name}: the characters/4 token estimate is ${(estimated / reported).toFixed(2)}× the server's reported count; estimated figures for this provider would be off by as much.`);
+    }
+  }
+  return {
+    $schema: RESULT_SCHEMA_URL,
+    schema_version: 1,
+    tool: { name: 'llm-fallback', version: args.version },
+    started_at: args.startedAt.toISOString(),
+    ended_at: args.endedAt.toISOString(),
+    partial: args.partial,
+    merged_from: args.mergedFrom ?? 1,
+    run: args.run,
+    machine: { cpus: cpus().length, node: process.version, platform: platform() },
+    providers: args.identities.map((id) => providerResult(args.accumulators.get(id.name)!, id)),
+    thresholds: [],
+    notes,
+  };
+}

@@ -1,0 +1,75 @@
+import type { BenchResult, ProviderResult } from './result.js';
+
+/** Which way is better for each compared metric. */
+const METRICS: { key: string; label: string; better: 'lower' | 'higher'; read: (p: ProviderResult) => number | null; kind: 'ms' | 'ratio' | 'usd' | 'rate' }[] = [
+  { key: 'latency_p50', label: 'latency p50', better: 'lower', read: (p) => p.latency_ms?.p50 ?? null, kind: 'ms' },
+  { key: 'latency_p95', label: 'latency p95', better: 'lower', read: (p) => p.latency_ms?.p95 ?? null, kind: 'ms' },
+  { key: 'latency_p99', label: 'latency p99', better: 'lower', read: (p) => p.latency_ms?.p99 ?? null, kind: 'ms' },
+  { key: 'ttft_p50', label: 'TTFT p50', better: 'lower', read: (p) => p.ttft_ms?.p50 ?? null, kind: 'ms' },
+  { key: 'ttft_p95', label: 'TTFT p95', better: 'lower', read: (p) => p.ttft_ms?.p95 ?? null, kind: 'ms' },
+  { key: 'itl_p50', label: 'ITL p50', better: 'lower', read: (p) => p.itl_ms?.p50 ?? null, kind: 'ms' },
+  { key: 'tpot_p50', label: 'TPOT p50', better: 'lower', read: (p) => p.tpot_ms?.p50 ?? null, kind: 'ms' },
+  { key: 'tps', label: 'output tok/s', better: 'higher', read: (p) => p.output_tokens_per_s.aggregate, kind: 'rate' },
+  { key: 'error_rate', label: 'error rate', better: 'lower', read: (p) => p.error_rate, kind: 'ratio' },
+  { key: 'cost_per_1k', label: '$/1k requests', better: 'lower', read: (p) => p.cost_per_1k_requests_usd, kind: 'usd' },
+  { key: 'cost_per_1m', label: '$/1M output', better: 'lower', read: (p) => p.cost_per_1m_output_tokens_usd, kind: 'usd' },
+];
+
+export interface CompareRow {
+  provider: string;
+  metric: string;
+  label: string;
+  base: number | null;
+  current: number | null;
+  /** Relative change (current − base) / base; for error rate, the change in points. */
+  change: number | null;
+  regression: boolean;
+  kind: 'ms' | 'ratio' | 'usd' | 'rate';
+}
+
+export interface Comparison {
+  rows: CompareRow[];
+  missing: string[];
+  added: string[];
+  regressions: number;
+}
+
+/**
+ * Pure: the change of every metric per provider present in both results. A metric regresses when it
+ * gets worse by more than `tolerance` (relative); the error rate regresses when it rises by more than
+ * `errorTolerance` percentage points (a relative change from 0 would say nothing).
+ */
+export function compareResults(base: BenchResult, current: BenchResult, tolerance: number, errorTolerance: number): Comparison {
+  const rows: CompareRow[] = [];
+  const baseBy = new Map(base.providers.map((p) => [p.name, p]));
+  const curBy = new Map(current.providers.map((p) => [p.name, p]));
+  for (const [name, cur] of curBy) {
+    const b = baseBy.get(name);
+    if (!b) continue;
+    for (const m of METRICS) {
+      const bv = m.read(b);
+      const cv = m.read(cur);
+      let change: number | null = null;
+      let regression = false;
+      if (bv !== null && cv !== null) {
+        if (m.kind === 'ratio') {
+          change = cv - bv;
+          regression = change > errorTolerance;
+        } else {
+          change = bv === 0 ? (cv === 0 ? 0 : null) : (cv - bv) / bv;
+          const worse = m.better === 'lower' ? cv - bv : bv - cv;
+          regression = bv === 0 ? worse > 0 && m.kind !== 'usd' : worse / Math.abs(bv) > tolerance;
+        }
+      } else if (bv !== null && cv === null && m.kind === 'ms') {
+        regression = true; // it used to answer and now nothing succeeded
+      }
+      rows.push({ provider: name, metric: m.key, label: m.label, base: bv, current: cv, change, regression, kind: m.kind });
+    }
+  }
+  return {
+    rows,
+    missing: [...baseBy.keys()].filter((n) => !curBy.has(n)),
+    added: [...curBy.keys()].filter((n) => !baseBy.has(n)),
+    regressions: rows.filter((r) => r.regression).length,
+  };
+}

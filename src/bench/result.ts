@@ -1,0 +1,180 @@
+import type { Price } from '../config/load.js';
+import { ProviderAccumulator, HISTOGRAM_NAMES, type HistogramName } from './accumulator.js';
+import { decode, encode, summarize, type Summary } from './histogram.js';
+
+/** The published shape of `bench --format json` / `--out` (schema/bench-result.schema.json). */
+export interface BenchResult {
+  $schema: string;
+  schema_version: 1;
+  tool: { name: 'llm-fallback'; version: string };
+  started_at: string;
+  ended_at: string;
+  partial: boolean;
+  /** How many result files were merged into this one (1 for a single run). */
+  merged_from: number;
+  run: RunSettings;
+  machine: { cpus: number; node: string; platform: string };
+  providers: ProviderResult[];
+  thresholds: ThresholdOutcome[];
+  notes: string[];
+}
+
+export interface RunSettings {
+  mode: 'closed' | 'open';
+  concurrency: number | null;
+  rate: number | null;
+  arrival: 'constant' | 'poisson' | null;
+  requests: number | null;
+  duration_ms: number | null;
+  warmup: number;
+  stream: boolean;
+  max_tokens: number | null;
+  temperature: number | null;
+  timeout_ms: number | null;
+  seed: number;
+  prompts: number;
+  demo: boolean;
+}
+
+export interface PriceInfo {
+  input: number;
+  cached_input: number;
+  output: number;
+  priced_at: string;
+}
+
+export interface ProviderResult {
+  name: string;
+  model: string;
+  api: string;
+  requests: number;
+  ok: number;
+  failed: number;
+  cancelled: number;
+  error_rate: number | null;
+  errors: Record<string, number>;
+  error_details: Record<string, number>;
+  error_examples: Record<string, string>;
+  statuses: Record<string, number>;
+  finish_reasons: Record<string, number>;
+  latency_ms: Summary | null;
+  ttft_ms: Summary | null;
+  ttfb_ms: Summary | null;
+  itl_ms: Summary | null;
+  tpot_ms: Summary | null;
+  /** Per-request output tokens/s, plus the aggregate over the measured wall time. */
+  output_tokens_per_s: (Summary & { aggregate: number | null }) | { aggregate: number | null; count: 0 };
+  requests_per_s: number | null;
+  wall_ms: number;
+  send_lag_ms: Summary | null;
+  achieved_rate: number | null;
+  tokens: {
+    input: number;
+    cached_input: number;
+    output: number;
+    reasoning: number;
+    /** reported: every successful request came with server usage; estimated: none did; mixed: some did. */
+    source: 'reported' | 'estimated' | 'mixed' | 'none';
+    reported_requests: number;
+    estimated_requests: number;
+  };
+  cost_usd: number;
+  cost_per_1k_requests_usd: number | null;
+  cost_per_1m_output_tokens_usd: number | null;
+  price: PriceInfo | null;
+  histograms: Record<HistogramName, string>;
+}
+
+export interface ThresholdOutcome {
+  expression: string;
+  provider: string;
+  metric: string;
+  op: string;
+  limit: number;
+  value: number | null;
+  pass: boolean;
+  message: string;
+}
+
+const round = (v: number, digits = 6) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/** Pure: an accumulator and its identity → the provider's part of the result. */
+export function providerResult(acc: ProviderAccumulator, id: { name: string; model: string; api: string }): ProviderResult {
+  const attempted = acc.ok + acc.failed;
+  const wallS = acc.wallMs / 1000;
+  const tps = summarize(acc.h.tps);
+  const aggregate = wallS > 0 && acc.ok > 0 ? round(acc.outputTokens / wallS, 3) : null;
+  const source = acc.ok === 0 ? 'none' : acc.estimatedRequests === 0 ? 'reported' : acc.reportedRequests === 0 ? 'estimated' : 'mixed';
+  return {
+    name: id.name,
+    model: id.model,
+    api: id.api,
+    requests: acc.sent,
+    ok: acc.ok,
+    failed: acc.failed,
+    cancelled: acc.cancelled,
+    error_rate: attempted > 0 ? round(acc.failed / attempted) : null,
+    errors: sortKeys(acc.errors),
+    error_details: sortKeys(acc.errorDetails),
+    error_examples: sortKeys(acc.examples),
+    statuses: sortKeys(acc.statuses),
+    finish_reasons: sortKeys(acc.finishReasons),
+    latency_ms: summarize(acc.h.latency),
+    ttft_ms: summarize(acc.h.ttft),
+    ttfb_ms: summarize(acc.h.ttfb),
+    itl_ms: summarize(acc.h.itl),
+    tpot_ms: summarize(acc.h.tpot),
+    output_tokens_per_s: tps ? { ...tps, aggregate } : { aggregate, count: 0 },
+    requests_per_s: wallS > 0 ? round(acc.ok / wallS, 3) : null,
+    wall_ms: round(acc.wallMs, 3),
+    send_lag_ms: summarize(acc.h.send_lag),
+    achieved_rate: acc.h.send_lag.totalCount > 0 && wallS > 0 ? round(acc.sent / wallS, 3) : null,
+    tokens: {
+      input: acc.inputTokens,
+      cached_input: acc.cachedInputTokens,
+      output: acc.outputTokens,
+      reasoning: acc.reasoningTokens,
+      source,
+      reported_requests: acc.reportedRequests,
+      estimated_requests: acc.estimatedRequests,
+    },
+    cost_usd: round(acc.costUsd, 9),
+    cost_per_1k_requests_usd: acc.ok > 0 ? round((acc.costUsd / acc.ok) * 1000, 9) : null,
+    cost_per_1m_output_tokens_usd: acc.outputTokens > 0 ? round((acc.costUsd / acc.outputTokens) * 1e6, 9) : null,
+    price: acc.price ? priceInfo(acc.price) : null,
+    histograms: Object.fromEntries(HISTOGRAM_NAMES.map((n) => [n, encode(acc.h[n])])) as Record<HistogramName, string>,
+  };
+}
+
+export function priceInfo(p: Price): PriceInfo {
+  return { input: p.input, cached_input: p.cachedInput, output: p.output, priced_at: p.pricedAt };
+}
+
+/** Rebuilds an accumulator from a provider result (histograms decoded), so results can be merged exactly. */
+export function accumulatorFrom(r: ProviderResult): ProviderAccumulator {
+  const price: Price | undefined = r.price ? { input: r.price.input, cachedInput: r.price.cached_input, output: r.price.output, pricedAt: r.price.priced_at } : undefined;
+  const acc = new ProviderAccumulator(price);
+  for (const n of HISTOGRAM_NAMES) acc.h[n] = decode(r.histograms?.[n] ?? '');
+  acc.sent = r.requests;
+  acc.ok = r.ok;
+  acc.failed = r.failed;
+  acc.cancelled = r.cancelled;
+  acc.errors = { ...r.errors };
+  acc.errorDetails = { ...r.error_details };
+  acc.examples = { ...r.error_examples };
+  acc.statuses = { ...r.statuses };
+  acc.finishReasons = { ...r.finish_reasons };
+  acc.inputTokens = r.tokens.input;
+  acc.cachedInputTokens = r.tokens.cached_input;
+  acc.outputTokens = r.tokens.output;
+  acc.reasoningTokens = r.tokens.reasoning;
+  acc.reportedRequests = r.tokens.reported_requests;
+  acc.estimatedRequests = r.tokens.estimated_requests;
+  acc.costUsd = r.cost_usd;
+  acc.wallMs = r.wall_ms;
+  return acc;
+}
+
+function sortKeys<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+}

@@ -1,0 +1,177 @@
+import { EventEmitter, setMaxListeners } from 'node:events';
+import type { Price } from '../config/load.js';
+import { Rng, hashSeed } from '../mock/random.js';
+import type { ChatMessage, ProviderAdapter } from '../providers/types.js';
+import { now } from '../util/clock.js';
+import { ProviderAccumulator } from './accumulator.js';
+import { measureRequest, type RequestRecord } from './measure.js';
+
+export interface BenchTarget {
+  name: string;
+  model: string;
+  api: string;
+  adapter: ProviderAdapter;
+  price?: Price;
+}
+
+export interface LoadSpec {
+  mode: 'closed' | 'open';
+  concurrency: number;
+  /** Open loop: requests per second, per provider. */
+  rate: number;
+  arrival: 'constant' | 'poisson';
+  /** Measured requests per provider (warm-up excluded); undefined when the run is bounded by duration. */
+  requests?: number;
+  /** Length of the measured phase per provider. */
+  durationMs?: number;
+  warmup: number;
+  stream: boolean;
+  maxTokens?: number;
+  temperature?: number;
+  timeoutMs?: number;
+  seed: number;
+  prompts: ChatMessage[][];
+  keepText: boolean;
+  /** Open loop: sends wait (and their lag is reported) once this many requests are in flight. */
+  maxInflight: number;
+}
+
+export interface ProgressSnapshot {
+  name: string;
+  sent: number;
+  ok: number;
+  failed: number;
+  p50Ms: number | null;
+}
+
+export interface RunOutcome {
+  accumulators: Map<string, ProviderAccumulator>;
+  partial: boolean;
+  startedAt: Date;
+  endedAt: Date;
+}
+
+/** How long in-flight requests may finish after a stop before they are aborted. */
+const STOP_GRACE_MS = 2_000;
+
+/**
+ * Runs every target at the same time, each with its own load loop, and folds each finished request
+ * into that target's accumulator. Emits 'request' (target name, record) after each request; listeners
+ * (progress, raw writer) are optional and detachable, as in autocannon.
+ */
+export class BenchRunner extends EventEmitter {
+  private stopping = false;
+  private readonly abort = new AbortController();
+  readonly accumulators = new Map<string, ProviderAccumulator>();
+
+  constructor(
+    private readonly targets: BenchTarget[],
+    private readonly spec: LoadSpec,
+  ) {
+    super();
+    // Every request in flight listens on the one stop signal.
+    setMaxListeners(0, this.abort.signal);
+    for (const t of targets) this.accumulators.set(t.name, new ProviderAccumulator(t.price));
+  }
+
+  /** Stops sending; requests in flight get a short grace, then are aborted (and counted as cancelled, not failed). */
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    setTimeout(() => this.abort.abort(), STOP_GRACE_MS).unref();
+  }
+
+  get stopped(): boolean {
+    return this.stopping;
+  }
+
+  snapshot(): ProgressSnapshot[] {
+    return this.targets.map((t) => {
+      const acc = this.accumulators.get(t.name)!;
+      return { name: t.name, sent: acc.sent, ok: acc.ok, failed: acc.failed, p50Ms: acc.h.latency.totalCount ? acc.h.latency.getValueAtPercentile(50) / 1000 : null };
+    });
+  }
+
+  async run(): Promise<RunOutcome> {
+    const startedAt = new Date();
+    await Promise.all(this.targets.map((t) => (this.spec.mode === 'open' ? this.openLoop(t) : this.closedLoop(t))));
+    for (const acc of this.accumulators.values()) acc.wallMs = acc.sent > 0 && acc.lastEnd > acc.firstStart ? acc.lastEnd - acc.firstStart : 0;
+    return { accumulators: this.accumulators, partial: this.stopping, startedAt, endedAt: new Date() };
+  }
+
+  private promptOrder(target: BenchTarget): number[] {
+    const rng = new Rng(hashSeed(target.name, this.spec.seed));
+    const order = this.spec.prompts.map((_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    return order;
+  }
+
+  /** Decides whether request `index` may still be issued. */
+  private admits(index: number, measuredStart: number | undefined): boolean {
+    if (this.stopping) return false;
+    const { requests, durationMs, warmup } = this.spec;
+    if (requests !== undefined && index >= warmup + requests) return false;
+    if (durationMs !== undefined && measuredStart !== undefined && now() - measuredStart >= durationMs) return false;
+    return true;
+  }
+
+  private async one(target: BenchTarget, index: number, order: number[], scheduled?: number): Promise<void> {
+    const s = this.spec;
+    const promptIndex = order[index % order.length];
+    const messages = s.prompts[promptIndex];
+    const rec = await measureRequest(
+      target.adapter,
+      { messages, stream: s.stream, maxTokens: s.maxTokens, temperature: s.temperature, signal: this.abort.signal, timeouts: s.timeoutMs ? { totalMs: s.timeoutMs } : undefined },
+      { index, promptIndex, warmup: index < s.warmup, scheduled, keepText: s.keepText },
+    );
+    this.accumulators.get(target.name)!.add(rec);
+    this.emit('request', target.name, rec);
+  }
+
+  private async closedLoop(target: BenchTarget): Promise<void> {
+    const order = this.promptOrder(target);
+    let next = 0;
+    let measuredStart: number | undefined;
+    const worker = async () => {
+      for (;;) {
+        const index = next;
+        if (!this.admits(index, measuredStart)) return;
+        next++;
+        if (index === this.spec.warmup) measuredStart = now();
+        await this.one(target, index, order);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.spec.concurrency) }, worker));
+  }
+
+  private async openLoop(target: BenchTarget): Promise<void> {
+    const order = this.promptOrder(target);
+    const rng = new Rng(hashSeed(`${target.name}:arrivals`, this.spec.seed));
+    const interval = 1000 / this.spec.rate;
+    const t0 = now();
+    let due = t0;
+    let measuredStart: number | undefined;
+    const running = new Set<Promise<void>>();
+    for (let index = 0; ; index++) {
+      if (index > 0) due += this.spec.arrival === 'poisson' ? -Math.log(1 - rng.next()) * interval : interval;
+      if (this.spec.durationMs !== undefined && measuredStart !== undefined && due - measuredStart >= this.spec.durationMs) break;
+      // Sleep in short slices so a stop is noticed even at very low rates.
+      for (let left = due - now(); left > 0 && !this.stopping; left = due - now()) await sleep(Math.min(left, 250));
+      while (running.size >= this.spec.maxInflight && !this.stopping) await Promise.race(running);
+      if (!this.admits(index, measuredStart)) break;
+      if (index === this.spec.warmup) measuredStart = due;
+      const p = this.one(target, index, order, due).finally(() => running.delete(p));
+      running.add(p);
+    }
+    await Promise.all(running);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export type { RequestRecord };

@@ -1,0 +1,240 @@
+import { appendFileSync, createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
+import { assembleResult } from '../bench/assemble.js';
+import { DEFAULT_PROMPTS, loadPrompts, toMessages } from '../bench/prompts.js';
+import type { BenchResult, RunSettings } from '../bench/result.js';
+import { BenchRunner, type BenchTarget, type LoadSpec, type RequestRecord } from '../bench/runner.js';
+import { demoTargets, selectProviders, targetsFor } from '../bench/targets.js';
+import { checkThresholdProviders, evaluateThresholds, parseThreshold, type Threshold } from '../bench/thresholds.js';
+import { loadConfig } from '../config/load.js';
+import { UsageError } from '../errors.js';
+import { benchCsv, benchMarkdown, benchTable, SORT_KEYS, thresholdLines, type SortKey } from '../format/bench.js';
+import type { MockServer } from '../mock/server.js';
+import { now } from '../util/clock.js';
+import { formatMs } from '../util/duration.js';
+import { choiceFlag, durationFlag, intFlag, numberFlag, positiveNumberFlag } from './options.js';
+
+export interface BenchOptions {
+  demo?: boolean;
+  concurrency?: string;
+  rate?: string;
+  arrival?: string;
+  requests?: string;
+  duration?: string;
+  warmup?: string;
+  maxTokens?: string;
+  temperature?: string;
+  stream: boolean;
+  timeout?: string;
+  seed?: string;
+  prompts?: string;
+  prompt?: string[];
+  sort?: string;
+  format?: string;
+  out?: string;
+  raw?: string;
+  rawIncludeText?: boolean;
+  failOn?: string[];
+  quiet?: boolean;
+  maxInflight?: string;
+}
+
+const FORMATS = ['table', 'json', 'csv', 'markdown'] as const;
+
+/** Demo defaults keep `bench --demo` well under a minute. */
+const DEMO_REQUESTS = 24;
+const DEMO_CONCURRENCY = 4;
+const DEFAULT_REQUESTS = 20;
+
+export async function benchCommand(names: string[], opts: BenchOptions, global: { config?: string; version: string }): Promise<number> {
+  const format = choiceFlag('--format', opts.format ?? 'table', FORMATS)!;
+  const sort = choiceFlag<SortKey>('--sort', opts.sort, SORT_KEYS);
+  const rate = positiveNumberFlag('--rate', opts.rate);
+  const concurrencyFlag = intFlag('--concurrency', opts.concurrency);
+  if (rate !== undefined && concurrencyFlag !== undefined) throw new UsageError('--rate and --concurrency: choose one; --concurrency N is a closed loop, --rate R an open loop at R requests/s');
+  const arrival = choiceFlag('--arrival', opts.arrival ?? 'constant', ['constant', 'poisson'] as const)!;
+  if (opts.arrival && rate === undefined) throw new UsageError('--arrival: only applies with --rate (open loop)');
+  const durationMs = durationFlag('--duration', opts.duration);
+  let requests = intFlag('--requests', opts.requests);
+  if (requests === undefined && durationMs === undefined) requests = opts.demo ? DEMO_REQUESTS : DEFAULT_REQUESTS;
+  const warmup = intFlag('--warmup', opts.warmup, 0) ?? 0;
+  const maxTokens = intFlag('--max-tokens', opts.maxTokens);
+  const temperature = numberFlag('--temperature', opts.temperature, 0, 2);
+  const timeoutMs = durationFlag('--timeout', opts.timeout);
+  const seed = intFlag('--seed', opts.seed, 0) ?? 1;
+  const maxInflight = intFlag('--max-inflight', opts.maxInflight) ?? 10_000;
+  const thresholds: Threshold[] = (opts.failOn ?? []).map((e) => parseThreshold(e, '--fail-on'));
+
+  let prompts;
+  if (opts.prompt?.length) prompts = opts.prompt.map((p, i) => toMessages(p, `--prompt #${i + 1}`));
+  else prompts = loadPrompts(opts.prompts ?? DEFAULT_PROMPTS);
+
+  let targets: BenchTarget[];
+  let server: MockServer | undefined;
+  if (opts.demo) {
+    ({ targets, server } = await demoTargets(names));
+  } else {
+    const cfg = loadConfig(global.config);
+    const selected = selectProviders(cfg, names, process.env);
+    targets = targetsFor(selected, process.env);
+    thresholds.push(...cfg.thresholds.map((e, i) => parseThreshold(e, `${cfg.file}: thresholds[${i}]`)));
+    for (const p of selected) thresholds.push(...p.thresholds.map((e, i) => ({ ...parseThreshold(e, `${cfg.file}: providers.${p.name}.thresholds[${i}]`), provider: p.name })));
+  }
+  checkThresholdProviders(thresholds, targets.map((t) => t.name));
+
+  const spec: LoadSpec = {
+    mode: rate !== undefined ? 'open' : 'closed',
+    concurrency: concurrencyFlag ?? (opts.demo ? DEMO_CONCURRENCY : 1),
+    rate: rate ?? 0,
+    arrival,
+    requests,
+    durationMs,
+    warmup,
+    stream: opts.stream,
+    maxTokens,
+    temperature,
+    timeoutMs,
+    seed,
+    prompts,
+    keepText: Boolean(opts.rawIncludeText),
+    maxInflight,
+  };
+  const settings: RunSettings = {
+    mode: spec.mode,
+    concurrency: spec.mode === 'closed' ? spec.concurrency : null,
+    rate: rate ?? null,
+    arrival: spec.mode === 'open' ? arrival : null,
+    requests: requests ?? null,
+    duration_ms: durationMs ?? null,
+    warmup,
+    stream: opts.stream,
+    max_tokens: maxTokens ?? null,
+    temperature: temperature ?? null,
+    timeout_ms: timeoutMs ?? null,
+    seed,
+    prompts: prompts.length,
+    demo: Boolean(opts.demo),
+  };
+
+  const runner = new BenchRunner(targets, spec);
+  const stderr = process.stderr;
+  if (!opts.quiet) {
+    const load = spec.mode === 'open' ? `open loop, ${rate}/s ${arrival} arrivals` : `closed loop, concurrency ${spec.concurrency}`;
+    const bound = [requests !== undefined ? `${requests} requests` : '', durationMs !== undefined ? `${formatMs(durationMs)}` : ''].filter(Boolean).join(' or ');
+    stderr.write(`bench${opts.demo ? ' --demo (emulated providers on loopback, no keys)' : ''}: ${targets.map((t) => t.name).join(', ')} — ${load}, ${bound} each${warmup ? ` after ${warmup} warm-up` : ''}, ${opts.stream ? 'streaming' : 'not streaming'}\n`);
+  }
+  const raw = opts.raw ? rawWriter(opts.raw, runner, Boolean(opts.rawIncludeText), spec.prompts) : undefined;
+  const progress = !opts.quiet && stderr.isTTY && format === 'table' ? await spinner(runner) : undefined;
+
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    stderr.write('\nInterrupted: stopping, waiting briefly for requests in flight (Ctrl-C again to quit at once)…\n');
+    runner.stop();
+  };
+  process.on('SIGINT', onSigint);
+  let outcome;
+  try {
+    outcome = await runner.run();
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress?.stop();
+    await Promise.all(targets.map((t) => t.adapter.close()));
+    await server?.close();
+    await raw?.close();
+  }
+
+  const result: BenchResult = assembleResult({
+    version: global.version,
+    identities: targets,
+    accumulators: outcome.accumulators,
+    run: settings,
+    startedAt: outcome.startedAt,
+    endedAt: outcome.endedAt,
+    partial: outcome.partial,
+  });
+  result.thresholds = evaluateThresholds(thresholds, result.providers);
+
+  if (opts.out) writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, benchMarkdown(result, sort));
+  const stdout = process.stdout;
+  if (format === 'json') stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else if (format === 'csv') stdout.write(benchCsv(result, sort));
+  else if (format === 'markdown') stdout.write(benchMarkdown(result, sort));
+  else {
+    stdout.write(benchTable(result, sort));
+    const lines = thresholdLines(result);
+    if (lines.length) stdout.write(`${lines.join('\n')}\n`);
+  }
+  if (opts.out && !opts.quiet) stderr.write(`Result written to ${opts.out}\n`);
+  if (result.partial) return 130;
+  return result.thresholds.some((t) => !t.pass) ? 1 : 0;
+}
+
+/** One JSONL line per request; no keys ever, and no prompt or answer text unless asked. */
+function rawWriter(file: string, runner: BenchRunner, includeText: boolean, prompts: { content: string }[][]) {
+  const stream: WriteStream = createWriteStream(file);
+  const t0 = now();
+  const rel = (t: number | undefined) => (t === undefined ? null : Math.round((t - t0) * 1000) / 1000);
+  const d = (a: number | undefined, b: number) => (a === undefined ? null : Math.round((a - b) * 1000) / 1000);
+  const listener = (provider: string, r: RequestRecord) => {
+    const line: Record<string, unknown> = {
+      provider,
+      index: r.index,
+      prompt_index: r.promptIndex,
+      warmup: r.warmup,
+      scheduled_ms: rel(r.scheduled),
+      sent_ms: rel(r.sent),
+      ttfb_ms: d(r.firstByte, r.start),
+      ttft_ms: d(r.firstToken, r.start),
+      latency_ms: d(r.end, r.start),
+      ok: r.ok,
+      status: r.status ?? null,
+      error_class: r.errorClass ?? null,
+      error_detail: r.errorDetail ?? null,
+      error_message: r.errorMessage ?? null,
+      finish_reason: r.finishReason ?? null,
+      chunks: r.chunks,
+      input_tokens: r.usage?.inputTokens ?? r.estimatedInputTokens,
+      cached_input_tokens: r.usage?.cachedInputTokens ?? 0,
+      output_tokens: r.usage?.outputTokens ?? r.estimatedOutputTokens,
+      token_source: r.usage ? 'reported' : 'estimated',
+    };
+    if (includeText) {
+      line.prompt = prompts[r.promptIndex];
+      line.text = r.text ?? '';
+    }
+    stream.write(`${JSON.stringify(line)}\n`);
+  };
+  runner.on('request', listener);
+  stream.on('error', (e) => {
+    process.stderr.write(`--raw: cannot write ${file}: ${e.message}\n`);
+    runner.off('request', listener);
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        runner.off('request', listener);
+        stream.end(resolve);
+      }),
+  };
+}
+
+/** A spinner on a TTY with live per-provider counts; detached when the run ends. */
+async function spinner(runner: BenchRunner) {
+  const { default: ora } = await import('ora');
+  const spin = ora({ stream: process.stderr, text: 'starting…' }).start();
+  const render = () => {
+    spin.text = runner
+      .snapshot()
+      .map((s) => `${s.name} ${s.ok}/${s.sent}${s.failed ? ` ✗${s.failed}` : ''}${s.p50Ms !== null ? ` p50 ${formatMs(s.p50Ms)}` : ''}`)
+      .join('  ·  ');
+  };
+  const timer = setInterval(render, 200);
+  return {
+    stop() {
+      clearInterval(timer);
+      spin.stop();
+    },
+  };
+}

@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { compareResults } from '../src/bench/compare.js';
+import { newHistogram, recordMs } from '../src/bench/histogram.js';
+import { mergeResults } from '../src/bench/merge.js';
+import { evaluateThresholds, parseThreshold } from '../src/bench/thresholds.js';
+import { refusedUrl } from '../src/mock/server.js';
+import { emulator } from './helpers.js';
+import { near, percentile, PRICE, runBench, target } from './bench-helpers.js';
+
+const c = (value: number) => ({ dist: 'constant' as const, value });
+
+const server = await emulator({
+  constant: { dialect: 'openai', ttft: c(400), itl: c(5), output_tokens: c(21) },
+  lognormal: { dialect: 'deepseek', ttft: { dist: 'lognormal', median: 400, sigma: 0.3 }, itl: c(2), output_tokens: c(11), keepalive_ms: 20, reasoning_tokens: 3 },
+  moonshot: { dialect: 'moonshot', ttft: c(300), itl: c(3), output_tokens: c(9), reasoning_tokens: 2 },
+  minimax: { dialect: 'minimax', ttft: c(300), itl: c(3), output_tokens: c(9), reasoning_tokens: 2 },
+  anthropic: { dialect: 'anthropic', ttft: c(300), itl: c(3), output_tokens: c(9), reasoning_tokens: 2, keepalive_ms: 10, cached_share: 0.5 },
+  nousage: { dialect: 'openai', ttft: c(20), output_tokens: c(9), reject_stream_options: true },
+  flaky: { dialect: 'openai', ttft: c(20), output_tokens: c(5), faults: [{ kind: 'overloaded', p: 0.3 }, { kind: 'rate_limit', p: 0.2, retry_after: 1 }] },
+  hang: { dialect: 'openai', script: [{ kind: 'hang' }] },
+  slow: { dialect: 'openai', ttft: c(100), output_tokens: c(2) },
+  fast: { dialect: 'openai', ttft: c(20), output_tokens: c(2) },
+});
+
+describe('token and first-token exactness across dialects', () => {
+  it.each(['moonshot', 'minimax', 'anthropic', 'lognormal'])('%s: first token and token counts are exact despite keep-alives, role chunks and usage placement', async (name) => {
+    server.resetStats();
+    const r = await runBench([target(server, name)], { requests: 12, concurrency: 3, warmup: 3 });
+    const p = r.providers[0];
+    const injected = server.injected(name).slice(3);
+    expect(p.ok).toBe(12);
+    expect(p.tokens.source).toBe('reported');
+    expect(p.tokens.output).toBe(injected.reduce((a, i) => a + i.tokens, 0));
+    // Moonshot and Anthropic count reasoning inside output tokens without breaking it out.
+    expect(p.tokens.reasoning).toBe(name === 'anthropic' || name === 'moonshot' ? 0 : injected.reduce((a, i) => a + i.reasoningTokens, 0));
+    expect(p.tokens.input).toBe(injected.reduce((a, i) => a + i.promptTokens, 0));
+    expect(near(p.ttft_ms?.p50, percentile(injected.map((i) => i.ttftMs), 50))).toBe(true);
+    // one TTFB per request, earlier than the first token (role chunk, keep-alive or message_start)
+    expect(p.ttfb_ms!.count).toBe(12);
+    if (name !== 'moonshot' && name !== 'minimax') expect(p.ttfb_ms!.p50).toBeLessThan(p.ttft_ms!.p50);
+    expect(p.itl_ms!.count).toBe(injected.reduce((a, i) => a + i.tokens - 1, 0));
+  });
+
+  it('labels token counts as estimated when the server reports no usage', async () => {
+    const r = await runBench([target(server, 'nousage')], { requests: 4, concurrency: 1 });
+    const p = r.providers[0];
+    expect(p.ok).toBe(4);
+    expect(p.tokens.source).toBe('estimated');
+    expect(p.tokens.estimated_requests).toBe(4);
+    expect(p.tokens.output).toBeGreaterThan(0);
+  });
+});
+
+describe('faults during a run', () => {
+  it('counts every failure by class and status; dead, hanging and flaky providers do not slow the healthy one', async () => {
+    server.resetStats();
+    const alone = (await runBench([target(server, 'constant')], { requests: 12, concurrency: 3, warmup: 3 })).providers[0];
+    const dead = target(server, 'dead', { connectMs: 1000 }, await refusedUrl());
+    const hang = target(server, 'hang', { firstTokenMs: 300, totalMs: 5000 });
+    const r = await runBench([target(server, 'constant'), target(server, 'flaky'), dead, hang], { requests: 12, concurrency: 3, warmup: 3 });
+    const by = Object.fromEntries(r.providers.map((p) => [p.name, p]));
+    expect(by.dead.failed).toBe(12);
+    expect(by.dead.errors).toEqual({ network: 12 });
+    expect(by.dead.error_details).toEqual({ 'network:ECONNREFUSED': 12 });
+    expect(by.hang.errors).toEqual({ timeout: 12 });
+    expect(by.hang.error_details).toEqual({ 'timeout:first_token': 12 });
+    expect(by.hang.latency_ms).toBeNull(); // failures are never counted as latency
+    const flaky = by.flaky;
+    expect(flaky.ok + flaky.failed).toBe(12);
+    expect(Object.keys(flaky.errors).every((k) => k === 'overloaded' || k === 'rate_limit')).toBe(true);
+    expect((flaky.errors.overloaded ?? 0) + (flaky.errors.rate_limit ?? 0)).toBe(flaky.failed);
+    expect((flaky.statuses['503'] ?? 0) + (flaky.statuses['429'] ?? 0)).toBe(flaky.failed);
+    expect(flaky.error_rate).toBeCloseTo(flaky.failed / 12, 6);
+    const healthy = by.constant;
+    expect(healthy.failed).toBe(0);
+    expect(near(healthy.latency_ms?.p50, alone.latency_ms!.p50), `${healthy.latency_ms?.p50} vs ${alone.latency_ms!.p50}`).toBe(true);
+    expect(near(healthy.ttft_ms?.p95, alone.ttft_ms!.p95), `${healthy.ttft_ms?.p95} vs ${alone.ttft_ms!.p95}`).toBe(true);
+  });
+
+  it('stops within the timeout plus a margin when a provider hangs', async () => {
+    const t0 = Date.now();
+    await runBench([target(server, 'hang', { firstTokenMs: 200 })], { requests: 3, concurrency: 3 });
+    expect(Date.now() - t0).toBeLessThan(200 + 3000);
+  });
+});
+
+describe('open loop', () => {
+  it('sends at the scheduled rate and reports lag and the achieved rate', async () => {
+    const r = await runBench([target(server, 'fast')], { mode: 'open', rate: 40, requests: 40 });
+    const p = r.providers[0];
+    expect(p.ok).toBe(40);
+    expect(p.send_lag_ms!.count).toBe(40);
+    expect(p.send_lag_ms!.p50).toBeLessThan(20);
+    expect(p.achieved_rate).toBeGreaterThan(30);
+    expect(p.achieved_rate).toBeLessThan(50);
+  });
+
+  it('counts latency from the schedule, so a backlog shows in latency (no coordinated omission)', async () => {
+    // 100 ms answers, a send every 50 ms, but only one request may be in flight: sends fall behind.
+    const r = await runBench([target(server, 'slow')], { mode: 'open', rate: 20, requests: 10, maxInflight: 1 });
+    const p = r.providers[0];
+    expect(p.send_lag_ms!.max).toBeGreaterThan(300);
+    expect(p.latency_ms!.max).toBeGreaterThan(400); // a closed loop would report about 100 ms
+  });
+
+  it('uses seeded Poisson arrivals', async () => {
+    const r = await runBench([target(server, 'fast')], { mode: 'open', rate: 50, arrival: 'poisson', requests: 30, seed: 5 });
+    expect(r.providers[0].ok).toBe(30);
+  });
+});
+
+describe('warm-up and duration', () => {
+  it('leaves warm-up requests out of the figures', async () => {
+    server.resetStats();
+    const r = await runBench([target(server, 'fast')], { requests: 6, warmup: 3, concurrency: 1 });
+    expect(r.providers[0].requests).toBe(6);
+    expect(server.stats().fast.requests).toBe(9);
+  });
+
+  it('ends a duration-bounded run on time', async () => {
+    const t0 = Date.now();
+    const r = await runBench([target(server, 'fast')], { requests: undefined, durationMs: 400, concurrency: 2 });
+    expect(Date.now() - t0).toBeLessThan(400 + 1500);
+    expect(r.providers[0].ok).toBeGreaterThan(5);
+  });
+});
+
+describe('cost', () => {
+  it('prices uncached input, cached input and output apart, from reported usage', async () => {
+    server.resetStats();
+    const r = await runBench([target(server, 'anthropic')], { requests: 4, concurrency: 2 });
+    const p = r.providers[0];
+    const inj = server.injected('anthropic');
+    const input = inj.reduce((a, i) => a + i.promptTokens, 0);
+    const cached = inj.reduce((a, i) => a + Math.floor(i.promptTokens * 0.5), 0);
+    const output = inj.reduce((a, i) => a + i.tokens, 0);
+    expect(p.tokens.cached_input).toBe(cached);
+    const expected = ((input - cached) * PRICE.input + cached * PRICE.cachedInput + output * PRICE.output) / 1e6;
+    expect(p.cost_usd).toBeCloseTo(expected, 9);
+    expect(p.cost_per_1k_requests_usd).toBeCloseTo((expected / 4) * 1000, 9);
+    expect(p.cost_per_1m_output_tokens_usd).toBeCloseTo((expected / output) * 1e6, 6);
+  });
+});
+
+describe('merge and compare on real results', () => {
+  it('merges by adding histograms: percentiles of the union, not averages of percentiles', async () => {
+    const a = await runBench([target(server, 'fast')], { requests: 20, concurrency: 2 });
+    const b = await runBench([target(server, 'slow')], { requests: 20, concurrency: 2 });
+    b.providers[0].name = 'fast'; // the same provider measured on a slower machine
+    b.providers[0].model = a.providers[0].model;
+    const m = mergeResults([a, b], ['a.json', 'b.json'], 'test');
+    const p = m.providers[0];
+    expect(p.requests).toBe(40);
+    expect(p.latency_ms!.count).toBe(40);
+    // Half the samples are fast: the union's median is the fastest run's maximum, far below an average of medians.
+    const fa = a.providers[0].latency_ms!;
+    const sb = b.providers[0].latency_ms!;
+    expect(p.latency_ms!.p50).toBeCloseTo(fa.max, 0);
+    expect(p.latency_ms!.p50).toBeLessThan((fa.p50 + sb.p50) / 2);
+    expect(Math.abs(p.latency_ms!.max - Math.max(fa.max, sb.max))).toBeLessThanOrEqual(Math.max(fa.max, sb.max) * 0.001); // 3 significant digits
+    expect(p.latency_ms!.p95).toBeGreaterThanOrEqual(sb.p50);
+    expect(p.tokens.output).toBe(a.providers[0].tokens.output + b.providers[0].tokens.output);
+    expect(p.cost_usd).toBeCloseTo(a.providers[0].cost_usd + b.providers[0].cost_usd, 9);
+    expect(m.merged_from).toBe(2);
+  });
+
+  it('flags a slower provider as a regression and an identical one as none', async () => {
+    const base = await runBench([target(server, 'fast')], { requests: 10, concurrency: 2 });
+    const same = compareResults(base, base, 0.1, 0.01);
+    expect(same.regressions).toBe(0);
+    const worse = await runBench([target(server, 'slow')], { requests: 10, concurrency: 2 });
+    worse.providers[0].name = 'fast';
+    const cmp = compareResults(base, worse, 0.1, 0.01);
+    const lat = cmp.rows.find((r) => r.metric === 'latency_p50')!;
+    expect(lat.regression).toBe(true);
+    expect(lat.change!).toBeGreaterThan(1);
+    expect(cmp.regressions).toBeGreaterThan(0);
+  });
+});
+
+describe('thresholds', () => {
+  it('parses units and evaluates against a real result, listing the measured value', async () => {
+    const r = await runBench([target(server, 'constant')], { requests: 8, concurrency: 4 });
+    const outcomes = evaluateThresholds(
+      [parseThreshold('ttft_p95<100ms', 't'), parseThreshold('latency_p50<1s', 't'), parseThreshold('error_rate<1%', 't'), parseThreshold('constant:cost_per_1k<0.0001', 't')],
+      r.providers,
+    );
+    expect(outcomes.map((o) => o.pass)).toEqual([false, true, true, false]);
+    expect(outcomes[0].message).toMatch(/^constant: ttft_p95 FAILED: measured 40\d(\.\d)?ms, required < 100ms$/);
+    expect(outcomes[1].limit).toBe(1000);
+    expect(outcomes[2].limit).toBe(0.01);
+  });
+
+  it('rejects unknown metrics and units with a hint', () => {
+    expect(() => parseThreshold('ttft_p59<800ms', '--fail-on')).toThrow(/unknown metric "ttft_p59".*did you mean "ttft_p50"/);
+    expect(() => parseThreshold('error_rate<5ms', '--fail-on')).toThrow(/unit "ms" does not fit error_rate/);
+    expect(() => parseThreshold('fast', '--fail-on')).toThrow(/is not a threshold/);
+  });
+});
+
+describe('histograms', () => {
+  it('keep the same footprint however many values they hold', () => {
+    const h = newHistogram();
+    recordMs(h, 1);
+    const before = h.estimatedFootprintInBytes;
+    for (let i = 0; i < 200_000; i++) recordMs(h, (i % 5000) + 0.5);
+    expect(h.estimatedFootprintInBytes).toBe(before);
+  });
+});

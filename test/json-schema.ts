@@ -1,0 +1,36 @@
+/**
+ * A small JSON Schema checker for the keywords our published schemas use (type, enum, const, required,
+ * properties, additionalProperties, items, minimum). Enough to prove real output matches the schema.
+ */
+type S = Record<string, unknown>;
+
+function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+export function validate(value: unknown, schema: S, path = '$'): string[] {
+  const errors: string[] = [];
+  if (schema.const !== undefined && value !== schema.const) errors.push(`${path}: expected ${JSON.stringify(schema.const)}`);
+  if (Array.isArray(schema.enum) && !schema.enum.includes(value as never)) errors.push(`${path}: ${JSON.stringify(value)} not in enum`);
+  if (schema.type !== undefined) {
+    const types = Array.isArray(schema.type) ? (schema.type as string[]) : [schema.type as string];
+    const t = typeOf(value);
+    if (!types.includes(t) && !(t === 'integer' && types.includes('number'))) return [...errors, `${path}: expected ${types.join('|')}, got ${t}`];
+  }
+  if (typeof value === 'number' && typeof schema.minimum === 'number' && value < schema.minimum) errors.push(`${path}: below minimum`);
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const o = value as Record<string, unknown>;
+    for (const k of (schema.required as string[]) ?? []) if (!(k in o)) errors.push(`${path}: missing ${k}`);
+    const props = (schema.properties as Record<string, S>) ?? {};
+    for (const [k, v] of Object.entries(o)) {
+      if (props[k]) errors.push(...validate(v, props[k], `${path}.${k}`));
+      else if (schema.additionalProperties === false) errors.push(`${path}: unexpected key ${k}`);
+      else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') errors.push(...validate(v, schema.additionalProperties as S, `${path}.${k}`));
+    }
+  }
+  if (Array.isArray(value) && schema.items) value.forEach((v, i) => errors.push(...validate(v, schema.items as S, `${path}[${i}]`)));
+  return errors;
+}
