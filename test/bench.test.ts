@@ -73,8 +73,11 @@ describe('faults during a run', () => {
     expect(flaky.error_rate).toBeCloseTo(flaky.failed / 12, 6);
     const healthy = by.constant;
     expect(healthy.failed).toBe(0);
-    expect(near(healthy.latency_ms?.p50, alone.latency_ms!.p50), `${healthy.latency_ms?.p50} vs ${alone.latency_ms!.p50}`).toBe(true);
-    expect(near(healthy.ttft_ms?.p95, alone.ttft_ms!.p95), `${healthy.ttft_ms?.p95} vs ${alone.ttft_ms!.p95}`).toBe(true);
+    // Were the healthy provider held up by the others, it would absorb their clocks (300 ms to 1 s);
+    // 5 % proves it was not, with room for the CPU noise of the parallel suite.
+    const unaffected = (with_: number | undefined, without: number) => with_ !== undefined && Math.abs(with_ - without) <= without * 0.05;
+    expect(unaffected(healthy.latency_ms?.p50, alone.latency_ms!.p50), `${healthy.latency_ms?.p50} vs ${alone.latency_ms!.p50}`).toBe(true);
+    expect(unaffected(healthy.ttft_ms?.p95, alone.ttft_ms!.p95), `${healthy.ttft_ms?.p95} vs ${alone.ttft_ms!.p95}`).toBe(true);
   });
 
   it('stops within the timeout plus a margin when a provider hangs', async () => {
@@ -186,7 +189,8 @@ describe('thresholds', () => {
       r.providers,
     );
     expect(outcomes.map((o) => o.pass)).toEqual([false, true, true, false]);
-    expect(outcomes[0].message).toMatch(/^constant: ttft_p95 FAILED: measured 40\d(\.\d)?ms, required < 100ms$/);
+    expect(outcomes[0].value).toBeGreaterThan(390);
+    expect(outcomes[0].message).toBe(`constant: ttft_p95 FAILED: measured ${Math.round(outcomes[0].value! * 10) / 10}ms, required < 100ms`);
     expect(outcomes[1].limit).toBe(1000);
     expect(outcomes[2].limit).toBe(0.01);
   });
