@@ -95,6 +95,61 @@ tok/s = output tokens / measured wall time. Exit: 0 ok, 1 a threshold failed, 2 
     });
 
   program
+    .command('ask')
+    .description('one complete answer through the fallback chain: retries, three clocks, circuit breaker, then cache, then the static message')
+    .argument('[prompt...]', 'the prompt (or use --file, or stdin)')
+    .option('-f, --file <file>', 'read the prompt from a file')
+    .option('-s, --system <text>', 'system message')
+    .option('--chain <name>', 'chain to use (default: the "default" chain)')
+    .option('-p, --provider <name>', 'use this one provider (still retried, then cache and static tiers)')
+    .option('--max-tokens <n>', 'max output tokens')
+    .option('--temperature <t>', 'sampling temperature (0-2)')
+    .option('--timeout <dur>', 'one deadline for the whole call, every retry and fallback included', '120s')
+    .option('--hedge <dur>', 'start the next provider too when no first token came within this delay')
+    .option('--retries <n>', 'retries of the same provider for retryable errors (default 2, or defaults.retries)')
+    .option('--on-content-filter <what>', 'stop (default): return the refusal; fallover: try the next provider')
+    .option('--no-cache', 'neither read nor write the answer cache')
+    .option('--json', 'print one JSON object: content, source, provider, usage, cost, attempts')
+    .option('--demo', 'ask the article\'s chain on the built-in emulator (no keys, no network)')
+    .option('-q, --quiet', 'no summary line on stderr')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ llm-fallback ask "Explain the CAP theorem in two sentences."
+  $ git diff | llm-fallback ask --system "Review this diff" --chain western
+  $ llm-fallback ask --provider deepseek --max-tokens 200 --json "Summarise RFC 9110"
+  $ llm-fallback ask --demo "What is a circuit breaker?"
+
+Exit codes: 0 live answer, 3 cached answer, 4 static message, 1 nothing could answer
+(every attempt listed on stderr), 2 usage or config error, 130 interrupted.`,
+    )
+    .action(async (words: string[], opts: import('./commands/ask.js').AskOptions) => {
+      const { askCommand } = await import('./commands/ask.js');
+      process.exitCode = await askCommand(words, opts, { config: program.opts().config });
+    });
+
+  program
+    .command('breaker')
+    .description('circuit-breaker state shared by ask and health')
+    .command('reset [provider]')
+    .description('close the breaker of one provider, or of all')
+    .action(async (name: string | undefined) => {
+      const { breakerResetCommand } = await import('./commands/state.js');
+      await breakerResetCommand(name, program.opts().config);
+    });
+
+  program
+    .command('cache')
+    .description('the cache of good answers used by ask')
+    .command('clear')
+    .description('remove every cached answer')
+    .action(async () => {
+      const { cacheClearCommand } = await import('./commands/state.js');
+      await cacheClearCommand();
+    });
+
+  program
     .command('merge')
     .description('combine results of the same providers from several machines by adding their histograms (exact percentiles)')
     .argument('<files...>', 'result files written by bench --out')

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, run } from './cli-helpers.js';
+import { run, startCli } from './cli-helpers.js';
 import { emulator } from './helpers.js';
 import { validate } from './json-schema.js';
 
@@ -119,16 +118,12 @@ describe('bench command', () => {
 
   it('on Ctrl-C stops, reports and writes the partial result, and exits 130', async () => {
     const out = join(dir, 'partial.json');
-    const child = spawn(process.execPath, [BIN, 'bench', '--config', config, 'endless', '--duration', '60s', '-c', '2', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    const cli = startCli(['bench', '--config', config, 'endless', '--duration', '60s', '-c', '2', '--out', out], env);
     await new Promise((r) => setTimeout(r, 1500));
-    const t0 = Date.now();
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, ms } = await cli.signal('SIGINT');
     expect(code).toBe(130);
-    expect(Date.now() - t0).toBeLessThan(5000);
-    expect(stdout).toMatch(/PARTIAL RESULT/);
+    expect(ms).toBeLessThan(5000);
+    expect(cli.out.stdout).toMatch(/PARTIAL RESULT/);
     expect(existsSync(out)).toBe(true);
     const result = JSON.parse(readFileSync(out, 'utf8'));
     expect(result.partial).toBe(true);

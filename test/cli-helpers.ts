@@ -10,7 +10,7 @@ export interface RunResult {
 }
 
 /** Runs the compiled CLI (npm test builds it first) with a bounded wall time. */
-export function run(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+export function run(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string | Buffer; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, NO_COLOR: '1', ...opts.env },
@@ -83,5 +83,24 @@ export async function spawnEmulator(profile: object | string): Promise<SpawnedEm
         child.on('close', (code) => resolve(code));
         child.kill(signal);
       }),
+  };
+}
+
+/** Starts the CLI in the background, for tests that interrupt it. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (out.stdout += d));
+  child.stderr.on('data', (d) => (out.stderr += d));
+  return {
+    out,
+    /** Sends a signal and resolves with the exit code and how long the exit took. */
+    signal(sig: NodeJS.Signals): Promise<{ code: number | null; ms: number }> {
+      const t0 = Date.now();
+      return new Promise((resolve) => {
+        child.on('close', (code) => resolve({ code, ms: Date.now() - t0 }));
+        child.kill(sig);
+      });
+    },
   };
 }

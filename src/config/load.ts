@@ -51,6 +51,14 @@ export interface ChainConfig {
   providers: string[];
   staticMessage?: string;
   hedgeMs?: number;
+  onContentFilter?: 'stop' | 'fallover';
+}
+
+export interface AskDefaults {
+  retries: number;
+  breakerFailures: number;
+  breakerCooldownMs: number;
+  cacheTtlMs: number;
 }
 
 export interface Config {
@@ -61,6 +69,7 @@ export interface Config {
   staticMessage?: string;
   thresholds: string[];
   currency?: { code: string; rate: number };
+  ask: AskDefaults;
 }
 
 export const DEFAULT_TIMEOUTS: TimeoutsMs = { connect: 5_000, firstToken: 30_000, idle: 30_000, total: 120_000 };
@@ -182,9 +191,9 @@ interface RawProvider {
 }
 
 interface RawConfig {
-  defaults?: { timeouts?: RawTimeouts; max_output_tokens?: number };
+  defaults?: { timeouts?: RawTimeouts; max_output_tokens?: number; retries?: number; breaker_failures?: number; breaker_cooldown?: string; cache_ttl?: string };
   providers: Record<string, RawProvider>;
-  chains?: Record<string, string[] | { providers: string[]; static_message?: string; hedge?: string }>;
+  chains?: Record<string, string[] | { providers: string[]; static_message?: string; hedge?: string; on_content_filter?: 'stop' | 'fallover' }>;
   static_message?: string;
   thresholds?: string[];
   currency?: { code?: string; rate?: number };
@@ -240,7 +249,7 @@ function build(raw: RawConfig, file: string, root: ParsedNode, lines: LineCounte
   const chains = new Map<string, ChainConfig>();
   for (const [name, c] of Object.entries(raw.chains ?? {})) {
     if (Array.isArray(c)) chains.set(name, { name, providers: c });
-    else chains.set(name, { name, providers: c.providers, staticMessage: c.static_message, hedgeMs: c.hedge ? parseDuration(c.hedge) : undefined });
+    else chains.set(name, { name, providers: c.providers, staticMessage: c.static_message, hedgeMs: c.hedge ? parseDuration(c.hedge) : undefined, onContentFilter: c.on_content_filter });
   }
   if (!chains.has('default')) chains.set('default', { name: 'default', providers: [...providers.keys()] });
   return {
@@ -250,6 +259,12 @@ function build(raw: RawConfig, file: string, root: ParsedNode, lines: LineCounte
     staticMessage: raw.static_message,
     thresholds: raw.thresholds ?? [],
     currency: raw.currency?.code && raw.currency.rate ? { code: raw.currency.code, rate: raw.currency.rate } : undefined,
+    ask: {
+      retries: raw.defaults?.retries ?? 2,
+      breakerFailures: raw.defaults?.breaker_failures ?? 3,
+      breakerCooldownMs: raw.defaults?.breaker_cooldown ? parseDuration(raw.defaults.breaker_cooldown)! : 30_000,
+      cacheTtlMs: raw.defaults?.cache_ttl ? parseDuration(raw.defaults.cache_ttl)! : 24 * 3_600_000,
+    },
   };
 }
 

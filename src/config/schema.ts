@@ -79,6 +79,7 @@ const CHAIN: Schema = {
         providers: { s: { t: 'list', items: { t: 'string' }, minItems: 1 }, required: true },
         static_message: { s: { t: 'string' } },
         hedge: { s: duration('start the next provider when no first token came within this delay') },
+        on_content_filter: { s: { t: 'string', enum: ['stop', 'fallover'], desc: 'stop (default): return the refusal; fallover: try the next provider' } },
       },
     },
   ],
@@ -94,6 +95,10 @@ export const CONFIG: Schema = {
         fields: {
           timeouts: { s: TIMEOUTS },
           max_output_tokens: { s: { t: 'integer', min: 1 } },
+          retries: { s: { t: 'integer', min: 0, desc: 'ask: retries of the same provider for retryable errors (default 2)' } },
+          breaker_failures: { s: { t: 'integer', min: 1, desc: 'consecutive failures that open a provider’s circuit breaker (default 3)' } },
+          breaker_cooldown: { s: duration('how long an open breaker skips its provider before one probe (default 30s)') },
+          cache_ttl: { s: duration('how long a good answer stays in the cache (default 24h)') },
         },
       },
     },

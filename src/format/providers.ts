@@ -1,5 +1,6 @@
 import { makeTable, usd } from './table.js';
 import type { Config } from '../config/load.js';
+import { breakerKey, describeBreaker, type BreakerRecord } from '../state/breaker.js';
 
 export interface ProviderRow {
   name: string;
@@ -14,10 +15,11 @@ export interface ProviderRow {
   key_env: string | null;
   key_set: boolean;
   chains: string[];
+  breaker: string;
 }
 
 /** The data behind `llm-fallback providers`; never contains a key, only whether its variable is set. */
-export function providerRows(cfg: Config, env: NodeJS.ProcessEnv): ProviderRow[] {
+export function providerRows(cfg: Config, env: NodeJS.ProcessEnv, breakers: Record<string, BreakerRecord> = {}): ProviderRow[] {
   return [...cfg.providers.values()].map((p) => ({
     name: p.name,
     api: p.api,
@@ -31,12 +33,18 @@ export function providerRows(cfg: Config, env: NodeJS.ProcessEnv): ProviderRow[]
     key_env: p.apiKeyEnv ?? null,
     key_set: !p.apiKeyEnv || Boolean(env[p.apiKeyEnv]),
     chains: [...cfg.chains.values()].filter((c) => c.providers.includes(p.name)).map((c) => c.name),
+    // The breaker key uses the expanded URL and model; unexpanded ${VAR}s simply find no record.
+    breaker: describeBreaker(breakers[breakerKey(p.name, expand(p.baseUrl, env), expand(p.model, env))]),
   }));
+}
+
+function expand(text: string, env: NodeJS.ProcessEnv): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, v: string) => env[v] ?? '');
 }
 
 
 export function providersTable(cfg: Config, rows: ProviderRow[]): string {
-  const t = makeTable(['provider', 'api', 'model', 'in $/1M', 'cached $/1M', 'out $/1M', 'priced', 'context', 'key'], ['left', 'left', 'left', 'right', 'right', 'right', 'left', 'right', 'left']);
+  const t = makeTable(['provider', 'api', 'model', 'in $/1M', 'cached $/1M', 'out $/1M', 'priced', 'context', 'key', 'breaker'], ['left', 'left', 'left', 'right', 'right', 'right', 'left', 'right', 'left', 'left']);
   for (const r of rows) {
     t.push([
       r.name,
@@ -48,6 +56,7 @@ export function providersTable(cfg: Config, rows: ProviderRow[]): string {
       r.priced_at ?? '-',
       r.context_window === null ? '-' : r.context_window.toLocaleString('en-US'),
       r.key_env === null ? 'none needed' : `${r.key_env} ${r.key_set ? 'set' : 'NOT SET'}`,
+      r.breaker,
     ]);
   }
   const chains = [...cfg.chains.values()].map((c) => `  ${c.name}: ${c.providers.join(' → ')}`).join('\n');

@@ -1,0 +1,219 @@
+import { readFileSync } from 'node:fs';
+import { FallbackChain, type ChainProvider, type LiveSink } from '../chain/chain.js';
+import { loadConfig, resolveProvider, hasKey, SHIPPED_CONFIG, type Config } from '../config/load.js';
+import { UsageError } from '../errors.js';
+import { askJson, askSummary, attemptLines } from '../format/ask.js';
+import { BUILTIN_PROFILES } from '../mock/profile.js';
+import { startMock, type MockServer } from '../mock/server.js';
+import { createAdapter } from '../providers/index.js';
+import type { ChatMessage } from '../providers/types.js';
+import { BreakerStore, breakerKey } from '../state/breaker.js';
+import { AnswerCache, cacheKey } from '../state/cache.js';
+import { closest } from '../util/suggest.js';
+import { choiceFlag, durationFlag, intFlag, numberFlag } from './options.js';
+
+/** Exit codes of `ask`, so scripts can tell a live answer from a fallback tier. */
+export const ASK_EXIT = { live: 0, none: 1, usage: 2, cache: 3, static: 4, interrupted: 130 } as const;
+
+const MAX_PROMPT_BYTES = 8 * 1024 * 1024;
+/** Long prompts get a longer first-token clock: +1 s per 10,000 prompt tokens. */
+const FIRST_TOKEN_MS_PER_PROMPT_TOKEN = 0.1;
+
+export interface AskOptions {
+  file?: string;
+  system?: string;
+  chain?: string;
+  provider?: string;
+  maxTokens?: string;
+  temperature?: string;
+  timeout?: string;
+  cache: boolean;
+  json?: boolean;
+  hedge?: string;
+  retries?: string;
+  onContentFilter?: string;
+  quiet?: boolean;
+  demo?: boolean;
+}
+
+function decodeStrict(bytes: Buffer, where: string): string {
+  if (bytes.length > MAX_PROMPT_BYTES) throw new UsageError(`${where}: the prompt is ${(bytes.length / 1048576).toFixed(1)} MiB; the limit is ${MAX_PROMPT_BYTES / 1048576} MiB`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new UsageError(`${where}: the prompt is not valid UTF-8 text; convert it (e.g. iconv -t UTF-8) and try again`);
+  }
+}
+
+async function readPrompt(words: string[], opts: AskOptions): Promise<string> {
+  let text: string;
+  if (words.length) text = words.join(' ');
+  else if (opts.file) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(opts.file);
+    } catch (e) {
+      throw new UsageError(`--file: cannot read "${opts.file}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    text = decodeStrict(bytes, `--file ${opts.file}`);
+  } else if (!process.stdin.isTTY) {
+    const parts: Buffer[] = [];
+    let n = 0;
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+      n += chunk.length;
+      if (n > MAX_PROMPT_BYTES) throw new UsageError(`stdin: the prompt is over ${MAX_PROMPT_BYTES / 1048576} MiB, the limit`);
+      parts.push(chunk);
+    }
+    text = decodeStrict(Buffer.concat(parts), 'stdin');
+  } else {
+    throw new UsageError('ask: no prompt; pass it as an argument (llm-fallback ask "..."), with --file FILE, or on stdin');
+  }
+  if (!text.trim()) throw new UsageError('ask: the prompt is empty');
+  return text;
+}
+
+export async function askCommand(words: string[], opts: AskOptions, global: { config?: string }): Promise<number> {
+  const maxTokens = intFlag('--max-tokens', opts.maxTokens);
+  const temperature = numberFlag('--temperature', opts.temperature, 0, 2);
+  const timeoutMs = durationFlag('--timeout', opts.timeout) ?? 120_000;
+  const hedgeFlag = durationFlag('--hedge', opts.hedge);
+  const retriesFlag = intFlag('--retries', opts.retries, 0);
+  const onContentFilterFlag = choiceFlag('--on-content-filter', opts.onContentFilter, ['stop', 'fallover'] as const);
+  if (opts.chain && opts.provider) throw new UsageError('--chain and --provider: choose one');
+  const prompt = await readPrompt(words, opts);
+  const messages: ChatMessage[] = [];
+  if (opts.system) messages.push({ role: 'system', content: opts.system });
+  messages.push({ role: 'user', content: prompt });
+
+  const warn = (msg: string) => {
+    if (!opts.quiet) process.stderr.write(`llm-fallback: warning: ${msg}\n`);
+  };
+  let cfg: Config;
+  let server: MockServer | undefined;
+  let providers: ChainProvider[];
+  let chainName: string;
+  if (opts.demo) {
+    ({ cfg, server, providers } = await demoChain());
+    chainName = 'default';
+  } else {
+    cfg = loadConfig(global.config);
+    let names: string[];
+    if (opts.provider) {
+      if (!cfg.providers.has(opts.provider)) {
+        const hint = closest(opts.provider, cfg.providers.keys());
+        throw new UsageError(`--provider: "${opts.provider}" is not a provider in ${cfg.file}${hint ? `; did you mean "${hint}"?` : ''}`);
+      }
+      names = [opts.provider];
+      chainName = opts.provider;
+    } else {
+      chainName = opts.chain ?? 'default';
+      const chain = cfg.chains.get(chainName);
+      if (!chain) {
+        const hint = closest(chainName, cfg.chains.keys());
+        throw new UsageError(`--chain: "${chainName}" is not a chain in ${cfg.file}${hint ? `; did you mean "${hint}"?` : `; chains: ${[...cfg.chains.keys()].join(', ')}`}`);
+      }
+      names = chain.providers;
+    }
+    const usable = names.map((n) => cfg.providers.get(n)!).filter((p) => {
+      if (hasKey(p)) return true;
+      warn(`${p.name} left out of the chain: ${p.apiKeyEnv} is not set`);
+      return false;
+    });
+    if (usable.length === 0) {
+      const vars = names.map((n) => cfg.providers.get(n)!.apiKeyEnv).filter(Boolean);
+      throw new UsageError(`ask: no provider of ${opts.provider ? `"${opts.provider}"` : `chain "${chainName}"`} has its API key set; export ${vars.join(' or ')}, or try "llm-fallback ask --demo"`);
+    }
+    providers = usable.map((p) => {
+      const settings = resolveProvider(p);
+      return {
+        name: p.name,
+        model: settings.model,
+        adapter: createAdapter(settings),
+        price: p.price,
+        contextWindow: p.contextWindow,
+        timeouts: p.timeouts,
+        breakerKey: breakerKey(p.name, settings.baseUrl, settings.model),
+      };
+    });
+  }
+  const chainCfg = cfg.chains.get(chainName);
+  const breakers = new BreakerStore({ failures: cfg.ask.breakerFailures, cooldownMs: cfg.ask.breakerCooldownMs, probeTimeoutMs: Math.max(timeoutMs, 10_000) }, process.env, warn);
+  const key = cacheKey({ messages, maxTokens, temperature });
+  const live = process.stdout.isTTY && !opts.json;
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+
+  let streamed = false;
+  const sink: LiveSink | undefined = live
+    ? {
+        token: (t) => {
+          streamed = true;
+          process.stdout.write(t);
+        },
+        restart: (failed, error, next) => {
+          process.stdout.write(`\n\n[llm-fallback: ${failed} failed mid-answer (${error.detail}); ${next ? `the complete answer from ${next} follows` : 'no other provider to try'}]\n\n`);
+        },
+      }
+    : undefined;
+
+  const chain = new FallbackChain(providers, {
+    retries: retriesFlag ?? cfg.ask.retries,
+    backoffBaseMs: 250,
+    backoffCapMs: 8_000,
+    deadlineMs: timeoutMs,
+    hedgeMs: hedgeFlag ?? chainCfg?.hedgeMs,
+    onContentFilter: onContentFilterFlag ?? chainCfg?.onContentFilter ?? 'stop',
+    firstTokenMsPerPromptToken: FIRST_TOKEN_MS_PER_PROMPT_TOKEN,
+    breakers,
+    cache: opts.cache ? { store: new AnswerCache(cfg.ask.cacheTtlMs, process.env, warn), key } : undefined,
+    staticMessage: chainCfg?.staticMessage ?? cfg.staticMessage,
+    signal: abort.signal,
+    sink,
+  });
+  let result;
+  try {
+    result = await chain.run({ messages, maxTokens, temperature });
+  } finally {
+    process.off('SIGINT', onSigint);
+    await Promise.all(providers.map((p) => p.adapter.close()));
+    await server?.close();
+  }
+
+  if (opts.json) {
+    process.stdout.write(askJson(result));
+  } else if (result.source !== 'none') {
+    // On a TTY the live answer was already shown as it came; cache and static answers are printed now.
+    if (!(result.source === 'live' && streamed)) process.stdout.write(result.content);
+    if (!result.content.endsWith('\n')) process.stdout.write('\n');
+  }
+  if (!opts.quiet && !opts.json) process.stderr.write(`${askSummary(result)}\n`);
+  if (result.source === 'none') {
+    if (!opts.json) {
+      process.stderr.write(`llm-fallback: nothing could answer. Attempts:\n${attemptLines(result).join('\n')}\n`);
+    }
+    return result.error?.class === 'cancelled' || abort.signal.aborted ? ASK_EXIT.interrupted : ASK_EXIT.none;
+  }
+  return result.source === 'live' ? ASK_EXIT.live : result.source === 'cache' ? ASK_EXIT.cache : ASK_EXIT.static;
+}
+
+/** `ask --demo`: the article's chain against the in-process emulator (no keys, no network). */
+async function demoChain(): Promise<{ cfg: Config; server: MockServer; providers: ChainProvider[] }> {
+  const cfg = loadConfig(SHIPPED_CONFIG);
+  const profile = BUILTIN_PROFILES.demo();
+  const server = await startMock({ profile });
+  const providers = (cfg.chains.get('default')?.providers ?? []).filter((n) => profile.providers[n]).map((name) => {
+    const p = cfg.providers.get(name)!;
+    const model = profile.providers[name].model;
+    return {
+      name,
+      model,
+      adapter: createAdapter({ name, api: 'openai', baseUrl: server.baseUrl(name), model, headers: {}, params: {}, timeouts: {} }),
+      price: p.price,
+      contextWindow: p.contextWindow,
+      timeouts: p.timeouts,
+      breakerKey: `demo:${name}`,
+    } satisfies ChainProvider;
+  });
+  return { cfg, server, providers };
+}

@@ -1,0 +1,184 @@
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run, startCli } from './cli-helpers.js';
+import { emulator } from './helpers.js';
+
+const c = (value: number) => ({ dist: 'constant' as const, value });
+const KEY = 'sk-test-ASK-SECRET-0123456789';
+const server = await emulator({
+  p1: { dialect: 'openai', output_tokens: c(6), api_key: KEY },
+  p2: { dialect: 'deepseek', output_tokens: c(7) },
+  hang: { dialect: 'openai', script: [{ kind: 'hang' }] },
+});
+
+function setup(extra = '') {
+  const dir = mkdtempSync(join(tmpdir(), 'llmf-ask-'));
+  const config = join(dir, 'providers.yaml');
+  writeFileSync(
+    config,
+    `defaults:
+  breaker_cooldown: 30s
+  retries: 1
+providers:
+  p1: { api: openai, base_url: "${server.baseUrl('p1')}", model: m1, api_key_env: P1_KEY, price: { input: 1, output: 2, priced_at: 2026-11-24 } }
+  p2: { api: openai, base_url: "${server.baseUrl('p2')}", model: m2, price: { input: 1, output: 2, priced_at: 2026-11-24 } }
+  hang: { api: openai, base_url: "${server.baseUrl('hang')}", model: m3 }
+chains:
+  default: [p1, p2]
+  bare: { providers: [p1, p2] }
+  slow: [hang, p2]
+static_message: "Static: try again later."
+${extra}`,
+  );
+  const env = { P1_KEY: KEY, XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache') };
+  return { dir, config, env };
+}
+
+const ok = () => {
+  server.setScript('p1', [{ kind: 'ok' }]);
+  server.setScript('p2', [{ kind: 'ok' }]);
+};
+const down = () => {
+  server.setScript('p1', [{ kind: 'overloaded' }]);
+  server.setScript('p2', [{ kind: 'overloaded' }]);
+};
+
+describe('ask: tiers and exit codes', () => {
+  it('0 live (prompt from stdin); 3 cached answer; 4 static message; 1 nothing, with every attempt listed', async () => {
+    const { config, env } = setup();
+    ok();
+    const live = await run(['ask', '--config', config], { env, input: 'What is a circuit breaker?' });
+    expect(live.code).toBe(0);
+    expect(live.stdout.trim().split(' ')).toHaveLength(6);
+    expect(live.stderr).toMatch(/^llm-fallback: served by p1 \(m1\) · /);
+
+    down();
+    const cached = await run(['ask', '--config', config, 'What is a circuit breaker?'], { env });
+    expect(cached.code).toBe(3);
+    expect(cached.stdout).toBe(live.stdout);
+    expect(cached.stderr).toMatch(/cached answer from p1/);
+
+    const fresh = await run(['ask', '--config', config, '--no-cache', 'What is a circuit breaker?'], { env });
+    expect(fresh.code).toBe(4);
+    expect(fresh.stdout).toBe('Static: try again later.\n');
+
+    const noStatic = setup();
+    writeFileSync(noStatic.config, readFileSync(noStatic.config, 'utf8').replace(/^static_message:.*$/m, ''));
+    const none = await run(['ask', '--config', noStatic.config, '--chain', 'bare', 'hello'], { env: noStatic.env });
+    expect(none.code).toBe(1);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toMatch(/nothing could answer\. Attempts:\n {2}p1 \(m1\) at \+[\d.]+ms: retry — overloaded HTTP 503: /);
+    expect(none.stderr.match(/^ {2}p[12] /gm)).toHaveLength(4);
+    ok();
+  });
+
+  it('--json: content, source, provider, usage, costs and attempts', async () => {
+    const { config, env } = setup();
+    server.setScript('p1', [{ kind: 'rate_limit', times: 1 }, { kind: 'ok' }]);
+    const r = await run(['ask', '--config', config, '--json', '--no-cache', 'hi'], { env });
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.source).toBe('live');
+    expect(j.provider).toBe('p1');
+    expect(j.usage.output_tokens).toBe(6);
+    expect(j.cost_usd).toBeCloseTo((j.usage.input_tokens * 1 + 6 * 2) / 1e6, 12);
+    expect(j.attempts.map((a: { decision: string; error_class: string | null }) => [a.decision, a.error_class])).toEqual([
+      ['retry', 'rate_limit'],
+      ['success', null],
+    ]);
+    ok();
+  });
+
+  it('2 for usage errors, one line each', async () => {
+    const { config, env } = setup();
+    const cases: [string[], RegExp][] = [
+      [['ask', '--config', config, '--chain', 'defualt', 'x'], /^--chain: "defualt" is not a chain in .*; did you mean "default"\?$/],
+      [['ask', '--config', config, '--chain', 'default', '--provider', 'p1', 'x'], /^--chain and --provider: choose one$/],
+      [['ask', '--config', config, '--timeout', 'soon', 'x'], /^--timeout: "soon" is not a duration/],
+      [['ask', '--config', config, '   '], /^ask: the prompt is empty$/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await run(args, { env });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim()).toMatch(msg);
+    }
+    const badUtf8 = await run(['ask', '--config', config], { env, input: Buffer.from([0x68, 0x69, 0xff, 0xfe]) });
+    expect(badUtf8.code).toBe(2);
+    expect(badUtf8.stderr.trim()).toBe('stdin: the prompt is not valid UTF-8 text; convert it (e.g. iconv -t UTF-8) and try again');
+  });
+
+  it('130 on Ctrl-C, at once, with no fallback', async () => {
+    const { config, env } = setup();
+    const cli = startCli(['ask', '--config', config, '--chain', 'slow', 'hello'], env);
+    await new Promise((r) => setTimeout(r, 700));
+    const { code, ms } = await cli.signal('SIGINT');
+    expect(code).toBe(130);
+    expect(ms).toBeLessThan(2000);
+    expect(cli.out.stderr).not.toMatch(/p2/); // no fallback after the user's stop
+  });
+});
+
+describe('ask: memory between runs', () => {
+  it('the breaker opens in one invocation and is honoured by the next; providers shows it; breaker reset clears it', async () => {
+    const { config, env } = setup('');
+    server.setScript('p1', [{ kind: 'overloaded' }]);
+    server.setScript('p2', [{ kind: 'ok' }]);
+    // retries: 1 → 2 failures per ask; the breaker opens at 3 consecutive failures, during the second ask
+    await run(['ask', '--config', config, '--no-cache', 'one'], { env });
+    const second = await run(['ask', '--config', config, '--no-cache', '--json', 'two'], { env });
+    expect(JSON.parse(second.stdout).provider).toBe('p2');
+    const before = server.stats().p1.requests;
+    const third = await run(['ask', '--config', config, '--no-cache', '--json', 'three'], { env });
+    const j = JSON.parse(third.stdout);
+    expect(j.attempts[0]).toMatchObject({ provider: 'p1', decision: 'skipped_breaker_open' });
+    expect(server.stats().p1.requests).toBe(before);
+    const listed = await run(['--config', config, 'providers'], { env });
+    expect(listed.stdout).toMatch(/p1 .*│ open \d+s more \(overloaded\)/);
+    const reset = await run(['--config', config, 'breaker', 'reset', 'p1'], { env });
+    expect(reset.code).toBe(0);
+    expect((await run(['--config', config, 'providers'], { env })).stdout).toMatch(/p1 .*│ closed /);
+    ok();
+  });
+
+  it('state and cache are owner-only, hold no key, and survive a corrupt file', async () => {
+    const { dir, config, env } = setup();
+    ok();
+    server.setScript('p1', [{ kind: 'overloaded', times: 1 }, { kind: 'ok' }]);
+    const r = await run(['ask', '--config', config, 'perm test'], { env });
+    expect(r.code).toBe(0);
+    const stateDir = join(dir, 'state', 'llm-fallback');
+    const answers = join(dir, 'cache', 'llm-fallback', 'answers');
+    expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(stateDir, 'breakers.json')).mode & 0o777).toBe(0o600);
+    expect(statSync(answers).mode & 0o777).toBe(0o700);
+    for (const f of readdirSync(answers)) {
+      expect(statSync(join(answers, f)).mode & 0o777).toBe(0o600);
+      expect(readFileSync(join(answers, f), 'utf8')).not.toContain('0123456789');
+    }
+    expect(readFileSync(join(stateDir, 'breakers.json'), 'utf8')).not.toContain('0123456789');
+    writeFileSync(join(stateDir, 'breakers.json'), '{ not json');
+    for (const f of readdirSync(answers)) writeFileSync(join(answers, f), 'garbage');
+    const again = await run(['ask', '--config', config, 'perm test'], { env });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/warning: breaker state .* is corrupt; ignoring it/);
+    const cleared = await run(['cache', 'clear'], { env });
+    expect(cleared.stdout).toMatch(/^removed 1 cached answer from /);
+  });
+
+  it('parallel processes never corrupt the shared breaker state', async () => {
+    const { dir, config, env } = setup();
+    server.setScript('p1', [{ kind: 'server' }]);
+    server.setScript('p2', [{ kind: 'ok' }]);
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => run(['ask', '--config', config, '--no-cache', '--retries', '0', `parallel ${i}`], { env })));
+    expect(results.every((r) => r.code === 0)).toBe(true);
+    const state = JSON.parse(readFileSync(join(dir, 'state', 'llm-fallback', 'breakers.json'), 'utf8'));
+    const p1 = Object.values(state).find((r) => (r as { name: string }).name === 'p1') as { state: string; consecutive_failures: number };
+    // Every process that reached p1 recorded its failure: none was lost to a concurrent write.
+    const reached = results.filter((r) => !/skipped/.test(r.stderr)).length;
+    expect(p1.consecutive_failures).toBe(reached);
+    expect(p1.state).toBe('open');
+    ok();
+  });
+});
