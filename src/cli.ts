@@ -130,6 +130,62 @@ Exit codes: 0 live answer, 3 cached answer, 4 static message, 1 nothing could an
     });
 
   program
+    .command('health')
+    .description('check providers at once (a small real completion, or --shallow: the model list); exit 1 when a required provider or chain is down')
+    .argument('[targets...]', 'providers or chains (default: every provider whose key is set)')
+    .option('--shallow', 'only list models (no tokens spent) instead of a small real completion')
+    .option('--require <names>', 'comma-separated providers that must be healthy (default: those with required: true, else all checked)')
+    .option('--chain <name>', 'check a chain: healthy when at least one of its providers is')
+    .option('--format <format>', 'table, json, markdown or junit', 'table')
+    .option('-o, --out <file>', 'also write the report here (JSON for table, else the chosen format)')
+    .option('--timeout <dur>', 'give up on a check after this long', '20s')
+    .option('--watch <dur>', 'repeat every interval and print up/down transitions until Ctrl-C')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ llm-fallback health
+  $ llm-fallback health deepseek kimi --require deepseek --format junit --out health.xml
+  $ llm-fallback health --chain default --shallow
+  $ llm-fallback health --watch 60s
+
+Results update the circuit-breaker state that ask uses. Exit: 0 healthy, 1 a required provider or chain is down, 2 usage/config error.`,
+    )
+    .action(async (targets: string[], opts: import('./commands/health.js').HealthOptions) => {
+      const { healthCommand } = await import('./commands/health.js');
+      process.exitCode = await healthCommand(targets, opts, { config: program.opts().config });
+    });
+
+  program
+    .command('cost')
+    .description('price comparison from the config, and the daily/monthly/yearly cost of a workload per provider')
+    .argument('[providers...]', 'providers or chains to price (default: all)')
+    .option('--output-tokens <volume>', 'output tokens, e.g. 10M/day, 300k, 1.5B/month')
+    .option('--input-tokens <volume>', 'input tokens, e.g. 30M/day')
+    .option('--cached-share <pct>', 'share of input tokens served from the prompt cache, e.g. 30%')
+    .option('--from <result.json>', 'use a bench result\'s measured tokens per request (with --requests-per-day)')
+    .option('--requests-per-day <n>', 'requests per day, with --from')
+    .option('--baseline <provider>', 'show the difference against this provider')
+    .option('--chain <name>', 'add the chain\'s blended cost')
+    .option('--fallover-rate <pct>', 'with --chain: share of traffic that falls over at each step', '5%')
+    .option('--currency <code>', 'show amounts in this currency (e.g. CNY) instead of USD')
+    .option('--rate <n>', 'units of --currency per USD, e.g. 7.1')
+    .option('--format <format>', 'table, json, markdown or csv', 'table')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ llm-fallback cost
+  $ llm-fallback cost --output-tokens 10M/day --baseline openai
+  $ llm-fallback cost --input-tokens 30M/day --cached-share 30% --output-tokens 10M/day --currency CNY --rate 7.1
+  $ llm-fallback cost --from result.json --requests-per-day 40000 --chain default --fallover-rate 5%`,
+    )
+    .action(async (names: string[], opts: import('./commands/cost.js').CostOptions) => {
+      const { costCommand } = await import('./commands/cost.js');
+      process.exitCode = await costCommand(names, opts, { config: program.opts().config });
+    });
+
+  program
     .command('breaker')
     .description('circuit-breaker state shared by ask and health')
     .command('reset [provider]')

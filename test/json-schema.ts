@@ -1,6 +1,6 @@
 /**
  * A small JSON Schema checker for the keywords our published schemas use (type, enum, const, required,
- * properties, additionalProperties, items, minimum). Enough to prove real output matches the schema.
+ * properties, additionalProperties, items, minimum, exclusiveMinimum, pattern, minItems, oneOf). Enough to prove real output matches the schema.
  */
 type S = Record<string, unknown>;
 
@@ -21,6 +21,13 @@ export function validate(value: unknown, schema: S, path = '$'): string[] {
     if (!types.includes(t) && !(t === 'integer' && types.includes('number'))) return [...errors, `${path}: expected ${types.join('|')}, got ${t}`];
   }
   if (typeof value === 'number' && typeof schema.minimum === 'number' && value < schema.minimum) errors.push(`${path}: below minimum`);
+  if (typeof value === 'number' && typeof schema.exclusiveMinimum === 'number' && value <= schema.exclusiveMinimum) errors.push(`${path}: not above ${schema.exclusiveMinimum}`);
+  if (typeof value === 'string' && typeof schema.pattern === 'string' && !new RegExp(schema.pattern).test(value)) errors.push(`${path}: does not match ${schema.pattern}`);
+  if (Array.isArray(value) && typeof schema.minItems === 'number' && value.length < schema.minItems) errors.push(`${path}: fewer than ${schema.minItems} items`);
+  if (Array.isArray(schema.oneOf)) {
+    const matches = (schema.oneOf as S[]).filter((o) => validate(value, o, path).length === 0).length;
+    if (matches !== 1) errors.push(`${path}: matches ${matches} of oneOf, expected exactly 1`);
+  }
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const o = value as Record<string, unknown>;
     for (const k of (schema.required as string[]) ?? []) if (!(k in o)) errors.push(`${path}: missing ${k}`);

@@ -122,7 +122,13 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     if (!m) return sendJson(res, 404, JSON.stringify({ error: { message: `emulator: no route for ${req.method} ${path}; use /{provider}/v1/chat/completions, /{provider}/v1/messages or /v1/...`, type: 'not_found' } }));
     const [, providerName, endpoint] = m;
     if (endpoint === 'models') {
-      const list = providerName ? [states.get(providerName)].filter(Boolean) : [...states.values()];
+      const one = providerName ? states.get(providerName) : undefined;
+      if (one?.spec.api_key !== undefined && (bearer(req) ?? header(req, 'x-api-key')) !== one.spec.api_key) {
+        const reply = errorReply(one.spec.dialect, 'auth', { key: '****' });
+        return sendJson(res, reply.status, reply.body);
+      }
+      if (one && one.script[one.stepIndex]?.kind === 'hang') return; // a hung provider hangs here too
+      const list = providerName ? [one].filter(Boolean) : [...states.values()];
       return sendJson(res, 200, JSON.stringify({ object: 'list', data: list.map((s) => ({ id: s!.spec.model, object: 'model', owned_by: 'llm-fallback-mock' })) }));
     }
     if (req.method !== 'POST') return sendJson(res, 405, JSON.stringify({ error: { message: 'use POST', type: 'invalid_request_error' } }));

@@ -34,9 +34,14 @@ export class AnthropicAdapter extends HttpAdapter {
     };
     if (system) body.system = system;
     if (req.temperature !== undefined) body.temperature = req.temperature;
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...s.headers };
-    if (s.apiKey) headers['x-api-key'] = s.apiKey;
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...s.headers, ...this.authHeaders() };
     return { path: '/messages', headers, body };
+  }
+
+  protected authHeaders(): Record<string, string> {
+    const h: Record<string, string> = { 'anthropic-version': '2023-06-01' };
+    if (this.settings.apiKey) h['x-api-key'] = this.settings.apiKey;
+    return h;
   }
 
   protected streamDecoder(emit: Emit): StreamDecoder {

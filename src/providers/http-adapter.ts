@@ -5,7 +5,7 @@ import { ProviderError } from './errors.js';
 import { httpError, lowerHeaders } from './classify.js';
 import { SseOverflowError, SseParser, type SseEvent } from './sse.js';
 import { AttemptClock, createAgent, transportError } from './transport.js';
-import type { ChatRequest, ProviderAdapter, ProviderEvent, Timeouts } from './types.js';
+import type { ChatRequest, ModelList, ProviderAdapter, ProviderEvent, Timeouts } from './types.js';
 
 /** What an adapter needs to know about one configured provider (resolved from providers.yaml). */
 export interface ProviderSettings {
@@ -74,6 +74,8 @@ export abstract class HttpAdapter implements ProviderAdapter {
   }
 
   protected abstract build(req: ChatRequest): BuiltRequest;
+  /** Headers that authenticate a request in this dialect. */
+  protected abstract authHeaders(): Record<string, string>;
   protected abstract streamDecoder(emit: Emit): StreamDecoder;
   protected abstract decodeBody(body: unknown, emit: Emit): void;
   /** A dialect may fix a rejected request once (e.g. drop stream_options). Returns true to resend. */
@@ -83,6 +85,36 @@ export abstract class HttpAdapter implements ProviderAdapter {
 
   async close(): Promise<void> {
     await this.agent.close();
+  }
+
+  async listModels(timeoutMs: number, signal?: AbortSignal): Promise<ModelList> {
+    const clock = new AttemptClock({ totalMs: timeoutMs }, undefined, signal);
+    const t0 = now();
+    let inBody = false;
+    try {
+      const res = await request(`${this.origin + this.basePath}/models`, {
+        dispatcher: this.agent,
+        method: 'GET',
+        headers: { accept: 'application/json', ...this.settings.headers, ...this.authHeaders() },
+        signal: clock.signal,
+      });
+      inBody = true;
+      const headers = lowerHeaders(res.headers as Record<string, string | string[] | undefined>);
+      const text = await readCapped(res.body, MAX_ERROR_BODY_BYTES);
+      if (res.statusCode >= 300) throw httpError(this.name, res.statusCode, headers, text);
+      let data: { data?: { id?: unknown }[] } | undefined;
+      try {
+        data = JSON.parse(text);
+      } catch {
+        throw new ProviderError({ errorClass: 'malformed_response', provider: this.name, status: res.statusCode, message: `${this.name}: model list is not JSON` });
+      }
+      const models = Array.isArray(data?.data) ? data!.data.map((m) => String(m?.id ?? '')).filter(Boolean) : [];
+      return { status: res.statusCode, latencyMs: now() - t0, models };
+    } catch (e) {
+      throw transportError(this.name, e, clock, inBody);
+    } finally {
+      clock.dispose();
+    }
   }
 
   async *stream(req: ChatRequest): AsyncGenerator<ProviderEvent> {

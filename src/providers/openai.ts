@@ -22,9 +22,12 @@ export class OpenAIAdapter extends HttpAdapter {
     if (req.stream && this.includeUsage && s.streamUsage !== 'never') {
       body.stream_options = { ...(s.params.stream_options as object | undefined), include_usage: true };
     }
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: req.stream ? 'text/event-stream' : 'application/json', ...s.headers };
-    if (s.apiKey) headers.authorization = `Bearer ${s.apiKey}`;
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: req.stream ? 'text/event-stream' : 'application/json', ...s.headers, ...this.authHeaders() };
     return { path: '/chat/completions', headers, body };
+  }
+
+  protected authHeaders(): Record<string, string> {
+    return this.settings.apiKey ? { authorization: `Bearer ${this.settings.apiKey}` } : {};
   }
 
   protected override adjustAfterRejection(status: number, bodyText: string, req: ChatRequest): boolean {

@@ -56,5 +56,13 @@ export interface ProviderAdapter {
   readonly name: string;
   readonly model: string;
   stream(request: ChatRequest): AsyncIterable<ProviderEvent>;
+  /** A cheap reachability check: the provider's model list. Throws a ProviderError on failure. */
+  listModels(timeoutMs: number, signal?: AbortSignal): Promise<ModelList>;
   close(): Promise<void>;
+}
+
+export interface ModelList {
+  status: number;
+  latencyMs: number;
+  models: string[];
 }

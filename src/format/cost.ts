@@ -1,0 +1,90 @@
+import type { ChainBlend, Money, PriceRow, ProjectionRow, Workload } from '../cost/project.js';
+import { makeTable, usd } from './table.js';
+
+export interface CostReport {
+  currency: Money;
+  prices: PriceRow[];
+  workload: Workload | null;
+  projection: ProjectionRow[];
+  baseline: string | null;
+  chain: ChainBlend | null;
+}
+
+function symbol(m: Money): string {
+  return m.code === 'USD' ? '$' : m.code === 'CNY' ? '¥' : `${m.code} `;
+}
+
+function money(v: number | null, m: Money): string {
+  if (v === null) return '-';
+  if (v === 0) return `${symbol(m)}0.00`;
+  const abs = Math.abs(v);
+  const digits = abs >= 100 ? 0 : abs >= 1 ? 2 : abs >= 0.01 ? 3 : 4;
+  const s = abs.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return `${v < 0 ? '-' : ''}${symbol(m)}${s}`;
+}
+
+function perM(v: number, m: Money): string {
+  return usd(Number(v.toPrecision(6))).replace('$', symbol(m));
+}
+
+const tokens = (n: number) => (n >= 1e9 ? `${+(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${+(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${+(n / 1e3).toFixed(1)}k` : `${Math.round(n)}`);
+
+export function costTable(r: CostReport): string {
+  const m = r.currency;
+  const out: string[] = [];
+  const conv = m.code === 'USD' ? 'USD' : `${m.code} at ${m.rate} per USD`;
+  const t = makeTable([`provider`, 'model', `input /1M`, 'cached /1M', 'output /1M', 'context', 'priced'], ['left', 'left', 'right', 'right', 'right', 'right', 'left']);
+  for (const p of r.prices) t.push([p.provider, p.model, perM(p.input, m), perM(p.cached_input, m), perM(p.output, m), p.context_window?.toLocaleString('en-US') ?? '-', p.priced_at]);
+  out.push(`Prices per 1M tokens (${conv}), from the config; cheapest output first:`, t.toString());
+  if (r.workload) {
+    const w = r.workload;
+    out.push('', `Workload: ${tokens(w.inputTokens)} input (${Math.round(w.cachedShare * 100)}% cached) + ${tokens(w.outputTokens)} output tokens/day — ${w.source}`);
+    const head = ['provider', 'model', 'daily', 'monthly (30 d)', 'yearly (365 d)'];
+    if (r.baseline) head.push(`vs ${r.baseline} / year`);
+    const p = makeTable(head, ['left', 'left', 'right', 'right', 'right', 'right']);
+    for (const row of r.projection) {
+      const cells = [row.provider, row.model, money(row.daily, m), money(row.monthly, m), money(row.yearly, m)];
+      if (r.baseline) {
+        cells.push(
+          row.provider === r.baseline
+            ? 'baseline'
+            : row.vs_baseline_daily === null
+              ? '-'
+              : `${row.vs_baseline_daily < 0 ? 'saves' : 'costs'} ${money(Math.abs(row.vs_baseline_daily * 365), m)}${row.vs_baseline_pct === null ? '' : ` (${row.vs_baseline_pct > 0 ? '+' : ''}${(row.vs_baseline_pct * 100).toFixed(0)}%)`}`,
+        );
+      }
+      p.push(cells);
+    }
+    out.push(p.toString());
+  }
+  if (r.chain) {
+    const c = r.chain;
+    out.push(
+      '',
+      `Chain ${c.chain} with ${(c.fallover_rate * 100).toFixed(1)}% falling over at each step: ${c.shares.map((s) => `${s.provider} ${(s.share * 100).toFixed(2)}%`).join(', ')}`,
+      `  blended: ${money(c.daily, m)}/day, ${money(c.monthly, m)}/month, ${money(c.yearly, m)}/year`,
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export function costMarkdown(r: CostReport): string {
+  const m = r.currency;
+  const rows = ['### llm-fallback cost', '', `| provider | model | input /1M | cached /1M | output /1M | context | priced |`, '|---|---|--:|--:|--:|--:|---|'];
+  for (const p of r.prices) rows.push(`| ${p.provider} | ${p.model} | ${perM(p.input, m)} | ${perM(p.cached_input, m)} | ${perM(p.output, m)} | ${p.context_window ?? '-'} | ${p.priced_at} |`);
+  if (r.workload) {
+    rows.push('', '| provider | daily | monthly | yearly |', '|---|--:|--:|--:|');
+    for (const row of r.projection) rows.push(`| ${row.provider} | ${money(row.daily, m)} | ${money(row.monthly, m)} | ${money(row.yearly, m)} |`);
+  }
+  if (r.chain) rows.push('', `Chain **${r.chain.chain}** blended: ${money(r.chain.daily, m)}/day, ${money(r.chain.monthly, m)}/month.`);
+  return `${rows.join('\n')}\n`;
+}
+
+export function costCsv(r: CostReport): string {
+  const lines = ['provider,model,currency,input_per_1m,cached_input_per_1m,output_per_1m,priced_at,daily,monthly,yearly'];
+  for (const p of r.prices) {
+    const proj = r.projection.find((x) => x.provider === p.provider);
+    lines.push([p.provider, p.model, r.currency.code, p.input, p.cached_input, p.output, p.priced_at, proj?.daily ?? '', proj?.monthly ?? '', proj?.yearly ?? ''].join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,64 @@
+import type { HealthReport } from '../health/check.js';
+import { formatMs } from '../util/duration.js';
+import { makeTable, usdCost } from './table.js';
+
+export function healthTable(r: HealthReport): string {
+  const t = makeTable(['provider', 'model', 'required', 'health', 'status', 'latency', 'TTFT', 'served model', 'cost'], ['left', 'left', 'left', 'left', 'right', 'right', 'right', 'left', 'right']);
+  for (const p of r.providers) {
+    t.push([
+      p.name,
+      p.model,
+      p.required ? 'yes' : 'no',
+      p.healthy ? 'healthy' : `DOWN ${p.error_detail ?? ''}`,
+      p.status === null ? '-' : String(p.status),
+      formatMs(p.latency_ms),
+      p.ttft_ms === null ? '-' : formatMs(p.ttft_ms),
+      p.served_model ?? '-',
+      usdCost(p.cost_usd),
+    ]);
+  }
+  const lines = [t.toString()];
+  for (const c of r.chains) lines.push(`chain ${c.name} (${c.providers.join(' → ')}): ${c.healthy ? 'healthy' : 'DOWN'}`);
+  for (const p of r.providers) if (!p.healthy && p.error_message) lines.push(`${p.name}: ${p.error_message}`);
+  lines.push(r.ok ? 'All required providers and chains are healthy.' : `UNHEALTHY:\n${r.failures.map((f) => `  ✗ ${f}`).join('\n')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function healthMarkdown(r: HealthReport): string {
+  const rows = ['### llm-fallback health', '', '| provider | model | required | health | status | latency | TTFT |', '|---|---|---|---|--:|--:|--:|'];
+  for (const p of r.providers) {
+    rows.push(`| ${p.name} | ${p.model} | ${p.required ? 'yes' : 'no'} | ${p.healthy ? '✅ healthy' : `❌ ${p.error_detail ?? 'down'}`} | ${p.status ?? '-'} | ${formatMs(p.latency_ms)} | ${p.ttft_ms === null ? '-' : formatMs(p.ttft_ms)} |`);
+  }
+  rows.push('');
+  for (const c of r.chains) rows.push(`- chain **${c.name}**: ${c.healthy ? '✅ healthy' : '❌ down'}`);
+  rows.push(r.ok ? '- All required providers and chains are healthy.' : `- **Unhealthy:** ${r.failures.map((f) => f.replace(/\|/g, '\\|')).join('; ')}`);
+  return `${rows.join('\n')}\n`;
+}
+
+const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+
+/** JUnit XML: each provider (and chain) is a test case, so CI systems list them. Optional providers that are down are "skipped", not failed. */
+export function healthJunit(r: HealthReport): string {
+  const secs = (ms: number) => (ms / 1000).toFixed(3);
+  const cases = r.providers.map((p) => {
+    const name = `${p.name} (${p.model})`;
+    let body = '';
+    if (!p.healthy && p.required) body = `\n      <failure type="${xml(p.error_class ?? 'unhealthy')}" message="${xml(`${p.error_detail ?? 'unhealthy'}${p.status ? ` HTTP ${p.status}` : ''}`)}">${xml(p.error_message ?? '')}</failure>\n    `;
+    else if (!p.healthy) body = `\n      <skipped message="${xml(`optional provider down: ${p.error_detail ?? ''}`)}"/>\n    `;
+    return `    <testcase classname="llm-fallback.health.providers" name="${xml(name)}" time="${secs(p.latency_ms)}">${body}</testcase>`;
+  });
+  const chainCases = r.chains.map(
+    (c) => `    <testcase classname="llm-fallback.health.chains" name="${xml(c.name)}" time="0">${c.healthy ? '' : `\n      <failure type="chain_down" message="${xml(`none of ${c.providers.join(', ')} is healthy`)}"/>\n    `}</testcase>`,
+  );
+  const failures = r.providers.filter((p) => p.required && !p.healthy).length + r.chains.filter((c) => !c.healthy).length;
+  const skipped = r.providers.filter((p) => !p.required && !p.healthy).length;
+  const total = r.providers.length + r.chains.length;
+  const time = secs(Math.max(0, ...r.providers.map((p) => p.latency_ms)));
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="llm-fallback health" tests="${total}" failures="${failures}" skipped="${skipped}" time="${time}">
+  <testsuite name="llm-fallback health (${r.mode})" tests="${total}" failures="${failures}" skipped="${skipped}" errors="0" time="${time}" timestamp="${r.checked_at}">
+${[...cases, ...chainCases].join('\n')}
+  </testsuite>
+</testsuites>
+`;
+}

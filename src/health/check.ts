@@ -1,0 +1,115 @@
+import type { Price } from '../config/load.js';
+import { costOf } from '../bench/accumulator.js';
+import { ProviderError } from '../providers/errors.js';
+import type { ProviderAdapter } from '../providers/types.js';
+import { now } from '../util/clock.js';
+
+export interface HealthTarget {
+  name: string;
+  model: string;
+  adapter: ProviderAdapter;
+  price?: Price;
+  required: boolean;
+  breakerKey: string;
+}
+
+export interface HealthResult {
+  name: string;
+  model: string;
+  required: boolean;
+  healthy: boolean;
+  mode: 'deep' | 'shallow';
+  status: number | null;
+  error_class: string | null;
+  error_detail: string | null;
+  error_message: string | null;
+  latency_ms: number;
+  ttft_ms: number | null;
+  /** The model the server says answered (deep checks). */
+  served_model: string | null;
+  cost_usd: number;
+  checked_at: string;
+}
+
+/** The deep check: one small real completion, streamed so that time to first token is measured. */
+const PROBE = [{ role: 'user' as const, content: 'Reply with the single word OK.' }];
+const PROBE_MAX_TOKENS = 8;
+
+export async function checkOne(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs: number, signal?: AbortSignal): Promise<HealthResult> {
+  const base = { name: t.name, model: t.model, required: t.required, mode, checked_at: new Date().toISOString() };
+  const t0 = now();
+  if (mode === 'shallow') {
+    try {
+      const m = await t.adapter.listModels(timeoutMs, signal);
+      return { ...base, healthy: true, status: m.status, error_class: null, error_detail: null, error_message: null, latency_ms: round(m.latencyMs), ttft_ms: null, served_model: null, cost_usd: 0 };
+    } catch (e) {
+      const err = e instanceof ProviderError ? e : new ProviderError({ errorClass: 'network', provider: t.name, message: String(e) });
+      return { ...base, healthy: false, status: err.status ?? null, error_class: err.errorClass, error_detail: err.detail, error_message: err.message, latency_ms: round(now() - t0), ttft_ms: null, served_model: null, cost_usd: 0 };
+    }
+  }
+  let status: number | null = null;
+  let first: number | null = null;
+  let served: string | null = null;
+  let cost = 0;
+  let error: ProviderError | null = null;
+  let ok = false;
+  let end = t0;
+  for await (const ev of t.adapter.stream({ messages: PROBE, maxTokens: PROBE_MAX_TOKENS, stream: true, signal, timeouts: { totalMs: timeoutMs } })) {
+    if (ev.type === 'response_headers') status = ev.status;
+    else if ((ev.type === 'content_delta' || ev.type === 'reasoning_delta') && first === null) first = ev.t;
+    else if (ev.type === 'usage') cost = costOf(ev.usage, t.price);
+    else if (ev.type === 'finish') {
+      ok = true;
+      served = ev.model ?? null;
+      end = ev.t;
+    } else if (ev.type === 'error') {
+      error = ev.error;
+      end = ev.t;
+    }
+  }
+  const e = error as ProviderError | null;
+  return {
+    ...base,
+    healthy: ok,
+    status: e?.status ?? status,
+    error_class: e?.errorClass ?? null,
+    error_detail: e?.detail ?? null,
+    error_message: e?.message ?? null,
+    latency_ms: round(end - t0),
+    ttft_ms: first !== null ? round(first - t0) : null,
+    served_model: served,
+    cost_usd: cost,
+  };
+}
+
+export interface ChainHealth {
+  name: string;
+  providers: string[];
+  healthy: boolean;
+}
+
+export interface HealthReport {
+  checked_at: string;
+  mode: 'deep' | 'shallow';
+  providers: HealthResult[];
+  chains: ChainHealth[];
+  /** Every required provider and every named chain is healthy. */
+  ok: boolean;
+  failures: string[];
+}
+
+/** Pure: the verdict. A chain is healthy when at least one of its providers is. */
+export function verdict(results: HealthResult[], chains: { name: string; providers: string[] }[], mode: 'deep' | 'shallow'): HealthReport {
+  const by = new Map(results.map((r) => [r.name, r]));
+  const chainHealth = chains.map((c) => ({ name: c.name, providers: c.providers, healthy: c.providers.some((p) => by.get(p)?.healthy) }));
+  const failures: string[] = [];
+  for (const r of results) {
+    if (r.required && !r.healthy) failures.push(`${r.name}: ${r.error_detail ?? 'unhealthy'}${r.status ? ` (HTTP ${r.status})` : ''}: ${r.error_message ?? ''}`);
+  }
+  for (const c of chainHealth) if (!c.healthy) failures.push(`chain ${c.name}: none of ${c.providers.join(', ')} is healthy`);
+  return { checked_at: new Date().toISOString(), mode, providers: results, chains: chainHealth, ok: failures.length === 0, failures };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

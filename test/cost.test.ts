@@ -1,0 +1,116 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ProviderConfig } from '../src/config/load.js';
+import { DEFAULT_TIMEOUTS } from '../src/config/load.js';
+import { blend, dailyUsd, parseVolume, project, USD, workloadFromResult } from '../src/cost/project.js';
+import { run } from './cli-helpers.js';
+import { emulator } from './helpers.js';
+import { runBench, target } from './bench-helpers.js';
+
+const prov = (name: string, input: number, cached: number, output: number): ProviderConfig => ({
+  name,
+  api: 'openai',
+  baseUrl: 'https://x.test/v1',
+  model: `${name}-model`,
+  headers: {},
+  params: {},
+  price: { input, cachedInput: cached, output, pricedAt: '2026-11-24' },
+  timeouts: DEFAULT_TIMEOUTS,
+  required: false,
+  thresholds: [],
+  where: 'x',
+});
+
+describe('cost figures, checked by hand', () => {
+  const deepseek = prov('deepseek', 0.3, 0.006, 1.2);
+  const kimi = prov('kimi', 0.95, 0.16, 4);
+  const gpt = prov('gpt', 2, 0.5, 8);
+
+  it('the article’s workload: 10M output tokens a day', () => {
+    // 10 × $1.20 = $12/day, $360 per 30-day month, $4,380 a year
+    const rows = project([gpt, deepseek], { inputTokens: 0, outputTokens: 10e6, cachedShare: 0, source: 't' }, USD, 'gpt');
+    expect(rows.map((r) => [r.provider, r.daily, r.monthly, r.yearly])).toEqual([
+      ['deepseek', 12, 360, 4380],
+      ['gpt', 80, 2400, 29200],
+    ]);
+    expect(rows[0].vs_baseline_daily).toBe(-68);
+    expect(rows[0].vs_baseline_pct).toBeCloseTo(-0.85, 10);
+  });
+
+  it('prices cached input apart: 30M input, 30% cached, 10M output', () => {
+    // (21M × 0.95 + 9M × 0.16 + 10M × 4) / 1M = 19.95 + 1.44 + 40 = 61.39
+    expect(dailyUsd({ inputTokens: 30e6, outputTokens: 10e6, cachedShare: 0.3, source: 't' }, kimi.price!)).toBeCloseTo(61.39, 9);
+  });
+
+  it('converts currency', () => {
+    const [row] = project([deepseek], { inputTokens: 0, outputTokens: 1e6, cachedShare: 0, source: 't' }, { code: 'CNY', rate: 7.1 });
+    expect(row.daily).toBeCloseTo(1.2 * 7.1, 9);
+  });
+
+  it('blends a chain: each step passes on the fall-over share', () => {
+    const c = blend('default', [deepseek, kimi, gpt], 0.05, { inputTokens: 0, outputTokens: 1e6, cachedShare: 0, source: 't' }, USD);
+    expect(c.shares.map((s) => s.share)).toEqual([0.95, 0.0475, 0.0025000000000000005]);
+    expect(c.daily).toBeCloseTo(0.95 * 1.2 + 0.0475 * 4 + 0.0025 * 8, 9);
+  });
+
+  it('reads token volumes', () => {
+    expect(parseVolume('10M/day')).toBe(10e6);
+    expect(parseVolume('300k')).toBe(300e3);
+    expect(parseVolume('1.5B/month')).toBe(50e6);
+    expect(parseVolume('ten')).toBeUndefined();
+  });
+
+  it('builds a workload from a real bench result', async () => {
+    const server = await emulator({ p: { dialect: 'deepseek', output_tokens: { dist: 'constant', value: 10 }, cached_share: 0.5 } });
+    const r = await runBench([target(server, 'p')], { requests: 4, concurrency: 2 });
+    const w = workloadFromResult(r, 1000);
+    const p = r.providers[0];
+    expect(w.outputTokens).toBe(10 * 1000);
+    expect(w.inputTokens).toBe((p.tokens.input / 4) * 1000);
+    expect(w.cachedShare).toBeCloseTo(p.tokens.cached_input / p.tokens.input, 12);
+  });
+});
+
+describe('cost command', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llmf-cost-'));
+  const cfg = join(dir, 'p.yaml');
+  writeFileSync(
+    cfg,
+    `providers:
+  cheap: { api: openai, base_url: https://a.test/v1, model: a, price: { input: 0.3, cached_input: 0.006, output: 1.2, priced_at: 2026-10-27 } }
+  dear: { api: openai, base_url: https://b.test/v1, model: b, price: { input: 2, output: 8, priced_at: 2026-06-04 } }
+chains:
+  default: [cheap, dear]
+currency: { code: CNY, rate: 7.2 }
+`,
+  );
+
+  it('prints prices and the projection in the config’s currency, JSON for scripts', async () => {
+    const r = await run(['--config', cfg, 'cost', '--output-tokens', '10M/day', '--format', 'json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.currency).toEqual({ code: 'CNY', rate: 7.2 });
+    expect(j.projection.map((p: { provider: string; daily: number }) => [p.provider, +p.daily.toFixed(6)])).toEqual([
+      ['cheap', 86.4],
+      ['dear', 576],
+    ]);
+    const table = await run(['--config', cfg, 'cost', '--output-tokens', '10M/day', '--currency', 'USD', '--baseline', 'dear']);
+    expect(table.stdout).toMatch(/cheap\s+│ a\s+│\s+\$12\.00 │\s+\$360 │\s+\$4,380 │ saves \$24,820 \(-85%\)/);
+  });
+
+  it('answers bad input with exit 2 and one line', async () => {
+    const cases: [string[], string][] = [
+      [['cost', '--output-tokens', 'lots'], '--output-tokens: "lots" is not a token volume; write it like "10M/day", "300k" or "1.5B/month"'],
+      [['cost', '--currency', 'EUR', '--output-tokens', '1M'], '--currency EUR: give the exchange rate with --rate (units of EUR per USD), or set currency: {code: EUR, rate: ...} in the config'],
+      [['cost', '--baseline', 'cheap'], 'cost: give a workload (--output-tokens 10M/day, --input-tokens, or --from result.json --requests-per-day N) for a projection'],
+      [['cost', '--from', join(dir, 'none.json'), '--requests-per-day', '5'], `${join(dir, 'none.json')}: no such file; pass a file written by "llm-fallback bench --out FILE"`],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await run(['--config', cfg, ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim()).toBe(msg);
+    }
+  });
+});

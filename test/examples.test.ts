@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { buildProgram } from '../src/cli.js';
+
+const files = ['examples/github-actions.yml', 'examples/gitlab-ci.yml'];
+
+/** Every `npx llm-fallback ...` command in a CI example, with its arguments split as a shell would. */
+function commands(text: string): string[][] {
+  const joined = text.replace(/>\n\s+/g, '').replace(/\n\s{10,}(?=--)/g, ' ');
+  return [...joined.matchAll(/npx llm-fallback ([^\n]+)/g)].map((m) => [...m[1].matchAll(/"([^"]*)"|(\S+)/g)].map((a) => a[1] ?? a[2]));
+}
+
+function stubActions(cmd: Command): void {
+  for (const c of cmd.commands) {
+    c.exitOverride();
+    c.action(() => {});
+    stubActions(c);
+  }
+}
+
+describe('CI examples use only the tool’s real flags', () => {
+  it.each(files)('%s', async (file) => {
+    const cmds = commands(readFileSync(new URL(`../${file}`, import.meta.url), 'utf8'));
+    expect(cmds.length).toBeGreaterThanOrEqual(3);
+    for (const args of cmds) {
+      const program = buildProgram();
+      program.configureOutput({ writeErr: () => {}, writeOut: () => {} });
+      stubActions(program);
+      let error: unknown;
+      try {
+        await program.parseAsync(['node', 'llm-fallback', ...args]);
+      } catch (e) {
+        error = e;
+      }
+      expect(error instanceof CommanderError ? `${args.join(' ')}: ${error.message}` : undefined).toBeUndefined();
+    }
+  });
+});
