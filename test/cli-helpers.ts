@@ -33,58 +33,7 @@ export function run(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: str
   });
 }
 
-export interface SpawnedEmulator {
-  url: string;
-  baseUrl(provider: string): string;
-  injected(provider: string): Promise<{ ttftMs: number; totalMs: number; tokens: number }[]>;
-  reset(): Promise<void>;
-  /** Stops it with SIGTERM; resolves with its exit code. */
-  close(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
-/**
- * Runs `llm-fallback mock --port 0` as its own process, so that measurements made by the test process do
- * not share an event loop or a garbage collector with the emulator.
- */
-export async function spawnEmulator(profile: object | string): Promise<SpawnedEmulator> {
-  let file = profile as string;
-  if (typeof profile !== 'string') {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    file = join(mkdtempSync(join(tmpdir(), 'llmf-mock-')), 'profile.json');
-    writeFileSync(file, JSON.stringify(profile));
-  }
-  const child = spawn(process.execPath, [BIN, 'mock', '--port', '0', '--profile', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`emulator did not start: ${out}${err}`)), 10_000);
-    child.stderr.on('data', (d) => (err += d));
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`emulator exited (${code}): ${err}`)));
-  });
-  return {
-    url,
-    baseUrl: (p) => `${url}/${p}/v1`,
-    injected: async (p) => (await fetch(`${url}/_mock/providers/${p}/injected`)).json() as Promise<{ ttftMs: number; totalMs: number; tokens: number }[]>,
-    reset: async () => {
-      await fetch(`${url}/_mock/reset`, { method: 'POST' });
-    },
-    close: (signal = 'SIGTERM') =>
-      new Promise<number | null>((resolve) => {
-        child.on('close', (code) => resolve(code));
-        child.kill(signal);
-      }),
-  };
-}
+export { spawnMock as spawnEmulator, type MockProcess as SpawnedEmulator } from '../src/perf/mock-process.js';
 
 /** Starts the CLI in the background, for tests that interrupt it. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv) {

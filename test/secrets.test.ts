@@ -38,3 +38,14 @@ describe('API keys', () => {
     }
   });
 });
+
+describe('base URLs', () => {
+  it('keep a query string after the endpoint path (e.g. ?api-version=)', async () => {
+    const { emulator: start } = await import('./helpers.js');
+    const server = await start({ q: { dialect: 'openai' } });
+    const adapter = createAdapter({ ...base, name: 'q', baseUrl: `${server.baseUrl('q')}?api-version=2026-01-01` });
+    const events = await collect(adapter, ask());
+    expect(events[events.length - 1].type).toBe('finish');
+    await adapter.close();
+  });
+});

@@ -1,14 +1,10 @@
 import type { Price } from '../config/load.js';
 import type { Usage } from '../providers/types.js';
+import { costOf } from '../cost/usage-cost.js';
 import { newHistogram, recordMs, type Histogram } from './histogram.js';
 import type { RequestRecord } from './measure.js';
 
-/** USD for one request's tokens: uncached input, cached input and output each at their own price. */
-export function costOf(usage: Usage, price: Price | undefined): number {
-  if (!price) return 0;
-  const uncached = Math.max(0, usage.inputTokens - usage.cachedInputTokens);
-  return (uncached * price.input + usage.cachedInputTokens * price.cachedInput + usage.outputTokens * price.output) / 1e6;
-}
+export { costOf };
 
 export const HISTOGRAM_NAMES = ['latency', 'ttft', 'ttfb', 'itl', 'tpot', 'tps', 'send_lag'] as const;
 export type HistogramName = (typeof HISTOGRAM_NAMES)[number];

@@ -3,7 +3,7 @@ import { ProviderError } from '../providers/errors.js';
 import type { ChatMessage, FinishReason, ProviderAdapter, Usage } from '../providers/types.js';
 import type { AnswerCache } from '../state/cache.js';
 import type { BreakerStore } from '../state/breaker.js';
-import { costOf } from '../bench/accumulator.js';
+import { costOf } from '../cost/usage-cost.js';
 import { now } from '../util/clock.js';
 import { estimatePromptTokens } from '../util/tokens.js';
 import { backoffMs } from './backoff.js';
@@ -296,6 +296,9 @@ export class FallbackChain {
       }
       // A stream that failed after output started goes to the next provider rather than again to this one.
       if (!err.isRetryable || triesLeft <= 0 || out.content.length > 0) return { next: 'fallover', wait: 0 };
+      // A provider that stayed silent until its first-token (or total) clock ran out is not asked again:
+      // a silent provider costs one first-token timeout. Connect timeouts and resets are retried.
+      if (err.errorClass === 'timeout' && err.timeoutPhase !== 'connect') return { next: 'fallover', wait: 0 };
       const wait = backoffMs(o.retries - triesLeft, err.retryAfterMs, o.backoffBaseMs, o.backoffCapMs, random);
       if (now() + wait >= deadline) return { next: 'fallover', wait: 0 };
       return { next: 'retry', wait };

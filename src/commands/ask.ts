@@ -3,8 +3,7 @@ import { FallbackChain, type ChainProvider, type LiveSink } from '../chain/chain
 import { loadConfig, resolveProvider, hasKey, SHIPPED_CONFIG, type Config } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { askJson, askSummary, attemptLines } from '../format/ask.js';
-import { BUILTIN_PROFILES } from '../mock/profile.js';
-import { startMock, type MockServer } from '../mock/server.js';
+import type { MockServer } from '../mock/server.js';
 import { createAdapter } from '../providers/index.js';
 import type { ChatMessage } from '../providers/types.js';
 import { BreakerStore, breakerKey } from '../state/breaker.js';
@@ -199,6 +198,9 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
 
 /** `ask --demo`: the article's chain against the in-process emulator (no keys, no network). */
 async function demoChain(): Promise<{ cfg: Config; server: MockServer; providers: ChainProvider[] }> {
+  // The emulator is loaded only for --demo: ask's start-up should not pay for it.
+  const { BUILTIN_PROFILES } = await import('../mock/profile.js');
+  const { startMock } = await import('../mock/server.js');
   const cfg = loadConfig(SHIPPED_CONFIG);
   const profile = BUILTIN_PROFILES.demo();
   const server = await startMock({ profile });

@@ -1,5 +1,5 @@
 import type { Price } from '../config/load.js';
-import { costOf } from '../bench/accumulator.js';
+import { costOf } from '../cost/usage-cost.js';
 import { ProviderError } from '../providers/errors.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { now } from '../util/clock.js';

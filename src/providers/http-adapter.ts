@@ -1,5 +1,5 @@
-import { request, type Dispatcher } from 'undici';
-import type { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { Agent } from './undici-lite.js';
 import { now } from '../util/clock.js';
 import { ProviderError } from './errors.js';
 import { httpError, lowerHeaders } from './classify.js';
@@ -63,6 +63,8 @@ export abstract class HttpAdapter implements ProviderAdapter {
   protected readonly agent: Agent;
   private readonly origin: string;
   private readonly basePath: string;
+  /** A query string of the base URL (e.g. Azure's ?api-version=), appended after the endpoint path. */
+  private readonly search: string;
 
   constructor(protected readonly settings: ProviderSettings) {
     this.name = settings.name;
@@ -70,7 +72,8 @@ export abstract class HttpAdapter implements ProviderAdapter {
     this.agent = createAgent(settings.timeouts.connectMs);
     const url = new URL(settings.baseUrl);
     this.origin = url.origin;
-    this.basePath = url.pathname.replace(/\/+$/, '') + url.search;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.search = url.search;
   }
 
   protected abstract build(req: ChatRequest): BuiltRequest;
@@ -92,8 +95,9 @@ export abstract class HttpAdapter implements ProviderAdapter {
     const t0 = now();
     let inBody = false;
     try {
-      const res = await request(`${this.origin + this.basePath}/models`, {
-        dispatcher: this.agent,
+      const res = await this.agent.request({
+        origin: this.origin,
+        path: `${this.basePath}/models${this.search}`,
         method: 'GET',
         headers: { accept: 'application/json', ...this.settings.headers, ...this.authHeaders() },
         signal: clock.signal,
@@ -136,8 +140,9 @@ export abstract class HttpAdapter implements ProviderAdapter {
       for (let attempt = 1; ; attempt++) {
         const built = this.build(req);
         yield { type: 'request_sent', t: now(), attempt };
-        const res = await request(this.origin + this.basePath + built.path, {
-          dispatcher: this.agent,
+        const res = await this.agent.request({
+          origin: this.origin,
+          path: this.basePath + built.path + this.search,
           method: 'POST',
           headers: built.headers,
           body: JSON.stringify(built.body),
@@ -259,9 +264,6 @@ export abstract class HttpAdapter implements ProviderAdapter {
     });
   }
 
-  protected url(): string {
-    return this.origin + this.basePath;
-  }
 }
 
 function definedOnly(t: Timeouts | undefined): Timeouts {

@@ -1,4 +1,4 @@
-import { Agent } from 'undici';
+import { Agent } from './undici-lite.js';
 import { ProviderError, type TimeoutPhase } from './errors.js';
 import type { Timeouts } from './types.js';
 import { redact } from '../util/redact.js';

@@ -1,0 +1,44 @@
+// Child process of `npm run perf`: resident memory of a bench client after 10k and 100k real requests,
+// then after 1M request records folded into the same accumulator. Prints one JSON line.
+import { BenchRunner } from '../bench/runner.js';
+import { createAdapter } from '../providers/index.js';
+import { ProviderAccumulator } from '../bench/accumulator.js';
+import type { RequestRecord } from '../bench/measure.js';
+
+const url = process.argv[2];
+const adapter = createAdapter({ name: 'instant', api: 'openai', baseUrl: url, model: 'instant', headers: {}, params: {}, timeouts: {} });
+const marks: Record<string, number> = {};
+const mb = () => Math.round((process.memoryUsage().rss / 1048576) * 10) / 10;
+const runner = new BenchRunner([{ name: 'instant', model: 'instant', api: 'openai', adapter }], {
+  mode: 'closed',
+  concurrency: 32,
+  rate: 0,
+  arrival: 'constant',
+  requests: 100_000,
+  warmup: 0,
+  stream: true,
+  seed: 1,
+  prompts: [[{ role: 'user', content: 'memory' }]],
+  keepText: false,
+  maxInflight: 1000,
+});
+let n = 0;
+runner.on('request', () => {
+  n++;
+  if (n === 1_000) marks['1k'] = mb();
+  if (n === 10_000) marks['10k'] = mb();
+});
+const t0 = Date.now();
+await runner.run();
+marks['100k'] = mb();
+const networkSeconds = (Date.now() - t0) / 1000;
+// 1M more records through the accumulator, without the network: the memory question is the accumulator's.
+const acc = runner.accumulators.get('instant') as ProviderAccumulator;
+const rec: RequestRecord = { index: 0, promptIndex: 0, warmup: false, start: 0, sent: 0, firstByte: 0.3, firstToken: 0.5, end: 2, ok: true, status: 200, finishReason: 'stop', gaps: [0.1, 0.1, 0.2], chunks: 4, usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 4 }, estimatedInputTokens: 10, estimatedOutputTokens: 4 };
+for (let i = 0; i < 900_000; i++) {
+  rec.end = 2 + (i % 977) / 100;
+  acc.add(rec);
+}
+marks['1M'] = mb();
+await adapter.close();
+process.stdout.write(`${JSON.stringify({ marks, networkSeconds, requestsRecorded: acc.sent })}\n`);

@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { InjectedTiming } from '../mock/server.js';
+
+export const BIN = fileURLToPath(new URL('../../bin/llm-fallback.js', import.meta.url));
+
+export interface MockProcess {
+  url: string;
+  pid: number;
+  baseUrl(provider: string): string;
+  injected(provider: string): Promise<InjectedTiming[]>;
+  reset(): Promise<void>;
+  /** CPU time (user + system, ms) the emulator process has used so far. */
+  cpuMs(): number;
+  close(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Runs `llm-fallback mock --port 0` as its own process (a profile object, or a built-in name), so a
+ * client being measured shares neither its event loop nor its garbage collector.
+ */
+export async function spawnMock(profile: object | string): Promise<MockProcess> {
+  let file = profile as string;
+  if (typeof profile !== 'string') {
+    file = join(mkdtempSync(join(tmpdir(), 'llmf-mock-')), 'profile.json');
+    writeFileSync(file, JSON.stringify(profile));
+  }
+  const child = spawn(process.execPath, [BIN, 'mock', '--port', '0', '--profile', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`emulator did not start: ${out}${err}`)), 10_000);
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`emulator exited (${code}): ${err}`)));
+  });
+  return {
+    url,
+    pid: child.pid!,
+    baseUrl: (p) => `${url}/${p}/v1`,
+    injected: async (p) => (await fetch(`${url}/_mock/providers/${p}/injected`)).json() as Promise<InjectedTiming[]>,
+    reset: async () => {
+      await fetch(`${url}/_mock/reset`, { method: 'POST' });
+    },
+    cpuMs: () => {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux)
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    },
+    close: (signal = 'SIGTERM') =>
+      new Promise<number | null>((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.on('close', (code) => resolve(code));
+        child.kill(signal);
+      }),
+  };
+}

@@ -1,0 +1,295 @@
+// npm run perf: every performance comparison, side by side in one run, written to BENCHMARKS.md.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BenchRunner, type LoadSpec } from '../bench/runner.js';
+import { assembleResult } from '../bench/assemble.js';
+import type { ProviderResult } from '../bench/result.js';
+import { createAdapter } from '../providers/index.js';
+import { BIN, spawnMock, type MockProcess } from './mock-process.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const AUTOCANNON = join(ROOT, 'node_modules', '.bin', 'autocannon');
+const out: string[] = [];
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const f1 = (v: number) => (Math.round(v * 10) / 10).toString();
+const f2 = (v: number) => v.toFixed(2);
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+async function bench(url: string, name: string, spec: Partial<LoadSpec>): Promise<{ result: ProviderResult; cpuMs: number }> {
+  const adapter = createAdapter({ name, api: 'openai', baseUrl: url, model: name, headers: {}, params: {}, timeouts: { connectMs: 10_000, firstTokenMs: 120_000, idleMs: 60_000, totalMs: 300_000 } });
+  const full: LoadSpec = { mode: 'closed', concurrency: 1, rate: 0, arrival: 'constant', warmup: 0, stream: true, seed: 1, prompts: [[{ role: 'user', content: 'Explain the CAP theorem.' }]], keepText: false, maxInflight: 100_000, ...spec };
+  const runner = new BenchRunner([{ name, model: name, api: 'openai', adapter }], full);
+  const cpu0 = process.cpuUsage();
+  const o = await runner.run();
+  const cpu = process.cpuUsage(cpu0);
+  await adapter.close();
+  const r = assembleResult({ version: 'perf', identities: [{ name, model: name, api: 'openai' }], accumulators: o.accumulators, run: { mode: full.mode, concurrency: full.concurrency, rate: null, arrival: null, requests: full.requests ?? null, duration_ms: full.durationMs ?? null, warmup: full.warmup, stream: full.stream, max_tokens: null, temperature: null, timeout_ms: null, seed: 1, prompts: 1, demo: false }, startedAt: o.startedAt, endedAt: o.endedAt, partial: false });
+  return { result: r.providers[0], cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+function autocannon(url: string, connections: number, seconds: number): Promise<{ rps: number; p50: number; p99: number; non2xx: number }> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ model: 'instant', messages: [{ role: 'user', content: 'Explain the CAP theorem.' }], stream: false });
+    const child = spawn(AUTOCANNON, ['-j', '-c', String(connections), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-b', body, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.on('close', () => {
+      try {
+        const j = JSON.parse(text);
+        resolve({ rps: j.requests.average, p50: j.latency.p50, p99: j.latency.p99, non2xx: j.non2xx });
+      } catch (e) {
+        reject(new Error(`autocannon output: ${text.slice(0, 200)} ${(e as Error).message}`));
+      }
+    });
+  });
+}
+
+function median(f: () => void, n: number): number {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    f();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return pct(times, 50);
+}
+
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => () => {
+  try {
+    execFileSync(process.execPath, args, { stdio: 'ignore', env: { ...process.env, ...env } });
+  } catch {
+    // exit codes other than 0 are part of some scenarios (e.g. static answers); the time is what counts
+  }
+};
+
+async function requestRate(): Promise<void> {
+  log('1/6 request rate vs autocannon…');
+  const mock = await spawnMock('instant');
+  const url = `${mock.baseUrl('instant')}/chat/completions`;
+  const seconds = 5;
+  await autocannon(url, 50, 1); // warm the emulator
+  let cpu0 = mock.cpuMs();
+  const ac = await autocannon(url, 50, seconds);
+  const acEmuCpu = (mock.cpuMs() - cpu0) / (seconds * 10);
+  cpu0 = mock.cpuMs();
+  const b = await bench(mock.baseUrl('instant'), 'instant', { concurrency: 50, durationMs: seconds * 1000, stream: false, warmup: 200 });
+  const bEmuCpu = (mock.cpuMs() - cpu0) / ((b.result.wall_ms / 1000) * 10);
+  cpu0 = mock.cpuMs();
+  const bs = await bench(mock.baseUrl('instant'), 'instant', { concurrency: 50, durationMs: seconds * 1000, stream: true, warmup: 200 });
+  const bsEmuCpu = (mock.cpuMs() - cpu0) / ((bs.result.wall_ms / 1000) * 10);
+  await mock.close();
+  const rps = b.result.requests_per_s ?? 0;
+  out.push(
+    '## Maximum request rate against the zero-latency emulator',
+    '',
+    `Non-streaming chat completions (16-token answers) from the built-in \`instant\` profile, emulator in its own process, 50 connections, ${seconds} s each, one after the other on the same emulator. The emulator's CPU use (of one core) shows how close each client drives it to what it can serve.`,
+    '',
+    '| client | requests/s | p50 | p99 | emulator CPU |',
+    '|---|--:|--:|--:|--:|',
+    `| autocannon 8 (\`-c 50 -d ${seconds}\`) | ${Math.round(ac.rps)} | ${ac.p50} ms | ${ac.p99} ms | ${Math.round(acEmuCpu)}% |`,
+    `| llm-fallback bench (\`--no-stream -c 50\`) | ${Math.round(rps)} | ${f1(b.result.latency_ms!.p50)} ms | ${f1(b.result.latency_ms!.p99)} ms | ${Math.round(bEmuCpu)}% |`,
+    `| llm-fallback bench, streaming (\`-c 50\`) | ${Math.round(bs.result.requests_per_s ?? 0)} | ${f1(bs.result.latency_ms!.p50)} ms | ${f1(bs.result.latency_ms!.p99)} ms | ${Math.round(bsEmuCpu)}% |`,
+    '',
+    `**Ratio bench / autocannon: ${f2(rps / ac.rps)}** (non-streaming). bench parses and times every SSE event and JSON body, and keeps seven HDR histograms; autocannon only counts responses. Client CPU for bench: ${f1((b.cpuMs / Math.max(1, b.result.ok)) * 1000)} µs per request.`,
+    '',
+  );
+}
+
+async function streaming(): Promise<void> {
+  log('2/6 streaming drift at 100, 1000, 5000 streams…');
+  const mock = await spawnMock({ seed: 1, providers: { s: { dialect: 'openai', ttft: 200, itl: 20, output_tokens: 20 } } });
+  const rows: string[] = [];
+  for (const c of [100, 1000, 5000]) {
+    await mock.reset();
+    const b = await bench(mock.baseUrl('s'), 's', { concurrency: c, requests: c, warmup: c });
+    const inj = (await mock.injected('s')).slice(c);
+    const injTtft = inj.map((i) => i.ttftMs);
+    const injGaps = inj.flatMap((i) => i.gapsMs);
+    const r = b.result;
+    const tokens = r.tokens.output;
+    rows.push(
+      `| ${c} | ${f1(r.ttft_ms!.p50)} / ${f1(r.ttft_ms!.p99)} | ${f1(pct(injTtft, 50))} / ${f1(pct(injTtft, 99))} | **${f1(r.ttft_ms!.p50 - pct(injTtft, 50))} / ${f1(r.ttft_ms!.p99 - pct(injTtft, 99))}** | ${f1(r.itl_ms!.p50)} / ${f1(r.itl_ms!.p99)} | ${f1(pct(injGaps, 50))} | ${f1((b.cpuMs / (tokens * 2)) * 1000)} µs |`,
+    );
+  }
+  await mock.close();
+  out.push(
+    '## Concurrent streams: when do bench’s own figures drift?',
+    '',
+    'Emulator (own process): 200 ms to first token, then 20 tokens 20 ms apart. Each level runs a warm-up round of as many streams (connections opened), then the measured round. "Injected" is what the emulator actually did (its own timers are late by a ms or more under load); drift = measured − injected. CPU is the bench process’s user+system time over the run (warm-up included) per streamed token.',
+    '',
+    '| streams | TTFT p50 / p99 measured (ms) | TTFT p50 / p99 injected | drift p50 / p99 | ITL p50 / p99 measured | ITL p50 injected | CPU per token |',
+    '|--:|--:|--:|--:|--:|--:|--:|',
+    ...rows,
+    '',
+  );
+}
+
+async function accuracy(): Promise<void> {
+  log('3/6 accuracy matrix…');
+  const dists = {
+    constant: { dist: 'constant', value: 100 },
+    uniform: { dist: 'uniform', min: 50, max: 150 },
+    lognormal: { dist: 'lognormal', median: 100, sigma: 0.5 },
+  };
+  const mock = await spawnMock({ seed: 3, providers: Object.fromEntries(Object.entries(dists).map(([k, d]) => [k, { dialect: 'openai', ttft: d, itl: 2, output_tokens: 5 }])) });
+  const rows: string[] = [];
+  for (const [name] of Object.entries(dists)) {
+    for (const c of [1, 10, 100]) {
+      await mock.reset();
+      const requests = c === 1 ? 40 : c === 10 ? 200 : 500;
+      const b = await bench(mock.baseUrl(name), name, { concurrency: c, requests, warmup: c });
+      const inj = (await mock.injected(name)).slice(c);
+      const lat = inj.map((i) => i.totalMs);
+      const r = b.result.latency_ms!;
+      rows.push(`| ${name} | ${c} | ${requests} | ${f2(r.p50 - pct(lat, 50))} | ${f2(r.p95 - pct(lat, 95))} | ${f2(r.p99 - pct(lat, 99))} |`);
+    }
+  }
+  await mock.close();
+  out.push(
+    '## Measurement accuracy',
+    '',
+    'Reported end-to-end latency percentiles minus the same percentiles of what the emulator actually produced (arrival to last token), in ms. TTFT 100 ms (constant, uniform 50–150, lognormal median 100 σ 0.5), then 5 tokens 2 ms apart; warm-up of one request per connection. The difference is the client’s share: the request’s trip to the emulator and the parsing of the answer.',
+    '',
+    '| distribution | concurrency | requests | Δ p50 | Δ p95 | Δ p99 |',
+    '|---|--:|--:|--:|--:|--:|',
+    ...rows,
+    '',
+  );
+}
+
+async function memory(): Promise<void> {
+  log('4/6 memory (100k requests)…');
+  const mock = await spawnMock('instant');
+  const text = execFileSync(process.execPath, [join(ROOT, 'dist', 'perf', 'memory.js'), mock.baseUrl('instant')], { encoding: 'utf8' });
+  await mock.close();
+  const m = JSON.parse(text) as { marks: Record<string, number>; networkSeconds: number; requestsRecorded: number };
+  out.push(
+    '## Memory stays flat',
+    '',
+    `Resident memory of a bench client (its own process, streaming, concurrency 32) after 1k, 10k and 100k real requests to the zero-latency emulator (${f1(m.networkSeconds)} s), then after 900k more request records folded into the same accumulator without the network (the memory question is the accumulator’s: histograms and counters, never a list of requests).`,
+    '',
+    '| requests | 1k | 10k | 100k | 1M |',
+    '|---|--:|--:|--:|--:|',
+    `| RSS (MiB) | ${m.marks['1k']} | ${m.marks['10k']} | ${m.marks['100k']} | ${m.marks['1M']} |`,
+    '',
+    `Growth from 10k to 1M: ${f1(m.marks['1M'] - m.marks['10k'])} MiB.`,
+    '',
+  );
+}
+
+async function startup(): Promise<void> {
+  log('5/6 start-up…');
+  const mock = await spawnMock('instant');
+  const dir = mkdtempSync(join(tmpdir(), 'llmf-perf-'));
+  const cfg = join(dir, 'providers.yaml');
+  writeFileSync(cfg, `providers:\n  instant: { api: openai, base_url: "${mock.baseUrl('instant')}", model: instant }\n`);
+  const env = { XDG_STATE_HOME: join(dir, 's'), XDG_CACHE_HOME: join(dir, 'c') };
+  const plain = join(dir, 'plain.mjs');
+  writeFileSync(plain, `const r = await fetch(${JSON.stringify(`${mock.baseUrl('instant')}/chat/completions`)}, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'instant', messages: [{ role: 'user', content: 'hi' }], stream: true }) });\nprocess.stdout.write(await r.text());\n`);
+  const n = 15;
+  const floor = median(run(['-e', '']), n);
+  const version = median(run([BIN, '--version']), n);
+  const fetchOne = median(run([plain]), n);
+  const ask = median(run([BIN, '--config', cfg, 'ask', '--no-cache', '--provider', 'instant', 'hi'], env), n);
+  await mock.close();
+  out.push(
+    '## Start-up',
+    '',
+    `Median of ${n} runs, process start to exit. "One plain request" is a \`node\` script doing one streamed fetch to the same emulator provider and printing the body; \`ask\` does the same request through config, adapter, chain, breaker and cache.`,
+    '',
+    '| command | median | ratio |',
+    '|---|--:|--:|',
+    `| \`node -e ''\` (the floor) | ${f1(floor)} ms | 1.00 |`,
+    `| \`llm-fallback --version\` | ${f1(version)} ms | ${f2(version / floor)} × floor |`,
+    `| one plain request (\`node plain.mjs\`) | ${f1(fetchOne)} ms | ${f2(fetchOne / floor)} × floor |`,
+    `| \`llm-fallback ask --provider instant\` | ${f1(ask)} ms | ${f2(ask / fetchOne)} × plain request (+${f1(ask - fetchOne)} ms) |`,
+    '',
+  );
+}
+
+async function failover(): Promise<void> {
+  log('6/6 failover…');
+  const mock = await spawnMock({
+    seed: 1,
+    providers: {
+      secondary: { dialect: 'openai', output_tokens: 16 },
+      dead: { dialect: 'openai', script: [{ kind: 'overloaded' }] },
+      hang: { dialect: 'openai', script: [{ kind: 'hang' }] },
+    },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'llmf-perf-'));
+  const refused = `http://127.0.0.1:1/v1`;
+  const cfg = join(dir, 'providers.yaml');
+  writeFileSync(
+    cfg,
+    `defaults:
+  breaker_failures: 1
+  breaker_cooldown: 1h
+providers:
+  secondary: { api: openai, base_url: "${mock.baseUrl('secondary')}", model: m }
+  dead: { api: openai, base_url: "${mock.baseUrl('dead')}", model: m }
+  refused: { api: openai, base_url: "${refused}", model: m }
+  hang: { api: openai, base_url: "${mock.baseUrl('hang')}", model: m, timeouts: { first_token: 1s } }
+  tripped: { api: openai, base_url: "${mock.baseUrl('dead')}", model: t }
+chains:
+  dead: [dead, secondary]
+  refused: [refused, secondary]
+  hang: [hang, secondary]
+  open: [tripped, secondary]
+`,
+  );
+  const n = 7;
+  const env = (name: string) => ({ XDG_STATE_HOME: join(dir, `s-${name}`), XDG_CACHE_HOME: join(dir, 'c') });
+  const ask = (chain: string, extra: string[] = []) => run([BIN, '--config', cfg, 'ask', '--no-cache', ...extra, 'hi'], env(chain));
+  const direct = median(ask('direct', ['--provider', 'secondary']), n);
+  const rows: [string, number][] = [];
+  // Breakers are off for these (each run gets a fresh state dir), so every run meets the failure.
+  for (const [label, chain] of [
+    ['primary answers 503 (2 retries with backoff, then fall over)', 'dead'],
+    ['primary answers 503, --retries 0', 'dead'],
+    ['primary refuses connections (2 retries, then fall over)', 'refused'],
+    ['primary hangs (first-token clock 1 s)', 'hang'],
+  ] as const) {
+    const extra = label.includes('--retries 0') ? ['--retries', '0'] : [];
+    let i = 0;
+    rows.push([label, median(() => run([BIN, '--config', cfg, 'ask', '--no-cache', '--chain', chain, ...extra, 'hi'], { XDG_STATE_HOME: join(dir, `s-${chain}-${label.length}-${i++}`), XDG_CACHE_HOME: join(dir, 'c') })(), n)]);
+  }
+  run([BIN, '--config', cfg, 'ask', '--no-cache', '--retries', '0', '--chain', 'open', 'hi'], env('open'))(); // trips the breaker
+  rows.push(['primary’s circuit breaker open (skipped without a request)', median(ask('open', ['--chain', 'open']), n)]);
+  await mock.close();
+  out.push(
+    '## Failover: what a failing primary adds to `ask`',
+    '',
+    `Median of ${n} runs of \`llm-fallback ask\` (process start to answer) against the emulator in its own process, each compared with asking the secondary directly (${f1(direct)} ms). Default policy: 2 retries with full-jitter backoff (base 250 ms).`,
+    '',
+    '| primary | median | added |',
+    '|---|--:|--:|',
+    `| none (ask the secondary directly) | ${f1(direct)} ms | — |`,
+    ...rows.map(([label, ms]) => `| ${label} | ${f1(ms)} ms | +${f1(ms - direct)} ms |`),
+    '',
+  );
+}
+
+const started = Date.now();
+const header = [
+  '# Benchmarks',
+  '',
+  `Generated by \`npm run perf\` on ${new Date().toISOString().slice(0, 10)}. Machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, ${process.platform}. Every figure below comes from that one run; machines are noisy, so compare the ratios within a table, not absolute times across machines.`,
+  '',
+];
+await requestRate();
+await streaming();
+await accuracy();
+await memory();
+await startup();
+await failover();
+const total = Math.round((Date.now() - started) / 1000);
+writeFileSync(join(ROOT, 'BENCHMARKS.md'), `${[...header, `The whole run took ${total} s.`, '', ...out].join('\n')}\n`);
+log(`wrote BENCHMARKS.md (${total} s)`);
