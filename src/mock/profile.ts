@@ -31,6 +31,7 @@ export const FAULT_KINDS = [
   'no_done',
   'no_finish',
   'error_event',
+  'html',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

@@ -188,6 +188,14 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       case 'hang':
         count(state, 'hang');
         return; // never answer; the socket stays open until the client gives up or the server closes
+      case 'html': {
+        // A proxy's error page with status 200: the wrong content type, and no answer in it.
+        count(state, 'html');
+        const page = '<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>';
+        res.writeHead(200, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(page) });
+        res.end(page);
+        return;
+      }
     }
     await respond(state, body, promptTokens, maxTokens, fault, req, res, arrived);
   }

@@ -171,6 +171,16 @@ export abstract class HttpAdapter implements ProviderAdapter {
         }
         const contentType = headers['content-type'] ?? '';
         const asStream = req.stream && !contentType.includes('application/json');
+        if (asStream && contentType && !contentType.includes('event-stream')) {
+          // A proxy's error page or some other document with status 200: name it instead of parsing it as SSE.
+          const text = await readCapped(res.body, MAX_ERROR_BODY_BYTES);
+          throw new ProviderError({
+            errorClass: 'malformed_response',
+            provider: this.name,
+            status: res.statusCode,
+            message: `${this.name}: expected text/event-stream, got ${contentType.split(';')[0]}: ${text.replace(/\s+/g, ' ').trim().slice(0, 120)}`,
+          });
+        }
         const maxBytes = this.settings.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
         let bytes = 0;
         let firstByte = true;

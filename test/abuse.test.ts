@@ -1,0 +1,147 @@
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from './cli-helpers.js';
+import { emulator } from './helpers.js';
+
+const STACK = /\n\s+at .+:\d+:\d+/;
+const c = (value: number) => ({ dist: 'constant' as const, value });
+const SECRET = 'sk-live-ZZTOPSECRET-0123456789abcdef';
+const server = await emulator({
+  good: { dialect: 'openai', output_tokens: c(5) },
+  // Echoes whatever key it is sent into its 401 message, as careless servers do.
+  echo: { dialect: 'deepseek', api_key: 'not-the-one-you-sent', echo_key: true },
+  keyed: { dialect: 'anthropic', api_key: SECRET, output_tokens: c(5) },
+  big: { dialect: 'openai', output_tokens: c(5000) },
+});
+const dir = mkdtempSync(join(tmpdir(), 'llmf-abuse-'));
+const faulty = (kind: object) => `{ api: openai, base_url: "${server.baseUrl('good')}", model: m, headers: { x-mock-fault: '${JSON.stringify(kind)}' } }`;
+const config = join(dir, 'providers.yaml');
+writeFileSync(
+  config,
+  `providers:
+  good: { api: openai, base_url: "${server.baseUrl('good')}", model: m, price: { input: 1, output: 2, priced_at: 2026-11-24 } }
+  echo: { api: openai, base_url: "${server.baseUrl('echo')}", model: m, api_key_env: SECRET_KEY }
+  keyed: { api: anthropic, base_url: "${server.baseUrl('keyed')}", model: claude, api_key_env: SECRET_KEY, price: { input: 3, output: 15, priced_at: 2026-11-24 } }
+  notjson: ${faulty({ kind: 'malformed', after_tokens: 0 })}
+  truncated: ${faulty({ kind: 'cut', after_tokens: 2 })}
+  html: ${faulty({ kind: 'html' })}
+  garbage: ${faulty({ kind: 'malformed', after_tokens: 3 })}
+  huge: { api: openai, base_url: "${server.baseUrl('big')}", model: m, max_response_bytes: 65536 }
+  remote: { api: openai, base_url: "http://llm.example.com/v1", model: m, api_key_env: SECRET_KEY }
+chains:
+  default: [echo, keyed, good]
+`,
+);
+const env = { SECRET_KEY: SECRET, XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache'), GITHUB_STEP_SUMMARY: join(dir, 'summary.md') };
+writeFileSync(env.GITHUB_STEP_SUMMARY, '');
+
+describe('bad flags: one line, exit 2, no stack trace, for every command', () => {
+  const cases: [string[], string][] = [
+    [['bench', 'good', '--concurrency', '0'], '--concurrency: "0" is not a whole number ≥ 1'],
+    [['bench', 'good', '--rate', '-1'], '--rate: "-1" is not a number greater than 0'],
+    [['bench', 'good', '--duration', 'forever'], '--duration: "forever" is not a duration; write it like "500ms", "30s" or "2m"'],
+    [['bench', 'good', '--format', 'xml'], '--format: "xml" is not one of table, json, csv, markdown'],
+    [['bench', 'good', '--prompts', '/nonexistent'], '--prompts: cannot read "/nonexistent" (no such file or folder)'],
+    [['ask', '--temperature', '5', 'hi'], '--temperature: "5" is not a number between 0 and 2'],
+    [['ask', '--on-content-filter', 'ignore', 'hi'], '--on-content-filter: "ignore" is not one of stop, fallover'],
+    [['health', '--timeout', 'x'], '--timeout: "x" is not a duration; write it like "500ms", "30s" or "2m"'],
+    [['cost', '--output-tokens', '1M', '--cached-share', 'lots'], '--cached-share: "lots" is not a percentage like "10%"'],
+    [['mock', '--profile', '/nonexistent.yaml'], '--profile: "/nonexistent.yaml" is neither a built-in profile (demo, default, instant) nor a readable file'],
+    [['compare', '/nonexistent-a.json', '/nonexistent-b.json'], '/nonexistent-a.json: no such file; pass a file written by "llm-fallback bench --out FILE"'],
+  ];
+  it.each(cases)('%j', async (args, message) => {
+    const r = await run(['--config', config, ...args], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(message);
+    expect(r.stderr).not.toMatch(STACK);
+  });
+
+  it('refuses a config that would send a key over plain HTTP to a remote host', async () => {
+    const r = await run(['--config', config, 'ask', '--provider', 'remote', 'hi'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('provider remote: refusing to send its API key over plain HTTP to llm.example.com; use an https:// base_url (plain http is allowed only for 127.0.0.1, localhost and ::1)');
+  });
+});
+
+describe('prompts that are wrong', () => {
+  it('refuses an empty prompt, a huge one and invalid UTF-8, each in one line', async () => {
+    const huge = join(dir, 'huge.txt');
+    writeFileSync(huge, Buffer.alloc(9 * 1024 * 1024, 0x61));
+    const bad = join(dir, 'bad.txt');
+    writeFileSync(bad, Buffer.from([0x68, 0xc3, 0x28]));
+    const cases: [string[], string][] = [
+      [['ask', ''], 'ask: the prompt is empty'],
+      [['ask', '--file', huge], `--file ${huge}: the prompt is 9.0 MiB; the limit is 8 MiB`],
+      [['ask', '--file', bad], `--file ${bad}: the prompt is not valid UTF-8 text; convert it (e.g. iconv -t UTF-8) and try again`],
+      [['bench', 'good', '--prompt', '   '], '--prompts: --prompt #1: the prompt is empty'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(['--config', config, ...args], { env });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim()).toBe(message);
+    }
+  });
+});
+
+describe('server replies that are wrong: one clear line each, never a hang', () => {
+  it.each([
+    ['notjson', 'malformed_response', /stream chunk is not JSON/],
+    ['truncated', 'incomplete_stream', /connection lost mid-response|stream ended early/],
+    ['html', 'malformed_response', /expected text\/event-stream, got text\/html: <html><head><title>502 Bad Gateway/],
+    ['garbage', 'malformed_response', /stream chunk is not JSON/],
+    ['huge', 'malformed_response', /response larger than 65536 bytes; raise max_response_bytes/],
+  ])('%s → %s', async (name, cls, message) => {
+    const r = await run(['--config', config, 'ask', '--provider', name, '--retries', '0', '--no-cache', '--json', 'hi'], { env, timeoutMs: 15_000 });
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.source).toBe('none');
+    expect(j.attempts[0].error_class).toBe(cls);
+    expect(j.attempts[0].error_message).toMatch(message);
+    expect(r.stderr).not.toMatch(STACK);
+  });
+});
+
+describe('secrets: a recognisable key appears in no output, log, result, raw, cache or state file', () => {
+  it('across providers, config check, bench, ask, health and cost — even when a server echoes it', async () => {
+    const outputs: string[] = [];
+    const files = { out: join(dir, 'bench.json'), raw: join(dir, 'raw.jsonl'), junit: join(dir, 'health.xml') };
+    const runs: string[][] = [
+      ['providers'],
+      ['providers', '--format', 'json'],
+      ['config', 'check', config],
+      ['bench', 'echo', 'keyed', '-n', '3', '--out', files.out, '--raw', files.raw, '--raw-include-text'],
+      ['bench', 'echo', 'keyed', '-n', '2', '--format', 'json'],
+      ['ask', 'hello there'],
+      ['ask', '--json', 'hello again'],
+      ['ask', '--debug', '--provider', 'echo', 'hi'],
+      ['health', 'echo', 'keyed', '--format', 'junit', '--out', files.junit],
+      ['health', 'echo', 'keyed', '--format', 'json'],
+      ['health', 'echo', '--shallow'],
+      ['cost', 'keyed', '--output-tokens', '1M'],
+    ];
+    for (const args of runs) {
+      const r = await run(['--config', config, ...args], { env });
+      expect(r.stderr, args.join(' ')).not.toMatch(STACK);
+      outputs.push(r.stdout, r.stderr);
+    }
+    // The key really was used (keyed answered) and really was echoed back (echo's 401 carried it).
+    expect(outputs.join('\n')).toMatch(/served by keyed \(claude\)/);
+    expect(outputs.join('\n')).toMatch(/\[REDACTED\]/);
+    const written: string[] = [];
+    const walk = (d: string) => {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else written.push(readFileSync(p, 'utf8'));
+      }
+    };
+    walk(dir);
+    expect(written.length).toBeGreaterThan(5);
+    for (const text of [...outputs, ...written]) {
+      expect(text).not.toContain('ZZTOPSECRET');
+      expect(text).not.toContain('0123456789abcdef');
+    }
+  });
+});
