@@ -1,8 +1,8 @@
-import type { Dispatcher } from 'undici';
 import type { Agent } from './undici-lite.js';
 import { now } from '../util/clock.js';
 import { ProviderError } from './errors.js';
-import { httpError, lowerHeaders } from './classify.js';
+import { httpError } from './classify.js';
+import { Exchange } from './exchange.js';
 import { SseOverflowError, SseParser, type SseEvent } from './sse.js';
 import { AttemptClock, createAgent, transportError } from './transport.js';
 import type { ChatRequest, ModelList, ProviderAdapter, ProviderEvent, Timeouts } from './types.js';
@@ -95,25 +95,25 @@ export abstract class HttpAdapter implements ProviderAdapter {
     const t0 = now();
     let inBody = false;
     try {
-      const res = await this.agent.request({
+      const ex = new Exchange(this.agent, {
         origin: this.origin,
         path: `${this.basePath}/models${this.search}`,
         method: 'GET',
         headers: { accept: 'application/json', ...this.settings.headers, ...this.authHeaders() },
-        signal: clock.signal,
       });
+      clock.bind((reason) => ex.abort(reason));
+      await ex.headersReady();
       inBody = true;
-      const headers = lowerHeaders(res.headers as Record<string, string | string[] | undefined>);
-      const text = await readCapped(res.body, MAX_ERROR_BODY_BYTES);
-      if (res.statusCode >= 300) throw httpError(this.name, res.statusCode, headers, text);
+      const text = await ex.text(MAX_ERROR_BODY_BYTES);
+      if (ex.status >= 300) throw httpError(this.name, ex.status, ex.headers, text);
       let data: { data?: { id?: unknown }[] } | undefined;
       try {
         data = JSON.parse(text);
       } catch {
-        throw new ProviderError({ errorClass: 'malformed_response', provider: this.name, status: res.statusCode, message: `${this.name}: model list is not JSON` });
+        throw new ProviderError({ errorClass: 'malformed_response', provider: this.name, status: ex.status, message: `${this.name}: model list is not JSON` });
       }
       const models = Array.isArray(data?.data) ? data!.data.map((m) => String(m?.id ?? '')).filter(Boolean) : [];
-      return { status: res.statusCode, latencyMs: now() - t0, models };
+      return { status: ex.status, latencyMs: now() - t0, models };
     } catch (e) {
       throw transportError(this.name, e, clock, inBody);
     } finally {
@@ -125,7 +125,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
     const timeouts = { ...this.settings.timeouts, ...definedOnly(req.timeouts) };
     const deadlineIn = req.deadline !== undefined ? req.deadline - now() : undefined;
     const clock = new AttemptClock(timeouts, deadlineIn, req.signal);
-    let body: Dispatcher.ResponseData['body'] | undefined;
+    let ex: Exchange | undefined;
     let inBody = false;
     const queue: ProviderEvent[] = [];
     let terminal: 'finish' | 'error' | undefined;
@@ -134,94 +134,101 @@ export abstract class HttpAdapter implements ProviderAdapter {
       if (terminal) return;
       if (ev.type === 'content_delta' || ev.type === 'reasoning_delta') clock.firstToken();
       if (ev.type === 'finish' || ev.type === 'error') terminal = ev.type;
-      queue.push({ ...ev, t } as ProviderEvent);
+      (ev as ProviderEvent).t = t;
+      queue.push(ev as ProviderEvent);
     };
     try {
       for (let attempt = 1; ; attempt++) {
         const built = this.build(req);
         yield { type: 'request_sent', t: now(), attempt };
-        const res = await this.agent.request({
-          origin: this.origin,
-          path: this.basePath + built.path + this.search,
-          method: 'POST',
-          headers: built.headers,
-          body: JSON.stringify(built.body),
-          signal: clock.signal,
-        });
-        body = res.body;
+        const current = new Exchange(this.agent, { origin: this.origin, path: this.basePath + built.path + this.search, method: 'POST', headers: built.headers, body: JSON.stringify(built.body) });
+        ex = current;
+        clock.bind((reason) => current.abort(reason));
+        await current.headersReady();
         inBody = true;
-        const headers = lowerHeaders(res.headers as Record<string, string | string[] | undefined>);
-        yield { type: 'response_headers', t: now(), status: res.statusCode, headers };
-        if (res.statusCode >= 300) {
-          const text = await readCapped(res.body, MAX_ERROR_BODY_BYTES);
-          if (res.statusCode >= 300 && res.statusCode < 400) {
+        const headers = current.headers;
+        yield { type: 'response_headers', t: current.headersAt, status: current.status, headers };
+        if (current.status >= 300) {
+          const text = await current.text(MAX_ERROR_BODY_BYTES);
+          if (current.status < 400) {
             throw new ProviderError({
               errorClass: 'bad_request',
               provider: this.name,
-              status: res.statusCode,
+              status: current.status,
               headers,
-              message: `${this.name}: HTTP ${res.statusCode} redirect to ${headers.location ?? '(no location)'} not followed (credentials are never sent to a redirect target); set base_url to the final address`,
+              message: `${this.name}: HTTP ${current.status} redirect to ${headers.location ?? '(no location)'} not followed (credentials are never sent to a redirect target); set base_url to the final address`,
             });
           }
-          if (attempt === 1 && this.adjustAfterRejection(res.statusCode, text, req)) {
+          if (attempt === 1 && this.adjustAfterRejection(current.status, text, req)) {
             inBody = false;
             continue;
           }
-          throw httpError(this.name, res.statusCode, headers, text);
+          throw httpError(this.name, current.status, headers, text);
         }
         const contentType = headers['content-type'] ?? '';
         const asStream = req.stream && !contentType.includes('application/json');
         if (asStream && contentType && !contentType.includes('event-stream')) {
           // A proxy's error page or some other document with status 200: name it instead of parsing it as SSE.
-          const text = await readCapped(res.body, MAX_ERROR_BODY_BYTES);
+          const text = await current.text(MAX_ERROR_BODY_BYTES);
           throw new ProviderError({
             errorClass: 'malformed_response',
             provider: this.name,
-            status: res.statusCode,
+            status: current.status,
             message: `${this.name}: expected text/event-stream, got ${contentType.split(';')[0]}: ${text.replace(/\s+/g, ' ').trim().slice(0, 120)}`,
           });
         }
         const maxBytes = this.settings.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
         let bytes = 0;
         let firstByte = true;
-        if (asStream) {
-          const decoder = this.streamDecoder(emit);
-          const parser = new SseParser({ event: (ev) => { clock.activity(); decoder.event(ev); }, comment: () => {} });
-          for await (const chunk of res.body as AsyncIterable<Buffer>) {
-            t = now();
+        const decoder = asStream ? this.streamDecoder(emit) : undefined;
+        const parser = decoder
+          ? new SseParser({
+              event: (e) => {
+                clock.activity();
+                decoder.event(e);
+              },
+              comment: () => {},
+            })
+          : undefined;
+        const parts: Buffer[] = [];
+        let sawContent = false;
+        for (;;) {
+          const { chunks, times } = current.take();
+          for (let i = 0; i < chunks.length; i++) {
+            const chunk = chunks[i];
+            t = times[i];
             if (firstByte) {
               firstByte = false;
               yield { type: 'first_byte', t };
             }
             bytes += chunk.length;
             if (bytes > maxBytes) throw this.tooLarge(maxBytes);
-            if (terminal) continue; // drain so the connection goes back to the pool
-            parser.push(chunk);
-            if (queue.length) {
-              for (const ev of queue) yield ev;
-              queue.length = 0;
-              if (terminal === 'error') return;
+            if (parser) {
+              if (terminal) continue; // drain so the connection goes back to the pool
+              parser.push(chunk);
+            } else {
+              parts.push(chunk);
+              // DeepSeek sends blank lines while a non-streamed request is queued: only real bytes stop the first-token clock.
+              if (!sawContent && hasNonSpace(chunk)) sawContent = true;
+              if (sawContent) {
+                clock.firstToken();
+                clock.activity();
+              }
             }
           }
-          t = now();
+          if (queue.length) {
+            for (const ev of queue) yield ev;
+            queue.length = 0;
+            if (terminal === 'error') return;
+          }
+          if (current.error) throw current.error;
+          if (current.ended) break;
+          await current.wait();
+        }
+        t = now();
+        if (decoder && parser) {
           if (!terminal) decoder.end(parser.end());
         } else {
-          const parts: Buffer[] = [];
-          for await (const chunk of res.body as AsyncIterable<Buffer>) {
-            t = now();
-            if (firstByte) {
-              firstByte = false;
-              yield { type: 'first_byte', t };
-            }
-            bytes += chunk.length;
-            if (bytes > maxBytes) throw this.tooLarge(maxBytes);
-            parts.push(chunk);
-            // DeepSeek sends blank lines while a non-streamed request is queued: only real bytes stop the first-token clock.
-            if (!hasNonSpace(chunk)) continue;
-            clock.firstToken();
-            clock.activity();
-          }
-          t = now();
           const text = Buffer.concat(parts).toString('utf8').trim();
           let parsed: unknown;
           try {
@@ -230,14 +237,14 @@ export abstract class HttpAdapter implements ProviderAdapter {
             throw new ProviderError({
               errorClass: 'malformed_response',
               provider: this.name,
-              status: res.statusCode,
+              status: current.status,
               message: `${this.name}: response is not JSON (${contentType || 'no content-type'}): ${text.slice(0, 120)}`,
             });
           }
           this.decodeBody(parsed, emit);
         }
         inBody = false;
-        body = undefined;
+        ex = undefined;
         // Let undici put the socket back in the pool before the caller can send its next request;
         // otherwise a caller that sends at once opens a new connection (and pays connect time) for it.
         // The events' timestamps were taken already, so the wait is not measured.
@@ -261,7 +268,8 @@ export abstract class HttpAdapter implements ProviderAdapter {
       yield { type: 'error', t: now(), error: err };
     } finally {
       clock.dispose();
-      if (body && !body.destroyed) body.destroy();
+      // A caller that stopped reading (or an error) leaves the exchange open: end it so the socket is freed.
+      if (ex && !ex.ended) ex.abort(new Error('stream closed by the consumer'));
     }
   }
 
@@ -289,16 +297,6 @@ function hasNonSpace(chunk: Buffer): boolean {
     if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return true;
   }
   return false;
-}
-
-async function readCapped(body: AsyncIterable<Buffer>, max: number): Promise<string> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of body) {
-    if (n < max) parts.push(chunk.subarray(0, max - n));
-    n += chunk.length;
-  }
-  return Buffer.concat(parts).toString('utf8');
 }
 
 /** Parses an SSE data payload as JSON, or returns a malformed_response error. */

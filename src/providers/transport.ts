@@ -30,12 +30,18 @@ export function createAgent(connectTimeoutMs: number | undefined): Agent {
  * silent provider (first_token) from a stalled stream (idle).
  */
 export class AttemptClock {
-  readonly controller = new AbortController();
   phase: TimeoutPhase | undefined;
+  /** True once the caller's signal fired. */
+  userAborted = false;
+  private stop: ((reason: Error) => void) | undefined;
+  private stopped: Error | undefined;
   private totalTimer: NodeJS.Timeout | undefined;
   private firstTokenTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
-  private readonly onUserAbort = () => this.controller.abort();
+  private readonly onUserAbort = () => {
+    this.userAborted = true;
+    this.halt(new Error('cancelled by the caller'));
+  };
 
   constructor(
     private readonly timeouts: Timeouts,
@@ -46,13 +52,26 @@ export class AttemptClock {
     if (total !== undefined) this.totalTimer = setTimeout(() => this.fire('total'), Math.max(0, total));
     if (timeouts.firstTokenMs) this.firstTokenTimer = setTimeout(() => this.fire('first_token'), timeouts.firstTokenMs);
     if (userSignal) {
-      if (userSignal.aborted) this.controller.abort();
+      if (userSignal.aborted) this.onUserAbort();
       else userSignal.addEventListener('abort', this.onUserAbort, { once: true });
     }
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  /** What to call when a clock fires or the caller aborts: ends the HTTP exchange in flight. */
+  bind(stop: (reason: Error) => void): void {
+    this.stop = stop;
+    if (this.stopped) stop(this.stopped);
+  }
+
+  /** A clock fired or the caller aborted. */
+  get halted(): boolean {
+    return this.stopped !== undefined;
+  }
+
+  private halt(reason: Error): void {
+    if (this.stopped) return;
+    this.stopped = reason;
+    this.stop?.(reason);
   }
 
   /** The first token arrived: the first-token clock stops and the idle clock starts. */
@@ -70,9 +89,9 @@ export class AttemptClock {
   }
 
   private fire(phase: TimeoutPhase): void {
-    if (this.phase || this.controller.signal.aborted) return;
+    if (this.phase || this.stopped) return;
     this.phase = phase;
-    this.controller.abort();
+    this.halt(new Error(`${phase} timeout`));
   }
 
   dispose(): void {
@@ -83,7 +102,7 @@ export class AttemptClock {
   }
 
   get cancelledByUser(): boolean {
-    return this.userSignal?.aborted === true && this.phase === undefined;
+    return this.userAborted && this.phase === undefined;
   }
 
   timeoutError(provider: string): ProviderError {
