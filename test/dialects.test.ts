@@ -19,6 +19,8 @@ const server = await emulator({
   anthropic: { dialect: 'anthropic', ttft: c(TTFT), itl: c(ITL), output_tokens: c(TOKENS), reasoning_tokens: 2, keepalive_ms: 15, cached_share: 0.5 },
   split: { dialect: 'deepseek', output_tokens: c(40), reasoning_tokens: 2, split_writes: true },
   strict: { dialect: 'openai', output_tokens: c(5), reject_stream_options: true },
+  crlf: { dialect: 'deepseek', output_tokens: c(9), reasoning_tokens: 2, keepalive_ms: 5, ttft: c(20), crlf: true },
+  crlfsplit: { dialect: 'anthropic', output_tokens: c(9), crlf: true, split_writes: true },
 });
 
 const prompt = 'Explain the CAP theorem briefly.';
@@ -107,6 +109,13 @@ describe('transport quirks', () => {
     expect(only(events, 'content_delta')).toHaveLength(40);
     expect(textOf(events)).not.toContain('\uFFFD');
     expect(textOf(events).trim().split(' ')).toHaveLength(40);
+  });
+
+  it.each(['crlf', 'crlfsplit'])('%s: parses \\r\\n line ends over loopback (crlfsplit also writes each event in pieces)', async (name) => {
+    const events = await collect(adapterFor(server, name), ask(prompt));
+    expect(last(events).type).toBe('finish');
+    expect(only(events, 'content_delta')).toHaveLength(9);
+    expect(only(events, 'usage')[0].usage.outputTokens).toBe(name === 'crlf' ? 11 : 9);
   });
 
   it('retries once without stream_options when a server rejects the field, then stops sending it', async () => {

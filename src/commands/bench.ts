@@ -123,7 +123,8 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     stderr.write(`bench${opts.demo ? ' --demo (emulated providers on loopback, no keys)' : ''}: ${targets.map((t) => t.name).join(', ')} — ${load}, ${bound} each${warmup ? ` after ${warmup} warm-up` : ''}, ${opts.stream ? 'streaming' : 'not streaming'}\n`);
   }
   const raw = opts.raw ? rawWriter(opts.raw, runner, Boolean(opts.rawIncludeText), spec.prompts) : undefined;
-  const progress = !opts.quiet && stderr.isTTY && format === 'table' ? await spinner(runner) : undefined;
+  // A terminal that reports no width (some pseudo-terminals do) would make the spinner's redraw loop forever.
+  const progress = !opts.quiet && stderr.isTTY && (stderr.columns ?? 0) >= 20 && format === 'table' ? await spinner(runner) : undefined;
 
   let interrupts = 0;
   const onSigint = () => {
@@ -225,10 +226,13 @@ async function spinner(runner: BenchRunner) {
   const { default: ora } = await import('ora');
   const spin = ora({ stream: process.stderr, text: 'starting…' }).start();
   const render = () => {
-    spin.text = runner
+    const text = runner
       .snapshot()
       .map((s) => `${s.name} ${s.ok}/${s.sent}${s.failed ? ` ✗${s.failed}` : ''}${s.p50Ms !== null ? ` p50 ${formatMs(s.p50Ms)}` : ''}`)
       .join('  ·  ');
+    // One line only: a wrapped spinner line leaves stale copies behind on every redraw.
+    const width = Math.max(10, (process.stderr.columns ?? 80) - 4);
+    spin.text = text.length > width ? `${text.slice(0, width - 1)}…` : text;
   };
   const timer = setInterval(render, 200);
   return {

@@ -83,6 +83,8 @@ export interface MockProviderSpec {
   reject_stream_options: boolean;
   /** Write each SSE event in pieces, cutting inside multibyte characters, with a pause between pieces. */
   split_writes: boolean;
+  /** End SSE lines with \r\n instead of \n (some proxies and servers do). */
+  crlf: boolean;
   faults: ProbabilisticFault[];
   script: ScriptStep[];
 }
@@ -122,6 +124,7 @@ export function providerSpec(partial: Partial<MockProviderSpec> & { dialect?: Di
     echo_key: partial.echo_key ?? false,
     reject_stream_options: partial.reject_stream_options ?? false,
     split_writes: partial.split_writes ?? false,
+    crlf: partial.crlf ?? false,
     faults: partial.faults ?? [],
     script: partial.script ?? [],
   };
@@ -215,7 +218,7 @@ function specFromObject(raw: unknown, where: string): MockProviderSpec {
   }
   if (o.keepalive_ms !== undefined) partial.keepalive_ms = toMs(o.keepalive_ms, `${where}.keepalive_ms`);
   if (o.api_key !== undefined) partial.api_key = String(o.api_key);
-  for (const key of ['echo_key', 'reject_stream_options', 'split_writes'] as const) if (o[key] !== undefined) partial[key] = Boolean(o[key]);
+  for (const key of ['echo_key', 'reject_stream_options', 'split_writes', 'crlf'] as const) if (o[key] !== undefined) partial[key] = Boolean(o[key]);
   if (o.faults !== undefined) partial.faults = toArray(o.faults, `${where}.faults`).map((f, i) => ({ ...toFault(f, `${where}.faults[${i}]`), p: toNumber((f as Record<string, unknown>).p, `${where}.faults[${i}].p`) }));
   if (o.script !== undefined) partial.script = toArray(o.script, `${where}.script`).map((f, i) => toStep(f, `${where}.script[${i}]`));
   return providerSpec(partial);

@@ -425,8 +425,9 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   const instant = ttft === 0 && gaps.every((g) => g === 0) && !spec.split_writes && fault.kind === 'ok';
   const out: string[] = [];
-  const send = async (frame: string) => {
-    if (!frame || closed) return;
+  const send = async (text: string) => {
+    if (!text || closed) return;
+    const frame = spec.crlf ? text.replace(/\n/g, '\r\n') : text;
     if (instant) {
       out.push(frame);
       return;
