@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { UsageError } from './errors.js';
 import { redact } from './util/redact.js';
 
@@ -293,5 +293,3 @@ function report(e: unknown, debug: boolean): number {
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
-
-export { Option };

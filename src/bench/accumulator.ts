@@ -4,7 +4,6 @@ import { costOf } from '../cost/usage-cost.js';
 import { newHistogram, recordMs, type Histogram } from './histogram.js';
 import type { RequestRecord } from './measure.js';
 
-export { costOf };
 
 export const HISTOGRAM_NAMES = ['latency', 'ttft', 'ttfb', 'itl', 'tpot', 'tps', 'send_lag'] as const;
 export type HistogramName = (typeof HISTOGRAM_NAMES)[number];

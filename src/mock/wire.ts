@@ -23,7 +23,6 @@ const sse = (obj: unknown) => `data: ${JSON.stringify(obj)}\n\n`;
 
 export class StreamWire {
   private readonly created = Math.floor(Date.now() / 1000);
-  private sentReasoningStart = false;
 
   constructor(
     readonly dialect: Dialect,
@@ -106,7 +105,6 @@ export class StreamWire {
     if (d === 'deepseek' && index === 0) {
       // DeepSeek's first data chunk is role-only, sent when inference starts.
       prefix = sse(this.chunk(kind === 'reasoning' ? { role: 'assistant', content: null, reasoning_content: '' } : { role: 'assistant', content: '' }, null));
-      this.sentReasoningStart = kind === 'reasoning';
     }
     if (d === 'minimax' && index % 3 === 1) delta.role = ''; // MiniMax sends role:"" on some chunks
     if (d === 'gemini' && index === 0) delta.role = 'assistant';

@@ -8,7 +8,7 @@ import { BenchRunner, type LoadSpec } from '../bench/runner.js';
 import { assembleResult } from '../bench/assemble.js';
 import type { ProviderResult } from '../bench/result.js';
 import { createAdapter } from '../providers/index.js';
-import { BIN, spawnMock, type MockProcess } from './mock-process.js';
+import { BIN, spawnMock } from './mock-process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const AUTOCANNON = join(ROOT, 'node_modules', '.bin', 'autocannon');

@@ -91,15 +91,6 @@ export function classifyError(status: number, body: ErrorBody | undefined): Erro
   return 'server';
 }
 
-export function lowerHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(raw)) {
-    if (v === undefined) continue;
-    out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-  }
-  return out;
-}
-
 /** Builds the ProviderError for an HTTP error response (or an error object that came inside a 200 stream). */
 export function httpError(provider: string, status: number, headers: Record<string, string>, bodyText: string): ProviderError {
   let parsed: unknown;

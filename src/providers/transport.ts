@@ -63,11 +63,6 @@ export class AttemptClock {
     if (this.stopped) stop(this.stopped);
   }
 
-  /** A clock fired or the caller aborted. */
-  get halted(): boolean {
-    return this.stopped !== undefined;
-  }
-
   private halt(reason: Error): void {
     if (this.stopped) return;
     this.stopped = reason;
