@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DIALECTS, type Dialect } from '../src/mock/profile.js';
+import { DIALECTS, toStep, type Dialect } from '../src/mock/profile.js';
 import { refusedUrl } from '../src/mock/server.js';
 import type { ErrorClass } from '../src/providers/errors.js';
 import { createAdapter } from '../src/providers/index.js';
@@ -168,6 +168,26 @@ describe('broken streams are never a success', () => {
 });
 
 describe('scripted and seeded faults', () => {
+  it('refuses connections for real during a scripted refuse step, then answers on the same port', async () => {
+    const s = await emulator({ r: { dialect: 'openai', own_port: true, script: [{ kind: 'refuse', for_ms: 400 }, { kind: 'ok' }] } });
+    const adapter = adapterFor(s, 'r');
+    const refused = errorOf(await collect(adapter, ask()));
+    expect(refused.errorClass).toBe('network');
+    expect(refused.networkCode).toBe('ECONNREFUSED');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(last(await collect(adapter, ask())).type).toBe('finish');
+    expect(s.stats().r.faults.refuse).toBe(1);
+    // and again, set at run time: pooled keep-alive connections are dropped too
+    s.setScript('r', [{ kind: 'refuse', for: '300ms' }, { kind: 'ok' }]);
+    expect(errorOf(await collect(adapter, ask())).networkCode).toBe('ECONNREFUSED');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(last(await collect(adapter, ask())).type).toBe('finish');
+  });
+
+  it('rejects a refuse step without a duration', () => {
+    expect(() => toStep({ kind: 'refuse' }, 'script[0]')).toThrow(/a refuse step needs "for"/);
+  });
+
   it('plays a script: first attempt 429 with Retry-After 1, then healthy', async () => {
     server.setScript('scripted', [{ kind: 'rate_limit', retry_after: 1, times: 1 }, { kind: 'ok' }]);
     const adapter = adapterFor(server, 'scripted');

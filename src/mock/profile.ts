@@ -32,6 +32,7 @@ export const FAULT_KINDS = [
   'no_finish',
   'error_event',
   'html',
+  'refuse',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -85,6 +86,8 @@ export interface MockProviderSpec {
   split_writes: boolean;
   /** End SSE lines with \r\n instead of \n (some proxies and servers do). */
   crlf: boolean;
+  /** Serve this provider on a port of its own too, so that a `refuse` step can refuse connections for real. */
+  own_port: boolean;
   faults: ProbabilisticFault[];
   script: ScriptStep[];
 }
@@ -125,6 +128,7 @@ export function providerSpec(partial: Partial<MockProviderSpec> & { dialect?: Di
     reject_stream_options: partial.reject_stream_options ?? false,
     split_writes: partial.split_writes ?? false,
     crlf: partial.crlf ?? false,
+    own_port: partial.own_port ?? false,
     faults: partial.faults ?? [],
     script: partial.script ?? [],
   };
@@ -218,7 +222,7 @@ function specFromObject(raw: unknown, where: string): MockProviderSpec {
   }
   if (o.keepalive_ms !== undefined) partial.keepalive_ms = toMs(o.keepalive_ms, `${where}.keepalive_ms`);
   if (o.api_key !== undefined) partial.api_key = String(o.api_key);
-  for (const key of ['echo_key', 'reject_stream_options', 'split_writes', 'crlf'] as const) if (o[key] !== undefined) partial[key] = Boolean(o[key]);
+  for (const key of ['echo_key', 'reject_stream_options', 'split_writes', 'crlf', 'own_port'] as const) if (o[key] !== undefined) partial[key] = Boolean(o[key]);
   if (o.faults !== undefined) partial.faults = toArray(o.faults, `${where}.faults`).map((f, i) => ({ ...toFault(f, `${where}.faults[${i}]`), p: toNumber((f as Record<string, unknown>).p, `${where}.faults[${i}].p`) }));
   if (o.script !== undefined) partial.script = toArray(o.script, `${where}.script`).map((f, i) => toStep(f, `${where}.script[${i}]`));
   return providerSpec(partial);
@@ -230,6 +234,7 @@ export function toStep(raw: unknown, where: string): ScriptStep {
   if (o.times !== undefined) step.times = toNumber(o.times, `${where}.times`);
   if (o.for !== undefined) step.for_ms = toMs(o.for, `${where}.for`);
   if (o.for_ms !== undefined) step.for_ms = toMs(o.for_ms, `${where}.for_ms`);
+  if (step.kind === 'refuse' && step.for_ms === undefined) throw new UsageError(`${where}: a refuse step needs "for" (e.g. for: 5s): no request arrives to count while connections are refused`);
   return step;
 }
 

@@ -36,6 +36,9 @@ const MAX_INJECTED = 20_000;
 
 interface ProviderState {
   name: string;
+  /** The provider's own listener (own_port), which a `refuse` step closes. */
+  own?: { server: Server; port: number; refusing: boolean };
+  refuseTimer?: NodeJS.Timeout;
   injected: InjectedTiming[];
   /** Next slot of the ring once `injected` is full. */
   injectedNext: number;
@@ -53,7 +56,7 @@ export interface MockServer {
   readonly url: string;
   readonly port: number;
   readonly profile: MockProfile;
-  /** Base URL of one emulated provider, e.g. http://127.0.0.1:PORT/deepseek/v1 */
+  /** Base URL of one emulated provider, e.g. http://127.0.0.1:PORT/deepseek/v1 (its own port when own_port is set). */
   baseUrl(provider: string): string;
   /** Replaces a provider's fault script (steps are consumed one request at a time; the last persists). */
   setScript(provider: string, steps: unknown[]): void;
@@ -188,6 +191,12 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       case 'hang':
         count(state, 'hang');
         return; // never answer; the socket stays open until the client gives up or the server closes
+      case 'refuse':
+        // Reached only through x-mock-fault or a probabilistic fault: a connection already accepted
+        // cannot be refused, so it is reset; scripted refuse steps close the provider's own port instead.
+        count(state, 'refuse');
+        req.socket.resetAndDestroy();
+        return;
       case 'html': {
         // A proxy's error page with status 200: the wrong content type, and no answer in it.
         count(state, 'html');
@@ -264,18 +273,76 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const hostUrl = (p: number) => `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
+
+  /** A provider with its own port answers at /v1/... there; requests are routed as /{name}/v1/... */
+  const ownServer = (st: ProviderState): Server => {
+    const s = createServer((req, res) => {
+      req.url = `/${st.name}${req.url ?? '/'}`;
+      handle(req, res).catch(() => res.destroy());
+    });
+    s.keepAliveTimeout = 60_000;
+    s.headersTimeout = 0;
+    s.requestTimeout = 0;
+    s.on('connection', (socket) => socket.setNoDelay(true));
+    return s;
+  };
+  const listenOwn = (st: ProviderState, p: number) =>
+    new Promise<void>((resolve, reject) => {
+      const s = ownServer(st);
+      s.once('error', reject);
+      s.listen(p, host, () => {
+        st.own = { server: s, port: (s.address() as AddressInfo).port, refusing: false };
+        resolve();
+      });
+    });
+  for (const st of states.values()) if (st.spec.own_port) await listenOwn(st, 0);
+
+  /** Refuses connections for real: the provider's own listener closes (and its open connections with it), then reopens on the same port. */
+  const refuseFor = (st: ProviderState, ms: number, onDone: () => void) => {
+    if (!st.own) return;
+    const own = st.own;
+    count(st, 'refuse');
+    if (!own.refusing) {
+      own.refusing = true;
+      own.server.close();
+      own.server.closeAllConnections();
+    }
+    clearTimeout(st.refuseTimer);
+    st.refuseTimer = setTimeout(() => {
+      listenOwn(st, own.port).then(onDone, onDone);
+    }, ms);
+  };
+
+  /** A script whose current step is `refuse` acts on its own: no request arrives to move it on. */
+  const applyRefuseSteps = (st: ProviderState) => {
+    const step = st.script[st.stepIndex];
+    if (!step || step.kind !== 'refuse' || !st.own) return;
+    refuseFor(st, step.for_ms ?? 0, () => {
+      st.stepIndex++;
+      st.stepCount = 0;
+      st.stepStart = now();
+      applyRefuseSteps(st);
+    });
+  };
+  for (const st of states.values()) applyRefuseSteps(st);
 
   const api: MockServer = {
     url,
     port,
     profile: opts.profile,
-    baseUrl: (provider) => `${url}/${provider}/v1`,
+    baseUrl: (provider) => {
+      const own = states.get(provider)?.own;
+      return own ? `${hostUrl(own.port)}/v1` : `${url}/${provider}/v1`;
+    },
     setScript(provider, steps) {
       const st = mustGet(states, provider);
       st.script = steps.map((s, i) => toStep(s, `script[${i}]`));
       st.stepIndex = 0;
       st.stepCount = 0;
       st.stepStart = now();
+      if (st.script.some((s) => s.kind === 'refuse') && !st.own) throw new Error(`provider ${provider}: a refuse step needs own_port: true`);
+      applyRefuseSteps(st);
     },
     setFaults(provider, faults) {
       const st = mustGet(states, provider);
@@ -297,11 +364,19 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       for (const [name, st] of states) out[name] = { ...st.stats, faults: { ...st.stats.faults } };
       return out;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      for (const st of states.values()) {
+        clearTimeout(st.refuseTimer);
+        if (st.own && !st.own.refusing) {
+          st.own.server.close();
+          st.own.server.closeAllConnections();
+        }
+      }
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
   return api;
 }
