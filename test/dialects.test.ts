@@ -118,6 +118,17 @@ describe('transport quirks', () => {
     expect(only(events, 'usage')[0].usage.outputTokens).toBe(name === 'crlf' ? 11 : 9);
   });
 
+  it('reuses pooled connections: back-to-back rounds of 6 concurrent requests open 6 connections, not more', async () => {
+    const s = await emulator({ pool: { dialect: 'openai', output_tokens: c(3) } });
+    const adapter = adapterFor(s, 'pool');
+    for (let round = 0; round < 5; round++) {
+      const results = await Promise.all(Array.from({ length: 6 }, () => collect(adapter, ask(prompt))));
+      expect(results.every((events) => last(events).type === 'finish')).toBe(true);
+    }
+    // A new connection per request would mean a TLS handshake inside TTFT against a real provider.
+    expect(s.connections()).toBe(6);
+  });
+
   it('retries once without stream_options when a server rejects the field, then stops sending it', async () => {
     const adapter = adapterFor(server, 'strict');
     const first = await collect(adapter, ask(prompt));

@@ -66,6 +66,8 @@ export interface MockServer {
   injected(provider: string): InjectedTiming[];
   /** Forgets injected timings and counters (between phases of a test or a perf run). */
   resetStats(): void;
+  /** TCP connections accepted on the main port since start. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -113,7 +115,11 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 0;
   server.requestTimeout = 0;
-  server.on('connection', (socket) => socket.setNoDelay(true));
+  let accepted = 0;
+  server.on('connection', (socket) => {
+    accepted++;
+    socket.setNoDelay(true);
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Injected latencies count from the request's arrival, before its body is read.
@@ -348,6 +354,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       const st = mustGet(states, provider);
       st.spec = { ...st.spec, faults: faults.map((f, i) => ({ ...toFault(f, `faults[${i}]`), p: Number(f.p) })) };
     },
+    connections: () => accepted,
     injected: (provider) => {
       const st = mustGet(states, provider);
       return [...st.injected.slice(st.injectedNext), ...st.injected.slice(0, st.injectedNext)];
