@@ -23,11 +23,15 @@ export function buildProgram(): Command {
       `
 Examples:
   $ llm-fallback bench --demo                 benchmark four emulated providers (no keys, no network)
-  $ llm-fallback providers                    list providers, prices and whether their keys are set
+  $ llm-fallback ask --demo "hello"           one answer through the fallback chain, on the emulator
+  $ llm-fallback providers                    list providers, prices, keys set, breaker state
+  $ llm-fallback health --chain default       can the default chain answer right now?
+  $ llm-fallback cost --output-tokens 10M/day daily, monthly and yearly cost per provider
   $ llm-fallback config check providers.yaml  validate a config (exit 0 or 2)
   $ llm-fallback mock --port 8080             run the provider emulator for your own tests
 
-Exit codes: 0 ok, 1 failure (thresholds failed, provider down), 2 usage or config error, 130 interrupted.`,
+Exit codes: 0 ok, 1 failure (thresholds failed, provider down, nothing answered), 2 usage or config
+error, 130 interrupted; ask also 3 (cached answer) and 4 (static message).`,
     );
 
   program
