@@ -3,6 +3,7 @@ import type { Price } from '../config/load.js';
 import { Rng, hashSeed } from '../mock/random.js';
 import type { ChatMessage, ProviderAdapter } from '../providers/types.js';
 import { now } from '../util/clock.js';
+import { sleep } from '../util/time.js';
 import { ProviderAccumulator } from './accumulator.js';
 import { measureRequest, type RequestRecord } from './measure.js';
 
@@ -168,10 +169,6 @@ export class BenchRunner extends EventEmitter {
     }
     await Promise.all(running);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export type { RequestRecord };

@@ -1,11 +1,12 @@
 import type { Price } from '../config/load.js';
-import { ProviderError } from '../providers/errors.js';
+import { ProviderError, countsAgainstProvider } from '../providers/errors.js';
 import type { ChatMessage, FinishReason, ProviderAdapter, Usage } from '../providers/types.js';
 import type { AnswerCache } from '../state/cache.js';
 import type { BreakerStore } from '../state/breaker.js';
 import { costOf } from '../cost/usage-cost.js';
 import { now } from '../util/clock.js';
 import { estimatePromptTokens } from '../util/tokens.js';
+import { roundMs as round, sleep } from '../util/time.js';
 import { backoffMs } from './backoff.js';
 
 export interface ChainProvider {
@@ -111,8 +112,6 @@ interface Outcome {
   firstToken: number | null;
 }
 
-/** Errors that say something about the provider's health (the request's own faults do not). */
-const HEALTH_CLASSES = new Set(['auth', 'billing', 'rate_limit', 'overloaded', 'server', 'timeout', 'network', 'malformed_response', 'incomplete_stream']);
 
 /** One try against one provider; can be raced against another (hedging) and aborted. */
 class LiveAttempt {
@@ -283,7 +282,7 @@ export class FallbackChain {
     const judge = (p: ChainProvider, out: Outcome, triesLeft: number): { next: 'retry' | 'fallover' | 'stop'; wait: number } => {
       const err = out.error!;
       lastError = err;
-      if (HEALTH_CLASSES.has(err.errorClass)) o.breakers?.failure(p.breakerKey, p.name, err.errorClass, err.retryAfterMs);
+      if (countsAgainstProvider(err.errorClass)) o.breakers?.failure(p.breakerKey, p.name, err.errorClass, err.retryAfterMs);
       switch (err.errorClass) {
         case 'cancelled':
           return { next: 'stop', wait: 0 };
@@ -401,21 +400,4 @@ export class FallbackChain {
     }
     return { ...base, source: 'none', content: '', provider: null, model: null, latency_ms: round(now() - t0), error: { class: error?.errorClass ?? 'unavailable', message } };
   }
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -4,6 +4,7 @@ import { loadConfig, resolveProvider, type ProviderConfig } from '../config/load
 import { UsageError } from '../errors.js';
 import { healthJunit, healthMarkdown, healthTable } from '../format/health.js';
 import { checkOne, verdict, type HealthReport, type HealthTarget } from '../health/check.js';
+import { countsAgainstProvider } from '../providers/errors.js';
 import { createAdapter } from '../providers/index.js';
 import { BreakerStore, breakerKey } from '../state/breaker.js';
 import { formatMs } from '../util/duration.js';
@@ -22,8 +23,6 @@ export interface HealthOptions {
 }
 
 const FORMATS = ['table', 'json', 'markdown', 'junit'] as const;
-/** Error classes that say the provider itself is unwell (and so move its circuit breaker). */
-const HEALTH_CLASSES = new Set(['auth', 'billing', 'rate_limit', 'overloaded', 'server', 'timeout', 'network', 'malformed_response', 'incomplete_stream']);
 
 export async function healthCommand(names: string[], opts: HealthOptions, global: { config?: string }): Promise<number> {
   const format = choiceFlag('--format', opts.format, FORMATS)!;
@@ -71,7 +70,7 @@ export async function healthCommand(names: string[], opts: HealthOptions, global
     for (const r of results) {
       const t = targets.find((x) => x.name === r.name)!;
       if (r.healthy) breakers.success(t.breakerKey, t.name);
-      else if (r.error_class && HEALTH_CLASSES.has(r.error_class)) breakers.failure(t.breakerKey, t.name, r.error_class, undefined);
+      else if (r.error_class && countsAgainstProvider(r.error_class)) breakers.failure(t.breakerKey, t.name, r.error_class, undefined);
     }
     return verdict(results, chains, mode);
   };

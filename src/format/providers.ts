@@ -1,5 +1,5 @@
 import { makeTable, usd } from './table.js';
-import type { Config } from '../config/load.js';
+import { expandEnv, type Config } from '../config/load.js';
 import { breakerKey, describeBreaker, type BreakerRecord } from '../state/breaker.js';
 
 export interface ProviderRow {
@@ -34,12 +34,8 @@ export function providerRows(cfg: Config, env: NodeJS.ProcessEnv, breakers: Reco
     key_set: !p.apiKeyEnv || Boolean(env[p.apiKeyEnv]),
     chains: [...cfg.chains.values()].filter((c) => c.providers.includes(p.name)).map((c) => c.name),
     // The breaker key uses the expanded URL and model; unexpanded ${VAR}s simply find no record.
-    breaker: describeBreaker(breakers[breakerKey(p.name, expand(p.baseUrl, env), expand(p.model, env))]),
+    breaker: describeBreaker(breakers[breakerKey(p.name, expandEnv(p.baseUrl, env, []), expandEnv(p.model, env, []))]),
   }));
-}
-
-function expand(text: string, env: NodeJS.ProcessEnv): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, v: string) => env[v] ?? '');
 }
 
 

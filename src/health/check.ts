@@ -3,6 +3,7 @@ import { costOf } from '../cost/usage-cost.js';
 import { ProviderError } from '../providers/errors.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { now } from '../util/clock.js';
+import { roundMs as round } from '../util/time.js';
 
 export interface HealthTarget {
   name: string;
@@ -108,8 +109,4 @@ export function verdict(results: HealthResult[], chains: { name: string; provide
   }
   for (const c of chainHealth) if (!c.healthy) failures.push(`chain ${c.name}: none of ${c.providers.join(', ')} is healthy`);
   return { checked_at: new Date().toISOString(), mode, providers: results, chains: chainHealth, ok: failures.length === 0, failures };
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }

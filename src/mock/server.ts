@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { now } from '../util/clock.js';
 import { estimatePromptTokens } from '../util/tokens.js';
+import { sleep } from '../util/time.js';
 import { Rng, hashSeed, sample } from './random.js';
 import { toFault, toStep, type Fault, type MockProfile, type MockProviderSpec, type ProbabilisticFault, type ScriptStep } from './profile.js';
 import { StreamWire, errorReply, nonStreamBody, type TokenCounts } from './wire.js';
@@ -441,7 +442,6 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 async function respond(state: ProviderState, body: Record<string, unknown>, promptTokens: number, maxTokens: number, fault: Fault, req: IncomingMessage, res: ServerResponse, t0: number): Promise<void> {
   const spec = state.spec;

@@ -36,6 +36,17 @@ export function isRetryableClass(c: ErrorClass): boolean {
   return RETRYABLE.has(c);
 }
 
+/**
+ * Failures that say something about the provider's health and so move its circuit breaker; the
+ * request's own faults (bad_request, context_length, content_filter) and the caller's cancel do not.
+ * ask and health both feed the same breaker, so both use this one list.
+ */
+const PROVIDER_HEALTH: ReadonlySet<string> = new Set<ErrorClass>(['auth', 'billing', 'rate_limit', 'overloaded', 'server', 'timeout', 'network', 'malformed_response', 'incomplete_stream']);
+
+export function countsAgainstProvider(c: string): boolean {
+  return PROVIDER_HEALTH.has(c);
+}
+
 export interface ProviderErrorInit {
   errorClass: ErrorClass;
   message: string;
