@@ -50,6 +50,9 @@ describe('bad flags: one line, exit 2, no stack trace, for every command', () =>
     [['cost', '--output-tokens', '1M', '--cached-share', 'lots'], '--cached-share: "lots" is not a percentage like "10%"'],
     [['mock', '--profile', '/nonexistent.yaml'], '--profile: "/nonexistent.yaml" is neither a built-in profile (demo, default, instant) nor a readable file'],
     [['compare', '/nonexistent-a.json', '/nonexistent-b.json'], '/nonexistent-a.json: no such file; pass a file written by "llm-fallback bench --out FILE"'],
+    [['breaker', 'reset', 'godo'], `breaker reset: "godo" is not a provider in ${config}; did you mean "good"?`],
+    [['cost', '--output-tokens', '1M', '--chain', 'defualt'], `--chain: "defualt" is not a chain in ${config}; did you mean "default"?`],
+    [['ask', '--provider', 'zzz', 'hi'], `--provider: "zzz" is not a provider in ${config}; providers: good, echo, keyed, notjson, truncated, html, garbage, huge, remote`],
   ];
   it.each(cases)('%j', async (args, message) => {
     const r = await run(['--config', config, ...args], { env });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { FallbackChain, type ChainProvider, type LiveSink } from '../chain/chain.js';
-import { loadConfig, resolveProvider, hasKey, SHIPPED_CONFIG, type Config } from '../config/load.js';
+import { findChain, findProvider, loadConfig, resolveProvider, hasKey, SHIPPED_CONFIG, type Config } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { askJson, askSummary, attemptLines } from '../format/ask.js';
 import type { MockServer } from '../mock/server.js';
@@ -8,7 +8,6 @@ import { createAdapter } from '../providers/index.js';
 import type { ChatMessage } from '../providers/types.js';
 import { BreakerStore, breakerKey } from '../state/breaker.js';
 import { AnswerCache, cacheKey } from '../state/cache.js';
-import { closest } from '../util/suggest.js';
 import { choiceFlag, durationFlag, intFlag, numberFlag } from './options.js';
 
 /** Exit codes of `ask`, so scripts can tell a live answer from a fallback tier. */
@@ -98,20 +97,11 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
     cfg = loadConfig(global.config);
     let names: string[];
     if (opts.provider) {
-      if (!cfg.providers.has(opts.provider)) {
-        const hint = closest(opts.provider, cfg.providers.keys());
-        throw new UsageError(`--provider: "${opts.provider}" is not a provider in ${cfg.file}${hint ? `; did you mean "${hint}"?` : ''}`);
-      }
-      names = [opts.provider];
+      names = [findProvider(cfg, opts.provider, '--provider').name];
       chainName = opts.provider;
     } else {
       chainName = opts.chain ?? 'default';
-      const chain = cfg.chains.get(chainName);
-      if (!chain) {
-        const hint = closest(chainName, cfg.chains.keys());
-        throw new UsageError(`--chain: "${chainName}" is not a chain in ${cfg.file}${hint ? `; did you mean "${hint}"?` : `; chains: ${[...cfg.chains.keys()].join(', ')}`}`);
-      }
-      names = chain.providers;
+      names = findChain(cfg, chainName, '--chain').providers;
     }
     const usable = names.map((n) => cfg.providers.get(n)!).filter((p) => {
       if (hasKey(p)) return true;

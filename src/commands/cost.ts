@@ -1,9 +1,8 @@
 import { readResult } from '../bench/merge.js';
-import { loadConfig } from '../config/load.js';
+import { findChain, findProvider, loadConfig } from '../config/load.js';
 import { blend, parseVolume, priceRows, project, USD, workloadFromResult, type Money, type Workload } from '../cost/project.js';
 import { UsageError } from '../errors.js';
 import { costCsv, costMarkdown, costTable, type CostReport } from '../format/cost.js';
-import { closest } from '../util/suggest.js';
 import { choiceFlag, intFlag, positiveNumberFlag, ratioFlag } from './options.js';
 
 export interface CostOptions {
@@ -30,14 +29,7 @@ function volume(flag: string, v: string | undefined): number | undefined {
 export async function costCommand(names: string[], opts: CostOptions, global: { config?: string }): Promise<number> {
   const format = choiceFlag('--format', opts.format, ['table', 'json', 'markdown', 'csv'] as const)!;
   const cfg = loadConfig(global.config);
-  const pick = (n: string) => {
-    const p = cfg.providers.get(n);
-    if (!p) {
-      const hint = closest(n, cfg.providers.keys());
-      throw new UsageError(`cost: "${n}" is not a provider in ${cfg.file}${hint ? `; did you mean "${hint}"?` : ''}`);
-    }
-    return p;
-  };
+  const pick = (n: string) => findProvider(cfg, n, 'cost');
   const providers = names.length ? names.flatMap((n) => (cfg.chains.has(n) ? cfg.chains.get(n)!.providers.map(pick) : [pick(n)])) : [...cfg.providers.values()];
 
   let money: Money = cfg.currency ?? USD;
@@ -71,8 +63,7 @@ export async function costCommand(names: string[], opts: CostOptions, global: { 
   }
   let chain = null;
   if (opts.chain) {
-    const c = cfg.chains.get(opts.chain);
-    if (!c) throw new UsageError(`--chain: "${opts.chain}" is not a chain in ${cfg.file}`);
+    const c = findChain(cfg, opts.chain, '--chain');
     if (!workload) throw new UsageError('--chain: give a workload too (e.g. --output-tokens 10M/day)');
     const f = ratioFlag('--fallover-rate', opts.falloverRate ?? '5%')!;
     if (f > 1) throw new UsageError(`--fallover-rate: "${opts.falloverRate}" is more than 100%`);

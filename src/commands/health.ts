@@ -1,6 +1,6 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { selectProviders } from '../bench/targets.js';
-import { loadConfig, resolveProvider, type ProviderConfig } from '../config/load.js';
+import { findChain, loadConfig, resolveProvider, type ProviderConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { healthJunit, healthMarkdown, healthTable } from '../format/health.js';
 import { checkOne, verdict, type HealthReport, type HealthTarget } from '../health/check.js';
@@ -31,11 +31,7 @@ export async function healthCommand(names: string[], opts: HealthOptions, global
   const cfg = loadConfig(global.config);
   const chains: { name: string; providers: string[] }[] = [];
   if (opts.chain) {
-    const chain = cfg.chains.get(opts.chain);
-    if (!chain) {
-      const hint = closest(opts.chain, cfg.chains.keys());
-      throw new UsageError(`--chain: "${opts.chain}" is not a chain in ${cfg.file}${hint ? `; did you mean "${hint}"?` : ''}`);
-    }
+    const chain = findChain(cfg, opts.chain, '--chain');
     chains.push({ name: chain.name, providers: chain.providers });
   }
   const selected: ProviderConfig[] = names.length || chains.length ? selectProviders(cfg, [...names, ...chains.map((c) => c.name)], process.env) : selectProviders(cfg, [], process.env);

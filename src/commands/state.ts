@@ -1,12 +1,10 @@
-import { loadConfig } from '../config/load.js';
+import { findProvider, loadConfig } from '../config/load.js';
 import { BreakerStore } from '../state/breaker.js';
 import { AnswerCache } from '../state/cache.js';
-import { UsageError } from '../errors.js';
 
 export async function breakerResetCommand(name: string | undefined, configFile: string | undefined): Promise<void> {
   if (name !== undefined) {
-    const cfg = loadConfig(configFile);
-    if (!cfg.providers.has(name)) throw new UsageError(`breaker reset: "${name}" is not a provider in ${cfg.file}`);
+    findProvider(loadConfig(configFile), name, 'breaker reset');
   }
   const store = new BreakerStore(undefined, process.env, (m) => process.stderr.write(`llm-fallback: warning: ${m}\n`));
   const n = store.reset(name);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type ParsedNode } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import type { ProviderSettings } from '../providers/index.js';
 import { parseDuration } from '../util/duration.js';
 import { closest } from '../util/suggest.js';
@@ -319,6 +319,22 @@ export function resolveProvider(p: ProviderConfig, env: NodeJS.ProcessEnv = proc
     streamUsage: p.streamUsage,
     maxResponseBytes: p.maxResponseBytes,
   };
+}
+
+/** A provider by name, or a UsageError naming who asked (a flag or a command), with a did-you-mean. */
+export function findProvider(cfg: Config, name: string, who: string): ProviderConfig {
+  const p = cfg.providers.get(name);
+  if (p) return p;
+  const hint = closest(name, cfg.providers.keys());
+  throw new UsageError(`${who}: "${name}" is not a provider in ${cfg.file}${hint ? `; did you mean "${hint}"?` : `; providers: ${[...cfg.providers.keys()].join(', ')}`}`);
+}
+
+/** A chain by name, or a UsageError naming who asked, with a did-you-mean. */
+export function findChain(cfg: Config, name: string, who: string): ChainConfig {
+  const c = cfg.chains.get(name);
+  if (c) return c;
+  const hint = closest(name, cfg.chains.keys());
+  throw new UsageError(`${who}: "${name}" is not a chain in ${cfg.file}${hint ? `; did you mean "${hint}"?` : `; chains: ${[...cfg.chains.keys()].join(', ')}`}`);
 }
 
 /** True when the provider's key variable is set (or it needs none). */
