@@ -1,7 +1,6 @@
-import { loadConfig, resolveProvider, hasKey, SHIPPED_CONFIG, type Config, type ProviderConfig } from '../config/load.js';
+import { resolveProvider, hasKey, type Config, type ProviderConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
-import { BUILTIN_PROFILES } from '../mock/profile.js';
-import { startMock, type MockServer } from '../mock/server.js';
+import type { MockServer } from '../mock/server.js';
 import { createAdapter } from '../providers/index.js';
 import { closest } from '../util/suggest.js';
 import type { BenchTarget } from './runner.js';
@@ -38,37 +37,10 @@ export function targetsFor(providers: ProviderConfig[], env: NodeJS.ProcessEnv):
   return providers.map((p) => ({ name: p.name, model: p.model, api: p.api, price: p.price, adapter: createAdapter(resolveProvider(p, env)) }));
 }
 
-/**
- * The demo: the emulator started in-process on loopback with the article's four providers (their dialects,
- * different speeds, MiniMax flaky), priced with the shipped providers.yaml. No keys, no network.
- */
+/** bench --demo: the emulated article providers (the emulator is loaded only when asked for). */
 export async function demoTargets(names: string[]): Promise<{ targets: BenchTarget[]; server: MockServer }> {
-  const profile = BUILTIN_PROFILES.demo();
-  const shipped = loadConfig(SHIPPED_CONFIG);
-  const wanted = names.length ? names : Object.keys(profile.providers);
-  for (const n of wanted) {
-    if (!profile.providers[n]) throw new UsageError(`bench --demo: "${n}" is not an emulated demo provider; choose from ${Object.keys(profile.providers).join(', ')}`);
-  }
-  const server = await startMock({ profile });
-  const targets = wanted.map((name) => {
-    const spec = profile.providers[name];
-    const real = shipped.providers.get(name);
-    const api = spec.dialect === 'anthropic' ? 'anthropic' : 'openai';
-    return {
-      name,
-      model: spec.model,
-      api,
-      price: real?.price,
-      adapter: createAdapter({
-        name,
-        api,
-        baseUrl: server.baseUrl(name),
-        model: spec.model,
-        headers: {},
-        params: {},
-        timeouts: { connectMs: 2_000, firstTokenMs: 15_000, idleMs: 10_000, totalMs: 60_000 },
-      }),
-    } satisfies BenchTarget;
-  });
+  const { startDemo } = await import('../mock/demo.js');
+  const { server, providers } = await startDemo(names, 'bench --demo');
+  const targets = providers.map(({ config, settings }) => ({ name: settings.name, model: settings.model, api: settings.api, price: config.price, adapter: createAdapter(settings) }));
   return { targets, server };
 }

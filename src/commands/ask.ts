@@ -189,23 +189,20 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
 /** `ask --demo`: the article's chain against the in-process emulator (no keys, no network). */
 async function demoChain(): Promise<{ cfg: Config; server: MockServer; providers: ChainProvider[] }> {
   // The emulator is loaded only for --demo: ask's start-up should not pay for it.
-  const { BUILTIN_PROFILES } = await import('../mock/profile.js');
-  const { startMock } = await import('../mock/server.js');
+  const { startDemo } = await import('../mock/demo.js');
   const cfg = loadConfig(SHIPPED_CONFIG);
-  const profile = BUILTIN_PROFILES.demo();
-  const server = await startMock({ profile });
-  const providers = (cfg.chains.get('default')?.providers ?? []).filter((n) => profile.providers[n]).map((name) => {
-    const p = cfg.providers.get(name)!;
-    const model = profile.providers[name].model;
-    return {
-      name,
-      model,
-      adapter: createAdapter({ name, api: 'openai', baseUrl: server.baseUrl(name), model, headers: {}, params: {}, timeouts: {} }),
-      price: p.price,
-      contextWindow: p.contextWindow,
-      timeouts: p.timeouts,
-      breakerKey: `demo:${name}`,
-    } satisfies ChainProvider;
-  });
-  return { cfg, server, providers };
+  const { server, providers } = await startDemo(cfg.chains.get('default')?.providers ?? [], 'ask --demo');
+  return {
+    cfg,
+    server,
+    providers: providers.map(({ config, settings }) => ({
+      name: settings.name,
+      model: settings.model,
+      adapter: createAdapter(settings),
+      price: config.price,
+      contextWindow: config.contextWindow,
+      timeouts: config.timeouts,
+      breakerKey: `demo:${settings.name}`,
+    })),
+  };
 }
