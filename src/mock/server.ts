@@ -107,20 +107,25 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     if (!byModel.has(spec.model)) byModel.set(spec.model, st);
   }
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((e) => {
-      if (!res.headersSent) sendJson(res, 500, JSON.stringify({ error: { message: `emulator: ${(e as Error).message}`, type: 'server_error' } }));
-      else res.destroy();
+  /** An HTTP server for the emulator; `prefix` routes a provider's own port to its /{name}/v1/... paths. */
+  const emulatorServer = (prefix = ''): Server => {
+    const s = createServer((req, res) => {
+      if (prefix) req.url = `${prefix}${req.url ?? '/'}`;
+      handle(req, res).catch((e) => {
+        if (!res.headersSent) sendJson(res, 500, JSON.stringify({ error: { message: `emulator: ${(e as Error).message}`, type: 'server_error' } }));
+        else res.destroy();
+      });
     });
-  });
-  server.keepAliveTimeout = 60_000;
-  server.headersTimeout = 0;
-  server.requestTimeout = 0;
+    // Streams may idle for as long as a scenario wants: no server-side timeouts.
+    s.keepAliveTimeout = 60_000;
+    s.headersTimeout = 0;
+    s.requestTimeout = 0;
+    s.on('connection', (socket) => socket.setNoDelay(true));
+    return s;
+  };
+  const server = emulatorServer();
   let accepted = 0;
-  server.on('connection', (socket) => {
-    accepted++;
-    socket.setNoDelay(true);
-  });
+  server.on('connection', () => accepted++);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Injected latencies count from the request's arrival, before its body is read.
@@ -282,21 +287,10 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const hostUrl = (p: number) => `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
 
-  /** A provider with its own port answers at /v1/... there; requests are routed as /{name}/v1/... */
-  const ownServer = (st: ProviderState): Server => {
-    const s = createServer((req, res) => {
-      req.url = `/${st.name}${req.url ?? '/'}`;
-      handle(req, res).catch(() => res.destroy());
-    });
-    s.keepAliveTimeout = 60_000;
-    s.headersTimeout = 0;
-    s.requestTimeout = 0;
-    s.on('connection', (socket) => socket.setNoDelay(true));
-    return s;
-  };
   const listenOwn = (st: ProviderState, p: number) =>
     new Promise<void>((resolve, reject) => {
-      const s = ownServer(st);
+      // A provider with its own port answers at /v1/... there.
+      const s = emulatorServer(`/${st.name}`);
       s.once('error', reject);
       s.listen(p, host, () => {
         st.own = { server: s, port: (s.address() as AddressInfo).port, refusing: false };
@@ -477,7 +471,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   }
 
   if (!stream) {
-    const doneAt = t0 + ttft + gaps.reduce((a, b) => a + b, 0);
+    const doneAt = t0 + planned;
     if (doneAt > now() || spec.keepalive_ms) {
       res.writeHead(200, { 'content-type': 'application/json' });
       // DeepSeek sends blank lines while a non-streamed request waits.
