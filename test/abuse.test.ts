@@ -78,7 +78,7 @@ describe('prompts that are wrong', () => {
       [['ask', ''], 'ask: the prompt is empty'],
       [['ask', '--file', huge], `--file ${huge}: the prompt is 9.0 MiB; the limit is 8 MiB`],
       [['ask', '--file', bad], `--file ${bad}: the prompt is not valid UTF-8 text; convert it (e.g. iconv -t UTF-8) and try again`],
-      [['bench', 'good', '--prompt', '   '], '--prompts: --prompt #1: the prompt is empty'],
+      [['bench', 'good', '--prompt', '   '], '--prompt #1: the prompt is empty'],
     ];
     for (const [args, message] of cases) {
       const r = await run(['--config', config, ...args], { env });

@@ -43,7 +43,7 @@ function loadFile(file: string): ChatMessage[][] {
       throw new UsageError(`--prompts: ${file}: YAML syntax error: ${(e as Error).message.split('\n')[0]}`);
     }
     if (!Array.isArray(data)) throw new UsageError(`--prompts: ${file} must hold a YAML list of prompts`);
-    return data.map((item, i) => toMessages(item, `${file}: item ${i + 1}`));
+    return data.map((item, i) => toMessages(item, `--prompts: ${file}: item ${i + 1}`));
   }
   if (ext === '.jsonl') {
     return text
@@ -57,7 +57,7 @@ function loadFile(file: string): ChatMessage[][] {
         } catch {
           throw new UsageError(`--prompts: ${file}:${n}: not valid JSON`);
         }
-        return toMessages(data, `${file}:${n}`);
+        return toMessages(data, `--prompts: ${file}:${n}`);
       });
   }
   return text
@@ -69,7 +69,7 @@ function loadFile(file: string): ChatMessage[][] {
 
 export function toMessages(item: unknown, where: string): ChatMessage[] {
   if (typeof item === 'string') {
-    if (!item.trim()) throw new UsageError(`--prompts: ${where}: the prompt is empty`);
+    if (!item.trim()) throw new UsageError(`${where}: the prompt is empty`);
     return [{ role: 'user', content: item }];
   }
   if (item && typeof item === 'object') {
@@ -78,11 +78,11 @@ export function toMessages(item: unknown, where: string): ChatMessage[] {
       const msgs = o.messages.map((m, i) => {
         const mm = m as Record<string, unknown>;
         if (!mm || typeof mm.content !== 'string' || !ROLES.has(String(mm.role))) {
-          throw new UsageError(`--prompts: ${where}: messages[${i}] needs a role (system, user, assistant) and a string content`);
+          throw new UsageError(`${where}: messages[${i}] needs a role (system, user, assistant) and a string content`);
         }
         return { role: mm.role as ChatMessage['role'], content: mm.content };
       });
-      if (msgs.length === 0) throw new UsageError(`--prompts: ${where}: messages is empty`);
+      if (msgs.length === 0) throw new UsageError(`${where}: messages is empty`);
       return msgs;
     }
     if (typeof o.user === 'string' || typeof o.prompt === 'string') {
@@ -92,5 +92,5 @@ export function toMessages(item: unknown, where: string): ChatMessage[] {
       return out;
     }
   }
-  throw new UsageError(`--prompts: ${where}: expected a string, {system, user} or {messages: [...]}`);
+  throw new UsageError(`${where}: expected a string, {system, user} or {messages: [...]}`);
 }
