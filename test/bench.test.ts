@@ -4,6 +4,7 @@ import { newHistogram, recordMs } from '../src/bench/histogram.js';
 import { mergeResults } from '../src/bench/merge.js';
 import { evaluateThresholds, parseThreshold } from '../src/bench/thresholds.js';
 import { refusedUrl } from '../src/mock/server.js';
+import { BenchRunner, type RequestRecord } from '../src/bench/runner.js';
 import { emulator } from './helpers.js';
 import { near, percentile, PRICE, runBench, target } from './bench-helpers.js';
 
@@ -106,9 +107,27 @@ describe('open loop', () => {
     expect(p.latency_ms!.max).toBeGreaterThan(400); // a closed loop would report about 100 ms
   });
 
-  it('uses seeded Poisson arrivals', async () => {
-    const r = await runBench([target(server, 'fast')], { mode: 'open', rate: 50, arrival: 'poisson', requests: 30, seed: 5 });
-    expect(r.providers[0].ok).toBe(30);
+  it('schedules Poisson arrivals from the seed: exponential gaps, the same schedule for the same seed', async () => {
+    const schedule = async (arrival: 'poisson' | 'constant', seed: number) => {
+      const runner = new BenchRunner([target(server, 'fast')], { mode: 'open', rate: 100, arrival, requests: 60, concurrency: 1, warmup: 0, stream: true, seed, prompts: [[{ role: 'user', content: 'x' }]], keepText: false, maxInflight: 1000 });
+      const due: number[] = [];
+      runner.on('request', (_n: string, r: RequestRecord) => due.push(r.scheduled!));
+      await runner.run();
+      due.sort((a, b) => a - b);
+      const gaps = due.slice(1).map((t, i) => Math.round((t - due[i]) * 1000) / 1000); // µs: absolute times differ between runs
+      const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+      const cv = Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / gaps.length) / mean;
+      return { gaps, mean, cv };
+    };
+    const p1 = await schedule('poisson', 5);
+    const p2 = await schedule('poisson', 5);
+    const steady = await schedule('constant', 5);
+    expect(p1.gaps).toEqual(p2.gaps); // same seed, same arrivals
+    expect(p1.cv).toBeGreaterThan(0.6); // exponential gaps: coefficient of variation near 1
+    expect(p1.mean).toBeGreaterThan(5); // around 1000 / rate = 10 ms
+    expect(p1.mean).toBeLessThan(20);
+    expect(steady.cv).toBeLessThan(0.01);
+    expect(steady.mean).toBeCloseTo(10, 6);
   });
 });
 
