@@ -38,8 +38,9 @@ error, 130 interrupted; ask also 3 (cached answer) and 4 (static message).`,
     .command('providers')
     .description('list providers and chains: model, prices, context window, whether the key variable is set')
     .option('--format <format>', 'table or json', 'table')
-    .addHelpText('after', '\nExamples:\n  $ llm-fallback providers\n  $ llm-fallback --config my.yaml providers --format json')
-    .action(async (opts: { format: string }) => {
+    .option('--wide', 'every column (api, cached-input price, price date, context window, key variable), not only those that fit 100 columns')
+    .addHelpText('after', '\nExamples:\n  $ llm-fallback providers\n  $ llm-fallback providers --wide\n  $ llm-fallback --config my.yaml providers --format json')
+    .action(async (opts: { format: string; wide?: boolean }) => {
       const { providersCommand } = await import('./commands/providers.js');
       return providersCommand(program.opts().config, opts);
     });
@@ -74,12 +75,13 @@ error, 130 interrupted; ask also 3 (cached answer) and 4 (static message).`,
     .option('--prompt <text>', 'a prompt to send (repeatable; replaces --prompts)', collect, [])
     .option('--sort <key>', 'sort rows by name, latency, ttft, tps, cost or errors')
     .option('--format <format>', 'table, json, csv or markdown', 'table')
+    .option('--wide', 'table and markdown: every column (model, max, TTFB, ITL, TPOT, req/s, cost), not only the figures that fit 100 columns')
     .option('-o, --out <file>', 'write the full JSON result here (schema/bench-result.schema.json)')
     .option('--raw <file>', 'write one JSON line per request (timings, status, class, tokens; no keys, no text)')
     .option('--raw-include-text', 'add the prompt and the answer text to --raw lines')
     .option('--fail-on <threshold>', 'fail (exit 1) unless this holds, e.g. "ttft_p95<800ms", "error_rate<1%", "deepseek:cost_per_1k<0.5" (repeatable)', collect, [])
     .option('--max-inflight <n>', 'open loop: cap on requests in flight per provider; sends past it wait and show as lag', '10000')
-    .option('-q, --quiet', 'print only the result')
+    .option('-q, --quiet', 'print only the result (no header line, no live progress)')
     .addHelpText(
       'after',
       `
@@ -88,6 +90,13 @@ Examples:
   $ llm-fallback bench deepseek kimi --requests 50 --concurrency 5
   $ llm-fallback bench default --rate 2 --arrival poisson --duration 60s --out result.json
   $ llm-fallback bench --demo --fail-on "ttft_p95<800ms" --fail-on "error_rate<5%"
+  $ llm-fallback bench --demo --wide --format markdown
+
+The table fits 100 columns: ok/sent, errors, latency p50/p95/p99, TTFT p50/p95, tok/s, $/1M output;
+--wide adds the rest. An open loop (--rate) adds the rate achieved and the send lag per provider, and
+a warning when the client fell behind its schedule. On a terminal, live progress per provider (done,
+errors, running p50, ETA) is drawn on stderr, also with --format json/csv; Ctrl-C stops the run and
+prints the partial result. NO_COLOR turns colour off.
 
 Figures: latency = end − start (start = send time, or the scheduled time with --rate); TTFT = first non-empty
 content/reasoning token; ITL = every gap between chunks; TPOT = (end − first token)/(tokens − 1);

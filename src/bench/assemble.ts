@@ -1,5 +1,6 @@
 import { cpus, platform } from 'node:os';
 import type { ProviderAccumulator } from './accumulator.js';
+import { pickProviders } from './picks.js';
 import { providerResult, type BenchResult, type RunSettings } from './result.js';
 
 export const RESULT_SCHEMA_URL = 'https://raw.githubusercontent.com/llm-fallback/llm-fallback/main/schema/bench-result.schema.json';
@@ -30,6 +31,7 @@ export function assembleResult(args: {
       notes.push(`${id.name}: the characters/4 token estimate is ${(estimated / reported).toFixed(2)}× the server's reported count; estimated figures for this provider would be off by as much.`);
     }
   }
+  const providers = args.identities.map((id) => providerResult(args.accumulators.get(id.name)!, id));
   return {
     $schema: RESULT_SCHEMA_URL,
     schema_version: 1,
@@ -40,7 +42,8 @@ export function assembleResult(args: {
     merged_from: args.mergedFrom ?? 1,
     run: args.run,
     machine: { cpus: cpus().length, node: process.version, platform: platform() },
-    providers: args.identities.map((id) => providerResult(args.accumulators.get(id.name)!, id)),
+    providers,
+    picks: pickProviders(providers),
     thresholds: [],
     notes,
   };

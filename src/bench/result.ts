@@ -1,6 +1,7 @@
 import type { Price } from '../config/load.js';
 import { ProviderAccumulator, HISTOGRAM_NAMES, type HistogramName } from './accumulator.js';
 import { decode, encode, summarize, type Summary } from './histogram.js';
+import type { Picks } from './picks.js';
 
 /** The published shape of `bench --format json` / `--out` (schema/bench-result.schema.json). */
 export interface BenchResult {
@@ -15,6 +16,8 @@ export interface BenchResult {
   run: RunSettings;
   machine: { cpus: number; node: string; platform: string };
   providers: ProviderResult[];
+  /** Fastest, cheapest and best of both, by name (src/bench/picks.ts). */
+  picks: Picks;
   thresholds: ThresholdOutcome[];
   notes: string[];
 }

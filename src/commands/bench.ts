@@ -8,6 +8,8 @@ import { checkThresholdProviders, evaluateThresholds, parseThreshold, type Thres
 import { loadConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { benchCsv, benchMarkdown, benchTable, SORT_KEYS, thresholdLines, type SortKey } from '../format/bench.js';
+import { wrapText } from '../format/table.js';
+import { colorWanted, LiveProgress, progressWanted } from '../report/progress.js';
 import type { MockServer } from '../mock/server.js';
 import { now } from '../util/clock.js';
 import { formatMs } from '../util/duration.js';
@@ -35,6 +37,7 @@ export interface BenchOptions {
   rawIncludeText?: boolean;
   failOn?: string[];
   quiet?: boolean;
+  wide?: boolean;
   maxInflight?: string;
 }
 
@@ -120,20 +123,21 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   if (!opts.quiet) {
     const load = spec.mode === 'open' ? `open loop, ${rate}/s ${arrival} arrivals` : `closed loop, concurrency ${spec.concurrency}`;
     const bound = [requests !== undefined ? `${requests} requests` : '', durationMs !== undefined ? `${formatMs(durationMs)}` : ''].filter(Boolean).join(' or ');
-    stderr.write(`bench${opts.demo ? ' --demo (emulated providers on loopback, no keys)' : ''}: ${targets.map((t) => t.name).join(', ')} — ${load}, ${bound} each${warmup ? ` after ${warmup} warm-up` : ''}, ${opts.stream ? 'streaming' : 'not streaming'}\n`);
+    stderr.write(`${wrapText(`bench${opts.demo ? ' --demo (emulated providers on loopback, no keys)' : ''}: ${targets.map((t) => t.name).join(', ')} — ${load}, ${bound} each${warmup ? ` after ${warmup} warm-up` : ''}, ${opts.stream ? 'streaming' : 'not streaming'}`).join('\n')}\n`);
   }
   const raw = opts.raw ? rawWriter(opts.raw, runner, Boolean(opts.rawIncludeText), spec.prompts) : undefined;
-  // A terminal that reports no width (some pseudo-terminals do) would make the spinner's redraw loop forever.
-  const progress = !opts.quiet && stderr.isTTY && (stderr.columns ?? 0) >= 20 && format === 'table' ? await spinner(runner) : undefined;
-
   let interrupts = 0;
   const onSigint = () => {
     interrupts++;
     if (interrupts > 1) process.exit(130);
+    progress?.stop();
     stderr.write('\nInterrupted: stopping, waiting briefly for requests in flight (Ctrl-C again to quit at once)…\n');
     runner.stop();
   };
   process.on('SIGINT', onSigint);
+  // Live progress on a terminal only, whatever the output format; stdout may be a file or a pipe. Drawn
+  // once Ctrl-C is handled, so a Ctrl-C typed as soon as it shows still gives the partial result.
+  const progress = progressWanted(stderr, process.env, Boolean(opts.quiet)) ? new LiveProgress(runner, { warmup, requests, durationMs }, stderr, colorWanted(stderr, process.env)).start() : undefined;
   let outcome;
   try {
     outcome = await runner.run();
@@ -157,13 +161,13 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   result.thresholds = evaluateThresholds(thresholds, result.providers);
 
   if (opts.out) writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
-  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, benchMarkdown(result, sort));
+  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, benchMarkdown(result, { sort, wide: opts.wide }));
   const stdout = process.stdout;
   if (format === 'json') stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else if (format === 'csv') stdout.write(benchCsv(result, sort));
-  else if (format === 'markdown') stdout.write(benchMarkdown(result, sort));
+  else if (format === 'markdown') stdout.write(benchMarkdown(result, { sort, wide: opts.wide }));
   else {
-    stdout.write(benchTable(result, sort));
+    stdout.write(benchTable(result, { sort, wide: opts.wide }));
     const lines = thresholdLines(result);
     if (lines.length) stdout.write(`${lines.join('\n')}\n`);
   }
@@ -218,27 +222,5 @@ function rawWriter(file: string, runner: BenchRunner, includeText: boolean, prom
         runner.off('request', listener);
         stream.end(resolve);
       }),
-  };
-}
-
-/** A spinner on a TTY with live per-provider counts; detached when the run ends. */
-async function spinner(runner: BenchRunner) {
-  const { default: ora } = await import('ora');
-  const spin = ora({ stream: process.stderr, text: 'starting…' }).start();
-  const render = () => {
-    const text = runner
-      .snapshot()
-      .map((s) => `${s.name} ${s.ok}/${s.sent}${s.failed ? ` ✗${s.failed}` : ''}${s.p50Ms !== null ? ` p50 ${formatMs(s.p50Ms)}` : ''}`)
-      .join('  ·  ');
-    // One line only: a wrapped spinner line leaves stale copies behind on every redraw.
-    const width = Math.max(10, (process.stderr.columns ?? 80) - 4);
-    spin.text = text.length > width ? `${text.slice(0, width - 1)}…` : text;
-  };
-  const timer = setInterval(render, 200);
-  return {
-    stop() {
-      clearInterval(timer);
-      spin.stop();
-    },
   };
 }

@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { providerRows, providersTable } from '../format/providers.js';
 import { BreakerStore } from '../state/breaker.js';
 
-export async function providersCommand(configFile: string | undefined, opts: { format: string }): Promise<void> {
+export async function providersCommand(configFile: string | undefined, opts: { format: string; wide?: boolean }): Promise<void> {
   if (opts.format !== 'table' && opts.format !== 'json') throw new UsageError(`--format: "${opts.format}" is not one of table, json`);
   const cfg = loadConfig(configFile);
   const breakers = new BreakerStore(undefined, process.env, (m) => process.stderr.write(`llm-fallback: warning: ${m}\n`)).all();
@@ -13,5 +13,5 @@ export async function providersCommand(configFile: string | undefined, opts: { f
     process.stdout.write(`${JSON.stringify({ config: cfg.file, providers: rows, chains, static_message: cfg.staticMessage ?? null }, null, 2)}\n`);
     return;
   }
-  process.stdout.write(providersTable(cfg, rows));
+  process.stdout.write(providersTable(cfg, rows, { wide: opts.wide }));
 }

@@ -1,16 +1,24 @@
 import { formatMs } from '../util/duration.js';
 import type { Summary } from '../bench/histogram.js';
+import { pickProviders } from '../bench/picks.js';
 import type { BenchResult, ProviderResult } from '../bench/result.js';
-import { makeTable, usdCost as usd } from './table.js';
+import { scheduleWarnings } from '../bench/schedule.js';
+import { fitTable, TEXT_WIDTH, usdCost as usd, wrapText } from './table.js';
 
 export const SORT_KEYS = ['name', 'latency', 'ttft', 'tps', 'cost', 'errors'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 
-/** Providers need this success rate to be named "best": a fast provider that fails is not fast. */
-export const BEST_MIN_SUCCESS = 0.95;
+/** Compact: the figures people compare, within TEXT_WIDTH columns. Wide: every column. */
+export interface TableOptions {
+  sort?: SortKey;
+  wide?: boolean;
+}
 
 const ms = (s: Summary | null, k: keyof Summary) => (s ? formatMs(s[k]) : '-');
 const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(v > 0 && v < 0.01 ? 2 : 1)}%`);
+/** "~" marks figures built on estimated token counts. */
+const est = (p: ProviderResult) => (p.tokens.source === 'estimated' || p.tokens.source === 'mixed' ? '~' : '');
+const priced = (p: ProviderResult, v: number | null) => (p.price === null ? 'no price' : v === null ? '-' : `${est(p)}${usd(v)}`);
 
 export function sortProviders(providers: ProviderResult[], key: SortKey | undefined): ProviderResult[] {
   if (!key) return providers;
@@ -23,7 +31,8 @@ export function sortProviders(providers: ProviderResult[], key: SortKey | undefi
       case 'tps':
         return -(p.output_tokens_per_s.aggregate ?? -Infinity);
       case 'cost':
-        return p.cost_per_1m_output_tokens_usd ?? Infinity;
+        // A provider without a price is unknown, not free: it sorts last.
+        return p.price === null ? Infinity : (p.cost_per_1m_output_tokens_usd ?? Infinity);
       case 'errors':
         return p.error_rate ?? Infinity;
       default:
@@ -33,34 +42,65 @@ export function sortProviders(providers: ProviderResult[], key: SortKey | undefi
   return [...providers].sort((a, b) => (key === 'name' ? a.name.localeCompare(b.name) : val(a) - val(b)));
 }
 
-export interface BestPick {
-  fastest?: ProviderResult;
-  cheapest?: ProviderResult;
-  both?: ProviderResult;
-  eligible: number;
+interface Column {
+  head: string;
+  align: 'left' | 'right';
+  cell: (p: ProviderResult) => string;
+  /** Shown only with --wide. */
+  wide?: true;
 }
 
-/** Fastest = lowest p50 latency; cheapest = lowest cost per 1M output tokens; both = lowest sum of those two ranks (ties: lower p50). */
-export function pickBest(providers: ProviderResult[]): BestPick {
-  const eligible = providers.filter((p) => p.error_rate !== null && 1 - p.error_rate >= BEST_MIN_SUCCESS && p.latency_ms);
-  if (eligible.length === 0) return { eligible: 0 };
-  const byLatency = [...eligible].sort((a, b) => a.latency_ms!.p50 - b.latency_ms!.p50);
-  const priced = eligible.filter((p) => p.cost_per_1m_output_tokens_usd !== null);
-  const byCost = [...priced].sort((a, b) => a.cost_per_1m_output_tokens_usd! - b.cost_per_1m_output_tokens_usd!);
-  const rank = (list: ProviderResult[], p: ProviderResult) => list.indexOf(p);
-  const both = priced.length
-    ? [...priced].sort((a, b) => rank(byLatency, a) + rank(byCost, a) - (rank(byLatency, b) + rank(byCost, b)) || a.latency_ms!.p50 - b.latency_ms!.p50)[0]
-    : undefined;
-  return { fastest: byLatency[0], cheapest: byCost[0], both, eligible: eligible.length };
+/** The columns of the table and the markdown summary, in order; one list so both always agree. */
+const COLUMNS: Column[] = [
+  { head: 'provider', align: 'left', cell: (p) => p.name },
+  { head: 'model', align: 'left', cell: (p) => p.model, wide: true },
+  { head: 'ok/sent', align: 'right', cell: (p) => `${p.ok}/${p.requests}` },
+  { head: 'cancelled', align: 'right', cell: (p) => String(p.cancelled), wide: true },
+  { head: 'errors', align: 'right', cell: (p) => pct(p.error_rate) },
+  { head: 'p50', align: 'right', cell: (p) => ms(p.latency_ms, 'p50') },
+  { head: 'p95', align: 'right', cell: (p) => ms(p.latency_ms, 'p95') },
+  { head: 'p99', align: 'right', cell: (p) => ms(p.latency_ms, 'p99') },
+  { head: 'max', align: 'right', cell: (p) => ms(p.latency_ms, 'max'), wide: true },
+  { head: 'TTFB p50', align: 'right', cell: (p) => ms(p.ttfb_ms, 'p50'), wide: true },
+  { head: 'TTFT p50', align: 'right', cell: (p) => ms(p.ttft_ms, 'p50') },
+  { head: 'TTFT p95', align: 'right', cell: (p) => ms(p.ttft_ms, 'p95') },
+  { head: 'TTFT p99', align: 'right', cell: (p) => ms(p.ttft_ms, 'p99'), wide: true },
+  { head: 'ITL p50', align: 'right', cell: (p) => ms(p.itl_ms, 'p50'), wide: true },
+  { head: 'TPOT p50', align: 'right', cell: (p) => ms(p.tpot_ms, 'p50'), wide: true },
+  { head: 'tok/s', align: 'right', cell: (p) => (p.output_tokens_per_s.aggregate === null ? '-' : `${est(p)}${p.output_tokens_per_s.aggregate.toFixed(1)}`) },
+  { head: 'req/s', align: 'right', cell: (p) => (p.requests_per_s === null ? '-' : p.requests_per_s.toFixed(2)), wide: true },
+  { head: 'cost', align: 'right', cell: (p) => priced(p, p.cost_usd), wide: true },
+  { head: '$/1k req', align: 'right', cell: (p) => priced(p, p.cost_per_1k_requests_usd), wide: true },
+  { head: '$/1M out', align: 'right', cell: (p) => priced(p, p.cost_per_1m_output_tokens_usd) },
+];
+
+const columns = (wide: boolean | undefined) => COLUMNS.filter((c) => wide || !c.wide);
+
+/** Open loop only: how well the client kept its schedule, per provider. */
+const scheduleColumns = (result: BenchResult): Column[] => [
+  { head: 'provider', align: 'left', cell: (p) => p.name },
+  { head: 'target/s', align: 'right', cell: () => String(result.run.rate ?? '-') },
+  { head: 'achieved/s', align: 'right', cell: (p) => (p.achieved_rate === null ? '-' : p.achieved_rate.toFixed(2)) },
+  { head: 'send lag p50', align: 'right', cell: (p) => ms(p.send_lag_ms, 'p50') },
+  { head: 'p99', align: 'right', cell: (p) => ms(p.send_lag_ms, 'p99') },
+  { head: 'max', align: 'right', cell: (p) => ms(p.send_lag_ms, 'max') },
+];
+
+function scheduleTitle(result: BenchResult): string {
+  return `Open loop, ${result.run.arrival ?? 'constant'} arrivals: rate per provider; send lag = actual − scheduled send time.`;
 }
 
-export function bestLines(providers: ProviderResult[]): string[] {
-  const best = pickBest(providers);
-  const rule = `among providers with at least ${BEST_MIN_SUCCESS * 100}% success`;
-  if (!best.fastest) return [`Best: none — no provider reached ${BEST_MIN_SUCCESS * 100}% success.`];
-  const lines = [`Fastest: ${best.fastest.name} (lowest p50 latency, ${formatMs(best.fastest.latency_ms!.p50)}, ${rule})`];
-  if (best.cheapest) lines.push(`Cheapest: ${best.cheapest.name} (lowest cost per 1M output tokens, ${usd(best.cheapest.cost_per_1m_output_tokens_usd)})`);
-  if (best.both) lines.push(`Best of both: ${best.both.name} (lowest sum of its latency rank and cost rank; ties go to the lower p50)`);
+/** The fastest / cheapest / best-of-both lines, from the result's picks. */
+export function bestLines(result: BenchResult): string[] {
+  const picks = result.picks ?? pickProviders(result.providers);
+  const byName = (n: string) => result.providers.find((p) => p.name === n)!;
+  const rule = `${picks.min_success * 100}%`;
+  if (!picks.fastest) return [`Best: none — no provider reached ${rule} success.`];
+  const fastest = byName(picks.fastest);
+  const lines = [`Fastest: ${fastest.name} (lowest p50 latency, ${formatMs(fastest.latency_ms!.p50)}, among providers with at least ${rule} success)`];
+  if (picks.cheapest) lines.push(`Cheapest: ${picks.cheapest} (lowest cost per 1M output tokens, ${usd(byName(picks.cheapest).cost_per_1m_output_tokens_usd)}, among those with a price)`);
+  else lines.push('Cheapest: none — no provider with enough success has a price in the config.');
+  if (picks.best) lines.push(`Best of both: ${picks.best} (lowest sum of its latency rank and cost rank; ties go to the lower p50)`);
   return lines;
 }
 
@@ -76,42 +116,31 @@ function errorSummary(p: ProviderResult): string | undefined {
   return `${p.name}: ${p.failed} failed — ${classes}${statuses ? ` (HTTP ${statuses})` : ''}`;
 }
 
-export function benchTable(result: BenchResult, sort?: SortKey): string {
-  const head = ['provider', 'model', 'ok/sent', 'errors', 'p50', 'p95', 'p99', 'TTFT p50', 'TTFT p95', 'ITL p50', 'tok/s', 'cost', '$/1k req', '$/1M out'];
-  const t = makeTable(head, ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right']);
-  const providers = sortProviders(result.providers, sort);
-  for (const p of providers) {
-    const est = p.tokens.source === 'estimated' || p.tokens.source === 'mixed' ? '~' : '';
-    t.push([
-      p.name,
-      p.model,
-      `${p.ok}/${p.requests}`,
-      pct(p.error_rate),
-      ms(p.latency_ms, 'p50'),
-      ms(p.latency_ms, 'p95'),
-      ms(p.latency_ms, 'p99'),
-      ms(p.ttft_ms, 'p50'),
-      ms(p.ttft_ms, 'p95'),
-      ms(p.itl_ms, 'p50'),
-      p.output_tokens_per_s.aggregate === null ? '-' : `${est}${p.output_tokens_per_s.aggregate.toFixed(1)}`,
-      p.price ? `${est}${usd(p.cost_usd)}` : 'no price',
-      p.cost_per_1k_requests_usd === null ? '-' : `${est}${usd(p.cost_per_1k_requests_usd)}`,
-      p.cost_per_1m_output_tokens_usd === null ? '-' : `${est}${usd(p.cost_per_1m_output_tokens_usd)}`,
-    ]);
-  }
-  const lines = [t.toString()];
-  const errs = providers.map(errorSummary).filter(Boolean) as string[];
-  if (errs.length) lines.push(...errs);
-  if (providers.some((p) => p.tokens.source === 'estimated' || p.tokens.source === 'mixed')) {
-    lines.push('~ token counts (and the cost built on them) are estimated: the server reported no usage for some requests.');
-  }
-  lines.push(...bestLines(result.providers));
-  lines.push(
-    `Latency counts from ${result.run.mode === 'open' ? 'each request’s scheduled send time' : 'the request being sent'}; TTFT = first non-empty content or reasoning token; ITL = every gap between chunks; tok/s = output tokens / measured wall time.`,
+function tableOf(cols: Column[], providers: ProviderResult[], wide: boolean | undefined): string {
+  return fitTable(
+    cols.map((c) => c.head),
+    providers.map((p) => cols.map((c) => c.cell(p))),
+    cols.map((c) => c.align),
+    // Compact tables keep to TEXT_WIDTH by shortening the name and model columns.
+    wide ? {} : { maxWidth: TEXT_WIDTH, shrinkable: cols.flatMap((c, i) => (c.align === 'left' ? [i] : [])) },
   );
-  if (result.partial) lines.push('PARTIAL RESULT: the run was interrupted; figures cover what finished.');
-  lines.push(...result.notes);
-  return `${lines.join('\n')}\n`;
+}
+
+export function benchTable(result: BenchResult, opts: TableOptions = {}): string {
+  const providers = sortProviders(result.providers, opts.sort);
+  const blocks = [tableOf(columns(opts.wide), providers, opts.wide)];
+  if (result.run.mode === 'open') blocks.push(scheduleTitle(result), tableOf(scheduleColumns(result), providers, opts.wide));
+  const prose: string[] = [];
+  prose.push(...scheduleWarnings(result).map((w) => `WARNING: ${w}`));
+  prose.push(...(providers.map(errorSummary).filter(Boolean) as string[]));
+  if (providers.some((p) => est(p))) prose.push('~ token counts (and the cost built on them) are estimated: the server reported no usage for some requests.');
+  prose.push(...bestLines(result));
+  prose.push(
+    `Latency counts from ${result.run.mode === 'open' ? 'each request’s scheduled send time' : 'the request being sent'}; TTFT = first non-empty content or reasoning token; tok/s = output tokens / measured wall time.${opts.wide ? ' ITL = every gap between chunks; TPOT = (end − first token) / (tokens − 1).' : ' --wide shows every column.'}`,
+  );
+  if (result.partial) prose.push('PARTIAL RESULT: the run was interrupted; figures cover what finished.');
+  prose.push(...result.notes);
+  return `${[...blocks, ...prose.flatMap((l) => wrapText(l))].join('\n')}\n`;
 }
 
 const CSV_COLUMNS: [string, (p: ProviderResult) => unknown][] = [
@@ -147,17 +176,23 @@ export function benchCsv(result: BenchResult, sort?: SortKey): string {
   return `${rows.join('\n')}\n`;
 }
 
-export function benchMarkdown(result: BenchResult, sort?: SortKey): string {
-  const rows = [
-    '| provider | model | ok/sent | errors | p50 | p95 | p99 | TTFT p50 | TTFT p95 | ITL p50 | tok/s | cost | $/1M out |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+const mdCell = (s: string) => s.replace(/\|/g, '\\|');
+
+function markdownTable(cols: Column[], providers: ProviderResult[]): string[] {
+  return [
+    `| ${cols.map((c) => c.head).join(' | ')} |`,
+    `|${cols.map((c) => (c.align === 'right' ? '--:' : '---')).join('|')}|`,
+    ...providers.map((p) => `| ${cols.map((c) => mdCell(c.cell(p))).join(' | ')} |`),
   ];
-  for (const p of sortProviders(result.providers, sort)) {
-    rows.push(
-      `| ${p.name} | ${p.model} | ${p.ok}/${p.requests} | ${pct(p.error_rate)} | ${ms(p.latency_ms, 'p50')} | ${ms(p.latency_ms, 'p95')} | ${ms(p.latency_ms, 'p99')} | ${ms(p.ttft_ms, 'p50')} | ${ms(p.ttft_ms, 'p95')} | ${ms(p.itl_ms, 'p50')} | ${p.output_tokens_per_s.aggregate?.toFixed(1) ?? '-'} | ${usd(p.cost_usd)} | ${usd(p.cost_per_1m_output_tokens_usd)} |`,
-    );
-  }
-  const out = [`### llm-fallback bench${result.partial ? ' (partial)' : ''}`, '', ...rows, '', ...bestLines(result.providers).map((l) => `- ${l}`)];
+}
+
+/** The same columns as the table (compact, or every one with wide), for a GitHub step summary. */
+export function benchMarkdown(result: BenchResult, opts: TableOptions = {}): string {
+  const providers = sortProviders(result.providers, opts.sort);
+  const out = [`### llm-fallback bench${result.partial ? ' (partial)' : ''}`, '', ...markdownTable(columns(opts.wide), providers)];
+  if (result.run.mode === 'open') out.push('', scheduleTitle(result), '', ...markdownTable(scheduleColumns(result), providers));
+  const warnings = scheduleWarnings(result);
+  out.push('', ...warnings.map((w) => `- ⚠️ ${w}`), ...bestLines(result).map((l) => `- ${l}`));
   const failed = result.thresholds.filter((t) => !t.pass);
   if (result.thresholds.length) {
     out.push('', failed.length ? `**${failed.length} threshold(s) failed:**` : `All ${result.thresholds.length} threshold checks passed.`);
@@ -170,5 +205,5 @@ export function thresholdLines(result: BenchResult): string[] {
   if (result.thresholds.length === 0) return [];
   const failed = result.thresholds.filter((t) => !t.pass);
   if (failed.length === 0) return [`Thresholds: all ${result.thresholds.length} checks passed.`];
-  return [`Thresholds: ${failed.length} of ${result.thresholds.length} checks FAILED:`, ...failed.map((t) => `  ✗ ${t.expression} — ${t.message}`)];
+  return [`Thresholds: ${failed.length} of ${result.thresholds.length} checks FAILED:`, ...failed.flatMap((t) => wrapText(`  ✗ ${t.expression} — ${t.message}`, TEXT_WIDTH, '    '))];
 }

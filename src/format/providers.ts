@@ -1,4 +1,4 @@
-import { makeTable, usd } from './table.js';
+import { fitTable, TEXT_WIDTH, usd, wrapText } from './table.js';
 import { expandEnv, type Config } from '../config/load.js';
 import { breakerKey, describeBreaker, type BreakerRecord } from '../state/breaker.js';
 
@@ -38,23 +38,43 @@ export function providerRows(cfg: Config, env: NodeJS.ProcessEnv, breakers: Reco
   }));
 }
 
+interface Column {
+  head: string;
+  align: 'left' | 'right';
+  cell: (r: ProviderRow) => string;
+  /** Shown only with --wide. */
+  wide?: true;
+  /** May be shortened (ending in "…") to keep the compact table within TEXT_WIDTH. */
+  shrink?: true;
+}
 
-export function providersTable(cfg: Config, rows: ProviderRow[]): string {
-  const t = makeTable(['provider', 'api', 'model', 'in $/1M', 'cached $/1M', 'out $/1M', 'priced', 'context', 'key', 'breaker'], ['left', 'left', 'left', 'right', 'right', 'right', 'left', 'right', 'left', 'left']);
-  for (const r of rows) {
-    t.push([
-      r.name,
-      r.api,
-      r.model,
-      usd(r.price_input),
-      usd(r.price_cached_input),
-      usd(r.price_output),
-      r.priced_at ?? '-',
-      r.context_window === null ? '-' : r.context_window.toLocaleString('en-US'),
-      r.key_env === null ? 'none needed' : `${r.key_env} ${r.key_set ? 'set' : 'NOT SET'}`,
-      r.breaker,
-    ]);
-  }
-  const chains = [...cfg.chains.values()].map((c) => `  ${c.name}: ${c.providers.join(' → ')}`).join('\n');
-  return `${cfg.file}\n${t.toString()}\nChains:\n${chains}\n${cfg.staticMessage ? `Static fallback message: "${cfg.staticMessage}"\n` : ''}`;
+const COLUMNS: Column[] = [
+  { head: 'provider', align: 'left', cell: (r) => r.name, shrink: true },
+  { head: 'api', align: 'left', cell: (r) => r.api, wide: true },
+  { head: 'model', align: 'left', cell: (r) => r.model, shrink: true },
+  { head: 'in $/1M', align: 'right', cell: (r) => usd(r.price_input) },
+  { head: 'cached $/1M', align: 'right', cell: (r) => usd(r.price_cached_input), wide: true },
+  { head: 'out $/1M', align: 'right', cell: (r) => usd(r.price_output) },
+  { head: 'priced', align: 'left', cell: (r) => r.priced_at ?? '-', wide: true },
+  { head: 'context', align: 'right', cell: (r) => (r.context_window === null ? '-' : r.context_window.toLocaleString('en-US')), wide: true },
+  { head: 'key', align: 'left', cell: (r) => (r.key_env === null ? 'none needed' : r.key_set ? 'set' : 'NOT SET') },
+  { head: 'key variable', align: 'left', cell: (r) => r.key_env ?? '-', wide: true },
+  { head: 'breaker', align: 'left', cell: (r) => r.breaker, shrink: true },
+];
+
+/** Compact (within TEXT_WIDTH columns) unless wide; the variables still to set are listed under the table. */
+export function providersTable(cfg: Config, rows: ProviderRow[], opts: { wide?: boolean } = {}): string {
+  const cols = COLUMNS.filter((c) => opts.wide || !c.wide);
+  const table = fitTable(
+    cols.map((c) => c.head),
+    rows.map((r) => cols.map((c) => c.cell(r))),
+    cols.map((c) => c.align),
+    opts.wide ? {} : { maxWidth: TEXT_WIDTH, shrinkable: cols.flatMap((c, i) => (c.shrink ? [i] : [])) },
+  );
+  const lines = [cfg.file, table];
+  const unset = rows.filter((r) => r.key_env !== null && !r.key_set);
+  if (unset.length && !opts.wide) lines.push(...wrapText(`Keys not set: ${unset.map((r) => `${r.key_env} (${r.name})`).join(', ')}.`));
+  lines.push('Chains:', ...[...cfg.chains.values()].flatMap((c) => wrapText(`  ${c.name}: ${c.providers.join(' → ')}`, TEXT_WIDTH, '    ')));
+  if (cfg.staticMessage) lines.push(...wrapText(`Static fallback message: "${cfg.staticMessage}"`));
+  return `${lines.join('\n')}\n`;
 }

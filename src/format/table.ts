@@ -1,13 +1,68 @@
 import Table from 'cli-table3';
 
+/** Every table and line printed by default fits this many columns, so nothing wraps on a common terminal. */
+export const TEXT_WIDTH = 100;
+
 /** A borderless-rows table, the one style every command prints. */
-export function makeTable(head: string[], align?: ('left' | 'right')[]): Table.Table {
+export function makeTable(head: string[], align?: ('left' | 'right')[], colWidths?: number[]): Table.Table {
   return new Table({
     head,
     colAligns: align,
+    ...(colWidths ? { colWidths } : {}),
     style: { head: [], border: [], 'padding-left': 1, 'padding-right': 1 },
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
   });
+}
+
+/** Columns a string takes on a terminal: one per character (the tool prints no wide or combining characters itself). */
+export function displayWidth(s: string): number {
+  return [...s].length;
+}
+
+function truncate(s: string, width: number): string {
+  return displayWidth(s) <= width ? s : `${[...s].slice(0, Math.max(0, width - 1)).join('')}…`;
+}
+
+/**
+ * A table no wider than `maxWidth` columns: when it would be wider, the `shrinkable` columns (names,
+ * models) give up characters, widest first, and their cells end in "…". Without maxWidth: natural widths.
+ */
+export function fitTable(head: string[], rows: string[][], align: ('left' | 'right')[], opts: { maxWidth?: number; shrinkable?: number[] } = {}): string {
+  // Each column: its widest cell plus one space of padding each side; one border per column, plus one.
+  const widths = head.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i]))) + 2);
+  const total = () => widths.reduce((a, b) => a + b, 0) + widths.length + 1;
+  const shrinkable = opts.shrinkable ?? [];
+  const MIN_CELL = 6;
+  if (opts.maxWidth !== undefined) {
+    while (total() > opts.maxWidth) {
+      const widest = shrinkable.filter((i) => widths[i] > MIN_CELL + 2).sort((a, b) => widths[b] - widths[a])[0];
+      if (widest === undefined) break;
+      widths[widest]--;
+    }
+  }
+  const t = makeTable(
+    head.map((h, i) => truncate(h, widths[i] - 2)),
+    align,
+    widths,
+  );
+  for (const r of rows) t.push(r.map((c, i) => truncate(c, widths[i] - 2)));
+  return t.toString();
+}
+
+/** Word-wraps one line of prose to `width` columns; continuation lines start with `indent`. */
+export function wrapText(text: string, width = TEXT_WIDTH, indent = '  '): string[] {
+  const lead = /^ */.exec(text)![0];
+  const lines: string[] = [];
+  let line = lead;
+  for (const word of text.slice(lead.length).split(' ')) {
+    const candidate = line.trim() ? `${line} ${word}` : `${line}${word}`;
+    if (line.trim() && displayWidth(candidate) > width) {
+      lines.push(line);
+      line = `${indent}${word}`;
+    } else line = candidate;
+  }
+  lines.push(line);
+  return lines;
 }
 
 /** USD with as many decimals as the value needs, at least two ($0.006, $0.30, $15.00). */

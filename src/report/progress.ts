@@ -1,0 +1,156 @@
+import type { EventEmitter } from 'node:events';
+import type { ProgressSnapshot, RequestRecord } from '../bench/runner.js';
+import { now } from '../util/clock.js';
+import { formatMs } from '../util/duration.js';
+
+/** What the progress display listens to: the bench runner's 'request' events and its snapshot. */
+export interface ProgressSource extends EventEmitter {
+  snapshot(): ProgressSnapshot[];
+}
+
+/** The run's bounds per provider, to show how far along each provider is. */
+export interface ProgressPlan {
+  warmup: number;
+  requests?: number;
+  durationMs?: number;
+}
+
+/** A terminal the display can draw on: stderr, or a test's stand-in. */
+export interface ProgressStream {
+  isTTY?: boolean;
+  columns?: number;
+  write(s: string): unknown;
+}
+
+/** Redraws per second are 1000 / REDRAW_MS: smooth enough to read, cheap enough not to disturb the measurement. */
+const REDRAW_MS = 125;
+const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+/** Assumed when the terminal reports no width (some pseudo-terminals report 0). */
+const FALLBACK_COLUMNS = 80;
+
+/**
+ * Whether to draw live progress: only on a terminal that can move its cursor, and never with -q.
+ * Off a terminal nothing but the result is printed, so pipes and CI logs stay clean.
+ */
+export function progressWanted(stream: ProgressStream, env: NodeJS.ProcessEnv, quiet: boolean): boolean {
+  return !quiet && Boolean(stream.isTTY) && env.TERM !== 'dumb';
+}
+
+/** NO_COLOR (no-color.org): present and not empty means no colour, whatever else is set. */
+export function colorWanted(stream: ProgressStream, env: NodeJS.ProcessEnv): boolean {
+  return !env.NO_COLOR && Boolean(stream.isTTY) && env.TERM !== 'dumb';
+}
+
+interface Tally {
+  warm: number;
+  done: number;
+  /** Earliest measured (non-warm-up) request start, scheduled time in an open loop: when its duration began. */
+  measuredStart?: number;
+}
+
+const secs = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s` : `${Math.max(0, Math.round(ms / 1000))}s`);
+
+/**
+ * Live per-provider progress on stderr: done / total (or elapsed / duration), errors, running p50 and
+ * an ETA, one line per provider, redrawn in place. A detachable listener over the runner (as
+ * autocannon's progress tracker): the run does not know it is watched. It never touches stdin, so the
+ * terminal stays in cooked mode and Ctrl-C, Ctrl-\ and Ctrl-Z keep working.
+ */
+export class LiveProgress {
+  private readonly tally = new Map<string, Tally>();
+  private readonly t0 = now();
+  private timer?: NodeJS.Timeout;
+  private drawn = 0;
+  private frame = 0;
+  private readonly onRequest = (name: string, r: RequestRecord) => {
+    const t = this.tally.get(name) ?? { warm: 0, done: 0 };
+    if (r.warmup) t.warm++;
+    else {
+      if (r.errorClass !== 'cancelled') t.done++;
+      const start = r.scheduled ?? r.start;
+      t.measuredStart = Math.min(t.measuredStart ?? start, start);
+    }
+    this.tally.set(name, t);
+  };
+
+  constructor(
+    private readonly source: ProgressSource,
+    private readonly plan: ProgressPlan,
+    private readonly stream: ProgressStream,
+    private readonly color: boolean,
+  ) {}
+
+  start(): this {
+    this.source.on('request', this.onRequest);
+    this.draw();
+    this.timer = setInterval(() => this.draw(), REDRAW_MS);
+    // The display must never keep a finished process alive.
+    this.timer.unref();
+    return this;
+  }
+
+  /** Detaches from the runner and erases the display, leaving the cursor where the display began. */
+  stop(): void {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.source.off('request', this.onRequest);
+    this.stream.write(this.erase());
+  }
+
+  /** The lines as they would be drawn now (without colour), for one provider each. */
+  lines(at = now()): string[] {
+    const spin = FRAMES[this.frame % FRAMES.length];
+    const snaps = this.source.snapshot();
+    const nameWidth = Math.max(...snaps.map((s) => s.name.length));
+    return snaps.map((s) => `${spin} ${s.name.padEnd(nameWidth)}  ${this.describe(s, at)}`);
+  }
+
+  private describe(s: ProgressSnapshot, at: number): string {
+    const t = this.tally.get(s.name) ?? { warm: 0, done: 0 };
+    const { warmup, requests, durationMs } = this.plan;
+    const parts: string[] = [];
+    if (t.warm < warmup && t.done === 0) return `warming up ${t.warm}/${warmup}`;
+    const elapsed = at - (t.measuredStart ?? at);
+    const etas: number[] = [];
+    if (requests !== undefined) {
+      parts.push(`${t.done}/${requests} done`);
+      // Measured requests finish at a steady pace once the run is under way.
+      if (t.done > 0 && t.done < requests) etas.push(((at - t.measuredStart!) / t.done) * (requests - t.done));
+    }
+    if (durationMs !== undefined) {
+      parts.push(`${requests === undefined ? `${t.done} done, ` : ''}${secs(Math.min(elapsed, durationMs))}/${secs(durationMs)}`);
+      if (t.measuredStart !== undefined) etas.push(Math.max(0, durationMs - elapsed));
+    }
+    parts.push(`${s.failed} err`);
+    parts.push(`p50 ${s.p50Ms === null ? '-' : formatMs(s.p50Ms)}`);
+    const finished = requests !== undefined && t.done >= requests;
+    parts.push(finished ? 'finishing' : etas.length ? `ETA ${secs(Math.min(...etas))}` : 'ETA -');
+    return parts.join('  ');
+  }
+
+  private erase(): string {
+    // Up to the first line drawn, then clear to the end of the screen.
+    const up = this.drawn > 0 ? `\r\x1b[${this.drawn}A` : '\r';
+    this.drawn = 0;
+    return `${up}\x1b[J`;
+  }
+
+  private draw(): void {
+    this.frame++;
+    // One terminal line per provider: a wrapped line would leave stale copies behind on every redraw.
+    const width = Math.max(10, (this.stream.columns || FALLBACK_COLUMNS) - 1);
+    const lines = this.lines().map((l) => {
+      const chars = [...l];
+      const cut = chars.length > width ? `${chars.slice(0, width - 1).join('')}…` : l;
+      return this.color ? paint(cut) : cut;
+    });
+    this.stream.write(`${this.erase()}${lines.map((l) => `${l}\n`).join('')}`);
+    this.drawn = lines.length;
+  }
+}
+
+/** Colours a drawn line: the spinner cyan, a non-zero error count red. */
+function paint(line: string): string {
+  return line.replace(/^(\S+)/, '\x1b[36m$1\x1b[39m').replace(/(\s)([1-9]\d* err)/, '$1\x1b[31m$2\x1b[39m');
+}

@@ -1,0 +1,127 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { BIN, run } from './cli-helpers.js';
+import { emulator } from './helpers.js';
+
+// Terminal behaviour is checked on a real pseudo-terminal: test/pty/drive.py runs the CLI with its
+// stderr (and stdin, and unless piped its stdout) on a pty it controls, types keys, and reads the
+// terminal's modes (termios) while the run is under way and after it ended.
+const DRIVER = fileURLToPath(new URL('./pty/drive.py', import.meta.url));
+
+interface Pty {
+  exit: number;
+  output: string;
+  stdout: string;
+  seen: boolean;
+  sent: boolean;
+  during: { icanon: boolean; isig: boolean; echo: boolean } | null;
+  after: { icanon: boolean; isig: boolean; echo: boolean };
+  timed_out: boolean;
+}
+
+function onTerminal(spec: { args: string[]; env?: Record<string, string>; cols?: number; stdoutPipe?: boolean; waitFor?: string; delay?: number; send?: string; timeout?: number }): Promise<Pty> {
+  const input = { argv: [process.execPath, BIN, ...spec.args], env: spec.env ?? {}, cols: spec.cols ?? 100, stdout_pipe: spec.stdoutPipe, wait_for: spec.waitFor ?? '', delay: spec.delay ?? 0, send: spec.send ?? null, timeout: spec.timeout ?? 30 };
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', [DRIVER, JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out));
+      } catch {
+        reject(new Error(`pty driver failed: ${err}`));
+      }
+    });
+  });
+}
+
+const SGR = /\x1b\[[0-9;]*m/;
+/** What the terminal shows on each line: the text after the last carriage return, escapes removed. */
+const drawnLines = (output: string) => output.split('\n').map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split('\r').filter(Boolean).pop() ?? '');
+
+const c = (value: number) => ({ dist: 'constant' as const, value });
+const server = await emulator({
+  // ~150 ms a request: a run of 12 lasts long enough for several redraws.
+  steady: { dialect: 'openai', ttft: c(50), itl: c(10), output_tokens: c(10) },
+  flaky: { dialect: 'openai', ttft: c(50), itl: c(10), output_tokens: c(10), faults: [{ kind: 'overloaded', p: 0.4 }] },
+  endless: { dialect: 'openai', ttft: c(50), itl: c(50), output_tokens: c(400) },
+});
+const dir = mkdtempSync(join(tmpdir(), 'llmf-tty-'));
+const config = join(dir, 'providers.yaml');
+writeFileSync(
+  config,
+  `providers:
+  steady: { api: openai, base_url: "${server.baseUrl('steady')}", model: m, price: { input: 1, output: 2, priced_at: 2026-11-24 } }
+  flaky: { api: openai, base_url: "${server.baseUrl('flaky')}", model: m }
+  endless: { api: openai, base_url: "${server.baseUrl('endless')}", model: m }
+`,
+);
+const env = { HOME: dir, GITHUB_STEP_SUMMARY: '' };
+
+describe('bench on a real terminal', () => {
+  it('Ctrl-C stops the run with the partial result, exits 130 and leaves the terminal in cooked mode', async () => {
+    const out = join(dir, 'partial.json');
+    const r = await onTerminal({ args: ['--config', config, 'bench', 'endless', 'steady', '-n', '500', '-c', '2', '--out', out], env, waitFor: '[1-9]/500 done', delay: 0.3, send: '\x03' });
+    expect(r.seen).toBe(true);
+    // While the progress is drawn, the terminal still turns Ctrl-C, Ctrl-\ and Ctrl-Z into signals.
+    expect(r.during).toEqual({ icanon: true, isig: true, echo: true });
+    expect(r.timed_out).toBe(false);
+    expect(r.exit).toBe(130);
+    expect(r.output).toMatch(/Interrupted: stopping/);
+    expect(r.output).toMatch(/│ steady\s+│\s+\d+\/\d+ │/);
+    expect(r.output).toMatch(/PARTIAL RESULT/);
+    const result = JSON.parse(readFileSync(out, 'utf8'));
+    expect(result.partial).toBe(true);
+    expect(result.providers.find((p: { name: string }) => p.name === 'steady').ok).toBeGreaterThan(0);
+    expect(result.providers.find((p: { name: string }) => p.name === 'steady').ok).toBeLessThan(500);
+    expect(r.after).toEqual({ icanon: true, isig: true, echo: true });
+  });
+
+  it('draws live progress per provider: done / total, errors, running p50 and ETA; erased before the result', async () => {
+    const r = await onTerminal({ args: ['--config', config, 'bench', 'steady', 'flaky', '-n', '12', '-c', '1'], env: { ...env, NO_COLOR: '1' } });
+    expect(r.exit).toBe(0);
+    expect(r.output).toMatch(/steady {2}\d+\/12 done {2}0 err {2}p50 \d+(\.\d+)?ms {2}ETA \d+s/);
+    expect(r.output).toMatch(/flaky {3}\d+\/12 done {2}[1-9]\d* err {2}p50 \d+(\.\d+)?ms {2}(ETA \d+s|finishing)/);
+    // NO_COLOR: no colour escape anywhere, progress included.
+    expect(r.output).not.toMatch(SGR);
+    // The display is erased: the table follows the header with no progress line left between.
+    const screen = drawnLines(r.output);
+    expect(screen.some((l) => / done /.test(l))).toBe(true);
+    const tableStart = screen.findIndex((l) => l.startsWith('┌'));
+    expect(screen.slice(tableStart).some((l) => / done /.test(l))).toBe(false);
+  });
+
+  it('colours the progress without NO_COLOR, and cuts its lines to the terminal width', async () => {
+    const r = await onTerminal({ args: ['--config', config, 'bench', 'steady', '-n', '8', '-c', '1'], env, cols: 40 });
+    expect(r.exit).toBe(0);
+    expect(r.output).toMatch(SGR);
+    const progress = r.output.split(/\r?\n/).map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/^\r+/, '')).filter((l) => / done /.test(l));
+    expect(progress.length).toBeGreaterThan(0);
+    for (const line of progress) expect([...line].length).toBeLessThanOrEqual(39);
+  });
+
+  it('a duration-bound run shows elapsed / duration', async () => {
+    const r = await onTerminal({ args: ['--config', config, 'bench', 'steady', '--duration', '2s', '-c', '1'], env: { ...env, NO_COLOR: '1' } });
+    expect(r.exit).toBe(0);
+    expect(r.output).toMatch(/steady {2}\d+ done, [0-2]s\/2s {2}0 err {2}p50 \S+ {2}ETA [0-2]s/);
+  });
+
+  it('--format json on a terminal: progress on the terminal, clean JSON on stdout', async () => {
+    const r = await onTerminal({ args: ['--config', config, 'bench', 'steady', '-n', '8', '-c', '1', '--format', 'json'], env, stdoutPipe: true });
+    expect(r.exit).toBe(0);
+    expect(r.output).toMatch(/steady {2}\d+\/8 done/);
+    expect(JSON.parse(r.stdout).providers[0].ok).toBe(8);
+  });
+
+  it('never draws progress off a terminal', async () => {
+    const r = await run(['--config', config, 'bench', 'steady', '-n', '8', '-c', '1', '--format', 'json'], { env });
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/done|ETA|\x1b/);
+  });
+});
