@@ -67,7 +67,7 @@ const env = { HOME: dir, GITHUB_STEP_SUMMARY: '' };
 describe('bench on a real terminal', () => {
   it('Ctrl-C stops the run with the partial result, exits 130 and leaves the terminal in cooked mode', async () => {
     const out = join(dir, 'partial.json');
-    const r = await onTerminal({ args: ['--config', config, 'bench', 'endless', 'steady', '-n', '500', '-c', '2', '--out', out], env, waitFor: '[1-9]/500 done', delay: 0.3, send: '\x03' });
+    const r = await onTerminal({ args: ['--config', config, 'bench', 'endless', 'steady', '-n', '500', '-c', '2', '--out', out], env, waitFor: 'p50 \\d', delay: 0.3, send: '\x03', timeout: 40 });
     expect(r.seen).toBe(true);
     // While the progress is drawn, the terminal still turns Ctrl-C, Ctrl-\ and Ctrl-Z into signals.
     expect(r.during).toEqual({ icanon: true, isig: true, echo: true });
@@ -81,7 +81,7 @@ describe('bench on a real terminal', () => {
     expect(result.providers.find((p: { name: string }) => p.name === 'steady').ok).toBeGreaterThan(0);
     expect(result.providers.find((p: { name: string }) => p.name === 'steady').ok).toBeLessThan(500);
     expect(r.after).toEqual({ icanon: true, isig: true, echo: true });
-  });
+  }, 60_000);
 
   it('draws live progress per provider: done / total, errors, running p50 and ETA; erased before the result', async () => {
     const r = await onTerminal({ args: ['--config', config, 'bench', 'steady', 'flaky', '-n', '12', '-c', '1'], env: { ...env, NO_COLOR: '1' } });
