@@ -1,0 +1,102 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from './cli-helpers.js';
+import { emulator } from './helpers.js';
+import { validate } from './json-schema.js';
+
+/** Terminal columns a line takes: one per character once escapes are gone (the tool prints no wide characters). */
+const columns = (line: string) => [...line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')].length;
+const widest = (text: string) => Math.max(...text.split('\n').map(columns));
+/** The header cells of the first box table, or of the first markdown table. */
+const tableHead = (text: string) => text.split('\n').find((l) => l.startsWith('│'))!.split('│').slice(1, -1).map((c) => c.trim());
+const markdownHead = (text: string) => text.split('\n').find((l) => l.startsWith('| '))!.split('|').slice(1, -1).map((c) => c.trim());
+
+const c = (value: number) => ({ dist: 'constant' as const, value });
+const server = await emulator({
+  priced: { dialect: 'openai', ttft: c(30), output_tokens: c(8) },
+  // Faster than "priced" and without a price in the config: unknown cost, not free.
+  unpriced: { dialect: 'openai', ttft: c(2), output_tokens: c(8) },
+  slow: { dialect: 'openai', ttft: c(150), output_tokens: c(4) },
+});
+const dir = mkdtempSync(join(tmpdir(), 'llmf-out-'));
+const config = join(dir, 'providers.yaml');
+writeFileSync(
+  config,
+  `providers:
+  priced: { api: openai, base_url: "${server.baseUrl('priced')}", model: m, price: { input: 1, output: 2, priced_at: 2026-11-24 } }
+  unpriced: { api: openai, base_url: "${server.baseUrl('unpriced')}", model: m }
+  a-provider-with-a-really-rather-long-name: { api: openai, base_url: "${server.baseUrl('slow')}", model: a-model-name-that-goes-on-and-on-and-on, price: { input: 1, output: 2, priced_at: 2026-11-24 } }
+`,
+);
+const env = { HOME: dir, GITHUB_STEP_SUMMARY: '' };
+const schema = JSON.parse(readFileSync(new URL('../schema/bench-result.schema.json', import.meta.url), 'utf8'));
+
+describe('output a person can read', () => {
+  it('bench --demo prints every line within 100 columns, with the compact columns; --wide adds the rest', async () => {
+    const r = await run(['bench', '--demo', '-n', '2'], { env, timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    expect(tableHead(r.stdout)).toEqual(['provider', 'ok/sent', 'errors', 'p50', 'p95', 'p99', 'TTFT p50', 'TTFT p95', 'tok/s', '$/1M out']);
+    expect(widest(r.stdout)).toBeLessThanOrEqual(100);
+    expect(widest(r.stderr)).toBeLessThanOrEqual(100);
+    const wide = await run(['bench', '--config', config, 'priced', '-n', '2', '--wide'], { env });
+    expect(tableHead(wide.stdout)).toEqual(expect.arrayContaining(['model', 'max', 'TTFB p50', 'ITL p50', 'TPOT p50', 'req/s', 'cost', '$/1k req']));
+  }, 90_000);
+
+  it('long names are shortened with "…" to keep the table within 100 columns', async () => {
+    const all = ['priced', 'unpriced', 'a-provider-with-a-really-rather-long-name'];
+    const r = await run(['bench', '--config', config, ...all, '-n', '2', '--wide'], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('a-provider-with-a-really-rather-long-name');
+    const compact = await run(['bench', '--config', config, ...all, '-n', '2'], { env });
+    expect(widest(compact.stdout)).toBeLessThanOrEqual(100);
+    expect(compact.stdout).toMatch(/│ a-provider\S*… +│/);
+  });
+
+  it('providers fits 100 columns (keys to set listed below), --wide shows every column', async () => {
+    const r = await run(['providers'], { env });
+    expect(r.code).toBe(0);
+    expect(widest(r.stdout)).toBeLessThanOrEqual(100);
+    expect(tableHead(r.stdout)).toEqual(['provider', 'model', 'in $/1M', 'out $/1M', 'key', 'breaker']);
+    expect(r.stdout).toMatch(/Keys not set: .*DEEPSEEK_API_KEY \(deepseek\)/s);
+    const wide = await run(['providers', '--wide'], { env });
+    expect(tableHead(wide.stdout)).toEqual(['provider', 'api', 'model', 'in $/1M', 'cached $/1M', 'out $/1M', 'priced', 'context', 'key', 'key variable', 'breaker']);
+  });
+
+  it('a provider without a price is never the cheapest; the picks are in the JSON result', async () => {
+    const out = join(dir, 'picks.json');
+    const r = await run(['bench', '--config', config, 'priced', 'unpriced', '-n', '4', '--out', out, '--sort', 'cost'], { env });
+    expect(r.code).toBe(0);
+    const result = JSON.parse(readFileSync(out, 'utf8'));
+    expect(validate(result, schema)).toEqual([]);
+    expect(result.picks).toEqual({ eligible: ['priced', 'unpriced'], min_success: 0.95, fastest: 'unpriced', cheapest: 'priced', best: 'priced' });
+    expect(r.stdout).toMatch(/^Cheapest: priced /m);
+    expect(r.stdout).toMatch(/│ unpriced +│.*│ +no price │/);
+    // Sorted by cost, the provider of unknown cost comes last.
+    expect(r.stdout.indexOf('│ priced ')).toBeLessThan(r.stdout.indexOf('│ unpriced '));
+  });
+
+  it('the markdown summary carries the same columns as the table, compact and wide', async () => {
+    for (const wide of [[], ['--wide']]) {
+      const table = await run(['bench', '--config', config, 'priced', '-n', '2', ...wide], { env });
+      const md = await run(['bench', '--config', config, 'priced', '-n', '2', '--format', 'markdown', ...wide], { env });
+      expect(markdownHead(md.stdout)).toEqual(tableHead(table.stdout));
+    }
+  });
+
+  it('an open loop shows target vs achieved rate and send lag, and warns when the client fell behind', async () => {
+    // One request in flight at a time against a 150 ms provider cannot keep 40/s: sends wait, lag grows.
+    const r = await run(['bench', '--config', config, 'a-provider-with-a-really-rather-long-name', '--rate', '40', '--max-inflight', '1', '-n', '8'], { env });
+    expect(r.code).toBe(0);
+    expect(tableHead(r.stdout.slice(r.stdout.indexOf('Open loop')))).toEqual(['provider', 'target/s', 'achieved/s', 'send lag p50', 'p99', 'max']);
+    expect(r.stdout).toMatch(/│ +40 │ +\d+\.\d\d │/);
+    // Prose is wrapped at 100 columns: read it with the line breaks undone.
+    const prose = r.stdout.replace(/\n {2}/g, ' ');
+    expect(prose).toMatch(/WARNING: the client fell behind its schedule — send lag p99 over 25\.0ms for a-provider-with-a-really-rather-long-name \(\d+(\.\d+)?m?s\)/);
+    expect(widest(r.stdout)).toBeLessThanOrEqual(100);
+    const md = await run(['bench', '--config', config, 'a-provider-with-a-really-rather-long-name', '--rate', '40', '--max-inflight', '1', '-n', '4', '--format', 'markdown'], { env });
+    expect(md.stdout).toMatch(/\| provider \| target\/s \| achieved\/s \| send lag p50 \|/);
+    expect(md.stdout).toMatch(/⚠️ the client fell behind its schedule/);
+  });
+});
