@@ -46,7 +46,7 @@ describe('bench command', () => {
     const out = join(dir, 'table.json');
     const r = await run(['bench', '--config', config, 'both', '-n', '4', '-c', '2', '--out', out], { env });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/provider\s+│\s+model/);
+    expect(r.stdout).toMatch(/provider\s+│\s+ok\/sent/);
     expect(r.stdout).toMatch(/Fastest: fast \(lowest p50 latency/);
     expect(r.stdout).toMatch(/Cheapest: /);
     expect(r.stdout).toMatch(/Thresholds: all 2 checks passed\./);
@@ -91,7 +91,7 @@ describe('bench command', () => {
     const summary = join(dir, 'summary.md');
     writeFileSync(summary, '# earlier step\n');
     const md = await run(['bench', '--config', config, 'fast', '-n', '2', '-q', '--format', 'markdown'], { env: { ...env, GITHUB_STEP_SUMMARY: summary } });
-    expect(md.stdout).toMatch(/\| provider \| model \| ok\/sent \|/);
+    expect(md.stdout).toMatch(/\| provider \| ok\/sent \| errors \|/);
     const written = readFileSync(summary, 'utf8');
     expect(written.startsWith('# earlier step\n### llm-fallback bench')).toBe(true);
   });

@@ -58,8 +58,12 @@ describe('llm-fallback CLI', () => {
     expect(deepseek.key_set).toBe(true);
     expect(data.chains.default).toEqual(['holysheep', 'deepseek', 'kimi', 'minimax']);
     const table = await run(['providers'], { env: { DEEPSEEK_API_KEY: secret } });
-    expect(table.stdout).toMatch(/DEEPSEEK_API_KEY set/);
+    expect(table.stdout).toMatch(/│ deepseek +│.*│ set +│/);
+    expect(table.stdout).not.toMatch(/Keys not set: .*DEEPSEEK_API_KEY/s);
     expect(table.stdout).not.toContain(secret);
+    const wide = await run(['providers', '--wide'], { env: { DEEPSEEK_API_KEY: secret } });
+    expect(wide.stdout).toMatch(/│ deepseek +│.*│ set +│ DEEPSEEK_API_KEY +│/);
+    expect(wide.stdout).not.toContain(secret);
   });
 
   it('mock: serves on a free loopback port, answers a real request, stops cleanly on SIGINT', async () => {

@@ -87,7 +87,7 @@ describe('bench on a real terminal', () => {
     const r = await onTerminal({ args: ['--config', config, 'bench', 'steady', 'flaky', '-n', '12', '-c', '1'], env: { ...env, NO_COLOR: '1' } });
     expect(r.exit).toBe(0);
     expect(r.output).toMatch(/steady {2}\d+\/12 done {2}0 err {2}p50 \d+(\.\d+)?ms {2}ETA \d+s/);
-    expect(r.output).toMatch(/flaky {3}\d+\/12 done {2}[1-9]\d* err {2}p50 \d+(\.\d+)?ms {2}(ETA \d+s|finishing)/);
+    expect(r.output).toMatch(/flaky {3}\d+\/12 done {2}[1-9]\d* err {2}p50 \d+(\.\d+)?ms {2}(ETA \d+s|finished)/);
     // NO_COLOR: no colour escape anywhere, progress included.
     expect(r.output).not.toMatch(SGR);
     // The display is erased: the table follows the header with no progress line left between.

@@ -125,7 +125,7 @@ export class LiveProgress {
     parts.push(`${s.failed} err`);
     parts.push(`p50 ${s.p50Ms === null ? '-' : formatMs(s.p50Ms)}`);
     const finished = requests !== undefined && t.done >= requests;
-    parts.push(finished ? 'finishing' : etas.length ? `ETA ${secs(Math.min(...etas))}` : 'ETA -');
+    parts.push(finished ? 'finished' : etas.length ? `ETA ${secs(Math.min(...etas))}` : 'ETA -');
     return parts.join('  ');
   }
 
