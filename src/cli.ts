@@ -224,8 +224,9 @@ Examples:
     .argument('<files...>', 'result files written by bench --out')
     .option('-o, --out <file>', 'write the merged JSON result here')
     .option('--format <format>', 'table, json, csv or markdown', 'table')
+    .option('--wide', 'table and markdown: every column, as bench --wide')
     .addHelpText('after', '\nExamples:\n  $ llm-fallback merge runner-1.json runner-2.json runner-3.json --out merged.json')
-    .action(async (files: string[], opts: { out?: string; format: string }) => {
+    .action(async (files: string[], opts: { out?: string; format: string; wide?: boolean }) => {
       const { mergeCommand } = await import('./commands/compare.js');
       process.exitCode = await mergeCommand(files, opts, pkg.version);
     });

@@ -85,6 +85,17 @@ describe('output a person can read', () => {
     }
   });
 
+  it('merge prints the same compact table, and every column with --wide', async () => {
+    const a = join(dir, 'merge-a.json');
+    const b = join(dir, 'merge-b.json');
+    for (const out of [a, b]) expect((await run(['bench', '--config', config, 'priced', '-n', '2', '-q', '--out', out], { env })).code).toBe(0);
+    const compact = await run(['merge', a, b], { env });
+    expect(tableHead(compact.stdout)).toEqual(['provider', 'ok/sent', 'errors', 'p50', 'p95', 'p99', 'TTFT p50', 'TTFT p95', 'tok/s', '$/1M out']);
+    expect(compact.stdout).toMatch(/│ priced +│ +4\/4 │/);
+    const wide = await run(['merge', a, b, '--wide', '--format', 'markdown'], { env });
+    expect(markdownHead(wide.stdout)).toEqual(expect.arrayContaining(['model', 'TTFB p50', '$/1k req']));
+  });
+
   it('an open loop shows target vs achieved rate and send lag, and warns when the client fell behind', async () => {
     // One request in flight at a time against a 150 ms provider cannot keep 40/s: sends wait, lag grows.
     const r = await run(['bench', '--config', config, 'a-provider-with-a-really-rather-long-name', '--rate', '40', '--max-inflight', '1', '-n', '8'], { env });

@@ -16,13 +16,13 @@ export async function compareCommand(baseFile: string, newFile: string, opts: { 
   return c.regressions > 0 ? 1 : 0;
 }
 
-export async function mergeCommand(files: string[], opts: { out?: string; format: string }, version: string): Promise<number> {
+export async function mergeCommand(files: string[], opts: { out?: string; format: string; wide?: boolean }, version: string): Promise<number> {
   const format = choiceFlag('--format', opts.format, ['table', 'json', 'csv', 'markdown'] as const)!;
   const merged = mergeResults(files.map(readResult), files, version);
   if (opts.out) writeFileSync(opts.out, `${JSON.stringify(merged, null, 2)}\n`);
   if (format === 'json') process.stdout.write(`${JSON.stringify(merged, null, 2)}\n`);
   else if (format === 'csv') process.stdout.write(benchCsv(merged));
-  else if (format === 'markdown') process.stdout.write(benchMarkdown(merged));
-  else process.stdout.write(benchTable(merged));
+  else if (format === 'markdown') process.stdout.write(benchMarkdown(merged, { wide: opts.wide }));
+  else process.stdout.write(benchTable(merged, { wide: opts.wide }));
   return 0;
 }

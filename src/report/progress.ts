@@ -99,7 +99,7 @@ export class LiveProgress {
   }
 
   /** The lines as they would be drawn now (without colour), for one provider each. */
-  lines(at = now()): string[] {
+  private lines(at = now()): string[] {
     const spin = FRAMES[this.frame % FRAMES.length];
     const snaps = this.source.snapshot();
     const nameWidth = Math.max(...snaps.map((s) => s.name.length));
