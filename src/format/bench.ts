@@ -1,6 +1,5 @@
 import { formatMs } from '../util/duration.js';
 import type { Summary } from '../bench/histogram.js';
-import { pickProviders } from '../bench/picks.js';
 import type { BenchResult, ProviderResult } from '../bench/result.js';
 import { scheduleWarnings } from '../bench/schedule.js';
 import { fitTable, TEXT_WIDTH, usdCost as usd, wrapText } from './table.js';
@@ -92,7 +91,7 @@ function scheduleTitle(result: BenchResult): string {
 
 /** The fastest / cheapest / best-of-both lines, from the result's picks. */
 export function bestLines(result: BenchResult): string[] {
-  const picks = result.picks ?? pickProviders(result.providers);
+  const { picks } = result;
   const byName = (n: string) => result.providers.find((p) => p.name === n)!;
   const rule = `${picks.min_success * 100}%`;
   if (!picks.fastest) return [`Best: none — no provider reached ${rule} success.`];
