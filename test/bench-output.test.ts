@@ -15,7 +15,8 @@ const markdownHead = (text: string) => text.split('\n').find((l) => l.startsWith
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
 const server = await emulator({
-  priced: { dialect: 'openai', ttft: c(30), output_tokens: c(8) },
+  // 400 ms slower than "unpriced": a margin no machine load closes.
+  priced: { dialect: 'openai', ttft: c(400), output_tokens: c(8) },
   // Faster than "priced" and without a price in the config: unknown cost, not free.
   unpriced: { dialect: 'openai', ttft: c(2), output_tokens: c(8) },
   slow: { dialect: 'openai', ttft: c(150), output_tokens: c(4) },
