@@ -161,7 +161,6 @@ describe('mid-stream failures are never an answer', () => {
     { kind: 'stall', after_tokens: 3 },
     { kind: 'malformed', after_tokens: 3 },
     { kind: 'error_event', after_tokens: 3 },
-    { kind: 'no_done' },
     { kind: 'no_finish' },
   ])('%j: the caller gets only the next provider’s complete answer', async (fault) => {
     const r = await new FallbackChain(providers(server, ['a', 'b'], { a: { fault, timeouts: { ...T, idle: 300 } } }), opts()).run(q);

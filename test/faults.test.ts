@@ -125,7 +125,6 @@ describe('broken streams are never a success', () => {
     ['openai', { kind: 'cut', after_tokens: 3 }, 'incomplete_stream', 3],
     ['anthropic', { kind: 'cut', after_tokens: 2 }, 'incomplete_stream', 2],
     ['openai', { kind: 'malformed', after_tokens: 2 }, 'malformed_response', 2],
-    ['openai', { kind: 'no_done' }, 'incomplete_stream', 8],
     ['openai', { kind: 'no_finish' }, 'incomplete_stream', 8],
     ['anthropic', { kind: 'no_done' }, 'incomplete_stream', 8],
     ['deepseek', { kind: 'no_finish' }, 'incomplete_stream', 8],

@@ -253,7 +253,8 @@ export function errorReply(dialect: Dialect, fault: ErrorFault, opts: { message?
       deepseek: oa(402, 'Insufficient Balance', 'unknown_error', 'invalid_request_error'),
       moonshot: ms(429, 'Your account is suspended due to insufficient balance', 'exceeded_current_quota_error'),
       minimax: oa(500, 'insufficient balance (1008)', 'api_error', null),
-      gemini: gm(429, 'You exceeded your current quota, please check your plan and billing details.', 'RESOURCE_EXHAUSTED'),
+      // Recorded (continue#9570): a model outside the free tier says "limit: 0"; the same 429 wording without it is a rate limit.
+      gemini: gm(429, 'You exceeded your current quota, please check your plan and billing details. \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 0, model: gemini-3-pro\nPlease retry in 45.578569677s.', 'RESOURCE_EXHAUSTED'),
       openrouter: or(402, 'Insufficient credits. Add more using https://openrouter.ai/settings/credits'),
       anthropic: an(402, 'billing_error', 'Your credit balance is too low to access the Anthropic API.'),
     },

@@ -1,4 +1,5 @@
 import { ProviderError } from './errors.js';
+import { emptyAnswerError, type AnswerSeen } from './answer.js';
 import { httpError } from './classify.js';
 import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
 import { asObject, malformed, num } from './openai.js';
@@ -52,15 +53,23 @@ export class AnthropicAdapter extends HttpAdapter {
     const o = asObject(body);
     if (o?.type === 'error') return emit({ type: 'error', error: httpError(this.name, 200, {}, JSON.stringify(o)) });
     if (!o || !Array.isArray(o.content)) return emit({ type: 'error', error: malformed(this.name, 'response has no content array') });
+    const seen: AnswerSeen = { contentChars: 0, toolCalls: 0, reasoningChars: 0 };
     for (const block of o.content) {
       const b = asObject(block);
-      if (b?.type === 'thinking' && typeof b.thinking === 'string' && b.thinking) emit({ type: 'reasoning_delta', text: b.thinking });
-      if (b?.type === 'text' && typeof b.text === 'string' && b.text) emit({ type: 'content_delta', text: b.text });
+      if (b?.type === 'thinking' && typeof b.thinking === 'string' && b.thinking) {
+        seen.reasoningChars += b.thinking.length;
+        emit({ type: 'reasoning_delta', text: b.thinking });
+      }
+      if (b?.type === 'text' && typeof b.text === 'string' && b.text) {
+        seen.contentChars += b.text.length;
+        emit({ type: 'content_delta', text: b.text });
+      }
+      if (b?.type === 'tool_use') seen.toolCalls++;
     }
     const usage = anthropicUsage(o.usage, undefined);
     if (usage) emit({ type: 'usage', usage });
     const raw = typeof o.stop_reason === 'string' ? o.stop_reason : 'end_turn';
-    emit({ type: 'finish', reason: STOP[raw] ?? 'other', rawReason: raw, model: typeof o.model === 'string' ? o.model : undefined });
+    finish(this.name, raw, typeof o.model === 'string' ? o.model : undefined, seen, emit);
   }
 }
 
@@ -68,6 +77,7 @@ class AnthropicStreamDecoder implements StreamDecoder {
   private usage: Usage | undefined;
   private stopReason: string | undefined;
   private model: string | undefined;
+  private readonly seen: AnswerSeen = { contentChars: 0, toolCalls: 0, reasoningChars: 0 };
 
   constructor(
     private readonly provider: string,
@@ -87,10 +97,19 @@ class AnthropicStreamDecoder implements StreamDecoder {
         this.usage = anthropicUsage(msg?.usage, undefined) ?? this.usage;
         return;
       }
+      case 'content_block_start': {
+        if (asObject(o?.content_block)?.type === 'tool_use') this.seen.toolCalls++;
+        return;
+      }
       case 'content_block_delta': {
         const d = asObject(o?.delta);
-        if (d?.type === 'text_delta' && typeof d.text === 'string' && d.text) this.emit({ type: 'content_delta', text: d.text });
-        else if (d?.type === 'thinking_delta' && typeof d.thinking === 'string' && d.thinking) this.emit({ type: 'reasoning_delta', text: d.thinking });
+        if (d?.type === 'text_delta' && typeof d.text === 'string' && d.text) {
+          this.seen.contentChars += d.text.length;
+          this.emit({ type: 'content_delta', text: d.text });
+        } else if (d?.type === 'thinking_delta' && typeof d.thinking === 'string' && d.thinking) {
+          this.seen.reasoningChars += d.thinking.length;
+          this.emit({ type: 'reasoning_delta', text: d.thinking });
+        }
         return;
       }
       case 'message_delta': {
@@ -106,7 +125,7 @@ class AnthropicStreamDecoder implements StreamDecoder {
         if (raw === 'refusal') {
           return this.emit({ type: 'error', error: new ProviderError({ errorClass: 'content_filter', provider: this.provider, status: 200, message: `${this.provider}: the model refused (stop_reason "refusal")` }) });
         }
-        this.emit({ type: 'finish', reason: STOP[raw] ?? 'other', rawReason: raw, model: this.model });
+        finish(this.provider, raw, this.model, this.seen, this.emit);
         return;
       }
       case 'error':
@@ -128,6 +147,14 @@ class AnthropicStreamDecoder implements StreamDecoder {
       }),
     });
   }
+}
+
+/** A finish, unless the message carried neither text nor a tool call (see answer.ts). */
+function finish(provider: string, raw: string, model: string | undefined, seen: AnswerSeen, emit: Emit): void {
+  const reason = STOP[raw] ?? 'other';
+  const empty = emptyAnswerError(provider, seen, raw, reason);
+  if (empty) return emit({ type: 'error', error: empty });
+  emit({ type: 'finish', reason, rawReason: raw, model });
 }
 
 /**

@@ -13,6 +13,12 @@ export interface ErrorBody {
   type?: string;
   code?: string;
   status?: string;
+  /** Google quota ids from a QuotaFailure detail, e.g. "GenerateRequestsPerMinutePerProjectPerModel-FreeTier". */
+  quotaIds?: string[];
+  /** How long the body asks to wait: Google's RetryInfo.retryDelay, else "Please retry in 45.2s" in the message. */
+  retryDelayMs?: number;
+  /** The failure came as MiniMax's base_resp (HTTP 200 on its native and some compatible endpoints). */
+  minimaxBaseResp?: boolean;
 }
 
 export function readErrorBody(body: unknown): ErrorBody | undefined {
@@ -23,20 +29,52 @@ export function readErrorBody(body: unknown): ErrorBody | undefined {
   if (typeof err === 'string') return { message: err };
   if (err && typeof err === 'object') {
     const e = err as Record<string, unknown>;
-    const details = e.details && typeof e.details === 'object' ? (e.details as Record<string, unknown>) : undefined;
-    return {
+    // Gemini's OpenAI-compatible endpoint puts Google's whole error JSON, as a string, in error.message
+    // (and "Too Many Requests" in error.status): read the inner one, which has the status and quota details.
+    const inner = typeof e.message === 'string' && e.message.trimStart().startsWith('{') ? readErrorBody(parseJson(e.message)) : undefined;
+    if (inner) return inner;
+    const details = e.details && typeof e.details === 'object' && !Array.isArray(e.details) ? (e.details as Record<string, unknown>) : undefined;
+    const out: ErrorBody = {
       message: str(e.message),
       type: str(e.type),
       code: str(details?.error_code) ?? str(e.code),
       status: str(e.status),
     };
+    if (Array.isArray(e.details)) readGoogleDetails(e.details, out);
+    const retryIn = /Please retry in (\d+(?:\.\d+)?)s/.exec(out.message ?? '');
+    if (out.retryDelayMs === undefined && retryIn) out.retryDelayMs = Math.round(Number(retryIn[1]) * 1000);
+    return out;
   }
   if (o.object === 'error') return { message: str(o.message), type: str(o.type), code: str(o.code) };
   const base = o.base_resp as Record<string, unknown> | undefined;
   if (base && typeof base === 'object' && base.status_code !== undefined && Number(base.status_code) !== 0) {
-    return { message: `${str(base.status_msg) ?? 'error'} (${String(base.status_code)})`, code: String(base.status_code) };
+    return { message: `${str(base.status_msg) || 'error'} (${String(base.status_code)})`, code: String(base.status_code), minimaxBaseResp: true };
   }
   return undefined;
+}
+
+/** google.rpc details: QuotaFailure violations (quota ids) and RetryInfo ("26s", "2.463586755s"). */
+function readGoogleDetails(details: unknown[], out: ErrorBody): void {
+  for (const d of details) {
+    if (!d || typeof d !== 'object') continue;
+    const o = d as Record<string, unknown>;
+    if (Array.isArray(o.violations)) {
+      for (const v of o.violations) {
+        const id = v && typeof v === 'object' ? str((v as Record<string, unknown>).quotaId) : undefined;
+        if (id) (out.quotaIds ??= []).push(id);
+      }
+    }
+    const delay = typeof o.retryDelay === 'string' ? /^(\d+(?:\.\d+)?)s$/.exec(o.retryDelay.trim()) : null;
+    if (delay) out.retryDelayMs = Math.round(Number(delay[1]) * 1000);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function str(v: unknown): string | undefined {
@@ -61,6 +99,9 @@ const MINIMAX_CODES: Record<string, ErrorClass> = {
   '1041': 'rate_limit',
   '2013': 'bad_request',
   '2049': 'auth',
+  // "your current token plan not support model": the key's plan does not include this model (seen live
+  // on Coding Plan keys); only another plan or another provider helps.
+  '2061': 'billing',
 };
 
 /**
@@ -77,6 +118,13 @@ export function classifyError(status: number, body: ErrorBody | undefined): Erro
 
   const mm = /\((\d{4})\)\s*$/.exec(body?.message ?? '')?.[1] ?? (/^\d{4}$/.test(code) ? code : undefined);
   if (mm && MINIMAX_CODES[mm]) return MINIMAX_CODES[mm];
+  // A base_resp code outside the table says nothing about being transient: never retry it blindly.
+  if (body?.minimaxBaseResp) return 'bad_request';
+
+  // Google's RESOURCE_EXHAUSTED says "check your plan and billing details" for per-minute and per-day quotas
+  // too, so the status and quota ids decide, not that wording: a quota of 0 (a model outside the free
+  // tier) cannot be waited out and is billing; any other exhausted quota is a rate limit.
+  if (gstatus === 'RESOURCE_EXHAUSTED') return /\blimit: 0\b/.test(msg) ? 'billing' : 'rate_limit';
 
   if (/insufficient_quota|exceeded_current_quota|billing|insufficient (balance|credits?)|enforced_spend_limit|check your plan and billing|credit balance/.test(all)) return 'billing';
   if (status === 402) return 'billing';
@@ -102,7 +150,8 @@ export function httpError(provider: string, status: number, headers: Record<stri
   const body = readErrorBody(parsed);
   const errorClass = classifyError(status, body);
   const snippet = body?.message ?? bodyText.trim().slice(0, 300);
-  const retryAfter = retryAfterMs(headers);
+  // Gemini sends no Retry-After header: its body's RetryInfo (or "Please retry in 45.2s") says how long.
+  const retryAfter = retryAfterMs(headers) ?? body?.retryDelayMs;
   const shouldRetry = headers['x-should-retry'];
   let retryable: boolean | undefined;
   if (shouldRetry === 'true') retryable = true;

@@ -15,13 +15,16 @@ export const ERROR_CLASSES = [
   'context_length', // prompt + max tokens exceed the model's window
   'content_filter', // the provider refused the content
   'malformed_response', // not JSON, not SSE, wrong shape, over the size cap
-  'incomplete_stream', // the stream ended without [DONE]/message_stop or without a finish reason
+  'incomplete_stream', // cut mid-body, no finish reason (OpenAI style) or no message_stop (Anthropic)
+  'empty_response', // finished without content or a tool call: never an answer (see providers/answer.ts)
   'cancelled', // the caller aborted (Ctrl-C)
 ] as const;
 
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
 export type TimeoutPhase = 'connect' | 'first_token' | 'idle' | 'total';
 
+// empty_response is left out on purpose: resending the same request tends to get the same empty shape
+// (a model that spends its budget thinking, a dialect quirk), so the chain falls over to the next provider.
 const RETRYABLE: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
   'rate_limit',
   'overloaded',
@@ -41,7 +44,7 @@ export function isRetryableClass(c: ErrorClass): boolean {
  * request's own faults (bad_request, context_length, content_filter) and the caller's cancel do not.
  * ask and health both feed the same breaker, so both use this one list.
  */
-const PROVIDER_HEALTH: ReadonlySet<string> = new Set<ErrorClass>(['auth', 'billing', 'rate_limit', 'overloaded', 'server', 'timeout', 'network', 'malformed_response', 'incomplete_stream']);
+const PROVIDER_HEALTH: ReadonlySet<string> = new Set<ErrorClass>(['auth', 'billing', 'rate_limit', 'overloaded', 'server', 'timeout', 'network', 'malformed_response', 'incomplete_stream', 'empty_response']);
 
 export function countsAgainstProvider(c: string): boolean {
   return PROVIDER_HEALTH.has(c);

@@ -1,13 +1,15 @@
 import { ProviderError } from './errors.js';
+import { emptyAnswerError, type AnswerSeen } from './answer.js';
 import { httpError } from './classify.js';
 import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
 import type { SseEvent } from './sse.js';
 import type { ChatRequest, FinishReason, Usage } from './types.js';
 
 /**
- * OpenAI chat-completions dialect and its relatives (DeepSeek, Moonshot/Kimi, MiniMax, Gemini, OpenRouter,
- * Ollama, vLLM, llama.cpp, HolySheep). Each quirk handled below is named after the provider that needs it
- * and reproduced by the emulator in test/openai-dialects.test.ts.
+ * OpenAI chat-completions dialect and its relatives (DeepSeek, Moonshot/Kimi, MiniMax, Gemini, Mistral, xAI,
+ * Groq, Qwen, Azure, OpenRouter, Ollama, vLLM, llama.cpp, HolySheep). Each quirk handled below is named after
+ * the provider that needs it; the recorded streams that show them are in test/fixtures/wire (index.json)
+ * and replayed by test/wire-replay.test.ts.
  */
 export class OpenAIAdapter extends HttpAdapter {
   /** Dropped for good once a server rejects stream_options (some vLLM/llama.cpp builds answer 400/422). */
@@ -52,21 +54,23 @@ export class OpenAIAdapter extends HttpAdapter {
     if (!o || !choice || !message) {
       return emit({ type: 'error', error: malformed(this.name, 'response has no choices[0].message') });
     }
-    const reasoning = reasoningText(message);
+    const parts = contentParts(message.content);
+    const reasoning = reasoningText(message) + parts.reasoning;
     if (reasoning) emit({ type: 'reasoning_delta', text: reasoning });
-    if (typeof message.content === 'string' && message.content) emit({ type: 'content_delta', text: message.content });
+    if (parts.text) emit({ type: 'content_delta', text: parts.text });
     const usage = readUsage(o.usage) ?? readUsage(choice.usage);
     if (usage) emit({ type: 'usage', usage });
     const raw = typeof choice.finish_reason === 'string' ? choice.finish_reason : 'stop';
-    finishOrError(this.name, raw, typeof o.model === 'string' ? o.model : undefined, emit);
+    const seen = { contentChars: parts.text.length, toolCalls: toolCallCount(message), reasoningChars: reasoning.length };
+    finishOrError(this.name, raw, typeof o.model === 'string' ? o.model : undefined, seen, emit);
   }
 }
 
 class OpenAIStreamDecoder implements StreamDecoder {
   private text = '';
   private finishRaw: string | undefined;
-  private sawDone = false;
   private usage: Usage | undefined;
+  private readonly seen: AnswerSeen = { contentChars: 0, toolCalls: 0, reasoningChars: 0 };
   private model: string | undefined;
 
   constructor(
@@ -81,10 +85,9 @@ class OpenAIStreamDecoder implements StreamDecoder {
     }
     const data = ev.data;
     if (data === undefined || data === '') return;
-    if (data === '[DONE]') {
-      this.sawDone = true;
-      return;
-    }
+    // [DONE] ends the stream for OpenAI, but MiniMax never sends it and others drop it: completeness is
+    // decided in end() from the finish reason and a clean end of body, never from this marker.
+    if (data === '[DONE]') return;
     const parsed = parseJsonData(this.provider, data);
     if (parsed instanceof ProviderError) return this.emit({ type: 'error', error: parsed });
     const o = asObject(parsed);
@@ -106,12 +109,19 @@ class OpenAIStreamDecoder implements StreamDecoder {
 
     const delta = asObject(choice.delta);
     if (delta) {
-      const reasoning = reasoningText(delta);
-      if (reasoning) this.emit({ type: 'reasoning_delta', text: reasoning });
-      if (typeof delta.content === 'string' && delta.content.length > 0) {
-        this.text += delta.content;
-        this.emit({ type: 'content_delta', text: delta.content });
+      // Mistral's Magistral streams content as typed parts: [{type:"thinking",thinking:[{type:"text",text}]}], [{type:"text",text}].
+      const parts = contentParts(delta.content);
+      const reasoning = reasoningText(delta) + parts.reasoning;
+      if (reasoning) {
+        this.seen.reasoningChars += reasoning.length;
+        this.emit({ type: 'reasoning_delta', text: reasoning });
       }
+      if (parts.text) {
+        this.text += parts.text;
+        this.seen.contentChars += parts.text.length;
+        this.emit({ type: 'content_delta', text: parts.text });
+      }
+      this.seen.toolCalls += toolCallCount(delta);
     } else {
       // MiniMax ends with an object:"chat.completion" frame whose message repeats the whole reply:
       // emit only what was not streamed yet, so the text is never doubled.
@@ -121,6 +131,7 @@ class OpenAIStreamDecoder implements StreamDecoder {
         if (full.startsWith(this.text) && full.length > this.text.length) {
           const rest = full.slice(this.text.length);
           this.text = full;
+          this.seen.contentChars += rest.length;
           this.emit({ type: 'content_delta', text: rest });
         }
       }
@@ -128,20 +139,22 @@ class OpenAIStreamDecoder implements StreamDecoder {
     if (typeof choice.finish_reason === 'string' && choice.finish_reason) this.finishRaw = choice.finish_reason;
   }
 
+  /**
+   * The completion rule for every OpenAI-style dialect: complete = a finish reason arrived AND the body
+   * ended cleanly (the transport already turned a cut chunked body or a short content-length into an
+   * error before we get here; `clean` adds "not inside an event"). A missing [DONE] alone is not a
+   * failure: MiniMax ends with its choices:[] usage chunk and no [DONE], and its usage is kept.
+   */
   end(clean: boolean): void {
-    if (this.finishRaw === undefined || !this.sawDone || !clean) {
-      const missing = [
-        !clean ? 'the connection closed mid-event' : undefined,
-        this.finishRaw === undefined ? 'no finish_reason' : undefined,
-        !this.sawDone ? 'no [DONE]' : undefined,
-      ].filter(Boolean);
+    if (this.finishRaw === undefined || !clean) {
+      const missing = [!clean ? 'the connection closed mid-event' : undefined, this.finishRaw === undefined ? 'no finish_reason' : undefined].filter(Boolean);
       return this.emit({
         type: 'error',
         error: new ProviderError({ errorClass: 'incomplete_stream', provider: this.provider, message: `${this.provider}: stream ended early (${missing.join(', ')})` }),
       });
     }
     if (this.usage) this.emit({ type: 'usage', usage: this.usage });
-    finishOrError(this.provider, this.finishRaw, this.model, this.emit);
+    finishOrError(this.provider, this.finishRaw, this.model, this.seen, this.emit);
   }
 }
 
@@ -154,7 +167,7 @@ const FINISH: Record<string, FinishReason> = {
   eos: 'stop',
 };
 
-function finishOrError(provider: string, raw: string, model: string | undefined, emit: Emit): void {
+function finishOrError(provider: string, raw: string, model: string | undefined, seen: AnswerSeen, emit: Emit): void {
   // DeepSeek ends a stream with finish_reason "insufficient_system_resource" when it runs out of capacity
   // mid-answer: the answer is cut, so it is an overload, not a finish.
   if (raw === 'insufficient_system_resource') {
@@ -163,7 +176,42 @@ function finishOrError(provider: string, raw: string, model: string | undefined,
   if (raw === 'error') {
     return emit({ type: 'error', error: new ProviderError({ errorClass: 'server', provider, status: 200, message: `${provider}: stream ended with finish_reason "error"` }) });
   }
-  emit({ type: 'finish', reason: FINISH[raw] ?? 'other', rawReason: raw, model });
+  const reason = FINISH[raw] ?? 'other';
+  const empty = emptyAnswerError(provider, seen, raw, reason);
+  if (empty) return emit({ type: 'error', error: empty });
+  emit({ type: 'finish', reason, rawReason: raw, model });
+}
+
+/** Content as a string (everyone) or as typed parts (Mistral Magistral): text parts are the answer, thinking parts reasoning. */
+function contentParts(content: unknown): { text: string; reasoning: string } {
+  if (typeof content === 'string') return { text: content, reasoning: '' };
+  if (!Array.isArray(content)) return { text: '', reasoning: '' };
+  let text = '';
+  let reasoning = '';
+  for (const p of content) {
+    const part = asObject(p);
+    if (part?.type === 'text' && typeof part.text === 'string') text += part.text;
+    else if (part?.type === 'thinking') reasoning += partText(part.thinking);
+  }
+  return { text, reasoning };
+}
+
+/** Magistral's thinking is itself a list of text parts (or, defensively, a plain string). */
+function partText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (!Array.isArray(v)) return '';
+  let out = '';
+  for (const p of v) {
+    const t = asObject(p)?.text;
+    if (typeof t === 'string') out += t;
+  }
+  return out;
+}
+
+/** Tool-call fragments in a delta or message (tool_calls[], or the legacy function_call). */
+function toolCallCount(d: Record<string, unknown>): number {
+  if (Array.isArray(d.tool_calls)) return d.tool_calls.length;
+  return asObject(d.function_call) ? 1 : 0;
 }
 
 function embeddedError(provider: string, o: Record<string, unknown> | undefined): ProviderError | undefined {
@@ -175,7 +223,11 @@ function embeddedError(provider: string, o: Record<string, unknown> | undefined)
   return undefined;
 }
 
-/** Reasoning arrives as reasoning_content (DeepSeek, Kimi, vLLM, llama.cpp), reasoning (Ollama, OpenRouter) or reasoning_details[] (MiniMax). */
+/**
+ * Reasoning arrives as reasoning_content (DeepSeek, Kimi, xAI, vLLM, llama.cpp), reasoning (Ollama, OpenRouter)
+ * or reasoning_details[] (MiniMax; with reasoning_split it sends reasoning_content too, which wins so the text
+ * is not doubled), or as Magistral thinking parts (contentParts).
+ */
 function reasoningText(d: Record<string, unknown>): string {
   if (typeof d.reasoning_content === 'string' && d.reasoning_content) return d.reasoning_content;
   if (typeof d.reasoning === 'string' && d.reasoning) return d.reasoning;
@@ -210,9 +262,12 @@ export function readUsage(u: unknown): Usage | undefined {
   let reasoning = num(asObject(o.completion_tokens_details)?.reasoning_tokens);
   const total = num(o.total_tokens);
   if (total !== undefined && total > input + output && prompt !== undefined && completion !== undefined) {
+    // Tokens billed as output but missing from completion_tokens. Gemini reports no reasoning_tokens, so the
+    // gap is its thinking; xAI reports reasoning_tokens AND leaves them out of completion_tokens, so the gap
+    // is those same tokens and must not be added to them a second time.
     const hidden = total - input - output;
     output += hidden;
-    reasoning = (reasoning ?? 0) + hidden;
+    reasoning = Math.max(reasoning ?? 0, hidden);
   }
   const usage: Usage = { inputTokens: input, cachedInputTokens: Math.min(cached, input), outputTokens: output };
   if (reasoning !== undefined) usage.reasoningTokens = reasoning;

@@ -1,0 +1,30 @@
+import { ProviderError } from './errors.js';
+
+/**
+ * A success must carry an answer: some content text or a tool call. A stream that ends with a finish
+ * reason but neither (Magistral's typed parts read as nothing, a reasoning model whose max-tokens budget
+ * went to thinking, a provider that answers with an empty message) is not an answer: every adapter turns
+ * it into an `empty_response` error, so `ask` falls over and never caches it, `health` reports the
+ * provider unhealthy and `bench` counts an error. A content-filter finish is left alone: it is a refusal.
+ */
+export interface AnswerSeen {
+  contentChars: number;
+  toolCalls: number;
+  reasoningChars: number;
+}
+
+export function emptyAnswerError(provider: string, seen: AnswerSeen, rawFinish: string, finish: string): ProviderError | undefined {
+  if (seen.contentChars > 0 || seen.toolCalls > 0 || finish === 'content_filter') return undefined;
+  const why =
+    finish === 'length' && seen.reasoningChars > 0
+      ? `the max-tokens budget went to reasoning (${seen.reasoningChars} characters of it) before any answer; raise max tokens`
+      : seen.reasoningChars > 0
+        ? `only reasoning (${seen.reasoningChars} characters) arrived`
+        : 'no content and no tool call arrived';
+  return new ProviderError({
+    errorClass: 'empty_response',
+    provider,
+    status: 200,
+    message: `${provider}: empty answer with finish_reason "${rawFinish}": ${why}`,
+  });
+}

@@ -1,0 +1,128 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createAdapter } from '../src/providers/index.js';
+import type { ProviderAdapter, ProviderEvent } from '../src/providers/types.js';
+import { FIXTURES, recordedText, replayServer, wireBody, type Reply, type WireFixture } from './wire-fixtures.js';
+
+// Every recorded stream and error body of test/fixtures/wire, served over loopback in awkward pieces and
+// read by the real adapters built the way the commands build them (createAdapter). Expected values come
+// from the index (read off the recording by hand) and from recordedText(), never from the adapter.
+
+const replies: Record<string, Reply> = {};
+for (const f of FIXTURES) {
+  replies[f.file] = { status: f.status ?? 200, contentType: f.kind === 'error' ? 'application/json' : 'text/event-stream', body: wireBody(f) };
+}
+const server = await replayServer(replies);
+afterAll(() => server.close());
+
+function adapterFor(f: WireFixture, name = f.file): ProviderAdapter {
+  const adapter = createAdapter({
+    name: f.provider,
+    api: f.api,
+    baseUrl: server.url(name),
+    model: 'recorded',
+    apiKey: 'sk-test-replay-0000',
+    headers: {},
+    params: {},
+    timeouts: { connectMs: 2000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 20_000 },
+  });
+  afterAll(() => adapter.close());
+  return adapter;
+}
+
+async function replay(adapter: ProviderAdapter): Promise<ProviderEvent[]> {
+  const out: ProviderEvent[] = [];
+  for await (const ev of adapter.stream({ messages: [{ role: 'user', content: 'replay' }], stream: true })) out.push(ev);
+  return out;
+}
+
+const text = (events: ProviderEvent[], type: 'content_delta' | 'reasoning_delta') => events.map((e) => (e.type === type ? e.text : '')).join('');
+const last = (events: ProviderEvent[]) => events[events.length - 1];
+
+describe.each(FIXTURES.filter((f) => f.kind === 'stream' && f.expect.finish))('recorded stream $file', (f) => {
+  const adapter = adapterFor(f);
+
+  it(`completes with finish "${f.expect.finish}", the recorded text and the recorded usage`, async () => {
+    const events = await replay(adapter);
+    const end = last(events);
+    expect(end.type === 'error' ? end.error.message : end.type).toBe('finish');
+    expect(end.type === 'finish' && end.reason).toBe(f.expect.finish);
+
+    const recorded = recordedText(f);
+    expect(recorded.content.length).toBeGreaterThan(0);
+    expect(text(events, 'content_delta')).toBe(recorded.content);
+    expect(text(events, 'reasoning_delta')).toBe(recorded.reasoning);
+    if (f.expect.content !== undefined) expect(text(events, 'content_delta')).toBe(f.expect.content);
+    if (f.expect.reasoning !== undefined) expect(text(events, 'reasoning_delta')).toBe(f.expect.reasoning);
+
+    const usage = events.filter((e) => e.type === 'usage');
+    if (f.expect.usage === null) expect(usage).toHaveLength(0);
+    else expect(usage.map((e) => e.type === 'usage' && e.usage)).toEqual([f.expect.usage]);
+  });
+});
+
+describe.each(FIXTURES.filter((f) => f.kind === 'stream' && f.expect.errorClass))('recorded failing stream $file', (f) => {
+  const adapter = adapterFor(f);
+
+  it(`streams what came before, then fails as ${f.expect.errorClass}`, async () => {
+    const events = await replay(adapter);
+    expect(events.some((e) => e.type === 'finish')).toBe(false);
+    expect(text(events, 'content_delta')).toBe(f.expect.contentBefore);
+    const end = last(events);
+    expect(end.type === 'error' && end.error.errorClass).toBe(f.expect.errorClass);
+  });
+});
+
+describe.each(FIXTURES.filter((f) => f.kind === 'error'))('recorded error body $file', (f) => {
+  const adapter = adapterFor(f);
+
+  it(`HTTP ${f.status} is ${f.expect.errorClass}${f.expect.retryable ? ', retryable' : ', not retried'}`, async () => {
+    const end = last(await replay(adapter));
+    if (end.type !== 'error') throw new Error(`expected an error, got ${end.type}`);
+    expect(end.error.errorClass).toBe(f.expect.errorClass);
+    expect(end.error.isRetryable).toBe(f.expect.retryable);
+    expect(end.error.status).toBe(f.status);
+    if (f.expect.retryAfterMs !== undefined) expect(end.error.retryAfterMs).toBe(f.expect.retryAfterMs);
+    if (f.expect.messageContains) expect(end.error.message).toContain(f.expect.messageContains);
+  });
+});
+
+describe('the completion rule on recorded OpenAI-style streams', () => {
+  const minimax = FIXTURES.find((f) => f.file === 'minimax/gomodel-prod-m27-stream.sse')!;
+  const openai = FIXTURES.find((f) => f.file === 'openai/gomodel-gpt-4o-mini.sse')!;
+
+  it('MiniMax: a finish reason and a clean end of body complete the stream without [DONE], and the trailing usage is kept', async () => {
+    const body = wireBody(minimax);
+    expect(body.toString()).not.toContain('[DONE]');
+    const events = await replay(adapterFor(minimax));
+    expect(last(events).type).toBe('finish');
+    expect(events.filter((e) => e.type === 'usage')).toHaveLength(1);
+  });
+
+  it.each([
+    ['minimax', minimax],
+    ['openai', openai],
+  ])('%s: the same recording cut inside its last event is incomplete_stream, never an answer', async (_, f) => {
+    const body = wireBody(f);
+    const lastEvent = body.lastIndexOf('data: {');
+    replies[`${f.file}#cut`] = { status: 200, contentType: 'text/event-stream', body, cutAfter: lastEvent + 20 };
+    const events = await replay(adapterFor(f, `${f.file}#cut`));
+    expect(events.some((e) => e.type === 'finish')).toBe(false);
+    const end = last(events);
+    expect(end.type === 'error' && end.error.errorClass).toBe('incomplete_stream');
+  });
+
+  it.each([
+    ['minimax', minimax],
+    ['openai', openai],
+  ])('%s: the same recording without its finish_reason chunks is incomplete_stream', async (_, f) => {
+    const kept = wireBody(f)
+      .toString()
+      .split('\n\n')
+      .filter((ev) => !/"finish_reason":"[a-z_]+"/.test(ev))
+      .join('\n\n');
+    replies[`${f.file}#nofinish`] = { status: 200, contentType: 'text/event-stream', body: Buffer.from(kept) };
+    const end = last(await replay(adapterFor(f, `${f.file}#nofinish`)));
+    expect(end.type === 'error' && end.error.message).toMatch(/no finish_reason/);
+    expect(end.type === 'error' && end.error.errorClass).toBe('incomplete_stream');
+  });
+});
