@@ -4,7 +4,8 @@ import { readUsage } from '../src/providers/openai.js';
 import { retryAfterMs } from '../src/providers/retry-after.js';
 import { redact, registerSecret } from '../src/util/redact.js';
 
-// Bodies copied from the shapes in docs/providers.md (shared), one per envelope.
+// Bodies copied from the shapes in docs/providers.md (shared), one per envelope. Real recorded bodies are
+// replayed over HTTP in test/wire-replay.test.ts (test/fixtures/wire).
 const cases: [string, number, string, string][] = [
   ['OpenAI insufficient_quota is billing, not a rate limit', 429, '{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}', 'billing'],
   ['OpenAI rate_limit_exceeded', 429, '{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}', 'rate_limit'],
@@ -43,6 +44,20 @@ describe('httpError classification', () => {
     expect(httpError('p', 402, { 'retry-after': '3' }, '{"error":{"code":402,"message":"Insufficient credits"}}').isRetryable).toBe(true);
   });
 
+  it('MiniMax: a base_resp code outside the documented table on HTTP 200 is not retried and keeps the provider message', () => {
+    const e = httpError('p', 200, {}, '{"base_resp":{"status_code":2999,"status_msg":"some new condition"}}');
+    expect(e.errorClass).toBe('bad_request');
+    expect(e.isRetryable).toBe(false);
+    expect(e.message).toContain('some new condition (2999)');
+  });
+
+  it('Gemini: RetryInfo gives the wait when no header does, and a header still wins', () => {
+    const body = '{"error":{"code":429,"message":"Quota exceeded. Please retry in 7.5s.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"3s"}]}}';
+    expect(httpError('p', 429, {}, body).retryAfterMs).toBe(3000);
+    expect(httpError('p', 429, { 'retry-after': '1' }, body).retryAfterMs).toBe(1000);
+    expect(httpError('p', 429, {}, body.replace(',"details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"3s"}]', '')).retryAfterMs).toBe(7500);
+  });
+
   it('redacts a key that a server echoes back', () => {
     registerSecret('sk-live-ECHOED-0123456789');
     const e = httpError('p', 401, {}, '{"error":{"message":"Incorrect API key provided: sk-live-ECHOED-0123456789"}}');
@@ -78,6 +93,9 @@ describe('readUsage', () => {
   });
   it('MiniMax: the placeholder usage carries no counts', () => {
     expect(readUsage({ total_tokens: 0, total_characters: 0 })).toBeUndefined();
+  });
+  it('xAI: reasoning_tokens left out of completion_tokens (total = prompt + completion + reasoning) are counted once', () => {
+    expect(readUsage({ prompt_tokens: 12, completion_tokens: 1, total_tokens: 303, completion_tokens_details: { reasoning_tokens: 290 } })).toEqual({ inputTokens: 12, cachedInputTokens: 0, outputTokens: 291, reasoningTokens: 290 });
   });
   it('Gemini: thinking tokens missing from completion_tokens are output all the same', () => {
     expect(readUsage({ prompt_tokens: 12, completion_tokens: 2, total_tokens: 214 })).toEqual({ inputTokens: 12, cachedInputTokens: 0, outputTokens: 202, reasoningTokens: 200 });

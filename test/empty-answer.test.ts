@@ -1,0 +1,100 @@
+import { mkdtempSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { measureRequest } from '../src/bench/measure.js';
+import { createAdapter } from '../src/providers/index.js';
+import { run } from './cli-helpers.js';
+import { FIXTURES, replayServer, wireBody } from './wire-fixtures.js';
+
+// "A success with no content and no tool call is never an answer." The empty answer here is derived from
+// the real Magistral recording (vercel-magistral-reasoning): the same chunks with the answer's text part
+// dropped, so only thinking parts and the finish chunk with usage remain, which is what an adapter that
+// cannot read typed parts saw before. The good answer is the real mistral-small recording unchanged.
+const magistral = FIXTURES.find((f) => f.file === 'mistral/vercel-magistral-reasoning.chunks.txt')!;
+const mistral = FIXTURES.find((f) => f.file === 'mistral/vercel-mistral-text.chunks.txt')!;
+const thinkingOnly = Buffer.from(
+  wireBody(magistral)
+    .toString()
+    .split('\n\n')
+    .filter((ev) => !ev.includes('"content":[{"type":"text"'))
+    .join('\n\n'),
+);
+const server = await replayServer({
+  empty: { status: 200, contentType: 'text/event-stream', body: thinkingOnly },
+  good: { status: 200, contentType: 'text/event-stream', body: wireBody(mistral) },
+});
+afterAll(() => server.close());
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'llmf-empty-'));
+  const config = join(dir, 'providers.yaml');
+  writeFileSync(
+    config,
+    `defaults:
+  retries: 2
+providers:
+  empty: { api: openai, base_url: "${server.url('empty')}", model: magistral-medium-2507, price: { input: 2, output: 5, priced_at: 2026-11-29 } }
+  good: { api: openai, base_url: "${server.url('good')}", model: mistral-small-latest, price: { input: 0.1, output: 0.3, priced_at: 2026-11-29 } }
+chains:
+  default: [empty, good]
+  alone: [empty]
+`,
+  );
+  return { config, cache: join(dir, 'cache'), env: { XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache') } };
+}
+
+describe('an empty answer is a failure of that provider', () => {
+  it('the adapter ends with empty_response (not retryable), after the usage the server reported', async () => {
+    const adapter = createAdapter({ name: 'empty', api: 'openai', baseUrl: server.url('empty'), model: 'm', headers: {}, params: {}, timeouts: {} });
+    afterAll(() => adapter.close());
+    const events = [];
+    for await (const ev of adapter.stream({ messages: [{ role: 'user', content: '2+2?' }], stream: true })) events.push(ev);
+    const end = events[events.length - 1];
+    if (end.type !== 'error') throw new Error(`expected an error, got ${end.type}`);
+    expect(end.error.errorClass).toBe('empty_response');
+    expect(end.error.isRetryable).toBe(false);
+    expect(end.error.message).toMatch(/empty answer with finish_reason "stop": only reasoning \(\d+ characters\) arrived/);
+    expect(events.filter((e) => e.type === 'usage').map((e) => e.type === 'usage' && e.usage.outputTokens)).toEqual([46]);
+  });
+
+  it('ask falls over to the next provider at once (no retry of the empty one) and serves its answer', async () => {
+    const { config, env } = setup();
+    const r = await run(['ask', '--config', config, '--json', '2+2?'], { env });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { provider: string; content: string; attempts: { provider: string; error_class: string | null; decision: string }[] };
+    expect(out.provider).toBe('good');
+    expect(out.content).toBe('Hello, world! This is a test response.');
+    expect(out.attempts.map((a) => [a.provider, a.error_class, a.decision])).toEqual([
+      ['empty', 'empty_response', 'fallover'],
+      ['good', null, 'success'],
+    ]);
+  });
+
+  it('ask never caches it: alone, the empty provider gives exit 1 twice, and the cache stays empty', async () => {
+    const { config, env, cache } = setup();
+    for (let i = 0; i < 2; i++) {
+      const r = await run(['ask', '--config', config, '--chain', 'alone', '2+2?'], { env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('empty_response');
+    }
+    const answers = join(cache, 'llm-fallback', 'answers');
+    expect(existsSync(answers) ? readdirSync(answers) : []).toEqual([]);
+  });
+
+  it('health reports the provider unhealthy with the class', async () => {
+    const { config, env } = setup();
+    const r = await run(['health', 'empty', '--config', config, '--format', 'json'], { env });
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as { providers: { name: string; healthy: boolean; error_class: string }[] };
+    expect(report.providers.map((p) => [p.name, p.healthy, p.error_class])).toEqual([['empty', false, 'empty_response']]);
+  });
+
+  it('bench counts it as an error', async () => {
+    const adapter = createAdapter({ name: 'empty', api: 'openai', baseUrl: server.url('empty'), model: 'm', headers: {}, params: {}, timeouts: {} });
+    afterAll(() => adapter.close());
+    const rec = await measureRequest(adapter, { messages: [{ role: 'user', content: '2+2?' }], stream: true }, { index: 0, promptIndex: 0, warmup: false, keepText: false });
+    expect(rec.ok).toBe(false);
+    expect(rec.errorClass).toBe('empty_response');
+  });
+});
