@@ -1,9 +1,10 @@
 import type { Dialect, FaultKind } from './profile.js';
 
 /**
- * The emulator's wire formats, one per dialect, written from the shapes in docs/providers.md (shared):
- * where usage sits in a stream, keep-alive comments, the MiniMax final frame, Moonshot's usage inside
- * choices[0], Anthropic's named events, Gemini's array error bodies, and each provider's error envelope.
+ * The emulator's wire formats, one per dialect, written from the shapes in docs/providers.md (shared) and
+ * checked against recorded real streams (test/fixtures/wire, test/emulator-wire.test.ts; where they
+ * differed the recording won): where usage sits in a stream, keep-alive comments, MiniMax's ending without
+ * [DONE], Moonshot's usage inside choices[0], Anthropic's named events, and each provider's error envelope.
  */
 export interface TokenCounts {
   prompt: number;
@@ -32,20 +33,30 @@ export class StreamWire {
   ) {}
 
   private chunk(delta: Record<string, unknown> | null, finish: string | null, extra?: Record<string, unknown>): Record<string, unknown> {
-    const choice: Record<string, unknown> = { index: 0, delta: delta ?? {}, finish_reason: finish };
+    const d = this.dialect;
+    // OpenAI and DeepSeek recordings carry logprobs:null in every choice; MiniMax names finish_reason only when it finishes.
+    const choice: Record<string, unknown> =
+      d === 'minimax' ? (finish ? { finish_reason: finish, index: 0, delta: delta ?? {} } : { index: 0, delta: delta ?? {} }) : d === 'openai' || d === 'deepseek' ? { index: 0, delta: delta ?? {}, logprobs: null, finish_reason: finish } : { index: 0, delta: delta ?? {}, finish_reason: finish };
     const c: Record<string, unknown> = { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [choice] };
-    switch (this.dialect) {
+    switch (d) {
       case 'openai':
         c.service_tier = 'default';
         c.system_fingerprint = 'fp_mock01';
         if (this.includeUsage) c.usage = null;
         c.obfuscation = 'x'.repeat(1 + (this.id.length % 5));
         break;
+      case 'deepseek':
+        c.system_fingerprint = 'fp_mock01_prod0820_fp8_kvcache';
+        if (this.includeUsage) c.usage = null;
+        break;
       case 'minimax':
-        // Non-final chunks carry a placeholder usage and the sensitive-content flags.
-        c.usage = { total_tokens: 0, total_characters: 0 };
+        // As captured from MiniMax-M2.7 in 2026: usage:null and the sensitive-content flags on every chunk.
+        c.usage = null;
         c.input_sensitive = false;
         c.output_sensitive = false;
+        c.input_sensitive_type = 0;
+        c.output_sensitive_type = 0;
+        c.output_sensitive_int = 0;
         break;
       case 'openrouter':
         c.provider = 'MockUpstream';
@@ -61,7 +72,10 @@ export class StreamWire {
         return `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 1 } } })}\n\n`;
       case 'deepseek':
       case 'gemini':
-        return ''; // DeepSeek's role chunk comes with the first token; Gemini has none.
+      case 'minimax':
+        return ''; // DeepSeek's role chunk comes with the first token; Gemini and MiniMax put role on content chunks.
+      case 'openai':
+        return sse(this.chunk({ role: 'assistant', content: '', refusal: null }, null));
       default:
         return sse(this.chunk({ role: 'assistant', content: '' }, null));
     }
@@ -69,7 +83,8 @@ export class StreamWire {
 
   /** Anthropic's message_start carries the input usage; the emulator sends it once counts are known. */
   anthropicStart(counts: TokenCounts): string {
-    return `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: anthropicUsage(counts, 1) } })}\n\nevent: content_block_start\ndata: ${JSON.stringify({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })}\n\n`;
+    // Every recorded Anthropic stream has a ping right after the first content_block_start.
+    return `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: anthropicUsage(counts, 1) } })}\n\nevent: content_block_start\ndata: ${JSON.stringify({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })}\n\nevent: ping\ndata: {"type": "ping"}\n\n`;
   }
 
   keepalive(): string {
@@ -94,10 +109,15 @@ export class StreamWire {
     // OpenAI chat completions and Gemini think silently: time passes, no reasoning text is streamed.
     if (kind === 'reasoning' && (d === 'openai' || d === 'gemini')) return '';
     let delta: Record<string, unknown>;
-    if (kind === 'reasoning') {
-      if (d === 'minimax') delta = { reasoning_details: [{ type: 'reasoning.text', text }] };
-      else if (d === 'openrouter') delta = { reasoning: text };
-      else delta = { content: null, reasoning_content: text };
+    if (d === 'minimax') {
+      // Captured MiniMax-M2.7 deltas: role, name and audio_content on every chunk; with reasoning_split the
+      // reasoning comes both as reasoning_content and as reasoning_details (the same text).
+      delta =
+        kind === 'reasoning'
+          ? { role: 'assistant', name: 'MiniMax AI', audio_content: '', reasoning_content: text, reasoning_details: [{ type: 'reasoning.text', id: 'reasoning-text-1', format: 'MiniMax-response-v1', index: 0, text }] }
+          : { content: text, role: 'assistant', name: 'MiniMax AI', audio_content: '' };
+    } else if (kind === 'reasoning') {
+      delta = d === 'openrouter' ? { reasoning: text } : { content: null, reasoning_content: text };
     } else {
       delta = d === 'deepseek' ? { content: text, reasoning_content: null } : { content: text };
     }
@@ -106,18 +126,19 @@ export class StreamWire {
       // DeepSeek's first data chunk is role-only, sent when inference starts.
       prefix = sse(this.chunk(kind === 'reasoning' ? { role: 'assistant', content: null, reasoning_content: '' } : { role: 'assistant', content: '' }, null));
     }
-    if (d === 'minimax' && index % 3 === 1) delta.role = ''; // MiniMax sends role:"" on some chunks
     if (d === 'gemini' && index === 0) delta.role = 'assistant';
     return prefix + sse(this.chunk(delta, null));
   }
 
   /** The frames that end a healthy stream: finish reason, usage where the dialect puts it, terminator. */
-  finish(reason: 'stop' | 'length', counts: TokenCounts, fullText: string, opts: { done: boolean; finishReason: boolean }): string {
+  finish(reason: 'stop' | 'length', counts: TokenCounts, _fullText: string, opts: { done: boolean; finishReason: boolean }): string {
     const d = this.dialect;
     if (d === 'anthropic') {
       let out = `event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n`;
       if (!opts.finishReason) return out;
-      out += `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: reason === 'stop' ? 'end_turn' : 'max_tokens', stop_sequence: null }, usage: { output_tokens: counts.completion } })}\n\n`;
+      // message_delta repeats the cumulative input counts next to output_tokens, as recorded since 2025.
+      const usage = { input_tokens: counts.prompt - counts.cached, cache_creation_input_tokens: 0, cache_read_input_tokens: counts.cached, output_tokens: counts.completion };
+      out += `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: reason === 'stop' ? 'end_turn' : 'max_tokens', stop_sequence: null }, usage })}\n\n`;
       if (opts.done) out += `event: message_stop\ndata: {"type":"message_stop"}\n\n`;
       return out;
     }
@@ -129,8 +150,8 @@ export class StreamWire {
           if (this.includeUsage) out += sse({ ...this.chunk(null, null), choices: [], usage: openaiUsage(counts) });
           break;
         case 'deepseek':
-          out += sse(this.chunk({ content: '' }, reason, { usage: deepseekUsage(counts) }));
-          if (this.includeUsage) out += sse({ ...this.chunk(null, null), choices: [], usage: deepseekUsage(counts) });
+          // Recorded with include_usage: the usage rides on the finish chunk and no choices:[] chunk follows.
+          out += sse(this.chunk({ content: '', reasoning_content: null }, reason, { usage: deepseekUsage(counts) }));
           break;
         case 'moonshot': {
           const c = this.chunk({}, reason);
@@ -139,29 +160,30 @@ export class StreamWire {
           break;
         }
         case 'minimax':
-          out += sse(this.chunk({ content: '', role: 'assistant' }, reason));
-          // The final frame repeats the whole reply; a naive client appends it twice.
+          // MiniMax-M2.7/M3 today (two public captures): the finish chunk, then a choices:[] chunk with the
+          // usage and base_resp, then the body ends. No [DONE] and no full chat.completion frame (that was
+          // the native chatcompletion_v2 API's ending, which this endpoint does not serve).
+          out += sse(this.chunk({ content: '', role: 'assistant', name: 'MiniMax AI', audio_content: '' }, reason));
           out += sse({
             id: this.id,
-            object: 'chat.completion',
+            choices: [],
             created: this.created,
             model: this.model,
-            choices: [{ index: 0, finish_reason: reason, message: { role: 'assistant', content: fullText } }],
-            usage: { total_tokens: counts.prompt + counts.completion, total_characters: 0, prompt_tokens: counts.prompt, completion_tokens: counts.completion, completion_tokens_details: { reasoning_tokens: counts.reasoning } },
-            input_sensitive: false,
-            output_sensitive: false,
+            object: 'chat.completion.chunk',
+            usage: { total_tokens: counts.prompt + counts.completion, total_characters: 0, prompt_tokens: counts.prompt, completion_tokens: counts.completion, completion_tokens_details: { reasoning_tokens: counts.reasoning }, prompt_tokens_details: { cached_tokens: counts.cached } },
             base_resp: { status_code: 0, status_msg: '' },
           });
-          break;
+          return out;
         case 'gemini':
-          out += sse(this.chunk({}, reason, { usage: geminiUsage(counts) }));
+          // Recorded without include_usage: no usage at all.
+          out += sse(this.chunk({}, reason, this.includeUsage ? { usage: geminiUsage(counts) } : undefined));
           break;
         case 'openrouter':
           out += sse(this.chunk({}, reason, { usage: { ...openaiUsage(counts), cost: 0 } }));
           break;
       }
     }
-    if (opts.done) out += 'data: [DONE]\n\n';
+    if (opts.done && d !== 'minimax') out += 'data: [DONE]\n\n';
     return out;
   }
 
@@ -210,7 +232,15 @@ function geminiUsage(c: TokenCounts) {
 }
 
 function anthropicUsage(c: TokenCounts, output: number) {
-  return { input_tokens: c.prompt - c.cached, cache_creation_input_tokens: 0, cache_read_input_tokens: c.cached, output_tokens: output, service_tier: 'standard' };
+  return {
+    input_tokens: c.prompt - c.cached,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: c.cached,
+    cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+    output_tokens: output,
+    service_tier: 'standard',
+    inference_geo: 'not_available',
+  };
 }
 
 /** A complete non-streamed body. */
