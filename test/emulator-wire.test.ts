@@ -12,6 +12,7 @@ const server = await emulator({
   openai: { dialect: 'openai', output_tokens: c(4) },
   deepseek: { dialect: 'deepseek', output_tokens: c(6), reasoning_tokens: 2 },
   minimax: { dialect: 'minimax', output_tokens: c(5) },
+  minimaxReasoning: { dialect: 'minimax', output_tokens: c(6), reasoning_tokens: 2 },
   gemini: { dialect: 'gemini', output_tokens: c(4) },
   anthropic: { dialect: 'anthropic', output_tokens: c(4) },
 });
@@ -69,6 +70,7 @@ const openaiCases: [string, string, boolean][] = [
   ['openai', 'openai/gomodel-gpt-4o-mini.sse', false],
   ['deepseek', 'deepseek/vercel-deepseek-reasoning.chunks.txt', true],
   ['minimax', 'minimax/gomodel-prod-m27-stream.sse', true],
+  ['minimaxReasoning', 'minimax/gomodel-m27-reasoning-split.sse', true],
   ['gemini', 'gemini/gomodel-gemini-2.5-flash.sse', false],
 ];
 
