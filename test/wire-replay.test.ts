@@ -114,6 +114,20 @@ describe('the completion rule on recorded OpenAI-style streams', () => {
   it.each([
     ['minimax', minimax],
     ['openai', openai],
+  ])('%s: the same recording cut right after its finish chunk (a whole event, but no chunked terminator) is incomplete_stream', async (_, f) => {
+    const body = wireBody(f);
+    const finishAt = body.indexOf('"finish_reason":"stop"');
+    const eventEnd = body.indexOf('\n\n', finishAt) + 2;
+    replies[`${f.file}#cut-after-finish`] = { status: 200, contentType: 'text/event-stream', body, cutAfter: eventEnd };
+    const events = await replay(adapterFor(f, `${f.file}#cut-after-finish`));
+    expect(events.some((e) => e.type === 'finish')).toBe(false);
+    const end = last(events);
+    expect(end.type === 'error' && end.error.errorClass).toBe('incomplete_stream');
+  });
+
+  it.each([
+    ['minimax', minimax],
+    ['openai', openai],
   ])('%s: the same recording without its finish_reason chunks is incomplete_stream', async (_, f) => {
     const kept = wireBody(f)
       .toString()

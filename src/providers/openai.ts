@@ -123,8 +123,9 @@ class OpenAIStreamDecoder implements StreamDecoder {
       }
       this.seen.toolCalls += toolCallCount(delta);
     } else {
-      // MiniMax ends with an object:"chat.completion" frame whose message repeats the whole reply:
-      // emit only what was not streamed yet, so the text is never doubled.
+      // MiniMax's native API ended with an object:"chat.completion" frame whose message repeats the whole
+      // reply (handwritten fixture minimax/handwritten-native-v2-final-frame.sse): emit only what was not
+      // streamed yet, so the text is never doubled.
       const message = asObject(choice.message);
       if (message && typeof message.content === 'string') {
         const full = message.content;
