@@ -125,3 +125,31 @@ describe('emulated anthropic against the recorded Anthropic streams', () => {
     expect(mine.startUsageKeys).toEqual(expect.arrayContaining(recorded.startUsageKeys));
   });
 });
+
+/** An error body's envelope: the key paths of its JSON, with Google's error JSON-in-a-string opened up. */
+function envelope(body: string): string[] {
+  const paths: string[] = [];
+  const walk = (v: unknown, at: string) => {
+    if (typeof v === 'string' && v.trimStart().startsWith('{')) return walk(JSON.parse(v), `${at}<json>`);
+    if (Array.isArray(v)) return v.length ? walk(v[0], `${at}[]`) : paths.push(`${at}[]`);
+    if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
+    else paths.push(at);
+  };
+  walk(JSON.parse(body), '');
+  return paths.filter((p) => !p.includes('.details')).sort();
+}
+
+describe('emulated gemini quota errors against the recorded ones', () => {
+  it.each([
+    ['rate_limit', 'gemini/error-429-per-minute-retryinfo.json'],
+    ['billing', 'gemini/error-429-free-tier-limit-0.json'],
+  ])('%s: HTTP 429 with the recorded envelope (Google error JSON as a string in error.message)', async (kind, file) => {
+    const res = await fetch(`${server.baseUrl('gemini')}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-mock-fault': JSON.stringify({ kind }) },
+      body: JSON.stringify({ model: server.profile.providers.gemini.model, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.status).toBe(fixture(file).status);
+    expect(envelope(await res.text())).toEqual(envelope(wireBody(fixture(file)).toString()));
+  });
+});

@@ -284,7 +284,7 @@ export function errorReply(dialect: Dialect, fault: ErrorFault, opts: { message?
       moonshot: ms(429, 'Your account is suspended due to insufficient balance', 'exceeded_current_quota_error'),
       minimax: oa(500, 'insufficient balance (1008)', 'api_error', null),
       // Recorded (continue#9570): a model outside the free tier says "limit: 0"; the same 429 wording without it is a rate limit.
-      gemini: gm(429, 'You exceeded your current quota, please check your plan and billing details. \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 0, model: gemini-3-pro\nPlease retry in 45.578569677s.', 'RESOURCE_EXHAUSTED'),
+      gemini: gmQuota('You exceeded your current quota, please check your plan and billing details. \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 0, model: gemini-3-pro\nPlease retry in 45.578569677s.', []),
       openrouter: or(402, 'Insufficient credits. Add more using https://openrouter.ai/settings/credits'),
       anthropic: an(402, 'billing_error', 'Your credit balance is too low to access the Anthropic API.'),
     },
@@ -293,7 +293,10 @@ export function errorReply(dialect: Dialect, fault: ErrorFault, opts: { message?
       deepseek: oa(429, 'Rate Limit Reached', 'rate_limit_error', 'invalid_request_error'),
       moonshot: ms(429, 'request reached project TPM rate limit, current: 1410, limit: 100', 'rate_limit_reached_error'),
       minimax: oa(429, 'rate limit exceeded (1002)', 'rate_limit_error', null),
-      gemini: gm(429, 'Resource has been exhausted (e.g. check quota).', 'RESOURCE_EXHAUSTED'),
+      gemini: gmQuota('You exceeded your current quota, please check your plan and billing details.', [
+        { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', quotaDimensions: { location: 'global', model: 'gemini-2.5-flash' }, quotaValue: '10' }] },
+        { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '26s' },
+      ]),
       openrouter: or(429, 'Rate limit exceeded: too many requests'),
       anthropic: an(429, 'rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit'),
     },
@@ -347,6 +350,14 @@ function ms(status: number, message: string, type: string): ErrorReply {
 }
 function gm(status: number, message: string, gstatus: string): ErrorReply {
   return { status, body: JSON.stringify([{ error: { code: status, message, status: gstatus } }]) };
+}
+/**
+ * Gemini's OpenAI-compatible endpoint answers a quota 429 with Google's error JSON, pretty-printed, as a
+ * string inside an OpenAI-style error (recorded in RooCodeInc/Roo-Code#3883 and continuedev/continue#9570).
+ */
+function gmQuota(message: string, details: unknown[]): ErrorReply {
+  const inner = { error: { code: 429, message, status: 'RESOURCE_EXHAUSTED', details } };
+  return { status: 429, body: JSON.stringify({ error: { message: `${JSON.stringify(inner, null, 2)}\n`, code: 429, status: 'Too Many Requests' } }) };
 }
 function or(status: number, message: string): ErrorReply {
   return { status, body: JSON.stringify({ error: { code: status, message, metadata: {} } }) };
