@@ -98,28 +98,19 @@ describe('the completion rule on recorded OpenAI-style streams', () => {
     expect(events.filter((e) => e.type === 'usage')).toHaveLength(1);
   });
 
+  const insideLastEvent = (body: Buffer) => body.lastIndexOf('data: {') + 20;
+  // A whole event arrived, but the body never got its chunked terminator.
+  const afterFinishEvent = (body: Buffer) => body.indexOf('\n\n', body.indexOf('"finish_reason":"stop"')) + 2;
   it.each([
-    ['minimax', minimax],
-    ['openai', openai],
-  ])('%s: the same recording cut inside its last event is incomplete_stream, never an answer', async (_, f) => {
+    ['minimax', minimax, 'inside its last event', insideLastEvent],
+    ['openai', openai, 'inside its last event', insideLastEvent],
+    ['minimax', minimax, 'right after its finish event', afterFinishEvent],
+    ['openai', openai, 'right after its finish event', afterFinishEvent],
+  ])('%s: the same recording cut %s is incomplete_stream, never an answer', async (_, f, where, cutAt) => {
     const body = wireBody(f);
-    const lastEvent = body.lastIndexOf('data: {');
-    replies[`${f.file}#cut`] = { status: 200, contentType: 'text/event-stream', body, cutAfter: lastEvent + 20 };
-    const events = await replay(adapterFor(f, `${f.file}#cut`));
-    expect(events.some((e) => e.type === 'finish')).toBe(false);
-    const end = last(events);
-    expect(end.type === 'error' && end.error.errorClass).toBe('incomplete_stream');
-  });
-
-  it.each([
-    ['minimax', minimax],
-    ['openai', openai],
-  ])('%s: the same recording cut right after its finish chunk (a whole event, but no chunked terminator) is incomplete_stream', async (_, f) => {
-    const body = wireBody(f);
-    const finishAt = body.indexOf('"finish_reason":"stop"');
-    const eventEnd = body.indexOf('\n\n', finishAt) + 2;
-    replies[`${f.file}#cut-after-finish`] = { status: 200, contentType: 'text/event-stream', body, cutAfter: eventEnd };
-    const events = await replay(adapterFor(f, `${f.file}#cut-after-finish`));
+    const name = `${f.file}#cut ${where}`;
+    replies[name] = { status: 200, contentType: 'text/event-stream', body, cutAfter: cutAt(body) };
+    const events = await replay(adapterFor(f, name));
     expect(events.some((e) => e.type === 'finish')).toBe(false);
     const end = last(events);
     expect(end.type === 'error' && end.error.errorClass).toBe('incomplete_stream');
