@@ -21,7 +21,7 @@ export async function mockCommand(opts: { port: string; host: string; profile: s
     const path = spec.dialect === 'anthropic' ? 'messages' : 'chat/completions';
     out.write(`  ${name.padEnd(12)} ${spec.dialect.padEnd(10)} ${server.baseUrl(name)}/${path}  (model ${spec.model})\n`);
   }
-  out.write('Admin: GET /_mock/stats, GET /_mock/providers/{name}/injected, POST /_mock/reset, PUT /_mock/providers/{name}/script|faults. Ctrl-C to stop.\n');
+  out.write('Admin: GET /_mock/stats, GET /_mock/providers/{name}/injected, POST /_mock/reset (counters, scripts and faults back to the profile), PUT /_mock/providers/{name}/script|faults. Ctrl-C to stop.\n');
   await new Promise<void>((resolve) => {
     const stop = () => {
       server.close().then(resolve, resolve);

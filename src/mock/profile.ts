@@ -33,6 +33,7 @@ export const FAULT_KINDS = [
   'error_event',
   'html',
   'refuse',
+  'filtered',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -73,6 +74,11 @@ export interface MockProviderSpec {
   reasoning_tokens: number;
   /** Interval of keep-alive comments (DeepSeek, OpenRouter) or pings (Anthropic) while waiting for the first token; 0 = none. */
   keepalive_ms: number;
+  /**
+   * Model ids this provider serves; a request for any other id gets the provider's real "model not found"
+   * answer. Unset: any id is served (a catch-all test double). The built-in profiles set it.
+   */
+  models?: string[];
   /** Share of prompt tokens reported as cache hits. */
   cached_share: number;
   context_window: number;
@@ -115,6 +121,7 @@ export function providerSpec(partial: Partial<MockProviderSpec> & { dialect?: Di
   return {
     dialect,
     model: partial.model ?? DEFAULT_MODEL[dialect],
+    models: partial.models,
     ttft: partial.ttft ?? c(0),
     itl: partial.itl ?? c(0),
     total: partial.total,
@@ -160,20 +167,24 @@ function demoProviders(): Record<string, MockProviderSpec> {
   };
 }
 
+/** The built-in profiles serve only their own model ids, as the real services do. */
+const servingOwnModel = (providers: Record<string, MockProviderSpec>): Record<string, MockProviderSpec> =>
+  Object.fromEntries(Object.entries(providers).map(([name, spec]) => [name, { ...spec, models: spec.models ?? [spec.model] }]));
+
 export const BUILTIN_PROFILES: Record<string, () => MockProfile> = {
-  demo: () => ({ seed: 42, providers: demoProviders() }),
+  demo: () => ({ seed: 42, providers: servingOwnModel(demoProviders()) }),
   default: () => ({
     seed: 42,
-    providers: {
+    providers: servingOwnModel({
       ...demoProviders(),
       openai: providerSpec({ dialect: 'openai', ttft: lognormal(350, 0.3), itl: lognormal(15, 0.3), output_tokens: uniform(40, 100) }),
       anthropic: providerSpec({ dialect: 'anthropic', ttft: lognormal(600, 0.3), itl: lognormal(20, 0.3), output_tokens: uniform(40, 100), keepalive_ms: 200 }),
       gemini: providerSpec({ dialect: 'gemini', ttft: lognormal(450, 0.3), itl: lognormal(10, 0.3), output_tokens: uniform(40, 100), reasoning_tokens: 30 }),
       openrouter: providerSpec({ dialect: 'openrouter', ttft: lognormal(500, 0.3), itl: lognormal(20, 0.3), output_tokens: uniform(40, 100), keepalive_ms: 200 }),
       instant: providerSpec({ dialect: 'openai', model: 'instant' }),
-    },
+    }),
   }),
-  instant: () => ({ seed: 42, providers: { instant: providerSpec({ dialect: 'openai', model: 'instant' }) } }),
+  instant: () => ({ seed: 42, providers: servingOwnModel({ instant: providerSpec({ dialect: 'openai', model: 'instant' }) }) }),
 };
 
 /** Loads a profile by built-in name or from a YAML/JSON file. */
@@ -215,6 +226,7 @@ function specFromObject(raw: unknown, where: string): MockProviderSpec {
   if (!DIALECTS.includes(dialect)) throw new UsageError(`${where}.dialect: "${String(o.dialect)}" is not one of ${DIALECTS.join(', ')}`);
   const partial: Partial<MockProviderSpec> = { dialect };
   if (o.model !== undefined) partial.model = String(o.model);
+  if (o.models !== undefined) partial.models = toArray(o.models, `${where}.models`).map(String);
   for (const key of ['ttft', 'itl', 'total'] as const) if (o[key] !== undefined) partial[key] = toDist(o[key], `${where}.${key}`, true);
   if (o.output_tokens !== undefined) partial.output_tokens = toDist(o.output_tokens, `${where}.output_tokens`, false);
   for (const key of ['reasoning_tokens', 'cached_share', 'context_window'] as const) {
@@ -238,6 +250,9 @@ export function toStep(raw: unknown, where: string): ScriptStep {
   return step;
 }
 
+/** The keys a fault may carry (a fault header with any other key is a typo, answered 400). */
+export const FAULT_KEYS = ['kind', 'status', 'retry_after', 'retry_after_ms', 'message', 'delay', 'delay_ms', 'after_tokens'] as const;
+
 export function toFault(raw: unknown, where: string): Fault {
   if (typeof raw === 'string') raw = { kind: raw };
   if (!raw || typeof raw !== 'object') throw new UsageError(`${where}: expected a fault mapping like {kind: rate_limit}`);
@@ -246,7 +261,8 @@ export function toFault(raw: unknown, where: string): Fault {
   if (!FAULT_KINDS.includes(kind)) throw new UsageError(`${where}.kind: "${String(o.kind)}" is not one of ${FAULT_KINDS.join(', ')}`);
   const f: Fault = { kind };
   if (o.status !== undefined) f.status = toNumber(o.status, `${where}.status`);
-  if (kind === 'status' && f.status === undefined) throw new UsageError(`${where}: kind "status" needs a status code`);
+  if (kind === 'status' && f.status === undefined) throw new UsageError(`${where}: kind "status" needs a status code, e.g. {"kind":"status","status":503}`);
+  if (f.status !== undefined && !(Number.isInteger(f.status) && f.status >= 300 && f.status <= 599)) throw new UsageError(`${where}.status: ${f.status} is not a redirect or error status (300-599)`);
   if (o.retry_after !== undefined) f.retry_after = toNumber(o.retry_after, `${where}.retry_after`);
   if (o.retry_after_ms !== undefined) f.retry_after_ms = toNumber(o.retry_after_ms, `${where}.retry_after_ms`);
   if (o.message !== undefined) f.message = String(o.message);

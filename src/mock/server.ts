@@ -4,8 +4,11 @@ import { now } from '../util/clock.js';
 import { estimatePromptTokens } from '../util/tokens.js';
 import { sleep } from '../util/time.js';
 import { Rng, hashSeed, sample } from './random.js';
-import { toFault, toStep, type Fault, type MockProfile, type MockProviderSpec, type ProbabilisticFault, type ScriptStep } from './profile.js';
-import { StreamWire, errorReply, nonStreamBody, type TokenCounts } from './wire.js';
+import { RateWindow, requestId, serviceHeaders } from './headers.js';
+import { FAULT_KEYS, toFault, toStep, type Dialect, type Fault, type MockProfile, type MockProviderSpec, type ProbabilisticFault, type ScriptStep } from './profile.js';
+import { errorBody, missingField, statusReply, unknownModel } from './replies.js';
+import { StreamWire, errorReply, nonStreamBody, type FinishReason, type TokenCounts } from './wire.js';
+import { toolCallFor } from './tools.js';
 
 export interface ProviderStats {
   requests: number;
@@ -44,6 +47,8 @@ interface ProviderState {
   /** Next slot of the ring once `injected` is full. */
   injectedNext: number;
   spec: MockProviderSpec;
+  /** The per-minute budget reported in rate-limit headers. */
+  window: RateWindow;
   rng: Rng;
   stats: ProviderStats;
   script: ScriptStep[];
@@ -67,6 +72,8 @@ export interface MockServer {
   injected(provider: string): InjectedTiming[];
   /** Forgets injected timings and counters (between phases of a test or a perf run). */
   resetStats(): void;
+  /** resetStats, and puts back each provider's scripts and faults as the profile set them (POST /_mock/reset). */
+  reset(): void;
   /** TCP connections accepted on the main port since start. */
   connections(): number;
   close(): Promise<void>;
@@ -94,6 +101,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     const st: ProviderState = {
       name,
       spec,
+      window: new RateWindow(),
       rng: new Rng(hashSeed(name, opts.profile.seed)),
       stats: { requests: 0, ok: 0, faults: {} },
       injected: [],
@@ -157,31 +165,43 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     }
     const state = providerName ? states.get(providerName) : byModel.get(String(body.model));
     if (!state) {
-      return sendJson(res, 404, JSON.stringify({ error: { message: `emulator: unknown provider or model "${providerName ?? String(body.model)}"; known: ${[...states.keys()].join(', ')}`, type: 'not_found_error', code: 'model_not_found' } }));
+      const reply = errorBody(endpoint === 'messages' ? 'anthropic' : 'openai', 404, `emulator: unknown provider or model "${providerName ?? String(body.model)}"; known providers: ${[...states.keys()].join(', ')}; models: ${[...byModel.keys()].join(', ')}`, 'model_not_found');
+      return sendJson(res, reply.status, reply.body);
     }
     const spec = state.spec;
     if ((endpoint === 'messages') !== (spec.dialect === 'anthropic')) {
       return sendJson(res, 404, JSON.stringify({ error: { message: `emulator: provider ${state.name} speaks ${spec.dialect}; use /${state.name}/v1/${spec.dialect === 'anthropic' ? 'messages' : 'chat/completions'}`, type: 'not_found' } }));
     }
     state.stats.requests++;
+    const rid = requestId(spec.dialect);
+    const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
+    const systemChars = typeof body.system === 'string' ? body.system.length : 0;
+    const promptTokens = estimatePromptTokens(messages, systemChars);
+    const budget = state.window.use(promptTokens);
+    for (const [k, v] of Object.entries(serviceHeaders(spec.dialect, rid, budget, false))) res.setHeader(k, v);
+    // A fault asked for but not understood is answered, never ignored: a chaos test must not pass because its fault was not sent.
+    const picked = pickFault(state, header(req, 'x-mock-fault'));
+    if ('invalid' in picked) return fail(state, res, 'bad_fault_header', errorBody(spec.dialect, 400, picked.invalid), {}, rid);
 
     if (spec.api_key !== undefined) {
       const presented = bearer(req) ?? header(req, 'x-api-key') ?? '';
       if (presented !== spec.api_key) {
         const shown = spec.echo_key ? presented : `****${presented.slice(-4)}`;
-        return fail(state, res, 'auth', errorReply(spec.dialect, 'auth', { key: shown }), {});
+        return fail(state, res, 'auth', errorReply(spec.dialect, 'auth', { key: shown }), {}, rid);
       }
     }
-    if (spec.reject_stream_options && body.stream_options !== undefined) {
-      return fail(state, res, 'stream_options', { status: 400, body: JSON.stringify({ error: { message: 'Unrecognized request argument supplied: stream_options', type: 'invalid_request_error', param: 'stream_options', code: null } }) }, {});
+    // Validation as the real services do it: a model they do not serve, a field they require.
+    if (spec.models && !spec.models.includes(String(body.model))) {
+      return fail(state, res, 'unknown_model', body.model === undefined ? missingField(spec.dialect, 'model') : unknownModel(spec.dialect, String(body.model)), {}, rid);
     }
-    const fault = pickFault(state, header(req, 'x-mock-fault'));
-    const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
-    const systemChars = typeof body.system === 'string' ? body.system.length : 0;
-    const promptTokens = estimatePromptTokens(messages, systemChars);
+    if (spec.dialect === 'anthropic' && body.max_tokens === undefined) return fail(state, res, 'invalid_request', missingField(spec.dialect, 'max_tokens'), {}, rid);
+    if (spec.reject_stream_options && body.stream_options !== undefined) {
+      return fail(state, res, 'stream_options', { status: 400, body: JSON.stringify({ error: { message: 'Unrecognized request argument supplied: stream_options', type: 'invalid_request_error', param: 'stream_options', code: null } }) }, {}, rid);
+    }
+    const fault = picked;
     const maxTokens = Number(body.max_tokens ?? body.max_completion_tokens ?? Infinity);
     if (fault.kind === 'context_length' || promptTokens + (Number.isFinite(maxTokens) ? maxTokens : 0) > spec.context_window) {
-      return fail(state, res, 'context_length', errorReply(spec.dialect, 'context_length', { message: fault.message }), fault);
+      return fail(state, res, 'context_length', errorReply(spec.dialect, 'context_length', { message: fault.message }), fault, rid);
     }
     switch (fault.kind) {
       case 'auth':
@@ -190,12 +210,9 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       case 'overloaded':
       case 'server':
       case 'content_filter':
-        return fail(state, res, fault.kind, errorReply(spec.dialect, fault.kind, { message: fault.message, key: '****' }), fault);
-      case 'status': {
-        const cls = fault.status === 429 ? 'rate_limit' : fault.status === 401 ? 'auth' : fault.status === 402 ? 'billing' : (fault.status ?? 500) >= 500 ? 'server' : 'content_filter';
-        const base = errorReply(spec.dialect, cls, { message: fault.message });
-        return fail(state, res, `status_${fault.status}`, { status: fault.status ?? 500, body: base.body }, fault);
-      }
+        return fail(state, res, fault.kind, errorReply(spec.dialect, fault.kind, { message: fault.message, key: '****' }), fault, rid);
+      case 'status':
+        return fail(state, res, `status_${fault.status}`, statusReply(spec.dialect, fault.status ?? 500, fault.message), fault, rid);
       case 'reset':
         count(state, 'reset');
         req.socket.resetAndDestroy();
@@ -221,14 +238,8 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     await respond(state, body, promptTokens, maxTokens, fault, req, res, arrived);
   }
 
-  function pickFault(state: ProviderState, override: string | undefined): Fault {
-    if (override) {
-      try {
-        return toFault(override.trim().startsWith('{') ? JSON.parse(override) : override, 'x-mock-fault');
-      } catch {
-        return { kind: 'ok' };
-      }
-    }
+  function pickFault(state: ProviderState, override: string | undefined): Fault | { invalid: string } {
+    if (override !== undefined) return parseFaultHeader(override);
     while (state.stepIndex < state.script.length) {
       const step = state.script[state.stepIndex];
       const expired = (step.for_ms !== undefined && now() - state.stepStart >= step.for_ms) || (step.times !== undefined && state.stepCount >= step.times);
@@ -261,7 +272,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       return sendJson(res, 200, JSON.stringify(api.injected(inj[1])));
     }
     if (path === '/_mock/reset' && req.method === 'POST') {
-      api.resetStats();
+      api.reset();
       return sendJson(res, 200, '{"ok":true}');
     }
     const m = /^\/_mock\/providers\/([^/]+)\/(script|faults)$/.exec(path);
@@ -361,6 +372,14 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
         st.stats = { requests: 0, ok: 0, faults: {} };
       }
     },
+    reset() {
+      api.resetStats();
+      for (const [name, spec] of Object.entries(opts.profile.providers)) {
+        const st = states.get(name)!;
+        st.spec = spec;
+        api.setScript(name, spec.script);
+      }
+    },
     stats() {
       const out: Record<string, ProviderStats> = {};
       for (const [name, st] of states) out[name] = { ...st.stats, faults: { ...st.stats.faults } };
@@ -402,12 +421,41 @@ function count(state: ProviderState, kind: string): void {
   state.stats.faults[kind] = (state.stats.faults[kind] ?? 0) + 1;
 }
 
-function fail(state: ProviderState, res: ServerResponse, kind: string, reply: { status: number; body: string }, fault: Partial<Fault>): void {
+/** Reads an x-mock-fault header (a kind, or a JSON fault); what it cannot read becomes a message for a 400. */
+export function parseFaultHeader(text: string): Fault | { invalid: string } {
+  const how = 'send a kind (e.g. x-mock-fault: rate_limit) or a JSON fault (e.g. {"kind":"cut","after_tokens":3})';
+  let raw: unknown = text.trim();
+  if ((raw as string).startsWith('{')) {
+    try {
+      raw = JSON.parse(raw as string);
+    } catch (e) {
+      return { invalid: `x-mock-fault: not valid JSON (${(e as Error).message}); ${how}` };
+    }
+    const unknown = Object.keys(raw as object).filter((k) => !(FAULT_KEYS as readonly string[]).includes(k));
+    if (unknown.length) return { invalid: `x-mock-fault: unknown key ${unknown.map((k) => `"${k}"`).join(', ')}; a fault has ${FAULT_KEYS.join(', ')}` };
+  }
+  try {
+    return toFault(raw, 'x-mock-fault');
+  } catch (e) {
+    return { invalid: `${(e as Error).message}; ${how}` };
+  }
+}
+
+/** Anthropic says when to retry a 429 even when the scenario does not: one second unless the fault sets it. */
+const ANTHROPIC_RETRY_AFTER_S = 1;
+
+function fail(state: ProviderState, res: ServerResponse, kind: string, reply: { status: number; body: string }, fault: Partial<Fault>, rid: string): void {
   count(state, kind);
   const headers: Record<string, string> = {};
+  const dialect: Dialect = state.spec.dialect;
+  if (reply.status === 429 && kind !== 'billing') {
+    Object.assign(headers, serviceHeaders(dialect, rid, state.window.used(), true));
+    if (dialect === 'anthropic') headers['retry-after'] = String(ANTHROPIC_RETRY_AFTER_S);
+  }
   if (fault.retry_after !== undefined) headers['retry-after'] = String(fault.retry_after);
   if (fault.retry_after_ms !== undefined) headers['retry-after-ms'] = String(fault.retry_after_ms);
-  sendJson(res, reply.status, reply.body, headers);
+  // The body names the same request id as the header, as Anthropic's do.
+  sendJson(res, reply.status, reply.body.replace('"request_id":"req_mock"', `"request_id":${JSON.stringify(rid)}`), headers);
 }
 
 function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -445,8 +493,10 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   const ttft = fault.kind === 'slow_first_token' ? (fault.delay_ms ?? 5000) : sample(spec.ttft, rng);
   const wanted = Math.max(1, Math.round(sample(spec.output_tokens, rng)));
   const reasoningCount = Math.min(spec.reasoning_tokens, Number.isFinite(maxTokens) ? Math.max(0, maxTokens - 1) : spec.reasoning_tokens);
-  const contentCount = Math.max(1, Math.min(wanted, Number.isFinite(maxTokens) ? maxTokens - reasoningCount : wanted));
-  const truncated = Number.isFinite(maxTokens) && wanted + reasoningCount > maxTokens;
+  const tool = toolCallFor(body, spec.dialect, rng);
+  // A tool call is streamed as one step after the reasoning, in place of the text.
+  const contentCount = tool ? 1 : Math.max(1, Math.min(wanted, Number.isFinite(maxTokens) ? maxTokens - reasoningCount : wanted));
+  const truncated = !tool && Number.isFinite(maxTokens) && wanted + reasoningCount > maxTokens;
   const n = reasoningCount + contentCount;
   const totalMs = spec.total ? sample(spec.total, rng) : undefined;
   const gaps: number[] = [];
@@ -456,7 +506,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   const reasoningText = words.slice(0, reasoningCount).join('');
   const contentText = words.slice(reasoningCount).join('');
   const counts: TokenCounts = { prompt: promptTokens, cached: Math.floor(promptTokens * spec.cached_share), completion: n, reasoning: reasoningCount };
-  const reason = truncated ? 'length' : 'stop';
+  const reason: FinishReason = tool ? 'tool_calls' : truncated ? 'length' : 'stop';
   const id = `${spec.dialect === 'anthropic' ? 'msg_' : 'chatcmpl-'}${state.stats.requests.toString(16)}${rng.int(1 << 30).toString(16)}`;
   let closed = false;
   res.on('close', () => (closed = true));
@@ -489,10 +539,16 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
       return;
     }
     timing.ttftMs = timing.totalMs = now() - t0;
-    const payload = fault.kind === 'malformed' ? '<html><body>502 Bad Gateway</body></html>' : nonStreamBody(spec.dialect, id, spec.model, contentText, reasoningText, reason, counts);
-    if (fault.kind === 'malformed') count(state, 'malformed');
+    let payload: string;
+    if (fault.kind === 'filtered') {
+      const kept = words.slice(reasoningCount, reasoningCount + (fault.after_tokens ?? 0)).join('');
+      payload = nonStreamBody(spec.dialect, id, spec.model, kept, reasoningText, 'content_filter', counts);
+    } else payload = nonStreamBody(spec.dialect, id, spec.model, contentText, reasoningText, reason, counts, tool);
+    // Malformed: a complete HTTP answer whose JSON breaks off half-way (the html fault is the wrong-content-type case).
+    if (fault.kind === 'malformed') payload = payload.slice(0, payload.length >> 1);
+    if (fault.kind === 'malformed' || fault.kind === 'filtered') count(state, fault.kind);
     else state.stats.ok++;
-    if (!res.headersSent) res.writeHead(200, { 'content-type': fault.kind === 'malformed' ? 'text/html' : 'application/json', 'content-length': Buffer.byteLength(payload) });
+    if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
     res.end(payload);
     return;
   }
@@ -520,7 +576,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
     res.write(frame);
   };
 
-  await send(spec.dialect === 'anthropic' ? wire.anthropicStart(counts) : wire.start());
+  await send(spec.dialect === 'anthropic' ? wire.anthropicStart(counts, reasoningCount > 0 ? 'thinking' : (tool ?? 'text')) : wire.start());
   const firstAt = t0 + ttft;
   while (!closed && now() < firstAt) {
     if (spec.keepalive_ms) {
@@ -530,39 +586,46 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
       await sleep(firstAt - now());
     }
   }
+  const midStream = fault.kind === 'stall' || fault.kind === 'cut' || fault.kind === 'malformed' || fault.kind === 'error_event' || fault.kind === 'filtered';
   const cutAt = fault.after_tokens ?? 0;
-  let firstVisibleSent = false;
+  /** The fault that breaks a stream after `after_tokens` tokens were sent. */
+  const breakStream = async (generated: number): Promise<void> => {
+    count(state, fault.kind);
+    if (fault.kind === 'stall') return; // keep the connection open, send nothing more
+    if (fault.kind === 'cut') {
+      // Close after what was written is flushed: the client gets the tokens, then a body that never ends properly.
+      req.socket.end();
+      return;
+    }
+    if (fault.kind === 'malformed') await send(wire.malformed());
+    else if (fault.kind === 'filtered') await send(wire.finish('content_filter', { ...counts, completion: generated }, '', { done: true, finishReason: true }));
+    else await send(wire.errorEvent('overloaded'));
+    res.end();
+  };
+  // Tokens actually written: silent thinking (OpenAI, Gemini) writes nothing, so it neither counts toward
+  // after_tokens nor moves the dialect's first-visible-chunk markers (role).
+  let sent = 0;
   let at = firstAt;
   for (let i = 0; i < n; i++) {
     if (closed) return;
-    if (i === cutAt && (fault.kind === 'stall' || fault.kind === 'cut' || fault.kind === 'malformed' || fault.kind === 'error_event')) {
-      count(state, fault.kind);
-      if (fault.kind === 'stall') return; // keep the connection open, send nothing more
-      if (fault.kind === 'cut') {
-        // Close after what was written is flushed: the client gets the tokens, then a body that never ends properly.
-        req.socket.end();
-        return;
-      }
-      if (fault.kind === 'malformed') await send('data: {"choices":[{"delta":{"content":"tru\n\n');
-      else await send(wire.errorEvent('overloaded'));
-      res.end();
-      return;
-    }
     if (i > 0) {
       at += gaps[i - 1];
       if (!instant) await sleep(at - now());
     }
-    const frame = wire.token(i < reasoningCount ? 'reasoning' : 'content', words[i], i < reasoningCount ? i : i - reasoningCount + (reasoningCount > 0 ? 1 : 0));
+    const kind = i < reasoningCount ? 'reasoning' : 'content';
+    const frame = tool && kind === 'content' ? wire.toolCall(tool) : wire.token(kind, words[i], sent);
+    if (frame && midStream && sent === cutAt) return breakStream(i);
     await send(frame);
+    if (!frame) continue;
+    sent++;
     if (!instant) {
-      // Silent thinking (OpenAI, Gemini) writes nothing: the first visible token is what a client sees.
-      if (frame && !firstVisibleSent) {
-        firstVisibleSent = true;
-        timing.ttftMs = now() - t0;
-      }
+      // The first visible token is what a client sees as the first token.
+      if (sent === 1) timing.ttftMs = now() - t0;
       if (i === n - 1) timing.totalMs = now() - t0;
     }
   }
+  // A fault asked for after more tokens than the answer has still happens, before the answer ends.
+  if (midStream && !closed) return breakStream(n);
   const finishOpts = { done: fault.kind !== 'no_done', finishReason: fault.kind !== 'no_finish' };
   await send(wire.finish(reason, counts, contentText, finishOpts));
   if (closed) return;

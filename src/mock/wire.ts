@@ -21,9 +21,24 @@ export interface ErrorReply {
 type ErrorFault = Extract<FaultKind, 'auth' | 'billing' | 'rate_limit' | 'overloaded' | 'server' | 'context_length' | 'content_filter'>;
 
 const sse = (obj: unknown) => `data: ${JSON.stringify(obj)}\n\n`;
+const anthropicEvent = (obj: { type: string; [field: string]: unknown }) => `event: ${obj.type}\ndata: ${JSON.stringify(obj)}\n\n`;
+
+/** Why a stream ended, in OpenAI's finish_reason words. */
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+const ANTHROPIC_STOP: Record<FinishReason, string> = { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use', content_filter: 'refusal' };
+
+/** A tool call the emulator makes when a request offers tools; `args` is JSON text. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  args: string;
+}
 
 export class StreamWire {
   private readonly created = Math.floor(Date.now() / 1000);
+  /** Anthropic: the open content block (thinking, text, tool_use each get their own, indexed from 0). */
+  private block = -1;
+  private blockType = '';
 
   constructor(
     readonly dialect: Dialect,
@@ -82,9 +97,43 @@ export class StreamWire {
   }
 
   /** Anthropic's message_start carries the input usage; the emulator sends it once counts are known. */
-  anthropicStart(counts: TokenCounts): string {
+  anthropicStart(counts: TokenCounts, first: 'thinking' | 'text' | ToolCall): string {
     // Every recorded Anthropic stream has a ping right after the first content_block_start.
-    return `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: anthropicUsage(counts, 1) } })}\n\nevent: content_block_start\ndata: ${JSON.stringify({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })}\n\nevent: ping\ndata: {"type": "ping"}\n\n`;
+    const open = first === 'thinking' || first === 'text' ? this.anthropicBlock(first) : this.anthropicBlock('tool_use', { type: 'tool_use', id: first.id, name: first.name, input: {} });
+    return `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: anthropicUsage(counts, 1) } })}\n\n${open}event: ping\ndata: {"type": "ping"}\n\n`;
+  }
+
+  /** Anthropic: closes the open block (a thinking block ends with its signature) and opens one of `type`. */
+  private anthropicBlock(type: 'thinking' | 'text' | 'tool_use' | '', start?: Record<string, unknown>): string {
+    if (type === this.blockType) return '';
+    let out = '';
+    if (this.blockType === 'thinking') out += anthropicEvent({ type: 'content_block_delta', index: this.block, delta: { type: 'signature_delta', signature: `EqQB${Buffer.from(this.id).toString('base64')}` } });
+    if (this.blockType) out += anthropicEvent({ type: 'content_block_stop', index: this.block });
+    this.blockType = type;
+    if (!type) return out;
+    this.block++;
+    const block = start ?? (type === 'thinking' ? { type, thinking: '', signature: '' } : { type, text: '' });
+    return out + anthropicEvent({ type: 'content_block_start', index: this.block, content_block: block });
+  }
+
+  /** A tool call: its name first, then its arguments in pieces, as each dialect streams them. */
+  toolCall(call: ToolCall): string {
+    const mid = Math.ceil(call.args.length / 2);
+    const pieces = [call.args.slice(0, mid), call.args.slice(mid)];
+    if (this.dialect === 'anthropic') {
+      let out = this.anthropicBlock('tool_use', { type: 'tool_use', id: call.id, name: call.name, input: {} });
+      for (const partial_json of pieces) out += anthropicEvent({ type: 'content_block_delta', index: this.block, delta: { type: 'input_json_delta', partial_json } });
+      return out;
+    }
+    let out = sse(this.chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] }, null));
+    for (const args of pieces) out += sse(this.chunk({ tool_calls: [{ index: 0, function: { arguments: args } }] }, null));
+    return out;
+  }
+
+  /** A frame broken mid-JSON, in the dialect's framing. */
+  malformed(): string {
+    if (this.dialect === 'anthropic') return `event: content_block_delta\ndata: {"type":"content_block_delta","index":${Math.max(0, this.block)},"delta":{"type":"text_delta","text":"tru\n\n`;
+    return 'data: {"choices":[{"delta":{"content":"tru\n\n';
   }
 
   keepalive(): string {
@@ -104,7 +153,8 @@ export class StreamWire {
     const d = this.dialect;
     if (d === 'anthropic') {
       const delta = kind === 'reasoning' ? { type: 'thinking_delta', thinking: text } : { type: 'text_delta', text };
-      return `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta })}\n\n`;
+      const open = this.anthropicBlock(kind === 'reasoning' ? 'thinking' : 'text');
+      return `${open}event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: this.block, delta })}\n\n`;
     }
     // OpenAI chat completions and Gemini think silently: time passes, no reasoning text is streamed.
     if (kind === 'reasoning' && (d === 'openai' || d === 'gemini')) return '';
@@ -131,14 +181,14 @@ export class StreamWire {
   }
 
   /** The frames that end a healthy stream: finish reason, usage where the dialect puts it, terminator. */
-  finish(reason: 'stop' | 'length', counts: TokenCounts, _fullText: string, opts: { done: boolean; finishReason: boolean }): string {
+  finish(reason: FinishReason, counts: TokenCounts, _fullText: string, opts: { done: boolean; finishReason: boolean }): string {
     const d = this.dialect;
     if (d === 'anthropic') {
-      let out = `event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n`;
+      let out = this.anthropicBlock('');
       if (!opts.finishReason) return out;
       // message_delta repeats the cumulative input counts next to output_tokens, as recorded since 2025.
       const usage = { input_tokens: counts.prompt - counts.cached, cache_creation_input_tokens: 0, cache_read_input_tokens: counts.cached, output_tokens: counts.completion };
-      out += `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: reason === 'stop' ? 'end_turn' : 'max_tokens', stop_sequence: null }, usage })}\n\n`;
+      out += `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: ANTHROPIC_STOP[reason], stop_sequence: null }, usage })}\n\n`;
       if (opts.done) out += `event: message_stop\ndata: {"type":"message_stop"}\n\n`;
       return out;
     }
@@ -244,15 +294,17 @@ function anthropicUsage(c: TokenCounts, output: number) {
 }
 
 /** A complete non-streamed body. */
-export function nonStreamBody(dialect: Dialect, id: string, model: string, content: string, reasoning: string, reason: 'stop' | 'length', counts: TokenCounts): string {
+export function nonStreamBody(dialect: Dialect, id: string, model: string, content: string, reasoning: string, reason: FinishReason, counts: TokenCounts, tool?: ToolCall): string {
   const created = Math.floor(Date.now() / 1000);
   if (dialect === 'anthropic') {
     const blocks: unknown[] = [];
-    if (reasoning) blocks.push({ type: 'thinking', thinking: reasoning, signature: 'mock' });
-    blocks.push({ type: 'text', text: content });
-    return JSON.stringify({ id, type: 'message', role: 'assistant', model, content: blocks, stop_reason: reason === 'stop' ? 'end_turn' : 'max_tokens', stop_sequence: null, usage: anthropicUsage(counts, counts.completion) });
+    if (reasoning) blocks.push({ type: 'thinking', thinking: reasoning, signature: `EqQB${Buffer.from(id).toString('base64')}` });
+    if (tool) blocks.push({ type: 'tool_use', id: tool.id, name: tool.name, input: JSON.parse(tool.args) });
+    else blocks.push({ type: 'text', text: content });
+    return JSON.stringify({ id, type: 'message', role: 'assistant', model, content: blocks, stop_reason: ANTHROPIC_STOP[reason], stop_sequence: null, usage: anthropicUsage(counts, counts.completion) });
   }
-  const message: Record<string, unknown> = { role: 'assistant', content };
+  const message: Record<string, unknown> = { role: 'assistant', content: tool ? null : content };
+  if (tool) message.tool_calls = [{ id: tool.id, type: 'function', function: { name: tool.name, arguments: tool.args } }];
   if (reasoning) {
     if (dialect === 'minimax') message.reasoning_details = [{ type: 'reasoning.text', text: reasoning }];
     else if (dialect === 'openrouter') message.reasoning = reasoning;
@@ -342,13 +394,13 @@ export function errorReply(dialect: Dialect, fault: ErrorFault, opts: { message?
   return reply;
 }
 
-function oa(status: number, message: string, type: string, code: string | null): ErrorReply {
+export function oa(status: number, message: string, type: string, code: string | null): ErrorReply {
   return { status, body: JSON.stringify({ error: { message, type, param: null, code } }) };
 }
-function ms(status: number, message: string, type: string): ErrorReply {
+export function ms(status: number, message: string, type: string): ErrorReply {
   return { status, body: JSON.stringify({ error: { message, type } }) };
 }
-function gm(status: number, message: string, gstatus: string): ErrorReply {
+export function gm(status: number, message: string, gstatus: string): ErrorReply {
   return { status, body: JSON.stringify([{ error: { code: status, message, status: gstatus } }]) };
 }
 /**
@@ -359,9 +411,9 @@ function gmQuota(message: string, details: unknown[]): ErrorReply {
   const inner = { error: { code: 429, message, status: 'RESOURCE_EXHAUSTED', details } };
   return { status: 429, body: JSON.stringify({ error: { message: `${JSON.stringify(inner, null, 2)}\n`, code: 429, status: 'Too Many Requests' } }) };
 }
-function or(status: number, message: string): ErrorReply {
+export function or(status: number, message: string): ErrorReply {
   return { status, body: JSON.stringify({ error: { code: status, message, metadata: {} } }) };
 }
-function an(status: number, type: string, message: string): ErrorReply {
+export function an(status: number, type: string, message: string): ErrorReply {
   return { status, body: JSON.stringify({ type: 'error', error: { type, message }, request_id: 'req_mock' }) };
 }

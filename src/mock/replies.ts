@@ -1,0 +1,91 @@
+import { STATUS_CODES } from 'node:http';
+import type { Dialect } from './profile.js';
+import { an, errorReply, gm, ms, oa, or, type ErrorReply } from './wire.js';
+
+/**
+ * Error answers that are not one of the fault classes: a `status` fault's body for any code, and the
+ * real services' answers to requests they reject (unknown model, missing field). Each in the dialect's
+ * own envelope and error type (docs/providers.md: OpenAI §1, Anthropic §5a, Gemini §6).
+ */
+
+/** Anthropic's error type per status (Messages API error table). */
+const ANTHROPIC_TYPE: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'billing_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  409: 'conflict_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  504: 'timeout_error',
+  529: 'overloaded_error',
+};
+
+/** google.rpc status names for HTTP codes (Gemini's error bodies carry them). */
+const GOOGLE_STATUS: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'ABORTED',
+  429: 'RESOURCE_EXHAUSTED',
+  499: 'CANCELLED',
+  500: 'INTERNAL',
+  501: 'UNIMPLEMENTED',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+/** OpenAI's error type per status where it is not the generic invalid_request_error. */
+const OPENAI_TYPE: Record<number, string> = { 403: 'request_forbidden' };
+/** Moonshot's error type per status. */
+const MOONSHOT_TYPE: Record<number, string> = { 403: 'permission_denied_error', 404: 'resource_not_found_error' };
+
+/** The body a `status` fault sends: 401/402/429 and 5xx as the matching fault class, any other code in the dialect's envelope with that code's error type. */
+export function statusReply(dialect: Dialect, status: number, message?: string): ErrorReply {
+  const cls = status === 401 ? 'auth' : status === 402 ? 'billing' : status === 429 ? 'rate_limit' : status === 503 || status === 529 ? 'overloaded' : status >= 500 && status !== 504 ? 'server' : undefined;
+  if (cls) return { ...errorReply(dialect, cls, { message, key: '****' }), status };
+  return errorBody(dialect, status, message ?? STATUS_CODES[status] ?? `HTTP ${status}`);
+}
+
+/** An error body for `status` in the dialect's envelope, typed as that provider types that status. */
+export function errorBody(dialect: Dialect, status: number, message: string, openaiCode: string | null = null): ErrorReply {
+  switch (dialect) {
+    case 'anthropic':
+      return an(status, ANTHROPIC_TYPE[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error'), message);
+    case 'gemini':
+      return gm(status, message, GOOGLE_STATUS[status] ?? (status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION'));
+    case 'moonshot':
+      return ms(status, message, MOONSHOT_TYPE[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'));
+    case 'openrouter':
+      return or(status, message);
+    default:
+      return oa(status, message, OPENAI_TYPE[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'), openaiCode);
+  }
+}
+
+/** A request for a model the provider does not serve. */
+export function unknownModel(dialect: Dialect, model: string): ErrorReply {
+  switch (dialect) {
+    case 'anthropic':
+      return errorBody(dialect, 404, `model: ${model}`);
+    case 'gemini':
+      return errorBody(dialect, 404, `models/${model} is not found for API version v1main, or is not supported for generateContent.`);
+    case 'deepseek':
+      return errorBody(dialect, 400, 'Model Not Exist');
+    case 'moonshot':
+      return errorBody(dialect, 404, `Not found the model ${model} or Permission denied`);
+    case 'openrouter':
+      return errorBody(dialect, 400, `${model} is not a valid model ID`);
+    default:
+      return errorBody(dialect, 404, `The model \`${model}\` does not exist or you do not have access to it.`, 'model_not_found');
+  }
+}
+
+/** A required request field that is missing, as the service words it. */
+export function missingField(dialect: Dialect, field: string): ErrorReply {
+  if (dialect === 'anthropic') return errorBody(dialect, 400, `${field}: Field required`);
+  return errorBody(dialect, 400, `you must provide a ${field} parameter`, null);
+}
