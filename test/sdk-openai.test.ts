@@ -1,0 +1,228 @@
+import OpenAI from 'openai';
+import { afterAll, describe, expect, it } from 'vitest';
+import { providerSpec, type Dialect, type MockProviderSpec } from '../src/mock/profile.js';
+import { startMock } from '../src/mock/server.js';
+
+/*
+ * The official openai SDK (6.x) judges the emulator: what the SDK makes of an answer is what an
+ * application using it would see from the real service. Where the SDK and the emulator disagree, the
+ * emulator is wrong. Retry counts are the requests the emulator received for one SDK call.
+ */
+const c = (value: number) => ({ dist: 'constant' as const, value });
+const OPENAI_STYLE: Dialect[] = ['openai', 'deepseek', 'moonshot', 'minimax', 'gemini', 'openrouter'];
+const TOKENS = 8;
+const REASONING = 3;
+const providers: Record<string, MockProviderSpec> = {};
+for (const d of OPENAI_STYLE) {
+  // itl > 0 takes the emulator's timed path (token by token); the strict model list enables validation.
+  providers[d] = providerSpec({ dialect: d, output_tokens: c(TOKENS), itl: c(1), reasoning_tokens: REASONING });
+  providers[d].models = [providers[d].model];
+}
+providers.hang = providerSpec({ dialect: 'openai', ttft: c(60_000) });
+const server = await startMock({ profile: { seed: 11, providers } });
+afterAll(() => server.close());
+
+const client = (name: string, fault?: object | string, maxRetries = 2) =>
+  new OpenAI({
+    apiKey: 'sk-test',
+    baseURL: server.baseUrl(name),
+    maxRetries,
+    timeout: 5000,
+    defaultHeaders: fault === undefined ? {} : { 'x-mock-fault': typeof fault === 'string' ? fault : JSON.stringify(fault) },
+  });
+const messages = [{ role: 'user' as const, content: 'Explain the CAP theorem briefly.' }];
+const model = (name: string) => server.profile.providers[name].model;
+const requests = (name: string) => server.stats()[name].requests;
+
+/** Runs one SDK call; returns what it threw (or undefined) and how many requests reached the emulator. */
+async function attempt(name: string, call: () => Promise<unknown>): Promise<{ error: unknown; requests: number; value: unknown }> {
+  const before = requests(name);
+  let error: unknown;
+  let value: unknown;
+  try {
+    value = await call();
+  } catch (e) {
+    error = e;
+  }
+  return { error, value, requests: requests(name) - before };
+}
+
+const words = (s: string | null | undefined) => (s ?? '').trim().split(' ').filter(Boolean).length;
+
+/** Tokens of text or reasoning in one chunk, whichever field the dialect streams reasoning in. */
+function visibleTokens(chunk: OpenAI.ChatCompletionChunk): number {
+  const delta = (chunk.choices[0]?.delta ?? {}) as Record<string, unknown>;
+  const details = delta.reasoning_details as { text?: string }[] | undefined;
+  const texts = [delta.content, delta.reasoning_content, delta.reasoning, details?.map((p) => p.text).join('')];
+  return texts.reduce<number>((n, t) => n + words(typeof t === 'string' ? t : ''), 0);
+}
+
+describe('every OpenAI-style dialect, healthy, through the openai SDK', () => {
+  for (const d of OPENAI_STYLE) {
+    it(`${d}: stream.finalChatCompletion() has the whole text and the finish reason`, async () => {
+      const stream = client(d).chat.completions.stream({ model: model(d), messages, stream_options: { include_usage: true } });
+      let deltas = '';
+      stream.on('content', (delta) => (deltas += delta));
+      const done = await stream.finalChatCompletion();
+      expect(done.choices).toHaveLength(1);
+      expect(done.choices[0].message.role).toBe('assistant');
+      expect(words(done.choices[0].message.content)).toBe(TOKENS);
+      expect(done.choices[0].message.content).toBe(deltas);
+      expect(done.choices[0].finish_reason).toBe('stop');
+      expect(done.model).toBe(model(d));
+      // Usage where the SDK reads it (the top-level usage field); Moonshot puts it inside choices[0] instead.
+      if (d !== 'moonshot') expect(done.usage?.total_tokens).toBe(done.usage!.prompt_tokens + TOKENS + REASONING);
+    });
+
+    it(`${d}: a non-streamed answer has text, finish reason and usage`, async () => {
+      const done = await client(d).chat.completions.create({ model: model(d), messages });
+      expect(words(done.choices[0].message.content)).toBe(TOKENS);
+      expect(done.choices[0].finish_reason).toBe('stop');
+      expect(done.usage!.total_tokens).toBe(done.usage!.prompt_tokens + TOKENS + REASONING);
+    });
+
+    it(`${d}: a tool-call request gets a tool call the SDK assembles`, async () => {
+      const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } }, required: ['city'] } } }];
+      const done = await client(d).chat.completions.stream({ model: model(d), messages, tools }).finalChatCompletion();
+      const call = done.choices[0].message.tool_calls?.[0];
+      expect(call?.type).toBe('function');
+      if (call?.type !== 'function') throw new Error('no function call');
+      expect(call.function.name).toBe('get_weather');
+      expect(JSON.parse(call.function.arguments)).toEqual({ city: 'Paris', days: 1 });
+      expect(call.id).toMatch(/^call_/);
+      expect(done.choices[0].finish_reason).toBe('tool_calls');
+      const plain = await client(d).chat.completions.create({ model: model(d), messages, tools });
+      expect(plain.choices[0].message.tool_calls?.[0]).toMatchObject({ type: 'function', function: { name: 'get_weather' } });
+      expect(plain.choices[0].finish_reason).toBe('tool_calls');
+    });
+  }
+
+  it('openai: request id and rate-limit headers as the real service sends them', async () => {
+    const { data, response, request_id } = await client('openai').chat.completions.create({ model: model('openai'), messages }).withResponse();
+    expect(request_id).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(data._request_id).toBe(request_id);
+    expect(Number(response.headers.get('x-ratelimit-limit-requests'))).toBeGreaterThan(0);
+    expect(Number(response.headers.get('x-ratelimit-remaining-requests'))).toBeLessThan(Number(response.headers.get('x-ratelimit-limit-requests')));
+    expect(response.headers.get('x-ratelimit-reset-tokens')).toMatch(/^(\d+ms|[\d.]+s|\d+m[\d.]+s)$/);
+  });
+});
+
+describe('faults: the SDK error class and the retries the real service would cause', () => {
+  // [fault, SDK error class, requests for one call with maxRetries 2]
+  const cases: [object, new (...a: never[]) => Error, number][] = [
+    [{ kind: 'rate_limit', retry_after_ms: 5 }, OpenAI.RateLimitError, 3],
+    [{ kind: 'billing', retry_after_ms: 5 }, OpenAI.RateLimitError, 3], // OpenAI's insufficient_quota is a 429: the SDK retries it
+    [{ kind: 'overloaded', retry_after_ms: 5 }, OpenAI.InternalServerError, 3],
+    [{ kind: 'server', retry_after_ms: 5 }, OpenAI.InternalServerError, 3],
+    [{ kind: 'auth' }, OpenAI.AuthenticationError, 1],
+    [{ kind: 'context_length' }, OpenAI.BadRequestError, 1],
+    [{ kind: 'content_filter' }, OpenAI.BadRequestError, 1],
+    [{ kind: 'status', status: 400 }, OpenAI.BadRequestError, 1],
+    [{ kind: 'status', status: 403 }, OpenAI.PermissionDeniedError, 1],
+    [{ kind: 'status', status: 404 }, OpenAI.NotFoundError, 1],
+    [{ kind: 'status', status: 408, retry_after_ms: 5 }, OpenAI.APIError, 3],
+    [{ kind: 'status', status: 409, retry_after_ms: 5 }, OpenAI.ConflictError, 3],
+    [{ kind: 'status', status: 413 }, OpenAI.APIError, 1],
+    [{ kind: 'status', status: 418 }, OpenAI.APIError, 1],
+    [{ kind: 'status', status: 422 }, OpenAI.UnprocessableEntityError, 1],
+    [{ kind: 'status', status: 502, retry_after_ms: 5 }, OpenAI.InternalServerError, 3],
+    [{ kind: 'reset' }, OpenAI.APIConnectionError, 3],
+  ];
+  for (const [fault, cls, tries] of cases) {
+    it(`${JSON.stringify(fault)} → ${cls.name}, ${tries} request(s)`, async () => {
+      const r = await attempt('openai', () => client('openai', fault).chat.completions.create({ model: model('openai'), messages }));
+      expect(r.error).toBeInstanceOf(cls);
+      expect(r.requests).toBe(tries);
+      const status = (fault as { status?: number }).status;
+      if (status) expect((r.error as InstanceType<typeof OpenAI.APIError>).status).toBe(status);
+    });
+  }
+
+  it('a 4xx status fault carries the body the real service sends for that code', async () => {
+    const forbidden = (await attempt('openai', () => client('openai', { kind: 'status', status: 403 }).chat.completions.create({ model: model('openai'), messages }))).error as InstanceType<typeof OpenAI.APIError>;
+    expect(forbidden.type).toBe('request_forbidden');
+    const missing = (await attempt('openai', () => client('openai', { kind: 'status', status: 404 }).chat.completions.create({ model: model('openai'), messages }))).error as InstanceType<typeof OpenAI.APIError>;
+    expect(missing.type).toBe('invalid_request_error');
+    expect(missing.message).not.toMatch(/safety|content/i);
+  });
+
+  it('a 429 reports the exhausted budget in x-ratelimit headers', async () => {
+    const r = await attempt('openai', () => client('openai', { kind: 'rate_limit' }, 0).chat.completions.create({ model: model('openai'), messages }));
+    const e = r.error as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(e.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(e.requestID).toMatch(/^req_/);
+  });
+
+  it('a hung provider ends in APIConnectionTimeoutError after the SDK’s retries', async () => {
+    const r = await attempt('hang', () => new OpenAI({ apiKey: 'k', baseURL: server.baseUrl('hang'), maxRetries: 1, timeout: 200 }).chat.completions.create({ model: model('hang'), messages }));
+    expect(r.error).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
+    expect(r.requests).toBe(2);
+  });
+
+  it('a non-streamed malformed answer is an error, not a success', async () => {
+    const r = await attempt('openai', () => client('openai', { kind: 'malformed' }).chat.completions.create({ model: model('openai'), messages }));
+    expect(r.error).toBeInstanceOf(Error);
+    expect(r.value).toBeUndefined();
+  });
+
+  it('an unknown model is 404 model_not_found, not retried', async () => {
+    const r = await attempt('openai', () => client('openai').chat.completions.create({ model: 'gpt-nonexistent', messages }));
+    expect(r.error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((r.error as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
+    expect(r.requests).toBe(1);
+  });
+});
+
+describe('mid-stream faults surface as errors thrown by the SDK, never as a short success', () => {
+  for (const d of OPENAI_STYLE) {
+    for (const kind of ['cut', 'malformed', 'error_event']) {
+      it(`${d}: ${kind} after 2 tokens`, async () => {
+        const stream = client(d, { kind, after_tokens: 2 }).chat.completions.stream({ model: model(d), messages, stream_options: { include_usage: true } });
+        let visible = 0;
+        stream.on('chunk', (chunk) => (visible += visibleTokens(chunk)));
+        // The SDK logs the frame it cannot parse; that log is the expected symptom here.
+        const error = await stream.finalChatCompletion().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(Error);
+        // after_tokens counts the tokens sent (streamed reasoning or text), not silent thinking: exactly two arrived first
+        expect(visible).toBe(2);
+      });
+    }
+  }
+
+  it('a stall never completes: only the caller’s abort ends it', async () => {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 300);
+    const stream = client('gemini', { kind: 'stall', after_tokens: 1 }).chat.completions.stream({ model: model('gemini'), messages }, { signal: ac.signal });
+    let deltas = '';
+    stream.on('content', (delta) => (deltas += delta));
+    await expect(stream.finalChatCompletion()).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
+    clearTimeout(timer);
+    expect(words(deltas)).toBe(1);
+  });
+
+  it('no finish reason makes finalChatCompletion() throw', async () => {
+    await expect(client('openai', { kind: 'no_finish' }).chat.completions.stream({ model: model('openai'), messages }).finalChatCompletion()).rejects.toThrow(/finish_reason/);
+  });
+
+  it('a content-filter ending reaches the caller as finish_reason content_filter', async () => {
+    const done = await client('openai', { kind: 'filtered', after_tokens: 3 }).chat.completions.stream({ model: model('openai'), messages }).finalChatCompletion();
+    expect(done.choices[0].finish_reason).toBe('content_filter');
+    expect(words(done.choices[0].message.content)).toBe(3);
+    const plain = await client('openai', { kind: 'filtered', after_tokens: 3 }).chat.completions.create({ model: model('openai'), messages });
+    expect(plain.choices[0].finish_reason).toBe('content_filter');
+  });
+});
+
+describe('a fault header the emulator cannot read is answered 400, never ignored', () => {
+  for (const header of ['rate_limt', '{"kind":"cut",', '{"kind":"status"}', '{"kind":"stall","after_token":2}', '{"kind":"status","status":42}']) {
+    it(`x-mock-fault: ${header}`, async () => {
+      const r = await attempt('openai', () => client('openai', header).chat.completions.create({ model: model('openai'), messages }));
+      expect(r.error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((r.error as Error).message).toMatch(/x-mock-fault/);
+      expect(r.requests).toBe(1);
+    });
+  }
+});
