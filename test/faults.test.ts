@@ -205,6 +205,25 @@ describe('scripted and seeded faults', () => {
     expect(last(await collect(adapter, ask())).type).toBe('finish');
   });
 
+  it('POST /_mock/reset puts back the profile’s script and faults after PUT /script and /faults', async () => {
+    const s = await emulator({ p: { dialect: 'openai', script: [{ kind: 'server', times: 1 }, { kind: 'ok' }] } });
+    const adapter = adapterFor(s, 'p');
+    const put = (what: string, body: unknown) => fetch(`${s.url}/_mock/providers/p/${what}`, { method: 'PUT', body: JSON.stringify(body) });
+    expect((await put('script', [{ kind: 'overloaded' }])).status).toBe(200);
+    expect((await put('faults', [{ kind: 'auth', p: 1 }])).status).toBe(200);
+    expect(errorOf(await collect(adapter, ask())).errorClass).toBe('overloaded');
+    expect((await fetch(`${s.url}/_mock/reset`, { method: 'POST' })).status).toBe(200);
+    expect(s.stats().p.requests).toBe(0);
+    // the profile's own script again, from its first step, and no probabilistic auth fault left over
+    expect(errorOf(await collect(adapter, ask())).errorClass).toBe('server');
+    expect(last(await collect(adapter, ask())).type).toBe('finish');
+  });
+
+  it('rejects a fault whose status is not an HTTP error code, in a profile too', () => {
+    expect(() => toStep({ kind: 'status', status: 42 }, 'script[0]')).toThrow(/script\[0\]\.status: 42 is not a redirect or error status/);
+    expect(() => toStep({ kind: 'status' }, 'script[1]')).toThrow(/script\[1\]: kind "status" needs a status code/);
+  });
+
   it('draws probabilistic faults from the seed, reproducibly', async () => {
     const outcomes = async () => {
       const s = await emulator({ flaky: { dialect: 'minimax', faults: [{ kind: 'overloaded', p: 0.5 }] } }, 99);

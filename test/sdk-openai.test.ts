@@ -19,6 +19,7 @@ for (const d of OPENAI_STYLE) {
   providers[d].models = [providers[d].model];
 }
 providers.hang = providerSpec({ dialect: 'openai', ttft: c(60_000) });
+providers.instant = providerSpec({ dialect: 'openai' }); // zero latency: the whole answer is written at once
 const server = await startMock({ profile: { seed: 11, providers } });
 afterAll(() => server.close());
 
@@ -159,11 +160,13 @@ describe('faults: the SDK error class and the retries the real service would cau
     expect(r.requests).toBe(2);
   });
 
-  it('a non-streamed malformed answer is an error, not a success', async () => {
-    const r = await attempt('openai', () => client('openai', { kind: 'malformed' }).chat.completions.create({ model: model('openai'), messages }));
-    expect(r.error).toBeInstanceOf(Error);
-    expect(r.value).toBeUndefined();
-  });
+  for (const name of ['openai', 'instant']) {
+    it(`${name}: a non-streamed malformed answer is broken JSON, an error, not a success`, async () => {
+      const r = await attempt(name, () => client(name, { kind: 'malformed' }).chat.completions.create({ model: model(name), messages }));
+      expect(r.error).toBeInstanceOf(SyntaxError);
+      expect(r.value).toBeUndefined();
+    });
+  }
 
   it('an unknown model is 404 model_not_found, not retried', async () => {
     const r = await attempt('openai', () => client('openai').chat.completions.create({ model: 'gpt-nonexistent', messages }));
