@@ -35,9 +35,14 @@ export class RateWindow {
   }
 }
 
+/** Unique per emulator process; a counter makes each id unique within it (cheaper than random bytes per request). */
+const ID_PREFIX = randomBytes(8).toString('hex');
+let idCounter = 0;
+
 export function requestId(dialect: Dialect): string {
+  const n = (idCounter++).toString(16).padStart(16, '0');
   // Anthropic ids look like req_011C…; OpenAI's are req_ and 32 hex digits.
-  return dialect === 'anthropic' ? `req_011C${randomBytes(12).toString('base64url')}` : `req_${randomBytes(16).toString('hex')}`;
+  return dialect === 'anthropic' ? `req_011C${ID_PREFIX}${n}` : `req_${ID_PREFIX}${n}`;
 }
 
 /** A duration the way Go prints one, as OpenAI's x-ratelimit-reset-* do: "120ms", "1.5s", "6m0s". */

@@ -138,8 +138,9 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Injected latencies count from the request's arrival, before its body is read.
     const arrived = now();
-    const url = new URL(req.url ?? '/', 'http://mock');
-    const path = url.pathname;
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const path = q < 0 ? raw : raw.slice(0, q);
     if (path.startsWith('/_mock')) return admin(req, res, path);
     const m = /^(?:\/([^/]+))?\/v1\/(chat\/completions|messages|models)$/.exec(path);
     if (!m) return sendJson(res, 404, JSON.stringify({ error: { message: `emulator: no route for ${req.method} ${path}; use /{provider}/v1/chat/completions, /{provider}/v1/messages or /v1/...`, type: 'not_found' } }));
@@ -473,15 +474,21 @@ function bearer(req: IncomingMessage): string | undefined {
   return auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
 }
 
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    n += chunk.length;
-    if (n > MAX_REQUEST_BYTES) return undefined;
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts).toString('utf8');
+/** The request body as text, or undefined past MAX_REQUEST_BYTES (the rest is drained, not kept). Events, not an async iterator: this is the emulator's hottest path. */
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let n = 0;
+    req.on('data', (chunk: Buffer) => {
+      n += chunk.length;
+      if (n > MAX_REQUEST_BYTES) {
+        parts.length = 0;
+        resolve(undefined);
+      } else parts.push(chunk);
+    });
+    req.on('end', () => resolve(n > MAX_REQUEST_BYTES ? undefined : parts.length === 1 ? parts[0].toString('utf8') : Buffer.concat(parts).toString('utf8')));
+    req.on('error', reject);
+  });
 }
 
 

@@ -52,11 +52,7 @@ export async function spawnMock(profile: object | string): Promise<MockProcess> 
     reset: async () => {
       await fetch(`${url}/_mock/reset`, { method: 'POST' });
     },
-    cpuMs: () => {
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux)
-      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-    },
+    cpuMs: () => cpuMsOf(child.pid!),
     close: (signal = 'SIGTERM') =>
       new Promise<number | null>((resolve) => {
         if (child.exitCode !== null) return resolve(child.exitCode);
@@ -64,4 +60,11 @@ export async function spawnMock(profile: object | string): Promise<MockProcess> 
         child.kill(signal);
       }),
   };
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
+export function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux)
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }

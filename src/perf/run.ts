@@ -8,6 +8,7 @@ import { BenchRunner, type LoadSpec } from '../bench/runner.js';
 import { assembleResult } from '../bench/assemble.js';
 import type { ProviderResult } from '../bench/result.js';
 import { createAdapter } from '../providers/index.js';
+import { emulatorThroughput } from './emulator-throughput.js';
 import { BIN, spawnMock } from './mock-process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -285,6 +286,8 @@ const header = [
   '',
 ];
 await requestRate();
+log('emulator throughput beside a bare node:http server…');
+out.push(...(await emulatorThroughput()));
 await streaming();
 await accuracy();
 await memory();
