@@ -438,7 +438,7 @@ export function parseFaultHeader(text: string): Fault | { invalid: string } {
   try {
     return toFault(raw, 'x-mock-fault');
   } catch (e) {
-    return { invalid: `${(e as Error).message}; ${how}` };
+    return { invalid: (e as Error).message };
   }
 }
 

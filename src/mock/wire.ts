@@ -125,7 +125,7 @@ export class StreamWire {
       for (const partial_json of pieces) out += anthropicEvent({ type: 'content_block_delta', index: this.block, delta: { type: 'input_json_delta', partial_json } });
       return out;
     }
-    let out = sse(this.chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] }, null));
+    let out = sse(this.chunk({ tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] }, null));
     for (const args of pieces) out += sse(this.chunk({ tool_calls: [{ index: 0, function: { arguments: args } }] }, null));
     return out;
   }
