@@ -257,10 +257,11 @@ Examples:
 Examples:
   $ llm-fallback mock --port 8080
   $ llm-fallback mock --profile demo
-  $ curl -s localhost:8080/deepseek/v1/chat/completions -d '{"model":"x","messages":[{"role":"user","content":"hi"}]}'
+  $ curl -s localhost:8080/deepseek/v1/chat/completions -d '{"model":"deepseek-v4-flash","messages":[{"role":"user","content":"hi"}]}'
   $ curl -s -X PUT localhost:8080/_mock/providers/deepseek/script -d '[{"kind":"rate_limit","retry_after":1,"times":1},{"kind":"ok"}]'
 
-Per request, a header picks a fault:  x-mock-fault: {"kind":"cut","after_tokens":3}`,
+Per request, a header picks a fault:  x-mock-fault: {"kind":"cut","after_tokens":3}
+(a fault header it cannot read is answered 400). The built-in profiles serve only their own model ids.`,
     )
     .action(async (opts: { port: string; host: string; profile: string }) => {
       const { mockCommand } = await import('./commands/mock.js');

@@ -620,7 +620,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
       if (!instant) await sleep(at - now());
     }
     const kind = i < reasoningCount ? 'reasoning' : 'content';
-    const frame = tool && kind === 'content' ? wire.toolCall(tool) : wire.token(kind, words[i], sent);
+    const frame = tool && kind === 'content' ? wire.toolCall(tool, sent) : wire.token(kind, words[i], sent);
     if (frame && midStream && sent === cutAt) return breakStream(i);
     await send(frame);
     if (!frame) continue;

@@ -116,8 +116,8 @@ export class StreamWire {
     return out + anthropicEvent({ type: 'content_block_start', index: this.block, content_block: block });
   }
 
-  /** A tool call: its name first, then its arguments in pieces, as each dialect streams them. */
-  toolCall(call: ToolCall): string {
+  /** A tool call: its name first, then its arguments in pieces, as each dialect streams them; `index` counts the frames already sent (the first carries the role). */
+  toolCall(call: ToolCall, index: number): string {
     const mid = Math.ceil(call.args.length / 2);
     const pieces = [call.args.slice(0, mid), call.args.slice(mid)];
     if (this.dialect === 'anthropic') {
@@ -125,7 +125,8 @@ export class StreamWire {
       for (const partial_json of pieces) out += anthropicEvent({ type: 'content_block_delta', index: this.block, delta: { type: 'input_json_delta', partial_json } });
       return out;
     }
-    let out = sse(this.chunk({ tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] }, null));
+    const first: Record<string, unknown> = index === 0 ? { role: 'assistant', content: null } : {};
+    let out = sse(this.chunk({ ...first, tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] }, null));
     for (const args of pieces) out += sse(this.chunk({ tool_calls: [{ index: 0, function: { arguments: args } }] }, null));
     return out;
   }
