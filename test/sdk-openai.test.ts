@@ -206,6 +206,15 @@ describe('mid-stream faults surface as errors thrown by the SDK, never as a shor
     expect(words(deltas)).toBe(1);
   });
 
+  it('a fault asked for after more tokens than the answer has still breaks the answer before its end', async () => {
+    const stream = client('openai', { kind: 'cut', after_tokens: 100 }).chat.completions.stream({ model: model('openai'), messages });
+    let visible = 0;
+    stream.on('chunk', (chunk) => (visible += visibleTokens(chunk)));
+    await expect(stream.finalChatCompletion()).rejects.toBeInstanceOf(Error);
+    expect(visible).toBe(TOKENS);
+    expect(server.stats().openai.faults.cut).toBeGreaterThan(0);
+  });
+
   it('no finish reason makes finalChatCompletion() throw', async () => {
     await expect(client('openai', { kind: 'no_finish' }).chat.completions.stream({ model: model('openai'), messages }).finalChatCompletion()).rejects.toThrow(/finish_reason/);
   });
