@@ -112,7 +112,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       stepStart: now(),
     };
     states.set(name, st);
-    if (!byModel.has(spec.model)) byModel.set(spec.model, st);
+    for (const model of [spec.model, ...(spec.models ?? [])]) if (!byModel.has(model)) byModel.set(model, st);
   }
 
   /** An HTTP server for the emulator; `prefix` routes a provider's own port to its /{name}/v1/... paths. */
