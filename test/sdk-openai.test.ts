@@ -128,6 +128,7 @@ describe('faults: the SDK error class and the retries the real service would cau
     [{ kind: 'status', status: 422 }, OpenAI.UnprocessableEntityError, 1],
     [{ kind: 'status', status: 502, retry_after_ms: 5 }, OpenAI.InternalServerError, 3],
     [{ kind: 'reset' }, OpenAI.APIConnectionError, 3],
+    [{ kind: 'refuse' }, OpenAI.APIConnectionError, 3], // through the header an accepted connection can only be reset
   ];
   for (const [fault, cls, tries] of cases) {
     it(`${JSON.stringify(fault)} → ${cls.name}, ${tries} request(s)`, async () => {
@@ -213,6 +214,25 @@ describe('mid-stream faults surface as errors thrown by the SDK, never as a shor
     await expect(stream.finalChatCompletion()).rejects.toBeInstanceOf(Error);
     expect(visible).toBe(TOKENS);
     expect(server.stats().openai.faults.cut).toBeGreaterThan(0);
+  });
+
+  it('a slow first token is slow and still a whole answer', async () => {
+    const t0 = Date.now();
+    const done = await client('openai', { kind: 'slow_first_token', delay_ms: 300 }).chat.completions.stream({ model: model('openai'), messages }).finalChatCompletion();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(299);
+    expect(words(done.choices[0].message.content)).toBe(TOKENS);
+  });
+
+  it('no [DONE] after the finish reason and a clean end of body is a complete answer to the SDK', async () => {
+    const done = await client('openai', { kind: 'no_done' }).chat.completions.stream({ model: model('openai'), messages }).finalChatCompletion();
+    expect(done.choices[0].finish_reason).toBe('stop');
+    expect(words(done.choices[0].message.content)).toBe(TOKENS);
+  });
+
+  it('a proxy’s HTML page with status 200 is no completion: text to a plain call, an error to a stream', async () => {
+    const r = await attempt('openai', () => client('openai', { kind: 'html' }).chat.completions.create({ model: model('openai'), messages }));
+    expect(r.value).toMatch(/502 Bad Gateway/);
+    await expect(client('openai', { kind: 'html' }).chat.completions.stream({ model: model('openai'), messages }).finalChatCompletion()).rejects.toBeInstanceOf(Error);
   });
 
   it('no finish reason makes finalChatCompletion() throw', async () => {
