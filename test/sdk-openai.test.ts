@@ -50,12 +50,12 @@ async function attempt(name: string, call: () => Promise<unknown>): Promise<{ er
 
 const words = (s: string | null | undefined) => (s ?? '').trim().split(' ').filter(Boolean).length;
 
-/** Tokens of text or reasoning in one chunk, whichever field the dialect streams reasoning in. */
+/** Tokens of text or reasoning in one chunk, whichever field the dialect streams reasoning in (MiniMax sends the same reasoning in two: counted once). */
 function visibleTokens(chunk: OpenAI.ChatCompletionChunk): number {
   const delta = (chunk.choices[0]?.delta ?? {}) as Record<string, unknown>;
   const details = delta.reasoning_details as { text?: string }[] | undefined;
-  const texts = [delta.content, delta.reasoning_content, delta.reasoning, details?.map((p) => p.text).join('')];
-  return texts.reduce<number>((n, t) => n + words(typeof t === 'string' ? t : ''), 0);
+  const reasoning = delta.reasoning_content ?? delta.reasoning ?? details?.map((p) => p.text).join('');
+  return [delta.content, reasoning].reduce<number>((n, t) => n + words(typeof t === 'string' ? t : ''), 0);
 }
 
 describe('every OpenAI-style dialect, healthy, through the openai SDK', () => {
