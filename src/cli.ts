@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { UsageError } from './errors.js';
-import { redact } from './util/redact.js';
+import { redact, stripControls } from './util/redact.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -295,14 +295,19 @@ function report(e: unknown, debug: boolean): number {
     return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
   if (e instanceof UsageError) {
-    process.stderr.write(`${redact(e.message)}\n`);
-    if (debug && e.stack) process.stderr.write(`${redact(e.stack)}\n`);
+    process.stderr.write(`${shown(e.message)}\n`);
+    if (debug && e.stack) process.stderr.write(`${shown(e.stack)}\n`);
     return EXIT.usage;
   }
   const err = e as Error;
-  process.stderr.write(`llm-fallback: ${redact(err?.message ?? String(e))}${debug ? '' : ' (run with --debug for details)'}\n`);
-  if (debug && err?.stack) process.stderr.write(`${redact(err.stack)}\n`);
+  process.stderr.write(`llm-fallback: ${shown(err?.message ?? String(e))}${debug ? '' : ' (run with --debug for details)'}\n`);
+  if (debug && err?.stack) process.stderr.write(`${shown(err.stack)}\n`);
   return EXIT.failure;
+}
+
+/** Text fit for a terminal: no secrets, no control sequences (messages may quote a server or a file). */
+function shown(text: string): string {
+  return stripControls(redact(text));
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -64,7 +64,7 @@ describe('bad flags: one line, exit 2, no stack trace, for every command', () =>
   it('refuses a config that would send a key over plain HTTP to a remote host', async () => {
     const r = await run(['--config', config, 'ask', '--provider', 'remote', 'hi'], { env });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe('provider remote: refusing to send its API key over plain HTTP to llm.example.com; use an https:// base_url (plain http is allowed only for 127.0.0.1, localhost and ::1)');
+    expect(r.stderr.trim()).toBe('provider remote: refusing to send its API key over plain HTTP to llm.example.com; use an https:// base_url (plain http is allowed only for loopback: 127.0.0.0/8, ::1 and localhost)');
   });
 });
 

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
+import { resolveProvider, type ProviderConfig } from '../src/config/load.js';
 import { createAdapter } from '../src/providers/index.js';
+import { ProviderError } from '../src/providers/errors.js';
+import { isLoopbackHost } from '../src/providers/transport.js';
+import { redact, registerSecret, serverText } from '../src/util/redact.js';
 import { adapterFor, ask, collect, emulator, errorOf } from './helpers.js';
 
 const base = { api: 'openai' as const, model: 'm', headers: {}, params: {}, timeouts: {} };
@@ -47,5 +51,101 @@ describe('base URLs', () => {
     const events = await collect(adapter, ask());
     expect(events[events.length - 1].type).toBe('finish');
     await adapter.close();
+  });
+});
+
+describe('loopback, decided on the parsed address', () => {
+  it.each([
+    ['http://127.0.0.1:9/v1', true],
+    ['http://127.45.6.7:9/v1', true],
+    ['http://[::1]:9/v1', true],
+    ['http://[0:0:0:0:0:0:0:1]:9/v1', true],
+    ['http://localhost:9/v1', true],
+    ['http://0.0.0.0:9/v1', false],
+    ['http://[::ffff:127.0.0.1]:9/v1', false],
+    ['http://[::]:9/v1', false],
+    ['http://127.0.0.1.nip.io:9/v1', false],
+    ['http://localhost.:9/v1', false],
+    ['http://evil.localhost:9/v1', false],
+    ['http://128.0.0.1:9/v1', false],
+  ])('%s → %s', (url, loopback) => {
+    expect(isLoopbackHost(new URL(url).hostname)).toBe(loopback);
+  });
+});
+
+describe('secret headers (any value expanded from ${VAR}, or a credential header name)', () => {
+  const provider = (baseUrl: string, headers: Record<string, string>): ProviderConfig => ({
+    name: 'az',
+    api: 'openai',
+    baseUrl,
+    model: 'm',
+    headers,
+    params: {},
+    timeouts: { connect: 1000, firstToken: 1000, idle: 1000, total: 1000 },
+    required: false,
+    thresholds: [],
+    where: 'providers.yaml:3:3',
+  });
+  const env = { AZURE_KEY: 'az-0123456789abcdefSECRET', REMOTE: 'http://0.0.0.0:8080/v1' };
+
+  it('are never sent over plain HTTP to a host that is not loopback, env-expanded base URLs included', () => {
+    for (const url of ['http://0.0.0.0:8080/v1', 'http://[::ffff:127.0.0.1]:8080/v1', '${REMOTE}', 'http://api.example.com/v1']) {
+      const settings = resolveProvider(provider(url, { 'api-key': '${AZURE_KEY}' }), env);
+      expect(() => createAdapter(settings), url).toThrow(/^provider az: refusing to send its secret headers \(values expanded from \$\{VAR\}\) over plain HTTP to .+; use an https:\/\/ base_url/);
+    }
+    const literal = resolveProvider(provider('http://api.example.com/v1', { authorization: 'Bearer literal-token-123' }), env);
+    expect(() => createAdapter(literal)).toThrow(/refusing to send its secret headers/);
+  });
+
+  it('may go to loopback, and plain headers may go anywhere', async () => {
+    await createAdapter(resolveProvider(provider('http://127.0.0.1:9/v1', { 'api-key': '${AZURE_KEY}' }), env)).close();
+    await createAdapter(resolveProvider(provider('http://api.example.com/v1', { 'x-title': 'my app' }), env)).close();
+  });
+
+  it('are redacted once the provider is set up', async () => {
+    const adapter = createAdapter(resolveProvider(provider('http://127.0.0.1:9/v1', { 'x-custom': 'Basic ${AZURE_KEY}' }), env));
+    expect(redact('server said: az-0123456789abcdefSECRET')).toBe('server said: [REDACTED]');
+    expect(redact('header was Basic az-0123456789abcdefSECRET.')).not.toContain('0123456789abcdef');
+    await adapter.close();
+  });
+});
+
+describe('redaction of echoed forms, before any cut', () => {
+  const key = 'Qw9/+zzKEYFORMS=0123456789abcdef';
+  registerSecret(key);
+  it.each([
+    ['as sent', key],
+    ['URL-encoded', encodeURIComponent(key)],
+    ['URL-encoded, lower-case hex', encodeURIComponent(key).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase())],
+    ['JSON-escaped with \\/', key.replace(/\//g, '\\/')],
+    ['base64 of user:key', Buffer.from(`user:${key}`).toString('base64')],
+    ['base64 of ab:key', Buffer.from(`ab:${key}`).toString('base64')],
+    ['base64 of k:key', Buffer.from(`k:${key}`).toString('base64')],
+  ])('%s', (_, form) => {
+    const out = redact(`before ${form} after`);
+    expect(out).toContain('[REDACTED]');
+    expect(out).not.toContain('zzKEYFORMS');
+    expect(out).not.toContain('6789abcdef');
+    expect(out).not.toContain(Buffer.from(key.slice(3, 15)).toString('base64').slice(2, 12));
+  });
+
+  it('removes a partially masked echo but leaves ordinary text alone', () => {
+    expect(redact(`Incorrect API key provided: Qw9****${key.slice(-4)}.`)).toBe('Incorrect API key provided: [REDACTED].');
+    expect(redact(`key Qw9…${key.slice(-6)} rejected`)).toBe('key [REDACTED] rejected');
+    expect(redact('wait... then **** done')).toBe('wait... then **** done');
+  });
+
+  it('redacts before cutting, so a key straddling the cut leaves no half behind', () => {
+    const text = `${'x'.repeat(290)}${key} and more`;
+    const shown = serverText(text, 300);
+    expect(shown).not.toContain(key.slice(0, 10));
+    expect(shown.startsWith(`${'x'.repeat(290)}[REDAC`)).toBe(true);
+  });
+
+  it('strips terminal escapes and control characters from server text', () => {
+    expect(serverText('\u001b[2J\u001b[31mred\u001b[0m \u001b]0;title\u0007ok\u0000\u0008\r\nnext\u009b1m')).toBe('red ok next');
+    const e = new ProviderError({ errorClass: 'server', message: 'p: HTTP 500: \u001b[1;31mboom\u001b[0m', headers: { location: '\u001b]8;;x\u0007y' } });
+    expect(e.message).toBe('p: HTTP 500: boom');
+    expect(e.headers.location).toBe('y');
   });
 });

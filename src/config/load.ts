@@ -268,16 +268,35 @@ function build(raw: RawConfig, file: string, root: ParsedNode, lines: LineCounte
   };
 }
 
-/** Expands ${VAR} in a config string; undefined names are reported by the caller. */
-export function expandEnv(text: string, env: NodeJS.ProcessEnv, missing: string[]): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, v: string) => {
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** Expands ${VAR} in a config string; undefined names are reported by the caller, used values collected in `used`. */
+export function expandEnv(text: string, env: NodeJS.ProcessEnv, missing: string[], used: string[] = []): string {
+  return text.replace(ENV_REF, (_, v: string) => {
     const value = env[v];
     if (value === undefined) {
       missing.push(v);
       return '';
     }
+    used.push(value);
     return value;
   });
+}
+
+/** The ${VAR} names a config string refers to. */
+export function envRefs(text: string): string[] {
+  return [...text.matchAll(ENV_REF)].map((m) => m[1]);
+}
+
+/** Header names that carry credentials whatever their value looks like. */
+const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|api-key|x-api-key|x-goog-api-key|.*(token|secret|key|auth).*)$/i;
+
+/**
+ * A header value is a secret when it comes from the environment (`api-key: ${AZURE_KEY}`) or the header's
+ * name says it carries credentials: it is redacted everywhere and never sent over plain HTTP to a remote host.
+ */
+export function isSecretHeader(name: string, rawValue: string): boolean {
+  return envRefs(rawValue).length > 0 || CREDENTIAL_HEADER.test(name);
 }
 
 /**
@@ -289,7 +308,12 @@ export function resolveProvider(p: ProviderConfig, env: NodeJS.ProcessEnv = proc
   const baseUrl = expandEnv(p.baseUrl, env, missing);
   const model = expandEnv(p.model, env, missing);
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(p.headers)) headers[k] = expandEnv(v, env, missing);
+  const secrets: string[] = [];
+  for (const [k, v] of Object.entries(p.headers)) {
+    const used: string[] = [];
+    headers[k] = expandEnv(v, env, missing, used);
+    if (isSecretHeader(k, v)) secrets.push(headers[k], ...used);
+  }
   if (missing.length) {
     throw new ConfigError([`${p.where}: provider ${p.name} uses \${${missing[0]}}, which is not set; export ${missing[0]}=... or edit the provider`]);
   }
@@ -312,6 +336,7 @@ export function resolveProvider(p: ProviderConfig, env: NodeJS.ProcessEnv = proc
     model,
     apiKey,
     headers,
+    secrets,
     params: p.params,
     timeouts: { connectMs: p.timeouts.connect, firstTokenMs: p.timeouts.firstToken, idleMs: p.timeouts.idle, totalMs: p.timeouts.total },
     maxOutputTokens: p.maxOutputTokens,

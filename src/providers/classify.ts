@@ -1,6 +1,6 @@
 import { ProviderError, type ErrorClass } from './errors.js';
 import { retryAfterMs } from './retry-after.js';
-import { redact } from '../util/redact.js';
+import { serverText } from '../util/redact.js';
 
 /**
  * What we could read out of any provider's error body. The envelopes differ (see README "Error
@@ -149,7 +149,8 @@ export function httpError(provider: string, status: number, headers: Record<stri
   }
   const body = readErrorBody(parsed);
   const errorClass = classifyError(status, body);
-  const snippet = body?.message ?? bodyText.trim().slice(0, 300);
+  // Redact before cutting: a cut first could leave half a key behind (see util/redact.ts).
+  const snippet = body?.message ?? serverText(bodyText, 300);
   // Gemini sends no Retry-After header: its body's RetryInfo (or "Please retry in 45.2s") says how long.
   const retryAfter = retryAfterMs(headers) ?? body?.retryDelayMs;
   const shouldRetry = headers['x-should-retry'];
@@ -167,6 +168,6 @@ export function httpError(provider: string, status: number, headers: Record<stri
     retryAfterMs: retryAfter,
     retryable,
     providerCode: body?.code ?? body?.type ?? body?.status,
-    message: redact(`${provider}: ${where}: ${snippet || '(empty body)'}`),
+    message: `${provider}: ${where}: ${snippet || '(empty body)'}`,
   });
 }

@@ -1,3 +1,5 @@
+import { serverText } from '../util/redact.js';
+
 /**
  * The error taxonomy every adapter maps provider failures onto. Retry and fallback policies
  * (and bench's error breakdown) are written against these classes, never against raw statuses,
@@ -78,17 +80,18 @@ export class ProviderError extends Error {
   readonly providerCode?: string;
 
   constructor(init: ProviderErrorInit) {
-    super(init.message);
+    // Every message and header may carry server text: secrets and terminal controls go here, once.
+    super(serverText(init.message));
     this.name = 'ProviderError';
     this.errorClass = init.errorClass;
     this.provider = init.provider;
     this.status = init.status;
-    this.headers = init.headers ?? {};
+    this.headers = Object.fromEntries(Object.entries(init.headers ?? {}).map(([k, v]) => [k, serverText(v)]));
     this.retryAfterMs = init.retryAfterMs;
     this.isRetryable = init.retryable ?? isRetryableClass(init.errorClass);
     this.timeoutPhase = init.timeoutPhase;
     this.networkCode = init.networkCode;
-    this.providerCode = init.providerCode;
+    this.providerCode = init.providerCode === undefined ? undefined : serverText(init.providerCode, 200);
   }
 
   /** e.g. "timeout:first_token", "network:ECONNREFUSED", "rate_limit" */

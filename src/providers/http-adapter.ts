@@ -4,6 +4,7 @@ import { ProviderError } from './errors.js';
 import { httpError } from './classify.js';
 import { Exchange } from './exchange.js';
 import { SseOverflowError, SseParser, type SseEvent } from './sse.js';
+import { containsSecret, redact, serverText } from '../util/redact.js';
 import { AttemptClock, createAgent, transportError } from './transport.js';
 import type { ChatRequest, ModelList, ProviderAdapter, ProviderEvent, Timeouts } from './types.js';
 
@@ -15,6 +16,8 @@ export interface ProviderSettings {
   model: string;
   apiKey?: string;
   headers: Record<string, string>;
+  /** Values sent in headers that must never be shown or sent in clear text (env-expanded header values). */
+  secrets?: string[];
   /** Extra body fields sent with every request (temperature defaults, reasoning knobs, ...). */
   params: Record<string, unknown>;
   timeouts: Timeouts;
@@ -132,7 +135,15 @@ export abstract class HttpAdapter implements ProviderAdapter {
     let t = 0;
     const emit: Emit = (ev) => {
       if (terminal) return;
-      if (ev.type === 'content_delta' || ev.type === 'reasoning_delta') clock.firstToken();
+      if (ev.type === 'content_delta' || ev.type === 'reasoning_delta') {
+        clock.firstToken();
+        // A server that echoes a key into the answer must not get it printed or written either.
+        if (containsSecret(ev.text)) ev.text = redact(ev.text);
+      } else if (ev.type === 'finish') {
+        // The served model and raw finish reason are server text that reaches tables and files.
+        if (ev.model !== undefined) ev.model = serverText(ev.model, 200);
+        ev.rawReason = serverText(ev.rawReason, 100);
+      }
       if (ev.type === 'finish' || ev.type === 'error') terminal = ev.type;
       (ev as ProviderEvent).t = t;
       queue.push(ev as ProviderEvent);
@@ -156,7 +167,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
               provider: this.name,
               status: current.status,
               headers,
-              message: `${this.name}: HTTP ${current.status} redirect to ${headers.location ?? '(no location)'} not followed (credentials are never sent to a redirect target); set base_url to the final address`,
+              message: `${this.name}: HTTP ${current.status} redirect to ${headers.location === undefined ? '(no location)' : serverText(headers.location, 200)} not followed (credentials are never sent to a redirect target); set base_url to the final address`,
             });
           }
           if (attempt === 1 && this.adjustAfterRejection(current.status, text, req)) {
@@ -174,7 +185,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
             errorClass: 'malformed_response',
             provider: this.name,
             status: current.status,
-            message: `${this.name}: expected text/event-stream, got ${contentType.split(';')[0]}: ${text.replace(/\s+/g, ' ').trim().slice(0, 120)}`,
+            message: `${this.name}: expected text/event-stream, got ${contentType.split(';')[0]}: ${serverText(text, 120)}`,
           });
         }
         const maxBytes = this.settings.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -238,7 +249,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
               errorClass: 'malformed_response',
               provider: this.name,
               status: current.status,
-              message: `${this.name}: response is not JSON (${contentType || 'no content-type'}): ${text.slice(0, 120)}`,
+              message: `${this.name}: response is not JSON (${contentType || 'no content-type'}): ${serverText(text, 120)}`,
             });
           }
           this.decodeBody(parsed, emit);
@@ -307,7 +318,7 @@ export function parseJsonData(provider: string, data: string): unknown | Provide
     return new ProviderError({
       errorClass: 'malformed_response',
       provider,
-      message: `${provider}: stream chunk is not JSON: ${data.slice(0, 120)}`,
+      message: `${provider}: stream chunk is not JSON: ${serverText(data, 120)}`,
     });
   }
 }

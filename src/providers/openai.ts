@@ -1,3 +1,4 @@
+import { serverText } from '../util/redact.js';
 import { ProviderError } from './errors.js';
 import { emptyAnswerError, type AnswerSeen } from './answer.js';
 import { httpError } from './classify.js';
@@ -91,7 +92,7 @@ class OpenAIStreamDecoder implements StreamDecoder {
     const parsed = parseJsonData(this.provider, data);
     if (parsed instanceof ProviderError) return this.emit({ type: 'error', error: parsed });
     const o = asObject(parsed);
-    if (!o) return this.emit({ type: 'error', error: malformed(this.provider, `stream chunk is not an object: ${data.slice(0, 80)}`) });
+    if (!o) return this.emit({ type: 'error', error: malformed(this.provider, `stream chunk is not an object: ${serverText(data, 80)}`) });
     // OpenAI/OpenRouter/vLLM send an error object inside a 200 stream; MiniMax native uses base_resp.
     const err = embeddedError(this.provider, o);
     if (err) return this.emit({ type: 'error', error: err });

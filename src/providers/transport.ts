@@ -1,11 +1,25 @@
+import { isIP } from 'node:net';
 import { Agent } from './undici-lite.js';
 import { ProviderError, type TimeoutPhase } from './errors.js';
 import type { Timeouts } from './types.js';
 import { redact } from '../util/redact.js';
 
+/** The rule, as messages state it. */
+export const PLAIN_HTTP_RULE = 'use an https:// base_url (plain http is allowed only for loopback: 127.0.0.0/8, ::1 and localhost)';
+
+/**
+ * True when a URL hostname (as `new URL()` gives it) is a loopback address: 127.0.0.0/8, ::1, or the name
+ * `localhost`. Decided on the parsed address, so 0.0.0.0, `[::ffff:127.0.0.1]` (a v4-mapped address,
+ * which URL normalises to `[::ffff:7f00:1]`) and names like `127.0.0.1.example.com` are not loopback.
+ * `localhost` is accepted because RFC 6761 reserves it for loopback and local servers (Ollama, vLLM) are
+ * usually configured that way; `localhost.` and `*.localhost` are not.
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.split('.')[0] === '127';
+  if (isIP(h) === 6) return h === '::1';
+  return false;
 }
 
 /**

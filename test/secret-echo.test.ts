@@ -1,0 +1,139 @@
+/**
+ * A hostile server on loopback that echoes the key it was sent back in every shape we know of: an HTML
+ * page, a non-JSON SSE line, a redirect's Location header, a long text body where the key straddles the
+ * old 300/120-character cut, JSON-escaped, URL-encoded, base64 of `user:key` and partially masked. Every
+ * output and file of ask, bench and health must come out without any of it, and without terminal escapes.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run } from './cli-helpers.js';
+
+// '/', '+' and '=' change under URL encoding; none of them changes under JSON or XML escaping.
+const KEY = 'Zk9/+abTOPSECRET=q1w2e3r4t5y6u7i8o9p0';
+// Sent in a header from the environment (api-key: ${AZURE_KEY}), with no api_key_env at all.
+const HEADER_KEY = 'AzUr3/+HDRSECRET=m1n2b3v4c5x6z7l8k9j0';
+
+function presentedKey(req: IncomingMessage): string {
+  const auth = String(req.headers.authorization ?? '');
+  if (auth.startsWith('Bearer ')) return auth.slice(7);
+  return String(req.headers['api-key'] ?? req.headers['x-api-key'] ?? '');
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const ESC = '\u001b[31m\u001b]0;pwned\u0007';
+
+/** One echo per path prefix: /<mode>/v1/... */
+function respond(mode: string, key: string, res: ServerResponse): void {
+  switch (mode) {
+    case 'html':
+      res.writeHead(502, { 'content-type': 'text/html' });
+      return void res.end(`<html><head><title>${ESC}Bad Gateway</title></head><body>upstream rejected ${key}</body></html>`);
+    case 'sseline':
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      return void res.end(`data: oops ${ESC}key=${key} is not valid\n\n`);
+    case 'redirect':
+      res.writeHead(302, { location: `https://elsewhere.example/v1?key=${encodeURIComponent(key)}&auth=${b64(`user:${key}`)}` });
+      return void res.end();
+    case 'straddle300':
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      return void res.end(`${'x'.repeat(290)}${key} trailing text`);
+    case 'straddle120':
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return void res.end(`${'y'.repeat(110)}${key} trailing text`);
+    case 'forms':
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      return void res.end(`escaped ${key.replace(/\//g, '\\/')} masked ${key.slice(0, 3)}****${key.slice(-4)} basic ${b64(`u:${key}`)} pct ${encodeURIComponent(key)}`);
+    case 'answer': {
+      // A 200 stream whose answer text carries the key.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const chunk = (delta: object, finish: string | null) => `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', model: `m${ESC}`, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      return void res.end(`${chunk({ role: 'assistant', content: `your key is ${key} ` }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`);
+    }
+    default:
+      res.writeHead(404);
+      res.end();
+  }
+}
+
+const server = createServer((req, res) => {
+  const mode = (req.url ?? '').split('/')[1];
+  req.resume();
+  req.on('end', () => respond(mode, presentedKey(req), res));
+});
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+const port = (server.address() as AddressInfo).port;
+
+const MODES = ['html', 'sseline', 'redirect', 'straddle300', 'straddle120', 'forms', 'answer'];
+const dir = mkdtempSync(join(tmpdir(), 'llmf-echo-'));
+const config = join(dir, 'providers.yaml');
+writeFileSync(
+  config,
+  `providers:
+${MODES.map((m) => `  ${m}: { api: openai, base_url: "http://127.0.0.1:${port}/${m}/v1", model: m, api_key_env: ECHO_KEY }`).join('\n')}
+  azure: { api: openai, base_url: "http://127.0.0.1:${port}/forms/v1", model: m, headers: { api-key: "\${AZURE_KEY}" } }
+  azurehtml: { api: openai, base_url: "http://127.0.0.1:${port}/html/v1", model: m, headers: { api-key: "\${AZURE_KEY}" } }
+chains:
+  everything: [${[...MODES.filter((m) => m !== 'answer'), 'azure', 'azurehtml', 'answer'].join(', ')}]
+`,
+);
+const summary = join(dir, 'summary.md');
+writeFileSync(summary, '');
+const env = { ECHO_KEY: KEY, AZURE_KEY: HEADER_KEY, XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache'), GITHUB_STEP_SUMMARY: summary };
+const ALL = [...MODES, 'azure', 'azurehtml'];
+
+/** Pieces of each key in every form a server could echo it in; none may appear anywhere. */
+function fragments(key: string): string[] {
+  const out = [key.slice(0, 7), key.slice(7, 16), key.slice(-10), encodeURIComponent(key).slice(0, 9), key.replace(/\//g, '\\/').slice(0, 8), `****${key.slice(-4)}`];
+  for (const prefix of ['user:', 'u:']) out.push(b64(prefix + key).slice(8, 24));
+  return out;
+}
+
+describe('a server that echoes the key back in any form', () => {
+  it('gets it into no output and no file of ask, bench or health, and no terminal escapes either', async () => {
+    const files = { out: join(dir, 'bench.json'), raw: join(dir, 'raw.jsonl'), junit: join(dir, 'health.xml'), health: join(dir, 'health.json') };
+    const runs: string[][] = [
+      // The chain ends with the provider that answers, so every other one is tried and reported first.
+      ['ask', '--chain', 'everything', '--retries', '0', '--no-cache', '--json', 'hi'],
+      ['ask', '--chain', 'everything', '--retries', '0', '--no-cache', 'hi'],
+      ['bench', ...ALL, '-n', '1', '--out', files.out, '--raw', files.raw, '--raw-include-text'],
+      ['bench', ...ALL, '-n', '1', '--format', 'json'],
+      ['bench', ...ALL, '-n', '1', '--format', 'markdown'],
+      ['health', ...ALL, '--format', 'junit', '--out', files.junit],
+      ['health', ...ALL, '--out', files.health],
+      ['health', ...ALL, '--format', 'json'],
+      ['health', ...ALL, '--shallow'],
+    ];
+    const outputs: string[] = [];
+    for (const args of runs) {
+      const r = await run(['--config', config, ...args], { env, timeoutMs: 30_000 });
+      outputs.push(`${args.join(' ')}\n${r.stdout}\n${r.stderr}`);
+    }
+    const written: string[] = [];
+    const walk = (d: string) => {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (p !== config) written.push(`${p}\n${readFileSync(p, 'utf8')}`);
+      }
+    };
+    walk(dir);
+    const all = [...outputs, ...written];
+    // The servers really did answer with their echo (the runs reached them), and redaction really happened.
+    const joined = all.join('\n');
+    expect(joined).toContain('upstream rejected [REDACTED]');
+    expect(joined).toMatch(/redirect to https:\/\/elsewhere\.example\/v1\?key=\[REDACTED\]&auth=/);
+    expect(joined).toContain('your key is [REDACTED]');
+    expect(joined).toMatch(/x{50}\[REDAC/);
+    expect(readFileSync(summary, 'utf8').length).toBeGreaterThan(0);
+    for (const text of all) {
+      for (const f of [...fragments(KEY), ...fragments(HEADER_KEY), 'TOPSECRET', 'HDRSECRET']) expect(text, `"${f}" in ${text.slice(0, 300)}`).not.toContain(f);
+      expect(text).not.toContain('\u001b');
+      expect(text).not.toContain('\u0007');
+    }
+  }, 180_000);
+});
