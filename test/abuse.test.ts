@@ -39,14 +39,14 @@ writeFileSync(env.GITHUB_STEP_SUMMARY, '');
 
 describe('bad flags: one line, exit 2, no stack trace, for every command', () => {
   const cases: [string[], string][] = [
-    [['bench', 'good', '--concurrency', '0'], '--concurrency: "0" is not a whole number ≥ 1'],
+    [['bench', 'good', '--concurrency', '0'], '--concurrency: "0" is not a whole number between 1 and 10,000'],
     [['bench', 'good', '--rate', '-1'], '--rate: "-1" is not a number greater than 0'],
-    [['bench', 'good', '--duration', 'forever'], '--duration: "forever" is not a duration; write it like "500ms", "30s" or "2m"'],
+    [['bench', 'good', '--duration', 'forever'], '--duration: "forever" is not a duration; write it like "500ms", "10s", "2m" or "1h"'],
     [['bench', 'good', '--format', 'xml'], '--format: "xml" is not one of table, json, csv, markdown'],
     [['bench', 'good', '--prompts', '/nonexistent'], '--prompts: cannot read "/nonexistent" (no such file or folder)'],
     [['ask', '--temperature', '5', 'hi'], '--temperature: "5" is not a number between 0 and 2'],
     [['ask', '--on-content-filter', 'ignore', 'hi'], '--on-content-filter: "ignore" is not one of stop, fallover'],
-    [['health', '--timeout', 'x'], '--timeout: "x" is not a duration; write it like "500ms", "30s" or "2m"'],
+    [['health', '--timeout', 'x'], '--timeout: "x" is not a duration; write it like "500ms", "10s", "2m" or "1h"'],
     [['cost', '--output-tokens', '1M', '--cached-share', 'lots'], '--cached-share: "lots" is not a percentage like "10%"'],
     [['mock', '--profile', '/nonexistent.yaml'], '--profile: "/nonexistent.yaml" is neither a built-in profile (demo, default, instant) nor a readable file'],
     [['compare', '/nonexistent-a.json', '/nonexistent-b.json'], '/nonexistent-a.json: no such file; pass a file written by "llm-fallback bench --out FILE"'],

@@ -1,11 +1,13 @@
 import { UsageError } from '../errors.js';
 import { closest } from '../util/suggest.js';
+import { checkPercent } from '../util/percent.js';
 import type { ProviderResult, ThresholdOutcome } from './result.js';
 import type { Summary } from './histogram.js';
 
 /**
  * CI thresholds: `metric OP value[unit]`, optionally prefixed by `provider:`.
- * e.g. "ttft_p95<800ms", "error_rate<1%", "cost_per_1k<0.5", "deepseek:tps>=40".
+ * e.g. "ttft_p95<800ms", "error_rate<1%", "cost_per_1k<0.5", "deepseek:tps>=40". Times need a unit
+ * (ms, s, m) and rates a "%", so that no value can be misread; impossible limits are refused.
  */
 export interface Threshold {
   expression: string;
@@ -53,21 +55,33 @@ export function parseThreshold(expression: string, origin: string): Threshold {
   const unit = unitRaw.toLowerCase();
   let limit = Number(num);
   const bad = (allowed: string) => new UsageError(`${origin}: unit "${unitRaw}" does not fit ${metric} in "${expression}"; use ${allowed}`);
+  const fix = (problem: string) => new UsageError(`${origin}: ${metric} in "${expression}": ${problem}`);
   switch (def.kind) {
-    case 'ms':
+    case 'ms': {
+      // A unit is required, as in the config: "ttft_p95<1" was once silently 1 ms.
+      if (unit === '') throw fix(`${num} has no unit; write "${metric}${op}${num}ms" or "${metric}${op}${num}s"`);
       if (unit === 's') limit *= 1000;
-      else if (unit !== 'ms' && unit !== '') throw bad('ms or s');
+      else if (unit === 'm') limit *= 60_000;
+      else if (unit !== 'ms') throw bad('ms, s or m');
       break;
-    case 'ratio':
-      if (unit === '%') limit /= 100;
-      else if (unit !== '') throw bad('% (or a fraction like 0.01)');
+    }
+    case 'ratio': {
+      const p = checkPercent(`${num}${unitRaw}`);
+      if ('problem' in p) throw unit === '' || unit === '%' ? fix(p.problem) : bad('%');
+      limit = p.fraction;
       break;
+    }
     case 'usd':
       if (unit !== '' && unit !== '$' && unit !== 'usd') throw bad('a plain number of USD');
       break;
     case 'rate':
       if (unit !== '' && unit !== '/s') throw bad('a plain number per second');
       break;
+  }
+  // Every metric is ≥ 0 and rates are ≤ 100 %: a threshold that no run can pass is a mistake, not a gate.
+  const ceiling = def.kind === 'ratio' ? 1 : Infinity;
+  if ((op === '<' && limit <= 0) || (op === '>' && limit >= ceiling) || (op === '>=' && limit > ceiling)) {
+    throw fix(`no run can ever pass this; check the operator and the value`);
   }
   return { expression: expression.trim(), provider, metric, op: op as Threshold['op'], limit, origin };
 }

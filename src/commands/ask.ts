@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { FallbackChain, type ChainProvider, type LiveSink } from '../chain/chain.js';
 import { findChain, findProvider, loadConfig, resolveProvider, hasKey, SHIPPED_CONFIG, type Config } from '../config/load.js';
 import { UsageError } from '../errors.js';
@@ -8,6 +7,7 @@ import { createAdapter } from '../providers/index.js';
 import type { ChatMessage } from '../providers/types.js';
 import { BreakerStore, breakerKey } from '../state/breaker.js';
 import { AnswerCache, cacheKey } from '../state/cache.js';
+import { readInputFile, readInputStream } from '../util/read-input.js';
 import { choiceFlag, durationFlag, intFlag, numberFlag } from './options.js';
 
 /** Exit codes of `ask`, so scripts can tell a live answer from a fallback tier. */
@@ -43,27 +43,14 @@ function decodeStrict(bytes: Buffer, where: string): string {
   }
 }
 
-async function readPrompt(words: string[], opts: AskOptions): Promise<string> {
+async function readPrompt(words: string[], opts: AskOptions, stallMs: number): Promise<string> {
   let text: string;
+  // Reading the prompt never outgrows the limit nor waits longer than the call's own deadline for a byte.
+  const limits = { limit: MAX_PROMPT_BYTES, stallMs, stallName: 'the --timeout' };
   if (words.length) text = words.join(' ');
-  else if (opts.file) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(opts.file);
-    } catch (e) {
-      throw new UsageError(`--file: cannot read "${opts.file}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-    text = decodeStrict(bytes, `--file ${opts.file}`);
-  } else if (!process.stdin.isTTY) {
-    const parts: Buffer[] = [];
-    let n = 0;
-    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
-      n += chunk.length;
-      if (n > MAX_PROMPT_BYTES) throw new UsageError(`stdin: the prompt is over ${MAX_PROMPT_BYTES / 1048576} MiB, the limit`);
-      parts.push(chunk);
-    }
-    text = decodeStrict(Buffer.concat(parts), 'stdin');
-  } else {
+  else if (opts.file) text = decodeStrict(await readInputFile(opts.file, limits), `--file ${opts.file}`);
+  else if (!process.stdin.isTTY) text = decodeStrict(await readInputStream(process.stdin, 'stdin', limits), 'stdin');
+  else {
     throw new UsageError('ask: no prompt; pass it as an argument (llm-fallback ask "..."), with --file FILE, or on stdin');
   }
   if (!text.trim()) throw new UsageError('ask: the prompt is empty');
@@ -78,7 +65,7 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
   const retriesFlag = intFlag('--retries', opts.retries, 0);
   const onContentFilterFlag = choiceFlag('--on-content-filter', opts.onContentFilter, ['stop', 'fallover'] as const);
   if (opts.chain && opts.provider) throw new UsageError('--chain and --provider: choose one');
-  const prompt = await readPrompt(words, opts);
+  const prompt = await readPrompt(words, opts, timeoutMs);
   const messages: ChatMessage[] = [];
   if (opts.system) messages.push({ role: 'system', content: opts.system });
   messages.push({ role: 'user', content: prompt });

@@ -47,12 +47,15 @@ const FORMATS = ['table', 'json', 'csv', 'markdown'] as const;
 const DEMO_REQUESTS = 24;
 const DEMO_CONCURRENCY = 4;
 const DEFAULT_REQUESTS = 20;
+/** Each unit of concurrency is a worker and a socket; past these a run measures the client, not the provider. */
+const MAX_CONCURRENCY = 10_000;
+const MAX_RATE = 100_000;
 
 export async function benchCommand(names: string[], opts: BenchOptions, global: { config?: string; version: string }): Promise<number> {
   const format = choiceFlag('--format', opts.format ?? 'table', FORMATS)!;
   const sort = choiceFlag<SortKey>('--sort', opts.sort, SORT_KEYS);
-  const rate = positiveNumberFlag('--rate', opts.rate);
-  const concurrencyFlag = intFlag('--concurrency', opts.concurrency);
+  const rate = positiveNumberFlag('--rate', opts.rate, MAX_RATE);
+  const concurrencyFlag = intFlag('--concurrency', opts.concurrency, 1, MAX_CONCURRENCY);
   if (rate !== undefined && concurrencyFlag !== undefined) throw new UsageError('--rate and --concurrency: choose one; --concurrency N is a closed loop, --rate R an open loop at R requests/s');
   const arrival = choiceFlag('--arrival', opts.arrival ?? 'constant', ['constant', 'poisson'] as const)!;
   if (opts.arrival && rate === undefined) throw new UsageError('--arrival: only applies with --rate (open loop)');

@@ -7,7 +7,7 @@ import { choiceFlag, ratioFlag } from './options.js';
 
 export async function compareCommand(baseFile: string, newFile: string, opts: { tolerance: string; errorTolerance: string; format: string }): Promise<number> {
   const format = choiceFlag('--format', opts.format, ['table', 'json', 'markdown'] as const)!;
-  const tolerance = ratioFlag('--tolerance', opts.tolerance)!;
+  const tolerance = ratioFlag('--tolerance', opts.tolerance, 1000)!;
   const errorTolerance = ratioFlag('--error-tolerance', opts.errorTolerance)!;
   const c = compareResults(readResult(baseFile), readResult(newFile), tolerance, errorTolerance);
   if (format === 'json') process.stdout.write(`${JSON.stringify({ tolerance, error_tolerance: errorTolerance, ...c }, null, 2)}\n`);

@@ -1,33 +1,42 @@
 import { UsageError } from '../errors.js';
-import { parseDuration } from '../util/duration.js';
+import { checkDuration } from '../util/duration.js';
+import { checkPercent } from '../util/percent.js';
 
 /** Flag parsers: each failure names the flag, what was given and what is expected. */
-export function intFlag(flag: string, value: string | undefined, min = 1): number | undefined {
+/** Upper bound of a whole-number flag unless the caller names a tighter one: far past any real use, far below overflow. */
+export const MAX_WHOLE_FLAG = 1_000_000_000;
+
+/** A whole number written in digits ("1e3", "0x10", "" and "1.0" are refused), between min and max. */
+export function intFlag(flag: string, value: string | undefined, min = 1, max = MAX_WHOLE_FLAG): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag}: "${value}" is not a whole number ≥ ${min}`);
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${flag}: "${value}" is not a whole number between ${min} and ${max.toLocaleString('en-US')}`);
+  }
   return n;
 }
 
 export function numberFlag(flag: string, value: string | undefined, min: number, max = Infinity): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
+  const n = value.trim() === '' ? NaN : Number(value);
   if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag}: "${value}" is not a number between ${min} and ${max}`);
   return n;
 }
 
-export function positiveNumberFlag(flag: string, value: string | undefined): number | undefined {
+export function positiveNumberFlag(flag: string, value: string | undefined, max = MAX_WHOLE_FLAG): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
+  const n = value.trim() === '' ? NaN : Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag}: "${value}" is not a number greater than 0`);
+  if (n > max) throw new UsageError(`${flag}: "${value}" is more than ${max.toLocaleString('en-US')}, the most this flag accepts`);
   return n;
 }
 
+/** A duration flag, in the config validator's words (checkDuration), never longer than a timer can run. */
 export function durationFlag(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const ms = parseDuration(value);
-  if (ms === undefined || ms <= 0) throw new UsageError(`${flag}: "${value}" is not a duration; write it like "500ms", "30s" or "2m"`);
-  return ms;
+  const d = checkDuration(value);
+  if ('problem' in d) throw new UsageError(`${flag}: ${d.problem}`);
+  return d.ms;
 }
 
 export function choiceFlag<T extends string>(flag: string, value: string | undefined, choices: readonly T[]): T | undefined {
@@ -36,10 +45,13 @@ export function choiceFlag<T extends string>(flag: string, value: string | undef
   return value as T;
 }
 
-/** A percentage ("10%") or a fraction ("0.1"). */
-export function ratioFlag(flag: string, value: string | undefined): number | undefined {
+/**
+ * A percentage, always written with "%" (returned as a fraction). A bare number is refused because it
+ * reads two ways ("5" as 5 % or as 500 %); the message suggests the percentage. `maxPercent` bounds it.
+ */
+export function ratioFlag(flag: string, value: string | undefined, maxPercent = 100): number | undefined {
   if (value === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(value.trim());
-  if (!m) throw new UsageError(`${flag}: "${value}" is not a percentage like "10%"`);
-  return m[2] ? Number(m[1]) / 100 : Number(m[1]);
+  const p = checkPercent(value, maxPercent);
+  if ('problem' in p) throw new UsageError(`${flag}: ${p.problem}`);
+  return p.fraction;
 }

@@ -4,11 +4,11 @@
  * disagree.
  */
 export type Schema =
-  | { t: 'string'; format?: 'url' | 'env' | 'date'; enum?: readonly string[]; desc?: string }
+  | { t: 'string'; format?: 'url' | 'env' | 'date' | 'threshold'; enum?: readonly string[]; desc?: string }
   | { t: 'number'; min?: number; positive?: boolean; desc?: string }
   | { t: 'integer'; min?: number; desc?: string }
   | { t: 'boolean'; desc?: string }
-  | { t: 'duration'; desc?: string }
+  | { t: 'duration'; maxMs?: number; desc?: string }
   | { t: 'object'; fields: Record<string, Field>; desc?: string }
   | { t: 'map'; values: Schema; desc?: string }
   | { t: 'list'; items: Schema; minItems?: number; desc?: string }
@@ -20,7 +20,9 @@ export interface Field {
   required?: boolean;
 }
 
-const duration = (desc: string): Schema => ({ t: 'duration', desc });
+const duration = (desc: string, maxMs?: number): Schema => ({ t: 'duration', desc, ...(maxMs ? { maxMs } : {}) });
+/** A cache lifetime is compared with timestamps, never run as a timer, so it may be longer than a timer's limit. */
+const CACHE_TTL_MAX_MS = 8760 * 3_600_000;
 
 export const TIMEOUTS: Schema = {
   t: 'object',
@@ -33,7 +35,7 @@ export const TIMEOUTS: Schema = {
   },
 };
 
-const THRESHOLDS: Schema = { t: 'list', items: { t: 'string' }, desc: 'CI thresholds such as "ttft_p95<800ms", "error_rate<1%", "cost_per_1k<0.5".' };
+const THRESHOLDS: Schema = { t: 'list', items: { t: 'string', format: 'threshold' }, desc: 'CI thresholds such as "ttft_p95<800ms", "error_rate<1%", "cost_per_1k<0.5".' };
 
 export const PRICE: Schema = {
   t: 'object',
@@ -98,7 +100,7 @@ export const CONFIG: Schema = {
           retries: { s: { t: 'integer', min: 0, desc: 'ask: retries of the same provider for retryable errors (default 2)' } },
           breaker_failures: { s: { t: 'integer', min: 1, desc: 'consecutive failures that open a provider’s circuit breaker (default 3)' } },
           breaker_cooldown: { s: duration('how long an open breaker skips its provider before one probe (default 30s)') },
-          cache_ttl: { s: duration('how long a good answer stays in the cache (default 24h)') },
+          cache_ttl: { s: duration('how long a good answer stays in the cache (default 24h; at most 8760h)', CACHE_TTL_MAX_MS) },
         },
       },
     },

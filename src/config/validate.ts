@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, type LineCounter, type Node, type ParsedNode } from 'yaml';
-import { parseDuration } from '../util/duration.js';
+import { parseThreshold } from '../bench/thresholds.js';
+import { checkDuration } from '../util/duration.js';
 import { didYouMean } from '../util/suggest.js';
 import type { Schema } from './schema.js';
 
@@ -50,6 +51,13 @@ export class Validator {
         if (s.format === 'env' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) {
           this.at(node, `${path}: "${v}" is not an environment variable name; give the variable's name (e.g. DEEPSEEK_API_KEY), never the key itself`);
         }
+        if (s.format === 'threshold') {
+          try {
+            parseThreshold(v, path);
+          } catch (e) {
+            this.at(node, (e as Error).message);
+          }
+        }
         if (s.format === 'date' && (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v)))) {
           this.at(node, `${path}: "${v}" is not a date; write YYYY-MM-DD`);
         }
@@ -68,13 +76,10 @@ export class Validator {
         if (!isScalar(node) || typeof node.value !== 'boolean') this.at(node, `${path}: expected true or false, got ${kindOf(node)}`);
         return;
       case 'duration': {
-        if (isScalar(node) && typeof node.value === 'number') {
-          return this.at(node, `${path}: ${node.value} has no unit; write a duration like "${node.value}s" or "${node.value}ms"`);
-        }
-        if (!isScalar(node) || typeof node.value !== 'string') return this.at(node, `${path}: expected a duration like "10s", got ${kindOf(node)}`);
-        const ms = parseDuration(node.value);
-        if (ms === undefined) return this.at(node, `${path}: "${node.value}" is not a duration; write it like "500ms", "10s", "2m" or "1h"`);
-        if (ms <= 0) return this.at(node, `${path}: must be greater than zero, got "${node.value}"`);
+        const text = isScalar(node) && (typeof node.value === 'number' || typeof node.value === 'string') ? String(node.value) : undefined;
+        if (text === undefined) return this.at(node, `${path}: expected a duration like "10s", got ${kindOf(node)}`);
+        const d = checkDuration(text, s.maxMs);
+        if ('problem' in d) return this.at(node, `${path}: ${d.problem}`);
         return;
       }
       case 'object': {

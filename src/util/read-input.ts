@@ -1,0 +1,86 @@
+import { close, closeSync, constants, createReadStream, open, openSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { UsageError } from '../errors.js';
+import { formatMs } from './duration.js';
+
+/**
+ * Reads a prompt from a file, a device, a FIFO or stdin without ever growing past `limit` bytes or
+ * waiting forever: `/dev/zero` stops at the limit, a FIFO nobody opens for writing and a stdin that
+ * sends nothing give up after `stallMs` without a byte. Every failure is a UsageError naming the source.
+ */
+export interface InputLimits {
+  limit: number;
+  /** Longest wait for the next byte (and for a FIFO's writer). */
+  stallMs: number;
+  /** What the stall bound is, for the message (e.g. "the --timeout"). */
+  stallName: string;
+}
+
+const MiB = 1024 * 1024;
+const mib = (n: number) => `${(n / MiB).toFixed(n % MiB ? 1 : 0)} MiB`;
+
+export async function readInputFile(file: string, limits: InputLimits): Promise<Buffer> {
+  const where = `--file ${file}`;
+  let stream: Readable;
+  try {
+    const st = await stat(file);
+    if (st.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+    if (st.isFile() && st.size > limits.limit) throw new UsageError(`${where}: the prompt is ${mib(st.size)}; the limit is ${mib(limits.limit)}`);
+    // A FIFO read through the thread pool cannot be abandoned; as a socket it can (libuv makes it non-blocking).
+    stream = st.isFIFO() ? new Socket({ fd: await openFifo(file, where, limits), readable: true, writable: false }) : createReadStream(file);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`--file: cannot read "${file}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return readInputStream(stream, where, limits);
+}
+
+export function readInputStream(stream: Readable, where: string, limits: InputLimits): Promise<Buffer> {
+  return readStream(stream, where, limits).finally(() => stream.destroy());
+}
+
+/** Opening a FIFO blocks until a writer opens it; give up after the stall bound and release our own open. */
+async function openFifo(file: string, where: string, limits: InputLimits): Promise<number> {
+  const pending = promisify(open)(file, 'r');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), limits.stallMs)));
+  const first = await Promise.race([pending, timeout]);
+  clearTimeout(timer);
+  if (first !== 'timeout') return first;
+  // Our open is blocked in the thread pool (and would keep the process alive): be its writer for a moment.
+  try {
+    closeSync(openSync(file, constants.O_WRONLY | constants.O_NONBLOCK));
+  } catch {
+    // No reader left to release.
+  }
+  const fd = await pending.catch(() => undefined);
+  if (fd !== undefined) close(fd, () => {});
+  throw new UsageError(`${where}: no program opened this FIFO for writing within ${formatMs(limits.stallMs)} (${limits.stallName}); start the writer first, or pass the prompt another way`);
+}
+
+function readStream(stream: Readable, where: string, limits: InputLimits): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let n = 0;
+    const timer = setTimeout(() => finish(new UsageError(`${where}: no input arrived for ${formatMs(limits.stallMs)} (${limits.stallName}); is the program writing to it stalled?`)), limits.stallMs);
+    const onData = (chunk: Buffer) => {
+      n += chunk.length;
+      if (n > limits.limit) return finish(new UsageError(`${where}: the prompt is over ${mib(limits.limit)}, the limit`));
+      parts.push(chunk);
+      timer.refresh();
+    };
+    const onEnd = () => finish();
+    const onError = (e: NodeJS.ErrnoException) => finish(new UsageError(`${where}: cannot read (${e.code ?? e.message})`));
+    function finish(err?: Error) {
+      clearTimeout(timer);
+      stream.off('data', onData).off('end', onEnd).off('error', onError);
+      stream.pause();
+      if (err) reject(err);
+      else resolve(Buffer.concat(parts));
+    }
+    stream.on('data', onData).once('end', onEnd).once('error', onError);
+  });
+}
