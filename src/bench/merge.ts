@@ -1,22 +1,50 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
+import { validate } from '../util/json-schema.js';
+import { HISTOGRAM_NAMES } from './accumulator.js';
+import { decode } from './histogram.js';
 import type { ProviderAccumulator } from './accumulator.js';
 import { assembleResult, type Identity } from './assemble.js';
 import { accumulatorFrom, type BenchResult } from './result.js';
 
-/** Reads a bench result file, with a clear error when it is not one. */
+/** The published result schema, shipped in the package next to dist/. */
+const RESULT_SCHEMA = fileURLToPath(new URL('../../schema/bench-result.schema.json', import.meta.url));
+let resultSchema: Record<string, unknown> | undefined;
+
+const FIX = 'pass a file written by "llm-fallback bench --out FILE"';
+
+/**
+ * Reads a bench result file and checks it against the published schema (and its histograms can be
+ * decoded) before anything trusts it, so a damaged file gets one line naming the file and field.
+ */
 export function readResult(file: string): BenchResult {
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`${file}: ${code === 'ENOENT' ? 'no such file' : code ? `cannot read (${code})` : 'not valid JSON'}; pass a file written by "llm-fallback bench --out FILE"`);
+    throw new UsageError(`${file}: ${code === 'ENOENT' ? 'no such file' : code ? `cannot read (${code})` : 'not valid JSON'}; ${FIX}`);
   }
   const r = data as Partial<BenchResult>;
-  if (!r || r.schema_version !== 1 || !Array.isArray(r.providers) || r.providers.some((p) => !p?.histograms || typeof p.name !== 'string')) {
-    throw new UsageError(`${file}: not an llm-fallback bench result (schema_version 1 with providers and histograms); write one with "bench --out FILE"`);
+  if (!r || typeof r !== 'object' || r.schema_version !== 1) {
+    throw new UsageError(`${file}: not an llm-fallback bench result (no "schema_version": 1); ${FIX}`);
   }
+  resultSchema ??= JSON.parse(readFileSync(RESULT_SCHEMA, 'utf8')) as Record<string, unknown>;
+  const problems = validate(data, resultSchema);
+  if (problems.length) {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+    throw new UsageError(`${file}: damaged bench result: ${problems[0].replace(/^\$\.?/, '')}${more}; ${FIX}`);
+  }
+  (r.providers ?? []).forEach((p, i) => {
+    for (const n of HISTOGRAM_NAMES) {
+      try {
+        decode(p.histograms[n]);
+      } catch {
+        throw new UsageError(`${file}: damaged bench result: providers[${i}].histograms.${n}: not a readable histogram; ${FIX}`);
+      }
+    }
+  });
   return r as BenchResult;
 }
 

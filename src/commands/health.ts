@@ -9,6 +9,7 @@ import { createAdapter } from '../providers/index.js';
 import { BreakerStore, breakerKey } from '../state/breaker.js';
 import { formatMs } from '../util/duration.js';
 import { closest } from '../util/suggest.js';
+import { sleep } from '../util/time.js';
 import { choiceFlag, durationFlag } from './options.js';
 
 export interface HealthOptions {
@@ -92,13 +93,8 @@ export async function healthCommand(names: string[], opts: HealthOptions, global
     process.once('SIGTERM', onSigint);
     let prev = new Map(report.providers.map((p) => [p.name, p.healthy]));
     while (!stop) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, watchMs);
-        abort.signal.addEventListener('abort', () => {
-          clearTimeout(t);
-          resolve();
-        }, { once: true });
-      });
+      // sleep() removes its abort listener each round; a listener left per round tripped MaxListenersExceededWarning.
+      await sleep(watchMs, abort.signal);
       if (stop) break;
       report = await round();
       for (const p of report.providers) {

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type ParsedNode } from 'yaml';
+import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument, visit, type Node, type ParsedNode } from 'yaml';
 import { ConfigError, UsageError } from '../errors.js';
 import type { ProviderSettings } from '../providers/index.js';
 import { parseDuration } from '../util/duration.js';
@@ -90,13 +90,82 @@ export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.e
   const file = findConfigFile(explicit, env);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readBounded(file);
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const how = explicit ? 'check the --config path' : env.LLM_FALLBACK_CONFIG ? 'check $LLM_FALLBACK_CONFIG' : 'create it or pass --config FILE';
     throw new ConfigError([`${display(file)}: cannot read config (${code === 'ENOENT' ? 'no such file' : code ?? 'error'}); ${how}`]);
   }
   return parseConfig(text, file);
+}
+
+/**
+ * Limits that keep a hostile or broken config from exhausting memory or the stack: the file's size, one
+ * value's size, nesting depth and alias expansion (the "billion laughs"). Each is a config error with a position.
+ */
+export const CONFIG_LIMITS = { fileBytes: 1024 * 1024, valueChars: 64 * 1024, depth: 32, aliasExpansions: 100 } as const;
+
+/** Reads at most the size limit (+1 byte to tell it was exceeded), so /dev/zero or a huge file cannot fill memory. */
+function readBounded(file: string): string {
+  const st = statSync(file);
+  const name = display(file);
+  const tooBig = () => new ConfigError([`${name}:1:1: the file is larger than ${CONFIG_LIMITS.fileBytes / 1024} KiB, the most a config may be; is this the right file?`]);
+  if (st.isFile() && st.size > CONFIG_LIMITS.fileBytes) throw tooBig();
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(CONFIG_LIMITS.fileBytes + 1);
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+      if (n > CONFIG_LIMITS.fileBytes) throw tooBig();
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Depth and value-size problems, found without recursion (a deep tree must not overflow our own stack). */
+function limitProblems(root: Node, lines: LineCounter): Problem[] {
+  const problems: Problem[] = [];
+  const at = (node: Node, message: string) => {
+    const pos = lines.linePos(node.range?.[0] ?? 0);
+    problems.push({ line: pos.line, col: pos.col, message });
+  };
+  const stack: [Node, number][] = [[root, 1]];
+  while (stack.length && problems.length < 5) {
+    const [node, depth] = stack.pop()!;
+    if (depth > CONFIG_LIMITS.depth) {
+      at(node, `nested more than ${CONFIG_LIMITS.depth} levels deep; a config never needs that many, flatten it`);
+      continue;
+    }
+    if (isScalar(node) && typeof node.value === 'string' && node.value.length > CONFIG_LIMITS.valueChars) {
+      at(node, `a value of ${node.value.length.toLocaleString('en-US')} characters; values may be at most ${CONFIG_LIMITS.valueChars / 1024} KiB`);
+    }
+    if (isMap(node) || isSeq(node)) {
+      for (const item of node.items as unknown[]) {
+        if (isPair(item)) {
+          if (item.key && isNode(item.key)) stack.push([item.key, depth + 1]);
+          if (item.value && isNode(item.value)) stack.push([item.value, depth + 1]);
+        } else if (isNode(item)) stack.push([item, depth + 1]);
+      }
+    }
+  }
+  return problems;
+}
+
+function firstAlias(root: Node): Node {
+  let found: Node = root;
+  visit(root, {
+    Alias(_, node) {
+      found = node;
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 function display(file: string): string {
@@ -107,13 +176,16 @@ function display(file: string): string {
 /** Parses and validates config text; throws ConfigError listing every problem as file:line:col. */
 export function parseConfig(text: string, file: string): Config {
   const name = display(file);
+  if (Buffer.byteLength(text) > CONFIG_LIMITS.fileBytes) throw new ConfigError([`${name}:1:1: the file is larger than ${CONFIG_LIMITS.fileBytes / 1024} KiB, the most a config may be; is this the right file?`]);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const problems: Problem[] = [];
   for (const err of doc.errors) {
     const pos = lines.linePos(err.pos[0]);
     let msg = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    if (err.code === 'DUPLICATE_KEY') {
+    if (/call stack/i.test(err.message)) {
+      msg = `nested too deeply to read; a config never needs more than ${CONFIG_LIMITS.depth} levels, flatten it`;
+    } else if (err.code === 'DUPLICATE_KEY') {
       const key = /^[^:\n]*/.exec(text.slice(err.pos[0]))?.[0].trim() ?? '';
       msg = `duplicate key "${key}"; each name may appear only once in a mapping: rename or remove one`;
     } else {
@@ -123,6 +195,8 @@ export function parseConfig(text: string, file: string): Config {
   }
   if (problems.length) throw new ConfigError(format(name, problems));
   if (doc.contents === null) throw new ConfigError([`${name}:1:1: the file is empty; it needs at least a "providers:" mapping (see the shipped providers.yaml)`]);
+  const limits = limitProblems(doc.contents, lines);
+  if (limits.length) throw new ConfigError(format(name, limits));
 
   const v = new Validator(lines);
   v.check(doc.contents as ParsedNode, CONFIG, '');
@@ -130,7 +204,13 @@ export function parseConfig(text: string, file: string): Config {
   if (v.problems.length === 0) crossCheck(doc.contents as ParsedNode, v);
   if (v.problems.length) throw new ConfigError(format(name, v.problems));
 
-  const raw = doc.toJS() as RawConfig;
+  let raw: RawConfig;
+  try {
+    raw = doc.toJS({ maxAliasCount: CONFIG_LIMITS.aliasExpansions }) as RawConfig;
+  } catch (e) {
+    const pos = lines.linePos(firstAlias(doc.contents).range?.[0] ?? 0);
+    throw new ConfigError([`${name}:${pos.line}:${pos.col}: aliases (*name) expand to too many values (${(e as Error).message.replace(/\.$/, '')}); write the values out instead`]);
+  }
   return build(raw, name, doc.contents as ParsedNode, lines);
 }
 
