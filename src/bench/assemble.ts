@@ -1,4 +1,5 @@
 import { cpus, platform } from 'node:os';
+import { priceNotes } from '../cost/price-age.js';
 import type { ProviderAccumulator } from './accumulator.js';
 import { pickProviders } from './picks.js';
 import { providerResult, type BenchResult, type RunSettings } from './result.js';
@@ -31,6 +32,12 @@ export function assembleResult(args: {
       notes.push(`${id.name}: the characters/4 token estimate is ${(estimated / reported).toFixed(2)}× the server's reported count; estimated figures for this provider would be off by as much.`);
     }
   }
+  // Prices are judged as of the run, so a result file says the same thing whenever it is read.
+  const priced = args.identities.flatMap((id) => {
+    const price = args.accumulators.get(id.name)!.price;
+    return price ? [{ name: id.name, pricedAt: price.pricedAt }] : [];
+  });
+  notes.push(...priceNotes(priced, args.startedAt));
   const providers = args.identities.map((id) => providerResult(args.accumulators.get(id.name)!, id));
   return {
     $schema: RESULT_SCHEMA_URL,

@@ -43,7 +43,7 @@ export interface PriceInfo {
   input: number;
   cached_input: number;
   output: number;
-  priced_at: string;
+  priced_at: string | null;
 }
 
 export interface ProviderResult {
@@ -150,12 +150,12 @@ export function providerResult(acc: ProviderAccumulator, id: { name: string; mod
 }
 
 export function priceInfo(p: Price): PriceInfo {
-  return { input: p.input, cached_input: p.cachedInput, output: p.output, priced_at: p.pricedAt };
+  return { input: p.input, cached_input: p.cachedInput, output: p.output, priced_at: p.pricedAt ?? null };
 }
 
 /** Rebuilds an accumulator from a provider result (histograms decoded), so results can be merged exactly. */
 export function accumulatorFrom(r: ProviderResult): ProviderAccumulator {
-  const price: Price | undefined = r.price ? { input: r.price.input, cachedInput: r.price.cached_input, output: r.price.output, pricedAt: r.price.priced_at } : undefined;
+  const price: Price | undefined = r.price ? { input: r.price.input, cachedInput: r.price.cached_input, output: r.price.output, pricedAt: r.price.priced_at ?? undefined } : undefined;
   const acc = new ProviderAccumulator(price);
   for (const n of HISTOGRAM_NAMES) acc.h[n] = decode(r.histograms?.[n] ?? '');
   acc.sent = r.requests;

@@ -1,6 +1,7 @@
 import { readResult } from '../bench/merge.js';
 import { findChain, findProvider, loadConfig } from '../config/load.js';
 import { blend, parseVolume, priceRows, project, USD, workloadFromResult, type Money, type Workload } from '../cost/project.js';
+import { priceNotes } from '../cost/price-age.js';
 import { UsageError } from '../errors.js';
 import { costCsv, costMarkdown, costTable, type CostReport } from '../format/cost.js';
 import { choiceFlag, intFlag, positiveNumberFlag, ratioFlag } from './options.js';
@@ -76,6 +77,7 @@ export async function costCommand(names: string[], opts: CostOptions, global: { 
     projection: workload ? project(providers, workload, money, opts.baseline) : [],
     baseline: opts.baseline ?? null,
     chain,
+    notes: priceNotes(providers.filter((p) => p.price).map((p) => ({ name: p.name, pricedAt: p.price!.pricedAt })), new Date()),
   };
   const unpriced = providers.filter((p) => !p.price).map((p) => p.name);
   if (format === 'json') process.stdout.write(`${JSON.stringify({ ...report, unpriced }, null, 2)}\n`);

@@ -13,7 +13,8 @@ export interface Price {
   input: number;
   cachedInput: number;
   output: number;
-  pricedAt: string;
+  /** YYYY-MM-DD; optional (an undated price is flagged as such). */
+  pricedAt?: string;
   source?: string;
 }
 
@@ -259,7 +260,7 @@ interface RawProvider {
   description?: string;
   headers?: Record<string, string>;
   params?: Record<string, unknown>;
-  price?: { input: number; cached_input?: number; output: number; priced_at: string; source?: string };
+  price?: { input: number; cached_input?: number; output: number; priced_at?: string; source?: string };
   context_window?: number;
   max_output_tokens?: number;
   max_tokens_param?: 'max_tokens' | 'max_completion_tokens';

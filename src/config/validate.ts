@@ -11,6 +11,10 @@ export interface Problem {
   message: string;
 }
 
+/** Keys people write for ours, too far from them for an edit-distance hint. */
+const COMMON_MISTAKES: Record<string, string> = { api_key: 'api_key_env', apikey: 'api_key_env', 'api-key': 'api_key_env', key: 'api_key_env', baseurl: 'base_url', 'base-url': 'base_url', url: 'base_url', endpoint: 'base_url' };
+const MISTAKE_NOTES: Record<string, string> = { api_key_env: ' It takes the name of the environment variable that holds the key (e.g. DEEPSEEK_API_KEY), never the key itself' };
+
 /**
  * Checks a YAML node tree against a schema, recording one problem per mistake with its position.
  * Walking the AST (not the parsed JS) is what lets every message point at a line and column.
@@ -91,7 +95,9 @@ export class Validator {
           seen.add(key);
           const field = s.fields[key];
           if (!field) {
-            this.at(keyNode, `${path ? `${path}.` : ''}${key}: unknown key${didYouMean(key, Object.keys(s.fields))}${didYouMean(key, Object.keys(s.fields)) ? '' : `; allowed keys: ${Object.keys(s.fields).join(', ')}`}`);
+            const meant = COMMON_MISTAKES[key.toLowerCase()];
+            const hint = meant && s.fields[meant] ? `; did you mean "${meant}"?${MISTAKE_NOTES[meant] ?? ''}` : didYouMean(key, Object.keys(s.fields));
+            this.at(keyNode, `${path ? `${path}.` : ''}${key}: unknown key${hint || `; allowed keys: ${Object.keys(s.fields).join(', ')}`}`);
             continue;
           }
           this.check(pair.value as ParsedNode | null, field.s, path ? `${path}.${key}` : key, keyNode?.range?.[0] ?? 0);

@@ -28,7 +28,7 @@ export interface PriceRow {
   cached_input: number;
   output: number;
   context_window: number | null;
-  priced_at: string;
+  priced_at: string | null;
   source: string | null;
 }
 
@@ -64,7 +64,7 @@ export function priceRows(providers: ProviderConfig[], money: Money): PriceRow[]
       cached_input: convert(p.price!.cachedInput, money),
       output: convert(p.price!.output, money),
       context_window: p.contextWindow ?? null,
-      priced_at: p.price!.pricedAt,
+      priced_at: p.price!.pricedAt ?? null,
       source: p.price!.source ?? null,
     }))
     .sort((a, b) => a.output - b.output || a.input - b.input);

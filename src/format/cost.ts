@@ -8,6 +8,8 @@ export interface CostReport {
   projection: ProjectionRow[];
   baseline: string | null;
   chain: ChainBlend | null;
+  /** Stale or undated prices, one line each. */
+  notes: string[];
 }
 
 function symbol(m: Money): string {
@@ -34,7 +36,7 @@ export function costTable(r: CostReport): string {
   const out: string[] = [];
   const conv = m.code === 'USD' ? 'USD' : `${m.code} at ${m.rate} per USD`;
   const t = makeTable([`provider`, 'model', `input /1M`, 'cached /1M', 'output /1M', 'context', 'priced'], ['left', 'left', 'right', 'right', 'right', 'right', 'left']);
-  for (const p of r.prices) t.push([p.provider, p.model, perM(p.input, m), perM(p.cached_input, m), perM(p.output, m), p.context_window?.toLocaleString('en-US') ?? '-', p.priced_at]);
+  for (const p of r.prices) t.push([p.provider, p.model, perM(p.input, m), perM(p.cached_input, m), perM(p.output, m), p.context_window?.toLocaleString('en-US') ?? '-', p.priced_at ?? '-']);
   out.push(`Prices per 1M tokens (${conv}), from the config; cheapest output first:`, t.toString());
   if (r.workload) {
     const w = r.workload;
@@ -65,18 +67,20 @@ export function costTable(r: CostReport): string {
       `  blended: ${money(c.daily, m)}/day, ${money(c.monthly, m)}/month, ${money(c.yearly, m)}/year`,
     );
   }
+  if (r.notes.length) out.push('', ...r.notes);
   return `${out.join('\n')}\n`;
 }
 
 export function costMarkdown(r: CostReport): string {
   const m = r.currency;
   const rows = ['### llm-fallback cost', '', `| provider | model | input /1M | cached /1M | output /1M | context | priced |`, '|---|---|--:|--:|--:|--:|---|'];
-  for (const p of r.prices) rows.push(`| ${p.provider} | ${p.model} | ${perM(p.input, m)} | ${perM(p.cached_input, m)} | ${perM(p.output, m)} | ${p.context_window ?? '-'} | ${p.priced_at} |`);
+  for (const p of r.prices) rows.push(`| ${p.provider} | ${p.model} | ${perM(p.input, m)} | ${perM(p.cached_input, m)} | ${perM(p.output, m)} | ${p.context_window ?? '-'} | ${p.priced_at ?? '-'} |`);
   if (r.workload) {
     rows.push('', '| provider | daily | monthly | yearly |', '|---|--:|--:|--:|');
     for (const row of r.projection) rows.push(`| ${row.provider} | ${money(row.daily, m)} | ${money(row.monthly, m)} | ${money(row.yearly, m)} |`);
   }
   if (r.chain) rows.push('', `Chain **${r.chain.chain}** blended: ${money(r.chain.daily, m)}/day, ${money(r.chain.monthly, m)}/month.`);
+  if (r.notes.length) rows.push('', ...r.notes);
   return `${rows.join('\n')}\n`;
 }
 
@@ -84,7 +88,7 @@ export function costCsv(r: CostReport): string {
   const lines = ['provider,model,currency,input_per_1m,cached_input_per_1m,output_per_1m,priced_at,daily,monthly,yearly'];
   for (const p of r.prices) {
     const proj = r.projection.find((x) => x.provider === p.provider);
-    lines.push([p.provider, p.model, r.currency.code, p.input, p.cached_input, p.output, p.priced_at, proj?.daily ?? '', proj?.monthly ?? '', proj?.yearly ?? ''].join(','));
+    lines.push([p.provider, p.model, r.currency.code, p.input, p.cached_input, p.output, p.priced_at ?? '', proj?.daily ?? '', proj?.monthly ?? '', proj?.yearly ?? ''].join(','));
   }
   return `${lines.join('\n')}\n`;
 }
