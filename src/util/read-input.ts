@@ -20,7 +20,9 @@ export interface InputLimits {
 }
 
 const MiB = 1024 * 1024;
-const mib = (n: number) => `${(n / MiB).toFixed(n % MiB ? 1 : 0)} MiB`;
+/** A size as people read it ("9.0 MiB"); a limit is a whole number of MiB ("8 MiB"). */
+const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
+const limitMib = (n: number) => `${Math.round(n / MiB)} MiB`;
 
 export async function readInputFile(file: string, limits: InputLimits): Promise<Buffer> {
   const where = `--file ${file}`;
@@ -28,7 +30,7 @@ export async function readInputFile(file: string, limits: InputLimits): Promise<
   try {
     const st = await stat(file);
     if (st.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
-    if (st.isFile() && st.size > limits.limit) throw new UsageError(`${where}: the prompt is ${mib(st.size)}; the limit is ${mib(limits.limit)}`);
+    if (st.isFile() && st.size > limits.limit) throw new UsageError(`${where}: the prompt is ${mib(st.size)}; the limit is ${limitMib(limits.limit)}`);
     // A FIFO read through the thread pool cannot be abandoned; as a socket it can (libuv makes it non-blocking).
     stream = st.isFIFO() ? new Socket({ fd: await openFifo(file, where, limits), readable: true, writable: false }) : createReadStream(file);
   } catch (e) {
@@ -68,7 +70,7 @@ function readStream(stream: Readable, where: string, limits: InputLimits): Promi
     const timer = setTimeout(() => finish(new UsageError(`${where}: no input arrived for ${formatMs(limits.stallMs)} (${limits.stallName}); is the program writing to it stalled?`)), limits.stallMs);
     const onData = (chunk: Buffer) => {
       n += chunk.length;
-      if (n > limits.limit) return finish(new UsageError(`${where}: the prompt is over ${mib(limits.limit)}, the limit`));
+      if (n > limits.limit) return finish(new UsageError(`${where}: the prompt is over ${limitMib(limits.limit)}, the limit`));
       parts.push(chunk);
       timer.refresh();
     };
