@@ -71,7 +71,7 @@ describe('bench command', () => {
   it('rejects a bad threshold, an unknown target and a missing key with exit 2 and one line', async () => {
     const bad = await run(['bench', '--config', config, 'fast', '--fail-on', 'ttft_p95<800xs'], { env });
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim()).toBe('--fail-on: unit "xs" does not fit ttft_p95 in "ttft_p95<800xs"; use ms or s');
+    expect(bad.stderr.trim()).toBe('--fail-on: unit "xs" does not fit ttft_p95 in "ttft_p95<800xs"; use ms, s or m');
     const unknown = await run(['bench', '--config', config, 'fsat'], { env });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/"fsat" is neither a provider nor a chain in .*; did you mean "fast"\?/);
@@ -165,6 +165,6 @@ describe('merge and compare commands', () => {
     writeFileSync(junk, '{"hello": 1}');
     const r = await run(['merge', junk, junk]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`${junk}: not an llm-fallback bench result (schema_version 1 with providers and histograms); write one with "bench --out FILE"`);
+    expect(r.stderr.trim()).toBe(`${junk}: not an llm-fallback bench result (no "schema_version": 1); pass a file written by "llm-fallback bench --out FILE"`);
   });
 });
