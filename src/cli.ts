@@ -79,6 +79,8 @@ error, 130 interrupted; ask also 3 (cached answer) and 4 (static message).`,
     .option('-o, --out <file>', 'write the full JSON result here (schema/bench-result.schema.json)')
     .option('--raw <file>', 'write one JSON line per request (timings, status, class, tokens; no keys, no text)')
     .option('--raw-include-text', 'add the prompt and the answer text to --raw lines')
+    .option('--slo <slos>', 'a request is good when it succeeded and met every SLO, e.g. "ttft<=300ms,tpot<=50ms,latency<=5s" (vLLM/AIPerf "ttft:300" too); reports goodput and each SLO\'s pass rate (repeatable)', collect, [])
+    .option('--html <file>', 'write a self-contained HTML report (charts drawn inline, no network) here')
     .option('--fail-on <threshold>', 'fail (exit 1) unless this holds, e.g. "ttft_p95<800ms", "error_rate<1%", "deepseek:cost_per_1k<0.5" (repeatable)', collect, [])
     .option('--max-inflight <n>', 'open loop: cap on requests in flight per provider; sends past it wait and show as lag', '10000')
     .option('-q, --quiet', 'print only the result (no header line, no live progress)')

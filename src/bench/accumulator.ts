@@ -3,6 +3,8 @@ import type { Usage } from '../providers/types.js';
 import { costOf } from '../cost/usage-cost.js';
 import { newHistogram, recordMs, type Histogram } from './histogram.js';
 import type { RequestRecord } from './measure.js';
+import { GoodputTally, requestFigures, type Slo } from './slo.js';
+import { Timeline } from './timeline.js';
 
 
 export const HISTOGRAM_NAMES = ['latency', 'ttft', 'ttfb', 'itl', 'tpot', 'tps', 'send_lag'] as const;
@@ -38,9 +40,17 @@ export class ProviderAccumulator {
   wallMs = 0;
   /** Example error messages by class (one each), keys already redacted. */
   examples: Record<string, string> = {};
+  /** Set when the run has SLOs (--slo): good requests and each SLO met. */
+  goodput?: GoodputTally;
+  /** Outcomes and latency per second of the run, bounded, for the HTML report's time series. */
+  readonly timeline = new Timeline();
 
-  constructor(readonly price: Price | undefined) {
+  constructor(
+    readonly price: Price | undefined,
+    slos: Slo[] = [],
+  ) {
     this.h = Object.fromEntries(HISTOGRAM_NAMES.map((n) => [n, newHistogram()])) as Record<HistogramName, Histogram>;
+    if (slos.length) this.goodput = new GoodputTally(slos);
   }
 
   add(r: RequestRecord): void {
@@ -69,6 +79,8 @@ export class ProviderAccumulator {
       this.errors[cls] = (this.errors[cls] ?? 0) + 1;
       if (r.errorDetail && r.errorDetail !== cls) this.errorDetails[r.errorDetail] = (this.errorDetails[r.errorDetail] ?? 0) + 1;
       if (r.errorMessage && !this.examples[cls]) this.examples[cls] = r.errorMessage.slice(0, 300);
+      this.goodput?.fail();
+      this.timeline.add(r.start, false);
       return;
     }
     this.ok++;
@@ -97,6 +109,9 @@ export class ProviderAccumulator {
     for (const g of r.gaps) recordMs(this.h.itl, g);
     // tokens/s are stored like milliseconds (×1000) so they keep three decimals in the histogram.
     if (latency > 0) recordMs(this.h.tps, output / (latency / 1000));
+    const figures = requestFigures(r, output);
+    this.goodput?.judge(figures);
+    this.timeline.add(r.start, true, latency, figures.ttft);
   }
 
   /** Adds another accumulator of the same provider (from another process or machine). */
@@ -124,5 +139,6 @@ export class ProviderAccumulator {
     this.estimateCheck.reported += o.estimateCheck.reported;
     this.estimateCheck.estimated += o.estimateCheck.estimated;
     this.costUsd += o.costUsd;
+    if (this.goodput && o.goodput) this.goodput.merge(o.goodput);
   }
 }

@@ -56,6 +56,10 @@ export function readResult(file: string): BenchResult {
  */
 export function mergeResults(results: BenchResult[], files: string[], version: string): BenchResult {
   if (results.length < 2) throw new UsageError('merge: give at least two result files');
+  const slos = results[0].run.slo ?? [];
+  results.forEach((r, i) => {
+    if (JSON.stringify(r.run.slo ?? []) !== JSON.stringify(slos)) throw new UsageError(`merge: ${files[i]} was judged against other SLOs than ${files[0]}; merge only runs with the same --slo`);
+  });
   const accs = new Map<string, ProviderAccumulator>();
   const ids = new Map<string, Identity>();
   results.forEach((r, i) => {
@@ -64,7 +68,7 @@ export function mergeResults(results: BenchResult[], files: string[], version: s
       if (seen && seen.model !== p.model) {
         throw new UsageError(`merge: ${files[i]} measured ${p.name} with model ${p.model}, an earlier file with ${seen.model}; merge only runs of the same model`);
       }
-      const acc = accumulatorFrom(p);
+      const acc = accumulatorFrom(p, slos);
       const prev = accs.get(p.name);
       if (prev) {
         prev.merge(acc);

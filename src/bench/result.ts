@@ -2,6 +2,8 @@ import type { Price } from '../config/load.js';
 import { ProviderAccumulator, HISTOGRAM_NAMES, type HistogramName } from './accumulator.js';
 import { decode, encode, summarize, type Summary } from './histogram.js';
 import type { Picks } from './picks.js';
+import { goodputResult, tallyFrom, type GoodputResult, type Slo } from './slo.js';
+import type { TimelineResult } from './timeline.js';
 
 /** The published shape of `bench --format json` / `--out` (schema/bench-result.schema.json). */
 export interface BenchResult {
@@ -37,6 +39,8 @@ export interface RunSettings {
   seed: number;
   prompts: number;
   demo: boolean;
+  /** --slo, canonical; absent or null when the run had none. */
+  slo?: Slo[] | null;
 }
 
 export interface PriceInfo {
@@ -86,6 +90,10 @@ export interface ProviderResult {
   cost_per_1m_output_tokens_usd: number | null;
   price: PriceInfo | null;
   histograms: Record<HistogramName, string>;
+  /** With --slo: good requests (ok and every SLO met) per second and as a share; null without SLOs. */
+  goodput?: GoodputResult | null;
+  /** Outcomes and latency per time bucket (bounded); null when nothing was measured, and in merged results. */
+  timeline?: TimelineResult | null;
 }
 
 export interface ThresholdOutcome {
@@ -146,6 +154,8 @@ export function providerResult(acc: ProviderAccumulator, id: { name: string; mod
     cost_per_1m_output_tokens_usd: acc.outputTokens > 0 ? round((acc.costUsd / acc.outputTokens) * 1e6, 9) : null,
     price: acc.price ? priceInfo(acc.price) : null,
     histograms: Object.fromEntries(HISTOGRAM_NAMES.map((n) => [n, encode(acc.h[n])])) as Record<HistogramName, string>,
+    goodput: acc.goodput ? goodputResult(acc.goodput, acc.wallMs) : null,
+    timeline: acc.timeline.result(),
   };
 }
 
@@ -154,9 +164,10 @@ export function priceInfo(p: Price): PriceInfo {
 }
 
 /** Rebuilds an accumulator from a provider result (histograms decoded), so results can be merged exactly. */
-export function accumulatorFrom(r: ProviderResult): ProviderAccumulator {
+export function accumulatorFrom(r: ProviderResult, slos: Slo[] = []): ProviderAccumulator {
   const price: Price | undefined = r.price ? { input: r.price.input, cachedInput: r.price.cached_input, output: r.price.output, pricedAt: r.price.priced_at ?? undefined } : undefined;
   const acc = new ProviderAccumulator(price);
+  if (slos.length && r.goodput) acc.goodput = tallyFrom(slos, r.goodput);
   for (const n of HISTOGRAM_NAMES) acc.h[n] = decode(r.histograms?.[n] ?? '');
   acc.sent = r.requests;
   acc.ok = r.ok;

@@ -6,6 +6,7 @@ import { now } from '../util/clock.js';
 import { sleep } from '../util/time.js';
 import { ProviderAccumulator } from './accumulator.js';
 import { measureRequest, type RequestRecord } from './measure.js';
+import type { Slo } from './slo.js';
 
 export interface BenchTarget {
   name: string;
@@ -35,6 +36,8 @@ export interface LoadSpec {
   keepText: boolean;
   /** Open loop: sends wait (and their lag is reported) once this many requests are in flight. */
   maxInflight: number;
+  /** --slo: each request is judged good or not against these. */
+  slos?: Slo[];
 }
 
 export interface ProgressSnapshot {
@@ -72,7 +75,7 @@ export class BenchRunner extends EventEmitter {
     super();
     // Every request in flight listens on the one stop signal.
     setMaxListeners(0, this.abort.signal);
-    for (const t of targets) this.accumulators.set(t.name, new ProviderAccumulator(t.price));
+    for (const t of targets) this.accumulators.set(t.name, new ProviderAccumulator(t.price, spec.slos));
   }
 
   /** Stops sending; requests in flight get a short grace, then are aborted (and counted as cancelled, not failed). */

@@ -31,6 +31,8 @@ const METRICS: Record<string, { kind: Kind; read: (r: ProviderResult) => number 
   cost: { kind: 'usd', read: (r) => r.cost_usd, what: 'USD spent by the run' },
   cost_per_1k: { kind: 'usd', read: (r) => r.cost_per_1k_requests_usd, what: 'USD per 1,000 successful requests' },
   cost_per_1m: { kind: 'usd', read: (r) => r.cost_per_1m_output_tokens_usd, what: 'USD per 1M output tokens' },
+  goodput_attainment: { kind: 'ratio', read: (r) => r.goodput?.attainment ?? null, what: 'share of requests that succeeded and met every --slo' },
+  goodput_rps: { kind: 'rate', read: (r) => r.goodput?.requests_per_s ?? null, what: 'good requests (every --slo met) per second' },
 };
 for (const [prefix, key] of Object.entries(SUMMARY_METRICS)) {
   for (const stat of STATS) {

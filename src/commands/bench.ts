@@ -1,9 +1,10 @@
-import { appendFileSync, createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
+import { appendFileSync, createWriteStream, renameSync, writeFileSync, type WriteStream } from 'node:fs';
 import { assembleResult } from '../bench/assemble.js';
 import { DEFAULT_PROMPTS, loadPrompts, toMessages } from '../bench/prompts.js';
 import type { BenchResult, RunSettings } from '../bench/result.js';
 import { BenchRunner, type BenchTarget, type LoadSpec, type RequestRecord } from '../bench/runner.js';
 import { demoTargets, selectProviders, targetsFor } from '../bench/targets.js';
+import { checkGoodputThresholds, parseSlos } from '../bench/slo.js';
 import { checkThresholdProviders, evaluateThresholds, parseThreshold, type Threshold } from '../bench/thresholds.js';
 import { loadConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
@@ -11,6 +12,7 @@ import { benchCsv, benchMarkdown, benchTable, SORT_KEYS, thresholdLines, type So
 import { wrapText } from '../format/table.js';
 import { colorWanted, LiveProgress, progressWanted } from '../report/progress.js';
 import type { MockServer } from '../mock/server.js';
+import { htmlReport } from '../report/html.js';
 import { now } from '../util/clock.js';
 import { formatMs } from '../util/duration.js';
 import { choiceFlag, durationFlag, intFlag, numberFlag, positiveNumberFlag } from './options.js';
@@ -36,6 +38,8 @@ export interface BenchOptions {
   raw?: string;
   rawIncludeText?: boolean;
   failOn?: string[];
+  slo?: string[];
+  html?: string;
   quiet?: boolean;
   wide?: boolean;
   maxInflight?: string;
@@ -69,6 +73,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   const seed = intFlag('--seed', opts.seed, 0) ?? 1;
   const maxInflight = intFlag('--max-inflight', opts.maxInflight) ?? 10_000;
   const thresholds: Threshold[] = (opts.failOn ?? []).map((e) => parseThreshold(e, '--fail-on'));
+  const slos = parseSlos(opts.slo ?? []);
 
   let prompts;
   if (opts.prompt?.length) prompts = opts.prompt.map((p, i) => toMessages(p, `--prompt #${i + 1}`));
@@ -86,6 +91,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     for (const p of selected) thresholds.push(...p.thresholds.map((e, i) => ({ ...parseThreshold(e, `${cfg.file}: providers.${p.name}.thresholds[${i}]`), provider: p.name })));
   }
   checkThresholdProviders(thresholds, targets.map((t) => t.name));
+  checkGoodputThresholds(thresholds, slos);
 
   const spec: LoadSpec = {
     mode: rate !== undefined ? 'open' : 'closed',
@@ -103,6 +109,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     prompts,
     keepText: Boolean(opts.rawIncludeText),
     maxInflight,
+    slos,
   };
   const settings: RunSettings = {
     mode: spec.mode,
@@ -119,6 +126,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     seed,
     prompts: prompts.length,
     demo: Boolean(opts.demo),
+    slo: slos.length ? slos : null,
   };
 
   const runner = new BenchRunner(targets, spec);
@@ -164,6 +172,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   result.thresholds = evaluateThresholds(thresholds, result.providers);
 
   if (opts.out) writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+  if (opts.html) writeWhole(opts.html, htmlReport(result));
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, benchMarkdown(result, { sort, wide: opts.wide }));
   const stdout = process.stdout;
   if (format === 'json') stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -175,8 +184,16 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     if (lines.length) stdout.write(`${lines.join('\n')}\n`);
   }
   if (opts.out && !opts.quiet) stderr.write(`Result written to ${opts.out}\n`);
+  if (opts.html && !opts.quiet) stderr.write(`HTML report written to ${opts.html}\n`);
   if (result.partial) return 130;
   return result.thresholds.some((t) => !t.pass) ? 1 : 0;
+}
+
+/** Writes beside the target and renames, so a failed write never leaves half a report over an earlier one. */
+function writeWhole(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
 }
 
 /** One JSONL line per request; no keys ever, and no prompt or answer text unless asked. */
