@@ -65,7 +65,7 @@ export function parseSlos(values: string[], origin = '--slo'): Slo[] {
 }
 
 function parseItem(item: string, origin: string): Slo {
-  const m = /^([a-z_]+)(<=|>=|<|>|:)([0-9]*\.?[0-9]+)([a-z/]*)$/i.exec(item);
+  const m = /^([a-z][a-z0-9_]*)(<=|>=|<|>|:)([0-9]*\.?[0-9]+)([a-z/]*)$/i.exec(item);
   if (!m) throw new UsageError(`${origin}: "${item}" is not an SLO; write metric<=value, e.g. "ttft<=300ms", or vLLM's "ttft:300"`);
   const [, name, rawOp, num, unitRaw] = m;
   const metric = ALIASES[name.toLowerCase()];

@@ -15,7 +15,7 @@ import type { MockServer } from '../mock/server.js';
 import { htmlReport } from '../report/html.js';
 import { now } from '../util/clock.js';
 import { formatMs } from '../util/duration.js';
-import { choiceFlag, durationFlag, intFlag, numberFlag, positiveNumberFlag } from './options.js';
+import { choiceFlag, durationFlag, intFlag, numberFlag, outputFileFlag, positiveNumberFlag } from './options.js';
 
 export interface BenchOptions {
   demo?: boolean;
@@ -74,6 +74,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   const maxInflight = intFlag('--max-inflight', opts.maxInflight) ?? 10_000;
   const thresholds: Threshold[] = (opts.failOn ?? []).map((e) => parseThreshold(e, '--fail-on'));
   const slos = parseSlos(opts.slo ?? []);
+  const html = outputFileFlag('--html', opts.html);
 
   let prompts;
   if (opts.prompt?.length) prompts = opts.prompt.map((p, i) => toMessages(p, `--prompt #${i + 1}`));
@@ -172,7 +173,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   result.thresholds = evaluateThresholds(thresholds, result.providers);
 
   if (opts.out) writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
-  if (opts.html) writeWhole(opts.html, htmlReport(result));
+  if (html) writeWhole(html, htmlReport(result));
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, benchMarkdown(result, { sort, wide: opts.wide }));
   const stdout = process.stdout;
   if (format === 'json') stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -184,7 +185,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     if (lines.length) stdout.write(`${lines.join('\n')}\n`);
   }
   if (opts.out && !opts.quiet) stderr.write(`Result written to ${opts.out}\n`);
-  if (opts.html && !opts.quiet) stderr.write(`HTML report written to ${opts.html}\n`);
+  if (html && !opts.quiet) stderr.write(`HTML report written to ${html}\n`);
   if (result.partial) return 130;
   return result.thresholds.some((t) => !t.pass) ? 1 : 0;
 }

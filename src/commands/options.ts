@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { checkDuration } from '../util/duration.js';
 import { checkPercent } from '../util/percent.js';
@@ -54,4 +56,12 @@ export function ratioFlag(flag: string, value: string | undefined, maxPercent = 
   const p = checkPercent(value, maxPercent);
   if ('problem' in p) throw new UsageError(`${flag}: ${p.problem}`);
   return p.fraction;
+}
+
+/** A file to write after the run: its directory must exist now, so a long run is not lost to a typo. */
+export function outputFileFlag(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const dir = dirname(resolve(value));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${flag}: cannot write "${value}": the directory ${dir} does not exist; create it or choose another path`);
+  return value;
 }

@@ -122,7 +122,7 @@ function summaryTable(r: BenchResult, color: (i: number) => string): string {
   const head = ['provider', 'model', 'ok/sent', 'errors', 'p50', 'p95', 'p99', 'TTFT p50', 'TTFT p95', 'ITL p50', 'tok/s', 'cost', '$/1k req', '$/1M out'];
   const rows = r.providers.map((p, i) => {
     const errs = Object.entries(p.errors).map(([k, v]) => `${k} ${v}`).join(', ');
-    return `<tr><td><i class="sw" style="background:${color(i)}"></i> ${esc(p.name)}</td><td class="l">${esc(p.model)}</td><td>${p.ok}/${p.requests}</td><td title="${esc(errs)}">${pct(p.error_rate)}</td><td>${ms(p.latency_ms, 'p50')}</td><td>${ms(p.latency_ms, 'p95')}</td><td>${ms(p.latency_ms, 'p99')}</td><td>${ms(p.ttft_ms, 'p50')}</td><td>${ms(p.ttft_ms, 'p95')}</td><td>${ms(p.itl_ms, 'p50')}</td><td>${p.output_tokens_per_s.aggregate?.toFixed(1) ?? '-'}</td><td>${p.price ? usdCost(p.cost_usd) : 'no price'}</td><td>${usdCost(p.cost_per_1k_requests_usd)}</td><td>${usdCost(p.cost_per_1m_output_tokens_usd)}</td></tr>`;
+    return `<tr><td><i class="sw" style="background:${color(i)}"></i> ${esc(p.name)}</td><td class="l">${esc(p.model)}</td><td>${p.ok}/${p.requests}</td><td title="${esc(errs)}">${pct(p.error_rate)}</td><td>${ms(p.latency_ms, 'p50')}</td><td>${ms(p.latency_ms, 'p95')}</td><td>${ms(p.latency_ms, 'p99')}</td><td>${ms(p.ttft_ms, 'p50')}</td><td>${ms(p.ttft_ms, 'p95')}</td><td>${ms(p.itl_ms, 'p50')}</td><td>${p.output_tokens_per_s.aggregate?.toFixed(1) ?? '-'}</td><td>${p.price ? usdCost(p.cost_usd) : 'no price'}</td><td>${p.price ? usdCost(p.cost_per_1k_requests_usd) : '-'}</td><td>${p.price ? usdCost(p.cost_per_1m_output_tokens_usd) : '-'}</td></tr>`;
   });
   const errors = r.providers
     .filter((p) => p.failed > 0)
@@ -230,8 +230,9 @@ function timeSeries(providers: ProviderResult[], color: (i: number) => string): 
 
 /** Every provider's cost per 1k requests against its latency: p50 as the point, a whisker to p95. */
 function costChart(providers: ProviderResult[], color: (i: number) => string): string {
-  const plotted = providers.map((p, i) => ({ p, i })).filter(({ p }) => p.latency_ms && p.cost_per_1k_requests_usd !== null);
-  const unpriced = providers.filter((p) => p.cost_per_1k_requests_usd === null).map((p) => p.name);
+  const priced = (p: ProviderResult) => p.price !== null && p.latency_ms !== null && p.cost_per_1k_requests_usd !== null;
+  const plotted = providers.map((p, i) => ({ p, i })).filter(({ p }) => priced(p));
+  const unpriced = providers.filter((p) => !priced(p)).map((p) => p.name);
   const note = unpriced.length ? `<p class="hint">Not on the chart (no price or no successful request): ${esc(unpriced.join(', '))}.</p>` : '';
   if (plotted.length === 0) return `<p class="empty">No provider with both a price and a successful request.</p>${note}`;
   const xTicks = niceTicks(Math.max(...plotted.map(({ p }) => p.latency_ms!.p95)) * 1.08, 8);
