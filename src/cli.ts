@@ -93,6 +93,7 @@ Examples:
   $ llm-fallback bench default --rate 2 --arrival poisson --duration 60s --out result.json
   $ llm-fallback bench --demo --fail-on "ttft_p95<800ms" --fail-on "error_rate<5%"
   $ llm-fallback bench --demo --wide --format markdown
+  $ llm-fallback bench --demo --slo "ttft<=500ms,latency<=3s" --fail-on "goodput_attainment>=80%" --html report.html
 
 The table fits 100 columns: ok/sent, errors, latency p50/p95/p99, TTFT p50/p95, tok/s, $/1M output;
 --wide adds the rest. An open loop (--rate) adds the rate achieved and the send lag per provider, and
@@ -102,7 +103,7 @@ prints the partial result. NO_COLOR turns colour off.
 
 Figures: latency = end − start (start = send time, or the scheduled time with --rate); TTFT = first non-empty
 content/reasoning token; ITL = every gap between chunks; TPOT = (end − first token)/(tokens − 1);
-tok/s = output tokens / measured wall time. Exit: 0 ok, 1 a threshold failed, 2 usage/config error, 130 interrupted.`,
+tok/s = output tokens / measured wall time; goodput = requests/s that succeeded and met every --slo. Exit: 0 ok, 1 a threshold failed, 2 usage/config error, 130 interrupted.`,
     )
     .action(async (targets: string[], opts: import('./commands/bench.js').BenchOptions) => {
       const { benchCommand } = await import('./commands/bench.js');

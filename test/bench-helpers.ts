@@ -1,7 +1,7 @@
 import { afterAll } from 'vitest';
 import { assembleResult } from '../src/bench/assemble.js';
 import type { BenchResult } from '../src/bench/result.js';
-import { BenchRunner, type BenchTarget, type LoadSpec } from '../src/bench/runner.js';
+import { BenchRunner, type BenchTarget, type LoadSpec, type RequestRecord } from '../src/bench/runner.js';
 import type { Price } from '../src/config/load.js';
 import type { MockServer } from '../src/mock/server.js';
 import { createAdapter } from '../src/providers/index.js';
@@ -17,7 +17,7 @@ export function target(server: Pick<MockServer, 'baseUrl'> & { profile?: MockSer
   return { name, model: spec?.model ?? 'm', api, adapter, price: PRICE };
 }
 
-export async function runBench(targets: BenchTarget[], spec: Partial<LoadSpec> = {}): Promise<BenchResult> {
+export async function runBench(targets: BenchTarget[], spec: Partial<LoadSpec> = {}, onRequest?: (provider: string, r: RequestRecord) => void): Promise<BenchResult> {
   const full: LoadSpec = {
     mode: 'closed',
     concurrency: 4,
@@ -33,6 +33,7 @@ export async function runBench(targets: BenchTarget[], spec: Partial<LoadSpec> =
     ...spec,
   };
   const runner = new BenchRunner(targets, full);
+  if (onRequest) runner.on('request', onRequest);
   const out = await runner.run();
   return assembleResult({
     version: 'test',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mergeResults } from '../src/bench/merge.js';
+import type { RequestRecord } from '../src/bench/runner.js';
 import { parseSlos } from '../src/bench/slo.js';
 import { evaluateThresholds, parseThreshold } from '../src/bench/thresholds.js';
 import { UsageError } from '../src/errors.js';
@@ -15,7 +16,7 @@ import { validate } from './json-schema.js';
 const c = (value: number) => ({ dist: 'constant' as const, value });
 const schema = JSON.parse(readFileSync(new URL('../schema/bench-result.schema.json', import.meta.url), 'utf8'));
 
-// Scripted, one request at a time: 2 rate-limited, then 3 with a 400 ms first token, then fast ones for good.
+// Scripted, one request at a time: 2 rate-limited, then 3 with a 1.5 s first token, then fast ones for good.
 const server = await emulator({
   mixed: {
     dialect: 'openai',
@@ -24,7 +25,7 @@ const server = await emulator({
     output_tokens: c(6),
     script: [
       { kind: 'rate_limit', times: 2 },
-      { kind: 'slow_first_token', delay_ms: 400, times: 3 },
+      { kind: 'slow_first_token', delay_ms: 1500, times: 3 },
       { kind: 'ok' },
     ],
   },
@@ -68,20 +69,34 @@ describe('--slo parsing', () => {
 });
 
 describe('goodput against the emulator', () => {
-  const slos = parseSlos(['ttft<=250ms,latency<=2s']);
+  const slos = parseSlos(['ttft<=800ms,latency<=10s']);
 
   it('counts a request good only when it succeeded and met every SLO; failures stay in the denominator', async () => {
-    const result = await runBench([target(server, 'mixed'), target(server, 'steady')], { concurrency: 1, requests: 10, slos });
+    const records: Record<string, RequestRecord[]> = { mixed: [], steady: [] };
+    const result = await runBench([target(server, 'mixed'), target(server, 'steady')], { concurrency: 1, requests: 10, slos }, (name, r) => records[name].push(r));
     const [mixed, steady] = result.providers;
-    expect(mixed.ok).toBe(8);
-    expect(mixed.goodput).toMatchObject({ good: 5, measured: 10, attainment: 0.5 });
-    // ttft: 5 fast of 10 measured; latency: all 8 successes are under 2 s.
-    expect(mixed.goodput!.slos).toEqual([
-      { expression: 'ttft<=250ms', met: 5, pass_rate: 0.5 },
-      { expression: 'latency<=2s', met: 8, pass_rate: 0.8 },
-    ]);
-    expect(mixed.goodput!.requests_per_s).toBeCloseTo((5 / mixed.wall_ms) * 1000, 5);
-    expect(steady.goodput).toMatchObject({ good: 10, measured: 10, attainment: 1 });
+    // Judged from the raw records by hand: the 2 rate-limited requests are measured and never good.
+    const judge = (rs: RequestRecord[]) => {
+      const ttft = rs.filter((r) => r.ok && r.firstToken! - r.start <= 800).length;
+      const latency = rs.filter((r) => r.ok && r.end - r.start <= 10_000).length;
+      const good = rs.filter((r) => r.ok && r.firstToken! - r.start <= 800 && r.end - r.start <= 10_000).length;
+      return { ttft, latency, good };
+    };
+    const m = judge(records.mixed);
+    expect(mixed.failed).toBe(2);
+    expect(m.good).toBeLessThanOrEqual(5); // the three 1.5 s first tokens miss the SLO, however idle the machine
+    expect(mixed.goodput!.requests_per_s).toBeCloseTo((m.good / mixed.wall_ms) * 1000, 4);
+    expect(mixed.goodput).toEqual({
+      requests_per_s: mixed.goodput!.requests_per_s,
+      attainment: m.good / 10,
+      good: m.good,
+      measured: 10,
+      slos: [
+        { expression: 'ttft<=800ms', met: m.ttft, pass_rate: m.ttft / 10 },
+        { expression: 'latency<=10s', met: m.latency, pass_rate: m.latency / 10 },
+      ],
+    });
+    expect(steady.goodput).toMatchObject({ good: judge(records.steady).good, measured: 10 });
 
     result.run.slo = slos;
     expect(validate(result, schema)).toEqual([]);
@@ -94,17 +109,18 @@ describe('goodput against the emulator', () => {
     expect(attain[0].message).toBe('mixed: goodput_attainment FAILED: measured 50%, required >= 80%');
 
     // Every format shows it: the table and markdown a goodput table, CSV its columns.
-    expect(benchTable(result)).toMatch(/│ mixed\s+│\s+5\/10 │\s+50\.0% │\s+[\d.]+ │\s+50\.0% │\s+80\.0% │/);
-    expect(benchMarkdown(result)).toContain('| mixed | 5/10 | 50.0% |');
+    const pc = (n: number) => `${(n * 10).toFixed(1)}%`;
+    expect(benchTable(result)).toMatch(new RegExp(`│ mixed\\s+│\\s+${m.good}/10 │\\s+${pc(m.good)} │\\s+[\\d.]+ │\\s+${pc(m.ttft)} │\\s+${pc(m.latency)} │`));
+    expect(benchMarkdown(result)).toContain(`| mixed | ${m.good}/10 | ${pc(m.good)} |`);
     const csv = benchCsv(result).trim().split('\n');
     const head = csv[0].split(',');
     expect(head.slice(-4)).toEqual(['goodput_requests_per_s', 'goodput_attainment', 'slo_ttft_pass_rate', 'slo_latency_pass_rate']);
-    expect(csv[1].split(',').slice(-3)).toEqual(['0.5', '0.5', '0.8']);
+    expect(csv[1].split(',').slice(-3)).toEqual([m.good / 10, m.ttft / 10, m.latency / 10].map(String));
 
     // merge adds the counts exactly
     const merged = mergeResults([result, result], ['a.json', 'b.json'], 'test');
-    expect(merged.providers[0].goodput).toMatchObject({ good: 10, measured: 20, attainment: 0.5 });
-    expect(merged.providers[0].goodput!.slos[1]).toEqual({ expression: 'latency<=2s', met: 16, pass_rate: 0.8 });
+    expect(merged.providers[0].goodput).toMatchObject({ good: 2 * m.good, measured: 20, attainment: m.good / 10 });
+    expect(merged.providers[0].goodput!.slos[1]).toEqual({ expression: 'latency<=10s', met: 2 * m.latency, pass_rate: m.latency / 10 });
     const other = { ...result, run: { ...result.run, slo: parseSlos(['ttft<=50ms']) } };
     expect(usage(() => mergeResults([result, other], ['a.json', 'b.json'], 'test'))).toBe('merge: b.json was judged against other SLOs than a.json; merge only runs with the same --slo');
   });
@@ -124,13 +140,13 @@ describe('bench --slo on the command line', () => {
 
   it('judges requests, writes goodput into the JSON result and gates on goodput thresholds', async () => {
     const out = join(dir, 'slo.json');
-    const ok = await run(['bench', '--config', config, 'steady', '-n', '4', '-q', '--slo', 'ttft:500', '--slo', 'e2el:2000', '--fail-on', 'goodput_attainment>=99%', '--out', out]);
+    const ok = await run(['bench', '--config', config, 'steady', '-n', '4', '-q', '--slo', 'ttft:5000', '--slo', 'e2el:20000', '--fail-on', 'goodput_attainment>=99%', '--out', out]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/│ steady\s+│\s+4\/4 │\s+100\.0% │/);
-    expect(ok.stdout).toContain('Goodput: a request is good when it succeeded and met every SLO (ttft<=500ms, latency<=2s)');
+    expect(ok.stdout).toContain('Goodput: a request is good when it succeeded and met every SLO (ttft<=5s, latency<=20s)');
     const result = JSON.parse(readFileSync(out, 'utf8'));
     expect(validate(result, schema)).toEqual([]);
-    expect(result.run.slo.map((s: { expression: string }) => s.expression)).toEqual(['ttft<=500ms', 'latency<=2s']);
+    expect(result.run.slo.map((s: { expression: string }) => s.expression)).toEqual(['ttft<=5s', 'latency<=20s']);
     expect(result.providers[0].goodput.attainment).toBe(1);
 
     const strict = await run(['bench', '--config', config, 'steady', '-n', '3', '-q', '--slo', 'ttft<=1ms', '--fail-on', 'goodput_attainment>=50%']);
