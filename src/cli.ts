@@ -235,6 +235,18 @@ Examples:
     });
 
   program
+    .command('report')
+    .description('render a saved bench result as a self-contained HTML report (the same page bench --html writes)')
+    .argument('<result>', 'a result file written by bench --out or merge --out')
+    .requiredOption('--html <file>', 'where to write the HTML report')
+    .option('-q, --quiet', 'print nothing')
+    .addHelpText('after', '\nExamples:\n  $ llm-fallback report result.json --html report.html')
+    .action(async (file: string, opts: { html: string; quiet?: boolean }) => {
+      const { reportCommand } = await import('./commands/report.js');
+      process.exitCode = await reportCommand(file, opts);
+    });
+
+  program
     .command('compare')
     .description('show the change of every metric per provider between two results; exit 1 on a regression beyond the tolerance')
     .argument('<base>', 'the baseline result (bench --out)')

@@ -1,4 +1,4 @@
-import { appendFileSync, createWriteStream, renameSync, writeFileSync, type WriteStream } from 'node:fs';
+import { appendFileSync, createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
 import { assembleResult } from '../bench/assemble.js';
 import { DEFAULT_PROMPTS, loadPrompts, toMessages } from '../bench/prompts.js';
 import type { BenchResult, RunSettings } from '../bench/result.js';
@@ -13,6 +13,7 @@ import { wrapText } from '../format/table.js';
 import { colorWanted, LiveProgress, progressWanted } from '../report/progress.js';
 import type { MockServer } from '../mock/server.js';
 import { htmlReport } from '../report/html.js';
+import { writeWhole } from '../report/write.js';
 import { now } from '../util/clock.js';
 import { formatMs } from '../util/duration.js';
 import { choiceFlag, durationFlag, intFlag, numberFlag, outputFileFlag, positiveNumberFlag } from './options.js';
@@ -188,13 +189,6 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   if (html && !opts.quiet) stderr.write(`HTML report written to ${html}\n`);
   if (result.partial) return 130;
   return result.thresholds.some((t) => !t.pass) ? 1 : 0;
-}
-
-/** Writes beside the target and renames, so a failed write never leaves half a report over an earlier one. */
-function writeWhole(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
 }
 
 /** One JSONL line per request; no keys ever, and no prompt or answer text unless asked. */

@@ -5,7 +5,7 @@ import { bestLines } from '../format/bench.js';
 import { usdCost } from '../format/table.js';
 import { formatMs } from '../util/duration.js';
 import { binCounts, cdf, recordedValues, type ValueCount } from './distribution.js';
-import { axes, esc, niceTicks, PALETTE, round1, scales, svgOpen, tickMs, type Frame } from './svg.js';
+import { axes, esc, niceTicks, PALETTE, round1, scales, svgOpen, tickMs, tickUsd, type Frame } from './svg.js';
 
 /**
  * The bench result as one self-contained HTML page: inline CSS and SVG drawn here, no script, no font,
@@ -83,7 +83,7 @@ th:first-child,td:first-child,td.l,th.l{text-align:left}
 .chart .title{fill:var(--muted);font-size:12px}
 .chart .grid{stroke:#eef0f3}.chart .axis{stroke:#9ca3af}
 .chart .label{font-weight:600}
-.grid3{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:8px 18px}
+.grid3{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:8px 18px}
 .grid3 h3{display:flex;align-items:center;gap:6px}
 .empty{color:var(--muted);font-style:italic}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}dt{color:var(--muted)}dd{margin:0}
@@ -184,13 +184,13 @@ function cdfChart(chart: string, label: string, providers: ProviderResult[], val
 function histograms(chart: string, providers: ProviderResult[], values: ValueCount[][], color: (i: number) => string): string {
   const max = Math.max(0, ...values.flatMap((v) => (v.length ? [v[v.length - 1].ms] : [])));
   if (max === 0) return '';
-  const xTicks = niceTicks(max, 5);
+  const xTicks = niceTicks(max, 4);
   const bins = 30;
   const cells = providers.map((p, i) => {
     const counts = binCounts(values[i], xTicks[xTicks.length - 1], bins);
     const peak = Math.max(1, ...counts);
-    const yTicks = niceTicks(peak, 3);
-    const f: Frame = { width: 340, height: 190, left: 44, right: 10, top: 8, bottom: 40, xMax: xTicks[xTicks.length - 1], yMax: yTicks[yTicks.length - 1] };
+    const yTicks = niceTicks(peak, 3, true);
+    const f: Frame = { width: 300, height: 180, left: 40, right: 10, top: 8, bottom: 40, xMax: xTicks[xTicks.length - 1], yMax: yTicks[yTicks.length - 1] };
     const { x, y } = scales(f);
     const w = (x(f.xMax) - x(0)) / bins;
     const binMs = f.xMax / bins;
@@ -244,7 +244,7 @@ function costChart(providers: ProviderResult[], color: (i: number) => string): s
     const cy = y(p.cost_per_1k_requests_usd!);
     return `<g class="series" data-provider="${esc(p.name)}"><line x1="${cx}" x2="${x(p.latency_ms!.p95)}" y1="${cy}" y2="${cy}" stroke="${color(i)}" stroke-width="2"/><line x1="${x(p.latency_ms!.p95)}" x2="${x(p.latency_ms!.p95)}" y1="${cy - 5}" y2="${cy + 5}" stroke="${color(i)}" stroke-width="2"/><circle class="pt" cx="${cx}" cy="${cy}" r="7" fill="${color(i)}"><title>${esc(p.name)}: ${usdCost(p.cost_per_1k_requests_usd)} per 1k requests, latency p50 ${formatMs(p.latency_ms!.p50)}, p95 ${formatMs(p.latency_ms!.p95)}</title></circle><text class="label" x="${cx}" y="${cy - 12}" text-anchor="middle">${esc(p.name)}</text></g>`;
   });
-  return `<p class="hint">Lower left is better. Dot = p50 latency, whisker to p95; cost per 1,000 successful requests from the usage the servers reported (or estimated).</p>${svgOpen('cost-latency', f, 'Cost vs latency')}${axes(f, xTicks, yTicks, tickMs, (v) => (v === 0 ? '0' : usdCost(v)), 'latency (p50 → p95)', 'USD per 1k requests')}${points.join('')}</svg>${note}`;
+  return `<p class="hint">Lower left is better. Dot = p50 latency, whisker to p95; cost per 1,000 successful requests from the usage the servers reported (or estimated).</p>${svgOpen('cost-latency', f, 'Cost vs latency')}${axes(f, xTicks, yTicks, tickMs, tickUsd(yTicks), 'latency (p50 → p95)', 'USD per 1k requests')}${points.join('')}</svg>${note}`;
 }
 
 function thresholdTable(r: BenchResult): string {

@@ -6,12 +6,13 @@ export function esc(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** Round tick values (1, 2, 5 × 10^k) covering [0, max]. */
-export function niceTicks(max: number, target = 5): number[] {
+/** Round tick values (1, 2, 2.5, 5 × 10^k; whole numbers for counts) covering [0, max]. */
+export function niceTicks(max: number, target = 5, whole = false): number[] {
   if (!(max > 0)) return [0, 1];
   const raw = max / target;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const steps = [1, 2, 2.5, 5, 10].map((m) => m * mag).filter((s) => !whole || (s >= 1 && Number.isInteger(s)));
+  const step = steps.find((s) => s >= raw) ?? (whole ? Math.max(1, 10 * mag) : 10 * mag);
   const ticks: number[] = [];
   for (let v = 0; v <= max + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
   if (ticks[ticks.length - 1] < max) ticks.push(Number((ticks[ticks.length - 1] + step).toPrecision(12)));
@@ -42,6 +43,13 @@ export function scales(f: Frame) {
 }
 
 export const round1 = (v: number) => Math.round(v * 10) / 10;
+
+/** Axis labels for dollars, with just enough decimals to tell the ticks apart. */
+export function tickUsd(ticks: number[]): (v: number) => string {
+  const step = ticks.length > 1 ? ticks[1] - ticks[0] : 1;
+  const decimals = Math.max(2, -Math.floor(Math.log10(step)) + (Number.isInteger(step * 10 ** -Math.floor(Math.log10(step))) ? 0 : 1));
+  return (v) => (v === 0 ? '0' : `$${v.toFixed(decimals)}`);
+}
 
 /** Axis labels for milliseconds: "0", "250ms", "2s", "2.5s". */
 export function tickMs(v: number): string {
