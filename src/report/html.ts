@@ -127,7 +127,7 @@ function summaryTable(r: BenchResult, color: (i: number) => string): string {
   const errors = r.providers
     .filter((p) => p.failed > 0)
     .map((p) => `<p class="note">${esc(p.name)}: ${p.failed} failed — ${esc(Object.entries(p.errors).map(([k, v]) => `${k} ${v}`).join(', '))}</p>`);
-  return `<div class="scroll"><table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>${errors.join('')}`;
+  return `<div class="scroll"><table><thead><tr>${head.map((h, i) => `<th${i < 2 ? ' class="l"' : ''}>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>${errors.join('')}`;
 }
 
 function goodputTable(r: BenchResult): string {
