@@ -248,14 +248,15 @@ Examples:
 
   program
     .command('compare')
-    .description('show the change of every metric per provider between two results; exit 1 on a regression beyond the tolerance')
+    .description('show the change of every metric per provider between two results; exit 1 on a regression beyond the tolerance and outside the noise')
     .argument('<base>', 'the baseline result (bench --out)')
     .argument('<new>', 'the result to check')
     .option('--tolerance <pct>', 'allowed worsening of latency, throughput and cost', '10%')
     .option('--error-tolerance <pts>', 'allowed rise of the error rate, in percentage points', '1%')
+    .option('--alpha <p>', 'significance level: a worsening counts only when the per-request data give p below this (default 0.05)')
     .option('--format <format>', 'table, json or markdown', 'table')
     .addHelpText('after', '\nExamples:\n  $ llm-fallback compare main.json pr.json\n  $ llm-fallback compare main.json pr.json --tolerance 5% --format markdown >> "$GITHUB_STEP_SUMMARY"')
-    .action(async (base: string, next: string, opts: { tolerance: string; errorTolerance: string; format: string }) => {
+    .action(async (base: string, next: string, opts: { tolerance: string; errorTolerance: string; format: string; alpha?: string }) => {
       const { compareCommand } = await import('./commands/compare.js');
       process.exitCode = await compareCommand(base, next, opts);
     });

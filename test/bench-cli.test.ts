@@ -136,13 +136,14 @@ describe('merge and compare commands', () => {
   it('merge adds results; compare exits 1 on a regression and 0 without one', async () => {
     const a = join(dir, 'a.json');
     const b = join(dir, 'b.json');
-    await run(['bench', '--config', config, 'fast', '-n', '4', '-q', '--out', a], { env });
+    // 10 requests: compare needs at least 8 a side to tell a regression from noise
+    await run(['bench', '--config', config, 'fast', '-n', '10', '-q', '--out', a], { env });
     await run(['bench', '--config', config, 'fast', '-n', '4', '-q', '--out', b], { env });
     const merged = join(dir, 'merged.json');
     const m = await run(['merge', a, b, '--out', merged, '--format', 'json']);
     expect(m.code).toBe(0);
     const mr = JSON.parse(readFileSync(merged, 'utf8'));
-    expect(mr.providers[0].requests).toBe(8);
+    expect(mr.providers[0].requests).toBe(14);
     expect(mr.merged_from).toBe(2);
     expect(validate(mr, schema)).toEqual([]);
 
@@ -151,13 +152,16 @@ describe('merge and compare commands', () => {
     expect(same.stdout).toMatch(/No regression beyond 10%/);
     // a slower "fast" measured later: rename slow's result to fast
     const slowOut = join(dir, 'slow.json');
-    await run(['bench', '--config', config, 'slow', '-n', '4', '-q', '--out', slowOut], { env });
+    await run(['bench', '--config', config, 'slow', '-n', '10', '-q', '--out', slowOut], { env });
     const slow = JSON.parse(readFileSync(slowOut, 'utf8'));
     slow.providers[0].name = 'fast';
     writeFileSync(slowOut, JSON.stringify(slow));
     const worse = await run(['compare', a, slowOut]);
     expect(worse.code).toBe(1);
-    expect(worse.stdout).toMatch(/fast\s+│ latency p50 .*REGRESSION/);
+    expect(worse.stdout).toMatch(/fast\s+│ latency p50 .*REGRESSION \(p=[<0-9.]+\)/);
+    // 4 requests against 10: a slower p50 is reported, but too small a sample to call a regression
+    const small = await run(['compare', b, slowOut]);
+    expect(small.stdout).toMatch(/sample too small to judge/);
   });
 
   it('refuses files that are not bench results', async () => {

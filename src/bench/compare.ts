@@ -1,4 +1,22 @@
+import type { HistogramName } from './accumulator.js';
+import { recordedValues } from './hdr-values.js';
 import type { BenchResult, ProviderResult } from './result.js';
+import { fisherMoreFailures, mannWhitneyGreater, mannWhitneyLess, type TestOutcome } from './stats.js';
+
+/** The significance level `compare` uses unless told otherwise (--alpha). */
+export const DEFAULT_ALPHA = 0.05;
+
+/** Per-request distribution behind a metric: worse means its values shifted up (lower is better) or down. */
+const DISTRIBUTION: Record<string, HistogramName> = { latency: 'latency', ttft: 'ttft', itl: 'itl', tpot: 'tpot', tps: 'tps' };
+
+function significance(key: string, better: 'lower' | 'higher', b: ProviderResult, c: ProviderResult, alpha: number): TestOutcome | undefined {
+  if (key === 'error_rate') return fisherMoreFailures(b.failed, b.ok + b.failed, c.failed, c.ok + c.failed, alpha);
+  const h = DISTRIBUTION[key.replace(/_p\d+$/, '')];
+  if (!h) return undefined; // cost: no per-request figures in a result
+  const base = recordedValues(b.histograms?.[h]);
+  const next = recordedValues(c.histograms?.[h]);
+  return better === 'lower' ? mannWhitneyGreater(base, next) : mannWhitneyLess(base, next);
+}
 
 /** Which way is better for each compared metric. */
 const METRICS: { key: string; label: string; better: 'lower' | 'higher'; read: (p: ProviderResult) => number | null; kind: 'ms' | 'ratio' | 'usd' | 'rate' }[] = [
@@ -25,6 +43,14 @@ export interface CompareRow {
   change: number | null;
   regression: boolean;
   kind: 'ms' | 'ratio' | 'usd' | 'rate';
+  /**
+   * Whether a worsening beyond the tolerance is outside sampling noise: `outside` (one-sided p < alpha),
+   * `within`, `too_small` (too few requests to judge), `untested` (no per-request data, e.g. cost);
+   * null when the metric did not worsen beyond the tolerance.
+   */
+  noise: 'outside' | 'within' | 'too_small' | 'untested' | null;
+  /** One-sided p-value of the worsening (Mann-Whitney U on the per-request histograms; Fisher's exact test for the error rate). */
+  p: number | null;
 }
 
 export interface Comparison {
@@ -32,6 +58,9 @@ export interface Comparison {
   missing: string[];
   added: string[];
   regressions: number;
+  /** Worse beyond the tolerance but on too few requests to tell from noise: reported, not counted as regressions. */
+  undecided: number;
+  alpha: number;
 }
 
 /**
@@ -39,7 +68,7 @@ export interface Comparison {
  * gets worse by more than `tolerance` (relative); the error rate regresses when it rises by more than
  * `errorTolerance` percentage points (a relative change from 0 would say nothing).
  */
-export function compareResults(base: BenchResult, current: BenchResult, tolerance: number, errorTolerance: number): Comparison {
+export function compareResults(base: BenchResult, current: BenchResult, tolerance: number, errorTolerance: number, alpha = DEFAULT_ALPHA): Comparison {
   const rows: CompareRow[] = [];
   const baseBy = new Map(base.providers.map((p) => [p.name, p]));
   const curBy = new Map(current.providers.map((p) => [p.name, p]));
@@ -51,6 +80,8 @@ export function compareResults(base: BenchResult, current: BenchResult, toleranc
       const cv = m.read(cur);
       let change: number | null = null;
       let regression = false;
+      let noise: CompareRow['noise'] = null;
+      let p: number | null = null;
       if (bv !== null && cv !== null) {
         if (m.kind === 'ratio') {
           change = cv - bv;
@@ -63,7 +94,14 @@ export function compareResults(base: BenchResult, current: BenchResult, toleranc
       } else if (bv !== null && cv === null && m.kind === 'ms') {
         regression = true; // it used to answer and now nothing succeeded
       }
-      rows.push({ provider: name, metric: m.key, label: m.label, base: bv, current: cv, change, regression, kind: m.kind });
+      if (regression && change !== null) {
+        // Beyond the tolerance: a regression only when the per-request data say it is not sampling noise.
+        const t = significance(m.key, m.better, b, cur, alpha);
+        p = t?.p ?? null;
+        noise = !t ? 'untested' : t.p === null ? 'too_small' : t.p < alpha ? 'outside' : 'within';
+        regression = noise === 'outside' || noise === 'untested';
+      }
+      rows.push({ provider: name, metric: m.key, label: m.label, base: bv, current: cv, change, regression, kind: m.kind, noise, p });
     }
   }
   return {
@@ -71,5 +109,7 @@ export function compareResults(base: BenchResult, current: BenchResult, toleranc
     missing: [...baseBy.keys()].filter((n) => !curBy.has(n)),
     added: [...curBy.keys()].filter((n) => !baseBy.has(n)),
     regressions: rows.filter((r) => r.regression).length,
+    undecided: rows.filter((r) => r.noise === 'too_small').length,
+    alpha,
   };
 }

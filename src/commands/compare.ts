@@ -3,13 +3,14 @@ import { mergeResults, readResult } from '../bench/merge.js';
 import { benchCsv, benchMarkdown, benchTable } from '../format/bench.js';
 import { compareMarkdown, compareTable } from '../format/compare.js';
 import { writeFileSync } from 'node:fs';
-import { choiceFlag, ratioFlag } from './options.js';
+import { choiceFlag, numberFlag, ratioFlag } from './options.js';
 
-export async function compareCommand(baseFile: string, newFile: string, opts: { tolerance: string; errorTolerance: string; format: string }): Promise<number> {
+export async function compareCommand(baseFile: string, newFile: string, opts: { tolerance: string; errorTolerance: string; format: string; alpha?: string }): Promise<number> {
   const format = choiceFlag('--format', opts.format, ['table', 'json', 'markdown'] as const)!;
   const tolerance = ratioFlag('--tolerance', opts.tolerance, 1000)!;
   const errorTolerance = ratioFlag('--error-tolerance', opts.errorTolerance)!;
-  const c = compareResults(readResult(baseFile), readResult(newFile), tolerance, errorTolerance);
+  const alpha = numberFlag('--alpha', opts.alpha, 0.0001, 0.5);
+  const c = compareResults(readResult(baseFile), readResult(newFile), tolerance, errorTolerance, alpha);
   if (format === 'json') process.stdout.write(`${JSON.stringify({ tolerance, error_tolerance: errorTolerance, ...c }, null, 2)}\n`);
   else if (format === 'markdown') process.stdout.write(compareMarkdown(c));
   else process.stdout.write(compareTable(c, tolerance));

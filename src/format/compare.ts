@@ -1,4 +1,5 @@
 import type { CompareRow, Comparison } from '../bench/compare.js';
+import { MIN_SAMPLE } from '../bench/stats.js';
 import { formatMs } from '../util/duration.js';
 import { makeTable, usdCost } from './table.js';
 
@@ -16,18 +17,29 @@ function change(r: CompareRow): string {
   return `${r.change >= 0 ? '+' : ''}${(r.change * 100).toFixed(1)}%`;
 }
 
+/** The verdict column: a regression with its p-value, or why a worsening beyond the tolerance is not one. */
+function verdict(r: CompareRow): string {
+  const p = r.p === null ? '' : ` (p=${r.p < 0.001 ? '<0.001' : r.p.toFixed(3)})`;
+  if (r.regression) return `REGRESSION${p}`;
+  if (r.noise === 'within') return `within noise${p}`;
+  if (r.noise === 'too_small') return 'sample too small to judge';
+  return '';
+}
+
 export function compareTable(c: Comparison, tolerance: number): string {
   const t = makeTable(['provider', 'metric', 'base', 'now', 'change', ''], ['left', 'left', 'right', 'right', 'right', 'left']);
-  for (const r of c.rows) t.push([r.provider, r.label, value(r.kind, r.base), value(r.kind, r.current), change(r), r.regression ? 'REGRESSION' : '']);
+  for (const r of c.rows) t.push([r.provider, r.label, value(r.kind, r.base), value(r.kind, r.current), change(r), verdict(r)]);
   const lines = [t.toString()];
   if (c.missing.length) lines.push(`Not in the new result: ${c.missing.join(', ')}`);
   if (c.added.length) lines.push(`New in this result (nothing to compare): ${c.added.join(', ')}`);
   lines.push(c.regressions ? `${c.regressions} regression(s) beyond ${(tolerance * 100).toFixed(0)}%.` : `No regression beyond ${(tolerance * 100).toFixed(0)}%.`);
+  lines.push(`A worsening beyond the tolerance counts only when the per-request data put it outside the noise: one-sided Mann-Whitney U on the histograms (Fisher's exact test for the error rate), p < ${c.alpha}; cost has no per-request data and counts on the tolerance alone.`);
+  if (c.undecided) lines.push(`${c.undecided} worsening(s) beyond the tolerance on samples too small to judge (fewer than ${MIN_SAMPLE} requests a side, or too few failures): run more requests.`);
   return `${lines.join('\n')}\n`;
 }
 
 export function compareMarkdown(c: Comparison): string {
   const rows = ['| provider | metric | base | now | change | |', '|---|---|--:|--:|--:|---|'];
-  for (const r of c.rows) rows.push(`| ${r.provider} | ${r.label} | ${value(r.kind, r.base)} | ${value(r.kind, r.current)} | ${change(r)} | ${r.regression ? '❌ regression' : ''} |`);
+  for (const r of c.rows) rows.push(`| ${r.provider} | ${r.label} | ${value(r.kind, r.base)} | ${value(r.kind, r.current)} | ${change(r)} | ${r.regression ? `❌ ${verdict(r).toLowerCase()}` : verdict(r)} |`);
   return `${rows.join('\n')}\n`;
 }
