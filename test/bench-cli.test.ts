@@ -162,7 +162,7 @@ describe('merge and compare commands', () => {
     // 4 requests against 10: a slower p50 is reported, but too small a sample to call a regression
     const small = await run(['compare', b, slowOut]);
     expect(small.stdout).toMatch(/sample too small to judge/);
-  });
+  }, 60_000); // seven CLI processes: under load each start-up alone takes seconds
 
   it('refuses files that are not bench results', async () => {
     const junk = join(dir, 'junk.json');

@@ -3,8 +3,8 @@ import { now } from '../util/clock.js';
 /** At most this many buckets per provider: a longer run doubles the bucket width instead of growing. */
 export const TIMELINE_MAX_BUCKETS = 512;
 const FIRST_WIDTH_MS = 1000;
-/** Latencies fall into log bins 1 % wide, so a bucket's p50/p95 are within 0.5 % without keeping each request. */
-const LN_BIN = Math.log(1.01);
+/** Latencies fall into log bins 2 % wide, so a bucket's p50/p95 are within 1 % without keeping each request (a few hundred bins at most). */
+const LN_BIN = Math.log(1.02);
 
 interface Bucket {
   ok: number;
