@@ -192,6 +192,9 @@ describe('bench --html', () => {
     const rendered = await run(['report', saved, '--html', again, '-q']);
     expect(rendered.code).toBe(0);
     expect(readFileSync(again, 'utf8')).toBe(html);
+    const intoDir = await run(['report', saved, '--html', dir]);
+    expect(intoDir.code).toBe(2);
+    expect(intoDir.stderr.trim()).toBe(`--html: "${dir}" is a directory; give a file name, e.g. ${join(dir, 'report.html')}`);
     const missing = join(dir, 'no-such-dir', 'r.html');
     const bad = await run(['bench', '--config', config, 'quick', '--html', missing]);
     expect(bad.code).toBe(2);

@@ -174,7 +174,6 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   result.thresholds = evaluateThresholds(thresholds, result.providers);
 
   if (opts.out) writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
-  if (html) writeWhole(html, htmlReport(result));
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, benchMarkdown(result, { sort, wide: opts.wide }));
   const stdout = process.stdout;
   if (format === 'json') stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -185,6 +184,8 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     const lines = thresholdLines(result);
     if (lines.length) stdout.write(`${lines.join('\n')}\n`);
   }
+  // After the figures are printed: a report that cannot be written must not cost the run's output.
+  if (html) writeWhole(html, htmlReport(result));
   if (opts.out && !opts.quiet) stderr.write(`Result written to ${opts.out}\n`);
   if (html && !opts.quiet) stderr.write(`HTML report written to ${html}\n`);
   if (result.partial) return 130;

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { checkDuration } from '../util/duration.js';
 import { checkPercent } from '../util/percent.js';
@@ -63,5 +63,6 @@ export function outputFileFlag(flag: string, value: string | undefined): string 
   if (value === undefined) return undefined;
   const dir = dirname(resolve(value));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${flag}: cannot write "${value}": the directory ${dir} does not exist; create it or choose another path`);
+  if (existsSync(value) && statSync(value).isDirectory()) throw new UsageError(`${flag}: "${value}" is a directory; give a file name, e.g. ${join(value, 'report.html')}`);
   return value;
 }
