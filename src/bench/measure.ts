@@ -1,5 +1,4 @@
-import type { FinishReason, ProviderAdapter, ProviderEvent, Usage } from '../providers/types.js';
-import type { ChatRequest } from '../providers/types.js';
+import type { ChatRequest, FinishReason, ProviderAdapter, ProviderEvent, Usage } from '../providers/types.js';
 import { estimatePromptTokens, estimateTextTokens } from '../util/tokens.js';
 import { now } from '../util/clock.js';
 
@@ -32,33 +31,61 @@ export interface RequestRecord {
   text?: string;
 }
 
-/** Sends one request through an adapter and measures it from the event stream. */
-export async function measureRequest(adapter: ProviderAdapter, req: ChatRequest, meta: { index: number; promptIndex: number; warmup: boolean; scheduled?: number; keepText: boolean }): Promise<RequestRecord> {
-  const rec: RequestRecord = {
-    index: meta.index,
-    promptIndex: meta.promptIndex,
-    warmup: meta.warmup,
-    scheduled: meta.scheduled,
-    start: meta.scheduled ?? now(),
-    sent: now(),
-    end: 0,
-    ok: false,
-    gaps: [],
-    chunks: 0,
-    estimatedInputTokens: estimatePromptTokens(req.messages),
-    estimatedOutputTokens: 0,
-  };
-  let sentSeen = false;
-  let lastChunk = 0;
-  let chars = 0;
-  let text = meta.keepText ? '' : undefined;
-  for await (const ev of adapter.stream(req) as AsyncIterable<ProviderEvent>) {
+export interface RequestMeta {
+  index: number;
+  promptIndex: number;
+  warmup: boolean;
+  scheduled?: number;
+  keepText: boolean;
+}
+
+/** Folds one request's events, in order, into its record. */
+export class RequestFold {
+  readonly rec: RequestRecord;
+  private sentSeen = false;
+  private lastChunk = 0;
+  private chars = 0;
+  private text: string | undefined;
+
+  constructor(
+    req: ChatRequest,
+    private readonly meta: RequestMeta,
+  ) {
+    const t = now();
+    this.rec = {
+      index: meta.index,
+      promptIndex: meta.promptIndex,
+      warmup: meta.warmup,
+      scheduled: meta.scheduled,
+      start: meta.scheduled ?? t,
+      sent: t,
+      end: 0,
+      ok: false,
+      gaps: [],
+      chunks: 0,
+      estimatedInputTokens: estimatePromptTokens(req.messages),
+      estimatedOutputTokens: 0,
+    };
+    this.text = meta.keepText ? '' : undefined;
+  }
+
+  event(ev: ProviderEvent): void {
+    const rec = this.rec;
     switch (ev.type) {
+      case 'content_delta':
+      case 'reasoning_delta':
+        if (rec.firstToken === undefined) rec.firstToken = ev.t;
+        else rec.gaps.push(ev.t - this.lastChunk);
+        this.lastChunk = ev.t;
+        rec.chunks++;
+        this.chars += ev.text.length;
+        if (this.text !== undefined && ev.type === 'content_delta') this.text += ev.text;
+        break;
       case 'request_sent':
-        if (!sentSeen) {
+        if (!this.sentSeen) {
           rec.sent = ev.t;
-          if (meta.scheduled === undefined) rec.start = ev.t;
-          sentSeen = true;
+          if (this.meta.scheduled === undefined) rec.start = ev.t;
+          this.sentSeen = true;
         }
         break;
       case 'response_headers':
@@ -66,15 +93,6 @@ export async function measureRequest(adapter: ProviderAdapter, req: ChatRequest,
         break;
       case 'first_byte':
         rec.firstByte ??= ev.t;
-        break;
-      case 'content_delta':
-      case 'reasoning_delta':
-        if (rec.firstToken === undefined) rec.firstToken = ev.t;
-        else rec.gaps.push(ev.t - lastChunk);
-        lastChunk = ev.t;
-        rec.chunks++;
-        chars += ev.text.length;
-        if (text !== undefined && ev.type === 'content_delta') text += ev.text;
         break;
       case 'usage':
         rec.usage = ev.usage;
@@ -94,7 +112,21 @@ export async function measureRequest(adapter: ProviderAdapter, req: ChatRequest,
         break;
     }
   }
-  rec.estimatedOutputTokens = estimateTextTokens(chars);
-  if (text !== undefined) rec.text = text;
-  return rec;
+
+  done(): RequestRecord {
+    this.rec.estimatedOutputTokens = estimateTextTokens(this.chars);
+    if (this.text !== undefined) this.rec.text = this.text;
+    return this.rec;
+  }
+}
+
+/** Sends one request through an adapter and measures it from the event stream (batched where the adapter can). */
+export async function measureRequest(adapter: ProviderAdapter, req: ChatRequest, meta: RequestMeta): Promise<RequestRecord> {
+  const fold = new RequestFold(req, meta);
+  if (adapter.streamBatches) {
+    for await (const batch of adapter.streamBatches(req)) for (let i = 0; i < batch.length; i++) fold.event(batch[i]);
+  } else {
+    for await (const ev of adapter.stream(req)) fold.event(ev);
+  }
+  return fold.done();
 }

@@ -1,5 +1,6 @@
-import { isIP } from 'node:net';
-import { Agent } from './undici-lite.js';
+import { isIP, type Socket } from 'node:net';
+import { Agent, buildConnector } from './undici-lite.js';
+import { now } from '../util/clock.js';
 import { ProviderError, type TimeoutPhase } from './errors.js';
 import type { Timeouts } from './types.js';
 import { redact } from '../util/redact.js';
@@ -22,20 +23,99 @@ export function isLoopbackHost(hostname: string): boolean {
   return false;
 }
 
+/** undici's connector: opens one TCP (and TLS) connection and calls back with the connected socket. */
+type Connector = (opts: { hostname: string; host?: string; protocol: string; port: string; servername?: string; localAddress?: string | null; httpSocket?: Socket }, cb: (err: Error | null, socket: Socket | null) => void) => void;
+
 /**
- * One keep-alive pool per origin (undici's Agent keeps a Pool per origin). Our own clocks govern
- * headers and body, so undici's are switched off; only the TCP/TLS connect timeout stays with undici,
- * which is the one place that can enforce it.
+ * One keep-alive pool per origin (undici's Agent keeps a Pool per origin), behind a connector that can
+ * open connections ahead of time. Our own clocks govern headers and body, so undici's are switched off;
+ * only the TCP/TLS connect timeout stays with undici, which is the one place that can enforce it.
  */
-export function createAgent(connectTimeoutMs: number | undefined): Agent {
-  return new Agent({
-    connect: { timeout: connectTimeoutMs && connectTimeoutMs > 0 ? connectTimeoutMs : 10_000 },
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    keepAliveTimeout: 30_000,
-    keepAliveMaxTimeout: 600_000,
-    pipelining: 1,
-  });
+export class ConnectionPool {
+  readonly agent: Agent;
+  private readonly connect: Connector;
+  /** Connections opened ahead of time, handed to undici when it next asks for one. */
+  private spare: Socket[] = [];
+  /** How long each connection took to open (TCP + TLS), ms, since last drained. */
+  private connectTimes: number[] = [];
+
+  constructor(connectTimeoutMs: number | undefined) {
+    this.connect = buildConnector({ timeout: connectTimeoutMs && connectTimeoutMs > 0 ? connectTimeoutMs : 10_000 }) as Connector;
+    this.agent = new Agent({
+      connect: (opts, cb) => this.connectOrReuse(opts as Parameters<Connector>[0], cb as Parameters<Connector>[1]),
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 600_000,
+      pipelining: 1,
+    });
+  }
+
+  private connectOrReuse(opts: Parameters<Connector>[0], cb: Parameters<Connector>[1]): void {
+    for (let s = this.spare.pop(); s; s = this.spare.pop()) {
+      if (!s.destroyed && s.readyState === 'open' && !opts.httpSocket && sameEndpoint(s, opts)) return cb(null, s);
+      s.destroy();
+    }
+    const t0 = now();
+    this.connect(opts, (err, socket) => {
+      if (!err) this.connectTimes.push(now() - t0);
+      cb(err, socket);
+    });
+  }
+
+  /**
+   * Opens `n` connections to `origin` now (as wrk does before its clock starts), so the requests measured
+   * later do not pay TCP and TLS set-up. Resolves with how many could not be opened (their requests will
+   * try again, and pay the set-up inside their latency).
+   */
+  async preconnect(origin: URL, n: number): Promise<{ failed: number }> {
+    const port = origin.port || (origin.protocol === 'https:' ? '443' : '80');
+    const hostname = origin.hostname.replace(/^\[|\]$/g, '');
+    let failed = 0;
+    await Promise.all(
+      Array.from({ length: n }, () =>
+        new Promise<void>((resolve) => {
+          const t0 = now();
+          this.connect({ hostname, host: origin.host, protocol: origin.protocol, port }, (err, socket) => {
+            if (err || !socket) failed++;
+            else {
+              this.connectTimes.push(now() - t0);
+              // An idle spare closed by the server is dropped, not handed out.
+              socket.once('close', () => {
+                const i = this.spare.indexOf(socket);
+                if (i >= 0) this.spare.splice(i, 1);
+              });
+              socket.on('error', () => {});
+              (socket as Socket & { [SPARE_ENDPOINT]?: string })[SPARE_ENDPOINT] = `${origin.protocol}//${hostname}:${port}`;
+              this.spare.push(socket);
+            }
+            resolve();
+          });
+        }),
+      ),
+    );
+    return { failed };
+  }
+
+  /** Connect times (ms) recorded since the last call, pre-opened and opened during the run alike. */
+  takeConnectTimes(): number[] {
+    const out = this.connectTimes;
+    this.connectTimes = [];
+    return out;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.spare) s.destroy();
+    this.spare = [];
+    await this.agent.close();
+  }
+}
+
+const SPARE_ENDPOINT = Symbol('spare endpoint');
+
+function sameEndpoint(s: Socket, opts: Parameters<Connector>[0]): boolean {
+  const port = opts.port || (opts.protocol === 'https:' ? '443' : '80');
+  return (s as Socket & { [SPARE_ENDPOINT]?: string })[SPARE_ENDPOINT] === `${opts.protocol}//${opts.hostname.replace(/^\[|\]$/g, '')}:${port}`;
 }
 
 /**
@@ -52,6 +132,8 @@ export class AttemptClock {
   private totalTimer: NodeJS.Timeout | undefined;
   private firstTokenTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Monotonic time of the last data event, read by the idle timer when it fires. */
+  private lastActivity = 0;
   private readonly onUserAbort = () => {
     this.userAborted = true;
     this.halt(new Error('cancelled by the caller'));
@@ -83,18 +165,32 @@ export class AttemptClock {
     this.stop?.(reason);
   }
 
-  /** The first token arrived: the first-token clock stops and the idle clock starts. */
-  firstToken(): void {
+  /** The first token arrived (at monotonic time `t`): the first-token clock stops and the idle clock starts. */
+  firstToken(t: number): void {
     if (this.firstTokenTimer) {
       clearTimeout(this.firstTokenTimer);
       this.firstTokenTimer = undefined;
     }
-    if (this.timeouts.idleMs && !this.idleTimer) this.idleTimer = setTimeout(() => this.fire('idle'), this.timeouts.idleMs);
+    this.lastActivity = t;
+    if (this.timeouts.idleMs && !this.idleTimer) this.armIdle(this.timeouts.idleMs);
   }
 
-  /** A data event arrived (comments and keep-alives do not count, so they cannot hold a stalled stream open). */
-  activity(): void {
-    this.idleTimer?.refresh();
+  /**
+   * A data event arrived at `t` (comments and keep-alives do not count, so they cannot hold a stalled
+   * stream open). Only the time is noted: the idle timer checks it when it fires and re-arms itself for
+   * the rest, instead of being re-armed for every event (one timer operation per token was measurable).
+   */
+  activity(t: number): void {
+    this.lastActivity = t;
+  }
+
+  private armIdle(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      const idle = this.timeouts.idleMs!;
+      const quiet = now() - this.lastActivity;
+      if (quiet >= idle) this.fire('idle');
+      else this.armIdle(idle - quiet);
+    }, ms);
   }
 
   private fire(phase: TimeoutPhase): void {

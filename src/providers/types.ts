@@ -56,6 +56,12 @@ export interface ProviderAdapter {
   readonly name: string;
   readonly model: string;
   stream(request: ChatRequest): AsyncIterable<ProviderEvent>;
+  /** The same events, grouped per network read (one async hop per read, not per token); optional. */
+  streamBatches?(request: ChatRequest): AsyncIterable<ProviderEvent[]>;
+  /** Opens connections ahead of the measured requests; optional (adapters without a pool skip it). */
+  preconnect?(connections: number): Promise<{ failed: number }>;
+  /** Connection set-up times (ms) since the last call; optional. */
+  takeConnectTimes?(): number[];
   /** A cheap reachability check: the provider's model list. Throws a ProviderError on failure. */
   listModels(timeoutMs: number, signal?: AbortSignal): Promise<ModelList>;
   close(): Promise<void>;

@@ -14,3 +14,5 @@ Object.assign(Dispatcher.prototype, require('undici/lib/api/index.js') as object
 
 export const Agent = require('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
 export type Agent = UndiciAgent;
+/** undici's own TCP/TLS connector (session cache, keep-alive, connect timeout), wrapped by ConnectionPool. */
+export const buildConnector = require('undici/lib/core/connect.js') as (opts: { timeout?: number }) => unknown;
