@@ -7,7 +7,7 @@ import { GoodputTally, requestFigures, type Slo } from './slo.js';
 import { Timeline } from './timeline.js';
 
 
-export const HISTOGRAM_NAMES = ['latency', 'ttft', 'ttfb', 'itl', 'tpot', 'tps', 'send_lag'] as const;
+export const HISTOGRAM_NAMES = ['latency', 'ttft', 'ttfb', 'itl', 'tpot', 'tps', 'send_lag', 'connect'] as const;
 export type HistogramName = (typeof HISTOGRAM_NAMES)[number];
 
 /**
@@ -38,6 +38,12 @@ export class ProviderAccumulator {
   lastEnd = -Infinity;
   /** Wall time of the measured phase; set from the clock, or summed/maxed on merge. */
   wallMs = 0;
+  /** Open loop: measured sends, and monotonic ms of the first and last (for the achieved rate). */
+  sends = 0;
+  firstSend = Infinity;
+  lastSend = -Infinity;
+  /** lastSend − firstSend, set at the end of a run (or the longer of two on merge). */
+  sendSpanMs = 0;
   /** Example error messages by class (one each), keys already redacted. */
   examples: Record<string, string> = {};
   /** Set when the run has SLOs (--slo): good requests and each SLO met. */
@@ -56,7 +62,12 @@ export class ProviderAccumulator {
   add(r: RequestRecord): void {
     if (r.warmup) return;
     this.sent++;
-    if (r.scheduled !== undefined) recordMs(this.h.send_lag, r.sent - r.scheduled);
+    if (r.scheduled !== undefined) {
+      recordMs(this.h.send_lag, r.sent - r.scheduled);
+      this.sends++;
+      if (r.sent < this.firstSend) this.firstSend = r.sent;
+      if (r.sent > this.lastSend) this.lastSend = r.sent;
+    }
     this.firstStart = Math.min(this.firstStart, r.start);
     this.lastEnd = Math.max(this.lastEnd, r.end);
     if (r.status !== undefined) this.statuses[r.status] = (this.statuses[r.status] ?? 0) + 1;
@@ -140,5 +151,8 @@ export class ProviderAccumulator {
     this.estimateCheck.estimated += o.estimateCheck.estimated;
     this.costUsd += o.costUsd;
     if (this.goodput && o.goodput) this.goodput.merge(o.goodput);
+    this.sends += o.sends;
+    // Merged runs sent side by side: their rates add, over the longer span.
+    this.sendSpanMs = Math.max(this.sendSpanMs, o.sendSpanMs);
   }
 }

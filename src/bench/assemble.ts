@@ -2,7 +2,7 @@ import { cpus, platform } from 'node:os';
 import { priceNotes } from '../cost/price-age.js';
 import type { ProviderAccumulator } from './accumulator.js';
 import { pickProviders } from './picks.js';
-import { providerResult, type BenchResult, type RunSettings } from './result.js';
+import { providerResult, type BenchResult, type ClientHealth, type ProviderResult, type RunSettings } from './result.js';
 
 export const RESULT_SCHEMA_URL = 'https://raw.githubusercontent.com/llm-fallback/llm-fallback/main/schema/bench-result.schema.json';
 
@@ -23,6 +23,7 @@ export function assembleResult(args: {
   partial: boolean;
   mergedFrom?: number;
   notes?: string[];
+  client?: ClientHealth;
 }): BenchResult {
   const notes = [...(args.notes ?? [])];
   for (const id of args.identities) {
@@ -39,7 +40,7 @@ export function assembleResult(args: {
   });
   notes.push(...priceNotes(priced, args.startedAt));
   const providers = args.identities.map((id) => providerResult(args.accumulators.get(id.name)!, id));
-  return {
+  const result: BenchResult = {
     $schema: RESULT_SCHEMA_URL,
     schema_version: 1,
     tool: { name: 'llm-fallback', version: args.version },
@@ -53,5 +54,35 @@ export function assembleResult(args: {
     picks: pickProviders(providers),
     thresholds: [],
     notes,
+    warnings: clientWarnings(args.run, providers, args.client),
   };
+  if (args.client) result.client = args.client;
+  return result;
+}
+
+/** Open loop: achieved below this share of the target rate means the client could not keep the schedule. */
+const SCHEDULE_KEPT = 0.95;
+/** A p99 send lag or event-loop delay above this many ms is worth a reader's attention. */
+const LATE_MS = 10;
+/** One event loop uses one core: CPU above this share of it means the client was the bottleneck. */
+const SATURATED_CPU_PERCENT = 90;
+
+/** Pure: when the measuring client itself may have shaped the figures, say so (shown under the table). */
+export function clientWarnings(run: RunSettings, providers: ProviderResult[], client: ClientHealth | undefined): string[] {
+  const out: string[] = [];
+  if (run.mode === 'open' && run.rate) {
+    for (const p of providers) {
+      if (p.achieved_rate !== null && p.achieved_rate < run.rate * SCHEDULE_KEPT) {
+        out.push(`${p.name}: the client sent ${p.achieved_rate}/s of the ${run.rate}/s asked for: it could not keep the schedule (raise --max-inflight, or lower the rate).`);
+      }
+      if (p.send_lag_ms && p.send_lag_ms.p99 > LATE_MS) out.push(`${p.name}: sends were up to ${p.send_lag_ms.p99} ms late (p99 send lag); latency counts from the schedule, so this lag is inside the figures.`);
+    }
+  }
+  if (client && client.cpu_percent >= SATURATED_CPU_PERCENT) {
+    out.push(`the client used ${client.cpu_percent}% of a core: its own CPU was saturated, so timings include its queueing (use fewer streams per process, or --workers).`);
+  }
+  if (client?.event_loop_delay_ms && client.event_loop_delay_ms.p99 > LATE_MS) {
+    out.push(`the client's event loop ran up to ${client.event_loop_delay_ms.p99} ms late (p99): any timing may include that much of the client's own delay.`);
+  }
+  return out;
 }

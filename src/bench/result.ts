@@ -22,6 +22,23 @@ export interface BenchResult {
   picks: Picks;
   thresholds: ThresholdOutcome[];
   notes: string[];
+  /** The client's own health during the run (absent in results merged from older files). */
+  client?: ClientHealth;
+  /** When the client itself may have distorted the figures: missed schedule, saturated CPU, late event loop. */
+  warnings: string[];
+}
+
+/** What the measuring process itself did, so a reader can judge how far its figures can be trusted. */
+export interface ClientHealth {
+  /** Before the clock: warming the request path on loopback and opening connections (ms). */
+  prepare_ms: number;
+  /** CPU time of the client process over the measured run, in % of one core (one event loop uses one core). */
+  cpu_percent: number;
+  /**
+   * How late the client's event loop ran a timer during the run (ms). A chunk arriving meanwhile is
+   * time-stamped that late, so this is the client's own share of any figure's error.
+   */
+  event_loop_delay_ms: Summary | null;
 }
 
 export interface RunSettings {
@@ -74,7 +91,10 @@ export interface ProviderResult {
   requests_per_s: number | null;
   wall_ms: number;
   send_lag_ms: Summary | null;
+  /** Open loop: measured requests sent per second over the sending span (first to last send; the drain after the last send is not counted). */
   achieved_rate: number | null;
+  /** TCP (+TLS) set-up time of each connection, measured apart from every request (pre-opened before the clock, or opened during the run). */
+  connect_ms: Summary | null;
   tokens: {
     input: number;
     cached_input: number;
@@ -139,7 +159,8 @@ export function providerResult(acc: ProviderAccumulator, id: { name: string; mod
     requests_per_s: wallS > 0 ? round(acc.ok / wallS, 3) : null,
     wall_ms: round(acc.wallMs, 3),
     send_lag_ms: summarize(acc.h.send_lag),
-    achieved_rate: acc.h.send_lag.totalCount > 0 && wallS > 0 ? round(acc.sent / wallS, 3) : null,
+    achieved_rate: acc.h.send_lag.totalCount > 0 ? achievedRate(acc) : null,
+    connect_ms: summarize(acc.h.connect),
     tokens: {
       input: acc.inputTokens,
       cached_input: acc.cachedInputTokens,
@@ -157,6 +178,12 @@ export function providerResult(acc: ProviderAccumulator, id: { name: string; mod
     goodput: acc.goodput ? goodputResult(acc.goodput, acc.wallMs) : null,
     timeline: acc.timeline.result(),
   };
+}
+
+/** n sends span n − 1 intervals: (sent − 1) / span, so the drain after the last send does not count. */
+function achievedRate(acc: ProviderAccumulator): number | null {
+  if (acc.sendSpanMs > 0 && acc.sends > 1) return round((acc.sends - 1) / (acc.sendSpanMs / 1000), 3);
+  return null;
 }
 
 export function priceInfo(p: Price): PriceInfo {
@@ -186,6 +213,11 @@ export function accumulatorFrom(r: ProviderResult, slos: Slo[] = []): ProviderAc
   acc.estimatedRequests = r.tokens.estimated_requests;
   acc.costUsd = r.cost_usd;
   acc.wallMs = r.wall_ms;
+  // Older result files have no span: their achieved rate is not carried over a merge.
+  if (r.achieved_rate) {
+    acc.sends = r.requests;
+    acc.sendSpanMs = r.requests > 1 ? ((r.requests - 1) / r.achieved_rate) * 1000 : 0;
+  }
   return acc;
 }
 

@@ -1,12 +1,16 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Price } from '../config/load.js';
 import { Rng, hashSeed } from '../mock/random.js';
 import type { ChatMessage, ProviderAdapter } from '../providers/types.js';
 import { now } from '../util/clock.js';
 import { sleep } from '../util/time.js';
 import { ProviderAccumulator } from './accumulator.js';
+import { recordMs, type Summary } from './histogram.js';
+import type { ClientHealth } from './result.js';
 import { measureRequest, type RequestRecord } from './measure.js';
 import type { Slo } from './slo.js';
+import { prewarmRequestPath } from './prewarm.js';
 
 export interface BenchTarget {
   name: string;
@@ -38,6 +42,8 @@ export interface LoadSpec {
   maxInflight: number;
   /** --slo: each request is judged good or not against these. */
   slos?: Slo[];
+  /** false: skip warming the request path and opening connections before the clock (tests of cold behaviour). */
+  prepare?: boolean;
 }
 
 export interface ProgressSnapshot {
@@ -53,7 +59,31 @@ export interface RunOutcome {
   partial: boolean;
   startedAt: Date;
   endedAt: Date;
+  /** The client's own health: preparation time, CPU use and event-loop delay over the run. */
+  client: ClientHealth;
 }
+
+/** Samples the event loop's lateness every few ms while a run goes on, and the process's CPU time. */
+function watchClient(): { stop(prepareMs: number): ClientHealth } {
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  const cpu0 = process.cpuUsage();
+  const t0 = now();
+  return {
+    stop(prepareMs) {
+      loop.disable();
+      const cpu = process.cpuUsage(cpu0);
+      const wall = now() - t0;
+      // The histogram is in ns and counts the sampling interval itself: subtract it to get the lateness.
+      const late = (p: number) => Math.round(Math.max(0, loop.percentile(p) / 1e6 - 5) * 1000) / 1000;
+      const delay: Summary | null = loop.count > 0 ? { count: loop.count, p50: late(50), p90: late(90), p95: late(95), p99: late(99), max: late(100), mean: Math.round(Math.max(0, loop.mean / 1e6 - 5) * 1000) / 1000 } : null;
+      return { prepare_ms: Math.round(prepareMs * 10) / 10, cpu_percent: wall > 0 ? Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 10 : 0, event_loop_delay_ms: delay };
+    },
+  };
+}
+
+/** Connections opened ahead of time per target at most; any more are opened on demand (and timed). */
+const MAX_PRECONNECT = 1_000;
 
 /** How long in-flight requests may finish after a stop before they are aborted. */
 const STOP_GRACE_MS = 2_000;
@@ -97,10 +127,38 @@ export class BenchRunner extends EventEmitter {
   }
 
   async run(): Promise<RunOutcome> {
+    const prepareMs = this.spec.prepare === false ? 0 : await this.prepare();
     const startedAt = new Date();
+    const health = watchClient();
     await Promise.all(this.targets.map((t) => (this.spec.mode === 'open' ? this.openLoop(t) : this.closedLoop(t))));
-    for (const acc of this.accumulators.values()) acc.wallMs = acc.sent > 0 && acc.lastEnd > acc.firstStart ? acc.lastEnd - acc.firstStart : 0;
-    return { accumulators: this.accumulators, partial: this.stopping, startedAt, endedAt: new Date() };
+    const client = health.stop(prepareMs);
+    for (const t of this.targets) {
+      const acc = this.accumulators.get(t.name)!;
+      acc.wallMs = acc.sent > 0 && acc.lastEnd > acc.firstStart ? acc.lastEnd - acc.firstStart : 0;
+      acc.sendSpanMs = acc.sends > 1 ? acc.lastSend - acc.firstSend : 0;
+      for (const ms of t.adapter.takeConnectTimes?.() ?? []) recordMs(acc.h.connect, ms);
+    }
+    return { accumulators: this.accumulators, partial: this.stopping, startedAt, endedAt: new Date(), client };
+  }
+
+  /** How many connections a target's load will hold open at once. */
+  private connectionsFor(): number {
+    const s = this.spec;
+    // Open loop: one second of arrivals, within the in-flight cap (more are opened on demand and timed too).
+    const n = s.mode === 'open' ? Math.min(s.maxInflight, Math.ceil(s.rate)) : s.concurrency;
+    return Math.max(1, Math.min(n, MAX_PRECONNECT));
+  }
+
+  /**
+   * Before the clock starts, as wrk does: warm the client's own request path on synthetic loopback
+   * traffic and open each target's connections (timed, reported as connect_ms). Returns the time taken.
+   */
+  private async prepare(): Promise<number> {
+    const t0 = now();
+    await prewarmRequestPath(this.targets.map((t) => (t.api === 'anthropic' ? 'anthropic' : 'openai')), this.spec.stream);
+    const n = this.connectionsFor();
+    await Promise.all(this.targets.map((t) => t.adapter.preconnect?.(n)));
+    return now() - t0;
   }
 
   private promptOrder(target: BenchTarget): number[] {

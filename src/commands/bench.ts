@@ -170,6 +170,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     startedAt: outcome.startedAt,
     endedAt: outcome.endedAt,
     partial: outcome.partial,
+    client: outcome.client,
   });
   result.thresholds = evaluateThresholds(thresholds, result.providers);
 

@@ -53,7 +53,12 @@ export class ConnectionPool {
 
   private connectOrReuse(opts: Parameters<Connector>[0], cb: Parameters<Connector>[1]): void {
     for (let s = this.spare.pop(); s; s = this.spare.pop()) {
-      if (!s.destroyed && s.readyState === 'open' && !opts.httpSocket && sameEndpoint(s, opts)) return cb(null, s);
+      // A spare with bytes waiting (an unsolicited 408, say) or half-closed is no use: drop it.
+      if (!s.destroyed && s.readyState === 'open' && s.readableLength === 0 && !opts.httpSocket && sameEndpoint(s, opts)) {
+        // undici expects its connector to answer later, as a real connect does, not within the call.
+        queueMicrotask(() => cb(null, s));
+        return;
+      }
       s.destroy();
     }
     const t0 = now();
