@@ -43,6 +43,7 @@ export async function runBench(targets: BenchTarget[], spec: Partial<LoadSpec> =
     startedAt: out.startedAt,
     endedAt: out.endedAt,
     partial: out.partial,
+    client: out.client,
   });
 }
 

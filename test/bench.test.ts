@@ -6,7 +6,7 @@ import { evaluateThresholds, parseThreshold } from '../src/bench/thresholds.js';
 import { refusedUrl } from '../src/mock/server.js';
 import { BenchRunner, type RequestRecord } from '../src/bench/runner.js';
 import { emulator } from './helpers.js';
-import { near, percentile, PRICE, runBench, target } from './bench-helpers.js';
+import { percentile, PRICE, runBench, target } from './bench-helpers.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
 
@@ -35,7 +35,19 @@ describe('token and first-token exactness across dialects', () => {
     // Moonshot and Anthropic count reasoning inside output tokens without breaking it out.
     expect(p.tokens.reasoning).toBe(name === 'anthropic' || name === 'moonshot' ? 0 : injected.reduce((a, i) => a + i.reasoningTokens, 0));
     expect(p.tokens.input).toBe(injected.reduce((a, i) => a + i.promptTokens, 0));
-    expect(near(p.ttft_ms?.p50, percentile(injected.map((i) => i.ttftMs), 50))).toBe(true);
+    // The emulator runs in this process, on this clock: a request's clock starts before the emulator's and
+    // the token is read after it was written, so each measured TTFT is at least the injected one, and so is
+    // every percentile. A role chunk, keep-alive or usage chunk taken for the first token would land far
+    // below (they come at once or every 10-20 ms); a token missed would drop an ITL gap (checked below).
+    // The client's own delay on top is bounded in test/accuracy.test.ts, which runs alone: here a parallel
+    // test file's CPU load adds milliseconds that a two-sided 3 ms bound took for the tool's (the flake).
+    const injectedTtft = injected.map((i) => i.ttftMs);
+    for (const q of [50, 90, 99] as const) {
+      const measured = p.ttft_ms![`p${q}`];
+      const truth = percentile(injectedTtft, q);
+      expect(measured, `ttft p${q} ${measured} vs injected ${truth}`).toBeGreaterThanOrEqual(truth - 0.001);
+      expect(measured, `ttft p${q} ${measured} vs injected ${truth}`).toBeLessThan(truth * 1.1);
+    }
     // one TTFB per request, earlier than the first token (role chunk, keep-alive or message_start)
     expect(p.ttfb_ms!.count).toBe(12);
     if (name !== 'moonshot' && name !== 'minimax') expect(p.ttfb_ms!.p50).toBeLessThan(p.ttft_ms!.p50);
@@ -99,12 +111,26 @@ describe('open loop', () => {
     expect(p.achieved_rate).toBeLessThan(50);
   });
 
-  it('counts latency from the schedule, so a backlog shows in latency (no coordinated omission)', async () => {
+  it('counts latency from the schedule, so a backlog shows in latency (no coordinated omission), and warns of it', async () => {
     // 100 ms answers, a send every 50 ms, but only one request may be in flight: sends fall behind.
     const r = await runBench([target(server, 'slow')], { mode: 'open', rate: 20, requests: 10, maxInflight: 1 });
     const p = r.providers[0];
     expect(p.send_lag_ms!.max).toBeGreaterThan(300);
     expect(p.latency_ms!.max).toBeGreaterThan(400); // a closed loop would report about 100 ms
+    // One at a time, 100 ms each: about 10/s of the 20/s asked for; the result says so for the table.
+    expect(p.achieved_rate!).toBeLessThan(12);
+    expect(r.warnings.some((w) => w.startsWith('slow: the client sent') && w.includes('of the 20/s asked for'))).toBe(true);
+    expect(r.warnings.some((w) => w.startsWith('slow: sends were up to'))).toBe(true);
+  });
+
+  it('achieved rate spans the sends only: the drain after the last send does not lower it', async () => {
+    // 10 sends at 10/s span 0.9 s; each answer takes 100 ms more. Counting the drain gave 10 / 1.0 s (and
+    // 20 sends at 5/s were once reported as 3.68/s).
+    const r = await runBench([target(server, 'slow')], { mode: 'open', rate: 10, requests: 10 });
+    const p = r.providers[0];
+    expect(p.ok).toBe(10);
+    expect(Math.abs(p.achieved_rate! - 10), `achieved ${p.achieved_rate}`).toBeLessThan(0.3);
+    expect(r.warnings.filter((w) => w.startsWith('slow: the client sent'))).toEqual([]);
   });
 
   it('schedules Poisson arrivals from the seed: exponential gaps, the same schedule for the same seed', async () => {
@@ -228,5 +254,29 @@ describe('histograms', () => {
     const before = h.estimatedFootprintInBytes;
     for (let i = 0; i < 200_000; i++) recordMs(h, (i % 5000) + 0.5);
     expect(h.estimatedFootprintInBytes).toBe(before);
+  });
+});
+
+describe('before the clock starts', () => {
+  it('opens the connections the load will use and reports their set-up apart (connect_ms)', async () => {
+    server.resetStats();
+    const before = server.connections();
+    const r = await runBench([target(server, 'fast')], { requests: 12, concurrency: 3 });
+    const p = r.providers[0];
+    expect(p.ok).toBe(12);
+    // Three connections, opened before the first request and then reused: none opened inside a measured request.
+    expect(server.connections() - before).toBe(3);
+    expect(p.connect_ms!.count).toBe(3);
+    expect(p.connect_ms!.max).toBeGreaterThan(0);
+    expect(r.client!.prepare_ms).toBeGreaterThan(0);
+    expect(r.client!.event_loop_delay_ms!.count).toBeGreaterThan(0);
+  });
+
+  it('without preparation the same connections are opened by the first requests, and still timed', async () => {
+    const before = server.connections();
+    const r = await runBench([target(server, 'fast')], { requests: 6, concurrency: 2, prepare: false });
+    expect(server.connections() - before).toBe(2);
+    expect(r.providers[0].connect_ms!.count).toBe(2);
+    expect(r.client!.prepare_ms).toBe(0);
   });
 });

@@ -1,5 +1,3 @@
-import { startMock } from '../mock/server.js';
-import { providerSpec } from '../mock/profile.js';
 import { createAdapter } from '../providers/index.js';
 import { now } from '../util/clock.js';
 import { ProviderAccumulator } from './accumulator.js';
@@ -20,8 +18,10 @@ const WARM_BUDGET_MS = 500;
  * Warms the request path of each API dialect used, on synthetic traffic from an in-process emulator.
  * Returns how long it took (ms). Nothing here touches the providers being measured.
  */
-export async function prewarmRequestPath(apis: Iterable<'openai' | 'anthropic'>, stream: boolean): Promise<number> {
+export async function prewarmRequestPath(apis: Iterable<'openai' | 'anthropic'>, stream: boolean, stopped: () => boolean = () => false): Promise<number> {
   const t0 = now();
+  // Loaded here, not at start-up: commands other than bench never pay for the emulator's modules.
+  const [{ startMock }, { providerSpec }] = await Promise.all([import('../mock/server.js'), import('../mock/profile.js')]);
   const dialects = [...new Set(apis)];
   const server = await startMock({ profile: { seed: 1, providers: Object.fromEntries(dialects.map((d) => [d, providerSpec({ dialect: d, output_tokens: { dist: 'constant', value: 24 } })])) } });
   try {
@@ -30,7 +30,7 @@ export async function prewarmRequestPath(apis: Iterable<'openai' | 'anthropic'>,
       const acc = new ProviderAccumulator(undefined);
       let next = 0;
       const worker = async () => {
-        while (next < WARM_REQUESTS && now() - t0 < WARM_BUDGET_MS) {
+        while (next < WARM_REQUESTS && now() - t0 < WARM_BUDGET_MS && !stopped()) {
           const index = next++;
           acc.add(await measureRequest(adapter, { messages: [{ role: 'user', content: 'warm-up' }], stream }, { index, promptIndex: 0, warmup: false, keepText: false }));
         }

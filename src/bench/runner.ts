@@ -155,7 +155,8 @@ export class BenchRunner extends EventEmitter {
    */
   private async prepare(): Promise<number> {
     const t0 = now();
-    await prewarmRequestPath(this.targets.map((t) => (t.api === 'anthropic' ? 'anthropic' : 'openai')), this.spec.stream);
+    await prewarmRequestPath(this.targets.map((t) => (t.api === 'anthropic' ? 'anthropic' : 'openai')), this.spec.stream, () => this.stopping);
+    if (this.stopping) return now() - t0;
     const n = this.connectionsFor();
     await Promise.all(this.targets.map((t) => t.adapter.preconnect?.(n)));
     return now() - t0;
