@@ -124,12 +124,12 @@ describe('open loop', () => {
   });
 
   it('achieved rate spans the sends only: the drain after the last send does not lower it', async () => {
-    // 10 sends at 10/s span 0.9 s; each answer takes 100 ms more. Counting the drain gave 10 / 1.0 s (and
-    // 20 sends at 5/s were once reported as 3.68/s).
-    const r = await runBench([target(server, 'slow')], { mode: 'open', rate: 10, requests: 10 });
+    // 10 sends at 20/s span 0.45 s; the last answer takes 100 ms more. Counting the drain gave 10 / 0.55 s
+    // = 18/s (and 20 sends at 5/s were once reported as 3.68/s).
+    const r = await runBench([target(server, 'slow')], { mode: 'open', rate: 20, requests: 10 });
     const p = r.providers[0];
     expect(p.ok).toBe(10);
-    expect(Math.abs(p.achieved_rate! - 10), `achieved ${p.achieved_rate}`).toBeLessThan(0.3);
+    expect(Math.abs(p.achieved_rate! - 20), `achieved ${p.achieved_rate}`).toBeLessThan(0.6);
     expect(r.warnings.filter((w) => w.startsWith('slow: the client sent'))).toEqual([]);
   });
 
