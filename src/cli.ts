@@ -84,11 +84,13 @@ error, 130 interrupted; ask also 3 (cached answer) and 4 (static message).`,
     .option('--fail-on <threshold>', 'fail (exit 1) unless this holds, e.g. "ttft_p95<800ms", "error_rate<1%", "deepseek:cost_per_1k<0.5" (repeatable)', collect, [])
     .option('--max-inflight <n>', 'open loop: cap on requests in flight per provider; sends past it wait and show as lag', '10000')
     .option('-q, --quiet', 'print only the result (no header line, no live progress)')
+    .option('--self-check', 'measure this client against the emulator in its own process at 1 to 1000 streams and print its own error per level (about 30 s)')
     .addHelpText(
       'after',
       `
 Examples:
   $ llm-fallback bench --demo
+  $ llm-fallback bench --self-check
   $ llm-fallback bench deepseek kimi --requests 50 --concurrency 5
   $ llm-fallback bench default --rate 2 --arrival poisson --duration 60s --out result.json
   $ llm-fallback bench --demo --fail-on "ttft_p95<800ms" --fail-on "error_rate<5%"
@@ -105,7 +107,12 @@ Figures: latency = end − start (start = send time, or the scheduled time with 
 content/reasoning token; ITL = every gap between chunks; TPOT = (end − first token)/(tokens − 1);
 tok/s = output tokens / measured wall time; goodput = requests/s that succeeded and met every --slo. Exit: 0 ok, 1 a threshold failed, 2 usage/config error, 130 interrupted.`,
     )
-    .action(async (targets: string[], opts: import('./commands/bench.js').BenchOptions) => {
+    .action(async (targets: string[], opts: import('./commands/bench.js').BenchOptions & { selfCheck?: boolean }) => {
+      if (opts.selfCheck) {
+        const { selfCheckCommand } = await import('./commands/self-check.js');
+        process.exitCode = await selfCheckCommand(opts);
+        return;
+      }
       const { benchCommand } = await import('./commands/bench.js');
       process.exitCode = await benchCommand(targets, opts, { config: program.opts().config, version: pkg.version });
     });

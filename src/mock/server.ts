@@ -28,7 +28,7 @@ export interface InjectedTiming {
   ttftMs: number;
   /** Actual time from arrival to the last token being written. */
   totalMs: number;
-  /** Gaps between consecutive tokens. */
+  /** Gaps between consecutive tokens as written (the planned ones until the stream has been written). */
   gapsMs: number[];
   tokens: number;
   reasoningTokens: number;
@@ -613,6 +613,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   // after_tokens nor moves the dialect's first-visible-chunk markers (role).
   let sent = 0;
   let at = firstAt;
+  let lastWrite = 0;
   for (let i = 0; i < n; i++) {
     if (closed) return;
     if (i > 0) {
@@ -626,8 +627,14 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
     if (!frame) continue;
     sent++;
     if (!instant) {
-      // The first visible token is what a client sees as the first token.
-      if (sent === 1) timing.ttftMs = now() - t0;
+      // The gaps logged are the ones that happened between written tokens (a late timer shortens the next one);
+      // the first visible token is what a client sees as the first token.
+      const wroteAt = now();
+      if (sent === 1) {
+        timing.ttftMs = wroteAt - t0;
+        timing.gapsMs = [];
+      } else timing.gapsMs.push(wroteAt - lastWrite);
+      lastWrite = wroteAt;
       if (i === n - 1) timing.totalMs = now() - t0;
     }
   }

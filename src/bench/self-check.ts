@@ -1,0 +1,84 @@
+import { spawnMock } from '../perf/mock-process.js';
+import { createAdapter } from '../providers/index.js';
+import { assembleResult } from './assemble.js';
+import { BenchRunner } from './runner.js';
+
+/** What the emulator does at every level: 200 ms to the first token, then 20 tokens 20 ms apart. */
+export const SELF_CHECK_PROFILE = { ttft: 200, itl: 20, output_tokens: 20 } as const;
+export const SELF_CHECK_LEVELS = [1, 10, 100, 1000];
+
+/** One level of the self-check: the client's figures minus what the emulator really did (ms). */
+export interface SelfCheckLevel {
+  streams: number;
+  requests: number;
+  ok: number;
+  ttft: { p50: number; p99: number; truth_p50: number; truth_p99: number };
+  latency: { p50: number; p99: number; truth_p50: number; truth_p99: number };
+  itl: { p50: number; truth_p50: number };
+  connect_ms_p50: number | null;
+  /** The client's own event-loop lateness (p99, ms) and CPU (% of one core) during the level. */
+  event_loop_delay_p99: number | null;
+  cpu_percent: number;
+}
+
+/** Nearest-rank percentile of raw samples, the rule an HDR histogram follows. */
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+/** Measured requests per level: enough for a p99 at one stream, one round of streams above that. */
+function requestsFor(streams: number): number {
+  return streams === 1 ? 10 : streams <= 10 ? streams * 2 : streams;
+}
+
+/**
+ * Runs bench's own client, as a default run would (no --warmup), against the emulator in a separate
+ * process at rising concurrency, and compares every figure with what the emulator logged it did.
+ */
+export async function selfCheck(levels: number[] = SELF_CHECK_LEVELS, onLevel?: (l: SelfCheckLevel) => void): Promise<SelfCheckLevel[]> {
+  const mock = await spawnMock({ seed: 1, providers: { s: { dialect: 'openai', ...SELF_CHECK_PROFILE } } });
+  const out: SelfCheckLevel[] = [];
+  try {
+    for (const streams of levels) {
+      await mock.reset();
+      const adapter = createAdapter({ name: 's', api: 'openai', baseUrl: mock.baseUrl('s'), model: 's', headers: {}, params: {}, timeouts: { connectMs: 10_000, firstTokenMs: 60_000, idleMs: 60_000, totalMs: 120_000 } });
+      const requests = requestsFor(streams);
+      const runner = new BenchRunner([{ name: 's', model: 's', api: 'openai', adapter }], {
+        mode: 'closed',
+        concurrency: streams,
+        rate: 0,
+        arrival: 'constant',
+        requests,
+        warmup: 0,
+        stream: true,
+        seed: 1,
+        prompts: [[{ role: 'user', content: 'self-check' }]],
+        keepText: false,
+        maxInflight: streams,
+      });
+      const o = await runner.run();
+      await adapter.close();
+      const r = assembleResult({ version: 'self-check', identities: [{ name: 's', model: 's', api: 'openai' }], accumulators: o.accumulators, run: { mode: 'closed', concurrency: streams, rate: null, arrival: null, requests, duration_ms: null, warmup: 0, stream: true, max_tokens: null, temperature: null, timeout_ms: null, seed: 1, prompts: 1, demo: false }, startedAt: o.startedAt, endedAt: o.endedAt, partial: o.partial, client: o.client }).providers[0];
+      const injected = await mock.injected('s');
+      const ttft = injected.map((i) => i.ttftMs);
+      const total = injected.map((i) => i.totalMs);
+      const level: SelfCheckLevel = {
+        streams,
+        requests,
+        ok: r.ok,
+        ttft: { p50: r.ttft_ms?.p50 ?? NaN, p99: r.ttft_ms?.p99 ?? NaN, truth_p50: percentile(ttft, 50), truth_p99: percentile(ttft, 99) },
+        latency: { p50: r.latency_ms?.p50 ?? NaN, p99: r.latency_ms?.p99 ?? NaN, truth_p50: percentile(total, 50), truth_p99: percentile(total, 99) },
+        itl: { p50: r.itl_ms?.p50 ?? NaN, truth_p50: percentile(injected.flatMap((i) => i.gapsMs), 50) },
+        connect_ms_p50: r.connect_ms?.p50 ?? null,
+        event_loop_delay_p99: o.client.event_loop_delay_ms?.p99 ?? null,
+        cpu_percent: o.client.cpu_percent,
+      };
+      out.push(level);
+      onLevel?.(level);
+    }
+  } finally {
+    await mock.close();
+  }
+  return out;
+}

@@ -1,0 +1,22 @@
+import { SELF_CHECK_PROFILE, type SelfCheckLevel } from '../bench/self-check.js';
+import { makeTable } from './table.js';
+
+const ms = (v: number) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(1)}ms` : '-');
+
+/** The client's measured error per level: its figure minus what the emulator did. */
+export function selfCheckTable(levels: SelfCheckLevel[]): string {
+  const t = makeTable(['streams', 'ok/sent', 'TTFT p50 err', 'TTFT p99 err', 'ITL p50 err', 'latency p99 err', 'loop delay p99', 'client CPU'], ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right']);
+  for (const l of levels) {
+    t.push([
+      String(l.streams),
+      `${l.ok}/${l.requests}`,
+      ms(l.ttft.p50 - l.ttft.truth_p50),
+      ms(l.ttft.p99 - l.ttft.truth_p99),
+      ms(l.itl.p50 - l.itl.truth_p50),
+      ms(l.latency.p99 - l.latency.truth_p99),
+      l.event_loop_delay_p99 === null ? '-' : `${l.event_loop_delay_p99.toFixed(1)}ms`,
+      `${Math.round(l.cpu_percent)}%`,
+    ]);
+  }
+  return `${t.toString()}\nerr = bench's figure − what the emulator (its own process, ${SELF_CHECK_PROFILE.ttft} ms to first token, ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart) logged it did; loop delay = how late the client's event loop ran, its own share of any error.\n`;
+}
