@@ -34,6 +34,8 @@ export interface ClientHealth {
   prepare_ms: number;
   /** CPU time of the client process over the measured run, in % of one core (one event loop uses one core). */
   cpu_percent: number;
+  /** CPU time (user + system) of the client process over the measured run, ms. */
+  cpu_ms: number;
   /**
    * How late the client's event loop ran a timer during the run (ms). A chunk arriving meanwhile is
    * time-stamped that late, so this is the client's own share of any figure's error.

@@ -77,7 +77,7 @@ function watchClient(): { stop(prepareMs: number): ClientHealth } {
       // The histogram is in ns and counts the sampling interval itself: subtract it to get the lateness.
       const late = (p: number) => Math.round(Math.max(0, loop.percentile(p) / 1e6 - 5) * 1000) / 1000;
       const delay: Summary | null = loop.count > 0 ? { count: loop.count, p50: late(50), p90: late(90), p95: late(95), p99: late(99), max: late(100), mean: Math.round(Math.max(0, loop.mean / 1e6 - 5) * 1000) / 1000 } : null;
-      return { prepare_ms: Math.round(prepareMs * 10) / 10, cpu_percent: wall > 0 ? Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 10 : 0, event_loop_delay_ms: delay };
+      return { prepare_ms: Math.round(prepareMs * 10) / 10, cpu_ms: Math.round((cpu.user + cpu.system) / 100) / 10, cpu_percent: wall > 0 ? Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 10 : 0, event_loop_delay_ms: delay };
     },
   };
 }

@@ -19,6 +19,8 @@ export interface SelfCheckLevel {
   /** The client's own event-loop lateness (p99, ms) and CPU (% of one core) during the level. */
   event_loop_delay_p99: number | null;
   cpu_percent: number;
+  /** Client CPU time over the measured run per streamed token received (µs), request costs included. */
+  cpu_us_per_event: number | null;
 }
 
 /** Nearest-rank percentile of raw samples, the rule an HDR histogram follows. */
@@ -73,6 +75,7 @@ export async function selfCheck(levels: number[] = SELF_CHECK_LEVELS, onLevel?: 
         connect_ms_p50: r.connect_ms?.p50 ?? null,
         event_loop_delay_p99: o.client.event_loop_delay_ms?.p99 ?? null,
         cpu_percent: o.client.cpu_percent,
+        cpu_us_per_event: r.tokens.output > 0 ? Math.round(((o.client.cpu_ms * 1000) / r.tokens.output) * 10) / 10 : null,
       };
       out.push(level);
       onLevel?.(level);

@@ -1,12 +1,13 @@
 // npm run perf: every performance comparison, side by side in one run, written to BENCHMARKS.md.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchRunner, type LoadSpec } from '../bench/runner.js';
 import { assembleResult } from '../bench/assemble.js';
-import type { ProviderResult } from '../bench/result.js';
+import type { ClientHealth, ProviderResult } from '../bench/result.js';
+import { percentile, SELF_CHECK_PROFILE, selfCheck } from '../bench/self-check.js';
 import { createAdapter } from '../providers/index.js';
 import { emulatorThroughput } from './emulator-throughput.js';
 import { BIN, spawnMock } from './mock-process.js';
@@ -18,12 +19,9 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 const f1 = (v: number) => (Math.round(v * 10) / 10).toString();
 const f2 = (v: number) => v.toFixed(2);
 
-function pct(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)];
-}
+const pct = percentile;
 
-async function bench(url: string, name: string, spec: Partial<LoadSpec>): Promise<{ result: ProviderResult; cpuMs: number }> {
+async function bench(url: string, name: string, spec: Partial<LoadSpec>): Promise<{ result: ProviderResult; cpuMs: number; client: ClientHealth }> {
   const adapter = createAdapter({ name, api: 'openai', baseUrl: url, model: name, headers: {}, params: {}, timeouts: { connectMs: 10_000, firstTokenMs: 120_000, idleMs: 60_000, totalMs: 300_000 } });
   const full: LoadSpec = { mode: 'closed', concurrency: 1, rate: 0, arrival: 'constant', warmup: 0, stream: true, seed: 1, prompts: [[{ role: 'user', content: 'Explain the CAP theorem.' }]], keepText: false, maxInflight: 100_000, ...spec };
   const runner = new BenchRunner([{ name, model: name, api: 'openai', adapter }], full);
@@ -32,7 +30,7 @@ async function bench(url: string, name: string, spec: Partial<LoadSpec>): Promis
   const cpu = process.cpuUsage(cpu0);
   await adapter.close();
   const r = assembleResult({ version: 'perf', identities: [{ name, model: name, api: 'openai' }], accumulators: o.accumulators, run: { mode: full.mode, concurrency: full.concurrency, rate: null, arrival: null, requests: full.requests ?? null, duration_ms: full.durationMs ?? null, warmup: full.warmup, stream: full.stream, max_tokens: null, temperature: null, timeout_ms: null, seed: 1, prompts: 1, demo: false }, startedAt: o.startedAt, endedAt: o.endedAt, partial: false });
-  return { result: r.providers[0], cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { result: r.providers[0], cpuMs: (cpu.user + cpu.system) / 1000, client: o.client };
 }
 
 function autocannon(url: string, connections: number, seconds: number): Promise<{ rps: number; p50: number; p99: number; non2xx: number }> {
@@ -80,10 +78,10 @@ async function requestRate(): Promise<void> {
   const ac = await autocannon(url, 50, seconds);
   const acEmuCpu = (mock.cpuMs() - cpu0) / (seconds * 10);
   cpu0 = mock.cpuMs();
-  const b = await bench(mock.baseUrl('instant'), 'instant', { concurrency: 50, durationMs: seconds * 1000, stream: false, warmup: 200 });
+  const b = await bench(mock.baseUrl('instant'), 'instant', { concurrency: 50, durationMs: seconds * 1000, stream: false });
   const bEmuCpu = (mock.cpuMs() - cpu0) / ((b.result.wall_ms / 1000) * 10);
   cpu0 = mock.cpuMs();
-  const bs = await bench(mock.baseUrl('instant'), 'instant', { concurrency: 50, durationMs: seconds * 1000, stream: true, warmup: 200 });
+  const bs = await bench(mock.baseUrl('instant'), 'instant', { concurrency: 50, durationMs: seconds * 1000, stream: true });
   const bsEmuCpu = (mock.cpuMs() - cpu0) / ((bs.result.wall_ms / 1000) * 10);
   await mock.close();
   const rps = b.result.requests_per_s ?? 0;
@@ -98,42 +96,36 @@ async function requestRate(): Promise<void> {
     `| llm-fallback bench (\`--no-stream -c 50\`) | ${Math.round(rps)} | ${f1(b.result.latency_ms!.p50)} ms | ${f1(b.result.latency_ms!.p99)} ms | ${Math.round(bEmuCpu)}% |`,
     `| llm-fallback bench, streaming (\`-c 50\`) | ${Math.round(bs.result.requests_per_s ?? 0)} | ${f1(bs.result.latency_ms!.p50)} ms | ${f1(bs.result.latency_ms!.p99)} ms | ${Math.round(bsEmuCpu)}% |`,
     '',
-    `**Ratio bench / autocannon: ${f2(rps / ac.rps)}** (non-streaming). bench parses and times every SSE event and JSON body, and keeps seven HDR histograms; autocannon only counts responses. Client CPU for bench: ${f1((b.cpuMs / Math.max(1, b.result.ok)) * 1000)} µs per request.`,
+    `**Ratio bench / autocannon: ${f2(rps / ac.rps)}** (non-streaming, default run; target ≥ 1.00). bench parses and times every SSE event and JSON body, and keeps seven HDR histograms; autocannon only counts responses. Client CPU for bench: ${f1((b.cpuMs / Math.max(1, b.result.ok)) * 1000)} µs per request.`,
     '',
   );
 }
 
 async function streaming(): Promise<void> {
-  log('2/6 streaming drift at 100, 1000, 5000 streams…');
-  const mock = await spawnMock({ seed: 1, providers: { s: { dialect: 'openai', ttft: 200, itl: 20, output_tokens: 20 } } });
-  const rows: string[] = [];
-  for (const c of [100, 1000, 5000]) {
-    await mock.reset();
-    const b = await bench(mock.baseUrl('s'), 's', { concurrency: c, requests: c, warmup: c });
-    const inj = (await mock.injected('s')).slice(c);
-    const injTtft = inj.map((i) => i.ttftMs);
-    const injGaps = inj.flatMap((i) => i.gapsMs);
-    const r = b.result;
-    const tokens = r.tokens.output;
-    rows.push(
-      `| ${c} | ${f1(r.ttft_ms!.p50)} / ${f1(r.ttft_ms!.p99)} | ${f1(pct(injTtft, 50))} / ${f1(pct(injTtft, 99))} | **${f1(r.ttft_ms!.p50 - pct(injTtft, 50))} / ${f1(r.ttft_ms!.p99 - pct(injTtft, 99))}** | ${f1(r.itl_ms!.p50)} / ${f1(r.itl_ms!.p99)} | ${f1(pct(injGaps, 50))} | ${f1((b.cpuMs / (tokens * 2)) * 1000)} µs |`,
-    );
-  }
-  await mock.close();
+  log('2/6 self-check: 1 to 1000 concurrent streams…');
+  const levels = await selfCheck();
+  const d = (a: number, b: number) => `${a - b >= 0 ? '+' : ''}${f1(a - b)}`;
+  const rows = levels.map(
+    (l) =>
+      `| ${l.streams} | ${l.ok}/${l.requests} | ${f1(l.ttft.p50)} / ${f1(l.ttft.p99)} | ${f1(l.ttft.truth_p50)} / ${f1(l.ttft.truth_p99)} | **${d(l.ttft.p50, l.ttft.truth_p50)} / ${d(l.ttft.p99, l.ttft.truth_p99)}** | ${f1(l.itl.p50)} / ${f1(l.itl.truth_p50)} | **${d(l.itl.p50, l.itl.truth_p50)}** | ${l.event_loop_delay_p99 === null ? '-' : f1(l.event_loop_delay_p99)} ms | ${l.cpu_us_per_event ?? '-'} µs |`,
+  );
+  const top = levels[levels.length - 1];
   out.push(
-    '## Concurrent streams: when do bench’s own figures drift?',
+    '## Self-check: bench’s own error from 1 to 1,000 concurrent streams',
     '',
-    'Emulator (own process): 200 ms to first token, then 20 tokens 20 ms apart. Each level runs a warm-up round of as many streams (connections opened), then the measured round. "Injected" is what the emulator actually did (its own timers are late by a ms or more under load); drift = measured − injected. CPU is the bench process’s user+system time over the run (warm-up included) per streamed token.',
+    `What \`llm-fallback bench --self-check\` prints, as a default run (no \`--warmup\`): the emulator in its own process, ${SELF_CHECK_PROFILE.ttft} ms to the first token, then ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart. "Truth" is what the emulator logged it did (its timers run late under load, and that is not the client's error); error = measured − truth. Loop delay is how late the client's own event loop ran (p99). CPU per event is the client's CPU over the measured run per streamed token, request costs included.`,
     '',
-    '| streams | TTFT p50 / p99 measured (ms) | TTFT p50 / p99 injected | drift p50 / p99 | ITL p50 / p99 measured | ITL p50 injected | CPU per token |',
-    '|--:|--:|--:|--:|--:|--:|--:|',
+    '| streams | ok/sent | TTFT p50 / p99 measured (ms) | TTFT p50 / p99 truth | **TTFT error p50 / p99** | ITL p50 measured / truth | **ITL p50 error** | client loop delay p99 | client CPU per event |',
+    '|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
     ...rows,
+    '',
+    `**1,000 streams: TTFT error p50 ${d(top.ttft.p50, top.ttft.truth_p50)} ms, p99 ${d(top.ttft.p99, top.ttft.truth_p99)} ms (target: within 28 ms); ITL p50 error ${d(top.itl.p50, top.itl.truth_p50)} ms (target: within 2 ms). CPU per streamed event: ${top.cpu_us_per_event} µs.**`,
     '',
   );
 }
 
 async function accuracy(): Promise<void> {
-  log('3/6 accuracy matrix…');
+  log('3/6 accuracy matrix (default runs, no --warmup)…');
   const dists = {
     constant: { dist: 'constant', value: 100 },
     uniform: { dist: 'uniform', min: 50, max: 150 },
@@ -141,26 +133,37 @@ async function accuracy(): Promise<void> {
   };
   const mock = await spawnMock({ seed: 3, providers: Object.fromEntries(Object.entries(dists).map(([k, d]) => [k, { dialect: 'openai', ttft: d, itl: 2, output_tokens: 5 }])) });
   const rows: string[] = [];
+  let within = 0;
+  let cells = 0;
   for (const [name] of Object.entries(dists)) {
     for (const c of [1, 10, 100]) {
       await mock.reset();
       const requests = c === 1 ? 40 : c === 10 ? 200 : 500;
-      const b = await bench(mock.baseUrl(name), name, { concurrency: c, requests, warmup: c });
-      const inj = (await mock.injected(name)).slice(c);
-      const lat = inj.map((i) => i.totalMs);
-      const r = b.result.latency_ms!;
-      rows.push(`| ${name} | ${c} | ${requests} | ${f2(r.p50 - pct(lat, 50))} | ${f2(r.p95 - pct(lat, 95))} | ${f2(r.p99 - pct(lat, 99))} |`);
+      const b = await bench(mock.baseUrl(name), name, { concurrency: c, requests });
+      const inj = await mock.injected(name);
+      const cell = (measured: number, truth: number) => {
+        const ok = Math.abs(measured - truth) <= Math.max(1, truth * 0.01);
+        cells++;
+        if (ok) within++;
+        return `${f2(measured - truth)}${ok ? '' : ' ✗'}`;
+      };
+      const line = (label: string, s: { p50: number; p95: number; p99: number }, truth: number[]) => `${label} ${cell(s.p50, pct(truth, 50))} / ${cell(s.p95, pct(truth, 95))} / ${cell(s.p99, pct(truth, 99))}`;
+      const lat = line('', b.result.latency_ms!, inj.map((i) => i.totalMs));
+      const ttft = line('', b.result.ttft_ms!, inj.map((i) => i.ttftMs));
+      rows.push(`| ${name} | ${c} | ${requests} | ${lat.trim()} | ${ttft.trim()} | ${b.client.event_loop_delay_ms ? f2(b.client.event_loop_delay_ms.p99) : '-'} |`);
     }
   }
   await mock.close();
   out.push(
-    '## Measurement accuracy',
+    '## Measurement accuracy in a default run',
     '',
-    'Reported end-to-end latency percentiles minus the same percentiles of what the emulator actually produced (arrival to last token), in ms. TTFT 100 ms (constant, uniform 50–150, lognormal median 100 σ 0.5), then 5 tokens 2 ms apart; warm-up of one request per connection. The difference is the client’s share: the request’s trip to the emulator and the parsing of the answer.',
+    'Reported percentiles minus the same percentiles of what the emulator (its own process) logged it did, in ms, for end-to-end latency (arrival to last token) and TTFT. TTFT 100 ms (constant, uniform 50–150, lognormal median 100 σ 0.5), then 5 tokens 2 ms apart. Plain runs, no `--warmup`: bench warms its own request path on loopback and opens its connections before the clock. ✗ marks a difference outside max(1 ms, 1 %); the last column is the client’s own event-loop delay (p99), its share of any error.',
     '',
-    '| distribution | concurrency | requests | Δ p50 | Δ p95 | Δ p99 |',
+    '| distribution | concurrency | requests | latency Δ p50 / p95 / p99 | TTFT Δ p50 / p95 / p99 | client loop delay p99 |',
     '|---|--:|--:|--:|--:|--:|',
     ...rows,
+    '',
+    `**Within max(1 ms, 1 %): ${within} of ${cells} percentiles.**`,
     '',
   );
 }
@@ -282,7 +285,7 @@ const started = Date.now();
 const header = [
   '# Benchmarks',
   '',
-  `Generated by \`npm run perf\` on ${new Date().toISOString().slice(0, 10)}. Machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, ${process.platform}. Every figure below comes from that one run; machines are noisy, so compare the ratios within a table, not absolute times across machines.`,
+  `Generated by \`npm run perf\` on ${new Date().toISOString().slice(0, 10)}. Machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, ${process.platform}, load average ${loadavg()[0].toFixed(1)} at the start. Every figure below comes from that one run; machines are noisy, so compare the ratios within a table, not absolute times across machines (and distrust a run whose load average was above the core count).`,
   '',
 ];
 await requestRate();
