@@ -62,7 +62,7 @@ export function assembleResult(args: {
 
 /** Open loop: achieved below this share of the target rate means the client could not keep the schedule. */
 const SCHEDULE_KEPT = 0.95;
-/** A p99 send lag or event-loop delay above this many ms is worth a reader's attention. */
+/** An event-loop delay (p99) above this many ms is worth a reader's attention. Send lag is judged by the formatter (bench/schedule.ts). */
 const LATE_MS = 10;
 /** One event loop uses one core: CPU above this share of it means the client was the bottleneck. */
 const SATURATED_CPU_PERCENT = 90;
@@ -75,7 +75,6 @@ export function clientWarnings(run: RunSettings, providers: ProviderResult[], cl
       if (p.achieved_rate !== null && p.achieved_rate < run.rate * SCHEDULE_KEPT) {
         out.push(`${p.name}: the client sent ${p.achieved_rate}/s of the ${run.rate}/s asked for: it could not keep the schedule (raise --max-inflight, or lower the rate).`);
       }
-      if (p.send_lag_ms && p.send_lag_ms.p99 > LATE_MS) out.push(`${p.name}: sends were up to ${p.send_lag_ms.p99} ms late (p99 send lag); latency counts from the schedule, so this lag is inside the figures.`);
     }
   }
   if (client && client.cpu_percent >= SATURATED_CPU_PERCENT) {
