@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { assembleResult } from '../src/bench/assemble.js';
 import { compareResults } from '../src/bench/compare.js';
 import { newHistogram, recordMs } from '../src/bench/histogram.js';
 import { mergeResults } from '../src/bench/merge.js';
@@ -38,15 +39,15 @@ describe('token and first-token exactness across dialects', () => {
     // The emulator runs in this process, on this clock: a request's clock starts before the emulator's and
     // the token is read after it was written, so each measured TTFT is at least the injected one, and so is
     // every percentile. A role chunk, keep-alive or usage chunk taken for the first token would land far
-    // below (they come at once or every 10-20 ms); a token missed would drop an ITL gap (checked below).
-    // The client's own delay on top is bounded in test/accuracy.test.ts, which runs alone: here a parallel
-    // test file's CPU load adds milliseconds that a two-sided 3 ms bound took for the tool's (the flake).
+    // below (they come at once or every 10-20 ms); a first token taken from a later chunk drops an ITL gap
+    // (the count is checked below). The client's own delay on top is bounded in test/accuracy.test.ts,
+    // which runs alone: here a parallel test file's CPU load adds milliseconds, and a two-sided 3 ms bound
+    // took them for the tool's (the flake).
     const injectedTtft = injected.map((i) => i.ttftMs);
     for (const q of [50, 90, 99] as const) {
       const measured = p.ttft_ms![`p${q}`];
       const truth = percentile(injectedTtft, q);
       expect(measured, `ttft p${q} ${measured} vs injected ${truth}`).toBeGreaterThanOrEqual(truth - 0.001);
-      expect(measured, `ttft p${q} ${measured} vs injected ${truth}`).toBeLessThan(truth * 1.1);
     }
     // one TTFB per request, earlier than the first token (role chunk, keep-alive or message_start)
     expect(p.ttfb_ms!.count).toBe(12);
@@ -123,13 +124,21 @@ describe('open loop', () => {
   });
 
   it('achieved rate spans the sends only: the drain after the last send does not lower it', async () => {
-    // 10 sends at 20/s span 0.45 s; the last answer takes 100 ms more. Counting the drain gave 10 / 0.55 s
-    // = 18/s (and 20 sends at 5/s were once reported as 3.68/s).
-    const r = await runBench([target(server, 'slow')], { mode: 'open', rate: 20, requests: 10 });
+    // 10 sends at 20/s span about 0.45 s; the last answer takes 100 ms more. Counting the drain gave
+    // 10 / 0.55 s = 18/s (and 20 sends at 5/s were once reported as 3.68/s).
+    const runner = new BenchRunner([target(server, 'slow')], { mode: 'open', rate: 20, arrival: 'constant', requests: 10, concurrency: 1, warmup: 0, stream: true, seed: 1, prompts: [[{ role: 'user', content: 'x' }]], keepText: false, maxInflight: 1000 });
+    const sent: number[] = [];
+    runner.on('request', (_n: string, r: RequestRecord) => sent.push(r.sent));
+    const o = await runner.run();
+    const acc = o.accumulators.get('slow')!;
+    const r = assembleResult({ version: 't', identities: [{ name: 'slow', model: 'm', api: 'openai' }], accumulators: o.accumulators, run: { mode: 'open', concurrency: null, rate: 20, arrival: 'constant', requests: 10, duration_ms: null, warmup: 0, stream: true, max_tokens: null, temperature: null, timeout_ms: null, seed: 1, prompts: 1, demo: false }, startedAt: o.startedAt, endedAt: o.endedAt, partial: false, client: o.client });
     const p = r.providers[0];
     expect(p.ok).toBe(10);
-    expect(Math.abs(p.achieved_rate! - 20), `achieved ${p.achieved_rate}`).toBeLessThan(0.6);
-    expect(r.warnings.filter((w) => w.startsWith('slow: the client sent'))).toEqual([]);
+    // Exactly the rate of the sends as they happened (a loaded machine sends late, and that is what it reports)...
+    const span = (Math.max(...sent) - Math.min(...sent)) / 1000;
+    expect(p.achieved_rate!).toBeCloseTo(9 / span, 2);
+    // ...which the wait for the last answer no longer lowers: it is well above sends / measured wall time.
+    expect(p.achieved_rate!).toBeGreaterThan((10 / (acc.wallMs / 1000)) * 1.1);
   });
 
   it('schedules Poisson arrivals from the seed: exponential gaps, the same schedule for the same seed', async () => {
