@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,8 +6,9 @@ import { FallbackChain, type ChainOptions, type ChainProvider } from '../src/cha
 import { refusedUrl } from '../src/mock/server.js';
 import type { MockServer } from '../src/mock/server.js';
 import { createAdapter } from '../src/providers/index.js';
-import { BreakerStore } from '../src/state/breaker.js';
-import { AnswerCache, cacheKey } from '../src/state/cache.js';
+import { FileBreakers, MemoryBreakers } from '../src/state/breaker.js';
+import { MemoryLatencyHistory } from '../src/state/latency.js';
+import { FileAnswerCache, cacheKey } from '../src/state/cache.js';
 import { emulator } from './helpers.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
@@ -16,6 +17,8 @@ const server = await emulator({
   b: { dialect: 'deepseek', output_tokens: c(7) },
   cc: { dialect: 'anthropic', output_tokens: c(8) },
   slow: { dialect: 'openai', ttft: c(1500), output_tokens: c(5) },
+  long: { dialect: 'openai', itl: c(10), output_tokens: c(30) },
+  thinker: { dialect: 'deepseek', ttft: c(50), itl: c(40), reasoning_tokens: 40, output_tokens: c(5) },
   small: { dialect: 'openai', output_tokens: c(5), context_window: 100_000 },
 });
 
@@ -53,11 +56,36 @@ const q = { messages: [{ role: 'user' as const, content: 'What is a circuit brea
 const words = (s: string) => s.trim().split(' ').length;
 
 describe('fallback chain decisions per error class', () => {
-  it.each(['rate_limit', 'overloaded', 'server', 'reset'])('%s: retries the same provider (1 + 2 tries), then falls over', async (kind) => {
+  it.each(['rate_limit', 'overloaded', 'server', 'reset'])('%s with a healthy next provider: falls over at once, one request to the failing one', async (kind) => {
     const before = server.stats().a.requests;
     const r = await new FallbackChain(providers(server, ['a', 'b'], { a: { fault: { kind } } }), opts()).run(q);
     expect(r.source).toBe('live');
     expect(r.provider).toBe('b');
+    expect(r.attempts.map((a) => [a.provider, a.decision, a.wait_ms])).toEqual([
+      ['a', 'fallover', null],
+      ['b', 'success', null],
+    ]);
+    expect(server.stats().a.requests - before).toBe(1);
+    expect(words(r.content)).toBe(7);
+  });
+
+  it.each(['rate_limit', 'overloaded', 'server', 'reset'])('%s on the last live option: retried with backoff (1 + 2 tries)', async (kind) => {
+    const before = server.stats().a.requests;
+    const r = await new FallbackChain(providers(server, ['a'], { a: { fault: { kind } } }), opts({ staticMessage: 'sorry' })).run(q);
+    expect(r.source).toBe('static');
+    expect(r.attempts.map((a) => [a.provider, a.decision])).toEqual([
+      ['a', 'retry'],
+      ['a', 'retry'],
+      ['a', 'fallover'],
+    ]);
+    expect(r.attempts[0].wait_ms).toBe(10); // full jitter: random 0.5 × base 20
+    expect(r.attempts[1].wait_ms).toBe(20); // 0.5 × 20·2
+    expect(server.stats().a.requests - before).toBe(3);
+  });
+
+  it('retry_same_first: the pre-#10 policy, the same provider first, then the next', async () => {
+    const before = server.stats().a.requests;
+    const r = await new FallbackChain(providers(server, ['a', 'b'], { a: { fault: { kind: 'overloaded' } } }), opts({ retrySameFirst: true })).run(q);
     expect(r.attempts.map((a) => [a.provider, a.decision])).toEqual([
       ['a', 'retry'],
       ['a', 'retry'],
@@ -65,9 +93,20 @@ describe('fallback chain decisions per error class', () => {
       ['b', 'success'],
     ]);
     expect(server.stats().a.requests - before).toBe(3);
-    expect(words(r.content)).toBe(7);
   });
 
+  it('comes back to a provider that failed fast once the providers after it failed too', async () => {
+    const s = await emulator({ p: { dialect: 'openai', output_tokens: c(4) }, q: { dialect: 'openai', output_tokens: c(5) } });
+    s.setScript('p', [{ kind: 'overloaded', times: 1 }, { kind: 'ok' }]);
+    s.setScript('q', [{ kind: 'auth' }]);
+    const r = await new FallbackChain(providers(s, ['p', 'q']), opts()).run(q);
+    expect(r.provider).toBe('p');
+    expect(r.attempts.map((a) => [a.provider, a.decision, a.error_class])).toEqual([
+      ['p', 'fallover', 'overloaded'],
+      ['q', 'fallover', 'auth'],
+      ['p', 'success', null],
+    ]);
+  });
   it.each(['auth', 'billing'])('%s: no retry, falls over at once', async (kind) => {
     const r = await new FallbackChain(providers(server, ['a', 'b'], { a: { fault: { kind } } }), opts()).run(q);
     expect(r.attempts.map((a) => [a.provider, a.decision, a.error_class])).toEqual([
@@ -76,19 +115,34 @@ describe('fallback chain decisions per error class', () => {
     ]);
   });
 
-  it('honours Retry-After on every attempt', async () => {
+  it('honours Retry-After when the provider is the last live option', async () => {
+    const s = await emulator({ one: { dialect: 'openai', output_tokens: c(4) } });
+    s.setScript('one', [{ kind: 'rate_limit', retry_after_ms: 300, times: 1 }, { kind: 'ok' }]);
     const t0 = Date.now();
-    const r = await new FallbackChain(providers(server, ['a', 'b'], { a: { fault: { kind: 'rate_limit', retry_after_ms: 300 } } }), opts({ retries: 1 })).run(q);
-    expect(r.attempts[0].wait_ms).toBe(300);
+    const r = await new FallbackChain(providers(s, ['one']), opts()).run(q);
+    expect(r.provider).toBe('one');
+    expect(r.attempts.map((a) => [a.decision, a.wait_ms])).toEqual([
+      ['retry', 300],
+      ['success', null],
+    ]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
-    expect(r.provider).toBe('b');
   });
 
-  it('falls over at once instead of sleeping past the deadline', async () => {
+  it('does not wait for a Retry-After when a healthy provider is next', async () => {
     const t0 = Date.now();
-    const r = await new FallbackChain(providers(server, ['a', 'b'], { a: { fault: { kind: 'rate_limit', retry_after: 30 } } }), opts({ deadlineMs: 5000 })).run(q);
+    const r = await new FallbackChain(providers(server, ['a', 'b'], { a: { fault: { kind: 'rate_limit', retry_after: 5 } } }), opts()).run(q);
     expect(r.attempts.map((a) => a.decision)).toEqual(['fallover', 'success']);
     expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('falls over at once instead of sleeping past the deadline, however long the server asks', async () => {
+    for (const fault of [{ kind: 'rate_limit', retry_after: 99999999999999 }, { kind: 'rate_limit', retry_after_ms: 1e300 }, { kind: 'rate_limit', retry_after: 30 }]) {
+      const t0 = Date.now();
+      const r = await new FallbackChain(providers(server, ['a'], { a: { fault } }), opts({ deadlineMs: 5000, staticMessage: 'sorry' })).run(q);
+      expect(r.attempts.map((a) => a.decision)).toEqual(['fallover']);
+      expect(r.source).toBe('static');
+      expect(Date.now() - t0).toBeLessThan(2000);
+    }
   });
 
   it('context_length: skips providers whose window cannot fit the prompt, without a request', async () => {
@@ -134,21 +188,31 @@ describe('fallback chain decisions per error class', () => {
 
   it('a silent provider costs one first-token timeout, not several request timeouts', async () => {
     const t0 = Date.now();
-    // default policy (2 retries): silence is not retried
-    const r = await new FallbackChain(providers(server, ['a', 'b'], { a: { fault: { kind: 'hang' }, timeouts: { ...T, firstToken: 300 } } }), opts()).run(q);
-    expect(r.provider).toBe('b');
-    expect(r.attempts.map((a) => [a.provider, a.error_detail, a.decision])).toEqual([
-      ['a', 'timeout:first_token', 'fallover'],
-      ['b', null, 'success'],
-    ]);
+    // the last live option stays silent: not retried (hedge off, so only the clock acts)
+    const r = await new FallbackChain(providers(server, ['a'], { a: { fault: { kind: 'hang' }, timeouts: { ...T, firstToken: 300 } } }), opts({ hedge: { kind: 'off' }, staticMessage: 'sorry' })).run(q);
+    expect(r.attempts.map((a) => [a.provider, a.error_detail, a.decision])).toEqual([['a', 'timeout:first_token', 'fallover']]);
     expect(Date.now() - t0).toBeLessThan(300 + 1500);
   });
 
-  it('a refused connection falls over to the next provider', async () => {
-    const dead = { ...providers(server, ['a'])[0], name: 'dead', adapter: createAdapter({ name: 'dead', api: 'openai', baseUrl: await refusedUrl(), model: 'm', headers: {}, params: {}, timeouts: {} }) };
-    const r = await new FallbackChain([dead, ...providers(server, ['b'])], opts({ retries: 1 })).run(q);
+  it('a refused connection (the emulator’s own port, refusing) falls over at once, and is retried when it is the last option', async () => {
+    const s = await emulator({ dc: { dialect: 'openai', own_port: true, output_tokens: c(4) }, ok: { dialect: 'openai', output_tokens: c(5) } });
+    s.setScript('dc', [{ kind: 'refuse', for: '60s' }]);
+    const r = await new FallbackChain(providers(s, ['dc', 'ok']), opts({ retries: 1 })).run(q);
     expect(r.attempts.map((a) => [a.provider, a.error_detail, a.decision])).toEqual([
-      ['dead', 'network:ECONNREFUSED', 'retry'],
+      ['dc', 'network:ECONNREFUSED', 'fallover'],
+      ['ok', null, 'success'],
+    ]);
+    const last = await new FallbackChain(providers(s, ['dc']), opts({ retries: 1 })).run(q);
+    expect(last.attempts.map((a) => [a.provider, a.error_detail, a.decision])).toEqual([
+      ['dc', 'network:ECONNREFUSED', 'retry'],
+      ['dc', 'network:ECONNREFUSED', 'fallover'],
+    ]);
+  });
+
+  it('a refused loopback port with nothing listening falls over at once', async () => {
+    const dead = { ...providers(server, ['a'])[0], name: 'dead', adapter: createAdapter({ name: 'dead', api: 'openai', baseUrl: await refusedUrl(), model: 'm', headers: {}, params: {}, timeouts: {} }) };
+    const r = await new FallbackChain([dead, ...providers(server, ['b'])], opts()).run(q);
+    expect(r.attempts.map((a) => [a.provider, a.error_detail, a.decision])).toEqual([
       ['dead', 'network:ECONNREFUSED', 'fallover'],
       ['b', null, 'success'],
     ]);
@@ -187,7 +251,7 @@ describe('cache and static tiers', () => {
   const key = cacheKey(q);
 
   it('serves the last good answer for the same request when every live provider fails, then the static message', async () => {
-    const store = new AnswerCache(60_000, env);
+    const store = new FileAnswerCache(60_000, env);
     const good = await new FallbackChain(providers(server, ['a']), opts({ cache: { store, key } })).run(q);
     expect(good.source).toBe('live');
     const down = providers(server, ['a', 'b'], { a: { fault: { kind: 'overloaded' } }, b: { fault: { kind: 'overloaded' } } });
@@ -204,41 +268,70 @@ describe('cache and static tiers', () => {
   });
 
   it('never caches a truncated answer', async () => {
-    const store = new AnswerCache(60_000, env);
+    const store = new FileAnswerCache(60_000, env);
     const k = cacheKey({ ...q, maxTokens: 2 });
     const r = await new FallbackChain(providers(server, ['a']), opts({ cache: { store, key: k } })).run({ ...q, maxTokens: 2 });
     expect(r.truncated).toBe(true);
     expect(r.finish_reason).toBe('length');
-    expect(store.get(k)).toBeUndefined();
+    expect(await store.get(k)).toBeUndefined();
   });
 });
 
 describe('circuit breaker across calls', () => {
-  it('opens during an outage, skips the dead provider without a request, and returns to it after it recovers', async () => {
+  it('opens during an outage, skips the dead provider without a request or a write, and returns to it after it recovers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmf-breaker-'));
-    const breakers = new BreakerStore({ failures: 3, cooldownMs: 600, probeTimeoutMs: 5000 }, { XDG_STATE_HOME: dir });
+    const breakers = new FileBreakers({ failures: 1, cooldownMs: 600, probeTimeoutMs: 5000 }, { XDG_STATE_HOME: dir });
     const s = await emulator({ primary: { dialect: 'openai', output_tokens: c(4) }, backup: { dialect: 'openai', output_tokens: c(5) } });
     s.setScript('primary', [{ kind: 'overloaded', for: '1s' }, { kind: 'ok' }]);
-    const chain = () => new FallbackChain(providers(s, ['primary', 'backup'], { primary: { breakerKey: 'primary' }, backup: { breakerKey: 'backup' } }), opts({ retries: 2, breakers }));
-    const first = await chain().run(q); // 3 failures: opens
+    const chain = () => new FallbackChain(providers(s, ['primary', 'backup'], { primary: { breakerKey: 'primary' }, backup: { breakerKey: 'backup' } }), opts({ breakers }));
+    const first = await chain().run(q); // 1 failure: opens
     expect(first.provider).toBe('backup');
-    expect(breakers.get('primary')!.state).toBe('open');
+    expect((await breakers.get('primary'))!.state).toBe('open');
     const hits = s.stats().primary.requests;
+    const file = join(dir, 'llm-fallback', 'breakers.json');
+    const written = statSync(file).mtimeMs;
     const second = await chain().run(q);
     expect(second.provider).toBe('backup');
     expect(second.attempts[0].decision).toBe('skipped_breaker_open');
+    expect(second.attempts[0].error_message).toMatch(/^circuit open until \d{4}-\d\d-\d\dT/);
     expect(s.stats().primary.requests).toBe(hits); // not touched while open
+    expect(statSync(file).mtimeMs).toBe(written); // skipping wrote nothing
     await new Promise((r) => setTimeout(r, 1100)); // cooldown over, outage over
     const third = await chain().run(q);
     expect(third.provider).toBe('primary'); // the half-open probe succeeded
-    expect(breakers.get('primary')!.state).toBe('closed');
+    expect((await breakers.get('primary'))!.state).toBe('closed');
+  });
+
+  it('a hostile Retry-After opens the breaker for at most an hour, and later calls still fall over', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmf-breaker-'));
+    const warnings: string[] = [];
+    const breakers = new FileBreakers({ failures: 1, cooldownMs: 600, probeTimeoutMs: 5000 }, { XDG_STATE_HOME: dir }, (m) => warnings.push(m));
+    const chain = (fault?: object) => new FallbackChain(providers(server, ['a', 'b'], { a: { breakerKey: 'a', fault }, b: { breakerKey: 'b' } }), opts({ breakers }));
+    const t0 = Date.now();
+    const first = await chain({ kind: 'rate_limit', retry_after: 99999999999999 }).run(q);
+    expect(first.provider).toBe('b');
+    const rec = (await breakers.get('a'))!;
+    expect(rec.open_until! - t0).toBeLessThanOrEqual(3_600_000 + 5_000);
+    expect(rec.open_until! - t0).toBeGreaterThan(3_000_000);
+    const second = await chain().run(q);
+    expect(second.provider).toBe('b');
+    expect(second.attempts[0].decision).toBe('skipped_breaker_open');
+    expect(warnings).toEqual([]);
+  });
+
+  it('the memory store keeps the same rules (for tests and long-running processes)', async () => {
+    const breakers = new MemoryBreakers({ failures: 2, cooldownMs: 60_000, probeTimeoutMs: 5000 });
+    const chain = () => new FallbackChain(providers(server, ['a', 'b'], { a: { breakerKey: 'a', fault: { kind: 'server' } }, b: { breakerKey: 'b' } }), opts({ breakers }));
+    expect((await chain().run(q)).attempts[0].decision).toBe('fallover');
+    expect((await chain().run(q)).attempts[0].decision).toBe('fallover');
+    expect((await chain().run(q)).attempts[0].decision).toBe('skipped_breaker_open');
   });
 });
 
 describe('hedging', () => {
   it('starts the next provider when the first gives no token in time, keeps the first to answer, aborts the other', async () => {
     const t0 = Date.now();
-    const r = await new FallbackChain(providers(server, ['slow', 'a']), opts({ hedgeMs: 200 })).run(q);
+    const r = await new FallbackChain(providers(server, ['slow', 'a']), opts({ hedge: { kind: 'fixed', ms: 200 } })).run(q);
     expect(r.provider).toBe('a');
     expect(Date.now() - t0).toBeLessThan(1200);
     expect(r.attempts.map((a) => [a.provider, a.decision, a.hedged])).toEqual([
@@ -248,7 +341,82 @@ describe('hedging', () => {
   });
 
   it('does not hedge when the first provider answers in time', async () => {
-    const r = await new FallbackChain(providers(server, ['a', 'b']), opts({ hedgeMs: 500 })).run(q);
+    const r = await new FallbackChain(providers(server, ['a', 'b']), opts({ hedge: { kind: 'fixed', ms: 500 } })).run(q);
     expect(r.attempts.map((a) => a.provider)).toEqual(['a']);
+  });
+
+  it.each([
+    ['silent', { kind: 'hang' }],
+    ['slow first token (20 s)', { kind: 'slow_first_token', delay: '20s' }],
+  ])('default (no history): a %s provider is hedged after 3 s and the call ends in seconds', async (_label, fault) => {
+    const t0 = Date.now();
+    const r = await new FallbackChain(providers(server, ['a', 'b'], { a: { fault, timeouts: { ...T, firstToken: 30_000 } } }), opts({ deadlineMs: 60_000 })).run(q);
+    const took = Date.now() - t0;
+    expect(r.provider).toBe('b');
+    expect(r.attempts.map((a) => [a.provider, a.decision, a.hedged])).toEqual([
+      ['a', 'hedge_lost', true],
+      ['b', 'success', true],
+    ]);
+    expect(r.attempts[0].clocks).toEqual({ first_token_ms: 30_000, idle_ms: 1000, hedge_ms: 3000, basis: 'default' });
+    expect(r.attempts[1].start_ms).toBeGreaterThanOrEqual(3000);
+    expect(took).toBeLessThan(8000); // seconds, not the 30 s first-token clock
+  });
+
+  it('the hedge delay and first-token clock come from the provider’s own history', async () => {
+    const history = new MemoryLatencyHistory();
+    const seed = (key: string, ttft: number[]) => history.records[key] = { name: key, ttft_ms: ttft, max_gap_ms: ttft.map(() => 50), updated_at: 0 };
+    seed('slow', [2400, 2500, 2300, 2450, 2500, 2350, 2400, 2500, 2450, 2400]);
+    // A provider that habitually takes 1.5 s (history p95 2.5 s) is not hedged at the 3 s default's expense, nor cut:
+    const patient = await new FallbackChain(providers(server, ['slow', 'a'], { slow: { breakerKey: 'slow', timeouts: { ...T, firstToken: 30_000 } } }), opts({ history })).run(q);
+    expect(patient.attempts.map((a) => [a.provider, a.decision])).toEqual([['slow', 'success']]);
+    expect(patient.attempts[0].clocks).toEqual({ first_token_ms: 7500, idle_ms: 1000, hedge_ms: 2500, basis: 'history' });
+    // A provider known to answer in ~100 ms that goes silent is hedged at its p95, not after 3 s:
+    seed('fast', [90, 100, 110, 95, 105, 100, 98, 120, 101, 99]);
+    const t0 = Date.now();
+    const r = await new FallbackChain(providers(server, ['a', 'b'], { a: { breakerKey: 'fast', fault: { kind: 'hang' } } }), opts({ history })).run(q);
+    expect(r.attempts.map((a) => [a.provider, a.decision])).toEqual([
+      ['a', 'hedge_lost'],
+      ['b', 'success'],
+    ]);
+    expect(r.attempts[0].clocks!.hedge_ms).toBe(300); // p95 110 ms, raised to the 300 ms floor
+    expect(Date.now() - t0).toBeLessThan(1500);
+    // and each answer adds to the history (TTFT at the commit, the longest gap at the end)
+    await history.flush();
+    expect(history.records.slow.ttft_ms).toHaveLength(11);
+    expect(Object.entries(history.records).filter(([k]) => k.startsWith('test:b:')).map(([, v]) => [v.ttft_ms.length, v.max_gap_ms.length])).toEqual([[1, 1]]);
+  });
+
+  it('a reasoning model that streams its thinking is alive: neither hedged nor cut while it thinks', async () => {
+    const r = await new FallbackChain(providers(server, ['thinker', 'a'], { thinker: { timeouts: { ...T, firstToken: 400 } } }), opts({ hedge: { kind: 'fixed', ms: 300 } })).run(q);
+    expect(r.attempts.map((a) => [a.provider, a.decision])).toEqual([['thinker', 'success']]);
+    expect(r.attempts[0].ttft_ms).toBeLessThan(300); // the first reasoning token, not the first content (~1.6 s later)
+    expect(r.latency_ms).toBeGreaterThan(1000);
+  });
+});
+
+describe('the idle clock once tokens flow', () => {
+  it('default (no history): a stream that stalls after 20 tokens is cut after 10 s and the next provider answers', async () => {
+    const t0 = Date.now();
+    const r = await new FallbackChain(providers(server, ['long', 'b'], { long: { fault: { kind: 'stall', after_tokens: 20 }, timeouts: { ...T, idle: 30_000, total: 60_000 } } }), opts({ deadlineMs: 60_000 })).run(q);
+    expect(r.provider).toBe('b');
+    expect(r.attempts.map((a) => [a.provider, a.error_detail, a.decision])).toEqual([
+      ['long', 'timeout:idle', 'fallover'],
+      ['b', null, 'success'],
+    ]);
+    expect(r.attempts[0].clocks!.idle_ms).toBe(10_000);
+    expect(Date.now() - t0).toBeLessThan(16_000);
+  }, 30_000);
+
+  it('with history: the idle clock is 3 × the p99 of the longest gaps, at least 2 s', async () => {
+    const history = new MemoryLatencyHistory();
+    history.records.fast = { name: 'a', ttft_ms: Array(10).fill(100), max_gap_ms: [40, 50, 45, 60, 55, 50, 40, 45, 50, 60], updated_at: 0 };
+    const t0 = Date.now();
+    const r = await new FallbackChain(providers(server, ['a', 'b'], { a: { breakerKey: 'fast', fault: { kind: 'stall', after_tokens: 3 }, timeouts: { ...T, idle: 30_000 } } }), opts({ history })).run(q);
+    expect(r.attempts.map((a) => [a.provider, a.error_detail])).toEqual([
+      ['a', 'timeout:idle'],
+      ['b', null],
+    ]);
+    expect(r.attempts[0].clocks!.idle_ms).toBe(2000);
+    expect(Date.now() - t0).toBeLessThan(4000);
   });
 });

@@ -1,197 +1,87 @@
-import type { Price } from '../config/load.js';
-import { ProviderError, countsAgainstProvider } from '../providers/errors.js';
-import type { ChatMessage, FinishReason, ProviderAdapter, Usage } from '../providers/types.js';
+import { ProviderError } from '../providers/errors.js';
+import { countsAgainstProvider } from '../providers/errors.js';
+import type { Breakers } from '../state/breaker.js';
 import type { AnswerCache } from '../state/cache.js';
-import type { BreakerStore } from '../state/breaker.js';
+import type { LatencyHistory } from '../state/latency.js';
 import { costOf } from '../cost/usage-cost.js';
 import { now } from '../util/clock.js';
 import { estimatePromptTokens } from '../util/tokens.js';
-import { roundMs as round, sleep } from '../util/time.js';
-import { backoffMs } from './backoff.js';
+import { roundMs as round } from '../util/time.js';
+import { LiveAttempt, type Outcome } from './attempt.js';
+import type { Attempt, ChainEvent, ChainProvider, ChainRequest, ChainResult, Decision, LiveSink } from './events.js';
+import { nextWake } from './hedge.js';
+import { attemptClocks, failureKind, pickNext, retryDelay, type HedgeSetting, type Slot } from './policy.js';
+import { fallbackTier } from './tiers.js';
 
-export interface ChainProvider {
-  name: string;
-  model: string;
-  adapter: ProviderAdapter;
-  price?: Price;
-  contextWindow?: number;
-  timeouts: { connect: number; firstToken: number; idle: number; total: number };
-  breakerKey: string;
-}
-
-export type Decision =
-  | 'success'
-  | 'retry'
-  | 'fallover'
-  | 'stop'
-  | 'skipped_breaker_open'
-  | 'skipped_context_window'
-  | 'hedge_lost'
-  | 'hedge_failed';
-
-export interface Attempt {
-  provider: string;
-  model: string;
-  /** ms from the start of the call. */
-  start_ms: number;
-  duration_ms: number;
-  ttft_ms: number | null;
-  status: number | null;
-  error_class: string | null;
-  error_detail: string | null;
-  error_message: string | null;
-  decision: Decision;
-  /** For retries: how long the chain waited before the next try, and why. */
-  wait_ms: number | null;
-  hedged: boolean;
-  output_chars: number;
-  usage: Usage | null;
-  cost_usd: number;
-}
-
-export interface ChainResult {
-  source: 'live' | 'cache' | 'static' | 'none';
-  content: string;
-  provider: string | null;
-  model: string | null;
-  usage: Usage | null;
-  finish_reason: FinishReason | null;
-  /** The answer stopped at the max-tokens limit: complete as far as it goes, but cut. */
-  truncated: boolean;
-  cost_usd: number;
-  failed_attempts_cost_usd: number;
-  latency_ms: number;
-  ttft_ms: number | null;
-  attempts: Attempt[];
-  /** Why no answer came (source "none"), or why the chain stopped early. */
-  error: { class: string; message: string } | null;
-}
+export type { Attempt, ChainEvent, ChainProvider, ChainRequest, ChainResult, Decision, LiveSink } from './events.js';
 
 export interface ChainOptions {
-  /** Retries of the same provider for retryable errors (so 1 + retries tries). */
+  /** Retries of one provider for fast failures (so 1 + retries tries), taken when it is the last live option. */
   retries: number;
-  backoffBaseMs: number;
-  backoffCapMs: number;
+  /** Retry the provider that just failed before falling over (the pre-#10 policy; `retry_same_first: true` on a chain). */
+  retrySameFirst?: boolean;
+  /** Backoff for same-provider retries (defaults in policy.ts). */
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
   /** One deadline for the whole call. */
   deadlineMs: number;
-  /** Start the next provider when this one gave no first token within this delay. */
-  hedgeMs?: number;
+  /** When to start the next provider beside one that has given no first token: from history (auto, the default), fixed, or never. */
+  hedge?: HedgeSetting;
   /** content_filter: return the provider's refusal (stop), or try the next provider (fallover). */
   onContentFilter: 'stop' | 'fallover';
   /** First-token clock grows with the prompt: base + this many ms per prompt token. */
   firstTokenMsPerPromptToken: number;
-  breakers?: BreakerStore;
+  breakers?: Breakers;
+  history?: LatencyHistory;
   cache?: { store: AnswerCache; key: string };
   staticMessage?: string;
   signal?: AbortSignal;
   random?: () => number;
-  /** Live output (a TTY): tokens as they come, and a marker when an answer is abandoned mid-way. */
+  /** Live output (a TTY), fed from the event stream by `run`. */
   sink?: LiveSink;
 }
 
-export interface LiveSink {
-  token(text: string, provider: string): void;
-  restart(failed: string, error: ProviderError, next: string | null): void;
-}
+/** At most this many attempts run at once: the one that went silent and the one hedging it. */
+const MAX_IN_FLIGHT = 2;
 
-export interface ChainRequest {
-  messages: ChatMessage[];
-  maxTokens?: number;
-  temperature?: number;
-}
-
-interface Outcome {
-  ok: boolean;
-  content: string;
-  usage: Usage | null;
-  finish: FinishReason | null;
-  error: ProviderError | null;
-  status: number | null;
-  start: number;
-  end: number;
-  firstToken: number | null;
-}
-
-
-/** One try against one provider; can be raced against another (hedging) and aborted. */
-class LiveAttempt {
-  readonly controller = new AbortController();
-  readonly done: Promise<Outcome>;
-  private tokenWaiters: (() => void)[] = [];
-  gotToken = false;
-  private listener: ((t: string) => void) | undefined;
-  private buffered: string[] = [];
-  private readonly onParentAbort = () => this.controller.abort();
-
-  constructor(
-    readonly provider: ChainProvider,
-    req: ChainRequest,
-    firstTokenMs: number,
-    deadline: number,
-    parent: AbortSignal | undefined,
-  ) {
-    if (parent) {
-      if (parent.aborted) this.controller.abort();
-      else parent.addEventListener('abort', this.onParentAbort, { once: true });
-    }
-    this.done = this.run(req, firstTokenMs, deadline).finally(() => parent?.removeEventListener('abort', this.onParentAbort));
+/** A bounded async queue: the engine pushes events, `stream()`'s consumer pulls them. */
+class Channel<T> {
+  private items: T[] = [];
+  private waiting: ((v: IteratorResult<T>) => void) | undefined;
+  private closed = false;
+  push(v: T): void {
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = undefined;
+      w({ value: v, done: false });
+    } else this.items.push(v);
   }
-
-  /** Resolves at the first content token (never rejects; resolves on failure too). */
-  firstToken(): Promise<void> {
-    if (this.gotToken) return Promise.resolve();
-    return new Promise((resolve) => this.tokenWaiters.push(resolve));
+  close(): void {
+    this.closed = true;
+    this.waiting?.({ value: undefined, done: true });
   }
-
-  /** Sends tokens so far, and every later one, to `fn`. */
-  pipe(fn: (t: string) => void): void {
-    for (const t of this.buffered) fn(t);
-    this.listener = fn;
-  }
-
-  private async run(req: ChainRequest, firstTokenMs: number, deadline: number): Promise<Outcome> {
-    const p = this.provider;
-    const o: Outcome = { ok: false, content: '', usage: null, finish: null, error: null, status: null, start: now(), end: 0, firstToken: null };
-    const parts: string[] = [];
-    try {
-      for await (const ev of p.adapter.stream({
-        messages: req.messages,
-        maxTokens: req.maxTokens,
-        temperature: req.temperature,
-        stream: true,
-        signal: this.controller.signal,
-        deadline,
-        timeouts: { connectMs: p.timeouts.connect, firstTokenMs, idleMs: p.timeouts.idle, totalMs: p.timeouts.total },
-      })) {
-        if (ev.type === 'response_headers') o.status = ev.status;
-        else if (ev.type === 'content_delta') {
-          if (o.firstToken === null) o.firstToken = ev.t;
-          parts.push(ev.text);
-          if (this.listener) this.listener(ev.text);
-          else this.buffered.push(ev.text);
-          if (!this.gotToken) {
-            this.gotToken = true;
-            for (const w of this.tokenWaiters.splice(0)) w();
-          }
-        } else if (ev.type === 'usage') o.usage = ev.usage;
-        else if (ev.type === 'finish') {
-          o.finish = ev.reason;
-          o.ok = true;
-        } else if (ev.type === 'error') o.error = ev.error;
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    for (;;) {
+      if (this.items.length) yield this.items.shift()!;
+      else if (this.closed) return;
+      else {
+        const r = await new Promise<IteratorResult<T>>((resolve) => (this.waiting = resolve));
+        if (r.done) return;
+        yield r.value;
       }
-    } finally {
-      o.end = now();
-      o.content = parts.join('');
-      for (const w of this.tokenWaiters.splice(0)) w();
     }
-    return o;
   }
 }
+
+const isoOrNever = (epochMs: number) => (Number.isFinite(epochMs) && Math.abs(epochMs) < 8.64e15 ? new Date(epochMs).toISOString() : 'further notice');
 
 /**
- * The fallback chain: live providers in order (each retried per the policy below), then the cached answer
- * for the same request, then the static message. It is a layer over the adapters' event streams; it never
- * returns a cut, stalled or errored stream as an answer, and never splices a partial answer into another
+ * The fallback chain: live providers in order, then the cached answer for the same request, then the
+ * static message. A fast failure (refused, reset, 503/529, 429) falls over at once to the next healthy
+ * provider; a provider is retried (backoff or Retry-After) only when it is the last live option, or first
+ * when the chain asks for it. A provider that gives no first token within its hedge delay gets the next
+ * provider started beside it; the first to stream wins and the other is cancelled. The chain never returns
+ * a cut, stalled or errored stream as an answer, and never splices a partial answer into another
  * provider's request.
  */
 export class FallbackChain {
@@ -200,24 +90,59 @@ export class FallbackChain {
     private readonly opts: ChainOptions,
   ) {}
 
+  /** The result: the fold of `stream`, feeding the live sink on the way. */
   async run(req: ChainRequest): Promise<ChainResult> {
+    let result: ChainResult | undefined;
+    for await (const ev of this.stream(req)) {
+      if (ev.type === 'token') this.opts.sink?.token(ev.text, ev.provider);
+      else if (ev.type === 'restart') this.opts.sink?.restart(ev.failed, ev.error, ev.next);
+      else if (ev.type === 'answer') result = ev.result;
+    }
+    return result!;
+  }
+
+  /** Every step of the call as it happens, ending with exactly one `answer`. */
+  stream(req: ChainRequest): AsyncIterable<ChainEvent> {
+    const ch = new Channel<ChainEvent>();
+    this.drive(req, (e) => ch.push(e)).then(
+      () => ch.close(),
+      (e) => {
+        ch.close();
+        throw e;
+      },
+    );
+    return ch;
+  }
+
+  private async drive(req: ChainRequest, emit: (e: ChainEvent) => void): Promise<void> {
     const o = this.opts;
     const random = o.random ?? Math.random;
     const t0 = now();
     const deadline = t0 + o.deadlineMs;
+    const epochDeadline = Date.now() + o.deadlineMs;
+    for (const s of [o.breakers, o.history]) if (s && 'lockDeadline' in s) (s as { lockDeadline?: number }).lockDeadline = epochDeadline;
+    await Promise.all([o.breakers?.load(), o.history?.load()]);
+
     const attempts: Attempt[] = [];
     const promptTokens = estimatePromptTokens(req.messages);
     const need = promptTokens + (req.maxTokens ?? 0);
-    const firstTokenFor = (p: ChainProvider) => p.timeouts.firstToken + promptTokens * o.firstTokenMsPerPromptToken;
+    const allowanceMs = promptTokens * o.firstTokenMsPerPromptToken;
+    const slots: (Slot & { retries: number })[] = this.providers.map(() => ({ state: 'fresh', readyAt: 0, retries: 0 }));
     let failedCost = 0;
     let contextCeiling = Infinity; // a provider said the prompt does not fit this many tokens
     let lastError: ProviderError | null = null;
-    let stopped: { class: string; message: string } | null = null;
+    let stopped = false;
+    let lastFailed: number | undefined;
+    let running: LiveAttempt[] = [];
+    let committed: LiveAttempt | undefined;
+    // State writes run one after another, off the path of the answer; the call ends after they finish.
+    let writes: Promise<unknown> = Promise.resolve();
+    const later = (f: () => Promise<unknown>) => (writes = writes.then(f));
 
-    const record = (p: ChainProvider, out: Outcome | null, decision: Decision, extra: Partial<Attempt> = {}): Attempt => {
+    const record = (p: ChainProvider, a: LiveAttempt | null, out: Outcome | null, decision: Decision, extra: Partial<Attempt> = {}): Attempt => {
       const usage = out?.usage ?? null;
       const cost = usage ? costOf(usage, p.price) : 0;
-      const a: Attempt = {
+      const at: Attempt = {
         provider: p.name,
         model: p.model,
         start_ms: round((out?.start ?? now()) - t0),
@@ -229,38 +154,82 @@ export class FallbackChain {
         error_message: out?.error?.message ?? null,
         decision,
         wait_ms: null,
-        hedged: false,
+        hedged: a?.hedged ?? false,
+        clocks: a ? { first_token_ms: round(a.clocks.firstTokenMs), idle_ms: round(a.clocks.idleMs), hedge_ms: a.clocks.hedgeMs === undefined ? null : round(a.clocks.hedgeMs), basis: a.clocks.basis } : null,
         output_chars: out?.content.length ?? 0,
         usage,
         cost_usd: cost,
         ...extra,
       };
       if (decision !== 'success') failedCost += cost;
-      attempts.push(a);
+      attempts.push(at);
+      emit({ type: 'attempt_end', attempt: at });
+      return at;
+    };
+
+    /** Starts provider i if it may be asked (window, breaker); otherwise records the skip. */
+    const launch = async (i: number, hedged: boolean): Promise<LiveAttempt | undefined> => {
+      const p = this.providers[i];
+      const skip = (decision: Decision, message: string) => {
+        slots[i].state = 'done';
+        record(p, null, null, decision, { error_message: message });
+        return undefined;
+      };
+      if (p.contextWindow !== undefined && need > p.contextWindow) return skip('skipped_context_window', `prompt ~${promptTokens} tokens + max ${req.maxTokens ?? 0} exceeds the ${p.contextWindow}-token window`);
+      if (p.contextWindow !== undefined && contextCeiling !== Infinity && p.contextWindow <= contextCeiling) return skip('skipped_context_window', `a provider with a ${contextCeiling}-token window already rejected this prompt as too long`);
+      if (o.breakers) {
+        const adm = o.breakers.admit(p.breakerKey, p.name);
+        if (!adm.allowed) return skip('skipped_breaker_open', `${adm.reason} until ${isoOrNever(adm.openUntil)}`);
+        if (adm.probe && !(await o.breakers.claimProbe(p.breakerKey, p.name))) return skip('skipped_breaker_open', 'circuit half-open, another process is probing it');
+      }
+      const clocks = attemptClocks(p.timeouts, o.history?.get(p.breakerKey), o.hedge ?? { kind: 'auto' }, allowanceMs);
+      const a = new LiveAttempt(i, p, clocks, hedged, req, deadline, o.signal);
+      if (hedged) for (const r of running) r.hedged = true;
+      slots[i].state = 'running';
+      running.push(a);
+      emit({ type: 'attempt_start', provider: p.name, model: p.model, hedged, t_ms: round(a.startedAt - t0) });
       return a;
     };
 
-    const eligible = (p: ChainProvider): { ok: boolean; skip?: () => void } => {
-      if (p.contextWindow !== undefined && need > p.contextWindow) {
-        return { ok: false, skip: () => record(p, null, 'skipped_context_window', { error_message: `prompt ~${promptTokens} tokens + max ${req.maxTokens ?? 0} exceeds the ${p.contextWindow}-token window` }) };
-      }
-      if (p.contextWindow !== undefined && p.contextWindow <= contextCeiling && contextCeiling !== Infinity) {
-        return { ok: false, skip: () => record(p, null, 'skipped_context_window', { error_message: `a provider with a ${contextCeiling}-token window already rejected this prompt as too long` }) };
-      }
-      if (o.breakers) {
-        const adm = o.breakers.admit(p.breakerKey, p.name);
-        if (!adm.allowed) {
-          return { ok: false, skip: () => record(p, null, 'skipped_breaker_open', { error_message: `${adm.reason} until ${new Date(adm.openUntil).toISOString()}` }) };
+    /** An attempt that ended without being the answer: breaker, history, and what becomes of its provider. */
+    const settleFailure = (a: LiveAttempt, out: Outcome): void => {
+      const p = a.provider;
+      const err = out.error!;
+      lastError = err;
+      if (countsAgainstProvider(err.errorClass)) later(() => o.breakers?.failure(p.breakerKey, p.name, err.errorClass, err.retryAfterMs) ?? Promise.resolve());
+      if (err.errorClass === 'context_length') contextCeiling = Math.min(contextCeiling, p.contextWindow ?? Infinity);
+      const kind = failureKind(err, out.firstToken !== null, o.onContentFilter);
+      const slot = slots[a.index];
+      slot.state = 'done';
+      let wait: number | undefined;
+      if (kind === 'again' && slot.retries < o.retries) {
+        wait = retryDelay(slot.retries, err.retryAfterMs, deadline - now(), random, o.backoffBaseMs, o.backoffCapMs);
+        if (wait !== undefined) {
+          slot.state = 'waiting';
+          slot.readyAt = now() + wait;
+          slot.retries++;
         }
       }
-      return { ok: true };
+      lastFailed = a.index;
+      if (kind === 'stop') stopped = true;
+      const retryNext = !stopped && slot.state === 'waiting' && pickNext(slots, lastFailed, o.retrySameFirst ?? false) === a.index;
+      record(p, a, out, kind === 'stop' ? 'stop' : retryNext ? 'retry' : 'fallover', { wait_ms: retryNext ? round(wait!) : null });
+      if (out.firstToken !== null && a === committed) {
+        const next = stopped ? -1 : pickNext(slots, lastFailed, o.retrySameFirst ?? false);
+        emit({ type: 'restart', failed: p.name, error: err, next: next >= 0 ? this.providers[next].name : null });
+      }
     };
 
-    const success = (p: ChainProvider, out: Outcome, hedged: boolean): ChainResult => {
-      record(p, out, 'success', { hedged });
-      o.breakers?.success(p.breakerKey, p.name);
+    const finishLive = (a: LiveAttempt, out: Outcome): ChainResult => {
+      const p = a.provider;
+      record(p, a, out, 'success');
+      later(() => o.breakers?.success(p.breakerKey, p.name) ?? Promise.resolve());
+      o.history?.add(p.breakerKey, p.name, { maxGapMs: out.maxGap });
       const truncated = out.finish === 'length';
-      if (o.cache && !truncated) o.cache.store.put(o.cache.key, { content: out.content, provider: p.name, model: p.model, usage: out.usage });
+      if (o.cache && !truncated) {
+        const c = o.cache;
+        later(() => c.store.put(c.key, { content: out.content, provider: p.name, model: p.model, usage: out.usage }));
+      }
       return {
         source: 'live',
         content: out.content,
@@ -278,126 +247,103 @@ export class FallbackChain {
       };
     };
 
-    /** Failure bookkeeping shared by every path: breaker, decision. Returns what the chain does next. */
-    const judge = (p: ChainProvider, out: Outcome, triesLeft: number): { next: 'retry' | 'fallover' | 'stop'; wait: number } => {
-      const err = out.error!;
-      lastError = err;
-      if (countsAgainstProvider(err.errorClass)) o.breakers?.failure(p.breakerKey, p.name, err.errorClass, err.retryAfterMs);
-      switch (err.errorClass) {
-        case 'cancelled':
-          return { next: 'stop', wait: 0 };
-        case 'content_filter':
-          return { next: o.onContentFilter === 'stop' ? 'stop' : 'fallover', wait: 0 };
-        case 'context_length':
-          // Never resend the same request to the same model; skip windows no larger than this one.
-          contextCeiling = Math.min(contextCeiling, p.contextWindow ?? Infinity);
-          return { next: 'fallover', wait: 0 };
+    /** Cancels every attempt but `keep` and records each as lost to the other (their costs still count). */
+    const cancelOthers = async (keep: LiveAttempt | undefined, decision: Decision): Promise<void> => {
+      const others = running.filter((r) => r !== keep);
+      for (const r of others) r.controller.abort();
+      for (const r of others) {
+        const out = await r.done;
+        slots[r.index].state = 'done';
+        record(r.provider, r, out, decision);
       }
-      // A stream that failed after output started goes to the next provider rather than again to this one.
-      if (!err.isRetryable || triesLeft <= 0 || out.content.length > 0) return { next: 'fallover', wait: 0 };
-      // A provider that stayed silent until its first-token (or total) clock ran out is not asked again:
-      // a silent provider costs one first-token timeout. Connect timeouts and resets are retried.
-      if (err.errorClass === 'timeout' && err.timeoutPhase !== 'connect') return { next: 'fallover', wait: 0 };
-      const wait = backoffMs(o.retries - triesLeft, err.retryAfterMs, o.backoffBaseMs, o.backoffCapMs, random);
-      if (now() + wait >= deadline) return { next: 'fallover', wait: 0 };
-      return { next: 'retry', wait };
+      running = keep ? [keep] : [];
     };
 
-    providers: for (let i = 0; i < this.providers.length; i++) {
-      const p = this.providers[i];
-      if (now() >= deadline) break;
-      const el = eligible(p);
-      if (!el.ok) {
-        el.skip!();
-        continue;
-      }
-      for (let triesLeft = o.retries; ; triesLeft--) {
-        let attempt = new LiveAttempt(p, req, firstTokenFor(p), deadline, o.signal);
-        let hedged = false;
-        // Hedging: no first token within the delay → start the next eligible provider alongside.
-        if (o.hedgeMs !== undefined && triesLeft === o.retries) {
-          const raced = await Promise.race([attempt.firstToken().then(() => 'token' as const), sleep(o.hedgeMs).then(() => 'late' as const)]);
-          const q = this.providers[i + 1];
-          if (raced === 'late' && !attempt.gotToken && q && eligible(q).ok) {
-            const other = new LiveAttempt(q, req, firstTokenFor(q), deadline, o.signal);
-            await Promise.race([attempt.firstToken(), other.firstToken()]);
-            const [winner, loser] = other.gotToken && !attempt.gotToken ? [other, attempt] : [attempt, other];
-            if (winner.gotToken) {
-              loser.controller.abort();
-              record(loser.provider, await loser.done, 'hedge_lost', { hedged: true });
-              attempt = winner;
-              hedged = true;
-              if (winner === other) i++; // the chain continues from the provider that won
-            } else {
-              // both failed before any token: judge each, then continue after the second
-              const [a, b] = [await attempt.done, await other.done];
-              for (const [prov, out] of [[p, a], [q, b]] as const) {
-                if (out.ok) return success(prov, out, true);
-                judge(prov, out, 0);
-                record(prov, out, 'hedge_failed', { hedged: true });
-                if (out.error!.errorClass === 'cancelled' || (out.error!.errorClass === 'content_filter' && o.onContentFilter === 'stop')) {
-                  stopped = { class: out.error!.errorClass, message: out.error!.message };
-                  break providers;
-                }
-              }
-              i++;
-              continue providers;
+    let result: ChainResult | undefined;
+    try {
+      while (!stopped && !result) {
+        if (o.signal?.aborted) {
+          stopped = true;
+          lastError = new ProviderError({ errorClass: 'cancelled', provider: 'chain', message: 'cancelled' });
+          break;
+        }
+        const t = now();
+        // May another attempt start now? Yes when nothing runs, or when the one running is past its hedge delay.
+        const solo = running.length === 1 && !committed ? running[0] : undefined;
+        const hedgeDue = solo && !solo.gotToken && solo.clocks.hedgeMs !== undefined ? solo.startedAt + solo.clocks.hedgeMs : undefined;
+        let wakeAt: number | undefined;
+        if (!committed && t < deadline && (running.length === 0 || (running.length < MAX_IN_FLIGHT && hedgeDue !== undefined))) {
+          const i = pickNext(slots, lastFailed, o.retrySameFirst ?? false);
+          if (i >= 0) {
+            const at = Math.max(slots[i].readyAt, hedgeDue ?? 0);
+            if (at <= t) {
+              await launch(i, running.length > 0);
+              continue;
             }
+            wakeAt = at < deadline ? at : undefined;
           }
         }
-        const current = attempt.provider;
-        if (o.sink) {
-          const sink = o.sink;
-          attempt.pipe((t) => sink.token(t, current.name));
+        if (running.length === 0) {
+          if (wakeAt === undefined) break; // nothing left to try in time
         }
-        const out = await attempt.done;
-        if (out.ok && out.finish !== 'content_filter') return success(current, out, hedged);
+        const w = await nextWake(running, wakeAt, o.signal);
+        if (w.kind === 'timer' || w.kind === 'abort') continue;
+        const a = w.attempt;
+        if (w.kind === 'token') {
+          // The first to stream wins: cancel the rest, show its tokens, learn its TTFT.
+          committed = a;
+          o.history?.add(a.provider.breakerKey, a.provider.name, { ttftMs: Math.max(0, a.firstTokenAt! - a.startedAt - allowanceMs) });
+          await cancelOthers(a, 'hedge_lost');
+          a.pipe((text) => emit({ type: 'token', provider: a.provider.name, text }));
+          continue;
+        }
+        const out = await a.done;
+        running = running.filter((r) => r !== a);
         if (out.ok) {
-          // A finish_reason of content_filter is a refusal, not an answer.
-          out.ok = false;
-          out.error = new ProviderError({ errorClass: 'content_filter', provider: current.name, status: out.status ?? undefined, message: `${current.name}: the answer was stopped by the provider's content filter` });
+          if (committed !== a) await cancelOthers(a, 'hedge_lost');
+          result = finishLive(a, out);
+          break;
         }
-        const verdict = judge(current, out, triesLeft);
-        const a = record(current, out, verdict.next, { hedged, wait_ms: verdict.next === 'retry' ? verdict.wait : null });
-        if (o.sink && out.content.length > 0) {
-          const next = verdict.next === 'retry' ? current.name : verdict.next === 'stop' ? null : (this.providers[i + 1]?.name ?? null);
-          o.sink.restart(current.name, out.error!, next);
-        }
-        if (verdict.next === 'stop') {
-          stopped = { class: a.error_class!, message: a.error_message ?? '' };
-          break providers;
-        }
-        if (verdict.next === 'fallover') continue providers;
-        await sleep(verdict.wait, o.signal);
-        if (o.signal?.aborted) {
-          stopped = { class: 'cancelled', message: 'cancelled' };
-          break providers;
-        }
+        settleFailure(a, out);
+        if (a === committed) committed = undefined;
+        if (stopped) await cancelOthers(undefined, 'stop');
       }
+      if (!result) {
+        await cancelOthers(undefined, 'stop'); // only a stopped chain leaves attempts running
+        const error = lastError as ProviderError | null;
+        emit({ type: 'tier', tier: 'none' });
+        result = await fallbackTier({
+          attempts,
+          failedCost,
+          latencyMs: round(now() - t0),
+          cache: o.cache,
+          staticMessage: o.staticMessage,
+          stopped: stopped && (error?.errorClass === 'cancelled' || error?.errorClass === 'content_filter'),
+          error: stopped && error ? { class: error.errorClass, message: error.message } : this.noAnswer(attempts, error, promptTokens, req, now() >= deadline),
+        });
+      }
+    } finally {
+      for (const r of running) r.controller.abort();
+      await writes;
+      await o.history?.flush();
     }
+    emit({ type: 'answer', result });
+  }
 
-    const base = { usage: null, finish_reason: null, truncated: false, cost_usd: 0, failed_attempts_cost_usd: failedCost, ttft_ms: null, attempts } as const;
-    if (stopped && (stopped.class === 'cancelled' || stopped.class === 'content_filter')) {
-      return { ...base, source: 'none', content: '', provider: null, model: null, latency_ms: round(now() - t0), error: stopped };
-    }
-    if (o.cache) {
-      const hit = o.cache.store.get(o.cache.key);
-      if (hit) return { ...base, source: 'cache', content: hit.content, provider: hit.provider, model: hit.model, usage: hit.usage, latency_ms: round(now() - t0), error: null };
-    }
-    if (o.staticMessage) return { ...base, source: 'static', content: o.staticMessage, provider: null, model: null, latency_ms: round(now() - t0), error: null };
+  /** Why nothing answered, in words the caller can act on. */
+  private noAnswer(attempts: Attempt[], error: ProviderError | null, promptTokens: number, req: ChainRequest, pastDeadline: boolean): { class: string; message: string } {
     const tried = attempts.some((a) => a.decision !== 'skipped_breaker_open' && a.decision !== 'skipped_context_window');
-    const error = lastError as ProviderError | null;
     let message: string;
     if (!tried && attempts.length > 0 && attempts.every((a) => a.decision === 'skipped_context_window')) {
       const widest = Math.max(...this.providers.map((p) => p.contextWindow ?? 0));
       message = `the prompt (~${promptTokens} tokens, plus ${req.maxTokens ?? 0} for the answer) does not fit any provider's context window in this chain (largest: ${widest}); shorten it or add a provider with a larger window`;
     } else if (!tried && attempts.length > 0) {
       message = 'every provider in the chain was skipped (circuit open or window too small); see the attempts, or run "llm-fallback breaker reset"';
-    } else if (now() >= deadline && !error) {
-      message = `the deadline of ${o.deadlineMs} ms passed`;
+    } else if (pastDeadline && !error) {
+      message = `the deadline of ${this.opts.deadlineMs} ms passed`;
     } else {
       message = error ? error.message : 'no provider answered';
     }
-    return { ...base, source: 'none', content: '', provider: null, model: null, latency_ms: round(now() - t0), error: { class: error?.errorClass ?? 'unavailable', message } };
+    return { class: error?.errorClass ?? 'unavailable', message };
   }
 }

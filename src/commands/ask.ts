@@ -5,8 +5,10 @@ import { askJson, askSummary, attemptLines } from '../format/ask.js';
 import type { MockServer } from '../mock/server.js';
 import { createAdapter } from '../providers/index.js';
 import type { ChatMessage } from '../providers/types.js';
-import { BreakerStore, breakerKey } from '../state/breaker.js';
-import { AnswerCache, cacheKey } from '../state/cache.js';
+import { FileBreakers, breakerKey } from '../state/breaker.js';
+import { FileAnswerCache, cacheKey } from '../state/cache.js';
+import { FileLatencyHistory } from '../state/latency.js';
+import type { HedgeSetting } from '../chain/policy.js';
 import { readInputFile, readInputStream } from '../util/read-input.js';
 import { choiceFlag, durationFlag, intFlag, numberFlag } from './options.js';
 
@@ -61,7 +63,7 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
   const maxTokens = intFlag('--max-tokens', opts.maxTokens);
   const temperature = numberFlag('--temperature', opts.temperature, 0, 2);
   const timeoutMs = durationFlag('--timeout', opts.timeout) ?? 120_000;
-  const hedgeFlag = durationFlag('--hedge', opts.hedge);
+  const hedgeFlag = opts.hedge === 'off' || opts.hedge === 'auto' ? opts.hedge : durationFlag('--hedge', opts.hedge);
   const retriesFlag = intFlag('--retries', opts.retries, 0);
   const onContentFilterFlag = choiceFlag('--on-content-filter', opts.onContentFilter, ['stop', 'fallover'] as const);
   if (opts.chain && opts.provider) throw new UsageError('--chain and --provider: choose one');
@@ -113,7 +115,7 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
     });
   }
   const chainCfg = cfg.chains.get(chainName);
-  const breakers = new BreakerStore({ failures: cfg.ask.breakerFailures, cooldownMs: cfg.ask.breakerCooldownMs, probeTimeoutMs: Math.max(timeoutMs, 10_000) }, process.env, warn);
+  const breakers = new FileBreakers({ failures: cfg.ask.breakerFailures, cooldownMs: cfg.ask.breakerCooldownMs, probeTimeoutMs: Math.max(timeoutMs, 10_000) }, process.env, warn);
   const key = cacheKey({ messages, maxTokens, temperature });
   const live = process.stdout.isTTY && !opts.json;
   const abort = new AbortController();
@@ -135,14 +137,14 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
 
   const chain = new FallbackChain(providers, {
     retries: retriesFlag ?? cfg.ask.retries,
-    backoffBaseMs: 250,
-    backoffCapMs: 8_000,
+    retrySameFirst: chainCfg?.retrySameFirst,
     deadlineMs: timeoutMs,
-    hedgeMs: hedgeFlag ?? chainCfg?.hedgeMs,
+    hedge: hedgeSetting(hedgeFlag ?? chainCfg?.hedge),
     onContentFilter: onContentFilterFlag ?? chainCfg?.onContentFilter ?? 'stop',
     firstTokenMsPerPromptToken: FIRST_TOKEN_MS_PER_PROMPT_TOKEN,
     breakers,
-    cache: opts.cache ? { store: new AnswerCache(cfg.ask.cacheTtlMs, process.env, warn), key } : undefined,
+    history: new FileLatencyHistory(process.env, warn),
+    cache: opts.cache ? { store: new FileAnswerCache(cfg.ask.cacheTtlMs, process.env, warn), key } : undefined,
     staticMessage: chainCfg?.staticMessage ?? cfg.staticMessage,
     signal: abort.signal,
     sink,
@@ -171,6 +173,10 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
     return result.error?.class === 'cancelled' || abort.signal.aborted ? ASK_EXIT.interrupted : ASK_EXIT.none;
   }
   return result.source === 'live' ? ASK_EXIT.live : result.source === 'cache' ? ASK_EXIT.cache : ASK_EXIT.static;
+}
+
+function hedgeSetting(v: number | 'auto' | 'off' | undefined): HedgeSetting {
+  return v === undefined || v === 'auto' ? { kind: 'auto' } : v === 'off' ? { kind: 'off' } : { kind: 'fixed', ms: v };
 }
 
 /** `ask --demo`: the article's chain against the in-process emulator (no keys, no network). */

@@ -6,7 +6,7 @@ import { healthJunit, healthMarkdown, healthTable } from '../format/health.js';
 import { checkOne, verdict, type HealthReport, type HealthTarget } from '../health/check.js';
 import { countsAgainstProvider } from '../providers/errors.js';
 import { createAdapter } from '../providers/index.js';
-import { BreakerStore, breakerKey } from '../state/breaker.js';
+import { FileBreakers, breakerKey } from '../state/breaker.js';
 import { formatMs } from '../util/duration.js';
 import { closest } from '../util/suggest.js';
 import { sleep } from '../util/time.js';
@@ -58,16 +58,17 @@ export async function healthCommand(names: string[], opts: HealthOptions, global
     return { name: p.name, model: s.model, adapter: createAdapter(s), price: p.price, required: required.has(p.name), breakerKey: breakerKey(p.name, s.baseUrl, s.model) };
   });
   const warn = (m: string) => process.stderr.write(`llm-fallback: warning: ${m}\n`);
-  const breakers = new BreakerStore({ failures: cfg.ask.breakerFailures, cooldownMs: cfg.ask.breakerCooldownMs, probeTimeoutMs: 60_000 }, process.env, warn);
+  const breakers = new FileBreakers({ failures: cfg.ask.breakerFailures, cooldownMs: cfg.ask.breakerCooldownMs, probeTimeoutMs: 60_000 }, process.env, warn);
   const mode = opts.shallow ? 'shallow' : 'deep';
   const abort = new AbortController();
 
   const round = async (): Promise<HealthReport> => {
     const results = await Promise.all(targets.map((t) => checkOne(t, mode, timeoutMs, abort.signal)));
+    await breakers.load();
     for (const r of results) {
       const t = targets.find((x) => x.name === r.name)!;
-      if (r.healthy) breakers.success(t.breakerKey, t.name);
-      else if (r.error_class && countsAgainstProvider(r.error_class)) breakers.failure(t.breakerKey, t.name, r.error_class, undefined);
+      if (r.healthy) await breakers.success(t.breakerKey, t.name);
+      else if (r.error_class && countsAgainstProvider(r.error_class)) await breakers.failure(t.breakerKey, t.name, r.error_class, undefined);
     }
     return verdict(results, chains, mode);
   };

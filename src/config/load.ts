@@ -51,7 +51,9 @@ export interface ChainConfig {
   name: string;
   providers: string[];
   staticMessage?: string;
-  hedgeMs?: number;
+  /** A fixed hedge delay (ms), 'off', or 'auto' (from history); unset means auto. */
+  hedge?: number | 'auto' | 'off';
+  retrySameFirst?: boolean;
   onContentFilter?: 'stop' | 'fallover';
 }
 
@@ -274,7 +276,7 @@ interface RawProvider {
 interface RawConfig {
   defaults?: { timeouts?: RawTimeouts; max_output_tokens?: number; retries?: number; breaker_failures?: number; breaker_cooldown?: string; cache_ttl?: string };
   providers: Record<string, RawProvider>;
-  chains?: Record<string, string[] | { providers: string[]; static_message?: string; hedge?: string; on_content_filter?: 'stop' | 'fallover' }>;
+  chains?: Record<string, string[] | { providers: string[]; static_message?: string; hedge?: string; retry_same_first?: boolean; on_content_filter?: 'stop' | 'fallover' }>;
   static_message?: string;
   thresholds?: string[];
   currency?: { code?: string; rate?: number };
@@ -330,7 +332,7 @@ function build(raw: RawConfig, file: string, root: ParsedNode, lines: LineCounte
   const chains = new Map<string, ChainConfig>();
   for (const [name, c] of Object.entries(raw.chains ?? {})) {
     if (Array.isArray(c)) chains.set(name, { name, providers: c });
-    else chains.set(name, { name, providers: c.providers, staticMessage: c.static_message, hedgeMs: c.hedge ? parseDuration(c.hedge) : undefined, onContentFilter: c.on_content_filter });
+    else chains.set(name, { name, providers: c.providers, staticMessage: c.static_message, hedge: c.hedge === 'auto' || c.hedge === 'off' || c.hedge === undefined ? c.hedge : parseDuration(c.hedge), retrySameFirst: c.retry_same_first, onContentFilter: c.on_content_filter });
   }
   if (!chains.has('default')) chains.set('default', { name: 'default', providers: [...providers.keys()] });
   return {

@@ -80,7 +80,14 @@ const CHAIN: Schema = {
       fields: {
         providers: { s: { t: 'list', items: { t: 'string' }, minItems: 1 }, required: true },
         static_message: { s: { t: 'string' } },
-        hedge: { s: duration('start the next provider when no first token came within this delay') },
+        hedge: {
+          s: {
+            t: 'either',
+            desc: 'start the next provider beside one that gave no first token: auto (default: after its p95 TTFT from history, else 3s), a fixed delay like "800ms", or off',
+            options: [duration('a fixed hedge delay'), { t: 'string', enum: ['auto', 'off'] }],
+          },
+        },
+        retry_same_first: { s: { t: 'boolean', desc: 'retry a provider after a fast failure (refused, 503, 429) before falling over to the next (default false: fall over at once, retry only the last live option)' } },
         on_content_filter: { s: { t: 'string', enum: ['stop', 'fallover'], desc: 'stop (default): return the refusal; fallover: try the next provider' } },
       },
     },

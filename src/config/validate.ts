@@ -124,7 +124,9 @@ export class Validator {
         return;
       }
       case 'either': {
-        const match = s.options.find((o) => (o.t === 'list' && isSeq(node)) || (o.t === 'object' && isMap(node)));
+        const match =
+          s.options.find((o) => (o.t === 'list' && isSeq(node)) || (o.t === 'object' && isMap(node)) || (o.t === 'string' && o.enum && isScalar(node) && o.enum.includes(String(node.value)))) ??
+          s.options.find((o) => o.t === 'duration' && isScalar(node));
         if (!match) return this.at(node, `${path}: expected ${s.options.map(describe).join(' or ')}, got ${kindOf(node)}`);
         return this.check(node, match, path, parentOffset);
       }

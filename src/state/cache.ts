@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, rmSync } from 'node:fs';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChatMessage, Usage } from '../providers/types.js';
-import { atomicWrite, cacheDir, readText } from './files.js';
+import { atomicWrite, cacheDir, cleanStaleTmp, ensurePrivateDir, readText } from './files.js';
+import type { Warn } from './json-store.js';
 
 export interface CachedAnswer {
   content: string;
@@ -29,31 +30,56 @@ export function cacheKey(req: CacheKeyInput): string {
   return createHash('sha256').update(JSON.stringify(normal)).digest('hex');
 }
 
+/** What the chain needs of an answer cache. */
+export interface AnswerCache {
+  get(key: string, nowMs?: number): Promise<CachedAnswer | undefined>;
+  put(key: string, answer: Omit<CachedAnswer, 'created_at' | 'expires_at'>, nowMs?: number): Promise<void>;
+}
+
+export class MemoryAnswerCache implements AnswerCache {
+  readonly entries = new Map<string, CachedAnswer>();
+  constructor(readonly ttlMs: number) {}
+  async get(key: string, nowMs = Date.now()): Promise<CachedAnswer | undefined> {
+    const a = this.entries.get(key);
+    return a && a.expires_at > nowMs ? a : undefined;
+  }
+  async put(key: string, answer: Omit<CachedAnswer, 'created_at' | 'expires_at'>, nowMs = Date.now()): Promise<void> {
+    this.entries.set(key, { ...answer, created_at: nowMs, expires_at: nowMs + this.ttlMs });
+  }
+}
+
+/** Cache entries are named by their key, a SHA-256 in hex: the only files `clear` ever removes. */
+const ENTRY_NAME = /^[0-9a-f]{64}\.json$/;
+
 /**
  * The last good answer per request, one file per key in the cache directory. It holds the answer and
  * which provider gave it, never a key. Unreadable or corrupt entries are reported and ignored.
  */
-export class AnswerCache {
+export class FileAnswerCache implements AnswerCache {
   readonly dir: string;
+  /** The tool's cache directory, checked as well: a link there would lead `answers/` elsewhere. */
+  private readonly root: string;
 
   constructor(
     readonly ttlMs: number,
     env: NodeJS.ProcessEnv = process.env,
-    private readonly warn: (msg: string) => void = () => {},
+    private readonly warn: Warn = () => {},
   ) {
-    this.dir = join(cacheDir(env), 'answers');
+    this.root = cacheDir(env);
+    this.dir = join(this.root, 'answers');
   }
 
   private file(key: string): string {
     return join(this.dir, `${key}.json`);
   }
 
-  get(key: string, nowMs = Date.now()): CachedAnswer | undefined {
+  async get(key: string, nowMs = Date.now()): Promise<CachedAnswer | undefined> {
     let text: string | undefined;
     try {
-      text = readText(this.file(key));
+      text = await readText(this.file(key));
     } catch (e) {
-      this.warn(`cached answer ${this.file(key)} is unreadable (${(e as NodeJS.ErrnoException).code ?? 'error'}); ignoring it`);
+      const code = (e as NodeJS.ErrnoException).code;
+      this.warn(`cached answer ${this.file(key)} is ${code === 'ELOOP' ? 'a symbolic link' : `unreadable (${code ?? 'error'})`}; ignoring it`);
       return undefined;
     }
     if (text === undefined) return undefined;
@@ -67,26 +93,39 @@ export class AnswerCache {
     }
   }
 
-  put(key: string, answer: Omit<CachedAnswer, 'created_at' | 'expires_at'>, nowMs = Date.now()): void {
+  async put(key: string, answer: Omit<CachedAnswer, 'created_at' | 'expires_at'>, nowMs = Date.now()): Promise<void> {
     try {
-      atomicWrite(this.file(key), JSON.stringify({ ...answer, created_at: nowMs, expires_at: nowMs + this.ttlMs }));
+      await ensurePrivateDir(this.root);
+      await atomicWrite(this.file(key), JSON.stringify({ ...answer, created_at: nowMs, expires_at: nowMs + this.ttlMs }));
+      await cleanStaleTmp(this.dir, nowMs);
     } catch (e) {
       this.warn(`could not write the answer cache in ${this.dir}: ${(e as Error).message}`);
     }
   }
 
-  clear(): number {
-    let n = 0;
+  /**
+   * Removes the cached answers — only regular files named like an entry, and our own leftover temp files —
+   * from the tool's directory. A symlinked directory is refused (ensurePrivateDir), so nothing outside it
+   * is ever touched. Returns how many entries went.
+   */
+  async clear(): Promise<number> {
     try {
-      for (const f of readdirSync(this.dir)) {
-        if (f.endsWith('.json') || f.endsWith('.tmp')) {
-          rmSync(join(this.dir, f), { force: true });
-          n++;
-        }
-      }
+      await lstat(this.dir);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw e;
     }
+    await ensurePrivateDir(this.root);
+    await ensurePrivateDir(this.dir);
+    let n = 0;
+    for (const name of await readdir(this.dir)) {
+      if (!ENTRY_NAME.test(name)) continue;
+      const path = join(this.dir, name);
+      if (!(await lstat(path)).isFile()) continue;
+      await rm(path, { force: true });
+      n++;
+    }
+    await cleanStaleTmp(this.dir);
     return n;
   }
 }

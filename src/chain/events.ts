@@ -1,0 +1,83 @@
+import type { Price } from '../config/load.js';
+import type { ProviderError } from '../providers/errors.js';
+import type { ChatMessage, FinishReason, ProviderAdapter, Usage } from '../providers/types.js';
+import type { ProviderClocks } from './policy.js';
+
+export interface ChainProvider {
+  name: string;
+  model: string;
+  adapter: ProviderAdapter;
+  price?: Price;
+  contextWindow?: number;
+  /** The configured clocks; first_token and idle are ceilings for the learnt ones. */
+  timeouts: ProviderClocks;
+  /** Identifies the provider+endpoint+model in the breaker state and the latency history. */
+  breakerKey: string;
+}
+
+export interface ChainRequest {
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+}
+
+export type Decision = 'success' | 'retry' | 'fallover' | 'stop' | 'skipped_breaker_open' | 'skipped_context_window' | 'hedge_lost';
+
+export interface Attempt {
+  provider: string;
+  model: string;
+  /** ms from the start of the call. */
+  start_ms: number;
+  duration_ms: number;
+  /** First content or reasoning token, from the attempt's start. */
+  ttft_ms: number | null;
+  status: number | null;
+  error_class: string | null;
+  error_detail: string | null;
+  error_message: string | null;
+  decision: Decision;
+  /** For retries: how long the chain waits before asking the same provider again. */
+  wait_ms: number | null;
+  /** Ran beside another attempt (one of them was started by the hedge). */
+  hedged: boolean;
+  /** The clocks this attempt ran under, and whether they came from the provider's history or the defaults. */
+  clocks: { first_token_ms: number; idle_ms: number; hedge_ms: number | null; basis: 'history' | 'default' } | null;
+  output_chars: number;
+  usage: Usage | null;
+  cost_usd: number;
+}
+
+export interface ChainResult {
+  source: 'live' | 'cache' | 'static' | 'none';
+  content: string;
+  provider: string | null;
+  model: string | null;
+  usage: Usage | null;
+  finish_reason: FinishReason | null;
+  /** The answer stopped at the max-tokens limit: complete as far as it goes, but cut. */
+  truncated: boolean;
+  cost_usd: number;
+  failed_attempts_cost_usd: number;
+  latency_ms: number;
+  ttft_ms: number | null;
+  attempts: Attempt[];
+  /** Why no answer came (source "none"), or why the chain stopped early. */
+  error: { class: string; message: string } | null;
+}
+
+/** What `chain.stream()` yields, in order; `run()` folds them into a ChainResult. */
+export type ChainEvent =
+  | { type: 'attempt_start'; provider: string; model: string; hedged: boolean; t_ms: number }
+  /** Content of the attempt the chain committed to (the first to produce a token). */
+  | { type: 'token'; provider: string; text: string }
+  | { type: 'attempt_end'; attempt: Attempt }
+  /** The committed attempt failed mid-answer: what was shown is void; `next` (if any) starts cleanly. */
+  | { type: 'restart'; failed: string; error: ProviderError; next: string | null }
+  | { type: 'tier'; tier: 'cache' | 'static' | 'none' }
+  | { type: 'answer'; result: ChainResult };
+
+/** Live output (a TTY): tokens as they come, and a marker when an answer is abandoned mid-way. */
+export interface LiveSink {
+  token(text: string, provider: string): void;
+  restart(failed: string, error: ProviderError, next: string | null): void;
+}
