@@ -69,7 +69,8 @@ describe('ask: tiers and exit codes', () => {
     const none = await run(['ask', '--config', noStatic.config, '--chain', 'bare', 'hello'], { env: noStatic.env });
     expect(none.code).toBe(1);
     expect(none.stdout).toBe('');
-    expect(none.stderr).toMatch(/nothing could answer\. Attempts:\n {2}p1 \(m1\) at \+[\d.]+ms: retry — overloaded HTTP 503: /);
+    // each fails fast: p1 falls over to p2 at once, then each gets its one retry as the last live options
+    expect(none.stderr).toMatch(/nothing could answer\. Attempts:\n {2}p1 \(m1\) at \+[\d.]+ms: fallover — overloaded HTTP 503: .*\n {2}p2 \(m2\) at \+[\d.]+ms: fallover — overloaded HTTP 503: .*\n {2}p1 /);
     expect(none.stderr.match(/^ {2}p[12] /gm)).toHaveLength(4);
     ok();
   });
@@ -81,13 +82,17 @@ describe('ask: tiers and exit codes', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.source).toBe('live');
-    expect(j.provider).toBe('p1');
-    expect(j.usage.output_tokens).toBe(6);
-    expect(j.cost_usd).toBeCloseTo((j.usage.input_tokens * 1 + 6 * 2) / 1e6, 12);
-    expect(j.attempts.map((a: { decision: string; error_class: string | null }) => [a.decision, a.error_class])).toEqual([
-      ['retry', 'rate_limit'],
-      ['success', null],
+    expect(j.provider).toBe('p2'); // a 429 with a healthy provider next: fall over at once
+    expect(j.usage.output_tokens).toBe(7);
+    expect(j.cost_usd).toBeCloseTo((j.usage.input_tokens * 1 + 7 * 2) / 1e6, 12);
+    expect(j.attempts.map((a: { provider: string; decision: string; error_class: string | null }) => [a.provider, a.decision, a.error_class])).toEqual([
+      ['p1', 'fallover', 'rate_limit'],
+      ['p2', 'success', null],
     ]);
+    // no history yet: the defaults (the configured 30 s first-token clock, 10 s idle, hedge after 3 s), plus the prompt allowance
+    expect(j.attempts[0].clocks).toMatchObject({ idle_ms: 10_000, basis: 'default' });
+    expect(Math.round(j.attempts[0].clocks.first_token_ms)).toBe(30_001);
+    expect(Math.round(j.attempts[0].clocks.hedge_ms)).toBe(3001);
     ok();
   });
 
@@ -125,9 +130,10 @@ describe('ask: memory between runs', () => {
     const { config, env } = setup('');
     server.setScript('p1', [{ kind: 'overloaded' }]);
     server.setScript('p2', [{ kind: 'ok' }]);
-    // retries: 1 → 2 failures per ask; the breaker opens at 3 consecutive failures, during the second ask
+    // p2 is healthy, so p1's 503 falls over at once: one failure per ask; the breaker opens at the third
     await run(['ask', '--config', config, '--no-cache', 'one'], { env });
-    const second = await run(['ask', '--config', config, '--no-cache', '--json', 'two'], { env });
+    await run(['ask', '--config', config, '--no-cache', 'two'], { env });
+    const second = await run(['ask', '--config', config, '--no-cache', '--json', 'two and a half'], { env });
     expect(JSON.parse(second.stdout).provider).toBe('p2');
     const before = server.stats().p1.requests;
     const third = await run(['ask', '--config', config, '--no-cache', '--json', 'three'], { env });
@@ -162,7 +168,7 @@ describe('ask: memory between runs', () => {
     for (const f of readdirSync(answers)) writeFileSync(join(answers, f), 'garbage');
     const again = await run(['ask', '--config', config, 'perm test'], { env });
     expect(again.code).toBe(0);
-    expect(again.stderr).toMatch(/warning: breaker state .* is corrupt; ignoring it/);
+    expect(again.stderr).toMatch(/warning: breaker state .* is not valid JSON; ignoring it/);
     const cleared = await run(['cache', 'clear'], { env });
     expect(cleared.stdout).toMatch(/^removed 1 cached answer from /);
   });

@@ -11,6 +11,7 @@ import { percentile, SELF_CHECK_PROFILE, selfCheck } from '../bench/self-check.j
 import { createAdapter } from '../providers/index.js';
 import { emulatorThroughput } from './emulator-throughput.js';
 import { BIN, spawnMock } from './mock-process.js';
+import { failoverSection } from './failover.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const AUTOCANNON = join(ROOT, 'node_modules', '.bin', 'autocannon');
@@ -218,69 +219,6 @@ async function startup(): Promise<void> {
   );
 }
 
-async function failover(): Promise<void> {
-  log('6/6 failover…');
-  const mock = await spawnMock({
-    seed: 1,
-    providers: {
-      secondary: { dialect: 'openai', output_tokens: 16 },
-      dead: { dialect: 'openai', script: [{ kind: 'overloaded' }] },
-      hang: { dialect: 'openai', script: [{ kind: 'hang' }] },
-    },
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'llmf-perf-'));
-  const refused = `http://127.0.0.1:1/v1`;
-  const cfg = join(dir, 'providers.yaml');
-  writeFileSync(
-    cfg,
-    `defaults:
-  breaker_failures: 1
-  breaker_cooldown: 1h
-providers:
-  secondary: { api: openai, base_url: "${mock.baseUrl('secondary')}", model: m }
-  dead: { api: openai, base_url: "${mock.baseUrl('dead')}", model: m }
-  refused: { api: openai, base_url: "${refused}", model: m }
-  hang: { api: openai, base_url: "${mock.baseUrl('hang')}", model: m, timeouts: { first_token: 1s } }
-  tripped: { api: openai, base_url: "${mock.baseUrl('dead')}", model: t }
-chains:
-  dead: [dead, secondary]
-  refused: [refused, secondary]
-  hang: [hang, secondary]
-  open: [tripped, secondary]
-`,
-  );
-  const n = 7;
-  const env = (name: string) => ({ XDG_STATE_HOME: join(dir, `s-${name}`), XDG_CACHE_HOME: join(dir, 'c') });
-  const ask = (chain: string, extra: string[] = []) => run([BIN, '--config', cfg, 'ask', '--no-cache', ...extra, 'hi'], env(chain));
-  const direct = median(ask('direct', ['--provider', 'secondary']), n);
-  const rows: [string, number][] = [];
-  // Breakers are off for these (each run gets a fresh state dir), so every run meets the failure.
-  for (const [label, chain] of [
-    ['primary answers 503 (2 retries with backoff, then fall over)', 'dead'],
-    ['primary answers 503, --retries 0', 'dead'],
-    ['primary refuses connections (2 retries, then fall over)', 'refused'],
-    ['primary hangs (first-token clock 1 s)', 'hang'],
-  ] as const) {
-    const extra = label.includes('--retries 0') ? ['--retries', '0'] : [];
-    let i = 0;
-    rows.push([label, median(() => run([BIN, '--config', cfg, 'ask', '--no-cache', '--chain', chain, ...extra, 'hi'], { XDG_STATE_HOME: join(dir, `s-${chain}-${label.length}-${i++}`), XDG_CACHE_HOME: join(dir, 'c') })(), n)]);
-  }
-  run([BIN, '--config', cfg, 'ask', '--no-cache', '--retries', '0', '--chain', 'open', 'hi'], env('open'))(); // trips the breaker
-  rows.push(['primary’s circuit breaker open (skipped without a request)', median(ask('open', ['--chain', 'open']), n)]);
-  await mock.close();
-  out.push(
-    '## Failover: what a failing primary adds to `ask`',
-    '',
-    `Median of ${n} runs of \`llm-fallback ask\` (process start to answer) against the emulator in its own process, each compared with asking the secondary directly (${f1(direct)} ms). Default policy: 2 retries with full-jitter backoff (base 250 ms).`,
-    '',
-    '| primary | median | added |',
-    '|---|--:|--:|',
-    `| none (ask the secondary directly) | ${f1(direct)} ms | — |`,
-    ...rows.map(([label, ms]) => `| ${label} | ${f1(ms)} ms | +${f1(ms - direct)} ms |`),
-    '',
-  );
-}
-
 const started = Date.now();
 const header = [
   '# Benchmarks',
@@ -295,7 +233,8 @@ await streaming();
 await accuracy();
 await memory();
 await startup();
-await failover();
+log('6/6 failover…');
+out.push(...(await failoverSection()));
 const total = Math.round((Date.now() - started) / 1000);
 writeFileSync(join(ROOT, 'BENCHMARKS.md'), `${[...header, `The whole run took ${total} s.`, '', ...out].join('\n')}\n`);
 log(`wrote BENCHMARKS.md (${total} s)`);

@@ -115,7 +115,7 @@ export async function cleanStaleTmp(dir: string, nowMs = Date.now()): Promise<nu
 /** A lock is someone else's for at most this long: every holder keeps it for one read-modify-write (milliseconds). */
 export const LOCK_STALE_MS = 2_000;
 /** Longest wait for a lock when the caller gives no earlier deadline. */
-export const LOCK_WAIT_MS = 1_000;
+export const LOCK_WAIT_MS = 2_000;
 /** Clocks of processes sharing a state directory may differ a little; a lock dated further ahead is bogus. */
 const LOCK_FUTURE_SLACK_MS = 1_000;
 
