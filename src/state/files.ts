@@ -1,5 +1,5 @@
-import { constants as C } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rename, rm, writeFile, chmod } from 'node:fs/promises';
+import { closeSync, constants as C, fstatSync, openSync, readFileSync } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, rename, rm, writeFile, chmod } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
@@ -54,20 +54,24 @@ export async function atomicWrite(file: string, text: string): Promise<void> {
   }
 }
 
-/** Reads a file of ours, never through a symbolic link (ELOOP is reported to the caller); undefined when absent. */
+/**
+ * Reads a file of ours, never through a symbolic link (ELOOP is reported to the caller); undefined when
+ * absent. Synchronous on purpose: state files are a few kB, read once per call, and a synchronous read costs
+ * tens of microseconds where the first asynchronous one in a fresh process costs milliseconds.
+ */
 export async function readText(file: string): Promise<string | undefined> {
-  let fh;
+  let fd: number;
   try {
-    fh = await open(file, C.O_RDONLY | C.O_NOFOLLOW);
+    fd = openSync(file, C.O_RDONLY | C.O_NOFOLLOW);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
   try {
-    if (!(await fh.stat()).isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'ENOTFILE' });
-    return await fh.readFile('utf8');
+    if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'ENOTFILE' });
+    return readFileSync(fd, 'utf8');
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
