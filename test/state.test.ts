@@ -101,8 +101,11 @@ describe('locks', () => {
     const dir = fresh();
     const b = new FileBreakers(undefined, { XDG_STATE_HOME: dir });
     await b.failure('k', 'p', 'server', undefined);
-    writeFileSync(`${b.file}.lock`, JSON.stringify({ pid: process.pid, at: Date.now() }));
-    await expect(b.reset('p')).rejects.toBeInstanceOf(LockTimeout);
+    // a live holder that keeps its lock fresh
+    const hold = () => writeFileSync(`${b.file}.lock`, JSON.stringify({ pid: process.pid, at: Date.now() }));
+    hold();
+    const holding = setInterval(hold, 200);
+    await expect(b.reset('p')).rejects.toBeInstanceOf(LockTimeout).finally(() => clearInterval(holding));
     expect(Object.keys(await b.all())).toEqual(['k']);
   });
 });
