@@ -77,12 +77,18 @@ describe('ask as a process', () => {
   it('--timeout 5s with the state lock held by a live process still answers from the healthy provider in time', async () => {
     const { config, env, stateDir } = setup();
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    // held by this (live) test process, and fresh: not stale for another 2 s
-    writeFileSync(join(stateDir, 'breakers.json.lock'), JSON.stringify({ pid: process.pid, at: Date.now() }));
-    const r = await timed(['ask', '--config', config, '--no-cache', '--timeout', '5s', '--json', 'hi'], env);
+    // held by this (live) test process, which keeps it fresh
+    const hold = () => writeFileSync(join(stateDir, 'breakers.json.lock'), JSON.stringify({ pid: process.pid, at: Date.now() }));
+    hold();
+    const holding = setInterval(hold, 200);
+    const r = await timed(['ask', '--config', config, '--no-cache', '--timeout', '5s', '--json', 'hi'], env).finally(() => clearInterval(holding));
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).provider).toBe('ok');
+    const j = JSON.parse(r.stdout);
+    expect(j.provider).toBe('ok');
+    // the healthy provider is asked at once: recording busy's failure waits for the lock off the answer's path (it waited 3 s before)
+    expect(j.attempts[1].start_ms).toBeLessThan(1500);
     expect(r.ms).toBeLessThan(5000 + 3000); // the call's deadline, plus process start-up on a loaded machine
+    expect(r.stderr).toMatch(/could not record a failure of busy .*breakers\.json\.lock is held by another process/);
   });
 
   it('a lock dated in the future is taken over at once', async () => {

@@ -252,7 +252,9 @@ describe('cache and static tiers', () => {
 
   it('serves the last good answer for the same request when every live provider fails, then the static message', async () => {
     const store = new FileAnswerCache(60_000, env);
-    const good = await new FallbackChain(providers(server, ['a']), opts({ cache: { store, key } })).run(q);
+    const goodChain = new FallbackChain(providers(server, ['a']), opts({ cache: { store, key } }));
+    const good = await goodChain.run(q);
+    await goodChain.settled; // cached after the answer
     expect(good.source).toBe('live');
     const down = providers(server, ['a', 'b'], { a: { fault: { kind: 'overloaded' } }, b: { fault: { kind: 'overloaded' } } });
     const cached = await new FallbackChain(down, opts({ retries: 0, cache: { store, key }, staticMessage: 'sorry' })).run(q);
@@ -270,7 +272,9 @@ describe('cache and static tiers', () => {
   it('never caches a truncated answer', async () => {
     const store = new FileAnswerCache(60_000, env);
     const k = cacheKey({ ...q, maxTokens: 2 });
-    const r = await new FallbackChain(providers(server, ['a']), opts({ cache: { store, key: k } })).run({ ...q, maxTokens: 2 });
+    const chain = new FallbackChain(providers(server, ['a']), opts({ cache: { store, key: k } }));
+    const r = await chain.run({ ...q, maxTokens: 2 });
+    await chain.settled;
     expect(r.truncated).toBe(true);
     expect(r.finish_reason).toBe('length');
     expect(await store.get(k)).toBeUndefined();
@@ -284,20 +288,26 @@ describe('circuit breaker across calls', () => {
     const s = await emulator({ primary: { dialect: 'openai', output_tokens: c(4) }, backup: { dialect: 'openai', output_tokens: c(5) } });
     s.setScript('primary', [{ kind: 'overloaded', for: '1s' }, { kind: 'ok' }]);
     const chain = () => new FallbackChain(providers(s, ['primary', 'backup'], { primary: { breakerKey: 'primary' }, backup: { breakerKey: 'backup' } }), opts({ breakers }));
-    const first = await chain().run(q); // 1 failure: opens
+    const call = async () => {
+      const ch = chain();
+      const r = await ch.run(q);
+      await ch.settled; // the state is written after the answer
+      return r;
+    };
+    const first = await call(); // 1 failure: opens
     expect(first.provider).toBe('backup');
     expect((await breakers.get('primary'))!.state).toBe('open');
     const hits = s.stats().primary.requests;
     const file = join(dir, 'llm-fallback', 'breakers.json');
     const written = statSync(file).mtimeMs;
-    const second = await chain().run(q);
+    const second = await call();
     expect(second.provider).toBe('backup');
     expect(second.attempts[0].decision).toBe('skipped_breaker_open');
     expect(second.attempts[0].error_message).toMatch(/^circuit open until \d{4}-\d\d-\d\dT/);
     expect(s.stats().primary.requests).toBe(hits); // not touched while open
     expect(statSync(file).mtimeMs).toBe(written); // skipping wrote nothing
     await new Promise((r) => setTimeout(r, 1100)); // cooldown over, outage over
-    const third = await chain().run(q);
+    const third = await call();
     expect(third.provider).toBe('primary'); // the half-open probe succeeded
     expect((await breakers.get('primary'))!.state).toBe('closed');
   });
@@ -308,7 +318,9 @@ describe('circuit breaker across calls', () => {
     const breakers = new FileBreakers({ failures: 1, cooldownMs: 600, probeTimeoutMs: 5000 }, { XDG_STATE_HOME: dir }, (m) => warnings.push(m));
     const chain = (fault?: object) => new FallbackChain(providers(server, ['a', 'b'], { a: { breakerKey: 'a', fault }, b: { breakerKey: 'b' } }), opts({ breakers }));
     const t0 = Date.now();
-    const first = await chain({ kind: 'rate_limit', retry_after: 99999999999999 }).run(q);
+    const hostile = chain({ kind: 'rate_limit', retry_after: 99999999999999 });
+    const first = await hostile.run(q);
+    await hostile.settled;
     expect(first.provider).toBe('b');
     const rec = (await breakers.get('a'))!;
     expect(rec.open_until! - t0).toBeLessThanOrEqual(3_600_000 + 5_000);
@@ -321,10 +333,15 @@ describe('circuit breaker across calls', () => {
 
   it('the memory store keeps the same rules (for tests and long-running processes)', async () => {
     const breakers = new MemoryBreakers({ failures: 2, cooldownMs: 60_000, probeTimeoutMs: 5000 });
-    const chain = () => new FallbackChain(providers(server, ['a', 'b'], { a: { breakerKey: 'a', fault: { kind: 'server' } }, b: { breakerKey: 'b' } }), opts({ breakers }));
-    expect((await chain().run(q)).attempts[0].decision).toBe('fallover');
-    expect((await chain().run(q)).attempts[0].decision).toBe('fallover');
-    expect((await chain().run(q)).attempts[0].decision).toBe('skipped_breaker_open');
+    const call = async () => {
+      const ch = new FallbackChain(providers(server, ['a', 'b'], { a: { breakerKey: 'a', fault: { kind: 'server' } }, b: { breakerKey: 'b' } }), opts({ breakers }));
+      const r = await ch.run(q);
+      await ch.settled;
+      return r.attempts[0].decision;
+    };
+    expect(await call()).toBe('fallover');
+    expect(await call()).toBe('fallover');
+    expect(await call()).toBe('skipped_breaker_open');
   });
 });
 
@@ -367,21 +384,24 @@ describe('hedging', () => {
     const seed = (key: string, ttft: number[]) => history.records[key] = { name: key, ttft_ms: ttft, max_gap_ms: ttft.map(() => 50), updated_at: 0 };
     seed('slow', [2400, 2500, 2300, 2450, 2500, 2350, 2400, 2500, 2450, 2400]);
     // A provider that habitually takes 1.5 s (history p95 2.5 s) is not hedged at the 3 s default's expense, nor cut:
-    const patient = await new FallbackChain(providers(server, ['slow', 'a'], { slow: { breakerKey: 'slow', timeouts: { ...T, firstToken: 30_000 } } }), opts({ history })).run(q);
+    const patientChain = new FallbackChain(providers(server, ['slow', 'a'], { slow: { breakerKey: 'slow', timeouts: { ...T, firstToken: 30_000 } } }), opts({ history }));
+    const patient = await patientChain.run(q);
+    await patientChain.settled;
     expect(patient.attempts.map((a) => [a.provider, a.decision])).toEqual([['slow', 'success']]);
     expect(patient.attempts[0].clocks).toEqual({ first_token_ms: 7500, idle_ms: 1000, hedge_ms: 2500, basis: 'history' });
     // A provider known to answer in ~100 ms that goes silent is hedged at its p95, not after 3 s:
     seed('fast', [90, 100, 110, 95, 105, 100, 98, 120, 101, 99]);
     const t0 = Date.now();
-    const r = await new FallbackChain(providers(server, ['a', 'b'], { a: { breakerKey: 'fast', fault: { kind: 'hang' } } }), opts({ history })).run(q);
+    const hedgedChain = new FallbackChain(providers(server, ['a', 'b'], { a: { breakerKey: 'fast', fault: { kind: 'hang' } } }), opts({ history }));
+    const r = await hedgedChain.run(q);
     expect(r.attempts.map((a) => [a.provider, a.decision])).toEqual([
       ['a', 'hedge_lost'],
       ['b', 'success'],
     ]);
     expect(r.attempts[0].clocks!.hedge_ms).toBe(300); // p95 110 ms, raised to the 300 ms floor
     expect(Date.now() - t0).toBeLessThan(1500);
-    // and each answer adds to the history (TTFT at the commit, the longest gap at the end)
-    await history.flush();
+    // and each answer adds to the history (TTFT at the commit, the longest gap at the end), flushed after the answer
+    await hedgedChain.settled;
     expect(history.records.slow.ttft_ms).toHaveLength(11);
     expect(Object.entries(history.records).filter(([k]) => k.startsWith('test:b:')).map(([, v]) => [v.ttft_ms.length, v.max_gap_ms.length])).toEqual([[1, 1]]);
   });

@@ -49,6 +49,7 @@ class Channel<T> {
   private items: T[] = [];
   private waiting: ((v: IteratorResult<T>) => void) | undefined;
   private closed = false;
+  private error: unknown;
   push(v: T): void {
     if (this.waiting) {
       const w = this.waiting;
@@ -56,17 +57,24 @@ class Channel<T> {
       w({ value: v, done: false });
     } else this.items.push(v);
   }
-  close(): void {
+  /** Ends the stream; with an error, the consumer's next read throws it. */
+  close(error?: unknown): void {
     this.closed = true;
+    this.error = error;
     this.waiting?.({ value: undefined, done: true });
   }
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
     for (;;) {
       if (this.items.length) yield this.items.shift()!;
-      else if (this.closed) return;
-      else {
+      else if (this.closed) {
+        if (this.error !== undefined) throw this.error;
+        return;
+      } else {
         const r = await new Promise<IteratorResult<T>>((resolve) => (this.waiting = resolve));
-        if (r.done) return;
+        if (r.done) {
+          if (this.error !== undefined) throw this.error;
+          return;
+        }
         yield r.value;
       }
     }
@@ -90,26 +98,29 @@ export class FallbackChain {
     private readonly opts: ChainOptions,
   ) {}
 
+  /**
+   * Resolves when the last call's state writes (breaker, latency history, cache) are done. The answer
+   * comes before them, so a contended lock delays nothing the caller sees; the process stays alive until
+   * they finish.
+   */
+  settled: Promise<void> = Promise.resolve();
+
   /** The result: the fold of `stream`, feeding the live sink on the way. */
   async run(req: ChainRequest): Promise<ChainResult> {
-    let result: ChainResult | undefined;
     for await (const ev of this.stream(req)) {
       if (ev.type === 'token') this.opts.sink?.token(ev.text, ev.provider);
       else if (ev.type === 'restart') this.opts.sink?.restart(ev.failed, ev.error, ev.next);
-      else if (ev.type === 'answer') result = ev.result;
+      else if (ev.type === 'answer') return ev.result;
     }
-    return result!;
+    throw new Error('the chain ended without an answer');
   }
 
-  /** Every step of the call as it happens, ending with exactly one `answer`. */
+  /** Every step of the call as it happens, up to exactly one `answer` (state writes may still follow; see `settled`). */
   stream(req: ChainRequest): AsyncIterable<ChainEvent> {
     const ch = new Channel<ChainEvent>();
-    this.drive(req, (e) => ch.push(e)).then(
+    this.settled = this.drive(req, (e) => ch.push(e)).then(
       () => ch.close(),
-      (e) => {
-        ch.close();
-        throw e;
-      },
+      (e: unknown) => ch.close(e),
     );
     return ch;
   }
@@ -324,10 +335,10 @@ export class FallbackChain {
       }
     } finally {
       for (const r of running) r.controller.abort();
-      await writes;
-      await o.history?.flush();
     }
     emit({ type: 'answer', result });
+    await writes;
+    await o.history?.flush();
   }
 
   /** Why nothing answered, in words the caller can act on. */
