@@ -146,7 +146,7 @@ describe('ask: memory between runs', () => {
     expect(reset.code).toBe(0);
     expect((await run(['--config', config, 'providers'], { env })).stdout).toMatch(/p1 .*│ closed /);
     ok();
-  });
+  }, 60_000); // seven processes in a row (one failure per ask now, so one ask more than before)
 
   it('state and cache are owner-only, hold no key, and survive a corrupt file', async () => {
     const { dir, config, env } = setup();

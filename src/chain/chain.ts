@@ -131,8 +131,7 @@ export class FallbackChain {
     const t0 = now();
     const deadline = t0 + o.deadlineMs;
     const epochDeadline = Date.now() + o.deadlineMs;
-    for (const s of [o.breakers, o.history]) if (s && 'lockDeadline' in s) (s as { lockDeadline?: number }).lockDeadline = epochDeadline;
-    await Promise.all([o.breakers?.load(), o.history?.load()]);
+    await Promise.all([o.breakers?.load(epochDeadline), o.history?.load(epochDeadline)]);
 
     const attempts: Attempt[] = [];
     const promptTokens = estimatePromptTokens(req.messages);

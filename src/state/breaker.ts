@@ -38,8 +38,8 @@ export type Admission = { allowed: true; probe: boolean } | { allowed: false; re
 
 /** What the chain needs of a breaker store (a file store for the CLI, a memory store for tests and servers). */
 export interface Breakers {
-  /** Reads the shared state once; `admit` then answers from it without I/O. */
-  load(): Promise<void>;
+  /** Reads the shared state once; `admit` then answers from it without I/O. Later writes never wait for a lock past `deadline` (epoch ms). */
+  load(deadline?: number): Promise<void>;
   /** May a request go to this provider now? Answers from the loaded state; a half-open probe must then be claimed. */
   admit(key: string, name: string, nowMs?: number): Admission;
   /** Claims the one half-open probe across processes; false when another process got it first. */
@@ -99,7 +99,7 @@ export const breakerRules = {
 export class MemoryBreakers implements Breakers {
   readonly records = new Map<string, BreakerRecord>();
   constructor(readonly policy: BreakerPolicy = DEFAULT_BREAKER) {}
-  async load(): Promise<void> {}
+  async load(_deadline?: number): Promise<void> {}
   admit(key: string, _name: string, nowMs = Date.now()): Admission {
     return breakerRules.admit(this.records.get(key), this.policy, nowMs);
   }
@@ -131,7 +131,7 @@ export class FileBreakers implements Breakers {
   readonly file: string;
   private snapshot: Record<string, BreakerRecord> = {};
   /** Epoch ms past which waiting for the lock is not worth it (the caller's deadline). */
-  lockDeadline: number | undefined;
+  private lockDeadline: number | undefined;
 
   constructor(
     readonly policy: BreakerPolicy = DEFAULT_BREAKER,
@@ -145,7 +145,8 @@ export class FileBreakers implements Breakers {
     return readRecords(this.file, 'breaker state', (v) => validRecord(v, nowMs), this.warn);
   }
 
-  async load(): Promise<void> {
+  async load(deadline?: number): Promise<void> {
+    this.lockDeadline = deadline;
     this.snapshot = await this.read();
   }
 

@@ -18,7 +18,8 @@ export interface LatencySample {
 
 /** What the chain needs of a latency history (a file store for the CLI, a memory store for tests). */
 export interface LatencyHistory {
-  load(): Promise<void>;
+  /** Reads the history once; the write at the end never waits for a lock past `deadline` (epoch ms). */
+  load(deadline?: number): Promise<void>;
   get(key: string): LatencySamples | undefined;
   /** Buffers a sample; `flush` persists what was buffered. */
   add(key: string, name: string, sample: LatencySample): void;
@@ -57,17 +58,21 @@ function merge(all: Record<string, LatencySamples>, pending: Map<string, { name:
   }
 }
 
-export class MemoryLatencyHistory implements LatencyHistory {
-  readonly records: Record<string, LatencySamples> = {};
-  private pending = new Map<string, { name: string; samples: LatencySample[] }>();
-  async load(): Promise<void> {}
-  get(key: string): LatencySamples | undefined {
-    return this.records[key];
-  }
+/** Samples are buffered during a call and merged into the records at its end. */
+abstract class BufferedHistory {
+  protected pending = new Map<string, { name: string; samples: LatencySample[] }>();
   add(key: string, name: string, sample: LatencySample): void {
     const p = this.pending.get(key) ?? { name, samples: [] };
     p.samples.push(sample);
     this.pending.set(key, p);
+  }
+}
+
+export class MemoryLatencyHistory extends BufferedHistory implements LatencyHistory {
+  readonly records: Record<string, LatencySamples> = {};
+  async load(_deadline?: number): Promise<void> {}
+  get(key: string): LatencySamples | undefined {
+    return this.records[key];
   }
   async flush(): Promise<void> {
     merge(this.records, this.pending, Date.now());
@@ -79,31 +84,26 @@ export class MemoryLatencyHistory implements LatencyHistory {
  * Per provider+model TTFT and longest-gap history in `latency.json` beside the breaker state, read once
  * per call and written once at its end (under the lock, merged with what other processes wrote).
  */
-export class FileLatencyHistory implements LatencyHistory {
+export class FileLatencyHistory extends BufferedHistory implements LatencyHistory {
   readonly file: string;
   private snapshot: Record<string, LatencySamples> = {};
-  private pending = new Map<string, { name: string; samples: LatencySample[] }>();
-  lockDeadline: number | undefined;
+  private lockDeadline: number | undefined;
 
   constructor(
     env: NodeJS.ProcessEnv = process.env,
     private readonly warn: Warn = () => {},
   ) {
+    super();
     this.file = stateFile(env, 'latency.json');
   }
 
-  async load(): Promise<void> {
+  async load(deadline?: number): Promise<void> {
+    this.lockDeadline = deadline;
     this.snapshot = await readRecords(this.file, 'latency history', valid, this.warn);
   }
 
   get(key: string): LatencySamples | undefined {
     return this.snapshot[key];
-  }
-
-  add(key: string, name: string, sample: LatencySample): void {
-    const p = this.pending.get(key) ?? { name, samples: [] };
-    p.samples.push(sample);
-    this.pending.set(key, p);
   }
 
   async flush(): Promise<void> {
