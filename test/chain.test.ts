@@ -2,7 +2,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FallbackChain, type ChainOptions, type ChainProvider } from '../src/chain/chain.js';
+import { FallbackChain, type ChainEvent, type ChainOptions, type ChainProvider } from '../src/chain/chain.js';
 import { refusedUrl } from '../src/mock/server.js';
 import type { MockServer } from '../src/mock/server.js';
 import { createAdapter } from '../src/providers/index.js';
@@ -216,6 +216,26 @@ describe('fallback chain decisions per error class', () => {
       ['dead', 'network:ECONNREFUSED', 'fallover'],
       ['b', null, 'success'],
     ]);
+  });
+});
+
+describe('the chain as a stream of events', () => {
+  const steps = (events: ChainEvent[]) =>
+    events.filter((e) => e.type !== 'token').map((e) => (e.type === 'attempt_start' ? `start:${e.provider}` : e.type === 'attempt_end' ? `end:${e.attempt.provider}:${e.attempt.decision}` : e.type === 'tier' ? `tier:${e.tier}` : e.type));
+  it('yields each attempt, the tokens of the one it committed to, and one answer; run() is its fold', async () => {
+    const events: ChainEvent[] = [];
+    for await (const ev of new FallbackChain(providers(server, ['a', 'b'], { a: { fault: { kind: 'overloaded' } } }), opts()).stream(q)) events.push(ev);
+    expect(steps(events)).toEqual(['start:a', 'end:a:fallover', 'start:b', 'end:b:success', 'answer']);
+    const answer = events.at(-1) as Extract<ChainEvent, { type: 'answer' }>;
+    const tokens = events.filter((e) => e.type === 'token').map((e) => (e as { text: string }).text);
+    expect(tokens.join('')).toBe(answer.result.content);
+    expect(events.filter((e) => e.type === 'token').every((e) => (e as { provider: string }).provider === 'b')).toBe(true);
+  });
+
+  it('names the tier that answered when no live provider could', async () => {
+    const events: ChainEvent[] = [];
+    for await (const ev of new FallbackChain(providers(server, ['a'], { a: { fault: { kind: 'auth' } } }), opts({ staticMessage: 'sorry' })).stream(q)) events.push(ev);
+    expect(steps(events)).toEqual(['start:a', 'end:a:fallover', 'tier:static', 'answer']);
   });
 });
 

@@ -321,7 +321,6 @@ export class FallbackChain {
       if (!result) {
         await cancelOthers(undefined, 'stop'); // only a stopped chain leaves attempts running
         const error = lastError as ProviderError | null;
-        emit({ type: 'tier', tier: 'none' });
         result = await fallbackTier({
           attempts,
           failedCost,
@@ -331,6 +330,7 @@ export class FallbackChain {
           stopped: stopped && (error?.errorClass === 'cancelled' || error?.errorClass === 'content_filter'),
           error: stopped && error ? { class: error.errorClass, message: error.message } : this.noAnswer(attempts, error, promptTokens, req, now() >= deadline),
         });
+        emit({ type: 'tier', tier: result.source as 'cache' | 'static' | 'none' });
       }
     } finally {
       for (const r of running) r.controller.abort();
