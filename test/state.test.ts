@@ -166,6 +166,12 @@ describe('state and cache directories', () => {
     mkdirSync(join(dir, 'f.json'));
     await expect(atomicWrite(join(dir, 'f.json'), 'x')).rejects.toThrow();
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual(['other.tmp']);
+    // and the next write of a state file removes what a killed one left
+    const state = join(dir, 'st', 'llm-fallback');
+    mkdirSync(state, { recursive: true, mode: 0o700 });
+    writeFileSync(join(state, `breakers.json.${2 ** 22 + 778}.k1.tmp`), '{"half');
+    await new FileBreakers(undefined, { XDG_STATE_HOME: join(dir, 'st') }).failure('k', 'p', 'server', undefined);
+    expect(readdirSync(state)).toEqual(['breakers.json']);
   });
 
   it('latency history survives a corrupt file and merges what parallel writers recorded', async () => {

@@ -97,7 +97,6 @@ export class FileAnswerCache implements AnswerCache {
     try {
       await ensurePrivateDir(this.root);
       await atomicWrite(this.file(key), JSON.stringify({ ...answer, created_at: nowMs, expires_at: nowMs + this.ttlMs }));
-      await cleanStaleTmp(this.dir, nowMs);
     } catch (e) {
       this.warn(`could not write the answer cache in ${this.dir}: ${(e as Error).message}`);
     }

@@ -40,7 +40,7 @@ const TMP_NAME = /^(.+)\.(\d+)\.[a-z0-9]+\.tmp$/;
  * Writes a file atomically (an exclusive temp file + rename in the same directory) with mode 0600, so a
  * reader in another process sees the old content or the new, never half of one. The temp file is created
  * exclusively (never through a link) and removed when the write fails; the rename replaces a link named
- * like the file, never writes through it.
+ * like the file, never writes through it. Temp files that earlier, killed writes left behind go too.
  */
 export async function atomicWrite(file: string, text: string): Promise<void> {
   await ensurePrivateDir(dirname(file));
@@ -52,6 +52,7 @@ export async function atomicWrite(file: string, text: string): Promise<void> {
     await rm(tmp, { force: true }).catch(() => {});
     throw e;
   }
+  await cleanStaleTmp(dirname(file));
 }
 
 /**
