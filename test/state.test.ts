@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -124,6 +124,21 @@ describe('state and cache directories', () => {
     expect(statSync(shared).mode & 0o777).toBe(0o777);
     expect(readdirSync(shared)).toEqual([]);
     expect(warnings.join('\n')).toMatch(/is a symbolic link; llm-fallback does not follow links/);
+  });
+
+  it('never reads or writes through a symlinked state file', async () => {
+    const dir = fresh();
+    const target = join(dir, 'package.json');
+    writeFileSync(target, '{"name":"not ours"}');
+    mkdirSync(join(dir, 'st', 'llm-fallback'), { recursive: true, mode: 0o700 });
+    symlinkSync(target, join(dir, 'st', 'llm-fallback', 'breakers.json'));
+    const warnings: string[] = [];
+    const b = new FileBreakers(undefined, { XDG_STATE_HOME: join(dir, 'st') }, (m) => warnings.push(m));
+    expect(await b.all()).toEqual({});
+    expect(warnings[0]).toMatch(/breakers\.json is a symbolic link; ignoring it/);
+    await b.failure('k', 'p', 'server', undefined);
+    expect(readFileSync(target, 'utf8')).toBe('{"name":"not ours"}');
+    expect(lstatSync(join(dir, 'st', 'llm-fallback', 'breakers.json')).isFile()).toBe(true); // the link was replaced, not followed
   });
 
   it('cache clear removes only its own entries, and refuses a symlinked cache directory', async () => {
