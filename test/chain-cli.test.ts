@@ -38,6 +38,15 @@ const timed = async (args: string[], env: NodeJS.ProcessEnv) => {
 };
 
 describe('ask as a process', () => {
+  it('--hedge takes a duration, auto or off; anything else is a usage error naming the flag', async () => {
+    const { config, env } = setup();
+    const bad = await timed(['ask', '--config', config, '--hedge', 'never', 'hi'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('--hedge: "never" is not a duration, auto or off; write it like "800ms" or "2s"');
+    const off = await timed(['ask', '--config', config, '--hedge', 'off', '--no-cache', '--json', 'hi'], env);
+    expect(JSON.parse(off.stdout).attempts[0].clocks.hedge_ms).toBeNull();
+  });
+
   it('--hedge 15s does not keep the process alive after a fast answer', async () => {
     const { config, env } = setup();
     const r = await timed(['ask', '--config', config, '--provider', 'ok', '--hedge', '15s', '--no-cache', 'hi'], env);
