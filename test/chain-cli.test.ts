@@ -42,7 +42,7 @@ describe('ask as a process', () => {
     const { config, env } = setup();
     const bad = await timed(['ask', '--config', config, '--hedge', 'never', 'hi'], env);
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim()).toBe('--hedge: "never" is not a duration, auto or off; write it like "800ms" or "2s"');
+    expect(bad.stderr.trim()).toBe('--hedge: "never" is not a duration; write it like "500ms", "10s", "2m" or "1h" (or auto, or off)');
     const off = await timed(['ask', '--config', config, '--hedge', 'off', '--no-cache', '--json', 'hi'], env);
     expect(JSON.parse(off.stdout).attempts[0].clocks.hedge_ms).toBeNull();
   });

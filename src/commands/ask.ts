@@ -1,7 +1,7 @@
 import { FallbackChain, type ChainProvider, type LiveSink } from '../chain/chain.js';
 import { findChain, findProvider, loadConfig, resolveProvider, hasKey, SHIPPED_CONFIG, type Config } from '../config/load.js';
 import { UsageError } from '../errors.js';
-import { parseDuration } from '../util/duration.js';
+import { checkDuration } from '../util/duration.js';
 import { askJson, askSummary, attemptLines } from '../format/ask.js';
 import type { MockServer } from '../mock/server.js';
 import { createAdapter } from '../providers/index.js';
@@ -64,8 +64,7 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
   const maxTokens = intFlag('--max-tokens', opts.maxTokens);
   const temperature = numberFlag('--temperature', opts.temperature, 0, 2);
   const timeoutMs = durationFlag('--timeout', opts.timeout) ?? 120_000;
-  const hedgeFlag = opts.hedge === 'off' || opts.hedge === 'auto' || opts.hedge === undefined ? opts.hedge : parseDuration(opts.hedge);
-  if (opts.hedge !== undefined && hedgeFlag !== 'off' && hedgeFlag !== 'auto' && !(hedgeFlag !== undefined && hedgeFlag > 0)) throw new UsageError(`--hedge: "${opts.hedge}" is not a duration, auto or off; write it like "800ms" or "2s"`);
+  const hedgeFlag = opts.hedge === 'off' || opts.hedge === 'auto' ? opts.hedge : hedgeDuration(opts.hedge);
   const retriesFlag = intFlag('--retries', opts.retries, 0);
   const onContentFilterFlag = choiceFlag('--on-content-filter', opts.onContentFilter, ['stop', 'fallover'] as const);
   if (opts.chain && opts.provider) throw new UsageError('--chain and --provider: choose one');
@@ -175,6 +174,14 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
     return result.error?.class === 'cancelled' || abort.signal.aborted ? ASK_EXIT.interrupted : ASK_EXIT.none;
   }
   return result.source === 'live' ? ASK_EXIT.live : result.source === 'cache' ? ASK_EXIT.cache : ASK_EXIT.static;
+}
+
+/** `--hedge` takes a duration (within the timer limit), auto or off. */
+function hedgeDuration(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const d = checkDuration(value);
+  if ('problem' in d) throw new UsageError(`--hedge: ${d.problem}${/not a duration/.test(d.problem) ? ' (or auto, or off)' : ''}`);
+  return d.ms;
 }
 
 function hedgeSetting(v: number | 'auto' | 'off' | undefined): HedgeSetting {

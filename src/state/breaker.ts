@@ -55,14 +55,14 @@ function fresh(name: string, nowMs: number): BreakerRecord {
 const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const numOrNull = (v: unknown) => v === null || num(v);
 
-/** A record as read from disk, or undefined when it has the wrong shape. open_until is clamped to MAX_OPEN_MS ahead. */
-export function validRecord(v: unknown, nowMs: number): BreakerRecord | undefined {
+/** A record as read from disk, or undefined when it has the wrong shape. open_until is clamped to `maxOpenMs` ahead. */
+export function validRecord(v: unknown, nowMs: number, maxOpenMs = MAX_OPEN_MS): BreakerRecord | undefined {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
   const r = v as Record<string, unknown>;
   if (typeof r.name !== 'string' || !['closed', 'open', 'half_open'].includes(r.state as string)) return undefined;
   if (!num(r.consecutive_failures) || !numOrNull(r.open_until) || !numOrNull(r.opened_at) || !numOrNull(r.probe_started_at)) return undefined;
   const rec = { ...(r as unknown as BreakerRecord) };
-  if (rec.open_until !== null) rec.open_until = Math.min(rec.open_until, nowMs + MAX_OPEN_MS);
+  if (rec.open_until !== null) rec.open_until = Math.min(rec.open_until, nowMs + maxOpenMs);
   if (rec.probe_started_at !== null) rec.probe_started_at = Math.min(rec.probe_started_at, nowMs);
   return rec;
 }
@@ -82,11 +82,11 @@ export const breakerRules = {
     r.last_error = errorClass;
     r.updated_at = nowMs;
     if (r.state === 'half_open' || r.consecutive_failures >= policy.failures) {
-      // A Retry-After longer than the cooldown is the provider telling us how long it needs — up to an hour.
-      const asked = Number.isFinite(retryAfterMs) ? Math.max(0, retryAfterMs!) : 0;
+      // A Retry-After longer than the cooldown is the provider telling us how long it needs — believed up to an hour.
+      const asked = Number.isFinite(retryAfterMs) ? Math.min(MAX_OPEN_MS, Math.max(0, retryAfterMs!)) : 0;
       r.state = 'open';
       r.opened_at = nowMs;
-      r.open_until = nowMs + Math.min(MAX_OPEN_MS, Math.max(policy.cooldownMs, asked));
+      r.open_until = nowMs + Math.max(policy.cooldownMs, asked);
       r.probe_started_at = null;
     }
   },
@@ -142,7 +142,7 @@ export class FileBreakers implements Breakers {
   }
 
   private read(nowMs = Date.now()): Promise<Record<string, BreakerRecord>> {
-    return readRecords(this.file, 'breaker state', (v) => validRecord(v, nowMs), this.warn);
+    return readRecords(this.file, 'breaker state', (v) => validRecord(v, nowMs, Math.max(MAX_OPEN_MS, this.policy.cooldownMs)), this.warn);
   }
 
   async load(deadline?: number): Promise<void> {
