@@ -18,7 +18,7 @@ describe('BENCHMARKS.md comes from the committed perf harness', () => {
   it('has the sections the harness writes, in its order, and no other', () => {
     const fromHarness = [...harness.matchAll(/^\s+'(## [^']+)',$/gm)].map((m) => m[1]);
     const inDoc = doc.split('\n').filter((l) => l.startsWith('## '));
-    expect(fromHarness.length).toBeGreaterThanOrEqual(6);
+    expect(fromHarness.length).toBeGreaterThanOrEqual(5); // the failover section moved to its own module (src/perf/failover.ts)
     // run.ts's own sections, in order (modules of src/perf/ may add theirs in between)...
     expect(inDoc.filter((h) => fromHarness.includes(h))).toEqual(fromHarness);
     // ...and every section title of the document is written by some module of the harness.
