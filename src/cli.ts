@@ -65,23 +65,24 @@ error, 130 interrupted; ask also 3 (cached answer) and 4 (static message).`,
     .option('--arrival <kind>', 'open-loop arrivals: constant or poisson (default constant)')
     .option('-n, --requests <n>', `measured requests per provider (default ${'20'}; 24 with --demo)`)
     .option('-d, --duration <dur>', 'measure for this long per provider, e.g. 30s (with --requests: whichever ends first)')
-    .option('--warmup <n>', 'requests per provider sent first and left out of the figures', '0')
+    .option('--warmup <n>', 'requests per provider sent first and left out of the figures (default 0)')
     .option('--max-tokens <n>', 'max output tokens per request')
     .option('--temperature <t>', 'sampling temperature (0-2)')
     .option('--no-stream', 'send non-streaming requests (time to first token is then the whole answer)')
     .option('--timeout <dur>', 'give up on a request after this long (the provider\'s own clocks apply too)')
     .option('--seed <n>', 'seed for prompt order and open-loop arrivals', '1')
     .option('--prompts <file|dir>', 'prompts: .txt (--- between prompts), .yaml list, or .jsonl (default: the shipped prompts/)')
-    .option('--prompt <text>', 'a prompt to send (repeatable; replaces --prompts)', collect, [])
+    .option('--prompt <text>', 'a prompt to send (repeatable; replaces --prompts)', collect)
     .option('--sort <key>', 'sort rows by name, latency, ttft, tps, cost or errors')
     .option('--format <format>', 'table, json, csv or markdown', 'table')
     .option('--wide', 'table and markdown: every column (model, max, TTFB, ITL, TPOT, req/s, cost), not only the figures that fit 100 columns')
     .option('-o, --out <file>', 'write the full JSON result here (schema/bench-result.schema.json)')
     .option('--raw <file>', 'write one JSON line per request (timings, status, class, tokens; no keys, no text)')
     .option('--raw-include-text', 'add the prompt and the answer text to --raw lines')
-    .option('--slo <slos>', 'a request is good when it succeeded and met every SLO, e.g. "ttft<=300ms,tpot<=50ms,latency<=5s" (vLLM/AIPerf "ttft:300" too); reports goodput and each SLO\'s pass rate (repeatable)', collect, [])
+    .option('--slo <slos>', 'a request is good when it succeeded and met every SLO, e.g. "ttft<=300ms,tpot<=50ms,latency<=5s" (vLLM/AIPerf "ttft:300" too); reports goodput and each SLO\'s pass rate (repeatable)', collect)
     .option('--html <file>', 'write a self-contained HTML report (charts drawn inline, no network) here')
-    .option('--fail-on <threshold>', 'fail (exit 1) unless this holds, e.g. "ttft_p95<800ms", "error_rate<1%", "deepseek:cost_per_1k<0.5" (repeatable)', collect, [])
+    .option('--fail-on <threshold>', 'fail (exit 1) unless this holds, e.g. "ttft_p95<800ms", "error_rate<1%", "deepseek:cost_per_1k<0.5" (repeatable)', collect)
+    .option('--allow-failures', 'exit 0 even when a provider had no successful request (by default that fails the run)')
     .option('--max-inflight <n>', 'open loop: cap on requests in flight per provider; sends past it wait and show as lag', '10000')
     .option('-q, --quiet', 'print only the result (no header line, no live progress)')
     .option('--self-check', 'measure this client against the emulator in its own process at 1 to 1000 streams and print its own error per level (about 30 s)')
@@ -190,7 +191,7 @@ Results update the circuit-breaker state that ask uses. Exit: 0 healthy, 1 a req
     .option('--requests-per-day <n>', 'requests per day, with --from')
     .option('--baseline <provider>', 'show the difference against this provider')
     .option('--chain <name>', 'add the chain\'s blended cost')
-    .option('--fallover-rate <pct>', 'with --chain: share of traffic that falls over at each step', '5%')
+    .option('--fallover-rate <pct>', 'with --chain: share of traffic that falls over at each step (default 5%)')
     .option('--currency <code>', 'show amounts in this currency (e.g. CNY) instead of USD')
     .option('--rate <n>', 'units of --currency per USD, e.g. 7.1')
     .option('--format <format>', 'table, json, markdown or csv', 'table')
@@ -333,6 +334,6 @@ function shown(text: string): string {
   return stripControls(redact(text));
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }

@@ -1,4 +1,3 @@
-import { appendFileSync, createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
 import { assembleResult } from '../bench/assemble.js';
 import { DEFAULT_PROMPTS, loadPrompts, toMessages } from '../bench/prompts.js';
 import type { BenchResult, RunSettings } from '../bench/result.js';
@@ -13,7 +12,8 @@ import { wrapText } from '../format/table.js';
 import { colorWanted, LiveProgress, progressWanted } from '../report/progress.js';
 import type { MockServer } from '../mock/server.js';
 import { htmlReport } from '../report/html.js';
-import { writeWhole } from '../report/write.js';
+import { AtomicLineFile, checkOutputPaths, failureLines, stepSummaryTarget, writeOutputs, type OutputTarget } from '../report/write.js';
+import { EXIT_INTERRUPTED, StopSignals } from '../util/signals.js';
 import { now } from '../util/clock.js';
 import { formatMs } from '../util/duration.js';
 import { choiceFlag, durationFlag, intFlag, numberFlag, outputFileFlag, positiveNumberFlag } from './options.js';
@@ -44,6 +44,7 @@ export interface BenchOptions {
   quiet?: boolean;
   wide?: boolean;
   maxInflight?: string;
+  allowFailures?: boolean;
 }
 
 const FORMATS = ['table', 'json', 'csv', 'markdown'] as const;
@@ -81,6 +82,15 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   if (opts.prompt?.length) prompts = opts.prompt.map((p, i) => toMessages(p, `--prompt #${i + 1}`));
   else prompts = loadPrompts(opts.prompts ?? DEFAULT_PROMPTS);
 
+  // Every output path is checked before anything starts: a typo must not cost a finished run.
+  const outputs: OutputTarget[] = [];
+  if (opts.out !== undefined) outputs.push({ source: '--out', file: opts.out });
+  if (opts.raw !== undefined) outputs.push({ source: '--raw', file: opts.raw });
+  if (html) outputs.push({ source: '--html', file: html });
+  const summary = stepSummaryTarget();
+  if (summary) outputs.push(summary);
+  checkOutputPaths(outputs);
+
   let targets: BenchTarget[];
   let server: MockServer | undefined;
   if (opts.demo) {
@@ -92,8 +102,18 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     thresholds.push(...cfg.thresholds.map((e, i) => parseThreshold(e, `${cfg.file}: thresholds[${i}]`)));
     for (const p of selected) thresholds.push(...p.thresholds.map((e, i) => ({ ...parseThreshold(e, `${cfg.file}: providers.${p.name}.thresholds[${i}]`), provider: p.name })));
   }
-  checkThresholdProviders(thresholds, targets.map((t) => t.name));
-  checkGoodputThresholds(thresholds, slos);
+  // From here on every path, the error paths included, closes what was started (the demo emulator, sockets).
+  const closeAll = async () => {
+    await Promise.all(targets.map((t) => t.adapter.close()));
+    await server?.close();
+  };
+  try {
+    checkThresholdProviders(thresholds, targets.map((t) => t.name));
+    checkGoodputThresholds(thresholds, slos);
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
 
   const spec: LoadSpec = {
     mode: rate !== undefined ? 'open' : 'closed',
@@ -133,69 +153,87 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
 
   const runner = new BenchRunner(targets, spec);
   const stderr = process.stderr;
+  // Ctrl-C and SIGTERM (timeout, docker stop, a cancelled CI job) stop the run the same way. The handlers stay
+  // installed until the result is printed and written, so a signal landing at the very end cannot lose it.
+  let progress: { stop(): void } | undefined;
+  const signals = new StopSignals(() => {
+    progress?.stop();
+    stderr.write(`\nInterrupted (${signals.received}): stopping, waiting briefly for requests in flight (again to quit at once)…\n`);
+    runner.stop();
+  });
   if (!opts.quiet) {
     const load = spec.mode === 'open' ? `open loop, ${rate}/s ${arrival} arrivals` : `closed loop, concurrency ${spec.concurrency}`;
     const bound = [requests !== undefined ? `${requests} requests` : '', durationMs !== undefined ? `${formatMs(durationMs)}` : ''].filter(Boolean).join(' or ');
     stderr.write(`${wrapText(`bench${opts.demo ? ' --demo (emulated providers on loopback, no keys)' : ''}: ${targets.map((t) => t.name).join(', ')} — ${load}, ${bound} each${warmup ? ` after ${warmup} warm-up` : ''}, ${opts.stream ? 'streaming' : 'not streaming'}`).join('\n')}\n`);
   }
-  const raw = opts.raw ? rawWriter(opts.raw, runner, Boolean(opts.rawIncludeText), spec.prompts) : undefined;
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    progress?.stop();
-    stderr.write('\nInterrupted: stopping, waiting briefly for requests in flight (Ctrl-C again to quit at once)…\n');
-    runner.stop();
-  };
-  process.on('SIGINT', onSigint);
-  // Live progress on a terminal only, whatever the output format; stdout may be a file or a pipe. Drawn
-  // once Ctrl-C is handled, so a Ctrl-C typed as soon as it shows still gives the partial result.
-  const progress = progressWanted(stderr, process.env, Boolean(opts.quiet)) ? new LiveProgress(runner, { warmup, requests, durationMs }, stderr, colorWanted(stderr, process.env)).start() : undefined;
-  let outcome;
   try {
-    outcome = await runner.run();
+    let raw: ReturnType<typeof rawWriter> | undefined;
+    let outcome;
+    try {
+      raw = opts.raw !== undefined ? rawWriter({ source: '--raw', file: opts.raw }, runner, Boolean(opts.rawIncludeText), spec.prompts) : undefined;
+      // Live progress on a terminal only, whatever the output format; stdout may be a file or a pipe. Drawn
+      // once Ctrl-C is handled, so a Ctrl-C typed as soon as it shows still gives the partial result.
+      progress = progressWanted(stderr, process.env, Boolean(opts.quiet)) ? new LiveProgress(runner, { warmup, requests, durationMs }, stderr, colorWanted(stderr, process.env)).start() : undefined;
+      outcome = await runner.run();
+    } catch (e) {
+      raw?.discard();
+      throw e;
+    } finally {
+      progress?.stop();
+      await closeAll();
+    }
+    const rawFailure = await raw?.close();
+
+    const result: BenchResult = assembleResult({
+      version: global.version,
+      identities: targets,
+      accumulators: outcome.accumulators,
+      run: settings,
+      startedAt: outcome.startedAt,
+      endedAt: outcome.endedAt,
+      partial: outcome.partial,
+      client: outcome.client,
+    });
+    result.thresholds = evaluateThresholds(thresholds, result.providers);
+
+    // Print first: whatever happens to the files, the result is on screen.
+    const stdout = process.stdout;
+    if (format === 'json') stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else if (format === 'csv') stdout.write(benchCsv(result, sort));
+    else if (format === 'markdown') stdout.write(benchMarkdown(result, { sort, wide: opts.wide }));
+    else {
+      stdout.write(benchTable(result, { sort, wide: opts.wide }));
+      const lines = thresholdLines(result);
+      if (lines.length) stdout.write(`${lines.join('\n')}\n`);
+    }
+    const failures = writeOutputs([
+      ...(opts.out !== undefined ? [{ source: '--out', file: opts.out, text: `${JSON.stringify(result, null, 2)}\n` }] : []),
+      ...(summary ? [{ ...summary, text: benchMarkdown(result, { sort, wide: opts.wide }) }] : []),
+      ...(html ? [{ source: '--html', file: html, text: htmlReport(result) }] : []),
+    ]);
+    if (rawFailure) failures.push(rawFailure);
+    for (const line of failureLines(failures)) stderr.write(`${line}\n`);
+    if (opts.out && !opts.quiet && !failures.some((f) => f.source === '--out')) stderr.write(`Result written to ${opts.out}\n`);
+    if (html && !opts.quiet && !failures.some((f) => f.source === '--html')) stderr.write(`HTML report written to ${html}\n`);
+
+    // A provider with not one successful request is down, whatever the thresholds say.
+    const dead = result.partial ? [] : result.providers.filter((p) => p.ok === 0 && p.failed > 0);
+    if (dead.length && !opts.allowFailures) {
+      stderr.write(`llm-fallback: ${dead.map((p) => p.name).join(', ')}: no successful request (${dead.length === 1 ? 'it failed' : 'they failed'} every time); exit 1 (--allow-failures to accept)\n`);
+    }
+    if (signals.received) return signals.exitCode;
+    if (result.partial) return EXIT_INTERRUPTED;
+    if (failures.length) return 1;
+    if (dead.length && !opts.allowFailures) return 1;
+    return result.thresholds.some((t) => !t.pass) ? 1 : 0;
   } finally {
-    process.off('SIGINT', onSigint);
-    progress?.stop();
-    await Promise.all(targets.map((t) => t.adapter.close()));
-    await server?.close();
-    await raw?.close();
+    signals.finish();
   }
-
-  const result: BenchResult = assembleResult({
-    version: global.version,
-    identities: targets,
-    accumulators: outcome.accumulators,
-    run: settings,
-    startedAt: outcome.startedAt,
-    endedAt: outcome.endedAt,
-    partial: outcome.partial,
-    client: outcome.client,
-  });
-  result.thresholds = evaluateThresholds(thresholds, result.providers);
-
-  if (opts.out) writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
-  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, benchMarkdown(result, { sort, wide: opts.wide }));
-  const stdout = process.stdout;
-  if (format === 'json') stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  else if (format === 'csv') stdout.write(benchCsv(result, sort));
-  else if (format === 'markdown') stdout.write(benchMarkdown(result, { sort, wide: opts.wide }));
-  else {
-    stdout.write(benchTable(result, { sort, wide: opts.wide }));
-    const lines = thresholdLines(result);
-    if (lines.length) stdout.write(`${lines.join('\n')}\n`);
-  }
-  // After the figures are printed: a report that cannot be written must not cost the run's output.
-  if (html) writeWhole(html, htmlReport(result));
-  if (opts.out && !opts.quiet) stderr.write(`Result written to ${opts.out}\n`);
-  if (html && !opts.quiet) stderr.write(`HTML report written to ${html}\n`);
-  if (result.partial) return 130;
-  return result.thresholds.some((t) => !t.pass) ? 1 : 0;
 }
 
 /** One JSONL line per request; no keys ever, and no prompt or answer text unless asked. */
-function rawWriter(file: string, runner: BenchRunner, includeText: boolean, prompts: { content: string }[][]) {
-  const stream: WriteStream = createWriteStream(file);
+function rawWriter(target: OutputTarget, runner: BenchRunner, includeText: boolean, prompts: { content: string }[][]) {
+  const file = new AtomicLineFile(target);
   const t0 = now();
   const rel = (t: number | undefined) => (t === undefined ? null : Math.round((t - t0) * 1000) / 1000);
   const d = (a: number | undefined, b: number) => (a === undefined ? null : Math.round((a - b) * 1000) / 1000);
@@ -226,18 +264,17 @@ function rawWriter(file: string, runner: BenchRunner, includeText: boolean, prom
       line.prompt = prompts[r.promptIndex];
       line.text = r.text ?? '';
     }
-    stream.write(`${JSON.stringify(line)}\n`);
+    if (!file.write(`${JSON.stringify(line)}\n`)) runner.off('request', listener);
   };
   runner.on('request', listener);
-  stream.on('error', (e) => {
-    process.stderr.write(`--raw: cannot write ${file}: ${e.message}\n`);
-    runner.off('request', listener);
-  });
   return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        runner.off('request', listener);
-        stream.end(resolve);
-      }),
+    close: () => {
+      runner.off('request', listener);
+      return file.close();
+    },
+    discard: () => {
+      runner.off('request', listener);
+      file.discard();
+    },
   };
 }
