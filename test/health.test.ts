@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { refusedUrl } from '../src/mock/server.js';
 import { run, startCli } from './cli-helpers.js';
 import { emulator } from './helpers.js';
+import { runOnPty } from './pty-helpers.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
 const server = await emulator({
@@ -23,7 +24,11 @@ writeFileSync(
   slow: { api: openai, base_url: "${server.baseUrl('slow')}", model: m }
   locked: { api: anthropic, base_url: "${server.baseUrl('locked')}", model: claude-test, api_key_env: LOCKED_KEY }
   flip: { api: openai, base_url: "${server.baseUrl('flip')}", model: m }
+  secret1: { api: openai, base_url: "${server.baseUrl('ok')}", model: s1, api_key_env: NOT_SET_KEY_1 }
+  secret2: { api: openai, base_url: "${server.baseUrl('ok')}", model: s2, api_key_env: NOT_SET_KEY_2 }
 chains:
+  forked: [secret1, ok]
+  secrets: [secret1, secret2]
   some: [dead, ok]
   none: [dead, locked]
 `,
@@ -86,15 +91,84 @@ describe('health', () => {
   it('--watch prints up/down transitions until stopped', async () => {
     server.setScript('flip', [{ kind: 'ok' }]);
     const cli = startCli(['--config', config, 'health', 'flip', '--watch', '300ms'], env);
-    await new Promise((r) => setTimeout(r, 700));
+    // The first report is the starting point (process start-up is slow on a loaded machine).
+    for (let i = 0; i < 200 && !cli.out.stdout.includes('All required'); i++) await new Promise((r) => setTimeout(r, 50));
     server.setScript('flip', [{ kind: 'overloaded' }]);
     await new Promise((r) => setTimeout(r, 700));
     server.setScript('flip', [{ kind: 'ok' }]);
     await new Promise((r) => setTimeout(r, 700));
     const { code } = await cli.signal('SIGINT');
-    expect(code).toBe(0);
+    expect(code).toBe(130); // interrupted, as documented
     expect(cli.out.stdout).toMatch(/Z flip DOWN \(overloaded HTTP 503\)\n/);
     expect(cli.out.stdout).toMatch(/Z flip UP \([\d.]+ms\)\n/);
     expect(cli.out.stdout.indexOf('DOWN')).toBeLessThan(cli.out.stdout.lastIndexOf('UP'));
+  });
+});
+
+describe('health in CI', () => {
+  it('keyless optional providers and chain members are skipped, and the JUnit file is written; the table goes to stdout', async () => {
+    const xmlFile = join(dir, 'forked.xml');
+    const r = await run(['--config', config, 'health', '--chain', 'forked', '--format', 'junit', '--out', xmlFile], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/secret1 .*│ skipped \(no key\)/);
+    expect(r.stdout).not.toContain('<?xml');
+    const xml = readFileSync(xmlFile, 'utf8');
+    expect(xml).toMatch(/tests="3" failures="0" skipped="1"/);
+    expect(xml).toMatch(/name="secret1 \(s1\)" time="0.000">\n\s+<skipped message="not checked: NOT_SET_KEY_1 is not set"\/>/);
+  });
+
+  it('fails (exit 1, file still written) only when a required provider, or every member of a chain, lacks its key', async () => {
+    const xmlFile = join(dir, 'required.xml');
+    const req = await run(['--config', config, 'health', 'ok', '--require', 'secret1', '--format', 'junit', '--out', xmlFile], { env });
+    expect(req.code).toBe(1);
+    expect(req.stdout).toMatch(/✗ secret1: required, but not checked: NOT_SET_KEY_1 is not set/);
+    expect(readFileSync(xmlFile, 'utf8')).toMatch(/<failure type="no_key" message="required, not checked: NOT_SET_KEY_1 is not set"\/>/);
+    const jsonFile = join(dir, 'chain.json');
+    const chain = await run(['--config', config, 'health', '--chain', 'secrets', '--format', 'json', '--out', jsonFile], { env });
+    expect(chain.code).toBe(1);
+    const j = JSON.parse(readFileSync(jsonFile, 'utf8'));
+    expect(j.providers.map((p: { skipped: boolean }) => p.skipped)).toEqual([true, true]);
+    expect(j.failures).toEqual(['chain secrets: no member has its API key set (NOT_SET_KEY_1 is not set; NOT_SET_KEY_2 is not set)']);
+  });
+
+  it('says what health needs when no key is set, and --require with a chain name points to --chain', async () => {
+    const none = await run(['--config', config, 'health'], { env: { ...env, LOCKED_KEY: '' } });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^health: nothing to check — no provider in .* has its API key set \(LOCKED_KEY, NOT_SET_KEY_1, NOT_SET_KEY_2\); export the keys, or name what to check/);
+    expect(none.stderr).not.toMatch(/bench/);
+    const chain = await run(['--config', config, 'health', 'ok', '--require', 'forked'], { env });
+    expect(chain.code).toBe(2);
+    expect(chain.stderr.trim()).toBe('--require: "forked" is a chain; to require that it can answer, use --chain forked');
+  });
+
+  it('a bad --out is exit 2 naming the flag, before any check', async () => {
+    const r = await run(['--config', config, 'health', 'ok', '--out', join(dir, 'missing', 'h.xml')], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^--out: the directory of .* does not exist/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('on SIGTERM prints the report of the interrupted checks, writes --out and exits 143', async () => {
+    const out = join(dir, 'term.json');
+    const cli = startCli(['--config', config, 'health', 'ok', 'slow', '--timeout', '20s', '--out', out], env);
+    await new Promise((r) => setTimeout(r, 1500));
+    const { code, ms } = await cli.signal('SIGTERM');
+    expect(code).toBe(143);
+    expect(ms).toBeLessThan(3000);
+    const j = JSON.parse(readFileSync(out, 'utf8'));
+    expect(j.providers.find((p: { name: string }) => p.name === 'slow')).toMatchObject({ healthy: false, error_class: 'cancelled' });
+    expect(cli.out.stdout).toMatch(/slow .*DOWN cancelled/);
+  });
+});
+
+describe('health --watch on a real terminal', () => {
+  it('shows it is alive between transitions and exits 130 on Ctrl-C', async () => {
+    server.setScript('flip', [{ kind: 'ok' }]);
+    const r = await runOnPty(['--config', config, 'health', 'flip', '--watch', '200ms'], { env, waitFor: 'watching 1 provider', afterMs: 700 });
+    expect(r.sentAt).not.toBeNull();
+    expect(r.code).toBe(130);
+    // Redrawn in place after every round: the status line appears several times, each after a line clear.
+    const lines = r.out.match(/\r\x1b\[2Kwatching 1 provider: 1 up, 0 down · last check \d\d:\d\d:\d\d UTC · every 200ms · Ctrl-C to stop/g) ?? [];
+    expect(lines.length).toBeGreaterThan(1);
   });
 });

@@ -1,15 +1,16 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
 import { selectProviders } from '../bench/targets.js';
-import { findChain, loadConfig, resolveProvider, type ProviderConfig } from '../config/load.js';
+import { findChain, hasKey, loadConfig, resolveProvider, type Config, type ProviderConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
-import { healthJunit, healthMarkdown, healthTable } from '../format/health.js';
-import { checkOne, verdict, type HealthReport, type HealthTarget } from '../health/check.js';
+import { healthJunit, healthMarkdown, healthTable, watchLine } from '../format/health.js';
+import { checkOne, keylessResult, verdict, type HealthReport, type HealthResult, type HealthTarget } from '../health/check.js';
 import { countsAgainstProvider } from '../providers/errors.js';
 import { createAdapter } from '../providers/index.js';
+import { checkOutputPaths, failureLines, stepSummaryTarget, writeOutputs, type OutputTarget } from '../report/write.js';
 import { FileBreakers, breakerKey } from '../state/breaker.js';
 import { formatMs } from '../util/duration.js';
-import { closest } from '../util/suggest.js';
+import { StopSignals } from '../util/signals.js';
 import { sleep } from '../util/time.js';
+import { closest } from '../util/suggest.js';
 import { choiceFlag, durationFlag } from './options.js';
 
 export interface HealthOptions {
@@ -24,93 +25,133 @@ export interface HealthOptions {
 }
 
 const FORMATS = ['table', 'json', 'markdown', 'junit'] as const;
+type Format = (typeof FORMATS)[number];
+
+/** The providers to check: those named (chains expanded), else every provider whose key is set. */
+function selectForHealth(cfg: Config, names: string[], chains: string[]): ProviderConfig[] {
+  if (names.length || chains.length) return selectProviders(cfg, [...names, ...chains], process.env);
+  const withKeys = [...cfg.providers.values()].filter((p) => p.apiKeyEnv && hasKey(p));
+  if (withKeys.length === 0) {
+    const vars = [...cfg.providers.values()].map((p) => p.apiKeyEnv).filter(Boolean);
+    throw new UsageError(
+      `health: nothing to check — no provider in ${cfg.file} has its API key set (${vars.slice(0, 3).join(', ')}${vars.length > 3 ? ', ...' : ''}); export the keys, or name what to check (e.g. "health ollama" or "health --chain default")`,
+    );
+  }
+  return withKeys;
+}
+
+function requiredSet(cfg: Config, opts: HealthOptions, selected: ProviderConfig[], chains: unknown[]): Set<string> {
+  const selectedNames = selected.map((p) => p.name);
+  if (opts.require !== undefined) {
+    const list = opts.require.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const n of list) {
+      if (cfg.chains.has(n) && !cfg.providers.has(n)) throw new UsageError(`--require: "${n}" is a chain; to require that it can answer, use --chain ${n}`);
+      if (!cfg.providers.has(n)) {
+        const hint = closest(n, [...cfg.providers.keys()]);
+        throw new UsageError(`--require: "${n}" is not a provider in ${cfg.file}${hint ? `; did you mean "${hint}"?` : ''}`);
+      }
+      // A required provider is checked even when not named: leaving it out would hide that it is missing.
+      if (!selectedNames.includes(n)) selected.push(cfg.providers.get(n)!);
+    }
+    return new Set(list);
+  }
+  if (selected.some((p) => p.required)) return new Set(selected.filter((p) => p.required).map((p) => p.name));
+  // With a chain, the chain decides; otherwise every checked provider counts.
+  return new Set(chains.length ? [] : selectedNames);
+}
 
 export async function healthCommand(names: string[], opts: HealthOptions, global: { config?: string }): Promise<number> {
-  const format = choiceFlag('--format', opts.format, FORMATS)!;
+  const format = choiceFlag<Format>('--format', opts.format, FORMATS)!;
   const timeoutMs = durationFlag('--timeout', opts.timeout)!;
   const watchMs = durationFlag('--watch', opts.watch);
+  const outputs: OutputTarget[] = [];
+  if (opts.out !== undefined) outputs.push({ source: '--out', file: opts.out });
+  const summary = stepSummaryTarget();
+  if (summary) outputs.push(summary);
+  checkOutputPaths(outputs);
+
   const cfg = loadConfig(global.config);
   const chains: { name: string; providers: string[] }[] = [];
   if (opts.chain) {
     const chain = findChain(cfg, opts.chain, '--chain');
     chains.push({ name: chain.name, providers: chain.providers });
   }
-  const selected: ProviderConfig[] = names.length || chains.length ? selectProviders(cfg, [...names, ...chains.map((c) => c.name)], process.env) : selectProviders(cfg, [], process.env);
-  const selectedNames = selected.map((p) => p.name);
-  let required: Set<string>;
-  if (opts.require !== undefined) {
-    const list = opts.require.split(',').map((s) => s.trim()).filter(Boolean);
-    for (const n of list) {
-      if (!selectedNames.includes(n)) {
-        const hint = closest(n, selectedNames);
-        throw new UsageError(`--require: "${n}" is not among the checked providers (${selectedNames.join(', ')})${hint ? `; did you mean "${hint}"?` : ''}`);
-      }
-    }
-    required = new Set(list);
-  } else if (selected.some((p) => p.required)) {
-    required = new Set(selected.filter((p) => p.required).map((p) => p.name));
-  } else {
-    // With a chain, the chain decides; otherwise every checked provider counts.
-    required = new Set(chains.length ? [] : selectedNames);
-  }
-  const targets: HealthTarget[] = selected.map((p) => {
-    const s = resolveProvider(p);
-    return { name: p.name, model: s.model, adapter: createAdapter(s), price: p.price, required: required.has(p.name), breakerKey: breakerKey(p.name, s.baseUrl, s.model) };
-  });
+  const selected = selectForHealth(cfg, names, chains.map((c) => c.name));
+  const required = requiredSet(cfg, opts, selected, chains);
+  const mode = opts.shallow ? 'shallow' : 'deep';
+  // Keyless providers are left out as skipped, as ask does: a missing secret fails only what must be checked.
+  const keyless: HealthResult[] = selected.filter((p) => !hasKey(p)).map((p) => keylessResult(p.name, p.model, required.has(p.name), p.apiKeyEnv!, mode));
+  const targets: HealthTarget[] = selected
+    .filter((p) => hasKey(p))
+    .map((p) => {
+      const s = resolveProvider(p);
+      return { name: p.name, model: s.model, adapter: createAdapter(s), price: p.price, required: required.has(p.name), breakerKey: breakerKey(p.name, s.baseUrl, s.model) };
+    });
+  const order = selected.map((p) => p.name);
   const warn = (m: string) => process.stderr.write(`llm-fallback: warning: ${m}\n`);
   const breakers = new FileBreakers({ failures: cfg.ask.breakerFailures, cooldownMs: cfg.ask.breakerCooldownMs, probeTimeoutMs: 60_000 }, process.env, warn);
-  const mode = opts.shallow ? 'shallow' : 'deep';
   const abort = new AbortController();
+  const signals = new StopSignals(() => abort.abort());
 
   const round = async (): Promise<HealthReport> => {
-    const results = await Promise.all(targets.map((t) => checkOne(t, mode, timeoutMs, abort.signal)));
-    await breakers.load();
-    for (const r of results) {
-      const t = targets.find((x) => x.name === r.name)!;
-      if (r.healthy) await breakers.success(t.breakerKey, t.name);
-      else if (r.error_class && countsAgainstProvider(r.error_class)) await breakers.failure(t.breakerKey, t.name, r.error_class, undefined);
+    const checked = await Promise.all(targets.map((t) => checkOne(t, mode, timeoutMs, abort.signal)));
+    // An interrupted check says nothing about the provider: the breaker is left as it was.
+    if (!abort.signal.aborted) {
+      await breakers.load();
+      for (const r of checked) {
+        const t = targets.find((x) => x.name === r.name)!;
+        if (r.healthy) await breakers.success(t.breakerKey, t.name);
+        else if (r.error_class && countsAgainstProvider(r.error_class)) await breakers.failure(t.breakerKey, t.name, r.error_class, undefined);
+      }
     }
+    const results = [...checked, ...keyless].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
     return verdict(results, chains, mode);
   };
 
-  const emit = (report: HealthReport) => {
-    const text = format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'markdown' ? healthMarkdown(report) : format === 'junit' ? healthJunit(report) : healthTable(report);
-    if (opts.out) writeFileSync(opts.out, format === 'table' ? `${JSON.stringify(report, null, 2)}\n` : text);
-    if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, healthMarkdown(report));
-    process.stdout.write(text);
+  const rendered = (report: HealthReport, f: Format) =>
+    f === 'json' ? `${JSON.stringify(report, null, 2)}\n` : f === 'markdown' ? healthMarkdown(report) : f === 'junit' ? healthJunit(report) : healthTable(report);
+  /** With --out the file gets the chosen format (JSON for table) and the terminal the table; without, stdout gets the format. */
+  const emit = (report: HealthReport): number => {
+    process.stdout.write(rendered(report, opts.out !== undefined ? 'table' : format));
+    const failures = writeOutputs([
+      ...(opts.out !== undefined ? [{ source: '--out', file: opts.out, text: rendered(report, format === 'table' ? 'json' : format) }] : []),
+      ...(summary ? [{ ...summary, text: healthMarkdown(report) }] : []),
+    ]);
+    for (const line of failureLines(failures)) process.stderr.write(`${line}\n`);
+    return failures.length;
   };
 
   try {
     let report = await round();
-    emit(report);
-    if (watchMs === undefined) return report.ok ? 0 : 1;
-    // --watch: re-check on an interval and print only the changes, until Ctrl-C.
-    let stop = false;
-    const onSigint = () => {
-      stop = true;
-      abort.abort();
-    };
-    process.once('SIGINT', onSigint);
-    process.once('SIGTERM', onSigint);
+    const failedWrites = emit(report);
+    if (signals.received) return signals.exitCode;
+    if (watchMs === undefined) return report.ok && !failedWrites ? 0 : 1;
+    // --watch: re-check on an interval and print only the changes, until Ctrl-C (130) or SIGTERM (143).
+    const alive = process.stderr.isTTY ? (text: string) => process.stderr.write(`\r\x1b[2K${text}`) : undefined;
     let prev = new Map(report.providers.map((p) => [p.name, p.healthy]));
-    while (!stop) {
+    while (!abort.signal.aborted) {
+      alive?.(watchLine(report, watchMs));
       // sleep() removes its abort listener each round; a listener left per round tripped MaxListenersExceededWarning.
       await sleep(watchMs, abort.signal);
-      if (stop) break;
+      if (abort.signal.aborted) break;
       report = await round();
+      if (abort.signal.aborted) break;
+      alive?.('');
       for (const p of report.providers) {
-        if (prev.get(p.name) !== p.healthy) {
-          process.stdout.write(
-            `${new Date().toISOString()} ${p.name} ${p.healthy ? `UP (${formatMs(p.latency_ms)})` : `DOWN (${p.error_detail ?? 'unhealthy'}${p.status ? ` HTTP ${p.status}` : ''})`}\n`,
-          );
-        }
+        if (prev.get(p.name) !== p.healthy) process.stdout.write(`${new Date().toISOString()} ${p.name} ${transition(p)}\n`);
       }
       prev = new Map(report.providers.map((p) => [p.name, p.healthy]));
-      if (opts.out) writeFileSync(opts.out, `${JSON.stringify(report, null, 2)}\n`);
+      if (opts.out !== undefined) for (const line of failureLines(writeOutputs([{ source: '--out', file: opts.out, text: rendered(report, format === 'table' ? 'json' : format) }]))) process.stderr.write(`${line}\n`);
     }
-    process.off('SIGINT', onSigint);
-    return report.ok ? 0 : 1;
+    alive?.('');
+    return signals.exitCode;
   } finally {
+    signals.finish();
     await Promise.all(targets.map((t) => t.adapter.close()));
   }
+}
+
+function transition(p: HealthResult): string {
+  if (p.healthy) return `UP (${formatMs(p.latency_ms)})`;
+  return `DOWN (${p.error_detail ?? 'unhealthy'}${p.status ? ` HTTP ${p.status}` : ''})`;
 }

@@ -1,4 +1,4 @@
-import type { HealthReport } from '../health/check.js';
+import { withoutName, type HealthReport, type HealthResult } from '../health/check.js';
 import { formatMs } from '../util/duration.js';
 import { makeTable, usdCost } from './table.js';
 
@@ -9,7 +9,7 @@ export function healthTable(r: HealthReport): string {
       p.name,
       p.model,
       p.required ? 'yes' : 'no',
-      p.healthy ? 'healthy' : `DOWN ${p.error_detail ?? ''}`,
+      p.healthy ? 'healthy' : p.skipped ? 'skipped (no key)' : `DOWN ${p.error_detail ?? ''}`,
       p.status === null ? '-' : String(p.status),
       formatMs(p.latency_ms),
       p.ttft_ms === null ? '-' : formatMs(p.ttft_ms),
@@ -19,7 +19,7 @@ export function healthTable(r: HealthReport): string {
   }
   const lines = [t.toString()];
   for (const c of r.chains) lines.push(`chain ${c.name} (${c.providers.join(' → ')}): ${c.healthy ? 'healthy' : 'DOWN'}`);
-  for (const p of r.providers) if (!p.healthy && p.error_message) lines.push(`${p.name}: ${p.error_message}`);
+  for (const p of r.providers) if (!p.healthy && p.error_message) lines.push(`${p.name}: ${withoutName(p.name, p.error_message)}`);
   lines.push(r.ok ? 'All required providers and chains are healthy.' : `UNHEALTHY:\n${r.failures.map((f) => `  ✗ ${f}`).join('\n')}`);
   return `${lines.join('\n')}\n`;
 }
@@ -27,7 +27,7 @@ export function healthTable(r: HealthReport): string {
 export function healthMarkdown(r: HealthReport): string {
   const rows = ['### llm-fallback health', '', '| provider | model | required | health | status | latency | TTFT |', '|---|---|---|---|--:|--:|--:|'];
   for (const p of r.providers) {
-    rows.push(`| ${p.name} | ${p.model} | ${p.required ? 'yes' : 'no'} | ${p.healthy ? '✅ healthy' : `❌ ${p.error_detail ?? 'down'}`} | ${p.status ?? '-'} | ${formatMs(p.latency_ms)} | ${p.ttft_ms === null ? '-' : formatMs(p.ttft_ms)} |`);
+    rows.push(`| ${p.name} | ${p.model} | ${p.required ? 'yes' : 'no'} | ${p.healthy ? '✅ healthy' : p.skipped ? '⏭️ skipped (no key)' : `❌ ${p.error_detail ?? 'down'}`} | ${p.status ?? '-'} | ${formatMs(p.latency_ms)} | ${p.ttft_ms === null ? '-' : formatMs(p.ttft_ms)} |`);
   }
   rows.push('');
   for (const c of r.chains) rows.push(`- chain **${c.name}**: ${c.healthy ? '✅ healthy' : '❌ down'}`);
@@ -43,7 +43,9 @@ export function healthJunit(r: HealthReport): string {
   const cases = r.providers.map((p) => {
     const name = `${p.name} (${p.model})`;
     let body = '';
-    if (!p.healthy && p.required) body = `\n      <failure type="${xml(p.error_class ?? 'unhealthy')}" message="${xml(`${p.error_detail ?? 'unhealthy'}${p.status ? ` HTTP ${p.status}` : ''}`)}">${xml(p.error_message ?? '')}</failure>\n    `;
+    if (p.skipped && p.required) body = `\n      <failure type="no_key" message="${xml(`required, not checked: ${p.error_message}`)}"/>\n    `;
+    else if (p.skipped) body = `\n      <skipped message="${xml(`not checked: ${p.error_message}`)}"/>\n    `;
+    else if (!p.healthy && p.required) body = `\n      <failure type="${xml(p.error_class ?? 'unhealthy')}" message="${xml(`${p.error_detail ?? 'unhealthy'}${p.status ? ` HTTP ${p.status}` : ''}`)}">${xml(p.error_message ?? '')}</failure>\n    `;
     else if (!p.healthy) body = `\n      <skipped message="${xml(`optional provider down: ${p.error_detail ?? ''}`)}"/>\n    `;
     return `    <testcase classname="llm-fallback.health.providers" name="${xml(name)}" time="${secs(p.latency_ms)}">${body}</testcase>`;
   });
@@ -61,4 +63,12 @@ ${[...cases, ...chainCases].join('\n')}
   </testsuite>
 </testsuites>
 `;
+}
+
+/** health --watch on a TTY: one status line, rewritten after each round, so a quiet watch visibly lives. */
+export function watchLine(r: HealthReport, everyMs: number): string {
+  const up = r.providers.filter((p: HealthResult) => p.healthy).length;
+  const checked = r.providers.filter((p) => !p.skipped).length;
+  const at = new Date(r.checked_at).toISOString().slice(11, 19);
+  return `watching ${checked} provider${checked === 1 ? '' : 's'}: ${up} up, ${checked - up} down · last check ${at} UTC · every ${formatMs(everyMs)} · Ctrl-C to stop`;
 }

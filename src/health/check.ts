@@ -19,6 +19,8 @@ export interface HealthResult {
   model: string;
   required: boolean;
   healthy: boolean;
+  /** Not checked: its API key variable is not set (forked pull requests get no secrets). */
+  skipped: boolean;
   mode: 'deep' | 'shallow';
   status: number | null;
   error_class: string | null;
@@ -37,7 +39,7 @@ const PROBE = [{ role: 'user' as const, content: 'Reply with the single word OK.
 const PROBE_MAX_TOKENS = 8;
 
 export async function checkOne(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs: number, signal?: AbortSignal): Promise<HealthResult> {
-  const base = { name: t.name, model: t.model, required: t.required, mode, checked_at: new Date().toISOString() };
+  const base = { name: t.name, model: t.model, required: t.required, skipped: false, mode, checked_at: new Date().toISOString() };
   const t0 = now();
   if (mode === 'shallow') {
     try {
@@ -83,6 +85,27 @@ export async function checkOne(t: HealthTarget, mode: 'deep' | 'shallow', timeou
   };
 }
 
+/** A provider left out because its key is not set: a failure only if it is required. */
+export function keylessResult(name: string, model: string, required: boolean, keyVar: string, mode: 'deep' | 'shallow'): HealthResult {
+  return {
+    name,
+    model,
+    required,
+    healthy: false,
+    skipped: true,
+    mode,
+    status: null,
+    error_class: null,
+    error_detail: 'no_key',
+    error_message: `${keyVar} is not set`,
+    latency_ms: 0,
+    ttft_ms: null,
+    served_model: null,
+    cost_usd: 0,
+    checked_at: new Date().toISOString(),
+  };
+}
+
 export interface ChainHealth {
   name: string;
   providers: string[];
@@ -99,14 +122,24 @@ export interface HealthReport {
   failures: string[];
 }
 
+/** Provider error messages start with the provider's name; lines that already name it drop the repeat. */
+export function withoutName(name: string, message: string): string {
+  return message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
+}
+
 /** Pure: the verdict. A chain is healthy when at least one of its providers is. */
 export function verdict(results: HealthResult[], chains: { name: string; providers: string[] }[], mode: 'deep' | 'shallow'): HealthReport {
   const by = new Map(results.map((r) => [r.name, r]));
   const chainHealth = chains.map((c) => ({ name: c.name, providers: c.providers, healthy: c.providers.some((p) => by.get(p)?.healthy) }));
   const failures: string[] = [];
   for (const r of results) {
-    if (r.required && !r.healthy) failures.push(`${r.name}: ${r.error_detail ?? 'unhealthy'}${r.status ? ` (HTTP ${r.status})` : ''}: ${r.error_message ?? ''}`);
+    if (r.required && r.skipped) failures.push(`${r.name}: required, but not checked: ${r.error_message}`);
+    else if (r.required && !r.healthy) failures.push(`${r.name}: ${r.error_detail ?? 'unhealthy'}${r.status ? ` (HTTP ${r.status})` : ''}: ${withoutName(r.name, r.error_message ?? '')}`);
   }
-  for (const c of chainHealth) if (!c.healthy) failures.push(`chain ${c.name}: none of ${c.providers.join(', ')} is healthy`);
+  for (const c of chainHealth) {
+    if (c.healthy) continue;
+    const keyless = c.providers.every((p) => by.get(p)?.skipped);
+    failures.push(keyless ? `chain ${c.name}: no member has its API key set (${c.providers.map((p) => by.get(p)?.error_message).join('; ')})` : `chain ${c.name}: none of ${c.providers.join(', ')} is healthy`);
+  }
   return { checked_at: new Date().toISOString(), mode, providers: results, chains: chainHealth, ok: failures.length === 0, failures };
 }
