@@ -272,22 +272,24 @@ Examples:
   program
     .command('mock')
     .description('run the provider emulator on 127.0.0.1 (OpenAI-compatible and Anthropic endpoints, injectable faults)')
-    .option('-p, --port <port>', 'port to listen on (0 = any free port)', '0')
+    .option('-p, --port <port>', 'port to listen on (default: any free port)')
     .option('--host <host>', 'address to bind (loopback only unless you mean it)', '127.0.0.1')
     .option('--profile <name|file>', 'built-in profile (default, demo, instant) or a YAML/JSON profile file', 'default')
+    .option('--print-config', 'print a providers.yaml for the running emulator on stdout (notes go to stderr)')
     .addHelpText(
       'after',
       `
 Examples:
   $ llm-fallback mock --port 8080
   $ llm-fallback mock --profile demo
+  $ llm-fallback mock --port 8080 --print-config > mock.yaml &   then: llm-fallback --config mock.yaml ask hi
   $ curl -s localhost:8080/deepseek/v1/chat/completions -d '{"model":"deepseek-v4-flash","messages":[{"role":"user","content":"hi"}]}'
   $ curl -s -X PUT localhost:8080/_mock/providers/deepseek/script -d '[{"kind":"rate_limit","retry_after":1,"times":1},{"kind":"ok"}]'
 
 Per request, a header picks a fault:  x-mock-fault: {"kind":"cut","after_tokens":3}
 (a fault header it cannot read is answered 400). The built-in profiles serve only their own model ids.`,
     )
-    .action(async (opts: { port: string; host: string; profile: string }) => {
+    .action(async (opts: import('./commands/mock.js').MockOptions) => {
       const { mockCommand } = await import('./commands/mock.js');
       return mockCommand(opts);
     });

@@ -2,7 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run, startCli } from './cli-helpers.js';
+import { spawn } from 'node:child_process';
+import { BIN, run, startCli } from './cli-helpers.js';
+import { runOnPty } from './pty-helpers.js';
 import { emulator } from './helpers.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
@@ -44,6 +46,13 @@ const down = () => {
   server.setScript('p1', [{ kind: 'overloaded' }]);
   server.setScript('p2', [{ kind: 'overloaded' }]);
 };
+
+/** Resolves once the `hang` provider has received one more request than when called (bounded: 10 s). */
+async function hangReached() {
+  const count = () => server.stats().hang?.requests ?? 0;
+  const before = count();
+  for (let i = 0; i < 200 && count() === before; i++) await new Promise((r) => setTimeout(r, 50));
+}
 
 describe('ask: tiers and exit codes', () => {
   it('0 live (prompt from stdin); 3 cached answer; 4 static message; 1 nothing, with every attempt listed', async () => {
@@ -118,11 +127,23 @@ describe('ask: tiers and exit codes', () => {
   it('130 on Ctrl-C, at once, with no fallback', async () => {
     const { config, env } = setup();
     const cli = startCli(['ask', '--config', config, '--chain', 'slow', 'hello'], env);
-    await new Promise((r) => setTimeout(r, 700));
+    await hangReached();
     const { code, ms } = await cli.signal('SIGINT');
     expect(code).toBe(130);
     expect(ms).toBeLessThan(2000);
     expect(cli.out.stderr).not.toMatch(/p2/); // no fallback after the user's stop
+    // It reads as the user's stop, not as a provider failure.
+    expect(cli.out.stderr).toMatch(/^llm-fallback: interrupted \(Ctrl-C\) after [\d.]+m?s; no answer\n$/);
+    expect(cli.out.stderr).not.toMatch(/cancelled|HTTP|nothing could answer/);
+  });
+
+  it('143 on SIGTERM, said as such', async () => {
+    const { config, env } = setup();
+    const cli = startCli(['ask', '--config', config, '--chain', 'slow', 'hello'], env);
+    await hangReached();
+    const { code } = await cli.signal('SIGTERM');
+    expect(code).toBe(143);
+    expect(cli.out.stderr).toMatch(/^llm-fallback: interrupted \(SIGTERM\)/);
   });
 });
 
@@ -187,5 +208,72 @@ describe('ask: memory between runs', () => {
     expect(p1.consecutive_failures).toBe(reached);
     expect(p1.state).toBe('open');
     ok();
+  });
+});
+
+describe('ask: input and the emulator', () => {
+  it('appends piped stdin to the prompt argument after a blank line', async () => {
+    const { config, env } = setup();
+    ok();
+    const diff = 'diff --git a/x b/x\n+added line\n'.repeat(20);
+    const alone = JSON.parse((await run(['ask', '--config', config, '--no-cache', '--json', 'Review this diff'], { env })).stdout);
+    const piped = JSON.parse((await run(['ask', '--config', config, '--no-cache', '--json', 'Review this diff'], { env, input: diff })).stdout);
+    // The emulator counts the prompt it received: the stdin text (~560 chars, ~140 tokens) arrived too.
+    expect(piped.usage.input_tokens - alone.usage.input_tokens).toBeGreaterThan(120);
+    expect(piped.usage.input_tokens - alone.usage.input_tokens).toBeLessThan(170);
+  });
+
+  it('a stdin that stays silent does not block a prompt given as an argument', async () => {
+    const { config, env } = setup();
+    ok();
+    const child = spawn(process.execPath, [BIN, 'ask', '--config', config, '--no-cache', 'hello'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const code = await new Promise((r) => child.on('close', r)); // stdin left open, never written
+    expect(code).toBe(0);
+    expect(stdout.trim().split(' ')).toHaveLength(6);
+  });
+
+  it('--demo honours --provider and --chain against the emulated providers', async () => {
+    const one = await run(['ask', '--demo', '--provider', 'kimi', '--json', '--max-tokens', '4', 'hi'], { env: setup().env, timeoutMs: 30_000 });
+    expect(one.code).toBe(0);
+    const j = JSON.parse(one.stdout);
+    expect(j.provider).toBe('kimi');
+    expect(j.attempts.map((a: { provider: string }) => a.provider)).toEqual(['kimi']);
+    const notEmulated = await run(['ask', '--demo', '--chain', 'western', 'hi'], { env: setup().env });
+    expect(notEmulated.code).toBe(2);
+    expect(notEmulated.stderr.trim()).toMatch(/^ask --demo: "openai" is not an emulated demo provider; choose from holysheep, deepseek, kimi, minimax$/);
+  });
+
+  it('a prompt larger than every context window: exit 2 saying so, nothing sent', async () => {
+    const { config, env, dir } = setup();
+    const cfg = readFileSync(config, 'utf8')
+      .replace(/^( {2}p1: \{.*)( \})$/m, '$1, context_window: 1000 }')
+      .replace(/^( {2}p2: \{.*)( \})$/m, '$1, context_window: 2000 }');
+    writeFileSync(config, cfg);
+    const before = JSON.stringify(await (await fetch(`${server.url}/_mock/stats`)).json());
+    const file = join(dir, 'long.txt');
+    writeFileSync(file, 'word '.repeat(4000));
+    const r = await run(['ask', '--config', config, '--file', file], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('ask: the prompt (~5,004 tokens) does not fit the context window of any provider of chain "default" (largest: p2, 2,000 tokens); shorten it or use a provider with a larger window');
+    expect(r.stdout).toBe('');
+    expect(JSON.stringify(await (await fetch(`${server.url}/_mock/stats`)).json())).toBe(before);
+  });
+});
+
+describe('ask on a real terminal', () => {
+  it('shows which provider it is waiting on, on stderr, and clears it when the answer streams', async () => {
+    const { config, env } = setup();
+    ok();
+    server.setScript('hang', [{ kind: 'hang' }]);
+    const r = await runOnPty(['ask', '--config', config, '--chain', 'slow', '--no-cache', 'hello'], { env, waitFor: 'waiting for hang (m3)', afterMs: 300 });
+    expect(r.code).toBe(130);
+    expect(r.out).toMatch(/\r\x1b\[2Kwaiting for hang \(m3\)…/);
+    // The status line is erased before the interruption is reported.
+    expect(r.out).toMatch(/\r\x1b\[2K(\r\n)?llm-fallback: interrupted \(Ctrl-C\)/);
+    const live = await runOnPty(['ask', '--config', config, '--no-cache', 'hello'], { env });
+    expect(live.code).toBe(0);
+    expect(live.out).toMatch(/^\r\x1b\[2Kwaiting for p1 \(m1\)…\r\x1b\[2K\w/);
   });
 });

@@ -5,12 +5,15 @@ import { checkDuration } from '../util/duration.js';
 import { askJson, askSummary, attemptLines } from '../format/ask.js';
 import type { MockServer } from '../mock/server.js';
 import { createAdapter } from '../providers/index.js';
-import type { ChatMessage } from '../providers/types.js';
+import type { ChatMessage, ProviderAdapter } from '../providers/types.js';
 import { FileBreakers, breakerKey } from '../state/breaker.js';
 import { FileAnswerCache, cacheKey } from '../state/cache.js';
 import { FileLatencyHistory } from '../state/latency.js';
 import type { HedgeSetting } from '../chain/policy.js';
-import { readInputFile, readInputStream } from '../util/read-input.js';
+import { formatMs } from '../util/duration.js';
+import { readInputFile, readInputStream, type InputLimits } from '../util/read-input.js';
+import { StopSignals } from '../util/signals.js';
+import { estimatePromptTokens } from '../util/tokens.js';
 import { choiceFlag, durationFlag, intFlag, numberFlag } from './options.js';
 
 /** Exit codes of `ask`, so scripts can tell a live answer from a fallback tier. */
@@ -46,12 +49,46 @@ function decodeStrict(bytes: Buffer, where: string): string {
   }
 }
 
+/**
+ * The first chunk of a stream, or null when it ends, fails or sends nothing within `ms` (then it is
+ * released: an open pipe nobody writes to, as some CI runners and `docker run -i` give, must not block).
+ */
+function firstChunk(stream: NodeJS.ReadStream, ms: number): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const done = (chunk: Buffer | null, release: boolean) => {
+      clearTimeout(timer);
+      stream.off('data', onData).off('end', onEnd).off('error', onEnd);
+      stream.pause();
+      if (release) stream.destroy();
+      resolve(chunk);
+    };
+    const onData = (chunk: Buffer) => done(chunk, false);
+    const onEnd = () => done(null, true);
+    const timer = setTimeout(() => done(null, true), ms);
+    stream.on('data', onData).once('end', onEnd).once('error', onEnd);
+  });
+}
+
+/** How long a silent stdin is waited for when the prompt also came as arguments. */
+const STDIN_WITH_ARGS_WAIT_MS = 2_000;
+
+/** The prompt: the arguments, then piped stdin appended after a blank line (like `git diff | ask "Review:"`); or --file; or stdin alone. */
 async function readPrompt(words: string[], opts: AskOptions, stallMs: number): Promise<string> {
   let text: string;
   // Reading the prompt never outgrows the limit nor waits longer than the call's own deadline for a byte.
-  const limits = { limit: MAX_PROMPT_BYTES, stallMs, stallName: 'the --timeout' };
-  if (words.length) text = words.join(' ');
-  else if (opts.file) text = decodeStrict(await readInputFile(opts.file, limits), `--file ${opts.file}`);
+  const limits: InputLimits = { limit: MAX_PROMPT_BYTES, stallMs, stallName: 'the --timeout' };
+  if (words.length) {
+    text = words.join(' ');
+    if (!process.stdin.isTTY && !opts.file) {
+      const first = await firstChunk(process.stdin, Math.min(STDIN_WITH_ARGS_WAIT_MS, stallMs));
+      if (first) {
+        // The rest under the same bounds; the listener is attached before the stream flows again.
+        const rest = readInputStream(process.stdin, 'stdin', { ...limits, limit: limits.limit - first.length });
+        process.stdin.resume();
+        text = `${text}\n\n${decodeStrict(Buffer.concat([first, await rest]), 'stdin')}`;
+      }
+    }
+  } else if (opts.file) text = decodeStrict(await readInputFile(opts.file, limits), `--file ${opts.file}`);
   else if (!process.stdin.isTTY) text = decodeStrict(await readInputStream(process.stdin, 'stdin', limits), 'stdin');
   else {
     throw new UsageError('ask: no prompt; pass it as an argument (llm-fallback ask "..."), with --file FILE, or on stdin');
@@ -61,6 +98,9 @@ async function readPrompt(words: string[], opts: AskOptions, stallMs: number): P
 }
 
 export async function askCommand(words: string[], opts: AskOptions, global: { config?: string }): Promise<number> {
+  // Installed first: a Ctrl-C or SIGTERM while the call is being set up is still the user's stop, reported as such.
+  const abort = new AbortController();
+  const signals = new StopSignals(() => abort.abort());
   const maxTokens = intFlag('--max-tokens', opts.maxTokens);
   const temperature = numberFlag('--temperature', opts.temperature, 0, 2);
   const timeoutMs = durationFlag('--timeout', opts.timeout) ?? 120_000;
@@ -81,8 +121,11 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
   let providers: ChainProvider[];
   let chainName: string;
   if (opts.demo) {
-    ({ cfg, server, providers } = await demoChain());
-    chainName = 'default';
+    // The emulated providers stand in for the shipped ones of the same names: --provider and --chain pick among them.
+    const shipped = loadConfig(SHIPPED_CONFIG);
+    chainName = opts.provider ?? opts.chain ?? 'default';
+    const names = opts.provider ? [findProvider(shipped, opts.provider, '--provider').name] : findChain(shipped, chainName, '--chain').providers;
+    ({ cfg, server, providers } = await demoChain(shipped, names));
   } else {
     cfg = loadConfig(global.config);
     let names: string[];
@@ -115,18 +158,30 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
       };
     });
   }
+  // From here on every path closes what it started (sockets, the demo emulator).
+  const closeAll = async () => {
+    await Promise.all(providers.map((p) => p.adapter.close()));
+    await server?.close();
+  };
+  try {
+    checkFitsSomewhere(messages, maxTokens, providers, opts.provider ? `"${opts.provider}"` : `chain "${chainName}"`);
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
   const chainCfg = cfg.chains.get(chainName);
   const breakers = new FileBreakers({ failures: cfg.ask.breakerFailures, cooldownMs: cfg.ask.breakerCooldownMs, probeTimeoutMs: Math.max(timeoutMs, 10_000) }, process.env, warn);
   const key = cacheKey({ messages, maxTokens, temperature });
   const live = process.stdout.isTTY && !opts.json;
-  const abort = new AbortController();
-  const onSigint = () => abort.abort();
-  process.once('SIGINT', onSigint);
+  // On a terminal, stderr shows which provider and attempt the call is waiting on, until the answer flows.
+  const waiting = process.stderr.isTTY && !opts.quiet ? new WaitingLine(process.stderr) : undefined;
+  if (waiting) providers = providers.map((p) => ({ ...p, adapter: announcing(p.adapter, (n) => waiting.show(`waiting for ${p.name} (${p.model})${n > 1 ? `, attempt ${n}` : ''}…`)) }));
 
   let streamed = false;
   const sink: LiveSink | undefined = live
     ? {
         token: (t) => {
+          waiting?.clear();
           streamed = true;
           process.stdout.write(t);
         },
@@ -150,30 +205,83 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
     signal: abort.signal,
     sink,
   });
-  let result;
   try {
-    result = await chain.run({ messages, maxTokens, temperature });
-  } finally {
-    process.off('SIGINT', onSigint);
-    await Promise.all(providers.map((p) => p.adapter.close()));
-    await server?.close();
-  }
-
-  if (opts.json) {
-    process.stdout.write(askJson(result));
-  } else if (result.source !== 'none') {
-    // On a TTY the live answer was already shown as it came; cache and static answers are printed now.
-    if (!(result.source === 'live' && streamed)) process.stdout.write(result.content);
-    if (!result.content.endsWith('\n')) process.stdout.write('\n');
-  }
-  if (!opts.quiet && !opts.json) process.stderr.write(`${askSummary(result)}\n`);
-  if (result.source === 'none') {
-    if (!opts.json) {
-      process.stderr.write(`llm-fallback: nothing could answer. Attempts:\n${attemptLines(result).join('\n')}\n`);
+    let result;
+    try {
+      result = await chain.run({ messages, maxTokens, temperature });
+    } finally {
+      waiting?.clear();
+      await closeAll();
     }
-    return result.error?.class === 'cancelled' || abort.signal.aborted ? ASK_EXIT.interrupted : ASK_EXIT.none;
+
+    // Stopped by the user (or SIGTERM) before a live answer was complete: say so, not "a provider failed".
+    if (signals.received && result.source !== 'live') {
+      if (opts.json) process.stdout.write(askJson({ ...result, source: 'none', content: '', error: { class: 'cancelled', message: `interrupted (${signals.received})` } }));
+      if (streamed) process.stdout.write('\n');
+      process.stderr.write(`llm-fallback: interrupted (${signals.received === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}) after ${formatMs(result.latency_ms)}; no answer\n`);
+      return signals.exitCode;
+    }
+    if (opts.json) {
+      process.stdout.write(askJson(result));
+    } else if (result.source !== 'none') {
+      // On a TTY the live answer was already shown as it came; cache and static answers are printed now.
+      if (!(result.source === 'live' && streamed)) process.stdout.write(result.content);
+      if (!result.content.endsWith('\n')) process.stdout.write('\n');
+    }
+    if (!opts.quiet && !opts.json) process.stderr.write(`${askSummary(result)}\n`);
+    if (result.source === 'none') {
+      if (!opts.json) {
+        process.stderr.write(`llm-fallback: nothing could answer. Attempts:\n${attemptLines(result).join('\n')}\n`);
+      }
+      return ASK_EXIT.none;
+    }
+    return result.source === 'live' ? ASK_EXIT.live : result.source === 'cache' ? ASK_EXIT.cache : ASK_EXIT.static;
+  } finally {
+    signals.finish();
   }
-  return result.source === 'live' ? ASK_EXIT.live : result.source === 'cache' ? ASK_EXIT.cache : ASK_EXIT.static;
+}
+
+/**
+ * A prompt larger than every provider's context window cannot be helped by retrying or by the static
+ * message: a usage error (exit 2) saying so. Providers without a known window might take it.
+ */
+function checkFitsSomewhere(messages: ChatMessage[], maxTokens: number | undefined, providers: ChainProvider[], what: string): void {
+  const need = estimatePromptTokens(messages) + (maxTokens ?? 0);
+  if (providers.some((p) => p.contextWindow === undefined || need <= p.contextWindow)) return;
+  const widest = providers.reduce((a, b) => ((b.contextWindow ?? 0) > (a.contextWindow ?? 0) ? b : a));
+  throw new UsageError(
+    `ask: the prompt (~${need.toLocaleString('en-US')} tokens${maxTokens ? ` with --max-tokens ${maxTokens}` : ''}) does not fit the context window of any provider of ${what} (largest: ${widest.name}, ${widest.contextWindow!.toLocaleString('en-US')} tokens); shorten it or use a provider with a larger window`,
+  );
+}
+
+/** The adapter, telling `onAttempt` each time a request starts (1, 2, … per provider). */
+function announcing(adapter: ProviderAdapter, onAttempt: (n: number) => void): ProviderAdapter {
+  let n = 0;
+  return {
+    name: adapter.name,
+    model: adapter.model,
+    stream: (req) => {
+      onAttempt(++n);
+      return adapter.stream(req);
+    },
+    listModels: (timeoutMs, signal) => adapter.listModels(timeoutMs, signal),
+    close: () => adapter.close(),
+  };
+}
+
+/** One status line on a terminal's stderr, rewritten in place and erased before anything else is shown. */
+class WaitingLine {
+  private shown = false;
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+  show(text: string): void {
+    this.stream.write(`\r\x1b[2K${text}`);
+    this.shown = true;
+  }
+  clear(): void {
+    if (!this.shown) return;
+    this.stream.write('\r\x1b[2K');
+    this.shown = false;
+  }
 }
 
 /** `--hedge` takes a duration (within the timer limit), auto or off. */
@@ -189,11 +297,10 @@ function hedgeSetting(v: number | 'auto' | 'off' | undefined): HedgeSetting {
 }
 
 /** `ask --demo`: the article's chain against the in-process emulator (no keys, no network). */
-async function demoChain(): Promise<{ cfg: Config; server: MockServer; providers: ChainProvider[] }> {
+async function demoChain(cfg: Config, names: string[]): Promise<{ cfg: Config; server: MockServer; providers: ChainProvider[] }> {
   // The emulator is loaded only for --demo: ask's start-up should not pay for it.
   const { startDemo } = await import('../mock/demo.js');
-  const cfg = loadConfig(SHIPPED_CONFIG);
-  const { server, providers } = await startDemo(cfg.chains.get('default')?.providers ?? [], 'ask --demo');
+  const { server, providers } = await startDemo(names, 'ask --demo');
   return {
     cfg,
     server,

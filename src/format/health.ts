@@ -1,6 +1,6 @@
-import { withoutName, type HealthReport, type HealthResult } from '../health/check.js';
+import type { HealthReport, HealthResult } from '../health/check.js';
 import { formatMs } from '../util/duration.js';
-import { makeTable, usdCost } from './table.js';
+import { makeTable, usdCost, withoutName } from './table.js';
 
 export function healthTable(r: HealthReport): string {
   const t = makeTable(['provider', 'model', 'required', 'health', 'status', 'latency', 'TTFT', 'served model', 'cost'], ['left', 'left', 'left', 'left', 'right', 'right', 'right', 'left', 'right']);

@@ -81,3 +81,8 @@ export function usdCost(v: number | null | undefined): string {
   const decimals = Math.max(2, 3 - Math.floor(Math.log10(abs)));
   return `${v < 0 ? '-' : ''}$${abs.toFixed(Math.min(decimals, 10))}`;
 }
+
+/** Provider error messages start with the provider's name; a line that already names it drops the repeat. */
+export function withoutName(name: string, message: string): string {
+  return message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
+}

@@ -2,6 +2,7 @@ import type { Price } from '../config/load.js';
 import { costOf } from '../cost/usage-cost.js';
 import { ProviderError } from '../providers/errors.js';
 import type { ProviderAdapter } from '../providers/types.js';
+import { withoutName } from '../format/table.js';
 import { now } from '../util/clock.js';
 import { roundMs as round } from '../util/time.js';
 
@@ -120,11 +121,6 @@ export interface HealthReport {
   /** Every required provider and every named chain is healthy. */
   ok: boolean;
   failures: string[];
-}
-
-/** Provider error messages start with the provider's name; lines that already name it drop the repeat. */
-export function withoutName(name: string, message: string): string {
-  return message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
 }
 
 /** Pure: the verdict. A chain is healthy when at least one of its providers is. */

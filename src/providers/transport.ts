@@ -249,6 +249,18 @@ function errorCode(e: unknown): string | undefined {
   return undefined;
 }
 
+/** The host:port a socket error names (Node sets `address`/`port`, or `hostname` for DNS), if any. */
+function errorAddress(e: unknown): string | undefined {
+  let cur: unknown = e;
+  for (let depth = 0; cur && depth < 5; depth++) {
+    const { address, port, hostname } = cur as { address?: unknown; port?: unknown; hostname?: unknown };
+    if (typeof address === 'string') return typeof port === 'number' ? (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`) : address;
+    if (typeof hostname === 'string') return hostname;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /**
  * Maps a thrown transport error onto the taxonomy. `inBody` tells whether headers had arrived:
  * a connection lost after that is a cut stream (incomplete_stream), before it a network failure.
@@ -283,5 +295,6 @@ export function transportError(provider: string, e: unknown, clock: AttemptClock
     ENETUNREACH: 'network unreachable',
   };
   const what = kind[code] ?? (/CERT|TLS|SSL/i.test(code) ? 'TLS failure' : text);
-  return new ProviderError({ errorClass: 'network', provider, networkCode: code, message: `${provider}: ${what}` });
+  const where = errorAddress(e);
+  return new ProviderError({ errorClass: 'network', provider, networkCode: code, message: `${provider}: ${what}${where && kind[code] ? ` (${where})` : ''}` });
 }
