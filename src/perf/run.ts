@@ -1,4 +1,5 @@
-// npm run perf: every performance comparison, side by side in one run, written to BENCHMARKS.md.
+// npm run perf: every performance comparison, side by side in one run. The report goes to stdout, to
+// `--out FILE`, or with `--write` to the tracked BENCHMARKS.md (never as a side effect of a plain run).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { assembleResult } from '../bench/assemble.js';
 import type { ClientHealth, ProviderResult } from '../bench/result.js';
 import { percentile, SELF_CHECK_PROFILE, selfCheck } from '../bench/self-check.js';
 import { createAdapter } from '../providers/index.js';
+import { checkOutputPath, writeAtomic } from '../report/write.js';
 import { emulatorThroughput } from './emulator-throughput.js';
 import { BIN, spawnMock } from './mock-process.js';
 import { failoverSection } from './failover.js';
@@ -219,6 +221,20 @@ async function startup(): Promise<void> {
   );
 }
 
+/** Where the report goes: parsed first, so a bad path fails before minutes of measuring. */
+function reportPath(argv: string[]): string | undefined {
+  if (argv.includes('--write')) return join(ROOT, 'BENCHMARKS.md');
+  const i = argv.indexOf('--out');
+  if (i >= 0) {
+    if (!argv[i + 1]) throw new Error('--out: give a file name');
+    return argv[i + 1];
+  }
+  const unknown = argv.find((a) => a !== '--write' && a !== '--out');
+  if (unknown) throw new Error(`unknown argument "${unknown}"; use --out FILE or --write (BENCHMARKS.md)`);
+  return undefined;
+}
+const target = reportPath(process.argv.slice(2));
+if (target) checkOutputPath({ source: target.endsWith('BENCHMARKS.md') && process.argv.includes('--write') ? '--write' : '--out', file: target });
 const started = Date.now();
 const header = [
   '# Benchmarks',
@@ -236,5 +252,11 @@ await startup();
 log('6/6 failover…');
 out.push(...(await failoverSection()));
 const total = Math.round((Date.now() - started) / 1000);
-writeFileSync(join(ROOT, 'BENCHMARKS.md'), `${[...header, `The whole run took ${total} s.`, '', ...out].join('\n')}\n`);
-log(`wrote BENCHMARKS.md (${total} s)`);
+const report = `${[...header, `The whole run took ${total} s.`, '', ...out].join('\n')}\n`;
+if (target) {
+  writeAtomic(target, report);
+  log(`wrote ${target} (${total} s)`);
+} else {
+  process.stdout.write(report);
+  log(`done in ${total} s (the report above; --out FILE or --write to keep it)`);
+}

@@ -1,0 +1,56 @@
+// Ready to publish: what `npm pack` ships, and that the shipped files alone run the main job.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+const npm = (args: string[], cwd = ROOT) => execFileSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+
+describe('the npm package', () => {
+  // --ignore-scripts: `npm test` has just built dist/; prepack would only build it again.
+  const listing = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts']))[0] as { files: { path: string }[] };
+  const files = listing.files.map((f) => f.path).sort();
+
+  it('ships the CLI, its data files and the licence, and nothing dev-only', () => {
+    for (const f of ['LICENSE', 'README.md', 'package.json', 'bin/llm-fallback.js', 'dist/cli.js', 'dist/commands/bench.js', 'providers.yaml', 'prompts/default.yaml', 'schema/bench-result.schema.json', 'schema/providers.schema.json']) {
+      expect(files, f).toContain(f);
+    }
+    const devOnly = files.filter((f) => /^(src|test|examples|\.ci)\/|^dist\/perf\/|^dist\/write-schema\.js$|\.map$|\.ts$|^tsconfig|^vitest/.test(f));
+    expect(devOnly).toEqual([]);
+    // Every compiled file that is shipped is reachable code, not a leftover: no source maps point at unshipped sources.
+    expect(files.filter((f) => f.startsWith('dist/')).every((f) => f.endsWith('.js'))).toBe(true);
+  });
+
+  it('builds when packed, not when installed; MIT like its LICENSE; Node >= 20.18', () => {
+    expect(pkg.scripts.prepare).toBeUndefined();
+    expect(pkg.scripts.postinstall).toBeUndefined();
+    expect(pkg.scripts.prepack).toMatch(/tsc -p tsconfig\.json/);
+    expect(pkg.license).toBe('MIT');
+    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n/);
+    expect(pkg.engines.node).toBe('>=20.18');
+  });
+
+  it('the packed tarball alone runs bench --demo', () => {
+    // Unpacked under node_modules/ so that the runtime dependencies resolve from this clone's install,
+    // as they would from the installer's node_modules: only the package's own files come from the tarball.
+    const scratch = join(ROOT, 'node_modules', '.cache', 'llmf-pack-test');
+    rmSync(scratch, { recursive: true, force: true });
+    mkdirSync(scratch, { recursive: true });
+    const tgz = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', scratch]))[0].filename as string;
+    execFileSync('tar', ['-xzf', join(scratch, tgz), '-C', scratch]);
+    const home = mkdtempSync(join(tmpdir(), 'llmf-pack-'));
+    const r = spawnSync(process.execPath, [join(scratch, 'package', 'bin', 'llm-fallback.js'), 'bench', '--demo', '-n', '1', '-q', '--format', 'json'], {
+      cwd: home, // not the clone: the shipped providers.yaml and prompts/ must be found inside the package
+      env: { ...process.env, HOME: home, GITHUB_STEP_SUMMARY: '' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).providers.map((p: { name: string }) => p.name)).toEqual(['holysheep', 'deepseek', 'kimi', 'minimax']);
+    rmSync(scratch, { recursive: true, force: true });
+  });
+});
