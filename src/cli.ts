@@ -30,8 +30,9 @@ Examples:
   $ llm-fallback config check providers.yaml  validate a config (exit 0 or 2)
   $ llm-fallback mock --port 8080             run the provider emulator for your own tests
 
-Exit codes: 0 ok, 1 failure (thresholds failed, provider down, nothing answered), 2 usage or config
-error, 130 interrupted; ask also 3 (cached answer) and 4 (static message).`,
+Exit codes: 0 ok, 1 failure (thresholds failed, provider down, nothing answered, a result file not
+written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); ask also 3
+(cached answer) and 4 (static message).`,
     );
 
   program
@@ -106,7 +107,9 @@ prints the partial result. NO_COLOR turns colour off.
 
 Figures: latency = end − start (start = send time, or the scheduled time with --rate); TTFT = first non-empty
 content/reasoning token; ITL = every gap between chunks; TPOT = (end − first token)/(tokens − 1);
-tok/s = output tokens / measured wall time; goodput = requests/s that succeeded and met every --slo. Exit: 0 ok, 1 a threshold failed, 2 usage/config error, 130 interrupted.`,
+tok/s = output tokens / measured wall time; goodput = requests/s that succeeded and met every --slo. Exit: 0 ok,
+1 a threshold failed, a provider never succeeded or a file could not be written, 2 usage/config error (output
+paths are checked before sending), 130 Ctrl-C, 143 SIGTERM.`,
     )
     .action(async (targets: string[], opts: import('./commands/bench.js').BenchOptions & { selfCheck?: boolean }) => {
       if (opts.selfCheck) {
@@ -145,8 +148,9 @@ Examples:
   $ llm-fallback ask --provider deepseek --max-tokens 200 --json "Summarise RFC 9110"
   $ llm-fallback ask --demo "What is a circuit breaker?"
 
-Exit codes: 0 live answer, 3 cached answer, 4 static message, 1 nothing could answer
-(every attempt listed on stderr), 2 usage or config error, 130 interrupted.`,
+Piped stdin is appended to a prompt given as arguments. Exit codes: 0 live answer, 3 cached answer,
+4 static message, 1 nothing could answer (every attempt listed on stderr), 2 usage or config error or a
+prompt no provider's context window fits, 130 Ctrl-C, 143 SIGTERM.`,
     )
     .action(async (words: string[], opts: import('./commands/ask.js').AskOptions) => {
       const { askCommand } = await import('./commands/ask.js');
@@ -161,7 +165,7 @@ Exit codes: 0 live answer, 3 cached answer, 4 static message, 1 nothing could an
     .option('--require <names>', 'comma-separated providers that must be healthy (default: those with required: true, else all checked)')
     .option('--chain <name>', 'check a chain: healthy when at least one of its providers is')
     .option('--format <format>', 'table, json, markdown or junit', 'table')
-    .option('-o, --out <file>', 'also write the report here (JSON for table, else the chosen format)')
+    .option('-o, --out <file>', 'write the report here (JSON for table, else the chosen format); stdout then shows the table')
     .option('--timeout <dur>', 'give up on a check after this long', '20s')
     .option('--watch <dur>', 'repeat every interval and print up/down transitions until Ctrl-C')
     .addHelpText(
@@ -173,7 +177,9 @@ Examples:
   $ llm-fallback health --chain default --shallow
   $ llm-fallback health --watch 60s
 
-Results update the circuit-breaker state that ask uses. Exit: 0 healthy, 1 a required provider or chain is down, 2 usage/config error.`,
+Providers without their key set are skipped, not failed, unless required (or the whole chain lacks keys).
+With --out the file gets the chosen format and stdout the table. Results update the circuit-breaker state
+that ask uses. Exit: 0 healthy, 1 a required provider or chain is down, 2 usage/config error, 130 Ctrl-C, 143 SIGTERM.`,
     )
     .action(async (targets: string[], opts: import('./commands/health.js').HealthOptions) => {
       const { healthCommand } = await import('./commands/health.js');
