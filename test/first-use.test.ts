@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { refusedUrl } from '../src/mock/server.js';
 import { BIN, run } from './cli-helpers.js';
+import { emulator } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llmf-first-'));
+const server = await emulator({ real: { dialect: 'openai' } });
 const env = { XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache'), GITHUB_STEP_SUMMARY: '' };
 
 /** Starts `mock` as a user would and collects its stdout and stderr until `ready` matches. */
@@ -73,7 +75,10 @@ describe('first commands', () => {
   it('error lines name the provider once, and a refused connection names host:port', async () => {
     const dead = await refusedUrl();
     const config = join(dir, 'dead.yaml');
-    writeFileSync(config, `providers:\n  dead: { api: openai, base_url: "${dead}", model: m }\n`);
+    writeFileSync(config, `providers:\n  dead: { api: openai, base_url: "${dead}", model: m }\n  nov1: { api: openai, base_url: "${server.url}/nosuch/v9", model: m }\n`);
+    const wrongPath = await run(['--config', config, 'health', 'nov1'], { env });
+    expect(wrongPath.stdout).toMatch(/^ {2}✗ nov1: bad_request \(HTTP 404\): emulator: no route for POST \/nosuch\/v9\/chat\/completions/m);
+    expect(wrongPath.stdout).not.toMatch(/nov1: nov1:|HTTP 404: HTTP 404/);
     const r = await run(['--config', config, 'health', 'dead'], { env });
     expect(r.code).toBe(1);
     const port = new URL(dead).port;

@@ -40,7 +40,11 @@ function selectForHealth(cfg: Config, names: string[], chains: string[]): Provid
   return withKeys;
 }
 
-function requiredSet(cfg: Config, opts: HealthOptions, selected: ProviderConfig[], chains: unknown[]): Set<string> {
+/**
+ * The providers that must be healthy. A provider named by --require but not selected is added to
+ * `selected`: leaving it out would hide that it is missing (e.g. has no key).
+ */
+function requireProviders(cfg: Config, opts: HealthOptions, selected: ProviderConfig[], chains: unknown[]): Set<string> {
   const selectedNames = selected.map((p) => p.name);
   if (opts.require !== undefined) {
     const list = opts.require.split(',').map((s) => s.trim()).filter(Boolean);
@@ -50,7 +54,6 @@ function requiredSet(cfg: Config, opts: HealthOptions, selected: ProviderConfig[
         const hint = closest(n, [...cfg.providers.keys()]);
         throw new UsageError(`--require: "${n}" is not a provider in ${cfg.file}${hint ? `; did you mean "${hint}"?` : ''}`);
       }
-      // A required provider is checked even when not named: leaving it out would hide that it is missing.
       if (!selectedNames.includes(n)) selected.push(cfg.providers.get(n)!);
     }
     return new Set(list);
@@ -77,7 +80,7 @@ export async function healthCommand(names: string[], opts: HealthOptions, global
     chains.push({ name: chain.name, providers: chain.providers });
   }
   const selected = selectForHealth(cfg, names, chains.map((c) => c.name));
-  const required = requiredSet(cfg, opts, selected, chains);
+  const required = requireProviders(cfg, opts, selected, chains);
   const mode = opts.shallow ? 'shallow' : 'deep';
   // Keyless providers are left out as skipped, as ask does: a missing secret fails only what must be checked.
   const keyless: HealthResult[] = selected.filter((p) => !hasKey(p)).map((p) => keylessResult(p.name, p.model, required.has(p.name), p.apiKeyEnv!, mode));

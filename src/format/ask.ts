@@ -27,7 +27,7 @@ export function askSummary(r: ChainResult): string {
 export function attemptLines(r: ChainResult): string[] {
   return r.attempts.map(
     (a) =>
-      `  ${a.provider} (${a.model}) at +${formatMs(a.start_ms)}: ${a.decision}${a.error_class ? ` — ${a.error_detail}${a.status ? ` HTTP ${a.status}` : ''}: ${withoutName(a.provider, a.error_message ?? '')}` : a.error_message ? ` — ${withoutName(a.provider, a.error_message)}` : ''}`,
+      `  ${a.provider} (${a.model}) at +${formatMs(a.start_ms)}: ${a.decision}${a.error_class ? ` — ${a.error_detail}${a.status ? ` HTTP ${a.status}` : ''}: ${withoutName(a.provider, a.error_message ?? '', a.status)}` : a.error_message ? ` — ${withoutName(a.provider, a.error_message)}` : ''}`,
   );
 }
 

@@ -82,7 +82,12 @@ export function usdCost(v: number | null | undefined): string {
   return `${v < 0 ? '-' : ''}$${abs.toFixed(Math.min(decimals, 10))}`;
 }
 
-/** Provider error messages start with the provider's name; a line that already names it drops the repeat. */
-export function withoutName(name: string, message: string): string {
-  return message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
+/**
+ * Provider error messages start with the provider's name (and often "HTTP 404: "); a line that already
+ * shows the name, or the status, drops the repeat: `nov1: bad_request (HTTP 404): no route…`, not `nov1: … nov1: HTTP 404: …`.
+ */
+export function withoutName(name: string, message: string, status?: number | null): string {
+  let m = message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
+  if (status && m.startsWith(`HTTP ${status}: `)) m = m.slice(`HTTP ${status}: `.length);
+  return m;
 }

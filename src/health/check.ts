@@ -130,7 +130,7 @@ export function verdict(results: HealthResult[], chains: { name: string; provide
   const failures: string[] = [];
   for (const r of results) {
     if (r.required && r.skipped) failures.push(`${r.name}: required, but not checked: ${r.error_message}`);
-    else if (r.required && !r.healthy) failures.push(`${r.name}: ${r.error_detail ?? 'unhealthy'}${r.status ? ` (HTTP ${r.status})` : ''}: ${withoutName(r.name, r.error_message ?? '')}`);
+    else if (r.required && !r.healthy) failures.push(`${r.name}: ${r.error_detail ?? 'unhealthy'}${r.status ? ` (HTTP ${r.status})` : ''}: ${withoutName(r.name, r.error_message ?? '', r.status)}`);
   }
   for (const c of chainHealth) {
     if (c.healthy) continue;
