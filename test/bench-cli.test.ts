@@ -119,7 +119,9 @@ describe('bench command', () => {
   it('on Ctrl-C stops, reports and writes the partial result, and exits 130', async () => {
     const out = join(dir, 'partial.json');
     const cli = startCli(['bench', '--config', config, 'endless', '--duration', '60s', '-c', '2', '--out', out], env);
-    await new Promise((r) => setTimeout(r, 1500));
+    // The header means the run (and its signal handling) has started, however slow the start-up.
+    for (let i = 0; i < 300 && !cli.out.stderr.includes('closed loop'); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1000));
     const { code, ms } = await cli.signal('SIGINT');
     expect(code).toBe(130);
     expect(ms).toBeLessThan(5000);

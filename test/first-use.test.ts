@@ -64,7 +64,7 @@ describe('first commands', () => {
     expect(r.stdout).toMatch(/│ deepseek\s+│ deepseek-v4-flash/);
   });
 
-  it('no help shows a meaningless default ("0" or [])', async () => {
+  it('no help shows a meaningless default ("0" or [])', { timeout: 120_000 }, async () => {
     for (const cmd of ['bench', 'ask', 'health', 'cost', 'mock', 'merge', 'compare', 'providers']) {
       const r = await run([cmd, '--help']);
       expect(r.code).toBe(0);

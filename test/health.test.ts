@@ -150,8 +150,10 @@ describe('health in CI', () => {
 
   it('on SIGTERM prints the report of the interrupted checks, writes --out and exits 143', async () => {
     const out = join(dir, 'term.json');
+    const before = server.stats().slow?.requests ?? 0;
     const cli = startCli(['--config', config, 'health', 'ok', 'slow', '--timeout', '20s', '--out', out], env);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Once the slow provider has the check's request, the checks (and their signal handling) are running.
+    for (let i = 0; i < 300 && (server.stats().slow?.requests ?? 0) === before; i++) await new Promise((r) => setTimeout(r, 50));
     const { code, ms } = await cli.signal('SIGTERM');
     expect(code).toBe(143);
     expect(ms).toBeLessThan(3000);

@@ -34,7 +34,8 @@ describe('the npm package', () => {
     expect(pkg.engines.node).toBe('>=20.18');
   });
 
-  it('the packed tarball alone runs bench --demo', () => {
+  // Packs, unpacks and runs a demo bench: give a loaded machine room.
+  it('the packed tarball alone runs bench --demo', { timeout: 120_000 }, () => {
     // Unpacked under node_modules/ so that the runtime dependencies resolve from this clone's install,
     // as they would from the installer's node_modules: only the package's own files come from the tarball.
     const scratch = join(ROOT, 'node_modules', '.cache', 'llmf-pack-test');

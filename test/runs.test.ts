@@ -46,7 +46,8 @@ describe('signals: SIGTERM is handled like Ctrl-C', () => {
     expect(readFileSync(raw, 'utf8').trim().split('\n').length).toBeGreaterThan(0);
   });
 
-  it('a signal landing at the very end of a run never loses the result', async () => {
+  // Three runs in a row, each bounded by the default per-call limit.
+  it('a signal landing at the very end of a run never loses the result', { timeout: 120_000 }, async () => {
     // The signal is sent the moment the result starts to appear on stdout, i.e. after the run ended,
     // while the files are still being written: the handler must still be installed then.
     for (let i = 0; i < 3; i++) {
@@ -70,7 +71,7 @@ describe('signals: SIGTERM is handled like Ctrl-C', () => {
 });
 
 describe('output paths are checked before anything is sent', () => {
-  it('a bad --out, --raw or $GITHUB_STEP_SUMMARY is exit 2 naming it, and no request is sent', async () => {
+  it('a bad --out, --raw or $GITHUB_STEP_SUMMARY is exit 2 naming it, and no request is sent', { timeout: 120_000 }, async () => {
     const ro = join(dir, 'read-only');
     mkdirSync(ro);
     chmodSync(ro, 0o555);
@@ -95,7 +96,8 @@ describe('output paths are checked before anything is sent', () => {
     expect(JSON.stringify(after)).toBe(JSON.stringify(before));
   });
 
-  it('every usage error with --demo exits 2 within a bound: the in-process emulator is always closed', async () => {
+  // Twelve runs, each bounded on its own (a hang fails its case at 15 s, not the test's overall limit).
+  it('every usage error with --demo exits 2 within a bound: the in-process emulator is always closed', { timeout: 240_000 }, async () => {
     const cases = [
       ['--fail-on', 'nosuch:error_rate<5%'],
       ['--fail-on', 'nosuch_metric<5'],
