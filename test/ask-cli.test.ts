@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { BIN, run, startCli } from './cli-helpers.js';
-import { runOnPty } from './pty-helpers.js';
+import { onTerminal } from './pty-helpers.js';
 import { emulator } from './helpers.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
@@ -267,13 +267,13 @@ describe('ask on a real terminal', () => {
     const { config, env } = setup();
     ok();
     server.setScript('hang', [{ kind: 'hang' }]);
-    const r = await runOnPty(['ask', '--config', config, '--chain', 'slow', '--no-cache', 'hello'], { env, waitFor: 'waiting for hang (m3)', afterMs: 300 });
-    expect(r.code).toBe(130);
-    expect(r.out).toMatch(/\r\x1b\[2Kwaiting for hang \(m3\)…/);
+    const r = await onTerminal({ args: ['ask', '--config', config, '--chain', 'slow', '--no-cache', 'hello'], env, waitFor: 'waiting for hang \\(m3\\)', delay: 0.3, send: '\u0003' });
+    expect(r.exit).toBe(130);
+    expect(r.output).toMatch(/\r\x1b\[2Kwaiting for hang \(m3\)…/);
     // The status line is erased before the interruption is reported.
-    expect(r.out).toMatch(/\r\x1b\[2K(\r\n)?llm-fallback: interrupted \(Ctrl-C\)/);
-    const live = await runOnPty(['ask', '--config', config, '--no-cache', 'hello'], { env });
-    expect(live.code).toBe(0);
-    expect(live.out).toMatch(/^\r\x1b\[2Kwaiting for p1 \(m1\)…\r\x1b\[2K\w/);
+    expect(r.output).toMatch(/\r\x1b\[2K(\r\n)?llm-fallback: interrupted \(Ctrl-C\)/);
+    const live = await onTerminal({ args: ['ask', '--config', config, '--no-cache', 'hello'], env });
+    expect(live.exit).toBe(0);
+    expect(live.output).toMatch(/^\r\x1b\[2Kwaiting for p1 \(m1\)…\r\x1b\[2K\w/);
   });
 });

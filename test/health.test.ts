@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { refusedUrl } from '../src/mock/server.js';
 import { run, startCli } from './cli-helpers.js';
 import { emulator } from './helpers.js';
-import { runOnPty } from './pty-helpers.js';
+import { onTerminal } from './pty-helpers.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
 const server = await emulator({
@@ -166,11 +166,11 @@ describe('health in CI', () => {
 describe('health --watch on a real terminal', () => {
   it('shows it is alive between transitions and exits 130 on Ctrl-C', async () => {
     server.setScript('flip', [{ kind: 'ok' }]);
-    const r = await runOnPty(['--config', config, 'health', 'flip', '--watch', '200ms'], { env, waitFor: 'watching 1 provider', afterMs: 700 });
-    expect(r.sentAt).not.toBeNull();
-    expect(r.code).toBe(130);
+    const r = await onTerminal({ args: ['--config', config, 'health', 'flip', '--watch', '200ms'], env, waitFor: 'watching 1 provider', delay: 0.7, send: '\u0003' });
+    expect(r.sent).toBe(true);
+    expect(r.exit).toBe(130);
     // Redrawn in place after every round: the status line appears several times, each after a line clear.
-    const lines = r.out.match(/\r\x1b\[2Kwatching 1 provider: 1 up, 0 down · last check \d\d:\d\d:\d\d UTC · every 200ms · Ctrl-C to stop/g) ?? [];
+    const lines = r.output.match(/\r\x1b\[2Kwatching 1 provider: 1 up, 0 down · last check \d\d:\d\d:\d\d UTC · every 200ms · Ctrl-C to stop/g) ?? [];
     expect(lines.length).toBeGreaterThan(1);
   });
 });

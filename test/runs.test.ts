@@ -37,7 +37,7 @@ describe('signals: SIGTERM is handled like Ctrl-C', () => {
     const { code, ms } = await cli.signal('SIGTERM');
     expect(code).toBe(143);
     expect(ms).toBeLessThan(5000);
-    expect(cli.out.stderr).toMatch(/Interrupted \(SIGTERM\)/);
+    expect(cli.out.stderr).toMatch(/Interrupted: stopping \(SIGTERM\)/);
     expect(cli.out.stdout).toMatch(/PARTIAL RESULT/);
     const result = JSON.parse(readFileSync(out, 'utf8'));
     expect(result.partial).toBe(true);

@@ -158,7 +158,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   let progress: { stop(): void } | undefined;
   const signals = new StopSignals(() => {
     progress?.stop();
-    stderr.write(`\nInterrupted (${signals.received}): stopping, waiting briefly for requests in flight (again to quit at once)…\n`);
+    stderr.write(`\nInterrupted: stopping${signals.received === 'SIGTERM' ? ' (SIGTERM)' : ''}, waiting briefly for requests in flight (${signals.received === 'SIGTERM' ? 'a second signal' : 'Ctrl-C again'} to quit at once)…\n`);
     runner.stop();
   });
   if (!opts.quiet) {
