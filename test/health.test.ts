@@ -156,7 +156,7 @@ describe('health in CI', () => {
     for (let i = 0; i < 300 && (server.stats().slow?.requests ?? 0) === before; i++) await new Promise((r) => setTimeout(r, 50));
     const { code, ms } = await cli.signal('SIGTERM');
     expect(code).toBe(143);
-    expect(ms).toBeLessThan(3000);
+    expect(ms).toBeLessThan(10_000); // not the 20 s check timeout: the checks were aborted
     const j = JSON.parse(readFileSync(out, 'utf8'));
     expect(j.providers.find((p: { name: string }) => p.name === 'slow')).toMatchObject({ healthy: false, error_class: 'cancelled' });
     expect(cli.out.stdout).toMatch(/slow .*DOWN cancelled/);
