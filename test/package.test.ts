@@ -16,10 +16,11 @@ describe('the npm package', () => {
   const files = listing.files.map((f) => f.path).sort();
 
   it('ships the CLI, its data files and the licence, and nothing dev-only', () => {
-    for (const f of ['LICENSE', 'README.md', 'package.json', 'bin/llm-fallback.js', 'dist/cli.js', 'dist/commands/bench.js', 'providers.yaml', 'prompts/default.yaml', 'schema/bench-result.schema.json', 'schema/providers.schema.json']) {
+    // bench --self-check starts the emulator as its own process through dist/perf/mock-process.js: shipped.
+    for (const f of ['dist/perf/mock-process.js', 'LICENSE', 'README.md', 'package.json', 'bin/llm-fallback.js', 'dist/cli.js', 'dist/commands/bench.js', 'providers.yaml', 'prompts/default.yaml', 'schema/bench-result.schema.json', 'schema/providers.schema.json']) {
       expect(files, f).toContain(f);
     }
-    const devOnly = files.filter((f) => /^(src|test|examples|\.ci)\/|^dist\/perf\/|^dist\/write-schema\.js$|\.map$|\.ts$|^tsconfig|^vitest/.test(f));
+    const devOnly = files.filter((f) => /^(src|test|examples|\.ci)\/|^dist\/perf\/(run|memory|emulator-throughput)\.js$|^dist\/write-schema\.js$|\.map$|\.ts$|^tsconfig|^vitest/.test(f));
     expect(devOnly).toEqual([]);
     // Every compiled file that is shipped is reachable code, not a leftover: no source maps point at unshipped sources.
     expect(files.filter((f) => f.startsWith('dist/')).every((f) => f.endsWith('.js'))).toBe(true);
@@ -52,6 +53,9 @@ describe('the npm package', () => {
     });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).providers.map((p: { name: string }) => p.name)).toEqual(['holysheep', 'deepseek', 'kimi', 'minimax']);
+    // Every shipped module resolves its imports from the package itself (dev-only files left out are never imported).
+    const imports = spawnSync(process.execPath, ['--input-type=module', '-e', `for (const f of ${JSON.stringify(files.filter((f) => f.startsWith('dist/')).map((f) => join(scratch, 'package', f)))}) await import(f);`], { encoding: 'utf8', timeout: 60_000 });
+    expect(imports.status, imports.stderr).toBe(0);
     rmSync(scratch, { recursive: true, force: true });
   });
 });
