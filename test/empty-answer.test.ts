@@ -20,8 +20,11 @@ const thinkingOnly = Buffer.from(
     .filter((ev) => !ev.includes('"content":[{"type":"text"'))
     .join('\n\n'),
 );
+// The same thinking, cut by the max-tokens budget: finish_reason "length" instead of "stop".
+const thinkingOutOfBudget = Buffer.from(thinkingOnly.toString().replace(/"finish_reason":"stop"/g, '"finish_reason":"length"'));
 const server = await replayServer({
   empty: { status: 200, contentType: 'text/event-stream', body: thinkingOnly },
+  budget: { status: 200, contentType: 'text/event-stream', body: thinkingOutOfBudget },
   good: { status: 200, contentType: 'text/event-stream', body: wireBody(mistral) },
 });
 afterAll(() => server.close());
@@ -35,6 +38,7 @@ function setup() {
   retries: 2
 providers:
   empty: { api: openai, base_url: "${server.url('empty')}", model: magistral-medium-2507, price: { input: 2, output: 5, priced_at: 2026-11-29 } }
+  budget: { api: openai, base_url: "${server.url('budget')}", model: magistral-medium-2507 }
   good: { api: openai, base_url: "${server.url('good')}", model: mistral-small-latest, price: { input: 0.1, output: 0.3, priced_at: 2026-11-29 } }
 chains:
   default: [empty, good]
@@ -88,6 +92,21 @@ describe('an empty answer is a failure of that provider', () => {
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as { providers: { name: string; healthy: boolean; error_class: string }[] };
     expect(report.providers.map((p) => [p.name, p.healthy, p.error_class])).toEqual([['empty', false, 'empty_response']]);
+  });
+
+  it("health counts a model that spent the probe's budget thinking as healthy (it is serving), ask still does not take it as an answer", async () => {
+    expect(thinkingOutOfBudget.toString()).toContain('"finish_reason":"length"');
+    const { config, env } = setup();
+    const h = await run(['health', 'budget', 'empty', '--config', config, '--format', 'json'], { env });
+    const report = JSON.parse(h.stdout) as { providers: { name: string; healthy: boolean; error_class: string | null; ttft_ms: number | null }[] };
+    expect(report.providers.map((p) => [p.name, p.healthy, p.error_class])).toEqual([
+      ['budget', true, null],
+      ['empty', false, 'empty_response'],
+    ]);
+    expect(report.providers[0].ttft_ms).not.toBeNull();
+    const a = await run(['ask', '--config', config, '--provider', 'budget', '--json', '2+2?'], { env });
+    expect(a.code).toBe(1);
+    expect(JSON.parse(a.stdout).attempts.map((x: { error_class: string }) => x.error_class)).toContain('empty_response');
   });
 
   it('bench counts it as an error', async () => {

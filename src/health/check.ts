@@ -1,5 +1,6 @@
 import type { Price } from '../config/load.js';
 import { costOf } from '../cost/usage-cost.js';
+import { REASONING_BUDGET_SPENT } from '../providers/answer.js';
 import { ProviderError } from '../providers/errors.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { withoutName } from '../format/table.js';
@@ -67,8 +68,11 @@ export async function checkOne(t: HealthTarget, mode: 'deep' | 'shallow', timeou
       served = ev.model ?? null;
       end = ev.t;
     } else if (ev.type === 'error') {
-      error = ev.error;
       end = ev.t;
+      // The probe's few tokens all went to thinking: a reasoning model that streams its thoughts is
+      // serving, so it is healthy; an empty answer with no token at all is not.
+      if (ev.error.providerCode === REASONING_BUDGET_SPENT && first !== null) ok = true;
+      else error = ev.error;
     }
   }
   const e = error as ProviderError | null;

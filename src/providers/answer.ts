@@ -13,10 +13,14 @@ export interface AnswerSeen {
   reasoningChars: number;
 }
 
+/** providerCode of an empty answer whose whole max-tokens budget went to reasoning. */
+export const REASONING_BUDGET_SPENT = 'reasoning_budget_spent';
+
 export function emptyAnswerError(provider: string, seen: AnswerSeen, rawFinish: string, finish: string): ProviderError | undefined {
   if (seen.contentChars > 0 || seen.toolCalls > 0 || finish === 'content_filter') return undefined;
+  const budgetWentToReasoning = finish === 'length' && seen.reasoningChars > 0;
   const why =
-    finish === 'length' && seen.reasoningChars > 0
+    budgetWentToReasoning
       ? `the max-tokens budget went to reasoning (${seen.reasoningChars} characters of it) before any answer; raise max tokens`
       : seen.reasoningChars > 0
         ? `only reasoning (${seen.reasoningChars} characters) arrived`
@@ -25,6 +29,8 @@ export function emptyAnswerError(provider: string, seen: AnswerSeen, rawFinish: 
     errorClass: 'empty_response',
     provider,
     status: 200,
+    // Told apart by code: the model is alive and thinking, which `health` counts as healthy.
+    providerCode: budgetWentToReasoning ? REASONING_BUDGET_SPENT : undefined,
     message: `${provider}: empty answer with finish_reason "${rawFinish}": ${why}`,
   });
 }
