@@ -108,7 +108,8 @@ export class FallbackChain {
   /** The result: the fold of `stream`, feeding the live sink on the way. */
   async run(req: ChainRequest): Promise<ChainResult> {
     for await (const ev of this.stream(req)) {
-      if (ev.type === 'token') this.opts.sink?.token(ev.text, ev.provider);
+      if (ev.type === 'attempt_start') this.opts.sink?.attemptStart?.(ev.provider, ev.model);
+      else if (ev.type === 'token') this.opts.sink?.token(ev.text, ev.provider);
       else if (ev.type === 'restart') this.opts.sink?.restart(ev.failed, ev.error, ev.next);
       else if (ev.type === 'answer') return ev.result;
     }

@@ -78,6 +78,8 @@ export type ChainEvent =
 
 /** Live output (a TTY): tokens as they come, and a marker when an answer is abandoned mid-way. */
 export interface LiveSink {
+  /** A request to `provider` starts (a retry, a fallover or a hedge). */
+  attemptStart?(provider: string, model: string): void;
   token(text: string, provider: string): void;
   restart(failed: string, error: ProviderError, next: string | null): void;
 }

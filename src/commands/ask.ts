@@ -5,7 +5,7 @@ import { checkDuration } from '../util/duration.js';
 import { askJson, askSummary, attemptLines } from '../format/ask.js';
 import type { MockServer } from '../mock/server.js';
 import { createAdapter } from '../providers/index.js';
-import type { ChatMessage, ProviderAdapter } from '../providers/types.js';
+import type { ChatMessage } from '../providers/types.js';
 import { FileBreakers, breakerKey } from '../state/breaker.js';
 import { FileAnswerCache, cacheKey } from '../state/cache.js';
 import { FileLatencyHistory } from '../state/latency.js';
@@ -175,21 +175,30 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
   const live = process.stdout.isTTY && !opts.json;
   // On a terminal, stderr shows which provider and attempt the call is waiting on, until the answer flows.
   const waiting = process.stderr.isTTY && !opts.quiet ? new WaitingLine(process.stderr) : undefined;
-  if (waiting) providers = providers.map((p) => ({ ...p, adapter: announcing(p.adapter, (n) => waiting.show(`waiting for ${p.name} (${p.model})${n > 1 ? `, attempt ${n}` : ''}…`)) }));
-
+  const attemptsOf = new Map<string, number>();
+  let answering = false;
   let streamed = false;
-  const sink: LiveSink | undefined = live
-    ? {
-        token: (t) => {
-          waiting?.clear();
-          streamed = true;
-          process.stdout.write(t);
-        },
-        restart: (failed, error, next) => {
-          process.stdout.write(`\n\n[llm-fallback: ${failed} failed mid-answer (${error.detail}); ${next ? `the complete answer from ${next} follows` : 'no other provider to try'}]\n\n`);
-        },
-      }
-    : undefined;
+  const sink: LiveSink | undefined =
+    live || waiting
+      ? {
+          attemptStart: (provider, model) => {
+            const n = (attemptsOf.get(provider) ?? 0) + 1;
+            attemptsOf.set(provider, n);
+            if (!answering) waiting?.show(`waiting for ${provider} (${model})${n > 1 ? `, attempt ${n}` : ''}…`);
+          },
+          token: (t) => {
+            answering = true;
+            waiting?.clear();
+            if (!live) return;
+            streamed = true;
+            process.stdout.write(t);
+          },
+          restart: (failed, error, next) => {
+            answering = false;
+            if (live) process.stdout.write(`\n\n[llm-fallback: ${failed} failed mid-answer (${error.detail}); ${next ? `the complete answer from ${next} follows` : 'no other provider to try'}]\n\n`);
+          },
+        }
+      : undefined;
 
   const chain = new FallbackChain(providers, {
     retries: retriesFlag ?? cfg.ask.retries,
@@ -252,21 +261,6 @@ function checkFitsSomewhere(messages: ChatMessage[], maxTokens: number | undefin
   throw new UsageError(
     `ask: the prompt (~${need.toLocaleString('en-US')} tokens${maxTokens ? ` with --max-tokens ${maxTokens}` : ''}) does not fit the context window of any provider of ${what} (largest: ${widest.name}, ${widest.contextWindow!.toLocaleString('en-US')} tokens); shorten it or use a provider with a larger window`,
   );
-}
-
-/** The adapter, telling `onAttempt` each time a request starts (1, 2, … per provider). */
-function announcing(adapter: ProviderAdapter, onAttempt: (n: number) => void): ProviderAdapter {
-  let n = 0;
-  return {
-    name: adapter.name,
-    model: adapter.model,
-    stream: (req) => {
-      onAttempt(++n);
-      return adapter.stream(req);
-    },
-    listModels: (timeoutMs, signal) => adapter.listModels(timeoutMs, signal),
-    close: () => adapter.close(),
-  };
 }
 
 /** One status line on a terminal's stderr, rewritten in place and erased before anything else is shown. */

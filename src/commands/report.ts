@@ -1,12 +1,12 @@
 import { readResult } from '../bench/merge.js';
 import { htmlReport } from '../report/html.js';
-import { writeWhole } from '../report/write.js';
+import { writeAtomic } from '../report/write.js';
 import { outputFileFlag } from './options.js';
 
 /** Renders a saved result (bench --out, merge --out) as the same HTML report `bench --html` writes. */
 export async function reportCommand(file: string, opts: { html: string; quiet?: boolean }): Promise<number> {
   const html = outputFileFlag('--html', opts.html)!;
-  writeWhole(html, htmlReport(readResult(file)));
+  writeAtomic(html, htmlReport(readResult(file)));
   if (!opts.quiet) process.stderr.write(`HTML report written to ${html}\n`);
   return 0;
 }

@@ -80,11 +80,9 @@ export class StreamWire {
     return { ...c, ...extra };
   }
 
-  /** Frames sent with the headers (before the first token). */
+  /** Frames sent with the headers (before the first token) in the OpenAI-style dialects; Anthropic's is anthropicStart(). */
   start(): string {
     switch (this.dialect) {
-      case 'anthropic':
-        return `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 1 } } })}\n\n`;
       case 'deepseek':
       case 'gemini':
       case 'minimax':

@@ -58,7 +58,6 @@ const secs = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${Strin
  */
 export class LiveProgress {
   private readonly tally = new Map<string, Tally>();
-  private readonly t0 = now();
   private timer?: NodeJS.Timeout;
   private drawn = 0;
   private frame = 0;

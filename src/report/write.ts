@@ -191,8 +191,3 @@ export class AtomicLineFile {
     });
   }
 }
-
-/** Writes beside the target and renames, so a failed write never leaves half a report over an earlier one. */
-export function writeWhole(file: string, text: string): void {
-  writeAtomic(file, text);
-}
