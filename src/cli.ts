@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { BENCH_DEFAULTS, CALL_DEFAULTS, EXIT, HEALTH_DEFAULTS } from './defaults.js';
 import { UsageError } from './errors.js';
 import { redact, stripControls } from './util/redact.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** Exit codes shared by every command (documented in the README). */
-export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -61,10 +61,10 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .description('benchmark providers side by side: latency and first-token percentiles (HDR), tokens/s, errors by class, real cost, CI thresholds')
     .argument('[targets...]', 'providers or chains to run (default: every provider whose key is set)')
     .option('--demo', 'benchmark the four emulated providers of the article, in-process on loopback (no keys, no network)')
-    .option('-c, --concurrency <n>', 'closed loop: requests in flight per provider (default 1; 4 with --demo)')
+    .option('-c, --concurrency <n>', `closed loop: requests in flight per provider (default ${BENCH_DEFAULTS.concurrency}; ${BENCH_DEFAULTS.demoConcurrency} with --demo)`)
     .option('-r, --rate <r>', 'open loop: requests per second per provider; latency counts from each scheduled send')
     .option('--arrival <kind>', 'open-loop arrivals: constant or poisson (default constant)')
-    .option('-n, --requests <n>', `measured requests per provider (default ${'20'}; 24 with --demo)`)
+    .option('-n, --requests <n>', `measured requests per provider (default ${BENCH_DEFAULTS.requests}; ${BENCH_DEFAULTS.demoRequests} with --demo)`)
     .option('-d, --duration <dur>', 'measure for this long per provider, e.g. 30s (with --requests: whichever ends first)')
     .option('--warmup <n>', 'requests per provider sent first and left out of the figures (default 0)')
     .option('--max-tokens <n>', 'max output tokens per request')
@@ -84,7 +84,7 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .option('--html <file>', 'write a self-contained HTML report (charts drawn inline, no network) here')
     .option('--fail-on <threshold>', 'fail (exit 1) unless this holds, e.g. "ttft_p95<800ms", "error_rate<1%", "deepseek:cost_per_1k<0.5" (repeatable)', collect)
     .option('--allow-failures', 'exit 0 even when a provider had no successful request (by default that fails the run)')
-    .option('--max-inflight <n>', 'open loop: cap on requests in flight per provider; sends past it wait and show as lag', '10000')
+    .option('--max-inflight <n>', `open loop: cap on requests in flight per provider; sends past it wait and show as lag (default ${BENCH_DEFAULTS.maxInflight})`)
     .option('-q, --quiet', 'print only the result (no header line, no live progress)')
     .option('--self-check', 'measure this client against the emulator in its own process at 1 to 1000 streams and print its own error per level (about 30 s)')
     .addHelpText(
@@ -131,7 +131,7 @@ paths are checked before sending), 130 Ctrl-C, 143 SIGTERM.`,
     .option('-p, --provider <name>', 'use this one provider (still retried, then cache and static tiers)')
     .option('--max-tokens <n>', 'max output tokens')
     .option('--temperature <t>', 'sampling temperature (0-2)')
-    .option('--timeout <dur>', 'one deadline for the whole call, every retry and fallback included', '120s')
+    .option('--timeout <dur>', `one deadline for the whole call, every retry and fallback included (default ${CALL_DEFAULTS.deadlineMs / 1000}s)`)
     .option('--hedge <dur|auto|off>', 'start the next provider too when no first token came within this delay (default auto: the provider\'s p95 TTFT from history, else 3s)')
     .option('--retries <n>', 'retries of a provider after fast failures, taken when it is the last live option (default 2, or defaults.retries)')
     .option('--on-content-filter <what>', 'stop (default): return the refusal; fallover: try the next provider')
@@ -166,7 +166,7 @@ prompt no provider's context window fits, 130 Ctrl-C, 143 SIGTERM.`,
     .option('--chain <name>', 'check a chain: healthy when at least one of its providers is')
     .option('--format <format>', 'table, json, markdown or junit', 'table')
     .option('-o, --out <file>', 'write the report here (JSON for table, else the chosen format); stdout then shows the table')
-    .option('--timeout <dur>', 'give up on a check after this long', '20s')
+    .option('--timeout <dur>', `give up on a check after this long (default ${HEALTH_DEFAULTS.timeoutMs / 1000}s)`)
     .option('--watch <dur>', 'repeat every interval and print up/down transitions until Ctrl-C')
     .addHelpText(
       'after',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ProviderConfig } from '../src/config/load.js';
-import { DEFAULT_TIMEOUTS } from '../src/config/load.js';
+import { DEFAULT_TIMEOUTS } from '../src/defaults.js';
 import { blend, dailyUsd, parseVolume, project, USD, workloadFromResult } from '../src/cost/project.js';
 import { run } from './cli-helpers.js';
 import { emulator } from './helpers.js';

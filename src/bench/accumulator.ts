@@ -1,4 +1,4 @@
-import type { Price } from '../config/load.js';
+import type { Price } from '../config/types.js';
 import type { Usage } from '../providers/types.js';
 import { costOf } from '../cost/usage-cost.js';
 import { newHistogram, recordMs, type Histogram } from './histogram.js';

@@ -1,4 +1,4 @@
-import type { Price } from '../config/load.js';
+import type { Price } from '../config/types.js';
 import { ProviderAccumulator, HISTOGRAM_NAMES, type HistogramName } from './accumulator.js';
 import { decode, encode, summarize, type Summary } from './histogram.js';
 import type { Picks } from './picks.js';

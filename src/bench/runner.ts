@@ -1,6 +1,6 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { Price } from '../config/load.js';
+import type { Price } from '../config/types.js';
 import { Rng, hashSeed } from '../mock/random.js';
 import type { ChatMessage, ProviderAdapter } from '../providers/types.js';
 import { now } from '../util/clock.js';

@@ -1,7 +1,8 @@
-import { resolveProvider, hasKey, type Config, type ProviderConfig } from '../config/load.js';
+import { hasKey } from '../config/load.js';
+import type { Config, ProviderConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { MockServer } from '../mock/server.js';
-import { createAdapter } from '../providers/index.js';
+import { handleFrom, openProvider } from '../providers/handle.js';
 import { closest } from '../util/suggest.js';
 import type { BenchTarget } from './runner.js';
 
@@ -34,13 +35,13 @@ export function selectProviders(cfg: Config, names: string[], env: NodeJS.Proces
 }
 
 export function targetsFor(providers: ProviderConfig[], env: NodeJS.ProcessEnv): BenchTarget[] {
-  return providers.map((p) => ({ name: p.name, model: p.model, api: p.api, price: p.price, adapter: createAdapter(resolveProvider(p, env)) }));
+  return providers.map((p) => openProvider(p, env));
 }
 
 /** bench --demo: the emulated article providers (the emulator is loaded only when asked for). */
 export async function demoTargets(names: string[]): Promise<{ targets: BenchTarget[]; server: MockServer }> {
   const { startDemo } = await import('../mock/demo.js');
   const { server, providers } = await startDemo(names, 'bench --demo');
-  const targets = providers.map(({ config, settings }) => ({ name: settings.name, model: settings.model, api: settings.api, price: config.price, adapter: createAdapter(settings) }));
+  const targets = providers.map(({ config, settings }) => handleFrom(config, settings, `demo:${settings.name}`));
   return { targets, server };
 }

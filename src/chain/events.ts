@@ -1,19 +1,9 @@
-import type { Price } from '../config/load.js';
 import type { ProviderError } from '../providers/errors.js';
-import type { ChatMessage, FinishReason, ProviderAdapter, Usage } from '../providers/types.js';
-import type { ProviderClocks } from './policy.js';
+import type { ProviderHandle } from '../providers/handle.js';
+import type { ChatMessage, FinishReason, Usage } from '../providers/types.js';
 
-export interface ChainProvider {
-  name: string;
-  model: string;
-  adapter: ProviderAdapter;
-  price?: Price;
-  contextWindow?: number;
-  /** The configured clocks; first_token and idle are ceilings for the learnt ones. */
-  timeouts: ProviderClocks;
-  /** Identifies the provider+endpoint+model in the breaker state and the latency history. */
-  breakerKey: string;
-}
+/** The parts of a provider handle the chain reads. */
+export type ChainProvider = Pick<ProviderHandle, 'name' | 'model' | 'adapter' | 'price' | 'contextWindow' | 'timeouts' | 'breakerKey'>;
 
 export interface ChainRequest {
   messages: ChatMessage[];

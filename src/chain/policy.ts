@@ -3,6 +3,7 @@
  * that failed, which provider goes next, and how long each clock and the hedge give a provider. Every
  * default of the chain is stated here once.
  */
+import type { TimeoutsMs } from '../config/types.js';
 import type { ErrorClass, ProviderError } from '../providers/errors.js';
 import type { LatencySamples } from '../state/latency.js';
 
@@ -28,13 +29,6 @@ export const CHAIN_DEFAULTS = {
 
 export type HedgeSetting = { kind: 'auto' } | { kind: 'fixed'; ms: number } | { kind: 'off' };
 
-export interface ProviderClocks {
-  connect: number;
-  firstToken: number;
-  idle: number;
-  total: number;
-}
-
 export interface AttemptClocks {
   firstTokenMs: number;
   idleMs: number;
@@ -59,7 +53,7 @@ const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v
  * cut at 3 s, while a fast model's outage is caught in seconds. `allowanceMs` is the prompt-length
  * allowance, added on top (history is stored without it).
  */
-export function attemptClocks(configured: ProviderClocks, history: LatencySamples | undefined, hedge: HedgeSetting, allowanceMs: number): AttemptClocks {
+export function attemptClocks(configured: TimeoutsMs, history: LatencySamples | undefined, hedge: HedgeSetting, allowanceMs: number): AttemptClocks {
   const d = CHAIN_DEFAULTS;
   const ceilingFt = configured.firstToken + allowanceMs;
   const ttft = history && history.ttft_ms.length >= d.minSamples ? history.ttft_ms : undefined;

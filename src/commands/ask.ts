@@ -1,27 +1,19 @@
-import { FallbackChain, type ChainProvider, type LiveSink } from '../chain/chain.js';
-import { findChain, findProvider, loadConfig, resolveProvider, hasKey, SHIPPED_CONFIG, type Config } from '../config/load.js';
+import type { LiveSink } from '../chain/chain.js';
+import { loadConfig, SHIPPED_CONFIG } from '../config/load.js';
+import { ASK_EXIT, CALL_DEFAULTS } from '../defaults.js';
 import { UsageError } from '../errors.js';
-import { checkDuration } from '../util/duration.js';
 import { askJson, askSummary, attemptLines } from '../format/ask.js';
-import type { MockServer } from '../mock/server.js';
-import { createAdapter } from '../providers/index.js';
 import type { ChatMessage } from '../providers/types.js';
-import { FileBreakers, breakerKey } from '../state/breaker.js';
-import { FileAnswerCache, cacheKey } from '../state/cache.js';
+import { createRouter } from '../router.js';
+import { FileBreakers } from '../state/breaker.js';
+import { FileAnswerCache } from '../state/cache.js';
 import { FileLatencyHistory } from '../state/latency.js';
-import type { HedgeSetting } from '../chain/policy.js';
-import { formatMs } from '../util/duration.js';
+import { checkDuration, formatMs } from '../util/duration.js';
 import { readInputFile, readInputStream, type InputLimits } from '../util/read-input.js';
 import { StopSignals } from '../util/signals.js';
-import { estimatePromptTokens } from '../util/tokens.js';
 import { choiceFlag, durationFlag, intFlag, numberFlag } from './options.js';
 
-/** Exit codes of `ask`, so scripts can tell a live answer from a fallback tier. */
-export const ASK_EXIT = { live: 0, none: 1, usage: 2, cache: 3, static: 4, interrupted: 130 } as const;
-
 const MAX_PROMPT_BYTES = 8 * 1024 * 1024;
-/** Long prompts get a longer first-token clock: +1 s per 10,000 prompt tokens. */
-const FIRST_TOKEN_MS_PER_PROMPT_TOKEN = 0.1;
 
 export interface AskOptions {
   file?: string;
@@ -103,7 +95,7 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
   const signals = new StopSignals(() => abort.abort());
   const maxTokens = intFlag('--max-tokens', opts.maxTokens);
   const temperature = numberFlag('--temperature', opts.temperature, 0, 2);
-  const timeoutMs = durationFlag('--timeout', opts.timeout) ?? 120_000;
+  const timeoutMs = durationFlag('--timeout', opts.timeout) ?? CALL_DEFAULTS.deadlineMs;
   const hedgeFlag = opts.hedge === 'off' || opts.hedge === 'auto' ? opts.hedge : hedgeDuration(opts.hedge);
   const retriesFlag = intFlag('--retries', opts.retries, 0);
   const onContentFilterFlag = choiceFlag('--on-content-filter', opts.onContentFilter, ['stop', 'fallover'] as const);
@@ -116,62 +108,27 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
   const warn = (msg: string) => {
     if (!opts.quiet) process.stderr.write(`llm-fallback: warning: ${msg}\n`);
   };
-  let cfg: Config;
-  let server: MockServer | undefined;
-  let providers: ChainProvider[];
-  let chainName: string;
-  if (opts.demo) {
-    // The emulated providers stand in for the shipped ones of the same names: --provider and --chain pick among them.
-    const shipped = loadConfig(SHIPPED_CONFIG);
-    chainName = opts.provider ?? opts.chain ?? 'default';
-    const names = opts.provider ? [findProvider(shipped, opts.provider, '--provider').name] : findChain(shipped, chainName, '--chain').providers;
-    ({ cfg, server, providers } = await demoChain(shipped, names));
-  } else {
-    cfg = loadConfig(global.config);
-    let names: string[];
-    if (opts.provider) {
-      names = [findProvider(cfg, opts.provider, '--provider').name];
-      chainName = opts.provider;
-    } else {
-      chainName = opts.chain ?? 'default';
-      names = findChain(cfg, chainName, '--chain').providers;
-    }
-    const usable = names.map((n) => cfg.providers.get(n)!).filter((p) => {
-      if (hasKey(p)) return true;
-      warn(`${p.name} left out of the chain: ${p.apiKeyEnv} is not set`);
-      return false;
-    });
-    if (usable.length === 0) {
-      const vars = names.map((n) => cfg.providers.get(n)!.apiKeyEnv).filter(Boolean);
-      throw new UsageError(`ask: no provider of ${opts.provider ? `"${opts.provider}"` : `chain "${chainName}"`} has its API key set; export ${vars.join(' or ')}, or try "llm-fallback ask --demo"`);
-    }
-    providers = usable.map((p) => {
-      const settings = resolveProvider(p);
-      return {
-        name: p.name,
-        model: settings.model,
-        adapter: createAdapter(settings),
-        price: p.price,
-        contextWindow: p.contextWindow,
-        timeouts: p.timeouts,
-        breakerKey: breakerKey(p.name, settings.baseUrl, settings.model),
-      };
-    });
-  }
-  // From here on every path closes what it started (sockets, the demo emulator).
-  const closeAll = async () => {
-    await Promise.all(providers.map((p) => p.adapter.close()));
-    await server?.close();
-  };
+  const env = process.env;
+  // The demo's providers have breaker and history keys of their own (demo:NAME), so it never sways real calls.
+  const cfg = loadConfig(opts.demo ? SHIPPED_CONFIG : global.config);
+  const router = await createRouter({
+    demo: opts.demo,
+    config: opts.demo ? undefined : cfg,
+    who: opts.demo ? 'ask --demo' : 'ask',
+    warn,
+    stores: {
+      breakers: new FileBreakers({ failures: cfg.ask.breakerFailures, cooldownMs: cfg.ask.breakerCooldownMs, probeTimeoutMs: Math.max(timeoutMs, CALL_DEFAULTS.minProbeTimeoutMs) }, env, warn),
+      history: new FileLatencyHistory(env, warn),
+      cache: opts.cache ? new FileAnswerCache(cfg.ask.cacheTtlMs, env, warn) : null,
+    },
+  });
+  const routeName = opts.provider ?? opts.chain ?? 'default';
   try {
-    checkFitsSomewhere(messages, maxTokens, providers, opts.provider ? `"${opts.provider}"` : `chain "${chainName}"`);
+    router.route(routeName, opts.provider ? 'provider' : 'chain', opts.provider ? '--provider' : '--chain');
   } catch (e) {
-    await closeAll();
+    await router.close();
     throw e;
   }
-  const chainCfg = cfg.chains.get(chainName);
-  const breakers = new FileBreakers({ failures: cfg.ask.breakerFailures, cooldownMs: cfg.ask.breakerCooldownMs, probeTimeoutMs: Math.max(timeoutMs, 10_000) }, process.env, warn);
-  const key = cacheKey({ messages, maxTokens, temperature });
   const live = process.stdout.isTTY && !opts.json;
   // On a terminal, stderr shows which provider and attempt the call is waiting on, until the answer flows.
   const waiting = process.stderr.isTTY && !opts.quiet ? new WaitingLine(process.stderr) : undefined;
@@ -200,27 +157,16 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
         }
       : undefined;
 
-  const chain = new FallbackChain(providers, {
-    retries: retriesFlag ?? cfg.ask.retries,
-    retrySameFirst: chainCfg?.retrySameFirst,
-    deadlineMs: timeoutMs,
-    hedge: hedgeSetting(hedgeFlag ?? chainCfg?.hedge),
-    onContentFilter: onContentFilterFlag ?? chainCfg?.onContentFilter ?? 'stop',
-    firstTokenMsPerPromptToken: FIRST_TOKEN_MS_PER_PROMPT_TOKEN,
-    breakers,
-    history: new FileLatencyHistory(process.env, warn),
-    cache: opts.cache ? { store: new FileAnswerCache(cfg.ask.cacheTtlMs, process.env, warn), key } : undefined,
-    staticMessage: chainCfg?.staticMessage ?? cfg.staticMessage,
-    signal: abort.signal,
-    sink,
-  });
   try {
     let result;
     try {
-      result = await chain.run({ messages, maxTokens, temperature });
+      result = await router.chat(
+        { model: routeName, messages, maxTokens, temperature, timeoutMs, cache: opts.cache, hedge: hedgeFlag, retries: retriesFlag, onContentFilter: onContentFilterFlag, signal: abort.signal },
+        sink,
+      );
     } finally {
       waiting?.clear();
-      await closeAll();
+      await router.close();
     }
 
     // Stopped by the user (or SIGTERM) before a live answer was complete: say so, not "a provider failed".
@@ -250,19 +196,6 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
   }
 }
 
-/**
- * A prompt larger than every provider's context window cannot be helped by retrying or by the static
- * message: a usage error (exit 2) saying so. Providers without a known window might take it.
- */
-function checkFitsSomewhere(messages: ChatMessage[], maxTokens: number | undefined, providers: ChainProvider[], what: string): void {
-  const need = estimatePromptTokens(messages) + (maxTokens ?? 0);
-  if (providers.some((p) => p.contextWindow === undefined || need <= p.contextWindow)) return;
-  const widest = providers.reduce((a, b) => ((b.contextWindow ?? 0) > (a.contextWindow ?? 0) ? b : a));
-  throw new UsageError(
-    `ask: the prompt (~${need.toLocaleString('en-US')} tokens${maxTokens ? ` with --max-tokens ${maxTokens}` : ''}) does not fit the context window of any provider of ${what} (largest: ${widest.name}, ${widest.contextWindow!.toLocaleString('en-US')} tokens); shorten it or use a provider with a larger window`,
-  );
-}
-
 /** One status line on a terminal's stderr, rewritten in place and erased before anything else is shown. */
 class WaitingLine {
   private shown = false;
@@ -284,28 +217,4 @@ function hedgeDuration(value: string | undefined): number | undefined {
   const d = checkDuration(value);
   if ('problem' in d) throw new UsageError(`--hedge: ${d.problem}${/not a duration/.test(d.problem) ? ' (or auto, or off)' : ''}`);
   return d.ms;
-}
-
-function hedgeSetting(v: number | 'auto' | 'off' | undefined): HedgeSetting {
-  return v === undefined || v === 'auto' ? { kind: 'auto' } : v === 'off' ? { kind: 'off' } : { kind: 'fixed', ms: v };
-}
-
-/** `ask --demo`: the article's chain against the in-process emulator (no keys, no network). */
-async function demoChain(cfg: Config, names: string[]): Promise<{ cfg: Config; server: MockServer; providers: ChainProvider[] }> {
-  // The emulator is loaded only for --demo: ask's start-up should not pay for it.
-  const { startDemo } = await import('../mock/demo.js');
-  const { server, providers } = await startDemo(names, 'ask --demo');
-  return {
-    cfg,
-    server,
-    providers: providers.map(({ config, settings }) => ({
-      name: settings.name,
-      model: settings.model,
-      adapter: createAdapter(settings),
-      price: config.price,
-      contextWindow: config.contextWindow,
-      timeouts: config.timeouts,
-      breakerKey: `demo:${settings.name}`,
-    })),
-  };
 }

@@ -13,7 +13,8 @@ import { colorWanted, LiveProgress, progressWanted } from '../report/progress.js
 import type { MockServer } from '../mock/server.js';
 import { htmlReport } from '../report/html.js';
 import { AtomicLineFile, checkOutputPaths, failureLines, stepSummaryTarget, writeOutputs, type OutputTarget } from '../report/write.js';
-import { EXIT_INTERRUPTED, StopSignals } from '../util/signals.js';
+import { StopSignals } from '../util/signals.js';
+import { BENCH_DEFAULTS, EXIT } from '../defaults.js';
 import { now } from '../util/clock.js';
 import { formatMs } from '../util/duration.js';
 import { choiceFlag, durationFlag, intFlag, numberFlag, outputFileFlag, positiveNumberFlag } from './options.js';
@@ -50,9 +51,6 @@ export interface BenchOptions {
 const FORMATS = ['table', 'json', 'csv', 'markdown'] as const;
 
 /** Demo defaults keep `bench --demo` well under a minute. */
-const DEMO_REQUESTS = 24;
-const DEMO_CONCURRENCY = 4;
-const DEFAULT_REQUESTS = 20;
 /** Each unit of concurrency is a worker and a socket; past these a run measures the client, not the provider. */
 const MAX_CONCURRENCY = 10_000;
 const MAX_RATE = 100_000;
@@ -67,13 +65,13 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   if (opts.arrival && rate === undefined) throw new UsageError('--arrival: only applies with --rate (open loop)');
   const durationMs = durationFlag('--duration', opts.duration);
   let requests = intFlag('--requests', opts.requests);
-  if (requests === undefined && durationMs === undefined) requests = opts.demo ? DEMO_REQUESTS : DEFAULT_REQUESTS;
+  if (requests === undefined && durationMs === undefined) requests = opts.demo ? BENCH_DEFAULTS.demoRequests : BENCH_DEFAULTS.requests;
   const warmup = intFlag('--warmup', opts.warmup, 0) ?? 0;
   const maxTokens = intFlag('--max-tokens', opts.maxTokens);
   const temperature = numberFlag('--temperature', opts.temperature, 0, 2);
   const timeoutMs = durationFlag('--timeout', opts.timeout);
   const seed = intFlag('--seed', opts.seed, 0) ?? 1;
-  const maxInflight = intFlag('--max-inflight', opts.maxInflight) ?? 10_000;
+  const maxInflight = intFlag('--max-inflight', opts.maxInflight) ?? BENCH_DEFAULTS.maxInflight;
   const thresholds: Threshold[] = (opts.failOn ?? []).map((e) => parseThreshold(e, '--fail-on'));
   const slos = parseSlos(opts.slo ?? []);
   const html = outputFileFlag('--html', opts.html);
@@ -117,7 +115,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
 
   const spec: LoadSpec = {
     mode: rate !== undefined ? 'open' : 'closed',
-    concurrency: concurrencyFlag ?? (opts.demo ? DEMO_CONCURRENCY : 1),
+    concurrency: concurrencyFlag ?? (opts.demo ? BENCH_DEFAULTS.demoConcurrency : BENCH_DEFAULTS.concurrency),
     rate: rate ?? 0,
     arrival,
     requests,
@@ -222,7 +220,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
       stderr.write(`llm-fallback: ${dead.map((p) => p.name).join(', ')}: no successful request (${dead.length === 1 ? 'it failed' : 'they failed'} every time); exit 1 (--allow-failures to accept)\n`);
     }
     if (signals.received) return signals.exitCode;
-    if (result.partial) return EXIT_INTERRUPTED;
+    if (result.partial) return EXIT.interrupted;
     if (failures.length) return 1;
     if (dead.length && !opts.allowFailures) return 1;
     return result.thresholds.some((t) => !t.pass) ? 1 : 0;

@@ -1,12 +1,14 @@
 import { selectProviders } from '../bench/targets.js';
-import { findChain, hasKey, loadConfig, resolveProvider, type Config, type ProviderConfig } from '../config/load.js';
+import { findChain, hasKey, loadConfig } from '../config/load.js';
+import type { Config, ProviderConfig } from '../config/types.js';
+import { HEALTH_DEFAULTS } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { healthJunit, healthMarkdown, healthTable, watchLine } from '../format/health.js';
 import { checkOne, keylessResult, verdict, type HealthReport, type HealthResult, type HealthTarget } from '../health/check.js';
 import { countsAgainstProvider } from '../providers/errors.js';
-import { createAdapter } from '../providers/index.js';
+import { openProvider } from '../providers/handle.js';
 import { checkOutputPaths, failureLines, stepSummaryTarget, writeOutputs, type OutputTarget } from '../report/write.js';
-import { FileBreakers, breakerKey } from '../state/breaker.js';
+import { FileBreakers } from '../state/breaker.js';
 import { formatMs } from '../util/duration.js';
 import { StopSignals } from '../util/signals.js';
 import { sleep } from '../util/time.js';
@@ -65,7 +67,7 @@ function requireProviders(cfg: Config, opts: HealthOptions, selected: ProviderCo
 
 export async function healthCommand(names: string[], opts: HealthOptions, global: { config?: string }): Promise<number> {
   const format = choiceFlag<Format>('--format', opts.format, FORMATS)!;
-  const timeoutMs = durationFlag('--timeout', opts.timeout)!;
+  const timeoutMs = durationFlag('--timeout', opts.timeout) ?? HEALTH_DEFAULTS.timeoutMs;
   const watchMs = durationFlag('--watch', opts.watch);
   const outputs: OutputTarget[] = [];
   if (opts.out !== undefined) outputs.push({ source: '--out', file: opts.out });
@@ -86,13 +88,10 @@ export async function healthCommand(names: string[], opts: HealthOptions, global
   const keyless: HealthResult[] = selected.filter((p) => !hasKey(p)).map((p) => keylessResult(p.name, p.model, required.has(p.name), p.apiKeyEnv!, mode));
   const targets: HealthTarget[] = selected
     .filter((p) => hasKey(p))
-    .map((p) => {
-      const s = resolveProvider(p);
-      return { name: p.name, model: s.model, adapter: createAdapter(s), price: p.price, required: required.has(p.name), breakerKey: breakerKey(p.name, s.baseUrl, s.model) };
-    });
+    .map((p) => ({ ...openProvider(p), required: required.has(p.name) }));
   const order = selected.map((p) => p.name);
   const warn = (m: string) => process.stderr.write(`llm-fallback: warning: ${m}\n`);
-  const breakers = new FileBreakers({ failures: cfg.ask.breakerFailures, cooldownMs: cfg.ask.breakerCooldownMs, probeTimeoutMs: 60_000 }, process.env, warn);
+  const breakers = new FileBreakers({ failures: cfg.ask.breakerFailures, cooldownMs: cfg.ask.breakerCooldownMs, probeTimeoutMs: HEALTH_DEFAULTS.probeTimeoutMs }, process.env, warn);
   const abort = new AbortController();
   const signals = new StopSignals(() => abort.abort());
 

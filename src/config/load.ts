@@ -6,76 +6,11 @@ import { ConfigError, UsageError } from '../errors.js';
 import type { ProviderSettings } from '../providers/index.js';
 import { parseDuration } from '../util/duration.js';
 import { closest } from '../util/suggest.js';
+import { CONFIG_DEFAULTS, DEFAULT_TIMEOUTS } from '../defaults.js';
 import { CONFIG } from './schema.js';
+import type { ChainConfig, Config, ProviderConfig, TimeoutsMs } from './types.js';
 import { Validator, type Problem } from './validate.js';
 
-export interface Price {
-  input: number;
-  cachedInput: number;
-  output: number;
-  /** YYYY-MM-DD; optional (an undated price is flagged as such). */
-  pricedAt?: string;
-  source?: string;
-}
-
-export interface TimeoutsMs {
-  connect: number;
-  firstToken: number;
-  idle: number;
-  total: number;
-}
-
-export interface ProviderConfig {
-  name: string;
-  api: 'openai' | 'anthropic';
-  baseUrl: string;
-  model: string;
-  apiKeyEnv?: string;
-  description?: string;
-  headers: Record<string, string>;
-  params: Record<string, unknown>;
-  price?: Price;
-  contextWindow?: number;
-  maxOutputTokens?: number;
-  maxTokensParam?: 'max_tokens' | 'max_completion_tokens';
-  streamUsage?: 'auto' | 'never';
-  maxResponseBytes?: number;
-  timeouts: TimeoutsMs;
-  required: boolean;
-  thresholds: string[];
-  /** "file:line:col" of the provider's entry, for messages about it. */
-  where: string;
-}
-
-export interface ChainConfig {
-  name: string;
-  providers: string[];
-  staticMessage?: string;
-  /** A fixed hedge delay (ms), 'off', or 'auto' (from history); unset means auto. */
-  hedge?: number | 'auto' | 'off';
-  retrySameFirst?: boolean;
-  onContentFilter?: 'stop' | 'fallover';
-}
-
-export interface AskDefaults {
-  retries: number;
-  breakerFailures: number;
-  breakerCooldownMs: number;
-  cacheTtlMs: number;
-}
-
-export interface Config {
-  /** The file it came from, or "(built-in)". */
-  file: string;
-  providers: Map<string, ProviderConfig>;
-  chains: Map<string, ChainConfig>;
-  staticMessage?: string;
-  thresholds: string[];
-  currency?: { code: string; rate: number };
-  ask: AskDefaults;
-}
-
-export const DEFAULT_TIMEOUTS: TimeoutsMs = { connect: 5_000, firstToken: 30_000, idle: 30_000, total: 120_000 };
 
 /** The providers.yaml shipped in the package (two levels above dist/config/). */
 export const SHIPPED_CONFIG = fileURLToPath(new URL('../../providers.yaml', import.meta.url));
@@ -343,10 +278,10 @@ function build(raw: RawConfig, file: string, root: ParsedNode, lines: LineCounte
     thresholds: raw.thresholds ?? [],
     currency: raw.currency?.code && raw.currency.rate ? { code: raw.currency.code, rate: raw.currency.rate } : undefined,
     ask: {
-      retries: raw.defaults?.retries ?? 2,
-      breakerFailures: raw.defaults?.breaker_failures ?? 3,
-      breakerCooldownMs: raw.defaults?.breaker_cooldown ? parseDuration(raw.defaults.breaker_cooldown)! : 30_000,
-      cacheTtlMs: raw.defaults?.cache_ttl ? parseDuration(raw.defaults.cache_ttl)! : 24 * 3_600_000,
+      retries: raw.defaults?.retries ?? CONFIG_DEFAULTS.retries,
+      breakerFailures: raw.defaults?.breaker_failures ?? CONFIG_DEFAULTS.breakerFailures,
+      breakerCooldownMs: raw.defaults?.breaker_cooldown ? parseDuration(raw.defaults.breaker_cooldown)! : CONFIG_DEFAULTS.breakerCooldownMs,
+      cacheTtlMs: raw.defaults?.cache_ttl ? parseDuration(raw.defaults.cache_ttl)! : CONFIG_DEFAULTS.cacheTtlMs,
     },
   };
 }

@@ -1,6 +1,7 @@
 import { isLoopbackHost } from '../providers/transport.js';
 import { priceAgeDays, STALE_PRICE_DAYS } from '../cost/price-age.js';
-import { envRefs, expandEnv, isSecretHeader, type Config } from './load.js';
+import { envRefs, expandEnv, isSecretHeader } from './load.js';
+import type { Config } from './types.js';
 
 /**
  * What `config check` warns about: settings that are valid YAML and schema but fail later, at run time

@@ -1,4 +1,4 @@
-import type { Price, ProviderConfig } from '../config/load.js';
+import type { Price, ProviderConfig } from '../config/types.js';
 import type { BenchResult } from '../bench/result.js';
 
 export interface Workload {

@@ -1,4 +1,4 @@
-import type { Price } from '../config/load.js';
+import type { Price } from '../config/types.js';
 import type { Usage } from '../providers/types.js';
 
 /** USD for one request's tokens: uncached input, cached input and output each at their own price. */

@@ -1,5 +1,6 @@
 import { fitTable, TEXT_WIDTH, usd, wrapText } from './table.js';
-import { expandEnv, type Config } from '../config/load.js';
+import { expandEnv } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import { breakerKey, describeBreaker, type BreakerRecord } from '../state/breaker.js';
 
 export interface ProviderRow {

@@ -1,4 +1,4 @@
-import type { Price } from '../config/load.js';
+import type { Price } from '../config/types.js';
 import { costOf } from '../cost/usage-cost.js';
 import { REASONING_BUDGET_SPENT } from '../providers/answer.js';
 import { ProviderError } from '../providers/errors.js';

@@ -1,4 +1,5 @@
-import { loadConfig, resolveProvider, SHIPPED_CONFIG, type ProviderConfig } from '../config/load.js';
+import { loadConfig, resolveProvider, SHIPPED_CONFIG } from '../config/load.js';
+import type { ProviderConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { ProviderSettings } from '../providers/index.js';
 import { BUILTIN_PROFILES } from './profile.js';

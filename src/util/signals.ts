@@ -1,8 +1,6 @@
-/** Exit codes of a run stopped by a signal: 128 + the signal number, as shells report it. */
-export const EXIT_INTERRUPTED = 130;
-export const EXIT_TERMINATED = 143;
+import { EXIT } from '../defaults.js';
 
-const CODES: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: EXIT_INTERRUPTED, SIGTERM: EXIT_TERMINATED };
+const CODES: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: EXIT.interrupted, SIGTERM: EXIT.terminated };
 
 /**
  * Ctrl-C (SIGINT) and SIGTERM (timeout, docker stop, a cancelled CI job) handled alike: the first one asks the

@@ -1,0 +1,67 @@
+/** What providers.yaml says, once parsed and checked: the types the rest of the tool reads (the loader fills them). */
+
+export interface Price {
+  input: number;
+  cachedInput: number;
+  output: number;
+  /** YYYY-MM-DD; optional (an undated price is flagged as such). */
+  pricedAt?: string;
+  source?: string;
+}
+
+export interface TimeoutsMs {
+  connect: number;
+  firstToken: number;
+  idle: number;
+  total: number;
+}
+
+export interface ProviderConfig {
+  name: string;
+  api: 'openai' | 'anthropic';
+  baseUrl: string;
+  model: string;
+  apiKeyEnv?: string;
+  description?: string;
+  headers: Record<string, string>;
+  params: Record<string, unknown>;
+  price?: Price;
+  contextWindow?: number;
+  maxOutputTokens?: number;
+  maxTokensParam?: 'max_tokens' | 'max_completion_tokens';
+  streamUsage?: 'auto' | 'never';
+  maxResponseBytes?: number;
+  timeouts: TimeoutsMs;
+  required: boolean;
+  thresholds: string[];
+  /** "file:line:col" of the provider's entry, for messages about it. */
+  where: string;
+}
+
+export interface ChainConfig {
+  name: string;
+  providers: string[];
+  staticMessage?: string;
+  /** A fixed hedge delay (ms), 'off', or 'auto' (from history); unset means auto. */
+  hedge?: number | 'auto' | 'off';
+  retrySameFirst?: boolean;
+  onContentFilter?: 'stop' | 'fallover';
+}
+
+export interface AskDefaults {
+  retries: number;
+  breakerFailures: number;
+  breakerCooldownMs: number;
+  cacheTtlMs: number;
+}
+
+export interface Config {
+  /** The file it came from, or "(built-in)". */
+  file: string;
+  providers: Map<string, ProviderConfig>;
+  chains: Map<string, ChainConfig>;
+  staticMessage?: string;
+  thresholds: string[];
+  currency?: { code: string; rate: number };
+  ask: AskDefaults;
+}

@@ -1,0 +1,50 @@
+/**
+ * Every default a user can see and every exit code, stated once. Help texts, the config loader, the
+ * commands, the gateway and the library read them from here, so a default cannot say one thing in
+ * --help and do another. (The chain's internal tuning lives in chain/policy.ts CHAIN_DEFAULTS.)
+ */
+import type { TimeoutsMs } from './config/types.js';
+
+/** Process exit codes shared by every command; a signal's is 128 + its number, as shells report it. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130, terminated: 143 } as const;
+
+/** `ask` also tells a live answer from a fallback tier, so scripts can. */
+export const ASK_EXIT = { live: EXIT.ok, none: EXIT.failure, usage: EXIT.usage, cache: 3, static: 4, interrupted: EXIT.interrupted } as const;
+
+/** Per-attempt clocks of a provider that sets none (providers.yaml `defaults.timeouts` overrides them). */
+export const DEFAULT_TIMEOUTS: TimeoutsMs = { connect: 5_000, firstToken: 30_000, idle: 30_000, total: 120_000 };
+
+/** providers.yaml `defaults:` when the file says nothing. */
+export const CONFIG_DEFAULTS = {
+  /** Retries of one provider for fast failures, taken when it is the last live option. */
+  retries: 2,
+  /** Consecutive failures that open a provider's breaker, and how long it stays open before one probe. */
+  breakerFailures: 3,
+  breakerCooldownMs: 30_000,
+  /** How long a good answer stays in the answer cache. */
+  cacheTtlMs: 24 * 3_600_000,
+} as const;
+
+/** One call through a chain (ask, serve, the library). */
+export const CALL_DEFAULTS = {
+  /** One deadline for the whole call, every retry and fallback included. */
+  deadlineMs: 120_000,
+  /** Long prompts get a longer first-token clock: +1 s per 10,000 prompt tokens. */
+  firstTokenMsPerPromptToken: 0.1,
+  /** A half-open probe that never reports back frees the breaker after at least this long. */
+  minProbeTimeoutMs: 10_000,
+  onContentFilter: 'stop',
+} as const;
+
+/** `health`. */
+export const HEALTH_DEFAULTS = { timeoutMs: 20_000, probeTimeoutMs: 60_000 } as const;
+
+/** `bench`. */
+export const BENCH_DEFAULTS = {
+  requests: 20,
+  concurrency: 1,
+  demoRequests: 24,
+  demoConcurrency: 4,
+  /** Open loop: cap on requests in flight per provider. */
+  maxInflight: 10_000,
+} as const;

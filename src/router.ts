@@ -1,0 +1,296 @@
+/**
+ * The chain core that `ask`, `serve` and the library share: providers.yaml in, one opened handle per
+ * provider, and each call as a stream of chain events (`stream`) or their fold (`chat`). The CLI is never
+ * loaded from here; a library user imports this through src/index.ts.
+ */
+import { stringify } from 'yaml';
+import { FallbackChain, type ChainEvent, type ChainRequest, type ChainResult, type LiveSink } from './chain/chain.js';
+import type { HedgeSetting } from './chain/policy.js';
+import { hasKey, loadConfig, parseConfig, SHIPPED_CONFIG } from './config/load.js';
+import type { ChainConfig, Config, ProviderConfig } from './config/types.js';
+import { CALL_DEFAULTS } from './defaults.js';
+import { UsageError } from './errors.js';
+import type { MockServer } from './mock/server.js';
+import { handleFrom, openProvider, type ProviderHandle } from './providers/handle.js';
+import type { ChatMessage } from './providers/types.js';
+import { MemoryBreakers, type Breakers } from './state/breaker.js';
+import { cacheKey, MemoryAnswerCache, type AnswerCache } from './state/cache.js';
+import { MemoryLatencyHistory, type LatencyHistory } from './state/latency.js';
+import { closest } from './util/suggest.js';
+import { estimatePromptTokens } from './util/tokens.js';
+
+export interface RouterOptions {
+  /**
+   * providers.yaml: a path, or the same content as an object. Default: --config's lookup order
+   * ($LLM_FALLBACK_CONFIG, ./providers.yaml, the shipped file).
+   */
+  config?: string | Record<string, unknown> | Config;
+  /** The shipped chains and the article's four providers on the built-in emulator, in-process on loopback (no keys, no network). */
+  demo?: boolean;
+  /** Where API keys and ${VAR}s are read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Where breaker state, cached answers and latency history live (default: in memory, per router). */
+  stores?: { breakers?: Breakers; cache?: AnswerCache | null; history?: LatencyHistory };
+  /** Non-fatal notes (a provider left out for lack of a key); default: ignored. */
+  warn?: (message: string) => void;
+  /** Names messages after the caller (a flag, a command); default "router". */
+  who?: string;
+}
+
+export interface CallRequest {
+  /** A chain name, a provider name, or `provider/model` (the provider's settings with another model). Default "default". */
+  model?: string;
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  signal?: AbortSignal;
+  /** One deadline for the whole call (default 120 s). */
+  timeoutMs?: number;
+  /** Read and write the answer cache (default true when the router has one). */
+  cache?: boolean;
+  /** Overrides of the chain's policy for this call. */
+  hedge?: 'auto' | 'off' | number;
+  retries?: number;
+  onContentFilter?: 'stop' | 'fallover';
+}
+
+/** What a name resolves to: the opened providers in order, and the chain settings that apply. */
+export interface Route {
+  name: string;
+  kind: 'chain' | 'provider';
+  providers: ProviderHandle[];
+  chain?: ChainConfig;
+  /** Providers named by the route but left out, with why (no key). */
+  leftOut: { name: string; reason: string }[];
+}
+
+export interface RouteInfo {
+  name: string;
+  kind: 'chain' | 'provider';
+  /** Provider names in order (one for a provider route). */
+  providers: string[];
+}
+
+export type BreakerView = { provider: string; model: string; state: 'closed' | 'open' | 'half_open' };
+
+/** A `provider/model` route opens an adapter per distinct model; past this many the oldest is closed. */
+const MAX_MODEL_ROUTES = 32;
+
+export class Router {
+  private readonly handles = new Map<string, ProviderHandle>();
+  private readonly routesByName = new Map<string, Route>();
+  private readonly modelRoutes: string[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private closed = false;
+  readonly breakers: Breakers;
+  readonly cache: AnswerCache | null;
+  readonly history: LatencyHistory;
+  private readonly warn: (m: string) => void;
+  private readonly who: string;
+
+  constructor(
+    readonly config: Config,
+    private readonly env: NodeJS.ProcessEnv,
+    opts: RouterOptions,
+    /** The demo: the emulator, its handles, and the names it emulates (only these and chains of them are routable). */
+    private readonly demo?: { server: MockServer; open: (name: string) => ProviderHandle | undefined; names: string[] },
+  ) {
+    this.warn = opts.warn ?? (() => {});
+    this.who = opts.who ?? 'router';
+    this.breakers = opts.stores?.breakers ?? new MemoryBreakers({ failures: config.ask.breakerFailures, cooldownMs: config.ask.breakerCooldownMs, probeTimeoutMs: CALL_DEFAULTS.deadlineMs });
+    this.cache = opts.stores?.cache === undefined ? new MemoryAnswerCache(config.ask.cacheTtlMs) : opts.stores.cache;
+    this.history = opts.stores?.history ?? new MemoryLatencyHistory();
+  }
+
+  /** Every chain and provider a request may name. */
+  routes(): RouteInfo[] {
+    const out: RouteInfo[] = [...this.config.chains.values()].map((c) => ({ name: c.name, kind: 'chain' as const, providers: c.providers }));
+    for (const p of this.config.providers.values()) if (!this.config.chains.has(p.name)) out.push({ name: p.name, kind: 'provider', providers: [p.name] });
+    const emulated = this.demo?.names;
+    return emulated ? out.filter((r) => r.providers.every((n) => emulated.includes(n))) : out;
+  }
+
+  /**
+   * The route a name stands for, its providers opened (once). A chain's providers without their key are
+   * left out with a warning; a route with none left is a UsageError saying which variables to set.
+   * `kind` restricts the lookup (ask's --chain and --provider); otherwise chains come first, then providers,
+   * then `provider/model`.
+   */
+  route(name = 'default', kind?: 'chain' | 'provider', who = this.who): Route {
+    if (this.closed) throw new Error('the router is closed');
+    const known = this.routesByName.get(name);
+    if (known && (!kind || known.kind === kind)) return known;
+    const cfg = this.config;
+    let route: Route;
+    const chain = kind !== 'provider' ? cfg.chains.get(name) : undefined;
+    const provider = kind !== 'chain' && !chain ? cfg.providers.get(name) : undefined;
+    if (chain) route = this.build(name, 'chain', chain.providers.map((n) => cfg.providers.get(n)!), who, chain);
+    else if (provider) route = this.build(name, 'provider', [provider], who);
+    else {
+      const slash = kind === undefined ? name.indexOf('/') : -1;
+      const base = slash > 0 ? cfg.providers.get(name.slice(0, slash)) : undefined;
+      if (!base) throw unknownRoute(cfg, name, kind, who);
+      route = this.build(name, 'provider', [base], who, undefined, name.slice(slash + 1));
+      this.modelRoutes.push(name);
+      if (this.modelRoutes.length > MAX_MODEL_ROUTES) this.forget(this.modelRoutes.shift()!);
+    }
+    if (!known) this.routesByName.set(name, route);
+    return route;
+  }
+
+  /** Every step of one call, up to exactly one `answer` event. Route and fit problems throw a UsageError before the first event. */
+  stream(req: CallRequest): AsyncIterable<ChainEvent> {
+    const { chain, body } = this.prepare(req);
+    const events = chain.stream(body);
+    this.track(chain);
+    return events;
+  }
+
+  /** One call, folded: the answer (live, cached or static) or why none came. `sink` gets the live tokens. */
+  async chat(req: CallRequest, sink?: LiveSink): Promise<ChainResult> {
+    const { chain, body } = this.prepare(req, sink);
+    const result = chain.run(body);
+    this.track(chain);
+    return result;
+  }
+
+  /** The breaker state of every provider opened so far, from the loaded state. */
+  breakerStates(nowMs = Date.now()): BreakerView[] {
+    const out: BreakerView[] = [];
+    for (const h of this.handles.values()) {
+      const a = this.breakers.admit(h.breakerKey, h.name, nowMs);
+      out.push({ provider: h.name, model: h.model, state: !a.allowed ? 'open' : a.probe ? 'half_open' : 'closed' });
+    }
+    return out;
+  }
+
+  /** Resolves when every call's state writes (breaker, history, cache) have finished. */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
+  }
+
+  /** Waits for state writes, then closes every connection (and the demo emulator). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.settled();
+    await Promise.all([...this.handles.values()].map((h) => h.adapter.close()));
+    await this.demo?.server.close();
+  }
+
+  private prepare(req: CallRequest, sink?: LiveSink): { chain: FallbackChain; body: ChainRequest } {
+    if (!Array.isArray(req.messages) || req.messages.length === 0) throw new UsageError(`${this.who}: messages must be a non-empty list`);
+    const route = this.route(req.model ?? 'default');
+    checkFitsSomewhere(req, route, this.who);
+    const c = route.chain;
+    const useCache = req.cache !== false && this.cache !== null;
+    const chain = new FallbackChain(route.providers, {
+      retries: req.retries ?? this.config.ask.retries,
+      retrySameFirst: c?.retrySameFirst,
+      deadlineMs: req.timeoutMs ?? CALL_DEFAULTS.deadlineMs,
+      hedge: hedgeSetting(req.hedge ?? c?.hedge),
+      onContentFilter: req.onContentFilter ?? c?.onContentFilter ?? CALL_DEFAULTS.onContentFilter,
+      firstTokenMsPerPromptToken: CALL_DEFAULTS.firstTokenMsPerPromptToken,
+      breakers: this.breakers,
+      history: this.history,
+      cache: useCache ? { store: this.cache!, key: cacheKey({ messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature }) } : undefined,
+      staticMessage: c?.staticMessage ?? this.config.staticMessage,
+      signal: req.signal,
+      sink,
+    });
+    return { chain, body: { messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature } };
+  }
+
+  /** Keeps the call's state writes (which finish after its answer) until `settled`/`close`. */
+  private track(chain: FallbackChain): void {
+    const p = chain.settled.catch(() => {});
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  private build(name: string, kind: 'chain' | 'provider', members: ProviderConfig[], who: string, chain?: ChainConfig, model?: string): Route {
+    const providers: ProviderHandle[] = [];
+    const leftOut: Route['leftOut'] = [];
+    for (const p of members) {
+      if (!this.demo && !hasKey(p, this.env)) {
+        leftOut.push({ name: p.name, reason: `${p.apiKeyEnv} is not set` });
+        continue;
+      }
+      providers.push(this.open(p, model));
+    }
+    for (const l of leftOut) this.warn(`${l.name} left out of ${kind === 'chain' ? `chain "${name}"` : 'the route'}: ${l.reason}`);
+    if (providers.length === 0) {
+      const vars = members.map((p) => p.apiKeyEnv).filter(Boolean);
+      throw new UsageError(`${who}: no provider of ${kind === 'chain' ? `chain "${name}"` : `"${name}"`} has its API key set; export ${vars.join(' or ')}, or try --demo (no keys needed)`);
+    }
+    return { name, kind, providers, chain, leftOut };
+  }
+
+  private open(p: ProviderConfig, model?: string): ProviderHandle {
+    const id = model ? `${p.name}/${model}` : p.name;
+    let h = this.handles.get(id);
+    if (!h) {
+      h = this.demo ? this.demo.open(p.name) : openProvider(p, this.env, { model });
+      if (!h) throw new UsageError(`${this.who}: "${p.name}" is not an emulated demo provider; choose from ${this.demo!.names.join(', ')}`);
+      this.handles.set(id, h);
+    }
+    return h;
+  }
+
+  /** Drops a `provider/model` route and closes its adapter once in-flight calls on it are done. */
+  private forget(name: string): void {
+    this.routesByName.delete(name);
+    const h = this.handles.get(name);
+    if (!h) return;
+    this.handles.delete(name);
+    void this.settled().then(() => h.adapter.close());
+  }
+}
+
+/** Loads the config (or uses the demo) and returns a router over it. */
+export async function createRouter(opts: RouterOptions = {}): Promise<Router> {
+  const env = opts.env ?? process.env;
+  if (opts.demo) {
+    const cfg = loadConfig(SHIPPED_CONFIG, env);
+    // The emulator is loaded only for the demo: a router over real providers does not pay for it.
+    const { startDemo } = await import('./mock/demo.js');
+    const { server, providers } = await startDemo([], opts.who ?? 'router --demo');
+    const byName = new Map(providers.map((d) => [d.settings.name, d]));
+    const open = (name: string) => {
+      const d = byName.get(name);
+      return d ? handleFrom(d.config, d.settings, `demo:${name}`) : undefined;
+    };
+    return new Router(cfg, env, opts, { server, open, names: [...byName.keys()] });
+  }
+  const c = opts.config;
+  const cfg = isParsed(c) ? c : typeof c === 'object' && c !== null ? parseConfig(stringify(c), '(config object)') : loadConfig(c, env);
+  return new Router(cfg, env, opts);
+}
+
+const isParsed = (c: RouterOptions['config']): c is Config => typeof c === 'object' && c !== null && c.providers instanceof Map;
+
+function hedgeSetting(v: number | 'auto' | 'off' | undefined): HedgeSetting {
+  return v === undefined || v === 'auto' ? { kind: 'auto' } : v === 'off' ? { kind: 'off' } : { kind: 'fixed', ms: v };
+}
+
+function unknownRoute(cfg: Config, name: string, kind: 'chain' | 'provider' | undefined, who: string): UsageError {
+  const pool = kind === 'chain' ? [...cfg.chains.keys()] : kind === 'provider' ? [...cfg.providers.keys()] : [...cfg.chains.keys(), ...cfg.providers.keys()];
+  const what = kind ?? 'chain or provider';
+  const hint = closest(name, pool);
+  return new UsageError(`${who}: "${name}" is not a ${what} in ${cfg.file}${hint ? `; did you mean "${hint}"?` : `; ${kind ?? 'route'}s: ${pool.join(', ')}`}`);
+}
+
+/**
+ * A prompt larger than every provider's context window cannot be helped by retrying or by the static
+ * message: a UsageError saying so. Providers without a known window might take it.
+ */
+function checkFitsSomewhere(req: CallRequest, route: Route, who: string): void {
+  const need = estimatePromptTokens(req.messages) + (req.maxTokens ?? 0);
+  const ps = route.providers;
+  if (ps.some((p) => p.contextWindow === undefined || need <= p.contextWindow)) return;
+  const widest = ps.reduce((a, b) => ((b.contextWindow ?? 0) > (a.contextWindow ?? 0) ? b : a));
+  const what = route.kind === 'chain' ? `chain "${route.name}"` : `"${route.name}"`;
+  throw new UsageError(
+    `${who}: the prompt (~${need.toLocaleString('en-US')} tokens${req.maxTokens ? ` with max tokens ${req.maxTokens}` : ''}) does not fit the context window of any provider of ${what} (largest: ${widest.name}, ${widest.contextWindow!.toLocaleString('en-US')} tokens); shorten it or use a provider with a larger window`,
+  );
+}
