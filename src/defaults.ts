@@ -36,6 +36,21 @@ export const CALL_DEFAULTS = {
   onContentFilter: 'stop',
 } as const;
 
+/** `serve`, the gateway (providers.yaml `serve:` and the flags override them). */
+export const SERVE_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  state: 'memory',
+  maxBodyBytes: 4 * 1024 * 1024,
+  maxConcurrentPerClient: 64,
+  /** A stream is held back until this many tokens came or this long passed since its first token. */
+  streamCommit: { tokens: 20, ms: 1_000 },
+  shutdownGraceMs: 30_000,
+  /** Slow clients: the whole request (headers and body) must arrive within this long. */
+  requestReceiveMs: 30_000,
+  headersReceiveMs: 10_000,
+} as const;
+
 /** `health`. */
 export const HEALTH_DEFAULTS = { timeoutMs: 20_000, probeTimeoutMs: 60_000 } as const;
 

@@ -8,7 +8,7 @@ import { parseDuration } from '../util/duration.js';
 import { closest } from '../util/suggest.js';
 import { CONFIG_DEFAULTS, DEFAULT_TIMEOUTS } from '../defaults.js';
 import { CONFIG } from './schema.js';
-import type { ChainConfig, Config, ProviderConfig, TimeoutsMs } from './types.js';
+import type { ChainConfig, Config, ProviderConfig, StreamCommit, TimeoutsMs } from './types.js';
 import { Validator, type Problem } from './validate.js';
 
 
@@ -208,10 +208,21 @@ interface RawProvider {
   thresholds?: string[];
 }
 
+interface RawStreamCommit {
+  tokens?: number;
+  after?: string;
+}
+
+function streamCommit(raw: RawStreamCommit | undefined): Partial<StreamCommit> | undefined {
+  if (!raw) return undefined;
+  return { ...(raw.tokens !== undefined ? { tokens: raw.tokens } : {}), ...(raw.after !== undefined ? { ms: parseDuration(raw.after)! } : {}) };
+}
+
 interface RawConfig {
   defaults?: { timeouts?: RawTimeouts; max_output_tokens?: number; retries?: number; breaker_failures?: number; breaker_cooldown?: string; cache_ttl?: string };
   providers: Record<string, RawProvider>;
-  chains?: Record<string, string[] | { providers: string[]; static_message?: string; hedge?: string; retry_same_first?: boolean; on_content_filter?: 'stop' | 'fallover' }>;
+  chains?: Record<string, string[] | { providers: string[]; static_message?: string; hedge?: string; retry_same_first?: boolean; on_content_filter?: 'stop' | 'fallover'; stream_commit?: RawStreamCommit }>;
+  serve?: { host?: string; port?: number; api_key_env?: string; state?: string; max_body?: number; max_concurrent_per_client?: number; stream_commit?: RawStreamCommit; otlp_endpoint?: string; shutdown_grace?: string };
   static_message?: string;
   thresholds?: string[];
   currency?: { code?: string; rate?: number };
@@ -267,7 +278,7 @@ function build(raw: RawConfig, file: string, root: ParsedNode, lines: LineCounte
   const chains = new Map<string, ChainConfig>();
   for (const [name, c] of Object.entries(raw.chains ?? {})) {
     if (Array.isArray(c)) chains.set(name, { name, providers: c });
-    else chains.set(name, { name, providers: c.providers, staticMessage: c.static_message, hedge: c.hedge === 'auto' || c.hedge === 'off' || c.hedge === undefined ? c.hedge : parseDuration(c.hedge), retrySameFirst: c.retry_same_first, onContentFilter: c.on_content_filter });
+    else chains.set(name, { name, providers: c.providers, staticMessage: c.static_message, hedge: c.hedge === 'auto' || c.hedge === 'off' || c.hedge === undefined ? c.hedge : parseDuration(c.hedge), retrySameFirst: c.retry_same_first, onContentFilter: c.on_content_filter, streamCommit: streamCommit(c.stream_commit) });
   }
   if (!chains.has('default')) chains.set('default', { name: 'default', providers: [...providers.keys()] });
   return {
@@ -276,6 +287,17 @@ function build(raw: RawConfig, file: string, root: ParsedNode, lines: LineCounte
     chains,
     staticMessage: raw.static_message,
     thresholds: raw.thresholds ?? [],
+    serve: {
+      host: raw.serve?.host,
+      port: raw.serve?.port,
+      apiKeyEnv: raw.serve?.api_key_env,
+      state: raw.serve?.state,
+      maxBodyBytes: raw.serve?.max_body,
+      maxConcurrentPerClient: raw.serve?.max_concurrent_per_client,
+      streamCommit: streamCommit(raw.serve?.stream_commit),
+      otlpEndpoint: raw.serve?.otlp_endpoint,
+      shutdownGraceMs: raw.serve?.shutdown_grace ? parseDuration(raw.serve.shutdown_grace)! : undefined,
+    },
     currency: raw.currency?.code && raw.currency.rate ? { code: raw.currency.code, rate: raw.currency.rate } : undefined,
     ask: {
       retries: raw.defaults?.retries ?? CONFIG_DEFAULTS.retries,

@@ -71,6 +71,32 @@ export const PROVIDER: Schema = {
   },
 };
 
+/** serve: how long a stream is held back so that an early failure can still fall over unseen. */
+const STREAM_COMMIT: Schema = {
+  t: 'object',
+  desc: 'serve: hold a streamed answer back until this many tokens came or this long passed since the first token (whichever first); until then a failure falls over invisibly, after it the client sees an error event',
+  fields: {
+    tokens: { s: { t: 'integer', min: 0, desc: 'tokens held before the stream is committed (default 20; 0 streams at once)' } },
+    after: { s: duration('time from the first token after which the stream is committed (default 1s)') },
+  },
+};
+
+const SERVE: Schema = {
+  t: 'object',
+  desc: 'llm-fallback serve: the gateway (flags override these)',
+  fields: {
+    host: { s: { t: 'string', desc: 'address to bind (default 127.0.0.1; anything else needs api_key_env)' } },
+    port: { s: { t: 'integer', min: 0, desc: 'port (default 8080; 0 picks a free one)' } },
+    api_key_env: { s: { t: 'string', format: 'env', desc: 'environment variable holding the key clients must send (Authorization: Bearer or x-api-key)' } },
+    state: { s: { t: 'string', desc: 'where breaker state, cache and latency history live: memory (default) or redis://host:port' } },
+    max_body: { s: { t: 'integer', min: 1024, desc: 'largest request body in bytes (default 4 MiB)' } },
+    max_concurrent_per_client: { s: { t: 'integer', min: 1, desc: 'requests in flight per client key (or address) before 429 (default 64)' } },
+    stream_commit: { s: STREAM_COMMIT },
+    otlp_endpoint: { s: { t: 'string', format: 'url', desc: 'OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces (default: no traces)' } },
+    shutdown_grace: { s: duration('on SIGTERM: how long in-flight requests may finish (default 30s)') },
+  },
+};
+
 const CHAIN: Schema = {
   t: 'either',
   options: [
@@ -89,6 +115,7 @@ const CHAIN: Schema = {
         },
         retry_same_first: { s: { t: 'boolean', desc: 'retry a provider after a fast failure (refused, 503, 429) before falling over to the next (default false: fall over at once, retry only the last live option)' } },
         on_content_filter: { s: { t: 'string', enum: ['stop', 'fallover'], desc: 'stop (default): return the refusal; fallover: try the next provider' } },
+        stream_commit: { s: STREAM_COMMIT },
       },
     },
   ],
@@ -114,6 +141,7 @@ export const CONFIG: Schema = {
     providers: { s: { t: 'map', values: PROVIDER }, required: true },
     chains: { s: { t: 'map', values: CHAIN } },
     static_message: { s: { t: 'string', desc: 'last-resort answer when no provider and no cache can answer' } },
+    serve: { s: SERVE },
     thresholds: { s: THRESHOLDS },
     currency: {
       s: {

@@ -46,6 +46,27 @@ export interface ChainConfig {
   hedge?: number | 'auto' | 'off';
   retrySameFirst?: boolean;
   onContentFilter?: 'stop' | 'fallover';
+  /** serve: overrides of the gateway's stream commit for this chain. */
+  streamCommit?: Partial<StreamCommit>;
+}
+
+/** serve: a stream is held back until `tokens` tokens came or `ms` passed since the first token. */
+export interface StreamCommit {
+  tokens: number;
+  ms: number;
+}
+
+/** providers.yaml `serve:` (unset fields take the gateway's defaults; flags override). */
+export interface ServeConfig {
+  host?: string;
+  port?: number;
+  apiKeyEnv?: string;
+  state?: string;
+  maxBodyBytes?: number;
+  maxConcurrentPerClient?: number;
+  streamCommit?: Partial<StreamCommit>;
+  otlpEndpoint?: string;
+  shutdownGraceMs?: number;
 }
 
 export interface AskDefaults {
@@ -64,4 +85,5 @@ export interface Config {
   thresholds: string[];
   currency?: { code: string; rate: number };
   ask: AskDefaults;
+  serve: ServeConfig;
 }

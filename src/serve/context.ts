@@ -1,0 +1,37 @@
+/**
+ * What the gateway's server gives each endpoint handler, and what a handler reports back: the seam
+ * between the HTTP plumbing (server.ts: auth, limits, routing, lifecycle) and the dialects
+ * (openai.ts, anthropic.ts), so each can change without the other.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ChainResult } from '../chain/chain.js';
+import type { StreamCommit } from '../config/types.js';
+import type { Router } from '../router.js';
+
+export type Endpoint = 'chat_completions' | 'messages';
+
+/** One chain call as the gateway saw it: for metrics, traces and the access log. */
+export interface CallRecord {
+  endpoint: Endpoint;
+  /** The route the client named (a chain or provider). */
+  model: string;
+  stream: boolean;
+  result: ChainResult;
+  /** Epoch ms when the handler started the chain call. */
+  startEpochMs: number;
+  /** The client's W3C traceparent header, if any. */
+  traceparent?: string;
+}
+
+export interface EndpointContext {
+  router: Router;
+  /** Aborted when the client goes away or the server gives up on in-flight calls at shutdown. */
+  signal: AbortSignal;
+  /** The stream commit for a route: the chain's own stream_commit over serve's over the defaults. */
+  commit(route: string): StreamCommit;
+  /** Called exactly once per chain call that produced a result. */
+  observe(call: CallRecord): void;
+}
+
+/** Handles one POST whose JSON body the server has already read (within the size limit) and parsed. */
+export type EndpointHandler = (body: unknown, req: IncomingMessage, res: ServerResponse, ctx: EndpointContext) => Promise<void>;
