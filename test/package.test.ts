@@ -20,10 +20,11 @@ describe('the npm package', () => {
     for (const f of ['dist/perf/mock-process.js', 'LICENSE', 'README.md', 'package.json', 'bin/llm-fallback.js', 'dist/cli.js', 'dist/commands/bench.js', 'providers.yaml', 'prompts/default.yaml', 'schema/bench-result.schema.json', 'schema/providers.schema.json']) {
       expect(files, f).toContain(f);
     }
-    const devOnly = files.filter((f) => /^(src|test|examples|\.ci)\/|^dist\/perf\/(run|memory|emulator-throughput)\.js$|^dist\/write-schema\.js$|\.map$|\.ts$|^tsconfig|^vitest/.test(f));
+    const devOnly = files.filter((f) => /^(src|test|examples|\.ci)\/|^dist\/perf\/(run|memory|emulator-throughput)\.js$|^dist\/write-schema\.js$|\.map$|(?<!\.d)\.ts$|^tsconfig|^vitest/.test(f));
     expect(devOnly).toEqual([]);
-    // Every compiled file that is shipped is reachable code, not a leftover: no source maps point at unshipped sources.
-    expect(files.filter((f) => f.startsWith('dist/')).every((f) => f.endsWith('.js'))).toBe(true);
+    // Every compiled file that is shipped is reachable code or its type declarations for library users: no source maps point at unshipped sources.
+    expect(files.filter((f) => f.startsWith('dist/') && !f.endsWith('.js') && !f.endsWith('.d.ts'))).toEqual([]);
+    expect(files).toContain('dist/index.d.ts');
   });
 
   it('builds when packed, not when installed; MIT like its LICENSE; Node >= 20.18', () => {
@@ -54,7 +55,7 @@ describe('the npm package', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).providers.map((p: { name: string }) => p.name)).toEqual(['holysheep', 'deepseek', 'kimi', 'minimax']);
     // Every shipped module resolves its imports from the package itself (dev-only files left out are never imported).
-    const imports = spawnSync(process.execPath, ['--input-type=module', '-e', `for (const f of ${JSON.stringify(files.filter((f) => f.startsWith('dist/')).map((f) => join(scratch, 'package', f)))}) await import(f);`], { encoding: 'utf8', timeout: 60_000 });
+    const imports = spawnSync(process.execPath, ['--input-type=module', '-e', `for (const f of ${JSON.stringify(files.filter((f) => f.startsWith('dist/') && f.endsWith('.js')).map((f) => join(scratch, 'package', f)))}) await import(f);`], { encoding: 'utf8', timeout: 60_000 });
     expect(imports.status, imports.stderr).toBe(0);
     rmSync(scratch, { recursive: true, force: true });
   });

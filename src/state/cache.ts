@@ -36,15 +36,25 @@ export interface AnswerCache {
   put(key: string, answer: Omit<CachedAnswer, 'created_at' | 'expires_at'>, nowMs?: number): Promise<void>;
 }
 
+/**
+ * Answers in memory, at most `maxEntries` of them: a long-running gateway must stay flat however many
+ * distinct requests it sees, so the least recently written entry goes first (a Map keeps insertion order).
+ */
 export class MemoryAnswerCache implements AnswerCache {
   readonly entries = new Map<string, CachedAnswer>();
-  constructor(readonly ttlMs: number) {}
+  constructor(
+    readonly ttlMs: number,
+    readonly maxEntries = 10_000,
+  ) {}
   async get(key: string, nowMs = Date.now()): Promise<CachedAnswer | undefined> {
     const a = this.entries.get(key);
+    if (a && a.expires_at <= nowMs) this.entries.delete(key);
     return a && a.expires_at > nowMs ? a : undefined;
   }
   async put(key: string, answer: Omit<CachedAnswer, 'created_at' | 'expires_at'>, nowMs = Date.now()): Promise<void> {
+    this.entries.delete(key);
     this.entries.set(key, { ...answer, created_at: nowMs, expires_at: nowMs + this.ttlMs });
+    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
   }
 }
 

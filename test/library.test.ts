@@ -1,0 +1,149 @@
+// The library (`import { createRouter } from 'llm-fallback'`): the package's own export map, resolved as
+// a user's program would resolve it, in a child process whose module loads are recorded, against the
+// emulator on loopback with a chain whose first provider is down.
+import { execFile, spawnSync } from 'node:child_process';
+
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { emulator } from './helpers.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Runs an ES module from inside the repository (so 'llm-fallback' resolves through package.json `exports`), recording every module it loads. */
+async function runModule(source: string): Promise<{ status: number | null; stdout: string; stderr: string; loaded: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'llmf-lib-'));
+  const hooks = join(dir, 'hooks.mjs');
+  const log = join(dir, 'loaded.txt');
+  writeFileSync(hooks, `import { appendFileSync } from 'node:fs';\nexport async function resolve(spec, ctx, next) { const r = await next(spec, ctx); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`);
+  const register = join(dir, 'register.mjs');
+  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(new URL(`file://${hooks}`).href)});\n`);
+  // The program lives in the repository's test/ folder so that the package resolves itself by name.
+  const main = join(ROOT, 'test', `.library-${process.pid}-${Date.now()}.mjs`);
+  writeFileSync(main, source);
+  try {
+    // Asynchronous: the emulator it talks to runs in this process and must keep serving meanwhile.
+    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', register, main], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, XDG_STATE_HOME: dir, HOME: dir } }, (err, stdout, stderr) =>
+        resolve({ status: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+      );
+    });
+    return { ...r, loaded: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+  } finally {
+    spawnSync('rm', ['-f', main]);
+  }
+}
+
+describe('library: createRouter', () => {
+  it('answers through a chain whose first provider is down, streams the same chain as events, and loads neither the CLI nor the emulator', { timeout: 90_000 }, async () => {
+    const server = await emulator({ up: { dialect: 'openai', model: 'up-model' } });
+    // A port nothing listens on: bound and closed again.
+    const down = await import('node:net').then(
+      (net) =>
+        new Promise<number>((resolve) => {
+          const s = net.createServer().listen(0, '127.0.0.1', () => {
+            const port = (s.address() as { port: number }).port;
+            s.close(() => resolve(port));
+          });
+        }),
+    );
+    const config = {
+      providers: {
+        down: { api: 'openai', base_url: `http://127.0.0.1:${down}/v1`, model: 'm' },
+        up: { api: 'openai', base_url: server.baseUrl('up'), model: 'up-model', price: { input: 1, output: 2 } },
+      },
+      chains: { main: ['down', 'up'] },
+    };
+    const r = await runModule(`
+import { createRouter, UsageError } from 'llm-fallback';
+const router = await createRouter({ config: ${JSON.stringify(config)} });
+const out = {};
+out.routes = router.routes();
+const a = await router.chat({ model: 'main', messages: [{ role: 'user', content: 'Say something.' }], maxTokens: 40 });
+out.chat = { source: a.source, provider: a.provider, model: a.model, content: a.content.length, decisions: a.attempts.map((x) => x.provider + ':' + x.decision + ':' + x.error_class) , cost: a.cost_usd };
+const types = [];
+let text = '';
+for await (const ev of router.stream({ model: 'main', messages: [{ role: 'user', content: 'Another one.' }], cache: false })) {
+  types.push(ev.type);
+  if (ev.type === 'token') text += ev.text;
+  if (ev.type === 'answer') out.streamAnswer = { content: ev.result.content, provider: ev.result.provider };
+}
+out.types = types;
+out.text = text;
+try { router.stream({ model: 'mian', messages: [{ role: 'user', content: 'x' }] }); } catch (e) { out.unknown = { usage: e instanceof UsageError, message: e.message }; }
+out.breakers = router.breakerStates();
+await router.close();
+console.log(JSON.stringify(out));
+`);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.routes).toEqual([
+      { name: 'main', kind: 'chain', providers: ['down', 'up'] },
+      { name: 'default', kind: 'chain', providers: ['down', 'up'] },
+      { name: 'down', kind: 'provider', providers: ['down'] },
+      { name: 'up', kind: 'provider', providers: ['up'] },
+    ]);
+    expect(out.chat.source).toBe('live');
+    expect(out.chat.provider).toBe('up');
+    expect(out.chat.model).toBe('up-model');
+    expect(out.chat.content).toBeGreaterThan(0);
+    expect(out.chat.cost).toBeGreaterThan(0);
+    expect(out.chat.decisions).toEqual(['down:fallover:network', 'up:success:null']);
+    // The stream: the down provider's attempt, then the answer's tokens, then exactly one answer whose content is the tokens.
+    expect(out.types[0]).toBe('attempt_start');
+    expect(out.types.filter((t: string) => t === 'answer')).toHaveLength(1);
+    expect(out.types.at(-1)).toBe('answer');
+    expect(out.types).toContain('token');
+    expect(out.text).toBe(out.streamAnswer.content);
+    expect(out.streamAnswer.provider).toBe('up');
+    expect(out.unknown).toEqual({ usage: true, message: expect.stringMatching(/^router: "mian" is not a chain or provider in \(config object\); did you mean "main"\?$/) });
+    expect(out.breakers.map((b: { provider: string }) => b.provider).sort()).toEqual(['down', 'up']);
+    // The library import resolved through the export map to dist/index.js, and never loaded the CLI, commander or the emulator.
+    expect(r.loaded.some((u) => u.endsWith('/dist/index.js'))).toBe(true);
+    const unwanted = r.loaded.filter((u) => /\/dist\/(cli|commands\/|mock\/)|\/node_modules\/(commander|cli-table3)\//.test(u));
+    expect(unwanted).toEqual([]);
+  });
+
+  it('its types compile for a TypeScript user through package.json "types" and "exports"', { timeout: 90_000 }, () => {
+    const file = join(ROOT, 'test', `.library-types-${process.pid}.ts`);
+    writeFileSync(
+      file,
+      `import { createRouter, type ChainEvent, type ChainResult } from 'llm-fallback';
+const router = await createRouter({ demo: true });
+const r: ChainResult = await router.chat({ model: 'default', messages: [{ role: 'user', content: 'hi' }] });
+const first: string = r.content;
+for await (const ev of router.stream({ messages: [{ role: 'user', content: 'hi' }] })) { const e: ChainEvent = ev; void e; }
+// @ts-expect-error a message role the library does not take
+await router.chat({ messages: [{ role: 'robot', content: 'x' }] });
+void first;
+`,
+    );
+    try {
+      const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--types', 'node', file], { cwd: ROOT, encoding: 'utf8', timeout: 80_000 });
+      expect(tsc.stdout + tsc.stderr).toBe('');
+      expect(tsc.status).toBe(0);
+    } finally {
+      spawnSync('rm', ['-f', file]);
+    }
+  });
+
+  it('the README example (examples/library.mjs) runs as shown, on the demo', { timeout: 90_000 }, async () => {
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const home = mkdtempSync(join(tmpdir(), 'llmf-lib-'));
+      execFile(process.execPath, [join(ROOT, 'examples', 'library.mjs')], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HOME: home, XDG_STATE_HOME: home, XDG_CACHE_HOME: home } }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+      );
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^live answer from holysheep \(deepseek-v3\.2\) in \d+ ms, \$0\.\d{6}$/);
+    expect(lines[1]).toBe('holysheep: success');
+    expect(lines[2]).toBe('→ asking holysheep');
+    expect(lines[3].trim().length).toBeGreaterThan(0);
+    expect(lines[4]).toMatch(/^✓ holysheep, first token \d+ ms$/);
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain(readFileSync(join(ROOT, 'examples', 'library.mjs'), 'utf8').split('\n').slice(2).join('\n').trim());
+  });
+});
