@@ -82,6 +82,9 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .option('--raw-include-text', 'add the prompt and the answer text to --raw lines')
     .option('--slo <slos>', 'a request is good when it succeeded and met every SLO, e.g. "ttft<=300ms,tpot<=50ms,latency<=5s" (vLLM/AIPerf "ttft:300" too); reports goodput and each SLO\'s pass rate (repeatable)', collect)
     .option('--html <file>', 'write a self-contained HTML report (charts drawn inline, no network) here')
+    .option('--hlog <file>', 'write an HdrHistogram interval log (per second, per provider: latency and TTFT) for the HDR tools')
+    .option('--shard <i/n>', 'run shard I of N (1-based) of the load the other flags describe; "merge" adds the shards back up')
+    .option('--start-at <time>', 'start measuring at this time (ISO 8601 with a zone, or Unix seconds), so shards on several machines start together')
     .option('--fail-on <threshold>', 'fail (exit 1) unless this holds, e.g. "ttft_p95<800ms", "error_rate<1%", "deepseek:cost_per_1k<0.5" (repeatable)', collect)
     .option('--allow-failures', 'exit 0 even when a provider had no successful request (by default that fails the run)')
     .option('--max-inflight <n>', `open loop: cap on requests in flight per provider; sends past it wait and show as lag (default ${BENCH_DEFAULTS.maxInflight})`)
@@ -242,8 +245,9 @@ Examples:
     .option('-o, --out <file>', 'write the merged JSON result here')
     .option('--format <format>', 'table, json, csv or markdown', 'table')
     .option('--wide', 'table and markdown: every column, as bench --wide')
-    .addHelpText('after', '\nExamples:\n  $ llm-fallback merge runner-1.json runner-2.json runner-3.json --out merged.json')
-    .action(async (files: string[], opts: { out?: string; format: string; wide?: boolean }) => {
+    .option('--fail-on <threshold>', 'fail (exit 1) unless this holds on the merged result (repeatable); the thresholds the runs were held to are judged again too', collect)
+    .addHelpText('after', '\nExamples:\n  $ llm-fallback merge runner-1.json runner-2.json runner-3.json --out merged.json\n  $ llm-fallback merge shard-*.json --fail-on "ttft_p95<800ms"')
+    .action(async (files: string[], opts: { out?: string; format: string; wide?: boolean; failOn?: string[] }) => {
       const { mergeCommand } = await import('./commands/compare.js');
       process.exitCode = await mergeCommand(files, opts, pkg.version);
     });

@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli.js';
 
-const files = ['examples/github-actions.yml', 'examples/gitlab-ci.yml'];
+const files = ['examples/github-actions.yml', 'examples/gitlab-ci.yml', 'examples/github-actions-shards.yml'];
 
 /** Every `npx llm-fallback ...` command in a CI example, with its arguments split as a shell would. */
 function commands(text: string): string[][] {

@@ -49,6 +49,32 @@ export function readResult(file: string): BenchResult {
 }
 
 /**
+ * The run settings of merged shards: the whole load's requests, concurrency and rate (the shards' sum), and
+ * no shard. Shards must be of one load — the same N, each index once, none missing — or the merged
+ * percentiles would describe a load nobody ran. Results without --shard (several machines each running
+ * the full load) keep the first file's settings, as before.
+ */
+function wholeRun(results: BenchResult[], files: string[]): BenchResult['run'] {
+  const shards = results.map((r) => r.run.shard ?? null);
+  if (shards.every((s) => s === null)) return results[0].run;
+  const at = shards.findIndex((s) => s === null);
+  if (at >= 0) throw new UsageError(`merge: ${files[at]} is not a shard (no --shard) but ${files[shards.findIndex((s) => s !== null)]} is; merge the shards of one run`);
+  const count = shards[0]!.count;
+  const other = shards.findIndex((s) => s!.count !== count);
+  if (other >= 0) throw new UsageError(`merge: ${files[other]} is shard ${shards[other]!.index}/${shards[other]!.count}, ${files[0]} one of ${count}; merge the shards of one run`);
+  const seen = new Map<number, string>();
+  shards.forEach((s, i) => {
+    const dup = seen.get(s!.index);
+    if (dup) throw new UsageError(`merge: ${files[i]} and ${dup} are both shard ${s!.index}/${count}; each shard once`);
+    seen.set(s!.index, files[i]);
+  });
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
+  if (missing.length) throw new UsageError(`merge: shard${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${count} missing; pass every shard's result`);
+  const sum = (f: (r: BenchResult['run']) => number | null) => (results.every((r) => f(r.run) !== null) ? results.reduce((n, r) => n + f(r.run)!, 0) : null);
+  return { ...results[0].run, requests: sum((r) => r.requests), concurrency: sum((r) => r.concurrency), rate: sum((r) => r.rate), shard: null };
+}
+
+/**
  * Merges results of the same providers measured in several processes or machines by adding their
  * histograms and counters: exact percentiles, not averages of percentiles. The runs are taken to have
  * run at the same time (a CI matrix, parallel Jobs): the merged wall time is the longest one, so
@@ -85,7 +111,7 @@ export function mergeResults(results: BenchResult[], files: string[], version: s
     version,
     identities: [...ids.values()],
     accumulators: accs,
-    run: results[0].run,
+    run: wholeRun(results, files),
     startedAt: new Date(Math.min(...starts)),
     endedAt: new Date(Math.max(...ends)),
     partial: results.some((r) => r.partial),

@@ -60,6 +60,10 @@ export interface RunSettings {
   demo: boolean;
   /** --slo, canonical; absent or null when the run had none. */
   slo?: Slo[] | null;
+  /** --shard: this result is shard `index` of `count` (1-based); requests, concurrency and rate above are the shard's own. */
+  shard?: { index: number; count: number } | null;
+  /** --start-at, ISO 8601: when the shards were to start together. */
+  start_at?: string | null;
 }
 
 export interface PriceInfo {

@@ -11,6 +11,7 @@ import type { ClientHealth } from './result.js';
 import { measureRequest, type RequestRecord } from './measure.js';
 import type { Slo } from './slo.js';
 import { prewarmRequestPath } from './prewarm.js';
+import { arrivalOffsetMs, globalIndex, type Shard } from './shard.js';
 
 export interface BenchTarget {
   name: string;
@@ -44,6 +45,10 @@ export interface LoadSpec {
   slos?: Slo[];
   /** false: skip warming the request path and opening connections before the clock (tests of cold behaviour). */
   prepare?: boolean;
+  /** --shard: this process runs one shard of a larger load (requests, concurrency and rate are already its share). */
+  shard?: Shard;
+  /** --start-at: the measured phase starts at this epoch ms (after preparation). */
+  startAtMs?: number;
 }
 
 export interface ProgressSnapshot {
@@ -128,6 +133,8 @@ export class BenchRunner extends EventEmitter {
 
   async run(): Promise<RunOutcome> {
     const prepareMs = this.spec.prepare === false ? 0 : await this.prepare();
+    // --start-at: shards on several machines start their clocks together, after their own preparation.
+    if (this.spec.startAtMs !== undefined) for (let left = this.spec.startAtMs - Date.now(); left > 0 && !this.stopping; left = this.spec.startAtMs - Date.now()) await sleep(Math.min(left, 250));
     const startedAt = new Date();
     const health = watchClient();
     await Promise.all(this.targets.map((t) => (this.spec.mode === 'open' ? this.openLoop(t) : this.closedLoop(t))));
@@ -183,7 +190,7 @@ export class BenchRunner extends EventEmitter {
 
   private async one(target: BenchTarget, index: number, order: number[], scheduled?: number): Promise<void> {
     const s = this.spec;
-    const promptIndex = order[index % order.length];
+    const promptIndex = order[globalIndex(index, s.warmup, s.shard) % order.length];
     const messages = s.prompts[promptIndex];
     const rec = await measureRequest(
       target.adapter,
@@ -212,9 +219,12 @@ export class BenchRunner extends EventEmitter {
 
   private async openLoop(target: BenchTarget): Promise<void> {
     const order = this.promptOrder(target);
-    const rng = new Rng(hashSeed(`${target.name}:arrivals`, this.spec.seed));
+    // Shards draw their Poisson arrivals independently (N streams at rate/N add up to one at the whole rate).
+    const shard = this.spec.shard;
+    const rng = new Rng(hashSeed(`${target.name}:arrivals${shard ? `:${shard.index}/${shard.count}` : ''}`, this.spec.seed));
     const interval = 1000 / this.spec.rate;
-    const t0 = now();
+    // Constant arrivals: shard I starts (I-1)/N of an interval late, so the shards' sends interleave evenly.
+    const t0 = now() + (this.spec.arrival === 'constant' && shard ? arrivalOffsetMs(this.spec.rate * shard.count, shard) : 0);
     let due = t0;
     let measuredStart: number | undefined;
     const running = new Set<Promise<void>>();

@@ -4,6 +4,8 @@ import type { BenchResult, RunSettings } from '../bench/result.js';
 import { BenchRunner, type BenchTarget, type LoadSpec, type RequestRecord } from '../bench/runner.js';
 import { demoTargets, selectProviders, targetsFor } from '../bench/targets.js';
 import { checkGoodputThresholds, parseSlos } from '../bench/slo.js';
+import { IntervalLog } from '../bench/hlog.js';
+import { parseShard, parseStartAt, shardLoad } from '../bench/shard.js';
 import { checkThresholdProviders, evaluateThresholds, parseThreshold, type Threshold } from '../bench/thresholds.js';
 import { loadConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
@@ -42,6 +44,9 @@ export interface BenchOptions {
   failOn?: string[];
   slo?: string[];
   html?: string;
+  hlog?: string;
+  shard?: string;
+  startAt?: string;
   quiet?: boolean;
   wide?: boolean;
   maxInflight?: string;
@@ -75,6 +80,9 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   const thresholds: Threshold[] = (opts.failOn ?? []).map((e) => parseThreshold(e, '--fail-on'));
   const slos = parseSlos(opts.slo ?? []);
   const html = outputFileFlag('--html', opts.html);
+  const hlog = outputFileFlag('--hlog', opts.hlog);
+  const shard = parseShard(opts.shard);
+  const startAtMs = parseStartAt(opts.startAt);
 
   let prompts;
   if (opts.prompt?.length) prompts = opts.prompt.map((p, i) => toMessages(p, `--prompt #${i + 1}`));
@@ -85,6 +93,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   if (opts.out !== undefined) outputs.push({ source: '--out', file: opts.out });
   if (opts.raw !== undefined) outputs.push({ source: '--raw', file: opts.raw });
   if (html) outputs.push({ source: '--html', file: html });
+  if (hlog) outputs.push({ source: '--hlog', file: hlog });
   const summary = stepSummaryTarget();
   if (summary) outputs.push(summary);
   checkOutputPaths(outputs);
@@ -113,12 +122,21 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     throw e;
   }
 
+  // --shard: this process runs its share of the whole load the flags describe.
+  const mode = rate !== undefined ? 'open' : 'closed';
+  let share;
+  try {
+    share = shardLoad({ mode, requests, concurrency: concurrencyFlag ?? (opts.demo ? BENCH_DEFAULTS.demoConcurrency : BENCH_DEFAULTS.concurrency), rate: rate ?? 0 }, shard);
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
   const spec: LoadSpec = {
-    mode: rate !== undefined ? 'open' : 'closed',
-    concurrency: concurrencyFlag ?? (opts.demo ? BENCH_DEFAULTS.demoConcurrency : BENCH_DEFAULTS.concurrency),
-    rate: rate ?? 0,
+    mode,
+    concurrency: share.concurrency,
+    rate: share.rate,
     arrival,
-    requests,
+    requests: share.requests,
     durationMs,
     warmup,
     stream: opts.stream,
@@ -130,13 +148,15 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     keepText: Boolean(opts.rawIncludeText),
     maxInflight,
     slos,
+    shard,
+    startAtMs,
   };
   const settings: RunSettings = {
     mode: spec.mode,
     concurrency: spec.mode === 'closed' ? spec.concurrency : null,
-    rate: rate ?? null,
+    rate: rate === undefined ? null : spec.rate,
     arrival: spec.mode === 'open' ? arrival : null,
-    requests: requests ?? null,
+    requests: spec.requests ?? null,
     duration_ms: durationMs ?? null,
     warmup,
     stream: opts.stream,
@@ -147,6 +167,8 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     prompts: prompts.length,
     demo: Boolean(opts.demo),
     slo: slos.length ? slos : null,
+    shard: shard ?? null,
+    start_at: startAtMs === undefined ? null : new Date(startAtMs).toISOString(),
   };
 
   const runner = new BenchRunner(targets, spec);
@@ -166,9 +188,19 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   }
   try {
     let raw: ReturnType<typeof rawWriter> | undefined;
+    let intervals: IntervalLog | undefined;
     let outcome;
     try {
       raw = opts.raw !== undefined ? rawWriter({ source: '--raw', file: opts.raw }, runner, Boolean(opts.rawIncludeText), spec.prompts) : undefined;
+      if (hlog) {
+        // The log's StartTime is the first measured request's start, in wall-clock time.
+        runner.on('request', (name: string, rec: RequestRecord) => {
+          if (rec.warmup) return;
+          intervals ??= new IntervalLog(Date.now() - (now() - rec.start), rec.start);
+          intervals.add(name, rec);
+        });
+      }
+      if (startAtMs !== undefined && startAtMs < Date.now() && !opts.quiet) stderr.write(`llm-fallback: warning: --start-at ${new Date(startAtMs).toISOString()} is already past; starting now\n`);
       // Live progress on a terminal only, whatever the output format; stdout may be a file or a pipe. Drawn
       // once Ctrl-C is handled, so a Ctrl-C typed as soon as it shows still gives the partial result.
       progress = progressWanted(stderr, process.env, Boolean(opts.quiet)) ? new LiveProgress(runner, { warmup, requests, durationMs }, stderr, colorWanted(stderr, process.env)).start() : undefined;
@@ -208,6 +240,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
       ...(opts.out !== undefined ? [{ source: '--out', file: opts.out, text: `${JSON.stringify(result, null, 2)}\n` }] : []),
       ...(summary ? [{ ...summary, text: benchMarkdown(result, { sort, wide: opts.wide }) }] : []),
       ...(html ? [{ source: '--html', file: html, text: htmlReport(result) }] : []),
+      ...(hlog ? [{ source: '--hlog', file: hlog, text: intervals?.text() ?? new IntervalLog(Date.now(), now()).text() }] : []),
     ]);
     if (rawFailure) failures.push(rawFailure);
     for (const line of failureLines(failures)) stderr.write(`${line}\n`);

@@ -1,8 +1,10 @@
 import { compareResults } from '../bench/compare.js';
 import { mergeResults, readResult } from '../bench/merge.js';
-import { benchCsv, benchMarkdown, benchTable } from '../format/bench.js';
+import { checkThresholdProviders, evaluateThresholds, parseThreshold, type Threshold } from '../bench/thresholds.js';
+import { EXIT } from '../defaults.js';
+import { benchCsv, benchMarkdown, benchTable, thresholdLines } from '../format/bench.js';
+import { checkOutputPaths, failureLines, writeOutputs } from '../report/write.js';
 import { compareMarkdown, compareTable } from '../format/compare.js';
-import { writeFileSync } from 'node:fs';
 import { choiceFlag, numberFlag, ratioFlag } from './options.js';
 
 export async function compareCommand(baseFile: string, newFile: string, opts: { tolerance: string; errorTolerance: string; format: string; alpha?: string }): Promise<number> {
@@ -17,13 +19,35 @@ export async function compareCommand(baseFile: string, newFile: string, opts: { 
   return c.regressions > 0 ? 1 : 0;
 }
 
-export async function mergeCommand(files: string[], opts: { out?: string; format: string; wide?: boolean }, version: string): Promise<number> {
+export async function mergeCommand(files: string[], opts: { out?: string; format: string; wide?: boolean; failOn?: string[] }, version: string): Promise<number> {
   const format = choiceFlag('--format', opts.format, ['table', 'json', 'csv', 'markdown'] as const)!;
-  const merged = mergeResults(files.map(readResult), files, version);
-  if (opts.out) writeFileSync(opts.out, `${JSON.stringify(merged, null, 2)}\n`);
+  const extra: Threshold[] = (opts.failOn ?? []).map((e) => parseThreshold(e, '--fail-on'));
+  if (opts.out !== undefined) checkOutputPaths([{ source: '--out', file: opts.out }]);
+  const results = files.map(readResult);
+  const merged = mergeResults(results, files, version);
+  // The thresholds each run was held to, judged again on the whole load, with any given here.
+  const seen = new Set<string>();
+  const thresholds: Threshold[] = [];
+  results.forEach((r, i) => {
+    for (const t of r.thresholds ?? []) {
+      const key = `${t.provider}\u0000${t.expression}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      thresholds.push({ expression: t.expression, provider: t.provider, metric: t.metric, op: t.op as Threshold['op'], limit: t.limit, origin: files[i] });
+    }
+  });
+  checkThresholdProviders(extra, merged.providers.map((p) => p.name));
+  merged.thresholds = evaluateThresholds([...thresholds, ...extra], merged.providers);
   if (format === 'json') process.stdout.write(`${JSON.stringify(merged, null, 2)}\n`);
   else if (format === 'csv') process.stdout.write(benchCsv(merged));
   else if (format === 'markdown') process.stdout.write(benchMarkdown(merged, { wide: opts.wide }));
-  else process.stdout.write(benchTable(merged, { wide: opts.wide }));
-  return 0;
+  else {
+    process.stdout.write(benchTable(merged, { wide: opts.wide }));
+    const lines = thresholdLines(merged);
+    if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  const failures = opts.out !== undefined ? writeOutputs([{ source: '--out', file: opts.out, text: `${JSON.stringify(merged, null, 2)}\n` }]) : [];
+  for (const line of failureLines(failures)) process.stderr.write(`${line}\n`);
+  if (failures.length) return EXIT.failure;
+  return merged.thresholds.some((t) => !t.pass) ? EXIT.failure : EXIT.ok;
 }
