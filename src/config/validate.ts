@@ -128,6 +128,13 @@ export class Validator {
           s.options.find((o) => (o.t === 'list' && isSeq(node)) || (o.t === 'object' && isMap(node)) || (o.t === 'string' && o.enum && isScalar(node) && o.enum.includes(String(node.value)))) ??
           s.options.find((o) => o.t === 'duration' && isScalar(node));
         if (!match) return this.at(node, `${path}: expected ${s.options.map(describe).join(' or ')}, got ${kindOf(node)}`);
+        // A word that is neither a duration nor one of the allowed words: name both, not only the duration.
+        const words = s.options.flatMap((o) => (o.t === 'string' && o.enum ? [...o.enum] : []));
+        const word = match.t === 'duration' && isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
+        const asDuration = word === undefined || match.t !== 'duration' ? undefined : checkDuration(word, match.maxMs);
+        if (words.length && asDuration && 'problem' in asDuration && /not a duration/.test(asDuration.problem)) {
+          return this.at(node, `${path}: "${word}" is neither a duration (like "800ms", "10s") nor ${words.join(' or ')}`);
+        }
         return this.check(node, match, path, parentOffset);
       }
     }
