@@ -1,7 +1,8 @@
 import { spawnMock } from '../perf/mock-process.js';
 import { createAdapter } from '../providers/index.js';
 import { assembleResult } from './assemble.js';
-import { BenchRunner } from './runner.js';
+import { toEpochMs } from '../util/clock.js';
+import { BenchRunner, type RequestRecord } from './runner.js';
 
 /** What the emulator does at every level: 200 ms to the first token, then 20 tokens 20 ms apart. */
 export const SELF_CHECK_PROFILE = { ttft: 200, itl: 20, output_tokens: 20 } as const;
@@ -16,6 +17,12 @@ export interface SelfCheckLevel {
   latency: { p50: number; p99: number; truth_p50: number; truth_p99: number };
   itl: { p50: number; truth_p50: number };
   connect_ms_p50: number | null;
+  /**
+   * From the client's send to the emulator taking the request up (ms, the n-th send paired with the n-th
+   * arrival): time the request spent queued in the emulator's process or the kernel before the emulator's
+   * clock started. The client rightly counts it; the emulator's "truth" does not, so it is part of every err.
+   */
+  arrival_lag: { p50: number; p99: number } | null;
   /** The client's own event-loop lateness (p99, ms) and CPU (% of one core) during the level. */
   event_loop_delay_p99: number | null;
   cpu_percent: number;
@@ -27,6 +34,16 @@ export interface SelfCheckLevel {
 export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+/** Pairs the n-th send with the n-th arrival (loopback keeps them in order closely enough) and summarises the lag. */
+function arrivalLag(sends: number[], arrivals: number[]): { p50: number; p99: number } | null {
+  if (sends.length === 0 || sends.length !== arrivals.length) return null;
+  const s = [...sends].sort((a, b) => a - b);
+  const a = [...arrivals].sort((x, y) => x - y);
+  const lags = s.map((t, i) => a[i] - t);
+  const r = (v: number) => Math.round(v * 1000) / 1000;
+  return { p50: r(percentile(lags, 50)), p99: r(percentile(lags, 99)) };
 }
 
 /** Measured requests per level: enough for a p99 at one stream, one round of streams above that. */
@@ -59,6 +76,8 @@ export async function selfCheck(levels: number[] = SELF_CHECK_LEVELS, onLevel?: 
         keepText: false,
         maxInflight: streams,
       });
+      const sends: number[] = [];
+      runner.on('request', (_name: string, rec: RequestRecord) => sends.push(toEpochMs(rec.sent)));
       const o = await runner.run();
       await adapter.close();
       const r = assembleResult({ version: 'self-check', identities: [{ name: 's', model: 's', api: 'openai' }], accumulators: o.accumulators, run: { mode: 'closed', concurrency: streams, rate: null, arrival: null, requests, duration_ms: null, warmup: 0, stream: true, max_tokens: null, temperature: null, timeout_ms: null, seed: 1, prompts: 1, demo: false }, startedAt: o.startedAt, endedAt: o.endedAt, partial: o.partial, client: o.client }).providers[0];
@@ -73,6 +92,7 @@ export async function selfCheck(levels: number[] = SELF_CHECK_LEVELS, onLevel?: 
         latency: { p50: r.latency_ms?.p50 ?? NaN, p99: r.latency_ms?.p99 ?? NaN, truth_p50: percentile(total, 50), truth_p99: percentile(total, 99) },
         itl: { p50: r.itl_ms?.p50 ?? NaN, truth_p50: percentile(injected.flatMap((i) => i.gapsMs), 50) },
         connect_ms_p50: r.connect_ms?.p50 ?? null,
+        arrival_lag: arrivalLag(sends, injected.map((i) => i.arrivedEpochMs)),
         event_loop_delay_p99: o.client.event_loop_delay_ms?.p99 ?? null,
         cpu_percent: o.client.cpu_percent,
         cpu_us_per_event: r.tokens.output > 0 ? Math.round(((o.client.cpu_ms * 1000) / r.tokens.output) * 10) / 10 : null,

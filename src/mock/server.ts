@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { now } from '../util/clock.js';
+import { now, toEpochMs } from '../util/clock.js';
 import { estimatePromptTokens } from '../util/tokens.js';
 import { sleep } from '../util/time.js';
 import { Rng, hashSeed, sample } from './random.js';
@@ -20,6 +20,8 @@ export interface ProviderStats {
 export interface InjectedTiming {
   /** Monotonic arrival time (same clock as the client's when the emulator runs in-process). */
   arrivedAt: number;
+  /** The same instant in epoch ms at sub-ms resolution, comparable with another process's send time on this machine. */
+  arrivedEpochMs: number;
   /** Planned delay to the first token, as drawn from the profile. */
   plannedTtftMs: number;
   /** Planned delay to the last token. */
@@ -518,7 +520,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   let closed = false;
   res.on('close', () => (closed = true));
   const planned = ttft + gaps.reduce((a, b) => a + b, 0);
-  const timing: InjectedTiming = { arrivedAt: t0, plannedTtftMs: ttft, plannedTotalMs: planned, ttftMs: ttft, totalMs: planned, gapsMs: gaps, tokens: n, reasoningTokens: reasoningCount, promptTokens };
+  const timing: InjectedTiming = { arrivedAt: t0, arrivedEpochMs: toEpochMs(t0), plannedTtftMs: ttft, plannedTotalMs: planned, ttftMs: ttft, totalMs: planned, gapsMs: gaps, tokens: n, reasoningTokens: reasoningCount, promptTokens };
   if (fault.kind === 'ok' || fault.kind === 'slow_first_token') {
     if (state.injected.length < MAX_INJECTED) state.injected.push(timing);
     else {
