@@ -165,6 +165,7 @@ export class FallbackChain {
         error_message: out?.error?.message ?? null,
         decision,
         wait_ms: null,
+        retry_after_ms: out?.error?.retryAfterMs ?? null,
         hedged: a?.hedged ?? false,
         clocks: a ? { first_token_ms: round(a.clocks.firstTokenMs), idle_ms: round(a.clocks.idleMs), hedge_ms: a.clocks.hedgeMs === undefined ? null : round(a.clocks.hedgeMs), basis: a.clocks.basis } : null,
         output_chars: out?.content.length ?? 0,

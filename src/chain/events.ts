@@ -28,6 +28,8 @@ export interface Attempt {
   decision: Decision;
   /** For retries: how long the chain waits before asking the same provider again. */
   wait_ms: number | null;
+  /** The provider's own Retry-After (ms), when its failure carried one: serve passes it on when every provider refused. */
+  retry_after_ms: number | null;
   /** Ran beside another attempt (one of them was started by the hedge). */
   hedged: boolean;
   /** The clocks this attempt ran under, and whether they came from the provider's history or the defaults. */

@@ -16,7 +16,12 @@ export interface CallRecord {
   /** The route the client named (a chain or provider). */
   model: string;
   stream: boolean;
+  /** The chain's result; for a stream cut after its commit, `error` says why it broke off (not the abort that followed). */
   result: ChainResult;
+  /** The HTTP status the client got: 200 for every committed stream, including one that ended with an error event. */
+  status?: number;
+  /** A committed stream ended with an error event instead of its answer, for this reason. */
+  cut?: { class: string; message: string };
   /** Epoch ms when the handler started the chain call. */
   startEpochMs: number;
   /** The client's W3C traceparent header, if any. */

@@ -1,0 +1,117 @@
+/**
+ * `POST /v1/messages`, Anthropic's Messages dialect: a `system` prompt and text messages in, the chain's
+ * answer out as a `message` object or its event stream (message_start, content_block_start, ping,
+ * text_delta content_block_deltas, content_block_stop, message_delta with stop_reason and usage,
+ * message_stop; as recorded in test/fixtures/wire/anthropic/gomodel-claude-sonnet-4.sse). A stream cut
+ * after its commit ends with `event: error` (test/fixtures/wire/anthropic/composed-midstream-overloaded.sse),
+ * which the @anthropic-ai/sdk raises as an APIError, and no message_stop.
+ */
+import type { ChainResult } from '../chain/chain.js';
+import type { ChatMessage, FinishReason } from '../providers/types.js';
+import { bad, BodyError, isObject, numberIn, optionalBool, positiveInt, refuseIf, requiredString, show, textContent } from './body.js';
+import { handleCall, type DialectSpec, type ParsedCall } from './call.js';
+import type { EndpointHandler } from './context.js';
+import type { ErrorReply } from './errors.js';
+import type { SseFrames } from './stream-commit.js';
+
+const refusePart = (t: string) => `content block type "${t}" is not supported: llm-fallback serve passes text only; send {"type":"text","text":"..."} blocks or a string`;
+
+function parse(body: unknown): ParsedCall | ErrorReply {
+  try {
+    if (!isObject(body)) bad('body', `must be a JSON object (got ${show(body)})`);
+    const model = requiredString(body, 'model', 'name a chain, a provider or provider/model (GET /v1/models lists them)');
+    // Anthropic's own API requires max_tokens, and answers its absence with this message.
+    if (body.max_tokens === undefined || body.max_tokens === null) bad('max_tokens', 'Field required');
+    const maxTokens = positiveInt(body, 'max_tokens');
+    const list = body.messages;
+    if (!Array.isArray(list) || list.length === 0) bad('messages', `must be a non-empty list of messages (got ${show(list)})`);
+    const messages: ChatMessage[] = [];
+    if (body.system !== undefined && body.system !== null) {
+      const system = textContent(body.system, 'system', 'text', refusePart);
+      if (system) messages.push({ role: 'system', content: system });
+    }
+    list.forEach((m: unknown, i: number) => {
+      const at = `messages[${i}]`;
+      if (!isObject(m)) bad(at, `must be a message like {"role":"user","content":"..."} (got ${show(m)})`);
+      if (m.role === 'system') bad(`${at}.role`, 'Unexpected role "system". The Messages API accepts a top-level `system` parameter, not "system" as an input message role.');
+      if (m.role !== 'user' && m.role !== 'assistant') bad(`${at}.role`, `must be user or assistant (got ${show(m.role)})`);
+      messages.push({ role: m.role, content: textContent(m.content, `${at}.content`, 'text', refusePart) });
+    });
+    refuseIf(Array.isArray(body.tools) && body.tools.length > 0, 'tools', 'tool use is not supported: llm-fallback serve answers text only; send the request without tools');
+    refuseIf(Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0, 'stop_sequences', 'stop sequences are not supported: the chain cannot pass them to every provider; leave stop_sequences out');
+    return { model, messages, maxTokens, temperature: numberIn(body, 'temperature', 0, 1), stream: optionalBool(body, 'stream'), includeUsage: true };
+  } catch (e) {
+    if (e instanceof BodyError) return e.reply;
+    throw e;
+  }
+}
+
+const STOP: Record<FinishReason, string> = { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use', content_filter: 'refusal', other: 'end_turn' };
+const stopReason = (r: ChainResult) => (r.finish_reason ? STOP[r.finish_reason] : 'end_turn');
+
+/** Anthropic's usage: input_tokens excludes cache reads; a cache hit or the static message used no tokens. Cache writes are not known to the chain. */
+function usage(r: ChainResult): Record<string, number | null> {
+  const u = r.source === 'live' ? r.usage : null;
+  const cached = u?.cachedInputTokens ?? 0;
+  return { input_tokens: u ? u.inputTokens - cached : 0, cache_creation_input_tokens: null, cache_read_input_tokens: cached, output_tokens: u?.outputTokens ?? 0 };
+}
+
+function complete(r: ChainResult, call: ParsedCall, id: string): string {
+  return JSON.stringify({
+    id,
+    type: 'message',
+    role: 'assistant',
+    model: r.model ?? call.model,
+    content: [{ type: 'text', text: r.content }],
+    stop_reason: stopReason(r),
+    stop_sequence: null,
+    usage: usage(r),
+  });
+}
+
+const DELTA_HEAD = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":';
+const DELTA_TAIL = '}}\n\n';
+
+class MessageFrames implements SseFrames {
+  readonly terminal = 'event: message_stop\ndata: {"type":"message_stop"}\n\n';
+
+  constructor(private readonly id: string) {}
+
+  start(model: string): string {
+    // The input count is not known until the answer ends; message_delta carries it (the SDK takes it from there).
+    const message = { id: this.id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } };
+    return (
+      `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message })}\n\n` +
+      'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n' +
+      'event: ping\ndata: {"type":"ping"}\n\n'
+    );
+  }
+
+  delta(text: string): string {
+    return DELTA_HEAD + JSON.stringify(text) + DELTA_TAIL;
+  }
+
+  finish(r: ChainResult): string {
+    return (
+      'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n' +
+      `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: stopReason(r), stop_sequence: null }, usage: usage(r) })}\n\n`
+    );
+  }
+
+  error(e: { class: string; message: string }): string {
+    const type = e.class === 'overloaded' ? 'overloaded_error' : e.class === 'rate_limit' ? 'rate_limit_error' : 'api_error';
+    const message = `the answer broke off after it had begun streaming (${e.class}): ${e.message}; the text received is incomplete, retry the request`;
+    return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`;
+  }
+}
+
+const ANTHROPIC: DialectSpec = {
+  name: 'anthropic',
+  endpoint: 'messages',
+  idPrefix: 'msg_',
+  parse,
+  frames: (_call, id) => new MessageFrames(id),
+  complete,
+};
+
+export const messages: EndpointHandler = (body, req, res, ctx) => handleCall(ANTHROPIC, body, req, res, ctx);

@@ -1,0 +1,124 @@
+/**
+ * One chat request through the chain, the same for every dialect: the dialect parses the body and
+ * writes the answer in its own shape; this resolves the route, runs the call (streamed through the
+ * hold-then-commit of stream-commit.ts, or folded), maps "no answer" to its status, and reports the
+ * call to the server once.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ChainEvent, ChainResult } from '../chain/chain.js';
+import { CALL_DEFAULTS } from '../defaults.js';
+import { UsageError } from '../errors.js';
+import type { ChatMessage } from '../providers/types.js';
+import type { Route, Router } from '../router.js';
+import type { Endpoint, EndpointContext } from './context.js';
+import { sendError, type Dialect, type ErrorReply } from './errors.js';
+import { noAnswerReply } from './no-answer.js';
+import { finalHead, replyHeaders } from './reply-headers.js';
+import { streamAnswer, type SseFrames } from './stream-commit.js';
+
+/** A request body, read by its dialect into what the chain needs. */
+export interface ParsedCall {
+  /** The route: a chain, a provider, or provider/model. */
+  model: string;
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  stream: boolean;
+  /** OpenAI stream_options.include_usage. */
+  includeUsage: boolean;
+}
+
+export interface DialectSpec {
+  name: Dialect;
+  endpoint: Endpoint;
+  /** The call, or a 400 saying what in the body is wrong. */
+  parse(body: unknown): ParsedCall | ErrorReply;
+  /** The SSE frames of one streamed answer. */
+  frames(call: ParsedCall, id: string, created: number): SseFrames;
+  /** The JSON body of a complete answer; `model` when no provider served it (the static message). */
+  complete(result: ChainResult, call: ParsedCall, id: string, created: number): string;
+  /** Response ids: chatcmpl-…, msg_…. */
+  idPrefix: string;
+}
+
+/** Ids unique per process (a random stem) and cheap per request (a counter). */
+const ID_STEM = randomBytes(6).toString('hex');
+let idCount = 0;
+const nextId = (prefix: string) => `${prefix}${ID_STEM}${(++idCount).toString(36)}`;
+
+export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMessage, res: ServerResponse, ctx: EndpointContext): Promise<void> {
+  const call = d.parse(body);
+  if ('status' in call) return sendError(res, d.name, call);
+  let route: Route;
+  try {
+    route = ctx.router.route(call.model);
+  } catch (e) {
+    if (e instanceof UsageError) return sendError(res, d.name, routeError(ctx.router, call.model, e));
+    throw e;
+  }
+
+  // Our own controller: the client's going away aborts the call, and so does a committed stream's failure.
+  const controller = new AbortController();
+  const onClientGone = () => controller.abort();
+  if (ctx.signal.aborted) controller.abort();
+  else ctx.signal.addEventListener('abort', onClientGone, { once: true });
+  const startEpochMs = Date.now();
+  const request = { model: call.model, messages: call.messages, maxTokens: call.maxTokens, temperature: call.temperature, signal: controller.signal, timeoutMs: CALL_DEFAULTS.deadlineMs };
+  const id = nextId(d.idPrefix);
+  const created = Math.floor(startEpochMs / 1000);
+  try {
+    let result: ChainResult;
+    let status = 200;
+    let cut: { class: string; message: string } | undefined;
+    if (call.stream) {
+      let events: AsyncIterable<ChainEvent>;
+      try {
+        events = ctx.router.stream(request);
+      } catch (e) {
+        if (e instanceof UsageError) return sendError(res, d.name, { status: 400, code: 'context_length_exceeded', param: 'messages', message: e.message });
+        throw e;
+      }
+      const out = await streamAnswer(events, ctx.commit(call.model), route, d.frames(call, id, created), res, () => controller.abort());
+      result = out.result;
+      cut = out.cut;
+      if (!out.committed) status = replyNone(d, res, result, route, ctx.router);
+    } else {
+      try {
+        result = await ctx.router.chat(request);
+      } catch (e) {
+        if (e instanceof UsageError) return sendError(res, d.name, { status: 400, code: 'context_length_exceeded', param: 'messages', message: e.message });
+        throw e;
+      }
+      if (result.source === 'none') status = replyNone(d, res, result, route, ctx.router);
+      else if (!res.destroyed) {
+        const json = d.complete(result, call, id, created);
+        res.writeHead(200, replyHeaders(finalHead(result, route), { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) }));
+        res.end(json);
+      }
+    }
+    ctx.observe({ endpoint: d.endpoint, model: call.model, stream: call.stream, result, startEpochMs, traceparent: header(req, 'traceparent'), status, cut });
+  } finally {
+    ctx.signal.removeEventListener('abort', onClientGone);
+  }
+}
+
+/** Sends the status for a call without an answer; returns it. */
+function replyNone(d: DialectSpec, res: ServerResponse, result: ChainResult, route: Route, router: Router): number {
+  const reply = noAnswerReply(result, route, router, CALL_DEFAULTS.deadlineMs);
+  if (!res.destroyed) sendError(res, d.name, reply);
+  return reply.status;
+}
+
+/** A model the gateway does not know is a 404 (as OpenAI and Anthropic answer); one it knows but cannot serve (no key set) is a 503. */
+function routeError(router: Router, name: string, e: UsageError): ErrorReply {
+  const cfg = router.config;
+  const slash = name.indexOf('/');
+  const known = cfg.chains.has(name) || cfg.providers.has(name) || (slash > 0 && cfg.providers.has(name.slice(0, slash)));
+  return known ? { status: 503, code: 'route_unavailable', param: 'model', message: e.message } : { status: 404, code: 'model_not_found', param: 'model', message: e.message };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

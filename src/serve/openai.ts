@@ -1,0 +1,138 @@
+/**
+ * `POST /v1/chat/completions`, OpenAI's Chat Completions dialect: text chat in, the chain's answer out
+ * as a chat.completion object or `chat.completion.chunk` SSE frames in the shape OpenAI streams them
+ * (test/fixtures/wire/openai/gomodel-gpt-4o-mini.sse: role chunk, content deltas, a finish chunk, with
+ * include_usage a `choices: []` usage chunk, then `data: [DONE]`). A stream cut after its commit ends
+ * with `data: {"error": {...}}`, which the openai SDK raises as an APIError.
+ */
+import type { ChainResult } from '../chain/chain.js';
+import type { ChatMessage, FinishReason, Usage } from '../providers/types.js';
+import { bad, BodyError, isObject, numberIn, optionalBool, positiveInt, refuseIf, requiredString, show, textContent } from './body.js';
+import { handleCall, type DialectSpec, type ParsedCall } from './call.js';
+import type { EndpointHandler } from './context.js';
+import type { ErrorReply } from './errors.js';
+import type { SseFrames } from './stream-commit.js';
+
+const ROLES: Record<string, ChatMessage['role']> = { system: 'system', developer: 'system', user: 'user', assistant: 'assistant' };
+
+function parse(body: unknown): ParsedCall | ErrorReply {
+  try {
+    if (!isObject(body)) bad('body', `must be a JSON object (got ${show(body)})`);
+    const model = requiredString(body, 'model', 'name a chain, a provider or provider/model (GET /v1/models lists them)');
+    const list = body.messages;
+    if (!Array.isArray(list) || list.length === 0) bad('messages', `must be a non-empty list of messages (got ${show(list)})`);
+    const messages: ChatMessage[] = list.map((m: unknown, i: number) => {
+      const at = `messages[${i}]`;
+      if (!isObject(m)) bad(at, `must be a message like {"role":"user","content":"..."} (got ${show(m)})`);
+      const role = ROLES[String(m.role)];
+      if (!role) bad(`${at}.role`, m.role === 'tool' || m.role === 'function' ? `role "${String(m.role)}" is not supported: llm-fallback serve answers text and runs no tools; send system, developer, user and assistant messages only` : `must be system, developer, user or assistant (got ${show(m.role)})`);
+      refuseIf(Array.isArray(m.tool_calls) && m.tool_calls.length > 0, `${at}.tool_calls`, 'tool calls are not supported: llm-fallback serve answers text only; send the conversation without tool calls');
+      refuseIf(m.audio !== undefined && m.audio !== null, `${at}.audio`, 'audio is not supported: llm-fallback serve passes text only');
+      return { role, content: textContent(m.content, `${at}.content`, 'text', (t) => `content part type "${t}" is not supported: llm-fallback serve passes text only; send {"type":"text","text":"..."} parts or a string`) };
+    });
+    const n = body.n;
+    refuseIf(n !== undefined && n !== null && n !== 1, 'n', `only one choice per request is supported (got ${show(n)}); leave n out or send 1`);
+    refuseIf(Array.isArray(body.tools) && body.tools.length > 0, 'tools', 'tool calling is not supported: llm-fallback serve answers text only; send the request without tools');
+    refuseIf(Array.isArray(body.functions) && body.functions.length > 0, 'functions', 'function calling is not supported: llm-fallback serve answers text only');
+    refuseIf(isObject(body.response_format) && body.response_format.type !== 'text', 'response_format', 'structured output is not supported: llm-fallback serve answers plain text; leave response_format out');
+    refuseIf(body.stop !== undefined && body.stop !== null && !(Array.isArray(body.stop) && body.stop.length === 0), 'stop', 'stop sequences are not supported: the chain cannot pass them to every provider; leave stop out');
+    refuseIf(body.logprobs === true, 'logprobs', 'log probabilities are not supported; leave logprobs out');
+    refuseIf(Array.isArray(body.modalities) && body.modalities.some((x) => x !== 'text'), 'modalities', 'only text output is supported');
+    const stream = optionalBool(body, 'stream');
+    const opts = body.stream_options;
+    const includeUsage = isObject(opts) && opts.include_usage === true;
+    return {
+      model,
+      messages,
+      maxTokens: positiveInt(body, 'max_completion_tokens') ?? positiveInt(body, 'max_tokens'),
+      temperature: numberIn(body, 'temperature', 0, 2),
+      stream,
+      includeUsage,
+    };
+  } catch (e) {
+    if (e instanceof BodyError) return e.reply;
+    throw e;
+  }
+}
+
+const FINISH: Record<FinishReason, string> = { stop: 'stop', length: 'length', tool_calls: 'tool_calls', content_filter: 'content_filter', other: 'stop' };
+
+/** OpenAI's usage object; a cache hit or the static message used no tokens. */
+function usage(r: ChainResult): Record<string, unknown> | undefined {
+  const u: Usage | null = r.source === 'live' ? r.usage : { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0 };
+  if (!u) return undefined;
+  const out: Record<string, unknown> = {
+    prompt_tokens: u.inputTokens,
+    completion_tokens: u.outputTokens,
+    total_tokens: u.inputTokens + u.outputTokens,
+    prompt_tokens_details: { cached_tokens: u.cachedInputTokens },
+  };
+  if (u.reasoningTokens !== undefined) out.completion_tokens_details = { reasoning_tokens: u.reasoningTokens };
+  return out;
+}
+
+const finishReason = (r: ChainResult) => (r.finish_reason ? FINISH[r.finish_reason] : 'stop');
+
+function complete(r: ChainResult, call: ParsedCall, id: string, created: number): string {
+  return JSON.stringify({
+    id,
+    object: 'chat.completion',
+    created,
+    model: r.model ?? call.model,
+    choices: [{ index: 0, message: { role: 'assistant', content: r.content, refusal: null }, logprobs: null, finish_reason: finishReason(r) }],
+    usage: usage(r),
+    system_fingerprint: null,
+  });
+}
+
+/**
+ * Chunks are three strings joined per token: the chunk's fixed head (id, created, model), the delta's
+ * JSON text, its fixed tail. Nothing else is serialised per token.
+ */
+class ChunkFrames implements SseFrames {
+  readonly terminal = 'data: [DONE]\n\n';
+  private head = '';
+  private deltaHead = '';
+  private tail: string;
+
+  constructor(
+    private readonly id: string,
+    private readonly created: number,
+    private readonly includeUsage: boolean,
+  ) {
+    this.tail = `,"logprobs":null,"finish_reason":null}]${includeUsage ? ',"usage":null' : ''}}\n\n`;
+  }
+
+  start(model: string): string {
+    this.head = `data: {"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(model)},"system_fingerprint":null,"choices":`;
+    this.deltaHead = `${this.head}[{"index":0,"delta":{"content":`;
+    return `${this.head}[{"index":0,"delta":{"role":"assistant","content":"","refusal":null}${this.tail}`;
+  }
+
+  delta(text: string): string {
+    return this.deltaHead + JSON.stringify(text) + '}' + this.tail;
+  }
+
+  finish(r: ChainResult): string {
+    let out = `${this.head}[{"index":0,"delta":{},"logprobs":null,"finish_reason":"${finishReason(r)}"}]${this.includeUsage ? ',"usage":null' : ''}}\n\n`;
+    const u = this.includeUsage ? usage(r) : undefined;
+    if (u) out += `${this.head}[],"usage":${JSON.stringify(u)}}\n\n`;
+    return out;
+  }
+
+  error(e: { class: string; message: string }): string {
+    const message = `the answer broke off after it had begun streaming (${e.class}): ${e.message}; the text received is incomplete, retry the request`;
+    return `data: ${JSON.stringify({ error: { message, type: 'server_error', param: null, code: e.class } })}\n\n`;
+  }
+}
+
+const OPENAI: DialectSpec = {
+  name: 'openai',
+  endpoint: 'chat_completions',
+  idPrefix: 'chatcmpl-',
+  parse,
+  frames: (call, id, created) => new ChunkFrames(id, created, call.includeUsage),
+  complete,
+};
+
+export const chatCompletions: EndpointHandler = (body, req, res, ctx) => handleCall(OPENAI, body, req, res, ctx);

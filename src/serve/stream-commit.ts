@@ -1,0 +1,130 @@
+/**
+ * Streaming without lying. A gateway cannot take back text a client has already received, so the first
+ * tokens of a streamed answer are held until the stream is committed: `tokens` of them arrived, or `ms`
+ * passed since the first (0 of either: at the first token). Before the commit, an answer that breaks off
+ * (the chain's `restart`) is dropped unseen and the next provider's answer is streamed in its place;
+ * after it, a failure ends the stream with the dialect's error event, never its clean ending, and the
+ * chain call is aborted. The status line and the x-llm-fallback-* headers go out at the commit, when
+ * the provider is known.
+ *
+ * Each dialect supplies its frames (`SseFrames`); this module decides when to write them.
+ */
+import type { ServerResponse } from 'node:http';
+import type { ChainEvent, ChainResult } from '../chain/chain.js';
+import type { StreamCommit } from '../config/types.js';
+import type { Route } from '../router.js';
+import { finalHead, replyHeaders, summary, type ReplyHead } from './reply-headers.js';
+
+/** One dialect's SSE frames, each a complete `event:`/`data:` block. */
+export interface SseFrames {
+  /** The frames before the first text delta (OpenAI's role chunk; Anthropic's message_start, content_block_start, ping). */
+  start(model: string): string;
+  delta(text: string): string;
+  /** The frames that close a complete answer (finish reason, usage), before the summary comment. */
+  finish(result: ChainResult): string;
+  /** The terminal frame of a complete answer ([DONE], message_stop). */
+  readonly terminal: string;
+  /** The error frame that ends a committed stream whose answer broke off. */
+  error(e: { class: string; message: string }): string;
+}
+
+export interface StreamOutcome {
+  result: ChainResult;
+  /** The status line went out: the client got a stream (complete, or ended by an error event). */
+  committed: boolean;
+  /** Why a committed stream ended with an error event instead of its answer. */
+  cut?: { class: string; message: string };
+}
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' } as const;
+
+/**
+ * Streams one chain call to `res` in the dialect of `frames`. `abort` stops the chain call (no more
+ * upstream tokens) once a committed stream has failed. Returns the chain's result; when the stream was
+ * not committed (no answer at all) nothing has been written and the caller sends the error reply.
+ */
+export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: StreamCommit, route: Route, frames: SseFrames, res: ServerResponse, abort: () => void): Promise<StreamOutcome> {
+  const held: string[] = [];
+  const atOnce = plan.tokens <= 1 || plan.ms <= 0;
+  let committed = false;
+  let cut: StreamOutcome['cut'];
+  let requests = 0;
+  let provider: string | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  const t0 = performance.now();
+  const send = (s: string) => {
+    if (!res.destroyed) res.write(s);
+  };
+
+  const commit = (head: ReplyHead) => {
+    clearTimeout(timer);
+    committed = true;
+    res.writeHead(200, replyHeaders(head, { ...SSE_HEADERS }));
+    // The held text goes out with the headers in one write.
+    let out = frames.start(head.model ?? route.name);
+    for (let i = 0; i < held.length; i++) out += frames.delta(held[i]);
+    held.length = 0;
+    send(out);
+  };
+  const liveHead = (): ReplyHead => ({ provider, model: modelOf(route, provider), attempts: requests, source: 'live' });
+  const end = (head: ReplyHead, latencyMs: number, e: { class: string; message: string }) => {
+    cut = e;
+    if (!res.destroyed) res.end(summary(head, latencyMs, e.class) + frames.error(e));
+    abort();
+  };
+
+  try {
+    for await (const ev of events) {
+      if (ev.type === 'token') {
+        if (committed) {
+          if (!cut) send(frames.delta(ev.text));
+          continue;
+        }
+        held.push(ev.text);
+        if (provider === null) {
+          provider = ev.provider;
+          if (!atOnce) timer = setTimeout(() => commit(liveHead()), plan.ms);
+        }
+        if (atOnce || held.length >= plan.tokens) commit(liveHead());
+      } else if (ev.type === 'attempt_start') {
+        requests++;
+      } else if (ev.type === 'restart') {
+        if (!committed) {
+          // Nothing was shown: forget the held text; the next attempt's answer takes its place.
+          held.length = 0;
+          provider = null;
+          clearTimeout(timer);
+        } else if (!cut) end({ ...liveHead(), source: 'none' }, Math.round(performance.now() - t0), { class: ev.error.errorClass, message: named(ev.failed, ev.error.message) });
+      } else if (ev.type === 'answer') {
+        const r = ev.result;
+        if (cut) return { result: { ...r, error: cut }, committed, cut };
+        if (r.source === 'none' || (committed && r.source !== 'live')) {
+          if (committed) end(finalHead(r, route), r.latency_ms, r.error ?? { class: 'unavailable', message: 'no answer' });
+          return { result: r, committed, cut };
+        }
+        const head = finalHead(r, route);
+        if (!committed) {
+          // Done before the commit: the headers can say everything, cost included.
+          if (r.source !== 'live' || held.length === 0) {
+            held.length = 0;
+            held.push(r.content);
+          }
+          commit(head);
+        }
+        if (!res.destroyed) res.end(frames.finish(r) + summary(head, r.latency_ms) + frames.terminal);
+        return { result: r, committed: true };
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new Error('the chain ended without an answer');
+}
+
+function modelOf(route: Route, provider: string | null): string | null {
+  for (const p of route.providers) if (p.name === provider) return p.model;
+  return null;
+}
+
+/** A provider's error message, naming the provider once. */
+const named = (provider: string, message: string) => (message.startsWith(provider) ? message : `${provider}: ${message}`);
