@@ -94,7 +94,7 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
           held.length = 0;
           provider = null;
           clearTimeout(timer);
-        } else if (!cut) end({ ...liveHead(), source: 'none' }, Math.round(performance.now() - t0), { class: ev.error.errorClass, message: named(ev.failed, ev.error.message) });
+        } else if (!cut) end({ ...liveHead(), source: 'none' }, performance.now() - t0, { class: ev.error.errorClass, message: named(ev.failed, ev.error.message) });
       } else if (ev.type === 'answer') {
         const r = ev.result;
         if (cut) return { result: { ...r, error: cut }, committed, cut };
@@ -115,6 +115,10 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
         return { result: r, committed: true };
       }
     }
+  } catch (e) {
+    // A committed stream must not end as if complete, whatever went wrong.
+    if (committed && !cut) end({ ...liveHead(), source: 'none' }, performance.now() - t0, { class: 'gateway_error', message: 'the gateway failed while streaming' });
+    throw e;
   } finally {
     clearTimeout(timer);
   }
