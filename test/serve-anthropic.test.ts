@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
 import { emulator } from './helpers.js';
-import { gateway } from './serve-harness.js';
+import { collect as collectStream, gateway } from './serve-harness.js';
 
 /*
  * POST /v1/messages through the dialect handler, judged by the official @anthropic-ai/sdk and curl, over
@@ -38,19 +38,11 @@ const messages = [{ role: 'user' as const, content: 'Explain the CAP theorem bri
 const words = (s: string) => s.trim().split(/\s+/).filter(Boolean).length;
 const lastCall = () => h.calls[h.calls.length - 1];
 
-async function collect(stream: AsyncIterable<Anthropic.MessageStreamEvent>): Promise<{ text: string; events: Anthropic.MessageStreamEvent[]; error?: unknown }> {
-  const events: Anthropic.MessageStreamEvent[] = [];
-  let text = '';
-  try {
-    for await (const ev of stream) {
-      events.push(ev);
-      if (ev.type === 'content_block_delta' && ev.delta.type === 'text_delta') text += ev.delta.text;
-    }
-  } catch (error) {
-    return { text, events, error };
-  }
-  return { text, events };
-}
+const eventText = (ev: Anthropic.MessageStreamEvent) => (ev.type === 'content_block_delta' && ev.delta.type === 'text_delta' ? ev.delta.text : '');
+const collect = async (stream: AsyncIterable<Anthropic.MessageStreamEvent>) => {
+  const { items: events, ...rest } = await collectStream(stream, eventText);
+  return { events, ...rest };
+};
 
 describe('a chain whose first provider is down, through the Anthropic SDK', () => {
   it('non-streaming: a message object from the second provider, with Anthropic usage and the headers', async () => {

@@ -104,3 +104,18 @@ export async function gateway(server: MockServer, providers: Record<string, stri
   });
   return { router, h };
 }
+
+/** Reads an SDK stream to its end or its error: the items, the text they carry, and what it threw (if anything). */
+export async function collect<T>(stream: AsyncIterable<T>, textOf: (item: T) => string): Promise<{ text: string; items: T[]; error?: unknown }> {
+  const items: T[] = [];
+  let text = '';
+  try {
+    for await (const item of stream) {
+      items.push(item);
+      text += textOf(item);
+    }
+  } catch (error) {
+    return { text, items, error };
+  }
+  return { text, items };
+}

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { emulator } from './helpers.js';
-import { gateway } from './serve-harness.js';
+import { collect as collectStream, gateway } from './serve-harness.js';
 
 /*
  * POST /v1/chat/completions through the dialect handler, judged by the official openai SDK and curl,
@@ -45,19 +45,11 @@ const messages = [{ role: 'user' as const, content: 'Explain the CAP theorem bri
 const words = (s: string) => s.trim().split(/\s+/).filter(Boolean).length;
 const lastCall = () => h.calls[h.calls.length - 1];
 
-async function collect(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<{ text: string; chunks: OpenAI.ChatCompletionChunk[]; error?: unknown }> {
-  const chunks: OpenAI.ChatCompletionChunk[] = [];
-  let text = '';
-  try {
-    for await (const ch of stream) {
-      chunks.push(ch);
-      text += ch.choices[0]?.delta?.content ?? '';
-    }
-  } catch (error) {
-    return { text, chunks, error };
-  }
-  return { text, chunks };
-}
+const chunkText = (ch: OpenAI.ChatCompletionChunk) => ch.choices[0]?.delta?.content ?? '';
+const collect = async (stream: AsyncIterable<OpenAI.ChatCompletionChunk>) => {
+  const { items: chunks, ...rest } = await collectStream(stream, chunkText);
+  return { chunks, ...rest };
+};
 
 describe('a chain whose first provider is down, through the openai SDK', () => {
   it('non-streaming: the second provider answers; headers say who, how many requests, live, the cost', async () => {
