@@ -82,7 +82,12 @@ export async function startHarness(router: Router): Promise<Harness> {
  * (`emulator: null`), with the given chains; no retries and a breaker that never opens unless asked, so
  * each test sees its own faults only. Closed, with the harness, after the file's tests.
  */
-export async function gateway(server: MockServer, providers: Record<string, string | null>, chains: Record<string, unknown>, defaults: Record<string, unknown> = {}): Promise<{ router: Router; h: Harness }> {
+export async function gateway(
+  server: MockServer,
+  providers: Record<string, string | null>,
+  chains: Record<string, unknown>,
+  opts: { defaults?: Record<string, unknown>; over?: Record<string, Record<string, unknown>> } = {},
+): Promise<{ router: Router; h: Harness }> {
   const ps: Record<string, unknown> = {};
   for (const [name, emulated] of Object.entries(providers)) {
     const spec = emulated === null ? undefined : server.profile.providers[emulated];
@@ -91,10 +96,11 @@ export async function gateway(server: MockServer, providers: Record<string, stri
       base_url: spec ? server.baseUrl(emulated!) : await refusedUrl(),
       model: spec?.model ?? `${name}-model`,
       price: { input: 1, cached_input: 0.5, output: 2, priced_at: '2026-11-01' },
+      ...opts.over?.[name],
     };
   }
   const router = await createRouter({
-    config: { defaults: { retries: 0, breaker_failures: 1000, timeouts: { connect: '2s', first_token: '10s', idle: '5s', total: '20s' }, ...defaults }, providers: ps, chains },
+    config: { defaults: { retries: 0, breaker_failures: 1000, timeouts: { connect: '2s', first_token: '10s', idle: '5s', total: '20s' }, ...opts.defaults }, providers: ps, chains },
     who: 'serve',
   });
   const h = await startHarness(router);

@@ -22,10 +22,12 @@ const server = await emulator({
   slow: { dialect: 'openai', output_tokens: c(20), itl: c(40) },
   long: { dialect: 'openai', output_tokens: c(40), itl: c(20) },
   flaky: { dialect: 'openai', output_tokens: c(5), script: [{ kind: 'ok', times: 1 }, { kind: 'server' }] },
+  silent: { dialect: 'openai', ttft: c(3000) },
+  toolong: { dialect: 'openai', script: [{ kind: 'context_length' }] },
 });
 const { h } = await gateway(
   server,
-  { down: null, down2: null, b: 'b', cut3: 'cut3', cut5: 'cut5', late: 'late', r1: 'r1', r2: 'r2', slow: 'slow', long: 'long', flaky: 'flaky' },
+  { down: null, down2: null, b: 'b', cut3: 'cut3', cut5: 'cut5', late: 'late', r1: 'r1', r2: 'r2', slow: 'slow', long: 'long', flaky: 'flaky', silent: 'silent', toolong: 'toolong', toolong2: 'toolong' },
   {
     main: ['down', 'b'],
     early: ['cut3', 'b'],
@@ -37,7 +39,10 @@ const { h } = await gateway(
     at_once: { providers: ['slow'], stream_commit: { tokens: 0 } },
     held: { providers: ['slow'], stream_commit: { tokens: 10, after: '5s' } },
     gone: { providers: ['long'], stream_commit: { tokens: 0 } },
+    mute: ['silent'],
+    narrow: ['toolong', 'toolong2'],
   },
+  { over: { silent: { timeouts: { first_token: '300ms' } } } },
 );
 
 const client = new OpenAI({ apiKey: 'unused', baseURL: `${h.url}/v1`, maxRetries: 0, timeout: 10_000 });
@@ -215,6 +220,19 @@ describe('no answer: the status an SDK can act on', () => {
     expect(e.message).toMatch(/no provider of chain "dead" is available: .*tried down \(network:ECONNREFUSED\), down2 \(network:ECONNREFUSED\)/);
   });
 
+  it('no first token in time → 504 timeout', async () => {
+    const e = (await client.chat.completions.create({ model: 'mute', messages: ask('Silent?') }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+    expect(e.status).toBe(504);
+    expect(e.code).toBe('timeout');
+    expect(e.message).toMatch(/chain "mute": no answer in time: .*tried silent \(timeout:first_token\)/);
+  });
+
+  it('the prompt is too long for every provider → 400 context_length_exceeded', async () => {
+    const e = (await client.chat.completions.create({ model: 'narrow', messages: ask('Too long?') }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+    expect(e).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(e.code).toBe('context_length_exceeded');
+  });
+
   it('the static message and a cached answer are served, and say so', async () => {
     const { data, response } = await client.chat.completions.create({ model: 'apology', messages: ask('Anyone there?') }).withResponse();
     expect(data.choices[0].message.content).toBe('Sorry, try again later.');
@@ -263,5 +281,22 @@ describe('bad requests: a 400 that says what and where, and no chain call', () =
   it('developer messages and text parts are accepted (developer → system)', async () => {
     const r = await client.chat.completions.create({ model: 'main', messages: [{ role: 'developer', content: 'Be brief.' }, { role: 'user', content: [{ type: 'text', text: 'Hi' }] }] });
     expect(r.choices[0].message.content).toBe(lastCall().result.content);
+  });
+});
+
+describe('breakers open', () => {
+  it('every provider skipped by its open breaker → 503 with Retry-After until the first reopens', async () => {
+    const { h: g } = await gateway(server, { down: null }, { solo: ['down'] }, { defaults: { breaker_failures: 1, breaker_cooldown: '30s' } });
+    const c2 = new OpenAI({ apiKey: 'unused', baseURL: `${g.url}/v1`, maxRetries: 0, timeout: 10_000 });
+    const first = (await c2.chat.completions.create({ model: 'solo', messages }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+    expect(first.status).toBe(503); // refused: the breaker opens on this failure
+    await new Promise((r) => setTimeout(r, 50)); // its state write follows the answer
+    const e = (await c2.chat.completions.create({ model: 'solo', messages }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+    expect(e.status).toBe(503);
+    expect(e.code).toBe('all_providers_unavailable');
+    expect(g.calls[1].result.attempts.map((a) => a.decision)).toEqual(['skipped_breaker_open']);
+    expect(Number(e.headers.get('retry-after'))).toBeGreaterThanOrEqual(29);
+    expect(Number(e.headers.get('retry-after'))).toBeLessThanOrEqual(30);
+    expect(e.headers.get('x-llm-fallback-attempts')).toBe('0');
   });
 });
