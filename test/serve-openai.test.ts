@@ -135,12 +135,14 @@ describe('streaming without lying', () => {
 
   it('a failure after the commit ends the stream with an error the SDK raises, after the text so far, and no further provider answers', async () => {
     const lateOk = server.stats().late.ok;
+    const calls = h.calls.length;
     const { data: stream, response } = await client.chat.completions.create({ model: 'committed', messages, stream: true }).withResponse();
     expect(response.headers.get('x-llm-fallback-provider')).toBe('cut5');
     const { text, error } = await collect(stream);
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as Error).message).toMatch(/broke off after it had begun streaming \(incomplete_stream\)/);
     expect(words(text)).toBe(5);
+    expect(h.calls.length).toBe(calls + 1); // observe() once, with the cut
     const call = lastCall();
     expect(call.cut?.class).toBe('incomplete_stream');
     expect(call.result.error?.class).toBe('incomplete_stream');
