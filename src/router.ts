@@ -52,6 +52,8 @@ export interface CallRequest {
   hedge?: 'auto' | 'off' | number;
   retries?: number;
   onContentFilter?: 'stop' | 'fallover';
+  /** Asked when a streamed answer breaks off after its tokens were passed on: 'stop' ends the call (see ChainOptions). */
+  afterMidStreamFailure?: () => 'fallover' | 'stop';
 }
 
 /** What a name resolves to: the opened providers in order, and the chain settings that apply. */
@@ -193,10 +195,11 @@ export class Router {
       firstTokenMsPerPromptToken: CALL_DEFAULTS.firstTokenMsPerPromptToken,
       breakers: this.breakers,
       history: this.history,
-      cache: useCache ? { store: this.cache!, key: cacheKey({ messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature }) } : undefined,
+      cache: useCache ? { store: this.cache!, key: cacheKey({ messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature, route: route.name }) } : undefined,
       staticMessage: c?.staticMessage ?? this.config.staticMessage,
       signal: req.signal,
       sink,
+      afterMidStreamFailure: req.afterMidStreamFailure,
     });
     return { chain, body: { messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature } };
   }
@@ -263,7 +266,7 @@ export async function createRouter(opts: RouterOptions = {}): Promise<Router> {
     return new Router(cfg, env, opts, { server, open, names: [...byName.keys()] });
   }
   const c = opts.config;
-  const cfg = isParsed(c) ? c : typeof c === 'object' && c !== null ? parseConfig(stringify(c), '(config object)') : loadConfig(c, env);
+  const cfg = isParsed(c) ? c : typeof c === 'object' && c !== null ? parseConfig(stringify(c, { aliasDuplicateObjects: false }), '(config object)') : loadConfig(c, env);
   return new Router(cfg, env, opts);
 }
 

@@ -254,6 +254,23 @@ describe('mid-stream failures are never an answer', () => {
     expect(r.attempts[0].decision).toBe('fallover'); // output had started: not retried on the same provider
   });
 
+  it("a caller that has shown the answer stops the chain at the cut: no next provider is asked, and no tier stands in", async () => {
+    const asked = server.stats().b.requests;
+    const events: ChainEvent[] = [];
+    const chain = new FallbackChain(providers(server, ['a', 'b'], { a: { fault: { kind: 'cut', after_tokens: 3 } } }), opts({ staticMessage: 'sorry', afterMidStreamFailure: () => 'stop' }));
+    for await (const ev of chain.stream(q)) events.push(ev);
+    const restart = events.find((e) => e.type === 'restart') as Extract<ChainEvent, { type: 'restart' }>;
+    expect(restart.next).toBeNull();
+    const r = (events.at(-1) as Extract<ChainEvent, { type: 'answer' }>).result;
+    expect(r.source).toBe('none');
+    expect(r.error?.class).toBe('incomplete_stream');
+    expect(r.attempts.map((a) => `${a.provider}:${a.decision}`)).toEqual(['a:stop']);
+    expect(server.stats().b.requests).toBe(asked);
+    // Asked 'fallover', the same cut goes on to b as before.
+    const on = await new FallbackChain(providers(server, ['a', 'b'], { a: { fault: { kind: 'cut', after_tokens: 3 } } }), opts({ afterMidStreamFailure: () => 'fallover' })).run(q);
+    expect(on.provider).toBe('b');
+  });
+
   it('on a live sink, shows tokens, a restart marker, then the complete answer from the next provider', async () => {
     const out: string[] = [];
     const sink = { token: (t: string) => out.push(t), restart: (f: string, e: { detail: string }, n: string | null) => out.push(`[${f} failed: ${e.detail}; next ${n}]`) };

@@ -135,6 +135,7 @@ describe('streaming without lying', () => {
 
   it('a failure after the commit ends the stream with an error the SDK raises, after the text so far, and no further provider answers', async () => {
     const lateOk = server.stats().late.ok;
+    const lateAsked = server.stats().late.requests;
     const calls = h.calls.length;
     const { data: stream, response } = await client.chat.completions.create({ model: 'committed', messages, stream: true }).withResponse();
     expect(response.headers.get('x-llm-fallback-provider')).toBe('cut5');
@@ -147,9 +148,10 @@ describe('streaming without lying', () => {
     expect(call.cut?.class).toBe('incomplete_stream');
     expect(call.result.error?.class).toBe('incomplete_stream');
     expect(call.status).toBe(200);
-    // The chain was aborted: the next provider (300 ms to its first token) never completed an answer.
+    // The chain stopped at the cut: the next provider was not even asked (a request nobody could see), let alone answered.
     await new Promise((r) => setTimeout(r, 400));
     expect(server.stats().late.ok).toBe(lateOk);
+    expect(server.stats().late.requests).toBe(lateAsked);
   });
 
   it('curl: a cut stream has the error data line and no [DONE]; a clean one ends with the summary comment and [DONE]', async () => {

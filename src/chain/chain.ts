@@ -39,6 +39,12 @@ export interface ChainOptions {
   random?: () => number;
   /** Live output (a TTY), fed from the event stream by `run`. */
   sink?: LiveSink;
+  /**
+   * Asked when the attempt whose tokens were being passed on fails mid-answer: 'fallover' (the default)
+   * starts the next provider cleanly; 'stop' ends the call there (a gateway that has already sent part of
+   * the answer cannot take it back, so another provider's request would be wasted).
+   */
+  afterMidStreamFailure?: () => 'fallover' | 'stop';
 }
 
 /** At most this many attempts run at once: the one that went silent and the one hedging it. */
@@ -143,6 +149,8 @@ export class FallbackChain {
     let contextCeiling = Infinity; // a provider said the prompt does not fit this many tokens
     let lastError: ProviderError | null = null;
     let stopped = false;
+    /** The caller stopped the chain after a shown answer broke off: no tier may stand in for it either. */
+    let cutShown = false;
     let lastFailed: number | undefined;
     let running: LiveAttempt[] = [];
     let committed: LiveAttempt | undefined;
@@ -210,7 +218,10 @@ export class FallbackChain {
       lastError = err;
       if (countsAgainstProvider(err.errorClass)) later(() => o.breakers?.failure(p.breakerKey, p.name, err.errorClass, err.retryAfterMs) ?? Promise.resolve());
       if (err.errorClass === 'context_length') contextCeiling = Math.min(contextCeiling, p.contextWindow ?? Infinity);
-      const kind = failureKind(err, out.firstToken !== null, o.onContentFilter);
+      // A caller that has already shown this answer (a gateway past its stream commit) may not want another.
+      const shownAndStopped = out.firstToken !== null && a === committed && o.afterMidStreamFailure?.() === 'stop';
+      if (shownAndStopped) cutShown = true;
+      const kind = shownAndStopped ? 'stop' : failureKind(err, out.firstToken !== null, o.onContentFilter);
       const slot = slots[a.index];
       slot.state = 'done';
       let wait: number | undefined;
@@ -329,7 +340,7 @@ export class FallbackChain {
           latencyMs: round(now() - t0),
           cache: o.cache,
           staticMessage: o.staticMessage,
-          stopped: stopped && (error?.errorClass === 'cancelled' || error?.errorClass === 'content_filter'),
+          stopped: stopped && (cutShown || error?.errorClass === 'cancelled' || error?.errorClass === 'content_filter'),
           error: stopped && error ? { class: error.errorClass, message: error.message } : this.noAnswer(attempts, error, promptTokens, req, now() >= deadline),
         });
         emit({ type: 'tier', tier: result.source as 'cache' | 'static' | 'none' });

@@ -64,7 +64,18 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
   if (ctx.signal.aborted) controller.abort();
   else ctx.signal.addEventListener('abort', onClientGone, { once: true });
   const startEpochMs = Date.now();
-  const request = { model: call.model, messages: call.messages, maxTokens: call.maxTokens, temperature: call.temperature, signal: controller.signal, timeoutMs: CALL_DEFAULTS.deadlineMs };
+  // Once part of a streamed answer has gone out, a provider failing mid-answer ends the call: starting the
+  // next provider would be a request nobody can see.
+  let shown = false;
+  const request = {
+    model: call.model,
+    messages: call.messages,
+    maxTokens: call.maxTokens,
+    temperature: call.temperature,
+    signal: controller.signal,
+    timeoutMs: CALL_DEFAULTS.deadlineMs,
+    afterMidStreamFailure: () => (shown ? ('stop' as const) : ('fallover' as const)),
+  };
   const id = nextId(d.idPrefix);
   const created = Math.floor(startEpochMs / 1000);
   try {
@@ -79,7 +90,7 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
         if (e instanceof UsageError) return sendError(res, d.name, { status: 400, code: 'context_length_exceeded', param: 'messages', message: e.message });
         throw e;
       }
-      const out = await streamAnswer(events, ctx.commit(call.model), route, d.frames(call, id, created), res, () => controller.abort());
+      const out = await streamAnswer(events, ctx.commit(call.model), route, d.frames(call, id, created), res, () => controller.abort(), () => (shown = true));
       result = out.result;
       cut = out.cut;
       if (!out.committed) status = replyNone(d, res, result, route, ctx.router);

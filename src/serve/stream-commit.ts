@@ -43,7 +43,7 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache
  * upstream tokens) once a committed stream has failed. Returns the chain's result; when the stream was
  * not committed (no answer at all) nothing has been written and the caller sends the error reply.
  */
-export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: StreamCommit, route: Route, frames: SseFrames, res: ServerResponse, abort: () => void): Promise<StreamOutcome> {
+export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: StreamCommit, route: Route, frames: SseFrames, res: ServerResponse, abort: () => void, onCommit?: () => void): Promise<StreamOutcome> {
   const held: string[] = [];
   const atOnce = plan.tokens <= 1 || plan.ms <= 0;
   let committed = false;
@@ -59,6 +59,7 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
   const commit = (head: ReplyHead) => {
     clearTimeout(timer);
     committed = true;
+    onCommit?.();
     res.writeHead(200, replyHeaders(head, { ...SSE_HEADERS }));
     // The held text goes out with the headers in one write.
     let out = frames.start(head.model ?? route.name);

@@ -18,6 +18,8 @@ export interface CacheKeyInput {
   messages: ChatMessage[];
   maxTokens?: number;
   temperature?: number;
+  /** The chain or provider asked: one route's cached answer never stands in for another's (it may be another model). */
+  route?: string;
 }
 
 /** The request, normalised (whitespace at the ends of messages trimmed, key order fixed), hashed. */
@@ -26,6 +28,7 @@ export function cacheKey(req: CacheKeyInput): string {
     messages: req.messages.map((m) => ({ role: m.role, content: m.content.trim() })),
     max_tokens: req.maxTokens ?? null,
     temperature: req.temperature ?? null,
+    ...(req.route !== undefined ? { route: req.route } : {}),
   };
   return createHash('sha256').update(JSON.stringify(normal)).digest('hex');
 }
