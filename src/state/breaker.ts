@@ -48,7 +48,8 @@ export interface Breakers {
   failure(key: string, name: string, errorClass: string, retryAfterMs: number | undefined, nowMs?: number): Promise<void>;
 }
 
-function fresh(name: string, nowMs: number): BreakerRecord {
+/** A closed breaker with nothing against it. */
+export function fresh(name: string, nowMs: number): BreakerRecord {
   return { name, state: 'closed', consecutive_failures: 0, open_until: null, opened_at: null, last_error: null, probe_started_at: null, updated_at: nowMs };
 }
 

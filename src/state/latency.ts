@@ -29,7 +29,7 @@ export interface LatencyHistory {
 /** Samples kept per provider+model: enough for a p99 that moves with the provider, small enough to rewrite each call. */
 export const HISTORY_SAMPLES = 64;
 /** Providers+models kept; the least recently updated go first. */
-const HISTORY_KEYS = 256;
+export const HISTORY_KEYS = 256;
 
 const finiteList = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
 
@@ -59,7 +59,7 @@ function merge(all: Record<string, LatencySamples>, pending: Map<string, { name:
 }
 
 /** Samples are buffered during a call and merged into the records at its end. */
-abstract class BufferedHistory {
+export abstract class BufferedHistory {
   protected pending = new Map<string, { name: string; samples: LatencySample[] }>();
   add(key: string, name: string, sample: LatencySample): void {
     const p = this.pending.get(key) ?? { name, samples: [] };

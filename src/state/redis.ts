@@ -1,0 +1,321 @@
+import { DEFAULT_BREAKER, MAX_OPEN_MS, MemoryBreakers, breakerRules, fresh, validRecord, type Admission, type BreakerPolicy, type BreakerRecord, type Breakers } from './breaker.js';
+import type { AnswerCache, CachedAnswer } from './cache.js';
+import { BufferedHistory, HISTORY_KEYS, HISTORY_SAMPLES, MemoryLatencyHistory, type LatencyHistory, type LatencySamples } from './latency.js';
+import type { RedisConnection, Send } from './redis-connection.js';
+
+/**
+ * How old a replica's view of the shared breaker state and latency history may get before a call re-reads
+ * it. A replica acts on another replica's breaker change at its first call that starts more than this after
+ * the change (and at once on its own changes); calls in between cost no Redis round trip.
+ */
+export const DEFAULT_REFRESH_MS = 1_000;
+/** A breaker update retried this many times when other replicas keep changing the same record meanwhile. */
+const MAX_CAS_TRIES = 32;
+/** Latency history of a provider nobody has called for this long goes from Redis. */
+const HISTORY_TTL_MS = 7 * 24 * 3_600_000;
+
+/**
+ * Compare-and-set of one hash field: writes ARGV[3] when the field still holds ARGV[2] ('' = absent) and
+ * returns {1}; otherwise returns {0, current}. The breaker rules stay in TypeScript (breakerRules), applied
+ * to the current record and retried on a conflict, so two replicas failing at once both count and only
+ * one of them wins a half-open probe.
+ */
+const CAS = `local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur == false then cur = '' end
+if cur == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return {1}
+end
+return {0, cur}`;
+
+/** HGETALL as RESP2 (a flat list) or RESP3 (a map) gives it. */
+function pairs(reply: unknown): [string, string][] {
+  if (Array.isArray(reply)) {
+    const out: [string, string][] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) out.push([String(reply[i]), String(reply[i + 1])]);
+    return out;
+  }
+  return reply && typeof reply === 'object' ? Object.entries(reply as Record<string, unknown>).map(([k, v]) => [k, String(v)]) : [];
+}
+
+/** Re-reads shared state at most once per `refreshMs`; concurrent calls share one read. */
+class Refresher {
+  private at = -Infinity;
+  private pending: Promise<void> | undefined;
+  constructor(
+    private readonly refreshMs: number,
+    private readonly read: () => Promise<void>,
+  ) {}
+  async due(): Promise<void> {
+    if (Date.now() - this.at < this.refreshMs) return;
+    this.pending ??= this.read().finally(() => {
+      this.at = Date.now();
+      this.pending = undefined;
+    });
+    await this.pending;
+  }
+}
+
+/**
+ * Circuit breakers shared by every replica through one Redis hash (`<prefix>breakers`, a JSON record per
+ * provider). `admit` answers from this replica's view, read by `load` at most once per `refreshMs` and
+ * updated by its own writes; each write is a compare-and-set of the record, so concurrent failures are all
+ * counted and exactly one replica claims a half-open probe. When Redis fails, the replica carries on with
+ * its own view (warned once by the connection); the next successful read replaces that view with the
+ * shared one.
+ */
+export class RedisBreakers implements Breakers {
+  /** This replica's view: the shared records as last read, plus its own writes. */
+  private readonly local: MemoryBreakers;
+  /** Each record as Redis holds it, byte for byte: the expected value of the next compare-and-set. */
+  private readonly raw = new Map<string, string>();
+  private readonly refresher: Refresher;
+  private readonly maxOpenMs: number;
+  /** Updates of one record from this replica run one after another (only other replicas race them). */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly conn: RedisConnection,
+    readonly policy: BreakerPolicy = DEFAULT_BREAKER,
+    refreshMs = DEFAULT_REFRESH_MS,
+  ) {
+    this.local = new MemoryBreakers(policy);
+    this.maxOpenMs = Math.max(MAX_OPEN_MS, policy.cooldownMs);
+    this.refresher = new Refresher(refreshMs, () => this.read());
+  }
+
+  private get hash(): string {
+    return this.conn.key('breakers');
+  }
+
+  private parse(raw: string): BreakerRecord | undefined {
+    if (!raw) return undefined;
+    try {
+      return validRecord(JSON.parse(raw), Date.now(), this.maxOpenMs);
+    } catch {
+      return undefined; // not ours or damaged: treated as no record, and overwritten by the next write
+    }
+  }
+
+  private remember(key: string, raw: string): BreakerRecord | undefined {
+    const rec = this.parse(raw);
+    if (raw) this.raw.set(key, raw);
+    else this.raw.delete(key);
+    if (rec) this.local.records.set(key, rec);
+    else this.local.records.delete(key);
+    return rec;
+  }
+
+  private async read(): Promise<void> {
+    const r = await this.conn.run((send) => send<unknown>(['HGETALL', this.hash]));
+    if (!r.ok) return;
+    this.raw.clear();
+    this.local.records.clear();
+    for (const [k, v] of pairs(r.value)) this.remember(k, v);
+  }
+
+  async load(_deadline?: number): Promise<void> {
+    await this.refresher.due();
+  }
+
+  admit(key: string, name: string, nowMs = Date.now()): Admission {
+    return this.local.admit(key, name, nowMs);
+  }
+
+  /**
+   * Applies `next` to the record as Redis holds it, by compare-and-set, until no other replica changed it
+   * in between. `next` returns undefined when nothing is to be written. False when Redis could not be used.
+   */
+  private update(key: string, next: (cur: BreakerRecord | undefined) => BreakerRecord | undefined): Promise<boolean> {
+    const run = (this.queues.get(key) ?? Promise.resolve()).then(() => this.compareAndSet(key, next));
+    const tail = run.finally(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    this.queues.set(key, tail);
+    return run;
+  }
+
+  private async compareAndSet(key: string, next: (cur: BreakerRecord | undefined) => BreakerRecord | undefined): Promise<boolean> {
+    const r = await this.conn.run(async (send) => {
+      let expected = this.raw.get(key) ?? '';
+      for (let i = 0; i < MAX_CAS_TRIES; i++) {
+        const rec = next(this.parse(expected));
+        if (!rec) return;
+        const raw = JSON.stringify(rec);
+        const [won, current] = await this.conn.evalScript<[number, string?]>(send, CAS, [this.hash], [key, expected, raw]);
+        if (won === 1) {
+          this.remember(key, raw);
+          return;
+        }
+        expected = current ?? '';
+        this.remember(key, expected);
+      }
+      throw new Error(`the breaker record ${key} kept changing under ${MAX_CAS_TRIES} tries`);
+    });
+    return r.ok;
+  }
+
+  async claimProbe(key: string, name: string, nowMs = Date.now()): Promise<boolean> {
+    let claimed = false;
+    const ok = await this.update(key, (cur) => {
+      const r = cur ?? fresh(name, nowMs);
+      claimed = breakerRules.admit(r, this.policy, nowMs).allowed;
+      return claimed ? { ...r, state: 'half_open', probe_started_at: nowMs, updated_at: nowMs } : undefined;
+    });
+    return ok ? claimed : this.local.claimProbe(key, name, nowMs);
+  }
+
+  async success(key: string, name: string, nowMs = Date.now()): Promise<void> {
+    const rec = this.local.records.get(key);
+    if (!rec || (rec.state === 'closed' && rec.consecutive_failures === 0)) return; // nothing to write, as far as this replica knows
+    if (!(await this.update(key, () => fresh(name, nowMs)))) await this.local.success(key, name, nowMs);
+  }
+
+  async failure(key: string, name: string, errorClass: string, retryAfterMs: number | undefined, nowMs = Date.now()): Promise<void> {
+    const ok = await this.update(key, (cur) => {
+      const r = cur ?? fresh(name, nowMs);
+      breakerRules.failure(r, this.policy, errorClass, retryAfterMs, nowMs);
+      return r;
+    });
+    if (!ok) await this.local.failure(key, name, errorClass, retryAfterMs, nowMs);
+  }
+
+  /** Every shared record (for `breaker --state`); throws when Redis cannot be read. */
+  async all(): Promise<Record<string, BreakerRecord>> {
+    const reply = await this.conn.direct((send) => send<unknown>(['HGETALL', this.hash]));
+    const out: Record<string, BreakerRecord> = {};
+    for (const [k, v] of pairs(reply)) {
+      const rec = this.parse(v);
+      if (rec) out[k] = rec;
+    }
+    return out;
+  }
+
+  /** Clears one provider's breakers (every key of that name) or all of them; returns how many went. Throws when it could not. */
+  async reset(name?: string): Promise<number> {
+    const all = await this.all();
+    const keys = Object.keys(all).filter((k) => name === undefined || all[k].name === name);
+    if (keys.length === 0) return 0;
+    await this.conn.direct((send) => send(['HDEL', this.hash, ...keys]));
+    for (const k of keys) this.remember(k, '');
+    return keys.length;
+  }
+}
+
+/**
+ * The answer cache in Redis: one string per request key (`<prefix>answer:<sha256>`), the answer and who gave
+ * it (never a key or header), expiring with the cache TTL. When Redis fails, a lookup is a miss and an
+ * answer is not kept: the cache is the last tier, and answers flow without it.
+ */
+export class RedisAnswerCache implements AnswerCache {
+  constructor(
+    private readonly conn: RedisConnection,
+    readonly ttlMs: number,
+  ) {}
+
+  async get(key: string, nowMs = Date.now()): Promise<CachedAnswer | undefined> {
+    const r = await this.conn.run((send) => send<string | null>(['GET', this.conn.key('answer', key)]));
+    if (!r.ok || typeof r.value !== 'string') return undefined;
+    try {
+      const a = JSON.parse(r.value) as CachedAnswer;
+      if (typeof a.content !== 'string' || typeof a.provider !== 'string' || typeof a.expires_at !== 'number') return undefined;
+      return a.expires_at > nowMs ? a : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async put(key: string, answer: Omit<CachedAnswer, 'created_at' | 'expires_at'>, nowMs = Date.now()): Promise<void> {
+    const ttl = Math.floor(this.ttlMs);
+    if (!(ttl > 0)) return;
+    const { content, provider, model, usage } = answer; // exactly the answer's fields, whatever the caller's object carries
+    const entry: CachedAnswer = { content, provider, model, usage, created_at: nowMs, expires_at: nowMs + ttl };
+    await this.conn.run((send) => send(['SET', this.conn.key('answer', key), JSON.stringify(entry), 'PX', String(ttl)]));
+  }
+}
+
+const samples = (list: unknown): number[] => (Array.isArray(list) ? list.map(Number).filter((x) => Number.isFinite(x) && x >= 0) : []);
+
+/**
+ * Latency history shared by the replicas: per provider+model, two Redis lists (TTFT and longest gap, the
+ * newest HISTORY_SAMPLES kept) appended to by every replica without a lock, a sorted set of providers by
+ * last update (the least recent beyond HISTORY_KEYS go) and a hash of their names. Read at most once per
+ * `refreshMs`; when Redis fails, this replica's own samples are used.
+ */
+export class RedisLatencyHistory extends BufferedHistory implements LatencyHistory {
+  private readonly local = new MemoryLatencyHistory();
+  private readonly refresher: Refresher;
+
+  constructor(
+    private readonly conn: RedisConnection,
+    refreshMs = DEFAULT_REFRESH_MS,
+  ) {
+    super();
+    this.refresher = new Refresher(refreshMs, () => this.read());
+  }
+
+  private list(which: 'ttft' | 'gap', key: string): string {
+    return this.conn.key('latency', which, key);
+  }
+
+  private async read(): Promise<void> {
+    const index = this.conn.key('latency', 'index');
+    const r = await this.conn.run(async (send) => {
+      const [members, names] = await Promise.all([send<string[]>(['ZRANGE', index, '0', '-1', 'WITHSCORES']), send<unknown>(['HGETALL', this.conn.key('latency', 'names')])]);
+      const nameOf = new Map(pairs(names));
+      const keys: [string, number][] = [];
+      for (let i = 0; i + 1 < members.length; i += 2) keys.push([String(members[i]), Number(members[i + 1])]);
+      return Promise.all(
+        keys.map(async ([key, at]) => {
+          const [ttft, gap] = await Promise.all([send<string[]>(['LRANGE', this.list('ttft', key), '0', '-1']), send<string[]>(['LRANGE', this.list('gap', key), '0', '-1'])]);
+          return [key, { name: nameOf.get(key) ?? key, ttft_ms: samples(ttft).slice(-HISTORY_SAMPLES), max_gap_ms: samples(gap).slice(-HISTORY_SAMPLES), updated_at: at }] as const;
+        }),
+      );
+    });
+    if (!r.ok) return;
+    for (const k of Object.keys(this.local.records)) delete this.local.records[k];
+    for (const [key, rec] of r.value) this.local.records[key] = rec;
+  }
+
+  async load(_deadline?: number): Promise<void> {
+    await this.refresher.due();
+  }
+
+  get(key: string): LatencySamples | undefined {
+    return this.local.get(key);
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    const now = Date.now();
+    const index = this.conn.key('latency', 'index');
+    const names = this.conn.key('latency', 'names');
+    await this.conn.run(async (send) => {
+      const writes: Promise<unknown>[] = [];
+      for (const [key, { name, samples: s }] of batch) {
+        for (const [which, values] of [
+          ['ttft', s.flatMap((x) => (x.ttftMs === undefined ? [] : [Math.round(x.ttftMs)]))],
+          ['gap', s.flatMap((x) => (x.maxGapMs === undefined ? [] : [Math.round(x.maxGapMs)]))],
+        ] as const) {
+          if (values.length === 0) continue;
+          const list = this.list(which, key);
+          writes.push(send(['RPUSH', list, ...values.map(String)]), send(['LTRIM', list, String(-HISTORY_SAMPLES), '-1']), send(['PEXPIRE', list, String(HISTORY_TTL_MS)]));
+        }
+        writes.push(send(['HSET', names, key, name]), send(['ZADD', index, String(now), key]));
+      }
+      writes.push(send(['PEXPIRE', index, String(HISTORY_TTL_MS)]), send(['PEXPIRE', names, String(HISTORY_TTL_MS)]));
+      await Promise.all(writes);
+      // The least recently updated providers beyond the cap go (their lists expire by themselves).
+      const over = (await send<number>(['ZCARD', index])) - HISTORY_KEYS;
+      if (over > 0) {
+        const gone = await send<string[]>(['ZRANGE', index, '0', String(over - 1)]);
+        if (gone.length) await Promise.all([send(['ZREM', index, ...gone]), send(['HDEL', names, ...gone])]);
+      }
+    });
+    // This replica's view takes its own samples at once, whether or not Redis took them.
+    for (const [key, { name, samples: s }] of batch) for (const x of s) this.local.add(key, name, x);
+    await this.local.flush();
+  }
+}

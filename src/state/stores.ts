@@ -1,0 +1,67 @@
+import { dirname } from 'node:path';
+import { UsageError } from '../errors.js';
+import { FileBreakers, MemoryBreakers, type BreakerPolicy, type Breakers } from './breaker.js';
+import { FileAnswerCache, MemoryAnswerCache, type AnswerCache } from './cache.js';
+import { FileLatencyHistory, MemoryLatencyHistory, type LatencyHistory } from './latency.js';
+import type { Warn } from './json-store.js';
+import { connectRedis, parseRedisUrl, shownUrl } from './redis-connection.js';
+import { RedisAnswerCache, RedisBreakers, RedisLatencyHistory } from './redis.js';
+
+/** The three stores the chain uses, from one place (memory, the state files, or a shared Redis). */
+export interface StateStores {
+  breakers: Breakers;
+  cache: AnswerCache;
+  history: LatencyHistory;
+  /** Where the state lives, fit to print (never a password): `memory`, `file <dir>`, `redis://host:port`. */
+  describe: string;
+  close(): Promise<void>;
+}
+
+export interface OpenStoresOptions {
+  /** undefined or 'memory' (each process its own), 'file' (the state directory, as the CLI uses), 'redis://…' or 'rediss://…' (shared by replicas). */
+  url?: string;
+  breaker: BreakerPolicy;
+  cacheTtlMs: number;
+  env?: NodeJS.ProcessEnv;
+  warn?: Warn;
+  /** Redis: how long the first connection may take (default 2 s). */
+  connectTimeoutMs?: number;
+  /** Redis: how long one store operation may take before the replica goes on with its own state (default 500 ms). */
+  commandTimeoutMs?: number;
+  /** Redis: how old a replica's view of the shared breakers and latency history may get (default 1 s). */
+  refreshMs?: number;
+  /** Redis: key prefix (default `llm-fallback:`; a URL's `?prefix=` wins). */
+  prefix?: string;
+}
+
+/** What `--state` accepts, as messages state it. */
+export const STATE_VALUES = 'memory, file, redis://[:password@]host[:port][/db] or rediss://… (TLS)';
+
+/**
+ * Opens the stores named by `url`. A URL that is not one of them is a UsageError; a Redis that cannot be
+ * reached is an error naming it, within the connect timeout. Nothing here prints a password.
+ */
+export async function openStores(opts: OpenStoresOptions): Promise<StateStores> {
+  const warn = opts.warn ?? (() => {});
+  const env = opts.env ?? process.env;
+  const url = opts.url ?? 'memory';
+  if (url === 'memory') {
+    return { breakers: new MemoryBreakers(opts.breaker), cache: new MemoryAnswerCache(opts.cacheTtlMs), history: new MemoryLatencyHistory(), describe: 'memory', close: async () => {} };
+  }
+  if (url === 'file') {
+    const breakers = new FileBreakers(opts.breaker, env, warn);
+    return { breakers, cache: new FileAnswerCache(opts.cacheTtlMs, env, warn), history: new FileLatencyHistory(env, warn), describe: `file ${dirname(breakers.file)}`, close: async () => {} };
+  }
+  if (/^rediss?:/i.test(url)) {
+    const target = parseRedisUrl(url, opts.prefix);
+    const conn = await connectRedis(target, { warn, connectTimeoutMs: opts.connectTimeoutMs, commandTimeoutMs: opts.commandTimeoutMs });
+    return {
+      breakers: new RedisBreakers(conn, opts.breaker, opts.refreshMs),
+      cache: new RedisAnswerCache(conn, opts.cacheTtlMs),
+      history: new RedisLatencyHistory(conn, opts.refreshMs),
+      describe: target.shown,
+      close: () => conn.close(),
+    };
+  }
+  throw new UsageError(`--state ${shownUrl(url)}: not a state store; use ${STATE_VALUES}`);
+}

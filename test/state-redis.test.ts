@@ -1,0 +1,450 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync } from 'node:fs';
+import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FallbackChain, type ChainOptions, type ChainProvider } from '../src/chain/chain.js';
+import { UsageError } from '../src/errors.js';
+import type { MockServer } from '../src/mock/server.js';
+import { createAdapter } from '../src/providers/index.js';
+import { FileBreakers, MAX_OPEN_MS, MemoryBreakers, type BreakerPolicy } from '../src/state/breaker.js';
+import { cacheKey } from '../src/state/cache.js';
+import { HISTORY_SAMPLES } from '../src/state/latency.js';
+import { openStores, type StateStores } from '../src/state/stores.js';
+import { redact } from '../src/util/redact.js';
+import { emulator } from './helpers.js';
+
+/**
+ * A real redis-server (Debian's package), one per test file, on a free loopback port, no persistence.
+ * Missing, it fails the tests with the fix: CI installs it (.ci/run).
+ */
+const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** One RESP command over a raw socket (the test's own view of Redis, independent of the client under test). */
+async function raw(port: number, ...args: string[]): Promise<string> {
+  const sock = createConnection({ host: '127.0.0.1', port });
+  const body = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => (sock.destroy(), reject(new Error('no reply'))), 3000);
+    sock.on('error', (e) => (clearTimeout(timer), reject(e)));
+    sock.on('connect', () => sock.write(body));
+    sock.on('data', (d) => {
+      out += d.toString();
+      // Enough for the replies read here: a status/integer/error line, or one bulk string.
+      const bulk = /^\$(-?\d+)\r\n/.exec(out);
+      if ((bulk && (Number(bulk[1]) < 0 || out.length >= bulk[0].length + Number(bulk[1]) + 2)) || (!out.startsWith('$') && !out.startsWith('*') && out.endsWith('\r\n'))) {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(out);
+      }
+    });
+  });
+}
+
+interface RedisProcess {
+  port: number;
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startRedis(extra: string[] = []): Promise<RedisProcess> {
+  try {
+    accessSync(REDIS_SERVER, constants.X_OK);
+  } catch {
+    throw new Error(`${REDIS_SERVER} not found: these tests need a real Redis; install the Debian package (apt-get install redis-server), as .ci/run does`);
+  }
+  for (let tries = 0; ; tries++) {
+    const port = await freePort();
+    const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--logfile', '', '--loglevel', 'warning', ...extra], { stdio: 'ignore' });
+    let exited = false;
+    child.on('exit', () => (exited = true));
+    const until = Date.now() + 10_000;
+    while (!exited && Date.now() < until) {
+      const pong = await raw(port, 'PING').catch(() => '');
+      if (/^\+PONG|^-NOAUTH/.test(pong)) {
+        const stop = async () => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          const gone = new Promise((r) => child.once('exit', r));
+          child.kill('SIGKILL');
+          await gone;
+        };
+        return { port, url: `redis://127.0.0.1:${port}`, child, stop };
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    if (tries >= 2) throw new Error(`redis-server did not answer PING on 127.0.0.1:${port}`);
+  }
+}
+
+const started: RedisProcess[] = [];
+afterAll(async () => {
+  for (const r of started) await r.stop();
+});
+async function redis(extra: string[] = []): Promise<RedisProcess> {
+  const r = await startRedis(extra);
+  started.push(r);
+  return r;
+}
+
+const POLICY: BreakerPolicy = { failures: 3, cooldownMs: 60_000, probeTimeoutMs: 10_000 };
+
+/** Stores on the shared Redis as one replica opens them; each test gets its own key prefix. */
+async function replica(url: string, prefix: string, over: Partial<Parameters<typeof openStores>[0]> = {}, warnings: string[] = []): Promise<StateStores> {
+  const s = await openStores({ url, breaker: POLICY, cacheTtlMs: 60_000, refreshMs: 0, prefix, warn: (m) => warnings.push(m), ...over });
+  afterAll(() => s.close());
+  return s;
+}
+
+let n = 0;
+const ns = () => `t${++n}-${process.pid}:`;
+
+let shared: RedisProcess;
+beforeAll(async () => {
+  shared = await redis();
+});
+
+describe('breakers shared through Redis by two replicas', () => {
+  it("failures on A open the breaker that B sees after B's load()", async () => {
+    const p = ns();
+    const a = await replica(shared.url, p);
+    const b = await replica(shared.url, p);
+    await Promise.all([a.breakers.load(), b.breakers.load()]);
+    for (let i = 0; i < 3; i++) await a.breakers.failure('k', 'prov', 'server', undefined);
+    expect(a.breakers.admit('k', 'prov').allowed).toBe(false);
+    expect(b.breakers.admit('k', 'prov').allowed).toBe(true); // B has not read since
+    await b.breakers.load();
+    const adm = b.breakers.admit('k', 'prov');
+    expect(adm.allowed).toBe(false);
+    if (!adm.allowed) expect(adm.reason).toBe('circuit open');
+    // keys live under the prefix, nowhere else
+    expect(await raw(shared.port, 'EXISTS', `${p}breakers`)).toBe(':1\r\n');
+  });
+
+  it('concurrent failures from both replicas are all counted', async () => {
+    const p = ns();
+    const policy = { ...POLICY, failures: 1000 };
+    const warnings: string[] = [];
+    const a = await replica(shared.url, p, { breaker: policy }, warnings);
+    const b = await replica(shared.url, p, { breaker: policy }, warnings);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).breakers.failure('k', 'prov', 'server', undefined)));
+    const rec = JSON.parse((await raw(shared.port, 'HGET', `${p}breakers`, 'k')).split('\r\n')[1]);
+    expect(rec.consecutive_failures).toBe(40);
+    expect(rec.state).toBe('closed');
+    expect(warnings).toEqual([]); // every count went to Redis, none fell back to a replica's own state
+  });
+
+  it('exactly one replica claims the half-open probe; success then closes the breaker for both', async () => {
+    const p = ns();
+    const policy = { failures: 1, cooldownMs: 100, probeTimeoutMs: 10_000 };
+    const rs = await Promise.all(Array.from({ length: 4 }, () => replica(shared.url, p, { breaker: policy })));
+    await rs[0].breakers.failure('k', 'prov', 'server', undefined);
+    await new Promise((r) => setTimeout(r, 150)); // cooldown over
+    await Promise.all(rs.map((r) => r.breakers.load()));
+    expect(rs.map((r) => r.breakers.admit('k', 'prov'))).toEqual(rs.map(() => ({ allowed: true, probe: true })));
+    const claims = await Promise.all(rs.map((r) => r.breakers.claimProbe('k', 'prov')));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    const winner = claims.indexOf(true);
+    const other = rs[(winner + 1) % rs.length];
+    await other.breakers.load();
+    expect(other.breakers.admit('k', 'prov')).toMatchObject({ allowed: false, reason: 'circuit half-open, another probe in flight' });
+    await rs[winner].breakers.success('k', 'prov');
+    await other.breakers.load();
+    expect(other.breakers.admit('k', 'prov')).toEqual({ allowed: true, probe: false });
+  });
+
+  it('open-until follows a longer Retry-After, and never more than MAX_OPEN_MS', async () => {
+    const p = ns();
+    const policy = { failures: 1, cooldownMs: 1000, probeTimeoutMs: 10_000 };
+    const a = await replica(shared.url, p, { breaker: policy });
+    const b = await replica(shared.url, p, { breaker: policy });
+    const t = Date.now();
+    await a.breakers.failure('long', 'prov', 'rate_limit', 600_000, t);
+    await a.breakers.failure('hostile', 'prov', 'rate_limit', 1e14, t);
+    await a.breakers.failure('short', 'prov', 'rate_limit', 10, t);
+    await b.breakers.load();
+    const until = (k: string) => {
+      const adm = b.breakers.admit(k, 'prov', t);
+      return adm.allowed ? 0 : adm.openUntil - t;
+    };
+    expect(until('long')).toBe(600_000);
+    expect(until('hostile')).toBe(MAX_OPEN_MS);
+    expect(until('short')).toBe(1000); // the cooldown, when the server asks for less
+  });
+
+  it('a replica re-reads shared state at most once per refresh interval (the staleness bound)', async () => {
+    const p = ns();
+    const a = await replica(shared.url, p, { breaker: { ...POLICY, failures: 1 } });
+    const b = await replica(shared.url, p, { breaker: { ...POLICY, failures: 1 }, refreshMs: 400 });
+    await b.breakers.load();
+    await a.breakers.failure('k', 'prov', 'server', undefined);
+    await b.breakers.load(); // within the interval: no read, the old view
+    expect(b.breakers.admit('k', 'prov').allowed).toBe(true);
+    await new Promise((r) => setTimeout(r, 450));
+    await b.breakers.load();
+    expect(b.breakers.admit('k', 'prov').allowed).toBe(false);
+  });
+
+  it('breaker records of the wrong shape in Redis are ignored and overwritten', async () => {
+    const p = ns();
+    await raw(shared.port, 'HSET', `${p}breakers`, 'k', '{not json');
+    const a = await replica(shared.url, p, { breaker: { ...POLICY, failures: 1 } });
+    await a.breakers.load();
+    expect(a.breakers.admit('k', 'prov').allowed).toBe(true);
+    await a.breakers.failure('k', 'prov', 'server', undefined);
+    expect(JSON.parse((await raw(shared.port, 'HGET', `${p}breakers`, 'k')).split('\r\n')[1])).toMatchObject({ state: 'open', consecutive_failures: 1 });
+  });
+});
+
+describe('answer cache and latency history in Redis', () => {
+  it('an answer put by A is read by B, holds only the answer, and expires with the TTL', async () => {
+    const p = ns();
+    const a = await replica(shared.url, p, { cacheTtlMs: 300 });
+    const b = await replica(shared.url, p, { cacheTtlMs: 300 });
+    const key = cacheKey({ messages: [{ role: 'user', content: 'q' }] });
+    // whatever else the caller's object carries (here a key) is not stored
+    const answer = { content: 'the answer', provider: 'p', model: 'm', usage: null, api_key: 'sk-test-should-never-be-stored' };
+    await a.cache.put(key, answer);
+    expect(await b.cache.get(key)).toMatchObject({ content: 'the answer', provider: 'p', model: 'm' });
+    const stored = (await raw(shared.port, 'GET', `${p}answer:${key}`)).split('\r\n')[1];
+    expect(Object.keys(JSON.parse(stored)).sort()).toEqual(['content', 'created_at', 'expires_at', 'model', 'provider', 'usage']);
+    const ttl = Number((await raw(shared.port, 'PTTL', `${p}answer:${key}`)).slice(1));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(300);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await b.cache.get(key)).toBeUndefined();
+    expect(await raw(shared.port, 'EXISTS', `${p}answer:${key}`)).toBe(':0\r\n'); // Redis dropped it
+  });
+
+  it('latency samples flushed by two replicas are merged, newest HISTORY_SAMPLES kept', async () => {
+    const p = ns();
+    const a = await replica(shared.url, p);
+    const b = await replica(shared.url, p);
+    for (let i = 0; i < 40; i++) a.history.add('k', 'prov', { ttftMs: i, maxGapMs: 1000 + i });
+    for (let i = 40; i < 80; i++) b.history.add('k', 'prov', { ttftMs: i });
+    await Promise.all([a.history.flush(), b.history.flush()]);
+    expect(a.history.get('k')!.ttft_ms).toHaveLength(40); // its own samples at once
+    await a.history.load();
+    const h = a.history.get('k')!;
+    expect(h.name).toBe('prov');
+    expect(h.ttft_ms).toHaveLength(HISTORY_SAMPLES);
+    expect([...h.ttft_ms].sort((x, y) => x - y)).toEqual(Array.from({ length: HISTORY_SAMPLES }, (_, i) => 80 - HISTORY_SAMPLES + i));
+    expect(h.max_gap_ms).toEqual(Array.from({ length: 40 }, (_, i) => 1000 + i));
+  });
+});
+
+const c = (value: number) => ({ dist: 'constant' as const, value });
+const T = { connect: 1000, firstToken: 2000, idle: 1000, total: 10_000 };
+let mock: MockServer;
+beforeAll(async () => {
+  mock = await emulator({ down: { dialect: 'openai', output_tokens: c(4) }, backup: { dialect: 'openai', output_tokens: c(5) } });
+});
+
+/** The chain a replica runs: `down` (answering 500 on every request) and then `backup`. */
+function chainOn(stores: StateStores, over: Partial<ChainOptions> = {}): FallbackChain {
+  const providers: ChainProvider[] = ['down', 'backup'].map((name) => {
+    const spec = mock.profile.providers[name];
+    const headers: Record<string, string> = name === 'down' ? { 'x-mock-fault': JSON.stringify({ kind: 'server' }) } : {};
+    return {
+      name,
+      model: spec.model,
+      adapter: createAdapter({ name, api: 'openai', baseUrl: mock.baseUrl(name), model: spec.model, headers, params: {}, timeouts: {} }),
+      price: { input: 1, cachedInput: 0.5, output: 2, pricedAt: '2026-11-24' },
+      timeouts: T,
+      breakerKey: `${name}#shared`,
+    };
+  });
+  return new FallbackChain(providers, {
+    retries: 0,
+    deadlineMs: 10_000,
+    onContentFilter: 'stop',
+    firstTokenMsPerPromptToken: 0,
+    breakers: stores.breakers,
+    history: stores.history,
+    ...over,
+  });
+}
+const q = { messages: [{ role: 'user' as const, content: 'Is the primary up?' }] };
+
+async function call(stores: StateStores, over: Partial<ChainOptions> = {}) {
+  const ch = chainOn(stores, over);
+  const r = await ch.run(q);
+  await ch.settled;
+  return r;
+}
+
+describe('the fallback chain on two replicas sharing Redis', () => {
+  it("one replica's failures make the other skip the dead provider without a request to it", async () => {
+    const p = ns();
+    const policy = { failures: 2, cooldownMs: 60_000, probeTimeoutMs: 10_000 };
+    const one = await replica(shared.url, p, { breaker: policy });
+    const two = await replica(shared.url, p, { breaker: policy });
+    for (let i = 0; i < 2; i++) {
+      const r = await call(one);
+      expect(r.provider).toBe('backup');
+      expect(r.attempts[0]).toMatchObject({ provider: 'down', decision: 'fallover', status: 500 });
+    }
+    const hits = mock.stats().down.requests;
+    const r = await call(two);
+    expect(r.provider).toBe('backup');
+    expect(r.attempts.map((a) => [a.provider, a.decision])).toEqual([
+      ['down', 'skipped_breaker_open'],
+      ['backup', 'success'],
+    ]);
+    expect(r.attempts[0].error_message).toMatch(/^circuit open until \d{4}-/);
+    expect(mock.stats().down.requests).toBe(hits); // the second replica never asked it
+  });
+
+  it('without Redis (memory stores) the second replica learns nothing from the first', async () => {
+    const policy = { failures: 1, cooldownMs: 60_000, probeTimeoutMs: 10_000 };
+    const one = await openStores({ breaker: policy, cacheTtlMs: 60_000 });
+    const two = await openStores({ url: 'memory', breaker: policy, cacheTtlMs: 60_000 });
+    expect(one.describe).toBe('memory');
+    expect(one.breakers).toBeInstanceOf(MemoryBreakers);
+    await call(one);
+    expect((await call(two)).attempts[0].decision).toBe('fallover');
+  });
+});
+
+describe('a Redis that goes away', () => {
+  it('killed mid-run: calls still answer, breakers go on locally, one warning', async () => {
+    const own = await redis();
+    const warnings: string[] = [];
+    const policy = { failures: 1, cooldownMs: 60_000, probeTimeoutMs: 10_000 };
+    const s = await replica(own.url, ns(), { breaker: policy, commandTimeoutMs: 300 }, warnings);
+    const key = cacheKey(q);
+    const first = await call(s, { cache: { store: s.cache, key } });
+    expect(first.provider).toBe('backup');
+    expect(warnings).toEqual([]);
+    await own.stop();
+    const hits = mock.stats().down.requests;
+    for (let i = 0; i < 5; i++) {
+      const t0 = Date.now();
+      const r = await call(s, { cache: { store: s.cache, key } });
+      expect(r.source).toBe('live');
+      expect(r.provider).toBe('backup');
+      expect(r.attempts[0].decision).toBe('skipped_breaker_open'); // what this replica learnt before Redis went
+      expect(Date.now() - t0).toBeLessThan(2000);
+    }
+    expect(mock.stats().down.requests).toBe(hits);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(new RegExp(`^shared state redis://127\\.0\\.0\\.1:${own.port} is unavailable \\(.+\\); this replica goes on with its own state until it is back$`));
+  });
+
+  it('stalled (SIGSTOP): no call waits on it longer than the command timeout', async () => {
+    const own = await redis();
+    const warnings: string[] = [];
+    const s = await replica(own.url, ns(), { commandTimeoutMs: 200 }, warnings);
+    await call(s);
+    own.child.kill('SIGSTOP');
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 3; i++) {
+        const t0 = Date.now();
+        const r = await call(s);
+        expect(r.provider).toBe('backup');
+        expect(Date.now() - t0).toBeLessThan(1500);
+      }
+      expect(warnings).toHaveLength(1);
+    } finally {
+      own.child.kill('SIGCONT');
+    }
+  });
+
+  it('back again: the replica says so and shares its state again', async () => {
+    const own = await redis();
+    const warnings: string[] = [];
+    const p = ns();
+    const s = await replica(own.url, p, { commandTimeoutMs: 200 }, warnings);
+    own.child.kill('SIGSTOP');
+    await s.breakers.failure('k', 'prov', 'server', undefined); // times out: kept locally (Redis runs the write when it wakes)
+    own.child.kill('SIGCONT');
+    await new Promise((r) => setTimeout(r, 2100)); // past the pause after a failure
+    await s.breakers.failure('k', 'prov', 'server', undefined);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toMatch(/is reachable again/);
+    // the late write and the new one, each a compare-and-set: counted once each
+    expect(JSON.parse((await raw(own.port, 'HGET', `${p}breakers`, 'k')).split('\r\n')[1]).consecutive_failures).toBe(2);
+  });
+});
+
+describe('opening the stores', () => {
+  it('an unreachable Redis is one clear line, within the connect timeout', async () => {
+    const port = await freePort();
+    const t0 = Date.now();
+    await expect(openStores({ url: `redis://127.0.0.1:${port}`, breaker: POLICY, cacheTtlMs: 1000, connectTimeoutMs: 1000 })).rejects.toThrow(
+      new Error(`--state redis://127.0.0.1:${port}: cannot connect (ECONNREFUSED)`),
+    );
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a server that accepts and never answers is reported at the connect timeout, not a hang', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    const port = (silent.address() as AddressInfo).port;
+    const t0 = Date.now();
+    try {
+      await expect(openStores({ url: `redis://127.0.0.1:${port}`, breaker: POLICY, cacheTtlMs: 1000, connectTimeoutMs: 400 })).rejects.toThrow(
+        new Error(`--state redis://127.0.0.1:${port}: cannot connect (no answer in 400 ms)`),
+      );
+      expect(Date.now() - t0).toBeLessThan(1500);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+
+  it('a password is used and never shown, right or wrong', async () => {
+    const secret = 'hunter2-redis-pass';
+    const own = await redis(['--requirepass', secret]);
+    const s = await replica(`redis://:${secret}@127.0.0.1:${own.port}`, ns());
+    expect(s.describe).toBe(`redis://127.0.0.1:${own.port}`);
+    await s.breakers.failure('k', 'prov', 'server', undefined);
+    const err = await openStores({ url: `redis://:wrong-${secret}@127.0.0.1:${own.port}`, breaker: POLICY, cacheTtlMs: 1000 }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(new RegExp(`^--state redis://127\\.0\\.0\\.1:${own.port}: cannot connect \\(WRONGPASS`));
+    expect((err as Error).message).not.toContain(secret);
+    expect(redact(`x ${secret} y`)).not.toContain(secret); // registered as a secret
+  });
+
+  it.each([
+    ['bogus', /^--state bogus: not a state store; use memory, file, redis:/],
+    ['http://u:pw12345@h', /^--state http:\/\/h: not a state store/],
+    ['redis://', /^--state redis:\/\/: no host; use redis:\/\/\[:password@\]host/],
+    ['redis://127.0.0.1:6379/abc', /database "abc" is not a number/],
+    ['redis://127.0.0.1:6379?db=2', /unknown parameter "db"/],
+    ['redis://:s3cret-pass@redis.example.com:6379', /^--state redis:\/\/redis\.example\.com:6379: a password would travel in clear text to redis\.example\.com, which is not loopback; use rediss:\/\//],
+  ])('%s is a usage error with the fix', async (url, message) => {
+    const err = await openStores({ url, breaker: POLICY, cacheTtlMs: 1000 }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(message);
+    expect((err as Error).message).not.toMatch(/pw12345|s3cret-pass/);
+    expect((err as Error).message.split('\n')).toHaveLength(1);
+  });
+
+  it('file: the state files the CLI uses', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmf-stores-'));
+    const s = await openStores({ url: 'file', breaker: POLICY, cacheTtlMs: 1000, env: { XDG_STATE_HOME: dir, XDG_CACHE_HOME: dir } });
+    expect(s.breakers).toBeInstanceOf(FileBreakers);
+    expect(s.describe).toBe(`file ${join(dir, 'llm-fallback')}`);
+  });
+
+  it('?prefix= in the URL names the keys', async () => {
+    const s = await openStores({ url: `${shared.url}?prefix=team-a:`, breaker: { ...POLICY, failures: 1 }, cacheTtlMs: 1000 });
+    await s.breakers.failure('k', 'prov', 'server', undefined);
+    await s.close();
+    expect(await raw(shared.port, 'EXISTS', 'team-a:breakers')).toBe(':1\r\n');
+  });
+});
