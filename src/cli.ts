@@ -218,14 +218,24 @@ Examples:
       process.exitCode = await costCommand(names, opts, { config: program.opts().config });
     });
 
-  program
-    .command('breaker')
-    .description('circuit-breaker state shared by ask and health')
+  const breaker = program.command('breaker').description('circuit-breaker state shared by ask and health (and by gateway replicas through Redis)');
+  const stateOption = '--state <url>';
+  const stateHelp = 'where the state lives: file (the state directory, default) or the redis://host:port the gateway uses';
+  breaker
+    .command('show')
+    .description('list every breaker record: provider, state, key')
+    .option(stateOption, stateHelp)
+    .action(async (opts: { state?: string }) => {
+      const { breakerShowCommand } = await import('./commands/state.js');
+      await breakerShowCommand(opts.state);
+    });
+  breaker
     .command('reset [provider]')
     .description('close the breaker of one provider, or of all')
-    .action(async (name: string | undefined) => {
+    .option(stateOption, stateHelp)
+    .action(async (name: string | undefined, opts: { state?: string }) => {
       const { breakerResetCommand } = await import('./commands/state.js');
-      await breakerResetCommand(name, program.opts().config);
+      await breakerResetCommand(name, program.opts().config, opts.state);
     });
 
   program

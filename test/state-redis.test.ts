@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,9 @@ import { FileBreakers, MAX_OPEN_MS, MemoryBreakers, type BreakerPolicy } from '.
 import { cacheKey } from '../src/state/cache.js';
 import { HISTORY_SAMPLES } from '../src/state/latency.js';
 import { openStores, type StateStores } from '../src/state/stores.js';
+import { DEFAULT_PREFIX } from '../src/state/redis-connection.js';
 import { redact } from '../src/util/redact.js';
+import { run } from './cli-helpers.js';
 import { emulator } from './helpers.js';
 
 /**
@@ -446,5 +448,41 @@ describe('opening the stores', () => {
     await s.breakers.failure('k', 'prov', 'server', undefined);
     await s.close();
     expect(await raw(shared.port, 'EXISTS', 'team-a:breakers')).toBe(':1\r\n');
+  });
+});
+
+describe('llm-fallback breaker show / reset --state', () => {
+  it('shows and clears the breakers the replicas share, and says where', async () => {
+    const s = await replica(shared.url, DEFAULT_PREFIX, { breaker: { ...POLICY, failures: 1 } });
+    await raw(shared.port, 'DEL', `${DEFAULT_PREFIX}breakers`);
+    await s.breakers.failure('down#abc', 'down', 'server', undefined);
+    await s.breakers.failure('backup#def', 'backup', 'rate_limit', undefined);
+    await s.breakers.success('backup#def', 'backup');
+    const dir = mkdtempSync(join(tmpdir(), 'llmf-stores-'));
+    const config = join(dir, 'providers.yaml');
+    writeFileSync(config, `providers:\n  down: { api: openai, base_url: "${mock.baseUrl('down')}", model: m }\n  backup: { api: openai, base_url: "${mock.baseUrl('backup')}", model: m }\n`);
+    const shown = await run(['breaker', 'show', '--state', shared.url]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`^2 breaker records in redis://127\\.0\\.0\\.1:${shared.port}:\n  backup  closed  \\(backup#def\\)\n  down    open (59|60)s more \\(server\\)  \\(down#abc\\)\n$`));
+    const reset = await run(['--config', config, 'breaker', 'reset', 'down', '--state', shared.url]);
+    expect(reset.stdout).toBe(`reset the breaker of down (1 record cleared in redis://127.0.0.1:${shared.port})\n`);
+    expect(await raw(shared.port, 'HEXISTS', `${DEFAULT_PREFIX}breakers`, 'down#abc')).toBe(':0\r\n');
+    expect(await raw(shared.port, 'HEXISTS', `${DEFAULT_PREFIX}breakers`, 'backup#def')).toBe(':1\r\n');
+    const again = await run(['--config', config, 'breaker', 'reset', 'down', '--state', shared.url]);
+    expect(again.stdout).toBe(`the breaker of down: no record in redis://127.0.0.1:${shared.port}, nothing to reset\n`);
+  });
+
+  it('an unreachable Redis exits 1 with one line; a bad URL exits 2; neither shows the password', async () => {
+    const port = await freePort();
+    const down = await run(['breaker', 'show', '--state', `redis://:pw-for-cli@127.0.0.1:${port}`]);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toBe(`llm-fallback: --state redis://127.0.0.1:${port}: cannot connect (ECONNREFUSED) (run with --debug for details)\n`);
+    const bad = await run(['breaker', 'reset', '--state', 'redis://:pw-for-cli@redis.example.com']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^--state redis:\/\/redis\.example\.com: a password would travel in clear text/);
+    const memory = await run(['breaker', 'show', '--state', 'memory']);
+    expect(memory.code).toBe(2);
+    expect(memory.stderr).toMatch(/^--state memory: a memory store lives inside one process/);
+    expect(down.stderr + bad.stderr).not.toContain('pw-for-cli');
   });
 });
