@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { FallbackChain, type ChainOptions, type ChainProvider } from '../src/chain/chain.js';
 import { UsageError } from '../src/errors.js';
 import type { MockServer } from '../src/mock/server.js';
@@ -12,7 +13,7 @@ import { FileBreakers, MAX_OPEN_MS, MemoryBreakers, type BreakerPolicy } from '.
 import { cacheKey } from '../src/state/cache.js';
 import { HISTORY_SAMPLES } from '../src/state/latency.js';
 import { openStores, type StateStores } from '../src/state/stores.js';
-import { DEFAULT_PREFIX } from '../src/state/redis-connection.js';
+import { DEFAULT_PREFIX, parseRedisUrl } from '../src/state/redis-connection.js';
 import { redact } from '../src/util/redact.js';
 import { run } from './cli-helpers.js';
 import { emulator } from './helpers.js';
@@ -484,5 +485,23 @@ describe('llm-fallback breaker show / reset --state', () => {
     expect(memory.code).toBe(2);
     expect(memory.stderr).toMatch(/^--state memory: a memory store lives inside one process/);
     expect(down.stderr + bad.stderr).not.toContain('pw-for-cli');
+  });
+});
+
+describe('the README', () => {
+  it("Kubernetes example: the gateway's --state names the Redis Service of the same manifest, and is a URL openStores accepts", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const block = [...readme.matchAll(/```yml\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => /kind: Deployment/.test(b));
+    expect(block).toBeDefined();
+    const docs = parseAllDocuments(block!).map((d) => d.toJS() as { kind: string; metadata: { name: string }; spec: Record<string, any> });
+    expect(docs.every((d) => d && typeof d.kind === 'string')).toBe(true);
+    const gateway = docs.find((d) => d.kind === 'Deployment' && d.spec.template.spec.containers[0].args?.[0] === 'serve')!;
+    const args: string[] = gateway.spec.template.spec.containers[0].args;
+    const url = args[args.indexOf('--state') + 1];
+    const target = parseRedisUrl(url);
+    const host = new URL(url).hostname;
+    expect(docs.some((d) => d.kind === 'Service' && d.metadata.name === host && d.spec.ports[0].port === Number(new URL(url).port))).toBe(true);
+    expect(target.shown).toBe(url);
+    expect(gateway.spec.replicas).toBeGreaterThan(1);
   });
 });
