@@ -342,7 +342,7 @@ describe('a Redis that goes away', () => {
     }
     expect(mock.stats().down.requests).toBe(hits);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(new RegExp(`^shared state redis://127\\.0\\.0\\.1:${own.port} is unavailable \\(.+\\); this replica goes on with its own state until it is back$`));
+    expect(warnings[0]).toMatch(new RegExp(`^shared state redis://127\\.0\\.0\\.1:${own.port} is unavailable \\(connection lost: .+\\); this replica goes on with its own state until it is back$`));
   });
 
   it('stalled (SIGSTOP): no call waits on it longer than the command timeout', async () => {

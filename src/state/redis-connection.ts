@@ -88,6 +88,8 @@ export class RedisConnection {
   private downUntil = 0;
   private down = false;
   private scripts = new Map<string, string>();
+  /** The client's latest connection error (its 'error' events), to say why it is offline. */
+  lastSocketError: unknown;
 
   constructor(
     private readonly client: RedisClientLike,
@@ -115,7 +117,10 @@ export class RedisConnection {
       this.downUntil = Date.now() + RETRY_AFTER_FAILURE_MS;
       if (!this.down) {
         this.down = true;
-        this.warn(`shared state ${this.target.shown} is unavailable (${reason(e)}); this replica goes on with its own state until it is back`);
+        // The client fails commands while it is disconnected with "The client is offline"; the socket's own error says why.
+        const offline = /offline|closed/i.test((e as Error)?.message ?? '');
+        const why = offline ? `connection lost${this.lastSocketError ? `: ${reason(this.lastSocketError)}` : ''}` : reason(e);
+        this.warn(`shared state ${this.target.shown} is unavailable (${why}); this replica goes on with its own state until it is back`);
       }
       return { ok: false };
     }
@@ -196,7 +201,11 @@ export async function connectRedis(target: RedisTarget, opts: { warn: Warn; conn
     },
   });
   // Errors also come back from each command; without a listener an 'error' event would end the process.
-  client.on('error', (e: unknown) => (lastError = e));
+  let conn: RedisConnection | undefined;
+  client.on('error', (e: unknown) => {
+    lastError = e;
+    if (conn) conn.lastSocketError = e;
+  });
   let timer: NodeJS.Timeout | undefined;
   try {
     const connecting = client.connect();
@@ -218,5 +227,6 @@ export async function connectRedis(target: RedisTarget, opts: { warn: Warn; conn
   } finally {
     clearTimeout(timer);
   }
-  return new RedisConnection(client as unknown as RedisClientLike, target, opts.warn, opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
+  conn = new RedisConnection(client as unknown as RedisClientLike, target, opts.warn, opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
+  return conn;
 }
