@@ -247,6 +247,24 @@ describe('answer cache and latency history in Redis', () => {
   });
 });
 
+describe('latency history writes', () => {
+  it('a busy replica writes its samples at most once per refresh interval, and the rest when it closes', async () => {
+    const p = ns();
+    const s = await openStores({ url: shared.url, breaker: POLICY, cacheTtlMs: 1000, prefix: p, refreshMs: 60_000 });
+    const list = `${p}latency:ttft:k`;
+    s.history.add('k', 'prov', { ttftMs: 1 });
+    await s.history.flush(); // the first write goes at once
+    for (let i = 2; i <= 5; i++) {
+      s.history.add('k', 'prov', { ttftMs: i });
+      await s.history.flush();
+    }
+    expect(s.history.get('k')!.ttft_ms).toEqual([1, 2, 3, 4, 5]); // the replica's own view has them all
+    expect(await raw(shared.port, 'LLEN', list)).toBe(':1\r\n'); // Redis has the first only
+    await s.close();
+    expect(await raw(shared.port, 'LLEN', list)).toBe(':5\r\n');
+  });
+});
+
 const c = (value: number) => ({ dist: 'constant' as const, value });
 const T = { connect: 1000, firstToken: 2000, idle: 1000, total: 10_000 };
 let mock: MockServer;

@@ -239,16 +239,19 @@ const samples = (list: unknown): number[] => (Array.isArray(list) ? list.map(Num
 /**
  * Latency history shared by the replicas: per provider+model, two Redis lists (TTFT and longest gap, the
  * newest HISTORY_SAMPLES kept) appended to by every replica without a lock, a sorted set of providers by
- * last update (the least recent beyond HISTORY_KEYS go) and a hash of their names. Read at most once per
- * `refreshMs`; when Redis fails, this replica's own samples are used.
+ * last update (the least recent beyond HISTORY_KEYS go) and a hash of their names. Read and written at
+ * most once per `refreshMs`; when Redis fails, this replica's own samples are used.
  */
 export class RedisLatencyHistory extends BufferedHistory implements LatencyHistory {
   private readonly local = new MemoryLatencyHistory();
   private readonly refresher: Refresher;
+  /** Samples taken but not yet sent to Redis, newest HISTORY_SAMPLES per provider and clock. */
+  private outbox = new Map<string, { name: string; ttft: number[]; gap: number[] }>();
+  private sentAt = -Infinity;
 
   constructor(
     private readonly conn: RedisConnection,
-    refreshMs = DEFAULT_REFRESH_MS,
+    private readonly refreshMs = DEFAULT_REFRESH_MS,
   ) {
     super();
     this.refresher = new Refresher(refreshMs, () => this.read());
@@ -285,25 +288,50 @@ export class RedisLatencyHistory extends BufferedHistory implements LatencyHisto
     return this.local.get(key);
   }
 
+  /**
+   * Takes this call's samples into the replica's view at once, and sends what has gathered to Redis at most
+   * once per `refreshMs` (a busy gateway makes one write a second, not one per request); `drain` sends the
+   * rest when the stores close.
+   */
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    const now = Date.now();
+    for (const [key, { name, samples: s }] of this.pending) {
+      const out = this.outbox.get(key) ?? { name, ttft: [], gap: [] };
+      for (const x of s) {
+        this.local.add(key, name, x);
+        if (x.ttftMs !== undefined) out.ttft.push(Math.round(x.ttftMs));
+        if (x.maxGapMs !== undefined) out.gap.push(Math.round(x.maxGapMs));
+      }
+      // only the newest samples would be kept anyway
+      out.ttft = out.ttft.slice(-HISTORY_SAMPLES);
+      out.gap = out.gap.slice(-HISTORY_SAMPLES);
+      this.outbox.set(key, out);
+    }
+    this.pending.clear();
+    await this.local.flush();
+    if (Date.now() - this.sentAt >= this.refreshMs) await this.drain();
+  }
+
+  /** Sends every sample not yet in Redis (each provider's lists, its name, its place in the index). */
+  async drain(): Promise<void> {
+    if (this.outbox.size === 0) return;
+    const batch = this.outbox;
+    this.outbox = new Map();
+    this.sentAt = Date.now();
     const index = this.conn.key('latency', 'index');
     const names = this.conn.key('latency', 'names');
     await this.conn.run(async (send) => {
       const writes: Promise<unknown>[] = [];
-      for (const [key, { name, samples: s }] of batch) {
+      for (const [key, { name, ttft, gap }] of batch) {
         for (const [which, values] of [
-          ['ttft', s.flatMap((x) => (x.ttftMs === undefined ? [] : [Math.round(x.ttftMs)]))],
-          ['gap', s.flatMap((x) => (x.maxGapMs === undefined ? [] : [Math.round(x.maxGapMs)]))],
+          ['ttft', ttft],
+          ['gap', gap],
         ] as const) {
           if (values.length === 0) continue;
           const list = this.list(which, key);
           writes.push(send(['RPUSH', list, ...values.map(String)]), send(['LTRIM', list, String(-HISTORY_SAMPLES), '-1']), send(['PEXPIRE', list, String(HISTORY_TTL_MS)]));
         }
-        writes.push(send(['HSET', names, key, name]), send(['ZADD', index, String(now), key]));
+        writes.push(send(['HSET', names, key, name]), send(['ZADD', index, String(this.sentAt), key]));
       }
       writes.push(send(['PEXPIRE', index, String(HISTORY_TTL_MS)]), send(['PEXPIRE', names, String(HISTORY_TTL_MS)]));
       await Promise.all(writes);
@@ -314,8 +342,5 @@ export class RedisLatencyHistory extends BufferedHistory implements LatencyHisto
         if (gone.length) await Promise.all([send(['ZREM', index, ...gone]), send(['HDEL', names, ...gone])]);
       }
     });
-    // This replica's view takes its own samples at once, whether or not Redis took them.
-    for (const [key, { name, samples: s }] of batch) for (const x of s) this.local.add(key, name, x);
-    await this.local.flush();
   }
 }

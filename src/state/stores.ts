@@ -14,6 +14,7 @@ export interface StateStores {
   history: LatencyHistory;
   /** Where the state lives, fit to print (never a password): `memory`, `file <dir>`, `redis://host:port`. */
   describe: string;
+  /** Sends what is still buffered (latency samples) and closes the connection; bounded by the command timeout. */
   close(): Promise<void>;
 }
 
@@ -28,7 +29,7 @@ export interface OpenStoresOptions {
   connectTimeoutMs?: number;
   /** Redis: how long one store operation may take before the replica goes on with its own state (default 500 ms). */
   commandTimeoutMs?: number;
-  /** Redis: how old a replica's view of the shared breakers and latency history may get (default 1 s). */
+  /** Redis: how old a replica's view of the shared breakers and latency history may get, and how often its latency samples are sent (default 1 s). */
   refreshMs?: number;
   /** Redis: key prefix (default `llm-fallback:`; a URL's `?prefix=` wins). */
   prefix?: string;
@@ -55,12 +56,16 @@ export async function openStores(opts: OpenStoresOptions): Promise<StateStores> 
   if (/^rediss?:/i.test(url)) {
     const target = parseRedisUrl(url, opts.prefix);
     const conn = await connectRedis(target, { warn, connectTimeoutMs: opts.connectTimeoutMs, commandTimeoutMs: opts.commandTimeoutMs });
+    const history = new RedisLatencyHistory(conn, opts.refreshMs);
     return {
       breakers: new RedisBreakers(conn, opts.breaker, opts.refreshMs),
       cache: new RedisAnswerCache(conn, opts.cacheTtlMs),
-      history: new RedisLatencyHistory(conn, opts.refreshMs),
+      history,
       describe: target.shown,
-      close: () => conn.close(),
+      close: async () => {
+        await history.drain();
+        await conn.close();
+      },
     };
   }
   throw new UsageError(`--state ${shownUrl(url)}: not a state store; use ${STATE_VALUES}`);
