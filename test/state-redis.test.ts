@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -34,13 +35,17 @@ async function freePort(): Promise<number> {
 
 /** One RESP command over a raw socket (the test's own view of Redis, independent of the client under test). */
 async function raw(port: number, ...args: string[]): Promise<string> {
-  const sock = createConnection({ host: '127.0.0.1', port });
+  return rawOn(() => createConnection({ host: '127.0.0.1', port }), 'connect', args);
+}
+
+async function rawOn(open: () => Socket, ready: 'connect' | 'secureConnect', args: string[]): Promise<string> {
+  const sock = open();
   const body = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
   return new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => (sock.destroy(), reject(new Error('no reply'))), 3000);
     sock.on('error', (e) => (clearTimeout(timer), reject(e)));
-    sock.on('connect', () => sock.write(body));
+    sock.on(ready, () => sock.write(body));
     sock.on('data', (d) => {
       out += d.toString();
       // Enough for the replies read here: a status/integer/error line, or one bulk string.
@@ -61,7 +66,16 @@ interface RedisProcess {
   stop(): Promise<void>;
 }
 
-async function startRedis(extra: string[] = []): Promise<RedisProcess> {
+/** A self-signed certificate for localhost and 127.0.0.1, made by openssl (Debian's package) for the TLS test. */
+function selfSigned(dir: string): { cert: string; key: string } {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-days', '1'], { stdio: 'pipe' });
+  if (r.error || r.status !== 0) throw new Error(`openssl could not make a test certificate (${r.error?.message ?? r.stderr.toString().trim()}): install the Debian package openssl, as .ci/run does`);
+  return { cert, key };
+}
+
+async function startRedis(extra: string[] = [], tlsFiles?: { cert: string; key: string }): Promise<RedisProcess> {
   try {
     accessSync(REDIS_SERVER, constants.X_OK);
   } catch {
@@ -69,12 +83,15 @@ async function startRedis(extra: string[] = []): Promise<RedisProcess> {
   }
   for (let tries = 0; ; tries++) {
     const port = await freePort();
-    const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--logfile', '', '--loglevel', 'warning', ...extra], { stdio: 'ignore' });
+    const ports = tlsFiles
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tlsFiles.cert, '--tls-key-file', tlsFiles.key, '--tls-ca-cert-file', tlsFiles.cert, '--tls-auth-clients', 'no']
+      : ['--port', String(port)];
+    const child = spawn(REDIS_SERVER, [...ports, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--logfile', '', '--loglevel', 'warning', ...extra], { stdio: 'ignore' });
     let exited = false;
     child.on('exit', () => (exited = true));
     const until = Date.now() + 10_000;
     while (!exited && Date.now() < until) {
-      const pong = await raw(port, 'PING').catch(() => '');
+      const pong = await (tlsFiles ? rawOn(() => tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(tlsFiles.cert) }), 'secureConnect', ['PING']) : raw(port, 'PING')).catch(() => '');
       if (/^\+PONG|^-NOAUTH/.test(pong)) {
         const stop = async () => {
           if (child.exitCode !== null || child.signalCode !== null) return;
@@ -82,7 +99,7 @@ async function startRedis(extra: string[] = []): Promise<RedisProcess> {
           child.kill('SIGKILL');
           await gone;
         };
-        return { port, url: `redis://127.0.0.1:${port}`, child, stop };
+        return { port, url: `${tlsFiles ? 'rediss://localhost' : 'redis://127.0.0.1'}:${port}`, child, stop };
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -95,8 +112,8 @@ const started: RedisProcess[] = [];
 afterAll(async () => {
   for (const r of started) await r.stop();
 });
-async function redis(extra: string[] = []): Promise<RedisProcess> {
-  const r = await startRedis(extra);
+async function redis(extra: string[] = [], tlsFiles?: { cert: string; key: string }): Promise<RedisProcess> {
+  const r = await startRedis(extra, tlsFiles);
   started.push(r);
   return r;
 }
@@ -453,6 +470,19 @@ describe('opening the stores', () => {
     expect((err as Error).message).toMatch(message);
     expect((err as Error).message).not.toMatch(/pw12345|s3cret-pass/);
     expect((err as Error).message.split('\n')).toHaveLength(1);
+  });
+
+  it('rediss:// speaks TLS and checks the certificate: trusted, it works; self-signed and untrusted, one clear line', async () => {
+    const certs = selfSigned(mkdtempSync(join(tmpdir(), 'llmf-tls-')));
+    const own = await redis(['--requirepass', 'tls-pass-1234'], certs);
+    const trusted = await run(['breaker', 'show', '--state', `rediss://:tls-pass-1234@localhost:${own.port}`], { env: { NODE_EXTRA_CA_CERTS: certs.cert } });
+    expect(trusted.stderr).toBe('');
+    expect(trusted.stdout).toBe(`0 breaker records in rediss://localhost:${own.port}\n`);
+    const untrusted = await run(['breaker', 'show', '--state', `rediss://localhost:${own.port}`]);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toBe(`llm-fallback: --state rediss://localhost:${own.port}: cannot connect (DEPTH_ZERO_SELF_SIGNED_CERT) (run with --debug for details)\n`);
+    // a password over TLS may go to any host
+    expect(parseRedisUrl('rediss://:pw-ok-over-tls@redis.example.com:6380').shown).toBe('rediss://redis.example.com:6380');
   });
 
   it('file: the state files the CLI uses', async () => {
