@@ -19,3 +19,4 @@ export { ConfigError, UsageError } from './errors.js';
 export { MemoryBreakers, type Breakers, type BreakerPolicy } from './state/breaker.js';
 export { MemoryAnswerCache, type AnswerCache, type CachedAnswer } from './state/cache.js';
 export { MemoryLatencyHistory, type LatencyHistory } from './state/latency.js';
+export { openStores, type StateStores } from './state/stores.js';
