@@ -4,6 +4,7 @@ import { decode, encode, summarize, type Summary } from './histogram.js';
 import type { Picks } from './picks.js';
 import { goodputResult, tallyFrom, type GoodputResult, type Slo } from './slo.js';
 import type { TimelineResult } from './timeline.js';
+import type { SweepResult, SweepSettings } from './sweep.js';
 
 /** The published shape of `bench --format json` / `--out` (schema/bench-result.schema.json). */
 export interface BenchResult {
@@ -64,6 +65,8 @@ export interface RunSettings {
   shard?: { index: number; count: number } | null;
   /** --start-at, ISO 8601: when the shards were to start together. */
   start_at?: string | null;
+  /** --sweep: how the capacity search ran; absent or null otherwise. */
+  sweep?: SweepSettings | null;
 }
 
 export interface PriceInfo {
@@ -120,6 +123,8 @@ export interface ProviderResult {
   goodput?: GoodputResult | null;
   /** Outcomes and latency per time bucket (bounded); null when nothing was measured, and in merged results. */
   timeline?: TimelineResult | null;
+  /** --sweep: the capacity search's steps and maximum; the figures above are then those of the step at the maximum. */
+  sweep?: SweepResult | null;
 }
 
 export interface ThresholdOutcome {

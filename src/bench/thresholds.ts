@@ -19,7 +19,7 @@ export interface Threshold {
   origin: string;
 }
 
-type Kind = 'ms' | 'ratio' | 'usd' | 'rate';
+type Kind = 'ms' | 'ratio' | 'usd' | 'rate' | 'count';
 const SUMMARY_METRICS: Record<string, keyof ProviderResult> = { latency: 'latency_ms', ttft: 'ttft_ms', ttfb: 'ttfb_ms', itl: 'itl_ms', tpot: 'tpot_ms' };
 const STATS = ['p50', 'p90', 'p95', 'p99', 'max', 'mean'] as const;
 
@@ -33,6 +33,8 @@ const METRICS: Record<string, { kind: Kind; read: (r: ProviderResult) => number 
   cost_per_1m: { kind: 'usd', read: (r) => r.cost_per_1m_output_tokens_usd, what: 'USD per 1M output tokens' },
   goodput_attainment: { kind: 'ratio', read: (r) => r.goodput?.attainment ?? null, what: 'share of requests that succeeded and met every --slo' },
   goodput_rps: { kind: 'rate', read: (r) => r.goodput?.requests_per_s ?? null, what: 'good requests (every --slo met) per second' },
+  max_rate: { kind: 'rate', read: (r) => r.sweep?.max_rate ?? null, what: '--sweep: highest rate that met the --slo attainment' },
+  max_concurrency: { kind: 'count', read: (r) => r.sweep?.max_concurrency ?? null, what: '--sweep concurrency: highest concurrency that met the --slo attainment' },
 };
 for (const [prefix, key] of Object.entries(SUMMARY_METRICS)) {
   for (const stat of STATS) {
@@ -78,6 +80,9 @@ export function parseThreshold(expression: string, origin: string): Threshold {
       break;
     case 'rate':
       if (unit !== '' && unit !== '/s') throw bad('a plain number per second');
+      break;
+    case 'count':
+      if (unit !== '') throw bad('a plain number');
       break;
   }
   // Every metric is ≥ 0 and rates are ≤ 100 %: a threshold that no run can pass is a mistake, not a gate.
@@ -130,6 +135,7 @@ export function formatValue(metric: string, v: number): string {
   if (kind === 'ms') return `${Math.round(v * 10) / 10}ms`;
   if (kind === 'ratio') return `${Math.round(v * 10000) / 100}%`;
   if (kind === 'usd') return `$${Number(v.toPrecision(4))}`;
+  if (kind === 'count') return String(v);
   return `${Math.round(v * 100) / 100}/s`;
 }
 

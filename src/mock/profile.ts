@@ -96,6 +96,12 @@ export interface MockProviderSpec {
   own_port: boolean;
   faults: ProbabilisticFault[];
   script: ScriptStep[];
+  /**
+   * At most `slots` requests in service at once, the rest queue in arrival order (src/mock/capacity.ts):
+   * a capacity knee at slots / service time requests per second, the service time being the profile's
+   * ttft + token gaps. Injected timings then count from the start of service, not from arrival.
+   */
+  capacity?: { slots: number };
 }
 
 export interface MockProfile {
@@ -138,6 +144,7 @@ export function providerSpec(partial: Partial<MockProviderSpec> & { dialect?: Di
     own_port: partial.own_port ?? false,
     faults: partial.faults ?? [],
     script: partial.script ?? [],
+    capacity: partial.capacity,
   };
 }
 
@@ -237,7 +244,16 @@ function specFromObject(raw: unknown, where: string): MockProviderSpec {
   for (const key of ['echo_key', 'reject_stream_options', 'split_writes', 'crlf', 'own_port'] as const) if (o[key] !== undefined) partial[key] = Boolean(o[key]);
   if (o.faults !== undefined) partial.faults = toArray(o.faults, `${where}.faults`).map((f, i) => ({ ...toFault(f, `${where}.faults[${i}]`), p: toNumber((f as Record<string, unknown>).p, `${where}.faults[${i}].p`) }));
   if (o.script !== undefined) partial.script = toArray(o.script, `${where}.script`).map((f, i) => toStep(f, `${where}.script[${i}]`));
+  if (o.capacity !== undefined) partial.capacity = toCapacity(o.capacity, `${where}.capacity`);
   return providerSpec(partial);
+}
+
+function toCapacity(v: unknown, where: string): { slots: number } {
+  const slots = (v as { slots?: unknown } | null)?.slots;
+  if (!v || typeof v !== 'object' || typeof slots !== 'number' || !Number.isInteger(slots) || slots < 1) {
+    throw new UsageError(`${where}: expected {slots: N} with N a whole number of requests served at once (1 or more), got ${JSON.stringify(v)}`);
+  }
+  return { slots };
 }
 
 export function toStep(raw: unknown, where: string): ScriptStep {

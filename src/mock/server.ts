@@ -9,6 +9,7 @@ import { FAULT_KEYS, toFault, toStep, type Dialect, type Fault, type MockProfile
 import { errorBody, missingField, statusReply, unknownModel } from './replies.js';
 import { StreamWire, errorReply, nonStreamBody, type FinishReason, type TokenCounts } from './wire.js';
 import { toolCallFor } from './tools.js';
+import { ServiceSlots } from './capacity.js';
 
 export interface ProviderStats {
   requests: number;
@@ -57,6 +58,8 @@ interface ProviderState {
   stepIndex: number;
   stepCount: number;
   stepStart: number;
+  /** With a `capacity` in the profile: the requests in service and those queued for a slot. */
+  slots?: ServiceSlots;
 }
 
 export interface MockServer {
@@ -112,6 +115,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       stepIndex: 0,
       stepCount: 0,
       stepStart: now(),
+      slots: spec.capacity ? new ServiceSlots(spec.capacity.slots) : undefined,
     };
     states.set(name, st);
     for (const model of [spec.model, ...(spec.models ?? [])]) if (!byModel.has(model)) byModel.set(model, st);
@@ -238,7 +242,15 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
         return;
       }
     }
-    await respond(state, body, promptTokens, maxTokens, fault, req, res, arrived);
+    if (!state.slots) return respond(state, body, promptTokens, maxTokens, fault, req, res, arrived);
+    // A provider at capacity: the request waits for a slot and its service time counts from then.
+    const served = await state.slots.take(res);
+    if (served === undefined) return;
+    try {
+      await respond(state, body, promptTokens, maxTokens, fault, req, res, served);
+    } finally {
+      state.slots.release();
+    }
   }
 
   function pickFault(state: ProviderState, override: string | undefined): Fault | { invalid: string } {
