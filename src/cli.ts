@@ -81,6 +81,11 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .option('--raw <file>', 'write one JSON line per request (timings, status, class, tokens; no keys, no text)')
     .option('--raw-include-text', 'add the prompt and the answer text to --raw lines')
     .option('--slo <slos>', 'a request is good when it succeeded and met every SLO, e.g. "ttft<=300ms,tpot<=50ms,latency<=5s" (vLLM/AIPerf "ttft:300" too); reports goodput and each SLO\'s pass rate (repeatable)', collect)
+    .option('--sweep [mode]', 'capacity search (needs --slo): steps at doubling, then bisected, rate (default; from --rate, else 1/s) or concurrency (from --concurrency, else 1) per provider; reports the highest that met --attainment')
+    .option('--attainment <pct>', '--sweep: share of a step\'s requests that must be good (default 95%)')
+    .option('--step-duration <dur>', '--sweep: length of each step (default 5s)')
+    .option('--max-requests <n>', '--sweep: stop a provider\'s search before it would send more than this many requests (default 10000)')
+    .option('--max-cost <usd>', '--sweep: stop a provider\'s search once it has spent this many dollars (prices × usage)')
     .option('--html <file>', 'write a self-contained HTML report (charts drawn inline, no network) here')
     .option('--hlog <file>', 'write an HdrHistogram interval log (per second, per provider: latency and TTFT) for the HDR tools')
     .option('--shard <i/n>', 'run shard I of N (1-based) of the load the other flags describe; "merge" adds the shards back up')
@@ -101,6 +106,7 @@ Examples:
   $ llm-fallback bench --demo --fail-on "ttft_p95<800ms" --fail-on "error_rate<5%"
   $ llm-fallback bench --demo --wide --format markdown
   $ llm-fallback bench --demo --slo "ttft<=500ms,latency<=3s" --fail-on "goodput_attainment>=80%" --html report.html
+  $ llm-fallback bench deepseek --sweep --slo "ttft<=1s" --rate 2 --max-cost 0.50 --fail-on "max_rate>=8"
 
 The table fits 100 columns: ok/sent, errors, latency p50/p95/p99, TTFT p50/p95, tok/s, $/1M output;
 --wide adds the rest. An open loop (--rate) adds the rate achieved and the send lag per provider, and

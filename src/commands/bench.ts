@@ -20,8 +20,11 @@ import { BENCH_DEFAULTS, EXIT } from '../defaults.js';
 import { now } from '../util/clock.js';
 import { formatMs } from '../util/duration.js';
 import { choiceFlag, durationFlag, intFlag, numberFlag, outputFileFlag, positiveNumberFlag } from './options.js';
+import { CapacitySweep, sweepSettings } from '../bench/sweep.js';
+import { checkSweepThresholds, sweepConfig, type SweepFlags } from './sweep-flags.js';
+import { sweepProgressLine } from '../format/sweep.js';
 
-export interface BenchOptions {
+export interface BenchOptions extends SweepFlags {
   demo?: boolean;
   concurrency?: string;
   rate?: string;
@@ -59,6 +62,7 @@ const FORMATS = ['table', 'json', 'csv', 'markdown'] as const;
 /** Each unit of concurrency is a worker and a socket; past these a run measures the client, not the provider. */
 const MAX_CONCURRENCY = 10_000;
 const MAX_RATE = 100_000;
+const SWEEP_NOTE = 'Capacity search (--sweep): each provider\'s figures are those of its step at the maximum (or, when no step met the target, of the lowest level tried); every step is listed under sweep.';
 
 export async function benchCommand(names: string[], opts: BenchOptions, global: { config?: string; version: string }): Promise<number> {
   const format = choiceFlag('--format', opts.format ?? 'table', FORMATS)!;
@@ -70,7 +74,9 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   if (opts.arrival && rate === undefined) throw new UsageError('--arrival: only applies with --rate (open loop)');
   const durationMs = durationFlag('--duration', opts.duration);
   let requests = intFlag('--requests', opts.requests);
-  if (requests === undefined && durationMs === undefined) requests = opts.demo ? BENCH_DEFAULTS.demoRequests : BENCH_DEFAULTS.requests;
+  const slos = parseSlos(opts.slo ?? []);
+  const sweep = sweepConfig(opts, { rate, concurrency: concurrencyFlag, requests: opts.requests, duration: opts.duration, slos, maxRate: MAX_RATE, maxConcurrency: MAX_CONCURRENCY });
+  if (requests === undefined && durationMs === undefined && !sweep) requests = opts.demo ? BENCH_DEFAULTS.demoRequests : BENCH_DEFAULTS.requests;
   const warmup = intFlag('--warmup', opts.warmup, 0) ?? 0;
   const maxTokens = intFlag('--max-tokens', opts.maxTokens);
   const temperature = numberFlag('--temperature', opts.temperature, 0, 2);
@@ -78,10 +84,10 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   const seed = intFlag('--seed', opts.seed, 0) ?? 1;
   const maxInflight = intFlag('--max-inflight', opts.maxInflight) ?? BENCH_DEFAULTS.maxInflight;
   const thresholds: Threshold[] = (opts.failOn ?? []).map((e) => parseThreshold(e, '--fail-on'));
-  const slos = parseSlos(opts.slo ?? []);
   const html = outputFileFlag('--html', opts.html);
   const hlog = outputFileFlag('--hlog', opts.hlog);
   const shard = parseShard(opts.shard);
+  if (shard && sweep) throw new UsageError('--shard: a capacity search (--sweep) adapts each step to the last one and cannot be split; run it in one process');
   const startAtMs = parseStartAt(opts.startAt);
 
   let prompts;
@@ -117,16 +123,17 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   try {
     checkThresholdProviders(thresholds, targets.map((t) => t.name));
     checkGoodputThresholds(thresholds, slos);
+    checkSweepThresholds(thresholds, sweep);
   } catch (e) {
     await closeAll();
     throw e;
   }
 
   // --shard: this process runs its share of the whole load the flags describe.
-  const mode = rate !== undefined ? 'open' : 'closed';
+  const mode = rate !== undefined || sweep?.mode === 'rate' ? 'open' : 'closed';
   let share;
   try {
-    share = shardLoad({ mode, requests, concurrency: concurrencyFlag ?? (opts.demo ? BENCH_DEFAULTS.demoConcurrency : BENCH_DEFAULTS.concurrency), rate: rate ?? 0 }, shard);
+    share = shardLoad({ mode, requests, concurrency: concurrencyFlag ?? (opts.demo && !sweep ? BENCH_DEFAULTS.demoConcurrency : BENCH_DEFAULTS.concurrency), rate: rate ?? 0 }, shard);
   } catch (e) {
     await closeAll();
     throw e;
@@ -153,8 +160,9 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   };
   const settings: RunSettings = {
     mode: spec.mode,
-    concurrency: spec.mode === 'closed' ? spec.concurrency : null,
-    rate: rate === undefined ? null : spec.rate,
+    // A sweep's rate or concurrency differs per step and provider: see each provider's sweep.steps.
+    concurrency: spec.mode === 'closed' && !sweep ? spec.concurrency : null,
+    rate: sweep || rate === undefined ? null : spec.rate,
     arrival: spec.mode === 'open' ? arrival : null,
     requests: spec.requests ?? null,
     duration_ms: durationMs ?? null,
@@ -169,9 +177,10 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     slo: slos.length ? slos : null,
     shard: shard ?? null,
     start_at: startAtMs === undefined ? null : new Date(startAtMs).toISOString(),
+    sweep: sweep ? sweepSettings(sweep) : null,
   };
 
-  const runner = new BenchRunner(targets, spec);
+  const runner = sweep ? new CapacitySweep(targets, spec, sweep) : new BenchRunner(targets, spec);
   const stderr = process.stderr;
   // Ctrl-C and SIGTERM (timeout, docker stop, a cancelled CI job) stop the run the same way. The handlers stay
   // installed until the result is printed and written, so a signal landing at the very end cannot lose it.
@@ -181,7 +190,10 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     stderr.write(`\nInterrupted: stopping${signals.received === 'SIGTERM' ? ' (SIGTERM)' : ''}, waiting briefly for requests in flight (${signals.received === 'SIGTERM' ? 'a second signal' : 'Ctrl-C again'} to quit at once)…\n`);
     runner.stop();
   });
-  if (!opts.quiet) {
+  if (!opts.quiet && sweep) {
+    stderr.write(`${wrapText(`bench --sweep ${sweep.mode}${opts.demo ? ' --demo' : ''}: ${targets.map((t) => t.name).join(', ')} — steps of ${formatMs(sweep.stepDurationMs)} from ${sweep.start}${sweep.mode === 'rate' ? '/s' : ' in flight'}, each must reach ${Math.round(sweep.targetAttainment * 1000) / 10}% attainment of ${slos.map((s) => s.expression).join(', ')}; at most ${sweep.maxRequests} requests${sweep.maxCostUsd !== undefined ? ` or $${sweep.maxCostUsd}` : ''} per provider`).join('\n')}\n`);
+    runner.on('step', (name: string, step) => stderr.write(`${sweepProgressLine(name, step)}\n`));
+  } else if (!opts.quiet) {
     const load = spec.mode === 'open' ? `open loop, ${rate}/s ${arrival} arrivals` : `closed loop, concurrency ${spec.concurrency}`;
     const bound = [requests !== undefined ? `${requests} requests` : '', durationMs !== undefined ? `${formatMs(durationMs)}` : ''].filter(Boolean).join(' or ');
     stderr.write(`${wrapText(`bench${opts.demo ? ' --demo (emulated providers on loopback, no keys)' : ''}: ${targets.map((t) => t.name).join(', ')} — ${load}, ${bound} each${warmup ? ` after ${warmup} warm-up` : ''}, ${opts.stream ? 'streaming' : 'not streaming'}`).join('\n')}\n`);
@@ -203,7 +215,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
       if (startAtMs !== undefined && startAtMs < Date.now() && !opts.quiet) stderr.write(`llm-fallback: warning: --start-at ${new Date(startAtMs).toISOString()} is already past; starting now\n`);
       // Live progress on a terminal only, whatever the output format; stdout may be a file or a pipe. Drawn
       // once Ctrl-C is handled, so a Ctrl-C typed as soon as it shows still gives the partial result.
-      progress = progressWanted(stderr, process.env, Boolean(opts.quiet)) ? new LiveProgress(runner, { warmup, requests, durationMs }, stderr, colorWanted(stderr, process.env)).start() : undefined;
+      progress = runner instanceof BenchRunner && progressWanted(stderr, process.env, Boolean(opts.quiet)) ? new LiveProgress(runner, { warmup, requests, durationMs }, stderr, colorWanted(stderr, process.env)).start() : undefined;
       outcome = await runner.run();
     } catch (e) {
       raw?.discard();
@@ -222,8 +234,10 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
       startedAt: outcome.startedAt,
       endedAt: outcome.endedAt,
       partial: outcome.partial,
-      client: outcome.client,
+      client: 'client' in outcome ? outcome.client : undefined,
+      notes: 'sweeps' in outcome ? [SWEEP_NOTE] : undefined,
     });
+    if ('sweeps' in outcome) for (const p of result.providers) p.sweep = outcome.sweeps.get(p.name) ?? null;
     result.thresholds = evaluateThresholds(thresholds, result.providers);
 
     // Print first: whatever happens to the files, the result is on screen.
@@ -263,7 +277,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
 }
 
 /** One JSONL line per request; no keys ever, and no prompt or answer text unless asked. */
-function rawWriter(target: OutputTarget, runner: BenchRunner, includeText: boolean, prompts: { content: string }[][]) {
+function rawWriter(target: OutputTarget, runner: BenchRunner | CapacitySweep, includeText: boolean, prompts: { content: string }[][]) {
   const file = new AtomicLineFile(target);
   const t0 = now();
   const rel = (t: number | undefined) => (t === undefined ? null : Math.round((t - t0) * 1000) / 1000);

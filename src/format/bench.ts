@@ -4,6 +4,7 @@ import type { BenchResult, ProviderResult } from '../bench/result.js';
 import { scheduleWarnings } from '../bench/schedule.js';
 import { fitTable, TEXT_WIDTH, usdCost as usd, wrapText } from './table.js';
 import { goodputCsvColumns, goodputMarkdown, goodputTable } from './goodput.js';
+import { sweepCsvColumns, sweepMarkdown, sweepTable } from './sweep.js';
 
 export const SORT_KEYS = ['name', 'latency', 'ttft', 'tps', 'cost', 'errors'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
@@ -131,6 +132,7 @@ export function benchTable(result: BenchResult, opts: TableOptions = {}): string
   const blocks = [tableOf(columns(opts.wide), providers, opts.wide)];
   if (result.run.mode === 'open') blocks.push(scheduleTitle(result), tableOf(scheduleColumns(result), providers, opts.wide));
   blocks.push(...goodputTable(result, providers, opts.wide));
+  blocks.push(...sweepTable(result, providers, opts.wide));
   const prose: string[] = [];
   prose.push(...scheduleWarnings(result).map((w) => `WARNING: ${w}`));
   prose.push(...(providers.map(errorSummary).filter(Boolean) as string[]));
@@ -172,7 +174,7 @@ function csvCell(v: unknown): string {
 }
 
 export function benchCsv(result: BenchResult, sort?: SortKey): string {
-  const columns = [...CSV_COLUMNS, ...goodputCsvColumns(result)];
+  const columns = [...CSV_COLUMNS, ...goodputCsvColumns(result), ...sweepCsvColumns(result)];
   const rows = [columns.map(([h]) => h).join(',')];
   for (const p of sortProviders(result.providers, sort)) rows.push(columns.map(([, f]) => csvCell(f(p))).join(','));
   return `${rows.join('\n')}\n`;
@@ -191,7 +193,7 @@ function markdownTable(cols: Column[], providers: ProviderResult[]): string[] {
 /** The same columns as the table (compact, or every one with wide), for a GitHub step summary. */
 export function benchMarkdown(result: BenchResult, opts: TableOptions = {}): string {
   const providers = sortProviders(result.providers, opts.sort);
-  const out = [`### llm-fallback bench${result.partial ? ' (partial)' : ''}`, '', ...markdownTable(columns(opts.wide), providers), ...goodputMarkdown(result, providers)];
+  const out = [`### llm-fallback bench${result.partial ? ' (partial)' : ''}`, '', ...markdownTable(columns(opts.wide), providers), ...goodputMarkdown(result, providers), ...sweepMarkdown(result, providers)];
   if (result.run.mode === 'open') out.push('', scheduleTitle(result), '', ...markdownTable(scheduleColumns(result), providers));
   const warnings = scheduleWarnings(result);
   out.push('', ...warnings.map((w) => `- ⚠️ ${w}`), ...bestLines(result).map((l) => `- ${l}`));

@@ -5,6 +5,7 @@ import { bestLines } from '../format/bench.js';
 import { usdCost } from '../format/table.js';
 import { formatMs } from '../util/duration.js';
 import { binCounts, cdf, recordedValues, type ValueCount } from './distribution.js';
+import { sweepSection } from './sweep-chart.js';
 import { axes, esc, niceTicks, PALETTE, round1, scales, svgOpen, tickMs, tickUsd, type Frame } from './svg.js';
 
 /**
@@ -26,6 +27,7 @@ export function htmlReport(result: BenchResult): string {
     legend(providers, color),
     section('Summary', summaryTable(result, color), bestLines(result).map((l) => `<p class="note">${esc(l)}</p>`).join('')),
     result.run.slo?.length ? section('SLOs and goodput', goodputChart(result, color), goodputTable(result)) : '',
+    result.run.sweep ? section('Capacity search', sweepSection(result, color)) : '',
     section('Latency distribution', `<p class="hint">Successful requests; latency = end − ${result.run.mode === 'open' ? 'scheduled send time' : 'send time'}. From the HDR histograms in the result (3 significant digits).</p>`, cdfChart('latency-cdf', 'Latency CDF', providers, latency, color), histograms('latency-hist', providers, latency, color)),
     section('Time to first token', `<p class="hint">First non-empty content or reasoning token − start.</p>`, cdfChart('ttft-cdf', 'TTFT CDF', providers, ttft, color), histograms('ttft-hist', providers, ttft, color)),
     section('Latency over time', timeSeries(providers, color)),
@@ -97,6 +99,7 @@ function section(title: string, ...parts: string[]): string {
 
 function loadLine(r: BenchResult): string {
   const run = r.run;
+  if (run.sweep) return `capacity search over ${run.sweep.mode === 'rate' ? 'the rate' : 'concurrency'}, steps of ${formatMs(run.sweep.step_duration_ms)}, ${run.stream ? 'streaming' : 'not streaming'}`;
   const load = run.mode === 'open' ? `open loop, ${run.rate}/s ${run.arrival ?? ''} arrivals` : `closed loop, concurrency ${run.concurrency}`;
   const bound = [run.requests !== null ? `${run.requests} requests` : '', run.duration_ms !== null ? formatMs(run.duration_ms) : ''].filter(Boolean).join(' or ');
   return `${load}, ${bound} per provider, ${run.stream ? 'streaming' : 'not streaming'}`;
