@@ -1,4 +1,9 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { run, startCli } from './cli-helpers.js';
+import { validate } from './json-schema.js';
 import { parseSlos } from '../src/bench/slo.js';
 import { CapacitySweep, judgeStep, nextLevel, SWEEP_RESOLUTION, type SweepConfig } from '../src/bench/sweep.js';
 import type { LoadSpec } from '../src/bench/runner.js';
@@ -93,4 +98,111 @@ describe('bench --sweep against an emulated provider with a known knee', () => {
     // The provider's figures are those of the step at the maximum.
     expect(out.accumulators.get('knee')!.sent).toBe(atMax.requests);
   }, 60_000);
+});
+
+describe('the search stops a provider early', () => {
+  it('before a step would pass --max-requests', async () => {
+    const out = await new CapacitySweep([target(server, 'fast')], base('latency<=1s'), cfg({ stepDurationMs: 1000, maxRequests: 30 })).run();
+    const s = out.sweeps.get('fast')!;
+    // 8 then 16 requests fit in 30; 32 more would not.
+    expect(s.steps.map((x) => [x.rate, x.verdict])).toEqual([
+      [8, 'pass'],
+      [16, 'pass'],
+    ]);
+    expect(s.stop_reason).toBe('max_requests');
+    expect(s.max_rate).toBe(16);
+    expect(s.requests).toBeLessThanOrEqual(30);
+  }, 30_000);
+
+  it('once --max-cost is spent, in the middle of a step (which is then not judged)', async () => {
+    const out = await new CapacitySweep([target(server, 'fast')], base('latency<=1s'), cfg({ stepDurationMs: 2000, maxCostUsd: 0.0001 })).run();
+    const s = out.sweeps.get('fast')!;
+    expect(s.stop_reason).toBe('max_cost');
+    expect(s.steps.at(-1)!.verdict).toBe('budget');
+    const perRequest = s.cost_usd / s.requests;
+    expect(perRequest).toBeGreaterThan(0);
+    // Over by at most the requests already in flight when the cap was reached (at 8/s and ~10 ms each: one or two).
+    expect(s.cost_usd).toBeGreaterThanOrEqual(0.0001);
+    expect(s.cost_usd).toBeLessThanOrEqual(0.0001 + 3 * perRequest);
+    expect(s.requests).toBeLessThan(16);
+  }, 30_000);
+
+  it('when errors alone exceed what the target allows', async () => {
+    const out = await new CapacitySweep([target(server, 'flaky')], base('latency<=1s'), cfg({ stepDurationMs: 1000 })).run();
+    const s = out.sweeps.get('flaky')!;
+    expect(s.steps).toHaveLength(1);
+    expect(s.steps[0].verdict).toBe('errors');
+    expect(s.steps[0].error_rate).toBeGreaterThan(0.1);
+    expect(s.stop_reason).toBe('error_rate');
+    expect(s.max_rate).toBeNull();
+  }, 30_000);
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'llmf-sweep-'));
+const config = join(dir, 'providers.yaml');
+writeFileSync(
+  config,
+  `providers:
+  knee: { api: openai, base_url: "${server.baseUrl('knee')}", model: m, price: { input: 1, output: 2, priced_at: 2026-11-24 } }
+  fast: { api: openai, base_url: "${server.baseUrl('fast')}", model: m }
+`,
+);
+const schema = JSON.parse(readFileSync(new URL('../schema/bench-result.schema.json', import.meta.url), 'utf8'));
+
+describe('bench --sweep on the command line', () => {
+  it.each([
+    [['--sweep'], '--sweep: needs --slo to judge each step by, e.g. --sweep --slo "ttft<=500ms,latency<=5s"'],
+    [['--sweep', 'rps', '--slo', 'ttft<=1s'], '--sweep: "rps" is not one of rate, concurrency'],
+    [['--attainment', '90%'], '--attainment: only applies with --sweep'],
+    [['--sweep', 'concurrency', '--rate', '2', '--slo', 'ttft<=1s'], '--sweep concurrency: searches over --concurrency (its start value); --rate applies to --sweep rate'],
+    [['--sweep', '--requests', '10', '--slo', 'ttft<=1s'], '--sweep: each step runs for --step-duration (default 5s); drop --requests, and cap the whole search with --max-requests or --max-cost'],
+    [['--sweep', '--slo', 'ttft<=1s', '--attainment', '95'], '--attainment: '],
+    [['--fail-on', 'max_rate>=5'], '--fail-on: "max_rate>=5" is measured by a capacity search; add --sweep --slo "…"'],
+  ])('bench fast %j: exit 2 with one line', async (args, message) => {
+    const r = await run(['--config', config, 'bench', 'fast', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('--sweep concurrency finds the slots of the knee, gates on it, and reports it in JSON, table and HTML', async () => {
+    const out = join(dir, 'conc.json');
+    const html = join(dir, 'conc.html');
+    const r = await run(['--config', config, 'bench', 'knee', '--sweep', 'concurrency', '--slo', `latency<=${SERVICE_MS * 1.5}ms`, '--attainment', '90%', '--step-duration', '1s', '--fail-on', `max_concurrency>=${SLOTS}`, '--out', out, '--html', html], { timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(readFileSync(out, 'utf8'));
+    expect(validate(result, schema)).toEqual([]);
+    const s = result.providers[0].sweep;
+    // 1, 2, 4 pass; 8 queues 2 of every 8 requests for a whole service time; 6 passes, 7 queues one in 7.
+    expect(s.steps.map((x: { concurrency: number }) => x.concurrency)).toEqual([1, 2, 4, 8, 6, 7]);
+    expect(s.max_concurrency).toBe(SLOTS);
+    expect(s.first_failing).toBe(SLOTS + 1);
+    expect(result.run.sweep).toMatchObject({ mode: 'concurrency', target_attainment: 0.9, step_duration_ms: 1000, start: 1 });
+    expect(result.thresholds).toMatchObject([{ metric: 'max_concurrency', value: SLOTS, pass: true }]);
+    expect(r.stdout).toMatch(/│ knee\s+│\s+6 │\s+7 │\s+6 │/);
+    expect(r.stderr).toContain('knee: concurrency 8');
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('data-chart="sweep-attainment"');
+    expect(page).toContain('knee max 6 in flight');
+  }, 60_000);
+
+  it('Ctrl-C stops the search, and the steps measured are still reported and written (exit 130)', async () => {
+    const out = join(dir, 'interrupted.json');
+    const cli = startCli(['--config', config, 'bench', 'knee', '--sweep', '--rate', '8', '--step-duration', '2s', '--slo', 'latency<=1s', '--format', 'json', '--out', out], {});
+    for (let i = 0; i < 400 && !cli.out.stderr.includes('knee: 8/s'); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    const { code } = await cli.signal('SIGINT');
+    expect(code).toBe(130);
+    expect(existsSync(out)).toBe(true);
+    const result = JSON.parse(readFileSync(out, 'utf8'));
+    expect(result.partial).toBe(true);
+    const s = result.providers[0].sweep;
+    expect(s.stop_reason).toBe('interrupted');
+    expect(s.steps.map((x: { rate: number; verdict: string }) => [x.rate, x.verdict])).toEqual([
+      [8, 'pass'],
+      [16, 'interrupted'],
+    ]);
+    expect(s.max_rate).toBe(8);
+    expect(JSON.parse(cli.out.stdout).providers[0].sweep.steps).toHaveLength(2);
+  }, 30_000);
 });
