@@ -86,6 +86,7 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .option('--step-duration <dur>', '--sweep: length of each step (default 5s)')
     .option('--max-requests <n>', '--sweep: stop a provider\'s search before it would send more than this many requests (default 10000)')
     .option('--max-cost <usd>', '--sweep: stop a provider\'s search once it has spent this many dollars (prices × usage)')
+    .option('--repeat <n>', 'run the whole bench n times (same settings and seed) and report each figure\'s spread: min/median/max, mean ± sd, CV')
     .option('--html <file>', 'write a self-contained HTML report (charts drawn inline, no network) here')
     .option('--hlog <file>', 'write an HdrHistogram interval log (per second, per provider: latency and TTFT) for the HDR tools')
     .option('--shard <i/n>', 'run shard I of N (1-based) of the load the other flags describe; "merge" adds the shards back up')

@@ -1,7 +1,8 @@
 import type { HistogramName } from './accumulator.js';
 import { recordedValues } from './hdr-values.js';
 import type { BenchResult, ProviderResult } from './result.js';
-import { fisherMoreFailures, mannWhitneyGreater, mannWhitneyLess, type TestOutcome } from './stats.js';
+import type { RepeatFigure } from './repeat.js';
+import { exactMannWhitneyGreater, fisherMoreFailures, mannWhitneyGreater, mannWhitneyLess, type TestOutcome } from './stats.js';
 
 /** The significance level `compare` uses unless told otherwise (--alpha). */
 export const DEFAULT_ALPHA = 0.05;
@@ -9,7 +10,33 @@ export const DEFAULT_ALPHA = 0.05;
 /** Per-request distribution behind a metric: worse means its values shifted up (lower is better) or down. */
 const DISTRIBUTION: Record<string, HistogramName> = { latency: 'latency', ttft: 'ttft', itl: 'itl', tpot: 'tpot', tps: 'tps' };
 
+/** The per-run figure behind a metric, for results of `bench --repeat`. */
+const RUN_FIGURE: Record<string, RepeatFigure> = {
+  latency_p50: 'latency_p50_ms',
+  latency_p95: 'latency_p95_ms',
+  latency_p99: 'latency_p99_ms',
+  ttft_p50: 'ttft_p50_ms',
+  ttft_p95: 'ttft_p95_ms',
+  tps: 'output_tokens_per_s',
+  error_rate: 'error_rate',
+  cost_per_1k: 'cost_per_1k_requests_usd',
+};
+
+/**
+ * Both results of `bench --repeat`: run against run, on each run's own figure, so the noise judged is the
+ * noise between whole runs (which per-request tests do not see).
+ */
+function runLevel(key: string, better: 'lower' | 'higher', b: ProviderResult, c: ProviderResult, alpha: number): TestOutcome | undefined {
+  const fig = RUN_FIGURE[key];
+  if (!fig || !b.repeats || !c.repeats) return undefined;
+  const values = (p: ProviderResult) => p.repeats!.runs.map((r) => r[fig]).filter((v): v is number => v !== null);
+  const sign = better === 'lower' ? 1 : -1;
+  return exactMannWhitneyGreater(values(b).map((v) => sign * v), values(c).map((v) => sign * v), alpha);
+}
+
 function significance(key: string, better: 'lower' | 'higher', b: ProviderResult, c: ProviderResult, alpha: number): TestOutcome | undefined {
+  const runs = runLevel(key, better, b, c, alpha);
+  if (runs) return runs;
   if (key === 'error_rate') return fisherMoreFailures(b.failed, b.ok + b.failed, c.failed, c.ok + c.failed, alpha);
   const h = DISTRIBUTION[key.replace(/_p\d+$/, '')];
   if (!h) return undefined; // cost: no per-request figures in a result
@@ -61,6 +88,8 @@ export interface Comparison {
   /** Worse beyond the tolerance but on too few requests to tell from noise: reported, not counted as regressions. */
   undecided: number;
   alpha: number;
+  /** Both results held repeated runs with a provider in common: those metrics were judged run against run. */
+  runLevel: boolean;
 }
 
 /**
@@ -111,5 +140,6 @@ export function compareResults(base: BenchResult, current: BenchResult, toleranc
     regressions: rows.filter((r) => r.regression).length,
     undecided: rows.filter((r) => r.noise === 'too_small').length,
     alpha,
+    runLevel: [...curBy].some(([name, p]) => Boolean(p.repeats && baseBy.get(name)?.repeats)),
   };
 }

@@ -5,6 +5,7 @@ import type { Picks } from './picks.js';
 import { goodputResult, tallyFrom, type GoodputResult, type Slo } from './slo.js';
 import type { TimelineResult } from './timeline.js';
 import type { SweepResult, SweepSettings } from './sweep.js';
+import type { RepeatResult } from './repeat.js';
 
 /** The published shape of `bench --format json` / `--out` (schema/bench-result.schema.json). */
 export interface BenchResult {
@@ -67,6 +68,8 @@ export interface RunSettings {
   start_at?: string | null;
   /** --sweep: how the capacity search ran; absent or null otherwise. */
   sweep?: SweepSettings | null;
+  /** --repeat: how many times the whole bench ran (the figures are every run's requests together); absent or null for one run. */
+  repeat?: number | null;
 }
 
 export interface PriceInfo {
@@ -125,6 +128,8 @@ export interface ProviderResult {
   timeline?: TimelineResult | null;
   /** --sweep: the capacity search's steps and maximum; the figures above are then those of the step at the maximum. */
   sweep?: SweepResult | null;
+  /** --repeat: each run's headline figures and their spread; absent or null for one run. */
+  repeats?: RepeatResult | null;
 }
 
 export interface ThresholdOutcome {

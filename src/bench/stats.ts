@@ -87,3 +87,39 @@ export function fisherMoreFailures(baseFailed: number, baseTotal: number, newFai
   for (let x = Math.max(lo, newFailed); x <= hi; x++) p += prob(x);
   return { p: Math.min(1, p), ...out };
 }
+
+/**
+ * One-sided exact Mann-Whitney U on a few values a side (e.g. one figure per repeated run): are the `next`
+ * values greater than the `base` ones? The exact null distribution of U (every ordering equally likely);
+ * ties count a half. Too small to judge (p null) when even the most extreme ordering would not reach `alpha`,
+ * e.g. 3 runs against 3 (smallest p 1/20).
+ */
+export function exactMannWhitneyGreater(base: number[], next: number[], alpha: number): TestOutcome {
+  const m = base.length;
+  const n = next.length;
+  const out = { n_base: m, n_new: n };
+  if (m === 0 || n === 0) return { p: null, ...out };
+  // ways[i][j][u]: orderings of i base and j next values with U = u (pairs where next is greater).
+  const ways: number[][][] = [];
+  for (let i = 0; i <= m; i++) {
+    ways.push([]);
+    for (let j = 0; j <= n; j++) {
+      const row = new Array<number>(i * j + 1).fill(0);
+      if (i === 0 || j === 0) row[0] = 1;
+      else {
+        // The largest value is a next one (greater than all i base values) or a base one (adds nothing).
+        ways[i][j - 1].forEach((w, u) => (row[u + i] += w));
+        ways[i - 1][j].forEach((w, u) => (row[u] += w));
+      }
+      ways[i].push(row);
+    }
+  }
+  const dist = ways[m][n];
+  const total = dist.reduce((a, b) => a + b, 0);
+  if (1 / total >= alpha) return { p: null, ...out };
+  let u = 0;
+  for (const b of base) for (const x of next) u += x > b ? 1 : x === b ? 0.5 : 0;
+  let tail = 0;
+  for (let k = Math.ceil(u); k < dist.length; k++) tail += dist[k];
+  return { p: tail / total, ...out };
+}

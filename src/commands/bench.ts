@@ -21,6 +21,7 @@ import { now } from '../util/clock.js';
 import { formatMs } from '../util/duration.js';
 import { choiceFlag, durationFlag, intFlag, numberFlag, outputFileFlag, positiveNumberFlag } from './options.js';
 import { CapacitySweep, sweepSettings } from '../bench/sweep.js';
+import { RepeatedRuns } from '../bench/repeat.js';
 import { checkSweepThresholds, sweepConfig, type SweepFlags } from './sweep-flags.js';
 import { sweepProgressLine } from '../format/sweep.js';
 
@@ -54,6 +55,7 @@ export interface BenchOptions extends SweepFlags {
   wide?: boolean;
   maxInflight?: string;
   allowFailures?: boolean;
+  repeat?: string;
 }
 
 const FORMATS = ['table', 'json', 'csv', 'markdown'] as const;
@@ -62,6 +64,9 @@ const FORMATS = ['table', 'json', 'csv', 'markdown'] as const;
 /** Each unit of concurrency is a worker and a socket; past these a run measures the client, not the provider. */
 const MAX_CONCURRENCY = 10_000;
 const MAX_RATE = 100_000;
+/** Past this many runs, --repeat is a soak test: use --duration instead. */
+const MAX_REPEAT = 1_000;
+const REPEAT_NOTE = 'Repeated runs (--repeat): the figures are every run\'s requests together; each provider\'s repeats list every run\'s own figures and their spread.';
 const SWEEP_NOTE = 'Capacity search (--sweep): each provider\'s figures are those of its step at the maximum (or, when no step met the target, of the lowest level tried); every step is listed under sweep.';
 
 export async function benchCommand(names: string[], opts: BenchOptions, global: { config?: string; version: string }): Promise<number> {
@@ -77,6 +82,8 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   const slos = parseSlos(opts.slo ?? []);
   const sweep = sweepConfig(opts, { rate, concurrency: concurrencyFlag, requests: opts.requests, duration: opts.duration, slos, maxRate: MAX_RATE, maxConcurrency: MAX_CONCURRENCY });
   if (requests === undefined && durationMs === undefined && !sweep) requests = opts.demo ? BENCH_DEFAULTS.demoRequests : BENCH_DEFAULTS.requests;
+  const repeat = intFlag('--repeat', opts.repeat, 1, MAX_REPEAT) ?? 1;
+  if (repeat > 1 && sweep) throw new UsageError('--repeat: a capacity search (--sweep) runs its own series of steps; run the sweep once, or repeat a fixed load without --sweep');
   const warmup = intFlag('--warmup', opts.warmup, 0) ?? 0;
   const maxTokens = intFlag('--max-tokens', opts.maxTokens);
   const temperature = numberFlag('--temperature', opts.temperature, 0, 2);
@@ -178,9 +185,11 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     shard: shard ?? null,
     start_at: startAtMs === undefined ? null : new Date(startAtMs).toISOString(),
     sweep: sweep ? sweepSettings(sweep) : null,
+    repeat: repeat > 1 ? repeat : null,
   };
 
-  const runner = sweep ? new CapacitySweep(targets, spec, sweep) : new BenchRunner(targets, spec);
+  const runner = sweep ? new CapacitySweep(targets, spec, sweep) : repeat > 1 ? new RepeatedRuns(targets, spec, repeat) : new BenchRunner(targets, spec);
+  if (runner instanceof RepeatedRuns && !opts.quiet) runner.on('run', (i: number, o: { startedAt: Date; endedAt: Date }) => stderr.write(`  run ${i} of ${repeat} done (${formatMs(o.endedAt.getTime() - o.startedAt.getTime())})\n`));
   const stderr = process.stderr;
   // Ctrl-C and SIGTERM (timeout, docker stop, a cancelled CI job) stop the run the same way. The handlers stay
   // installed until the result is printed and written, so a signal landing at the very end cannot lose it.
@@ -196,7 +205,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   } else if (!opts.quiet) {
     const load = spec.mode === 'open' ? `open loop, ${rate}/s ${arrival} arrivals` : `closed loop, concurrency ${spec.concurrency}`;
     const bound = [requests !== undefined ? `${requests} requests` : '', durationMs !== undefined ? `${formatMs(durationMs)}` : ''].filter(Boolean).join(' or ');
-    stderr.write(`${wrapText(`bench${opts.demo ? ' --demo (emulated providers on loopback, no keys)' : ''}: ${targets.map((t) => t.name).join(', ')} — ${load}, ${bound} each${warmup ? ` after ${warmup} warm-up` : ''}, ${opts.stream ? 'streaming' : 'not streaming'}`).join('\n')}\n`);
+    stderr.write(`${wrapText(`bench${opts.demo ? ' --demo (emulated providers on loopback, no keys)' : ''}: ${targets.map((t) => t.name).join(', ')} — ${load}, ${bound} each${warmup ? ` after ${warmup} warm-up` : ''}, ${opts.stream ? 'streaming' : 'not streaming'}${repeat > 1 ? `; ${repeat} runs` : ''}`).join('\n')}\n`);
   }
   try {
     let raw: ReturnType<typeof rawWriter> | undefined;
@@ -235,9 +244,10 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
       endedAt: outcome.endedAt,
       partial: outcome.partial,
       client: 'client' in outcome ? outcome.client : undefined,
-      notes: 'sweeps' in outcome ? [SWEEP_NOTE] : undefined,
+      notes: 'sweeps' in outcome ? [SWEEP_NOTE] : 'repeats' in outcome ? [REPEAT_NOTE] : undefined,
     });
     if ('sweeps' in outcome) for (const p of result.providers) p.sweep = outcome.sweeps.get(p.name) ?? null;
+    if ('repeats' in outcome) for (const p of result.providers) p.repeats = outcome.repeats.get(p.name) ?? null;
     result.thresholds = evaluateThresholds(thresholds, result.providers);
 
     // Print first: whatever happens to the files, the result is on screen.
@@ -277,7 +287,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
 }
 
 /** One JSONL line per request; no keys ever, and no prompt or answer text unless asked. */
-function rawWriter(target: OutputTarget, runner: BenchRunner | CapacitySweep, includeText: boolean, prompts: { content: string }[][]) {
+function rawWriter(target: OutputTarget, runner: BenchRunner | CapacitySweep | RepeatedRuns, includeText: boolean, prompts: { content: string }[][]) {
   const file = new AtomicLineFile(target);
   const t0 = now();
   const rel = (t: number | undefined) => (t === undefined ? null : Math.round((t - t0) * 1000) / 1000);

@@ -5,6 +5,7 @@ import { scheduleWarnings } from '../bench/schedule.js';
 import { fitTable, TEXT_WIDTH, usdCost as usd, wrapText } from './table.js';
 import { goodputCsvColumns, goodputMarkdown, goodputTable } from './goodput.js';
 import { sweepCsvColumns, sweepMarkdown, sweepTable } from './sweep.js';
+import { repeatMarkdown, repeatTable } from './repeat.js';
 
 export const SORT_KEYS = ['name', 'latency', 'ttft', 'tps', 'cost', 'errors'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
@@ -133,6 +134,7 @@ export function benchTable(result: BenchResult, opts: TableOptions = {}): string
   if (result.run.mode === 'open') blocks.push(scheduleTitle(result), tableOf(scheduleColumns(result), providers, opts.wide));
   blocks.push(...goodputTable(result, providers, opts.wide));
   blocks.push(...sweepTable(result, providers, opts.wide));
+  blocks.push(...repeatTable(result, providers, opts.wide));
   const prose: string[] = [];
   prose.push(...scheduleWarnings(result).map((w) => `WARNING: ${w}`));
   prose.push(...(providers.map(errorSummary).filter(Boolean) as string[]));
@@ -193,7 +195,7 @@ function markdownTable(cols: Column[], providers: ProviderResult[]): string[] {
 /** The same columns as the table (compact, or every one with wide), for a GitHub step summary. */
 export function benchMarkdown(result: BenchResult, opts: TableOptions = {}): string {
   const providers = sortProviders(result.providers, opts.sort);
-  const out = [`### llm-fallback bench${result.partial ? ' (partial)' : ''}`, '', ...markdownTable(columns(opts.wide), providers), ...goodputMarkdown(result, providers), ...sweepMarkdown(result, providers)];
+  const out = [`### llm-fallback bench${result.partial ? ' (partial)' : ''}`, '', ...markdownTable(columns(opts.wide), providers), ...goodputMarkdown(result, providers), ...sweepMarkdown(result, providers), ...repeatMarkdown(result, providers)];
   if (result.run.mode === 'open') out.push('', scheduleTitle(result), '', ...markdownTable(scheduleColumns(result), providers));
   const warnings = scheduleWarnings(result);
   out.push('', ...warnings.map((w) => `- ⚠️ ${w}`), ...bestLines(result).map((l) => `- ${l}`));

@@ -34,7 +34,8 @@ export function compareTable(c: Comparison, tolerance: number): string {
   if (c.added.length) lines.push(`New in this result (nothing to compare): ${c.added.join(', ')}`);
   lines.push(c.regressions ? `${c.regressions} regression(s) beyond ${(tolerance * 100).toFixed(0)}%.` : `No regression beyond ${(tolerance * 100).toFixed(0)}%.`);
   lines.push(`A worsening beyond the tolerance counts only when the per-request data put it outside the noise: one-sided Mann-Whitney U on the histograms (Fisher's exact test for the error rate), p < ${c.alpha}; cost has no per-request data and counts on the tolerance alone.`);
-  if (c.undecided) lines.push(`${c.undecided} worsening(s) beyond the tolerance on samples too small to judge (fewer than ${MIN_SAMPLE} requests a side, or too few failures): run more requests.`);
+  if (c.runLevel) lines.push('Both results hold repeated runs (bench --repeat): latency, TTFT, tok/s, error rate and $/1k are compared run against run instead (one-sided exact Mann-Whitney U on each run\'s own figure).');
+  if (c.undecided) lines.push(`${c.undecided} worsening(s) beyond the tolerance on samples too small to judge (fewer than ${MIN_SAMPLE} requests a side, too few failures, or too few repeated runs, e.g. 3 against 3): run more requests or more --repeat runs.`);
   return `${lines.join('\n')}\n`;
 }
 
