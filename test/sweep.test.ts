@@ -127,6 +127,21 @@ describe('the search stops a provider early', () => {
     expect(s.requests).toBeLessThan(16);
   }, 30_000);
 
+  it('and ends a rate step as soon as it can no longer pass, then searches below the start', async () => {
+    // Every request misses a 1 ms latency SLO: each step fails on its first answer.
+    const out = await new CapacitySweep([target(server, 'fast')], base('latency<=1ms'), cfg({ stepDurationMs: 2000 })).run();
+    const s = out.sweeps.get('fast')!;
+    expect(s.steps.map((x) => [x.rate, x.verdict])).toEqual([
+      [8, 'fail'],
+      [4, 'fail'],
+      [2, 'fail'],
+    ]);
+    expect(s.stop_reason).toBe('none_passed');
+    expect(s.max_rate).toBeNull();
+    // Planned 16, 8 and 4 requests; each stopped after its first miss (a request already scheduled may still go).
+    for (const x of s.steps) expect(x.requests).toBeLessThanOrEqual(2);
+  }, 30_000);
+
   it('when errors alone exceed what the target allows', async () => {
     const out = await new CapacitySweep([target(server, 'flaky')], base('latency<=1s'), cfg({ stepDurationMs: 1000 })).run();
     const s = out.sweeps.get('flaky')!;

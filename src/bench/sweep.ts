@@ -264,12 +264,17 @@ export class CapacitySweep extends EventEmitter {
     const runner = new BenchRunner([target], spec);
     const acc = runner.accumulators.get(target.name)!;
     let overBudget = false;
+    // A rate step has a known size: once more of its requests missed than the target allows, it has failed,
+    // and the rest of it would only spend requests (it is stopped, its verdict already certain).
+    const allowedMisses = this.cfg.mode === 'rate' ? (1 - this.cfg.targetAttainment) * Math.ceil((level * this.cfg.stepDurationMs) / 1000) : Infinity;
     runner.on('request', (name: string, r: RequestRecord) => {
       this.emit('request', name, r);
       if (this.cfg.maxCostUsd !== undefined && spentUsd + acc.costUsd >= this.cfg.maxCostUsd) {
         overBudget = true;
         runner.stop();
       }
+      const g = acc.goodput;
+      if (g && g.measured - g.good > allowedMisses) runner.stop();
     });
     this.running.add(runner);
     try {

@@ -14,6 +14,7 @@ import { checkOutputPath, writeAtomic } from '../report/write.js';
 import { emulatorThroughput } from './emulator-throughput.js';
 import { BIN, spawnMock } from './mock-process.js';
 import { failoverSection } from './failover.js';
+import { capacitySection } from './capacity.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const AUTOCANNON = join(ROOT, 'node_modules', '.bin', 'autocannon');
@@ -251,6 +252,8 @@ await memory();
 await startup();
 log('6/6 failover…');
 out.push(...(await failoverSection()));
+log('capacity search against a known knee…');
+out.push(...(await capacitySection()));
 const total = Math.round((Date.now() - started) / 1000);
 const report = `${[...header, `The whole run took ${total} s.`, '', ...out].join('\n')}\n`;
 if (target) {
