@@ -66,7 +66,7 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .option('--arrival <kind>', 'open-loop arrivals: constant or poisson (default constant)')
     .option('-n, --requests <n>', `measured requests per provider (default ${BENCH_DEFAULTS.requests}; ${BENCH_DEFAULTS.demoRequests} with --demo)`)
     .option('-d, --duration <dur>', 'measure for this long per provider, e.g. 30s (with --requests: whichever ends first)')
-    .option('--warmup <n>', 'requests per provider sent first and left out of the figures (default 0)')
+    .option('--warmup <n>', 'requests per provider sent first and left out of the figures (default 0; --sweep: before the first step, default 5)')
     .option('--max-tokens <n>', 'max output tokens per request')
     .option('--temperature <t>', 'sampling temperature (0-2)')
     .option('--no-stream', 'send non-streaming requests (time to first token is then the whole answer)')

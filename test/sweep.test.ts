@@ -36,7 +36,7 @@ const base = (slo: string): LoadSpec => ({
   maxInflight: 10_000,
   slos: parseSlos([slo]),
 });
-const cfg = (over: Partial<SweepConfig>): SweepConfig => ({ mode: 'rate', targetAttainment: 0.9, stepDurationMs: 2000, start: 8, ceiling: 100_000, maxRequests: 10_000, ...over });
+const cfg = (over: Partial<SweepConfig>): SweepConfig => ({ mode: 'rate', targetAttainment: 0.9, stepDurationMs: 2000, start: 8, ceiling: 100_000, maxRequests: 10_000, warmup: 0, ...over });
 
 describe('the search, step by step', () => {
   const rate = { mode: 'rate' as const, start: 4, ceiling: 1000, stepDurationMs: 1000 };
@@ -81,7 +81,7 @@ describe('bench --sweep against an emulated provider with a known knee', () => {
     // Past the knee the queue grows by (rate − knee) requests a second, so waits pass the SLO's 100 ms of
     // slack within the step: at 10 % above the knee, 2/3 of a 2 s step's requests fail; below it, none wait.
     // 90 % attainment leaves room for a loaded machine's scheduling delays, which are not the knee.
-    const sweep = new CapacitySweep([target(server, 'knee')], base(`latency<=${SERVICE_MS * 1.5}ms`), cfg({}));
+    const sweep = new CapacitySweep([target(server, 'knee')], base(`latency<=${SERVICE_MS * 1.5}ms`), cfg({ warmup: 3 }));
     const out = await sweep.run();
     const s = out.sweeps.get('knee')!;
     expect(s.stop_reason).toBe('converged');

@@ -38,6 +38,8 @@ export interface SweepConfig {
   ceiling: number;
   /** Per provider, over the whole sweep. */
   maxRequests: number;
+  /** Requests sent before each provider's first step and left out of it (a cold first step would fail the search at its start). */
+  warmup: number;
   maxCostUsd?: number;
 }
 
@@ -257,7 +259,7 @@ export class CapacitySweep extends EventEmitter {
       concurrency: this.cfg.mode === 'concurrency' ? level : 1,
       durationMs: this.cfg.stepDurationMs,
       requests: requestsLeft,
-      warmup: 0,
+      warmup: first ? this.cfg.warmup : 0,
       // The request path is warmed and connections opened before the first step; later steps reuse them.
       prepare: first ? this.base.prepare : false,
     };

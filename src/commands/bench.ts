@@ -80,7 +80,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   const durationMs = durationFlag('--duration', opts.duration);
   let requests = intFlag('--requests', opts.requests);
   const slos = parseSlos(opts.slo ?? []);
-  const sweep = sweepConfig(opts, { rate, concurrency: concurrencyFlag, requests: opts.requests, duration: opts.duration, slos, maxRate: MAX_RATE, maxConcurrency: MAX_CONCURRENCY });
+  const sweep = sweepConfig(opts, { rate, concurrency: concurrencyFlag, requests: opts.requests, duration: opts.duration, warmup: opts.warmup, slos, maxRate: MAX_RATE, maxConcurrency: MAX_CONCURRENCY });
   if (requests === undefined && durationMs === undefined && !sweep) requests = opts.demo ? BENCH_DEFAULTS.demoRequests : BENCH_DEFAULTS.requests;
   const repeat = intFlag('--repeat', opts.repeat, 1, MAX_REPEAT) ?? 1;
   if (repeat > 1 && sweep) throw new UsageError('--repeat: a capacity search (--sweep) runs its own series of steps; run the sweep once, or repeat a fixed load without --sweep');
@@ -173,7 +173,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     arrival: spec.mode === 'open' ? arrival : null,
     requests: spec.requests ?? null,
     duration_ms: durationMs ?? null,
-    warmup,
+    warmup: sweep ? sweep.warmup : warmup,
     stream: opts.stream,
     max_tokens: maxTokens ?? null,
     temperature: temperature ?? null,

@@ -13,7 +13,7 @@ export interface SweepFlags {
 }
 
 /** Defaults of a capacity search, stated once (and in `bench --help`). */
-export const SWEEP_DEFAULTS = { attainment: '95%', stepDuration: '5s', startRate: 1, startConcurrency: 1, maxRequests: 10_000 } as const;
+export const SWEEP_DEFAULTS = { attainment: '95%', stepDuration: '5s', startRate: 1, startConcurrency: 1, maxRequests: 10_000, warmup: 5 } as const;
 
 /**
  * `--sweep [rate|concurrency]` and its companions → the search's settings, or undefined without --sweep.
@@ -22,7 +22,7 @@ export const SWEEP_DEFAULTS = { attainment: '95%', stepDuration: '5s', startRate
  */
 export function sweepConfig(
   opts: SweepFlags,
-  load: { rate?: number; concurrency?: number; requests?: string; duration?: string; slos: Slo[]; maxRate: number; maxConcurrency: number },
+  load: { rate?: number; concurrency?: number; requests?: string; duration?: string; warmup?: string; slos: Slo[]; maxRate: number; maxConcurrency: number },
 ): SweepConfig | undefined {
   if (opts.sweep === undefined) {
     const stray = (['attainment', 'stepDuration', 'maxRequests', 'maxCost'] as const).find((k) => opts[k] !== undefined);
@@ -44,6 +44,7 @@ export function sweepConfig(
     ceiling: mode === 'rate' ? load.maxRate : load.maxConcurrency,
     maxRequests: intFlag('--max-requests', opts.maxRequests) ?? SWEEP_DEFAULTS.maxRequests,
     maxCostUsd: positiveNumberFlag('--max-cost', opts.maxCost?.replace(/^\$/, '')),
+    warmup: intFlag('--warmup', load.warmup, 0) ?? SWEEP_DEFAULTS.warmup,
   };
 }
 
