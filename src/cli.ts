@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { BENCH_DEFAULTS, CALL_DEFAULTS, EXIT, HEALTH_DEFAULTS } from './defaults.js';
+import { BENCH_DEFAULTS, CALL_DEFAULTS, EXIT, HEALTH_DEFAULTS, SWEEP_DEFAULTS } from './defaults.js';
 import { UsageError } from './errors.js';
 import { redact, stripControls } from './util/redact.js';
 
@@ -66,7 +66,7 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .option('--arrival <kind>', 'open-loop arrivals: constant or poisson (default constant)')
     .option('-n, --requests <n>', `measured requests per provider (default ${BENCH_DEFAULTS.requests}; ${BENCH_DEFAULTS.demoRequests} with --demo)`)
     .option('-d, --duration <dur>', 'measure for this long per provider, e.g. 30s (with --requests: whichever ends first)')
-    .option('--warmup <n>', 'requests per provider sent first and left out of the figures (default 0; --sweep: before the first step, default 5)')
+    .option('--warmup <n>', `requests per provider sent first and left out of the figures (default 0; --sweep: before the first step, default ${SWEEP_DEFAULTS.warmup})`)
     .option('--max-tokens <n>', 'max output tokens per request')
     .option('--temperature <t>', 'sampling temperature (0-2)')
     .option('--no-stream', 'send non-streaming requests (time to first token is then the whole answer)')
@@ -81,10 +81,10 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .option('--raw <file>', 'write one JSON line per request (timings, status, class, tokens; no keys, no text)')
     .option('--raw-include-text', 'add the prompt and the answer text to --raw lines')
     .option('--slo <slos>', 'a request is good when it succeeded and met every SLO, e.g. "ttft<=300ms,tpot<=50ms,latency<=5s" (vLLM/AIPerf "ttft:300" too); reports goodput and each SLO\'s pass rate (repeatable)', collect)
-    .option('--sweep [mode]', 'capacity search (needs --slo): steps at doubling, then bisected, rate (default; from --rate, else 1/s) or concurrency (from --concurrency, else 1) per provider; reports the highest that met --attainment')
-    .option('--attainment <pct>', '--sweep: share of a step\'s requests that must be good (default 95%)')
-    .option('--step-duration <dur>', '--sweep: length of each step (default 5s)')
-    .option('--max-requests <n>', '--sweep: stop a provider\'s search before it would send more than this many requests (default 10000)')
+    .option('--sweep [mode]', `capacity search (needs --slo): short steps per provider at a doubling, then bisected rate (the default mode; from --rate, else ${SWEEP_DEFAULTS.startRate}/s) or concurrency (from --concurrency, else ${SWEEP_DEFAULTS.startConcurrency}); reports the highest that met --attainment`)
+    .option('--attainment <pct>', `--sweep: share of a step's requests that must be good (default ${SWEEP_DEFAULTS.attainment})`)
+    .option('--step-duration <dur>', `--sweep: length of each step (default ${SWEEP_DEFAULTS.stepDuration})`)
+    .option('--max-requests <n>', `--sweep: stop a provider's search before it would send more than this many requests (default ${SWEEP_DEFAULTS.maxRequests})`)
     .option('--max-cost <usd>', '--sweep: stop a provider\'s search once it has spent this many dollars (prices × usage)')
     .option('--repeat <n>', 'run the whole bench n times (same settings and seed) and report each figure\'s spread: min/median/max, mean ± sd, CV')
     .option('--html <file>', 'write a self-contained HTML report (charts drawn inline, no network) here')

@@ -63,3 +63,15 @@ export const BENCH_DEFAULTS = {
   /** Open loop: cap on requests in flight per provider. */
   maxInflight: 10_000,
 } as const;
+
+/** `bench --sweep`, the capacity search (its resolution and step limit: bench/sweep.ts). */
+export const SWEEP_DEFAULTS = {
+  attainment: '95%',
+  stepDuration: '5s',
+  startRate: 1,
+  startConcurrency: 1,
+  /** Per provider, over the whole search. */
+  maxRequests: 10_000,
+  /** Requests sent before each provider's first step and left out. */
+  warmup: 5,
+} as const;

@@ -1,5 +1,6 @@
 import type { Slo } from '../bench/slo.js';
 import type { SweepConfig } from '../bench/sweep.js';
+import { SWEEP_DEFAULTS } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { choiceFlag, durationFlag, intFlag, positiveNumberFlag, ratioFlag } from './options.js';
 
@@ -12,8 +13,6 @@ export interface SweepFlags {
   maxCost?: string;
 }
 
-/** Defaults of a capacity search, stated once (and in `bench --help`). */
-export const SWEEP_DEFAULTS = { attainment: '95%', stepDuration: '5s', startRate: 1, startConcurrency: 1, maxRequests: 10_000, warmup: 5 } as const;
 
 /**
  * `--sweep [rate|concurrency]` and its companions → the search's settings, or undefined without --sweep.
