@@ -1,4 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -196,9 +198,27 @@ describe('bench --sweep on the command line', () => {
     expect(result.thresholds).toMatchObject([{ metric: 'max_concurrency', value: SLOTS, pass: true }]);
     expect(r.stdout).toMatch(/│ knee\s+│\s+6 │\s+7 │\s+6 │/);
     expect(r.stderr).toContain('knee: concurrency 8');
-    const page = readFileSync(html, 'utf8');
-    expect(page).toContain('data-chart="sweep-attainment"');
-    expect(page).toContain('knee max 6 in flight');
+    // The report drawn in headless Chromium: one point per step, the knee at the maximum, nothing fetched, no console error.
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      const errors: string[] = [];
+      page.on('request', (q) => requests.push(q.url()));
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      await page.goto(pathToFileURL(html).href);
+      const chart = page.locator('svg[data-chart="sweep-attainment"]');
+      expect(await chart.locator('circle.pt').count()).toBe(s.steps.length);
+      expect(await chart.locator('g.knee').textContent()).toBe('knee max 6 in flight');
+      expect((await chart.boundingBox())!.width).toBeGreaterThan(300);
+      const shots = fileURLToPath(new URL('../test-output/', import.meta.url));
+      mkdirSync(shots, { recursive: true });
+      await chart.screenshot({ path: join(shots, 'sweep-attainment.png') });
+      expect(requests).toEqual([pathToFileURL(html).href]);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   }, 60_000);
 
   it('Ctrl-C stops the search, and the steps measured are still reported and written (exit 130)', async () => {
