@@ -22,6 +22,9 @@ const server = await emulator({
   knee: { dialect: 'openai', ttft: c(SERVICE_MS), output_tokens: c(1), capacity: { slots: SLOTS } },
   flaky: { dialect: 'openai', ttft: c(5), output_tokens: c(2), faults: [{ kind: 'server', p: 0.3 }] },
   fast: { dialect: 'openai', ttft: c(2), output_tokens: c(2) },
+  // For the concurrency search: 2 at once, 400 ms each. A closed loop of C > 2 waits C × 400 / 2 ms on average
+  // (Little's law), so an SLO between 400 ms (C = 2) and 600 ms (C = 3) puts the knee at exactly 2.
+  pair: { dialect: 'openai', ttft: c(400), output_tokens: c(1), capacity: { slots: 2 } },
 });
 
 /** The bench's load settings every step shares; the sweep sets mode, level and bounds. */
@@ -162,6 +165,7 @@ writeFileSync(
   `providers:
   knee: { api: openai, base_url: "${server.baseUrl('knee')}", model: m, price: { input: 1, output: 2, priced_at: 2026-11-24 } }
   fast: { api: openai, base_url: "${server.baseUrl('fast')}", model: m }
+  pair: { api: openai, base_url: "${server.baseUrl('pair')}", model: m }
 `,
 );
 const schema = JSON.parse(readFileSync(new URL('../schema/bench-result.schema.json', import.meta.url), 'utf8'));
@@ -185,19 +189,19 @@ describe('bench --sweep on the command line', () => {
   it('--sweep concurrency finds the slots of the knee, gates on it, and reports it in JSON, table and HTML', async () => {
     const out = join(dir, 'conc.json');
     const html = join(dir, 'conc.html');
-    const r = await run(['--config', config, 'bench', 'knee', '--sweep', 'concurrency', '--slo', `latency<=${SERVICE_MS * 1.5}ms`, '--attainment', '90%', '--step-duration', '1s', '--fail-on', `max_concurrency>=${SLOTS}`, '--out', out, '--html', html], { timeoutMs: 60_000 });
+    const r = await run(['--config', config, 'bench', 'pair', '--sweep', 'concurrency', '--slo', 'latency<=500ms', '--attainment', '90%', '--step-duration', '1s', '--fail-on', 'max_concurrency>=2', '--out', out, '--html', html], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(readFileSync(out, 'utf8'));
     expect(validate(result, schema)).toEqual([]);
     const s = result.providers[0].sweep;
-    // 1, 2, 4 pass; 8 queues 2 of every 8 requests for a whole service time; 6 passes, 7 queues one in 7.
-    expect(s.steps.map((x: { concurrency: number }) => x.concurrency)).toEqual([1, 2, 4, 8, 6, 7]);
-    expect(s.max_concurrency).toBe(SLOTS);
-    expect(s.first_failing).toBe(SLOTS + 1);
+    // 1 and 2 are served at once (400 ms); 4 wait 800 ms on average, 3 wait 600 ms: both fail.
+    expect(s.steps.map((x: { concurrency: number }) => x.concurrency)).toEqual([1, 2, 4, 3]);
+    expect(s.max_concurrency).toBe(2);
+    expect(s.first_failing).toBe(3);
     expect(result.run.sweep).toMatchObject({ mode: 'concurrency', target_attainment: 0.9, step_duration_ms: 1000, start: 1 });
-    expect(result.thresholds).toMatchObject([{ metric: 'max_concurrency', value: SLOTS, pass: true }]);
-    expect(r.stdout).toMatch(/│ knee\s+│\s+6 │\s+7 │\s+6 │/);
-    expect(r.stderr).toContain('knee: concurrency 8');
+    expect(result.thresholds).toMatchObject([{ metric: 'max_concurrency', value: 2, pass: true }]);
+    expect(r.stdout).toMatch(/│ pair\s+│\s+2 │\s+3 │\s+4 │/);
+    expect(r.stderr).toContain('pair: concurrency 4');
     // The report drawn in headless Chromium: one point per step, the knee at the maximum, nothing fetched, no console error.
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
     try {
@@ -209,7 +213,7 @@ describe('bench --sweep on the command line', () => {
       await page.goto(pathToFileURL(html).href);
       const chart = page.locator('svg[data-chart="sweep-attainment"]');
       expect(await chart.locator('circle.pt').count()).toBe(s.steps.length);
-      expect(await chart.locator('g.knee').textContent()).toBe('knee max 6 in flight');
+      expect(await chart.locator('g.knee').textContent()).toBe('pair max 2 in flight');
       expect((await chart.boundingBox())!.width).toBeGreaterThan(300);
       const shots = fileURLToPath(new URL('../test-output/', import.meta.url));
       mkdirSync(shots, { recursive: true });
