@@ -132,10 +132,15 @@ export async function replayServer(replies: Record<string, Reply>): Promise<{ ur
  * reasoning or reasoning_details, Anthropic text/thinking deltas).
  */
 export function recordedText(f: WireFixture): { content: string; reasoning: string } {
+  return decodedText(f.api, wireBody(f));
+}
+
+/** recordedText of any part of a recorded body (e.g. the events before the first answer text). */
+export function decodedText(api: WireFixture['api'], body: Buffer | string): { content: string; reasoning: string } {
   let content = '';
   let reasoning = '';
-  for (const o of dataObjects(wireBody(f))) {
-    if (f.api === 'anthropic') {
+  for (const o of dataObjects(body)) {
+    if (api === 'anthropic') {
       const d = o.delta as Record<string, unknown> | undefined;
       if (o.type === 'content_block_delta' && d?.type === 'text_delta') content += d.text as string;
       if (o.type === 'content_block_delta' && d?.type === 'thinking_delta') reasoning += d.thinking as string;

@@ -74,17 +74,22 @@ export class StreamFold {
 
   event(ev: ProviderEvent): void {
     switch (ev.type) {
-      case 'content_delta':
-        this.token(ev.t);
+      case 'content_delta': {
+        const first = this.token(ev.t);
         this.firstContentAt ??= ev.t;
         this.contentChars += ev.text.length;
         if (this.parts !== undefined) this.parts.push(ev.text);
+        // Hooks run once the delta is folded, so they see it counted.
+        if (first && this.onFirstToken !== undefined) this.onFirstToken(ev.t);
         if (this.onContent !== undefined) this.onContent(ev.text);
         break;
-      case 'reasoning_delta':
-        this.token(ev.t);
+      }
+      case 'reasoning_delta': {
+        const first = this.token(ev.t);
         this.reasoningChars += ev.text.length;
+        if (first && this.onFirstToken !== undefined) this.onFirstToken(ev.t);
         break;
+      }
       case 'request_sent':
         this.sentAt ??= ev.t;
         this.requestsSent++;
@@ -112,18 +117,19 @@ export class StreamFold {
     }
   }
 
-  private token(t: number): void {
+  /** Counts a token at `t`; true when it is the first. */
+  private token(t: number): boolean {
     this.tokenChunks++;
     const last = this.lastTokenAt;
     this.lastTokenAt = t;
     if (last === undefined) {
       this.firstTokenAt = t;
-      if (this.onFirstToken !== undefined) this.onFirstToken(t);
-      return;
+      return true;
     }
     const gap = t - last;
     if (gap > this.maxGap) this.maxGap = gap;
     if (this.gaps !== undefined) this.gaps.push(gap);
+    return false;
   }
 }
 
