@@ -27,15 +27,18 @@ function sseEvents(body: Buffer): Buffer[] {
     .map((s) => Buffer.from(s));
 }
 
-/** Index of the first event that carries answer text. */
+/** Index of the first event that carries answer text (each SSE event is decoded on its own). */
 function firstContentEvent(f: WireFixture, events: Buffer[]): number {
-  for (let i = 1; i <= events.length; i++) if (decodedText(f.api, Buffer.concat(events.slice(0, i))).content.length > 0) return i - 1;
-  throw new Error(`${f.file}: no answer text`);
+  const i = events.findIndex((e) => decodedText(f.api, e).content.length > 0);
+  if (i < 0) throw new Error(`${f.file}: no answer text`);
+  return i;
 }
 
 interface Route {
   fixture: WireFixture;
-  /** Awaited before the first event with answer text is written. */
+  events: Buffer[];
+  /** The first event with answer text: awaited `beforeContent` before it is written. */
+  hold: number;
   beforeContent: () => Promise<void>;
 }
 
@@ -55,8 +58,7 @@ const httpServer = createServer((req, res) => {
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    const events = sseEvents(wireBody(f));
-    const hold = firstContentEvent(f, events);
+    const { events, hold } = route;
     for (let i = 0; i < events.length; i++) {
       if (i === hold) await route.beforeContent();
       if (res.destroyed) return;
@@ -80,7 +82,8 @@ let routeCount = 0;
 /** Serves `fixture` under a fresh name; returns the adapter the commands would build for it. */
 function serve(fixture: WireFixture, beforeContent: () => Promise<void> = async () => {}): ProviderAdapter {
   const name = `r${++routeCount}`;
-  routes.set(name, { fixture, beforeContent });
+  const events = fixture.kind === 'stream' ? sseEvents(wireBody(fixture)) : [];
+  routes.set(name, { fixture, events, hold: fixture.kind === 'stream' ? firstContentEvent(fixture, events) : -1, beforeContent });
   const adapter = createAdapter({
     name: fixture.provider,
     api: fixture.api,
@@ -205,8 +208,8 @@ describe('the fold of other recordings', () => {
 // One model that thinks for a while before it answers (the DeepSeek reasoner recording with the answer
 // held back THINK_MS), measured by each engine. All three count its first reasoning token as the first
 // token, so their TTFTs agree and are far below the answer's start; the chain does not hedge it.
-const THINK_MS = 900;
-const EARLY_MS = 300;
+const THINK_MS = 2000;
+const EARLY_MS = 1000;
 
 describe('bench, chain and health agree on TTFT for a model that thinks first', () => {
   const thinker = fixture('deepseek/vercel-deepseek-reasoning.chunks.txt');
@@ -225,7 +228,7 @@ describe('bench, chain and health agree on TTFT for a model that thinks first', 
     expect(p.itl_ms!.max).toBeGreaterThanOrEqual(THINK_MS - 2);
   });
 
-  it('chain: the first reasoning token commits the attempt, so a 300 ms hedge never fires while it thinks', async () => {
+  it('chain: the first reasoning token commits the attempt, so a 1 s hedge never fires while it thinks (2 s)', async () => {
     const T = { connect: 2000, firstToken: 5000, idle: 5000, total: 20_000 };
     const provider = (name: string, adapter: ProviderAdapter): ChainProvider => ({ name, model: 'recorded', adapter, timeouts: T, breakerKey: `fold-test:${name}:${Math.random()}` });
     const quick = serve(fixture('openai/gomodel-gpt-4o-mini.sse'));
