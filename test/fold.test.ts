@@ -6,11 +6,10 @@ import { FallbackChain } from '../src/chain/chain.js';
 import type { ChainProvider } from '../src/chain/events.js';
 import { checkOne } from '../src/health/check.js';
 import { foldStream, StreamFold } from '../src/providers/fold.js';
-import { createAdapter } from '../src/providers/index.js';
 import type { ProviderAdapter } from '../src/providers/types.js';
 import type { RequestRecord } from '../src/bench/measure.js';
 import { runBench } from './bench-helpers.js';
-import { decodedText, FIXTURES, recordedText, wireBody, type WireFixture } from './wire-fixtures.js';
+import { decodedText, FIXTURES, recordedText, recordingAdapter, wireBody, type WireFixture } from './wire-fixtures.js';
 
 // The shared stream fold, driven by real recordings (test/fixtures/wire) read by the real adapters over
 // loopback. The server writes one SSE event per TCP write and holds the first event that carries answer
@@ -84,16 +83,7 @@ function serve(fixture: WireFixture, beforeContent: () => Promise<void> = async 
   const name = `r${++routeCount}`;
   const events = fixture.kind === 'stream' ? sseEvents(wireBody(fixture)) : [];
   routes.set(name, { fixture, events, hold: fixture.kind === 'stream' ? firstContentEvent(fixture, events) : -1, beforeContent });
-  const adapter = createAdapter({
-    name: fixture.provider,
-    api: fixture.api,
-    baseUrl: `http://127.0.0.1:${port}/${name}`,
-    model: 'recorded',
-    apiKey: 'sk-test-fold-0000',
-    headers: {},
-    params: {},
-    timeouts: { connectMs: 2000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 20_000 },
-  });
+  const adapter = recordingAdapter(fixture, `http://127.0.0.1:${port}/${name}`);
   afterAll(() => adapter.close());
   return adapter;
 }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Usage } from '../src/providers/types.js';
+import { createAdapter } from '../src/providers/index.js';
+import type { ProviderAdapter, Usage } from '../src/providers/types.js';
 
 /** Recorded wire data (test/fixtures/wire/index.json): what each file is, where it came from, what it shows. */
 export interface WireFixture {
@@ -161,4 +162,18 @@ export function decodedText(api: WireFixture['api'], body: Buffer | string): { c
     else if (Array.isArray(d.reasoning_details)) for (const r of d.reasoning_details as { text: string }[]) reasoning += r.text;
   }
   return { content, reasoning };
+}
+
+/** The adapter the commands would build (createAdapter) for a recording served at `baseUrl`. */
+export function recordingAdapter(f: WireFixture, baseUrl: string): ProviderAdapter {
+  return createAdapter({
+    name: f.provider,
+    api: f.api,
+    baseUrl,
+    model: 'recorded',
+    apiKey: 'sk-test-replay-0000',
+    headers: {},
+    params: {},
+    timeouts: { connectMs: 2000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 20_000 },
+  });
 }
