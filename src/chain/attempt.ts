@@ -33,12 +33,17 @@ export class LiveAttempt {
   readonly startedAt = now();
   /** Resolves at the first content or reasoning token, or when the attempt ends without one. */
   readonly firstToken: Promise<void>;
-  gotToken = false;
-  /** Monotonic time of the first content or reasoning token. */
-  firstTokenAt: number | null = null;
   private tokenSeen!: () => void;
   private listener: ((t: string) => void) | undefined;
   private buffered: string[] = [];
+  private readonly fold = new StreamFold({
+    keepContent: true,
+    onFirstToken: () => this.tokenSeen(),
+    onContent: (text) => {
+      if (this.listener) this.listener(text);
+      else this.buffered.push(text);
+    },
+  });
   private readonly onParentAbort = () => this.controller.abort();
 
   constructor(
@@ -59,6 +64,15 @@ export class LiveAttempt {
     this.done = this.run(req, deadline).finally(() => parent?.removeEventListener('abort', this.onParentAbort));
   }
 
+  get gotToken(): boolean {
+    return this.fold.firstTokenAt !== undefined;
+  }
+
+  /** Monotonic time of the first content or reasoning token. */
+  get firstTokenAt(): number | null {
+    return this.fold.firstTokenAt ?? null;
+  }
+
   /** Sends content so far, and every later piece, to `fn` (the chain committed to this attempt). */
   pipe(fn: (t: string) => void): void {
     for (const t of this.buffered) fn(t);
@@ -68,18 +82,7 @@ export class LiveAttempt {
 
   private async run(req: ChainRequest, deadline: number): Promise<Outcome> {
     const p = this.provider;
-    const fold = new StreamFold({
-      keepContent: true,
-      onFirstToken: (t) => {
-        this.firstTokenAt = t;
-        this.gotToken = true;
-        this.tokenSeen();
-      },
-      onContent: (text) => {
-        if (this.listener) this.listener(text);
-        else this.buffered.push(text);
-      },
-    });
+    const fold = this.fold;
     try {
       await foldStream(
         p.adapter,
