@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Usage } from '../src/providers/types.js';
+import { createAdapter } from '../src/providers/index.js';
+import type { ProviderAdapter, Usage } from '../src/providers/types.js';
 
 /** Recorded wire data (test/fixtures/wire/index.json): what each file is, where it came from, what it shows. */
 export interface WireFixture {
@@ -132,10 +133,15 @@ export async function replayServer(replies: Record<string, Reply>): Promise<{ ur
  * reasoning or reasoning_details, Anthropic text/thinking deltas).
  */
 export function recordedText(f: WireFixture): { content: string; reasoning: string } {
+  return decodedText(f.api, wireBody(f));
+}
+
+/** recordedText of any part of a recorded body (e.g. the events before the first answer text). */
+export function decodedText(api: WireFixture['api'], body: Buffer | string): { content: string; reasoning: string } {
   let content = '';
   let reasoning = '';
-  for (const o of dataObjects(wireBody(f))) {
-    if (f.api === 'anthropic') {
+  for (const o of dataObjects(body)) {
+    if (api === 'anthropic') {
       const d = o.delta as Record<string, unknown> | undefined;
       if (o.type === 'content_block_delta' && d?.type === 'text_delta') content += d.text as string;
       if (o.type === 'content_block_delta' && d?.type === 'thinking_delta') reasoning += d.thinking as string;
@@ -156,4 +162,18 @@ export function recordedText(f: WireFixture): { content: string; reasoning: stri
     else if (Array.isArray(d.reasoning_details)) for (const r of d.reasoning_details as { text: string }[]) reasoning += r.text;
   }
   return { content, reasoning };
+}
+
+/** The adapter the commands would build (createAdapter) for a recording served at `baseUrl`. */
+export function recordingAdapter(f: WireFixture, baseUrl: string): ProviderAdapter {
+  return createAdapter({
+    name: f.provider,
+    api: f.api,
+    baseUrl,
+    model: 'recorded',
+    apiKey: 'sk-test-replay-0000',
+    headers: {},
+    params: {},
+    timeouts: { connectMs: 2000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 20_000 },
+  });
 }

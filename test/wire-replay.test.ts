@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createAdapter } from '../src/providers/index.js';
 import type { ProviderAdapter, ProviderEvent } from '../src/providers/types.js';
-import { FIXTURES, recordedText, replayServer, wireBody, type Reply, type WireFixture } from './wire-fixtures.js';
+import { FIXTURES, recordedText, recordingAdapter, replayServer, wireBody, type Reply, type WireFixture } from './wire-fixtures.js';
 
 // Every recorded stream and error body of test/fixtures/wire, served over loopback in awkward pieces and
 // read by the real adapters built the way the commands build them (createAdapter). Expected values come
@@ -15,16 +14,7 @@ const server = await replayServer(replies);
 afterAll(() => server.close());
 
 function adapterFor(f: WireFixture, name = f.file): ProviderAdapter {
-  const adapter = createAdapter({
-    name: f.provider,
-    api: f.api,
-    baseUrl: server.url(name),
-    model: 'recorded',
-    apiKey: 'sk-test-replay-0000',
-    headers: {},
-    params: {},
-    timeouts: { connectMs: 2000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 20_000 },
-  });
+  const adapter = recordingAdapter(f, server.url(name));
   afterAll(() => adapter.close());
   return adapter;
 }

@@ -1,5 +1,6 @@
 import type { ChainRequest, ChainProvider } from './events.js';
 import { ProviderError } from '../providers/errors.js';
+import { foldStream, StreamFold } from '../providers/fold.js';
 import type { FinishReason, Usage } from '../providers/types.js';
 import { now } from '../util/clock.js';
 import type { AttemptClocks } from './policy.js';
@@ -21,9 +22,10 @@ export interface Outcome {
 }
 
 /**
- * One try against one provider; it can run beside another (hedging) and be aborted. It folds the
- * adapter's events as they come and tells the chain when its first token arrives; content tokens are
- * buffered until the chain commits to this attempt, then passed on as they come.
+ * One try against one provider; it can run beside another (hedging) and be aborted. It reads the
+ * adapter's events through the shared StreamFold (first token = content or reasoning, as bench and
+ * health count it) and tells the chain when its first token arrives; content tokens are buffered until
+ * the chain commits to this attempt, then passed on as they come.
  */
 export class LiveAttempt {
   readonly controller = new AbortController();
@@ -31,12 +33,17 @@ export class LiveAttempt {
   readonly startedAt = now();
   /** Resolves at the first content or reasoning token, or when the attempt ends without one. */
   readonly firstToken: Promise<void>;
-  gotToken = false;
-  /** Monotonic time of the first content or reasoning token. */
-  firstTokenAt: number | null = null;
   private tokenSeen!: () => void;
   private listener: ((t: string) => void) | undefined;
   private buffered: string[] = [];
+  private readonly fold = new StreamFold({
+    keepContent: true,
+    onFirstToken: () => this.tokenSeen(),
+    onContent: (text) => {
+      if (this.listener) this.listener(text);
+      else this.buffered.push(text);
+    },
+  });
   private readonly onParentAbort = () => this.controller.abort();
 
   constructor(
@@ -57,6 +64,15 @@ export class LiveAttempt {
     this.done = this.run(req, deadline).finally(() => parent?.removeEventListener('abort', this.onParentAbort));
   }
 
+  get gotToken(): boolean {
+    return this.fold.firstTokenAt !== undefined;
+  }
+
+  /** Monotonic time of the first content or reasoning token. */
+  get firstTokenAt(): number | null {
+    return this.fold.firstTokenAt ?? null;
+  }
+
   /** Sends content so far, and every later piece, to `fn` (the chain committed to this attempt). */
   pipe(fn: (t: string) => void): void {
     for (const t of this.buffered) fn(t);
@@ -66,44 +82,36 @@ export class LiveAttempt {
 
   private async run(req: ChainRequest, deadline: number): Promise<Outcome> {
     const p = this.provider;
-    const o: Outcome = { ok: false, content: '', usage: null, finish: null, error: null, status: null, start: this.startedAt, end: 0, firstToken: null, maxGap: 0 };
-    const parts: string[] = [];
-    let last = 0;
+    const fold = this.fold;
     try {
-      for await (const ev of p.adapter.stream({
-        messages: req.messages,
-        maxTokens: req.maxTokens,
-        temperature: req.temperature,
-        stream: true,
-        signal: this.controller.signal,
-        deadline,
-        timeouts: { connectMs: p.timeouts.connect, firstTokenMs: this.clocks.firstTokenMs, idleMs: this.clocks.idleMs, totalMs: p.timeouts.total },
-      })) {
-        if (ev.type === 'response_headers') o.status = ev.status;
-        else if (ev.type === 'content_delta' || ev.type === 'reasoning_delta') {
-          if (o.firstToken === null) {
-            o.firstToken = ev.t;
-            this.firstTokenAt = ev.t;
-            this.gotToken = true;
-            this.tokenSeen();
-          } else o.maxGap = Math.max(o.maxGap, ev.t - last);
-          last = ev.t;
-          if (ev.type === 'content_delta') {
-            parts.push(ev.text);
-            if (this.listener) this.listener(ev.text);
-            else this.buffered.push(ev.text);
-          }
-        } else if (ev.type === 'usage') o.usage = ev.usage;
-        else if (ev.type === 'finish') {
-          o.finish = ev.reason;
-          o.ok = true;
-        } else if (ev.type === 'error') o.error = ev.error;
-      }
+      await foldStream(
+        p.adapter,
+        {
+          messages: req.messages,
+          maxTokens: req.maxTokens,
+          temperature: req.temperature,
+          stream: true,
+          signal: this.controller.signal,
+          deadline,
+          timeouts: { connectMs: p.timeouts.connect, firstTokenMs: this.clocks.firstTokenMs, idleMs: this.clocks.idleMs, totalMs: p.timeouts.total },
+        },
+        fold,
+      );
     } finally {
-      o.end = now();
-      o.content = parts.join('');
       this.tokenSeen();
     }
+    const o: Outcome = {
+      ok: fold.ok,
+      content: fold.content,
+      usage: fold.usage ?? null,
+      finish: fold.finish ?? null,
+      error: fold.error ?? null,
+      status: fold.status ?? null,
+      start: this.startedAt,
+      end: fold.endAt ?? now(),
+      firstToken: fold.firstTokenAt ?? null,
+      maxGap: fold.maxGap,
+    };
     if (o.ok && o.finish === 'content_filter') {
       // A finish_reason of content_filter is a refusal, not an answer.
       o.ok = false;

@@ -2,6 +2,7 @@ import type { Price } from '../config/types.js';
 import { costOf } from '../cost/usage-cost.js';
 import { REASONING_BUDGET_SPENT } from '../providers/answer.js';
 import { ProviderError } from '../providers/errors.js';
+import { foldStream, StreamFold } from '../providers/fold.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { withoutName } from '../format/table.js';
 import { now } from '../util/clock.js';
@@ -52,41 +53,22 @@ export async function checkOne(t: HealthTarget, mode: 'deep' | 'shallow', timeou
       return { ...base, healthy: false, status: err.status ?? null, error_class: err.errorClass, error_detail: err.detail, error_message: err.message, latency_ms: round(now() - t0), ttft_ms: null, served_model: null, cost_usd: 0 };
     }
   }
-  let status: number | null = null;
-  let first: number | null = null;
-  let served: string | null = null;
-  let cost = 0;
-  let error: ProviderError | null = null;
-  let ok = false;
-  let end = t0;
-  for await (const ev of t.adapter.stream({ messages: PROBE, maxTokens: PROBE_MAX_TOKENS, stream: true, signal, timeouts: { totalMs: timeoutMs } })) {
-    if (ev.type === 'response_headers') status = ev.status;
-    else if ((ev.type === 'content_delta' || ev.type === 'reasoning_delta') && first === null) first = ev.t;
-    else if (ev.type === 'usage') cost = costOf(ev.usage, t.price);
-    else if (ev.type === 'finish') {
-      ok = true;
-      served = ev.model ?? null;
-      end = ev.t;
-    } else if (ev.type === 'error') {
-      end = ev.t;
-      // The probe's few tokens all went to thinking: a reasoning model that streams its thoughts is
-      // serving, so it is healthy; an empty answer with no token at all is not.
-      if (ev.error.providerCode === REASONING_BUDGET_SPENT && first !== null) ok = true;
-      else error = ev.error;
-    }
-  }
-  const e = error as ProviderError | null;
+  const f = await foldStream(t.adapter, { messages: PROBE, maxTokens: PROBE_MAX_TOKENS, stream: true, signal, timeouts: { totalMs: timeoutMs } }, new StreamFold());
+  // The probe's few tokens all went to thinking: a reasoning model that streams its thoughts is serving,
+  // so it is healthy; an empty answer with no token at all is not.
+  const thinking = f.error?.providerCode === REASONING_BUDGET_SPENT && f.firstTokenAt !== undefined;
+  const e = thinking ? undefined : f.error;
   return {
     ...base,
-    healthy: ok,
-    status: e?.status ?? status,
+    healthy: f.ok || thinking,
+    status: e?.status ?? f.status ?? null,
     error_class: e?.errorClass ?? null,
     error_detail: e?.detail ?? null,
     error_message: e?.message ?? null,
-    latency_ms: round(end - t0),
-    ttft_ms: first !== null ? round(first - t0) : null,
-    served_model: served,
-    cost_usd: cost,
+    latency_ms: round((f.endAt ?? t0) - t0),
+    ttft_ms: f.firstTokenAt !== undefined ? round(f.firstTokenAt - t0) : null,
+    served_model: f.servedModel ?? null,
+    cost_usd: f.usage ? costOf(f.usage, t.price) : 0,
   };
 }
 
