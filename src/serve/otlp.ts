@@ -1,0 +1,300 @@
+import { readFileSync } from 'node:fs';
+import type { Attempt, ChainResult } from '../chain/chain.js';
+import { UsageError } from '../errors.js';
+import { isLoopbackHost } from '../providers/transport.js';
+import { Agent } from '../providers/undici-lite.js';
+import { registerSecret } from '../util/redact.js';
+import { randomHexId, parseTraceparent, unixNano } from './telemetry-ids.js';
+import { GEN_AI_OPERATION, OTHER_ERROR, attemptErrorType, genAiProviderName, skipped } from './telemetry-names.js';
+
+/*
+ * OTLP/HTTP trace export with the JSON encoding (opentelemetry-proto's JSON mapping: ids as lowercase
+ * hex, 64-bit integers as decimal strings, enums as numbers, lowerCamelCase field names). One SERVER
+ * span per gateway call, one CLIENT span per attempt that reached a provider, named and attributed after
+ * the GenAI semantic conventions; breaker and context-window skips are events on the call span.
+ *
+ * Spans wait in a bounded queue and go out in batches, one request at a time, from a timer or when a
+ * batch is full. Nothing here waits on the collector in a request's path: a full queue drops the call's
+ * spans and counts them, a slow or failing collector costs dropped spans and a warning at most once a
+ * minute, never an error.
+ */
+
+/** Defaults of the OpenTelemetry SDK's batch span processor and OTLP exporter (OTEL_BSP_*, OTEL_EXPORTER_OTLP_TIMEOUT). */
+export const OTLP_DEFAULTS = { maxBatch: 512, maxQueue: 2048, flushIntervalMs: 5000, timeoutMs: 10_000 } as const;
+/** Drop warnings are summed over this long, so a dead collector costs one line a minute. */
+const WARN_EVERY_MS = 60_000;
+
+const SPAN_KIND_SERVER = 2;
+const SPAN_KIND_CLIENT = 3;
+const STATUS_ERROR = 2;
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+type AnyValue = { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean } | { arrayValue: { values: AnyValue[] } };
+interface KeyValue {
+  key: string;
+  value: AnyValue;
+}
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: KeyValue[];
+  events?: { timeUnixNano: string; name: string; attributes: KeyValue[] }[];
+  status?: { code: number; message?: string };
+}
+
+const str = (key: string, v: string): KeyValue => ({ key, value: { stringValue: v } });
+const int = (key: string, v: number): KeyValue => ({ key, value: { intValue: String(Math.round(v)) } });
+const dbl = (key: string, v: number): KeyValue => ({ key, value: { doubleValue: v } });
+const bool = (key: string, v: boolean): KeyValue => ({ key, value: { boolValue: v } });
+const strs = (key: string, v: string[]): KeyValue => ({ key, value: { arrayValue: { values: v.map((s) => ({ stringValue: s })) } } });
+
+export interface OtlpTraceExporterOptions {
+  /** The collector's traces URL, e.g. http://127.0.0.1:4318/v1/traces. */
+  endpoint: string;
+  /** Sent with every export (e.g. a hosted collector's API key): never logged. */
+  headers?: Record<string, string>;
+  /** Resource attribute service.name. */
+  serviceName?: string;
+  /** Spans per export request. */
+  maxBatch?: number;
+  /** Spans waiting at most; past this a call's spans are dropped and counted. */
+  maxQueue?: number;
+  /** How often the queue is sent when no batch fills up. */
+  flushIntervalMs?: number;
+  /** One export request, connect to last byte. */
+  timeoutMs?: number;
+  /** Where warnings go (stderr by default). */
+  warn?: (m: string) => void;
+}
+
+export class OtlpTraceExporter {
+  /** Spans delivered (accepted by the collector) and dropped (queue full, rejected, or the collector slow, down or refusing). */
+  readonly stats = { exported: 0, dropped: 0 };
+  private queue: OtlpSpan[] = [];
+  private sending: Promise<void> | null = null;
+  private closed = false;
+  private readonly agent: Agent;
+  private readonly origin: string;
+  private readonly path: string;
+  /** The collector as warnings name it: scheme, host and path, no credentials or query. */
+  private readonly where: string;
+  private readonly headers: Record<string, string>;
+  private readonly resource: KeyValue[];
+  private readonly maxBatch: number;
+  private readonly maxQueue: number;
+  private readonly timeoutMs: number;
+  private readonly timer: NodeJS.Timeout;
+  private readonly warn: (m: string) => void;
+  private unreported = 0;
+  private lastWarnAt = -Infinity;
+
+  constructor(opts: OtlpTraceExporterOptions) {
+    let url: URL;
+    try {
+      url = new URL(opts.endpoint);
+    } catch {
+      throw new UsageError('OTLP endpoint: not a URL; give the collector\'s traces URL, e.g. http://127.0.0.1:4318/v1/traces');
+    }
+    this.where = `${url.protocol}//${url.host}${url.pathname}`;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`OTLP endpoint ${this.where}: only http:// and https:// are supported (OTLP/HTTP)`);
+    const headerValues = Object.values(opts.headers ?? {});
+    for (const v of headerValues) registerSecret(v);
+    if (url.username || url.password) throw new UsageError(`OTLP endpoint ${this.where}: put credentials in headers, not in the URL`);
+    if (headerValues.length && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+      throw new UsageError(`OTLP endpoint ${this.where}: refusing to send its headers (they may hold a key) over plain HTTP; use https:// (plain http is allowed only for loopback: 127.0.0.0/8, ::1 and localhost)`);
+    }
+    this.maxBatch = positive('maxBatch', opts.maxBatch ?? OTLP_DEFAULTS.maxBatch);
+    this.maxQueue = Math.max(this.maxBatch, positive('maxQueue', opts.maxQueue ?? OTLP_DEFAULTS.maxQueue));
+    this.timeoutMs = positive('timeoutMs', opts.timeoutMs ?? OTLP_DEFAULTS.timeoutMs);
+    const every = positive('flushIntervalMs', opts.flushIntervalMs ?? OTLP_DEFAULTS.flushIntervalMs);
+    this.origin = url.origin;
+    this.path = url.pathname + url.search;
+    this.headers = { ...opts.headers, 'content-type': 'application/json' };
+    this.resource = [str('service.name', opts.serviceName ?? 'llm-fallback'), str('service.version', VERSION)];
+    this.warn = opts.warn ?? ((m) => process.stderr.write(`${m}\n`));
+    this.agent = new Agent({ connections: 2, connect: { timeout: this.timeoutMs }, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    this.timer = setInterval(() => void this.pump(), every);
+    this.timer.unref();
+  }
+
+  /**
+   * Queues one span for the gateway call and one child span per attempt (attempt times are relative to
+   * the call start, callStartEpochMs). With a valid incoming W3C `traceparent`, the spans join the
+   * caller's trace under its span; a caller that marked its trace not sampled gets no spans (the
+   * parent-based sampling the OpenTelemetry SDKs default to).
+   */
+  exportCall(chain: string, result: ChainResult, callStartEpochMs: number, traceparent?: string): void {
+    const parent = parseTraceparent(traceparent);
+    if (parent && !parent.sampled) return;
+    const spans = this.spansOf(chain, result, callStartEpochMs, parent?.traceId ?? randomHexId(16), parent?.parentSpanId);
+    if (this.closed || this.queue.length + spans.length > this.maxQueue) {
+      this.dropped(spans.length, this.closed ? 'the exporter is shut down' : `the queue is full (${this.maxQueue} spans): the collector is slower than the traffic`);
+      return;
+    }
+    for (const s of spans) this.queue.push(s);
+    if (this.queue.length >= this.maxBatch) void this.pump();
+  }
+
+  /** Sends every queued span; resolves when they are delivered or dropped (never rejects). */
+  flush(): Promise<void> {
+    return this.pump();
+  }
+
+  /** Stops the timer, sends what is queued (within one export timeout), then closes the connections. */
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.timeoutMs)));
+    const done = await Promise.race([this.pump().then(() => 'done' as const), late]);
+    clearTimeout(timer);
+    if (done === 'late') {
+      const left = this.queue.length;
+      this.queue = [];
+      await this.agent.destroy().catch(() => undefined);
+      if (left) this.dropped(left, 'shutdown came before the collector took them');
+    } else await this.agent.close().catch(() => undefined);
+    this.reportDrops(true);
+  }
+
+  private pump(): Promise<void> {
+    this.sending ??= this.drain().finally(() => (this.sending = null));
+    return this.sending;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length) await this.post(this.queue.splice(0, this.maxBatch));
+  }
+
+  private async post(spans: OtlpSpan[]): Promise<void> {
+    const body = JSON.stringify({
+      resourceSpans: [{ resource: { attributes: this.resource }, scopeSpans: [{ scope: { name: 'llm-fallback', version: VERSION }, spans }] }],
+    });
+    try {
+      const res = await this.agent.request({ origin: this.origin, path: this.path, method: 'POST', headers: this.headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+      const text = await res.body.text();
+      if (res.statusCode < 200 || res.statusCode > 299) {
+        this.dropped(spans.length, `the collector answered HTTP ${res.statusCode}`);
+        return;
+      }
+      const rejected = rejectedSpans(text, spans.length);
+      this.stats.exported += spans.length - rejected;
+      if (rejected) this.dropped(rejected, 'the collector rejected them (partial success)');
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? (e as Error).name;
+      // The error's code only: its message could quote a URL, and the body is the collector's, not ours to echo.
+      this.dropped(spans.length, `the collector could not be reached in time (${code})`);
+    }
+  }
+
+  private dropped(n: number, why: string): void {
+    this.stats.dropped += n;
+    this.unreported += n;
+    this.reportDrops(false, why);
+  }
+
+  /** One warning per WARN_EVERY_MS at most, with the count since the last one. */
+  private reportDrops(final: boolean, why?: string): void {
+    if (!this.unreported) return;
+    const t = Date.now();
+    if (!final && t - this.lastWarnAt < WARN_EVERY_MS) return;
+    this.lastWarnAt = t;
+    this.warn(`llm-fallback: OTLP traces to ${this.where}: dropped ${this.unreported} span(s)${why ? `: ${why}` : ''} (${this.stats.dropped} dropped in all)`);
+    this.unreported = 0;
+  }
+
+  private spansOf(chain: string, r: ChainResult, t0: number, traceId: string, parentSpanId: string | undefined): OtlpSpan[] {
+    const callId = randomHexId(8);
+    const attrs: KeyValue[] = [str('gen_ai.operation.name', GEN_AI_OPERATION), str('gen_ai.request.model', chain)];
+    if (r.provider !== null) attrs.push(str('gen_ai.provider.name', genAiProviderName(r.provider)));
+    if (r.model !== null) attrs.push(str('gen_ai.response.model', r.model));
+    if (r.finish_reason !== null) attrs.push(strs('gen_ai.response.finish_reasons', [r.finish_reason]));
+    if (r.source === 'live' && r.usage) attrs.push(int('gen_ai.usage.input_tokens', r.usage.inputTokens), int('gen_ai.usage.output_tokens', r.usage.outputTokens));
+    if (r.source === 'live' && r.ttft_ms !== null) attrs.push(dbl('gen_ai.response.time_to_first_chunk', r.ttft_ms / 1000));
+    if (r.source === 'none') attrs.push(str('error.type', r.error?.class ?? OTHER_ERROR));
+    const reached = r.attempts.filter((a) => !skipped(a));
+    attrs.push(
+      str('llm_fallback.chain', chain),
+      str('llm_fallback.source', r.source),
+      int('llm_fallback.attempts', r.attempts.length),
+      strs('llm_fallback.providers.attempted', [...new Set(reached.map((a) => a.provider))]),
+      dbl('llm_fallback.cost_usd', r.cost_usd + r.failed_attempts_cost_usd),
+    );
+    if (r.truncated) attrs.push(bool('llm_fallback.truncated', true));
+    const call: OtlpSpan = {
+      traceId,
+      spanId: callId,
+      ...(parentSpanId ? { parentSpanId } : {}),
+      name: `${GEN_AI_OPERATION} ${chain}`,
+      kind: SPAN_KIND_SERVER,
+      startTimeUnixNano: unixNano(t0),
+      endTimeUnixNano: unixNano(t0 + r.latency_ms),
+      attributes: attrs,
+    };
+    const skips = r.attempts.filter(skipped);
+    if (skips.length) {
+      call.events = skips.map((a) => ({
+        timeUnixNano: unixNano(t0 + a.start_ms),
+        name: 'llm_fallback.attempt_skipped',
+        attributes: [str('llm_fallback.provider', a.provider), str('gen_ai.request.model', a.model), str('llm_fallback.decision', a.decision)],
+      }));
+    }
+    if (r.source === 'none') call.status = { code: STATUS_ERROR, message: r.error?.class ?? OTHER_ERROR };
+    return [call, ...reached.map((a) => attemptSpan(a, t0, traceId, callId))];
+  }
+}
+
+function attemptSpan(a: Attempt, t0: number, traceId: string, parentSpanId: string): OtlpSpan {
+  const attrs: KeyValue[] = [
+    str('gen_ai.operation.name', GEN_AI_OPERATION),
+    str('gen_ai.provider.name', genAiProviderName(a.provider)),
+    str('gen_ai.request.model', a.model),
+    bool('gen_ai.request.stream', true), // the chain always streams from providers
+  ];
+  if (a.usage) {
+    attrs.push(int('gen_ai.usage.input_tokens', a.usage.inputTokens), int('gen_ai.usage.output_tokens', a.usage.outputTokens));
+    if (a.usage.cachedInputTokens) attrs.push(int('gen_ai.usage.cache_read.input_tokens', a.usage.cachedInputTokens));
+    if (a.usage.reasoningTokens !== undefined) attrs.push(int('gen_ai.usage.reasoning.output_tokens', a.usage.reasoningTokens));
+  }
+  if (a.ttft_ms !== null) attrs.push(dbl('gen_ai.response.time_to_first_chunk', a.ttft_ms / 1000));
+  const error = attemptErrorType(a);
+  if (error) attrs.push(str('error.type', error));
+  if (a.status !== null) attrs.push(int('http.response.status_code', a.status));
+  attrs.push(str('llm_fallback.provider', a.provider), str('llm_fallback.decision', a.decision), bool('llm_fallback.hedged', a.hedged), dbl('llm_fallback.cost_usd', a.cost_usd));
+  if (a.wait_ms !== null) attrs.push(int('llm_fallback.wait_ms', a.wait_ms));
+  const span: OtlpSpan = {
+    traceId,
+    spanId: randomHexId(8),
+    parentSpanId,
+    name: `${GEN_AI_OPERATION} ${a.model}`,
+    kind: SPAN_KIND_CLIENT,
+    startTimeUnixNano: unixNano(t0 + a.start_ms),
+    endTimeUnixNano: unixNano(t0 + a.start_ms + a.duration_ms),
+    attributes: attrs,
+  };
+  if (error) span.status = { code: STATUS_ERROR, message: error };
+  return span;
+}
+
+/** partialSuccess.rejectedSpans of an OTLP JSON response (0 when absent or unreadable), at most `sent`. */
+function rejectedSpans(text: string, sent: number): number {
+  if (!text) return 0;
+  try {
+    const n = Number((JSON.parse(text) as { partialSuccess?: { rejectedSpans?: string | number } }).partialSuccess?.rejectedSpans ?? 0);
+    return Number.isFinite(n) && n > 0 ? Math.min(n, sent) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function positive(what: string, v: number): number {
+  if (!Number.isFinite(v) || v <= 0) throw new UsageError(`OTLP exporter: ${what} must be a positive number (got ${v})`);
+  return v;
+}
