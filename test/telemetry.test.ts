@@ -11,6 +11,7 @@ import { refusedUrl } from '../src/mock/server.js';
 import { createAdapter } from '../src/providers/index.js';
 import { GatewayMetrics } from '../src/serve/metrics.js';
 import { OtlpTraceExporter } from '../src/serve/otlp.js';
+import { unixNano } from '../src/serve/telemetry-ids.js';
 import { MemoryBreakers } from '../src/state/breaker.js';
 import { emulator } from './helpers.js';
 
@@ -435,6 +436,16 @@ describe('OTLP/HTTP JSON traces', () => {
     // The second call fills a batch and starts the export; the other calls queue behind it.
     expect(col.got.map((g) => spansOf(decodeOtlp(g.body)).length)).toEqual([4, 4, 4, 3]);
     expect(ex.stats).toEqual({ exported: 15, dropped: 0 });
+  });
+});
+
+describe('OTLP timestamps', () => {
+  it('epoch ms to nanoseconds as exact decimal strings (a double cannot hold them)', () => {
+    expect(unixNano(1795996054821.5)).toBe('1795996054821500000');
+    expect(unixNano(1795996054821.25)).toBe('1795996054821250000');
+    expect(unixNano(1796000000000)).toBe('1796000000000000000');
+    expect(unixNano(1795999999999.9999999)).toBe('1796000000000000000'); // rounds up across the ms
+    expect(unixNano(0.5)).toBe('500000');
   });
 });
 

@@ -1,17 +1,14 @@
 import { readFileSync } from 'node:fs';
-import type { Attempt, ChainResult } from '../chain/chain.js';
+import type { ChainResult } from '../chain/chain.js';
 import { UsageError } from '../errors.js';
 import { isLoopbackHost } from '../providers/transport.js';
 import { Agent } from '../providers/undici-lite.js';
 import { registerSecret } from '../util/redact.js';
-import { randomHexId, parseTraceparent, unixNano } from './telemetry-ids.js';
-import { GEN_AI_OPERATION, OTHER_ERROR, attemptErrorType, genAiProviderName, skipped } from './telemetry-names.js';
+import { randomHexId, parseTraceparent } from './telemetry-ids.js';
+import { callSpans, exportRequest, resourceAttributes } from './telemetry-spans.js';
 
 /*
- * OTLP/HTTP trace export with the JSON encoding (opentelemetry-proto's JSON mapping: ids as lowercase
- * hex, 64-bit integers as decimal strings, enums as numbers, lowerCamelCase field names). One SERVER
- * span per gateway call, one CLIENT span per attempt that reached a provider, named and attributed after
- * the GenAI semantic conventions; breaker and context-window skips are events on the call span.
+ * OTLP/HTTP trace export with the JSON encoding (the spans themselves: telemetry-spans.ts).
  *
  * Spans wait in a bounded queue and go out in batches, one request at a time, from a timer or when a
  * batch is full. Nothing here waits on the collector in a request's path: a full queue drops the call's
@@ -24,35 +21,8 @@ export const OTLP_DEFAULTS = { maxBatch: 512, maxQueue: 2048, flushIntervalMs: 5
 /** Drop warnings are summed over this long, so a dead collector costs one line a minute. */
 const WARN_EVERY_MS = 60_000;
 
-const SPAN_KIND_SERVER = 2;
-const SPAN_KIND_CLIENT = 3;
-const STATUS_ERROR = 2;
-
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-type AnyValue = { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean } | { arrayValue: { values: AnyValue[] } };
-interface KeyValue {
-  key: string;
-  value: AnyValue;
-}
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-  attributes: KeyValue[];
-  events?: { timeUnixNano: string; name: string; attributes: KeyValue[] }[];
-  status?: { code: number; message?: string };
-}
-
-const str = (key: string, v: string): KeyValue => ({ key, value: { stringValue: v } });
-const int = (key: string, v: number): KeyValue => ({ key, value: { intValue: String(Math.round(v)) } });
-const dbl = (key: string, v: number): KeyValue => ({ key, value: { doubleValue: v } });
-const bool = (key: string, v: boolean): KeyValue => ({ key, value: { boolValue: v } });
-const strs = (key: string, v: string[]): KeyValue => ({ key, value: { arrayValue: { values: v.map((s) => ({ stringValue: s })) } } });
+const SCOPE = { name: 'llm-fallback', version: VERSION };
 
 export interface OtlpTraceExporterOptions {
   /** The collector's traces URL, e.g. http://127.0.0.1:4318/v1/traces. */
@@ -76,7 +46,8 @@ export interface OtlpTraceExporterOptions {
 export class OtlpTraceExporter {
   /** Spans delivered (accepted by the collector) and dropped (queue full, rejected, or the collector slow, down or refusing). */
   readonly stats = { exported: 0, dropped: 0 };
-  private queue: OtlpSpan[] = [];
+  /** Spans as JSON texts. */
+  private queue: string[] = [];
   private sending: Promise<void> | null = null;
   private closed = false;
   private readonly agent: Agent;
@@ -85,7 +56,7 @@ export class OtlpTraceExporter {
   /** The collector as warnings name it: scheme, host and path, no credentials or query. */
   private readonly where: string;
   private readonly headers: Record<string, string>;
-  private readonly resource: KeyValue[];
+  private readonly resource: string;
   private readonly maxBatch: number;
   private readonly maxQueue: number;
   private readonly timeoutMs: number;
@@ -116,7 +87,7 @@ export class OtlpTraceExporter {
     this.origin = url.origin;
     this.path = url.pathname + url.search;
     this.headers = { ...opts.headers, 'content-type': 'application/json' };
-    this.resource = [str('service.name', opts.serviceName ?? 'llm-fallback'), str('service.version', VERSION)];
+    this.resource = resourceAttributes(opts.serviceName ?? 'llm-fallback', VERSION);
     this.warn = opts.warn ?? ((m) => process.stderr.write(`${m}\n`));
     this.agent = new Agent({ connections: 2, connect: { timeout: this.timeoutMs }, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
     this.timer = setInterval(() => void this.pump(), every);
@@ -132,7 +103,7 @@ export class OtlpTraceExporter {
   exportCall(chain: string, result: ChainResult, callStartEpochMs: number, traceparent?: string): void {
     const parent = parseTraceparent(traceparent);
     if (parent && !parent.sampled) return;
-    const spans = this.spansOf(chain, result, callStartEpochMs, parent?.traceId ?? randomHexId(16), parent?.parentSpanId);
+    const spans = callSpans(chain, result, callStartEpochMs, parent?.traceId ?? randomHexId(16), parent?.parentSpanId);
     if (this.closed || this.queue.length + spans.length > this.maxQueue) {
       this.dropped(spans.length, this.closed ? 'the exporter is shut down' : `the queue is full (${this.maxQueue} spans): the collector is slower than the traffic`);
       return;
@@ -173,10 +144,8 @@ export class OtlpTraceExporter {
     while (this.queue.length) await this.post(this.queue.splice(0, this.maxBatch));
   }
 
-  private async post(spans: OtlpSpan[]): Promise<void> {
-    const body = JSON.stringify({
-      resourceSpans: [{ resource: { attributes: this.resource }, scopeSpans: [{ scope: { name: 'llm-fallback', version: VERSION }, spans }] }],
-    });
+  private async post(spans: string[]): Promise<void> {
+    const body = exportRequest(this.resource, SCOPE, spans);
     try {
       const res = await this.agent.request({ origin: this.origin, path: this.path, method: 'POST', headers: this.headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
       const text = await res.body.text();
@@ -209,78 +178,6 @@ export class OtlpTraceExporter {
     this.warn(`llm-fallback: OTLP traces to ${this.where}: dropped ${this.unreported} span(s)${why ? `: ${why}` : ''} (${this.stats.dropped} dropped in all)`);
     this.unreported = 0;
   }
-
-  private spansOf(chain: string, r: ChainResult, t0: number, traceId: string, parentSpanId: string | undefined): OtlpSpan[] {
-    const callId = randomHexId(8);
-    const attrs: KeyValue[] = [str('gen_ai.operation.name', GEN_AI_OPERATION), str('gen_ai.request.model', chain)];
-    if (r.provider !== null) attrs.push(str('gen_ai.provider.name', genAiProviderName(r.provider)));
-    if (r.model !== null) attrs.push(str('gen_ai.response.model', r.model));
-    if (r.finish_reason !== null) attrs.push(strs('gen_ai.response.finish_reasons', [r.finish_reason]));
-    if (r.source === 'live' && r.usage) attrs.push(int('gen_ai.usage.input_tokens', r.usage.inputTokens), int('gen_ai.usage.output_tokens', r.usage.outputTokens));
-    if (r.source === 'live' && r.ttft_ms !== null) attrs.push(dbl('gen_ai.response.time_to_first_chunk', r.ttft_ms / 1000));
-    if (r.source === 'none') attrs.push(str('error.type', r.error?.class ?? OTHER_ERROR));
-    const reached = r.attempts.filter((a) => !skipped(a));
-    attrs.push(
-      str('llm_fallback.chain', chain),
-      str('llm_fallback.source', r.source),
-      int('llm_fallback.attempts', r.attempts.length),
-      strs('llm_fallback.providers.attempted', [...new Set(reached.map((a) => a.provider))]),
-      dbl('llm_fallback.cost_usd', r.cost_usd + r.failed_attempts_cost_usd),
-    );
-    if (r.truncated) attrs.push(bool('llm_fallback.truncated', true));
-    const call: OtlpSpan = {
-      traceId,
-      spanId: callId,
-      ...(parentSpanId ? { parentSpanId } : {}),
-      name: `${GEN_AI_OPERATION} ${chain}`,
-      kind: SPAN_KIND_SERVER,
-      startTimeUnixNano: unixNano(t0),
-      endTimeUnixNano: unixNano(t0 + r.latency_ms),
-      attributes: attrs,
-    };
-    const skips = r.attempts.filter(skipped);
-    if (skips.length) {
-      call.events = skips.map((a) => ({
-        timeUnixNano: unixNano(t0 + a.start_ms),
-        name: 'llm_fallback.attempt_skipped',
-        attributes: [str('llm_fallback.provider', a.provider), str('gen_ai.request.model', a.model), str('llm_fallback.decision', a.decision)],
-      }));
-    }
-    if (r.source === 'none') call.status = { code: STATUS_ERROR, message: r.error?.class ?? OTHER_ERROR };
-    return [call, ...reached.map((a) => attemptSpan(a, t0, traceId, callId))];
-  }
-}
-
-function attemptSpan(a: Attempt, t0: number, traceId: string, parentSpanId: string): OtlpSpan {
-  const attrs: KeyValue[] = [
-    str('gen_ai.operation.name', GEN_AI_OPERATION),
-    str('gen_ai.provider.name', genAiProviderName(a.provider)),
-    str('gen_ai.request.model', a.model),
-    bool('gen_ai.request.stream', true), // the chain always streams from providers
-  ];
-  if (a.usage) {
-    attrs.push(int('gen_ai.usage.input_tokens', a.usage.inputTokens), int('gen_ai.usage.output_tokens', a.usage.outputTokens));
-    if (a.usage.cachedInputTokens) attrs.push(int('gen_ai.usage.cache_read.input_tokens', a.usage.cachedInputTokens));
-    if (a.usage.reasoningTokens !== undefined) attrs.push(int('gen_ai.usage.reasoning.output_tokens', a.usage.reasoningTokens));
-  }
-  if (a.ttft_ms !== null) attrs.push(dbl('gen_ai.response.time_to_first_chunk', a.ttft_ms / 1000));
-  const error = attemptErrorType(a);
-  if (error) attrs.push(str('error.type', error));
-  if (a.status !== null) attrs.push(int('http.response.status_code', a.status));
-  attrs.push(str('llm_fallback.provider', a.provider), str('llm_fallback.decision', a.decision), bool('llm_fallback.hedged', a.hedged), dbl('llm_fallback.cost_usd', a.cost_usd));
-  if (a.wait_ms !== null) attrs.push(int('llm_fallback.wait_ms', a.wait_ms));
-  const span: OtlpSpan = {
-    traceId,
-    spanId: randomHexId(8),
-    parentSpanId,
-    name: `${GEN_AI_OPERATION} ${a.model}`,
-    kind: SPAN_KIND_CLIENT,
-    startTimeUnixNano: unixNano(t0 + a.start_ms),
-    endTimeUnixNano: unixNano(t0 + a.start_ms + a.duration_ms),
-    attributes: attrs,
-  };
-  if (error) span.status = { code: STATUS_ERROR, message: error };
-  return span;
 }
 
 /** partialSuccess.rejectedSpans of an OTLP JSON response (0 when absent or unreadable), at most `sent`. */

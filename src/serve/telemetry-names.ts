@@ -14,22 +14,22 @@ export const GEN_AI_OPERATION = 'chat';
  * well-known value MUST be used where one applies; any other name (holysheep, openrouter, ollama, a
  * user's own) is passed through as a custom value.
  */
-const WELL_KNOWN_PROVIDER: Record<string, string> = {
-  kimi: 'moonshot_ai',
-  moonshot: 'moonshot_ai',
-  gemini: 'gcp.gemini',
-  vertex: 'gcp.vertex_ai',
-  mistral: 'mistral_ai',
-  xai: 'x_ai',
-  grok: 'x_ai',
-  bedrock: 'aws.bedrock',
-  azure: 'azure.ai.openai',
-  watsonx: 'ibm.watsonx.ai',
-};
+const WELL_KNOWN_PROVIDER = new Map([
+  ['kimi', 'moonshot_ai'],
+  ['moonshot', 'moonshot_ai'],
+  ['gemini', 'gcp.gemini'],
+  ['vertex', 'gcp.vertex_ai'],
+  ['mistral', 'mistral_ai'],
+  ['xai', 'x_ai'],
+  ['grok', 'x_ai'],
+  ['bedrock', 'aws.bedrock'],
+  ['azure', 'azure.ai.openai'],
+  ['watsonx', 'ibm.watsonx.ai'],
+]);
 
-/** gen_ai.provider.name for one of our provider names (the config's key). */
+/** gen_ai.provider.name for one of our provider names (the config's key). A Map, so a provider named "constructor" stays itself. */
 export function genAiProviderName(provider: string): string {
-  return WELL_KNOWN_PROVIDER[provider] ?? provider;
+  return WELL_KNOWN_PROVIDER.get(provider) ?? provider;
 }
 
 /** error.type's fallback value in the conventions, for a failure that carries no class of its own. */
