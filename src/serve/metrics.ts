@@ -1,16 +1,10 @@
 import type { ChainResult } from '../chain/chain.js';
+import { TELEMETRY_DEFAULTS } from '../defaults.js';
 import { GEN_AI_OPERATION, OTHER_ERROR, attemptErrorType, genAiProviderName, skipped } from './telemetry-names.js';
 import { Family, checkBounds, escapeLabelValue, formatValue, type Series } from './telemetry-series.js';
 
-/**
- * Bounds of the duration and time-to-first-token histograms (seconds): the ones the GenAI conventions
- * recommend for gen_ai.client.operation.duration and time_to_first_chunk.
- */
-export const DEFAULT_LATENCY_BUCKETS_S = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
-/** Bounds of gen_ai.client.token.usage, as the GenAI conventions recommend. */
+/** Bounds of gen_ai.client.token.usage, as the GenAI conventions prescribe (not a setting). */
 export const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
-/** Label sets per metric before new ones fold into the overflow series: the OpenTelemetry SDK's default cardinality limit. */
-export const DEFAULT_MAX_SERIES = 2000;
 
 export type BreakerStateName = 'closed' | 'open' | 'half_open';
 export interface BreakerReading {
@@ -31,9 +25,9 @@ const BREAKER_HEADER =
 
 export interface GatewayMetricsOptions {
   /** Bounds (s) of the request and operation duration histograms. */
-  latencyBucketsS?: number[];
+  latencyBucketsS?: readonly number[];
   /** Bounds (s) of the time-to-first-token/chunk histograms. */
-  ttftBucketsS?: number[];
+  ttftBucketsS?: readonly number[];
   /** Label sets per metric before new ones fold into one `otel_metric_overflow="true"` series. */
   maxSeriesPerMetric?: number;
 }
@@ -69,9 +63,9 @@ export class GatewayMetrics {
   private readonly statusText: string[] = [];
 
   constructor(opts: GatewayMetricsOptions = {}) {
-    const latency = checkBounds('latencyBucketsS', opts.latencyBucketsS ?? DEFAULT_LATENCY_BUCKETS_S);
-    const ttft = checkBounds('ttftBucketsS', opts.ttftBucketsS ?? DEFAULT_LATENCY_BUCKETS_S);
-    const max = opts.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES;
+    const latency = checkBounds('latencyBucketsS', opts.latencyBucketsS ?? TELEMETRY_DEFAULTS.latencyBucketsS);
+    const ttft = checkBounds('ttftBucketsS', opts.ttftBucketsS ?? TELEMETRY_DEFAULTS.ttftBucketsS);
+    const max = opts.maxSeriesPerMetric ?? TELEMETRY_DEFAULTS.maxSeriesPerMetric;
     if (!Number.isInteger(max) || max < 1) throw new Error(`maxSeriesPerMetric: must be a whole number of at least 1 (got ${max})`);
     const genAi = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'];
     const server = ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_provider_name', 'gen_ai_response_model'];

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ChainResult } from '../chain/chain.js';
+import { TELEMETRY_DEFAULTS } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { isLoopbackHost } from '../providers/transport.js';
 import { Agent } from '../providers/undici-lite.js';
@@ -16,8 +17,7 @@ import { callSpans, exportRequest, resourceAttributes } from './telemetry-spans.
  * minute, never an error.
  */
 
-/** Defaults of the OpenTelemetry SDK's batch span processor and OTLP exporter (OTEL_BSP_*, OTEL_EXPORTER_OTLP_TIMEOUT). */
-export const OTLP_DEFAULTS = { maxBatch: 512, maxQueue: 2048, flushIntervalMs: 5000, timeoutMs: 10_000 } as const;
+const OTLP_DEFAULTS = TELEMETRY_DEFAULTS.otlp;
 /** Drop warnings are summed over this long, so a dead collector costs one line a minute. */
 const WARN_EVERY_MS = 60_000;
 
@@ -87,7 +87,7 @@ export class OtlpTraceExporter {
     this.origin = url.origin;
     this.path = url.pathname + url.search;
     this.headers = { ...opts.headers, 'content-type': 'application/json' };
-    this.resource = resourceAttributes(opts.serviceName ?? 'llm-fallback', VERSION);
+    this.resource = resourceAttributes(opts.serviceName ?? OTLP_DEFAULTS.serviceName, VERSION);
     this.warn = opts.warn ?? ((m) => process.stderr.write(`${m}\n`));
     this.agent = new Agent({ connections: 2, connect: { timeout: this.timeoutMs }, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
     this.timer = setInterval(() => void this.pump(), every);
