@@ -13,6 +13,7 @@ import { GatewayMetrics } from '../src/serve/metrics.js';
 import { OtlpTraceExporter } from '../src/serve/otlp.js';
 import { unixNano } from '../src/serve/telemetry-ids.js';
 import { MemoryBreakers } from '../src/state/breaker.js';
+import { MemoryAnswerCache, cacheKey } from '../src/state/cache.js';
 import { emulator } from './helpers.js';
 
 /*
@@ -62,10 +63,20 @@ async function breakerSkipped(): Promise<ChainResult> {
   return new FallbackChain(providers(['a', 'b']), { ...chainOpts, breakers }).run(q);
 }
 
-let results: { main: ChainResult[]; stat: ChainResult; none: ChainResult; skip: ChainResult };
+/** b answers and its answer is cached; then a alone fails and the cache answers. */
+async function cachedAnswer(): Promise<ChainResult> {
+  const cache = { store: new MemoryAnswerCache(60_000), key: cacheKey(q) };
+  const first = new FallbackChain(providers(['b']), { ...chainOpts, cache });
+  await first.run(q);
+  await first.settled;
+  return new FallbackChain(providers(['a'], { a: { kind: 'server' } }), { ...chainOpts, cache }).run(q);
+}
+
+let results: { main: ChainResult[]; stat: ChainResult; none: ChainResult; skip: ChainResult; cached: ChainResult };
 beforeAll(async () => {
   const main = [await fellOver(), await fellOver(), await fellOver()];
-  results = { main, stat: await staticAnswer(), none: await noAnswer(), skip: await breakerSkipped() };
+  results = { main, stat: await staticAnswer(), none: await noAnswer(), skip: await breakerSkipped(), cached: await cachedAnswer() };
+  expect(results.cached.source).toBe('cache');
 });
 
 /** A gateway's metrics after the calls above, as the server would record them. */
@@ -78,6 +89,7 @@ function recorded(opts: ConstructorParameters<typeof GatewayMetrics>[0] = {}): G
   }
   m.call('solo', results.stat);
   m.call('solo', results.none);
+  m.call('solo', results.cached);
   m.call('main', results.skip);
   m.requestStarted(); // one still in flight
   m.setBreakerSource(() => [
@@ -117,10 +129,10 @@ describe('Prometheus exposition', () => {
     const text = recorded().render();
     const main = results.main;
     expect(main.every((r) => r.provider === 'b' && r.attempts[0].decision === 'fallover')).toBe(true);
-    // 3 fallovers on main (a → b), one per failed attempt on solo (a → static, a → nothing).
-    expect(samples(text, 'llm_fallback_fallovers_total')).toEqual(['llm_fallback_fallovers_total{chain="main"} 3', 'llm_fallback_fallovers_total{chain="solo"} 2']);
+    // 3 fallovers on main (a → b), one per failed attempt on solo (a → static, a → nothing, a → cache).
+    expect(samples(text, 'llm_fallback_fallovers_total')).toEqual(['llm_fallback_fallovers_total{chain="main"} 3', 'llm_fallback_fallovers_total{chain="solo"} 3']);
     expect(samples(text, 'llm_fallback_attempts_total')).toEqual([
-      'llm_fallback_attempts_total{provider="a",decision="fallover"} 5',
+      'llm_fallback_attempts_total{provider="a",decision="fallover"} 6',
       'llm_fallback_attempts_total{provider="b",decision="success"} 4',
       'llm_fallback_attempts_total{provider="a",decision="skipped_breaker_open"} 1',
     ]);
@@ -128,6 +140,7 @@ describe('Prometheus exposition', () => {
       'llm_fallback_answers_total{chain="main",source="live"} 4',
       'llm_fallback_answers_total{chain="solo",source="static"} 1',
       'llm_fallback_answers_total{chain="solo",source="none"} 1',
+      'llm_fallback_answers_total{chain="solo",source="cache"} 1',
     ]);
     const costB = [...main, results.skip].reduce((s, r) => s + r.cost_usd, 0);
     expect(costB).toBeGreaterThan(0);
@@ -148,7 +161,7 @@ describe('Prometheus exposition', () => {
     expect(count).toEqual([
       'gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_provider_name="a",gen_ai_request_model="gpt-5.4-mini",error_type="overloaded"} 3',
       'gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_provider_name="b",gen_ai_request_model="deepseek-v4-flash"} 4',
-      'gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_provider_name="a",gen_ai_request_model="gpt-5.4-mini",error_type="server"} 2',
+      'gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_provider_name="a",gen_ai_request_model="gpt-5.4-mini",error_type="server"} 3',
     ]);
     // Buckets are cumulative and end with +Inf = count; the sum is the attempts' durations in seconds.
     const bLabels = 'gen_ai_operation_name="chat",gen_ai_provider_name="b",gen_ai_request_model="deepseek-v4-flash"';
@@ -167,6 +180,9 @@ describe('Prometheus exposition', () => {
     const server = samples(text, 'gen_ai_server_request_duration_seconds_count');
     expect(server).toContain('gen_ai_server_request_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_request_model="main",gen_ai_provider_name="b",gen_ai_response_model="deepseek-v4-flash"} 4');
     expect(server).toContain('gen_ai_server_request_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_request_model="solo",error_type="server"} 1');
+    // The static and the cached answer: no provider was called for them, so no provider or response model.
+    expect(server).toContain('gen_ai_server_request_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_request_model="solo"} 2');
+    expect(server.length).toBe(3);
     expect(samples(text, 'gen_ai_server_time_to_first_token_seconds_count')).toEqual([
       'gen_ai_server_time_to_first_token_seconds_count{gen_ai_operation_name="chat",gen_ai_request_model="main",gen_ai_provider_name="b",gen_ai_response_model="deepseek-v4-flash"} 4',
     ]);
@@ -222,7 +238,7 @@ describe('Prometheus exposition', () => {
       // Every sample line we wrote became a series of its own (none dropped as a duplicate or unparsable).
       const lines = m.render().split('\n').filter((l) => l && !l.startsWith('#')).length;
       expect(await prom.value('count({job="gateway",__name__!~"up|scrape_.*"})')).toBe(lines);
-      expect(await prom.value('sum(llm_fallback_fallovers_total)')).toBe(3 + 2 + 1);
+      expect(await prom.value('sum(llm_fallback_fallovers_total)')).toBe(3 + 3 + 1);
       expect(await prom.value('llm_fallback_breaker_state{provider="a"}')).toBe(2);
       expect(await prom.value('sum(gen_ai_client_token_usage_sum{gen_ai_token_type="output",gen_ai_provider_name="b"})')).toBe(5 * 7);
       const odd = await prom.query('llm_fallback_answers_total{chain=~"(?s)ch.*"}');
@@ -401,12 +417,16 @@ describe('OTLP/HTTP JSON traces', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('a call with no answer: error.type and an error status on the call span', async () => {
+  it('a call with no answer: error.type and an error status on the call span; a cached answer names no provider', async () => {
     const col = await collector();
     const ex = new OtlpTraceExporter({ endpoint: col.url });
     ex.exportCall('solo', results.none, Date.now());
+    ex.exportCall('solo', results.cached, Date.now());
     await ex.shutdown(); // shutdown alone sends what is queued
-    const [call, a] = spansOf(decodeOtlp(col.got[0].body));
+    const [call, a, cachedCall] = spansOf(decodeOtlp(col.got[0].body));
+    expect(attr(cachedCall, 'llm_fallback.source')).toEqual({ stringValue: 'cache' });
+    expect(attr(cachedCall, 'gen_ai.provider.name')).toBeUndefined(); // no provider answered this call
+    expect(cachedCall.status).toBeUndefined();
     expect(attr(call, 'error.type')).toEqual({ stringValue: 'server' });
     expect(call.status).toEqual({ code: 2, message: 'server' });
     expect(attr(call, 'llm_fallback.source')).toEqual({ stringValue: 'none' });
@@ -459,6 +479,12 @@ describe('OTLP when the collector is down, slow or refusing', () => {
     ex.exportCall('main', results.main[0], Date.now());
     await ex.shutdown();
     expect(ex.stats).toEqual({ exported: 0, dropped: 15 });
+    const m = new GatewayMetrics();
+    m.setSpanExportSource(() => ex.stats);
+    const text = m.render();
+    expect(samples(text, 'llm_fallback_otlp_spans_dropped_total')).toEqual(['llm_fallback_otlp_spans_dropped_total 15']);
+    expect(samples(text, 'llm_fallback_otlp_spans_exported_total')).toEqual(['llm_fallback_otlp_spans_exported_total 0']);
+    expect(promtool(text).status).toBe(0);
     expect(warnings.length).toBe(2); // the first drop, then the rest summed at shutdown
     expect(warnings[0]).toMatch(/^llm-fallback: OTLP traces to http:\/\/127\.0\.0\.1:\d+\/v1\/traces: dropped 12 span\(s\): the collector could not be reached in time \(ECONNREFUSED\)/);
     expect(warnings[1]).toMatch(/dropped 3 span\(s\) \(15 dropped in all\)$/);

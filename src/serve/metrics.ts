@@ -114,11 +114,13 @@ export class GatewayMetrics {
         this.tokens.observe(this.tokens.at(GEN_AI_OPERATION, provider, a.model, 'output'), a.usage.outputTokens);
       }
     }
-    const provider = result.provider === null ? '' : genAiProviderName(result.provider);
-    const model = result.model ?? '';
+    // Who answered, for a live answer only: a cached one involved no provider call now.
+    const live = result.source === 'live';
+    const provider = live && result.provider !== null ? genAiProviderName(result.provider) : '';
+    const model = live ? (result.model ?? '') : '';
     const error = result.source === 'none' ? (result.error?.class ?? OTHER_ERROR) : '';
     this.serverDuration.observe(this.serverDuration.at(GEN_AI_OPERATION, chain, provider, model, error), result.latency_ms / 1000);
-    if (result.source === 'live' && result.ttft_ms !== null) this.serverFirstToken.observe(this.serverFirstToken.at(GEN_AI_OPERATION, chain, provider, model), result.ttft_ms / 1000);
+    if (live && result.ttft_ms !== null) this.serverFirstToken.observe(this.serverFirstToken.at(GEN_AI_OPERATION, chain, provider, model), result.ttft_ms / 1000);
   }
 
   /** Breaker state per provider at scrape time: set by a callback the server registers. */

@@ -53,8 +53,9 @@ export function callSpans(chain: string, r: ChainResult, t0: number, traceId: st
   const attrs = list([
     OPERATION,
     str('gen_ai.request.model', chain),
-    r.provider !== null ? str('gen_ai.provider.name', genAiProviderName(r.provider)) : '',
-    r.model !== null ? str('gen_ai.response.model', r.model) : '',
+    // Who answered, for a live answer only: a cached one involved no provider call now.
+    live && r.provider !== null ? str('gen_ai.provider.name', genAiProviderName(r.provider)) : '',
+    live && r.model !== null ? str('gen_ai.response.model', r.model) : '',
     r.finish_reason !== null ? strs('gen_ai.response.finish_reasons', [r.finish_reason]) : '',
     live && r.usage ? `${int('gen_ai.usage.input_tokens', r.usage.inputTokens)},${int('gen_ai.usage.output_tokens', r.usage.outputTokens)}` : '',
     live && r.ttft_ms !== null ? dbl('gen_ai.response.time_to_first_chunk', r.ttft_ms / 1000) : '',
