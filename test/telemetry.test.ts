@@ -533,6 +533,16 @@ describe('OTLP when the collector is down, slow or refusing', () => {
     expect(warnings[0]).toMatch(/dropped 3 span\(s\): the collector answered HTTP 503/);
   });
 
+  it('a result it cannot encode costs that trace only, never an exception in the request path', async () => {
+    const warnings: string[] = [];
+    const ex = new OtlpTraceExporter({ endpoint: 'http://127.0.0.1:9/v1/traces', warn: (m) => warnings.push(m) });
+    const broken = { ...results.main[0], attempts: null } as unknown as ChainResult;
+    expect(() => ex.exportCall('main', broken, Date.now())).not.toThrow();
+    expect(ex.stats.dropped).toBe(1);
+    expect(warnings[0]).toMatch(/a call's spans could not be encoded \(TypeError\)/);
+    await ex.shutdown();
+  });
+
   it('refuses to send headers over plain HTTP to anything but loopback, and credentials in the URL', () => {
     expect(() => new OtlpTraceExporter({ endpoint: 'http://collector.example:4318/v1/traces', headers: { 'x-api-key': KEY } })).toThrow(
       /^OTLP endpoint http:\/\/collector\.example:4318\/v1\/traces: refusing to send its headers .* use https:\/\//,

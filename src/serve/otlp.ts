@@ -103,7 +103,14 @@ export class OtlpTraceExporter {
   exportCall(chain: string, result: ChainResult, callStartEpochMs: number, traceparent?: string): void {
     const parent = parseTraceparent(traceparent);
     if (parent && !parent.sampled) return;
-    const spans = callSpans(chain, result, callStartEpochMs, parent?.traceId ?? randomHexId(16), parent?.parentSpanId);
+    let spans: string[];
+    try {
+      spans = callSpans(chain, result, callStartEpochMs, parent?.traceId ?? randomHexId(16), parent?.parentSpanId);
+    } catch (e) {
+      // Telemetry never fails the request it describes: a result we cannot encode costs its trace only.
+      this.dropped(1, `a call's spans could not be encoded (${(e as Error).name}), please report it`);
+      return;
+    }
     if (this.closed || this.queue.length + spans.length > this.maxQueue) {
       this.dropped(spans.length, this.closed ? 'the exporter is shut down' : `the queue is full (${this.maxQueue} spans): the collector is slower than the traffic`);
       return;
