@@ -76,6 +76,7 @@ export class OtlpTraceExporter {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`OTLP endpoint ${this.where}: only http:// and https:// are supported (OTLP/HTTP)`);
     const headerValues = Object.values(opts.headers ?? {});
     for (const v of headerValues) registerSecret(v);
+    if (url.password) registerSecret(decodeURIComponent(url.password));
     if (url.username || url.password) throw new UsageError(`OTLP endpoint ${this.where}: put credentials in headers, not in the URL`);
     if (headerValues.length && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
       throw new UsageError(`OTLP endpoint ${this.where}: refusing to send its headers (they may hold a key) over plain HTTP; use https:// (plain http is allowed only for loopback: 127.0.0.0/8, ::1 and localhost)`);
