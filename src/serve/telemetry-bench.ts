@@ -30,6 +30,7 @@ function attempt(provider: string, decision: Decision, start: number, error: str
     error_message: error ? `${provider}: ${error}` : null,
     decision,
     wait_ms: decision === 'retry' ? 120 : null,
+    retry_after_ms: null,
     hedged: decision === 'hedge_lost',
     clocks: null,
     output_chars: ok ? 1200 : 0,
