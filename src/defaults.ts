@@ -75,3 +75,16 @@ export const SWEEP_DEFAULTS = {
   /** Requests sent before each provider's first step and left out. */
   warmup: 5,
 } as const;
+
+/**
+ * `serve`'s telemetry: /metrics and OTLP traces. Histogram bounds (s) are the ones the OpenTelemetry GenAI
+ * conventions recommend for operation duration and time to first chunk; the series cap is the OpenTelemetry
+ * SDK's default cardinality limit; the OTLP figures are its batch span processor's and exporter's defaults.
+ */
+export const TELEMETRY_DEFAULTS = {
+  latencyBucketsS: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+  ttftBucketsS: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+  /** Label sets per metric before new ones fold into one `otel_metric_overflow="true"` series. */
+  maxSeriesPerMetric: 2000,
+  otlp: { serviceName: 'llm-fallback', maxBatch: 512, maxQueue: 2048, flushIntervalMs: 5_000, timeoutMs: 10_000 },
+} as const;

@@ -1,0 +1,117 @@
+import type { Attempt, ChainResult } from '../chain/events.js';
+import { randomHexId, unixNano } from './telemetry-ids.js';
+import { GEN_AI_OPERATION, OTHER_ERROR, attemptErrorType, genAiProviderName, skipped } from './telemetry-names.js';
+
+/*
+ * A gateway call as OTLP spans, written straight to JSON text in opentelemetry-proto's JSON mapping:
+ * ids as lowercase hex, 64-bit integers as decimal strings, enums as numbers, lowerCamelCase field
+ * names, attributes as {key, value: {stringValue|intValue|doubleValue|boolValue|arrayValue}}. Text
+ * rather than objects because this runs once per request: a span is one string to queue and join, not
+ * a tree of small objects for the collector to chase and JSON.stringify to walk again.
+ *
+ * One SERVER span for the call (named `chat {chain}`, as the GenAI conventions name an inference span
+ * `{operation} {request model}`), one CLIENT span per attempt that reached a provider (`chat {model}`),
+ * and an event on the call span for each attempt the breaker or the context window skipped.
+ */
+
+const SPAN_KIND_SERVER = 2;
+const SPAN_KIND_CLIENT = 3;
+const STATUS_CODE_ERROR = 2;
+
+const q = JSON.stringify;
+/** Attribute keys are our own constants (no escaping needed); values are escaped by JSON.stringify. */
+const str = (key: string, v: string) => `{"key":"${key}","value":{"stringValue":${q(v)}}}`;
+const int = (key: string, v: number) => `{"key":"${key}","value":{"intValue":"${Math.round(v)}"}}`;
+/** JSON has no NaN or Infinity: such a value is left out rather than breaking the batch. */
+const dbl = (key: string, v: number) => (Number.isFinite(v) ? `{"key":"${key}","value":{"doubleValue":${v}}}` : '');
+const bool = (key: string, v: boolean) => `{"key":"${key}","value":{"boolValue":${v}}}`;
+const strs = (key: string, v: string[]) => `{"key":"${key}","value":{"arrayValue":{"values":[${v.map((s) => `{"stringValue":${q(s)}}`).join(',')}]}}}`;
+const OPERATION = str('gen_ai.operation.name', GEN_AI_OPERATION);
+const STREAM = bool('gen_ai.request.stream', true); // the chain always streams from providers
+
+/** Joins attribute texts, leaving out empty ones. */
+function list(parts: string[]): string {
+  let out = '';
+  for (const p of parts) if (p) out += out ? `,${p}` : p;
+  return out;
+}
+
+function span(traceId: string, spanId: string, parentSpanId: string | undefined, name: string, kind: number, startMs: number, endMs: number, attributes: string, extra: string): string {
+  const parent = parentSpanId ? `,"parentSpanId":"${parentSpanId}"` : '';
+  // join() makes one flat string: the queue then holds one object per span, not a tree of the pieces above.
+  return [`{"traceId":"${traceId}","spanId":"${spanId}"`, parent, `,"name":${q(name)},"kind":${kind},"startTimeUnixNano":"${unixNano(startMs)}","endTimeUnixNano":"${unixNano(endMs)}","attributes":[`, attributes, ']', extra, '}'].join('');
+}
+
+const errorStatus = (type: string) => `,"status":{"code":${STATUS_CODE_ERROR},"message":${q(type)}}`;
+
+/** The call's spans as JSON texts, the call span first; attempt times are offsets from t0 (epoch ms). */
+export function callSpans(chain: string, r: ChainResult, t0: number, traceId: string, parentSpanId: string | undefined): string[] {
+  const callId = randomHexId(8);
+  const live = r.source === 'live';
+  const reached = r.attempts.filter((a) => !skipped(a));
+  const error = r.source === 'none' ? (r.error?.class ?? OTHER_ERROR) : '';
+  const attrs = list([
+    OPERATION,
+    str('gen_ai.request.model', chain),
+    // Who answered, for a live answer only: a cached one involved no provider call now.
+    live && r.provider !== null ? str('gen_ai.provider.name', genAiProviderName(r.provider)) : '',
+    live && r.model !== null ? str('gen_ai.response.model', r.model) : '',
+    r.finish_reason !== null ? strs('gen_ai.response.finish_reasons', [r.finish_reason]) : '',
+    live && r.usage ? `${int('gen_ai.usage.input_tokens', r.usage.inputTokens)},${int('gen_ai.usage.output_tokens', r.usage.outputTokens)}` : '',
+    live && r.ttft_ms !== null ? dbl('gen_ai.response.time_to_first_chunk', r.ttft_ms / 1000) : '',
+    error ? str('error.type', error) : '',
+    str('llm_fallback.chain', chain),
+    str('llm_fallback.source', r.source),
+    int('llm_fallback.attempts', r.attempts.length),
+    strs('llm_fallback.providers.attempted', [...new Set(reached.map((a) => a.provider))]),
+    dbl('llm_fallback.cost_usd', r.cost_usd + r.failed_attempts_cost_usd),
+    r.truncated ? bool('llm_fallback.truncated', true) : '',
+  ]);
+  let extra = '';
+  const skips = r.attempts.filter(skipped);
+  if (skips.length) {
+    const events = skips.map(
+      (a) =>
+        `{"timeUnixNano":"${unixNano(t0 + a.start_ms)}","name":"llm_fallback.attempt_skipped","attributes":[${str('llm_fallback.provider', a.provider)},${str('gen_ai.request.model', a.model)},${str('llm_fallback.decision', a.decision)}]}`,
+    );
+    extra += `,"events":[${events.join(',')}]`;
+  }
+  if (error) extra += errorStatus(error);
+  const out = [span(traceId, callId, parentSpanId, `${GEN_AI_OPERATION} ${chain}`, SPAN_KIND_SERVER, t0, t0 + r.latency_ms, attrs, extra)];
+  for (const a of reached) out.push(attemptSpan(a, t0, traceId, callId));
+  return out;
+}
+
+function attemptSpan(a: Attempt, t0: number, traceId: string, parentSpanId: string): string {
+  const error = attemptErrorType(a);
+  const u = a.usage;
+  const attrs = list([
+    OPERATION,
+    str('gen_ai.provider.name', genAiProviderName(a.provider)),
+    str('gen_ai.request.model', a.model),
+    STREAM,
+    u ? `${int('gen_ai.usage.input_tokens', u.inputTokens)},${int('gen_ai.usage.output_tokens', u.outputTokens)}` : '',
+    u?.cachedInputTokens ? int('gen_ai.usage.cache_read.input_tokens', u.cachedInputTokens) : '',
+    u?.reasoningTokens !== undefined ? int('gen_ai.usage.reasoning.output_tokens', u.reasoningTokens) : '',
+    a.ttft_ms !== null ? dbl('gen_ai.response.time_to_first_chunk', a.ttft_ms / 1000) : '',
+    error ? str('error.type', error) : '',
+    a.status !== null ? int('http.response.status_code', a.status) : '',
+    str('llm_fallback.provider', a.provider),
+    str('llm_fallback.decision', a.decision),
+    bool('llm_fallback.hedged', a.hedged),
+    dbl('llm_fallback.cost_usd', a.cost_usd),
+    a.wait_ms !== null ? int('llm_fallback.wait_ms', a.wait_ms) : '',
+  ]);
+  const start = t0 + a.start_ms;
+  return span(traceId, randomHexId(8), parentSpanId, `${GEN_AI_OPERATION} ${a.model}`, SPAN_KIND_CLIENT, start, start + a.duration_ms, attrs, error ? errorStatus(error) : '');
+}
+
+/** The export request's body around already-written spans. */
+export function exportRequest(resourceAttributes: string, scope: { name: string; version: string }, spans: string[]): string {
+  return `{"resourceSpans":[{"resource":{"attributes":[${resourceAttributes}]},"scopeSpans":[{"scope":{"name":${q(scope.name)},"version":${q(scope.version)}},"spans":[${spans.join(',')}]}]}]}`;
+}
+
+/** Resource attributes (service.name, service.version) as JSON text. */
+export function resourceAttributes(serviceName: string, version: string): string {
+  return `${str('service.name', serviceName)},${str('service.version', version)}`;
+}
