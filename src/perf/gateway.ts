@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { percentile } from '../bench/self-check.js';
+import { FAILOVER_PROFILE, failoverConfig, SCENARIOS } from './failover.js';
 import { BIN, cpuMsOf, spawnMock, type MockProcess } from './mock-process.js';
 
 interface Cannon {
@@ -191,7 +192,67 @@ export async function gatewaySection(memoryRequests = MEMORY_REQUESTS): Promise<
   }
 }
 
+/** One non-streaming call through the gateway: ms from send to the last byte, and who served it (x-llm-fallback-provider). */
+async function callOnce(url: string, model: string): Promise<{ ms: number; provider: string | null }> {
+  const t0 = process.hrtime.bigint();
+  const r = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }) });
+  await r.arrayBuffer();
+  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, provider: r.status === 200 ? r.headers.get('x-llm-fallback-provider') : null };
+}
+
+/**
+ * The failover scenarios of the section above, through one long-running gateway instead of one `ask`
+ * process per call. A gateway keeps its breakers between calls, so the scenarios that must meet their
+ * failure every time run on a gateway whose breaker never opens (1,000 failures), and "breaker open" on
+ * one that opens at the first failure (tripped before measuring).
+ */
+export async function gatewayFailoverSection(rounds = 9): Promise<string[]> {
+  const mock = await spawnMock(FAILOVER_PROFILE);
+  const dir = mkdtempSync(join(tmpdir(), 'llmf-perf-gwf-'));
+  const write = (name: string, failures: number) => {
+    writeFileSync(join(dir, name), failoverConfig(mock, failures));
+    return join(dir, name);
+  };
+  const meets = await spawnServe(['--config', write('meets.yaml', 1000), 'serve']);
+  const trips = await spawnServe(['--config', write('trips.yaml', 1), 'serve']);
+  try {
+    const target = (chain: string) => (chain === 'open' ? { url: trips.url, model: 'open' } : { url: meets.url, model: chain === 'direct' ? 'secondary' : chain });
+    await callOnce(trips.url, 'open');
+    for (const s of SCENARIOS) await callOnce(target(s.chain).url, target(s.chain).model);
+    const times = new Map<string, number[]>(SCENARIOS.map((s) => [s.chain, []]));
+    const wrong: string[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      for (const s of SCENARIOS) {
+        const t = target(s.chain);
+        const r = await callOnce(t.url, t.model);
+        if (r.provider !== 'secondary') wrong.push(`${s.chain} (round ${round}): served by ${r.provider ?? 'nobody'}`);
+        times.get(s.chain)!.push(r.ms);
+      }
+    }
+    const med = (chain: string) => percentile(times.get(chain)!, 50);
+    const direct = med('direct');
+    return [
+      '## Failover through the gateway',
+      '',
+      `The same scenarios and emulator as the section above, each call a non-streaming request to a running \`serve\` (${rounds} rounds, scenarios interleaved, medians, time from sending the request to the last byte of the answer). The gateway keeps its state between calls: the scenarios that must meet their failure every time run on a gateway whose breaker never opens; "breaker open" on one that opened it before measuring.`,
+      '',
+      '| primary | served by the secondary | median | added |',
+      '|---|--:|--:|--:|',
+      ...SCENARIOS.map((s) => {
+        const ok = times.get(s.chain)!.length - wrong.filter((w) => w.startsWith(`${s.chain} `)).length;
+        return `| ${s.label} | ${ok}/${rounds} | ${f1(med(s.chain))} ms | ${s.chain === 'direct' ? '—' : `${med(s.chain) - direct >= 0 ? '+' : '−'}${f1(Math.abs(med(s.chain) - direct))} ms`} |`;
+      }),
+      '',
+      ...(wrong.length ? [`Calls not served by the secondary: ${wrong.join('; ')}.`, ''] : []),
+    ];
+  } finally {
+    await meets.close();
+    await trips.close();
+    await mock.close();
+  }
+}
+
 // `node dist/perf/gateway.js [memory-requests]`: this section alone, printed to stdout.
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  process.stdout.write(`${(await gatewaySection(Number(process.argv[2]) || undefined)).join('\n')}\n`);
+  process.stdout.write(`${[...(await gatewaySection(Number(process.argv[2]) || undefined)), ...(await gatewayFailoverSection())].join('\n')}\n`);
 }
