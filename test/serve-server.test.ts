@@ -234,6 +234,25 @@ describe('limits', () => {
     expect(ms).toBeLessThan(3500);
     expect(reply).toMatch(/^HTTP\/1\.1 408/);
   });
+
+  it('caps open connections: past maxConnections a new one is closed at once', async () => {
+    const { url } = await start({ limits: { maxConnections: 2 } });
+    const { port } = new URL(url);
+    const open = async () => {
+      const s = connect(Number(port), '127.0.0.1');
+      await once(s, 'connect');
+      return s;
+    };
+    const kept = [await open(), await open()];
+    const third = await open();
+    const t0 = Date.now();
+    await once(third, 'close');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    kept[0].destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    kept[1].destroy();
+  });
 });
 
 describe('access log and errors', () => {

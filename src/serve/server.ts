@@ -54,6 +54,8 @@ export interface GatewayOptions {
 
 /** How often Node checks connections against the header and request timeouts (its default, 30 s, would let a slow client stay 30 s past them). */
 const TIMEOUT_CHECK_MS = 1_000;
+/** How long /readyz waits for a shared breaker store before answering from what it has. */
+const READY_LOAD_MS = 1_000;
 /** After the grace period, how long aborted requests get to end their responses before their connections are cut. */
 const ABORT_SETTLE_MS = 2_000;
 
@@ -300,9 +302,12 @@ export class Gateway {
     }
   }
 
-  private ready(res: ServerResponse): void {
+  private async ready(res: ServerResponse): Promise<void> {
     if (this.draining) return sendText(res, 503, 'shutting down\n');
-    const problems = notReady(this.slot.router, this.slot.exposure);
+    const slot = this.slot;
+    // A shared store (Redis) is re-read here, so an idle replica reports what the others found out.
+    await slot.router.breakers.load(Date.now() + READY_LOAD_MS).catch(() => {});
+    const problems = notReady(slot.router, slot.exposure);
     sendText(res, problems.length ? 503 : 200, problems.length ? `not ready: ${problems.join('; ')}\n` : 'ready\n');
   }
 
