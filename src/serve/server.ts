@@ -128,7 +128,7 @@ export class Gateway {
     this.slots = new ClientSlots(this.limits.maxConcurrentPerClient);
     this.metrics = opts.metrics;
     this.traces = opts.traces;
-    this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.log = opts.log ?? batchedLines(process.stderr);
     this.slot = { router: opts.router, exposure: expose(opts.router), inFlight: 0 };
     this.metrics?.setBreakerSource(() => this.slot.router.breakerStates());
     this.server = createServer(
@@ -336,6 +336,23 @@ export class Gateway {
       if (this.inFlight.size === 0) this.idle?.();
     }
   }
+}
+
+/**
+ * A log that writes the lines of one event-loop turn together: under load one write per turn instead of
+ * one per request (a write to a pipe or file is a blocking system call in Node).
+ */
+export function batchedLines(stream: NodeJS.WritableStream): (line: string) => void {
+  let pending = '';
+  const flush = () => {
+    const text = pending;
+    pending = '';
+    stream.write(text);
+  };
+  return (line) => {
+    if (!pending) setImmediate(flush);
+    pending += `${line}\n`;
+  };
 }
 
 /** The chain's own stream_commit over serve's over the defaults (field by field). */
