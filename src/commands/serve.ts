@@ -7,7 +7,7 @@ import { isLoopback } from '../serve/auth.js';
 import { dialectHandlers } from '../serve/dialects.js';
 import type { Exposure } from '../serve/routes.js';
 import { Gateway } from '../serve/server.js';
-import { openGatewayTelemetry } from '../serve/telemetry.js';
+import { openGatewayTelemetry, type GatewayTelemetry } from '../serve/telemetry.js';
 import { openServeStores, type ServeStores } from '../serve/state.js';
 import { serverText } from '../util/redact.js';
 import { StopSignals } from '../util/signals.js';
@@ -41,12 +41,22 @@ export async function serveCommand(opts: ServeOptions, ctx: { config?: string })
   if (!clientKey && !isLoopback(host)) {
     throw new UsageError(`--host ${host}: refusing to listen beyond loopback without a client key; set --api-key-env VAR (or serve.api_key_env) and export VAR, or bind 127.0.0.1`);
   }
-  const stores = await openServeStores({ url: opts.state ?? s.state ?? SERVE_DEFAULTS.state, config: cfg, env, warn: note });
-  const telemetry = await openGatewayTelemetry(opts.otlpEndpoint ?? s.otlpEndpoint, note);
-
+  // Handlers first: a signal that arrives once the listening line is out must find them installed (without
+  // a handler the kernel's default action kills the process at once, whatever the code is doing).
+  let signals: StopSignals | undefined;
+  const stopped = new Promise<'SIGINT' | 'SIGTERM'>((resolve) => {
+    signals = new StopSignals((sig) => resolve(sig));
+  });
+  let reload: (() => void) | undefined;
+  const onHup = () => (reload ? reload() : note('serve: SIGHUP while starting: ignored'));
+  process.on('SIGHUP', onHup);
+  let stores: ServeStores | undefined;
+  let telemetry: GatewayTelemetry | undefined;
   let gateway: Gateway | undefined;
   let router: Router | undefined;
   try {
+    stores = await openServeStores({ url: opts.state ?? s.state ?? SERVE_DEFAULTS.state, config: cfg, env, warn: note });
+    telemetry = await openGatewayTelemetry(opts.otlpEndpoint ?? s.otlpEndpoint, note);
     router = await openRouter(opts.demo ? undefined : cfg, stores, opts.demo);
     gateway = new Gateway({
       router,
@@ -73,22 +83,19 @@ export async function serveCommand(opts: ServeOptions, ctx: { config?: string })
     process.stdout.write(`listening http://${shownHost}:${addr.port}\n${exposureLines(gateway.exposure).join('\n')}\n`);
     note(`serve: ${opts.demo ? 'demo (the shipped chains on the built-in emulator)' : cfg.file}; state ${stores.describe}; client key ${clientKey ? 'required' : 'not required (loopback only)'}${telemetry.traces ? '; OTLP traces on' : ''}. SIGHUP reloads the config, SIGTERM stops.`);
   } catch (e) {
+    signals?.dispose();
+    process.off('SIGHUP', onHup);
     if (router && !gateway) await router.close();
     await gateway?.shutdown(0);
-    await stores.close();
+    await telemetry?.close();
+    await stores?.close();
     throw e;
   }
 
   const g = gateway;
-  let signals: StopSignals | undefined;
-  const stopped = new Promise<'SIGINT' | 'SIGTERM'>((resolve) => {
-    signals = new StopSignals((sig) => resolve(sig));
-  });
-  const reload = reloader(g, ctx.config, stores, opts.demo === true);
-  process.on('SIGHUP', reload);
-
+  reload = reloader(g, ctx.config, stores, opts.demo === true);
   const sig = await stopped;
-  process.off('SIGHUP', reload);
+  reload = () => note('serve: SIGHUP while stopping: ignored');
   const grace = s.shutdownGraceMs ?? SERVE_DEFAULTS.shutdownGraceMs;
   note(`serve: ${sig}: stopping; ${g.inFlightCount} request(s) in flight get up to ${grace / 1000} s`);
   const r = await g.shutdown(grace);
