@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, run, spawnEmulator, type SpawnedEmulator } from './cli-helpers.js';
 
@@ -122,7 +123,79 @@ describe('serve: start', () => {
   });
 });
 
+describe('serve: SIGTERM', () => {
+  it('a streaming request in flight completes, new connections are refused, exit 143', async () => {
+    const cfg = writeConfig('term.yaml', { chains: '\nserve:\n  shutdown_grace: 15s\n' });
+    const s = await serve(['--config', cfg, 'serve']);
+    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'a long answer please' }] });
+    // The stream is committed (its headers came); stop the server while the rest is still coming.
+    let text = '';
+    let finish: string | null = null;
+    let signalled = false;
+    let refused: unknown;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (!signalled && text) {
+        signalled = true;
+        s.child.kill('SIGTERM');
+        await until(() => /SIGTERM: stopping; 1 request\(s\) in flight/.test(s.out.stderr));
+        refused = await fetch(`${s.url}/healthz`).then(
+          () => 'served',
+          (e: Error & { cause?: { code?: string } }) => e.cause?.code,
+        );
+      }
+    }
+    expect(signalled).toBe(true);
+    expect(refused).toBe('ECONNREFUSED');
+    expect(finish).toBe('stop');
+    // 12 tokens, every one of them: the answer was not cut by the stop.
+    expect(text.trim().split(/\s+/)).toHaveLength(12);
+    expect(await s.exit).toBe(143);
+    expect(s.out.stderr).toMatch(/^serve: stopped \(1 finished\)$/m);
+  });
+
+  it('past shutdown_grace a request still running is aborted and the process exits 143', async () => {
+    const cfg = writeConfig('grace.yaml', { chains: '\nserve:\n  shutdown_grace: 200ms\n' });
+    const s = await serve(['--config', cfg, 'serve']);
+    const pending = fetch(`${s.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'hi' }] }) }).then(
+      (r) => r.status,
+      () => 'connection closed',
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = Date.now();
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(143);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(s.out.stderr).toMatch(/^serve: stopped \(0 finished, 1 aborted after the grace period\)$/m);
+    expect(await pending).not.toBe(200);
+  });
+});
+
 describe('serve: SIGHUP', () => {
+  it('a long request in flight completes on the old config while the new chain is served', async () => {
+    const cfg = writeConfig('reload-inflight.yaml');
+    const s = await serve(['--config', cfg, 'serve']);
+    const long = fetch(`${s.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'hi' }] }) });
+    await new Promise((r) => setTimeout(r, 400));
+    writeConfig('reload-inflight.yaml', { chains: '  later: [fast]\n' });
+    s.child.kill('SIGHUP');
+    await until(() => /reloaded/.test(s.out.stderr));
+    const ids = ((await (await fetch(`${s.url}/v1/models`)).json()) as { data: { id: string }[] }).data.map((m) => m.id);
+    expect(ids).toContain('later');
+    const quick = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'later', messages: [{ role: 'user', content: 'hi' }] }) });
+    expect(quick.status).toBe(200);
+    const r = await long;
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-llm-fallback-provider')).toBe('slow');
+    const body = (await r.json()) as { choices: { message: { content: string } }[] };
+    expect(body.choices[0].message.content.trim().split(/\s+/)).toHaveLength(12);
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(143);
+  });
+
+
   it('reloads the config: a new chain appears in /v1/models; a bad config keeps the running one and says why in one line', async () => {
     const cfg = writeConfig('reload.yaml');
     const s = await serve(['--config', cfg, 'serve']);

@@ -1,12 +1,6 @@
-/**
- * The endpoint handlers of each dialect. (Stand-in until openai.ts and anthropic.ts land: 501.)
- */
+/** The endpoint handler of each dialect, as the server routes to them. */
+import { messages } from './anthropic.js';
 import type { EndpointHandler } from './context.js';
-import { sendError } from './errors.js';
+import { chatCompletions } from './openai.js';
 
-const missing =
-  (dialect: 'openai' | 'anthropic'): EndpointHandler =>
-  async (_body, _req, res) =>
-    sendError(res, dialect, { status: 501, message: 'this endpoint is not built yet' });
-
-export const dialectHandlers: { chatCompletions: EndpointHandler; messages: EndpointHandler } = { chatCompletions: missing('openai'), messages: missing('anthropic') };
+export const dialectHandlers: { chatCompletions: EndpointHandler; messages: EndpointHandler } = { chatCompletions, messages };

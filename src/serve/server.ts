@@ -374,6 +374,7 @@ function accessLine(x: Exchange, status: number, ms: number): string {
   const parts = [new Date().toISOString(), x.req.method ?? '-', shownPath(x.path), String(status)];
   if (x.route !== undefined || x.call) parts.push(`route=${shownName(x.call?.model ?? x.route ?? '')}`);
   if (r) parts.push(`provider=${r.provider ?? '-'}`, `source=${r.source}`, `attempts=${r.attempts.length}`);
+  if (x.call?.cut) parts.push(`cut=${x.call.cut.class}`);
   if (x.stream) parts.push('stream');
   parts.push(`${ms.toFixed(1)}ms`);
   return parts.join(' ');
