@@ -1,9 +1,12 @@
 /*
  * The whole gateway: `llm-fallback serve` as a child process with its real dialect handlers, metrics and
  * state stores, driven by the official openai and @anthropic-ai/sdk clients through a chain whose first
- * provider is down.
+ * provider is down; and two replicas sharing breaker state through a real redis-server.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
@@ -68,5 +71,48 @@ describe('serve with the official SDKs', () => {
     const msg = await anthropic.messages.create({ model: 'anthropic-first', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
     expect(msg.content[0].type === 'text' && msg.content[0].text.trim().split(/\s+/)).toHaveLength(5);
 
+  });
+});
+
+/* A real redis-server (Debian's package) on a free loopback port, without persistence. */
+const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
+  accessSync(REDIS_SERVER, constants.X_OK);
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--logfile', ''], { stdio: 'ignore' });
+  afterAll(() => void child.kill('SIGKILL'));
+  for (const until = Date.now() + 10_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+    const pong = await new Promise<string>((resolve) => {
+      const sock = connect(port, '127.0.0.1', () => sock.write('PING\r\n'));
+      sock.on('data', (d) => (sock.destroy(), resolve(String(d))));
+      sock.on('error', () => resolve(''));
+    });
+    if (pong.startsWith('+PONG')) return { url: `redis://127.0.0.1:${port}`, child };
+  }
+  throw new Error(`redis-server did not answer on 127.0.0.1:${port}`);
+}
+
+describe('replicas share breaker state through Redis', () => {
+  it('one replica finds a provider down; the other skips it and turns unready for the chain that has nothing else', async () => {
+    const redis = await startRedis();
+    const cfg = config('replicas.yaml');
+    const a = await serve(['--config', cfg, 'serve', '--state', redis.url]);
+    const b = await serve(['--config', cfg, 'serve', '--state', redis.url]);
+    expect((await fetch(`${b.url}/readyz`)).status).toBe(200);
+    // Replica A meets the failure (breaker_failures: 1 opens "dead" for an hour).
+    const viaA = await fetch(`${a.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'x' }] }) });
+    expect(viaA.headers.get('x-llm-fallback-attempts')).toBe('2');
+    // Replica B sees it (its view of Redis is at most a second old) and does not ask "dead" at all.
+    await new Promise((r) => setTimeout(r, 1_200));
+    const ready = await fetch(`${b.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toContain('chain "solo"');
+    const viaB = await fetch(`${b.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'y' }] }) });
+    expect(viaB.status).toBe(200);
+    expect(viaB.headers.get('x-llm-fallback-provider')).toBe('fast');
+    expect(viaB.headers.get('x-llm-fallback-attempts')).toBe('1');
   });
 });

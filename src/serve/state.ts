@@ -1,30 +1,14 @@
 /**
- * The stores a gateway keeps across config reloads: breaker state, answer cache, latency history.
- * (Memory only until the shared stores, src/state/stores.ts, land; then this opens them.)
+ * The stores a gateway keeps across config reloads (breaker state, answer cache, latency history):
+ * memory by default, or a Redis shared by replicas (src/state/stores.ts).
  */
 import type { Config } from '../config/types.js';
 import { CALL_DEFAULTS } from '../defaults.js';
-import { UsageError } from '../errors.js';
-import { MemoryBreakers, type Breakers } from '../state/breaker.js';
-import { MemoryAnswerCache, type AnswerCache } from '../state/cache.js';
-import { MemoryLatencyHistory, type LatencyHistory } from '../state/latency.js';
+import { openStores, type StateStores } from '../state/stores.js';
 
-export interface ServeStores {
-  breakers: Breakers;
-  cache: AnswerCache;
-  history: LatencyHistory;
-  describe: string;
-  close(): Promise<void>;
-}
+export type ServeStores = StateStores;
 
-export async function openServeStores(opts: { url: string; config: Config; env: NodeJS.ProcessEnv; warn: (m: string) => void }): Promise<ServeStores> {
-  if (opts.url !== 'memory') throw new UsageError(`--state ${opts.url}: only memory is available in this build`);
+export function openServeStores(opts: { url: string; config: Config; env: NodeJS.ProcessEnv; warn: (m: string) => void }): Promise<ServeStores> {
   const a = opts.config.ask;
-  return {
-    breakers: new MemoryBreakers({ failures: a.breakerFailures, cooldownMs: a.breakerCooldownMs, probeTimeoutMs: CALL_DEFAULTS.deadlineMs }),
-    cache: new MemoryAnswerCache(a.cacheTtlMs),
-    history: new MemoryLatencyHistory(),
-    describe: 'memory',
-    close: async () => {},
-  };
+  return openStores({ url: opts.url, breaker: { failures: a.breakerFailures, cooldownMs: a.breakerCooldownMs, probeTimeoutMs: CALL_DEFAULTS.deadlineMs }, cacheTtlMs: a.cacheTtlMs, env: opts.env, warn: opts.warn });
 }
