@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { BENCH_DEFAULTS, CALL_DEFAULTS, EXIT, HEALTH_DEFAULTS, SWEEP_DEFAULTS } from './defaults.js';
+import { BENCH_DEFAULTS, CALL_DEFAULTS, EXIT, HEALTH_DEFAULTS, SERVE_DEFAULTS, SWEEP_DEFAULTS } from './defaults.js';
 import { UsageError } from './errors.js';
 import { redact, stripControls } from './util/redact.js';
 
@@ -29,6 +29,7 @@ Examples:
   $ llm-fallback cost --output-tokens 10M/day daily, monthly and yearly cost per provider
   $ llm-fallback config check providers.yaml  validate a config (exit 0 or 2)
   $ llm-fallback mock --port 8080             run the provider emulator for your own tests
+  $ llm-fallback serve --demo                 the chain as an OpenAI/Anthropic-compatible gateway
 
 Exit codes: 0 ok, 1 failure (thresholds failed, provider down, nothing answered, a result file not
 written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); ask also 3
@@ -294,6 +295,35 @@ Examples:
     .action(async (base: string, next: string, opts: { tolerance: string; errorTolerance: string; format: string; alpha?: string }) => {
       const { compareCommand } = await import('./commands/compare.js');
       process.exitCode = await compareCommand(base, next, opts);
+    });
+
+  program
+    .command('serve')
+    .description('run the fallback chain as an OpenAI- and Anthropic-compatible gateway (POST /v1/chat/completions, /v1/messages)')
+    .option('-p, --port <port>', `port to listen on; 0 picks a free one (default serve.port, else ${SERVE_DEFAULTS.port})`)
+    .option('--host <addr>', `address to bind (default serve.host, else ${SERVE_DEFAULTS.host}); beyond loopback needs a client key`)
+    .option('--api-key-env <var>', 'environment variable holding the key clients must send (Authorization: Bearer or x-api-key; default serve.api_key_env)')
+    .option('--state <url>', `where breaker state, cached answers and latency history live: memory or redis://host:port (default serve.state, else ${SERVE_DEFAULTS.state})`)
+    .option('--otlp-endpoint <url>', 'send one trace span per call and per attempt to this OTLP/HTTP traces URL (default serve.otlp_endpoint; none)')
+    .option('--demo', 'serve the shipped chains on the built-in emulator (no keys, no network)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ llm-fallback serve --demo
+  $ llm-fallback serve --port 8080 --config providers.yaml
+  $ LLMF_CLIENT_KEY=$(openssl rand -hex 24) llm-fallback serve --host 0.0.0.0 --api-key-env LLMF_CLIENT_KEY --state redis://redis:6379
+  $ curl -s localhost:8080/v1/chat/completions -d '{"model":"default","messages":[{"role":"user","content":"hi"}]}'
+
+The request's "model" names a chain, a provider, or provider/model. GET /v1/models lists what is served,
+/healthz says alive, /readyz says whether every chain has a provider whose breaker is not open, /metrics
+is Prometheus text. SIGHUP reloads providers.yaml (requests in flight finish on the old one); SIGTERM or
+Ctrl-C stops accepting and gives requests in flight ${SERVE_DEFAULTS.shutdownGraceMs / 1000} s (serve.shutdown_grace). Exit: 2 usage or config
+error (also: a non-loopback --host without a client key), 130 after Ctrl-C, 143 after SIGTERM.`,
+    )
+    .action(async (opts: import('./commands/serve.js').ServeOptions) => {
+      const { serveCommand } = await import('./commands/serve.js');
+      process.exitCode = await serveCommand(opts, { config: program.opts().config });
     });
 
   program

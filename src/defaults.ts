@@ -49,6 +49,10 @@ export const SERVE_DEFAULTS = {
   /** Slow clients: the whole request (headers and body) must arrive within this long. */
   requestReceiveMs: 30_000,
   headersReceiveMs: 10_000,
+  /** An idle keep-alive connection is closed after this long: longer than common load balancers' 60 s idle timeout, so they close first. */
+  keepAliveMs: 65_000,
+  /** Open connections in total; past it new ones are closed at once. */
+  maxConnections: 4_096,
 } as const;
 
 /** `health`. */

@@ -3,16 +3,16 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, spawnMock } from './mock-process.js';
+import { BIN, spawnMock, type MockProcess } from './mock-process.js';
 
-interface Scenario {
+export interface Scenario {
   label: string;
   chain: string;
   /** A fresh state directory per run (the failure is met every time), or one kept across runs (a breaker stays open). */
   freshState: boolean;
 }
 
-const SCENARIOS: Scenario[] = [
+export const SCENARIOS: Scenario[] = [
   { label: 'none (ask the secondary directly)', chain: 'direct', freshState: false },
   { label: 'primary refuses connections', chain: 'refused', freshState: true },
   { label: 'primary answers 503', chain: 'dead', freshState: true },
@@ -49,21 +49,20 @@ function askOnce(cfg: string, chain: string, env: NodeJS.ProcessEnv): Promise<{ 
  * Runs every scenario `rounds` times, interleaved (one run of each per round), so that drift in the
  * machine's load affects them alike; reports medians against asking the secondary alone.
  */
-export async function failoverSection(rounds = 9): Promise<string[]> {
-  const mock = await spawnMock({
-    seed: 1,
-    providers: {
-      secondary: { dialect: 'openai', output_tokens: 16 },
-      dead: { dialect: 'openai', script: [{ kind: 'overloaded' }] },
-      hang: { dialect: 'openai', script: [{ kind: 'hang' }] },
-    },
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'llmf-perf-'));
-  const cfg = join(dir, 'providers.yaml');
-  writeFileSync(
-    cfg,
-    `defaults:
-  breaker_failures: 1
+/** The emulator behind every scenario: a healthy secondary, a primary answering 503, one that never answers. */
+export const FAILOVER_PROFILE = {
+  seed: 1,
+  providers: {
+    secondary: { dialect: 'openai', output_tokens: 16 },
+    dead: { dialect: 'openai', script: [{ kind: 'overloaded' }] },
+    hang: { dialect: 'openai', script: [{ kind: 'hang' }] },
+  },
+};
+
+/** providers.yaml for the scenarios against a running emulator; `breakerFailures` 1 keeps a tripped breaker open for the hour. */
+export function failoverConfig(mock: MockProcess, breakerFailures = 1): string {
+  return `defaults:
+  breaker_failures: ${breakerFailures}
   breaker_cooldown: 1h
 providers:
   secondary: { api: openai, base_url: "${mock.baseUrl('secondary')}", model: m }
@@ -77,8 +76,14 @@ chains:
   refused: [refused, secondary]
   hang: [hang, secondary]
   open: [tripped, secondary]
-`,
-  );
+`;
+}
+
+export async function failoverSection(rounds = 9): Promise<string[]> {
+  const mock = await spawnMock(FAILOVER_PROFILE);
+  const dir = mkdtempSync(join(tmpdir(), 'llmf-perf-'));
+  const cfg = join(dir, 'providers.yaml');
+  writeFileSync(cfg, failoverConfig(mock));
   const stateFor = (s: Scenario, round: number) => ({ XDG_STATE_HOME: join(dir, s.freshState ? `s-${s.chain}-${round}` : `s-${s.chain}`), XDG_CACHE_HOME: join(dir, 'c') });
   // Trip the breaker once (and warm the file cache) before measuring.
   await askOnce(cfg, 'open', stateFor(SCENARIOS[4], 0));

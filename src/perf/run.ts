@@ -15,6 +15,7 @@ import { emulatorThroughput } from './emulator-throughput.js';
 import { BIN, spawnMock } from './mock-process.js';
 import { failoverSection } from './failover.js';
 import { capacitySection } from './capacity.js';
+import { gatewayFailoverSection, gatewaySection } from './gateway.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const AUTOCANNON = join(ROOT, 'node_modules', '.bin', 'autocannon');
@@ -254,6 +255,9 @@ log('6/6 failover…');
 out.push(...(await failoverSection()));
 log('capacity search against a known knee…');
 out.push(...(await capacitySection()));
+log('gateway (serve) beside calling the emulator directly…');
+out.push(...(await gatewaySection()));
+out.push(...(await gatewayFailoverSection()));
 const total = Math.round((Date.now() - started) / 1000);
 const report = `${[...header, `The whole run took ${total} s.`, '', ...out].join('\n')}\n`;
 if (target) {

@@ -1,0 +1,258 @@
+// npm run perf, gateway section: what `llm-fallback serve` adds over calling the emulator directly.
+// The emulator, the gateway and this client each run in their own process. Run alone:
+// npm run build && node dist/perf/gateway.js [requests-for-memory]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { percentile } from '../bench/self-check.js';
+import { FAILOVER_PROFILE, failoverConfig, SCENARIOS } from './failover.js';
+import { BIN, cpuMsOf, spawnMock, type MockProcess } from './mock-process.js';
+
+interface Cannon {
+  (opts: object): Promise<{ requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number; '2xx': number }>;
+}
+const autocannon = createRequire(import.meta.url)('autocannon') as Cannon;
+
+const CONNECTIONS = 50;
+const SECONDS = 5;
+/** Requests per side in the interleaved latency and TTFT runs (after WARMUP each). */
+const PAIRS = 2_000;
+const WARMUP = 300;
+/** Requests through the gateway for the memory figure, measured at these marks. */
+const MEMORY_REQUESTS = 200_000;
+
+const body = (stream: boolean) => JSON.stringify({ model: 'instant', messages: [{ role: 'user', content: 'Explain the CAP theorem.' }], stream });
+const f1 = (v: number) => (Math.round(v * 10) / 10).toString();
+const f2 = (v: number) => v.toFixed(2);
+const f3 = (v: number) => v.toFixed(3);
+
+export interface ServeProcess {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  close(): Promise<number | null>;
+}
+
+/** `llm-fallback serve --port 0` as its own process; resolves once it prints its listening line. */
+export function spawnServe(args: string[]): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  // The access log goes to stderr: keep only its tail, for a start-up error.
+  child.stderr!.on('data', (d) => (err = (err + d).slice(-2000)));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}${err}`)), 15_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /^listening (http:\/\/\S+)$/m.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      resolve({
+        url: m[1],
+        pid: child.pid!,
+        child,
+        close: () =>
+          new Promise((done) => {
+            if (child.exitCode !== null) return done(child.exitCode);
+            child.on('close', (code) => done(code));
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited (${code}): ${err}`)));
+  });
+}
+
+/** One POST on a keep-alive agent: ms to the first body byte that carries content (streams) and to the end. */
+function timed(agent: Agent, url: string, payload: string, stream: boolean): Promise<{ firstMs: number; totalMs: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    let first = 0;
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      let tail = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        if (first === 0 && (!stream || (tail + d).includes('"content":"'))) first = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (first === 0) tail = d.slice(-16);
+      });
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`${url}: HTTP ${res.statusCode}`));
+        resolve({ firstMs: first, totalMs: Number(process.hrtime.bigint() - t0) / 1e6 });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Direct and gateway requests alternated one by one at concurrency 1, so drift in the machine's load affects both alike. */
+async function interleaved(direct: string, gateway: string, stream: boolean): Promise<{ direct: number[]; gateway: number[] }> {
+  const a = new Agent({ keepAlive: true, maxSockets: 1 });
+  const b = new Agent({ keepAlive: true, maxSockets: 1 });
+  const payload = body(stream);
+  const out = { direct: [] as number[], gateway: [] as number[] };
+  const pick = (r: { firstMs: number; totalMs: number }) => (stream ? r.firstMs : r.totalMs);
+  for (let i = 0; i < WARMUP + PAIRS; i++) {
+    // Alternate which goes first, so neither always runs right after the other's garbage.
+    const order = i % 2 === 0 ? (['direct', 'gateway'] as const) : (['gateway', 'direct'] as const);
+    for (const side of order) {
+      const r = await timed(side === 'direct' ? a : b, side === 'direct' ? direct : gateway, payload, stream);
+      if (i >= WARMUP) out[side].push(pick(r));
+    }
+  }
+  a.destroy();
+  b.destroy();
+  return out;
+}
+
+const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+function configFor(mock: MockProcess): string {
+  const dir = mkdtempSync(join(tmpdir(), 'llmf-perf-gw-'));
+  const file = join(dir, 'providers.yaml');
+  // stream_commit tokens 0: streams are passed on at once, so the TTFT figure is the gateway's own cost
+  // (the default holds the first 20 tokens, which on the instant profile is the whole answer).
+  writeFileSync(file, `providers:\n  instant: { api: openai, base_url: "${mock.baseUrl('instant')}", model: instant }\nserve:\n  stream_commit: { tokens: 0 }\n`);
+  return file;
+}
+
+export async function gatewaySection(memoryRequests = MEMORY_REQUESTS): Promise<string[]> {
+  const mock = await spawnMock('instant');
+  const gw = await spawnServe(['--config', configFor(mock), 'serve']);
+  const direct = `${mock.baseUrl('instant')}/chat/completions`;
+  const viaGw = `${gw.url}/v1/chat/completions`;
+  try {
+    const lat = await interleaved(direct, viaGw, false);
+    const ttft = await interleaved(direct, viaGw, true);
+    const p = (v: number[], q: number) => percentile(v, q);
+
+    const cannon = (url: string) => autocannon({ url, connections: CONNECTIONS, duration: SECONDS, method: 'POST', headers: { 'content-type': 'application/json' }, body: body(false) });
+    await cannon(direct);
+    await cannon(viaGw);
+    let emu0 = cpuMsOf(mock.pid);
+    const d = await cannon(direct);
+    const dEmu = (cpuMsOf(mock.pid) - emu0) / (SECONDS * 10);
+    emu0 = cpuMsOf(mock.pid);
+    const gw0 = cpuMsOf(gw.pid);
+    const g = await cannon(viaGw);
+    const gEmu = (cpuMsOf(mock.pid) - emu0) / (SECONDS * 10);
+    const gGw = (cpuMsOf(gw.pid) - gw0) / (SECONDS * 10);
+    const gCpuUs = ((cpuMsOf(gw.pid) - gw0) * 1000) / Math.max(1, g['2xx']);
+
+    // Memory: RSS of the gateway process after a warm-up, then at marks over `memoryRequests` more.
+    const marks: [number, number][] = [[0, rssMiB(gw.pid)]];
+    const step = Math.max(1, Math.floor(memoryRequests / 4));
+    let done = 0;
+    let failed = 0;
+    const t0 = Date.now();
+    while (done < memoryRequests) {
+      const n = Math.min(step, memoryRequests - done);
+      const r = await autocannon({ url: viaGw, connections: CONNECTIONS, amount: n, method: 'POST', headers: { 'content-type': 'application/json' }, body: body(false) });
+      failed += r.non2xx + r.errors;
+      done += n;
+      marks.push([done, rssMiB(gw.pid)]);
+    }
+    const memSeconds = (Date.now() - t0) / 1000;
+
+    const added = (q: number, v: { direct: number[]; gateway: number[] }) => p(v.gateway, q) - p(v.direct, q);
+    const ratio = g.requests.average / d.requests.average;
+    return [
+      '## Gateway: what `serve` adds to a call',
+      '',
+      `\`llm-fallback serve\` in its own process in front of the emulator's \`instant\` profile (its own process), against calling the emulator directly from the same client. Latency and TTFT: ${PAIRS.toLocaleString('en-US')} requests each way at concurrency 1, direct and gateway alternated request by request in one run (after ${WARMUP} of each as warm-up), one keep-alive connection each; TTFT is the first body byte carrying content, with \`serve.stream_commit.tokens: 0\` (the default holds the first 20 tokens back so an early failure can still fall over unseen: on this 16-token answer that is the whole answer). Throughput: autocannon, ${CONNECTIONS} connections, ${SECONDS} s each, non-streaming.`,
+      '',
+      '| figure | direct | through the gateway | added |',
+      '|---|--:|--:|--:|',
+      `| latency p50 (non-streaming) | ${f3(p(lat.direct, 50))} ms | ${f3(p(lat.gateway, 50))} ms | **${f3(added(50, lat))} ms** |`,
+      `| latency p99 | ${f3(p(lat.direct, 99))} ms | ${f3(p(lat.gateway, 99))} ms | **${f3(added(99, lat))} ms** |`,
+      `| TTFT p50 (streaming) | ${f3(p(ttft.direct, 50))} ms | ${f3(p(ttft.gateway, 50))} ms | **${f3(added(50, ttft))} ms** |`,
+      `| TTFT p99 | ${f3(p(ttft.direct, 99))} ms | ${f3(p(ttft.gateway, 99))} ms | ${f3(added(99, ttft))} ms |`,
+      `| requests/s at ${CONNECTIONS} connections | ${Math.round(d.requests.average)} | ${Math.round(g.requests.average)} | ratio ${f2(ratio)} |`,
+      `| emulator CPU (of one core) | ${Math.round(dEmu)}% | ${Math.round(gEmu)}% | gateway ${Math.round(gGw)}%, ${f1(gCpuUs)} µs per request |`,
+      '',
+      `**Gateway added latency p50 ${f3(added(50, lat))} ms, p99 ${f3(added(99, lat))} ms (targets ≤ 0.3 ms, ≤ 1 ms); added TTFT p50 ${f3(added(50, ttft))} ms (target ≤ 0.5 ms); requests/s ${f2(ratio)} × direct (goal ≥ 0.80).**`,
+      '',
+      `The added figures include the extra loopback hop itself (client → gateway → emulator instead of client → emulator). On a 2-core machine the throughput ratio is mostly CPU sharing: the client, the gateway and the emulator compete for the same two cores.`,
+      '',
+      `Memory: resident set of the gateway process after the warm-up and after ${memoryRequests.toLocaleString('en-US')} more non-streaming requests at ${CONNECTIONS} connections (${f1(memSeconds)} s${failed ? `, ${failed} not answered 200` : ''}):`,
+      '',
+      `| requests | ${marks.map(([n]) => n.toLocaleString('en-US')).join(' | ')} |`,
+      `|---|${marks.map(() => '--:').join('|')}|`,
+      `| RSS (MiB) | ${marks.map(([, m]) => f1(m)).join(' | ')} |`,
+      '',
+      `Gateway RSS growth over the last ${(memoryRequests - step).toLocaleString('en-US')} requests: ${f1(marks[marks.length - 1][1] - marks[1][1])} MiB.`,
+      '',
+    ];
+  } finally {
+    await gw.close();
+    await mock.close();
+  }
+}
+
+/** One non-streaming call through the gateway: ms from send to the last byte, and who served it (x-llm-fallback-provider). */
+async function callOnce(url: string, model: string): Promise<{ ms: number; provider: string | null }> {
+  const t0 = process.hrtime.bigint();
+  const r = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }) });
+  await r.arrayBuffer();
+  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, provider: r.status === 200 ? r.headers.get('x-llm-fallback-provider') : null };
+}
+
+/**
+ * The failover scenarios of the section above, through one long-running gateway instead of one `ask`
+ * process per call. A gateway keeps its breakers between calls, so the scenarios that must meet their
+ * failure every time run on a gateway whose breaker never opens (1,000 failures), and "breaker open" on
+ * one that opens at the first failure (tripped before measuring).
+ */
+export async function gatewayFailoverSection(rounds = 9): Promise<string[]> {
+  const mock = await spawnMock(FAILOVER_PROFILE);
+  const dir = mkdtempSync(join(tmpdir(), 'llmf-perf-gwf-'));
+  const write = (name: string, failures: number) => {
+    writeFileSync(join(dir, name), failoverConfig(mock, failures));
+    return join(dir, name);
+  };
+  const meets = await spawnServe(['--config', write('meets.yaml', 1000), 'serve']);
+  const trips = await spawnServe(['--config', write('trips.yaml', 1), 'serve']);
+  try {
+    const target = (chain: string) => (chain === 'open' ? { url: trips.url, model: 'open' } : { url: meets.url, model: chain === 'direct' ? 'secondary' : chain });
+    await callOnce(trips.url, 'open');
+    for (const s of SCENARIOS) await callOnce(target(s.chain).url, target(s.chain).model);
+    const times = new Map<string, number[]>(SCENARIOS.map((s) => [s.chain, []]));
+    const wrong: string[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      for (const s of SCENARIOS) {
+        const t = target(s.chain);
+        const r = await callOnce(t.url, t.model);
+        if (r.provider !== 'secondary') wrong.push(`${s.chain} (round ${round}): served by ${r.provider ?? 'nobody'}`);
+        times.get(s.chain)!.push(r.ms);
+      }
+    }
+    const med = (chain: string) => percentile(times.get(chain)!, 50);
+    const direct = med('direct');
+    return [
+      '## Failover through the gateway',
+      '',
+      `The same scenarios and emulator as the section above, each call a non-streaming request to a running \`serve\` (${rounds} rounds, scenarios interleaved, medians, time from sending the request to the last byte of the answer). The gateway keeps its state between calls: the scenarios that must meet their failure every time run on a gateway whose breaker never opens; "breaker open" on one that opened it before measuring.`,
+      '',
+      '| primary | served by the secondary | median | added |',
+      '|---|--:|--:|--:|',
+      ...SCENARIOS.map((s) => {
+        const ok = times.get(s.chain)!.length - wrong.filter((w) => w.startsWith(`${s.chain} `)).length;
+        return `| ${s.label} | ${ok}/${rounds} | ${f1(med(s.chain))} ms | ${s.chain === 'direct' ? '—' : `${med(s.chain) - direct >= 0 ? '+' : '−'}${f1(Math.abs(med(s.chain) - direct))} ms`} |`;
+      }),
+      '',
+      ...(wrong.length ? [`Calls not served by the secondary: ${wrong.join('; ')}.`, ''] : []),
+    ];
+  } finally {
+    await meets.close();
+    await trips.close();
+    await mock.close();
+  }
+}
+
+// `node dist/perf/gateway.js [memory-requests]`: this section alone, printed to stdout.
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  process.stdout.write(`${[...(await gatewaySection(Number(process.argv[2]) || undefined)), ...(await gatewayFailoverSection())].join('\n')}\n`);
+}

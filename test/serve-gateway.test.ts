@@ -1,0 +1,118 @@
+/*
+ * The whole gateway: `llm-fallback serve` as a child process with its real dialect handlers, metrics and
+ * state stores, driven by the official openai and @anthropic-ai/sdk clients through a chain whose first
+ * provider is down; and two replicas sharing breaker state through a real redis-server.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnServe, type ServeProcess } from '../src/perf/gateway.js';
+import { spawnEmulator } from './cli-helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'llmf-gw-'));
+const emu = await spawnEmulator({
+  seed: 2,
+  providers: {
+    fast: { dialect: 'openai', model: 'fast-1', output_tokens: { dist: 'constant', value: 5 } },
+    claude: { dialect: 'anthropic', model: 'claude-x', output_tokens: { dist: 'constant', value: 5 } },
+    dead: { dialect: 'openai', model: 'dead-1', script: [{ kind: 'overloaded' }] },
+  },
+});
+const served: ServeProcess[] = [];
+afterAll(async () => {
+  for (const s of served) await s.close();
+  await emu.close();
+});
+
+function config(name: string, extra = ''): string {
+  const file = join(dir, name);
+  writeFileSync(
+    file,
+    `defaults: { breaker_failures: 1, breaker_cooldown: 1h }
+providers:
+  fast: { api: openai, base_url: "${emu.baseUrl('fast')}", model: fast-1 }
+  claude: { api: anthropic, base_url: "${emu.baseUrl('claude')}", model: claude-x }
+  dead: { api: openai, base_url: "${emu.baseUrl('dead')}", model: dead-1 }
+chains:
+  default: [dead, fast]
+  anthropic-first: [dead, claude]
+  solo: [dead]
+${extra}`,
+  );
+  return file;
+}
+
+async function serve(args: string[]): Promise<ServeProcess> {
+  const s = await spawnServe(args);
+  served.push(s);
+  return s;
+}
+
+describe('serve with the official SDKs', () => {
+  it('answers through a chain whose first provider is down, streaming and not, in both dialects', async () => {
+    const s = await serve(['--config', config('sdk.yaml'), 'serve']);
+    const openai = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const { data, response } = await openai.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(data.choices[0].message.content?.trim().split(/\s+/)).toHaveLength(5);
+    expect(response.headers.get('x-llm-fallback-provider')).toBe('fast');
+
+    const stream = await openai.chat.completions.create({ model: 'default', stream: true, messages: [{ role: 'user', content: 'hi again' }] });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    expect(text.trim().split(/\s+/)).toHaveLength(5);
+
+    const anthropic = new Anthropic({ baseURL: s.url, apiKey: 'unused', maxRetries: 0 });
+    const msg = await anthropic.messages.create({ model: 'anthropic-first', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
+    expect(msg.content[0].type === 'text' && msg.content[0].text.trim().split(/\s+/)).toHaveLength(5);
+
+  });
+});
+
+/* A real redis-server (Debian's package) on a free loopback port, without persistence. */
+const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
+  accessSync(REDIS_SERVER, constants.X_OK);
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--logfile', ''], { stdio: 'ignore' });
+  afterAll(() => void child.kill('SIGKILL'));
+  for (const until = Date.now() + 10_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+    const pong = await new Promise<string>((resolve) => {
+      const sock = connect(port, '127.0.0.1', () => sock.write('PING\r\n'));
+      sock.on('data', (d) => (sock.destroy(), resolve(String(d))));
+      sock.on('error', () => resolve(''));
+    });
+    if (pong.startsWith('+PONG')) return { url: `redis://127.0.0.1:${port}`, child };
+  }
+  throw new Error(`redis-server did not answer on 127.0.0.1:${port}`);
+}
+
+describe('replicas share breaker state through Redis', () => {
+  it('one replica finds a provider down; the other skips it and turns unready for the chain that has nothing else', async () => {
+    const redis = await startRedis();
+    const cfg = config('replicas.yaml');
+    const a = await serve(['--config', cfg, 'serve', '--state', redis.url]);
+    const b = await serve(['--config', cfg, 'serve', '--state', redis.url]);
+    expect((await fetch(`${b.url}/readyz`)).status).toBe(200);
+    // Replica A meets the failure (breaker_failures: 1 opens "dead" for an hour).
+    const viaA = await fetch(`${a.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'x' }] }) });
+    expect(viaA.headers.get('x-llm-fallback-attempts')).toBe('2');
+    // Replica B sees it (its view of Redis is at most a second old) and does not ask "dead" at all.
+    await new Promise((r) => setTimeout(r, 1_200));
+    const ready = await fetch(`${b.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toContain('chain "solo"');
+    const viaB = await fetch(`${b.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'y' }] }) });
+    expect(viaB.status).toBe(200);
+    expect(viaB.headers.get('x-llm-fallback-provider')).toBe('fast');
+    expect(viaB.headers.get('x-llm-fallback-attempts')).toBe('1');
+  });
+});

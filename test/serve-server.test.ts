@@ -1,0 +1,348 @@
+/*
+ * The gateway's HTTP plumbing (src/serve/server.ts) over loopback: routing, client auth, limits,
+ * readiness, router swap and graceful stop. The chat endpoints here use a STAND-IN handler written for
+ * this file (labelled below): what a request means in each dialect is tested with the official SDKs
+ * in the dialect handlers' own tests; this file tests what the server does around any handler.
+ */
+import { once } from 'node:events';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.js';
+import { createRouter, type Router } from '../src/router.js';
+import type { EndpointHandler } from '../src/serve/context.js';
+import { Gateway, type GatewayOptions } from '../src/serve/server.js';
+import { refusedUrl } from '../src/mock/server.js';
+import { emulator } from './helpers.js';
+
+const mock = await emulator({
+  fast: { dialect: 'openai', model: 'fast-1', ttft: { dist: 'constant', value: 1 }, itl: { dist: 'constant', value: 0 }, output_tokens: { dist: 'constant', value: 4 } },
+  slow: { dialect: 'openai', model: 'slow-1', ttft: { dist: 'constant', value: 1500 }, itl: { dist: 'constant', value: 0 }, output_tokens: { dist: 'constant', value: 4 } },
+});
+const refused = await refusedUrl();
+
+function config(extra = ''): string {
+  return `defaults: { breaker_failures: 1, breaker_cooldown: 1h }
+providers:
+  fast: { api: openai, base_url: "${mock.baseUrl('fast')}", model: fast-1 }
+  slow: { api: openai, base_url: "${mock.baseUrl('slow')}", model: slow-1 }
+  down: { api: openai, base_url: "${refused}", model: d, timeouts: { connect: 1s } }
+  keyed: { api: openai, base_url: "${mock.baseUrl('fast')}", model: k, api_key_env: SERVE_TEST_UNSET_KEY }
+chains:
+  default: [fast, slow]
+  solo: [down]
+${extra}`;
+}
+
+const routers: Router[] = [];
+async function router(yaml = config()): Promise<Router> {
+  const r = await createRouter({ config: parseConfig(yaml, 'test.yaml'), env: {} });
+  routers.push(r);
+  return r;
+}
+
+/**
+ * STAND-IN chat handler (hand-written for this test, not a dialect): folds the chain and answers
+ * `{ content, provider }`, or 502 when nothing answered. Reports the call through ctx.observe.
+ */
+const standIn: EndpointHandler = async (body, _req, res, ctx) => {
+  const b = body as { model?: string; messages: { role: 'user'; content: string }[] };
+  const startEpochMs = Date.now();
+  const result = await ctx.router.chat({ model: b.model, messages: b.messages, signal: ctx.signal, cache: false });
+  ctx.observe({ endpoint: 'chat_completions', model: b.model ?? 'default', stream: false, result, startEpochMs });
+  const text = JSON.stringify({ content: result.content, provider: result.provider, source: result.source, aborted: ctx.signal.aborted });
+  res.writeHead(result.source === 'none' ? 502 : 200, { 'content-type': 'application/json' });
+  res.end(text);
+};
+
+interface Started {
+  gw: Gateway;
+  url: string;
+  logs: string[];
+}
+const gateways: Gateway[] = [];
+async function start(over: Partial<GatewayOptions> = {}, r?: Router): Promise<Started> {
+  const logs: string[] = [];
+  const gw = new Gateway({ router: r ?? (await router()), handlers: { chatCompletions: standIn, messages: standIn }, log: (l) => logs.push(l), ...over });
+  const a = await gw.listen(0, '127.0.0.1');
+  gateways.push(gw);
+  return { gw, url: `http://127.0.0.1:${a.port}`, logs };
+}
+afterAll(async () => {
+  for (const g of gateways) if (g.server.listening) await g.shutdown(0);
+  for (const r of routers) await r.close();
+});
+
+const chat = (model: string, content = 'hello') => JSON.stringify({ model, messages: [{ role: 'user', content }] });
+const post = (url: string, body: string, headers: Record<string, string> = {}) => fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+
+describe('routing', () => {
+  it('lists the served routes as an OpenAI model list, read by the official openai SDK', async () => {
+    const { url } = await start();
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused' });
+    const models = [];
+    for await (const m of client.models.list()) models.push(m as unknown as { id: string; owned_by: string; providers: { name: string }[] });
+    const ids = models.map((m) => m.id);
+    expect(ids).toEqual(expect.arrayContaining(['default', 'solo', 'fast', 'slow', 'down']));
+    // A provider without its key is not served (no client could use it).
+    expect(ids).not.toContain('keyed');
+    const def = models.find((m) => m.id === 'default')!;
+    expect(def.owned_by).toBe('llm-fallback');
+    expect(def.providers.map((p) => p.name)).toEqual(['fast', 'slow']);
+  });
+
+  it('serves the paths without /v1 too, answers 404 and 405 in the OpenAI envelope, HEAD and OPTIONS', async () => {
+    const { url } = await start();
+    const bare = await (await fetch(`${url}/models`)).json();
+    expect(bare.data.map((m: { id: string }) => m.id)).toContain('default');
+    const ok = await post(`${url}/chat/completions`, chat('fast'));
+    expect(ok.status).toBe(200);
+    expect((await ok.json()).provider).toBe('fast');
+
+    const nf = await fetch(`${url}/v2/nothing`);
+    expect(nf.status).toBe(404);
+    const nfBody = await nf.json();
+    expect(nfBody.error).toMatchObject({ type: 'invalid_request_error', code: 'not_found' });
+    expect(nfBody.error.message).toContain('/v2/nothing');
+
+    const na = await fetch(`${url}/v1/chat/completions`);
+    expect(na.status).toBe(405);
+    expect(na.headers.get('allow')).toBe('POST, OPTIONS');
+    expect((await na.json()).error.code).toBe('method_not_allowed');
+    const naMessages = await fetch(`${url}/v1/messages`, { method: 'PUT', body: '{}' });
+    expect(naMessages.status).toBe(405);
+    expect((await naMessages.json()).type).toBe('error'); // the Anthropic envelope on its path
+
+    const head = await fetch(`${url}/healthz`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    const opt = await fetch(`${url}/v1/models`, { method: 'OPTIONS' });
+    expect(opt.status).toBe(204);
+    expect(opt.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+  });
+});
+
+describe('health and readiness', () => {
+  it('/healthz is 200; /readyz turns 503 naming the chain whose every breaker is open', async () => {
+    const { url } = await start();
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const before = await fetch(`${url}/readyz`);
+    expect(before.status).toBe(200);
+    expect(await before.text()).toBe('ready\n');
+    // One failure opens "down"'s breaker (breaker_failures: 1): chain "solo" has nothing left.
+    const failed = await post(`${url}/v1/chat/completions`, chat('solo'));
+    expect(failed.status).toBe(502);
+    const after = await fetch(`${url}/readyz`);
+    expect(after.status).toBe(503);
+    const text = await after.text();
+    expect(text).toContain('chain "solo"');
+    expect(text).not.toContain('chain "default"');
+  });
+});
+
+describe('client auth', () => {
+  const key = 'client-key-0123456789abcdef';
+  it('401 without the key, in each dialect\'s envelope as the official SDKs read it; Bearer and x-api-key both work', async () => {
+    const { url, logs } = await start({ clientKey: key });
+    const noKey = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'wrong-key-xxxxxxxx', maxRetries: 0 });
+    await expect(noKey.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    const anth = new Anthropic({ baseURL: url, apiKey: 'wrong-key-xxxxxxxx', maxRetries: 0 });
+    const err = await anth.messages.create({ model: 'default', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect(err.error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+
+    expect((await post(`${url}/v1/chat/completions`, chat('fast'))).status).toBe(401);
+    expect((await post(`${url}/v1/chat/completions`, chat('fast'), { authorization: `Bearer ${key}x` })).status).toBe(401);
+    expect((await post(`${url}/v1/chat/completions`, chat('fast'), { authorization: `Bearer ${key}` })).status).toBe(200);
+    expect((await post(`${url}/v1/chat/completions`, chat('fast'), { 'x-api-key': key })).status).toBe(200);
+    const ok = new OpenAI({ baseURL: `${url}/v1`, apiKey: key });
+    expect((await ok.models.list()).data.length).toBeGreaterThan(0);
+    expect((await fetch(`${url}/metrics`)).status).toBe(401);
+    // Probes need no key.
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect(logs.join('\n')).not.toContain(key);
+    expect(logs.join('\n')).not.toContain('wrong-key');
+  });
+});
+
+describe('limits', () => {
+  it('413 for a declared or streamed body over the limit (cut off while it streams in), 400 for bad JSON', async () => {
+    const { url } = await start({ limits: { maxBodyBytes: 2048 } });
+    const big = chat('fast', 'x'.repeat(4000));
+    const declared = await post(`${url}/v1/chat/completions`, big);
+    expect(declared.status).toBe(413);
+    expect((await declared.json()).error.code).toBe('request_too_large');
+
+    // Chunked, no length: the server answers 413 after the first 4 KiB while the client keeps the upload open.
+    const { port } = new URL(url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/messages', headers: { 'transfer-encoding': 'chunked' } }, (res) => resolve(res.statusCode!));
+      req.on('error', reject);
+      req.write('{"model":"fast","messages":[{"role":"user","content":"');
+      req.write('y'.repeat(4096));
+      // ...and never ends it: only a limit counted while the body streams in can answer.
+    });
+    expect(status).toBe(413);
+
+    const bad = await post(`${url}/v1/chat/completions`, '{"model": "fast", ');
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.code).toBe('invalid_json');
+  });
+
+  it('429 with Retry-After past the per-client concurrency limit, and a slot frees when a request ends', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const held: EndpointHandler = async (_b, _req, res) => {
+      await gate;
+      res.end('done');
+    };
+    const { url } = await start({ handlers: { chatCompletions: held, messages: held }, limits: { maxConcurrentPerClient: 2 } });
+    const first = [post(`${url}/v1/chat/completions`, chat('fast')), post(`${url}/v1/chat/completions`, chat('fast'))];
+    await new Promise((r) => setTimeout(r, 100));
+    const third = await post(`${url}/v1/chat/completions`, chat('fast'));
+    expect(third.status).toBe(429);
+    expect(third.headers.get('retry-after')).toBe('1');
+    expect((await third.json()).error.type).toBe('rate_limit_error');
+    release();
+    expect((await Promise.all(first)).map((r) => r.status)).toEqual([200, 200]);
+    expect((await post(`${url}/v1/chat/completions`, chat('fast'))).status).toBe(200);
+  });
+
+  it('closes a slowloris connection within the header timeout while serving other clients', async () => {
+    const { url } = await start({ limits: { headersReceiveMs: 1000, requestReceiveMs: 2000 } });
+    const { port } = new URL(url);
+    const sock = connect(Number(port), '127.0.0.1');
+    await once(sock, 'connect');
+    const t0 = Date.now();
+    sock.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n');
+    const dribble = setInterval(() => sock.writable && sock.write('X'), 200);
+    let reply = '';
+    sock.on('data', (d) => (reply += d));
+    const closed = once(sock, 'close');
+    // Meanwhile another client is served at once.
+    const h0 = Date.now();
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect(Date.now() - h0).toBeLessThan(500);
+    await closed;
+    clearInterval(dribble);
+    const ms = Date.now() - t0;
+    // Header timeout 1 s, checked every second: closed between 1 and 2 s (plus scheduling slack).
+    expect(ms).toBeGreaterThanOrEqual(900);
+    expect(ms).toBeLessThan(3500);
+    expect(reply).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  it('caps open connections: past maxConnections a new one is closed at once', async () => {
+    const { url } = await start({ limits: { maxConnections: 2 } });
+    const { port } = new URL(url);
+    const open = async () => {
+      const s = connect(Number(port), '127.0.0.1');
+      await once(s, 'connect');
+      return s;
+    };
+    const kept = [await open(), await open()];
+    const third = await open();
+    const t0 = Date.now();
+    await once(third, 'close');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    kept[0].destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    kept[1].destroy();
+  });
+});
+
+describe('access log and errors', () => {
+  it('logs one line per request: method, path, status, route, provider, attempts, duration; never the prompt', async () => {
+    const { url, logs } = await start();
+    await post(`${url}/v1/chat/completions`, chat('default', 'a secret prompt about kittens'));
+    await fetch(`${url}/v1/models`);
+    await fetch(`${url}/healthz`);
+    const line = logs.find((l) => l.includes('/v1/chat/completions'))!;
+    expect(line).toMatch(/^\d{4}-\d\d-\d\dT\S+Z POST \/v1\/chat\/completions 200 route=default provider=fast source=live attempts=1 \d+\.\dms$/);
+    expect(logs.some((l) => / GET \/v1\/models 200 /.test(l))).toBe(true);
+    // Successful probes stay out of the log.
+    expect(logs.some((l) => l.includes('/healthz'))).toBe(false);
+    expect(logs.join('\n')).not.toContain('kittens');
+  });
+
+  it('a handler that throws: 500 in the envelope and one log line, the server stays up', async () => {
+    const boom: EndpointHandler = async () => {
+      throw new Error('handler bug');
+    };
+    const { url, logs } = await start({ handlers: { chatCompletions: boom, messages: boom } });
+    const r = await post(`${url}/v1/chat/completions`, chat('fast'));
+    expect(r.status).toBe(500);
+    expect((await r.json()).error.code).toBe('internal_error');
+    expect(logs.some((l) => l.includes('handler bug'))).toBe(true);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+
+  it('reports each request and call to the metrics sink, and serves its text with the Prometheus content type', async () => {
+    const seen: string[] = [];
+    const metrics = {
+      requestStarted: () => seen.push('started'),
+      requestFinished: (r: { endpoint: string; model: string; status: number }) => seen.push(`finished ${r.endpoint} ${r.model} ${r.status}`),
+      call: (chain: string, result: { provider: string | null }) => seen.push(`call ${chain} ${result.provider}`),
+      setBreakerSource: () => seen.push('breakers'),
+      render: () => '# metrics\n',
+    };
+    const { url } = await start({ metrics });
+    await post(`${url}/v1/chat/completions`, chat('default'));
+    const m = await fetch(`${url}/metrics`);
+    expect(m.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(await m.text()).toBe('# metrics\n');
+    expect(seen).toEqual(['breakers', 'started', 'call default fast', 'finished chat_completions default 200']);
+  });
+});
+
+describe('reload and shutdown', () => {
+  it('swap: a request in flight finishes on the old router; new requests and /v1/models see the new one; the old one is closed after', async () => {
+    const old = await router();
+    const { gw, url } = await start({}, old);
+    const slow = post(`${url}/v1/chat/completions`, chat('slow'));
+    await new Promise((r) => setTimeout(r, 200));
+    const next = await router(config('  extra: [fast]\n'));
+    await gw.swap(next);
+    const ids = (await (await fetch(`${url}/v1/models`)).json()).data.map((m: { id: string }) => m.id);
+    expect(ids).toContain('extra');
+    expect((await post(`${url}/v1/chat/completions`, chat('extra'))).status).toBe(200);
+    // The old router is still serving its request...
+    expect(() => old.route('fast')).not.toThrow();
+    const r = await slow;
+    expect(r.status).toBe(200);
+    expect((await r.json()).provider).toBe('slow');
+    // ...and is closed once it is done.
+    await new Promise((res) => setTimeout(res, 50));
+    expect(() => old.route('fast')).toThrow(/closed/);
+  });
+
+  it('shutdown: in-flight requests finish within the grace, new connections are refused, the response says connection: close', async () => {
+    const { gw, url } = await start();
+    const slow = post(`${url}/v1/chat/completions`, chat('slow'));
+    await new Promise((r) => setTimeout(r, 200));
+    const stopping = gw.shutdown(10_000);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    const r = await slow;
+    expect(r.status).toBe(200);
+    expect(r.headers.get('connection')).toBe('close');
+    expect(await stopping).toEqual({ finished: 1, aborted: 0 });
+  });
+
+  it('shutdown: past the grace the rest is aborted through ctx.signal', async () => {
+    const { gw, url } = await start();
+    const slow = post(`${url}/v1/chat/completions`, chat('slow'));
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    const result = await gw.shutdown(300);
+    expect(Date.now() - t0).toBeLessThan(1400);
+    expect(result).toEqual({ finished: 0, aborted: 1 });
+    const r = await slow;
+    const body = await r.json();
+    expect(body.aborted).toBe(true);
+    expect(body.provider).toBeNull();
+  });
+});
