@@ -5,7 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,7 +56,7 @@ async function serve(args: string[]): Promise<ServeProcess> {
 }
 
 describe('serve with the official SDKs', () => {
-  it('answers through a chain whose first provider is down, streaming and not, in both dialects', async () => {
+  it('answers through a chain whose first provider is down, streaming and not, in both dialects; /metrics counts it', async () => {
     const s = await serve(['--config', config('sdk.yaml'), 'serve']);
     const openai = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'unused', maxRetries: 0 });
     const { data, response } = await openai.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
@@ -71,6 +72,40 @@ describe('serve with the official SDKs', () => {
     const msg = await anthropic.messages.create({ model: 'anthropic-first', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
     expect(msg.content[0].type === 'text' && msg.content[0].text.trim().split(/\s+/)).toHaveLength(5);
 
+    const metrics = await fetch(`${s.url}/metrics`);
+    expect(metrics.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text2 = await metrics.text();
+    expect(text2).toMatch(/^llm_fallback_requests_total\{endpoint="chat_completions",model="default",status="200"\} 2$/m);
+    expect(text2).toMatch(/^llm_fallback_requests_total\{endpoint="messages",model="anthropic-first",status="200"\} 1$/m);
+    expect(text2).toMatch(/^llm_fallback_breaker_state\{provider="dead",model="dead-1"\} 2$/m);
+  });
+});
+
+describe('serve --otlp-endpoint', () => {
+  it('sends one span per call and per attempt to the collector, flushed at SIGTERM', async () => {
+    const posts: { path: string; body: string }[] = [];
+    const collector = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        posts.push({ path: req.url ?? '', body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', () => r()));
+    afterAll(() => void collector.close());
+    const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
+    const s = await serve(['--config', config('otlp.yaml'), 'serve', '--otlp-endpoint', endpoint]);
+    const r = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'a prompt that stays private' }] }) });
+    expect(r.status).toBe(200);
+    expect(await s.close()).toBe(143);
+    expect(posts.length).toBeGreaterThanOrEqual(1);
+    expect(posts[0].path).toBe('/v1/traces');
+    const spans = posts.flatMap((p) => JSON.parse(p.body).resourceSpans.flatMap((rs: any) => rs.scopeSpans.flatMap((ss: any) => ss.spans)));
+    // The call and its two attempts (dead, then fast), in the client's trace.
+    expect(spans).toHaveLength(3);
+    for (const span of spans) expect(span.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(posts.map((p) => p.body).join('')).not.toContain('stays private');
   });
 });
 
