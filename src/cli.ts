@@ -75,6 +75,15 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .option('--seed <n>', 'seed for prompt order and open-loop arrivals', '1')
     .option('--prompts <file|dir>', 'prompts: .txt (--- between prompts), .yaml list, or .jsonl (default: the shipped prompts/)')
     .option('--prompt <text>', 'a prompt to send (repeatable; replaces --prompts)', collect)
+    .option('--input-tokens <n>', 'synthetic prompts of exactly N tokens (counted with --tokenizer), real sentences built from --seed')
+    .option('--input-tokens-stddev <s>', 'vary --input-tokens per request: normal with this standard deviation (at least 1 token)')
+    .option('--output-tokens <n>', 'ask for N output tokens: max tokens N, plus ignore_eos/min_tokens to vLLM and SGLang servers (seen in their model list), else an instruction in the prompt')
+    .option('--tokenizer <name>', 'o200k_base (default), cl100k_base, p50k_base or r50k_base: counts the synthetic prompts')
+    .option('--shared-prefix-tokens <n>', 'every prompt opens with the same N-token prefix (a system prompt, RAG context): the server\'s prompt cache can serve it')
+    .option('--cache-bust [share]', 'make the prefix unique for this share of requests (default 100%) so no cache can serve them; compare cached and uncached TTFT')
+    .option('--turns <k>', 'multi-turn sessions of K requests, each carrying the earlier questions and answers; reports TTFT per turn')
+    .option('--trace <file>', 'replay a JSONL trace (Mooncake/AIPerf timestamp, input_length, output_length, hash_ids; Azure TIMESTAMP, ContextTokens, GeneratedTokens) at its times')
+    .option('--trace-speed <x>', 'replay the trace this much faster, e.g. 2x (default 1x)')
     .option('--sort <key>', 'sort rows by name, latency, ttft, tps, cost or errors')
     .option('--format <format>', 'table, json, csv or markdown', 'table')
     .option('--wide', 'table and markdown: every column (model, max, TTFB, ITL, TPOT, req/s, cost), not only the figures that fit 100 columns')
@@ -109,6 +118,10 @@ Examples:
   $ llm-fallback bench --demo --wide --format markdown
   $ llm-fallback bench --demo --slo "ttft<=500ms,latency<=3s" --fail-on "goodput_attainment>=80%" --html report.html
   $ llm-fallback bench deepseek --sweep --slo "ttft<=1s" --rate 2 --max-cost 0.50 --fail-on "max_rate>=8"
+  $ llm-fallback bench --demo --input-tokens 1000 --output-tokens 100 --wide
+  $ llm-fallback bench --demo --input-tokens 2000 --shared-prefix-tokens 1500 --cache-bust 50%
+  $ llm-fallback bench --demo --turns 4 --input-tokens 200 --format json
+  $ llm-fallback bench --demo --trace trace.jsonl --trace-speed 2x
 
 The table fits 100 columns: ok/sent, errors, latency p50/p95/p99, TTFT p50/p95, tok/s, $/1M output;
 --wide adds the rest. An open loop (--rate) adds the rate achieved and the send lag per provider, and

@@ -48,7 +48,7 @@ describe('bad flags: one line, exit 2, no stack trace, for every command', () =>
     [['ask', '--on-content-filter', 'ignore', 'hi'], '--on-content-filter: "ignore" is not one of stop, fallover'],
     [['health', '--timeout', 'x'], '--timeout: "x" is not a duration; write it like "500ms", "10s", "2m" or "1h"'],
     [['cost', '--output-tokens', '1M', '--cached-share', 'lots'], '--cached-share: "lots" is not a percentage like "10%"'],
-    [['mock', '--profile', '/nonexistent.yaml'], '--profile: "/nonexistent.yaml" is neither a built-in profile (demo, default, instant) nor a readable file'],
+    [['mock', '--profile', '/nonexistent.yaml'], '--profile: "/nonexistent.yaml" is neither a built-in profile (demo, default, instant, workloads) nor a readable file'],
     [['compare', '/nonexistent-a.json', '/nonexistent-b.json'], '/nonexistent-a.json: no such file; pass a file written by "llm-fallback bench --out FILE"'],
     [['breaker', 'reset', 'godo'], `breaker reset: "godo" is not a provider in ${config}; did you mean "good"?`],
     [['cost', '--output-tokens', '1M', '--chain', 'defualt'], `--chain: "defualt" is not a chain in ${config}; did you mean "default"?`],

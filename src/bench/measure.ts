@@ -30,6 +30,8 @@ export interface RequestRecord {
   estimatedInputTokens: number;
   estimatedOutputTokens: number;
   text?: string;
+  /** The messages sent, kept with the text (--raw-include-text): synthetic workloads are not in the prompt list. */
+  messages?: ChatRequest['messages'];
 }
 
 export interface RequestMeta {
@@ -71,6 +73,9 @@ export async function measureRequest(adapter: ProviderAdapter, req: ChatRequest,
     estimatedInputTokens: estimatePromptTokens(req.messages),
     estimatedOutputTokens: estimateTextTokens(f.contentChars + f.reasoningChars),
   };
-  if (meta.keepText) rec.text = f.content;
+  if (meta.keepText) {
+    rec.text = f.content;
+    rec.messages = req.messages;
+  }
   return rec;
 }

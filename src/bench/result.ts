@@ -6,6 +6,8 @@ import { goodputResult, tallyFrom, type GoodputResult, type Slo } from './slo.js
 import type { TimelineResult } from './timeline.js';
 import type { SweepResult, SweepSettings } from './sweep.js';
 import type { RepeatResult } from './repeat.js';
+import type { WorkloadReport } from './workloads/stats.js';
+import type { WorkloadSettings } from './workloads/workload.js';
 
 /** The published shape of `bench --format json` / `--out` (schema/bench-result.schema.json). */
 export interface BenchResult {
@@ -70,6 +72,8 @@ export interface RunSettings {
   sweep?: SweepSettings | null;
   /** --repeat: how many times the whole bench ran (the figures are every run's requests together); absent or null for one run. */
   repeat?: number | null;
+  /** --input-tokens, --output-tokens, --shared-prefix-tokens, --cache-bust, --turns, --trace; absent or null without them. */
+  workload?: WorkloadSettings | null;
 }
 
 export interface PriceInfo {
@@ -130,6 +134,8 @@ export interface ProviderResult {
   sweep?: SweepResult | null;
   /** --repeat: each run's headline figures and their spread; absent or null for one run. */
   repeats?: RepeatResult | null;
+  /** With a workload flag: requested vs reported tokens, prompt-cache hits and TTFT, per-turn TTFT (src/bench/workloads/). */
+  workload?: WorkloadReport | null;
 }
 
 export interface ThresholdOutcome {

@@ -12,6 +12,7 @@ import { measureRequest, type RequestRecord } from './measure.js';
 import type { Slo } from './slo.js';
 import { prewarmRequestPath } from './prewarm.js';
 import { arrivalOffsetMs, globalIndex, type Shard } from './shard.js';
+import type { Arrival, PlannedRequest, Workload } from './workloads/workload.js';
 
 export interface BenchTarget {
   name: string;
@@ -49,6 +50,8 @@ export interface LoadSpec {
   shard?: Shard;
   /** --start-at: the measured phase starts at this epoch ms (after preparation). */
   startAtMs?: number;
+  /** Synthetic prompts, prompt-cache workloads, multi-turn sessions or a trace (src/bench/workloads/). */
+  workload?: Workload;
 }
 
 export interface ProgressSnapshot {
@@ -188,56 +191,80 @@ export class BenchRunner extends EventEmitter {
     return true;
   }
 
-  private async one(target: BenchTarget, index: number, order: number[], scheduled?: number): Promise<void> {
+  private promptIndex(index: number, order: number[]): number {
+    return order[globalIndex(index, this.spec.warmup, this.spec.shard) % order.length];
+  }
+
+  private async one(target: BenchTarget, index: number, order: number[], scheduled?: number, planned = this.spec.workload?.request(target.name, index, this.promptIndex(index, order))): Promise<void> {
     const s = this.spec;
-    const promptIndex = order[globalIndex(index, s.warmup, s.shard) % order.length];
-    const messages = s.prompts[promptIndex];
+    const promptIndex = this.promptIndex(index, order);
+    const messages = planned?.messages ?? s.prompts[promptIndex];
     const rec = await measureRequest(
       target.adapter,
-      { messages, stream: s.stream, maxTokens: s.maxTokens, temperature: s.temperature, signal: this.abort.signal, timeouts: s.timeoutMs ? { totalMs: s.timeoutMs } : undefined },
-      { index, promptIndex, warmup: index < s.warmup, scheduled, keepText: s.keepText },
+      { messages, stream: s.stream, maxTokens: planned?.maxTokens ?? s.maxTokens, temperature: s.temperature, extraBody: planned?.extraBody, signal: this.abort.signal, timeouts: s.timeoutMs ? { totalMs: s.timeoutMs } : undefined },
+      { index, promptIndex, warmup: index < s.warmup, scheduled, keepText: s.keepText || Boolean(s.workload?.needsText) },
     );
+    s.workload?.finished(target.name, index, rec);
     this.accumulators.get(target.name)!.add(rec);
     this.emit('request', target.name, rec);
   }
 
   private async closedLoop(target: BenchTarget): Promise<void> {
     const order = this.promptOrder(target);
+    // A multi-turn session's requests go one after another on one worker, each after the answer it carries.
+    const turns = this.spec.workload?.turns ?? 1;
     let next = 0;
     let measuredStart: number | undefined;
     const worker = async () => {
       for (;;) {
-        const index = next;
-        if (!this.admits(index, measuredStart)) return;
-        next++;
-        if (index === this.spec.warmup) measuredStart = now();
-        await this.one(target, index, order);
+        const first = next;
+        if (!this.admits(first, measuredStart)) return;
+        next += turns;
+        for (let index = first; index < first + turns; index++) {
+          if (!this.admits(index, measuredStart)) return;
+          if (index === this.spec.warmup) measuredStart = now();
+          await this.one(target, index, order);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.spec.concurrency) }, worker));
   }
 
-  private async openLoop(target: BenchTarget): Promise<void> {
-    const order = this.promptOrder(target);
+  /** Arrival times (ms after the loop's start): the rate's own schedule, or a trace's. */
+  private async *schedule(target: BenchTarget): AsyncGenerator<{ atMs: number; arrival?: Arrival }> {
+    if (this.spec.workload?.tracing) {
+      for await (const arrival of this.spec.workload.arrivals()) yield { atMs: arrival.atMs, arrival };
+      return;
+    }
     // Shards draw their Poisson arrivals independently (N streams at rate/N add up to one at the whole rate).
     const shard = this.spec.shard;
     const rng = new Rng(hashSeed(`${target.name}:arrivals${shard ? `:${shard.index}/${shard.count}` : ''}`, this.spec.seed));
     const interval = 1000 / this.spec.rate;
     // Constant arrivals: shard I starts (I-1)/N of an interval late, so the shards' sends interleave evenly.
-    const t0 = now() + (this.spec.arrival === 'constant' && shard ? arrivalOffsetMs(this.spec.rate * shard.count, shard) : 0);
-    let due = t0;
+    const offset = this.spec.arrival === 'constant' && shard ? arrivalOffsetMs(this.spec.rate * shard.count, shard) : 0;
+    for (let at = offset; ; at += this.spec.arrival === 'poisson' ? -Math.log(1 - rng.next()) * interval : interval) yield { atMs: at };
+  }
+
+  private async openLoop(target: BenchTarget): Promise<void> {
+    const order = this.promptOrder(target);
+    let t0: number | undefined;
     let measuredStart: number | undefined;
     const running = new Set<Promise<void>>();
-    for (let index = 0; ; index++) {
-      if (index > 0) due += this.spec.arrival === 'poisson' ? -Math.log(1 - rng.next()) * interval : interval;
+    let index = 0;
+    for await (const { atMs, arrival } of this.schedule(target)) {
+      // A synthetic prompt is made before its send time (the first before the clock starts), so making it never delays the send.
+      const planned: PlannedRequest | undefined = this.spec.workload?.request(target.name, index, this.promptIndex(index, order), arrival);
+      t0 ??= now();
+      const due = t0 + atMs;
       if (this.spec.durationMs !== undefined && measuredStart !== undefined && due - measuredStart >= this.spec.durationMs) break;
       // Sleep in short slices so a stop is noticed even at very low rates.
       for (let left = due - now(); left > 0 && !this.stopping; left = due - now()) await sleep(Math.min(left, 250));
       while (running.size >= this.spec.maxInflight && !this.stopping) await Promise.race(running);
       if (!this.admits(index, measuredStart)) break;
       if (index === this.spec.warmup) measuredStart = due;
-      const p = this.one(target, index, order, due).finally(() => running.delete(p));
+      const p = this.one(target, index, order, due, planned).finally(() => running.delete(p));
       running.add(p);
+      index++;
     }
     await Promise.all(running);
   }

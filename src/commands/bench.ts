@@ -6,6 +6,7 @@ import { demoTargets, selectProviders, targetsFor } from '../bench/targets.js';
 import { checkGoodputThresholds, parseSlos } from '../bench/slo.js';
 import { IntervalLog } from '../bench/hlog.js';
 import { parseShard, parseStartAt, shardLoad } from '../bench/shard.js';
+import { buildWorkload, workloadFlags, type WorkloadOptions } from '../bench/workloads/options.js';
 import { checkThresholdProviders, evaluateThresholds, parseThreshold, type Threshold } from '../bench/thresholds.js';
 import { loadConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
@@ -25,7 +26,7 @@ import { RepeatedRuns } from '../bench/repeat.js';
 import { checkSweepThresholds, sweepConfig, type SweepFlags } from './sweep-flags.js';
 import { sweepProgressLine } from '../format/sweep.js';
 
-export interface BenchOptions extends SweepFlags {
+export interface BenchOptions extends SweepFlags, WorkloadOptions {
   demo?: boolean;
   concurrency?: string;
   rate?: string;
@@ -81,7 +82,8 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   let requests = intFlag('--requests', opts.requests);
   const slos = parseSlos(opts.slo ?? []);
   const sweep = sweepConfig(opts, { rate, concurrency: concurrencyFlag, requests: opts.requests, duration: opts.duration, warmup: opts.warmup, slos, maxRate: MAX_RATE, maxConcurrency: MAX_CONCURRENCY });
-  if (requests === undefined && durationMs === undefined && !sweep) requests = opts.demo ? BENCH_DEFAULTS.demoRequests : BENCH_DEFAULTS.requests;
+  // A trace is replayed whole unless --requests or --duration cut it short.
+  if (requests === undefined && durationMs === undefined && !sweep && opts.trace === undefined) requests = opts.demo ? BENCH_DEFAULTS.demoRequests : BENCH_DEFAULTS.requests;
   const repeat = intFlag('--repeat', opts.repeat, 1, MAX_REPEAT) ?? 1;
   if (repeat > 1 && sweep) throw new UsageError('--repeat: a capacity search (--sweep) runs its own series of steps; run the sweep once, or repeat a fixed load without --sweep');
   const warmup = intFlag('--warmup', opts.warmup, 0) ?? 0;
@@ -96,10 +98,14 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   const shard = parseShard(opts.shard);
   if (shard && sweep) throw new UsageError('--shard: a capacity search (--sweep) adapts each step to the last one and cannot be split; run it in one process');
   const startAtMs = parseStartAt(opts.startAt);
+  const workloadSpec = workloadFlags(opts);
+  if (workloadSpec && (sweep || repeat > 1)) throw new UsageError(`${sweep ? '--sweep' : '--repeat'}: not combined with --input-tokens, --output-tokens, --shared-prefix-tokens, --turns or --trace yet (their figures would mix every step); run the workload once without it`);
 
   let prompts;
   if (opts.prompt?.length) prompts = opts.prompt.map((p, i) => toMessages(p, `--prompt #${i + 1}`));
   else prompts = loadPrompts(opts.prompts ?? DEFAULT_PROMPTS);
+  // Loads the tokenizer and checks a trace whole before anything is started.
+  const workload = workloadSpec ? await buildWorkload(workloadSpec, prompts, seed) : undefined;
 
   // Every output path is checked before anything starts: a typo must not cost a finished run.
   const outputs: OutputTarget[] = [];
@@ -131,13 +137,14 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     checkThresholdProviders(thresholds, targets.map((t) => t.name));
     checkGoodputThresholds(thresholds, slos);
     checkSweepThresholds(thresholds, sweep);
+    await workload?.prepare(targets, requests !== undefined ? warmup + requests : undefined);
   } catch (e) {
     await closeAll();
     throw e;
   }
 
   // --shard: this process runs its share of the whole load the flags describe.
-  const mode = rate !== undefined || sweep?.mode === 'rate' ? 'open' : 'closed';
+  const mode = rate !== undefined || sweep?.mode === 'rate' || workload?.tracing ? 'open' : 'closed';
   let share;
   try {
     share = shardLoad({ mode, requests, concurrency: concurrencyFlag ?? (opts.demo && !sweep ? BENCH_DEFAULTS.demoConcurrency : BENCH_DEFAULTS.concurrency), rate: rate ?? 0 }, shard);
@@ -164,6 +171,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     slos,
     shard,
     startAtMs,
+    workload,
   };
   const settings: RunSettings = {
     mode: spec.mode,
@@ -187,6 +195,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     sweep: sweep ? sweepSettings(sweep) : null,
     repeat: repeat > 1 ? repeat : null,
   };
+  if (workload) settings.workload = workload.settings;
 
   const runner = sweep ? new CapacitySweep(targets, spec, sweep) : repeat > 1 ? new RepeatedRuns(targets, spec, repeat) : new BenchRunner(targets, spec);
   if (runner instanceof RepeatedRuns && !opts.quiet) runner.on('run', (i: number, o: { startedAt: Date; endedAt: Date }) => stderr.write(`  run ${i} of ${repeat} done (${formatMs(o.endedAt.getTime() - o.startedAt.getTime())})\n`));
@@ -203,8 +212,8 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     stderr.write(`${wrapText(`bench --sweep ${sweep.mode}${opts.demo ? ' --demo' : ''}: ${targets.map((t) => t.name).join(', ')} — steps of ${formatMs(sweep.stepDurationMs)} from ${sweep.start}${sweep.mode === 'rate' ? '/s' : ' in flight'}, each must reach ${Math.round(sweep.targetAttainment * 1000) / 10}% attainment of ${slos.map((s) => s.expression).join(', ')}; at most ${sweep.maxRequests} requests${sweep.maxCostUsd !== undefined ? ` or $${sweep.maxCostUsd}` : ''} per provider`).join('\n')}\n`);
     runner.on('step', (name: string, step) => stderr.write(`${sweepProgressLine(name, step)}\n`));
   } else if (!opts.quiet) {
-    const load = spec.mode === 'open' ? `open loop, ${rate}/s ${arrival} arrivals` : `closed loop, concurrency ${spec.concurrency}`;
-    const bound = [requests !== undefined ? `${requests} requests` : '', durationMs !== undefined ? `${formatMs(durationMs)}` : ''].filter(Boolean).join(' or ');
+    const load = workload?.tracing ? `trace replay of ${workload.settings.trace!.file}` : spec.mode === 'open' ? `open loop, ${rate}/s ${arrival} arrivals` : `closed loop, concurrency ${spec.concurrency}`;
+    const bound = [requests !== undefined ? `${requests} requests` : '', durationMs !== undefined ? `${formatMs(durationMs)}` : '', workload?.tracing && requests === undefined ? `${workload.settings.trace!.requests} requests` : ''].filter(Boolean).join(' or ');
     stderr.write(`${wrapText(`bench${opts.demo ? ' --demo (emulated providers on loopback, no keys)' : ''}: ${targets.map((t) => t.name).join(', ')} — ${load}, ${bound} each${warmup ? ` after ${warmup} warm-up` : ''}, ${opts.stream ? 'streaming' : 'not streaming'}${repeat > 1 ? `; ${repeat} runs` : ''}`).join('\n')}\n`);
   }
   try {
@@ -248,6 +257,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     });
     if ('sweeps' in outcome) for (const p of result.providers) p.sweep = outcome.sweeps.get(p.name) ?? null;
     if ('repeats' in outcome) for (const p of result.providers) p.repeats = outcome.repeats.get(p.name) ?? null;
+    if (workload) for (const p of result.providers) p.workload = workload.report(p.name);
     result.thresholds = evaluateThresholds(thresholds, result.providers);
 
     // Print first: whatever happens to the files, the result is on screen.
@@ -316,7 +326,7 @@ function rawWriter(target: OutputTarget, runner: BenchRunner | CapacitySweep | R
       token_source: r.usage ? 'reported' : 'estimated',
     };
     if (includeText) {
-      line.prompt = prompts[r.promptIndex];
+      line.prompt = r.messages ?? prompts[r.promptIndex];
       line.text = r.text ?? '';
     }
     if (!file.write(`${JSON.stringify(line)}\n`)) runner.off('request', listener);

@@ -6,6 +6,7 @@ import { fitTable, TEXT_WIDTH, usdCost as usd, wrapText } from './table.js';
 import { goodputCsvColumns, goodputMarkdown, goodputTable } from './goodput.js';
 import { sweepCsvColumns, sweepMarkdown, sweepTable } from './sweep.js';
 import { repeatMarkdown, repeatTable } from './repeat.js';
+import { workloadCsvColumns, workloadMarkdown, workloadTable } from './workload.js';
 
 export const SORT_KEYS = ['name', 'latency', 'ttft', 'tps', 'cost', 'errors'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
@@ -135,6 +136,7 @@ export function benchTable(result: BenchResult, opts: TableOptions = {}): string
   blocks.push(...goodputTable(result, providers, opts.wide));
   blocks.push(...sweepTable(result, providers, opts.wide));
   blocks.push(...repeatTable(result, providers, opts.wide));
+  blocks.push(...workloadTable(result, providers, opts.wide));
   const prose: string[] = [];
   prose.push(...scheduleWarnings(result).map((w) => `WARNING: ${w}`));
   prose.push(...(providers.map(errorSummary).filter(Boolean) as string[]));
@@ -176,7 +178,7 @@ function csvCell(v: unknown): string {
 }
 
 export function benchCsv(result: BenchResult, sort?: SortKey): string {
-  const columns = [...CSV_COLUMNS, ...goodputCsvColumns(result), ...sweepCsvColumns(result)];
+  const columns = [...CSV_COLUMNS, ...goodputCsvColumns(result), ...sweepCsvColumns(result), ...workloadCsvColumns(result)];
   const rows = [columns.map(([h]) => h).join(',')];
   for (const p of sortProviders(result.providers, sort)) rows.push(columns.map(([, f]) => csvCell(f(p))).join(','));
   return `${rows.join('\n')}\n`;
@@ -195,7 +197,7 @@ function markdownTable(cols: Column[], providers: ProviderResult[]): string[] {
 /** The same columns as the table (compact, or every one with wide), for a GitHub step summary. */
 export function benchMarkdown(result: BenchResult, opts: TableOptions = {}): string {
   const providers = sortProviders(result.providers, opts.sort);
-  const out = [`### llm-fallback bench${result.partial ? ' (partial)' : ''}`, '', ...markdownTable(columns(opts.wide), providers), ...goodputMarkdown(result, providers), ...sweepMarkdown(result, providers), ...repeatMarkdown(result, providers)];
+  const out = [`### llm-fallback bench${result.partial ? ' (partial)' : ''}`, '', ...markdownTable(columns(opts.wide), providers), ...goodputMarkdown(result, providers), ...sweepMarkdown(result, providers), ...repeatMarkdown(result, providers), ...workloadMarkdown(result, providers, opts.wide)];
   if (result.run.mode === 'open') out.push('', scheduleTitle(result), '', ...markdownTable(scheduleColumns(result), providers));
   const warnings = scheduleWarnings(result);
   out.push('', ...warnings.map((w) => `- ⚠️ ${w}`), ...bestLines(result).map((l) => `- ${l}`));

@@ -79,8 +79,14 @@ export interface MockProviderSpec {
    * answer. Unset: any id is served (a catch-all test double). The built-in profiles set it.
    */
   models?: string[];
-  /** Share of prompt tokens reported as cache hits. */
+  /** Share of prompt tokens reported as cache hits (when prefix_cache is off). */
   cached_share: number;
+  /** Model a prompt cache: a prompt opening as an earlier one did reports that part as cached tokens and skips its prefill. */
+  prefix_cache: boolean;
+  /** Prefill time added to the first token per 1,000 uncached prompt tokens (0: TTFT does not depend on the prompt). */
+  prefill_ms_per_1k: number;
+  /** `owned_by` in the model list: "vllm" or "sglang" makes a client send ignore_eos/min_tokens, which the emulator honours. */
+  owned_by: string;
   context_window: number;
   /** When set, requests must carry this key (Bearer or x-api-key). */
   api_key?: string;
@@ -135,6 +141,9 @@ export function providerSpec(partial: Partial<MockProviderSpec> & { dialect?: Di
     reasoning_tokens: partial.reasoning_tokens ?? 0,
     keepalive_ms: partial.keepalive_ms ?? 0,
     cached_share: partial.cached_share ?? 0,
+    prefix_cache: partial.prefix_cache ?? false,
+    prefill_ms_per_1k: partial.prefill_ms_per_1k ?? 0,
+    owned_by: partial.owned_by ?? 'llm-fallback-mock',
     context_window: partial.context_window ?? 131_072,
     api_key: partial.api_key,
     echo_key: partial.echo_key ?? false,
@@ -192,6 +201,18 @@ export const BUILTIN_PROFILES: Record<string, () => MockProfile> = {
     }),
   }),
   instant: () => ({ seed: 42, providers: servingOwnModel({ instant: providerSpec({ dialect: 'openai', model: 'instant' }) }) }),
+  /**
+   * Servers with a prompt cache whose prefill costs time (a cached prefix answers sooner), one of them a vLLM
+   * server (it honours ignore_eos/min_tokens): for bench's --input-tokens, --shared-prefix-tokens and --turns.
+   */
+  workloads: () => ({
+    seed: 42,
+    providers: servingOwnModel({
+      vllm: providerSpec({ dialect: 'openai', model: 'qwen3-8b', owned_by: 'vllm', ttft: lognormal(60, 0.2), itl: lognormal(8, 0.2), output_tokens: uniform(20, 60), prefix_cache: true, prefill_ms_per_1k: 80 }),
+      deepseek: providerSpec({ dialect: 'deepseek', model: 'deepseek-v4-flash', ttft: lognormal(150, 0.2), itl: lognormal(12, 0.2), output_tokens: uniform(20, 60), prefix_cache: true, prefill_ms_per_1k: 120 }),
+      anthropic: providerSpec({ dialect: 'anthropic', ttft: lognormal(200, 0.2), itl: lognormal(15, 0.2), output_tokens: uniform(20, 60), prefix_cache: true, prefill_ms_per_1k: 100 }),
+    }),
+  }),
 };
 
 /** Loads a profile by built-in name or from a YAML/JSON file. */
@@ -236,12 +257,13 @@ function specFromObject(raw: unknown, where: string): MockProviderSpec {
   if (o.models !== undefined) partial.models = toArray(o.models, `${where}.models`).map(String);
   for (const key of ['ttft', 'itl', 'total'] as const) if (o[key] !== undefined) partial[key] = toDist(o[key], `${where}.${key}`, true);
   if (o.output_tokens !== undefined) partial.output_tokens = toDist(o.output_tokens, `${where}.output_tokens`, false);
-  for (const key of ['reasoning_tokens', 'cached_share', 'context_window'] as const) {
+  for (const key of ['reasoning_tokens', 'cached_share', 'context_window', 'prefill_ms_per_1k'] as const) {
     if (o[key] !== undefined) partial[key] = toNumber(o[key], `${where}.${key}`);
   }
   if (o.keepalive_ms !== undefined) partial.keepalive_ms = toMs(o.keepalive_ms, `${where}.keepalive_ms`);
   if (o.api_key !== undefined) partial.api_key = String(o.api_key);
-  for (const key of ['echo_key', 'reject_stream_options', 'split_writes', 'crlf', 'own_port'] as const) if (o[key] !== undefined) partial[key] = Boolean(o[key]);
+  if (o.owned_by !== undefined) partial.owned_by = String(o.owned_by);
+  for (const key of ['prefix_cache', 'echo_key', 'reject_stream_options', 'split_writes', 'crlf', 'own_port'] as const) if (o[key] !== undefined) partial[key] = Boolean(o[key]);
   if (o.faults !== undefined) partial.faults = toArray(o.faults, `${where}.faults`).map((f, i) => ({ ...toFault(f, `${where}.faults[${i}]`), p: toNumber((f as Record<string, unknown>).p, `${where}.faults[${i}].p`) }));
   if (o.script !== undefined) partial.script = toArray(o.script, `${where}.script`).map((f, i) => toStep(f, `${where}.script[${i}]`));
   if (o.capacity !== undefined) partial.capacity = toCapacity(o.capacity, `${where}.capacity`);

@@ -6,6 +6,7 @@ import { sleep } from '../util/time.js';
 import { Rng, hashSeed, sample } from './random.js';
 import { RateWindow, requestId, serviceHeaders } from './headers.js';
 import { FAULT_KEYS, toFault, toStep, type Dialect, type Fault, type MockProfile, type MockProviderSpec, type ProbabilisticFault, type ScriptStep } from './profile.js';
+import { PrefixCache, promptText } from './prefix-cache.js';
 import { errorBody, missingField, statusReply, unknownModel } from './replies.js';
 import { StreamWire, errorReply, nonStreamBody, type FinishReason, type TokenCounts } from './wire.js';
 import { toolCallFor } from './tools.js';
@@ -60,6 +61,10 @@ interface ProviderState {
   stepStart: number;
   /** With a `capacity` in the profile: the requests in service and those queued for a slot. */
   slots?: ServiceSlots;
+  /** The prompt cache (used when the spec sets prefix_cache). */
+  cache: PrefixCache;
+  /** The last request bodies, oldest first (tests check what a client really sent). */
+  received: Record<string, unknown>[];
 }
 
 export interface MockServer {
@@ -81,6 +86,8 @@ export interface MockServer {
   reset(): void;
   /** TCP connections accepted on the main port since start. */
   connections(): number;
+  /** The provider's last request bodies as received (at most 256), oldest first. */
+  received(provider: string): Record<string, unknown>[];
   close(): Promise<void>;
 }
 
@@ -91,6 +98,17 @@ export interface MockOptions {
 }
 
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+/** Request bodies kept per provider for received(). */
+const MAX_RECEIVED = 256;
+
+/**
+ * vLLM and SGLang's length controls: ignore_eos runs to max tokens, min_tokens sets a floor. The emulator
+ * honours them whatever its dialect (clients send them only to servers that say they are vLLM or SGLang).
+ */
+function outputWanted(body: Record<string, unknown>, maxTokens: number, sampled: number): number {
+  if (body.ignore_eos === true && Number.isFinite(maxTokens)) return maxTokens;
+  return typeof body.min_tokens === 'number' ? Math.max(sampled, body.min_tokens) : sampled;
+}
 const WORDS = [
   'the', 'cache', 'latency', 'token', 'stream', 'provider', 'retry', 'budget', 'fallback', 'circuit', 'breaker',
   'request', 'naïve', 'café', '数据', 'модель', 'π', 'deadline', 'window', 'context', 'rate', 'limit', 'queue',
@@ -116,6 +134,8 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       stepCount: 0,
       stepStart: now(),
       slots: spec.capacity ? new ServiceSlots(spec.capacity.slots) : undefined,
+      cache: new PrefixCache(),
+      received: [],
     };
     states.set(name, st);
     for (const model of [spec.model, ...(spec.models ?? [])]) if (!byModel.has(model)) byModel.set(model, st);
@@ -159,7 +179,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       }
       if (one && one.script[one.stepIndex]?.kind === 'hang') return; // a hung provider hangs here too
       const list = providerName ? [one].filter(Boolean) : [...states.values()];
-      return sendJson(res, 200, JSON.stringify({ object: 'list', data: list.map((s) => ({ id: s!.spec.model, object: 'model', owned_by: 'llm-fallback-mock' })) }));
+      return sendJson(res, 200, JSON.stringify({ object: 'list', data: list.map((s) => ({ id: s!.spec.model, object: 'model', owned_by: s!.spec.owned_by })) }));
     }
     if (req.method !== 'POST') return sendJson(res, 405, JSON.stringify({ error: { message: 'use POST', type: 'invalid_request_error' } }));
     const text = await readBody(req);
@@ -180,6 +200,8 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       return sendJson(res, 404, JSON.stringify({ error: { message: `emulator: provider ${state.name} speaks ${spec.dialect}; use /${state.name}/v1/${spec.dialect === 'anthropic' ? 'messages' : 'chat/completions'}`, type: 'not_found' } }));
     }
     state.stats.requests++;
+    state.received.push(body);
+    if (state.received.length > MAX_RECEIVED) state.received.shift();
     const rid = requestId(spec.dialect);
     const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
     const systemChars = typeof body.system === 'string' ? body.system.length : 0;
@@ -242,12 +264,14 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
         return;
       }
     }
-    if (!state.slots) return respond(state, body, promptTokens, maxTokens, fault, req, res, arrived);
+    // Only a request that is answered reaches the cache, as only those are prefilled.
+    const cachedTokens = spec.prefix_cache ? Math.min(promptTokens, Math.floor(state.cache.lookupAndStore(promptText(body.system, messages as { role?: unknown; content?: unknown }[])) / 4)) : Math.floor(promptTokens * spec.cached_share);
+    if (!state.slots) return respond(state, body, promptTokens, cachedTokens, maxTokens, fault, req, res, arrived);
     // A provider at capacity: the request waits for a slot and its service time counts from then.
     const served = await state.slots.take(res);
     if (served === undefined) return;
     try {
-      await respond(state, body, promptTokens, maxTokens, fault, req, res, served);
+      await respond(state, body, promptTokens, cachedTokens, maxTokens, fault, req, res, served);
     } finally {
       state.slots.release();
     }
@@ -376,6 +400,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       st.spec = { ...st.spec, faults: faults.map((f, i) => ({ ...toFault(f, `faults[${i}]`), p: Number(f.p) })) };
     },
     connections: () => accepted,
+    received: (provider) => [...mustGet(states, provider).received],
     injected: (provider) => {
       const st = mustGet(states, provider);
       return [...st.injected.slice(st.injectedNext), ...st.injected.slice(0, st.injectedNext)];
@@ -384,6 +409,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       for (const st of states.values()) {
         st.injected = [];
         st.injectedNext = 0;
+        st.received = [];
         st.stats = { requests: 0, ok: 0, faults: {} };
       }
     },
@@ -392,6 +418,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       for (const [name, spec] of Object.entries(opts.profile.providers)) {
         const st = states.get(name)!;
         st.spec = spec;
+        st.cache.clear();
         api.setScript(name, spec.script);
       }
     },
@@ -506,13 +533,15 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
 }
 
 
-async function respond(state: ProviderState, body: Record<string, unknown>, promptTokens: number, maxTokens: number, fault: Fault, req: IncomingMessage, res: ServerResponse, t0: number): Promise<void> {
+async function respond(state: ProviderState, body: Record<string, unknown>, promptTokens: number, cachedTokens: number, maxTokens: number, fault: Fault, req: IncomingMessage, res: ServerResponse, t0: number): Promise<void> {
   const spec = state.spec;
   const rng = state.rng;
   const stream = body.stream === true;
   const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-  const ttft = fault.kind === 'slow_first_token' ? (fault.delay_ms ?? 5000) : sample(spec.ttft, rng);
-  const wanted = Math.max(1, Math.round(sample(spec.output_tokens, rng)));
+  // Prefill: the uncached part of the prompt delays the first token (when the profile gives it a cost).
+  const prefill = (spec.prefill_ms_per_1k * (promptTokens - cachedTokens)) / 1000;
+  const ttft = fault.kind === 'slow_first_token' ? (fault.delay_ms ?? 5000) : sample(spec.ttft, rng) + prefill;
+  const wanted = outputWanted(body, maxTokens, Math.max(1, Math.round(sample(spec.output_tokens, rng))));
   const reasoningCount = Math.min(spec.reasoning_tokens, Number.isFinite(maxTokens) ? Math.max(0, maxTokens - 1) : spec.reasoning_tokens);
   const tool = toolCallFor(body, spec.dialect, rng);
   // A tool call is streamed as one step after the reasoning, in place of the text.
@@ -526,7 +555,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   for (let i = 0; i < n; i++) words.push(`${WORDS[rng.int(WORDS.length)]} `);
   const reasoningText = words.slice(0, reasoningCount).join('');
   const contentText = words.slice(reasoningCount).join('');
-  const counts: TokenCounts = { prompt: promptTokens, cached: Math.floor(promptTokens * spec.cached_share), completion: n, reasoning: reasoningCount };
+  const counts: TokenCounts = { prompt: promptTokens, cached: cachedTokens, completion: n, reasoning: reasoningCount };
   const reason: FinishReason = tool ? 'tool_calls' : truncated ? 'length' : 'stop';
   const id = `${spec.dialect === 'anthropic' ? 'msg_' : 'chatcmpl-'}${state.stats.requests.toString(16)}${rng.int(1 << 30).toString(16)}`;
   let closed = false;

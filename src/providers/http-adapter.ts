@@ -121,14 +121,15 @@ export abstract class HttpAdapter implements ProviderAdapter {
       inBody = true;
       const text = await ex.text(MAX_ERROR_BODY_BYTES);
       if (ex.status >= 300) throw httpError(this.name, ex.status, ex.headers, text);
-      let data: { data?: { id?: unknown }[] } | undefined;
+      let data: { data?: { id?: unknown; owned_by?: unknown }[] } | undefined;
       try {
         data = JSON.parse(text);
       } catch {
         throw new ProviderError({ errorClass: 'malformed_response', provider: this.name, status: ex.status, message: `${this.name}: model list is not JSON` });
       }
       const models = Array.isArray(data?.data) ? data!.data.map((m) => String(m?.id ?? '')).filter(Boolean) : [];
-      return { status: ex.status, latencyMs: now() - t0, models };
+      const owners = Array.isArray(data?.data) ? data!.data.flatMap((m) => (typeof m?.owned_by === 'string' ? [m.owned_by] : [])) : [];
+      return { status: ex.status, latencyMs: now() - t0, models, owners };
     } catch (e) {
       throw transportError(this.name, e, clock, inBody);
     } finally {

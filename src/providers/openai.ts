@@ -18,7 +18,7 @@ export class OpenAIAdapter extends HttpAdapter {
 
   protected build(req: ChatRequest): BuiltRequest {
     const s = this.settings;
-    const body: Record<string, unknown> = { model: s.model, messages: req.messages, ...s.params, stream: req.stream };
+    const body: Record<string, unknown> = { model: s.model, messages: req.messages, ...s.params, ...req.extraBody, stream: req.stream };
     const maxTokens = req.maxTokens ?? s.maxOutputTokens;
     if (maxTokens !== undefined) body[s.maxTokensParam ?? 'max_tokens'] = maxTokens;
     if (req.temperature !== undefined) body.temperature = req.temperature;

@@ -24,6 +24,8 @@ export interface ChatRequest {
   timeouts?: Timeouts;
   /** Absolute monotonic deadline (util/clock `now()` scale); the earlier of this and timeouts.totalMs wins. */
   deadline?: number;
+  /** Extra body fields for this request only (bench --output-tokens: ignore_eos/min_tokens to servers known to take them); the OpenAI dialect sends them, Anthropic's does not. */
+  extraBody?: Record<string, unknown>;
 }
 
 /** Token counts normalised to one convention: inputTokens includes cached tokens (OpenAI's, not Anthropic's). */
@@ -71,4 +73,6 @@ export interface ModelList {
   status: number;
   latencyMs: number;
   models: string[];
+  /** Each listed model's `owned_by`, where the server says (vLLM "vllm", SGLang "sglang"). */
+  owners: string[];
 }
