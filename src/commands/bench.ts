@@ -5,7 +5,7 @@ import { BenchRunner, type BenchTarget, type LoadSpec, type RequestRecord } from
 import { demoTargets, selectProviders, targetsFor } from '../bench/targets.js';
 import { checkGoodputThresholds, parseSlos } from '../bench/slo.js';
 import { IntervalLog } from '../bench/hlog.js';
-import { parseShard, parseStartAt, shardLoad } from '../bench/shard.js';
+import { globalIndex, parseShard, parseStartAt, shardLoad } from '../bench/shard.js';
 import { buildWorkload, workloadFlags, type WorkloadOptions } from '../bench/workloads/options.js';
 import { checkThresholdProviders, evaluateThresholds, parseThreshold, type Threshold } from '../bench/thresholds.js';
 import { loadConfig } from '../config/load.js';
@@ -137,7 +137,6 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     checkThresholdProviders(thresholds, targets.map((t) => t.name));
     checkGoodputThresholds(thresholds, slos);
     checkSweepThresholds(thresholds, sweep);
-    await workload?.prepare(targets, requests !== undefined ? warmup + requests : undefined);
   } catch (e) {
     await closeAll();
     throw e;
@@ -148,6 +147,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   let share;
   try {
     share = shardLoad({ mode, requests, concurrency: concurrencyFlag ?? (opts.demo && !sweep ? BENCH_DEFAULTS.demoConcurrency : BENCH_DEFAULTS.concurrency), rate: rate ?? 0 }, shard);
+    await workload?.prepare(targets, share.requests !== undefined ? warmup + share.requests : undefined, (i) => globalIndex(i, warmup, shard));
   } catch (e) {
     await closeAll();
     throw e;

@@ -71,6 +71,8 @@ export class Workload {
   private readonly sessions = new Map<string, { messages: ChatMessage[]; tokens: number; asked?: number }>();
   private readonly made = new Map<string, Made>();
   private madeChars = 0;
+  /** --shard: the whole load's request number of this shard's request, so shards make different prompts. */
+  private seedIndex: (local: number) => number = (i) => i;
   private readonly stats = new Map<string, WorkloadStats>();
   private readonly blocks = new Map<number, string>();
 
@@ -103,7 +105,8 @@ export class Workload {
    * makes the first `requests` synthetic prompts, so that tokenizing them does not hold up the event loop
    * (and so the timestamps of answers in flight) during the run.
    */
-  async prepare(targets: BenchTarget[], requests?: number): Promise<void> {
+  async prepare(targets: BenchTarget[], requests?: number, seedIndex?: (local: number) => number): Promise<void> {
+    if (seedIndex) this.seedIndex = seedIndex;
     for (const t of targets) this.stats.set(t.name, new WorkloadStats(this.turns));
     if (this.wantsOutput()) await this.probe(targets);
     const asks = (outputTokens: number | undefined) => new Set(targets.map((t) => this.instruction(t.name, outputTokens)));
@@ -156,7 +159,8 @@ export class Workload {
   private prefixFor(index: number, rng: Rng): string | undefined {
     if (!this.sharedPrefix) return undefined;
     if (this.settings.cache_bust && rng.next() < this.settings.cache_bust) {
-      return this.synth.exact(this.settings.shared_prefix_tokens!, new Rng(hashSeed(`bust:${index}`, this.seed)), `Request ${index.toString(36)}-${this.seed.toString(36)}.`);
+      const n = this.seedIndex(index);
+      return this.synth.exact(this.settings.shared_prefix_tokens!, new Rng(hashSeed(`bust:${n}`, this.seed)), `Request ${n.toString(36)}-${this.seed.toString(36)}.`);
     }
     return this.sharedPrefix;
   }
@@ -186,7 +190,7 @@ export class Workload {
     const key = `${index}:${this.settings.input_tokens === null && !entry ? promptIndex : '-'}:${ask ? 1 : 0}`;
     const kept = this.made.get(key);
     if (kept) return kept;
-    const rng = new Rng(hashSeed(`request:${index}`, this.seed));
+    const rng = new Rng(hashSeed(`request:${this.seedIndex(index)}`, this.seed));
     const length = this.inputLength(rng, entry);
     let head = index % this.turns === 0 ? (this.prefixFor(index, rng) ?? '') : '';
     if (entry?.hashIds?.length) {
