@@ -124,6 +124,18 @@ describe('bench --input-tokens / --output-tokens', () => {
     expect(await lengths(6)).not.toEqual([...sent].sort());
   });
 
+  it('with --shard, synthetic prompts follow the whole load\'s request numbers: two shards send what one process would', async () => {
+    const flags = workloadFlags({ inputTokens: '50' })!;
+    const prompts = async (count: number, seedIndex?: (i: number) => number) => {
+      const w = await buildWorkload(flags, [[{ role: 'user', content: 'x' }]], 9);
+      await w.prepare([], count, seedIndex);
+      return Array.from({ length: count }, (_, i) => w.request('p', i, 0).messages[0].content);
+    };
+    const whole = await prompts(4);
+    const [a, b] = [await prompts(2, (i) => i * 2), await prompts(2, (i) => i * 2 + 1)];
+    expect([a[0], b[0], a[1], b[1]]).toEqual(whole);
+  });
+
   it('--output-tokens: ignore_eos and min_tokens only to a vLLM server, which then answers exactly N tokens; others get max tokens and an instruction', async () => {
     server.resetStats();
     const r = await bench(['vllm', 'plain', 'claude', '--input-tokens', '100', '--output-tokens', '30', '-n', '3', '--format', 'json']);
