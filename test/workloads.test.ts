@@ -170,8 +170,12 @@ describe('bench --input-tokens / --output-tokens', () => {
     expect(r.stdout).toMatch(/│ vllm\s+│\s+[\d.]+ │\s+[\d.]+ │\s+[\d.]+× │\s+12 │\s+12 │\s+ignore_eos │/);
     expect(r.stdout).toMatch(/│ provider │ turn 1 TTFT p50 │ turn 2 TTFT p50 │/);
     const result = JSON.parse(readFileSync(out, 'utf8'));
-    expect(benchTable(result)).toMatch(/│ plain\s+│\s+[\d.]+ │\s+\d+ │\s+[\d.]+× │\s+12 │\s+8 │\s+instruction │/);
-    expect(benchMarkdown(result)).toMatch(/\| provider \| in asked \| in reported \| in ratio \| out asked \| out reported \| asked by \|\n\|---\|--:\|--:\|--:\|--:\|--:\|--:\|\n\| vllm \| [\d.]+ \| [\d.]+ \| [\d.]+× \| 12 \| 12 \| ignore_eos \|/);
+    // Compact: within 100 columns, without tokens reported, how output was asked for and hit/miss counts.
+    const compact = benchTable(result);
+    expect(compact).toMatch(/│ provi\S* *│ in asked │ in ratio │ out asked │ out reported │ cached │ TTFT hit p50 │ TTFT miss p50 │/);
+    for (const line of compact.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
+    expect(benchTable(result, { wide: true })).toMatch(/│ plain\s+│\s+[\d.]+ │\s+\d+ │\s+[\d.]+× │\s+12 │\s+8 │\s+instruction │/);
+    expect(benchMarkdown(result, { wide: true })).toMatch(/\| provider \| in asked \| in reported \| in ratio \| out asked \| out reported \| asked by \| cached \| hit\/miss \| TTFT hit p50 \| TTFT miss p50 \|\n\|---(\|--:){10}\|\n\| vllm \| [\d.]+ \| [\d.]+ \| [\d.]+× \| 12 \| 12 \| ignore_eos \|/);
     const [head, row] = benchCsv(result).trim().split('\n').map((l) => l.split(','));
     const col = (name: string) => row[head.indexOf(name)];
     expect(Number(col('input_tokens_requested_mean'))).toBe(result.providers[0].workload.input_tokens.requested_mean);
