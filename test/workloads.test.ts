@@ -342,6 +342,7 @@ describe('workload flags', () => {
     [['--trace', 'x.jsonl', '--trace-speed', '0x'], /^--trace-speed: "0x" is not a speed-up such as 2x/],
     [['--trace', join(tmpdir(), 'no-such-trace.jsonl')], /^--trace: cannot read ".*no-such-trace\.jsonl" \(no such file\)$/],
     [['--tokenizer', 'o200k_base'], /^--tokenizer: only applies with --input-tokens/],
+    [['--input-tokens', '10', '--repeat', '2'], /^--repeat: not combined with --input-tokens, --output-tokens, --shared-prefix-tokens, --turns or --trace yet/],
     [['--input-tokens', '10', '--tokenizer', 'llama3'], /^--tokenizer: "llama3" is not one of o200k_base, cl100k_base, p50k_base, r50k_base$/],
   ])('%j is a one-line usage error (exit 2)', async (args, message) => {
     const r = await bench(['plain', ...args]);
