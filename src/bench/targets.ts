@@ -11,9 +11,10 @@ export function selectProviders(cfg: Config, names: string[], env: NodeJS.Proces
   if (names.length === 0) {
     const withKeys = [...cfg.providers.values()].filter((p) => p.apiKeyEnv && hasKey(p, env));
     if (withKeys.length === 0) {
-      const vars = [...cfg.providers.values()].map((p) => p.apiKeyEnv).filter(Boolean).slice(0, 3).join(', ');
+      const vars = [...cfg.providers.values()].flatMap((p) => (p.apiKeyEnv ? [p.apiKeyEnv] : []));
+      const which = vars.length ? ` (${vars.slice(0, 3).join(', ')}${vars.length > 3 ? ', ...' : ''})` : '';
       throw new UsageError(
-        `bench: no provider in ${cfg.file} has its API key set (${vars}, ...); export a key, name providers explicitly (e.g. "bench ollama"), or try "llm-fallback bench --demo" (no keys needed)`,
+        `bench: no provider in ${cfg.file} has its API key set${which}; without names only providers with a key set are run: export a key, name providers explicitly (e.g. "bench ollama"), or try "llm-fallback bench --demo" (no keys needed)`,
       );
     }
     return withKeys;
