@@ -1,3 +1,4 @@
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterAll } from 'vitest';
 import { providerSpec, type MockProviderSpec } from '../src/mock/profile.js';
 import { startMock, type MockServer } from '../src/mock/server.js';
@@ -57,4 +58,13 @@ export function errorOf(events: ProviderEvent[]) {
   const ev = last(events);
   if (ev.type !== 'error') throw new Error(`expected the stream to end with an error, got ${ev.type}`);
   return ev.error;
+}
+
+/** A loopback port nothing listens on (bound, then closed): for a server a test starts itself, or a refused connection. */
+export async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
 }

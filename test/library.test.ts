@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { emulator } from './helpers.js';
+import { emulator, freePort } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -39,16 +39,7 @@ async function runModule(source: string): Promise<{ status: number | null; stdou
 describe('library: createRouter', () => {
   it('answers through a chain whose first provider is down, streams the same chain as events, and loads neither the CLI nor the emulator', { timeout: 90_000 }, async () => {
     const server = await emulator({ up: { dialect: 'openai', model: 'up-model' } });
-    // A port nothing listens on: bound and closed again.
-    const down = await import('node:net').then(
-      (net) =>
-        new Promise<number>((resolve) => {
-          const s = net.createServer().listen(0, '127.0.0.1', () => {
-            const port = (s.address() as { port: number }).port;
-            s.close(() => resolve(port));
-          });
-        }),
-    );
+    const down = await freePort(); // nothing listens there
     const config = {
       providers: {
         down: { api: 'openai', base_url: `http://127.0.0.1:${down}/v1`, model: 'm' },

@@ -17,7 +17,7 @@ import { openStores, type StateStores } from '../src/state/stores.js';
 import { DEFAULT_PREFIX, parseRedisUrl } from '../src/state/redis-connection.js';
 import { redact } from '../src/util/redact.js';
 import { run } from './cli-helpers.js';
-import { emulator } from './helpers.js';
+import { emulator, freePort } from './helpers.js';
 
 /**
  * A real redis-server (Debian's package), one per test file, on a free loopback port, no persistence.
@@ -25,13 +25,6 @@ import { emulator } from './helpers.js';
  */
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 /** One RESP command over a raw socket (the test's own view of Redis, independent of the client under test). */
 async function raw(port: number, ...args: string[]): Promise<string> {

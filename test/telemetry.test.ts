@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { OtlpTraceExporter } from '../src/serve/otlp.js';
 import { unixNano } from '../src/serve/telemetry-ids.js';
 import { MemoryBreakers } from '../src/state/breaker.js';
 import { MemoryAnswerCache, cacheKey } from '../src/state/cache.js';
-import { emulator } from './helpers.js';
+import { emulator, freePort } from './helpers.js';
 
 /*
  * Outside truth: the exposition is read by Debian's promtool (the Prometheus project's own parser and
@@ -566,13 +566,6 @@ function listen(s: Server): Promise<Server> {
   return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve(s)));
 }
 
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
-}
 
 interface PromSample {
   metric: Record<string, string>;
