@@ -18,9 +18,10 @@ export interface SelfCheckLevel {
   itl: { p50: number; truth_p50: number };
   connect_ms_p50: number | null;
   /**
-   * From the client's send to the emulator taking the request up (ms, the n-th send paired with the n-th
-   * arrival): time the request spent queued in the emulator's process or the kernel before the emulator's
-   * clock started. The client rightly counts it; the emulator's "truth" does not, so it is part of every err.
+   * From the client's send stamp to the emulator taking the request up (ms, the n-th send paired with the
+   * n-th arrival): time the request waited — in the client after its stamp, the kernel or the emulator —
+   * before the emulator's clock started. The client counts it; the emulator's "truth" does not, so it is
+   * part of every err.
    */
   arrival_lag: { p50: number; p99: number } | null;
   /** The client's own event-loop lateness (p99, ms) and CPU (% of one core) during the level. */

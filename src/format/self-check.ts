@@ -19,5 +19,5 @@ export function selfCheckTable(levels: SelfCheckLevel[]): string {
       `${Math.round(l.cpu_percent)}%`,
     ]);
   }
-  return `${t.toString()}\nerr = bench's figure − what the emulator (its own process, ${SELF_CHECK_PROFILE.ttft} ms to first token, ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart) logged it did; queued = from the client's send until the emulator took the request up (queueing in the emulator's process, which the client rightly counts and the emulator's log does not: part of every err); loop = how late the client's event loop ran (p99), its own share of any error; CPU = the client's, % of one core.\n`;
+  return `${t.toString()}\nerr = bench's figure − what the emulator (its own process, ${SELF_CHECK_PROFILE.ttft} ms to first token, ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart) logged it did; queued = from the client's send stamp until the emulator took the request up (the request waited in the client after its stamp, the kernel or the emulator; the client counts that wait, the emulator's log does not, so it is part of every err); loop = how late the client's event loop ran (p99), its own share of any error; CPU = the client's, % of one core.\n`;
 }
