@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnServe, type ServeProcess } from '../src/perf/gateway.js';
 import { spawnEmulator } from './cli-helpers.js';
+import { freePort } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llmf-gw-'));
 const emu = await spawnEmulator({
@@ -111,14 +112,17 @@ describe('serve --otlp-endpoint', () => {
 
 /* A real redis-server (Debian's package) on a free loopback port, without persistence. */
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+/** Every redis-server this file started, stopped when the file ends (a hook registered inside a test would never run). */
+const redisChildren: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of redisChildren) c.kill('SIGKILL');
+});
+
 async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
   accessSync(REDIS_SERVER, constants.X_OK);
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise<void>((r) => probe.close(() => r()));
+  const port = await freePort();
   const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--logfile', ''], { stdio: 'ignore' });
-  afterAll(() => void child.kill('SIGKILL'));
+  redisChildren.push(child);
   for (const until = Date.now() + 10_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
     const pong = await new Promise<string>((resolve) => {
       const sock = connect(port, '127.0.0.1', () => sock.write('PING\r\n'));
