@@ -254,10 +254,11 @@ export class Router {
 export async function createRouter(opts: RouterOptions = {}): Promise<Router> {
   const env = opts.env ?? process.env;
   if (opts.demo) {
-    const cfg = loadConfig(SHIPPED_CONFIG, env);
+    // The demo runs the shipped file (a caller that has parsed it already passes it in).
+    const cfg = isParsed(opts.config) ? opts.config : loadConfig(SHIPPED_CONFIG, env);
     // The emulator is loaded only for the demo: a router over real providers does not pay for it.
     const { startDemo } = await import('./mock/demo.js');
-    const { server, providers } = await startDemo([], opts.who ?? 'router --demo');
+    const { server, providers } = await startDemo([], opts.who ?? 'router --demo', cfg);
     const byName = new Map(providers.map((d) => [d.settings.name, d]));
     const open = (name: string) => {
       const d = byName.get(name);

@@ -113,7 +113,7 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
   const cfg = loadConfig(opts.demo ? SHIPPED_CONFIG : global.config);
   const router = await createRouter({
     demo: opts.demo,
-    config: opts.demo ? undefined : cfg,
+    config: cfg,
     who: opts.demo ? 'ask --demo' : 'ask',
     warn,
     stores: {

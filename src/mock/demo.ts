@@ -1,5 +1,5 @@
 import { loadConfig, resolveProvider, SHIPPED_CONFIG } from '../config/load.js';
-import type { ProviderConfig } from '../config/types.js';
+import type { Config, ProviderConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { ProviderSettings } from '../providers/index.js';
 import { BUILTIN_PROFILES } from './profile.js';
@@ -16,9 +16,8 @@ export interface DemoProvider {
  * `--demo`: the emulator in-process on loopback with the article's four providers, each paired with the
  * shipped providers.yaml entry of the same name, so the demo is priced and timed like the real thing.
  */
-export async function startDemo(names: string[], who: string): Promise<{ server: MockServer; providers: DemoProvider[] }> {
+export async function startDemo(names: string[], who: string, shipped: Config = loadConfig(SHIPPED_CONFIG)): Promise<{ server: MockServer; providers: DemoProvider[] }> {
   const profile = BUILTIN_PROFILES.demo();
-  const shipped = loadConfig(SHIPPED_CONFIG);
   const wanted = names.length ? names : Object.keys(profile.providers);
   for (const n of wanted) {
     if (!profile.providers[n] || !shipped.providers.has(n)) {
