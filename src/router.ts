@@ -195,7 +195,7 @@ export class Router {
       firstTokenMsPerPromptToken: CALL_DEFAULTS.firstTokenMsPerPromptToken,
       breakers: this.breakers,
       history: this.history,
-      cache: useCache ? { store: this.cache!, key: cacheKey({ messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature, route: route.name }) } : undefined,
+      cache: useCache ? { store: this.cache!, key: once(() => cacheKey({ messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature, route: route.name })) } : undefined,
       staticMessage: c?.staticMessage ?? this.config.staticMessage,
       signal: req.signal,
       sink,
@@ -272,6 +272,12 @@ export async function createRouter(opts: RouterOptions = {}): Promise<Router> {
 }
 
 const isParsed = (c: RouterOptions['config']): c is Config => typeof c === 'object' && c !== null && c.providers instanceof Map;
+
+/** `f`'s value, computed on the first call (a cache key is hashed after the answer, or not at all). */
+function once<T>(f: () => T): () => T {
+  let v: { value: T } | undefined;
+  return () => (v ??= { value: f() }).value;
+}
 
 function hedgeSetting(v: number | 'auto' | 'off' | undefined): HedgeSetting {
   return v === undefined || v === 'auto' ? { kind: 'auto' } : v === 'off' ? { kind: 'off' } : { kind: 'fixed', ms: v };

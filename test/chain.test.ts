@@ -289,7 +289,7 @@ describe('cache and static tiers', () => {
 
   it('serves the last good answer for the same request when every live provider fails, then the static message', async () => {
     const store = new FileAnswerCache(60_000, env);
-    const goodChain = new FallbackChain(providers(server, ['a']), opts({ cache: { store, key } }));
+    const goodChain = new FallbackChain(providers(server, ['a']), opts({ cache: { store, key: () => key } }));
     const good = await goodChain.run(q);
     await goodChain.settled; // cached after the answer
     expect(good.source).toBe('live');
@@ -298,7 +298,7 @@ describe('cache and static tiers', () => {
     expect(cached.source).toBe('cache');
     expect(cached.content).toBe(good.content);
     expect(cached.provider).toBe('a');
-    const other = await new FallbackChain(down, opts({ retries: 0, cache: { store, key: cacheKey({ messages: [{ role: 'user', content: 'another question' }] }) }, staticMessage: 'sorry' })).run(q);
+    const other = await new FallbackChain(down, opts({ retries: 0, cache: { store, key: () => cacheKey({ messages: [{ role: 'user', content: 'another question' }] }) }, staticMessage: 'sorry' })).run(q);
     expect(other.source).toBe('static');
     expect(other.content).toBe('sorry');
     const none = await new FallbackChain(down, opts({ retries: 0 })).run(q);
@@ -309,7 +309,7 @@ describe('cache and static tiers', () => {
   it('never caches a truncated answer', async () => {
     const store = new FileAnswerCache(60_000, env);
     const k = cacheKey({ ...q, maxTokens: 2 });
-    const chain = new FallbackChain(providers(server, ['a']), opts({ cache: { store, key: k } }));
+    const chain = new FallbackChain(providers(server, ['a']), opts({ cache: { store, key: () => k } }));
     const r = await chain.run({ ...q, maxTokens: 2 });
     await chain.settled;
     expect(r.truncated).toBe(true);

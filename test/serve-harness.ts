@@ -57,6 +57,7 @@ export async function startHarness(router: Router): Promise<Harness> {
       const ctx: EndpointContext = {
         router,
         signal: controller.signal,
+        abort: () => controller.abort(),
         commit: (name) => commitOverride ?? { ...SERVE_DEFAULTS.streamCommit, ...router.config.serve.streamCommit, ...router.config.chains.get(name)?.streamCommit },
         observe: (c) => calls.push(c),
       };

@@ -355,14 +355,14 @@ describe('a Redis that goes away', () => {
     const policy = { failures: 1, cooldownMs: 60_000, probeTimeoutMs: 10_000 };
     const s = await replica(own.url, ns(), { breaker: policy, commandTimeoutMs: 300 }, warnings);
     const key = cacheKey(q);
-    const first = await call(s, { cache: { store: s.cache, key } });
+    const first = await call(s, { cache: { store: s.cache, key: () => key } });
     expect(first.provider).toBe('backup');
     expect(warnings).toEqual([]);
     await own.stop();
     const hits = mock.stats().down.requests;
     for (let i = 0; i < 5; i++) {
       const t0 = Date.now();
-      const r = await call(s, { cache: { store: s.cache, key } });
+      const r = await call(s, { cache: { store: s.cache, key: () => key } });
       expect(r.source).toBe('live');
       expect(r.provider).toBe('backup');
       expect(r.attempts[0].decision).toBe('skipped_breaker_open'); // what this replica learnt before Redis went

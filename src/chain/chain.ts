@@ -33,7 +33,8 @@ export interface ChainOptions {
   firstTokenMsPerPromptToken: number;
   breakers?: Breakers;
   history?: LatencyHistory;
-  cache?: { store: AnswerCache; key: string };
+  /** The answer cache and this request's key in it; `key` is called (once) only when the cache is read or written. */
+  cache?: { store: AnswerCache; key: () => string };
   staticMessage?: string;
   signal?: AbortSignal;
   random?: () => number;
@@ -251,7 +252,7 @@ export class FallbackChain {
       const truncated = out.finish === 'length';
       if (o.cache && !truncated) {
         const c = o.cache;
-        later(() => c.store.put(c.key, { content: out.content, provider: p.name, model: p.model, usage: out.usage }));
+        later(() => c.store.put(c.key(), { content: out.content, provider: p.name, model: p.model, usage: out.usage }));
       }
       return {
         source: 'live',

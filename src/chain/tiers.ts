@@ -5,7 +5,7 @@ export interface TierInput {
   attempts: Attempt[];
   failedCost: number;
   latencyMs: number;
-  cache?: { store: AnswerCache; key: string };
+  cache?: { store: AnswerCache; key: () => string };
   staticMessage?: string;
   /** Why no live answer came: used when neither tier has one. */
   error: { class: string; message: string };
@@ -17,7 +17,7 @@ export interface TierInput {
 export async function fallbackTier(t: TierInput): Promise<ChainResult> {
   const base = { usage: null, finish_reason: null, truncated: false, cost_usd: 0, failed_attempts_cost_usd: t.failedCost, ttft_ms: null, attempts: t.attempts, latency_ms: t.latencyMs } as const;
   if (!t.stopped) {
-    const hit = t.cache ? await t.cache.store.get(t.cache.key) : undefined;
+    const hit = t.cache ? await t.cache.store.get(t.cache.key()) : undefined;
     if (hit) return { ...base, source: 'cache', content: hit.content, provider: hit.provider, model: hit.model, usage: hit.usage, error: null };
     if (t.staticMessage) return { ...base, source: 'static', content: t.staticMessage, provider: null, model: null, error: null };
   }

@@ -7,6 +7,7 @@ import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { percentile } from '../bench/self-check.js';
 import { FAILOVER_PROFILE, failoverConfig, SCENARIOS } from './failover.js';
 import { BIN, cpuMsOf, spawnMock, type MockProcess } from './mock-process.js';
@@ -22,7 +23,7 @@ const SECONDS = 5;
 const PAIRS = 2_000;
 const WARMUP = 300;
 /** Requests through the gateway for the memory figure, measured at these marks. */
-const MEMORY_REQUESTS = 200_000;
+const MEMORY_REQUESTS = 1_000_000;
 
 const body = (stream: boolean) => JSON.stringify({ model: 'instant', messages: [{ role: 'user', content: 'Explain the CAP theorem.' }], stream });
 const f1 = (v: number) => (Math.round(v * 10) / 10).toString();
@@ -88,24 +89,41 @@ function timed(agent: Agent, url: string, payload: string, stream: boolean): Pro
   });
 }
 
-/** Direct and gateway requests alternated one by one at concurrency 1, so drift in the machine's load affects both alike. */
-async function interleaved(direct: string, gateway: string, stream: boolean): Promise<{ direct: number[]; gateway: number[] }> {
-  const a = new Agent({ keepAlive: true, maxSockets: 1 });
-  const b = new Agent({ keepAlive: true, maxSockets: 1 });
+/**
+ * Requests to each URL alternated one by one at concurrency 1 (one keep-alive connection each), so drift in
+ * the machine's load affects every side alike. Returns ms per request per side, in the order given.
+ */
+async function interleaved(urls: string[], stream: boolean): Promise<number[][]> {
+  const agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: 1 }));
   const payload = body(stream);
-  const out = { direct: [] as number[], gateway: [] as number[] };
-  const pick = (r: { firstMs: number; totalMs: number }) => (stream ? r.firstMs : r.totalMs);
+  const out = urls.map(() => [] as number[]);
   for (let i = 0; i < WARMUP + PAIRS; i++) {
-    // Alternate which goes first, so neither always runs right after the other's garbage.
-    const order = i % 2 === 0 ? (['direct', 'gateway'] as const) : (['gateway', 'direct'] as const);
-    for (const side of order) {
-      const r = await timed(side === 'direct' ? a : b, side === 'direct' ? direct : gateway, payload, stream);
-      if (i >= WARMUP) out[side].push(pick(r));
+    // Rotate which goes first, so no side always runs right after another's garbage.
+    for (let k = 0; k < urls.length; k++) {
+      const side = (i + k) % urls.length;
+      const r = await timed(agents[side], urls[side], payload, stream);
+      if (i >= WARMUP) out[side].push(stream ? r.firstMs : r.totalMs);
     }
   }
-  a.destroy();
-  b.destroy();
+  for (const a of agents) a.destroy();
   return out;
+}
+
+/** `node dist/perf/relay.js KIND UPSTREAM` (see relay.ts) as its own process; resolves with its URL. */
+function spawnRelay(kind: 'tcp' | 'http', upstream: string): Promise<{ url: string; pid: number; close(): void }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./relay.js', import.meta.url)), kind, upstream], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`relay ${kind} did not start: ${out}`)), 15_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /^listening (http:\/\/\S+)$/m.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      resolve({ url: m[1], pid: child.pid!, close: () => void child.kill() });
+    });
+    child.once('exit', (code) => reject(new Error(`relay ${kind} exited (${code})`)));
+  });
 }
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -122,25 +140,35 @@ function configFor(mock: MockProcess): string {
 export async function gatewaySection(memoryRequests = MEMORY_REQUESTS): Promise<string[]> {
   const mock = await spawnMock('instant');
   const gw = await spawnServe(['--config', configFor(mock), 'serve']);
-  const direct = `${mock.baseUrl('instant')}/chat/completions`;
+  const tcp = await spawnRelay('tcp', mock.url);
+  const floor = await spawnRelay('http', mock.baseUrl('instant'));
+  const mockPath = `${new URL(mock.baseUrl('instant')).pathname}/chat/completions`;
+  const direct = `${mock.url}${mockPath}`;
+  const viaTcp = `${tcp.url}${mockPath}`;
+  const viaFloor = `${floor.url}/v1/chat/completions`;
   const viaGw = `${gw.url}/v1/chat/completions`;
   try {
-    const lat = await interleaved(direct, viaGw, false);
-    const ttft = await interleaved(direct, viaGw, true);
+    const [latDirect, latTcp, latFloor, latGw] = await interleaved([direct, viaTcp, viaFloor, viaGw], false);
+    // The bare proxy answers only when the whole stream is in: it has no first-token figure.
+    const [ttftDirect, ttftTcp, ttftGw] = await interleaved([direct, viaTcp, viaGw], true);
     const p = (v: number[], q: number) => percentile(v, q);
+    const over = (v: number[], base: number[], q: number) => p(v, q) - p(base, q);
 
     const cannon = (url: string) => autocannon({ url, connections: CONNECTIONS, duration: SECONDS, method: 'POST', headers: { 'content-type': 'application/json' }, body: body(false) });
     await cannon(direct);
+    await cannon(viaFloor);
     await cannon(viaGw);
     let emu0 = cpuMsOf(mock.pid);
     const d = await cannon(direct);
     const dEmu = (cpuMsOf(mock.pid) - emu0) / (SECONDS * 10);
-    emu0 = cpuMsOf(mock.pid);
-    const gw0 = cpuMsOf(gw.pid);
-    const g = await cannon(viaGw);
-    const gEmu = (cpuMsOf(mock.pid) - emu0) / (SECONDS * 10);
-    const gGw = (cpuMsOf(gw.pid) - gw0) / (SECONDS * 10);
-    const gCpuUs = ((cpuMsOf(gw.pid) - gw0) * 1000) / Math.max(1, g['2xx']);
+    const cpuPerRequest = async (url: string, pid: number) => {
+      emu0 = cpuMsOf(mock.pid);
+      const c0 = cpuMsOf(pid);
+      const r = await cannon(url);
+      return { r, emu: (cpuMsOf(mock.pid) - emu0) / (SECONDS * 10), cpu: (cpuMsOf(pid) - c0) / (SECONDS * 10), us: ((cpuMsOf(pid) - c0) * 1000) / Math.max(1, r['2xx']) };
+    };
+    const fl = await cpuPerRequest(viaFloor, floor.pid);
+    const g = await cpuPerRequest(viaGw, gw.pid);
 
     // Memory: RSS of the gateway process after a warm-up, then at marks over `memoryRequests` more.
     const marks: [number, number][] = [[0, rssMiB(gw.pid)]];
@@ -157,25 +185,30 @@ export async function gatewaySection(memoryRequests = MEMORY_REQUESTS): Promise<
     }
     const memSeconds = (Date.now() - t0) / 1000;
 
-    const added = (q: number, v: { direct: number[]; gateway: number[] }) => p(v.gateway, q) - p(v.direct, q);
-    const ratio = g.requests.average / d.requests.average;
+    const ratio = g.r.requests.average / d.requests.average;
+    const row = (label: string, q: number, sides: (number[] | undefined)[]) => {
+      const [dir, tc, fp, gwv] = sides;
+      const cell = (v: number[] | undefined) => (v ? `${f3(p(v, q))} ms` : '—');
+      return `| ${label} | ${cell(dir)} | ${cell(tc)} | ${cell(fp)} | ${cell(gwv)} | **${f3(over(gwv!, dir!, q))} ms** | ${fp ? `${f3(over(gwv!, fp, q))} ms` : `${f3(over(gwv!, tc!, q))} ms over the relay`} |`;
+    };
     return [
       '## Gateway: what `serve` adds to a call',
       '',
-      `\`llm-fallback serve\` in its own process in front of the emulator's \`instant\` profile (its own process), against calling the emulator directly from the same client. Latency and TTFT: ${PAIRS.toLocaleString('en-US')} requests each way at concurrency 1, direct and gateway alternated request by request in one run (after ${WARMUP} of each as warm-up), one keep-alive connection each; TTFT is the first body byte carrying content, with \`serve.stream_commit.tokens: 0\` (the default holds the first 20 tokens back so an early failure can still fall over unseen: on this 16-token answer that is the whole answer). Throughput: autocannon, ${CONNECTIONS} connections, ${SECONDS} s each, non-streaming.`,
+      `\`llm-fallback serve\` in its own process in front of the emulator's \`instant\` profile (its own process), against calling the emulator directly from the same client, and against two floors, each its own process in front of the same emulator (src/perf/relay.ts): a **TCP relay** that pipes bytes between two sockets (what any extra hop on loopback costs this machine, whatever the gateway is written in) and a **bare Node HTTP proxy** (node:http server, undici stream to the emulator, the SSE content collected into one chat.completion: no chain, clocks, breaker, cache, metrics or log — the least a Node gateway does). Latency and TTFT: ${PAIRS.toLocaleString('en-US')} requests to each at concurrency 1, the sides rotated request by request in one run (after ${WARMUP} each as warm-up), one keep-alive connection each; TTFT is the first body byte carrying content, with \`serve.stream_commit.tokens: 0\` (the default holds the first 20 tokens back so an early failure can still fall over unseen: on this 16-token answer that is the whole answer). Throughput: autocannon, ${CONNECTIONS} connections, ${SECONDS} s each, non-streaming.`,
       '',
-      '| figure | direct | through the gateway | added |',
-      '|---|--:|--:|--:|',
-      `| latency p50 (non-streaming) | ${f3(p(lat.direct, 50))} ms | ${f3(p(lat.gateway, 50))} ms | **${f3(added(50, lat))} ms** |`,
-      `| latency p99 | ${f3(p(lat.direct, 99))} ms | ${f3(p(lat.gateway, 99))} ms | **${f3(added(99, lat))} ms** |`,
-      `| TTFT p50 (streaming) | ${f3(p(ttft.direct, 50))} ms | ${f3(p(ttft.gateway, 50))} ms | **${f3(added(50, ttft))} ms** |`,
-      `| TTFT p99 | ${f3(p(ttft.direct, 99))} ms | ${f3(p(ttft.gateway, 99))} ms | ${f3(added(99, ttft))} ms |`,
-      `| requests/s at ${CONNECTIONS} connections | ${Math.round(d.requests.average)} | ${Math.round(g.requests.average)} | ratio ${f2(ratio)} |`,
-      `| emulator CPU (of one core) | ${Math.round(dEmu)}% | ${Math.round(gEmu)}% | gateway ${Math.round(gGw)}%, ${f1(gCpuUs)} µs per request |`,
+      '| figure | direct | TCP relay | bare Node HTTP proxy | gateway | **gateway added** | gateway over the bare proxy |',
+      '|---|--:|--:|--:|--:|--:|--:|',
+      row('latency p50 (non-streaming)', 50, [latDirect, latTcp, latFloor, latGw]),
+      row('latency p99', 99, [latDirect, latTcp, latFloor, latGw]),
+      row('TTFT p50 (streaming)', 50, [ttftDirect, ttftTcp, undefined, ttftGw]),
+      row('TTFT p99', 99, [ttftDirect, ttftTcp, undefined, ttftGw]),
+      `| requests/s at ${CONNECTIONS} connections | ${Math.round(d.requests.average)} | — | ${Math.round(fl.r.requests.average)} | ${Math.round(g.r.requests.average)} | ratio ${f2(ratio)} | ratio ${f2(g.r.requests.average / fl.r.requests.average)} |`,
+      `| proxy CPU per request (% of one core) | — | — | ${f1(fl.us)} µs (${Math.round(fl.cpu)}%) | ${f1(g.us)} µs (${Math.round(g.cpu)}%) | | ${f2(g.us / fl.us)} × |`,
+      `| emulator CPU (of one core) | ${Math.round(dEmu)}% | — | ${Math.round(fl.emu)}% | ${Math.round(g.emu)}% | | |`,
       '',
-      `**Gateway added latency p50 ${f3(added(50, lat))} ms, p99 ${f3(added(99, lat))} ms (targets ≤ 0.3 ms, ≤ 1 ms); added TTFT p50 ${f3(added(50, ttft))} ms (target ≤ 0.5 ms); requests/s ${f2(ratio)} × direct (goal ≥ 0.80).**`,
+      `**Gateway added latency p50 ${f3(over(latGw, latDirect, 50))} ms, p99 ${f3(over(latGw, latDirect, 99))} ms (targets ≤ 0.3 ms, ≤ 1 ms); added TTFT p50 ${f3(over(ttftGw, ttftDirect, 50))} ms (target ≤ 0.5 ms); requests/s ${f2(ratio)} × direct (goal ≥ 0.80).** The hop alone (TCP relay) adds ${f3(over(latTcp, latDirect, 50))} ms p50 and ${f3(over(latTcp, latDirect, 99))} ms p99; a bare Node HTTP proxy adds ${f3(over(latFloor, latDirect, 50))} / ${f3(over(latFloor, latDirect, 99))} ms; the gateway's own share above that proxy is ${f3(over(latGw, latFloor, 50))} / ${f3(over(latGw, latFloor, 99))} ms.`,
       '',
-      `The added figures include the extra loopback hop itself (client → gateway → emulator instead of client → emulator). On a 2-core machine the throughput ratio is mostly CPU sharing: the client, the gateway and the emulator compete for the same two cores.`,
+      `On a 2-core machine the throughput ratio is mostly CPU sharing: autocannon, the proxy and the emulator compete for the same two cores, and a proxy that spends more CPU per request than the emulator cannot reach the emulator's rate.`,
       '',
       `Memory: resident set of the gateway process after the warm-up and after ${memoryRequests.toLocaleString('en-US')} more non-streaming requests at ${CONNECTIONS} connections (${f1(memSeconds)} s${failed ? `, ${failed} not answered 200` : ''}):`,
       '',
@@ -187,6 +220,8 @@ export async function gatewaySection(memoryRequests = MEMORY_REQUESTS): Promise<
       '',
     ];
   } finally {
+    tcp.close();
+    floor.close();
     await gw.close();
     await mock.close();
   }

@@ -58,11 +58,6 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
     throw e;
   }
 
-  // Our own controller: the client's going away aborts the call, and so does a committed stream's failure.
-  const controller = new AbortController();
-  const onClientGone = () => controller.abort();
-  if (ctx.signal.aborted) controller.abort();
-  else ctx.signal.addEventListener('abort', onClientGone, { once: true });
   const startEpochMs = Date.now();
   // Once part of a streamed answer has gone out, a provider failing mid-answer ends the call: starting the
   // next provider would be a request nobody can see.
@@ -72,46 +67,42 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
     messages: call.messages,
     maxTokens: call.maxTokens,
     temperature: call.temperature,
-    signal: controller.signal,
+    signal: ctx.signal,
     timeoutMs: CALL_DEFAULTS.deadlineMs,
     afterMidStreamFailure: () => (shown ? ('stop' as const) : ('fallover' as const)),
   };
   const id = nextId(d.idPrefix);
   const created = Math.floor(startEpochMs / 1000);
-  try {
-    let result: ChainResult;
-    let status = 200;
-    let cut: { class: string; message: string } | undefined;
-    if (call.stream) {
-      let events: AsyncIterable<ChainEvent>;
-      try {
-        events = ctx.router.stream(request);
-      } catch (e) {
-        if (e instanceof UsageError) return sendError(res, d.name, { status: 400, code: 'context_length_exceeded', param: 'messages', message: e.message });
-        throw e;
-      }
-      const out = await streamAnswer(events, ctx.commit(call.model), route, d.frames(call, id, created), res, () => controller.abort(), () => (shown = true));
-      result = out.result;
-      cut = out.cut;
-      if (!out.committed) status = replyNone(d, res, result, route, ctx.router);
-    } else {
-      try {
-        result = await ctx.router.chat(request);
-      } catch (e) {
-        if (e instanceof UsageError) return sendError(res, d.name, { status: 400, code: 'context_length_exceeded', param: 'messages', message: e.message });
-        throw e;
-      }
-      if (result.source === 'none') status = replyNone(d, res, result, route, ctx.router);
-      else if (!res.destroyed) {
-        const json = d.complete(result, call, id, created);
-        res.writeHead(200, replyHeaders(finalHead(result, route), { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) }));
-        res.end(json);
-      }
+  let result: ChainResult;
+  let status = 200;
+  let cut: { class: string; message: string } | undefined;
+  if (call.stream) {
+    let events: AsyncIterable<ChainEvent>;
+    try {
+      events = ctx.router.stream(request);
+    } catch (e) {
+      if (e instanceof UsageError) return sendError(res, d.name, { status: 400, code: 'context_length_exceeded', param: 'messages', message: e.message });
+      throw e;
     }
-    ctx.observe({ endpoint: d.endpoint, model: call.model, stream: call.stream, result, startEpochMs, traceparent: header(req, 'traceparent'), status, cut });
-  } finally {
-    ctx.signal.removeEventListener('abort', onClientGone);
+    const out = await streamAnswer(events, ctx.commit(call.model), route, d.frames(call, id, created), res, ctx.abort, () => (shown = true));
+    result = out.result;
+    cut = out.cut;
+    if (!out.committed) status = replyNone(d, res, result, route, ctx.router);
+  } else {
+    try {
+      result = await ctx.router.chat(request);
+    } catch (e) {
+      if (e instanceof UsageError) return sendError(res, d.name, { status: 400, code: 'context_length_exceeded', param: 'messages', message: e.message });
+      throw e;
+    }
+    if (result.source === 'none') status = replyNone(d, res, result, route, ctx.router);
+    else if (!res.destroyed) {
+      const json = d.complete(result, call, id, created);
+      res.writeHead(200, replyHeaders(finalHead(result, route), { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) }));
+      res.end(json);
+    }
   }
+  ctx.observe({ endpoint: d.endpoint, model: call.model, stream: call.stream, result, startEpochMs, traceparent: header(req, 'traceparent'), status, cut });
 }
 
 /** Sends the status for a call without an answer; returns it. */

@@ -30,8 +30,10 @@ export interface CallRecord {
 
 export interface EndpointContext {
   router: Router;
-  /** Aborted when the client goes away or the server gives up on in-flight calls at shutdown. */
+  /** Aborted when the client goes away, the server gives up on in-flight calls at shutdown, or `abort` is called. */
   signal: AbortSignal;
+  /** Ends the call (a committed stream that broke off: no more upstream tokens are wanted). */
+  abort(): void;
   /** The stream commit for a route: the chain's own stream_commit over serve's over the defaults. */
   commit(route: string): StreamCommit;
   /** Called exactly once per chain call that produced a result. */

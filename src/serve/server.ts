@@ -112,6 +112,7 @@ export class Gateway {
   private readonly inFlight = new Set<Exchange>();
   private readonly created = Math.floor(Date.now() / 1000);
   private draining = false;
+  private readonly names = new ShownNames();
   private idle: (() => void) | undefined;
 
   constructor(opts: GatewayOptions) {
@@ -169,6 +170,7 @@ export class Gateway {
   async swap(next: Router): Promise<void> {
     const old = this.slot;
     this.slot = { router: next, exposure: expose(next), inFlight: 0 };
+    this.names.clear();
     if (old.inFlight === 0) await old.router.close();
   }
 
@@ -287,6 +289,7 @@ export class Gateway {
     const ctx: EndpointContext = {
       router: slot.router,
       signal: x.abort.signal,
+      abort: () => x.abort.abort(new Error('the stream broke off after its commit')),
       commit: (route) => streamCommit(slot.router, route),
       observe: (call) => {
         x.call = call;
@@ -327,9 +330,9 @@ export class Gateway {
     if (counted) {
       const endpoint = x.kind === 'chat_completions' || x.kind === 'messages' || x.kind === 'models' ? x.kind : 'other';
       this.metrics?.requestFinished({ endpoint, model: x.call?.model ?? x.route ?? '', status, durationMs: ms, stream: x.stream });
-      this.log(accessLine(x, status, ms));
+      this.log(accessLine(x, status, ms, this.names));
     } else if (status >= 400 && !(x.kind === 'readyz' && status === 503)) {
-      this.log(accessLine(x, status, ms));
+      this.log(accessLine(x, status, ms, this.names));
     }
     if (this.draining) {
       this.server.closeIdleConnections();
@@ -369,10 +372,11 @@ export function streamCommit(router: Router, route: string): StreamCommit {
  * method, path, status, route, provider, source, attempts, duration: never headers, keys or prompts.
  * 499 (nginx's "client closed request") marks a response the client did not wait for.
  */
-function accessLine(x: Exchange, status: number, ms: number): string {
+function accessLine(x: Exchange, status: number, ms: number, names: ShownNames): string {
   const r = x.call?.result;
-  const parts = [new Date().toISOString(), x.req.method ?? '-', shownPath(x.path), String(status)];
-  if (x.route !== undefined || x.call) parts.push(`route=${shownName(x.call?.model ?? x.route ?? '')}`);
+  // A known endpoint's path is one of PATHS: nothing of the client's in it to clean.
+  const parts = [new Date().toISOString(), x.req.method ?? '-', x.kind !== undefined ? x.path : shownPath(x.path), String(status)];
+  if (x.route !== undefined || x.call) parts.push(`route=${names.shown(x.call?.model ?? x.route ?? '')}`);
   if (r) parts.push(`provider=${r.provider ?? '-'}`, `source=${r.source}`, `attempts=${r.attempts.length}`);
   if (x.call?.cut) parts.push(`cut=${x.call.cut.class}`);
   if (x.stream) parts.push('stream');
@@ -386,6 +390,28 @@ function shownName(s: string): string {
 }
 
 const shownPath = (p: string) => shownName(p.length > 200 ? p.slice(0, 200) : p);
+
+/**
+ * Route names as the access log shows them, remembered: clients name the same few routes over and over,
+ * and cleaning one (secrets, controls) costs more than the rest of the line. Bounded, and cleared when a
+ * reload may have brought new secrets to redact.
+ */
+class ShownNames {
+  private readonly seen = new Map<string, string>();
+  shown(name: string): string {
+    let v = this.seen.get(name);
+    if (v === undefined) {
+      v = shownName(name);
+      if (this.seen.size >= SHOWN_NAMES_KEPT) this.seen.clear();
+      this.seen.set(name, v);
+    }
+    return v;
+  }
+  clear(): void {
+    this.seen.clear();
+  }
+}
+const SHOWN_NAMES_KEPT = 1_000;
 
 function sendText(res: ServerResponse, status: number, text: string, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });

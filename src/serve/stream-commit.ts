@@ -52,8 +52,22 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
   let provider: string | null = null;
   let timer: NodeJS.Timeout | undefined;
   const t0 = performance.now();
+  // The frames after the first write that arrive in one turn (the adapter hands the chain every token of
+  // a network read together) go out in one write: the socket is corked at the first of them and uncorked
+  // once this turn's microtasks are done. The commit's own write goes out at once: it carries the first token.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    res.uncork();
+  };
   const send = (s: string) => {
-    if (!res.destroyed) res.write(s);
+    if (res.destroyed) return;
+    if (!corked) {
+      corked = true;
+      res.cork();
+      process.nextTick(uncork);
+    }
+    res.write(s);
   };
 
   const commit = (head: ReplyHead) => {
@@ -65,7 +79,7 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
     let out = frames.start(head.model ?? route.name);
     for (let i = 0; i < held.length; i++) out += frames.delta(held[i]);
     held.length = 0;
-    send(out);
+    if (!res.destroyed) res.write(out);
   };
   const liveHead = (): ReplyHead => ({ provider, model: modelOf(route, provider), attempts: requests, source: 'live' });
   const end = (head: ReplyHead, latencyMs: number, e: { class: string; message: string }) => {
