@@ -294,7 +294,7 @@ describe('cache and static tiers', () => {
     await goodChain.settled; // cached after the answer
     expect(good.source).toBe('live');
     const down = providers(server, ['a', 'b'], { a: { fault: { kind: 'overloaded' } }, b: { fault: { kind: 'overloaded' } } });
-    const cached = await new FallbackChain(down, opts({ retries: 0, cache: { store, key }, staticMessage: 'sorry' })).run(q);
+    const cached = await new FallbackChain(down, opts({ retries: 0, cache: { store, key: () => key }, staticMessage: 'sorry' })).run(q);
     expect(cached.source).toBe('cache');
     expect(cached.content).toBe(good.content);
     expect(cached.provider).toBe('a');

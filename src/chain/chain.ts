@@ -155,9 +155,11 @@ export class FallbackChain {
     let lastFailed: number | undefined;
     let running: LiveAttempt[] = [];
     let committed: LiveAttempt | undefined;
-    // State writes run one after another, off the path of the answer; the call ends after they finish.
-    let writes: Promise<unknown> = Promise.resolve();
-    const later = (f: () => Promise<unknown>) => (writes = writes.then(f));
+    // State writes run one after another, off the path of the answer: they start on the next turn of the
+    // event loop, after the caller has taken the answer (as microtasks they would run before it, and a
+    // cache write hashes the whole prompt). The call ends after they finish.
+    let writes: Promise<unknown> | undefined;
+    const later = (f: () => Promise<unknown>) => (writes = (writes ?? new Promise<void>((resolve) => setImmediate(resolve))).then(f));
 
     const record = (p: ChainProvider, a: LiveAttempt | null, out: Outcome | null, decision: Decision, extra: Partial<Attempt> = {}): Attempt => {
       const usage = out?.usage ?? null;
