@@ -88,6 +88,8 @@ class Channel<T> {
   }
 }
 
+const ignoreText = (_text: string) => {};
+
 const isoOrNever = (epochMs: number) => (Number.isFinite(epochMs) && Math.abs(epochMs) < 8.64e15 ? new Date(epochMs).toISOString() : 'further notice');
 
 /**
@@ -114,7 +116,8 @@ export class FallbackChain {
 
   /** The result: the fold of `stream`, feeding the live sink on the way. */
   async run(req: ChainRequest): Promise<ChainResult> {
-    for await (const ev of this.stream(req)) {
+    // Without a live sink nobody reads the token events: the answer carries the whole text.
+    for await (const ev of this.events(req, this.opts.sink !== undefined)) {
       if (ev.type === 'attempt_start') this.opts.sink?.attemptStart?.(ev.provider, ev.model);
       else if (ev.type === 'token') this.opts.sink?.token(ev.text, ev.provider);
       else if (ev.type === 'restart') this.opts.sink?.restart(ev.failed, ev.error, ev.next);
@@ -125,15 +128,19 @@ export class FallbackChain {
 
   /** Every step of the call as it happens, up to exactly one `answer` (state writes may still follow; see `settled`). */
   stream(req: ChainRequest): AsyncIterable<ChainEvent> {
+    return this.events(req, true);
+  }
+
+  private events(req: ChainRequest, tokens: boolean): AsyncIterable<ChainEvent> {
     const ch = new Channel<ChainEvent>();
-    this.settled = this.drive(req, (e) => ch.push(e)).then(
+    this.settled = this.drive(req, (e) => ch.push(e), tokens).then(
       () => ch.close(),
       (e: unknown) => ch.close(e),
     );
     return ch;
   }
 
-  private async drive(req: ChainRequest, emit: (e: ChainEvent) => void): Promise<void> {
+  private async drive(req: ChainRequest, emit: (e: ChainEvent) => void, tokens: boolean): Promise<void> {
     const o = this.opts;
     const random = o.random ?? Math.random;
     const t0 = now();
@@ -320,7 +327,7 @@ export class FallbackChain {
           committed = a;
           o.history?.add(a.provider.breakerKey, a.provider.name, { ttftMs: Math.max(0, a.firstTokenAt! - a.startedAt - allowanceMs) });
           await cancelOthers(a, 'hedge_lost');
-          a.pipe((text) => emit({ type: 'token', provider: a.provider.name, text }));
+          a.pipe(tokens ? (text) => emit({ type: 'token', provider: a.provider.name, text }) : ignoreText);
           continue;
         }
         const out = await a.done;
