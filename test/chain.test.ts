@@ -9,7 +9,7 @@ import { createAdapter } from '../src/providers/index.js';
 import { FileBreakers, MemoryBreakers } from '../src/state/breaker.js';
 import { MemoryLatencyHistory } from '../src/state/latency.js';
 import { FileAnswerCache, cacheKey } from '../src/state/cache.js';
-import { emulator } from './helpers.js';
+import { CHAIN_TEST_TIMEOUTS as T, chainProviders, emulator } from './helpers.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
 const server = await emulator({
@@ -22,23 +22,15 @@ const server = await emulator({
   small: { dialect: 'openai', output_tokens: c(5), context_window: 100_000 },
 });
 
-const T = { connect: 1000, firstToken: 2000, idle: 1000, total: 10_000 };
-
+/** `over[name]` may carry a `fault` (sent as x-mock-fault on every request) beside fields to replace. */
 function providers(s: MockServer, names: string[], over: Record<string, Partial<ChainProvider> & { fault?: object }> = {}): ChainProvider[] {
-  return names.map((name) => {
-    const spec = s.profile.providers[name];
-    const o = over[name] ?? {};
-    const headers: Record<string, string> = o.fault ? { 'x-mock-fault': JSON.stringify(o.fault) } : {};
-    return {
-      name,
-      model: spec.model,
-      adapter: createAdapter({ name, api: spec.dialect === 'anthropic' ? 'anthropic' : 'openai', baseUrl: s.baseUrl(name), model: spec.model, headers, params: {}, timeouts: {} }),
-      price: { input: 1, cachedInput: 0.5, output: 2, pricedAt: '2026-11-24' },
-      timeouts: T,
-      breakerKey: `test:${name}:${Math.random()}`,
-      ...o,
-    };
-  });
+  const faults: Record<string, object> = {};
+  const fields: Record<string, Partial<ChainProvider>> = {};
+  for (const [name, { fault, ...rest }] of Object.entries(over)) {
+    if (fault) faults[name] = fault;
+    fields[name] = rest;
+  }
+  return chainProviders(s, names, { faults, over: fields });
 }
 
 const opts = (over: Partial<ChainOptions> = {}): ChainOptions => ({

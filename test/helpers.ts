@@ -5,6 +5,7 @@ import { startMock, type MockServer } from '../src/mock/server.js';
 import { createAdapter } from '../src/providers/index.js';
 import type { ProviderSettings } from '../src/providers/http-adapter.js';
 import type { ChatRequest, ProviderAdapter, ProviderEvent } from '../src/providers/types.js';
+import type { ChainProvider } from '../src/chain/chain.js';
 
 /** Starts the emulator on 127.0.0.1, port 0, with the given providers; closed after the file's tests. */
 export async function emulator(providers: Record<string, Partial<MockProviderSpec>>, seed = 7): Promise<MockServer> {
@@ -28,6 +29,35 @@ export function adapterFor(server: MockServer, name: string, extra: Partial<Prov
   });
   afterAll(() => adapter.close());
   return adapter;
+}
+
+/** The chain tests' clocks: short enough that a stalled provider costs a test little. */
+export const CHAIN_TEST_TIMEOUTS = { connect: 1000, firstToken: 2000, idle: 1000, total: 10_000 };
+
+/**
+ * Chain members over the emulated providers `names` of `server`, in order. `faults` sends a provider's
+ * requests with an x-mock-fault header (its fault on every request); `over` replaces any field;
+ * `breakerKey` names each provider's breaker (default: unique per call, so tests do not share state).
+ * No hook is registered: tests call this inside `it`, where a hook would never run.
+ */
+export function chainProviders(
+  server: MockServer,
+  names: string[],
+  opts: { faults?: Record<string, object>; over?: Record<string, Partial<ChainProvider>>; breakerKey?: (name: string) => string } = {},
+): ChainProvider[] {
+  return names.map((name) => {
+    const spec = server.profile.providers[name];
+    const fault = opts.faults?.[name];
+    return {
+      name,
+      model: spec.model,
+      adapter: createAdapter({ name, api: spec.dialect === 'anthropic' ? 'anthropic' : 'openai', baseUrl: server.baseUrl(name), model: spec.model, headers: fault ? { 'x-mock-fault': JSON.stringify(fault) } : {}, params: {}, timeouts: {} }),
+      price: { input: 1, cachedInput: 0.5, output: 2, pricedAt: '2026-11-24' },
+      timeouts: CHAIN_TEST_TIMEOUTS,
+      breakerKey: opts.breakerKey?.(name) ?? `test:${name}:${Math.random()}`,
+      ...opts.over?.[name],
+    };
+  });
 }
 
 export const ask = (text = 'Explain the CAP theorem briefly.', over: Partial<ChatRequest> = {}): ChatRequest => ({

@@ -6,10 +6,9 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { FallbackChain, type ChainOptions, type ChainProvider } from '../src/chain/chain.js';
+import { FallbackChain, type ChainOptions } from '../src/chain/chain.js';
 import { UsageError } from '../src/errors.js';
 import type { MockServer } from '../src/mock/server.js';
-import { createAdapter } from '../src/providers/index.js';
 import { FileBreakers, MAX_OPEN_MS, MemoryBreakers, type BreakerPolicy } from '../src/state/breaker.js';
 import { cacheKey } from '../src/state/cache.js';
 import { HISTORY_SAMPLES } from '../src/state/latency.js';
@@ -17,7 +16,7 @@ import { openStores, type StateStores } from '../src/state/stores.js';
 import { DEFAULT_PREFIX, parseRedisUrl } from '../src/state/redis-connection.js';
 import { redact } from '../src/util/redact.js';
 import { run } from './cli-helpers.js';
-import { emulator, freePort } from './helpers.js';
+import { chainProviders, emulator, freePort } from './helpers.js';
 
 /**
  * A real redis-server (Debian's package), one per test file, on a free loopback port, no persistence.
@@ -276,7 +275,6 @@ describe('latency history writes', () => {
 });
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
-const T = { connect: 1000, firstToken: 2000, idle: 1000, total: 10_000 };
 let mock: MockServer;
 beforeAll(async () => {
   mock = await emulator({ down: { dialect: 'openai', output_tokens: c(4) }, backup: { dialect: 'openai', output_tokens: c(5) } });
@@ -284,18 +282,8 @@ beforeAll(async () => {
 
 /** The chain a replica runs: `down` (answering 500 on every request) and then `backup`. */
 function chainOn(stores: StateStores, over: Partial<ChainOptions> = {}): FallbackChain {
-  const providers: ChainProvider[] = ['down', 'backup'].map((name) => {
-    const spec = mock.profile.providers[name];
-    const headers: Record<string, string> = name === 'down' ? { 'x-mock-fault': JSON.stringify({ kind: 'server' }) } : {};
-    return {
-      name,
-      model: spec.model,
-      adapter: createAdapter({ name, api: 'openai', baseUrl: mock.baseUrl(name), model: spec.model, headers, params: {}, timeouts: {} }),
-      price: { input: 1, cachedInput: 0.5, output: 2, pricedAt: '2026-11-24' },
-      timeouts: T,
-      breakerKey: `${name}#shared`,
-    };
-  });
+  // `down` answers 500 on every request; both share one breaker key across replicas.
+  const providers = chainProviders(mock, ['down', 'backup'], { faults: { down: { kind: 'server' } }, breakerKey: (name) => `${name}#shared` });
   return new FallbackChain(providers, {
     retries: 0,
     deadlineMs: 10_000,

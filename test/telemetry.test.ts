@@ -8,13 +8,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FallbackChain, type ChainProvider, type ChainResult } from '../src/chain/chain.js';
 import { refusedUrl } from '../src/mock/server.js';
-import { createAdapter } from '../src/providers/index.js';
 import { GatewayMetrics } from '../src/serve/metrics.js';
 import { OtlpTraceExporter } from '../src/serve/otlp.js';
 import { unixNano } from '../src/serve/telemetry-ids.js';
 import { MemoryBreakers } from '../src/state/breaker.js';
 import { MemoryAnswerCache, cacheKey } from '../src/state/cache.js';
-import { emulator, freePort } from './helpers.js';
+import { chainProviders, emulator, freePort } from './helpers.js';
 
 /*
  * Outside truth: the exposition is read by Debian's promtool (the Prometheus project's own parser and
@@ -32,21 +31,7 @@ const server = await emulator({
   b: { dialect: 'deepseek', output_tokens: c(7) },
 });
 
-const T = { connect: 1000, firstToken: 2000, idle: 1000, total: 10_000 };
-function providers(names: string[], faults: Record<string, object> = {}): ChainProvider[] {
-  return names.map((name) => {
-    const spec = server.profile.providers[name];
-    const headers: Record<string, string> = faults[name] ? { 'x-mock-fault': JSON.stringify(faults[name]) } : {};
-    return {
-      name,
-      model: spec.model,
-      adapter: createAdapter({ name, api: 'openai', baseUrl: server.baseUrl(name), model: spec.model, headers, params: {}, timeouts: {} }),
-      price: { input: 1, cachedInput: 0.5, output: 2, pricedAt: '2026-11-24' },
-      timeouts: T,
-      breakerKey: `telemetry:${name}`,
-    };
-  });
-}
+const providers = (names: string[], faults: Record<string, object> = {}): ChainProvider[] => chainProviders(server, names, { faults, breakerKey: (name) => `telemetry:${name}` });
 const q = { messages: [{ role: 'user' as const, content: 'What is a circuit breaker?' }] };
 const chainOpts = { retries: 0, deadlineMs: 10_000, onContentFilter: 'stop' as const, firstTokenMsPerPromptToken: 0 };
 
@@ -65,7 +50,7 @@ async function breakerSkipped(): Promise<ChainResult> {
 
 /** b answers and its answer is cached; then a alone fails and the cache answers. */
 async function cachedAnswer(): Promise<ChainResult> {
-  const cache = { store: new MemoryAnswerCache(60_000), key: cacheKey(q) };
+  const cache = { store: new MemoryAnswerCache(60_000), key: () => cacheKey(q) };
   const first = new FallbackChain(providers(['b']), { ...chainOpts, cache });
   await first.run(q);
   await first.settled;
