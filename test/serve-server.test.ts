@@ -113,7 +113,8 @@ describe('routing', () => {
     expect((await na.json()).error.code).toBe('method_not_allowed');
     const naMessages = await fetch(`${url}/v1/messages`, { method: 'PUT', body: '{}' });
     expect(naMessages.status).toBe(405);
-    expect((await naMessages.json()).type).toBe('error'); // the Anthropic envelope on its path
+    // The Anthropic envelope on its path, with a client-error type (a 4xx is never the server's api_error).
+    expect(await naMessages.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
 
     const head = await fetch(`${url}/healthz`, { method: 'HEAD' });
     expect(head.status).toBe(200);

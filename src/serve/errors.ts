@@ -23,6 +23,7 @@ function anthropicType(status: number): string {
   if (status === 404) return 'not_found_error';
   if (status === 429) return 'rate_limit_error';
   if (status === 529) return 'overloaded_error';
+  if (status < 500) return 'invalid_request_error'; // e.g. 405: the client's request is wrong, not the server
   return status === 503 ? 'overloaded_error' : 'api_error';
 }
 
