@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { FileBreakers } from '../src/state/breaker.js';
 import { FileAnswerCache, cacheKey } from '../src/state/cache.js';
 import { LOCK_STALE_MS, LockTimeout, atomicWrite, cleanStaleTmp, ensurePrivateDir, lockIsStale, withLock } from '../src/state/files.js';
-import { FileLatencyHistory } from '../src/state/latency.js';
+import { FileLatencyHistory, HISTORY_KEYS, HISTORY_SAMPLES, MemoryLatencyHistory } from '../src/state/latency.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'llmf-state-'));
 const HOUR = 3_600_000;
@@ -204,5 +204,33 @@ describe('state and cache directories', () => {
     const saved = JSON.parse(readFileSync(join(dir, 'llm-fallback', 'latency.json'), 'utf8'));
     expect(saved.k.ttft_ms.sort()).toEqual([100, 200]);
     expect(saved.k.max_gap_ms).toEqual([30]);
+  });
+});
+
+describe('latency history bounds', () => {
+  it('keeps the newest HISTORY_SAMPLES per provider+model and the HISTORY_KEYS most recently updated, merged in place call after call', async () => {
+    const h = new MemoryLatencyHistory();
+    for (let i = 0; i < HISTORY_SAMPLES + 6; i++) {
+      h.add('p#m', 'p', { ttftMs: i + 0.4, maxGapMs: 1000 + i });
+      await h.flush();
+    }
+    const r = h.get('p#m')!;
+    expect(r.ttft_ms).toEqual(Array.from({ length: HISTORY_SAMPLES }, (_, i) => i + 6)); // rounded, oldest six dropped
+    expect(r.max_gap_ms[0]).toBe(1006);
+    expect(r.max_gap_ms).toHaveLength(HISTORY_SAMPLES);
+
+    // Keys updated later survive; the least recently updated go once there are too many.
+    const base = Date.now();
+    for (let k = 0; k < HISTORY_KEYS; k++) h.records[`k${k}`] = { name: `k${k}`, ttft_ms: [k], max_gap_ms: [], updated_at: base - 10_000 + k };
+    h.add('p#m', 'p', { ttftMs: 5 });
+    h.add('new#m', 'new', { ttftMs: 7 });
+    await h.flush();
+    const keys = Object.keys(h.records);
+    expect(keys).toHaveLength(HISTORY_KEYS);
+    expect(keys).toContain('new#m');
+    expect(keys).toContain('p#m');
+    expect(keys).not.toContain('k0');
+    expect(keys).not.toContain('k1');
+    expect(keys).toContain('k2');
   });
 });

@@ -40,18 +40,27 @@ function valid(v: unknown): LatencySamples | undefined {
   return { name: r.name, ttft_ms: r.ttft_ms.slice(-HISTORY_SAMPLES), max_gap_ms: r.max_gap_ms.slice(-HISTORY_SAMPLES), updated_at: typeof r.updated_at === 'number' ? r.updated_at : 0 };
 }
 
+/** Appends `add` to `list`, keeping the newest HISTORY_SAMPLES, in place (a long-running gateway merges once per call). */
+function appendCapped(list: number[], add: number): void {
+  list.push(Math.round(add));
+  if (list.length > HISTORY_SAMPLES) list.splice(0, list.length - HISTORY_SAMPLES);
+}
+
 function merge(all: Record<string, LatencySamples>, pending: Map<string, { name: string; samples: LatencySample[] }>, nowMs: number): void {
+  let added = false;
   for (const [key, { name, samples }] of pending) {
-    const r = all[key] ?? { name, ttft_ms: [], max_gap_ms: [], updated_at: nowMs };
-    for (const s of samples) {
-      if (s.ttftMs !== undefined) r.ttft_ms.push(Math.round(s.ttftMs));
-      if (s.maxGapMs !== undefined) r.max_gap_ms.push(Math.round(s.maxGapMs));
+    let r = all[key];
+    if (!r) {
+      r = all[key] = { name, ttft_ms: [], max_gap_ms: [], updated_at: nowMs };
+      added = true;
     }
-    r.ttft_ms = r.ttft_ms.slice(-HISTORY_SAMPLES);
-    r.max_gap_ms = r.max_gap_ms.slice(-HISTORY_SAMPLES);
+    for (const s of samples) {
+      if (s.ttftMs !== undefined) appendCapped(r.ttft_ms, s.ttftMs);
+      if (s.maxGapMs !== undefined) appendCapped(r.max_gap_ms, s.maxGapMs);
+    }
     r.updated_at = nowMs;
-    all[key] = r;
   }
+  if (!added) return; // only a new key can push the count past the cap
   const keys = Object.keys(all);
   if (keys.length > HISTORY_KEYS) {
     for (const k of keys.sort((a, b) => all[a].updated_at - all[b].updated_at).slice(0, keys.length - HISTORY_KEYS)) delete all[k];
