@@ -100,6 +100,7 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .option('--html <file>', 'write a self-contained HTML report (charts drawn inline, no network) here')
     .option('--hlog <file>', 'write an HdrHistogram interval log (per second, per provider: latency and TTFT) for the HDR tools')
     .option('--shard <i/n>', 'run shard I of N (1-based) of the load the other flags describe; "merge" adds the shards back up')
+    .option('--workers <n>', `split each provider's load over n worker threads, each warmed and connected before the clock, their histograms added at the end; auto = one per core but one (default ${BENCH_DEFAULTS.workers})`)
     .option('--start-at <time>', 'start measuring at this time (ISO 8601 with a zone, or Unix seconds), so shards on several machines start together')
     .option('--fail-on <threshold>', 'fail (exit 1) unless this holds, e.g. "ttft_p95<800ms", "error_rate<1%", "deepseek:cost_per_1k<0.5" (repeatable)', collect)
     .option('--allow-failures', 'exit 0 even when a provider had no successful request (by default that fails the run)')
@@ -122,6 +123,7 @@ Examples:
   $ llm-fallback bench --demo --input-tokens 2000 --shared-prefix-tokens 1500 --cache-bust 50%
   $ llm-fallback bench --demo --turns 4 --input-tokens 200 --format json
   $ llm-fallback bench --demo --trace trace.jsonl --trace-speed 2x
+  $ llm-fallback bench local --concurrency 200 --duration 30s --workers auto
 
 The table fits 100 columns: ok/sent, errors, latency p50/p95/p99, TTFT p50/p95, tok/s, $/1M output;
 --wide adds the rest. An open loop (--rate) adds the rate achieved and the send lag per provider, and

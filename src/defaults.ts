@@ -66,6 +66,12 @@ export const BENCH_DEFAULTS = {
   demoConcurrency: 4,
   /** Open loop: cap on requests in flight per provider. */
   maxInflight: 10_000,
+  /**
+   * Worker threads sharing the load: one unless asked (--workers N), since on a small machine a thread
+   * more only competes with the provider or emulator for the same cores. `--workers auto` = cores − 1,
+   * at most the concurrency (closed loop) and the requests (-n), at least 1.
+   */
+  workers: 1,
 } as const;
 
 /** `bench --sweep`, the capacity search (its resolution and step limit: bench/sweep.ts). */

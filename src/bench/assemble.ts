@@ -77,8 +77,10 @@ export function clientWarnings(run: RunSettings, providers: ProviderResult[], cl
       }
     }
   }
-  if (client && client.cpu_percent >= SATURATED_CPU_PERCENT) {
-    out.push(`the client used ${client.cpu_percent}% of a core: its own CPU was saturated, so timings include its queueing (use fewer streams per process, or --workers).`);
+  // Worker threads each have a core's worth of event loop; the process's CPU is over all of them.
+  const threads = run.workers ?? 1;
+  if (client && client.cpu_percent >= SATURATED_CPU_PERCENT * threads) {
+    out.push(`the client used ${client.cpu_percent}% of a core${threads > 1 ? ` over its ${threads} worker threads` : ''}: its own CPU was saturated, so timings include its queueing (use fewer streams per process, or ${threads > 1 ? 'a machine with more cores' : '--workers'}).`);
   }
   if (client?.event_loop_delay_ms && client.event_loop_delay_ms.p99 > LATE_MS) {
     out.push(`the client's event loop ran up to ${client.event_loop_delay_ms.p99} ms late (p99): any timing may include that much of the client's own delay.`);

@@ -74,6 +74,8 @@ export interface RunSettings {
   repeat?: number | null;
   /** --input-tokens, --output-tokens, --shared-prefix-tokens, --cache-bust, --turns, --trace; absent or null without them. */
   workload?: WorkloadSettings | null;
+  /** --workers: how many threads of this process shared the load (1 without; absent in older files). */
+  workers?: number;
 }
 
 export interface PriceInfo {

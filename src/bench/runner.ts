@@ -60,6 +60,10 @@ export interface ProgressSnapshot {
   ok: number;
   failed: number;
   p50Ms: number | null;
+  /** From sources that count for themselves (worker threads): warm-ups done, measured requests done, first measured start (monotonic ms). */
+  warm?: number;
+  done?: number;
+  measuredStart?: number;
 }
 
 export interface RunOutcome {
@@ -134,8 +138,10 @@ export class BenchRunner extends EventEmitter {
     });
   }
 
-  async run(): Promise<RunOutcome> {
+  /** `beforeClock`: awaited after preparation, before the clock starts (worker threads start their clocks together). */
+  async run(beforeClock?: () => Promise<void>): Promise<RunOutcome> {
     const prepareMs = this.spec.prepare === false ? 0 : await this.prepare();
+    await beforeClock?.();
     // --start-at: shards on several machines start their clocks together, after their own preparation.
     if (this.spec.startAtMs !== undefined) for (let left = this.spec.startAtMs - Date.now(); left > 0 && !this.stopping; left = this.spec.startAtMs - Date.now()) await sleep(Math.min(left, 250));
     const startedAt = new Date();

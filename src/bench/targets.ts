@@ -1,10 +1,11 @@
-import { hasKey } from '../config/load.js';
+import { hasKey, resolveProvider } from '../config/load.js';
 import type { Config, ProviderConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { MockServer } from '../mock/server.js';
 import { handleFrom, openProvider } from '../providers/handle.js';
 import { closest } from '../util/suggest.js';
 import type { BenchTarget } from './runner.js';
+import type { WorkerTarget } from './workers.js';
 
 /** Expands provider and chain names into provider configs, in order, without duplicates. */
 export function selectProviders(cfg: Config, names: string[], env: NodeJS.ProcessEnv): ProviderConfig[] {
@@ -39,10 +40,15 @@ export function targetsFor(providers: ProviderConfig[], env: NodeJS.ProcessEnv):
   return providers.map((p) => openProvider(p, env));
 }
 
+/** What worker threads rebuild their targets from (bench --workers): the adapter settings, key included, and the price. */
+export function workerTargetsFor(providers: ProviderConfig[], env: NodeJS.ProcessEnv): WorkerTarget[] {
+  return providers.map((p) => ({ settings: resolveProvider(p, env), price: p.price }));
+}
+
 /** bench --demo: the emulated article providers (the emulator is loaded only when asked for). */
-export async function demoTargets(names: string[]): Promise<{ targets: BenchTarget[]; server: MockServer }> {
+export async function demoTargets(names: string[]): Promise<{ targets: BenchTarget[]; server: MockServer; sources: WorkerTarget[] }> {
   const { startDemo } = await import('../mock/demo.js');
   const { server, providers } = await startDemo(names, 'bench --demo');
   const targets = providers.map(({ config, settings }) => handleFrom(config, settings, `demo:${settings.name}`));
-  return { targets, server };
+  return { targets, server, sources: providers.map(({ config, settings }) => ({ settings, price: config.price })) };
 }

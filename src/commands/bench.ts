@@ -1,8 +1,10 @@
+import type { EventEmitter } from 'node:events';
 import { assembleResult } from '../bench/assemble.js';
 import { DEFAULT_PROMPTS, loadPrompts, toMessages } from '../bench/prompts.js';
 import type { BenchResult, RunSettings } from '../bench/result.js';
 import { BenchRunner, type BenchTarget, type LoadSpec, type RequestRecord } from '../bench/runner.js';
-import { demoTargets, selectProviders, targetsFor } from '../bench/targets.js';
+import { demoTargets, selectProviders, targetsFor, workerTargetsFor } from '../bench/targets.js';
+import { parseWorkers, threadLoads, WorkerPool, type WorkerTarget } from '../bench/workers.js';
 import { checkGoodputThresholds, parseSlos } from '../bench/slo.js';
 import { IntervalLog } from '../bench/hlog.js';
 import { globalIndex, parseShard, parseStartAt, shardLoad } from '../bench/shard.js';
@@ -57,6 +59,7 @@ export interface BenchOptions extends SweepFlags, WorkloadOptions {
   maxInflight?: string;
   allowFailures?: boolean;
   repeat?: string;
+  workers?: string;
 }
 
 const FORMATS = ['table', 'json', 'csv', 'markdown'] as const;
@@ -119,12 +122,16 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
 
   let targets: BenchTarget[];
   let server: MockServer | undefined;
+  let sources: () => WorkerTarget[];
   if (opts.demo) {
-    ({ targets, server } = await demoTargets(names));
+    let demoSources: WorkerTarget[];
+    ({ targets, server, sources: demoSources } = await demoTargets(names));
+    sources = () => demoSources;
   } else {
     const cfg = loadConfig(global.config);
     const selected = selectProviders(cfg, names, process.env);
     targets = targetsFor(selected, process.env);
+    sources = () => workerTargetsFor(selected, process.env);
     thresholds.push(...cfg.thresholds.map((e, i) => parseThreshold(e, `${cfg.file}: thresholds[${i}]`)));
     for (const p of selected) thresholds.push(...p.thresholds.map((e, i) => ({ ...parseThreshold(e, `${cfg.file}: providers.${p.name}.thresholds[${i}]`), provider: p.name })));
   }
@@ -145,8 +152,17 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   // --shard: this process runs its share of the whole load the flags describe.
   const mode = rate !== undefined || sweep?.mode === 'rate' || workload?.tracing ? 'open' : 'closed';
   let share;
+  let workers: number;
+  const whole = { mode, requests, concurrency: concurrencyFlag ?? (opts.demo && !sweep ? BENCH_DEFAULTS.demoConcurrency : BENCH_DEFAULTS.concurrency), rate: rate ?? 0, warmup } as const;
   try {
-    share = shardLoad({ mode, requests, concurrency: concurrencyFlag ?? (opts.demo && !sweep ? BENCH_DEFAULTS.demoConcurrency : BENCH_DEFAULTS.concurrency), rate: rate ?? 0 }, shard);
+    share = shardLoad(whole, shard);
+    workers = parseWorkers(opts.workers, { ...whole, requests: share.requests, concurrency: share.concurrency });
+    if (workers > 1) {
+      // Per-request listeners and engines that adapt step by step run in one thread only.
+      const alone = sweep ? '--sweep' : repeat > 1 ? '--repeat' : workloadSpec ? 'a workload flag (--input-tokens, --output-tokens, --shared-prefix-tokens, --turns, --trace)' : opts.raw !== undefined ? '--raw' : hlog ? '--hlog' : undefined;
+      if (alone) throw new UsageError(`--workers ${workers}: not combined with ${alone} yet; run it with --workers 1 (the default)`);
+      threadLoads(whole, workers, shard);
+    }
     await workload?.prepare(targets, share.requests !== undefined ? warmup + share.requests : undefined, (i) => globalIndex(i, warmup, shard));
   } catch (e) {
     await closeAll();
@@ -194,10 +210,12 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     start_at: startAtMs === undefined ? null : new Date(startAtMs).toISOString(),
     sweep: sweep ? sweepSettings(sweep) : null,
     repeat: repeat > 1 ? repeat : null,
+    workers,
   };
   if (workload) settings.workload = workload.settings;
 
-  const runner = sweep ? new CapacitySweep(targets, spec, sweep) : repeat > 1 ? new RepeatedRuns(targets, spec, repeat) : new BenchRunner(targets, spec);
+  const wantProgress = progressWanted(process.stderr, process.env, Boolean(opts.quiet));
+  const runner = workers > 1 ? new WorkerPool(sources(), spec, whole, workers, { progress: wantProgress }) : sweep ? new CapacitySweep(targets, spec, sweep) : repeat > 1 ? new RepeatedRuns(targets, spec, repeat) : new BenchRunner(targets, spec);
   if (runner instanceof RepeatedRuns && !opts.quiet) runner.on('run', (i: number, o: { startedAt: Date; endedAt: Date }) => stderr.write(`  run ${i} of ${repeat} done (${formatMs(o.endedAt.getTime() - o.startedAt.getTime())})\n`));
   const stderr = process.stderr;
   // Ctrl-C and SIGTERM (timeout, docker stop, a cancelled CI job) stop the run the same way. The handlers stay
@@ -214,7 +232,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   } else if (!opts.quiet) {
     const load = workload?.tracing ? `trace replay of ${workload.settings.trace!.file}` : spec.mode === 'open' ? `open loop, ${rate}/s ${arrival} arrivals` : `closed loop, concurrency ${spec.concurrency}`;
     const bound = [requests !== undefined ? `${requests} requests` : '', durationMs !== undefined ? `${formatMs(durationMs)}` : '', workload?.tracing && requests === undefined ? `${workload.settings.trace!.requests} requests` : ''].filter(Boolean).join(' or ');
-    stderr.write(`${wrapText(`bench${opts.demo ? ' --demo (emulated providers on loopback, no keys)' : ''}: ${targets.map((t) => t.name).join(', ')} — ${load}, ${bound} each${warmup ? ` after ${warmup} warm-up` : ''}, ${opts.stream ? 'streaming' : 'not streaming'}${repeat > 1 ? `; ${repeat} runs` : ''}`).join('\n')}\n`);
+    stderr.write(`${wrapText(`bench${opts.demo ? ' --demo (emulated providers on loopback, no keys)' : ''}: ${targets.map((t) => t.name).join(', ')} — ${load}, ${bound} each${warmup ? ` after ${warmup} warm-up` : ''}, ${opts.stream ? 'streaming' : 'not streaming'}${repeat > 1 ? `; ${repeat} runs` : ''}${workers > 1 ? `; ${workers} worker threads` : ''}`).join('\n')}\n`);
   }
   try {
     let raw: ReturnType<typeof rawWriter> | undefined;
@@ -233,7 +251,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
       if (startAtMs !== undefined && startAtMs < Date.now() && !opts.quiet) stderr.write(`llm-fallback: warning: --start-at ${new Date(startAtMs).toISOString()} is already past; starting now\n`);
       // Live progress on a terminal only, whatever the output format; stdout may be a file or a pipe. Drawn
       // once Ctrl-C is handled, so a Ctrl-C typed as soon as it shows still gives the partial result.
-      progress = runner instanceof BenchRunner && progressWanted(stderr, process.env, Boolean(opts.quiet)) ? new LiveProgress(runner, { warmup, requests, durationMs }, stderr, colorWanted(stderr, process.env)).start() : undefined;
+      progress = (runner instanceof BenchRunner || runner instanceof WorkerPool) && wantProgress ? new LiveProgress(runner, { warmup, requests, durationMs }, stderr, colorWanted(stderr, process.env)).start() : undefined;
       outcome = await runner.run();
     } catch (e) {
       raw?.discard();
@@ -297,7 +315,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
 }
 
 /** One JSONL line per request; no keys ever, and no prompt or answer text unless asked. */
-function rawWriter(target: OutputTarget, runner: BenchRunner | CapacitySweep | RepeatedRuns, includeText: boolean, prompts: { content: string }[][]) {
+function rawWriter(target: OutputTarget, runner: EventEmitter, includeText: boolean, prompts: { content: string }[][]) {
   const file = new AtomicLineFile(target);
   const t0 = now();
   const rel = (t: number | undefined) => (t === undefined ? null : Math.round((t - t0) * 1000) / 1000);

@@ -106,7 +106,8 @@ export class LiveProgress {
   }
 
   private describe(s: ProgressSnapshot, at: number): string {
-    const t = this.tally.get(s.name) ?? { warm: 0, done: 0 };
+    // Worker threads count for themselves (the requests happen in other threads); a runner is counted here.
+    const t = s.done !== undefined ? { warm: s.warm ?? 0, done: s.done, measuredStart: s.measuredStart } : (this.tally.get(s.name) ?? { warm: 0, done: 0 });
     const { warmup, requests, durationMs } = this.plan;
     const parts: string[] = [];
     if (t.warm < warmup && t.done === 0) return `warming up ${t.warm}/${warmup}`;
