@@ -1,0 +1,161 @@
+// bench --workers: the CLI as a real child process against the emulator on loopback (in this test's
+// process), signals sent to the real child, progress on a real pseudo-terminal.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decode } from '../src/bench/histogram.js';
+import { parseWorkers, threadLoads } from '../src/bench/workers.js';
+import { run, startCli } from './cli-helpers.js';
+import { emulator } from './helpers.js';
+import { validate } from './json-schema.js';
+import { onTerminal } from './pty-helpers.js';
+
+const c = (value: number) => ({ dist: 'constant' as const, value });
+const server = await emulator({
+  // 30 ms to the first token, then 4 tokens 2 ms apart: ~36 ms a request.
+  steady: { dialect: 'openai', ttft: c(30), itl: c(2), output_tokens: c(5) },
+  endless: { dialect: 'openai', ttft: c(50), itl: c(50), output_tokens: c(200) },
+});
+const dir = mkdtempSync(join(tmpdir(), 'llmf-workers-'));
+const config = join(dir, 'providers.yaml');
+writeFileSync(
+  config,
+  `providers:
+  steady: { api: openai, base_url: "${server.baseUrl('steady')}", model: m, price: { input: 1, output: 2, priced_at: 2026-11-24 } }
+  endless: { api: openai, base_url: "${server.baseUrl('endless')}", model: m }
+`,
+);
+const env = { HOME: dir, GITHUB_STEP_SUMMARY: '' };
+const schema = JSON.parse(readFileSync(new URL('../schema/bench-result.schema.json', import.meta.url), 'utf8'));
+type P = { name: string; requests: number; ok: number; failed: number; latency_ms: { p50: number; p99: number; count: number }; ttft_ms: { p50: number }; histograms: Record<string, string>; achieved_rate: number | null; tokens: { output: number }; cost_usd: number; wall_ms: number };
+const bench = async (args: string[], timeoutMs = 60_000) => {
+  const r = await run(['--config', config, 'bench', ...args, '-q', '--format', 'json'], { env, timeoutMs });
+  return { ...r, result: r.code === 0 || r.code === 1 ? JSON.parse(r.stdout) : undefined };
+};
+
+describe('bench --workers', () => {
+  it('agrees with a single-thread run: counts exact, histograms added, percentiles within the emulator\'s and the histogram\'s precision', { timeout: 120_000 }, async () => {
+    const one = await bench(['steady', '-c', '8', '-n', '400']);
+    const two = await bench(['steady', '-c', '8', '-n', '400', '--workers', '2']);
+    expect(one.code).toBe(0);
+    expect(two.code).toBe(0);
+    expect(validate(two.result, schema)).toEqual([]);
+    expect(one.result.run.workers).toBe(1);
+    expect(two.result.run.workers).toBe(2);
+    // The run settings describe the whole load, not a thread's.
+    expect(two.result.run.concurrency).toBe(8);
+    expect(two.result.run.requests).toBe(400);
+    const [a, b] = [one.result.providers[0] as P, two.result.providers[0] as P];
+    expect([b.requests, b.ok, b.failed]).toEqual([400, 400, 0]);
+    expect(b.tokens.output).toBe(a.tokens.output);
+    expect(b.cost_usd).toBeCloseTo(a.cost_usd, 9);
+    // Every thread's requests are in the merged histograms, not an average of the threads' percentiles.
+    expect(decode(b.histograms.latency).totalCount).toBe(400);
+    expect(decode(b.histograms.ttft).totalCount).toBe(400);
+    expect(decode(b.histograms.itl).totalCount).toBe(400 * 4);
+    // The emulator answers in ~36 ms whoever asks: both runs' p50s agree within 2 ms (timer jitter, not method).
+    expect(Math.abs(a.latency_ms.p50 - b.latency_ms.p50)).toBeLessThan(2);
+    expect(Math.abs(a.ttft_ms.p50 - b.ttft_ms.p50)).toBeLessThan(2);
+    expect(b.ttft_ms.p50).toBeGreaterThanOrEqual(30);
+    // Throughput adds up over one wall time, the threads' common span: ~8 in flight at ~36 ms ≈ 200/s.
+    expect(b.wall_ms).toBeGreaterThan(1000);
+    expect(b.wall_ms).toBeLessThan(a.wall_ms * 2);
+  });
+
+  it('an open loop keeps the requested rate over the threads together: constant and poisson arrivals', { timeout: 120_000 }, async () => {
+    const constant = await bench(['steady', '--rate', '100', '-n', '200', '--workers', '2']);
+    expect(constant.code).toBe(0);
+    const p = constant.result.providers[0] as P;
+    expect(p.ok).toBe(200);
+    // 200 sends at 100/s: 199 intervals over ~1.99 s (the threads' sends interleave, half an interval apart).
+    expect(p.achieved_rate).toBeGreaterThan(95);
+    expect(p.achieved_rate).toBeLessThan(105);
+    expect(constant.result.run.rate).toBe(100);
+    // Two independent Poisson streams at 50/s are one at 100/s: 400 arrivals estimate it within 4 standard deviations (5 % each).
+    const poisson = await bench(['steady', '--rate', '100', '--arrival', 'poisson', '-n', '400', '--workers', '2']);
+    expect(poisson.code).toBe(0);
+    expect(poisson.result.providers[0].ok).toBe(400);
+    expect(poisson.result.providers[0].achieved_rate).toBeGreaterThan(80);
+    expect(poisson.result.providers[0].achieved_rate).toBeLessThan(120);
+  });
+
+  it('--duration bounds every thread; thresholds still decide the exit code', { timeout: 60_000 }, async () => {
+    const r = await bench(['steady', '-c', '4', '--duration', '1s', '--workers', '2', '--fail-on', 'latency_p50<1ms']);
+    expect(r.code).toBe(1);
+    const p = r.result.providers[0] as P;
+    expect(p.ok).toBeGreaterThan(20);
+    expect(p.wall_ms).toBeGreaterThan(900);
+    expect(p.wall_ms).toBeLessThan(1600);
+    expect(r.result.thresholds[0]).toMatchObject({ expression: 'latency_p50<1ms', pass: false });
+    expect((await bench(['steady', '-c', '4', '-n', '20', '--workers', '2', '--fail-on', 'latency_p50<5s'])).code).toBe(0);
+  });
+
+  it('SIGTERM and SIGINT stop every thread; the partial result is printed and written, exit 143 / 130', { timeout: 60_000 }, async () => {
+    for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+      const out = join(dir, `${sig}.json`);
+      const cli = startCli(['--config', config, 'bench', 'endless', 'steady', '--duration', '60s', '-c', '4', '--workers', '2', '--out', out], env);
+      for (let i = 0; i < 300 && !cli.out.stderr.includes('worker threads'); i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 1500));
+      const done = await cli.signal(sig);
+      expect(done.code).toBe(code);
+      // Two seconds of grace for the requests in flight, then the threads report.
+      expect(done.ms).toBeLessThan(5000);
+      expect(cli.out.stdout).toMatch(/PARTIAL RESULT/);
+      const result = JSON.parse(readFileSync(out, 'utf8'));
+      expect(result.partial).toBe(true);
+      expect(result.run.workers).toBe(2);
+      const steady = result.providers.find((p: P) => p.name === 'steady');
+      expect(steady.ok).toBeGreaterThan(10);
+      expect(decode(steady.histograms.latency).totalCount).toBe(steady.ok);
+    }
+  });
+
+  it('live progress on a terminal counts every thread\'s requests', { timeout: 60_000 }, async () => {
+    const r = await onTerminal({ args: ['--config', config, 'bench', 'steady', '-n', '300', '-c', '2', '--workers', '2'], env: { ...env, NO_COLOR: '1' } });
+    expect(r.exit).toBe(0);
+    expect(r.output).toMatch(/steady {2}\d+\/300 done {2}0 err {2}p50 \d+(\.\d+)?ms {2}ETA \d+s/);
+    // Counts from both threads: past half the run (one thread alone holds only 150).
+    const counts = [...r.output.matchAll(/steady {2}(\d+)\/300 done/g)].map((m) => Number(m[1]));
+    expect(Math.max(...counts)).toBeGreaterThan(150);
+    expect(r.output).toMatch(/│ steady\s+│\s+300\/300 │/);
+  });
+
+  it('bad values: one line naming the flag and how to fix it, exit 2, nothing sent', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--workers', '0'], /^--workers: "0" is not a number of threads; give 1 to 64, or auto/],
+      [['--workers', 'two'], /^--workers: "two" is not a number of threads/],
+      [['--workers', '65'], /^--workers: "65" is not a number of threads; give 1 to 64/],
+      [['--workers', '3', '-c', '2'], /^--workers 3: concurrency 2 cannot be split 3 ways; give fewer --workers/],
+      [['--workers', '2', '-c', '2', '-n', '1'], /^--workers 2: 1 requests cannot be split 2 ways/],
+      [['--workers', '2', '-c', '2', '--raw', join(dir, 'raw.jsonl')], /^--workers 2: not combined with --raw yet; run it with --workers 1/],
+      [['--workers', '2', '-c', '2', '--repeat', '2'], /^--workers 2: not combined with --repeat yet/],
+      [['--workers', '2', '--sweep', '--slo', 'latency<=1s'], /^--workers 2: not combined with --sweep yet/],
+      [['--workers', '2', '-c', '2', '--input-tokens', '20'], /^--workers 2: not combined with a workload flag/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(['--config', config, 'bench', 'steady', ...args], { env });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it('auto takes one thread per core but one, at most the concurrency; the threads\' shares add up to the whole load', () => {
+    const closed = { mode: 'closed' as const, requests: 100, concurrency: 3, rate: 0, warmup: 0 };
+    expect(parseWorkers(undefined, closed, 16)).toBe(1);
+    expect(parseWorkers('auto', closed, 2)).toBe(1);
+    expect(parseWorkers('auto', closed, 16)).toBe(3);
+    expect(parseWorkers('auto', { ...closed, mode: 'open', requests: undefined }, 16)).toBe(15);
+    expect(parseWorkers('auto', { ...closed, concurrency: 100, requests: 2 }, 16)).toBe(2);
+    // Threads of shard 2/3 are shards 2, 5 of 6: together exactly shard 2/3's requests and concurrency.
+    const loads = threadLoads({ mode: 'closed', requests: 100, concurrency: 9, rate: 0, warmup: 3 }, 2, { index: 2, count: 3 });
+    expect(loads.map((l) => l.shard)).toEqual([{ index: 2, count: 6 }, { index: 5, count: 6 }]);
+    expect(loads.reduce((n, l) => n + l.requests!, 0)).toBe(33);
+    expect(loads.reduce((n, l) => n + l.concurrency, 0)).toBe(3);
+    expect(loads.reduce((n, l) => n + l.warmup, 0)).toBe(3);
+    const open = threadLoads({ mode: 'open', requests: 7, concurrency: 1, rate: 30, warmup: 0 }, 3, undefined);
+    expect(open.map((l) => [l.requests, l.rate])).toEqual([[3, 10], [2, 10], [2, 10]]);
+  });
+});
