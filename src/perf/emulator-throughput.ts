@@ -26,7 +26,7 @@ s.keepAliveTimeout = 60000;
 s.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + s.address().port));
 `;
 
-function startBare(reply: { status: number; headers: Record<string, string>; body: string }): Promise<{ url: string; child: ChildProcess }> {
+export function startBare(reply: { status: number; headers: Record<string, string>; body: string }): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['-e', BARE_SERVER], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BARE_REPLY: JSON.stringify(reply) } });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -58,17 +58,21 @@ async function load(url: string, pid: number): Promise<Run> {
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, perCpuSecond: served / Math.max(cpuS, 0.01), errors: r.non2xx };
 }
 
-/** Measures both servers, one after the other, and returns the BENCHMARKS.md section. */
-export async function emulatorThroughput(): Promise<string[]> {
-  const mock = await spawnMock('instant');
-  const url = `${mock.baseUrl('instant')}/chat/completions`;
-  // The bare server replays one real emulator answer: same status, headers and body bytes.
+/** One real emulator answer (status, headers, body bytes), for a bare server to replay. */
+export async function sampleReply(url: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   const sample = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: REQUEST });
   const headers: Record<string, string> = {};
   sample.headers.forEach((v, k) => {
     if (k !== 'date' && k !== 'connection' && k !== 'keep-alive') headers[k] = v;
   });
-  const reply = { status: sample.status, headers, body: await sample.text() };
+  return { status: sample.status, headers, body: await sample.text() };
+}
+
+/** Measures both servers, one after the other, and returns the BENCHMARKS.md section. */
+export async function emulatorThroughput(): Promise<string[]> {
+  const mock = await spawnMock('instant');
+  const url = `${mock.baseUrl('instant')}/chat/completions`;
+  const reply = await sampleReply(url);
   const emu = await load(url, mock.pid);
   await mock.close();
   const bare = await startBare(reply);

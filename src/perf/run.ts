@@ -16,6 +16,7 @@ import { BIN, spawnMock } from './mock-process.js';
 import { failoverSection } from './failover.js';
 import { capacitySection } from './capacity.js';
 import { gatewayFailoverSection, gatewaySection } from './gateway.js';
+import { workersSection } from './workers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const AUTOCANNON = join(ROOT, 'node_modules', '.bin', 'autocannon');
@@ -247,6 +248,8 @@ const header = [
 await requestRate();
 log('emulator throughput beside a bare node:http server…');
 out.push(...(await emulatorThroughput()));
+log('worker threads: --workers 1 beside 2…');
+out.push(...(await workersSection()));
 await streaming();
 await accuracy();
 await memory();
