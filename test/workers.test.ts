@@ -28,7 +28,7 @@ writeFileSync(
 );
 const env = { HOME: dir, GITHUB_STEP_SUMMARY: '' };
 const schema = JSON.parse(readFileSync(new URL('../schema/bench-result.schema.json', import.meta.url), 'utf8'));
-type P = { name: string; requests: number; ok: number; failed: number; latency_ms: { p50: number; p99: number; count: number }; ttft_ms: { p50: number }; histograms: Record<string, string>; achieved_rate: number | null; tokens: { output: number }; cost_usd: number; wall_ms: number };
+type P = { name: string; requests: number; ok: number; failed: number; latency_ms: { p50: number; p99: number; count: number }; ttft_ms: { p50: number }; histograms: Record<string, string>; achieved_rate: number | null; tokens: { output: number }; cost_usd: number; wall_ms: number; timeline: { buckets: { ok: number }[] } | null; goodput?: { good: number; attainment: number } | null };
 const bench = async (args: string[], timeoutMs = 60_000) => {
   const r = await run(['--config', config, 'bench', ...args, '-q', '--format', 'json'], { env, timeoutMs });
   return { ...r, result: r.code === 0 || r.code === 1 ? JSON.parse(r.stdout) : undefined };
@@ -54,6 +54,8 @@ describe('bench --workers', () => {
     expect(decode(b.histograms.latency).totalCount).toBe(400);
     expect(decode(b.histograms.ttft).totalCount).toBe(400);
     expect(decode(b.histograms.itl).totalCount).toBe(400 * 4);
+    // The time series of the HTML report holds every thread's requests.
+    expect(b.timeline!.buckets.reduce((n, x) => n + x.ok, 0)).toBe(400);
     // The emulator answers in ~36 ms whoever asks: both runs' p50s agree within 2 ms (timer jitter, not method).
     expect(Math.abs(a.latency_ms.p50 - b.latency_ms.p50)).toBeLessThan(2);
     expect(Math.abs(a.ttft_ms.p50 - b.ttft_ms.p50)).toBeLessThan(2);
@@ -81,13 +83,15 @@ describe('bench --workers', () => {
   });
 
   it('--duration bounds every thread; thresholds still decide the exit code', { timeout: 60_000 }, async () => {
-    const r = await bench(['steady', '-c', '4', '--duration', '1s', '--workers', '2', '--fail-on', 'latency_p50<1ms']);
+    const r = await bench(['steady', '-c', '4', '--duration', '1s', '--workers', '2', '--fail-on', 'latency_p50<1ms', '--slo', 'latency<=10s']);
     expect(r.code).toBe(1);
     const p = r.result.providers[0] as P;
     expect(p.ok).toBeGreaterThan(20);
     expect(p.wall_ms).toBeGreaterThan(900);
     expect(p.wall_ms).toBeLessThan(1600);
     expect(r.result.thresholds[0]).toMatchObject({ expression: 'latency_p50<1ms', pass: false });
+    // SLO tallies add up over the threads like the histograms: every request met a 10 s latency SLO.
+    expect(p.goodput).toMatchObject({ good: p.ok, attainment: 1 });
     expect((await bench(['steady', '-c', '4', '-n', '20', '--workers', '2', '--fail-on', 'latency_p50<5s'])).code).toBe(0);
   });
 

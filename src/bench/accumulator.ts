@@ -49,7 +49,7 @@ export class ProviderAccumulator {
   /** Set when the run has SLOs (--slo): good requests and each SLO met. */
   goodput?: GoodputTally;
   /** Outcomes and latency per second of the run, bounded, for the HTML report's time series. */
-  readonly timeline = new Timeline();
+  timeline = new Timeline();
 
   constructor(
     readonly price: Price | undefined,

@@ -1,4 +1,4 @@
-import { now } from '../util/clock.js';
+import { now, toEpochMs } from '../util/clock.js';
 
 /** At most this many buckets per provider: a longer run doubles the bucket width instead of growing. */
 export const TIMELINE_MAX_BUCKETS = 512;
@@ -28,6 +28,23 @@ export interface TimelineBucket {
 export interface TimelineResult {
   bucket_ms: number;
   buckets: TimelineBucket[];
+}
+
+/** Timeline.state(): a bucket's bins as [bin, count] pairs. */
+export interface TimelineState {
+  originEpochMs: number;
+  widthMs: number;
+  buckets: (Omit<Bucket, 'bins'> & { bins: [number, number][] })[];
+}
+
+function addBucket(a: Bucket, b: Bucket): void {
+  a.ok += b.ok;
+  a.failed += b.failed;
+  a.latencySum += b.latencySum;
+  a.latencyMax = Math.max(a.latencyMax, b.latencyMax);
+  a.ttftSum += b.ttftSum;
+  a.ttftCount += b.ttftCount;
+  for (const [k, v] of b.bins) a.bins.set(k, (a.bins.get(k) ?? 0) + v);
 }
 
 const empty = (): Bucket => ({ ok: 0, failed: 0, latencySum: 0, latencyMax: 0, ttftSum: 0, ttftCount: 0, bins: new Map() });
@@ -71,19 +88,38 @@ export class Timeline {
     for (let i = 0; i < this.buckets.length; i += 2) {
       const a = this.buckets[i];
       const b = this.buckets[i + 1];
-      if (b) {
-        a.ok += b.ok;
-        a.failed += b.failed;
-        a.latencySum += b.latencySum;
-        a.latencyMax = Math.max(a.latencyMax, b.latencyMax);
-        a.ttftSum += b.ttftSum;
-        a.ttftCount += b.ttftCount;
-        for (const [k, v] of b.bins) a.bins.set(k, (a.bins.get(k) ?? 0) + v);
-      }
+      if (b) addBucket(a, b);
       next.push(a);
     }
     this.buckets = next;
     this.widthMs *= 2;
+  }
+
+  /** Everything recorded, as plain data another thread can receive (its origin on the shared epoch clock). */
+  state(): TimelineState {
+    return { originEpochMs: toEpochMs(this.originMs), widthMs: this.widthMs, buckets: this.buckets.map((b) => ({ ...b, bins: [...b.bins] })) };
+  }
+
+  /**
+   * Timelines recorded side by side in several threads (bench --workers) as one: from the earliest origin,
+   * each bucket added where it started (threads start within milliseconds of each other: well inside a bucket).
+   */
+  static fromStates(states: TimelineState[]): Timeline {
+    const origin = Math.min(...states.map((s) => s.originEpochMs));
+    const t = new Timeline(origin - toEpochMs(0));
+    for (const s of states) {
+      while (t.widthMs < s.widthMs) t.coarsen();
+      s.buckets.forEach((b, i) => {
+        let k = Math.max(0, Math.floor((s.originEpochMs - origin + i * s.widthMs) / t.widthMs));
+        while (k >= TIMELINE_MAX_BUCKETS) {
+          t.coarsen();
+          k = Math.floor(k / 2);
+        }
+        while (t.buckets.length <= k) t.buckets.push(empty());
+        addBucket(t.buckets[k], { ...b, bins: new Map(b.bins) });
+      });
+    }
+    return t;
   }
 
   /** null when nothing was recorded (no request, or an accumulator rebuilt from a result file). */

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     if (timer) clearInterval(timer);
     const providers: WorkerProvider[] = targets.map((t) => {
       const acc = outcome.accumulators.get(t.name)!;
-      return { result: providerResult(acc, t), firstStart: epoch(acc.firstStart), lastEnd: epoch(acc.lastEnd), sends: acc.sends, firstSend: epoch(acc.firstSend), lastSend: epoch(acc.lastSend) };
+      return { result: providerResult(acc, t), timeline: acc.timeline.state(), firstStart: epoch(acc.firstStart), lastEnd: epoch(acc.lastEnd), sends: acc.sends, firstSend: epoch(acc.firstSend), lastSend: epoch(acc.lastSend) };
     });
     post({ type: 'done', providers, partial: outcome.partial, startedAt: outcome.startedAt.getTime(), endedAt: outcome.endedAt.getTime(), client: outcome.client });
   } catch (e) {

@@ -20,6 +20,7 @@ import { decode, newHistogram, summarize, type Histogram } from './histogram.js'
 import { accumulatorFrom, type ClientHealth, type ProviderResult } from './result.js';
 import type { LoadSpec, ProgressSnapshot, RunOutcome } from './runner.js';
 import { shareOf, type Shard } from './shard.js';
+import { Timeline, type TimelineState } from './timeline.js';
 
 /** Past this many threads per process the threads measure the scheduler, not the provider. */
 export const MAX_WORKERS = 64;
@@ -44,6 +45,7 @@ export type ToWorker = { type: 'go' } | { type: 'stop' };
 /** Epoch ms (performance.timeOrigin differs per thread), null when nothing happened. */
 export interface WorkerProvider {
   result: ProviderResult;
+  timeline: TimelineState;
   firstStart: number | null;
   lastEnd: number | null;
   sends: number;
@@ -246,6 +248,7 @@ export class WorkerPool extends EventEmitter {
         const last = Math.max(...b.filter((x): x is number => x !== null));
         return Number.isFinite(first) && Number.isFinite(last) && last > first ? last - first : 0;
       };
+      acc.timeline = Timeline.fromStates(parts.map((p) => p.timeline));
       acc.wallMs = span(parts.map((p) => p.firstStart), parts.map((p) => p.lastEnd));
       acc.sends = parts.reduce((n, p) => n + p.sends, 0);
       acc.sendSpanMs = acc.sends > 1 ? span(parts.map((p) => p.firstSend), parts.map((p) => p.lastSend)) : 0;
