@@ -4,7 +4,7 @@
  * posts progress while it runs and its accumulators, encoded as a result's providers, when it ends.
  * Started only by WorkerPool (workers.ts); the protocol is the messages typed there.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createAdapter } from '../providers/index.js';
 import { toEpochMs } from '../util/clock.js';
 import { encode } from './histogram.js';
@@ -12,12 +12,11 @@ import { providerResult } from './result.js';
 import { BenchRunner, type BenchTarget, type RequestRecord } from './runner.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerProvider } from './workers.js';
 
-const port = parentPort!;
-const init = workerData as WorkerInit;
-const post = (m: FromWorker) => port.postMessage(m);
+const init = workerData as WorkerInit | null;
+const post = (m: FromWorker) => parentPort!.postMessage(m);
 const epoch = (t: number) => (Number.isFinite(t) ? toEpochMs(t) : null);
 
-async function main(): Promise<void> {
+async function main(init: WorkerInit, port: NonNullable<typeof parentPort>): Promise<void> {
   const targets: BenchTarget[] = init.targets.map(({ settings, price }) => ({ name: settings.name, model: settings.model, api: settings.api, adapter: createAdapter(settings), price }));
   const runner = new BenchRunner(targets, init.spec);
   let go!: () => void;
@@ -60,4 +59,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// Runs only as a thread WorkerPool started; importing the module elsewhere does nothing.
+if (!isMainThread && parentPort && init) await main(init, parentPort);
