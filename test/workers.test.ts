@@ -1,5 +1,6 @@
 // bench --workers: the CLI as a real child process against the emulator on loopback (in this test's
 // process), signals sent to the real child, progress on a real pseudo-terminal.
+import hdr from 'hdr-histogram-js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,6 +141,28 @@ describe('bench --workers', () => {
     expect(r.output).toMatch(/│ steady\s+│\s+300\/300 │/);
   });
 
+  it('--raw and --hlog get every thread\'s requests, numbered as one thread would number them', { timeout: 60_000 }, async () => {
+    const raw = join(dir, 'raw.jsonl');
+    const hlog = join(dir, 'run.hlog');
+    const r = await bench(['steady', '-c', '4', '-n', '40', '--warmup', '3', '--workers', '2', '--raw', raw, '--hlog', hlog]);
+    expect(r.code).toBe(0);
+    const lines = readFileSync(raw, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(43);
+    expect(lines.map((l) => l.index).sort((x, y) => x - y)).toEqual(Array.from({ length: 43 }, (_, i) => i));
+    expect(lines.filter((l) => l.warmup).map((l) => l.index).sort()).toEqual([0, 1, 2]);
+    // Times are on one clock: every request was sent after the first and within the run.
+    const sent = lines.filter((l) => !l.warmup).map((l) => l.sent_ms);
+    expect(Math.max(...sent) - Math.min(...sent)).toBeLessThan(r.result.providers[0].wall_ms);
+    expect(lines.filter((l) => !l.warmup).every((l) => l.ok && l.latency_ms >= 30)).toBe(true);
+    // The interval log holds the 40 measured latencies.
+    const text = readFileSync(hlog, 'utf8');
+    expect(text).toMatch(/^#\[StartTime: /m);
+    let logged = 0;
+    const reader = new hdr.HistogramLogReader(text);
+    for (let h = reader.nextIntervalHistogram(); h; h = reader.nextIntervalHistogram()) if (h.tag === 'steady.latency') logged += h.totalCount;
+    expect(logged).toBe(40);
+  });
+
   it('bad values: one line naming the flag and how to fix it, exit 2, nothing sent', async () => {
     const cases: [string[], RegExp][] = [
       [['--workers', '0'], /^--workers: "0" is not a number of threads; give 1 to 64, or auto/],
@@ -147,7 +170,6 @@ describe('bench --workers', () => {
       [['--workers', '65'], /^--workers: "65" is not a number of threads; give 1 to 64/],
       [['--workers', '3', '-c', '2'], /^--workers 3: concurrency 2 cannot be split 3 ways; give fewer --workers/],
       [['--workers', '2', '-c', '2', '-n', '1'], /^--workers 2: 1 requests cannot be split 2 ways/],
-      [['--workers', '2', '-c', '2', '--raw', join(dir, 'raw.jsonl')], /^--workers 2: not combined with --raw yet; run it with --workers 1/],
       [['--workers', '2', '-c', '2', '--repeat', '2'], /^--workers 2: not combined with --repeat yet/],
       [['--workers', '2', '--sweep', '--slo', 'latency<=1s'], /^--workers 2: not combined with --sweep yet/],
       [['--workers', '2', '-c', '2', '--input-tokens', '20'], /^--workers 2: not combined with a workload flag/],

@@ -4,13 +4,18 @@
  * posts progress while it runs and its accumulators, encoded as a result's providers, when it ends.
  * Started only by WorkerPool (workers.ts); the protocol is the messages typed there.
  */
+import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createAdapter } from '../providers/index.js';
 import { toEpochMs } from '../util/clock.js';
 import { encode } from './histogram.js';
 import { providerResult } from './result.js';
 import { BenchRunner, type BenchTarget, type RequestRecord } from './runner.js';
-import type { FromWorker, ToWorker, WorkerInit, WorkerProvider } from './workers.js';
+import { processIndex, type FromWorker, type ToWorker, type WorkerInit, type WorkerProvider } from './workers.js';
+
+/** Forwarded records go out at least this often, or once this many are waiting. */
+const FORWARD_MS = 50;
+const FORWARD_BATCH = 256;
 
 const init = workerData as WorkerInit | null;
 const post = (m: FromWorker) => parentPort!.postMessage(m);
@@ -27,9 +32,17 @@ async function main(init: WorkerInit, port: NonNullable<typeof parentPort>): Pro
     go();
   });
   const warm = new Map<string, number>();
+  // --raw and --hlog follow every request: records go to the main thread in batches (without the token gaps neither uses).
+  let batch: [string, RequestRecord][] = [];
+  const flush = () => {
+    if (batch.length) post({ type: 'requests', origin: performance.timeOrigin, items: batch });
+    batch = [];
+  };
   runner.on('request', (name: string, r: RequestRecord) => {
     if (r.warmup) warm.set(name, (warm.get(name) ?? 0) + 1);
+    if (init.forward && batch.push([name, { ...r, index: processIndex(r.index, init.spec.warmup, init.thread), gaps: [] }]) >= FORWARD_BATCH) flush();
   });
+  const flusher = init.forward ? setInterval(flush, FORWARD_MS) : undefined;
   const progress = () =>
     post({
       type: 'progress',
@@ -45,6 +58,8 @@ async function main(init: WorkerInit, port: NonNullable<typeof parentPort>): Pro
       await started;
     });
     if (timer) clearInterval(timer);
+    if (flusher) clearInterval(flusher);
+    flush();
     const providers: WorkerProvider[] = targets.map((t) => {
       const acc = outcome.accumulators.get(t.name)!;
       return { result: providerResult(acc, t), timeline: acc.timeline.state(), firstStart: epoch(acc.firstStart), lastEnd: epoch(acc.lastEnd), sends: acc.sends, firstSend: epoch(acc.firstSend), lastSend: epoch(acc.lastSend) };
@@ -54,6 +69,7 @@ async function main(init: WorkerInit, port: NonNullable<typeof parentPort>): Pro
     post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
   } finally {
     if (timer) clearInterval(timer);
+    if (flusher) clearInterval(flusher);
     await Promise.all(targets.map((t) => t.adapter.close()));
     port.close();
   }

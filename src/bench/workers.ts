@@ -18,7 +18,7 @@ import { now } from '../util/clock.js';
 import type { ProviderAccumulator } from './accumulator.js';
 import { decode, newHistogram, summarize, type Histogram } from './histogram.js';
 import { accumulatorFrom, type ClientHealth, type ProviderResult } from './result.js';
-import type { LoadSpec, ProgressSnapshot, RunOutcome } from './runner.js';
+import type { LoadSpec, ProgressSnapshot, RequestRecord, RunOutcome } from './runner.js';
 import { shareOf, type Shard } from './shard.js';
 import { Timeline, type TimelineState } from './timeline.js';
 
@@ -38,6 +38,19 @@ export interface WorkerInit {
   spec: LoadSpec;
   /** 0: post no progress. */
   progressMs: number;
+  /** Post every request's record (for --raw and --hlog, which follow each request). */
+  forward: boolean;
+  /** This thread's number (0-based) of `count`, and the process's whole warm-up: to number forwarded requests as one thread would. */
+  thread: { j: number; count: number; warmup: number };
+}
+
+/**
+ * The request number one thread running the process's whole share would have given thread j's `local`-th
+ * request: warm-ups and measured requests are dealt out round robin (shareOf), so the k-th of thread j is
+ * the process's j + k·count-th of its kind.
+ */
+export function processIndex(local: number, threadWarmup: number, t: WorkerInit['thread']): number {
+  return local < threadWarmup ? t.j + local * t.count : t.warmup + t.j + (local - threadWarmup) * t.count;
 }
 
 export type ToWorker = { type: 'go' } | { type: 'stop' };
@@ -66,6 +79,8 @@ export interface ThreadProgress {
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'progress'; providers: ThreadProgress[] }
+  /** Finished requests in order, their monotonic times on the thread's clock (origin: its performance.timeOrigin). */
+  | { type: 'requests'; origin: number; items: [string, RequestRecord][] }
   | { type: 'done'; providers: WorkerProvider[]; partial: boolean; startedAt: number; endedAt: number; client: ClientHealth }
   | { type: 'error'; message: string };
 
@@ -124,7 +139,8 @@ export function threadLoads(whole: WholeLoad, workers: number, shard: Shard | un
 
 /**
  * Runs one bench over N threads and adds their accumulators up. Behaves like a BenchRunner to the command:
- * run(), stop(), snapshot() for live progress (from the threads' periodic posts), and a RunOutcome.
+ * run(), stop(), snapshot() for live progress (from the threads' periodic posts), a RunOutcome, and — when
+ * asked to forward them (--raw, --hlog) — a 'request' event for every finished request of every thread.
  */
 export class WorkerPool extends EventEmitter {
   private stopping = false;
@@ -137,7 +153,7 @@ export class WorkerPool extends EventEmitter {
     private readonly spec: LoadSpec,
     private readonly whole: WholeLoad,
     readonly workers: number,
-    private readonly opts: { progress: boolean },
+    private readonly opts: { progress: boolean; forward: boolean },
   ) {
     super();
   }
@@ -189,6 +205,8 @@ export class WorkerPool extends EventEmitter {
               targets: this.targets,
               spec: { ...this.spec, requests: load.requests, concurrency: load.concurrency, rate: load.rate, warmup: load.warmup, shard: load.shard },
               progressMs: this.opts.progress ? PROGRESS_MS : 0,
+              forward: this.opts.forward,
+              thread: { j, count: this.workers, warmup: this.whole.warmup },
             };
             const w = new Worker(url, { workerData: init });
             this.threads.push(w);
@@ -201,6 +219,8 @@ export class WorkerPool extends EventEmitter {
                   t0 = now();
                   for (const t of this.threads) t.postMessage({ type: 'go' } satisfies ToWorker);
                 }
+              } else if (m.type === 'requests') {
+                this.forwarded(m.origin, m.items);
               } else if (m.type === 'progress') {
                 this.latest.set(j, new Map(m.providers.map((p) => [p.name, p])));
               } else if (m.type === 'done') {
@@ -233,6 +253,20 @@ export class WorkerPool extends EventEmitter {
       endedAt: new Date(Math.max(...outcomes.map((o) => o.endedAt))),
       client: clientOf(outcomes.map((o) => o.client), cpu, wall),
     };
+  }
+
+  /** A thread's finished requests, re-stamped on this thread's clock and emitted as a BenchRunner emits them ('request', name, record). */
+  private forwarded(origin: number, items: [string, RequestRecord][]): void {
+    const shift = origin - performance.timeOrigin;
+    for (const [name, r] of items) {
+      r.start += shift;
+      r.sent += shift;
+      r.end += shift;
+      if (r.scheduled !== undefined) r.scheduled += shift;
+      if (r.firstByte !== undefined) r.firstByte += shift;
+      if (r.firstToken !== undefined) r.firstToken += shift;
+      this.emit('request', name, r);
+    }
   }
 
   /** The threads' accumulators added up as `merge` adds shards; wall time and send span from their shared epoch clock. */

@@ -158,8 +158,8 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
     share = shardLoad(whole, shard);
     workers = parseWorkers(opts.workers, { ...whole, requests: share.requests, concurrency: share.concurrency });
     if (workers > 1) {
-      // Per-request listeners and engines that adapt step by step run in one thread only.
-      const alone = sweep ? '--sweep' : repeat > 1 ? '--repeat' : workloadSpec ? 'a workload flag (--input-tokens, --output-tokens, --shared-prefix-tokens, --turns, --trace)' : opts.raw !== undefined ? '--raw' : hlog ? '--hlog' : undefined;
+      // Engines that adapt step by step, or whose prompts depend on earlier answers, run in one thread only.
+      const alone = sweep ? '--sweep' : repeat > 1 ? '--repeat' : workloadSpec ? 'a workload flag (--input-tokens, --output-tokens, --shared-prefix-tokens, --turns, --trace)' : undefined;
       if (alone) throw new UsageError(`--workers ${workers}: not combined with ${alone} yet; run it with --workers 1 (the default)`);
       threadLoads(whole, workers, shard);
     }
@@ -215,7 +215,7 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   if (workload) settings.workload = workload.settings;
 
   const wantProgress = progressWanted(process.stderr, process.env, Boolean(opts.quiet));
-  const runner = workers > 1 ? new WorkerPool(sources(), spec, whole, workers, { progress: wantProgress }) : sweep ? new CapacitySweep(targets, spec, sweep) : repeat > 1 ? new RepeatedRuns(targets, spec, repeat) : new BenchRunner(targets, spec);
+  const runner = workers > 1 ? new WorkerPool(sources(), spec, whole, workers, { progress: wantProgress, forward: opts.raw !== undefined || hlog !== undefined }) : sweep ? new CapacitySweep(targets, spec, sweep) : repeat > 1 ? new RepeatedRuns(targets, spec, repeat) : new BenchRunner(targets, spec);
   if (runner instanceof RepeatedRuns && !opts.quiet) runner.on('run', (i: number, o: { startedAt: Date; endedAt: Date }) => stderr.write(`  run ${i} of ${repeat} done (${formatMs(o.endedAt.getTime() - o.startedAt.getTime())})\n`));
   const stderr = process.stderr;
   // Ctrl-C and SIGTERM (timeout, docker stop, a cancelled CI job) stop the run the same way. The handlers stay
