@@ -13,6 +13,7 @@ import { BIN, cpuMsOf, spawnMock } from './mock-process.js';
 
 const SECONDS = 5;
 const CONNECTIONS = 50;
+const f1 = (v: number) => (Math.round(v * 10) / 10).toString();
 
 /** Resident memory of a process now (MiB), from /proc (Linux). */
 function rssMiB(pid: number): number {
@@ -20,16 +21,16 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
-/** Runs `llm-fallback bench ... --format json` as its own process; samples its RSS while it runs (peak kept). */
-function benchChild(args: string[]): Promise<{ result: BenchResult; peakRssMiB: number }> {
+/** Runs `llm-fallback bench ... --format json` as its own process; samples its RSS (MiB) every 100 ms while it runs. */
+function benchChild(args: string[]): Promise<{ result: BenchResult; rssMiB: number[] }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args, '--format', 'json', '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    let peak = 0;
+    const rss: number[] = [];
     const timer = setInterval(() => {
       try {
-        peak = Math.max(peak, rssMiB(child.pid!));
+        rss.push(rssMiB(child.pid!));
       } catch {
         // the process just ended
       }
@@ -39,7 +40,7 @@ function benchChild(args: string[]): Promise<{ result: BenchResult; peakRssMiB: 
     child.on('close', (code) => {
       clearInterval(timer);
       try {
-        resolve({ result: JSON.parse(stdout) as BenchResult, peakRssMiB: Math.round(peak * 10) / 10 });
+        resolve({ result: JSON.parse(stdout) as BenchResult, rssMiB: rss });
       } catch {
         reject(new Error(`bench ${args.join(' ')} exited ${code}: ${stderr.slice(0, 300)}`));
       }
@@ -90,13 +91,13 @@ export async function workersSection(): Promise<string[]> {
     ] as const) {
       for (const workers of [1, 2]) rows.push(await measure(cfg, provider, pid, target, [...extra], workers));
     }
-    const small = await benchChild(['--config', cfg, 'bench', 'instant', '-c', '32', '-n', '10000', '--workers', '2']);
-    const big = await benchChild(['--config', cfg, 'bench', 'instant', '-c', '32', '-n', '100000', '--workers', '2']);
+    const mem = await benchChild(['--config', cfg, 'bench', 'instant', '-c', '32', '-n', '100000', '--workers', '2']);
+    // RSS a tenth, half and all the way through the run (the last sample), and its peak.
+    const at = (share: number) => f1(mem.rssMiB[Math.min(mem.rssMiB.length - 1, Math.floor((mem.rssMiB.length - 1) * share))]);
     const gain = (target: string, load: string) => {
       const [one, two] = [1, 2].map((w) => rows.find((r) => r.target === target && r.load === load && r.workers === w)!);
       return `${(two.rps / one.rps).toFixed(2)}×`;
     };
-    const f1 = (v: number) => (Math.round(v * 10) / 10).toString();
     return [
       '## Worker threads (`bench --workers`)',
       '',
@@ -106,7 +107,7 @@ export async function workersSection(): Promise<string[]> {
       '|---|---|--:|--:|--:|--:|--:|--:|',
       ...rows.map((r) => `| ${r.target} | ${r.load} | ${r.workers} | ${Math.round(r.rps)} | ${f1(r.p50)} ms | ${f1(r.p99)} ms | ${Math.round(r.clientCpu)}% | ${Math.round(r.targetCpu)}% |`),
       '',
-      `**2 workers / 1: ${gain('emulator (`instant`)', 'non-streaming')} non-streaming and ${gain('emulator (`instant`)', 'streaming')} streaming against the emulator, ${gain('bare node:http, same bytes', 'non-streaming')} against the bare server.** Peak resident memory of the bench process with \`--workers 2\` (streaming, \`-c 32\`): ${small.peakRssMiB} MiB at 10k requests, ${big.peakRssMiB} MiB at 100k (${big.result.providers[0].ok} ok).`,
+      `**2 workers / 1: ${gain('emulator (`instant`)', 'non-streaming')} non-streaming and ${gain('emulator (`instant`)', 'streaming')} streaming against the emulator, ${gain('bare node:http, same bytes', 'non-streaming')} against the bare server.** Resident memory of the bench process with \`--workers 2\` over 100k streamed requests (\`-c 32\`, ${mem.result.providers[0].ok} ok, sampled every 100 ms): ${at(0.1)} MiB a tenth of the way, ${at(0.5)} MiB half way, ${at(0.9)} MiB nine tenths of the way, ${f1(Math.max(...mem.rssMiB))} MiB at its peak.`,
       '',
     ];
   } finally {
