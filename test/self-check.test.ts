@@ -18,8 +18,16 @@ describe('bench --self-check', () => {
     expect(level.arrival_lag!.p50).toBeGreaterThan(-1);
     expect(level.arrival_lag!.p99).toBeGreaterThanOrEqual(level.arrival_lag!.p50);
     expect(level.arrival_lag!.p99).toBeLessThan(level.ttft.p99 - level.ttft.truth_p99 + 50);
+    // The client's own queue (issue → bytes written) is measured per request and the emulator reports its loop's lateness.
+    expect(level.client_queue).not.toBeNull();
+    expect(level.client_queue!.p50).toBeGreaterThanOrEqual(0);
+    expect(level.client_queue!.p99).toBeGreaterThanOrEqual(level.client_queue!.p50);
+    expect(level.emulator_loop_delay_p99).not.toBeNull();
+    expect(level.emulator_loop_delay_p99!).toBeGreaterThanOrEqual(0);
     const table = selfCheckTable([level]);
     expect(table).toMatch(/queued p99/);
+    expect(table).toMatch(/client q p99/);
+    expect(table).toContain(`${level.client_queue!.p99.toFixed(1)}ms`);
     expect(table).toContain(`${level.arrival_lag!.p99.toFixed(1)}ms`);
   });
 });

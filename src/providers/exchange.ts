@@ -24,6 +24,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   headersArrived = false;
   /** When the response headers came off the socket. */
   headersAt = 0;
+  /**
+   * When undici wrote the request to its connection (undici calls onRequestStart right before its socket
+   * write, within dispatch when a connection is free); undefined until then.
+   */
+  sentAt: number | undefined = undefined;
   ended = false;
   error: Error | undefined;
 
@@ -42,6 +47,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.sentAt = now();
     this.controller = controller;
     if (this.pendingAbort) controller.abort(this.pendingAbort);
   }

@@ -161,6 +161,8 @@ export abstract class HttpAdapter implements ProviderAdapter {
       return batch;
     };
     let terminal: 'finish' | 'error' | undefined;
+    /** Pushes the current attempt's request_sent, once. */
+    let sent: (() => void) | undefined;
     let t = 0;
     const emit: Emit = (ev) => {
       if (terminal) return;
@@ -180,11 +182,19 @@ export abstract class HttpAdapter implements ProviderAdapter {
     try {
       for (let attempt = 1; ; attempt++) {
         const built = this.build(req);
-        yield [{ type: 'request_sent', t: now(), attempt }];
+        const dispatchedAt = now();
         const current = new Exchange(this.agent, { origin: this.origin, path: this.basePath + built.path + this.search, method: 'POST', headers: built.headers, body: JSON.stringify(built.body) });
         ex = current;
+        // request_sent is the instant the bytes went to the connection, not when this request was asked for:
+        // a client busy issuing a burst of requests (or waiting for a connection) must not count that wait
+        // as the provider's latency. Connecting on demand is timed apart (connect_ms).
+        sent = () => {
+          sent = undefined;
+          out.push({ type: 'request_sent', t: current.sentAt ?? dispatchedAt, attempt });
+        };
         clock.bind((reason) => current.abort(reason));
         await current.headersReady();
+        sent();
         inBody = true;
         const headers = current.headers;
         out.push({ type: 'response_headers', t: current.headersAt, status: current.status, headers });
@@ -301,6 +311,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
         return;
       }
     } catch (e) {
+      sent?.();
       const pending = take().filter((ev) => ev.type !== 'finish');
       let err: ProviderError;
       if (e instanceof SseOverflowError) err = this.tooLarge(e.limit);
