@@ -35,7 +35,7 @@ export class Exchange {
   headersArrived = false;
   /** When the response headers came off the socket. */
   headersAt = 0;
-  /** When undici finished writing the request to its connection; undefined until then. */
+  /** When undici began writing the request to its connection; undefined until then. */
   sentAt: number | undefined = undefined;
   ended = false;
   error: Error | undefined;
@@ -76,12 +76,11 @@ export class Exchange {
   }
 
   onConnect(abort: (reason?: Error) => void): void {
+    // undici calls this right before it writes the request to the socket (on loopback the write delivers
+    // it at once, so a stamp taken after the write can fall after the server already took it up).
+    this.sentAt = now();
     this.abortRequest = abort;
     if (this.pendingAbort) abort(this.pendingAbort);
-  }
-
-  onRequestSent(): void {
-    this.sentAt = now();
   }
 
   onBodySent(): void {}
