@@ -113,16 +113,16 @@ async function streaming(): Promise<void> {
   const d = (a: number, b: number) => `${a - b >= 0 ? '+' : ''}${f1(a - b)}`;
   const rows = levels.map(
     (l) =>
-      `| ${l.streams} | ${l.ok}/${l.requests} | ${f1(l.ttft.p50)} / ${f1(l.ttft.p99)} | ${f1(l.ttft.truth_p50)} / ${f1(l.ttft.truth_p99)} | **${d(l.ttft.p50, l.ttft.truth_p50)} / ${d(l.ttft.p99, l.ttft.truth_p99)}** | ${f1(l.itl.p50)} / ${f1(l.itl.truth_p50)} | **${d(l.itl.p50, l.itl.truth_p50)}** | ${l.event_loop_delay_p99 === null ? '-' : f1(l.event_loop_delay_p99)} ms | ${l.cpu_us_per_event ?? '-'} µs |`,
+      `| ${l.streams} | ${l.ok}/${l.requests} | ${f1(l.ttft.p50)} / ${f1(l.ttft.p99)} | ${f1(l.ttft.truth_p50)} / ${f1(l.ttft.truth_p99)} | **${d(l.ttft.p50, l.ttft.truth_p50)} / ${d(l.ttft.p99, l.ttft.truth_p99)}** | ${f1(l.itl.p50)} / ${f1(l.itl.truth_p50)} | **${d(l.itl.p50, l.itl.truth_p50)}** | ${l.client_queue === null ? '-' : f1(l.client_queue.p99)} ms | ${l.arrival_lag === null ? '-' : f1(l.arrival_lag.p99)} ms | ${l.emulator_loop_delay_p99 === null ? '-' : f1(l.emulator_loop_delay_p99)} ms | ${l.event_loop_delay_p99 === null ? '-' : f1(l.event_loop_delay_p99)} ms | ${l.cpu_us_per_event ?? '-'} µs |`,
   );
   const top = levels[levels.length - 1];
   out.push(
     '## Self-check: bench’s own error from 1 to 1,000 concurrent streams',
     '',
-    `What \`llm-fallback bench --self-check\` prints, as a default run (no \`--warmup\`): the emulator in its own process, ${SELF_CHECK_PROFILE.ttft} ms to the first token, then ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart. "Truth" is what the emulator logged it did (its timers run late under load, and that is not the client's error); error = measured − truth. Loop delay is how late the client's own event loop ran (p99). CPU per event is the client's CPU over the measured run per streamed token, request costs included.`,
+    `What \`llm-fallback bench --self-check\` prints, as a default run (no \`--warmup\`): the emulator in its own process, ${SELF_CHECK_PROFILE.ttft} ms to the first token, then ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart. "Truth" is what the emulator logged it did (its timers run late under load, and that is not the client's error); error = measured − truth. Where the error lives: client queue is the time from the load loop issuing a request to its bytes going out (the client's own wait, kept out of every figure: the clock starts at the send); queued is from that send to the emulator's arrival stamp (the wait in the kernel and for the emulator's event loop, which the client counts and the emulator's log does not); emulator loop is how late the emulator's event loop ran (p99), its share of queued; client loop delay is how late the client's own event loop ran (p99): a chunk that comes while it is busy is stamped that late. CPU per event is the client's CPU over the measured run per streamed token, request costs included.`,
     '',
-    '| streams | ok/sent | TTFT p50 / p99 measured (ms) | TTFT p50 / p99 truth | **TTFT error p50 / p99** | ITL p50 measured / truth | **ITL p50 error** | client loop delay p99 | client CPU per event |',
-    '|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| streams | ok/sent | TTFT p50 / p99 measured (ms) | TTFT p50 / p99 truth | **TTFT error p50 / p99** | ITL p50 measured / truth | **ITL p50 error** | client queue p99 | queued p99 | emulator loop p99 | client loop delay p99 | client CPU per event |',
+    '|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
     ...rows,
     '',
     `**1,000 streams: TTFT error p50 ${d(top.ttft.p50, top.ttft.truth_p50)} ms, p99 ${d(top.ttft.p99, top.ttft.truth_p99)} ms (target: within 28 ms); ITL p50 error ${d(top.itl.p50, top.itl.truth_p50)} ms (target: within 2 ms). CPU per streamed event: ${top.cpu_us_per_event} µs.**`,
