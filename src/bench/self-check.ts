@@ -30,8 +30,11 @@ export interface SelfCheckLevel {
    * clock starts when the bytes go out.
    */
   client_queue: { p50: number; p99: number } | null;
-  /** How late the emulator's event loop ran during the level (p99, ms): its share of `arrival_lag`. */
-  emulator_loop_delay_p99: number | null;
+  /**
+   * How late the emulator's event loop ran at worst during the level (ms): its share of `arrival_lag`. The
+   * worst, not a percentile of the samples: one stall while a burst arrives delays every request in it.
+   */
+  emulator_loop_delay_max: number | null;
   /** The client's own event-loop lateness (p99, ms) and CPU (% of one core) during the level. */
   event_loop_delay_p99: number | null;
   cpu_percent: number;
@@ -111,7 +114,7 @@ export async function selfCheck(levels: number[] = SELF_CHECK_LEVELS, onLevel?: 
         connect_ms_p50: r.connect_ms?.p50 ?? null,
         arrival_lag: arrivalLag(sends, injected.map((i) => i.arrivedEpochMs)),
         client_queue: p50p99(queue),
-        emulator_loop_delay_p99: (await mock.eventLoop())?.p99 ?? null,
+        emulator_loop_delay_max: (await mock.eventLoop())?.max ?? null,
         event_loop_delay_p99: o.client.event_loop_delay_ms?.p99 ?? null,
         cpu_percent: o.client.cpu_percent,
         cpu_us_per_event: r.tokens.output > 0 ? Math.round(((o.client.cpu_ms * 1000) / r.tokens.output) * 10) / 10 : null,

@@ -18,10 +18,10 @@ export function selfCheckTable(levels: SelfCheckLevel[]): string {
       ms(l.itl.p50 - l.itl.truth_p50),
       wait(l.client_queue?.p99),
       wait(l.arrival_lag?.p99),
-      wait(l.emulator_loop_delay_p99),
+      wait(l.emulator_loop_delay_max),
       wait(l.event_loop_delay_p99),
       `${Math.round(l.cpu_percent)}%`,
     ]);
   }
-  return `${t.toString()}\nerr = bench's figure − what the emulator (its own process, ${SELF_CHECK_PROFILE.ttft} ms to first token, ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart) logged it did; waits are p99s; client q = from the runner issuing a request until its bytes went to the connection (the client's own queue, kept out of every figure: the clock starts at the send); queued = from that send until the emulator took the request up (the request waited in the kernel or for the emulator's loop; the client counts that wait, the emulator's log does not, so it is part of every err); emu loop = how late the emulator's event loop ran (p99), the emulator's share of queued; loop = how late the client's event loop ran (p99), its own share of any error; CPU = the client's, % of one core.\n`;
+  return `${t.toString()}\nerr = bench's figure − what the emulator (its own process, ${SELF_CHECK_PROFILE.ttft} ms to first token, ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart) logged it did; client q, queued and loop are p99s; client q = from the runner issuing a request until its bytes went to the connection (the client's own queue, kept out of every figure: the clock starts at the send); queued = from that send until the emulator took the request up (the request waited in the kernel or for the emulator's loop; the client counts that wait, the emulator's log does not, so it is part of every err); emu loop = how late the emulator's event loop ran at worst (max: one stall while a burst arrives delays all of it), the emulator's share of queued; loop = how late the client's event loop ran (p99), its own share of any error; CPU = the client's, % of one core.\n`;
 }
