@@ -263,3 +263,21 @@ describe('a consumer that throws', () => {
     await adapter.close();
   });
 });
+
+describe('many requests on one stop signal', () => {
+  it('listen to it once between them, and all end as cancelled when it fires', async () => {
+    const { getEventListeners } = await import('node:events');
+    const { emulator, adapterFor } = await import('./helpers.js');
+    const server = await emulator({ slow: { dialect: 'openai', ttft: { dist: 'constant', value: 2000 }, output_tokens: { dist: 'constant', value: 2 } } });
+    const adapter = adapterFor(server, 'slow');
+    const stop = new AbortController();
+    const folds = Array.from({ length: 20 }, () => foldStream(adapter, { messages: [{ role: 'user', content: 'hi' }], stream: true, signal: stop.signal }, new StreamFold()));
+    await sleep(100);
+    // bench's 1,000 requests in flight watch the run's one signal: one listener, not one each.
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(1);
+    stop.abort();
+    const done = await Promise.all(folds);
+    expect(done.map((f) => f.error?.errorClass)).toEqual(Array(20).fill('cancelled'));
+    await adapter.close();
+  });
+});
