@@ -6,6 +6,8 @@ import { mergeResults } from '../src/bench/merge.js';
 import { evaluateThresholds, parseThreshold } from '../src/bench/thresholds.js';
 import { refusedUrl } from '../src/mock/server.js';
 import { BenchRunner, type RequestRecord } from '../src/bench/runner.js';
+import { measureRequest } from '../src/bench/measure.js';
+import { now } from '../src/util/clock.js';
 import { emulator } from './helpers.js';
 import { percentile, PRICE, runBench, target } from './bench-helpers.js';
 
@@ -286,5 +288,23 @@ describe('before the clock starts', () => {
     expect(server.connections() - before).toBe(2);
     expect(r.providers[0].connect_ms!.count).toBe(2);
     expect(r.client!.prepare_ms).toBe(0);
+  });
+
+  it('starts the latency clock when the request\'s bytes go out, so a client busy after issuing it does not count its own queue as latency', async () => {
+    server.resetStats();
+    const t = target(server, 'fast');
+    await t.adapter.preconnect!(1);
+    const pending = measureRequest(t.adapter, { messages: [{ role: 'user', content: 'hi' }], stream: true }, { index: 0, promptIndex: 0, warmup: false, keepText: false });
+    // The client stays busy for 60 ms after issuing, as when it issues a burst of 1,000 requests at once.
+    for (const until = now() + 60; now() < until; );
+    const rec = await pending;
+    expect(rec.ok).toBe(true);
+    expect(rec.sent - rec.issued).toBeGreaterThanOrEqual(59);
+    expect(rec.start).toBe(rec.sent);
+    // The emulator (this process, same clock) took 20 ms to the first token once the request reached it.
+    const [truth] = server.injected('fast');
+    expect(truth.arrivedAt).toBeGreaterThanOrEqual(rec.sent);
+    expect(rec.firstToken! - rec.start).toBeGreaterThanOrEqual(truth.ttftMs);
+    expect(rec.firstToken! - rec.start).toBeLessThan(truth.ttftMs + 30);
   });
 });

@@ -246,3 +246,38 @@ describe('bench, chain and health agree on TTFT for a model that thinks first', 
     expect(h.latency_ms).toBeGreaterThan(THINK_MS);
   });
 });
+
+describe('a consumer that throws', () => {
+  it('gets its own error back from foldStream (not a provider failure), and the connection is let go', async () => {
+    const { emulator, adapterFor } = await import('./helpers.js');
+    const server = await emulator({ p: { dialect: 'openai', ttft: { dist: 'constant', value: 5 }, itl: { dist: 'constant', value: 5 }, output_tokens: { dist: 'constant', value: 50 } } });
+    const adapter = adapterFor(server, 'p');
+    const broken = new StreamFold({ onContent: () => { throw new Error('the consumer broke'); } });
+    await expect(foldStream(adapter, { messages: [{ role: 'user', content: 'hi' }], stream: true }, broken)).rejects.toThrow('the consumer broke');
+    // The fold saw the token it broke on and no invented transport error.
+    expect(broken.tokenChunks).toBe(1);
+    expect(broken.error).toBeUndefined();
+    // The same adapter still answers: the exchange that was cut short did not keep its connection.
+    const ok = await foldStream(adapter, { messages: [{ role: 'user', content: 'hi' }], stream: true }, new StreamFold());
+    expect(ok.ok).toBe(true);
+    await adapter.close();
+  });
+});
+
+describe('many requests on one stop signal', () => {
+  it('listen to it once between them, and all end as cancelled when it fires', async () => {
+    const { getEventListeners } = await import('node:events');
+    const { emulator, adapterFor } = await import('./helpers.js');
+    const server = await emulator({ slow: { dialect: 'openai', ttft: { dist: 'constant', value: 2000 }, output_tokens: { dist: 'constant', value: 2 } } });
+    const adapter = adapterFor(server, 'slow');
+    const stop = new AbortController();
+    const folds = Array.from({ length: 20 }, () => foldStream(adapter, { messages: [{ role: 'user', content: 'hi' }], stream: true, signal: stop.signal }, new StreamFold()));
+    await sleep(100);
+    // bench's 1,000 requests in flight watch the run's one signal: one listener, not one each.
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(1);
+    stop.abort();
+    const done = await Promise.all(folds);
+    expect(done.map((f) => f.error?.errorClass)).toEqual(Array(20).fill('cancelled'));
+    await adapter.close();
+  });
+});

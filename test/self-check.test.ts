@@ -18,8 +18,54 @@ describe('bench --self-check', () => {
     expect(level.arrival_lag!.p50).toBeGreaterThan(-1);
     expect(level.arrival_lag!.p99).toBeGreaterThanOrEqual(level.arrival_lag!.p50);
     expect(level.arrival_lag!.p99).toBeLessThan(level.ttft.p99 - level.ttft.truth_p99 + 50);
+    // The client's own queue (issue → bytes written) is measured per request and the emulator reports its loop's lateness.
+    expect(level.client_queue).not.toBeNull();
+    expect(level.client_queue!.p50).toBeGreaterThanOrEqual(0);
+    expect(level.client_queue!.p99).toBeGreaterThanOrEqual(level.client_queue!.p50);
+    expect(level.emulator_loop_delay_max).not.toBeNull();
+    expect(level.emulator_loop_delay_max!).toBeGreaterThanOrEqual(0);
     const table = selfCheckTable([level]);
-    expect(table).toMatch(/queued p99/);
-    expect(table).toContain(`${level.arrival_lag!.p99.toFixed(1)}ms`);
+    expect(table).toMatch(/│ +queued │/);
+    expect(table).toMatch(/│ +client q │/);
+    // Like every table of the tool, it fits 100 columns, even with 1,000 streams' figures in it.
+    const wide = selfCheckTable([{ ...level, streams: 1000, requests: 1000, ok: 1000, ttft: { ...level.ttft, p50: level.ttft.truth_p50 + 1708, p99: level.ttft.truth_p99 + 1698.4 }, client_queue: { p50: 1000, p99: 1620.4 }, arrival_lag: { p50: 1000, p99: 2014.9 }, emulator_loop_delay_max: 201.6, event_loop_delay_p99: 2582.9, cpu_percent: 100 }]);
+    for (const line of wide.split('\n').filter((l) => l.startsWith('│') || l.startsWith('┌'))) expect([...line].length).toBeLessThanOrEqual(100);
+    const shown = (v: number) => `${v.toFixed(Math.abs(v) >= 100 ? 0 : 1)}ms`;
+    expect(table).toContain(shown(level.client_queue!.p99));
+    expect(table).toContain(shown(level.arrival_lag!.p99));
+  });
+});
+
+describe('the emulator\'s arrival stamps under a burst', () => {
+  it('stamps every request that arrived together before it serves any of them, so its log does not start their clocks late', { timeout: 30_000 }, async () => {
+    const { emulator } = await import('./helpers.js');
+    const { connect } = await import('node:net');
+    // First token at once, then a gap: each request's first token is written as soon as it is served.
+    const server = await emulator({ burst: { dialect: 'openai', ttft: { dist: 'constant', value: 0 }, itl: { dist: 'constant', value: 5 }, output_tokens: { dist: 'constant', value: 2 } } });
+    const url = new URL(server.baseUrl('burst'));
+    const N = 40;
+    const sockets = await Promise.all(Array.from({ length: N }, () => new Promise<import('node:net').Socket>((resolve) => {
+      const s = connect(Number(url.port), url.hostname, () => resolve(s));
+    })));
+    // Let the emulator accept every connection before any request is written.
+    await new Promise((r) => setTimeout(r, 50));
+    const body = JSON.stringify({ model: server.profile.providers.burst.model, messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const done = sockets.map((s) => new Promise<void>((resolve) => {
+      let text = '';
+      s.on('data', (d) => {
+        text += d;
+        if (text.includes('[DONE]')) resolve();
+      });
+    }));
+    // All requests are in the kernel before the emulator's event loop gets to run again.
+    for (const s of sockets) s.write(`POST ${url.pathname}/chat/completions HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await Promise.all(done);
+    for (const s of sockets) s.destroy();
+    const log = server.injected('burst');
+    expect(log).toHaveLength(N);
+    const lastArrival = Math.max(...log.map((i) => i.arrivedAt));
+    const firstTokenWritten = Math.min(...log.map((i) => i.arrivedAt + i.ttftMs));
+    // Served as they were read, each request would be stamped only after the ones before it wrote their first token.
+    expect(lastArrival).toBeLessThanOrEqual(firstTokenWritten);
   });
 });

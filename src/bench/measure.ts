@@ -13,6 +13,9 @@ export interface RequestRecord {
   scheduled?: number;
   /** Start of the latency clock: scheduled in open loop, sent in closed loop. */
   start: number;
+  /** When the runner issued the request (the client's own wait until `sent` is its queue, not the provider's). */
+  issued: number;
+  /** When the request's bytes were written to the connection. */
   sent: number;
   firstByte?: number;
   firstToken?: number;
@@ -47,9 +50,9 @@ export interface RequestMeta {
  * adapter can). The record keeps every inter-token gap for the ITL histogram; text only when asked.
  */
 export async function measureRequest(adapter: ProviderAdapter, req: ChatRequest, meta: RequestMeta): Promise<RequestRecord> {
-  const called = now();
+  const issued = now();
   const f = await foldStream(adapter, req, new StreamFold({ keepGaps: true, keepContent: meta.keepText }));
-  const sent = f.sentAt ?? called;
+  const sent = f.sentAt ?? issued;
   const err = f.error;
   const rec: RequestRecord = {
     index: meta.index,
@@ -57,6 +60,7 @@ export async function measureRequest(adapter: ProviderAdapter, req: ChatRequest,
     warmup: meta.warmup,
     scheduled: meta.scheduled,
     start: meta.scheduled ?? sent,
+    issued,
     sent,
     firstByte: f.firstByteAt,
     firstToken: f.firstTokenAt,

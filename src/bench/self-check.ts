@@ -24,6 +24,17 @@ export interface SelfCheckLevel {
    * part of every err.
    */
   arrival_lag: { p50: number; p99: number } | null;
+  /**
+   * From the runner issuing a request to its bytes going to the connection (ms): the client's own queue
+   * (a burst of requests issued at once is written one after another). Not in any figure: the latency
+   * clock starts when the bytes go out.
+   */
+  client_queue: { p50: number; p99: number } | null;
+  /**
+   * How late the emulator's event loop ran at worst during the level (ms): its share of `arrival_lag`. The
+   * worst, not a percentile of the samples: one stall while a burst arrives delays every request in it.
+   */
+  emulator_loop_delay_max: number | null;
   /** The client's own event-loop lateness (p99, ms) and CPU (% of one core) during the level. */
   event_loop_delay_p99: number | null;
   cpu_percent: number;
@@ -37,14 +48,18 @@ export function percentile(values: number[], p: number): number {
   return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)];
 }
 
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
+
+function p50p99(values: number[]): { p50: number; p99: number } | null {
+  return values.length ? { p50: round3(percentile(values, 50)), p99: round3(percentile(values, 99)) } : null;
+}
+
 /** Pairs the n-th send with the n-th arrival (loopback keeps them in order closely enough) and summarises the lag. */
 function arrivalLag(sends: number[], arrivals: number[]): { p50: number; p99: number } | null {
   if (sends.length === 0 || sends.length !== arrivals.length) return null;
   const s = [...sends].sort((a, b) => a - b);
   const a = [...arrivals].sort((x, y) => x - y);
-  const lags = s.map((t, i) => a[i] - t);
-  const r = (v: number) => Math.round(v * 1000) / 1000;
-  return { p50: r(percentile(lags, 50)), p99: r(percentile(lags, 99)) };
+  return p50p99(s.map((t, i) => a[i] - t));
 }
 
 /** Measured requests per level: enough for a p99 at one stream, one round of streams above that. */
@@ -78,7 +93,11 @@ export async function selfCheck(levels: number[] = SELF_CHECK_LEVELS, onLevel?: 
         maxInflight: streams,
       });
       const sends: number[] = [];
-      runner.on('request', (_name: string, rec: RequestRecord) => sends.push(toEpochMs(rec.sent)));
+      const queue: number[] = [];
+      runner.on('request', (_name: string, rec: RequestRecord) => {
+        sends.push(toEpochMs(rec.sent));
+        queue.push(rec.sent - rec.issued);
+      });
       const o = await runner.run();
       await adapter.close();
       const r = assembleResult({ version: 'self-check', identities: [{ name: 's', model: 's', api: 'openai' }], accumulators: o.accumulators, run: { mode: 'closed', concurrency: streams, rate: null, arrival: null, requests, duration_ms: null, warmup: 0, stream: true, max_tokens: null, temperature: null, timeout_ms: null, seed: 1, prompts: 1, demo: false }, startedAt: o.startedAt, endedAt: o.endedAt, partial: o.partial, client: o.client }).providers[0];
@@ -94,6 +113,8 @@ export async function selfCheck(levels: number[] = SELF_CHECK_LEVELS, onLevel?: 
         itl: { p50: r.itl_ms?.p50 ?? NaN, truth_p50: percentile(injected.flatMap((i) => i.gapsMs), 50) },
         connect_ms_p50: r.connect_ms?.p50 ?? null,
         arrival_lag: arrivalLag(sends, injected.map((i) => i.arrivedEpochMs)),
+        client_queue: p50p99(queue),
+        emulator_loop_delay_max: (await mock.eventLoop())?.max ?? null,
         event_loop_delay_p99: o.client.event_loop_delay_ms?.p99 ?? null,
         cpu_percent: o.client.cpu_percent,
         cpu_us_per_event: r.tokens.output > 0 ? Math.round(((o.client.cpu_ms * 1000) / r.tokens.output) * 10) / 10 : null,

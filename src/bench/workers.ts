@@ -260,6 +260,7 @@ export class WorkerPool extends EventEmitter {
     const shift = origin - performance.timeOrigin;
     for (const [name, r] of items) {
       r.start += shift;
+      r.issued += shift;
       r.sent += shift;
       r.end += shift;
       if (r.scheduled !== undefined) r.scheduled += shift;

@@ -1,23 +1,27 @@
 import { SELF_CHECK_PROFILE, type SelfCheckLevel } from '../bench/self-check.js';
 import { makeTable } from './table.js';
 
-const ms = (v: number) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(1)}ms` : '-');
+/** One decimal below 100 ms, whole ms above (so that 1,000 streams' figures fit the width). */
+const fixed = (v: number) => v.toFixed(Math.abs(v) >= 100 ? 0 : 1);
+const ms = (v: number) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${fixed(v)}ms` : '-');
 
 /** The client's measured error per level: its figure minus what the emulator did. */
 export function selfCheckTable(levels: SelfCheckLevel[]): string {
-  const t = makeTable(['streams', 'ok/sent', 'TTFT p50 err', 'TTFT p99 err', 'ITL p50 err', 'lat p99 err', 'queued p99', 'loop p99', 'CPU'], ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right']);
+  // p99s of the waits: they say where an error lives. Latency's own error is in the JSON (latency.p99 − truth_p99).
+  const t = makeTable(['streams', 'ok/sent', 'TTFT err p50/p99', 'ITL err', 'client q', 'queued', 'emu loop', 'loop', 'CPU'], ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right']);
+  const wait = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${fixed(v)}ms`);
   for (const l of levels) {
     t.push([
       String(l.streams),
       `${l.ok}/${l.requests}`,
-      ms(l.ttft.p50 - l.ttft.truth_p50),
-      ms(l.ttft.p99 - l.ttft.truth_p99),
+      `${ms(l.ttft.p50 - l.ttft.truth_p50).replace('ms', '')}/${ms(l.ttft.p99 - l.ttft.truth_p99)}`,
       ms(l.itl.p50 - l.itl.truth_p50),
-      ms(l.latency.p99 - l.latency.truth_p99),
-      l.arrival_lag === null ? '-' : `${l.arrival_lag.p99.toFixed(1)}ms`,
-      l.event_loop_delay_p99 === null ? '-' : `${l.event_loop_delay_p99.toFixed(1)}ms`,
+      wait(l.client_queue?.p99),
+      wait(l.arrival_lag?.p99),
+      wait(l.emulator_loop_delay_max),
+      wait(l.event_loop_delay_p99),
       `${Math.round(l.cpu_percent)}%`,
     ]);
   }
-  return `${t.toString()}\nerr = bench's figure − what the emulator (its own process, ${SELF_CHECK_PROFILE.ttft} ms to first token, ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart) logged it did; queued = from the client's send stamp until the emulator took the request up (the request waited in the client after its stamp, the kernel or the emulator; the client counts that wait, the emulator's log does not, so it is part of every err); loop = how late the client's event loop ran (p99), its own share of any error; CPU = the client's, % of one core.\n`;
+  return `${t.toString()}\nerr = bench's figure − what the emulator (its own process, ${SELF_CHECK_PROFILE.ttft} ms to first token, ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart) logged it did; client q, queued and loop are p99s; client q = from the runner issuing a request until its bytes went to the connection (the client's own queue, kept out of every figure: the clock starts at the send); queued = from that send until the emulator took the request up (the request waited in the kernel or for the emulator's loop; the client counts that wait, the emulator's log does not, so it is part of every err); emu loop = how late the emulator's event loop ran at worst (max: one stall while a burst arrives delays all of it), the emulator's share of queued; loop = how late the client's event loop ran (p99), its own share of any error; CPU = the client's, % of one core.\n`;
 }

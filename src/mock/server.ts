@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { now, toEpochMs } from '../util/clock.js';
 import { estimatePromptTokens } from '../util/tokens.js';
 import { sleep } from '../util/time.js';
@@ -86,10 +87,22 @@ export interface MockServer {
   reset(): void;
   /** TCP connections accepted on the main port since start. */
   connections(): number;
+  /** How late the emulator's own event loop ran since the last reset (ms): requests it took up late waited this long unseen by its log. */
+  eventLoopDelay(): EventLoopLateness | null;
   /** The provider's last request bodies as received (at most 256), oldest first. */
   received(provider: string): Record<string, unknown>[];
   close(): Promise<void>;
 }
+
+export interface EventLoopLateness {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Sampling interval of the emulator's event-loop monitor (ms). */
+const LOOP_RESOLUTION_MS = 10;
 
 export interface MockOptions {
   profile: MockProfile;
@@ -158,6 +171,10 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     return s;
   };
   const server = emulatorServer();
+  // The emulator stamps a request's arrival when its handler runs: a busy loop takes requests up late, and
+  // that wait is in the client's figures but not in the log. Its lateness is kept so a check can tell.
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  loop.enable();
   let accepted = 0;
   server.on('connection', () => accepted++);
 
@@ -182,6 +199,10 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       return sendJson(res, 200, JSON.stringify({ object: 'list', data: list.map((s) => ({ id: s!.spec.model, object: 'model', owned_by: s!.spec.owned_by })) }));
     }
     if (req.method !== 'POST') return sendJson(res, 405, JSON.stringify({ error: { message: 'use POST', type: 'invalid_request_error' } }));
+    // Every request read in this turn of the event loop is stamped before any of them is served. Served at
+    // once, a burst of 1,000 arrivals is taken up one after another, each stamped only after the ones
+    // before it were answered (their first bytes written): a wait the client counts and this log did not.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const text = await readBody(req);
     if (text === undefined) return sendJson(res, 413, JSON.stringify({ error: { message: 'request too large', type: 'invalid_request_error' } }));
     let body: Record<string, unknown>;
@@ -310,6 +331,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       if (!states.has(inj[1])) return sendJson(res, 404, JSON.stringify({ error: { message: `unknown provider ${inj[1]}` } }));
       return sendJson(res, 200, JSON.stringify(api.injected(inj[1])));
     }
+    if (req.method === 'GET' && path === '/_mock/event-loop') return sendJson(res, 200, JSON.stringify(api.eventLoopDelay()));
     if (path === '/_mock/reset' && req.method === 'POST') {
       api.reset();
       return sendJson(res, 200, '{"ok":true}');
@@ -326,7 +348,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
         return sendJson(res, 400, JSON.stringify({ error: { message: (e as Error).message } }));
       }
     }
-    return sendJson(res, 404, JSON.stringify({ error: { message: 'admin routes: GET /_mock/stats, GET /_mock/providers/{name}/injected, POST /_mock/reset, PUT /_mock/providers/{name}/script, PUT /_mock/providers/{name}/faults' } }));
+    return sendJson(res, 404, JSON.stringify({ error: { message: 'admin routes: GET /_mock/stats, GET /_mock/event-loop, GET /_mock/providers/{name}/injected, POST /_mock/reset, PUT /_mock/providers/{name}/script, PUT /_mock/providers/{name}/faults' } }));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -412,6 +434,13 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
         st.received = [];
         st.stats = { requests: 0, ok: 0, faults: {} };
       }
+      loop.reset();
+    },
+    eventLoopDelay() {
+      if (loop.count === 0) return null;
+      // The histogram is in ns and counts the sampling interval itself.
+      const late = (ns: number) => Math.round(Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) * 1000) / 1000;
+      return { count: loop.count, p50: late(loop.percentile(50)), p99: late(loop.percentile(99)), max: late(loop.max) };
     },
     reset() {
       api.resetStats();
@@ -428,6 +457,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       return out;
     },
     close: async () => {
+      loop.disable();
       for (const st of states.values()) {
         clearTimeout(st.refuseTimer);
         if (st.own && !st.own.refusing) {

@@ -34,7 +34,7 @@ marks['100k'] = mb();
 const networkSeconds = (Date.now() - t0) / 1000;
 // 1M more records through the accumulator, without the network: the memory question is the accumulator's.
 const acc = runner.accumulators.get('instant') as ProviderAccumulator;
-const rec: RequestRecord = { index: 0, promptIndex: 0, warmup: false, start: 0, sent: 0, firstByte: 0.3, firstToken: 0.5, end: 2, ok: true, status: 200, finishReason: 'stop', gaps: [0.1, 0.1, 0.2], chunks: 4, usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 4 }, estimatedInputTokens: 10, estimatedOutputTokens: 4 };
+const rec: RequestRecord = { index: 0, promptIndex: 0, warmup: false, start: 0, issued: 0, sent: 0, firstByte: 0.3, firstToken: 0.5, end: 2, ok: true, status: 200, finishReason: 'stop', gaps: [0.1, 0.1, 0.2], chunks: 4, usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 4 }, estimatedInputTokens: 10, estimatedOutputTokens: 4 };
 for (let i = 0; i < 900_000; i++) {
   rec.end = 2 + (i % 977) / 100;
   acc.add(rec);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { InjectedTiming } from '../mock/server.js';
+import type { EventLoopLateness, InjectedTiming } from '../mock/server.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/llm-fallback.js', import.meta.url));
 
@@ -13,6 +13,8 @@ export interface MockProcess {
   baseUrl(provider: string): string;
   injected(provider: string): Promise<InjectedTiming[]>;
   reset(): Promise<void>;
+  /** How late the emulator's event loop ran since its last reset (ms). */
+  eventLoop(): Promise<EventLoopLateness | null>;
   /** CPU time (user + system, ms) the emulator process has used so far. */
   cpuMs(): number;
   close(signal?: NodeJS.Signals): Promise<number | null>;
@@ -49,6 +51,7 @@ export async function spawnMock(profile: object | string): Promise<MockProcess> 
     pid: child.pid!,
     baseUrl: (p) => `${url}/${p}/v1`,
     injected: async (p) => (await fetch(`${url}/_mock/providers/${p}/injected`)).json() as Promise<InjectedTiming[]>,
+    eventLoop: async () => (await fetch(`${url}/_mock/event-loop`)).json() as Promise<EventLoopLateness | null>,
     reset: async () => {
       await fetch(`${url}/_mock/reset`, { method: 'POST' });
     },

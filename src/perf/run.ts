@@ -113,16 +113,16 @@ async function streaming(): Promise<void> {
   const d = (a: number, b: number) => `${a - b >= 0 ? '+' : ''}${f1(a - b)}`;
   const rows = levels.map(
     (l) =>
-      `| ${l.streams} | ${l.ok}/${l.requests} | ${f1(l.ttft.p50)} / ${f1(l.ttft.p99)} | ${f1(l.ttft.truth_p50)} / ${f1(l.ttft.truth_p99)} | **${d(l.ttft.p50, l.ttft.truth_p50)} / ${d(l.ttft.p99, l.ttft.truth_p99)}** | ${f1(l.itl.p50)} / ${f1(l.itl.truth_p50)} | **${d(l.itl.p50, l.itl.truth_p50)}** | ${l.event_loop_delay_p99 === null ? '-' : f1(l.event_loop_delay_p99)} ms | ${l.cpu_us_per_event ?? '-'} µs |`,
+      `| ${l.streams} | ${l.ok}/${l.requests} | ${f1(l.ttft.p50)} / ${f1(l.ttft.p99)} | ${f1(l.ttft.truth_p50)} / ${f1(l.ttft.truth_p99)} | **${d(l.ttft.p50, l.ttft.truth_p50)} / ${d(l.ttft.p99, l.ttft.truth_p99)}** | ${f1(l.itl.p50)} / ${f1(l.itl.truth_p50)} | **${d(l.itl.p50, l.itl.truth_p50)}** | ${l.client_queue === null ? '-' : f1(l.client_queue.p99)} ms | ${l.arrival_lag === null ? '-' : f1(l.arrival_lag.p99)} ms | ${l.emulator_loop_delay_max === null ? '-' : f1(l.emulator_loop_delay_max)} ms | ${l.event_loop_delay_p99 === null ? '-' : f1(l.event_loop_delay_p99)} ms | ${l.cpu_us_per_event ?? '-'} µs |`,
   );
   const top = levels[levels.length - 1];
   out.push(
     '## Self-check: bench’s own error from 1 to 1,000 concurrent streams',
     '',
-    `What \`llm-fallback bench --self-check\` prints, as a default run (no \`--warmup\`): the emulator in its own process, ${SELF_CHECK_PROFILE.ttft} ms to the first token, then ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart. "Truth" is what the emulator logged it did (its timers run late under load, and that is not the client's error); error = measured − truth. Loop delay is how late the client's own event loop ran (p99). CPU per event is the client's CPU over the measured run per streamed token, request costs included.`,
+    `What \`llm-fallback bench --self-check\` prints, as a default run (no \`--warmup\`): the emulator in its own process, ${SELF_CHECK_PROFILE.ttft} ms to the first token, then ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart. "Truth" is what the emulator logged it did (its timers run late under load, and that is not the client's error); error = measured − truth. Where the error lives: client queue is the time from the load loop issuing a request to its bytes going out (the client's own wait, kept out of every figure: the clock starts at the send); queued is from that send to the emulator's arrival stamp (the wait in the kernel and for the emulator's event loop, which the client counts and the emulator's log does not); emulator loop is how late the emulator's event loop ran at worst (max: one stall while a burst arrives delays all of it), its share of queued; client loop delay is how late the client's own event loop ran (p99): a chunk that comes while it is busy is stamped that late. CPU per event is the client's CPU over the measured run per streamed token, request costs included.`,
     '',
-    '| streams | ok/sent | TTFT p50 / p99 measured (ms) | TTFT p50 / p99 truth | **TTFT error p50 / p99** | ITL p50 measured / truth | **ITL p50 error** | client loop delay p99 | client CPU per event |',
-    '|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| streams | ok/sent | TTFT p50 / p99 measured (ms) | TTFT p50 / p99 truth | **TTFT error p50 / p99** | ITL p50 measured / truth | **ITL p50 error** | client queue p99 | queued p99 | emulator loop max | client loop delay p99 | client CPU per event |',
+    '|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
     ...rows,
     '',
     `**1,000 streams: TTFT error p50 ${d(top.ttft.p50, top.ttft.truth_p50)} ms, p99 ${d(top.ttft.p99, top.ttft.truth_p99)} ms (target: within 28 ms); ITL p50 error ${d(top.itl.p50, top.itl.truth_p50)} ms (target: within 2 ms). CPU per streamed event: ${top.cpu_us_per_event} µs.**`,
@@ -232,10 +232,22 @@ function reportPath(argv: string[]): string | undefined {
     if (!argv[i + 1]) throw new Error('--out: give a file name');
     return argv[i + 1];
   }
-  const unknown = argv.find((a) => a !== '--write' && a !== '--out');
-  if (unknown) throw new Error(`unknown argument "${unknown}"; use --out FILE or --write (BENCHMARKS.md)`);
+  const unknown = argv.find((a, k) => a !== '--write' && a !== '--out' && a !== '--only' && argv[k - 1] !== '--only');
+  if (unknown) throw new Error(`unknown argument "${unknown}"; use --out FILE, --write (BENCHMARKS.md) or --only ${SECTIONS.join(',')}`);
   return undefined;
 }
+/** Sections by name, for `--only a,b` (a partial run while working on one part; --write wants them all). */
+const SECTIONS = ['rate', 'emulator', 'workers', 'self-check', 'accuracy', 'memory', 'startup', 'failover', 'capacity', 'gateway'] as const;
+function onlySections(argv: string[]): Set<string> {
+  const i = argv.indexOf('--only');
+  if (i < 0) return new Set(SECTIONS);
+  const names = (argv[i + 1] ?? '').split(',').filter(Boolean);
+  const bad = names.find((n) => !(SECTIONS as readonly string[]).includes(n));
+  if (!names.length || bad) throw new Error(`--only ${argv[i + 1] ?? ''}: give sections from ${SECTIONS.join(',')}`);
+  if (argv.includes('--write')) throw new Error('--only: --write regenerates all of BENCHMARKS.md; use --out FILE for a partial run');
+  return new Set(names);
+}
+const only = onlySections(process.argv.slice(2));
 const target = reportPath(process.argv.slice(2));
 if (target) checkOutputPath({ source: target.endsWith('BENCHMARKS.md') && process.argv.includes('--write') ? '--write' : '--out', file: target });
 const started = Date.now();
@@ -245,22 +257,25 @@ const header = [
   `Generated by \`npm run perf\` on ${new Date().toISOString().slice(0, 10)}. Machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, ${process.platform}, load average ${loadavg()[0].toFixed(1)} at the start. Every figure below comes from that one run; machines are noisy, so compare the ratios within a table, not absolute times across machines (and distrust a run whose load average was above the core count).`,
   '',
 ];
-await requestRate();
-log('emulator throughput beside a bare node:http server…');
-out.push(...(await emulatorThroughput()));
-log('worker threads: --workers 1 beside 2…');
-out.push(...(await workersSection()));
-await streaming();
-await accuracy();
-await memory();
-await startup();
-log('6/6 failover…');
-out.push(...(await failoverSection()));
-log('capacity search against a known knee…');
-out.push(...(await capacitySection()));
-log('gateway (serve) beside calling the emulator directly…');
-out.push(...(await gatewaySection()));
-out.push(...(await gatewayFailoverSection()));
+/** The sections in report order, each under its --only name. */
+const RUNS: Record<(typeof SECTIONS)[number], [label: string | null, run: () => Promise<unknown>]> = {
+  rate: [null, requestRate],
+  emulator: ['emulator throughput beside a bare node:http server…', async () => out.push(...(await emulatorThroughput()))],
+  workers: ['worker threads: --workers 1 beside 2…', async () => out.push(...(await workersSection()))],
+  'self-check': [null, streaming],
+  accuracy: [null, accuracy],
+  memory: [null, memory],
+  startup: [null, startup],
+  failover: ['6/6 failover…', async () => out.push(...(await failoverSection()))],
+  capacity: ['capacity search against a known knee…', async () => out.push(...(await capacitySection()))],
+  gateway: ['gateway (serve) beside calling the emulator directly…', async () => out.push(...(await gatewaySection()), ...(await gatewayFailoverSection()))],
+};
+for (const name of SECTIONS) {
+  if (!only.has(name)) continue;
+  const [label, run] = RUNS[name];
+  if (label) log(label);
+  await run();
+}
 const total = Math.round((Date.now() - started) / 1000);
 const report = `${[...header, `The whole run took ${total} s.`, '', ...out].join('\n')}\n`;
 if (target) {

@@ -1,5 +1,5 @@
-import type { Dispatcher } from 'undici';
 import { now } from '../util/clock.js';
+import type { ProviderEvent } from './types.js';
 import type { Agent } from './undici-lite.js';
 
 /** Chunks queued beyond this are held back by pausing the socket until the reader catches up. */
@@ -10,67 +10,115 @@ const HIGH_WATER_BYTES = 1024 * 1024;
  * undici's request() for the hot path: no Readable body, no async iterator and no AbortController per
  * request (those were most of the client's CPU per request in `npm run perf`). Each chunk keeps the
  * time it came off the socket, so timings do not depend on when the reader gets to it.
+ *
+ * It is a handler of undici's original kind (onConnect/onHeaders/onData/onComplete/onError): undici
+ * takes it as it is, where a handler of the newer kind (onRequestStart/onResponseStart...) is wrapped
+ * per request and has its headers parsed into an object for every response. Here the raw headers are
+ * kept, and parsed only when someone reads `headers` (an error's Retry-After, the chain's rate-limit
+ * figures); the content type is picked out as they arrive.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange {
   status = 0;
-  headers: Record<string, string> = {};
+  /** The response's content-type ('' when none). */
+  contentType = '';
   /** Body chunks not yet taken, with their arrival times. */
   private chunks: Buffer[] = [];
   private times: number[] = [];
   private queuedBytes = 0;
-  private controller: Dispatcher.DispatchController | undefined;
+  private abortRequest: ((reason: Error) => void) | undefined;
+  private resumeSocket: (() => void) | undefined;
+  private paused = false;
   private pendingAbort: Error | undefined;
   private wake: (() => void) | undefined;
+  private rawHeaders: Buffer[] | undefined;
+  private parsedHeaders: Record<string, string> | undefined;
   headersArrived = false;
   /** When the response headers came off the socket. */
   headersAt = 0;
+  /** When undici began writing the request to its connection; undefined until then. */
+  sentAt: number | undefined = undefined;
   ended = false;
   error: Error | undefined;
 
   constructor(agent: Agent, opts: { origin: string; path: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }) {
-    agent.dispatch({ origin: opts.origin, path: opts.path, method: opts.method, headers: opts.headers, body: opts.body }, this);
+    // undici's types know only the newer handler kind; at run time it takes either (see the class comment).
+    agent.dispatch({ origin: opts.origin, path: opts.path, method: opts.method, headers: opts.headers, body: opts.body }, this as never);
+  }
+
+  /** The response headers, names in lower case, repeated ones joined with ", " (parsed on first use). */
+  get headers(): Record<string, string> {
+    if (this.parsedHeaders === undefined) {
+      const out: Record<string, string> = {};
+      const raw = this.rawHeaders ?? [];
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        const k = raw[i].toString('latin1').toLowerCase();
+        const v = raw[i + 1].toString('latin1');
+        out[k] = out[k] === undefined ? v : `${out[k]}, ${v}`;
+      }
+      this.parsedHeaders = out;
+    }
+    return this.parsedHeaders;
+  }
+
+  /** The response_headers event of this exchange; its `headers` are parsed only if a consumer reads them. */
+  headersEvent(): ProviderEvent {
+    return new HeadersEvent(this);
   }
 
   /** Ends the exchange with `reason` (a clock fired, the caller gave up); the reader sees it as `error`. */
   abort(reason: Error): void {
     if (this.ended || this.error) return;
-    if (this.controller) this.controller.abort(reason);
+    if (this.abortRequest) this.abortRequest(reason);
     else this.pendingAbort = reason;
-    // undici reports the abort through onResponseError; until it does, the reader must not wait forever.
+    // undici reports the abort through onError; until it does, the reader must not wait forever.
     this.error ??= reason;
     this.notify();
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.pendingAbort) controller.abort(this.pendingAbort);
+  onConnect(abort: (reason?: Error) => void): void {
+    // undici calls this right before it writes the request to the socket (on loopback the write delivers
+    // it at once, so a stamp taken after the write can fall after the server already took it up).
+    this.sentAt = now();
+    this.abortRequest = abort;
+    if (this.pendingAbort) abort(this.pendingAbort);
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onBodySent(): void {}
+
+  onResponseStarted(): void {}
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    this.headersAt = now();
     this.status = statusCode;
-    for (const k in headers) {
-      const v = headers[k];
-      if (v !== undefined) this.headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+    this.rawHeaders = rawHeaders;
+    this.resumeSocket = resume;
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+      const k = rawHeaders[i];
+      // 'content-type', any case, without decoding every name.
+      if (k.length === 12 && (k[0] | 0x20) === 0x63 && k.toString('latin1').toLowerCase() === 'content-type') {
+        this.contentType = this.contentType ? `${this.contentType}, ${rawHeaders[i + 1].toString('latin1')}` : rawHeaders[i + 1].toString('latin1');
+      }
     }
     this.headersArrived = true;
-    this.headersAt = now();
     this.notify();
+    return true;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     this.chunks.push(chunk);
     this.times.push(now());
     this.queuedBytes += chunk.length;
-    if (this.queuedBytes > HIGH_WATER_BYTES) controller.pause();
     this.notify();
+    if (this.queuedBytes > HIGH_WATER_BYTES) this.paused = true;
+    return !this.paused;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.ended = true;
     this.notify();
   }
 
-  onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
+  onError(error: Error): void {
     this.error = error;
     this.notify();
   }
@@ -94,8 +142,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const out = { chunks: this.chunks, times: this.times };
     this.chunks = [];
     this.times = [];
-    if (this.queuedBytes > HIGH_WATER_BYTES) this.controller?.resume();
     this.queuedBytes = 0;
+    if (this.paused) {
+      this.paused = false;
+      this.resumeSocket?.();
+    }
     return out;
   }
 
@@ -122,5 +173,19 @@ export class Exchange implements Dispatcher.DispatchHandler {
       await this.wait();
     }
     return Buffer.concat(parts).toString('utf8');
+  }
+}
+
+/** A response_headers event whose header object is built only when read. */
+class HeadersEvent {
+  readonly type = 'response_headers' as const;
+  readonly t: number;
+  readonly status: number;
+  constructor(private readonly ex: Exchange) {
+    this.t = ex.headersAt;
+    this.status = ex.status;
+  }
+  get headers(): Record<string, string> {
+    return this.ex.headers;
   }
 }

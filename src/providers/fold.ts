@@ -134,12 +134,12 @@ export class StreamFold {
 }
 
 /**
- * Streams one request through an adapter into `fold`, a network read's worth of events per async hop
- * where the adapter can batch. Never throws for a conforming adapter (its stream ends in finish or error).
+ * Streams one request through an adapter into `fold`, each event folded as it is decoded where the
+ * adapter can push. Never throws for a conforming adapter (its stream ends in finish or error).
  */
 export async function foldStream<F extends StreamFold>(adapter: ProviderAdapter, req: ChatRequest, fold: F): Promise<F> {
-  if (adapter.streamBatches) {
-    for await (const batch of adapter.streamBatches(req)) for (let i = 0; i < batch.length; i++) fold.event(batch[i]);
+  if (adapter.streamInto) {
+    await adapter.streamInto(req, (ev) => fold.event(ev));
   } else {
     for await (const ev of adapter.stream(req)) fold.event(ev);
   }

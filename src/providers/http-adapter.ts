@@ -39,6 +39,11 @@ export type Decoded =
 
 export type Emit = (ev: Decoded) => void;
 
+/** Filled in by streamInto: ends the request as cancelled (a consumer that stopped reading). */
+export interface Stopper {
+  stop?: (reason: Error) => void;
+}
+
 /** Turns one response's SSE events into decoded events. One instance per request. */
 export interface StreamDecoder {
   event(ev: SseEvent): void;
@@ -137,30 +142,84 @@ export abstract class HttpAdapter implements ProviderAdapter {
     }
   }
 
-  /** One event at a time, for callers that act on each (the fallback chain, health). */
+  /**
+   * One event at a time, for callers that act on each (the fallback chain, health): the push core below
+   * fills a queue, and this hands it out. Stopping early (break, return) ends the exchange.
+   */
   async *stream(req: ChatRequest): AsyncGenerator<ProviderEvent> {
-    for await (const batch of this.streamBatches(req)) for (const ev of batch) yield ev;
+    let queue: ProviderEvent[] = [];
+    let wake: (() => void) | undefined;
+    let done = false;
+    const stopper: Stopper = {};
+    const run = this.streamInto(req, (ev) => {
+      queue.push(ev);
+      if (wake) {
+        const w = wake;
+        wake = undefined;
+        w();
+      }
+    }, stopper).finally(() => {
+      done = true;
+      wake?.();
+    });
+    try {
+      for (;;) {
+        if (queue.length) {
+          const batch = queue;
+          queue = [];
+          for (const ev of batch) yield ev;
+          continue;
+        }
+        if (done) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      await run;
+    } finally {
+      if (!done) {
+        // The consumer stopped reading: end the exchange so its socket is freed.
+        stopper.stop?.(new Error('stream closed by the consumer'));
+        await run.catch(() => {});
+      }
+    }
   }
 
   /**
-   * The events of one request in batches: everything decoded from the bytes of one network read comes
-   * out in one batch, so a consumer pays one async hop per read instead of one per token (that hop was
-   * the largest share of the bench client's CPU per streamed event). Every event keeps its own time.
+   * Runs one request, handing each event to `sink` as soon as it is decoded, in order, each with its own
+   * time: no async hop per event or per batch (that hop, an async generator's, was the largest share of
+   * bench's CPU per streamed event). The only awaits are for the response headers and each network read.
+   * Ends with exactly one finish or error event; rejects only with what `consumer` threw (the request is
+   * ended first), as a for-await loop over the events would have.
    */
-  async *streamBatches(req: ChatRequest): AsyncGenerator<ProviderEvent[]> {
-    const timeouts = { ...this.settings.timeouts, ...definedOnly(req.timeouts) };
+  async streamInto(req: ChatRequest, consumer: (ev: ProviderEvent) => void, stopper?: Stopper): Promise<void> {
+    // What the consumer throws is the consumer's, not a transport failure: it ends the request and is rethrown.
+    const sink = (ev: ProviderEvent) => {
+      try {
+        consumer(ev);
+      } catch (e) {
+        throw new ConsumerError(e);
+      }
+    };
+    const timeouts = req.timeouts ? { ...this.settings.timeouts, ...definedOnly(req.timeouts) } : this.settings.timeouts;
     const deadlineIn = req.deadline !== undefined ? req.deadline - now() : undefined;
     const clock = new AttemptClock(timeouts, deadlineIn, req.signal);
+    if (stopper) stopper.stop = (reason) => clock.cancel(reason);
     let ex: Exchange | undefined;
     let inBody = false;
-    /** Events not yet handed to the consumer. */
-    let out: ProviderEvent[] = [];
-    const take = () => {
-      const batch = out;
-      out = [];
-      return batch;
-    };
     let terminal: 'finish' | 'error' | undefined;
+    /**
+     * A finish is handed on once the rest of its network read is processed: if that read breaks a limit,
+     * the stream ends in the error alone, never in a finish and then an error.
+     */
+    let held: ProviderEvent | undefined;
+    const release = () => {
+      if (held) {
+        const ev = held;
+        held = undefined;
+        sink(ev);
+      }
+    };
+    /** Pushes the current attempt's request_sent, once. */
+    let sent: (() => void) | undefined;
     let t = 0;
     const emit: Emit = (ev) => {
       if (terminal) return;
@@ -170,27 +229,35 @@ export abstract class HttpAdapter implements ProviderAdapter {
         if (containsSecret(ev.text)) ev.text = redact(ev.text);
       } else if (ev.type === 'finish') {
         // The served model and raw finish reason are server text that reaches tables and files.
-        if (ev.model !== undefined) ev.model = serverText(ev.model, 200);
-        ev.rawReason = serverText(ev.rawReason, 100);
+        if (ev.model !== undefined) ev.model = this.cleanText(ev.model, 200);
+        ev.rawReason = this.cleanText(ev.rawReason, 100);
       }
       if (ev.type === 'finish' || ev.type === 'error') terminal = ev.type;
       (ev as ProviderEvent).t = t;
-      out.push(ev as ProviderEvent);
+      if (ev.type === 'finish') held = ev as ProviderEvent;
+      else sink(ev as ProviderEvent);
     };
     try {
       for (let attempt = 1; ; attempt++) {
         const built = this.build(req);
-        yield [{ type: 'request_sent', t: now(), attempt }];
+        const dispatchedAt = now();
         const current = new Exchange(this.agent, { origin: this.origin, path: this.basePath + built.path + this.search, method: 'POST', headers: built.headers, body: JSON.stringify(built.body) });
         ex = current;
+        // request_sent is the instant the bytes went to the connection, not when this request was asked for:
+        // a client busy issuing a burst of requests (or waiting for a connection) must not count that wait
+        // as the provider's latency. Connecting on demand is timed apart (connect_ms).
+        sent = () => {
+          sent = undefined;
+          sink({ type: 'request_sent', t: current.sentAt ?? dispatchedAt, attempt });
+        };
         clock.bind((reason) => current.abort(reason));
         await current.headersReady();
+        sent();
         inBody = true;
-        const headers = current.headers;
-        out.push({ type: 'response_headers', t: current.headersAt, status: current.status, headers });
+        sink(current.headersEvent());
         if (current.status >= 300) {
-          yield take();
           const text = await current.text(MAX_ERROR_BODY_BYTES);
+          const headers = current.headers;
           if (current.status < 400) {
             throw new ProviderError({
               errorClass: 'bad_request',
@@ -206,10 +273,9 @@ export abstract class HttpAdapter implements ProviderAdapter {
           }
           throw httpError(this.name, current.status, headers, text);
         }
-        const contentType = headers['content-type'] ?? '';
+        const contentType = current.contentType;
         const asStream = req.stream && !contentType.includes('application/json');
         if (asStream && contentType && !contentType.includes('event-stream')) {
-          yield take();
           // A proxy's error page or some other document with status 200: name it instead of parsing it as SSE.
           const text = await current.text(MAX_ERROR_BODY_BYTES);
           throw new ProviderError({
@@ -241,7 +307,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
             t = times[i];
             if (firstByte) {
               firstByte = false;
-              out.push({ type: 'first_byte', t });
+              sink({ type: 'first_byte', t });
             }
             bytes += chunk.length;
             if (bytes > maxBytes) throw this.tooLarge(maxBytes);
@@ -258,10 +324,8 @@ export abstract class HttpAdapter implements ProviderAdapter {
               }
             }
           }
-          if (out.length) {
-            yield take();
-            if (terminal === 'error') return;
-          }
+          release();
+          if (terminal === 'error') return;
           if (current.error) throw current.error;
           if (current.ended) break;
           await current.wait();
@@ -270,7 +334,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
         if (decoder && parser) {
           if (!terminal) decoder.end(parser.end());
         } else {
-          const text = Buffer.concat(parts).toString('utf8').trim();
+          const text = (parts.length === 1 ? parts[0] : Buffer.concat(parts)).toString('utf8').trim();
           let parsed: unknown;
           try {
             parsed = JSON.parse(text);
@@ -284,35 +348,48 @@ export abstract class HttpAdapter implements ProviderAdapter {
           }
           this.decodeBody(parsed, emit);
         }
+        release();
         inBody = false;
         ex = undefined;
+        if (!terminal) emit({ type: 'error', error: new ProviderError({ errorClass: 'malformed_response', provider: this.name, message: `${this.name}: response carried no answer` }) });
+        release();
         // Let undici put the socket back in the pool before the caller can send its next request;
         // otherwise a caller that sends at once opens a new connection (and pays connect time) for it.
         // The events' timestamps were taken already, so the wait is not measured.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        if (!terminal) {
-          out.push({
-            type: 'error',
-            t: now(),
-            error: new ProviderError({ errorClass: 'malformed_response', provider: this.name, message: `${this.name}: response carried no answer` }),
-          });
-        }
-        yield take();
         return;
       }
     } catch (e) {
-      const pending = take().filter((ev) => ev.type !== 'finish');
+      if (e instanceof ConsumerError) throw e.cause;
+      sent?.();
       let err: ProviderError;
       if (e instanceof SseOverflowError) err = this.tooLarge(e.limit);
       else err = transportError(this.name, e, clock, inBody);
-      pending.push({ type: 'error', t: now(), error: err });
-      yield pending;
+      held = undefined;
+      // An error after a finish already handed on (a cut while draining) still ends the stream as an error, as it always has.
+      terminal = undefined;
+      t = now();
+      try {
+        emit({ type: 'error', error: err });
+      } catch (e2) {
+        throw e2 instanceof ConsumerError ? e2.cause : e2;
+      }
     } finally {
       clock.dispose();
-      // A caller that stopped reading (or an error) leaves the exchange open: end it so the socket is freed.
+      // An error (or a stop) leaves the exchange open: end it so the socket is freed.
       if (ex && !ex.ended) ex.abort(new Error('stream closed by the consumer'));
     }
   }
+
+  /** serverText of the finish's model and reason, remembered: every answer repeats the same few strings. */
+  private cleanText(text: string, max: number): string {
+    const known = this.cleaned.get(text);
+    if (known !== undefined) return known;
+    const out = serverText(text, max);
+    if (this.cleaned.size < 64) this.cleaned.set(text, out);
+    return out;
+  }
+  private readonly cleaned = new Map<string, string>();
 
   private tooLarge(limit: number): ProviderError {
     return new ProviderError({
@@ -323,6 +400,11 @@ export abstract class HttpAdapter implements ProviderAdapter {
     });
   }
 
+}
+
+/** Wraps what a streamInto consumer threw, so it is told apart from the request's own failures. */
+class ConsumerError {
+  constructor(readonly cause: unknown) {}
 }
 
 function definedOnly(t: Timeouts | undefined): Timeouts {

@@ -50,7 +50,7 @@ export class SseParser {
     for (let i = start; i < len; i++) {
       const b = buf[i];
       if (b !== LF && b !== CR) continue;
-      this.line(buf.toString('utf8', start, i));
+      this.lineAt(buf, start, i);
       if (b === CR) {
         if (i + 1 < len) {
           if (buf[i + 1] === LF) i++;
@@ -80,17 +80,31 @@ export class SseParser {
     return clean;
   }
 
-  private line(text: string): void {
-    if (text.length === 0) {
+  /**
+   * The line in buf[s, e). A blank line and a `data:` line (nearly every line of a stream) are read
+   * from the bytes: only the data value is decoded, never the whole line and then a slice of it.
+   */
+  private lineAt(buf: Buffer, s: number, e: number): void {
+    if (s === e) {
       this.dispatch();
       return;
     }
-    this.eventBytes += text.length;
+    this.eventBytes += e - s;
     if (this.eventBytes > this.maxEventBytes) throw new SseOverflowError(this.maxEventBytes);
-    if (text.charCodeAt(0) === 0x3a /* : */) {
-      this.sink.comment(text.slice(1).trim());
+    const first = buf[s];
+    if (first === 0x3a /* : */) {
+      this.sink.comment(buf.toString('utf8', s + 1, e).trim());
       return;
     }
+    if (first === 0x64 && e - s >= 5 && buf[s + 1] === 0x61 && buf[s + 2] === 0x74 && buf[s + 3] === 0x61 && buf[s + 4] === 0x3a /* data: */) {
+      (this.dataLines ??= []).push(buf.toString('utf8', buf[s + 5] === 0x20 && s + 5 < e ? s + 6 : s + 5, e));
+      return;
+    }
+    this.line(buf.toString('utf8', s, e));
+  }
+
+  /** Any other field line (not blank, not a comment). */
+  private line(text: string): void {
     const colon = text.indexOf(':');
     let field: string;
     let value: string;

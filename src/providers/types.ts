@@ -58,8 +58,8 @@ export interface ProviderAdapter {
   readonly name: string;
   readonly model: string;
   stream(request: ChatRequest): AsyncIterable<ProviderEvent>;
-  /** The same events, grouped per network read (one async hop per read, not per token); optional. */
-  streamBatches?(request: ChatRequest): AsyncIterable<ProviderEvent[]>;
+  /** The same events pushed to `sink` as they are decoded (no async hop per event); resolves after the last. Optional. */
+  streamInto?(request: ChatRequest, sink: (ev: ProviderEvent) => void): Promise<void>;
   /** Opens connections ahead of the measured requests; optional (adapters without a pool skip it). */
   preconnect?(connections: number): Promise<{ failed: number }>;
   /** Connection set-up times (ms) since the last call; optional. */
