@@ -149,8 +149,7 @@ export async function gatewaySection(memoryRequests = MEMORY_REQUESTS): Promise<
   const viaGw = `${gw.url}/v1/chat/completions`;
   try {
     const [latDirect, latTcp, latFloor, latGw] = await interleaved([direct, viaTcp, viaFloor, viaGw], false);
-    // The bare proxy answers only when the whole stream is in: it has no first-token figure.
-    const [ttftDirect, ttftTcp, ttftGw] = await interleaved([direct, viaTcp, viaGw], true);
+    const [ttftDirect, ttftTcp, ttftFloor, ttftGw] = await interleaved([direct, viaTcp, viaFloor, viaGw], true);
     const p = (v: number[], q: number) => percentile(v, q);
     const over = (v: number[], base: number[], q: number) => p(v, q) - p(base, q);
 
@@ -186,27 +185,26 @@ export async function gatewaySection(memoryRequests = MEMORY_REQUESTS): Promise<
     const memSeconds = (Date.now() - t0) / 1000;
 
     const ratio = g.r.requests.average / d.requests.average;
-    const row = (label: string, q: number, sides: (number[] | undefined)[]) => {
-      const [dir, tc, fp, gwv] = sides;
-      const cell = (v: number[] | undefined) => (v ? `${f3(p(v, q))} ms` : '—');
-      return `| ${label} | ${cell(dir)} | ${cell(tc)} | ${cell(fp)} | ${cell(gwv)} | **${f3(over(gwv!, dir!, q))} ms** | ${fp ? `${f3(over(gwv!, fp, q))} ms` : `${f3(over(gwv!, tc!, q))} ms over the relay`} |`;
+    const row = (label: string, q: number, [dir, tc, fp, gwv]: number[][]) => {
+      const cell = (v: number[]) => `${f3(p(v, q))} ms`;
+      return `| ${label} | ${cell(dir)} | ${cell(tc)} | ${cell(fp)} | ${cell(gwv)} | **${f3(over(gwv, dir, q))} ms** | ${f3(over(gwv, fp, q))} ms |`;
     };
     return [
       '## Gateway: what `serve` adds to a call',
       '',
-      `\`llm-fallback serve\` in its own process in front of the emulator's \`instant\` profile (its own process), against calling the emulator directly from the same client, and against two floors, each its own process in front of the same emulator (src/perf/relay.ts): a **TCP relay** that pipes bytes between two sockets (what any extra hop on loopback costs this machine, whatever the gateway is written in) and a **bare Node HTTP proxy** (node:http server, undici stream to the emulator, the SSE content collected into one chat.completion: no chain, clocks, breaker, cache, metrics or log — the least a Node gateway does). Latency and TTFT: ${PAIRS.toLocaleString('en-US')} requests to each at concurrency 1, the sides rotated request by request in one run (after ${WARMUP} each as warm-up), one keep-alive connection each; TTFT is the first body byte carrying content, with \`serve.stream_commit.tokens: 0\` (the default holds the first 20 tokens back so an early failure can still fall over unseen: on this 16-token answer that is the whole answer). Throughput: autocannon, ${CONNECTIONS} connections, ${SECONDS} s each, non-streaming.`,
+      `\`llm-fallback serve\` in its own process in front of the emulator's \`instant\` profile (its own process), against calling the emulator directly from the same client, and against two floors, each its own process in front of the same emulator (src/perf/relay.ts): a **TCP relay** that pipes bytes between two sockets (what any extra hop on loopback costs this machine, whatever the gateway is written in) and a **bare Node HTTP proxy** (node:http server, undici stream to the emulator, the SSE content collected into one chat.completion or, for a streaming client, the emulator's bytes passed on as they come: no chain, clocks, breaker, cache, metrics or log — the least a Node gateway does). Latency and TTFT: ${PAIRS.toLocaleString('en-US')} requests to each at concurrency 1, the sides rotated request by request in one run (after ${WARMUP} each as warm-up), one keep-alive connection each; TTFT is the first body byte carrying content, with \`serve.stream_commit.tokens: 0\` (the default holds the first 20 tokens back so an early failure can still fall over unseen: on this 16-token answer that is the whole answer). Throughput: autocannon, ${CONNECTIONS} connections, ${SECONDS} s each, non-streaming.`,
       '',
       '| figure | direct | TCP relay | bare Node HTTP proxy | gateway | **gateway added** | gateway over the bare proxy |',
       '|---|--:|--:|--:|--:|--:|--:|',
       row('latency p50 (non-streaming)', 50, [latDirect, latTcp, latFloor, latGw]),
       row('latency p99', 99, [latDirect, latTcp, latFloor, latGw]),
-      row('TTFT p50 (streaming)', 50, [ttftDirect, ttftTcp, undefined, ttftGw]),
-      row('TTFT p99', 99, [ttftDirect, ttftTcp, undefined, ttftGw]),
+      row('TTFT p50 (streaming)', 50, [ttftDirect, ttftTcp, ttftFloor, ttftGw]),
+      row('TTFT p99', 99, [ttftDirect, ttftTcp, ttftFloor, ttftGw]),
       `| requests/s at ${CONNECTIONS} connections | ${Math.round(d.requests.average)} | — | ${Math.round(fl.r.requests.average)} | ${Math.round(g.r.requests.average)} | ratio ${f2(ratio)} | ratio ${f2(g.r.requests.average / fl.r.requests.average)} |`,
       `| proxy CPU per request (% of one core) | — | — | ${f1(fl.us)} µs (${Math.round(fl.cpu)}%) | ${f1(g.us)} µs (${Math.round(g.cpu)}%) | | ${f2(g.us / fl.us)} × |`,
       `| emulator CPU (of one core) | ${Math.round(dEmu)}% | — | ${Math.round(fl.emu)}% | ${Math.round(g.emu)}% | | |`,
       '',
-      `**Gateway added latency p50 ${f3(over(latGw, latDirect, 50))} ms, p99 ${f3(over(latGw, latDirect, 99))} ms (targets ≤ 0.3 ms, ≤ 1 ms); added TTFT p50 ${f3(over(ttftGw, ttftDirect, 50))} ms (target ≤ 0.5 ms); requests/s ${f2(ratio)} × direct (goal ≥ 0.80).** The hop alone (TCP relay) adds ${f3(over(latTcp, latDirect, 50))} ms p50 and ${f3(over(latTcp, latDirect, 99))} ms p99; a bare Node HTTP proxy adds ${f3(over(latFloor, latDirect, 50))} / ${f3(over(latFloor, latDirect, 99))} ms; the gateway's own share above that proxy is ${f3(over(latGw, latFloor, 50))} / ${f3(over(latGw, latFloor, 99))} ms.`,
+      `**Gateway added latency p50 ${f3(over(latGw, latDirect, 50))} ms, p99 ${f3(over(latGw, latDirect, 99))} ms (targets ≤ 0.3 ms, ≤ 1 ms); added TTFT p50 ${f3(over(ttftGw, ttftDirect, 50))} ms (target ≤ 0.5 ms); requests/s ${f2(ratio)} × direct (goal ≥ 0.80).** The hop alone (TCP relay) adds ${f3(over(latTcp, latDirect, 50))} ms p50 and ${f3(over(latTcp, latDirect, 99))} ms p99; a bare Node HTTP proxy adds ${f3(over(latFloor, latDirect, 50))} / ${f3(over(latFloor, latDirect, 99))} ms; the gateway's own share above that proxy is ${f3(over(latGw, latFloor, 50))} / ${f3(over(latGw, latFloor, 99))} ms. For the first streamed token: the relay adds ${f3(over(ttftTcp, ttftDirect, 50))} ms p50, the bare proxy passing the emulator's bytes on ${f3(over(ttftFloor, ttftDirect, 50))} ms, the gateway ${f3(over(ttftGw, ttftFloor, 50))} ms more.`,
       '',
       `On a 2-core machine the throughput ratio is mostly CPU sharing: autocannon, the proxy and the emulator compete for the same two cores, and a proxy that spends more CPU per request than the emulator cannot reach the emulator's rate.`,
       '',

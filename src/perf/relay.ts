@@ -3,8 +3,9 @@
 // - `tcp`: a byte relay (two sockets piped together, no HTTP parsing): what any extra process hop on
 //   loopback costs this machine, whatever it is written in;
 // - `http`: the least a Node HTTP gateway does: a node:http server that reads the JSON body, asks the
-//   emulator for a stream with undici (as our adapters do), collects the content of the SSE frames, and
-//   answers one chat.completion. No chain, clocks, breaker, cache, metrics or log.
+//   emulator for a stream with undici (as our adapters do), and either collects the content of the SSE
+//   frames into one chat.completion or, when the client asked for a stream, passes the emulator's SSE
+//   bytes on as they come. No chain, clocks, breaker, cache, metrics or log.
 // `node dist/perf/relay.js tcp|http UPSTREAM_BASE_URL` prints `listening http://127.0.0.1:PORT`.
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
@@ -31,6 +32,11 @@ function httpProxy(upstream: URL): void {
       for await (const c of req) chunks.push(c as Buffer);
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
       const up = await request(target, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }) });
+      if (body.stream === true) {
+        res.writeHead(up.statusCode, { 'content-type': 'text/event-stream' });
+        for await (const c of up.body) res.write(c);
+        return void res.end();
+      }
       let text = '';
       for await (const c of up.body) text += c;
       let content = '';
