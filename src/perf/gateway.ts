@@ -39,13 +39,18 @@ export interface ServeProcess {
 
 /** `llm-fallback serve --port 0` as its own process; resolves once it prints its listening line. */
 export function spawnServe(args: string[]): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnListening([BIN, ...args, '--port', '0'], 'serve');
+}
+
+/** `node ARGS` as its own process, resolved with its URL once it prints `listening http://…` on stdout. */
+function spawnListening(args: string[], what: string): Promise<ServeProcess> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  // The access log goes to stderr: keep only its tail, for a start-up error.
+  // serve's access log goes to stderr: keep only its tail, for a start-up error.
   child.stderr!.on('data', (d) => (err = (err + d).slice(-2000)));
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}${err}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}${err}`)), 15_000);
     child.stdout!.on('data', (d) => {
       out += d;
       const m = /^listening (http:\/\/\S+)$/m.exec(out);
@@ -63,7 +68,7 @@ export function spawnServe(args: string[]): Promise<ServeProcess> {
           }),
       });
     });
-    child.once('exit', (code) => reject(new Error(`serve exited (${code}): ${err}`)));
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}): ${err}`)));
   });
 }
 
@@ -109,21 +114,9 @@ async function interleaved(urls: string[], stream: boolean): Promise<number[][]>
   return out;
 }
 
-/** `node dist/perf/relay.js KIND UPSTREAM` (see relay.ts) as its own process; resolves with its URL. */
-function spawnRelay(kind: 'tcp' | 'http', upstream: string): Promise<{ url: string; pid: number; close(): void }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./relay.js', import.meta.url)), kind, upstream], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`relay ${kind} did not start: ${out}`)), 15_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /^listening (http:\/\/\S+)$/m.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      resolve({ url: m[1], pid: child.pid!, close: () => void child.kill() });
-    });
-    child.once('exit', (code) => reject(new Error(`relay ${kind} exited (${code})`)));
-  });
+/** `node dist/perf/relay.js KIND UPSTREAM` (see relay.ts) as its own process. */
+function spawnRelay(kind: 'tcp' | 'http', upstream: string): Promise<ServeProcess> {
+  return spawnListening([fileURLToPath(new URL('./relay.js', import.meta.url)), kind, upstream], `relay ${kind}`);
 }
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -218,8 +211,8 @@ export async function gatewaySection(memoryRequests = MEMORY_REQUESTS): Promise<
       '',
     ];
   } finally {
-    tcp.close();
-    floor.close();
+    await tcp.close();
+    await floor.close();
     await gw.close();
     await mock.close();
   }
