@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { now, toEpochMs } from '../util/clock.js';
+import { ioNow, now, toEpochMs } from '../util/clock.js';
 import { estimatePromptTokens } from '../util/tokens.js';
 import { sleep } from '../util/time.js';
+import { nextSlice, sliceAfter } from '../util/loop-slices.js';
 import { Rng, hashSeed, sample } from './random.js';
 import { RateWindow, requestId, serviceHeaders } from './headers.js';
 import { FAULT_KEYS, toFault, toStep, type Dialect, type Fault, type MockProfile, type MockProviderSpec, type ProbabilisticFault, type ScriptStep } from './profile.js';
@@ -171,8 +172,10 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     return s;
   };
   const server = emulatorServer();
-  // The emulator stamps a request's arrival when its handler runs: a busy loop takes requests up late, and
-  // that wait is in the client's figures but not in the log. Its lateness is kept so a check can tell.
+  // The emulator stamps a request's arrival when the run of socket reads that brought it began (ioNow): a
+  // burst of requests read in one turn of the loop is stamped as it came, not each after the ones before it
+  // were parsed. A loop that was busy when they came takes them up late, and that wait is in the client's
+  // figures but not in the log: its lateness is kept so a check can tell.
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
   let accepted = 0;
@@ -180,7 +183,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Injected latencies count from the request's arrival, before its body is read.
-    const arrived = now();
+    const arrived = ioNow();
     const raw = req.url ?? '/';
     const q = raw.indexOf('?');
     const path = q < 0 ? raw : raw.slice(0, q);
@@ -199,10 +202,12 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       return sendJson(res, 200, JSON.stringify({ object: 'list', data: list.map((s) => ({ id: s!.spec.model, object: 'model', owned_by: s!.spec.owned_by })) }));
     }
     if (req.method !== 'POST') return sendJson(res, 405, JSON.stringify({ error: { message: 'use POST', type: 'invalid_request_error' } }));
-    // Every request read in this turn of the event loop is stamped before any of them is served. Served at
-    // once, a burst of 1,000 arrivals is taken up one after another, each stamped only after the ones
-    // before it were answered (their first bytes written): a wait the client counts and this log did not.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // Every request read in this turn of the event loop is stamped before any of them is served, and they are
+    // served in slices of the loop's time (loop-slices.ts) between polls for more. Served at once, a burst of
+    // 1,000 arrivals is taken up one after another, each stamped only after the ones before it were answered
+    // (their first bytes written): a wait the client counts and this log did not. Token writes are sliced
+    // the same way, so 1,000 streams' timers firing together do not hold the next arrivals back either.
+    await nextSlice();
     const text = await readBody(req);
     if (text === undefined) return sendJson(res, 413, JSON.stringify({ error: { message: 'request too large', type: 'invalid_request_error' } }));
     let body: Record<string, unknown>;
@@ -663,7 +668,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
       await send(wire.keepalive());
       await sleep(Math.min(spec.keepalive_ms, firstAt - now()));
     } else {
-      await sleep(firstAt - now());
+      await sliceAfter(firstAt - now());
     }
   }
   const midStream = fault.kind === 'stall' || fault.kind === 'cut' || fault.kind === 'malformed' || fault.kind === 'error_event' || fault.kind === 'filtered';
@@ -691,7 +696,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
     if (closed) return;
     if (i > 0) {
       at += gaps[i - 1];
-      if (!instant) await sleep(at - now());
+      if (!instant) await sliceAfter(at - now());
     }
     const kind = i < reasoningCount ? 'reasoning' : 'content';
     const frame = tool && kind === 'content' ? wire.toolCall(tool, sent) : wire.token(kind, words[i], sent);

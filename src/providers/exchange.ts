@@ -1,4 +1,5 @@
-import { now } from '../util/clock.js';
+import { ioNow, now } from '../util/clock.js';
+import { inSlice } from '../util/loop-slices.js';
 import type { ProviderEvent } from './types.js';
 import type { Agent } from './undici-lite.js';
 
@@ -87,8 +88,18 @@ export class Exchange {
 
   onResponseStarted(): void {}
 
+  /**
+   * When the bytes being handled came off the network (see ioNow): the start of this run of socket reads,
+   * unless that run began before this request was sent (a fast answer read in the same run as its request
+   * was written), where the batch time says nothing about it and the time now is used.
+   */
+  private arrivedAt(): number {
+    const t = ioNow();
+    return this.sentAt !== undefined && t >= this.sentAt ? t : now();
+  }
+
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    this.headersAt = now();
+    this.headersAt = this.arrivedAt();
     this.status = statusCode;
     this.rawHeaders = rawHeaders;
     this.resumeSocket = resume;
@@ -106,7 +117,7 @@ export class Exchange {
 
   onData(chunk: Buffer): boolean {
     this.chunks.push(chunk);
-    this.times.push(now());
+    this.times.push(this.arrivedAt());
     this.queuedBytes += chunk.length;
     this.notify();
     if (this.queuedBytes > HIGH_WATER_BYTES) this.paused = true;
@@ -123,11 +134,16 @@ export class Exchange {
     this.notify();
   }
 
+  /**
+   * Wakes the reader. What the network brought is handed on after the poll phase, in slices of processing
+   * time (loop-slices.ts): the reads of a burst are all stamped before any is decoded, and a long run of
+   * decoding never keeps the next reads waiting for more than a slice.
+   */
   private notify(): void {
     const w = this.wake;
     if (w) {
       this.wake = undefined;
-      w();
+      inSlice(w);
     }
   }
 

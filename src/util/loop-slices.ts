@@ -1,0 +1,72 @@
+import { performance } from 'node:perf_hooks';
+
+/**
+ * How long deferred work may run in one turn of the event loop before the loop goes back to the network.
+ * Network reads are time-stamped when they happen (clock.ts, ioNow), so work held back costs no accuracy;
+ * but a read that waits behind a long run of work is stamped as late as the run was long.
+ */
+const SLICE_MS = 0.5;
+
+/** Tasks waiting for a slice, oldest first, from `head`. */
+let tasks: ((() => void) | undefined)[] = [];
+let head = 0;
+let scheduled = false;
+/** When the running slice ends. */
+let sliceEnds = 0;
+
+function schedule(): void {
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(drain);
+  }
+}
+
+function drain(): void {
+  scheduled = false;
+  sliceEnds = performance.now() + SLICE_MS;
+  step();
+}
+
+/**
+ * Runs the oldest task, then comes back as a microtask queued behind the ones the task released (an
+ * awaiting reader's processing of a response), so that processing runs, and is counted, before the next
+ * task starts. When the slice is spent, the rest waits for the next turn, after a poll for ready sockets.
+ */
+function step(): void {
+  if (head === tasks.length) {
+    tasks = [];
+    head = 0;
+    return;
+  }
+  if (performance.now() > sliceEnds) {
+    if (head > 1024) {
+      tasks = tasks.slice(head);
+      head = 0;
+    }
+    schedule();
+    return;
+  }
+  const task = tasks[head]!;
+  tasks[head++] = undefined;
+  task();
+  queueMicrotask(step);
+}
+
+/** Runs `task` after the current poll phase, within this turn's slice of processing time or a later turn's, in the order asked. */
+export function inSlice(task: () => void): void {
+  tasks.push(task);
+  schedule();
+}
+
+/** Resolves in a slice (see inSlice). */
+export function nextSlice(): Promise<void> {
+  return new Promise((resolve) => inSlice(resolve));
+}
+
+/** Resolves in a slice once `ms` have passed: a timer's callbacks all run at once, their work need not. */
+export function sliceAfter(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0) inSlice(resolve);
+    else setTimeout(inSlice, ms, resolve);
+  });
+}

@@ -1,0 +1,157 @@
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { toEpochMs } from '../src/util/clock.js';
+import { createAdapter } from '../src/providers/index.js';
+import type { ProviderEvent } from '../src/providers/types.js';
+
+/*
+ * An event's time is when its bytes came off the network, not when the client got round to decoding it.
+ * A real server on loopback (in this process, so it shares the client's clock) writes the first token to
+ * every stream at a time it records; the client's consumer is made slow on purpose (it busy-waits on every
+ * token, as a loaded client does), and each stamp is compared with the server's write.
+ */
+
+const STREAMS = 40;
+/** The consumer's own work per token: 40 streams make 120 ms of it. */
+const WORK_MS = 3;
+
+const sse = (obj: unknown) => `data: ${JSON.stringify(obj)}\n\n`;
+const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] });
+
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    /* the client's own work */
+  }
+}
+
+let server: Server | undefined;
+let child: ChildProcess | undefined;
+afterEach(async () => {
+  child?.kill();
+  child = undefined;
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = undefined;
+});
+
+/** Holds every stream until all have arrived, then writes the first token to each as `write` says; returns the write times by stream. */
+async function start(write: (responses: ServerResponse[], wroteAt: number[]) => void): Promise<{ url: string; wroteAt: number[] }> {
+  const waiting: ServerResponse[] = [];
+  const wroteAt: number[] = [];
+  server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sse(chunk({ role: 'assistant', content: '' })));
+      waiting.push(res);
+      if (waiting.length === STREAMS) setTimeout(() => write(waiting, wroteAt), 20);
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, wroteAt };
+}
+
+function finish(res: ServerResponse): void {
+  res.end(sse(chunk({}, 'stop')) + 'data: [DONE]\n\n');
+}
+
+/** Runs the streams with a slow consumer; returns each stream's first-token time, in order of the server's responses. */
+async function firstTokens(url: string): Promise<number[]> {
+  const adapter = createAdapter({ name: 'p', api: 'openai', baseUrl: url, model: 'm', headers: {}, params: {}, timeouts: { totalMs: 20_000 } });
+  try {
+    const stamps = await Promise.all(
+      Array.from({ length: STREAMS }, async (_, i) => {
+        let first: number | undefined;
+        let text = '';
+        await adapter.streamInto({ messages: [{ role: 'user', content: `stream ${i}` }], stream: true }, (ev: ProviderEvent) => {
+          if (ev.type === 'error') throw ev.error;
+          if (ev.type === 'content_delta') {
+            first ??= ev.t;
+            text += ev.text;
+            busy(WORK_MS);
+          }
+        });
+        return { first: first!, stream: Number(/\d+/.exec(text)![0]) };
+      }),
+    );
+    const byStream: number[] = [];
+    for (const s of stamps) byStream[s.stream] = s.first;
+    return byStream;
+  } finally {
+    await adapter.close();
+  }
+}
+
+describe('event times are the bytes’ arrival, not the decoding', () => {
+  it('a burst written to every stream at once is stamped as it came, however long the client takes to decode it', async () => {
+    const { url, wroteAt } = await start((responses, at) => {
+      // One synchronous loop: every stream's token is on the wire within a fraction of a millisecond.
+      responses.forEach((res, k) => {
+        res.write(sse(chunk({ content: `token ${k}` })));
+        at[k] = performance.now();
+      });
+      setTimeout(() => responses.forEach(finish), 10);
+    });
+    const first = await firstTokens(url);
+    const lateness = first.map((t, k) => t - wroteAt[k]);
+    // Decoding them one after another takes STREAMS × WORK_MS = 120 ms: a stamp taken when a token is
+    // decoded is up to that late. Taken when the bytes were read, each is within a few ms of the write.
+    expect(Math.min(...lateness)).toBeGreaterThanOrEqual(-0.5);
+    expect(Math.max(...lateness)).toBeLessThan(25);
+  });
+
+  it('tokens that come while the client is busy decoding earlier ones are read, and stamped, between slices of that work', async () => {
+    // The server in its own process, so that it writes on time however busy the client's loop is: one
+    // stream's token every millisecond, while the client works 3 ms on each.
+    child = spawn(process.execPath, ['--input-type=module', '-e', PACED_SERVER, String(STREAMS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: child.stdout! });
+    const out = lines[Symbol.asyncIterator]();
+    const port = Number((await out.next()).value);
+    const done = firstTokens(`http://127.0.0.1:${port}/v1`);
+    const wroteEpoch = JSON.parse((await out.next()).value as string) as number[];
+    const first = (await done).map(toEpochMs);
+    const lateness = first.map((t, k) => t - wroteEpoch[k]);
+    // Decoding inline, the client would take each read up only after the work on the ones before it, and
+    // fall behind by 2 ms a token: the last ~80 ms late. In slices, the loop goes back to the network
+    // between them, and a token waits at most for the slice running when it came.
+    expect(Math.min(...lateness)).toBeGreaterThanOrEqual(-1);
+    expect(Math.max(...lateness)).toBeLessThan(25);
+  });
+});
+
+/** A server in its own process: once every stream has arrived, one token a millisecond; prints its port, then the write times (epoch ms). */
+const PACED_SERVER = `
+import { createServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
+const n = Number(process.argv[1]);
+const sse = (o) => 'data: ' + JSON.stringify(o) + '\\n\\n';
+const chunk = (delta, finish = null) => ({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] });
+const waiting = [];
+const at = [];
+const server = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(sse(chunk({ role: 'assistant', content: '' })));
+    waiting.push(res);
+    if (waiting.length === n) setTimeout(next, 20);
+  });
+});
+let k = 0;
+function next() {
+  waiting[k].write(sse(chunk({ content: 'token ' + k })));
+  at[k] = performance.timeOrigin + performance.now();
+  if (++k < n) return void setTimeout(next, 1);
+  setTimeout(() => {
+    for (const res of waiting) res.end(sse(chunk({}, 'stop')) + 'data: [DONE]\\n\\n');
+    process.stdout.write(JSON.stringify(at) + '\\n');
+    server.close();
+  }, 10);
+}
+server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
+`;
