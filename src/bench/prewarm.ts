@@ -6,10 +6,13 @@ import { measureRequest } from './measure.js';
 /**
  * Requests sent through the whole client path before a run, to the built-in emulator on loopback (never
  * to a provider): enough for V8 to compile the hot functions (HTTP parser, SSE parser, dialect decoder,
- * the fold and the histograms) before the first measured request, instead of during it. Measured cost on
- * a 2-core machine: see README ("What is measured from where").
+ * the fold and the histograms) before the first measured request, instead of during it. The per-request
+ * functions (the request core, the fold's end, the accumulator) run once a request, not once a token: after
+ * 48 requests a plain run's first cell still measured ~0.4 ms more than the same cell run later in the same
+ * process (npm run perf's accuracy matrix at concurrency 1), so it sends a few hundred. Measured cost on a
+ * 2-core machine: see README ("What is measured from where").
  */
-const WARM_REQUESTS = 48;
+const WARM_REQUESTS = 300;
 const WARM_CONCURRENCY = 4;
 /** However slow the machine, warming never holds a run up longer than this. */
 const WARM_BUDGET_MS = 500;
