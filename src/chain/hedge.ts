@@ -1,4 +1,5 @@
 import { now } from '../util/clock.js';
+import { sliceTimeout } from '../util/loop-slices.js';
 import type { LiveAttempt } from './attempt.js';
 
 export type Wake = { kind: 'token' | 'done'; attempt: LiveAttempt } | { kind: 'timer' } | { kind: 'abort' };
@@ -17,7 +18,8 @@ export async function nextWake(running: readonly LiveAttempt[], wakeAt: number |
     if (!a.gotToken) waits.push(a.firstToken.then(() => ({ kind: a.gotToken ? 'token' : 'done', attempt: a }) as Wake));
     waits.push(a.done.then(() => ({ kind: 'done', attempt: a }) as Wake));
   }
-  if (wakeAt !== undefined) waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve({ kind: 'timer' }), Math.max(0, wakeAt - now())))));
+  // In a slice: a first token read before the hedge fell due, not yet decoded, wins over the hedge.
+  if (wakeAt !== undefined) waits.push(new Promise((resolve) => (timer = sliceTimeout(() => resolve({ kind: 'timer' }), Math.max(0, wakeAt - now())))));
   if (signal) {
     if (signal.aborted) return { kind: 'abort' };
     waits.push(new Promise((resolve) => signal.addEventListener('abort', (onAbort = () => resolve({ kind: 'abort' })), { once: true })));

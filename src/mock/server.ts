@@ -207,8 +207,9 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     // 1,000 arrivals is taken up one after another, each stamped only after the ones before it were answered
     // (their first bytes written): a wait the client counts and this log did not. Token writes are sliced
     // the same way, so 1,000 streams' timers firing together do not hold the next arrivals back either.
-    await nextSlice();
+    // The body is read first: its 'data' and 'end' come in ticks, and the work after them belongs in the slice.
     const text = await readBody(req);
+    await nextSlice();
     if (text === undefined) return sendJson(res, 413, JSON.stringify({ error: { message: 'request too large', type: 'invalid_request_error' } }));
     let body: Record<string, unknown>;
     try {

@@ -39,6 +39,8 @@ export class Exchange {
   /** When undici began writing the request to its connection; undefined until then. */
   sentAt: number | undefined = undefined;
   ended = false;
+  /** When the end of the response came off the socket (0 until then). */
+  endedAt = 0;
   error: Error | undefined;
 
   constructor(agent: Agent, opts: { origin: string; path: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }) {
@@ -125,6 +127,7 @@ export class Exchange {
   }
 
   onComplete(): void {
+    this.endedAt = this.arrivedAt();
     this.ended = true;
     this.notify();
   }

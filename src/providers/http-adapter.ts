@@ -134,7 +134,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
       }
       const models = Array.isArray(data?.data) ? data!.data.map((m) => String(m?.id ?? '')).filter(Boolean) : [];
       const owners = Array.isArray(data?.data) ? data!.data.flatMap((m) => (typeof m?.owned_by === 'string' ? [m.owned_by] : [])) : [];
-      return { status: ex.status, latencyMs: now() - t0, models, owners };
+      return { status: ex.status, latencyMs: (ex.endedAt || now()) - t0, models, owners };
     } catch (e) {
       throw transportError(this.name, e, clock, inBody);
     } finally {
@@ -330,7 +330,8 @@ export abstract class HttpAdapter implements ProviderAdapter {
           if (current.ended) break;
           await current.wait();
         }
-        t = now();
+        // The end's time is when its bytes were read, not when they were decoded (a slice later, under load).
+        t = current.endedAt || now();
         if (decoder && parser) {
           if (!terminal) decoder.end(parser.end());
         } else {

@@ -1,6 +1,7 @@
 import { isIP, type Socket } from 'node:net';
 import { Agent, buildConnector } from './undici-lite.js';
 import { now } from '../util/clock.js';
+import { sliceTimeout } from '../util/loop-slices.js';
 import { ProviderError, type TimeoutPhase } from './errors.js';
 import type { Timeouts } from './types.js';
 import { redact } from '../util/redact.js';
@@ -236,10 +237,16 @@ export class AttemptClock {
   private arm(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    const gen = ++this.armed;
     const at = this.nextDeadline();
     if (at === Infinity) return;
-    this.timer = setTimeout(() => this.check(), Math.max(0, Math.ceil(at - now())));
+    // In a slice (sliceTimeout): a token read before the deadline but not yet decoded is seen first.
+    this.timer = sliceTimeout(() => {
+      if (gen === this.armed) this.check();
+    }, Math.max(0, Math.ceil(at - now())));
   }
+  /** Counts arm() and dispose() calls: a check queued before either is stale and does nothing. */
+  private armed = 0;
 
   private check(): void {
     this.timer = undefined;
@@ -261,6 +268,7 @@ export class AttemptClock {
   dispose(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.armed++;
     if (this.userSignal) unwatchAbort(this.userSignal, this.onUserAbort);
   }
 

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { markDeferredWork } from './clock.js';
 
 /**
  * How long deferred work may run in one turn of the event loop before the loop goes back to the network.
@@ -24,7 +25,15 @@ function schedule(): void {
 function drain(): void {
   scheduled = false;
   sliceEnds = performance.now() + SLICE_MS;
+  markDeferredWork(true);
   step();
+}
+
+const endWork = (): void => markDeferredWork(false);
+
+/** The chain of tasks stops: deferred work ends after the ticks it queued (a TLS socket's resume delivers its bytes in one). */
+function stop(): void {
+  process.nextTick(endWork);
 }
 
 /**
@@ -36,6 +45,7 @@ function step(): void {
   if (head === tasks.length) {
     tasks = [];
     head = 0;
+    stop();
     return;
   }
   if (performance.now() > sliceEnds) {
@@ -44,12 +54,17 @@ function step(): void {
       head = 0;
     }
     schedule();
+    stop();
     return;
   }
   const task = tasks[head]!;
   tasks[head++] = undefined;
-  task();
-  queueMicrotask(step);
+  try {
+    task();
+  } finally {
+    // Behind the microtasks the task released; queued even if it threw, so the rest are not stranded.
+    queueMicrotask(step);
+  }
 }
 
 /** Runs `task` after the current poll phase, within this turn's slice of processing time or a later turn's, in the order asked. */
@@ -63,10 +78,30 @@ export function nextSlice(): Promise<void> {
   return new Promise((resolve) => inSlice(resolve));
 }
 
-/** Resolves in a slice once `ms` have passed: a timer's callbacks all run at once, their work need not. */
+/** True when the running slice (or the last one) has used its time. */
+export function sliceSpent(): boolean {
+  return performance.now() > sliceEnds;
+}
+
+/**
+ * Resolves in a slice once `ms` have passed: a timer's callbacks all run at once, their work need not.
+ * Work already due goes on at once while the running slice lasts (behind schedule, each step would
+ * otherwise wait for the whole queue again).
+ */
 export function sliceAfter(ms: number): Promise<void> {
+  if (ms <= 0 && !sliceSpent()) return Promise.resolve();
   return new Promise((resolve) => {
     if (ms <= 0) inSlice(resolve);
     else setTimeout(inSlice, ms, resolve);
   });
+}
+
+/**
+ * setTimeout for timers that judge what the network brought (a first-token clock, a hedge): the callback
+ * runs in a slice, behind the wake-ups of every read made before the timer fell due, so a token read in
+ * time but not yet decoded is seen before the timer decides it never came. clearTimeout on the handle
+ * does not stop a callback already queued: callers check that it still applies.
+ */
+export function sliceTimeout(callback: () => void, ms: number): NodeJS.Timeout {
+  return setTimeout(inSlice, ms, callback);
 }
