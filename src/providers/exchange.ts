@@ -1,7 +1,7 @@
 import { ioNow, now } from '../util/clock.js';
 import { inSlice } from '../util/loop-slices.js';
 import type { ProviderEvent } from './types.js';
-import type { Agent } from './undici-lite.js';
+import type { Agent } from './h1/agent.js';
 
 /** Chunks queued beyond this are held back by pausing the socket until the reader catches up. */
 const HIGH_WATER_BYTES = 1024 * 1024;
@@ -44,8 +44,7 @@ export class Exchange {
   error: Error | undefined;
 
   constructor(agent: Agent, opts: { origin: string; path: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }) {
-    // undici's types know only the newer handler kind; at run time it takes either (see the class comment).
-    agent.dispatch({ origin: opts.origin, path: opts.path, method: opts.method, headers: opts.headers, body: opts.body }, this as never);
+    agent.dispatch({ origin: opts.origin, path: opts.path, method: opts.method, headers: opts.headers, body: opts.body }, this);
   }
 
   /** The response headers, names in lower case, repeated ones joined with ", " (parsed on first use). */

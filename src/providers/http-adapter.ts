@@ -1,4 +1,4 @@
-import type { Agent } from './undici-lite.js';
+import type { Agent } from './h1/agent.js';
 import { now } from '../util/clock.js';
 import { ProviderError } from './errors.js';
 import { httpError } from './classify.js';
@@ -354,10 +354,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
         ex = undefined;
         if (!terminal) emit({ type: 'error', error: new ProviderError({ errorClass: 'malformed_response', provider: this.name, message: `${this.name}: response carried no answer` }) });
         release();
-        // Let undici put the socket back in the pool before the caller can send its next request;
-        // otherwise a caller that sends at once opens a new connection (and pays connect time) for it.
-        // The events' timestamps were taken already, so the wait is not measured.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        // The agent put the socket back in its pool before it reported the end, so a caller that sends at once reuses it.
         return;
       }
     } catch (e) {

@@ -1,5 +1,5 @@
-import { isIP, type Socket } from 'node:net';
-import { Agent, buildConnector } from './undici-lite.js';
+import { isIP } from 'node:net';
+import { Agent, CONNECT_TIMEOUT, SOCKET_CLOSED } from './h1/agent.js';
 import { now } from '../util/clock.js';
 import { sliceTimeout } from '../util/loop-slices.js';
 import { ProviderError, type TimeoutPhase } from './errors.js';
@@ -24,48 +24,22 @@ export function isLoopbackHost(hostname: string): boolean {
   return false;
 }
 
-/** undici's connector: opens one TCP (and TLS) connection and calls back with the connected socket. */
-type Connector = (opts: { hostname: string; host?: string; protocol: string; port: string; servername?: string; localAddress?: string | null; httpSocket?: Socket }, cb: (err: Error | null, socket: Socket | null) => void) => void;
-
 /**
- * One keep-alive pool per origin (undici's Agent keeps a Pool per origin), behind a connector that can
- * open connections ahead of time. Our own clocks govern headers and body, so undici's are switched off;
- * only the TCP/TLS connect timeout stays with undici, which is the one place that can enforce it.
+ * One keep-alive pool per origin, on our own HTTP/1.1 client (src/providers/h1): undici's Agent cost
+ * about twice autocannon's CPU per request on bench's hot path. Our own clocks govern headers and body;
+ * the agent enforces only the TCP/TLS connect timeout, the one place that can.
  */
 export class ConnectionPool {
   readonly agent: Agent;
-  private readonly connect: Connector;
-  /** Connections opened ahead of time, handed to undici when it next asks for one. */
-  private spare: Socket[] = [];
   /** How long each connection took to open (TCP + TLS), ms, since last drained. */
   private connectTimes: number[] = [];
 
   constructor(connectTimeoutMs: number | undefined) {
-    this.connect = buildConnector({ timeout: connectTimeoutMs && connectTimeoutMs > 0 ? connectTimeoutMs : 10_000 }) as Connector;
     this.agent = new Agent({
-      connect: (opts, cb) => this.connectOrReuse(opts as Parameters<Connector>[0], cb as Parameters<Connector>[1]),
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 600_000,
-      pipelining: 1,
-    });
-  }
-
-  private connectOrReuse(opts: Parameters<Connector>[0], cb: Parameters<Connector>[1]): void {
-    for (let s = this.spare.pop(); s; s = this.spare.pop()) {
-      // A spare with bytes waiting (an unsolicited 408, say) or half-closed is no use: drop it.
-      if (!s.destroyed && s.readyState === 'open' && s.readableLength === 0 && !opts.httpSocket && sameEndpoint(s, opts)) {
-        // undici expects its connector to answer later, as a real connect does, not within the call.
-        queueMicrotask(() => cb(null, s));
-        return;
-      }
-      s.destroy();
-    }
-    const t0 = now();
-    this.connect(opts, (err, socket) => {
-      if (!err) this.connectTimes.push(now() - t0);
-      cb(err, socket);
+      connectTimeoutMs: connectTimeoutMs && connectTimeoutMs > 0 ? connectTimeoutMs : 10_000,
+      idleTimeoutMs: 30_000,
+      maxIdleTimeoutMs: 600_000,
+      onConnectTime: (ms) => this.connectTimes.push(ms),
     });
   }
 
@@ -74,33 +48,8 @@ export class ConnectionPool {
    * later do not pay TCP and TLS set-up. Resolves with how many could not be opened (their requests will
    * try again, and pay the set-up inside their latency).
    */
-  async preconnect(origin: URL, n: number): Promise<{ failed: number }> {
-    const port = origin.port || (origin.protocol === 'https:' ? '443' : '80');
-    const hostname = origin.hostname.replace(/^\[|\]$/g, '');
-    let failed = 0;
-    await Promise.all(
-      Array.from({ length: n }, () =>
-        new Promise<void>((resolve) => {
-          const t0 = now();
-          this.connect({ hostname, host: origin.host, protocol: origin.protocol, port }, (err, socket) => {
-            if (err || !socket) failed++;
-            else {
-              this.connectTimes.push(now() - t0);
-              // An idle spare closed by the server is dropped, not handed out.
-              socket.once('close', () => {
-                const i = this.spare.indexOf(socket);
-                if (i >= 0) this.spare.splice(i, 1);
-              });
-              socket.on('error', () => {});
-              (socket as Socket & { [SPARE_ENDPOINT]?: string })[SPARE_ENDPOINT] = `${origin.protocol}//${hostname}:${port}`;
-              this.spare.push(socket);
-            }
-            resolve();
-          });
-        }),
-      ),
-    );
-    return { failed };
+  preconnect(origin: URL, n: number): Promise<{ failed: number }> {
+    return this.agent.preconnect(origin, n);
   }
 
   /** Connect times (ms) recorded since the last call, pre-opened and opened during the run alike. */
@@ -110,18 +59,9 @@ export class ConnectionPool {
     return out;
   }
 
-  async close(): Promise<void> {
-    for (const s of this.spare) s.destroy();
-    this.spare = [];
-    await this.agent.close();
+  close(): Promise<void> {
+    return this.agent.close();
   }
-}
-
-const SPARE_ENDPOINT = Symbol('spare endpoint');
-
-function sameEndpoint(s: Socket, opts: Parameters<Connector>[0]): boolean {
-  const port = opts.port || (opts.protocol === 'https:' ? '443' : '80');
-  return (s as Socket & { [SPARE_ENDPOINT]?: string })[SPARE_ENDPOINT] === `${opts.protocol}//${opts.hostname.replace(/^\[|\]$/g, '')}:${port}`;
 }
 
 /**
@@ -150,7 +90,7 @@ function unwatchAbort(signal: AbortSignal, onAbort: () => void): void {
 }
 
 /**
- * The three clocks of one attempt (connect is undici's) under one overall deadline. Firing a clock aborts
+ * The three clocks of one attempt (connect is the agent's) under one overall deadline. Firing a clock aborts
  * the request through `signal`; `toError` then names the clock that fired, so the caller can tell a
  * silent provider (first_token) from a stalled stream (idle).
  *
@@ -334,7 +274,7 @@ export function transportError(provider: string, e: unknown, clock: AttemptClock
   }
   const code = errorCode(e) ?? 'UNKNOWN';
   const text = redact(e instanceof Error ? e.message : String(e));
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+  if (code === CONNECT_TIMEOUT) {
     return new ProviderError({ errorClass: 'timeout', provider, timeoutPhase: 'connect', message: `${provider}: connect timeout` });
   }
   if (inBody) {
@@ -348,7 +288,7 @@ export function transportError(provider: string, e: unknown, clock: AttemptClock
   const kind: Record<string, string> = {
     ECONNREFUSED: 'connection refused',
     ECONNRESET: 'connection reset',
-    UND_ERR_SOCKET: 'connection closed by the server',
+    [SOCKET_CLOSED]: 'connection closed by the server',
     EPIPE: 'connection closed by the server',
     ENOTFOUND: 'host not found (DNS)',
     EAI_AGAIN: 'DNS lookup failed',

@@ -1,0 +1,490 @@
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { now } from '../../util/clock.js';
+import { ResponseParser, type ResponseSink } from './response-parser.js';
+import { serialiseRequest, type RequestOptions } from './request.js';
+
+/**
+ * A lean HTTP/1.1 keep-alive client on plain `net`/`tls` sockets, in place of undici's Agent on the
+ * adapters' hot path. It implements the one dispatcher call the adapters make — dispatch(request,
+ * handler) with a handler of undici's original kind (onConnect/onHeaders/onData/onComplete/onError) —
+ * and nothing else: one request per connection at a time (no pipelining), no redirects, no retries (a
+ * POST is never resent), no body streams. Per request it allocates the request string, one small
+ * record and its two callbacks; sockets, listeners and the parser live as long as the connection.
+ */
+
+/** What a request's caller gives the agent: undici's handler of the original kind. */
+export interface DispatchHandler {
+  /** Called right before the request's bytes are written; `abort` ends the request and frees its socket. */
+  onConnect(abort: (reason?: Error) => void): void;
+  /** Return false to pause reading until `resume` is called. */
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean;
+  /** Return false to pause reading until `resume` is called. */
+  onData(chunk: Buffer): boolean;
+  onComplete(trailers: null): void;
+  onError(err: Error): void;
+}
+
+/** Codes of the agent's own errors (socket errors keep Node's: ECONNREFUSED, ECONNRESET, ENOTFOUND...). */
+export const CONNECT_TIMEOUT = 'ERR_H1_CONNECT_TIMEOUT';
+export const SOCKET_CLOSED = 'ERR_H1_SOCKET_CLOSED';
+export const EXTRA_BYTES = 'ERR_H1_EXTRA_BYTES';
+export const AGENT_CLOSED = 'ERR_H1_AGENT_CLOSED';
+
+export class H1Error extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+  }
+}
+
+export interface AgentOptions {
+  /** TCP + TLS set-up limit, ms. */
+  connectTimeoutMs: number;
+  /** How long an idle connection is kept when the server gives no Keep-Alive hint, ms (undici's default 4 s is too short for bench's gaps; 30 s). */
+  idleTimeoutMs?: number;
+  /** The longest a server's Keep-Alive hint may keep a connection idle, ms. */
+  maxIdleTimeoutMs?: number;
+  /** Called with each connection's set-up time (TCP + TLS), ms. */
+  onConnectTime?: (ms: number) => void;
+  /** Extra trusted CA certificates (tests with a local TLS server); verification itself is never off. */
+  ca?: string | Buffer;
+}
+
+/** A server's Keep-Alive hint is cut by this much, so the client gives the connection up before the server does (undici's threshold). */
+const KEEP_ALIVE_MARGIN_MS = 2000;
+const SWEEP_EVERY_MS = 1000;
+
+/** One origin's keep-alive pool. */
+class OriginPool {
+  readonly https: boolean;
+  readonly hostname: string;
+  readonly port: number;
+  /** The Host header value. */
+  readonly host: string;
+  readonly servername: string | undefined;
+  /** Idle connections, most recently used last (taken first: its socket is the least likely to be stale). */
+  idle: Connection[] = [];
+  /** The last TLS session ticket, offered by the next connection (resumption saves a round trip). */
+  session: Buffer | undefined;
+
+  constructor(url: URL) {
+    this.https = url.protocol === 'https:';
+    if (!this.https && url.protocol !== 'http:') throw new H1Error(`unsupported protocol ${url.protocol}`, 'ERR_H1_INVALID_REQUEST');
+    this.hostname = url.hostname.replace(/^\[|\]$/g, '');
+    this.port = Number(url.port || (this.https ? 443 : 80));
+    this.host = url.host;
+    this.servername = this.https && isIP(this.hostname) === 0 ? this.hostname : undefined;
+  }
+}
+
+/** One request on its way: the handler, and the two callbacks handed to it. */
+class Pending {
+  conn: Connection | undefined;
+  done = false;
+  paused = false;
+
+  constructor(
+    readonly handler: DispatchHandler,
+    readonly bytes: string | Buffer,
+    readonly isHead: boolean,
+  ) {}
+
+  readonly abort = (reason?: Error): void => {
+    if (this.done) return;
+    // The socket may be mid-response: it is destroyed, never reused.
+    this.conn?.fail(this, reason ?? new Error('request aborted'));
+  };
+
+  readonly resume = (): void => {
+    if (!this.paused || this.done) return;
+    this.paused = false;
+    this.conn?.socket.resume();
+  };
+}
+
+class Connection implements ResponseSink {
+  readonly socket: Socket;
+  private readonly parser = new ResponseParser(this);
+  /** The request this connection serves (undefined while idle). */
+  req: Pending | undefined;
+  idle = false;
+  dead = false;
+  /** When an idle connection is given up (Date.now() ms). */
+  idleDeadline = Infinity;
+  /** A request that took this idle connection; sent once the event loop has polled it (Agent.validateLater). */
+  waiting: Pending | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt = now();
+
+  constructor(
+    private readonly agent: Agent,
+    readonly pool: OriginPool,
+    first: Pending | undefined,
+    private onReady: ((err: Error | undefined) => void) | undefined,
+  ) {
+    this.req = first;
+    if (first) first.conn = this;
+    const ms = agent.connectTimeoutMs;
+    if (pool.https) {
+      const s = tlsConnect({
+        host: pool.hostname,
+        port: pool.port,
+        servername: pool.servername,
+        ALPNProtocols: ['http/1.1'],
+        session: pool.session,
+        ca: agent.ca,
+      });
+      s.on('session', (session: Buffer) => (pool.session = session));
+      s.once('secureConnect', this.onConnected);
+      this.socket = s;
+    } else {
+      this.socket = netConnect({ host: pool.hostname, port: pool.port });
+      this.socket.once('connect', this.onConnected);
+    }
+    this.socket.on('data', this.onData);
+    this.socket.on('end', this.onEnd);
+    this.socket.on('error', this.onSocketError);
+    this.socket.on('close', this.onClose);
+    this.connectTimer = setTimeout(() => this.onSocketError(new H1Error(`connect timeout after ${ms} ms`, CONNECT_TIMEOUT)), ms);
+    agent.live++;
+  }
+
+  private readonly onConnected = (): void => {
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    this.socket.setNoDelay(true);
+    this.socket.setKeepAlive(true, 60_000);
+    this.agent.onConnectTime?.(now() - this.startedAt);
+    const ready = this.onReady;
+    this.onReady = undefined;
+    ready?.(undefined);
+    const req = this.req;
+    if (req) this.start(req);
+    else if (!this.dead) this.release(Infinity);
+  };
+
+  /** Sends `req` on this connected socket. */
+  start(req: Pending): void {
+    this.req = req;
+    req.conn = this;
+    this.parser.expect(req.isHead);
+    req.handler.onConnect(req.abort);
+    // The handler may have aborted at once (its caller gave up while the connection was opening).
+    if (req.done) return;
+    this.socket.write(req.bytes);
+  }
+
+  private readonly isStopped = (): boolean => this.req === undefined || this.req.done;
+
+  private readonly onData = (chunk: Buffer): void => {
+    const req = this.req;
+    if (req === undefined) {
+      // Bytes on an idle connection (a late 408, junk): it is no longer in a known state.
+      this.destroy();
+      return;
+    }
+    let end: number;
+    try {
+      end = this.parser.execute(chunk, this.isStopped);
+    } catch (e) {
+      this.fail(req, e as Error);
+      return;
+    }
+    if (end < 0 || req.done) return;
+    if (end < chunk.length) {
+      this.fail(req, new H1Error('malformed HTTP response: bytes after the end of the response', EXTRA_BYTES));
+      return;
+    }
+    this.complete(req);
+  };
+
+  onResponseHead(statusCode: number, rawHeaders: Buffer[]): void {
+    const req = this.req!;
+    if (!req.handler.onHeaders(statusCode, rawHeaders, req.resume)) this.pause(req);
+  }
+
+  onResponseData(chunk: Buffer): void {
+    const req = this.req!;
+    if (!req.handler.onData(chunk)) this.pause(req);
+  }
+
+  private pause(req: Pending): void {
+    if (req.done || req.paused) return;
+    req.paused = true;
+    this.socket.pause();
+  }
+
+  private complete(req: Pending): void {
+    this.req = undefined;
+    req.done = true;
+    if (req.paused) {
+      req.paused = false;
+      this.socket.resume();
+    }
+    let keep = this.parser.reusable && !this.agent.closed;
+    let idleMs = this.agent.idleTimeoutMs;
+    if (keep && this.parser.keepAliveMs >= 0) {
+      idleMs = Math.min(this.parser.keepAliveMs - KEEP_ALIVE_MARGIN_MS, this.agent.maxIdleTimeoutMs);
+      if (idleMs <= 0) keep = false;
+    }
+    // Back in the pool before the handler hears of the end, so a request it sends at once reuses it.
+    if (keep) this.release(idleMs);
+    else this.destroy();
+    req.handler.onComplete(null);
+  }
+
+  /** Ends `req` with `err` and destroys the connection. */
+  fail(req: Pending, err: Error): void {
+    if (req.done) return;
+    req.done = true;
+    if (this.req === req) this.req = undefined;
+    this.destroy();
+    req.handler.onError(err);
+  }
+
+  private release(idleMs: number): void {
+    if (this.dead) return;
+    if (this.agent.closed) {
+      this.destroy();
+      return;
+    }
+    this.idle = true;
+    this.idleDeadline = idleMs === Infinity ? Infinity : Date.now() + idleMs;
+    // An idle connection does not keep the process alive (a command that never closes its adapters can exit).
+    this.socket.unref();
+    this.pool.idle.push(this);
+    this.agent.armSweep();
+  }
+
+  /** Takes this idle connection for a request; false when it is no longer usable. */
+  take(): boolean {
+    this.idle = false;
+    if (this.dead || this.socket.destroyed || Date.now() >= this.idleDeadline) {
+      this.destroy();
+      return false;
+    }
+    this.socket.ref();
+    return true;
+  }
+
+  destroy(): void {
+    if (this.dead) return;
+    this.dead = true;
+    clearTimeout(this.connectTimer);
+    if (this.idle) this.unlist();
+    this.socket.destroy();
+    this.resendWaiting();
+  }
+
+  /** Validation done: sends the request that was waiting for it. */
+  validate(): void {
+    const w = this.waiting;
+    if (w === undefined || this.dead) return;
+    this.waiting = undefined;
+    this.start(w);
+  }
+
+  /** A waiting request's bytes were never written: it goes to another connection (no retry of a sent request). */
+  private resendWaiting(): void {
+    const w = this.waiting;
+    if (w === undefined) return;
+    this.waiting = undefined;
+    w.conn = undefined;
+    this.agent.send(this.pool, w);
+  }
+
+  private unlist(): void {
+    this.idle = false;
+    const i = this.pool.idle.indexOf(this);
+    if (i >= 0) this.pool.idle.splice(i, 1);
+  }
+
+  private readonly onEnd = (): void => {
+    const req = this.req;
+    if (req === undefined) {
+      this.destroy();
+      return;
+    }
+    if (this.parser.finish()) {
+      // A body delimited by the end of the connection.
+      this.complete(req);
+      return;
+    }
+    this.fail(req, new H1Error(this.parser.untouched ? 'the server closed the connection before answering' : 'the server closed the connection', SOCKET_CLOSED));
+  };
+
+  private readonly onSocketError = (err: Error): void => {
+    const ready = this.onReady;
+    this.onReady = undefined;
+    ready?.(err);
+    const req = this.req;
+    if (req) this.fail(req, err);
+    else this.destroy();
+  };
+
+  private readonly onClose = (): void => {
+    const req = this.req;
+    if (req) this.fail(req, new H1Error('the server closed the connection', SOCKET_CLOSED));
+    const ready = this.onReady;
+    this.onReady = undefined;
+    ready?.(new H1Error('the server closed the connection', SOCKET_CLOSED));
+    if (!this.dead) {
+      this.dead = true;
+      clearTimeout(this.connectTimer);
+      if (this.idle) this.unlist();
+    }
+    this.resendWaiting();
+    this.agent.closedOne();
+  };
+}
+
+/** Keep-alive pools per origin; a request takes an idle connection or opens a new one (no limit). */
+export class Agent {
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxIdleTimeoutMs: number;
+  readonly onConnectTime: ((ms: number) => void) | undefined;
+  readonly ca: string | Buffer | undefined;
+  closed = false;
+  /** Connections not yet closed (connecting, busy or idle). */
+  live = 0;
+  private readonly pools = new Map<string, OriginPool>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  /** Connections taken since the last check phase, and those waiting for the next one. */
+  private unvalidated: Connection[] = [];
+  private validating: Connection[] = [];
+  private validateImmediate: NodeJS.Immediate | undefined;
+  private onAllClosed: (() => void) | undefined;
+
+  constructor(opts: AgentOptions) {
+    this.connectTimeoutMs = opts.connectTimeoutMs;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? 30_000;
+    this.maxIdleTimeoutMs = opts.maxIdleTimeoutMs ?? 600_000;
+    this.onConnectTime = opts.onConnectTime;
+    this.ca = opts.ca;
+  }
+
+  /** Sends one request; its outcome reaches `handler` (an invalid request reaches it as onError, at once). */
+  dispatch(opts: RequestOptions, handler: DispatchHandler): boolean {
+    let pool: OriginPool;
+    let req: Pending;
+    try {
+      if (this.closed) throw new H1Error('the HTTP client is closed', AGENT_CLOSED);
+      pool = this.pool(opts.origin);
+      req = new Pending(handler, serialiseRequest(opts, pool.host), opts.method === 'HEAD');
+    } catch (e) {
+      handler.onError(e as Error);
+      return false;
+    }
+    this.send(pool, req);
+    return true;
+  }
+
+  /** Puts `req` on an idle connection of `pool`, or on a new one. */
+  send(pool: OriginPool, req: Pending): void {
+    if (this.closed) {
+      req.done = true;
+      req.handler.onError(new H1Error('the HTTP client is closed', AGENT_CLOSED));
+      return;
+    }
+    const idle = pool.idle;
+    for (let c = idle.pop(); c !== undefined; c = idle.pop()) {
+      if (c.take()) {
+        c.waiting = req;
+        req.conn = c;
+        this.validateLater(c);
+        return;
+      }
+    }
+    new Connection(this, pool, req, undefined);
+  }
+
+  /**
+   * An idle connection carries the request that took it only after the event loop has polled sockets
+   * once more: an end of file or stray bytes the server already sent are seen first, so the connection
+   * is dropped and the request goes to another, instead of being written to it and answered by those
+   * bytes (undici checks the same before each reuse, GHSA-35p6-xmwp-9g52). One setImmediate is not
+   * enough: taken from an I/O callback, it runs before the next poll. The second one, scheduled from
+   * the first, runs after a poll phase. Both are shared by every connection taken in the meantime, and
+   * the wait is before onConnect, so it is not in any request's time.
+   */
+  validateLater(c: Connection): void {
+    this.unvalidated.push(c);
+    if (this.validateImmediate === undefined) this.validateImmediate = setImmediate(this.afterCheck);
+  }
+
+  private readonly afterCheck = (): void => {
+    this.validateImmediate = setImmediate(this.validateAll);
+    this.validating = this.unvalidated;
+    this.unvalidated = [];
+  };
+
+  private readonly validateAll = (): void => {
+    const list = this.validating;
+    this.validating = [];
+    this.validateImmediate = undefined;
+    if (this.unvalidated.length) this.validateImmediate = setImmediate(this.afterCheck);
+    for (let i = 0; i < list.length; i++) list[i].validate();
+  };
+
+  private pool(origin: string): OriginPool {
+    let pool = this.pools.get(origin);
+    if (pool === undefined) {
+      pool = new OriginPool(new URL(origin));
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  /**
+   * Opens `n` connections to `origin` now and keeps them idle (with no idle limit until first used), so
+   * requests sent later do not pay TCP and TLS set-up. Resolves with how many could not be opened.
+   */
+  async preconnect(origin: URL, n: number): Promise<{ failed: number }> {
+    if (this.closed) return { failed: n };
+    const pool = this.pool(origin.origin);
+    let failed = 0;
+    await Promise.all(
+      Array.from({ length: n }, () => new Promise<void>((resolve) => {
+        new Connection(this, pool, undefined, (err) => {
+          if (err) failed++;
+          resolve();
+        });
+      })),
+    );
+    return { failed };
+  }
+
+  /** Drops idle connections past their deadline, once a second while any are idle. */
+  armSweep(): void {
+    if (this.sweepTimer !== undefined) return;
+    this.sweepTimer = setInterval(() => {
+      const t = Date.now();
+      let idle = 0;
+      for (const pool of this.pools.values()) {
+        for (const c of pool.idle.slice()) if (t >= c.idleDeadline) c.destroy();
+        idle += pool.idle.length;
+      }
+      if (idle === 0) {
+        clearInterval(this.sweepTimer);
+        this.sweepTimer = undefined;
+      }
+    }, SWEEP_EVERY_MS);
+    this.sweepTimer.unref();
+  }
+
+  closedOne(): void {
+    this.live--;
+    if (this.live === 0 && this.onAllClosed) this.onAllClosed();
+  }
+
+  /** Closes idle connections now and busy ones when their response ends; resolves when all are closed. */
+  close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    for (const pool of this.pools.values()) for (const c of pool.idle.slice()) c.destroy();
+    if (this.live === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.onAllClosed = resolve));
+  }
+}
