@@ -138,10 +138,12 @@ class Connection implements ResponseSink {
       s.once('secureConnect', this.onConnected);
       this.socket = s;
     } else {
-      this.socket = netConnect({ host: pool.hostname, port: pool.port });
+      // Reads land in the agent's one buffer and reach onRead directly, without a Readable stream's
+      // push and 'data' event per read (the kept bytes are copied out: they outlive the next read).
+      this.socket = netConnect({ host: pool.hostname, port: pool.port, onread: { buffer: agent.readBuffer, callback: this.onRead } });
       this.socket.once('connect', this.onConnected);
     }
-    this.socket.on('data', this.onData);
+    if (pool.https) this.socket.on('data', this.onData);
     this.socket.on('end', this.onEnd);
     this.socket.on('error', this.onSocketError);
     this.socket.on('close', this.onClose);
@@ -175,6 +177,14 @@ class Connection implements ResponseSink {
   }
 
   private readonly isStopped = (): boolean => this.req === undefined || this.req.done;
+
+  private readonly onRead = (n: number): boolean => {
+    const chunk = Buffer.allocUnsafe(n);
+    this.agent.readBuffer.copy(chunk, 0, 0, n);
+    this.onData(chunk);
+    // Pausing is done by socket.pause(), which works with this way of reading too.
+    return true;
+  };
 
   private readonly onData = (chunk: Buffer): void => {
     const req = this.req;
@@ -346,6 +356,8 @@ export class Agent {
   readonly onConnectTime: ((ms: number) => void) | undefined;
   readonly ca: string | Buffer | undefined;
   closed = false;
+  /** Where plain-TCP reads land, shared by all connections (each read is copied out before the next). */
+  readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
   /** Connections not yet closed (connecting, busy or idle). */
   live = 0;
   private readonly pools = new Map<string, OriginPool>();

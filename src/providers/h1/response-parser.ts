@@ -73,6 +73,23 @@ function eqLower(buf: Buffer, start: number, end: number, lower: string): boolea
   return true;
 }
 
+/** The timeout=N parameter (seconds) of a Keep-Alive value in buf[start, end), or -1. */
+function keepAliveTimeout(buf: Buffer, start: number, end: number): number {
+  for (let i = start; i + 7 <= end; i++) {
+    if ((i === start || buf[i - 1] === 0x20 || buf[i - 1] === 0x2c || buf[i - 1] === 0x09) && eqLower(buf, i, i + 7, 'timeout')) {
+      let j = i + 7;
+      while (j < end && (buf[j] === 0x20 || buf[j] === 0x09)) j++;
+      if (buf[j] !== 0x3d) continue;
+      j++;
+      while (j < end && (buf[j] === 0x20 || buf[j] === 0x09)) j++;
+      let n = -1;
+      for (let k = 0; j < end && k < 9 && buf[j] >= 0x30 && buf[j] <= 0x39; j++, k++) n = (n < 0 ? 0 : n * 10) + buf[j] - 0x30;
+      return n;
+    }
+  }
+  return -1;
+}
+
 export class ResponseParser {
   private state = State.Done;
   private isHead = false;
@@ -321,14 +338,19 @@ export class ResponseParser {
         // A later Transfer-Encoding header continues the list.
         te = last === 'chunked' ? 'chunked' : 'other';
       } else if (nameLen === 10 && eqLower(data, line, colon, 'connection')) {
-        for (const token of data.toString('latin1', vs, ve).toLowerCase().split(',')) {
-          const t = token.trim();
-          if (t === 'close') closeToken = true;
-          else if (t === 'keep-alive') keepAliveToken = true;
+        // The usual single values without a string; a list the slow way.
+        if (eqLower(data, vs, ve, 'keep-alive')) keepAliveToken = true;
+        else if (eqLower(data, vs, ve, 'close')) closeToken = true;
+        else {
+          for (const token of data.toString('latin1', vs, ve).toLowerCase().split(',')) {
+            const t = token.trim();
+            if (t === 'close') closeToken = true;
+            else if (t === 'keep-alive') keepAliveToken = true;
+          }
         }
       } else if (nameLen === 10 && eqLower(data, line, colon, 'keep-alive')) {
-        const m = /(?:^|[\s,;])timeout\s*=\s*(\d{1,9})/i.exec(data.toString('latin1', vs, ve));
-        if (m) keepAlive = Number(m[1]) * 1000;
+        const t = keepAliveTimeout(data, vs, ve);
+        if (t >= 0) keepAlive = t * 1000;
       }
     }
     // HTTP/1.0 closes after each response unless the server says keep-alive.
