@@ -320,7 +320,7 @@ class Connection implements ResponseSink {
       this.complete(req);
       return;
     }
-    this.fail(req, new H1Error(this.parser.untouched ? 'the server closed the connection before answering' : 'the server closed the connection', SOCKET_CLOSED));
+    this.fail(req, new H1Error(this.parser.untouched ? 'closed by the server before answering' : 'closed by the server', SOCKET_CLOSED));
   };
 
   private readonly onSocketError = (err: Error): void => {
@@ -334,10 +334,10 @@ class Connection implements ResponseSink {
 
   private readonly onClose = (): void => {
     const req = this.req;
-    if (req) this.fail(req, new H1Error('the server closed the connection', SOCKET_CLOSED));
+    if (req) this.fail(req, new H1Error('closed by the server', SOCKET_CLOSED));
     const ready = this.onReady;
     this.onReady = undefined;
-    ready?.(new H1Error('the server closed the connection', SOCKET_CLOSED));
+    ready?.(new H1Error('closed by the server', SOCKET_CLOSED));
     if (!this.dead) {
       this.dead = true;
       clearTimeout(this.connectTimer);
