@@ -305,19 +305,24 @@ export class ResponseParser {
     let closeToken = false;
     let keepAliveToken = false;
     let keepAlive = -1;
-    for (let line = eol + 1; line < end; line = eol + 1) {
-      eol = data.indexOf(LF, line);
-      if (eol < 0 || eol >= end || data[eol - 1] !== CR) throw new ResponseParseError('header line not ended by CRLF');
-      const lineEnd = eol - 1;
-      if (data[line] === 0x20 || data[line] === 0x09) throw new ResponseParseError('obsolete line folding in a header');
-      let colon = line;
-      while (colon < lineEnd && TOKEN[data[colon]]) colon++;
-      if (colon === line || colon === lineEnd || data[colon] !== 0x3a) throw new ResponseParseError('invalid header name');
-      let vs = colon + 1;
-      while (vs < lineEnd && (data[vs] === 0x20 || data[vs] === 0x09)) vs++;
-      let ve = lineEnd;
+    // One pass over the bytes per line (no search per line): the block ends in CRLF CRLF, so every scan
+    // below stops at a CR at the latest.
+    for (let p = eol + 1; p < end; ) {
+      const line = p;
+      if (data[p] === 0x20 || data[p] === 0x09) throw new ResponseParseError('obsolete line folding in a header');
+      while (TOKEN[data[p]]) p++;
+      if (p === line || data[p] !== 0x3a) throw new ResponseParseError('invalid header name');
+      const colon = p++;
+      while (data[p] === 0x20 || data[p] === 0x09) p++;
+      const vs = p;
+      while (FIELD[data[p]]) p++;
+      if (data[p] !== CR || data[p + 1] !== LF) {
+        if (data[p] === CR || data[p] === LF) throw new ResponseParseError('header line not ended by CRLF');
+        throw new ResponseParseError(`invalid character in the value of header ${data.toString('latin1', line, colon)}`);
+      }
+      let ve = p;
       while (ve > vs && (data[ve - 1] === 0x20 || data[ve - 1] === 0x09)) ve--;
-      for (let i = vs; i < ve; i++) if (!FIELD[data[i]]) throw new ResponseParseError(`invalid character in the value of header ${data.toString('latin1', line, colon)}`);
+      p += 2;
       if (raw.length >= MAX_HEADER_COUNT * 2) throw new ResponseParseError(`more than ${MAX_HEADER_COUNT} header fields`);
       raw.push(data.subarray(line, colon), data.subarray(vs, ve));
       const nameLen = colon - line;
