@@ -248,6 +248,7 @@ class Connection implements ResponseSink {
     if (req.done) return;
     req.done = true;
     if (this.req === req) this.req = undefined;
+    if (this.waiting === req) this.waiting = undefined;
     this.destroy();
     req.handler.onError(err);
   }
