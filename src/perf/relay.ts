@@ -3,9 +3,10 @@
 // - `tcp`: a byte relay (two sockets piped together, no HTTP parsing): what any extra process hop on
 //   loopback costs this machine, whatever it is written in;
 // - `http`: the least a Node HTTP gateway does: a node:http server that reads the JSON body, asks the
-//   emulator for a stream with undici (as our adapters do), and either collects the content of the SSE
-//   frames into one chat.completion or, when the client asked for a stream, passes the emulator's SSE
-//   bytes on as they come. No chain, clocks, breaker, cache, metrics or log.
+//   emulator for a stream with undici (Node's standard HTTP client; the adapters have their own,
+//   src/providers/h1), and either collects the content of the SSE frames into one chat.completion or,
+//   when the client asked for a stream, passes the emulator's SSE bytes on as they come. No chain,
+//   clocks, breaker, cache, metrics or log.
 // `node dist/perf/relay.js tcp|http UPSTREAM_BASE_URL` prints `listening http://127.0.0.1:PORT`.
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';

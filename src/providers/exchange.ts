@@ -7,16 +7,14 @@ import type { Agent } from './h1/agent.js';
 const HIGH_WATER_BYTES = 1024 * 1024;
 
 /**
- * One HTTP request/response on undici's dispatcher, as a queue of time-stamped body chunks. It replaces
- * undici's request() for the hot path: no Readable body, no async iterator and no AbortController per
- * request (those were most of the client's CPU per request in `npm run perf`). Each chunk keeps the
- * time it came off the socket, so timings do not depend on when the reader gets to it.
+ * One HTTP request/response on the HTTP client's dispatcher (h1/agent.ts), as a queue of time-stamped
+ * body chunks: no Readable body, no async iterator and no AbortController per request (those were most
+ * of the client's CPU per request in `npm run perf`). Each chunk keeps the time it came off the socket,
+ * so timings do not depend on when the reader gets to it.
  *
- * It is a handler of undici's original kind (onConnect/onHeaders/onData/onComplete/onError): undici
- * takes it as it is, where a handler of the newer kind (onRequestStart/onResponseStart...) is wrapped
- * per request and has its headers parsed into an object for every response. Here the raw headers are
- * kept, and parsed only when someone reads `headers` (an error's Retry-After, the chain's rate-limit
- * figures); the content type is picked out as they arrive.
+ * It is a handler of the kind undici also takes (onConnect/onHeaders/onData/onComplete/onError). The raw
+ * headers are kept, and parsed only when someone reads `headers` (an error's Retry-After, the chain's
+ * rate-limit figures); the content type is picked out as they arrive.
  */
 export class Exchange {
   status = 0;
@@ -36,7 +34,7 @@ export class Exchange {
   headersArrived = false;
   /** When the response headers came off the socket. */
   headersAt = 0;
-  /** When undici began writing the request to its connection; undefined until then. */
+  /** When the client began writing the request to its connection; undefined until then. */
   sentAt: number | undefined = undefined;
   ended = false;
   /** When the end of the response came off the socket (0 until then). */
@@ -72,13 +70,13 @@ export class Exchange {
     if (this.ended || this.error) return;
     if (this.abortRequest) this.abortRequest(reason);
     else this.pendingAbort = reason;
-    // undici reports the abort through onError; until it does, the reader must not wait forever.
+    // The client reports the abort through onError; until it does, the reader must not wait forever.
     this.error ??= reason;
     this.notify();
   }
 
   onConnect(abort: (reason?: Error) => void): void {
-    // undici calls this right before it writes the request to the socket (on loopback the write delivers
+    // The client calls this right before it writes the request to the socket (on loopback the write delivers
     // it at once, so a stamp taken after the write can fall after the server already took it up).
     this.sentAt = now();
     this.abortRequest = abort;
