@@ -1,5 +1,5 @@
 import { now } from '../util/clock.js';
-import { sliceTimeout } from '../util/loop-slices.js';
+import { sliceTimeout, type SliceTimer } from '../util/loop-slices.js';
 import type { LiveAttempt } from './attempt.js';
 
 export type Wake = { kind: 'token' | 'done'; attempt: LiveAttempt } | { kind: 'timer' } | { kind: 'abort' };
@@ -11,7 +11,7 @@ export type Wake = { kind: 'token' | 'done'; attempt: LiveAttempt } | { kind: 't
  * the process alive.
  */
 export async function nextWake(running: readonly LiveAttempt[], wakeAt: number | undefined, signal: AbortSignal | undefined): Promise<Wake> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: SliceTimer | undefined;
   let onAbort: (() => void) | undefined;
   const waits: Promise<Wake>[] = [];
   for (const a of running) {
@@ -27,7 +27,7 @@ export async function nextWake(running: readonly LiveAttempt[], wakeAt: number |
   try {
     return await Promise.race(waits);
   } finally {
-    clearTimeout(timer);
+    timer?.cancel();
     if (onAbort) signal!.removeEventListener('abort', onAbort);
   }
 }

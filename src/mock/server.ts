@@ -172,17 +172,16 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     return s;
   };
   const server = emulatorServer();
-  // The emulator stamps a request's arrival when the run of socket reads that brought it began (ioNow): a
-  // burst of requests read in one turn of the loop is stamped as it came, not each after the ones before it
-  // were parsed. A loop that was busy when they came takes them up late, and that wait is in the client's
-  // figures but not in the log: its lateness is kept so a check can tell.
+  // A loop that was busy when requests came takes them up late (see handle): that wait is in the client's
+  // figures but not in the log, so the loop's lateness is kept for a check to tell.
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
   let accepted = 0;
   server.on('connection', () => accepted++);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // Injected latencies count from the request's arrival, before its body is read.
+    // Injected latencies count from the request's arrival, before its body is read: when the run of socket
+    // reads that brought it began (ioNow), not after the requests read before it in that run were parsed.
     const arrived = ioNow();
     const raw = req.url ?? '/';
     const q = raw.indexOf('?');
@@ -202,12 +201,10 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       return sendJson(res, 200, JSON.stringify({ object: 'list', data: list.map((s) => ({ id: s!.spec.model, object: 'model', owned_by: s!.spec.owned_by })) }));
     }
     if (req.method !== 'POST') return sendJson(res, 405, JSON.stringify({ error: { message: 'use POST', type: 'invalid_request_error' } }));
-    // Every request read in this turn of the event loop is stamped before any of them is served, and they are
-    // served in slices of the loop's time (loop-slices.ts) between polls for more. Served at once, a burst of
-    // 1,000 arrivals is taken up one after another, each stamped only after the ones before it were answered
-    // (their first bytes written): a wait the client counts and this log did not. Token writes are sliced
-    // the same way, so 1,000 streams' timers firing together do not hold the next arrivals back either.
-    // The body is read first: its 'data' and 'end' come in ticks, and the work after them belongs in the slice.
+    // Requests are served in slices of the loop's time (loop-slices.ts), with polls for more arrivals between
+    // them: served at once, a burst of 1,000 arrivals held the next ones back while it was answered, a wait
+    // the client counts and this log did not. Token writes are sliced the same way (sliceAfter). The body is
+    // read first: its 'data' and 'end' come in ticks, and the work after them belongs in the slice.
     const text = await readBody(req);
     await nextSlice();
     if (text === undefined) return sendJson(res, 413, JSON.stringify({ error: { message: 'request too large', type: 'invalid_request_error' } }));

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { Agent, CONNECT_TIMEOUT, SOCKET_CLOSED } from './h1/agent.js';
 import { now } from '../util/clock.js';
-import { sliceTimeout } from '../util/loop-slices.js';
+import { sliceTimeout, type SliceTimer } from '../util/loop-slices.js';
 import { ProviderError, type TimeoutPhase } from './errors.js';
 import type { Timeouts } from './types.js';
 import { redact } from '../util/redact.js';
@@ -104,7 +104,7 @@ export class AttemptClock {
   userAborted = false;
   private stop: ((reason: Error) => void) | undefined;
   private stopped: Error | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: SliceTimer | undefined;
   private readonly started = now();
   /** Monotonic deadlines (Infinity when that clock is off). */
   private readonly totalAt: number;
@@ -175,20 +175,15 @@ export class AttemptClock {
   }
 
   private arm(): void {
-    clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
-    const gen = ++this.armed;
     const at = this.nextDeadline();
     if (at === Infinity) return;
     // In a slice (sliceTimeout): a token read before the deadline but not yet decoded is seen first.
-    this.timer = sliceTimeout(() => {
-      if (gen === this.armed) this.check();
-    }, Math.max(0, Math.ceil(at - now())));
+    this.timer = sliceTimeout(this.check, Math.max(0, Math.ceil(at - now())));
   }
-  /** Counts arm() and dispose() calls: a check queued before either is stale and does nothing. */
-  private armed = 0;
 
-  private check(): void {
+  private readonly check = (): void => {
     this.timer = undefined;
     const t = now();
     // A timer can fire a little early against performance.now(): within 1 ms counts as due.
@@ -197,7 +192,7 @@ export class AttemptClock {
     if (this.sawToken && this.timeouts.idleMs && due(this.lastActivity + this.timeouts.idleMs)) return this.fire('idle');
     if (due(this.totalAt)) return this.fire('total');
     this.arm();
-  }
+  };
 
   private fire(phase: TimeoutPhase): void {
     if (this.phase || this.stopped) return;
@@ -206,9 +201,8 @@ export class AttemptClock {
   }
 
   dispose(): void {
-    clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
-    this.armed++;
     if (this.userSignal) unwatchAbort(this.userSignal, this.onUserAbort);
   }
 

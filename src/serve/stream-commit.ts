@@ -14,7 +14,7 @@ import type { ChainEvent, ChainResult } from '../chain/chain.js';
 import type { StreamCommit } from '../config/types.js';
 import type { Route } from '../router.js';
 import { finalHead, replyHeaders, summary, type ReplyHead } from './reply-headers.js';
-import { sliceTimeout } from '../util/loop-slices.js';
+import { sliceTimeout, type SliceTimer } from '../util/loop-slices.js';
 
 /** One dialect's SSE frames, each a complete `event:`/`data:` block. */
 export interface SseFrames {
@@ -51,9 +51,7 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
   let cut: StreamOutcome['cut'];
   let requests = 0;
   let provider: string | null = null;
-  let timer: NodeJS.Timeout | undefined;
-  /** Counts commit timers set and given up: a timer callback already queued when its timer was given up does nothing. */
-  let timerGen = 0;
+  let timer: SliceTimer | undefined;
   const t0 = performance.now();
   // The frames after the first write that arrive in one turn (the adapter hands the chain every token of
   // a network read together) go out in one write: the socket is corked at the first of them and uncorked
@@ -74,7 +72,7 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
   };
 
   const commit = (head: ReplyHead) => {
-    clearTimeout(timer);
+    timer?.cancel();
     committed = true;
     onCommit?.();
     res.writeHead(200, replyHeaders(head, { ...SSE_HEADERS }));
@@ -101,13 +99,8 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
         held.push(ev.text);
         if (provider === null) {
           provider = ev.provider;
-          if (!atOnce) {
-            // In a slice: a break-off read before the commit fell due is seen first (and shown to no one).
-            const gen = ++timerGen;
-            timer = sliceTimeout(() => {
-              if (gen === timerGen && !committed) commit(liveHead());
-            }, plan.ms);
-          }
+          // In a slice: a break-off read before the commit fell due is seen first (and shown to no one).
+          if (!atOnce) timer = sliceTimeout(() => commit(liveHead()), plan.ms);
         }
         if (atOnce || held.length >= plan.tokens) commit(liveHead());
       } else if (ev.type === 'attempt_start') {
@@ -117,8 +110,7 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
           // Nothing was shown: forget the held text; the next attempt's answer takes its place.
           held.length = 0;
           provider = null;
-          clearTimeout(timer);
-          timerGen++;
+          timer?.cancel();
         } else if (!cut) end({ ...liveHead(), source: 'none' }, performance.now() - t0, { class: ev.error.errorClass, message: named(ev.failed, ev.error.message) });
       } else if (ev.type === 'answer') {
         const r = ev.result;
@@ -145,8 +137,7 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
     if (committed && !cut) end({ ...liveHead(), source: 'none' }, performance.now() - t0, { class: 'gateway_error', message: 'the gateway failed while streaming' });
     throw e;
   } finally {
-    clearTimeout(timer);
-    timerGen++;
+    timer?.cancel();
   }
   throw new Error('the chain ended without an answer');
 }

@@ -78,10 +78,6 @@ export function nextSlice(): Promise<void> {
   return new Promise((resolve) => inSlice(resolve));
 }
 
-/** True when the running slice (or the last one) has used its time. */
-export function sliceSpent(): boolean {
-  return performance.now() > sliceEnds;
-}
 
 /**
  * Resolves in a slice once `ms` have passed: a timer's callbacks all run at once, their work need not.
@@ -89,19 +85,33 @@ export function sliceSpent(): boolean {
  * otherwise wait for the whole queue again).
  */
 export function sliceAfter(ms: number): Promise<void> {
-  if (ms <= 0 && !sliceSpent()) return Promise.resolve();
+  if (ms <= 0 && performance.now() <= sliceEnds) return Promise.resolve();
   return new Promise((resolve) => {
     if (ms <= 0) inSlice(resolve);
     else setTimeout(inSlice, ms, resolve);
   });
 }
 
+/** A timer set with sliceTimeout. */
+export interface SliceTimer {
+  /** Stops the timer, and its callback if the timer fell due and the callback waits for its slice. */
+  cancel(): void;
+}
+
 /**
- * setTimeout for timers that judge what the network brought (a first-token clock, a hedge): the callback
- * runs in a slice, behind the wake-ups of every read made before the timer fell due, so a token read in
- * time but not yet decoded is seen before the timer decides it never came. clearTimeout on the handle
- * does not stop a callback already queued: callers check that it still applies.
+ * setTimeout for timers that judge what the network brought (a first-token clock, a hedge, serve's
+ * commit): the callback runs in a slice, behind the wake-ups of every read made before the timer fell
+ * due, so a token read in time but not yet decoded is seen before the timer decides it never came.
  */
-export function sliceTimeout(callback: () => void, ms: number): NodeJS.Timeout {
-  return setTimeout(inSlice, ms, callback);
+export function sliceTimeout(callback: () => void, ms: number): SliceTimer {
+  let live = true;
+  const timer = setTimeout(inSlice, ms, () => {
+    if (live) callback();
+  });
+  return {
+    cancel() {
+      live = false;
+      clearTimeout(timer);
+    },
+  };
 }
