@@ -245,7 +245,10 @@ describe('answer cache and latency history in Redis', () => {
     const b = await replica(shared.url, p);
     for (let i = 0; i < 40; i++) a.history.add('k', 'prov', { ttftMs: i, maxGapMs: 1000 + i });
     for (let i = 40; i < 80; i++) b.history.add('k', 'prov', { ttftMs: i });
-    await Promise.all([a.history.flush(), b.history.flush()]);
+    // A's flush lands before B's, so B's samples are the newest. (Flushed at once, either may land
+    // last: the list then ends with A's, which is what CI once saw.)
+    await a.history.flush();
+    await b.history.flush();
     expect(a.history.get('k')!.ttft_ms).toHaveLength(40); // its own samples at once
     await a.history.load();
     const h = a.history.get('k')!;
@@ -253,6 +256,20 @@ describe('answer cache and latency history in Redis', () => {
     expect(h.ttft_ms).toHaveLength(HISTORY_SAMPLES);
     expect([...h.ttft_ms].sort((x, y) => x - y)).toEqual(Array.from({ length: HISTORY_SAMPLES }, (_, i) => 80 - HISTORY_SAMPLES + i));
     expect(h.max_gap_ms).toEqual(Array.from({ length: 40 }, (_, i) => 1000 + i));
+  });
+
+  it('two replicas flushing at once lose no write: the list is the newest HISTORY_SAMPLES of one landing order', async () => {
+    const p = ns();
+    const a = await replica(shared.url, p);
+    const b = await replica(shared.url, p);
+    for (let i = 0; i < 40; i++) a.history.add('k', 'prov', { ttftMs: i });
+    for (let i = 40; i < 80; i++) b.history.add('k', 'prov', { ttftMs: i });
+    await Promise.all([a.history.flush(), b.history.flush()]);
+    await a.history.load();
+    const got = a.history.get('k')!.ttft_ms;
+    const aThenB = Array.from({ length: 80 }, (_, i) => i).slice(-HISTORY_SAMPLES);
+    const bThenA = [...Array.from({ length: 40 }, (_, i) => 40 + i), ...Array.from({ length: 40 }, (_, i) => i)].slice(-HISTORY_SAMPLES);
+    expect([aThenB, bThenA]).toContainEqual([...got]);
   });
 });
 
