@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { assembleResult } from '../src/bench/assemble.js';
 import { compareResults } from '../src/bench/compare.js';
@@ -7,7 +8,7 @@ import { evaluateThresholds, parseThreshold } from '../src/bench/thresholds.js';
 import { refusedUrl } from '../src/mock/server.js';
 import { BenchRunner, type RequestRecord } from '../src/bench/runner.js';
 import { measureRequest } from '../src/bench/measure.js';
-import { now } from '../src/util/clock.js';
+import { now, toEpochMs } from '../src/util/clock.js';
 import { emulator } from './helpers.js';
 import { percentile, PRICE, runBench, target } from './bench-helpers.js';
 
@@ -280,6 +281,37 @@ describe('before the clock starts', () => {
     expect(p.connect_ms!.max).toBeGreaterThan(0);
     expect(r.client!.prepare_ms).toBeGreaterThan(0);
     expect(r.client!.event_loop_delay_ms!.count).toBeGreaterThan(0);
+  });
+
+  it('opens the connections before warming its own path, so a server slow to take them up has done so before the clock', async () => {
+    // A server in its own process that spends 1 ms taking up each connection, as a cold one does (our
+    // emulator, fresh, took 100 connections up over 50-80 ms). The kernel completes a connect before the
+    // server's loop accepts it: had the clock started right after opening, the first requests would have
+    // waited behind the accepts, a wait counted as the provider's latency.
+    const child = spawn(process.execPath, ['-e', `
+      const http = require('node:http');
+      const accepted = [];
+      const s = http.createServer((req, res) => {
+        if (req.url === '/log') return res.end(JSON.stringify(accepted));
+        req.resume();
+        req.on('end', () => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ id: 'x', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } })); });
+      });
+      s.on('connection', () => { accepted.push(performance.timeOrigin + performance.now()); for (const t = performance.now() + 1; performance.now() < t; ); });
+      s.listen(0, '127.0.0.1', () => console.log(s.address().port));
+    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d) => resolve(Number(d))));
+      const sends: number[] = [];
+      const t = target({ baseUrl: () => `http://127.0.0.1:${port}/v1` }, 'slow-accept');
+      const r = await runBench([t], { requests: 20, concurrency: 20, stream: false }, (_p, rec) => sends.push(toEpochMs(rec.sent)));
+      expect(r.providers[0].ok).toBe(20);
+      const accepted = (await (await fetch(`http://127.0.0.1:${port}/log`)).json()) as number[];
+      expect(accepted.length).toBeGreaterThanOrEqual(21); // the load's 20, and this fetch's
+      const load = accepted.slice(0, 20);
+      expect(Math.max(...load)).toBeLessThan(Math.min(...sends));
+    } finally {
+      child.kill();
+    }
   });
 
   it('without preparation the same connections are opened by the first requests, and still timed', async () => {

@@ -166,15 +166,18 @@ export class BenchRunner extends EventEmitter {
   }
 
   /**
-   * Before the clock starts, as wrk does: warm the client's own request path on synthetic loopback
-   * traffic and open each target's connections (timed, reported as connect_ms). Returns the time taken.
+   * Before the clock starts, as wrk does: open each target's connections (timed, reported as connect_ms),
+   * then warm the client's own request path on synthetic loopback traffic. Returns the time taken.
+   * Connections first: a plain-HTTP connect completes in the kernel before the server's loop accepts it,
+   * and a server taking up 100 new connections at once (the emulator, fresh: 50–80 ms) would still be at
+   * it when the first requests came, a wait counted as its latency. The warm-up is its time to finish.
    */
   private async prepare(): Promise<number> {
     const t0 = now();
-    await prewarmRequestPath(this.targets.map((t) => (t.api === 'anthropic' ? 'anthropic' : 'openai')), this.spec.stream, () => this.stopping);
-    if (this.stopping) return now() - t0;
     const n = this.connectionsFor();
     await Promise.all(this.targets.map((t) => t.adapter.preconnect?.(n)));
+    if (this.stopping) return now() - t0;
+    await prewarmRequestPath(this.targets.map((t) => (t.api === 'anthropic' ? 'anthropic' : 'openai')), this.spec.stream, () => this.stopping);
     return now() - t0;
   }
 

@@ -7,6 +7,9 @@ import { BenchRunner, type RequestRecord } from './runner.js';
 /** What the emulator does at every level: 200 ms to the first token, then 20 tokens 20 ms apart. */
 export const SELF_CHECK_PROFILE = { ttft: 200, itl: 20, output_tokens: 20 } as const;
 export const SELF_CHECK_LEVELS = [1, 10, 100, 1000];
+/** The emulator serves this much traffic before the first level, from another client (MockProcess.warm). */
+export const EMULATOR_WARM_REQUESTS = 300;
+export const EMULATOR_WARM_CONCURRENCY = 100;
 
 /** One level of the self-check: the client's figures minus what the emulator really did (ms). */
 export interface SelfCheckLevel {
@@ -75,6 +78,7 @@ export async function selfCheck(levels: number[] = SELF_CHECK_LEVELS, onLevel?: 
   const mock = await spawnMock({ seed: 1, providers: { s: { dialect: 'openai', ...SELF_CHECK_PROFILE } } });
   const out: SelfCheckLevel[] = [];
   try {
+    await mock.warm('s', EMULATOR_WARM_REQUESTS, EMULATOR_WARM_CONCURRENCY);
     for (const streams of levels) {
       await mock.reset();
       const adapter = createAdapter({ name: 's', api: 'openai', baseUrl: mock.baseUrl('s'), model: 's', headers: {}, params: {}, timeouts: { connectMs: 10_000, firstTokenMs: 60_000, idleMs: 60_000, totalMs: 120_000 } });

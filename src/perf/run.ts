@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { BenchRunner, type LoadSpec } from '../bench/runner.js';
 import { assembleResult } from '../bench/assemble.js';
 import type { ClientHealth, ProviderResult } from '../bench/result.js';
-import { percentile, SELF_CHECK_PROFILE, selfCheck } from '../bench/self-check.js';
+import { EMULATOR_WARM_CONCURRENCY, EMULATOR_WARM_REQUESTS, percentile, SELF_CHECK_PROFILE, selfCheck } from '../bench/self-check.js';
 import { createAdapter } from '../providers/index.js';
 import { checkOutputPath, writeAtomic } from '../report/write.js';
 import { emulatorThroughput } from './emulator-throughput.js';
@@ -150,7 +150,7 @@ async function streaming(): Promise<void> {
   out.push(
     '## Self-check: bench’s own error from 1 to 1,000 concurrent streams',
     '',
-    `What \`llm-fallback bench --self-check\` prints, as a default run (no \`--warmup\`): the emulator in its own process, ${SELF_CHECK_PROFILE.ttft} ms to the first token, then ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart. "Truth" is what the emulator logged it did (its timers run late under load, and that is not the client's error); error = measured − truth. Where the error lives: client queue is the time from the load loop issuing a request to its bytes going out (the client's own wait, kept out of every figure: the clock starts at the send); queued is from that send to the emulator's arrival stamp (the wait in the kernel and for the emulator's event loop, which the client counts and the emulator's log does not); emulator loop is how late the emulator's event loop ran at worst (max: one stall while a burst arrives delays all of it), its share of queued; client loop delay is how late the client's own event loop ran (p99): a chunk that comes while it is busy is stamped that late. CPU per event is the client's CPU over the measured run per streamed token, request costs included.`,
+    `What \`llm-fallback bench --self-check\` prints, as a default run (no \`--warmup\`): the emulator in its own process, ${SELF_CHECK_PROFILE.ttft} ms to the first token, then ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart, first warmed by ${EMULATOR_WARM_REQUESTS} requests (${EMULATOR_WARM_CONCURRENCY} at a time) from Node's own HTTP client. "Truth" is what the emulator logged it did (its timers run late under load, and that is not the client's error); error = measured − truth. Where the error lives: client queue is the time from the load loop issuing a request to its bytes going out (the client's own wait, kept out of every figure: the clock starts at the send); queued is from that send to the emulator's arrival stamp (the wait in the kernel and for the emulator's event loop, which the client counts and the emulator's log does not); emulator loop is how late the emulator's event loop ran at worst (max: one stall while a burst arrives delays all of it), its share of queued; client loop delay is how late the client's own event loop ran (p99): a chunk that comes while it is busy is stamped that late. CPU per event is the client's CPU over the measured run per streamed token, request costs included.`,
     '',
     '| streams | ok/sent | TTFT p50 / p99 measured (ms) | TTFT p50 / p99 truth | **TTFT error p50 / p99** | ITL p50 measured / truth | **ITL p50 error** | client queue p99 | queued p99 | emulator loop max | client loop delay p99 | client CPU per event |',
     '|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
@@ -173,6 +173,7 @@ async function accuracy(): Promise<void> {
   let within = 0;
   let cells = 0;
   for (const [name] of Object.entries(dists)) {
+    await mock.warm(name, EMULATOR_WARM_REQUESTS, EMULATOR_WARM_CONCURRENCY);
     for (const c of [1, 10, 100]) {
       await mock.reset();
       const requests = c === 1 ? 40 : c === 10 ? 200 : 500;
@@ -194,7 +195,7 @@ async function accuracy(): Promise<void> {
   out.push(
     '## Measurement accuracy in a default run',
     '',
-    'Reported percentiles minus the same percentiles of what the emulator (its own process) logged it did, in ms, for end-to-end latency (arrival to last token) and TTFT. TTFT 100 ms (constant, uniform 50–150, lognormal median 100 σ 0.5), then 5 tokens 2 ms apart. Plain runs, no `--warmup`: bench warms its own request path on loopback and opens its connections before the clock. ✗ marks a difference outside max(1 ms, 1 %); the last column is the client’s own event-loop delay (p99), its share of any error.',
+    `Reported percentiles minus the same percentiles of what the emulator (its own process) logged it did, in ms, for end-to-end latency (arrival to last token) and TTFT. TTFT 100 ms (constant, uniform 50–150, lognormal median 100 σ 0.5), then 5 tokens 2 ms apart. Plain runs, no \`--warmup\`: bench opens its connections and warms its own request path on loopback before the clock. The emulator serves ${EMULATOR_WARM_REQUESTS} requests (${EMULATOR_WARM_CONCURRENCY} at a time) from Node's own HTTP client per distribution before its first cell, as a provider that has been serving would have. ✗ marks a difference outside max(1 ms, 1 %); the last column is the client’s own event-loop delay (p99), its share of any error.`,
     '',
     '| distribution | concurrency | requests | latency Δ p50 / p95 / p99 | TTFT Δ p50 / p95 / p99 | client loop delay p99 |',
     '|---|--:|--:|--:|--:|--:|',
