@@ -43,7 +43,7 @@ function collector(opts: { pauseFirst?: boolean } = {}) {
     },
     onHeaders(status, raw, r) {
       state.status = status;
-      state.rawHeaders = raw.map((b) => b.toString('latin1'));
+      state.rawHeaders = raw.toArray();
       resume = r;
       return true;
     },

@@ -2,6 +2,7 @@ import { ioNow, now } from '../util/clock.js';
 import { inSlice } from '../util/loop-slices.js';
 import type { ProviderEvent } from './types.js';
 import type { Agent } from './h1/agent.js';
+import type { RawHeaders } from './h1/response-parser.js';
 
 /** Chunks queued beyond this are held back by pausing the socket until the reader catches up. */
 const HIGH_WATER_BYTES = 1024 * 1024;
@@ -29,7 +30,7 @@ export class Exchange {
   private paused = false;
   private pendingAbort: Error | undefined;
   private wake: (() => void) | undefined;
-  private rawHeaders: Buffer[] | undefined;
+  private rawHeaders: RawHeaders | undefined;
   private parsedHeaders: Record<string, string> | undefined;
   headersArrived = false;
   /** When the response headers came off the socket. */
@@ -49,10 +50,10 @@ export class Exchange {
   get headers(): Record<string, string> {
     if (this.parsedHeaders === undefined) {
       const out: Record<string, string> = {};
-      const raw = this.rawHeaders ?? [];
-      for (let i = 0; i + 1 < raw.length; i += 2) {
-        const k = raw[i].toString('latin1').toLowerCase();
-        const v = raw[i + 1].toString('latin1');
+      const raw = this.rawHeaders;
+      for (let i = 0; raw && i < raw.count; i++) {
+        const k = raw.name(i).toLowerCase();
+        const v = raw.value(i);
         out[k] = out[k] === undefined ? v : `${out[k]}, ${v}`;
       }
       this.parsedHeaders = out;
@@ -97,17 +98,14 @@ export class Exchange {
     return this.sentAt !== undefined && t >= this.sentAt ? t : now();
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void): boolean {
     this.headersAt = this.arrivedAt();
     this.status = statusCode;
     this.rawHeaders = rawHeaders;
     this.resumeSocket = resume;
-    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-      const k = rawHeaders[i];
+    for (let i = 0; i < rawHeaders.count; i++) {
       // 'content-type', any case, without decoding every name.
-      if (k.length === 12 && (k[0] | 0x20) === 0x63 && k.toString('latin1').toLowerCase() === 'content-type') {
-        this.contentType = this.contentType ? `${this.contentType}, ${rawHeaders[i + 1].toString('latin1')}` : rawHeaders[i + 1].toString('latin1');
-      }
+      if (rawHeaders.nameIs(i, 'content-type')) this.contentType = this.contentType ? `${this.contentType}, ${rawHeaders.value(i)}` : rawHeaders.value(i);
     }
     this.headersArrived = true;
     this.notify();

@@ -1,7 +1,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { now } from '../../util/clock.js';
-import { ResponseParser, type ResponseSink } from './response-parser.js';
+import { ResponseParser, type RawHeaders, type ResponseSink } from './response-parser.js';
 import { serialiseRequest, type RequestOptions } from './request.js';
 
 /**
@@ -18,7 +18,7 @@ export interface DispatchHandler {
   /** Called right before the request's bytes are written; `abort` ends the request and frees its socket. */
   onConnect(abort: (reason?: Error) => void): void;
   /** Return false to pause reading until `resume` is called. */
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean;
+  onHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void): boolean;
   /** Return false to pause reading until `resume` is called. */
   onData(chunk: Buffer): boolean;
   onComplete(trailers: null): void;
@@ -208,7 +208,7 @@ class Connection implements ResponseSink {
     this.complete(req);
   };
 
-  onResponseHead(statusCode: number, rawHeaders: Buffer[]): void {
+  onResponseHead(statusCode: number, rawHeaders: RawHeaders): void {
     const req = this.req!;
     if (!req.handler.onHeaders(statusCode, rawHeaders, req.resume)) this.pause(req);
   }
