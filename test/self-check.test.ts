@@ -2,7 +2,7 @@
 // client send with an emulator arrival, and the table says how long requests queued before the
 // emulator's clock started (the share of the error that is the emulator's, not the client's).
 import { describe, expect, it } from 'vitest';
-import { selfCheck } from '../src/bench/self-check.js';
+import { emulatorOnPlan, selfCheck, type SelfCheckLevel } from '../src/bench/self-check.js';
 import { selfCheckTable } from '../src/format/self-check.js';
 
 describe('bench --self-check', () => {
@@ -33,6 +33,27 @@ describe('bench --self-check', () => {
     const shown = (v: number) => `${v.toFixed(Math.abs(v) >= 100 ? 0 : 1)}ms`;
     expect(table).toContain(shown(level.client_queue!.p99));
     expect(table).toContain(shown(level.arrival_lag!.p99));
+    // At 10 streams the emulator keeps its plan, and the table says nothing about it.
+    expect(level.emulator_on_plan).toBe(true);
+    expect(table).not.toContain('fell behind');
+  });
+
+  it('says where the emulator fell behind its own plan, so an overloaded level is not read as bench\'s accuracy', () => {
+    expect(emulatorOnPlan(203, 20.4)).toBe(true);
+    expect(emulatorOnPlan(378, 19)).toBe(false); // first token late
+    expect(emulatorOnPlan(205, 0.1)).toBe(false); // tokens bunched
+    const level = (streams: number, ttftTruth: number, itlTruth: number): SelfCheckLevel => ({
+      streams, requests: streams, ok: streams,
+      ttft: { p50: ttftTruth + 5, p99: ttftTruth + 9, truth_p50: ttftTruth, truth_p99: ttftTruth + 2 },
+      latency: { p50: 600, p99: 610, truth_p50: 600, truth_p99: 605 },
+      itl: { p50: itlTruth, truth_p50: itlTruth },
+      connect_ms_p50: 0.3, arrival_lag: { p50: 1, p99: 2 }, client_queue: { p50: 0.1, p99: 1 },
+      emulator_loop_delay_max: 4, event_loop_delay_p99: 1, cpu_percent: 10, cpu_us_per_event: 30,
+      emulator_on_plan: emulatorOnPlan(ttftTruth, itlTruth),
+    });
+    const table = selfCheckTable([level(100, 201, 20), level(1000, 378, 0.1)]);
+    expect(table).toContain('Note: the emulator fell behind its own plan at 1000 streams (first token p50 378 ms for 200, token gap p50 0.1 ms for 20)');
+    expect(table).not.toContain('at 100 streams');
   });
 });
 

@@ -43,6 +43,18 @@ export interface SelfCheckLevel {
   cpu_percent: number;
   /** Client CPU time over the measured run per streamed token received (µs), request costs included. */
   cpu_us_per_event: number | null;
+  /**
+   * False when the emulator could not keep its own plan at this level: its first token (p50) more than
+   * 10 % later than planned, or its token gaps (p50) more than 20 % off theirs. The machine then cannot
+   * serve the load and measure it at once, and the errors say how far bench agrees with an overloaded
+   * emulator (bunched tokens, late timers), not how it would measure a provider.
+   */
+  emulator_on_plan: boolean;
+}
+
+/** Whether the emulator did what it was asked at a level (see SelfCheckLevel.emulator_on_plan). */
+export function emulatorOnPlan(truthTtftP50: number, truthItlP50: number): boolean {
+  return truthTtftP50 <= SELF_CHECK_PROFILE.ttft * 1.1 && Math.abs(truthItlP50 - SELF_CHECK_PROFILE.itl) <= SELF_CHECK_PROFILE.itl * 0.2;
 }
 
 /** Nearest-rank percentile of raw samples, the rule an HDR histogram follows. */
@@ -122,6 +134,7 @@ export async function selfCheck(levels: number[] = SELF_CHECK_LEVELS, onLevel?: 
         event_loop_delay_p99: o.client.event_loop_delay_ms?.p99 ?? null,
         cpu_percent: o.client.cpu_percent,
         cpu_us_per_event: r.tokens.output > 0 ? Math.round(((o.client.cpu_ms * 1000) / r.tokens.output) * 10) / 10 : null,
+        emulator_on_plan: emulatorOnPlan(percentile(ttft, 50), percentile(injected.flatMap((i) => i.gapsMs), 50)),
       };
       out.push(level);
       onLevel?.(level);

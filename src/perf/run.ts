@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { BenchRunner, type LoadSpec } from '../bench/runner.js';
 import { assembleResult } from '../bench/assemble.js';
 import type { ClientHealth, ProviderResult } from '../bench/result.js';
+import { offPlanNote } from '../format/self-check.js';
 import { EMULATOR_WARM_CONCURRENCY, EMULATOR_WARM_REQUESTS, percentile, SELF_CHECK_PROFILE, selfCheck } from '../bench/self-check.js';
 import { createAdapter } from '../providers/index.js';
 import { checkOutputPath, writeAtomic } from '../report/write.js';
@@ -159,6 +160,7 @@ async function streaming(): Promise<void> {
     '',
     `**1,000 streams: TTFT error p50 ${d(top.ttft.p50, top.ttft.truth_p50)} ms, p99 ${d(top.ttft.p99, top.ttft.truth_p99)} ms (target: within 28 ms); ITL p50 error ${d(top.itl.p50, top.itl.truth_p50)} ms (target: within 2 ms). CPU per streamed event: ${top.cpu_us_per_event} µs.**`,
     '',
+    ...(offPlanNote(levels) ? [offPlanNote(levels), ''] : []),
   );
 }
 
