@@ -18,7 +18,7 @@ import { machineFloor, type Floor } from './floor.js';
 import { failoverSection } from './failover.js';
 import { capacitySection } from './capacity.js';
 import { gatewayFailoverSection, gatewaySection } from './gateway.js';
-import { workersSection } from './workers.js';
+import { benchChild, workersSection } from './workers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const AUTOCANNON = join(ROOT, 'node_modules', '.bin', 'autocannon');
@@ -95,6 +95,10 @@ async function requestRate(): Promise<void> {
   // reversed each round, and the ratio is the median of the rounds' ratios.
   const rounds = 3;
   const seconds = 4;
+  // bench runs as the CLI in a process of its own each round, as autocannon does: run in this process,
+  // its second and third rounds would inherit the first's compiled code, which no user's run has.
+  const cfg = join(mkdtempSync(join(tmpdir(), 'llmf-perf-rate-')), 'providers.yaml');
+  writeFileSync(cfg, `providers:\n  instant: { api: openai, base_url: "${mock.baseUrl('instant')}", model: instant }\n`);
   await autocannon(url, 50, 1); // warm the emulator
   const rows: string[] = [];
   const ratios: number[] = [];
@@ -111,29 +115,31 @@ async function requestRate(): Promise<void> {
         acCpu.push((ac.cpuMs / Math.max(1, ac.ok)) * 1000);
         rows.push(`| ${round} | autocannon 8 (\`-c 50 -d ${seconds}\`) | ${Math.round(ac.rps)} | ${ac.p50} ms | ${ac.p99} ms | ${f1((ac.cpuMs / Math.max(1, ac.ok)) * 1000)} µs | ${Math.round((mock.cpuMs() - cpu0) / (seconds * 10))}% |`);
       } else {
-        const b = await bench(mock.baseUrl('instant'), 'instant', { concurrency: 50, durationMs: seconds * 1000, stream: false });
-        benchRps = b.result.requests_per_s ?? 0;
-        const us = (b.cpuMs / Math.max(1, b.result.ok)) * 1000;
+        const { result } = await benchChild(['--config', cfg, 'bench', 'instant', '--no-stream', '-c', '50', '-d', `${seconds}s`]);
+        const b = result.providers[0];
+        benchRps = b.requests_per_s ?? 0;
+        const us = ((result.client?.cpu_ms ?? NaN) / Math.max(1, b.ok)) * 1000;
         benchCpu.push(us);
-        rows.push(`| ${round} | llm-fallback bench (\`--no-stream -c 50\`) | ${Math.round(benchRps)} | ${f1(b.result.latency_ms!.p50)} ms | ${f1(b.result.latency_ms!.p99)} ms | ${f1(us)} µs | ${Math.round((mock.cpuMs() - cpu0) / ((b.result.wall_ms / 1000) * 10))}% |`);
+        rows.push(`| ${round} | llm-fallback bench (\`--no-stream -c 50 -d ${seconds}s\`) | ${Math.round(benchRps)} | ${f1(b.latency_ms!.p50)} ms | ${f1(b.latency_ms!.p99)} ms | ${f1(us)} µs | ${Math.round((mock.cpuMs() - cpu0) / ((b.wall_ms / 1000) * 10))}% |`);
       }
     }
     ratios.push(benchRps / acRps);
   }
   const cpu0 = mock.cpuMs();
-  const bs = await bench(mock.baseUrl('instant'), 'instant', { concurrency: 50, durationMs: seconds * 1000, stream: true });
-  const bsEmuCpu = (mock.cpuMs() - cpu0) / ((bs.result.wall_ms / 1000) * 10);
+  const streamed = await benchChild(['--config', cfg, 'bench', 'instant', '-c', '50', '-d', `${seconds}s`]);
+  const bs = streamed.result.providers[0];
+  const bsEmuCpu = (mock.cpuMs() - cpu0) / ((bs.wall_ms / 1000) * 10);
   await mock.close();
   const ratio = pct(ratios, 50);
   out.push(
     '## Maximum request rate against the zero-latency emulator',
     '',
-    `Non-streaming chat completions (16-token answers) from the built-in \`instant\` profile, emulator in its own process, 50 connections, ${seconds} s each. The two clients take turns on the same emulator, ${rounds} rounds, the first reversed each round: the emulator's own speed drifts between runs on a shared machine, so the ratio is the median of the rounds' ratios. Client CPU is per answered request (autocannon's process, bench's in-process run); the emulator's CPU use (of one core) shows how close each client drives it to what it can serve.`,
+    `Non-streaming chat completions (16-token answers) from the built-in \`instant\` profile, emulator in its own process, 50 connections, ${seconds} s each. The two clients take turns on the same emulator, ${rounds} rounds, the first reversed each round: the emulator's own speed drifts between runs on a shared machine, so the ratio is the median of the rounds' ratios. Each client is a fresh process every round, bench as the CLI a user runs (\`llm-fallback bench instant --no-stream -c 50 -d ${seconds}s\`). Client CPU is per answered request: autocannon's whole process (start-up included; it reports no other figure), bench's over its measured run (\`client.cpu_ms\`, after its start-up and warm-up); the emulator's CPU use (of one core) shows how close each client drives it to what it can serve.`,
     '',
     '| round | client | requests/s | p50 | p99 | client CPU per request | emulator CPU |',
     '|--:|---|--:|--:|--:|--:|--:|',
     ...rows,
-    `| | llm-fallback bench, streaming (\`-c 50\`) | ${Math.round(bs.result.requests_per_s ?? 0)} | ${f1(bs.result.latency_ms!.p50)} ms | ${f1(bs.result.latency_ms!.p99)} ms | ${f1((bs.cpuMs / Math.max(1, bs.result.ok)) * 1000)} µs | ${Math.round(bsEmuCpu)}% |`,
+    `| | llm-fallback bench, streaming (\`-c 50 -d ${seconds}s\`) | ${Math.round(bs.requests_per_s ?? 0)} | ${f1(bs.latency_ms!.p50)} ms | ${f1(bs.latency_ms!.p99)} ms | ${f1(((streamed.result.client?.cpu_ms ?? NaN) / Math.max(1, bs.ok)) * 1000)} µs | ${Math.round(bsEmuCpu)}% |`,
     '',
     `**Ratio bench / autocannon: ${f2(ratio)}** (non-streaming, default run; target ≥ 1.00). Rounds: ${ratios.map(f2).join(', ')}. bench parses and times every SSE event and JSON body, and keeps seven HDR histograms; autocannon only counts responses. Client CPU per request (medians): bench ${f1(pct(benchCpu, 50))} µs, autocannon ${f1(pct(acCpu, 50))} µs.`,
     '',

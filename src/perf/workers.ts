@@ -22,7 +22,7 @@ function rssMiB(pid: number): number {
 }
 
 /** Runs `llm-fallback bench ... --format json` as its own process; samples its RSS (MiB) every 100 ms while it runs. */
-function benchChild(args: string[]): Promise<{ result: BenchResult; rssMiB: number[] }> {
+export function benchChild(args: string[]): Promise<{ result: BenchResult; rssMiB: number[] }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args, '--format', 'json', '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
