@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, CONNECT_TIMEOUT, EXTRA_BYTES, SOCKET_CLOSED, type DispatchHandler } from '../src/providers/h1/agent.js';
 import { ResponseParser, type ResponseSink } from '../src/providers/h1/response-parser.js';
 import { createAdapter } from '../src/providers/index.js';
+import { tlsFailure } from '../src/providers/transport.js';
+import { run } from './cli-helpers.js';
 import type { ProviderEvent } from '../src/providers/types.js';
 
 /*
@@ -567,8 +569,67 @@ describe('h1 agent: TLS', () => {
     await adapter.streamInto({ messages: [{ role: 'user', content: 'hi' }] }, (ev) => events.push(ev));
     const last = events.at(-1) as Extract<ProviderEvent, { type: 'error' }>;
     expect(last.error.errorClass).toBe('network');
-    expect(last.error.message).toBe('t: TLS failure');
+    expect(last.error.message).toMatch(/^t: TLS failure: the server's certificate is not trusted \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\); a private CA can be added with NODE_EXTRA_CA_CERTS$/);
     await adapter.close();
+  });
+
+  it('a server signed by a private CA says so and how to fix it, and NODE_EXTRA_CA_CERTS then works (the CLI, its own process)', async () => {
+    // A CA of our own and a server certificate it signed, sent without the chain: OpenSSL's
+    // UNABLE_TO_VERIFY_LEAF_SIGNATURE, a code without "CERT" in it, which once showed as a raw message.
+    const dir = mkdtempSync(join(tmpdir(), 'h1-ca-'));
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=llmf test CA');
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=localhost');
+    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost\n');
+    ssl('x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'leaf.pem', '-days', '1', '-extfile', 'san.ext');
+    const reply = JSON.stringify({ id: 'x', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'trusted now' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } });
+    const server = createHttpsServer({ key: readFileSync(join(dir, 'leaf.key')), cert: readFileSync(join(dir, 'leaf.pem')) }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(reply));
+    });
+    await listen(server);
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const adapter = createAdapter({ name: 't', api: 'openai', baseUrl: `https://localhost:${port}/v1`, model: 'm', headers: {}, params: {}, timeouts: { connectMs: 2000, totalMs: 5000 } });
+      const events: ProviderEvent[] = [];
+      await adapter.streamInto({ messages: [{ role: 'user', content: 'hi' }] }, (ev) => events.push(ev));
+      await adapter.close();
+      const last = events.at(-1) as Extract<ProviderEvent, { type: 'error' }>;
+      expect(last.error.message).toBe("t: TLS failure: the server's certificate is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE); a private CA can be added with NODE_EXTRA_CA_CERTS");
+      const config = join(dir, 'providers.yaml');
+      writeFileSync(config, `providers:\n  private: { api: openai, base_url: "https://localhost:${port}/v1", model: m }\n`);
+      // Each run with state of its own: the refused one's failures open the provider's breaker.
+      const stateOf = (name: string) => ({ XDG_STATE_HOME: join(dir, name, 'state'), XDG_CACHE_HOME: join(dir, name, 'cache') });
+      const refused = await run(['--config', config, 'ask', 'hi'], { env: stateOf('refused') });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE); a private CA can be added with NODE_EXTRA_CA_CERTS');
+      const trusted = await run(['--config', config, 'ask', 'hi'], { env: { ...stateOf('trusted'), NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') } });
+      expect(trusted.stderr).toContain('served by private');
+      expect(trusted.stderr).not.toContain('TLS');
+      expect(trusted.stdout).toContain('trusted now');
+      expect(trusted.code).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('https to a server that speaks plain HTTP says so', async () => {
+    const s = await listen(createHttpServer((_req, res) => res.end('plain')));
+    const adapter = createAdapter({ name: 't', api: 'openai', baseUrl: `https://127.0.0.1:${(s.address() as AddressInfo).port}/v1`, model: 'm', headers: {}, params: {}, timeouts: { connectMs: 2000, totalMs: 5000 } });
+    const events: ProviderEvent[] = [];
+    await adapter.streamInto({ messages: [{ role: 'user', content: 'hi' }] }, (ev) => events.push(ev));
+    await adapter.close();
+    s.close();
+    const last = events.at(-1) as Extract<ProviderEvent, { type: 'error' }>;
+    expect(last.error.message).toMatch(/^t: TLS failure: the server did not answer in TLS \(\w+\); if it speaks plain HTTP, its base_url starts with http:\/\/$/);
+  });
+
+  it('names each kind of TLS failure by what to fix', () => {
+    expect(tlsFailure('CERT_HAS_EXPIRED')).toBe("TLS failure: the server's certificate is not valid now (CERT_HAS_EXPIRED)");
+    expect(tlsFailure('ERR_TLS_CERT_ALTNAME_INVALID')).toBe("TLS failure: the server's certificate is not for this host name (ERR_TLS_CERT_ALTNAME_INVALID)");
+    expect(tlsFailure('UNABLE_TO_GET_ISSUER_CERT_LOCALLY')).toMatch(/not trusted .*NODE_EXTRA_CA_CERTS/);
+    expect(tlsFailure('ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC')).toBe('TLS failure (ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC)');
+    expect(tlsFailure('ECONNRESET')).toBeUndefined();
   });
 
   it('speaks https to a trusted server: SNI for names only, ALPN http/1.1, session resumed', async () => {

@@ -289,7 +289,23 @@ export function transportError(provider: string, e: unknown, clock: AttemptClock
     EHOSTUNREACH: 'host unreachable',
     ENETUNREACH: 'network unreachable',
   };
-  const what = kind[code] ?? (/CERT|TLS|SSL/i.test(code) ? 'TLS failure' : text);
+  const what = kind[code] ?? tlsFailure(code) ?? text;
   const where = errorAddress(e);
   return new ProviderError({ errorClass: 'network', provider, networkCode: code, message: `${provider}: ${what}${where && kind[code] ? ` (${where})` : ''}` });
+}
+
+/**
+ * What a TLS error code means to the person who has to fix it, or undefined when the code is not TLS's.
+ * OpenSSL's verify codes do not all say CERT (UNABLE_TO_VERIFY_LEAF_SIGNATURE: a server that sends its
+ * certificate without the chain, or one signed by a private CA).
+ */
+export function tlsFailure(code: string): string | undefined {
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return `TLS failure: the server's certificate is not valid now (${code})`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `TLS failure: the server's certificate is not for this host name (${code})`;
+  if (/SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|CERT_UNTRUSTED|CERT_CHAIN_TOO_LONG|INVALID_CA/.test(code)) {
+    return `TLS failure: the server's certificate is not trusted (${code}); a private CA can be added with NODE_EXTRA_CA_CERTS`;
+  }
+  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG/.test(code)) return `TLS failure: the server did not answer in TLS (${code}); if it speaks plain HTTP, its base_url starts with http://`;
+  if (/CERT|TLS|SSL|EPROTO/i.test(code)) return `TLS failure (${code})`;
+  return undefined;
 }
