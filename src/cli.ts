@@ -106,7 +106,7 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .option('--allow-failures', 'exit 0 even when a provider had no successful request (by default that fails the run)')
     .option('--max-inflight <n>', `open loop: cap on requests in flight per provider; sends past it wait and show as lag (default ${BENCH_DEFAULTS.maxInflight})`)
     .option('-q, --quiet', 'print only the result (no header line, no live progress)')
-    .option('--self-check', 'measure this client against the emulator in its own process at 1 to 1000 streams and print its own error per level (about 30 s)')
+    .option('--self-check', 'measure this client against the emulator in its own process at 1 to 1000 streams and print its own error per level (about 15 s)')
     .addHelpText(
       'after',
       `
