@@ -314,6 +314,40 @@ describe('before the clock starts', () => {
     }
   });
 
+  it('a stop while connections are still opening ends the run at once, not after the connect timeout', async () => {
+    // A listening socket whose accept queue is full (held by python, which never accepts): the kernel
+    // drops further SYNs, so a connect hangs as it does to a firewalled host.
+    const holder = spawn('python3', ['-c', [
+      'import socket, time',
+      "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
+      'fill = []',
+      'for i in range(4):',
+      '    c = socket.socket(); c.setblocking(False)',
+      "    try: c.connect(('127.0.0.1', s.getsockname()[1]))",
+      '    except BlockingIOError: pass',
+      '    fill.append(c)',
+      'time.sleep(0.2)',
+      'print(s.getsockname()[1], flush=True)',
+      'time.sleep(60)',
+    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve) => holder.stdout!.once('data', (d) => resolve(Number(String(d).trim()))));
+      const t = target({ baseUrl: () => `http://127.0.0.1:${port}/v1` }, 'blackhole', { connectMs: 20_000, totalMs: 30_000 });
+      const runner = new BenchRunner([t], { mode: 'closed', concurrency: 2, rate: 0, arrival: 'constant', requests: 4, warmup: 0, stream: false, seed: 1, prompts: [[{ role: 'user', content: 'hi' }]], keepText: false, maxInflight: 100 });
+      setTimeout(() => runner.stop(), 300);
+      const t0 = now();
+      const out = await runner.run();
+      expect(now() - t0).toBeLessThan(3000); // the connects would have held it for 20 s
+      expect(out.partial).toBe(true);
+      expect(out.accumulators.get('blackhole')!.sent).toBe(0);
+      const closing = now();
+      await t.adapter.close();
+      expect(now() - closing).toBeLessThan(2000);
+    } finally {
+      holder.kill();
+    }
+  }, 15_000);
+
   it('without preparation the same connections are opened by the first requests, and still timed', async () => {
     const before = server.connections();
     const r = await runBench([target(server, 'fast')], { requests: 6, concurrency: 2, prepare: false });

@@ -108,6 +108,9 @@ const STOP_GRACE_MS = 2_000;
 export class BenchRunner extends EventEmitter {
   private stopping = false;
   private readonly abort = new AbortController();
+  /** Resolves when stop() is called: what waits without a signal of its own (opening connections) races it. */
+  private onStop: (() => void) | undefined;
+  private readonly stopRequested = new Promise<void>((resolve) => (this.onStop = resolve));
   readonly accumulators = new Map<string, ProviderAccumulator>();
 
   constructor(
@@ -124,6 +127,7 @@ export class BenchRunner extends EventEmitter {
   stop(): void {
     if (this.stopping) return;
     this.stopping = true;
+    this.onStop?.();
     setTimeout(() => this.abort.abort(), STOP_GRACE_MS).unref();
   }
 
@@ -175,8 +179,14 @@ export class BenchRunner extends EventEmitter {
   private async prepare(): Promise<number> {
     const t0 = now();
     const n = this.connectionsFor();
-    await Promise.all(this.targets.map((t) => t.adapter.preconnect?.(n)));
-    if (this.stopping) return now() - t0;
+    const opened = Promise.all(this.targets.map((t) => t.adapter.preconnect?.(n)));
+    // A stop does not wait for connects still in flight (a host that drops SYNs holds one for connectMs):
+    // they finish or fail in the background and the adapter closes them.
+    await Promise.race([opened, this.stopRequested]);
+    if (this.stopping) {
+      opened.catch(() => {});
+      return now() - t0;
+    }
     await prewarmRequestPath(this.targets.map((t) => (t.api === 'anthropic' ? 'anthropic' : 'openai')), this.spec.stream, () => this.stopping);
     return now() - t0;
   }

@@ -149,11 +149,13 @@ class Connection implements ResponseSink {
     this.socket.on('close', this.onClose);
     this.connectTimer = setTimeout(() => this.onSocketError(new H1Error(`connect timeout after ${ms} ms`, CONNECT_TIMEOUT)), ms);
     agent.live++;
+    if (!first) agent.opening.add(this);
   }
 
   private readonly onConnected = (): void => {
     clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
+    this.agent.opening.delete(this);
     this.socket.setNoDelay(true);
     this.socket.setKeepAlive(true, 60_000);
     this.agent.onConnectTime?.(now() - this.startedAt);
@@ -282,6 +284,7 @@ class Connection implements ResponseSink {
     if (this.dead) return;
     this.dead = true;
     clearTimeout(this.connectTimer);
+    this.agent.opening.delete(this);
     if (this.idle) this.unlist();
     this.socket.destroy();
     this.resendWaiting();
@@ -342,6 +345,7 @@ class Connection implements ResponseSink {
     if (!this.dead) {
       this.dead = true;
       clearTimeout(this.connectTimer);
+      this.agent.opening.delete(this);
       if (this.idle) this.unlist();
     }
     this.resendWaiting();
@@ -361,6 +365,8 @@ export class Agent {
   readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
   /** Connections not yet closed (connecting, busy or idle). */
   live = 0;
+  /** Connections opened ahead of any request (preconnect) and still connecting: close() drops them at once. */
+  readonly opening = new Set<Connection>();
   private readonly pools = new Map<string, OriginPool>();
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Connections taken since the last check phase, and those waiting for the next one. */
@@ -491,12 +497,17 @@ export class Agent {
     if (this.live === 0 && this.onAllClosed) this.onAllClosed();
   }
 
-  /** Closes idle connections now and busy ones when their response ends; resolves when all are closed. */
+  /**
+   * Closes idle connections and those still opening for no request now (a host that drops SYNs would
+   * otherwise hold close() for the connect timeout), busy ones when their response ends; resolves when all
+   * are closed.
+   */
   close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
     for (const pool of this.pools.values()) for (const c of pool.idle.slice()) c.destroy();
+    for (const c of [...this.opening]) c.destroy();
     if (this.live === 0) return Promise.resolve();
     return new Promise((resolve) => (this.onAllClosed = resolve));
   }
