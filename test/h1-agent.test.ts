@@ -621,7 +621,7 @@ describe('h1 agent: TLS', () => {
     await adapter.close();
     s.close();
     const last = events.at(-1) as Extract<ProviderEvent, { type: 'error' }>;
-    expect(last.error.message).toMatch(/^t: TLS failure: the server did not answer in TLS \(\w+\); if it speaks plain HTTP, its base_url starts with http:\/\/$/);
+    expect(last.error.message).toMatch(/^t: TLS failure: the server did not answer in TLS \(\w+\); check the port, and a local server that speaks plain HTTP takes an http:\/\/ base_url$/);
   });
 
   it('names each kind of TLS failure by what to fix', () => {
@@ -630,6 +630,8 @@ describe('h1 agent: TLS', () => {
     expect(tlsFailure('UNABLE_TO_GET_ISSUER_CERT_LOCALLY')).toMatch(/not trusted .*NODE_EXTRA_CA_CERTS/);
     expect(tlsFailure('ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC')).toBe('TLS failure (ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC)');
     expect(tlsFailure('ECONNRESET')).toBeUndefined();
+    expect(tlsFailure('EPROTONOSUPPORT')).toBeUndefined();
+    expect(tlsFailure('EPROTO')).toBe('TLS failure (EPROTO)');
   });
 
   it('speaks https to a trusted server: SNI for names only, ALPN http/1.1, session resumed', async () => {

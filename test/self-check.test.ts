@@ -33,9 +33,10 @@ describe('bench --self-check', () => {
     const shown = (v: number) => `${v.toFixed(Math.abs(v) >= 100 ? 0 : 1)}ms`;
     expect(table).toContain(shown(level.client_queue!.p99));
     expect(table).toContain(shown(level.arrival_lag!.p99));
-    // At 10 streams the emulator keeps its plan, and the table says nothing about it.
-    expect(level.emulator_on_plan).toBe(true);
-    expect(table).not.toContain('fell behind');
+    // The flag follows the emulator's own log, and the table speaks of it exactly when it is down (a quiet
+    // machine keeps the plan at 10 streams; one loaded by parallel tests may not).
+    expect(level.emulator_on_plan).toBe(emulatorOnPlan(level.ttft.truth_p50, level.itl.truth_p50));
+    expect(table.includes('fell behind')).toBe(!level.emulator_on_plan);
   });
 
   it('says where the emulator fell behind its own plan, so an overloaded level is not read as bench\'s accuracy', () => {
@@ -54,6 +55,10 @@ describe('bench --self-check', () => {
     const table = selfCheckTable([level(100, 201, 20), level(1000, 378, 0.1)]);
     expect(table).toContain('Note: the emulator fell behind its own plan at 1000 streams (first token p50 378 ms for 200, token gap p50 0.1 ms for 20)');
     expect(table).not.toContain('at 100 streams');
+    // A level the emulator logged nothing for (every request failed) has no truth to judge: no note, no crash.
+    const empty = { ...level(10, NaN, NaN), ok: 0 };
+    expect(empty.emulator_on_plan).toBe(true);
+    expect(selfCheckTable([empty])).not.toContain('fell behind');
   });
 });
 

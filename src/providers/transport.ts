@@ -305,7 +305,7 @@ export function tlsFailure(code: string): string | undefined {
   if (/SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|CERT_UNTRUSTED|CERT_CHAIN_TOO_LONG|INVALID_CA/.test(code)) {
     return `TLS failure: the server's certificate is not trusted (${code}); a private CA can be added with NODE_EXTRA_CA_CERTS`;
   }
-  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG/.test(code)) return `TLS failure: the server did not answer in TLS (${code}); if it speaks plain HTTP, its base_url starts with http://`;
-  if (/CERT|TLS|SSL|EPROTO/i.test(code)) return `TLS failure (${code})`;
+  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG/.test(code)) return `TLS failure: the server did not answer in TLS (${code}); check the port, and a local server that speaks plain HTTP takes an http:// base_url`;
+  if (/CERT|TLS|SSL/i.test(code) || code === 'EPROTO') return `TLS failure (${code})`;
   return undefined;
 }
