@@ -52,7 +52,7 @@ export async function machineFloor(concurrency: number, exchanges: number, delay
       Array.from({ length: concurrency }, () => new Promise<Socket>((resolve, reject) => {
         const s = connect(port, '127.0.0.1', () => resolve(s));
         s.setNoDelay(true);
-        s.once('error', reject);
+        s.on('error', reject);
       })),
     );
     // Let the server take the connections up before the first exchange, as bench does before its clock.
@@ -63,8 +63,10 @@ export async function machineFloor(concurrency: number, exchanges: number, delay
     await Promise.all(
       sockets.map(
         (s) =>
-          new Promise<void>((resolve) => {
+          new Promise<void>((resolve, reject) => {
             let sent = 0;
+            let read = 0;
+            let pending = '';
             const next = () => {
               if (started >= exchanges) {
                 s.destroy();
@@ -74,9 +76,15 @@ export async function machineFloor(concurrency: number, exchanges: number, delay
               sent = performance.timeOrigin + performance.now();
               s.write(payload);
             };
+            s.on('error', reject);
+            // One reply per exchange, a line each: the read stamp is the one of the read that began it.
             s.on('data', (d) => {
-              const read = performance.timeOrigin + ioNow();
-              const [arrived, wrote] = JSON.parse(String(d)) as [number, number];
+              if (pending === '') read = performance.timeOrigin + ioNow();
+              pending += String(d);
+              const eol = pending.indexOf('\n');
+              if (eol < 0) return;
+              const [arrived, wrote] = JSON.parse(pending.slice(0, eol)) as [number, number];
+              pending = '';
               errors.push(arrived - sent + (read - wrote));
               next();
             });

@@ -21,16 +21,21 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
-/** Runs `llm-fallback bench ... --format json` as its own process; samples its RSS (MiB) every 100 ms while it runs. */
-export function benchChild(args: string[]): Promise<{ result: BenchResult; rssMiB: number[] }> {
+/**
+ * Runs `llm-fallback bench ... --format json` as its own process; samples its RSS (MiB) every 100 ms while
+ * it runs, and its whole CPU time (ms, start-up included; the last reading is within 100 ms of its end).
+ */
+export function benchChild(args: string[]): Promise<{ result: BenchResult; rssMiB: number[]; cpuMs: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args, '--format', 'json', '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const rss: number[] = [];
+    let cpuMs = 0;
     const timer = setInterval(() => {
       try {
         rss.push(rssMiB(child.pid!));
+        cpuMs = cpuMsOf(child.pid!);
       } catch {
         // the process just ended
       }
@@ -40,7 +45,7 @@ export function benchChild(args: string[]): Promise<{ result: BenchResult; rssMi
     child.on('close', (code) => {
       clearInterval(timer);
       try {
-        resolve({ result: JSON.parse(stdout) as BenchResult, rssMiB: rss });
+        resolve({ result: JSON.parse(stdout) as BenchResult, rssMiB: rss, cpuMs });
       } catch {
         reject(new Error(`bench ${args.join(' ')} exited ${code}: ${stderr.slice(0, 300)}`));
       }
