@@ -7,22 +7,53 @@ import { connect, type Socket } from 'node:net';
  * it arrived; a client keeps `concurrency` connections busy (closed loop) and, per exchange, adds the
  * two one-way delays bench's error is made of — send to the server's arrival stamp, and the server's write
  * to the client's read stamp — both stamped by the rule bench uses (a run of socket reads shares the time
- * it began). Whatever this shows is the kernel's and the scheduler's (a process woken from idle on a
- * virtual machine), not any client's.
+ * it began).
+ *
+ * Two servers: raw TCP (`tcp`: what the kernel and the scheduler cost, a process woken from idle on a
+ * virtual machine) and Node's own HTTP server (`http`: that plus node:http's work on a burst of requests,
+ * which the emulator, a node:http server, pays before it can stamp the next ones). Neither is any client's.
  */
-const server = (delayMs: number): string => `
+export type FloorServer = 'tcp' | 'http';
+
+const IO_NOW = `let began = 0;
+const ioNow = () => { if (!began) { began = performance.now(); setImmediate(() => { began = 0; }); } return began; };`;
+
+const server = (kind: FloorServer, delayMs: number): string =>
+  kind === 'tcp'
+    ? `
 const net = require('node:net');
-let began = 0;
-const ioNow = () => { if (!began) { began = performance.now(); setImmediate(() => { began = 0; }); } return began; };
+${IO_NOW}
 const s = net.createServer((c) => {
   c.setNoDelay(true);
-  c.on('data', () => {
+  c.on('data', (d) => {
     const arrived = performance.timeOrigin + ioNow();
-    setTimeout(() => c.write(JSON.stringify([arrived, performance.timeOrigin + performance.now()]) + '\\n'), ${delayMs});
+    setTimeout(() => c.write(JSON.stringify([arrived, performance.timeOrigin + performance.now()]) + '\\n'), d[0] === 0x77 ? 0 : ${delayMs});
   });
 });
 s.listen(0, '127.0.0.1', () => console.log(s.address().port));
+`
+    : `
+const http = require('node:http');
+${IO_NOW}
+const s = http.createServer((req, res) => {
+  const arrived = performance.timeOrigin + ioNow();
+  req.resume();
+  setTimeout(() => {
+    const body = JSON.stringify([arrived, performance.timeOrigin + performance.now()]) + '\\n';
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }, req.headers['x-warm'] ? 0 : ${delayMs});
+});
+s.on('connection', (c) => c.setNoDelay(true));
+s.keepAliveTimeout = 60000;
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));
 `;
+
+/** A chat request of bench's size, as the http floor's client sends it. */
+const BODY = JSON.stringify({ model: 'floor', messages: [{ role: 'user', content: 'Explain the CAP theorem.' }], stream: false });
+const httpRequest = (extra: string) => `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\naccept: application/json\r\n${extra}content-length: ${Buffer.byteLength(BODY)}\r\n\r\n${BODY}`;
+/** Exchanges answered at once before the measured ones: the server's code is compiled, as the emulator's is. */
+export const WARM_EXCHANGES = 300;
 
 export interface Floor {
   concurrency: number;
@@ -33,8 +64,8 @@ export interface Floor {
   p99: number;
 }
 
-export async function machineFloor(concurrency: number, exchanges: number, delayMs: number): Promise<Floor> {
-  const child = spawn(process.execPath, ['-e', server(delayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function machineFloor(concurrency: number, exchanges: number, delayMs: number, kind: FloorServer = 'tcp'): Promise<Floor> {
+  const child = spawn(process.execPath, ['-e', server(kind, delayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout.once('data', (d) => resolve(Number(String(d).trim())));
@@ -55,43 +86,52 @@ export async function machineFloor(concurrency: number, exchanges: number, delay
         s.on('error', reject);
       })),
     );
-    // Let the server take the connections up before the first exchange, as bench does before its clock.
-    await new Promise((r) => setTimeout(r, 200));
-    const errors: number[] = [];
-    let started = 0;
-    const payload = 'x'.repeat(200);
-    await Promise.all(
-      sockets.map(
-        (s) =>
-          new Promise<void>((resolve, reject) => {
-            let sent = 0;
-            let read = 0;
-            let pending = '';
-            const next = () => {
-              if (started >= exchanges) {
-                s.destroy();
-                return resolve();
-              }
-              started++;
-              sent = performance.timeOrigin + performance.now();
-              s.write(payload);
-            };
-            s.on('error', reject);
-            // One reply per exchange, a line each: the read stamp is the one of the read that began it.
-            s.on('data', (d) => {
-              if (pending === '') read = performance.timeOrigin + ioNow();
-              pending += String(d);
-              const eol = pending.indexOf('\n');
-              if (eol < 0) return;
-              const [arrived, wrote] = JSON.parse(pending.slice(0, eol)) as [number, number];
-              pending = '';
-              errors.push(arrived - sent + (read - wrote));
+    const exchange = (count: number, payload: string): Promise<number[]> => {
+      const errors: number[] = [];
+      let started = 0;
+      return Promise.all(
+        sockets.map(
+          (s) =>
+            new Promise<void>((resolve, reject) => {
+              let sent = 0;
+              let read = 0;
+              let pending = '';
+              const onData = (d: Buffer) => {
+                if (pending === '') read = performance.timeOrigin + ioNow();
+                pending += String(d);
+                // One reply per exchange ending in a line (after the HTTP head for http): the read stamp is
+                // the one of the read that began it.
+                const from = kind === 'tcp' ? 0 : pending.indexOf('\r\n\r\n') + 4;
+                if (kind === 'http' && from < 4) return;
+                const eol = pending.indexOf('\n', from);
+                if (eol < 0) return;
+                const [arrived, wrote] = JSON.parse(pending.slice(from, eol)) as [number, number];
+                pending = '';
+                errors.push(arrived - sent + (read - wrote));
+                next();
+              };
+              const next = () => {
+                if (started >= count) {
+                  s.off('data', onData);
+                  s.off('error', reject);
+                  return resolve();
+                }
+                started++;
+                sent = performance.timeOrigin + performance.now();
+                s.write(payload);
+              };
+              s.on('error', reject);
+              s.on('data', onData);
               next();
-            });
-            next();
-          }),
-      ),
-    );
+            }),
+        ),
+      ).then(() => errors);
+    };
+    await exchange(WARM_EXCHANGES, kind === 'tcp' ? `w${'x'.repeat(199)}` : httpRequest('x-warm: 1\r\n'));
+    // Let the server settle before the first measured exchange, as bench's clock starts after its preparation.
+    await new Promise((r) => setTimeout(r, 200));
+    const errors = await exchange(exchanges, kind === 'tcp' ? 'x'.repeat(200) : httpRequest(''));
+    for (const s of sockets) s.destroy();
     errors.sort((a, b) => a - b);
     const at = (p: number) => Math.round(errors[Math.min(errors.length - 1, Math.max(0, Math.ceil((p / 100) * errors.length) - 1))] * 100) / 100;
     return { concurrency, exchanges: errors.length, p50: at(50), p95: at(95), p99: at(99) };
