@@ -35,12 +35,8 @@ export class AnthropicAdapter extends HttpAdapter {
     };
     if (system) body.system = system;
     if (req.temperature !== undefined) body.temperature = req.temperature;
-    // Built once and frozen: settings never change (see h1/request.ts).
-    this.headers ??= Object.freeze({ 'content-type': 'application/json', ...s.headers, ...this.authHeaders() });
-    return { path: '/messages', headers: this.headers, body };
+    return { path: '/messages', headers: this.requestHeaders(), body };
   }
-
-  private headers: Record<string, string> | undefined;
 
   protected authHeaders(): Record<string, string> {
     const h: Record<string, string> = { 'anthropic-version': '2023-06-01' };

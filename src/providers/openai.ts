@@ -25,20 +25,7 @@ export class OpenAIAdapter extends HttpAdapter {
     if (req.stream && this.includeUsage && s.streamUsage !== 'never') {
       body.stream_options = { ...(s.params.stream_options as object | undefined), include_usage: true };
     }
-    return { path: '/chat/completions', headers: this.headersFor(req.stream), body };
-  }
-
-  private streamHeaders: Record<string, string> | undefined;
-  private plainHeaders: Record<string, string> | undefined;
-
-  /** The request headers, built once per kind of request and frozen (settings never change; see h1/request.ts). */
-  private headersFor(stream: boolean): Record<string, string> {
-    const cached = stream ? this.streamHeaders : this.plainHeaders;
-    if (cached) return cached;
-    const headers = Object.freeze({ 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json', ...this.settings.headers, ...this.authHeaders() });
-    if (stream) this.streamHeaders = headers;
-    else this.plainHeaders = headers;
-    return headers;
+    return { path: '/chat/completions', headers: this.requestHeaders(req.stream ? 'text/event-stream' : 'application/json'), body };
   }
 
   protected authHeaders(): Record<string, string> {
