@@ -29,16 +29,14 @@ const f2 = (v: number) => v.toFixed(2);
 
 const pct = percentile;
 
-async function bench(url: string, name: string, spec: Partial<LoadSpec>): Promise<{ result: ProviderResult; cpuMs: number; client: ClientHealth }> {
+async function bench(url: string, name: string, spec: Partial<LoadSpec>): Promise<{ result: ProviderResult; client: ClientHealth }> {
   const adapter = createAdapter({ name, api: 'openai', baseUrl: url, model: name, headers: {}, params: {}, timeouts: { connectMs: 10_000, firstTokenMs: 120_000, idleMs: 60_000, totalMs: 300_000 } });
   const full: LoadSpec = { mode: 'closed', concurrency: 1, rate: 0, arrival: 'constant', warmup: 0, stream: true, seed: 1, prompts: [[{ role: 'user', content: 'Explain the CAP theorem.' }]], keepText: false, maxInflight: 100_000, ...spec };
   const runner = new BenchRunner([{ name, model: name, api: 'openai', adapter }], full);
-  const cpu0 = process.cpuUsage();
   const o = await runner.run();
-  const cpu = process.cpuUsage(cpu0);
   await adapter.close();
   const r = assembleResult({ version: 'perf', identities: [{ name, model: name, api: 'openai' }], accumulators: o.accumulators, run: { mode: full.mode, concurrency: full.concurrency, rate: null, arrival: null, requests: full.requests ?? null, duration_ms: full.durationMs ?? null, warmup: full.warmup, stream: full.stream, max_tokens: null, temperature: null, timeout_ms: null, seed: 1, prompts: 1, demo: false }, startedAt: o.startedAt, endedAt: o.endedAt, partial: false });
-  return { result: r.providers[0], cpuMs: (cpu.user + cpu.system) / 1000, client: o.client };
+  return { result: r.providers[0], client: o.client };
 }
 
 function autocannon(url: string, connections: number, seconds: number): Promise<{ rps: number; p50: number; p99: number; non2xx: number; ok: number; cpuMs: number }> {
