@@ -1,5 +1,7 @@
-// Child process of `npm run perf`: resident memory of a bench client after 10k and 100k real requests,
-// then after 1M request records folded into the same accumulator. Prints one JSON line.
+// Child process of `npm run perf`: a bench client's memory after 1k, 10k and 100k real requests, then after
+// 1M request records folded into the same accumulator. Prints one JSON line. `node memory.js URL` reads the
+// resident memory at each mark; `node --expose-gc memory.js URL live` the live heap after a full collection
+// instead (a separate run: a full collection changes how much heap V8 keeps, and so the resident figures).
 import { BenchRunner } from '../bench/runner.js';
 import { createAdapter } from '../providers/index.js';
 import { ProviderAccumulator } from '../bench/accumulator.js';
@@ -7,8 +9,17 @@ import type { RequestRecord } from '../bench/measure.js';
 
 const url = process.argv[2];
 const adapter = createAdapter({ name: 'instant', api: 'openai', baseUrl: url, model: 'instant', headers: {}, params: {}, timeouts: {} });
+const live = process.argv[3] === 'live';
+const collect = (globalThis as { gc?: () => void }).gc;
+if (live && !collect) throw new Error('memory.js live needs node --expose-gc');
 const marks: Record<string, number> = {};
-const mb = () => Math.round((process.memoryUsage().rss / 1048576) * 10) / 10;
+const toMiB = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+const mark = (at: string) => {
+  if (live) {
+    collect!();
+    marks[at] = toMiB(process.memoryUsage().heapUsed);
+  } else marks[at] = toMiB(process.memoryUsage().rss);
+};
 const runner = new BenchRunner([{ name: 'instant', model: 'instant', api: 'openai', adapter }], {
   mode: 'closed',
   concurrency: 32,
@@ -25,12 +36,12 @@ const runner = new BenchRunner([{ name: 'instant', model: 'instant', api: 'opena
 let n = 0;
 runner.on('request', () => {
   n++;
-  if (n === 1_000) marks['1k'] = mb();
-  if (n === 10_000) marks['10k'] = mb();
+  if (n === 1_000) mark('1k');
+  if (n === 10_000) mark('10k');
 });
 const t0 = Date.now();
 await runner.run();
-marks['100k'] = mb();
+mark('100k');
 const networkSeconds = (Date.now() - t0) / 1000;
 // 1M more records through the accumulator, without the network: the memory question is the accumulator's.
 const acc = runner.accumulators.get('instant') as ProviderAccumulator;
@@ -39,6 +50,6 @@ for (let i = 0; i < 900_000; i++) {
   rec.end = 2 + (i % 977) / 100;
   acc.add(rec);
 }
-marks['1M'] = mb();
+mark('1M');
 await adapter.close();
 process.stdout.write(`${JSON.stringify({ marks, networkSeconds, requestsRecorded: acc.sent })}\n`);
