@@ -30,11 +30,12 @@ describe('BENCHMARKS.md comes from the committed perf harness', () => {
     expect(doc).toMatch(/\*\*1,000 streams: TTFT error p50 [+-]?\d+(\.\d)? ms, p99 [+-]?\d+(\.\d)? ms \(target: within 28 ms\); ITL p50 error [+-]?\d+(\.\d)? ms \(target: within 2 ms\)\. CPU per streamed event: \d+(\.\d)? µs\.\*\*/);
     expect(doc).toMatch(/\*\*Within max\(1 ms, 1 %\): \d+ of 54 percentiles\.\*\*/);
     expect(doc).toMatch(/^Growth from 10k to 1M: -?\d+(\.\d)? MiB\.$/m);
+    expect(doc).toMatch(/^Held after a full GC from 10k to 1M: \d+(\.\d)? → \d+(\.\d)? MiB\.$/m);
     expect(doc).toMatch(/\*\*2 workers \/ 1: \d+\.\d\d× non-streaming and \d+\.\d\d× streaming against the emulator, \d+\.\d\d× against the bare server\.\*\*/);
     expect(doc).toMatch(/\*\*Gateway added latency p50 -?\d+\.\d{3} ms, p99 -?\d+\.\d{3} ms \(targets ≤ 0\.3 ms, ≤ 1 ms\); added TTFT p50 -?\d+\.\d{3} ms \(target ≤ 0\.5 ms\); requests\/s \d+\.\d\d × direct \(goal ≥ 0\.80\)\.\*\* The hop alone \(TCP relay\) adds -?\d+\.\d{3} ms p50/);
     expect(doc).toMatch(/^Gateway RSS growth over the last 750,000 requests: -?\d+(\.\d)? MiB\.$/m); // memory over 1M requests
     // Every headline line of the document appears, as a template, in the harness.
-    for (const marker of ['**Ratio bench / autocannon: ', '**1,000 streams: TTFT error p50 ', '**Within max(1 ms, 1 %): ', 'Growth from 10k to 1M: ', '**2 workers / 1: ', '**Gateway added latency p50 ', 'The hop alone (TCP relay) adds ', 'Gateway RSS growth over the last ']) {
+    for (const marker of ['**Ratio bench / autocannon: ', '**1,000 streams: TTFT error p50 ', '**Within max(1 ms, 1 %): ', 'Growth from 10k to 1M: ', 'Held after a full GC from 10k to 1M: ', '**2 workers / 1: ', '**Gateway added latency p50 ', 'The hop alone (TCP relay) adds ', 'Gateway RSS growth over the last ']) {
       expect(allPerf, marker).toContain(marker);
     }
   });

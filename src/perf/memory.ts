@@ -1,7 +1,9 @@
 // Child process of `npm run perf`: a bench client's memory after 1k, 10k and 100k real requests, then after
 // 1M request records folded into the same accumulator. Prints one JSON line. `node memory.js URL` reads the
-// resident memory at each mark; `node --expose-gc memory.js URL live` the live heap after a full collection
-// instead (a separate run: a full collection changes how much heap V8 keeps, and so the resident figures).
+// resident memory at each mark; `node --expose-gc memory.js URL live` what is still held after a full
+// collection instead: the JavaScript heap and the memory outside it (buffers and typed arrays: the HDR
+// histograms' counts). A separate run: a full collection changes how much heap V8 keeps, and so the
+// resident figures.
 import { BenchRunner } from '../bench/runner.js';
 import { createAdapter } from '../providers/index.js';
 import { ProviderAccumulator } from '../bench/accumulator.js';
@@ -17,7 +19,8 @@ const toMiB = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
 const mark = (at: string) => {
   if (live) {
     collect!();
-    marks[at] = toMiB(process.memoryUsage().heapUsed);
+    const m = process.memoryUsage();
+    marks[at] = toMiB(m.heapUsed + m.external);
   } else marks[at] = toMiB(process.memoryUsage().rss);
 };
 const runner = new BenchRunner([{ name: 'instant', model: 'instant', api: 'openai', adapter }], {

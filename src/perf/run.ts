@@ -253,16 +253,16 @@ async function memory(): Promise<void> {
   out.push(
     '## Memory stays flat',
     '',
-    `Resident memory of a bench client (its own process, streaming, concurrency 32) after 1k, 10k and 100k real requests to the zero-latency emulator (${f1(m.networkSeconds)} s), then after 900k more request records folded into the same accumulator without the network (the memory question is the accumulator’s: histograms and counters, never a list of requests). Resident memory also counts the heap V8 grew to for the allocation rate, which it keeps; a second client under the same load shows what it still holds at each mark after a full garbage collection (\`--expose-gc\`, a run of its own: a full collection changes how much heap V8 keeps).`,
+    `Resident memory of a bench client (its own process, streaming, concurrency 32) after 1k, 10k and 100k real requests to the zero-latency emulator (${f1(m.networkSeconds)} s), then after 900k more request records folded into the same accumulator without the network (the memory question is the accumulator’s: histograms and counters, never a list of requests). Resident memory also counts the heap V8 grew to for the allocation rate, which it keeps; a second client under the same load shows what it still holds at each mark after a full garbage collection (\`--expose-gc\`, a run of its own: a full collection changes how much heap V8 keeps): its JavaScript heap and the memory outside it (buffers, and typed arrays such as the histograms' counts).`,
     '',
     '| requests | 1k | 10k | 100k | 1M |',
     '|---|--:|--:|--:|--:|',
     `| RSS (MiB) | ${m.marks['1k']} | ${m.marks['10k']} | ${m.marks['100k']} | ${m.marks['1M']} |`,
-    `| live heap after a full GC (MiB) | ${live.marks['1k']} | ${live.marks['10k']} | ${live.marks['100k']} | ${live.marks['1M']} |`,
+    `| held after a full GC: heap + external (MiB) | ${live.marks['1k']} | ${live.marks['10k']} | ${live.marks['100k']} | ${live.marks['1M']} |`,
     '',
     `Growth from 10k to 1M: ${f1(m.marks['1M'] - m.marks['10k'])} MiB.`,
     '',
-    `Live heap from 10k to 1M: ${f1(live.marks['10k'])} → ${f1(live.marks['1M'])} MiB.`,
+    `Held after a full GC from 10k to 1M: ${f1(live.marks['10k'])} → ${f1(live.marks['1M'])} MiB.`,
     '',
   );
 }
