@@ -31,6 +31,11 @@ describe('BENCHMARKS.md comes from the committed perf harness', () => {
     expect(doc).toMatch(/\*\*Within max\(1 ms, 1 %\): \d+ of 54 percentiles\.\*\*/);
     expect(doc).toMatch(/^Growth from 10k to 1M: -?\d+(\.\d)? MiB\.$/m);
     expect(doc).toMatch(/^Held after a full GC from 10k to 1M: \d+(\.\d)? → \d+(\.\d)? MiB\.$/m);
+    // The profile of bench's measured run (#11: say where the CPU per event goes), with its three loads.
+    expect(doc).toMatch(/^## Where bench’s CPU goes$/m);
+    expect(doc).toMatch(/^\| kind of work \| 1,000 streams: share \| µs per event \| 50 streaming: share \| µs per event \| 50 non-streaming: share \| µs per request \|$/m);
+    expect(doc).toMatch(/^\| JSON\.parse \| \d+(\.\d)? % \| \d+(\.\d)? \|/m);
+    expect(doc).toMatch(/^\| main thread, all of it \| 100 % \| \d+(\.\d)? \| 100 % \| \d+(\.\d)? \| 100 % \| \d+(\.\d)? \|$/m);
     expect(doc).toMatch(/\*\*2 workers \/ 1: \d+\.\d\d× non-streaming and \d+\.\d\d× streaming against the emulator, \d+\.\d\d× against the bare server\.\*\*/);
     expect(doc).toMatch(/\*\*Gateway added latency p50 -?\d+\.\d{3} ms, p99 -?\d+\.\d{3} ms \(targets ≤ 0\.3 ms, ≤ 1 ms\); added TTFT p50 -?\d+\.\d{3} ms \(target ≤ 0\.5 ms\); requests\/s \d+\.\d\d × direct \(goal ≥ 0\.80\)\.\*\* The hop alone \(TCP relay\) adds -?\d+\.\d{3} ms p50/);
     expect(doc).toMatch(/^Gateway RSS growth over the last 750,000 requests: -?\d+(\.\d)? MiB\.$/m); // memory over 1M requests

@@ -4,29 +4,33 @@
 // `node dist/perf/client-profile.js '{"url":…,"model":…,"stream":…,"concurrency":…,"seconds"|"requests":…}'`
 // prints one JSON line. Run the section alone: npm run build && node dist/perf/client-profile.js
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
 import { BenchRunner } from '../bench/runner.js';
-import { createAdapter } from '../providers/index.js';
 import { EMULATOR_WARM_CONCURRENCY, EMULATOR_WARM_REQUESTS, SELF_CHECK_PROFILE } from '../bench/self-check.js';
-import { CATEGORIES, cpuByCategory, type Category, type CpuProfile } from './cpu-categories.js';
+import { createAdapter } from '../providers/index.js';
+import { CATEGORIES, samplesByCategory, type Category, type CpuProfile } from './cpu-categories.js';
 import { spawnMock } from './mock-process.js';
 
 const CONCURRENCY = 50;
 const SECONDS = 4;
 const STREAMS = 1000;
-/** Three answers per stream at 1,000 streams: about 7 s of the self-check's load. */
+/** Three answers per stream at 1,000 streams. */
 const STREAM_REQUESTS = 3 * STREAMS;
 /** Sampling interval of the profiler (µs): finer than --cpu-prof's default 1,000, for shares of a few percent. */
 const SAMPLE_US = 250;
 
-interface ClientProfile {
-  requests: number;
+export interface ClientProfile {
+  ok: number;
+  failed: number;
+  /** Streamed content events received (0 without streaming). */
   events: number;
-  /** Client CPU (user + system, every thread) over the measured run, ms. */
-  cpuMs: number;
-  /** Sampled time on the main thread by kind of work, ms. */
-  byCategory: Partial<Record<Category, number>>;
+  wallMs: number;
+  /** The main thread's own CPU (user + system) over the profiled run, ms: what the shares divide. */
+  mainThreadCpuMs: number;
+  /** Samples of the main thread by kind of work (idle left out). */
+  samples: Partial<Record<Category, number>>;
 }
 
 interface Load {
@@ -36,6 +40,13 @@ interface Load {
   concurrency: number;
   seconds?: number;
   requests?: number;
+}
+
+/** CPU time of this process's main thread so far (ms), from /proc (Linux): process.cpuUsage() adds every thread. */
+function mainThreadCpuMs(): number {
+  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime, fields 14 and 15 of the stat line, in clock ticks (100 a second)
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 /** The child: one bench run in this process, profiled from the moment its clock starts to its end. */
@@ -61,66 +72,87 @@ async function profileRun(load: Load): Promise<ClientProfile> {
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: SAMPLE_US });
-  let cpu0 = process.cpuUsage();
+  let cpu0 = 0;
   const outcome = await runner.run(async () => {
     await session.post('Profiler.start');
-    cpu0 = process.cpuUsage();
+    cpu0 = mainThreadCpuMs();
   });
-  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = mainThreadCpuMs() - cpu0;
   const { profile } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
   session.disconnect();
   await adapter.close();
-  const byCategory: Partial<Record<Category, number>> = {};
-  for (const [c, us] of cpuByCategory(profile)) byCategory[c] = us / 1000;
-  return { requests: outcome.accumulators.get(load.model)!.ok, events, cpuMs: (cpu.user + cpu.system) / 1000, byCategory };
+  const acc = outcome.accumulators.get(load.model)!;
+  // A failed request would shrink every per-event and per-request figure without saying so.
+  if (acc.failed > 0 || acc.ok === 0) throw new Error(`profiled bench run: ${acc.ok} ok, ${acc.failed} failed (${JSON.stringify(load)})`);
+  const samples: Partial<Record<Category, number>> = {};
+  for (const [c, n] of samplesByCategory(profile)) samples[c] = n;
+  return { ok: acc.ok, failed: acc.failed, events, wallMs: outcome.endedAt.getTime() - outcome.startedAt.getTime(), mainThreadCpuMs: cpuMs, samples };
 }
-
-const f1 = (v: number) => (Math.round(v * 10) / 10).toString();
 
 /** A profile in a fresh client process. */
 function profileChild(load: Load): ClientProfile {
   return JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify(load)], { encoding: 'utf8' })) as ClientProfile;
 }
 
+const f1 = (v: number) => (Math.round(v * 10) / 10).toString();
+const thousands = (n: number) => n.toLocaleString('en-US');
+
+/** A profiled run, and what its figures are divided by (streamed events, or requests). */
+export interface ProfiledLoad {
+  label: string;
+  per: 'event' | 'request';
+  profile: ClientProfile;
+}
+
+/**
+ * The table: each kind's share of the main thread's samples, and that share of the thread's measured CPU
+ * per event or per request. Kinds under 0.5 % in every run are left out; rows follow the first run's shares.
+ */
+export function profileTable(loads: ProfiledLoad[]): string[] {
+  const total = (p: ClientProfile) => Object.values(p.samples).reduce((a, b) => a + (b ?? 0), 0);
+  const share = (p: ClientProfile, c: Category) => (p.samples[c] ?? 0) / Math.max(1e-9, total(p));
+  const units = (l: ProfiledLoad) => (l.per === 'event' ? l.profile.events : l.profile.ok);
+  const usPer = (l: ProfiledLoad, fraction: number) => (fraction * l.profile.mainThreadCpuMs * 1000) / Math.max(1, units(l));
+  const shown = CATEGORIES.filter((c) => loads.some((l) => share(l.profile, c) >= 0.005)).sort((a, b) => share(loads[0].profile, b) - share(loads[0].profile, a));
+  return [
+    `| kind of work | ${loads.map((l) => `${l.label}: share | µs per ${l.per}`).join(' | ')} |`,
+    `|---|${loads.map(() => '--:|--:|').join('')}`,
+    ...shown.map((c) => `| ${c} | ${loads.map((l) => `${f1(share(l.profile, c) * 100)} % | ${f1(usPer(l, share(l.profile, c)))}`).join(' | ')} |`),
+    `| main thread, all of it | ${loads.map((l) => `100 % | ${f1(usPer(l, 1))}`).join(' | ')} |`,
+  ];
+}
+
 /** The section: each load profiled in a fresh client process, the emulators in their own. */
 export async function clientProfileSection(): Promise<string[]> {
-  const streams = await spawnMock({ seed: 1, providers: { s: { dialect: 'openai', ...SELF_CHECK_PROFILE } } });
+  const selfCheckEmulator = await spawnMock({ seed: 1, providers: { s: { dialect: 'openai', ...SELF_CHECK_PROFILE } } });
   const instant = await spawnMock('instant');
-  let many: ClientProfile;
-  let streamed: ClientProfile;
-  let plain: ClientProfile;
+  let thousandStreams: ClientProfile;
+  let streaming: ClientProfile;
+  let nonStreaming: ClientProfile;
   try {
-    await streams.warm('s', EMULATOR_WARM_REQUESTS, EMULATOR_WARM_CONCURRENCY);
-    many = profileChild({ url: streams.baseUrl('s'), model: 's', stream: true, concurrency: STREAMS, requests: STREAM_REQUESTS });
+    await selfCheckEmulator.warm('s', EMULATOR_WARM_REQUESTS, EMULATOR_WARM_CONCURRENCY);
+    thousandStreams = profileChild({ url: selfCheckEmulator.baseUrl('s'), model: 's', stream: true, concurrency: STREAMS, requests: STREAM_REQUESTS });
     await instant.warm('instant', EMULATOR_WARM_REQUESTS, CONCURRENCY);
-    streamed = profileChild({ url: instant.baseUrl('instant'), model: 'instant', stream: true, concurrency: CONCURRENCY, seconds: SECONDS });
-    plain = profileChild({ url: instant.baseUrl('instant'), model: 'instant', stream: false, concurrency: CONCURRENCY, seconds: SECONDS });
+    streaming = profileChild({ url: instant.baseUrl('instant'), model: 'instant', stream: true, concurrency: CONCURRENCY, seconds: SECONDS });
+    nonStreaming = profileChild({ url: instant.baseUrl('instant'), model: 'instant', stream: false, concurrency: CONCURRENCY, seconds: SECONDS });
   } finally {
-    await streams.close();
+    await selfCheckEmulator.close();
     await instant.close();
   }
-  const sampled = (p: ClientProfile) => Object.values(p.byCategory).reduce((a, b) => a + (b ?? 0), 0);
-  const share = (p: ClientProfile, c: Category) => ((p.byCategory[c] ?? 0) / Math.max(1e-9, sampled(p))) * 100;
-  // µs of the main thread's sampled time per streamed event (request costs included), or per request.
-  const per = (p: ClientProfile, c: Category | 'all', n: number) => ((c === 'all' ? sampled(p) : (p.byCategory[c] ?? 0)) * 1000) / Math.max(1, n);
-  const runs: [ClientProfile, number][] = [
-    [many, many.events],
-    [streamed, streamed.events],
-    [plain, plain.requests],
+  const loads: ProfiledLoad[] = [
+    { label: `${thousands(STREAMS)} streams`, per: 'event', profile: thousandStreams },
+    { label: `${CONCURRENCY} streaming`, per: 'event', profile: streaming },
+    { label: `${CONCURRENCY} non-streaming`, per: 'request', profile: nonStreaming },
   ];
-  const shown = CATEGORIES.filter((c) => runs.some(([p]) => share(p, c) >= 0.5)).sort((a, b) => share(many, b) - share(many, a));
-  const cpuPer = (p: ClientProfile, n: number) => f1((p.cpuMs * 1000) / Math.max(1, n));
+  const run = (l: ProfiledLoad) => `${l.label}: ${thousands(l.profile.ok)} requests${l.per === 'event' ? `, ${thousands(l.profile.events)} events` : ''} in ${f1(l.profile.wallMs / 1000)} s, main thread ${Math.round(l.profile.mainThreadCpuMs)} ms of CPU`;
   return [
     '## Where bench’s CPU goes',
     '',
-    `A CPU profile of bench's measured run (the inspector's sampling profiler, every ${SAMPLE_US} µs, started when the run's clock starts: none of its start-up, connections or warm-up), each load in a fresh client process, the emulator in its own: ${STREAMS} streams with the self-check's load (${SELF_CHECK_PROFILE.ttft} ms to the first token, then ${SELF_CHECK_PROFILE.output_tokens} tokens ${SELF_CHECK_PROFILE.itl} ms apart, ${STREAM_REQUESTS} requests: each token comes in a read of its own), and ${CONCURRENCY} connections for ${SECONDS} s against the zero-latency \`instant\` emulator, streaming (16 tokens an answer, all in one read) and not. The main thread's time is summed by kind of work: the profiled function's module decides (bench's own directories; Node's sockets and streams), and JSON.parse and JSON.stringify, which run inside their callers, are counted from the lines that call them. Socket writes are the \`write\` system calls, on loopback most of the kernel's work of delivering the bytes (reads happen in the event loop before any JavaScript runs, and are not in a JavaScript profile). Kinds under 0.5 % in every run are left out. The profiler slows the client a little: the shares are the figures.`,
+    `A CPU profile of bench's measured run (the inspector's sampling profiler, every ${SAMPLE_US} µs, started when the run's clock starts: none of its start-up, connections or warm-up), each load in a fresh client process, the emulator in its own: ${thousands(STREAMS)} streams with the self-check's load (${SELF_CHECK_PROFILE.ttft} ms to the first token, then ${SELF_CHECK_PROFILE.output_tokens} tokens sent ${SELF_CHECK_PROFILE.itl} ms apart, bunched when the emulator falls behind, as it does at this load on two cores; ${thousands(STREAM_REQUESTS)} requests), and ${CONCURRENCY} connections for ${SECONDS} s against the zero-latency \`instant\` emulator, streaming (16 tokens an answer, written at once) and not. The main thread's samples are counted by kind of work: the profiled function's module decides (bench's own directories; Node's sockets, streams and timers), and JSON.parse and JSON.stringify, which run inside their callers, are counted from the lines that call them. A kind's µs are its share of the samples times the main thread's own CPU over the run (from /proc), per streamed event (the request's own costs included) or per request. Socket writes are Node's native write (the string's encoding, then the \`write\` system call: on loopback most of the kernel's work of delivering the bytes). Reads happen while the event loop polls, outside JavaScript: the profiler samples that as idle, which is left out. Kinds under 0.5 % in every run are left out. The profiler costs CPU of its own, so compare the CPU per event without it in the self-check and request-rate sections: the shares are this section's figures.`,
     '',
-    `| kind of work | ${STREAMS} streams: share | µs per event | ${CONCURRENCY} streaming: share | µs per event | ${CONCURRENCY} non-streaming: share | µs per request |`,
-    '|---|--:|--:|--:|--:|--:|--:|',
-    ...shown.map((c) => `| ${c} | ${runs.map(([p, n]) => `${f1(share(p, c))} % | ${f1(per(p, c, n))}`).join(' | ')} |`),
-    `| all sampled | ${runs.map(([p, n]) => `100 % | ${f1(per(p, 'all', n))}`).join(' | ')} |`,
+    ...profileTable(loads),
     '',
-    `Client CPU (every thread, user + system) over the measured runs: ${STREAMS} streams ${cpuPer(many, many.events)} µs per event (${many.requests} requests, ${many.events} events); ${CONCURRENCY} streaming ${cpuPer(streamed, streamed.events)} µs per event (${streamed.requests} requests, ${streamed.events} events); ${CONCURRENCY} non-streaming ${cpuPer(plain, plain.requests)} µs per request (${plain.requests} requests).`,
+    `${loads.map(run).join('; ')}.`,
     '',
   ];
 }

@@ -1,6 +1,6 @@
 // Child process of `npm run perf`: a bench client's memory after 1k, 10k and 100k real requests, then after
 // 1M request records folded into the same accumulator. Prints one JSON line. `node memory.js URL` reads the
-// resident memory at each mark; `node --expose-gc memory.js URL live` what is still held after a full
+// resident memory at each mark; `node --expose-gc memory.js URL held` what is still held after a full
 // collection instead: the JavaScript heap and the memory outside it (buffers and typed arrays: the HDR
 // histograms' counts). A separate run: a full collection changes how much heap V8 keeps, and so the
 // resident figures.
@@ -11,13 +11,13 @@ import type { RequestRecord } from '../bench/measure.js';
 
 const url = process.argv[2];
 const adapter = createAdapter({ name: 'instant', api: 'openai', baseUrl: url, model: 'instant', headers: {}, params: {}, timeouts: {} });
-const live = process.argv[3] === 'live';
+const held = process.argv[3] === 'held';
 const collect = (globalThis as { gc?: () => void }).gc;
-if (live && !collect) throw new Error('memory.js live needs node --expose-gc');
+if (held && !collect) throw new Error('memory.js held needs node --expose-gc');
 const marks: Record<string, number> = {};
 const toMiB = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
 const mark = (at: string) => {
-  if (live) {
+  if (held) {
     collect!();
     const m = process.memoryUsage();
     marks[at] = toMiB(m.heapUsed + m.external);

@@ -14,6 +14,7 @@ import { createAdapter } from '../providers/index.js';
 import { checkOutputPath, writeAtomic } from '../report/write.js';
 import { clientProfileSection } from './client-profile.js';
 import { emulatorThroughput } from './emulator-throughput.js';
+import { neighbourRatios } from './interleave.js';
 import { BIN, cpuMsOf, spawnMock } from './mock-process.js';
 import { machineFloor, WARM_EXCHANGES as WARM_FLOOR_EXCHANGES, type Floor } from './floor.js';
 import { failoverSection } from './failover.js';
@@ -91,8 +92,8 @@ async function requestRate(): Promise<void> {
   const url = `${mock.baseUrl('instant')}/chat/completions`;
   // The emulator's own speed drifts from one run to the next on a shared VM (autocannon alone gave
   // 11.8k-21.1k requests/s within one minute), so the clients alternate, autocannon first and last, and each
-  // bench run is compared with the mean of the autocannon runs right before and after it: a drift that
-  // runs one way over the three cancels out. The ratio is the median of those comparisons.
+  // bench run is compared with the autocannon runs right before and after it (neighbourRatios). The ratio
+  // is the median of those comparisons (an odd count: the middle one).
   const benchRuns = 5;
   const seconds = 4;
   // bench runs as the CLI in a process of its own every time, as autocannon does: run in this process,
@@ -124,7 +125,7 @@ async function requestRate(): Promise<void> {
       rows.push(`| ${run} | llm-fallback bench (\`--no-stream -c 50 -d ${seconds}s\`) | ${Math.round(b.requests_per_s ?? 0)} | ${f1(b.latency_ms!.p50)} ms | ${f1(b.latency_ms!.p99)} ms | ${f1(us)} µs (run: ${f1(measuredUs)} µs) | ${Math.round((mock.cpuMs() - cpu0) / ((b.wall_ms / 1000) * 10))}% |`);
     }
   }
-  const ratios = benchRps.map((rps, i) => rps / ((acRps[i] + acRps[i + 1]) / 2));
+  const ratios = neighbourRatios(acRps, benchRps);
   const cpu0 = mock.cpuMs();
   const streamed = await benchChild(['--config', cfg, 'bench', 'instant', '-c', '50', '-d', `${seconds}s`]);
   const bs = streamed.result.providers[0];
@@ -135,7 +136,7 @@ async function requestRate(): Promise<void> {
   out.push(
     '## Maximum request rate against the zero-latency emulator',
     '',
-    `Non-streaming chat completions (16-token answers) from the built-in \`instant\` profile, emulator in its own process, 50 connections, ${seconds} s each. The two clients take turns on the same emulator, autocannon first and last (${benchRuns} bench runs between ${benchRuns + 1} autocannon runs): the emulator's own speed drifts between runs on a shared machine, so each bench run is compared with the mean of the autocannon runs right before and after it, and the ratio is the median of those ${benchRuns} comparisons. Each client is a fresh process every run, bench as the CLI a user runs (\`llm-fallback bench instant --no-stream -c 50 -d ${seconds}s\`). Client CPU is per answered request, each client's whole process read from /proc (start-up included: autocannon reports no other figure), and for bench in brackets its measured run alone (\`client.cpu_ms\`, after its start-up, connections and warm-up); the emulator's CPU use (of one core) shows how close each client drives it to what it can serve.`,
+    `Non-streaming chat completions (16-token answers) from the built-in \`instant\` profile, emulator in its own process, 50 connections, ${seconds} s each. The two clients take turns on the same emulator, autocannon first and last (${benchRuns} bench runs between ${benchRuns + 1} autocannon runs): the emulator's own speed drifts between runs on a shared machine, so each bench run is compared with the mean of the autocannon runs right before and after it (a steady drift cancels out; a jump does not, and the median of the ${benchRuns} comparisons leaves out the two furthest either way). Each client is a fresh process every run, bench as the CLI a user runs (\`llm-fallback bench instant --no-stream -c 50 -d ${seconds}s\`). Client CPU is per answered request, each client's whole process read from /proc (start-up included: autocannon reports no other figure), and for bench in brackets its measured run alone (\`client.cpu_ms\`, after its start-up, connections and warm-up); the emulator's CPU use (of one core) shows how close each client drives it to what it can serve.`,
     '',
     '| run | client | requests/s | p50 | p99 | client CPU per request | emulator CPU |',
     '|--:|---|--:|--:|--:|--:|--:|',
@@ -248,7 +249,7 @@ async function memory(): Promise<void> {
   const child = (args: string[]) => JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' })) as Marks;
   const m = child([join(ROOT, 'dist', 'perf', 'memory.js'), mock.baseUrl('instant')]);
   // A second client, the same load: what it still holds after a full collection at each mark.
-  const live = child(['--expose-gc', join(ROOT, 'dist', 'perf', 'memory.js'), mock.baseUrl('instant'), 'live']);
+  const held = child(['--expose-gc', join(ROOT, 'dist', 'perf', 'memory.js'), mock.baseUrl('instant'), 'held']);
   await mock.close();
   out.push(
     '## Memory stays flat',
@@ -258,11 +259,11 @@ async function memory(): Promise<void> {
     '| requests | 1k | 10k | 100k | 1M |',
     '|---|--:|--:|--:|--:|',
     `| RSS (MiB) | ${m.marks['1k']} | ${m.marks['10k']} | ${m.marks['100k']} | ${m.marks['1M']} |`,
-    `| held after a full GC: heap + external (MiB) | ${live.marks['1k']} | ${live.marks['10k']} | ${live.marks['100k']} | ${live.marks['1M']} |`,
+    `| held after a full GC: heap + external (MiB) | ${held.marks['1k']} | ${held.marks['10k']} | ${held.marks['100k']} | ${held.marks['1M']} |`,
     '',
     `Growth from 10k to 1M: ${f1(m.marks['1M'] - m.marks['10k'])} MiB.`,
     '',
-    `Held after a full GC from 10k to 1M: ${f1(live.marks['10k'])} → ${f1(live.marks['1M'])} MiB.`,
+    `Held after a full GC from 10k to 1M: ${f1(held.marks['10k'])} → ${f1(held.marks['1M'])} MiB.`,
     '',
   );
 }
