@@ -254,7 +254,7 @@ async function memory(): Promise<void> {
   out.push(
     '## Memory stays flat',
     '',
-    `Resident memory of a bench client (its own process, streaming, concurrency 32) after 1k, 10k and 100k real requests to the zero-latency emulator (${f1(m.networkSeconds)} s), then after 900k more request records folded into the same accumulator without the network (the memory question is the accumulator’s: histograms and counters, never a list of requests). Resident memory also counts the heap V8 grew to for the allocation rate, which it keeps; a second client under the same load shows what it still holds at each mark after a full garbage collection (\`--expose-gc\`, a run of its own: a full collection changes how much heap V8 keeps): its JavaScript heap and the memory outside it (buffers, and typed arrays such as the histograms' counts).`,
+    `Resident memory of a bench client (its own process, streaming, concurrency 32) after 1k, 10k and 100k real requests to the zero-latency emulator (${f1(m.networkSeconds)} s), then after 900k more request records folded into the same accumulator without the network (the memory question is the accumulator’s: histograms and counters, never a list of requests). Resident memory also counts the heap V8 grew to for the allocation rate, which it keeps; a second client under the same load shows what it still holds at each mark after full garbage collections (\`--expose-gc\`, two in a row so that dead buffers' memory is freed too; a run of its own: a full collection changes how much heap V8 keeps): its JavaScript heap and the memory outside it (buffers, and typed arrays such as the histograms' counts).`,
     '',
     '| requests | 1k | 10k | 100k | 1M |',
     '|---|--:|--:|--:|--:|',
