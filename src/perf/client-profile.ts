@@ -4,14 +4,12 @@
 // `node dist/perf/client-profile.js '{"url":…,"model":…,"stream":…,"concurrency":…,"seconds"|"requests":…}'`
 // prints one JSON line. Run the section alone: npm run build && node dist/perf/client-profile.js
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
-import { BenchRunner } from '../bench/runner.js';
 import { EMULATOR_WARM_CONCURRENCY, EMULATOR_WARM_REQUESTS, SELF_CHECK_PROFILE } from '../bench/self-check.js';
-import { createAdapter } from '../providers/index.js';
 import { CATEGORIES, samplesByCategory, type Category, type CpuProfile } from './cpu-categories.js';
-import { spawnMock } from './mock-process.js';
+import { cpuMsOf, spawnMock } from './mock-process.js';
+import { perfRunner } from './perf-runner.js';
 
 const CONCURRENCY = 50;
 const SECONDS = 4;
@@ -42,27 +40,14 @@ interface Load {
   requests?: number;
 }
 
-/** CPU time of this process's main thread so far (ms), from /proc (Linux): process.cpuUsage() adds every thread. */
-function mainThreadCpuMs(): number {
-  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  // utime and stime, fields 14 and 15 of the stat line, in clock ticks (100 a second)
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
+/** CPU time of this process's main thread so far (ms): process.cpuUsage() adds every thread. Its id is the process id. */
+const mainThreadCpuMs = (): number => cpuMsOf(process.pid, process.pid);
 
 /** The child: one bench run in this process, profiled from the moment its clock starts to its end. */
 async function profileRun(load: Load): Promise<ClientProfile> {
-  const adapter = createAdapter({ name: load.model, api: 'openai', baseUrl: load.url, model: load.model, headers: {}, params: {}, timeouts: { connectMs: 10_000, firstTokenMs: 60_000, idleMs: 60_000, totalMs: 120_000 } });
-  const runner = new BenchRunner([{ name: load.model, model: load.model, api: 'openai', adapter }], {
-    mode: 'closed',
+  const { runner, adapter } = perfRunner(load.url, load.model, {
     concurrency: load.concurrency,
-    rate: 0,
-    arrival: 'constant',
-    warmup: 0,
     stream: load.stream,
-    seed: 1,
-    prompts: [[{ role: 'user', content: 'Explain the CAP theorem.' }]],
-    keepText: false,
-    maxInflight: 100_000,
     requests: load.requests,
     durationMs: load.seconds === undefined ? undefined : load.seconds * 1000,
   });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { percentile } from '../bench/self-check.js';
 
 /**
  * The machine's own floor for the accuracy matrix: what two bare Node processes, with none of bench's code,
@@ -132,8 +133,8 @@ export async function machineFloor(concurrency: number, exchanges: number, delay
     await new Promise((r) => setTimeout(r, 200));
     const errors = await exchange(exchanges, kind === 'tcp' ? 'x'.repeat(200) : httpRequest(''));
     for (const s of sockets) s.destroy();
-    errors.sort((a, b) => a - b);
-    const at = (p: number) => Math.round(errors[Math.min(errors.length - 1, Math.max(0, Math.ceil((p / 100) * errors.length) - 1))] * 100) / 100;
+    // The nearest-rank rule bench's histograms follow, as the cells it is compared with.
+    const at = (p: number) => Math.round(percentile(errors, p) * 100) / 100;
     return { concurrency, exchanges: errors.length, p50: at(50), p95: at(95), p99: at(99) };
   } finally {
     child.kill();

@@ -4,13 +4,11 @@
 // collection instead: the JavaScript heap and the memory outside it (buffers and typed arrays: the HDR
 // histograms' counts). A separate run: a full collection changes how much heap V8 keeps, and so the
 // resident figures.
-import { BenchRunner } from '../bench/runner.js';
-import { createAdapter } from '../providers/index.js';
 import { ProviderAccumulator } from '../bench/accumulator.js';
 import type { RequestRecord } from '../bench/measure.js';
+import { perfRunner } from './perf-runner.js';
 
 const url = process.argv[2];
-const adapter = createAdapter({ name: 'instant', api: 'openai', baseUrl: url, model: 'instant', headers: {}, params: {}, timeouts: {} });
 const held = process.argv[3] === 'held';
 const collect = (globalThis as { gc?: () => void }).gc;
 if (held && !collect) throw new Error('memory.js held needs node --expose-gc');
@@ -26,19 +24,7 @@ const mark = (at: string) => {
     marks[at] = toMiB(m.heapUsed + m.external);
   } else marks[at] = toMiB(process.memoryUsage().rss);
 };
-const runner = new BenchRunner([{ name: 'instant', model: 'instant', api: 'openai', adapter }], {
-  mode: 'closed',
-  concurrency: 32,
-  rate: 0,
-  arrival: 'constant',
-  requests: 100_000,
-  warmup: 0,
-  stream: true,
-  seed: 1,
-  prompts: [[{ role: 'user', content: 'memory' }]],
-  keepText: false,
-  maxInflight: 1000,
-});
+const { runner, adapter } = perfRunner(url, 'instant', { concurrency: 32, requests: 100_000, prompts: [[{ role: 'user', content: 'memory' }]], maxInflight: 1000 });
 let n = 0;
 runner.on('request', () => {
   n++;

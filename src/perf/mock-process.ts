@@ -96,9 +96,9 @@ export async function spawnMock(profile: object | string): Promise<MockProcess> 
   };
 }
 
-/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
-export function cpuMsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+/** CPU time (user + system, ms) a process, or with `thread` one of its threads, has used so far, from /proc (Linux). */
+export function cpuMsOf(pid: number, thread?: number): number {
+  const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1].split(' ');
   // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux)
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
