@@ -2,7 +2,7 @@
 // The emulator, the gateway and this client each run in their own process. Run alone:
 // npm run build && node dist/perf/gateway.js [requests-for-memory]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { percentile } from '../bench/self-check.js';
 import { FAILOVER_PROFILE, failoverConfig, SCENARIOS } from './failover.js';
-import { BIN, cpuMsOf, spawnMock, type MockProcess } from './mock-process.js';
+import { BIN, cpuMsOf, rssMiB, spawnMock, type MockProcess } from './mock-process.js';
 
 interface Cannon {
   (opts: object): Promise<{ requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number; '2xx': number }>;
@@ -118,8 +118,6 @@ async function interleaved(urls: string[], stream: boolean): Promise<number[][]>
 function spawnRelay(kind: 'tcp' | 'http', upstream: string): Promise<ServeProcess> {
   return spawnListening([fileURLToPath(new URL('./relay.js', import.meta.url)), kind, upstream], `relay ${kind}`);
 }
-
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 function configFor(mock: MockProcess): string {
   const dir = mkdtempSync(join(tmpdir(), 'llmf-perf-gw-'));

@@ -102,3 +102,9 @@ export function cpuMsOf(pid: number, thread?: number): number {
   // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux)
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
+
+/** Resident memory of a process now (MiB), from /proc (Linux). */
+export function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}

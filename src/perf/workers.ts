@@ -3,23 +3,17 @@
 // process's peak memory with worker threads at 10k and 100k requests.
 // Run alone: npm run build && node dist/perf/workers.js
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from '../bench/result.js';
 import { sampleReply, startBare } from './emulator-throughput.js';
-import { BIN, cpuMsOf, spawnMock } from './mock-process.js';
+import { BIN, cpuMsOf, rssMiB, spawnMock } from './mock-process.js';
 
 const SECONDS = 5;
 const CONNECTIONS = 50;
 const f1 = (v: number) => (Math.round(v * 10) / 10).toString();
-
-/** Resident memory of a process now (MiB), from /proc (Linux). */
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}
 
 /**
  * Runs `llm-fallback bench ... --format json` as its own process; samples its RSS (MiB) every 100 ms while
