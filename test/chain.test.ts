@@ -436,9 +436,12 @@ describe('hedging', () => {
   });
 
   it('a reasoning model that streams its thinking is alive: neither hedged nor cut while it thinks', async () => {
-    const r = await new FallbackChain(providers(server, ['thinker', 'a'], { thinker: { timeouts: { ...T, firstToken: 400 } } }), opts({ hedge: { kind: 'fixed', ms: 300 } })).run(q);
+    // The first reasoning token comes at 50 ms, the first content at 50 + 40 × 40 = 1650 ms. Hedge (800 ms)
+    // and first-token clock (900 ms) fall between: counting content only, both would fire; counting
+    // reasoning, a stall of 750 ms is needed to fire them (at 300 / 400 ms, 250 ms was enough).
+    const r = await new FallbackChain(providers(server, ['thinker', 'a'], { thinker: { timeouts: { ...T, firstToken: 900 } } }), opts({ hedge: { kind: 'fixed', ms: 800 } })).run(q);
     expect(r.attempts.map((a) => [a.provider, a.decision])).toEqual([['thinker', 'success']]);
-    expect(r.attempts[0].ttft_ms).toBeLessThan(300); // the first reasoning token, not the first content (~1.6 s later)
+    expect(r.attempts[0].ttft_ms).toBeLessThan(800); // the first reasoning token, not the first content (~1.6 s later)
     expect(r.latency_ms).toBeGreaterThan(1000);
   });
 });
