@@ -8,6 +8,14 @@ function busy(ms: number): void {
   }
 }
 
+/**
+ * Waits for the queued slices to have run. The second slice runs a turn after the 20 ms one (setImmediate),
+ * after that turn's timers: a 30 ms wait left 10 ms for the loop to get there, and a process descheduled for
+ * longer saw its timer fire first (order still empty). Waiting longer only gives the timer under test more
+ * time to misfire, so 300 ms is stricter, not looser.
+ */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+
 describe('slice timers', () => {
   it('a timer that falls due while earlier work waits for its slice runs after that work, and a cancel from that work stops it', async () => {
     const order: string[] = [];
@@ -21,7 +29,7 @@ describe('slice timers', () => {
       timer.cancel();
       cancelled = true;
     });
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await settle();
     expect(order).toEqual(['earlier work']);
   });
 
@@ -30,7 +38,7 @@ describe('slice timers', () => {
     sliceTimeout(() => order.push('timer'), 1);
     inSlice(() => busy(20));
     inSlice(() => order.push('earlier work'));
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await settle();
     expect(order).toEqual(['earlier work', 'timer']);
   });
 });
