@@ -291,12 +291,14 @@ describe('h1 agent: keep-alive pool', () => {
     await send(a, hinted.origin);
     expect(hinted.stats.connections).toBe(2);
 
-    const b = agent({ idleTimeoutMs: 400 });
+    // Idle limit 1 s: reused after 150 ms idle (850 ms to spare for a stalled timer; with a 400 ms limit
+    // a 250 ms stall would have broken it), given up after 1.3 s.
+    const b = agent({ idleTimeoutMs: 1000 });
     await send(b, plain.origin);
     await sleep(150);
     await send(b, plain.origin);
     expect(plain.stats.connections).toBe(1);
-    await sleep(700);
+    await sleep(1300);
     await send(b, plain.origin);
     expect(plain.stats.connections).toBe(2);
     // The idle sweep closed the first connection by itself.
