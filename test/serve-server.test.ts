@@ -75,6 +75,24 @@ afterAll(async () => {
   for (const r of routers) await r.close();
 });
 
+/** Polls `f` every 10 ms until it holds; fails after 10 s (a fixed sleep instead bets on how fast the machine is). */
+async function until(f: () => boolean): Promise<void> {
+  for (const end = Date.now() + 10_000; !f(); await new Promise((r) => setTimeout(r, 10))) {
+    if (Date.now() > end) throw new Error('condition not met within 10 s');
+  }
+}
+
+/**
+ * Posts to the slow route and resolves once the emulator has its request (1.5 s from its answer): the
+ * request is in flight. A fixed 200 ms wait bet on the gateway getting it there in time.
+ */
+async function inFlight(url: string): Promise<{ response: Promise<Response> }> {
+  const before = mock.stats().slow?.requests ?? 0;
+  const response = post(`${url}/v1/chat/completions`, chat('slow'));
+  await until(() => (mock.stats().slow?.requests ?? 0) > before);
+  return { response }; // wrapped: an async function would wait for a promise it returned
+}
+
 const chat = (model: string, content = 'hello') => JSON.stringify({ model, messages: [{ role: 'user', content }] });
 const post = (url: string, body: string, headers: Record<string, string> = {}) => fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
 
@@ -196,13 +214,16 @@ describe('limits', () => {
   it('429 with Retry-After past the per-client concurrency limit, and a slot frees when a request ends', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    let admitted = 0;
     const held: EndpointHandler = async (_b, _req, res) => {
+      admitted++;
       await gate;
       res.end('done');
     };
     const { url } = await start({ handlers: { chatCompletions: held, messages: held }, limits: { maxConcurrentPerClient: 2 } });
     const first = [post(`${url}/v1/chat/completions`, chat('fast')), post(`${url}/v1/chat/completions`, chat('fast'))];
-    await new Promise((r) => setTimeout(r, 100));
+    // Both hold their slots before the third is sent (a fixed 100 ms wait let a slow first request be overtaken).
+    await until(() => admitted === 2);
     const third = await post(`${url}/v1/chat/completions`, chat('fast'));
     expect(third.status).toBe(429);
     expect(third.headers.get('retry-after')).toBe('1');
@@ -304,8 +325,7 @@ describe('reload and shutdown', () => {
   it('swap: a request in flight finishes on the old router; new requests and /v1/models see the new one; the old one is closed after', async () => {
     const old = await router();
     const { gw, url } = await start({}, old);
-    const slow = post(`${url}/v1/chat/completions`, chat('slow'));
-    await new Promise((r) => setTimeout(r, 200));
+    const { response: slow } = await inFlight(url);
     const next = await router(config('  extra: [fast]\n'));
     await gw.swap(next);
     const ids = (await (await fetch(`${url}/v1/models`)).json()).data.map((m: { id: string }) => m.id);
@@ -323,8 +343,7 @@ describe('reload and shutdown', () => {
 
   it('shutdown: in-flight requests finish within the grace, new connections are refused, the response says connection: close', async () => {
     const { gw, url } = await start();
-    const slow = post(`${url}/v1/chat/completions`, chat('slow'));
-    await new Promise((r) => setTimeout(r, 200));
+    const { response: slow } = await inFlight(url);
     const stopping = gw.shutdown(10_000);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
     const r = await slow;
@@ -335,8 +354,7 @@ describe('reload and shutdown', () => {
 
   it('shutdown: past the grace the rest is aborted through ctx.signal', async () => {
     const { gw, url } = await start();
-    const slow = post(`${url}/v1/chat/completions`, chat('slow'));
-    await new Promise((r) => setTimeout(r, 200));
+    const { response: slow } = await inFlight(url);
     const t0 = Date.now();
     const result = await gw.shutdown(300);
     expect(Date.now() - t0).toBeLessThan(1400);
