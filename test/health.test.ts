@@ -93,10 +93,15 @@ describe('health', () => {
     const cli = startCli(['--config', config, 'health', 'flip', '--watch', '300ms'], env);
     // The first report is the starting point (process start-up is slow on a loaded machine).
     for (let i = 0; i < 200 && !cli.out.stdout.includes('All required'); i++) await new Promise((r) => setTimeout(r, 50));
+    // Each transition is waited for (bounded), not slept for: 700 ms of sleep left ~400 ms for a 300 ms
+    // round to happen inside the window, which a stalled child process could miss.
+    const seen = async (re: RegExp) => {
+      for (let i = 0; i < 200 && !re.test(cli.out.stdout); i++) await new Promise((r) => setTimeout(r, 50));
+    };
     server.setScript('flip', [{ kind: 'overloaded' }]);
-    await new Promise((r) => setTimeout(r, 700));
+    await seen(/ DOWN /);
     server.setScript('flip', [{ kind: 'ok' }]);
-    await new Promise((r) => setTimeout(r, 700));
+    await seen(/ DOWN [^]* UP /);
     const { code } = await cli.signal('SIGINT');
     expect(code).toBe(130); // interrupted, as documented
     expect(cli.out.stdout).toMatch(/Z flip DOWN \(overloaded HTTP 503\)\n/);
@@ -166,7 +171,8 @@ describe('health in CI', () => {
 describe('health --watch on a real terminal', () => {
   it('shows it is alive between transitions and exits 130 on Ctrl-C', async () => {
     server.setScript('flip', [{ kind: 'ok' }]);
-    const r = await onTerminal({ args: ['--config', config, 'health', 'flip', '--watch', '200ms'], env, waitFor: 'watching 1 provider', delay: 0.7, send: '\u0003' });
+    // Ctrl-C once the status line was drawn twice (a fixed 0.7 s after the first bet on a round being drawn in time).
+    const r = await onTerminal({ args: ['--config', config, 'health', 'flip', '--watch', '200ms'], env, waitFor: 'watching 1 provider[\\s\\S]*watching 1 provider', delay: 0.1, send: '\u0003' });
     expect(r.sent).toBe(true);
     expect(r.exit).toBe(130);
     // Redrawn in place after every round: the status line appears several times, each after a line clear.
