@@ -198,12 +198,13 @@ describe('breakers shared through Redis by two replicas', () => {
   it('a replica re-reads shared state at most once per refresh interval (the staleness bound)', async () => {
     const p = ns();
     const a = await replica(shared.url, p, { breaker: { ...POLICY, failures: 1 } });
-    const b = await replica(shared.url, p, { breaker: { ...POLICY, failures: 1 }, refreshMs: 400 });
+    // 1 s: the second load must come within it (a write and a read later), so a stall of up to ~1 s passes.
+    const b = await replica(shared.url, p, { breaker: { ...POLICY, failures: 1 }, refreshMs: 1000 });
     await b.breakers.load();
     await a.breakers.failure('k', 'prov', 'server', undefined);
     await b.breakers.load(); // within the interval: no read, the old view
     expect(b.breakers.admit('k', 'prov').allowed).toBe(true);
-    await new Promise((r) => setTimeout(r, 450));
+    await new Promise((r) => setTimeout(r, 1100));
     await b.breakers.load();
     expect(b.breakers.admit('k', 'prov').allowed).toBe(false);
   });
@@ -222,8 +223,10 @@ describe('breakers shared through Redis by two replicas', () => {
 describe('answer cache and latency history in Redis', () => {
   it('an answer put by A is read by B, holds only the answer, and expires with the TTL', async () => {
     const p = ns();
-    const a = await replica(shared.url, p, { cacheTtlMs: 300 });
-    const b = await replica(shared.url, p, { cacheTtlMs: 300 });
+    // The reads below must come within the TTL: 300 ms left a stall of under 300 ms to expire the answer
+    // before B read it; 1 s leaves nearly all of it.
+    const a = await replica(shared.url, p, { cacheTtlMs: 1000 });
+    const b = await replica(shared.url, p, { cacheTtlMs: 1000 });
     const key = cacheKey({ messages: [{ role: 'user', content: 'q' }] });
     // whatever else the caller's object carries (here a key) is not stored
     const answer = { content: 'the answer', provider: 'p', model: 'm', usage: null, api_key: 'sk-test-should-never-be-stored' };
@@ -233,8 +236,8 @@ describe('answer cache and latency history in Redis', () => {
     expect(Object.keys(JSON.parse(stored)).sort()).toEqual(['content', 'created_at', 'expires_at', 'model', 'provider', 'usage']);
     const ttl = Number((await raw(shared.port, 'PTTL', `${p}answer:${key}`)).slice(1));
     expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(300);
-    await new Promise((r) => setTimeout(r, 400));
+    expect(ttl).toBeLessThanOrEqual(1000);
+    await new Promise((r) => setTimeout(r, 1100));
     expect(await b.cache.get(key)).toBeUndefined();
     expect(await raw(shared.port, 'EXISTS', `${p}answer:${key}`)).toBe(':0\r\n'); // Redis dropped it
   });
