@@ -200,8 +200,10 @@ describe('bench --shared-prefix-tokens / --cache-bust', () => {
       expect(w.prompt_cache, name).toMatchObject({ cached_requests: 5, uncached_requests: 1 });
       expect(w.prompt_cache!.cached_share).toBeGreaterThan(0.6);
       expect(w.prompt_cache!.cached_share).toBeLessThan(0.85);
-      // Prefill is 100 ms per 1,000 uncached tokens: a miss waits for about 1,600 emulated tokens, a hit for a few hundred.
-      expect(w.prompt_cache!.ttft_uncached_ms!.p50 - w.prompt_cache!.ttft_cached_ms!.p50).toBeGreaterThan(100);
+      // Prefill is 100 ms per 1,000 uncached tokens: a miss waits for about 1,600 emulated tokens, a hit for a few hundred
+      // (measured: 174-195 ms against 34-37 ms). Without the cache the difference is 0; the bound sits halfway,
+      // 70 ms (at 100 ms, the hits' median running ~40 ms late on a loaded machine would fail it).
+      expect(w.prompt_cache!.ttft_uncached_ms!.p50 - w.prompt_cache!.ttft_cached_ms!.p50).toBeGreaterThan(70);
       const t = p.tokens;
       expect(t.cached_input).toBeGreaterThan(0);
       expect(p.cost_usd).toBeCloseTo(((t.input - t.cached_input) * 1 + t.cached_input * 0.1 + t.output * 2) / 1e6, 9);
