@@ -198,12 +198,17 @@ describe('mid-stream faults surface as errors thrown by the SDK, never as a shor
 
   it('a stall never completes: only the caller’s abort ends it', async () => {
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), 300);
+    // The stall is watched for 300 ms from the token before it (a timer from the start bet on that token
+    // coming within 300 ms); 10 s bounds a stream that never brings one.
+    const timers = [setTimeout(() => ac.abort(), 10_000)];
     const stream = client('gemini', { kind: 'stall', after_tokens: 1 }).chat.completions.stream({ model: model('gemini'), messages }, { signal: ac.signal });
     let deltas = '';
-    stream.on('content', (delta) => (deltas += delta));
+    stream.on('content', (delta) => {
+      if (!deltas) timers.push(setTimeout(() => ac.abort(), 300));
+      deltas += delta;
+    });
     await expect(stream.finalChatCompletion()).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
-    clearTimeout(timer);
+    timers.forEach(clearTimeout);
     expect(words(deltas)).toBe(1);
   });
 
