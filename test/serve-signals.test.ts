@@ -76,6 +76,18 @@ const until = async (f: () => boolean, ms = 10_000) => {
   }
 };
 
+/**
+ * Resolves once the emulator has logged more than `before` requests to "slow" (it logs one on arrival):
+ * the request is in flight through serve. A fixed 400-500 ms sleep bet on serve getting it there in time.
+ */
+async function reachedEmulator(before: number): Promise<void> {
+  const t0 = Date.now();
+  while ((await emu.injected('slow')).length <= before) {
+    if (Date.now() - t0 > 10_000) throw new Error('the request did not reach the emulator within 10 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('serve: start', () => {
   it('prints the listening URL and one line per chain and provider, with those left out for lack of a key', async () => {
     const cfg = writeConfig('keys.yaml', {
@@ -159,11 +171,12 @@ describe('serve: SIGTERM', () => {
   it('past shutdown_grace a request still running is aborted and the process exits 143', async () => {
     const cfg = writeConfig('grace.yaml', { chains: '\nserve:\n  shutdown_grace: 200ms\n' });
     const s = await serve(['--config', cfg, 'serve']);
+    const before = (await emu.injected('slow')).length;
     const pending = fetch(`${s.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'hi' }] }) }).then(
       (r) => r.status,
       () => 'connection closed',
     );
-    await new Promise((r) => setTimeout(r, 500));
+    await reachedEmulator(before);
     const t0 = Date.now();
     s.child.kill('SIGTERM');
     expect(await s.exit).toBe(143);
@@ -177,8 +190,9 @@ describe('serve: SIGHUP', () => {
   it('a long request in flight completes on the old config while the new chain is served', async () => {
     const cfg = writeConfig('reload-inflight.yaml');
     const s = await serve(['--config', cfg, 'serve']);
+    const before = (await emu.injected('slow')).length;
     const long = fetch(`${s.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'hi' }] }) });
-    await new Promise((r) => setTimeout(r, 400));
+    await reachedEmulator(before);
     writeConfig('reload-inflight.yaml', { chains: '  later: [fast]\n' });
     s.child.kill('SIGHUP');
     await until(() => /reloaded/.test(s.out.stderr));
