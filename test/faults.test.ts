@@ -168,18 +168,19 @@ describe('broken streams are never a success', () => {
 
 describe('scripted and seeded faults', () => {
   it('refuses connections for real during a scripted refuse step, then answers on the same port', async () => {
-    const s = await emulator({ r: { dialect: 'openai', own_port: true, script: [{ kind: 'refuse', for_ms: 400 }, { kind: 'ok' }] } });
+    const s = await emulator({ r: { dialect: 'openai', own_port: true, script: [{ kind: 'refuse', for_ms: 1000 }, { kind: 'ok' }] } });
     const adapter = adapterFor(s, 'r');
     const refused = errorOf(await collect(adapter, ask()));
     expect(refused.errorClass).toBe('network');
     expect(refused.networkCode).toBe('ECONNREFUSED');
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 1100));
     expect(last(await collect(adapter, ask())).type).toBe('finish');
     expect(s.stats().r.faults.refuse).toBe(1);
-    // and again, set at run time: pooled keep-alive connections are dropped too
-    s.setScript('r', [{ kind: 'refuse', for: '300ms' }, { kind: 'ok' }]);
+    // and again, set at run time: pooled keep-alive connections are dropped too (a 1 s window: the request
+    // right after must land inside it, which a 300 ms window left to a stall's mercy)
+    s.setScript('r', [{ kind: 'refuse', for: '1s' }, { kind: 'ok' }]);
     expect(errorOf(await collect(adapter, ask())).networkCode).toBe('ECONNREFUSED');
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 1100));
     expect(last(await collect(adapter, ask())).type).toBe('finish');
   });
 
@@ -197,11 +198,12 @@ describe('scripted and seeded faults', () => {
     expect(last(await collect(adapter, ask())).type).toBe('finish');
   });
 
-  it('plays a time-based script: 503 for the first 300ms, then healthy', async () => {
-    server.setScript('scripted', [{ kind: 'overloaded', for: '300ms' }, { kind: 'ok' }]);
+  it('plays a time-based script: 503 for the first second, then healthy', async () => {
+    // The first request must land inside the window: 1 s leaves a stall nearly all of it (300 ms did not).
+    server.setScript('scripted', [{ kind: 'overloaded', for: '1s' }, { kind: 'ok' }]);
     const adapter = adapterFor(server, 'scripted');
     expect(errorOf(await collect(adapter, ask())).errorClass).toBe('overloaded');
-    await new Promise((r) => setTimeout(r, 350));
+    await new Promise((r) => setTimeout(r, 1050));
     expect(last(await collect(adapter, ask())).type).toBe('finish');
   });
 
