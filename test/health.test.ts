@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { refusedUrl } from '../src/mock/server.js';
 import { run, startCli } from './cli-helpers.js';
-import { emulator } from './helpers.js';
+import { emulator, until } from './helpers.js';
 import { onTerminal } from './pty-helpers.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
@@ -95,13 +95,10 @@ describe('health', () => {
     for (let i = 0; i < 200 && !cli.out.stdout.includes('All required'); i++) await new Promise((r) => setTimeout(r, 50));
     // Each transition is waited for (bounded), not slept for: 700 ms of sleep left ~400 ms for a 300 ms
     // round to happen inside the window, which a stalled child process could miss.
-    const seen = async (re: RegExp) => {
-      for (let i = 0; i < 200 && !re.test(cli.out.stdout); i++) await new Promise((r) => setTimeout(r, 50));
-    };
     server.setScript('flip', [{ kind: 'overloaded' }]);
-    await seen(/ DOWN /);
+    await until(() => / DOWN /.test(cli.out.stdout), 'the DOWN transition');
     server.setScript('flip', [{ kind: 'ok' }]);
-    await seen(/ DOWN [^]* UP /);
+    await until(() => / DOWN [^]* UP /.test(cli.out.stdout), 'the UP transition');
     const { code } = await cli.signal('SIGINT');
     expect(code).toBe(130); // interrupted, as documented
     expect(cli.out.stdout).toMatch(/Z flip DOWN \(overloaded HTTP 503\)\n/);

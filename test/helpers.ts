@@ -98,3 +98,13 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((r) => probe.close(() => r()));
   return port;
 }
+
+/**
+ * Resolves once `condition` holds, polling every 20 ms; throws naming `what` after `ms`. A fixed sleep
+ * instead bets on how fast a loaded machine gets there.
+ */
+export async function until(condition: () => boolean | Promise<boolean>, what = 'the condition', ms = 10_000): Promise<void> {
+  for (const end = Date.now() + ms; !(await condition()); await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() > end) throw new Error(`${what}: not met within ${ms} ms`);
+  }
+}

@@ -15,7 +15,7 @@ import { createRouter, type Router } from '../src/router.js';
 import type { EndpointHandler } from '../src/serve/context.js';
 import { Gateway, type GatewayOptions } from '../src/serve/server.js';
 import { refusedUrl } from '../src/mock/server.js';
-import { emulator } from './helpers.js';
+import { emulator, until } from './helpers.js';
 
 const mock = await emulator({
   fast: { dialect: 'openai', model: 'fast-1', ttft: { dist: 'constant', value: 1 }, itl: { dist: 'constant', value: 0 }, output_tokens: { dist: 'constant', value: 4 } },
@@ -75,13 +75,6 @@ afterAll(async () => {
   for (const r of routers) await r.close();
 });
 
-/** Polls `f` every 10 ms until it holds; fails after 10 s (a fixed sleep instead bets on how fast the machine is). */
-async function until(f: () => boolean): Promise<void> {
-  for (const end = Date.now() + 10_000; !f(); await new Promise((r) => setTimeout(r, 10))) {
-    if (Date.now() > end) throw new Error('condition not met within 10 s');
-  }
-}
-
 /**
  * Posts to the slow route and resolves once the emulator has its request (1.5 s from its answer): the
  * request is in flight. A fixed 200 ms wait bet on the gateway getting it there in time.
@@ -89,7 +82,7 @@ async function until(f: () => boolean): Promise<void> {
 async function inFlight(url: string): Promise<{ response: Promise<Response> }> {
   const before = mock.stats().slow?.requests ?? 0;
   const response = post(`${url}/v1/chat/completions`, chat('slow'));
-  await until(() => (mock.stats().slow?.requests ?? 0) > before);
+  await until(() => (mock.stats().slow?.requests ?? 0) > before, 'the request to reach the emulator');
   return { response }; // wrapped: an async function would wait for a promise it returned
 }
 
@@ -223,7 +216,7 @@ describe('limits', () => {
     const { url } = await start({ handlers: { chatCompletions: held, messages: held }, limits: { maxConcurrentPerClient: 2 } });
     const first = [post(`${url}/v1/chat/completions`, chat('fast')), post(`${url}/v1/chat/completions`, chat('fast'))];
     // Both hold their slots before the third is sent (a fixed 100 ms wait let a slow first request be overtaken).
-    await until(() => admitted === 2);
+    await until(() => admitted === 2, 'both first requests admitted');
     const third = await post(`${url}/v1/chat/completions`, chat('fast'));
     expect(third.status).toBe(429);
     expect(third.headers.get('retry-after')).toBe('1');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, run, spawnEmulator, type SpawnedEmulator } from './cli-helpers.js';
+import { until } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llmf-serve-'));
 const emu: SpawnedEmulator = await spawnEmulator({
@@ -68,24 +69,12 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-const until = async (f: () => boolean, ms = 10_000) => {
-  const t0 = Date.now();
-  while (!f()) {
-    if (Date.now() - t0 > ms) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
-
 /**
  * Resolves once the emulator has logged more than `before` requests to "slow" (it logs one on arrival):
  * the request is in flight through serve. A fixed 400-500 ms sleep bet on serve getting it there in time.
  */
 async function reachedEmulator(before: number): Promise<void> {
-  const t0 = Date.now();
-  while ((await emu.injected('slow')).length <= before) {
-    if (Date.now() - t0 > 10_000) throw new Error('the request did not reach the emulator within 10 s');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await until(async () => (await emu.injected('slow')).length > before, 'the request to reach the emulator');
 }
 
 describe('serve: start', () => {
