@@ -1,6 +1,6 @@
 // npm run perf, worker-threads section: `bench --workers 1` beside `--workers 2`, the CLI as its own process,
 // against the emulator and against a bare node:http server (each in its own process), and the bench
-// process's peak memory with worker threads at 10k and 100k requests.
+// process's memory with worker threads over 100k requests, again with V8's young generation capped.
 // Run alone: npm run build && node dist/perf/workers.js
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -18,10 +18,11 @@ const f1 = (v: number) => (Math.round(v * 10) / 10).toString();
 /**
  * Runs `llm-fallback bench ... --format json` as its own process; samples its RSS (MiB) every 100 ms while
  * it runs, and its whole CPU time (ms, start-up included; the last reading is within 100 ms of its end).
+ * `extraNodeOptions` is added to NODE_OPTIONS for that process.
  */
-export function benchChild(args: string[], nodeOptions?: string): Promise<{ result: BenchResult; rssMiB: number[]; cpuMs: number }> {
+export function benchChild(args: string[], extraNodeOptions?: string): Promise<{ result: BenchResult; rssMiB: number[]; cpuMs: number }> {
   return new Promise((resolve, reject) => {
-    const env = nodeOptions === undefined ? process.env : { ...process.env, NODE_OPTIONS: nodeOptions };
+    const env = extraNodeOptions === undefined ? process.env : { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${extraNodeOptions}`.trim() };
     const child = spawn(process.execPath, [BIN, ...args, '--format', 'json', '-q'], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
@@ -94,7 +95,7 @@ export async function workersSection(): Promise<string[]> {
     const memArgs = ['--config', cfg, 'bench', 'instant', '-c', '32', '-n', '100000', '--workers', '2'];
     const mem = await benchChild(memArgs);
     // The same run with each thread's young generation held at V8's smallest semi-space: what the rise is.
-    const capped = await benchChild(memArgs, `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=1`.trim());
+    const capped = await benchChild(memArgs, '--max-semi-space-size=1');
     // RSS a tenth, half and all the way through the run (the last sample), and its peak.
     const at = (share: number, rss = mem.rssMiB) => f1(rss[Math.min(rss.length - 1, Math.floor((rss.length - 1) * share))]);
     const gain = (target: string, load: string) => {
