@@ -1,47 +1,56 @@
 import { createAdapter } from '../providers/index.js';
 import { now } from '../util/clock.js';
-import { ProviderAccumulator } from './accumulator.js';
-import { measureRequest } from './measure.js';
+import { startReplay } from './replay-server.js';
+import type { BenchTarget } from './runner.js';
 
 /**
- * Requests sent through the whole client path before a run, to the built-in emulator on loopback (never
- * to a provider): enough for V8 to compile the hot functions (HTTP parser, SSE parser, dialect decoder,
- * the fold and the histograms) before the first measured request, instead of during it. The per-request
- * functions (the request core, the fold's end, the accumulator) run once a request, not once a token: after
- * 48 requests a plain run's first cell still measured ~0.4 ms more than the same cell run later in the same
- * process (npm run perf's accuracy matrix at concurrency 1), so it sends a few hundred. Measured cost on a
- * 2-core machine: see README ("What is measured from where").
+ * Requests the rehearsal sends in all, spread over the targets, before a run's clock starts. V8 compiles a
+ * function with its optimising compiler only after it has run a while (about 1,000-2,000 calls for the
+ * request path's small functions, which run once a request), and code compiled for other shapes of
+ * objects is thrown away when the run's own objects come. Measured on the 2-core machine (50 connections
+ * to the zero-latency emulator, `--trace-opt --trace-deopt`, CPU from /proc): after the former warm-up
+ * (300 requests of a fixed tiny prompt through an adapter and accumulator of its own, against an
+ * emulator in its thread), about 130 functions were compiled during the measured run's first 500 ms and
+ * that half second cost 2.7 times the CPU per request of the rest; after this rehearsal, 28 first
+ * compilations and 6 deoptimisations remain, and 1.65 times.
  */
-const WARM_REQUESTS = 300;
-const WARM_CONCURRENCY = 4;
-/** However slow the machine, warming never holds a run up longer than this. */
-const WARM_BUDGET_MS = 500;
+const WARM_REQUESTS = 3_000;
+/** Requests in flight at once during the rehearsal: more than one, so reads that bring several answers at once are rehearsed too. */
+const WARM_CONCURRENCY = 8;
+/** However slow the machine, the rehearsal never holds a run up longer than this (3,000 requests took 300-600 ms on the 2-core machine). */
+const WARM_BUDGET_MS = 800;
+
+/** How a rehearsal is run: the targets to load, with how many requests each, stopped after `budgetMs`. */
+export type Rehearsal = (standIns: BenchTarget[], plan: { requestsEach: number; concurrency: number; budgetMs: number }) => Promise<void>;
 
 /**
- * Warms the request path of each API dialect used, on synthetic traffic from an in-process emulator.
- * Returns how long it took (ms). Nothing here touches the providers being measured.
+ * Warms the client's own request path before a run: each target gets a stand-in with the same settings
+ * (dialect, model, headers, params, clocks; adapters without stand-in settings get a plain one of their
+ * dialect) but no credential, aimed at a replaying server in this process on loopback (replay-server.ts)
+ * that hands on the emulator's answer, and `rehearse` runs the run's own load loop over the stand-ins
+ * (its prompts, price, SLOs and fold). The same code on objects of the same shapes as the measured run, so
+ * what V8 compiles here is what the run uses. Nothing here touches the providers being measured. Returns
+ * how long it took (ms).
  */
-export async function prewarmRequestPath(apis: Iterable<'openai' | 'anthropic'>, stream: boolean, stopped: () => boolean = () => false): Promise<number> {
+export async function prewarmRequestPath(targets: BenchTarget[], rehearse: Rehearsal): Promise<number> {
   const t0 = now();
   // Loaded here, not at start-up: commands other than bench never pay for the emulator's modules.
   const [{ startMock }, { providerSpec }] = await Promise.all([import('../mock/server.js'), import('../mock/profile.js')]);
-  const dialects = [...new Set(apis)];
+  const dialectOf = (t: BenchTarget) => (t.api === 'anthropic' ? 'anthropic' : 'openai');
+  const dialects = [...new Set(targets.map(dialectOf))];
   const server = await startMock({ profile: { seed: 1, providers: Object.fromEntries(dialects.map((d) => [d, providerSpec({ dialect: d, output_tokens: { dist: 'constant', value: 24 } })])) } });
+  const replay = await startReplay({ host: '127.0.0.1', port: server.port });
+  const standIns = targets.map((t) => {
+    // The emulator's path for the dialect, on the replaying server.
+    const baseUrl = replay.url + new URL(server.baseUrl(dialectOf(t))).pathname;
+    const settings = t.adapter.standInSettings?.(baseUrl) ?? { name: t.name, api: dialectOf(t), baseUrl, model: t.model, headers: {}, params: {}, timeouts: { totalMs: 10_000 } };
+    return { ...t, adapter: createAdapter(settings) };
+  });
   try {
-    for (const api of dialects) {
-      const adapter = createAdapter({ name: `prewarm-${api}`, api, baseUrl: server.baseUrl(api), model: 'm', headers: {}, params: {}, timeouts: { totalMs: 10_000 } });
-      const acc = new ProviderAccumulator(undefined);
-      let next = 0;
-      const worker = async () => {
-        while (next < WARM_REQUESTS && now() - t0 < WARM_BUDGET_MS && !stopped()) {
-          const index = next++;
-          acc.add(await measureRequest(adapter, { messages: [{ role: 'user', content: 'warm-up' }], stream }, { index, promptIndex: 0, warmup: false, keepText: false }));
-        }
-      };
-      await Promise.all(Array.from({ length: WARM_CONCURRENCY }, worker));
-      await adapter.close();
-    }
+    await rehearse(standIns, { requestsEach: Math.ceil(WARM_REQUESTS / Math.max(1, targets.length)), concurrency: WARM_CONCURRENCY, budgetMs: WARM_BUDGET_MS });
   } finally {
+    await Promise.all(standIns.map((s) => s.adapter.close()));
+    await replay.close();
     await server.close();
   }
   return now() - t0;

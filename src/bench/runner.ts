@@ -11,6 +11,7 @@ import type { ClientHealth } from './result.js';
 import { measureRequest, type RequestRecord } from './measure.js';
 import type { Slo } from './slo.js';
 import { prewarmRequestPath } from './prewarm.js';
+import { Timeline } from './timeline.js';
 import { arrivalOffsetMs, globalIndex, type Shard } from './shard.js';
 import type { Arrival, PlannedRequest, Workload } from './workloads/workload.js';
 
@@ -94,6 +95,47 @@ function watchClient(): { stop(prepareMs: number): ClientHealth } {
   };
 }
 
+/** Every field of T, present even when undefined: a literal of this type must name them all. */
+type EveryField<T> = { [K in keyof Required<T>]: T[K] };
+
+/*
+ * The runner keeps its own copies of the spec and targets, every field present and in one order, whatever
+ * objects it was given: V8 compiles the load loop for the shapes of the objects it meets, and the rehearsal
+ * before the clock (prewarm.ts) must meet the shapes the measured run will, or the run starts by throwing
+ * that compiled code away (the `--trace-deopt` of a default run showed the loop's functions deoptimised
+ * on "wrong map" at its first request, and compiled again during its first half second).
+ */
+function fixedSpec(s: LoadSpec): LoadSpec {
+  const out: EveryField<LoadSpec> = {
+    mode: s.mode,
+    concurrency: s.concurrency,
+    rate: s.rate,
+    arrival: s.arrival,
+    requests: s.requests,
+    durationMs: s.durationMs,
+    warmup: s.warmup,
+    stream: s.stream,
+    maxTokens: s.maxTokens,
+    temperature: s.temperature,
+    timeoutMs: s.timeoutMs,
+    seed: s.seed,
+    prompts: s.prompts,
+    keepText: s.keepText,
+    maxInflight: s.maxInflight,
+    slos: s.slos,
+    prepare: s.prepare,
+    shard: s.shard,
+    startAtMs: s.startAtMs,
+    workload: s.workload,
+  };
+  return out;
+}
+
+function fixedTarget(t: BenchTarget): BenchTarget {
+  const out: EveryField<BenchTarget> = { name: t.name, model: t.model, api: t.api, adapter: t.adapter, price: t.price };
+  return out;
+}
+
 /** Connections opened ahead of time per target at most; any more are opened on demand (and timed). */
 const MAX_PRECONNECT = 1_000;
 
@@ -113,11 +155,13 @@ export class BenchRunner extends EventEmitter {
   private readonly stopRequested = new Promise<void>((resolve) => (this.onStop = resolve));
   readonly accumulators = new Map<string, ProviderAccumulator>();
 
-  constructor(
-    private readonly targets: BenchTarget[],
-    private readonly spec: LoadSpec,
-  ) {
+  private readonly targets: BenchTarget[];
+  private readonly spec: LoadSpec;
+
+  constructor(targets: BenchTarget[], spec: LoadSpec) {
     super();
+    this.targets = targets.map(fixedTarget);
+    this.spec = fixedSpec(spec);
     // Every request in flight listens on the one stop signal.
     setMaxListeners(0, this.abort.signal);
     for (const t of targets) this.accumulators.set(t.name, new ProviderAccumulator(t.price, spec.slos));
@@ -149,6 +193,8 @@ export class BenchRunner extends EventEmitter {
     // --start-at: shards on several machines start their clocks together, after their own preparation.
     if (this.spec.startAtMs !== undefined) for (let left = this.spec.startAtMs - Date.now(); left > 0 && !this.stopping; left = this.spec.startAtMs - Date.now()) await sleep(Math.min(left, 250));
     const startedAt = new Date();
+    // The time series counts from the clock's start (its buckets are "seconds after the run started"), not from before the preparation.
+    for (const acc of this.accumulators.values()) acc.timeline = new Timeline();
     const health = watchClient();
     await Promise.all(this.targets.map((t) => (this.spec.mode === 'open' ? this.openLoop(t) : this.closedLoop(t))));
     const client = health.stop(prepareMs);
@@ -187,8 +233,20 @@ export class BenchRunner extends EventEmitter {
       opened.catch(() => {});
       return now() - t0;
     }
-    await prewarmRequestPath(this.targets.map((t) => (t.api === 'anthropic' ? 'anthropic' : 'openai')), this.spec.stream, () => this.stopping);
+    await prewarmRequestPath(this.targets, (standIns, plan) => this.rehearse(standIns, plan));
     return now() - t0;
+  }
+
+  /**
+   * The run's own closed loop over stand-ins (prewarm.ts), with this run's prompts, settings and fold, a
+   * bounded number of requests within a time budget; its figures are thrown away. A stop of this run stops it.
+   */
+  private async rehearse(standIns: BenchTarget[], plan: { requestsEach: number; concurrency: number; budgetMs: number }): Promise<void> {
+    if (this.stopping) return;
+    // Bounded by count and by time at once, so both of the loop's bounds are rehearsed as well.
+    const rehearsal = new BenchRunner(standIns, { ...this.spec, mode: 'closed', concurrency: plan.concurrency, requests: plan.requestsEach, durationMs: plan.budgetMs, warmup: 0, prepare: false, startAtMs: undefined, shard: undefined, workload: undefined });
+    void this.stopRequested.then(() => rehearsal.stop());
+    await rehearsal.run();
   }
 
   private promptOrder(target: BenchTarget): number[] {

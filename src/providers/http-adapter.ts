@@ -75,7 +75,10 @@ export abstract class HttpAdapter implements ProviderAdapter {
   /** A query string of the base URL (e.g. Azure's ?api-version=), appended after the endpoint path. */
   private readonly search: string;
 
-  constructor(protected readonly settings: ProviderSettings) {
+  protected readonly settings: ProviderSettings;
+
+  constructor(settings: ProviderSettings) {
+    this.settings = fixedSettings(settings);
     this.name = settings.name;
     this.model = settings.model;
     this.pool = new ConnectionPool(settings.timeouts.connectMs);
@@ -126,6 +129,20 @@ export abstract class HttpAdapter implements ProviderAdapter {
   /** How long each connection opened since the last call took to set up (TCP + TLS), ms. */
   takeConnectTimes(): number[] {
     return this.pool.takeConnectTimes();
+  }
+
+  /**
+   * The same settings (dialect, model, headers, params, clocks, limits) aimed at `baseUrl`, without a
+   * credential: the key and any header carrying a secret become placeholders of the same length, so the
+   * requests a stand-in sends have this provider's shape and size but nothing worth stealing.
+   */
+  standInSettings(baseUrl: string): ProviderSettings {
+    const s = this.settings;
+    const secrets = (s.secrets ?? []).filter(Boolean);
+    const placeholder = (v: string) => 'x'.repeat(v.length);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(s.headers)) headers[k] = secrets.some((x) => v.includes(x)) ? placeholder(v) : v;
+    return { ...s, baseUrl, apiKey: s.apiKey === undefined ? undefined : placeholder(s.apiKey), headers, secrets: [] };
   }
 
   async listModels(timeoutMs: number, signal?: AbortSignal): Promise<ModelList> {
@@ -416,6 +433,30 @@ export abstract class HttpAdapter implements ProviderAdapter {
     });
   }
 
+}
+
+/**
+ * The settings with every field present, in one order, however they were built (a config entry, the demo, a
+ * stand-in): the request path is compiled for one shape of settings object, so bench's rehearsal on a
+ * stand-in (bench/prewarm.ts) warms the code the measured run uses.
+ */
+function fixedSettings(s: ProviderSettings): ProviderSettings {
+  const out: { [K in keyof Required<ProviderSettings>]: ProviderSettings[K] } = {
+    name: s.name,
+    api: s.api,
+    baseUrl: s.baseUrl,
+    model: s.model,
+    apiKey: s.apiKey,
+    headers: s.headers,
+    secrets: s.secrets,
+    params: s.params,
+    timeouts: s.timeouts,
+    maxOutputTokens: s.maxOutputTokens,
+    maxTokensParam: s.maxTokensParam,
+    streamUsage: s.streamUsage,
+    maxResponseBytes: s.maxResponseBytes,
+  };
+  return out;
 }
 
 /** Wraps what a streamInto consumer threw, so it is told apart from the request's own failures. */

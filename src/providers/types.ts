@@ -64,6 +64,12 @@ export interface ProviderAdapter {
   preconnect?(connections: number): Promise<{ failed: number }>;
   /** Connection set-up times (ms) since the last call; optional. */
   takeConnectTimes?(): number[];
+  /**
+   * This adapter's settings aimed at `baseUrl` with every credential (the key, secret header values)
+   * replaced by a placeholder of the same length: bench rehearses its request path on a stand-in built from
+   * them, against an emulator in its own process, before the clock starts. Optional.
+   */
+  standInSettings?(baseUrl: string): import('./http-adapter.js').ProviderSettings;
   /** A cheap reachability check: the provider's model list. Throws a ProviderError on failure. */
   listModels(timeoutMs: number, signal?: AbortSignal): Promise<ModelList>;
   close(): Promise<void>;
