@@ -39,9 +39,17 @@ async function bench(url: string, name: string, spec: Partial<LoadSpec>): Promis
   return { result: r.providers[0], client: o.client };
 }
 
+/**
+ * The one prompt both clients of the request-rate section send, so the emulator does the same work for
+ * each: bench's default prompts (up to a 488-byte body) cost it about 4 % more CPU per request than this
+ * one (autocannon alone, the two bodies alternated 10 times, median of the pairs).
+ */
+const RATE_PROMPT = 'Explain the CAP theorem.';
+
 function autocannon(url: string, connections: number, seconds: number): Promise<{ rps: number; p50: number; p99: number; non2xx: number; ok: number; cpuMs: number }> {
   return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ model: 'instant', messages: [{ role: 'user', content: 'Explain the CAP theorem.' }], stream: false });
+    // Byte for byte the body bench sends with --prompt RATE_PROMPT.
+    const body = JSON.stringify({ model: 'instant', messages: [{ role: 'user', content: RATE_PROMPT }], stream: false });
     const child = spawn(AUTOCANNON, ['-j', '-c', String(connections), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-b', body, url], { stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     // autocannon's own CPU: read from /proc while it runs (the last reading is within 50 ms of its end).
@@ -113,19 +121,19 @@ async function requestRate(): Promise<void> {
       acCpu.push((ac.cpuMs / Math.max(1, ac.ok)) * 1000);
       rows.push(`| ${run} | autocannon 8 (\`-c 50 -d ${seconds}\`) | ${Math.round(ac.rps)} | ${ac.p50} ms | ${ac.p99} ms | ${f1((ac.cpuMs / Math.max(1, ac.ok)) * 1000)} µs | ${Math.round((mock.cpuMs() - cpu0) / (seconds * 10))}% |`);
     } else {
-      const { result, cpuMs } = await benchChild(['--config', cfg, 'bench', 'instant', '--no-stream', '-c', '50', '-d', `${seconds}s`]);
+      const { result, cpuMs } = await benchChild(['--config', cfg, 'bench', 'instant', '--no-stream', '-c', '50', '-d', `${seconds}s`, '--prompt', RATE_PROMPT]);
       const b = result.providers[0];
       benchRps.push(b.requests_per_s ?? 0);
       const us = (cpuMs / Math.max(1, b.ok)) * 1000;
       const measuredUs = ((result.client?.cpu_ms ?? NaN) / Math.max(1, b.ok)) * 1000;
       benchCpu.push(us);
       benchRunCpu.push(measuredUs);
-      rows.push(`| ${run} | llm-fallback bench (\`--no-stream -c 50 -d ${seconds}s\`) | ${Math.round(b.requests_per_s ?? 0)} | ${f1(b.latency_ms!.p50)} ms | ${f1(b.latency_ms!.p99)} ms | ${f1(us)} µs (run: ${f1(measuredUs)} µs) | ${Math.round((mock.cpuMs() - cpu0) / ((b.wall_ms / 1000) * 10))}% |`);
+      rows.push(`| ${run} | llm-fallback bench (\`--no-stream -c 50 -d ${seconds}s --prompt …\`) | ${Math.round(b.requests_per_s ?? 0)} | ${f1(b.latency_ms!.p50)} ms | ${f1(b.latency_ms!.p99)} ms | ${f1(us)} µs (run: ${f1(measuredUs)} µs) | ${Math.round((mock.cpuMs() - cpu0) / ((b.wall_ms / 1000) * 10))}% |`);
     }
   }
   const ratios = neighbourRatios(acRps, benchRps);
   const cpu0 = mock.cpuMs();
-  const streamed = await benchChild(['--config', cfg, 'bench', 'instant', '-c', '50', '-d', `${seconds}s`]);
+  const streamed = await benchChild(['--config', cfg, 'bench', 'instant', '-c', '50', '-d', `${seconds}s`, '--prompt', RATE_PROMPT]);
   const bs = streamed.result.providers[0];
   const bsEmuCpu = (mock.cpuMs() - cpu0) / ((bs.wall_ms / 1000) * 10);
   await mock.close();
@@ -134,12 +142,12 @@ async function requestRate(): Promise<void> {
   out.push(
     '## Maximum request rate against the zero-latency emulator',
     '',
-    `Non-streaming chat completions (16-token answers) from the built-in \`instant\` profile, emulator in its own process, 50 connections, ${seconds} s each. The two clients take turns on the same emulator, autocannon first and last (${benchRuns} bench runs between ${benchRuns + 1} autocannon runs): the emulator's own speed drifts between runs on a shared machine, so each bench run is compared with the mean of the autocannon runs right before and after it (a steady drift cancels out; a jump does not, and the median of the ${benchRuns} comparisons leaves out the two furthest either way). Each client is a fresh process every run, bench as the CLI a user runs (\`llm-fallback bench instant --no-stream -c 50 -d ${seconds}s\`). Client CPU is per answered request, each client's whole process read from /proc (start-up included: autocannon reports no other figure), and for bench in brackets its measured run alone (\`client.cpu_ms\`, after its start-up, connections and warm-up); the emulator's CPU use (of one core) shows how close each client drives it to what it can serve.`,
+    `Non-streaming chat completions (16-token answers) from the built-in \`instant\` profile, emulator in its own process, 50 connections, ${seconds} s each. The two clients take turns on the same emulator, autocannon first and last (${benchRuns} bench runs between ${benchRuns + 1} autocannon runs): the emulator's own speed drifts between runs on a shared machine, so each bench run is compared with the mean of the autocannon runs right before and after it (a steady drift cancels out; a jump does not, and the median of the ${benchRuns} comparisons leaves out the two furthest either way). Each client is a fresh process every run, bench as the CLI a user runs (\`llm-fallback bench instant --no-stream -c 50 -d ${seconds}s --prompt '${RATE_PROMPT}'\`), and both send the same request body (the one prompt, so the emulator does the same work for each: bench's default prompts, up to a 488-byte body, cost it about 4 % more CPU per request). Client CPU is per answered request, each client's whole process read from /proc (start-up included: autocannon reports no other figure), and for bench in brackets its measured run alone (\`client.cpu_ms\`, after its start-up, connections and warm-up); the emulator's CPU use (of one core) shows how close each client drives it to what it can serve.`,
     '',
     '| run | client | requests/s | p50 | p99 | client CPU per request | emulator CPU |',
     '|--:|---|--:|--:|--:|--:|--:|',
     ...rows,
-    `| | llm-fallback bench, streaming (\`-c 50 -d ${seconds}s\`) | ${Math.round(bs.requests_per_s ?? 0)} | ${f1(bs.latency_ms!.p50)} ms | ${f1(bs.latency_ms!.p99)} ms | ${f1((streamed.cpuMs / Math.max(1, bs.ok)) * 1000)} µs (run: ${f1(((streamed.result.client?.cpu_ms ?? NaN) / Math.max(1, bs.ok)) * 1000)} µs) | ${Math.round(bsEmuCpu)}% |`,
+    `| | llm-fallback bench, streaming (\`-c 50 -d ${seconds}s --prompt …\`) | ${Math.round(bs.requests_per_s ?? 0)} | ${f1(bs.latency_ms!.p50)} ms | ${f1(bs.latency_ms!.p99)} ms | ${f1((streamed.cpuMs / Math.max(1, bs.ok)) * 1000)} µs (run: ${f1(((streamed.result.client?.cpu_ms ?? NaN) / Math.max(1, bs.ok)) * 1000)} µs) | ${Math.round(bsEmuCpu)}% |`,
     '',
     `**Ratio bench / autocannon: ${f2(ratio)}** (non-streaming, default run; target ≥ 1.00). Each bench run against its neighbours: ${ratios.map(f2).join(', ')}. bench parses and times every SSE event and JSON body, and keeps seven HDR histograms; autocannon only counts responses. Client CPU per request, whole processes (medians): bench ${f1(pct(benchCpu, 50))} µs, autocannon ${f1(pct(acCpu, 50))} µs; bench's measured run alone ${f1(pct(benchRunCpu, 50))} µs.`,
     '',
