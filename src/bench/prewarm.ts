@@ -25,8 +25,8 @@ export type Rehearsal = (standIns: BenchTarget[], plan: { requestsEach: number; 
 
 /**
  * Warms the client's own request path before a run: each target gets a stand-in with the same settings
- * (dialect, model, headers, params, clocks; adapters without stand-in settings get a plain one of their
- * dialect) but no credential, aimed at a replaying server in this process on loopback (replay-server.ts)
+ * (dialect, model, headers, params, clocks) but no credential (a target whose adapter cannot make one is
+ * left out), aimed at a replaying server in this process on loopback (replay-server.ts)
  * that hands on the emulator's answer, and `rehearse` runs the run's own load loop over the stand-ins
  * (its prompts, price, SLOs and fold). The same code on objects of the same shapes as the measured run, so
  * what V8 compiles here is what the run uses. Nothing here touches the providers being measured. Returns
@@ -34,20 +34,21 @@ export type Rehearsal = (standIns: BenchTarget[], plan: { requestsEach: number; 
  */
 export async function prewarmRequestPath(targets: BenchTarget[], rehearse: Rehearsal): Promise<number> {
   const t0 = now();
+  const rehearsable = targets.filter((t) => t.adapter.standInSettings !== undefined);
+  if (rehearsable.length === 0) return 0;
   // Loaded here, not at start-up: commands other than bench never pay for the emulator's modules.
   const [{ startMock }, { providerSpec }] = await Promise.all([import('../mock/server.js'), import('../mock/profile.js')]);
   const dialectOf = (t: BenchTarget) => (t.api === 'anthropic' ? 'anthropic' : 'openai');
-  const dialects = [...new Set(targets.map(dialectOf))];
+  const dialects = [...new Set(rehearsable.map(dialectOf))];
   const server = await startMock({ profile: { seed: 1, providers: Object.fromEntries(dialects.map((d) => [d, providerSpec({ dialect: d, output_tokens: { dist: 'constant', value: 24 } })])) } });
   const replay = await startReplay({ host: '127.0.0.1', port: server.port });
-  const standIns = targets.map((t) => {
+  const standIns = rehearsable.map((t) => {
     // The emulator's path for the dialect, on the replaying server.
     const baseUrl = replay.url + new URL(server.baseUrl(dialectOf(t))).pathname;
-    const settings = t.adapter.standInSettings?.(baseUrl) ?? { name: t.name, api: dialectOf(t), baseUrl, model: t.model, headers: {}, params: {}, timeouts: { totalMs: 10_000 } };
-    return { ...t, adapter: createAdapter(settings) };
+    return { ...t, adapter: createAdapter(t.adapter.standInSettings!(baseUrl)) };
   });
   try {
-    await rehearse(standIns, { requestsEach: Math.ceil(WARM_REQUESTS / Math.max(1, targets.length)), concurrency: WARM_CONCURRENCY, budgetMs: WARM_BUDGET_MS });
+    await rehearse(standIns, { requestsEach: Math.ceil(WARM_REQUESTS / rehearsable.length), concurrency: WARM_CONCURRENCY, budgetMs: WARM_BUDGET_MS });
   } finally {
     await Promise.all(standIns.map((s) => s.adapter.close()));
     await replay.close();

@@ -1,4 +1,5 @@
 import { connect, createServer, type Socket } from 'node:net';
+import { ResponseParser } from '../providers/h1/response-parser.js';
 
 /** A request head larger than this is not one of bench's own: the connection is closed. */
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -82,49 +83,35 @@ export async function startReplay(upstream: { host: string; port: number }): Pro
 /**
  * Sends one request to `upstream` on a connection of its own and returns the answer's bytes as they came
  * (the emulator's own headers, keep-alive and date included, so that the client parses what it will parse
- * in the run), once they are all there by their own framing (content-length or chunked).
+ * in the run), once the client's own HTTP/1.1 parser says the answer is complete.
  */
 function record(upstream: { host: string; port: number }, request: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    let got: Buffer = Buffer.alloc(0);
+    const parts: Buffer[] = [];
+    let before = 0;
+    const parser = new ResponseParser({ onResponseHead() {}, onResponseData() {} });
+    parser.expect(false);
     const socket = connect(upstream.port, upstream.host, () => socket.write(request));
     const fail = (why: string) => {
       socket.destroy();
       reject(new Error(`rehearsal: the emulator's answer ${why}`));
     };
     socket.on('data', (d: Buffer) => {
-      got = Buffer.concat([got, d]);
-      const end = answerEnd(got);
-      if (end < 0) return;
+      let end: number;
+      try {
+        end = parser.execute(d, () => false);
+      } catch (e) {
+        return fail((e as Error).message);
+      }
+      parts.push(d);
+      if (end < 0) {
+        before += d.length;
+        return;
+      }
       socket.destroy();
-      resolve(got.subarray(0, end));
+      resolve(Buffer.concat(parts).subarray(0, before + end));
     });
     socket.on('error', (e) => fail(e.message));
     socket.on('end', () => fail('ended before its framing did'));
   });
-}
-
-/** Where a complete HTTP/1.1 answer in `b` ends (content-length or chunked framing), or -1 while it is incomplete. */
-function answerEnd(b: Buffer): number {
-  const headEnd = b.indexOf('\r\n\r\n');
-  if (headEnd < 0) return -1;
-  const head = b.subarray(0, headEnd).toString('latin1');
-  let at = headEnd + 4;
-  if (!/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
-    const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-    return b.length >= at + length ? at + length : -1;
-  }
-  for (;;) {
-    const lineEnd = b.indexOf('\r\n', at);
-    if (lineEnd < 0) return -1;
-    const size = parseInt(b.subarray(at, lineEnd).toString('latin1'), 16);
-    if (!(size >= 0)) return -1;
-    if (size === 0) {
-      // The last chunk, then trailers (none from the emulator) and the empty line.
-      const last = b.indexOf('\r\n\r\n', lineEnd);
-      return last < 0 ? -1 : last + 4;
-    }
-    at = lineEnd + 2 + size + 2;
-    if (at > b.length) return -1;
-  }
 }

@@ -4,6 +4,7 @@ import type { Price } from '../config/types.js';
 import { Rng, hashSeed } from '../mock/random.js';
 import type { ChatMessage, ProviderAdapter } from '../providers/types.js';
 import { now } from '../util/clock.js';
+import type { EveryField } from '../util/every-field.js';
 import { sleep } from '../util/time.js';
 import { ProviderAccumulator } from './accumulator.js';
 import { recordMs, type Summary } from './histogram.js';
@@ -94,9 +95,6 @@ function watchClient(): { stop(prepareMs: number): ClientHealth } {
     },
   };
 }
-
-/** Every field of T, present even when undefined: a literal of this type must name them all. */
-type EveryField<T> = { [K in keyof Required<T>]: T[K] };
 
 /*
  * The runner keeps its own copies of the spec and targets, every field present and in one order, whatever

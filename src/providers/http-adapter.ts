@@ -4,6 +4,7 @@ import { ProviderError } from './errors.js';
 import { httpError } from './classify.js';
 import { Exchange } from './exchange.js';
 import { SseOverflowError, SseParser, type SseEvent } from './sse.js';
+import type { EveryField } from '../util/every-field.js';
 import { containsSecret, redact, serverText } from '../util/redact.js';
 import { AttemptClock, ConnectionPool, transportError } from './transport.js';
 import type { ChatRequest, ModelList, ProviderAdapter, ProviderEvent, Timeouts } from './types.js';
@@ -441,7 +442,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
  * stand-in (bench/prewarm.ts) warms the code the measured run uses.
  */
 function fixedSettings(s: ProviderSettings): ProviderSettings {
-  const out: { [K in keyof Required<ProviderSettings>]: ProviderSettings[K] } = {
+  const out: EveryField<ProviderSettings> = {
     name: s.name,
     api: s.api,
     baseUrl: s.baseUrl,
