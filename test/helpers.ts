@@ -8,7 +8,7 @@ import type { ChatRequest, ProviderAdapter, ProviderEvent } from '../src/provide
 import type { ChainProvider } from '../src/chain/chain.js';
 
 /** Starts the emulator on 127.0.0.1, port 0, with the given providers; closed after the file's tests. */
-export async function emulator(providers: Record<string, Partial<MockProviderSpec>>, seed = 7): Promise<MockServer> {
+export async function emulator(providers: Record<string, Parameters<typeof providerSpec>[0]>, seed = 7): Promise<MockServer> {
   const specs = Object.fromEntries(Object.entries(providers).map(([k, v]) => [k, providerSpec(v)]));
   const server = await startMock({ profile: { seed, providers: specs } });
   afterAll(() => server.close());
@@ -107,4 +107,16 @@ export async function until(condition: () => boolean | Promise<boolean>, what = 
   for (const end = Date.now() + ms; !(await condition()); await new Promise((r) => setTimeout(r, 20))) {
     if (Date.now() > end) throw new Error(`${what}: not met within ${ms} ms`);
   }
+}
+
+/** Calls `call` one after another until it throws, at most `bound` times: how many returned, and what it threw (undefined if none did). */
+export async function untilThrows(call: () => Promise<unknown>, bound: number): Promise<{ returned: number; thrown: unknown }> {
+  for (let returned = 0; returned < bound; returned++) {
+    try {
+      await call();
+    } catch (thrown) {
+      return { returned, thrown };
+    }
+  }
+  return { returned: bound, thrown: undefined };
 }

@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { providerSpec, type MockProviderSpec } from '../src/mock/profile.js';
 import { startMock } from '../src/mock/server.js';
+import { untilThrows } from './helpers.js';
 
 /*
  * The official @anthropic-ai/sdk judges the emulator's `anthropic` dialect: what the SDK makes of an
@@ -13,7 +14,10 @@ const TOKENS = 8;
 const REASONING = 3;
 const strict = (spec: MockProviderSpec) => ({ ...spec, models: [spec.model] });
 const providers: Record<string, MockProviderSpec> = {
-  plain: strict(providerSpec({ dialect: 'anthropic', output_tokens: c(TOKENS), itl: c(1) })),
+  // The API reports a budget in headers where there is one: the same order as the built-in profile's.
+  plain: strict(providerSpec({ dialect: 'anthropic', output_tokens: c(TOKENS), itl: c(1), rate_limit: { requests_per_minute: 10_000, tokens_per_minute: 2_000_000 } })),
+  // A budget small enough to spend in a test.
+  budget: strict(providerSpec({ dialect: 'anthropic', rate_limit: { requests_per_minute: 30 } })),
   thinking: strict(providerSpec({ dialect: 'anthropic', output_tokens: c(TOKENS), itl: c(1), reasoning_tokens: REASONING })),
 };
 const server = await startMock({ profile: { seed: 5, providers } });
@@ -147,6 +151,26 @@ describe('faults: the SDK error class, error type and retries', () => {
     expect(e.headers?.get('anthropic-ratelimit-requests-remaining')).toBe('0');
     expect(r.requests).toBe(2);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
+  });
+
+  it('a spent budget: RateLimitError worded as the API words it, with the headers and Retry-After the SDK waits out', async () => {
+    const { returned: admitted, thrown: refused } = await untilThrows(() => client('budget', undefined, 0).messages.create(params('budget')), 60);
+    expect(admitted).toBeGreaterThanOrEqual(30);
+    expect(refused).toBeInstanceOf(Anthropic.RateLimitError);
+    const e = refused as InstanceType<typeof Anthropic.RateLimitError>;
+    expect((e.error as { error?: { type?: string } }).error?.type).toBe('rate_limit_error');
+    expect(e.message).toMatch(/would exceed the rate limit for your organization \(org-mock\) of 30 requests per minute/);
+    expect(e.headers?.get('anthropic-ratelimit-requests-remaining')).toBe('0');
+    expect(e.headers?.get('anthropic-ratelimit-requests-limit')).toBe('30');
+    // one request comes back every 2 s: the wait is 1 or 2 whole seconds
+    expect(['1', '2']).toContain(e.headers?.get('retry-after'));
+    // The SDK waits what it is told and its retry is admitted: the header told the truth. (Its first try is
+    // refused unless the bucket refilled in the milliseconds since: then it needs no retry.)
+    const t0 = Date.now();
+    const r = await attempt('budget', () => client('budget', undefined, 1).messages.create(params('budget')));
+    expect(r.error).toBeUndefined();
+    expect([1, 2]).toContain(r.requests);
+    if (r.requests === 2) expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
   });
 
   it('a request without max_tokens is 400 invalid_request_error, as the API answers it', async () => {

@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { providerSpec, type Dialect, type MockProviderSpec } from '../src/mock/profile.js';
 import { startMock } from '../src/mock/server.js';
+import { untilThrows } from './helpers.js';
 
 /*
  * The official openai SDK (6.x) judges the emulator: what the SDK makes of an answer is what an
@@ -18,6 +19,11 @@ for (const d of OPENAI_STYLE) {
   providers[d] = providerSpec({ dialect: d, output_tokens: c(TOKENS), itl: c(1), reasoning_tokens: REASONING });
   providers[d].models = [providers[d].model];
 }
+// The services report a budget in headers only where there is one: the same order as the built-in profile's.
+providers.openai.rate_limit = { requests_per_minute: 10_000, tokens_per_minute: 2_000_000 };
+// A budget small enough to spend in a test: one request a second.
+providers.budget = providerSpec({ dialect: 'openai', rate_limit: { requests_per_minute: 60 } });
+providers.tokens = providerSpec({ dialect: 'openai', rate_limit: { tokens_per_minute: 100 } });
 providers.hang = providerSpec({ dialect: 'openai', ttft: c(60_000) });
 providers.instant = providerSpec({ dialect: 'openai' }); // zero latency: the whole answer is written at once
 const server = await startMock({ profile: { seed: 11, providers } });
@@ -153,6 +159,39 @@ describe('faults: the SDK error class and the retries the real service would cau
     const e = r.error as InstanceType<typeof OpenAI.RateLimitError>;
     expect(e.headers.get('x-ratelimit-remaining-requests')).toBe('0');
     expect(e.requestID).toMatch(/^req_/);
+  });
+
+  it('a spent budget: RateLimitError with the service’s type, code and headers; the SDK’s retry after Retry-After is admitted', async () => {
+    const call = (maxRetries: number) => client('budget', undefined, maxRetries).chat.completions.create({ model: model('budget'), messages });
+    // Spend it: 60 at once, and the one a second that comes back while they are sent.
+    const { returned: admitted, thrown: refused } = await untilThrows(() => call(0), 100);
+    expect(admitted).toBeGreaterThanOrEqual(60);
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    const e = refused as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(e.status).toBe(429);
+    expect(e.code).toBe('rate_limit_exceeded');
+    expect(e.type).toBe('requests');
+    expect(e.message).toMatch(/on requests per min \(RPM\): Limit 60, Used 60, Requested 1\. Please try again in \d+ms\./);
+    expect(e.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(e.headers.get('retry-after')).toBe('1');
+    // The SDK waits the second it is told and its retry is admitted: the header told the truth. (Its first
+    // try is refused unless the bucket refilled in the milliseconds since: then it needs no retry.)
+    const t0 = Date.now();
+    const r = await attempt('budget', () => call(1));
+    expect(r.error).toBeUndefined();
+    expect([1, 2]).toContain(r.requests);
+    if (r.requests === 2) expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+  });
+
+  it('a request larger than the whole token budget: RateLimitError that names it, no Retry-After', async () => {
+    const long = [{ role: 'user' as const, content: 'word '.repeat(400) }];
+    const r = await attempt('tokens', () => client('tokens', undefined, 0).chat.completions.create({ model: model('tokens'), messages: long }));
+    const e = r.error as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(e).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(e.type).toBe('tokens');
+    expect(e.message).toMatch(/^429 Request too large for .* on tokens per min \(TPM\): Limit 100, Requested \d+\. The input or output tokens must be reduced/);
+    expect(e.headers.get('retry-after')).toBeNull();
+    expect(Number(e.headers.get('x-ratelimit-limit-tokens'))).toBe(100);
   });
 
   it('a hung provider ends in APIConnectionTimeoutError after the SDK’s retries', async () => {

@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import { loadProfile, type MockProfile } from '../mock/profile.js';
 import { startMock, type MockServer } from '../mock/server.js';
+import type { RateLimit } from '../mock/rate-budget.js';
 
 export interface MockOptions {
   port?: string;
@@ -30,7 +31,7 @@ export async function mockCommand(opts: MockOptions): Promise<void> {
   } else {
     notes.write('base_url for each emulated provider (mock --print-config writes a ready providers.yaml):\n');
     for (const [name, spec] of Object.entries(profile.providers)) {
-      notes.write(`  ${name.padEnd(12)} api: ${apiOf(spec.dialect).padEnd(9)} base_url: ${server.baseUrl(name).padEnd(40)} model: ${spec.model}${spec.dialect !== apiOf(spec.dialect) ? `  (${spec.dialect} dialect)` : ''}\n`);
+      notes.write(`  ${name.padEnd(12)} api: ${apiOf(spec.dialect).padEnd(9)} base_url: ${server.baseUrl(name).padEnd(40)} model: ${spec.model}${spec.dialect !== apiOf(spec.dialect) ? `  (${spec.dialect} dialect)` : ''}${budgetNote(spec.rate_limit)}\n`);
     }
   }
   notes.write('Admin: GET /_mock/stats, GET /_mock/providers/{name}/injected, POST /_mock/reset (counters, scripts and faults back to the profile), PUT /_mock/providers/{name}/script|faults. Ctrl-C to stop.\n');
@@ -59,4 +60,13 @@ export function emulatorConfig(server: MockServer, profile: MockProfile, profile
   if (keyed.length) lines.splice(1, 0, `# The emulator checks keys for some providers: export ${keyed.join(', ')}.`);
   lines.push('chains:', `  default: [${Object.keys(profile.providers).join(', ')}]`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A provider's enforced budget, as the listing shows it ("" without one). */
+function budgetNote(limit: RateLimit | undefined): string {
+  if (!limit) return '';
+  const parts = [];
+  if (Number.isFinite(limit.requests_per_minute)) parts.push(`${limit.requests_per_minute.toLocaleString('en-US')} request${limit.requests_per_minute === 1 ? '' : 's'}`);
+  if (Number.isFinite(limit.tokens_per_minute)) parts.push(`${limit.tokens_per_minute.toLocaleString('en-US')} prompt tokens`);
+  return `  (rate limit: ${parts.join(', ')} a minute)`;
 }

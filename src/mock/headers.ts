@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Dialect } from './profile.js';
+import type { BudgetLeft, RateLimit } from './rate-budget.js';
 
 /**
  * The response headers a real service sends besides the body: a request id, and the rate-limit
@@ -7,33 +8,6 @@ import type { Dialect } from './profile.js';
  * and §5a). OpenAI resets are Go-style durations ("6m0s"), Anthropic resets RFC 3339 timestamps, and
  * Anthropic rounds remaining tokens to the thousand. Other dialects document none, so send none.
  */
-
-/** The per-minute budget an emulated account has; requests and prompt tokens are counted per provider. */
-export const RATE_LIMITS = { requests: 10_000, tokens: 2_000_000 } as const;
-const WINDOW_MS = 60_000;
-
-/** Counts one provider's use of its per-minute budget (a fixed window, as the headers describe one). */
-export class RateWindow {
-  private start = Date.now();
-  private requests = 0;
-  private tokens = 0;
-
-  /** Counts a request with its prompt tokens and returns the budget used so far. */
-  use(tokens: number, nowMs = Date.now()): { requests: number; tokens: number; resetMs: number } {
-    if (nowMs - this.start >= WINDOW_MS) {
-      this.start = nowMs;
-      this.requests = 0;
-      this.tokens = 0;
-    }
-    this.requests++;
-    this.tokens += tokens;
-    return this.used(nowMs);
-  }
-
-  used(nowMs = Date.now()): { requests: number; tokens: number; resetMs: number } {
-    return { requests: this.requests, tokens: this.tokens, resetMs: Math.max(0, this.start + WINDOW_MS - nowMs) };
-  }
-}
 
 /** Unique per emulator process; a counter makes each id unique within it (cheaper than random bytes per request). */
 const ID_PREFIX = randomBytes(8).toString('hex');
@@ -53,37 +27,51 @@ export function goDuration(ms: number): string {
   return `${Math.floor(s / 60)}m${+(s % 60).toFixed(3)}s`;
 }
 
-/** Headers for one answer; `exhausted` (a rate-limit fault) reports no budget left. */
-export function serviceHeaders(dialect: Dialect, id: string, used: { requests: number; tokens: number; resetMs: number }, exhausted: boolean): Record<string, string> {
-  const reqLeft = exhausted ? 0 : Math.max(0, RATE_LIMITS.requests - used.requests);
-  const tokLeft = exhausted ? 0 : Math.max(0, RATE_LIMITS.tokens - used.tokens);
+/**
+ * Headers for one answer: the request id, and with a budget (the profile's `rate_limit`) what is left of
+ * it. A provider without one sends no rate-limit headers, as DeepSeek and local servers send none: headers
+ * that reported a budget nothing enforced would tell a client to slow down for no reason, or that it has
+ * none left while answers keep coming.
+ */
+export function serviceHeaders(dialect: Dialect, id: string, left: BudgetLeft | undefined): Record<string, string> {
   if (dialect === 'openai') {
-    return {
-      'x-request-id': id,
-      'openai-version': '2020-10-01',
-      'x-ratelimit-limit-requests': String(RATE_LIMITS.requests),
-      'x-ratelimit-limit-tokens': String(RATE_LIMITS.tokens),
-      'x-ratelimit-remaining-requests': String(reqLeft),
-      'x-ratelimit-remaining-tokens': String(tokLeft),
-      'x-ratelimit-reset-requests': goDuration(exhausted ? used.resetMs : WINDOW_MS / RATE_LIMITS.requests),
-      'x-ratelimit-reset-tokens': goDuration(exhausted ? used.resetMs : (used.tokens / RATE_LIMITS.tokens) * WINDOW_MS),
-    };
+    const h: Record<string, string> = { 'x-request-id': id, 'openai-version': '2020-10-01' };
+    if (!left) return h;
+    if (Number.isFinite(left.limit.requests_per_minute)) {
+      h['x-ratelimit-limit-requests'] = String(left.limit.requests_per_minute);
+      h['x-ratelimit-remaining-requests'] = String(left.requests);
+      h['x-ratelimit-reset-requests'] = goDuration(left.requestsResetMs);
+    }
+    if (Number.isFinite(left.limit.tokens_per_minute)) {
+      h['x-ratelimit-limit-tokens'] = String(left.limit.tokens_per_minute);
+      h['x-ratelimit-remaining-tokens'] = String(left.tokens);
+      h['x-ratelimit-reset-tokens'] = goDuration(left.tokensResetMs);
+    }
+    return h;
   }
   if (dialect === 'anthropic') {
-    const reset = new Date(Date.now() + used.resetMs).toISOString().replace(/\.\d+Z$/, 'Z');
-    const tokens = String(Math.round(tokLeft / 1000) * 1000);
-    const h: Record<string, string> = {
-      'request-id': id,
-      'anthropic-ratelimit-requests-limit': String(RATE_LIMITS.requests),
-      'anthropic-ratelimit-requests-remaining': String(reqLeft),
-      'anthropic-ratelimit-requests-reset': reset,
-    };
+    const h: Record<string, string> = { 'request-id': id };
+    if (!left) return h;
+    const at = (ms: number) => new Date(Date.now() + Math.ceil(ms / 1000) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    if (Number.isFinite(left.limit.requests_per_minute)) {
+      h['anthropic-ratelimit-requests-limit'] = String(left.limit.requests_per_minute);
+      h['anthropic-ratelimit-requests-remaining'] = String(left.requests);
+      h['anthropic-ratelimit-requests-reset'] = at(left.requestsResetMs);
+    }
+    if (!Number.isFinite(left.limit.tokens_per_minute)) return h;
+    // Anthropic rounds remaining tokens to the thousand.
+    const tokens = String(Math.round(left.tokens / 1000) * 1000);
     for (const kind of ['tokens', 'input-tokens']) {
-      h[`anthropic-ratelimit-${kind}-limit`] = String(RATE_LIMITS.tokens);
+      h[`anthropic-ratelimit-${kind}-limit`] = String(left.limit.tokens_per_minute);
       h[`anthropic-ratelimit-${kind}-remaining`] = tokens;
-      h[`anthropic-ratelimit-${kind}-reset`] = reset;
+      h[`anthropic-ratelimit-${kind}-reset`] = at(left.tokensResetMs);
     }
     return h;
   }
   return {};
+}
+
+/** What the headers report when a rate-limit fault says the budget is spent: nothing left until `resetMs`. */
+export function spent(limit: RateLimit, resetMs: number): BudgetLeft {
+  return { limit, requests: 0, tokens: 0, requestsResetMs: resetMs, tokensResetMs: resetMs };
 }

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import type { Dist } from './random.js';
+import type { RateLimit } from './rate-budget.js';
 
 export const DIALECTS = ['openai', 'deepseek', 'moonshot', 'minimax', 'gemini', 'openrouter', 'anthropic'] as const;
 export type Dialect = (typeof DIALECTS)[number];
@@ -108,6 +109,12 @@ export interface MockProviderSpec {
    * ttft + token gaps. Injected timings then count from the start of service, not from arrival.
    */
   capacity?: { slots: number };
+  /**
+   * The account's per-minute budget, enforced as the services do (src/mock/rate-budget.ts): past it a
+   * request gets the dialect's rate-limit 429 with Retry-After, and OpenAI and Anthropic answers report
+   * what is left in their rate-limit headers. Unset: no budget, and no rate-limit headers.
+   */
+  rate_limit?: RateLimit;
 }
 
 export interface MockProfile {
@@ -128,7 +135,7 @@ const DEFAULT_MODEL: Record<Dialect, string> = {
 const c = (value: number): Dist => ({ dist: 'constant', value });
 
 /** Fills the defaults of a partial spec (zero latency, 16 tokens, healthy). */
-export function providerSpec(partial: Partial<MockProviderSpec> & { dialect?: Dialect }): MockProviderSpec {
+export function providerSpec(partial: Partial<Omit<MockProviderSpec, 'rate_limit'>> & { dialect?: Dialect; rate_limit?: Partial<RateLimit> }): MockProviderSpec {
   const dialect = partial.dialect ?? 'openai';
   return {
     dialect,
@@ -154,6 +161,8 @@ export function providerSpec(partial: Partial<MockProviderSpec> & { dialect?: Di
     faults: partial.faults ?? [],
     script: partial.script ?? [],
     capacity: partial.capacity,
+    // A limit left out is no limit.
+    rate_limit: partial.rate_limit && { requests_per_minute: partial.rate_limit.requests_per_minute ?? Infinity, tokens_per_minute: partial.rate_limit.tokens_per_minute ?? Infinity },
   };
 }
 
@@ -183,6 +192,12 @@ function demoProviders(): Record<string, MockProviderSpec> {
   };
 }
 
+/**
+ * The budget of the built-in `openai` and `anthropic` providers, the two services that report theirs in
+ * headers: a high paid tier's order of magnitude, which a demo never reaches and a load test can.
+ */
+const BUILTIN_RATE_LIMIT: RateLimit = { requests_per_minute: 10_000, tokens_per_minute: 2_000_000 };
+
 /** The built-in profiles serve only their own model ids, as the real services do. */
 const servingOwnModel = (providers: Record<string, MockProviderSpec>): Record<string, MockProviderSpec> =>
   Object.fromEntries(Object.entries(providers).map(([name, spec]) => [name, { ...spec, models: spec.models ?? [spec.model] }]));
@@ -193,8 +208,8 @@ export const BUILTIN_PROFILES: Record<string, () => MockProfile> = {
     seed: 42,
     providers: servingOwnModel({
       ...demoProviders(),
-      openai: providerSpec({ dialect: 'openai', ttft: lognormal(350, 0.3), itl: lognormal(15, 0.3), output_tokens: uniform(40, 100) }),
-      anthropic: providerSpec({ dialect: 'anthropic', ttft: lognormal(600, 0.3), itl: lognormal(20, 0.3), output_tokens: uniform(40, 100), keepalive_ms: 200 }),
+      openai: providerSpec({ dialect: 'openai', ttft: lognormal(350, 0.3), itl: lognormal(15, 0.3), output_tokens: uniform(40, 100), rate_limit: BUILTIN_RATE_LIMIT }),
+      anthropic: providerSpec({ dialect: 'anthropic', ttft: lognormal(600, 0.3), itl: lognormal(20, 0.3), output_tokens: uniform(40, 100), keepalive_ms: 200, rate_limit: BUILTIN_RATE_LIMIT }),
       gemini: providerSpec({ dialect: 'gemini', ttft: lognormal(450, 0.3), itl: lognormal(10, 0.3), output_tokens: uniform(40, 100), reasoning_tokens: 30 }),
       openrouter: providerSpec({ dialect: 'openrouter', ttft: lognormal(500, 0.3), itl: lognormal(20, 0.3), output_tokens: uniform(40, 100), keepalive_ms: 200 }),
       instant: providerSpec({ dialect: 'openai', model: 'instant' }),
@@ -267,6 +282,7 @@ function specFromObject(raw: unknown, where: string): MockProviderSpec {
   if (o.faults !== undefined) partial.faults = toArray(o.faults, `${where}.faults`).map((f, i) => ({ ...toFault(f, `${where}.faults[${i}]`), p: toNumber((f as Record<string, unknown>).p, `${where}.faults[${i}].p`) }));
   if (o.script !== undefined) partial.script = toArray(o.script, `${where}.script`).map((f, i) => toStep(f, `${where}.script[${i}]`));
   if (o.capacity !== undefined) partial.capacity = toCapacity(o.capacity, `${where}.capacity`);
+  if (o.rate_limit !== undefined) partial.rate_limit = toRateLimit(o.rate_limit, `${where}.rate_limit`);
   return providerSpec(partial);
 }
 
@@ -276,6 +292,24 @@ function toCapacity(v: unknown, where: string): { slots: number } {
     throw new UsageError(`${where}: expected {slots: N} with N a whole number of requests served at once (1 or more), got ${JSON.stringify(v)}`);
   }
   return { slots };
+}
+
+const RATE_LIMIT_KEYS = ['requests_per_minute', 'tokens_per_minute'] as const;
+
+function toRateLimit(v: unknown, where: string): RateLimit {
+  const example = 'e.g. {requests_per_minute: 500, tokens_per_minute: 200000}';
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`${where}: expected a mapping, ${example}`);
+  const o = v as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !(RATE_LIMIT_KEYS as readonly string[]).includes(k));
+  if (unknown.length) throw new UsageError(`${where}: unknown key ${unknown.map((k) => `"${k}"`).join(', ')}; a rate limit has ${RATE_LIMIT_KEYS.join(' and/or ')}, ${example}`);
+  if (o.requests_per_minute === undefined && o.tokens_per_minute === undefined) throw new UsageError(`${where}: give requests_per_minute and/or tokens_per_minute, ${example}`);
+  const perMinute = (key: (typeof RATE_LIMIT_KEYS)[number]): number => {
+    const n = o[key];
+    if (n === undefined) return Infinity;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new UsageError(`${where}.${key}: expected a whole number of 1 or more per minute, got ${JSON.stringify(n)}`);
+    return n;
+  };
+  return { requests_per_minute: perMinute('requests_per_minute'), tokens_per_minute: perMinute('tokens_per_minute') };
 }
 
 export function toStep(raw: unknown, where: string): ScriptStep {

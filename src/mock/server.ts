@@ -6,11 +6,12 @@ import { estimatePromptTokens } from '../util/tokens.js';
 import { sleep } from '../util/time.js';
 import { nextSlice, sliceAfter } from '../util/loop-slices.js';
 import { Rng, hashSeed, sample } from './random.js';
-import { RateWindow, requestId, serviceHeaders } from './headers.js';
+import { goDuration, requestId, serviceHeaders, spent } from './headers.js';
+import { RateBudget, type BudgetRefusal } from './rate-budget.js';
 import { FAULT_KEYS, toFault, toStep, type Dialect, type Fault, type MockProfile, type MockProviderSpec, type ProbabilisticFault, type ScriptStep } from './profile.js';
 import { PrefixCache, promptText } from './prefix-cache.js';
 import { errorBody, missingField, statusReply, unknownModel } from './replies.js';
-import { StreamWire, errorReply, nonStreamBody, type FinishReason, type TokenCounts } from './wire.js';
+import { StreamWire, errorReply, nonStreamBody, oa, type FinishReason, type TokenCounts } from './wire.js';
 import { toolCallFor } from './tools.js';
 import { ServiceSlots } from './capacity.js';
 
@@ -53,8 +54,8 @@ interface ProviderState {
   /** Next slot of the ring once `injected` is full. */
   injectedNext: number;
   spec: MockProviderSpec;
-  /** The per-minute budget reported in rate-limit headers. */
-  window: RateWindow;
+  /** The profile's per-minute budget (rate_limit), enforced and reported in rate-limit headers. */
+  budget?: RateBudget;
   rng: Rng;
   stats: ProviderStats;
   script: ScriptStep[];
@@ -84,7 +85,7 @@ export interface MockServer {
   injected(provider: string): InjectedTiming[];
   /** Forgets injected timings and counters (between phases of a test or a perf run). */
   resetStats(): void;
-  /** resetStats, and puts back each provider's scripts and faults as the profile set them (POST /_mock/reset). */
+  /** resetStats, and puts back each provider's scripts and faults as the profile set them and its budget whole (POST /_mock/reset). */
   reset(): void;
   /** TCP connections accepted on the main port since start. */
   connections(): number;
@@ -138,7 +139,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     const st: ProviderState = {
       name,
       spec,
-      window: new RateWindow(),
+      budget: spec.rate_limit ? new RateBudget(spec.rate_limit) : undefined,
       rng: new Rng(hashSeed(name, opts.profile.seed)),
       stats: { requests: 0, ok: 0, faults: {} },
       injected: [],
@@ -230,8 +231,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
     const systemChars = typeof body.system === 'string' ? body.system.length : 0;
     const promptTokens = estimatePromptTokens(messages, systemChars);
-    const budget = state.window.use(promptTokens);
-    for (const [k, v] of Object.entries(serviceHeaders(spec.dialect, rid, budget, false))) res.setHeader(k, v);
+    for (const [k, v] of Object.entries(serviceHeaders(spec.dialect, rid, undefined))) res.setHeader(k, v);
     // A fault asked for but not understood is answered, never ignored: a chaos test must not pass because its fault was not sent.
     const picked = pickFault(state, header(req, 'x-mock-fault'));
     if ('invalid' in picked) return fail(state, res, 'bad_fault_header', errorBody(spec.dialect, 400, picked.invalid), {}, rid);
@@ -250,6 +250,12 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     if (spec.dialect === 'anthropic' && body.max_tokens === undefined) return fail(state, res, 'invalid_request', missingField(spec.dialect, 'max_tokens'), {}, rid);
     if (spec.reject_stream_options && body.stream_options !== undefined) {
       return fail(state, res, 'stream_options', { status: 400, body: JSON.stringify({ error: { message: 'Unrecognized request argument supplied: stream_options', type: 'invalid_request_error', param: 'stream_options', code: null } }) }, {}, rid);
+    }
+    // The budget is the service's gate before the model: a refused request takes none of it and meets no fault.
+    if (state.budget) {
+      const refused = state.budget.take(promptTokens);
+      if (refused) return overBudget(state, res, refused, String(body.model ?? spec.model), rid);
+      for (const [k, v] of Object.entries(serviceHeaders(spec.dialect, rid, state.budget.left()))) res.setHeader(k, v);
     }
     const fault = picked;
     const maxTokens = Number(body.max_tokens ?? body.max_completion_tokens ?? Infinity);
@@ -451,6 +457,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
         const st = states.get(name)!;
         st.spec = spec;
         st.cache.clear();
+        st.budget?.reset();
         api.setScript(name, spec.script);
       }
     },
@@ -524,12 +531,47 @@ function fail(state: ProviderState, res: ServerResponse, kind: string, reply: { 
   const headers: Record<string, string> = {};
   const dialect: Dialect = state.spec.dialect;
   if (reply.status === 429 && kind !== 'billing') {
-    Object.assign(headers, serviceHeaders(dialect, rid, state.window.used(), true));
+    // A rate-limit fault tells the story of a spent budget: nothing left until the client may retry.
+    if (state.budget) Object.assign(headers, serviceHeaders(dialect, rid, spent(state.budget.limit, (fault.retry_after ?? ANTHROPIC_RETRY_AFTER_S) * 1000)));
     if (dialect === 'anthropic') headers['retry-after'] = String(ANTHROPIC_RETRY_AFTER_S);
   }
   if (fault.retry_after !== undefined) headers['retry-after'] = String(fault.retry_after);
   if (fault.retry_after_ms !== undefined) headers['retry-after-ms'] = String(fault.retry_after_ms);
   // The body names the same request id as the header, as Anthropic's do.
+  sendJson(res, reply.status, reply.body.replace('"request_id":"req_mock"', `"request_id":${JSON.stringify(rid)}`), headers);
+}
+
+/**
+ * The 429 of a spent budget, worded as the service words it (recorded: test/fixtures/wire/openai/
+ * error-429-rate-limit-tpm.json, anthropic/error-429-rate-limit.json), with Retry-After in whole seconds
+ * until the request would be admitted. A request larger than the whole per-minute budget is told so and
+ * gets no Retry-After: waiting would not help.
+ */
+function overBudget(state: ProviderState, res: ServerResponse, refused: BudgetRefusal, model: string, rid: string): void {
+  count(state, 'rate_limit_budget');
+  const budget = state.budget!;
+  const dialect = state.spec.dialect;
+  const limit = refused.bucket === 'requests' ? budget.limit.requests_per_minute : budget.limit.tokens_per_minute;
+  const left = budget.left();
+  let reply: { status: number; body: string };
+  if (dialect === 'openai') {
+    const what = refused.bucket === 'requests' ? 'requests per min (RPM)' : 'tokens per min (TPM)';
+    const used = refused.bucket === 'requests' ? limit - left.requests : limit - left.tokens;
+    const requested = refused.bucket === 'requests' ? 1 : refused.requested;
+    const message = refused.tooLarge
+      ? `Request too large for ${model} in organization org-mock on ${what}: Limit ${limit}, Requested ${requested}. The input or output tokens must be reduced in order to run successfully. Visit https://platform.openai.com/account/rate-limits to learn more.`
+      : `Rate limit reached for ${model} in organization org-mock on ${what}: Limit ${limit}, Used ${used}, Requested ${requested}. Please try again in ${goDuration(refused.waitMs)}. Visit https://platform.openai.com/account/rate-limits to learn more.`;
+    reply = oa(429, message, refused.bucket, 'rate_limit_exceeded');
+  } else if (dialect === 'anthropic') {
+    const what = refused.bucket === 'requests' ? 'requests' : 'input tokens';
+    reply = errorReply(dialect, 'rate_limit', {
+      message: `This request would exceed the rate limit for your organization (org-mock) of ${limit.toLocaleString('en-US')} ${what} per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later.`,
+    });
+  } else {
+    reply = errorReply(dialect, 'rate_limit', {});
+  }
+  const headers = serviceHeaders(dialect, rid, left);
+  if (!refused.tooLarge) headers['retry-after'] = String(Math.max(1, Math.ceil(refused.waitMs / 1000)));
   sendJson(res, reply.status, reply.body.replace('"request_id":"req_mock"', `"request_id":${JSON.stringify(rid)}`), headers);
 }
 
