@@ -346,7 +346,7 @@ error (also: a non-loopback --host without a client key), 130 after Ctrl-C, 143 
     .description('run the provider emulator on 127.0.0.1 (OpenAI-compatible and Anthropic endpoints, injectable faults)')
     .option('-p, --port <port>', 'port to listen on (default: any free port)')
     .option('--host <host>', 'address to bind (loopback only unless you mean it)', '127.0.0.1')
-    .option('--profile <name|file>', 'built-in profile (default, demo, instant) or a YAML/JSON profile file', 'default')
+    .option('--profile <name|file>', 'built-in profile (default, demo, instant, workloads) or a YAML/JSON profile file', 'default')
     .option('--print-config', 'print a providers.yaml for the running emulator on stdout (notes go to stderr)')
     .addHelpText(
       'after',

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { BUILTIN_PROFILES } from '../src/mock/profile.js';
 import { run, spawnEmulator } from './cli-helpers.js';
 
 const fixture = (name: string) => new URL(`./fixtures/config/${name}`, import.meta.url).pathname;
@@ -21,6 +22,12 @@ describe('llm-fallback CLI', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Examples:\n\s+\$ llm-fallback/);
     }
+  });
+
+  it('mock --help names every built-in profile', async () => {
+    const r = await run(['mock', '--help']);
+    const listed = /built-in profile \(([^)]*)\)/.exec(r.stdout.replace(/\s+/g, ' '))?.[1].split(', ');
+    expect(listed?.sort()).toEqual(Object.keys(BUILTIN_PROFILES).sort());
   });
 
   it('answers a bad flag with one line and exit code 2', async () => {
