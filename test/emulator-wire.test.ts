@@ -153,3 +153,62 @@ describe('emulated gemini quota errors against the recorded ones', () => {
     expect(envelope(await res.text())).toEqual(envelope(wireBody(fixture(file)).toString()));
   });
 });
+
+describe('emulated budget 429s against the recorded ones', () => {
+  /** The recorded message as a pattern: its account ids, numbers and wait become wildcards, the words stay. */
+  const pattern = (recorded: string): RegExp => {
+    let re = recorded.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    re = re.replace(/\\\([0-9a-f-]{36}\\\)/g, '\\([^)]+\\)'); // Anthropic's organisation id
+    re = re.replace(/org-[0-9a-f]+/g, 'org-\\S+').replace(/ak-\\\*\\\*\\\*\\\*/g, 'ak-\\S+'); // Moonshot's account and key ids
+    re = re.replace(/\d[\d,]*/g, '[\\d,]+');
+    return new RegExp(`^${re}$`);
+  };
+  const budgeted = emulator({
+    moonshot: { dialect: 'moonshot', rate_limit: { requests_per_minute: 1 } },
+    anthropic: { dialect: 'anthropic', rate_limit: { tokens_per_minute: 100 } },
+    openai: { dialect: 'openai', rate_limit: { tokens_per_minute: 100 } },
+  });
+  /** Two requests: the first admitted, the second refused by the budget. */
+  async function refusedSecond(name: string, prompt: string): Promise<{ status: number; body: string; retryAfter: string | null }> {
+    const server = await budgeted;
+    const api = name === 'anthropic' ? '/messages' : '/chat/completions';
+    const send = () =>
+      fetch(`${server.baseUrl(name)}${api}`, {
+        method: 'POST',
+        body: JSON.stringify({ model: server.profile.providers[name].model, max_tokens: 10, messages: [{ role: 'user', content: prompt }] }),
+      });
+    const first = await send();
+    await first.arrayBuffer();
+    expect(first.status).toBe(200);
+    const second = await send();
+    return { status: second.status, body: await second.text(), retryAfter: second.headers.get('retry-after') };
+  }
+  const messageOf = (body: string) => (JSON.parse(body) as { error: { message: string; type?: string; code?: string } }).error;
+  const recordedBody = (file: string) => wireBody(fixture(file)).toString();
+
+  it.each([
+    ['moonshot', 'moonshot/error-429-rate-limit-rpm.json', 'hi'],
+    ['anthropic', 'anthropic/error-429-rate-limit.json', 'word '.repeat(70)],
+  ])('%s: the recorded envelope and wording, with Retry-After', async (name, file, prompt) => {
+    const r = await refusedSecond(name, prompt);
+    expect(r.status).toBe(fixture(file).status);
+    expect(envelope(r.body).filter((p) => p !== '.request_id')).toEqual(envelope(recordedBody(file)));
+    expect(messageOf(r.body).message).toMatch(pattern(messageOf(recordedBody(file)).message));
+    expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+  });
+
+  it("openai: the recorded envelope, type and code; today's (RPM)/(TPM) wording with Used and Requested", async () => {
+    const file = 'openai/error-429-rate-limit-tpm.json';
+    const r = await refusedSecond('openai', 'word '.repeat(70));
+    const mine = messageOf(r.body);
+    const recorded = messageOf(recordedBody(file));
+    expect(r.status).toBe(fixture(file).status);
+    expect(envelope(r.body)).toEqual(envelope(recordedBody(file)));
+    expect([mine.type, mine.code]).toEqual([recorded.type, recorded.code]);
+    // The recording is of an older wording ("on tokens per min. Limit: 10000 / min."); both open and close alike.
+    const open = /^Rate limit reached for \S+ in organization \S+ on tokens per min\b/;
+    const close = /Please try again in \d+(\.\d+)?(ms|s)\. Visit https:\/\/platform\.openai\.com\/account\/rate-limits to learn more\.$/;
+    for (const m of [recorded.message, mine.message]) expect(m).toMatch(open), expect(m).toMatch(close);
+    expect(mine.message).toMatch(/on tokens per min \(TPM\): Limit 100, Used \d+, Requested \d+\./);
+  });
+});

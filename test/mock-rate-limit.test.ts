@@ -59,8 +59,12 @@ describe('the emulator enforces the budget its headers report', () => {
     }
     expect(seen.map((s) => s[0])).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
     expect(seen.map((s) => s[1])).toEqual(['4', '3', '2', '1', '0', '0', '0', '0']);
-    // a twelfth of a minute for the next request (12 s), as a whole number of seconds
-    for (const s of seen.slice(5)) expect(Number(s[2])).toBe(12);
+    // A twelfth of a minute (12 s) for the next request, less what has come back since the last one was
+    // taken, in whole seconds rounded up: 12 unless this machine stalled past a second (the bucket's
+    // arithmetic itself is checked to the millisecond above).
+    const waits = seen.slice(5).map((s) => Number(s[2]));
+    for (const w of waits) expect(w).toBeGreaterThanOrEqual(10), expect(w).toBeLessThanOrEqual(12);
+    expect(waits).toEqual([...waits].sort((a, b) => b - a));
     expect(server.stats().oa).toMatchObject({ requests: 8, ok: 5, faults: { rate_limit_budget: 3 } });
   });
 
@@ -74,6 +78,49 @@ describe('the emulator enforces the budget its headers report', () => {
     expect(an.headers.get('request-id')).toMatch(/^req_011C/);
     const rateHeaders = [...oa.headers.keys(), ...an.headers.keys()].filter((k) => k.includes('ratelimit'));
     expect(rateHeaders).toEqual([]);
+  });
+
+  const chat = (server: Awaited<ReturnType<typeof emulator>>, name: string, prompt: string, headers: Record<string, string> = {}) =>
+    fetch(`${server.baseUrl(name)}/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model: server.profile.providers[name].model, messages: [{ role: 'user', content: prompt }] }) }).then(async (r) => ({
+      status: r.status,
+      headers: r.headers,
+      body: await r.text(),
+    }));
+
+  it('a request the budget refuses meets no scripted fault: the script waits for admitted requests', async () => {
+    const server = await emulator({ oa: { dialect: 'openai', rate_limit: { tokens_per_minute: 100 }, script: [{ kind: 'overloaded', times: 2 }, { kind: 'ok' }] } });
+    const tokens = (n: number) => 'word '.repeat(n);
+    const first = await chat(server, 'oa', tokens(45)); // about 60 of the 100 tokens: admitted, the script's first 503
+    const refused = await chat(server, 'oa', tokens(45)); // 40 left: refused by the budget
+    const third = await chat(server, 'oa', 'hi'); // admitted: the script's second 503, not eaten by the refusal
+    expect([first.status, refused.status, third.status]).toEqual([503, 429, 503]);
+    expect(JSON.parse(refused.body).error).toMatchObject({ type: 'tokens', code: 'rate_limit_exceeded' });
+    expect(JSON.parse(refused.body).error.message).toMatch(/on tokens per min \(TPM\): Limit 100, Used \d+, Requested \d+\. Please try again in [\d.]+s\./);
+    expect(server.stats().oa.faults).toEqual({ overloaded: 2, rate_limit_budget: 1 });
+  });
+
+  it('an injected rate-limit fault takes nothing from the budget, and its headers say it is spent', async () => {
+    const server = await emulator({ oa: { dialect: 'openai', rate_limit: { requests_per_minute: 1 } } });
+    const faulted = await chat(server, 'oa', 'hi', { 'x-mock-fault': JSON.stringify({ kind: 'rate_limit', retry_after_ms: 1500 }) });
+    expect(faulted.status).toBe(429);
+    expect(faulted.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(faulted.headers.get('x-ratelimit-reset-requests')).toBe('1.5s');
+    expect((await chat(server, 'oa', 'hi')).status).toBe(200);
+    expect((await chat(server, 'oa', 'hi')).status).toBe(429);
+  });
+
+  it('Anthropic reset times are never before the bucket is whole again', async () => {
+    const server = await emulator({ an: { dialect: 'anthropic', rate_limit: { requests_per_minute: 60, tokens_per_minute: 6_000 } } });
+    for (let i = 0; i < 3; i++) {
+      const before = Date.now();
+      const r = await fetch(`${server.baseUrl('an')}/messages`, { method: 'POST', body: JSON.stringify({ model: server.profile.providers.an.model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }) });
+      await r.arrayBuffer();
+      // one request taken at 1 a second: whole again a second after it was taken, at the earliest
+      const reset = Date.parse(r.headers.get('anthropic-ratelimit-requests-reset')!);
+      expect(reset).toBeGreaterThanOrEqual(before + 1000);
+      expect(reset).toBeLessThanOrEqual(Date.now() + 2000);
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // whole again
+    }
   });
 
   it('POST /_mock/reset makes the budget whole again', async () => {
@@ -97,7 +144,10 @@ describe('the emulator enforces the budget its headers report', () => {
       const req = ask('hi', { maxTokens: 50 });
       expect(last(await collect(adapter, req)).type).toBe('finish');
       const error = errorOf(await collect(adapter, req));
-      expect(error).toMatchObject({ errorClass: 'rate_limit', status: 429, isRetryable: true, retryAfterMs: 60_000 });
+      expect(error).toMatchObject({ errorClass: 'rate_limit', status: 429, isRetryable: true });
+      // a minute for the next request, less what came back since the first (whole seconds, rounded up)
+      expect(error.retryAfterMs).toBeGreaterThanOrEqual(55_000);
+      expect(error.retryAfterMs).toBeLessThanOrEqual(60_000);
     });
   }
 });

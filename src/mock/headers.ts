@@ -19,12 +19,16 @@ export function requestId(dialect: Dialect): string {
   return dialect === 'anthropic' ? `req_011C${ID_PREFIX}${n}` : `req_${ID_PREFIX}${n}`;
 }
 
-/** A duration the way Go prints one, as OpenAI's x-ratelimit-reset-* do: "120ms", "1.5s", "6m0s". */
+/**
+ * A duration the way Go prints one, as OpenAI's x-ratelimit-reset-* do: "120ms", "1.5s", "6m0s". Rounded up
+ * to the millisecond first: a wait it reports is never shorter than the real one.
+ */
 export function goDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${+s.toFixed(3)}s`;
-  return `${Math.floor(s / 60)}m${+(s % 60).toFixed(3)}s`;
+  const whole = Math.max(0, Math.ceil(ms));
+  if (whole < 1000) return `${whole}ms`;
+  if (whole < 60_000) return `${whole / 1000}s`;
+  const minutes = Math.floor(whole / 60_000);
+  return `${minutes}m${(whole - minutes * 60_000) / 1000}s`;
 }
 
 /**
@@ -52,7 +56,8 @@ export function serviceHeaders(dialect: Dialect, id: string, left: BudgetLeft | 
   if (dialect === 'anthropic') {
     const h: Record<string, string> = { 'request-id': id };
     if (!left) return h;
-    const at = (ms: number) => new Date(Date.now() + Math.ceil(ms / 1000) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    // The second a bucket is whole again, rounded up: the header has whole seconds and must not say "already".
+    const at = (ms: number) => new Date(Math.ceil((Date.now() + ms) / 1000) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
     if (Number.isFinite(left.limit.requests_per_minute)) {
       h['anthropic-ratelimit-requests-limit'] = String(left.limit.requests_per_minute);
       h['anthropic-ratelimit-requests-remaining'] = String(left.requests);

@@ -161,8 +161,11 @@ export function providerSpec(partial: Partial<Omit<MockProviderSpec, 'rate_limit
     faults: partial.faults ?? [],
     script: partial.script ?? [],
     capacity: partial.capacity,
-    // A limit left out is no limit.
-    rate_limit: partial.rate_limit && { requests_per_minute: partial.rate_limit.requests_per_minute ?? Infinity, tokens_per_minute: partial.rate_limit.tokens_per_minute ?? Infinity },
+    // A limit left out is no limit; with neither there is no budget.
+    rate_limit:
+      partial.rate_limit && (partial.rate_limit.requests_per_minute !== undefined || partial.rate_limit.tokens_per_minute !== undefined)
+        ? { requests_per_minute: partial.rate_limit.requests_per_minute ?? Infinity, tokens_per_minute: partial.rate_limit.tokens_per_minute ?? Infinity }
+        : undefined,
   };
 }
 

@@ -75,6 +75,12 @@ export class RateBudget {
     };
   }
 
+  /** Gives back what an admitted request took (a rate-limit fault then refused it after all). */
+  refund(tokens: number): void {
+    this.requests = Math.min(this.limit.requests_per_minute, this.requests + 1);
+    this.tokens = Math.min(this.limit.tokens_per_minute, this.tokens + tokens);
+  }
+
   /** Whole again (POST /_mock/reset). */
   reset(at = now()): void {
     this.requests = this.limit.requests_per_minute;
@@ -93,4 +99,9 @@ export class RateBudget {
 
 function untilWhole(perMinute: number, level: number): number {
   return Number.isFinite(perMinute) ? ((perMinute - level) * MINUTE_MS) / perMinute : 0;
+}
+
+/** A wait as Retry-After says it: whole seconds, rounded up (at least 1), so a client that waits that long is admitted. */
+export function retryAfterSeconds(waitMs: number): number {
+  return Math.max(1, Math.ceil(waitMs / 1000));
 }

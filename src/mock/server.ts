@@ -6,12 +6,12 @@ import { estimatePromptTokens } from '../util/tokens.js';
 import { sleep } from '../util/time.js';
 import { nextSlice, sliceAfter } from '../util/loop-slices.js';
 import { Rng, hashSeed, sample } from './random.js';
-import { goDuration, requestId, serviceHeaders, spent } from './headers.js';
-import { RateBudget, type BudgetRefusal } from './rate-budget.js';
+import { requestId, serviceHeaders, spent } from './headers.js';
+import { RateBudget, retryAfterSeconds, type BudgetLeft, type BudgetRefusal } from './rate-budget.js';
 import { FAULT_KEYS, toFault, toStep, type Dialect, type Fault, type MockProfile, type MockProviderSpec, type ProbabilisticFault, type ScriptStep } from './profile.js';
 import { PrefixCache, promptText } from './prefix-cache.js';
 import { errorBody, missingField, statusReply, unknownModel } from './replies.js';
-import { StreamWire, errorReply, nonStreamBody, oa, type FinishReason, type TokenCounts } from './wire.js';
+import { StreamWire, budgetReply, errorReply, nonStreamBody, type FinishReason, type TokenCounts } from './wire.js';
 import { toolCallFor } from './tools.js';
 import { ServiceSlots } from './capacity.js';
 
@@ -233,8 +233,9 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     const promptTokens = estimatePromptTokens(messages, systemChars);
     for (const [k, v] of Object.entries(serviceHeaders(spec.dialect, rid, undefined))) res.setHeader(k, v);
     // A fault asked for but not understood is answered, never ignored: a chaos test must not pass because its fault was not sent.
-    const picked = pickFault(state, header(req, 'x-mock-fault'));
-    if ('invalid' in picked) return fail(state, res, 'bad_fault_header', errorBody(spec.dialect, 400, picked.invalid), {}, rid);
+    const override = header(req, 'x-mock-fault');
+    const asked = override === undefined ? undefined : parseFaultHeader(override);
+    if (asked && 'invalid' in asked) return fail(state, res, 'bad_fault_header', errorBody(spec.dialect, 400, asked.invalid), {}, rid);
 
     if (spec.api_key !== undefined) {
       const presented = bearer(req) ?? header(req, 'x-api-key') ?? '';
@@ -251,13 +252,18 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     if (spec.reject_stream_options && body.stream_options !== undefined) {
       return fail(state, res, 'stream_options', { status: 400, body: JSON.stringify({ error: { message: 'Unrecognized request argument supplied: stream_options', type: 'invalid_request_error', param: 'stream_options', code: null } }) }, {}, rid);
     }
-    // The budget is the service's gate before the model: a refused request takes none of it and meets no fault.
+    // The budget is the service's gate before the model: a refused request takes none of it and meets no
+    // fault (scripted steps and seeded rolls are the model's, taken by admitted requests only). One clock
+    // reading for the decision and the headers, so a 429 never reports a request's worth left.
     if (state.budget) {
-      const refused = state.budget.take(promptTokens);
-      if (refused) return overBudget(state, res, refused, String(body.model ?? spec.model), rid);
-      for (const [k, v] of Object.entries(serviceHeaders(spec.dialect, rid, state.budget.left()))) res.setHeader(k, v);
+      const at = now();
+      const refused = state.budget.take(promptTokens, at);
+      if (refused) return overBudget(state, res, refused, String(body.model ?? spec.model), rid, state.budget.left(at));
+      for (const [k, v] of Object.entries(serviceHeaders(spec.dialect, rid, state.budget.left(at)))) res.setHeader(k, v);
     }
-    const fault = picked;
+    const fault = asked ?? pickFault(state);
+    // An injected rate limit refuses the request after all: it takes nothing from the budget.
+    if (fault.kind === 'rate_limit') state.budget?.refund(promptTokens);
     const maxTokens = Number(body.max_tokens ?? body.max_completion_tokens ?? Infinity);
     if (fault.kind === 'context_length' || promptTokens + (Number.isFinite(maxTokens) ? maxTokens : 0) > spec.context_window) {
       return fail(state, res, 'context_length', errorReply(spec.dialect, 'context_length', { message: fault.message }), fault, rid);
@@ -307,8 +313,8 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     }
   }
 
-  function pickFault(state: ProviderState, override: string | undefined): Fault | { invalid: string } {
-    if (override !== undefined) return parseFaultHeader(override);
+  /** The fault of the provider's script or seeded rolls for the next admitted request. */
+  function pickFault(state: ProviderState): Fault {
     while (state.stepIndex < state.script.length) {
       const step = state.script[state.stepIndex];
       const expired = (step.for_ms !== undefined && now() - state.stepStart >= step.for_ms) || (step.times !== undefined && state.stepCount >= step.times);
@@ -532,7 +538,7 @@ function fail(state: ProviderState, res: ServerResponse, kind: string, reply: { 
   const dialect: Dialect = state.spec.dialect;
   if (reply.status === 429 && kind !== 'billing') {
     // A rate-limit fault tells the story of a spent budget: nothing left until the client may retry.
-    if (state.budget) Object.assign(headers, serviceHeaders(dialect, rid, spent(state.budget.limit, (fault.retry_after ?? ANTHROPIC_RETRY_AFTER_S) * 1000)));
+    if (state.budget) Object.assign(headers, serviceHeaders(dialect, rid, spent(state.budget.limit, fault.retry_after_ms ?? (fault.retry_after ?? ANTHROPIC_RETRY_AFTER_S) * 1000)));
     if (dialect === 'anthropic') headers['retry-after'] = String(ANTHROPIC_RETRY_AFTER_S);
   }
   if (fault.retry_after !== undefined) headers['retry-after'] = String(fault.retry_after);
@@ -542,36 +548,19 @@ function fail(state: ProviderState, res: ServerResponse, kind: string, reply: { 
 }
 
 /**
- * The 429 of a spent budget, worded as the service words it (recorded: test/fixtures/wire/openai/
- * error-429-rate-limit-tpm.json, anthropic/error-429-rate-limit.json), with Retry-After in whole seconds
- * until the request would be admitted. A request larger than the whole per-minute budget is told so and
- * gets no Retry-After: waiting would not help.
+ * The 429 of a spent budget (wire.ts budgetReply words it per dialect), with Retry-After in whole seconds
+ * until the request would be admitted, rounded up: a client that waits that long is admitted. A request
+ * larger than the whole per-minute budget gets no Retry-After: waiting would not help.
  */
-function overBudget(state: ProviderState, res: ServerResponse, refused: BudgetRefusal, model: string, rid: string): void {
+function overBudget(state: ProviderState, res: ServerResponse, refused: BudgetRefusal, model: string, rid: string, left: BudgetLeft): void {
   count(state, 'rate_limit_budget');
-  const budget = state.budget!;
   const dialect = state.spec.dialect;
-  const limit = refused.bucket === 'requests' ? budget.limit.requests_per_minute : budget.limit.tokens_per_minute;
-  const left = budget.left();
-  let reply: { status: number; body: string };
-  if (dialect === 'openai') {
-    const what = refused.bucket === 'requests' ? 'requests per min (RPM)' : 'tokens per min (TPM)';
-    const used = refused.bucket === 'requests' ? limit - left.requests : limit - left.tokens;
-    const requested = refused.bucket === 'requests' ? 1 : refused.requested;
-    const message = refused.tooLarge
-      ? `Request too large for ${model} in organization org-mock on ${what}: Limit ${limit}, Requested ${requested}. The input or output tokens must be reduced in order to run successfully. Visit https://platform.openai.com/account/rate-limits to learn more.`
-      : `Rate limit reached for ${model} in organization org-mock on ${what}: Limit ${limit}, Used ${used}, Requested ${requested}. Please try again in ${goDuration(refused.waitMs)}. Visit https://platform.openai.com/account/rate-limits to learn more.`;
-    reply = oa(429, message, refused.bucket, 'rate_limit_exceeded');
-  } else if (dialect === 'anthropic') {
-    const what = refused.bucket === 'requests' ? 'requests' : 'input tokens';
-    reply = errorReply(dialect, 'rate_limit', {
-      message: `This request would exceed the rate limit for your organization (org-mock) of ${limit.toLocaleString('en-US')} ${what} per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later.`,
-    });
-  } else {
-    reply = errorReply(dialect, 'rate_limit', {});
-  }
+  const requests = refused.bucket === 'requests';
+  const limit = requests ? left.limit.requests_per_minute : left.limit.tokens_per_minute;
+  const used = limit - (requests ? left.requests : left.tokens);
+  const reply = budgetReply(dialect, { bucket: refused.bucket, limit, used, requested: refused.requested, waitMs: refused.waitMs, tooLarge: refused.tooLarge, model });
   const headers = serviceHeaders(dialect, rid, left);
-  if (!refused.tooLarge) headers['retry-after'] = String(Math.max(1, Math.ceil(refused.waitMs / 1000)));
+  if (!refused.tooLarge) headers['retry-after'] = String(retryAfterSeconds(refused.waitMs));
   sendJson(res, reply.status, reply.body.replace('"request_id":"req_mock"', `"request_id":${JSON.stringify(rid)}`), headers);
 }
 

@@ -1,4 +1,6 @@
 import type { Dialect, FaultKind } from './profile.js';
+import { goDuration as goDurationOf } from './headers.js';
+import { retryAfterSeconds } from './rate-budget.js';
 
 /**
  * The emulator's wire formats, one per dialect, written from the shapes in docs/providers.md (shared) and
@@ -391,6 +393,52 @@ export function errorReply(dialect: Dialect, fault: ErrorFault, opts: { message?
   const reply = table[fault][dialect];
   if (opts.message) return { status: reply.status, body: reply.body.replace(/"message":"[^"]*"/, `"message":${JSON.stringify(opts.message)}`) };
   return reply;
+}
+
+/** A request the budget refused, for budgetReply. */
+export interface BudgetRefusalWords {
+  bucket: 'requests' | 'tokens';
+  /** The refusing bucket's per-minute limit, and what of it is used. */
+  limit: number;
+  used: number;
+  /** Tokens the request asked for. */
+  requested: number;
+  waitMs: number;
+  /** Larger than the whole per-minute budget: no wait admits it. */
+  tooLarge: boolean;
+  model: string;
+}
+
+/**
+ * The 429 of a spent budget, worded as each service words its own. From public reports of real answers:
+ * OpenAI "Rate limit reached for gpt-3.5-turbo in organization … Limit 3, Used 3, Requested 1. Please try
+ * again in 20s." (SevaSk/ecoute#194), the type naming the bucket as in openai/error-429-rate-limit-tpm.json;
+ * Anthropic anthropic/error-429-rate-limit.json and stackblitz/bolt.new#8589 ("… of 1,000,000 input tokens
+ * per minute …"); Moonshot moonshot/error-429-rate-limit-rpm.json. Other dialects send their one
+ * rate-limit body (errorReply).
+ */
+export function budgetReply(dialect: Dialect, r: BudgetRefusalWords): ErrorReply {
+  const perMinute = (n: number) => n.toLocaleString('en-US');
+  const seconds = retryAfterSeconds(r.waitMs);
+  if (dialect === 'openai') {
+    const what = r.bucket === 'requests' ? 'requests per min (RPM)' : 'tokens per min (TPM)';
+    const requested = r.bucket === 'requests' ? 1 : r.requested;
+    const link = 'Visit https://platform.openai.com/account/rate-limits to learn more.';
+    const message = r.tooLarge
+      ? `Request too large for ${r.model} in organization org-mock on ${what}: Limit ${r.limit}, Requested ${requested}. The input or output tokens must be reduced in order to run successfully. ${link}`
+      : `Rate limit reached for ${r.model} in organization org-mock on ${what}: Limit ${r.limit}, Used ${r.used}, Requested ${requested}. Please try again in ${goDurationOf(r.waitMs)}. ${link}`;
+    return oa(429, message, r.bucket, 'rate_limit_exceeded');
+  }
+  if (dialect === 'anthropic') {
+    const what = r.bucket === 'requests' ? 'requests' : 'input tokens';
+    return an(429, 'rate_limit_error', `This request would exceed the rate limit for your organization (org-mock) of ${perMinute(r.limit)} ${what} per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later. You may also contact sales at https://www.anthropic.com/contact-sales to discuss your options for a rate limit increase.`);
+  }
+  if (dialect === 'moonshot') {
+    return r.bucket === 'requests'
+      ? ms(429, `Your account org-mock<ak-mock> request reached organization max RPM: ${r.limit}, please try again after ${seconds} seconds`, 'rate_limit_reached_error')
+      : ms(429, `Your account org-mock<ak-mock> request reached organization TPM rate limit, current: ${r.used + r.requested}, limit: ${r.limit}`, 'rate_limit_reached_error');
+  }
+  return errorReply(dialect, 'rate_limit', {});
 }
 
 export function oa(status: number, message: string, type: string, code: string | null): ErrorReply {
