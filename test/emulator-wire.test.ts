@@ -199,7 +199,7 @@ describe('emulated budget 429s against the recorded ones', () => {
 
   it("openai: the recorded envelope, type and code; today's (RPM)/(TPM) wording with Used and Requested", async () => {
     const file = 'openai/error-429-rate-limit-tpm.json';
-    const r = await refusedSecond('openai', 'word '.repeat(70));
+    const r = await refusedSecond('openai', 'word '.repeat(40)) // with max_tokens 10, more than half the 100;
     const mine = messageOf(r.body);
     const recorded = messageOf(recordedBody(file));
     expect(r.status).toBe(fixture(file).status);

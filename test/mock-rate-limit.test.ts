@@ -87,6 +87,17 @@ describe('the emulator enforces the budget its headers report', () => {
       body: await r.text(),
     }));
 
+  it('openai charges max_tokens to the token budget with the prompt, as OpenAI does; anthropic the prompt alone', async () => {
+    const server = await emulator({ oa: { dialect: 'openai', rate_limit: { tokens_per_minute: 100 } }, an: { dialect: 'anthropic', rate_limit: { tokens_per_minute: 100 } } });
+    const send = (name: string, api: string) =>
+      fetch(`${server.baseUrl(name)}${api}`, { method: 'POST', body: JSON.stringify({ model: server.profile.providers[name].model, max_tokens: 200, messages: [{ role: 'user', content: 'hi' }] }) }).then(async (r) => ({ status: r.status, body: await r.text(), retryAfter: r.headers.get('retry-after') }));
+    const oa = await send('oa', '/chat/completions');
+    expect(oa.status).toBe(429);
+    expect(JSON.parse(oa.body).error.message).toMatch(/^Request too large for .* on tokens per min \(TPM\): Limit 100, Requested 20\d\./);
+    expect(oa.retryAfter).toBeNull();
+    expect((await send('an', '/messages')).status).toBe(200);
+  });
+
   it('a request the budget refuses meets no scripted fault: the script waits for admitted requests', async () => {
     const server = await emulator({ oa: { dialect: 'openai', rate_limit: { tokens_per_minute: 100 }, script: [{ kind: 'overloaded', times: 2 }, { kind: 'ok' }] } });
     const tokens = (n: number) => 'word '.repeat(n);

@@ -67,6 +67,6 @@ function budgetNote(limit: RateLimit | undefined): string {
   if (!limit) return '';
   const parts = [];
   if (Number.isFinite(limit.requests_per_minute)) parts.push(`${limit.requests_per_minute.toLocaleString('en-US')} request${limit.requests_per_minute === 1 ? '' : 's'}`);
-  if (Number.isFinite(limit.tokens_per_minute)) parts.push(`${limit.tokens_per_minute.toLocaleString('en-US')} prompt tokens`);
+  if (Number.isFinite(limit.tokens_per_minute)) parts.push(`${limit.tokens_per_minute.toLocaleString('en-US')} tokens`);
   return `  (rate limit: ${parts.join(', ')} a minute)`;
 }

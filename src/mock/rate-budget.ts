@@ -1,6 +1,6 @@
 import { now } from '../util/clock.js';
 
-/** A provider's per-minute budget (a profile's `rate_limit`): requests, and prompt tokens (Infinity: that one is not limited). */
+/** A provider's per-minute budget (a profile's `rate_limit`): requests, and tokens (Infinity: that one is not limited). */
 export interface RateLimit {
   requests_per_minute: number;
   tokens_per_minute: number;
@@ -30,7 +30,7 @@ export interface BudgetRefusal {
 const MINUTE_MS = 60_000;
 
 /**
- * A provider's budget as the services describe theirs: two buckets (requests, prompt tokens) that hold a
+ * A provider's budget as the services describe theirs: two buckets (requests, tokens) that hold a
  * minute's worth and refill continuously, so a client that spent them waits only until there is room for
  * its request, not for a window to end (Anthropic documents its limits as token buckets; OpenAI's resets
  * say when the budget is whole again). A refused request takes nothing.
@@ -46,7 +46,7 @@ export class RateBudget {
     this.at = at;
   }
 
-  /** Admits a request of `tokens` prompt tokens (taking it from the budget), or says why not. */
+  /** Admits a request charged `tokens` (taking it from the budget), or says why not. */
   take(tokens: number, at = now()): BudgetRefusal | undefined {
     this.refill(at);
     const { requests_per_minute: rpm, tokens_per_minute: tpm } = this.limit;

@@ -255,16 +255,19 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     // The budget is the service's gate before the model: a refused request takes none of it and meets no
     // fault (scripted steps and seeded rolls are the model's, taken by admitted requests only). One clock
     // reading for the decision and the headers, so a 429 never reports a request's worth left.
+    const maxTokens = Number(body.max_tokens ?? body.max_completion_tokens ?? Infinity);
+    // OpenAI charges a request's max_tokens to its tokens-a-minute budget up front, with the prompt; the
+    // others' budgets count the prompt (Anthropic's input-tokens limit; the rest document none).
+    const charged = promptTokens + (spec.dialect === 'openai' && Number.isFinite(maxTokens) ? maxTokens : 0);
     if (state.budget) {
       const at = now();
-      const refused = state.budget.take(promptTokens, at);
+      const refused = state.budget.take(charged, at);
       if (refused) return overBudget(state, res, refused, String(body.model ?? spec.model), rid, state.budget.left(at));
       for (const [k, v] of Object.entries(serviceHeaders(spec.dialect, rid, state.budget.left(at)))) res.setHeader(k, v);
     }
     const fault = asked ?? pickFault(state);
     // An injected rate limit refuses the request after all: it takes nothing from the budget.
-    if (fault.kind === 'rate_limit') state.budget?.refund(promptTokens);
-    const maxTokens = Number(body.max_tokens ?? body.max_completion_tokens ?? Infinity);
+    if (fault.kind === 'rate_limit') state.budget?.refund(charged);
     if (fault.kind === 'context_length' || promptTokens + (Number.isFinite(maxTokens) ? maxTokens : 0) > spec.context_window) {
       return fail(state, res, 'context_length', errorReply(spec.dialect, 'context_length', { message: fault.message }), fault, rid);
     }
