@@ -167,6 +167,7 @@ describe('emulated budget 429s against the recorded ones', () => {
     moonshot: { dialect: 'moonshot', rate_limit: { requests_per_minute: 1 } },
     anthropic: { dialect: 'anthropic', rate_limit: { tokens_per_minute: 100 } },
     openai: { dialect: 'openai', rate_limit: { tokens_per_minute: 100 } },
+    gemini: { dialect: 'gemini', rate_limit: { requests_per_minute: 1 } },
   });
   /** Two requests: the first admitted, the second refused by the budget. */
   async function refusedSecond(name: string, prompt: string): Promise<{ status: number; body: string; retryAfter: string | null }> {
@@ -195,6 +196,21 @@ describe('emulated budget 429s against the recorded ones', () => {
     expect(envelope(r.body).filter((p) => p !== '.request_id')).toEqual(envelope(recordedBody(file)));
     expect(messageOf(r.body).message).toMatch(pattern(messageOf(recordedBody(file)).message));
     expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gemini: the recorded quota error with the limit and the wait in it, and no Retry-After header, as Gemini sends none', async () => {
+    const file = 'gemini/error-429-per-minute-retryinfo.json';
+    const r = await refusedSecond('gemini', 'hi');
+    expect(r.status).toBe(fixture(file).status);
+    expect(envelope(r.body)).toEqual(envelope(recordedBody(file)));
+    type Detail = { '@type': string; retryDelay?: string; violations?: { quotaValue: string }[] };
+    const details = (b: string) => (JSON.parse(JSON.parse(b).error.message) as { error: { details: Detail[] } }).error.details;
+    expect(details(r.body).map((d) => d['@type'])).toEqual(details(recordedBody(file)).map((d) => d['@type']));
+    const mine = details(r.body);
+    expect(mine[0].violations?.[0].quotaValue).toBe('1');
+    // a minute for the next request, less what came back since the first, in whole seconds
+    expect(Number(/^(\d+)s$/.exec(mine[2].retryDelay ?? '')?.[1])).toBeGreaterThanOrEqual(55);
+    expect(r.retryAfter).toBeNull();
   });
 
   it("openai: the recorded envelope, type and code; today's (RPM)/(TPM) wording with Used and Requested", async () => {

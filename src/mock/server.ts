@@ -563,7 +563,7 @@ function overBudget(state: ProviderState, res: ServerResponse, refused: BudgetRe
   const used = limit - (requests ? left.requests : left.tokens);
   const reply = budgetReply(dialect, { bucket: refused.bucket, limit, used, requested: refused.requested, waitMs: refused.waitMs, tooLarge: refused.tooLarge, model });
   const headers = serviceHeaders(dialect, rid, left);
-  if (!refused.tooLarge) headers['retry-after'] = String(retryAfterSeconds(refused.waitMs));
+  if (!refused.tooLarge && !reply.retryInBody) headers['retry-after'] = String(retryAfterSeconds(refused.waitMs));
   sendJson(res, reply.status, reply.body.replace('"request_id":"req_mock"', `"request_id":${JSON.stringify(rid)}`), headers);
 }
 

@@ -414,10 +414,11 @@ export interface BudgetRefusalWords {
  * OpenAI "Rate limit reached for gpt-3.5-turbo in organization … Limit 3, Used 3, Requested 1. Please try
  * again in 20s." (SevaSk/ecoute#194), the type naming the bucket as in openai/error-429-rate-limit-tpm.json;
  * Anthropic anthropic/error-429-rate-limit.json and stackblitz/bolt.new#8589 ("… of 1,000,000 input tokens
- * per minute …"); Moonshot moonshot/error-429-rate-limit-rpm.json. Other dialects send their one
- * rate-limit body (errorReply).
+ * per minute …"); Moonshot moonshot/error-429-rate-limit-rpm.json; Gemini's quota error with the limit and
+ * the wait in it. Other dialects send their one rate-limit body (errorReply). `retryInBody`: the wait is in
+ * the body, and the service sends no Retry-After header.
  */
-export function budgetReply(dialect: Dialect, r: BudgetRefusalWords): ErrorReply {
+export function budgetReply(dialect: Dialect, r: BudgetRefusalWords): ErrorReply & { retryInBody?: boolean } {
   const perMinute = (n: number) => n.toLocaleString('en-US');
   const seconds = retryAfterSeconds(r.waitMs);
   if (dialect === 'openai') {
@@ -432,6 +433,19 @@ export function budgetReply(dialect: Dialect, r: BudgetRefusalWords): ErrorReply
   if (dialect === 'anthropic') {
     const what = r.bucket === 'requests' ? 'requests' : 'input tokens';
     return an(429, 'rate_limit_error', `This request would exceed the rate limit for your organization (org-mock) of ${perMinute(r.limit)} ${what} per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later. You may also contact sales at https://www.anthropic.com/contact-sales to discuss your options for a rate limit increase.`);
+  }
+  if (dialect === 'gemini') {
+    // Google's quota error (recorded: gemini/error-429-per-minute-retryinfo.json): the limit in the
+    // QuotaFailure, the wait in RetryInfo; Gemini sends no Retry-After header (retryInBody).
+    const quota = r.bucket === 'requests'
+      ? { quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier' }
+      : { quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_input_token_count', quotaId: 'GenerateContentInputTokensPerModelPerMinute-FreeTier' };
+    const details: unknown[] = [
+      { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ ...quota, quotaDimensions: { location: 'global', model: r.model }, quotaValue: String(r.limit) }] },
+      { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }] },
+    ];
+    if (!r.tooLarge) details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${seconds}s` });
+    return { ...gmQuota('You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.', details), retryInBody: true };
   }
   if (dialect === 'moonshot') {
     return r.bucket === 'requests'
