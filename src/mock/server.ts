@@ -258,7 +258,8 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     const maxTokens = Number(body.max_tokens ?? body.max_completion_tokens ?? Infinity);
     // OpenAI charges a request's max_tokens to its tokens-a-minute budget up front, with the prompt; the
     // others' budgets count the prompt (Anthropic's input-tokens limit; the rest document none).
-    const charged = promptTokens + (spec.dialect === 'openai' && Number.isFinite(maxTokens) ? maxTokens : 0);
+    const requestTokens = promptTokens + (Number.isFinite(maxTokens) ? maxTokens : 0);
+    const charged = spec.dialect === 'openai' ? requestTokens : promptTokens;
     if (state.budget) {
       const at = now();
       const refused = state.budget.take(charged, at);
@@ -268,7 +269,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     const fault = asked ?? pickFault(state);
     // An injected rate limit refuses the request after all: it takes nothing from the budget.
     if (fault.kind === 'rate_limit') state.budget?.refund(charged);
-    if (fault.kind === 'context_length' || promptTokens + (Number.isFinite(maxTokens) ? maxTokens : 0) > spec.context_window) {
+    if (fault.kind === 'context_length' || requestTokens > spec.context_window) {
       return fail(state, res, 'context_length', errorReply(spec.dialect, 'context_length', { message: fault.message }), fault, rid);
     }
     switch (fault.kind) {

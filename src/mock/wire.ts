@@ -1,5 +1,5 @@
 import type { Dialect, FaultKind } from './profile.js';
-import { goDuration as goDurationOf } from './headers.js';
+import { goDuration } from './headers.js';
 import { retryAfterSeconds } from './rate-budget.js';
 
 /**
@@ -427,7 +427,7 @@ export function budgetReply(dialect: Dialect, r: BudgetRefusalWords): ErrorReply
     const link = 'Visit https://platform.openai.com/account/rate-limits to learn more.';
     const message = r.tooLarge
       ? `Request too large for ${r.model} in organization org-mock on ${what}: Limit ${r.limit}, Requested ${requested}. The input or output tokens must be reduced in order to run successfully. ${link}`
-      : `Rate limit reached for ${r.model} in organization org-mock on ${what}: Limit ${r.limit}, Used ${r.used}, Requested ${requested}. Please try again in ${goDurationOf(r.waitMs)}. ${link}`;
+      : `Rate limit reached for ${r.model} in organization org-mock on ${what}: Limit ${r.limit}, Used ${r.used}, Requested ${requested}. Please try again in ${goDuration(r.waitMs)}. ${link}`;
     return oa(429, message, r.bucket, 'rate_limit_exceeded');
   }
   if (dialect === 'anthropic') {
