@@ -5,8 +5,10 @@
  * in the dialect handlers' own tests; this file tests what the server does around any handler.
  */
 import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -202,6 +204,28 @@ describe('limits', () => {
     const bad = await post(`${url}/v1/chat/completions`, '{"model": "fast", ');
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.code).toBe('invalid_json');
+  });
+
+  it('413 reaches the official SDKs, each in its own process, as a 413 while they are still uploading a body far over the limit, and is not sent again', async () => {
+    // Closed at once with the rest of the body unread, the connection was reset under the client: the SDKs
+    // then read a connection error (at random, more often the larger the body), retried, and uploaded it
+    // up to three times. Several rounds, as the reset was a race.
+    const { url, logs } = await start({ limits: { maxBodyBytes: 64 * 1024 } });
+    const outcomes: { sdk: string; error: string; status: number | null; type: string | null; sends: number }[] = [];
+    for (const megabytes of [8, 8]) {
+      const child = spawn(process.execPath, [fileURLToPath(new URL('./clients/sdk-upload.mjs', import.meta.url)), url, String(megabytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      await once(child, 'exit');
+      outcomes.push(...out.trim().split('\n').map((l) => JSON.parse(l)));
+    }
+    expect(outcomes).toHaveLength(4);
+    for (const o of outcomes) {
+      expect(o).toMatchObject({ status: 413, sends: 1 });
+      expect(o.error).toBe(o.sdk === 'openai' ? 'APIError' : 'ContentTooLargeError');
+    }
+    expect(outcomes.filter((o) => o.sdk === 'anthropic').map((o) => o.type)).toEqual(Array(2).fill('request_too_large'));
+    expect(logs.filter((l) => / 413 /.test(l))).toHaveLength(4);
   });
 
   it('429 with Retry-After past the per-client concurrency limit, and a slot frees when a request ends', async () => {

@@ -3,6 +3,7 @@
  * so a huge upload is cut off at the limit rather than buffered), and requests in flight per client.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 
 export class BodyTooLarge extends Error {
   constructor(readonly limit: number) {
@@ -40,6 +41,27 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     const onClose = () => stop(new ClientGone());
     req.on('data', onData).once('end', onEnd).once('close', onClose);
   });
+}
+
+/**
+ * After an early answer (a 413) to a request whose body is still arriving, the connection closes only once
+ * the client has stopped sending, or after `lingerMs`: the rest of the body is read and thrown away
+ * meanwhile (a lingering close, as nginx's lingering_close). Closed at once with unread bytes in its buffer,
+ * a socket makes the kernel send a reset, and a client still uploading loses the answer: the official SDKs
+ * then read the 413 as a connection error and upload the whole body twice more.
+ */
+export function lingerOnClose(req: IncomingMessage, lingerMs: number): void {
+  const socket = req.socket as Socket & { destroySoon?: () => void };
+  req.removeAllListeners('data');
+  req.resume();
+  // node:http closes a `connection: close` exchange with destroySoon() once the answer is written; this
+  // socket sends its FIN then, and is destroyed when the client's FIN comes or the time is up.
+  socket.destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), lingerMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
 }
 
 /** Requests in flight per client (its key or its address); past the limit a request is refused. */

@@ -14,7 +14,7 @@ import { serverText } from '../util/redact.js';
 import { ClientAuth } from './auth.js';
 import type { CallRecord, Endpoint, EndpointContext, EndpointHandler } from './context.js';
 import { sendError, type Dialect } from './errors.js';
-import { BodyTooLarge, ClientGone, ClientSlots, readBody } from './limits.js';
+import { BodyTooLarge, ClientGone, ClientSlots, lingerOnClose, readBody } from './limits.js';
 import { expose, modelList, notReady, type Exposure } from './routes.js';
 
 /** What the gateway reports to GatewayMetrics (metrics.ts); structural, so a test may pass its own. */
@@ -273,6 +273,7 @@ export class Gateway {
       if (e instanceof ClientGone) return;
       if (e instanceof BodyTooLarge) {
         res.setHeader('connection', 'close');
+        lingerOnClose(req, this.limits.requestReceiveMs);
         return sendError(res, dialect, { status: 413, message: `${e.message}; send a smaller request (serve.max_body raises the limit)`, code: 'request_too_large' });
       }
       return sendError(res, dialect, { status: 400, message: `the request body is not valid JSON: ${(e as Error).message}`, code: 'invalid_json' });
