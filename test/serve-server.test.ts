@@ -106,6 +106,53 @@ describe('routing', () => {
     expect(def.providers.map((p) => p.name)).toEqual(['fast', 'slow']);
   });
 
+  it('lists and retrieves routes as each official SDK reads models: OpenAI Model, Anthropic ModelInfo pages; 404 for an unknown one', async () => {
+    const { url } = await start();
+    const oa = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const one = (await oa.models.retrieve('default')) as unknown as { id: string; object: string; created: number; providers: { name: string }[] };
+    expect(one).toMatchObject({ id: 'default', object: 'model', owned_by: 'llm-fallback' });
+    expect(one.created).toBeGreaterThan(1_700_000_000);
+    expect(one.providers.map((p) => p.name)).toEqual(['fast', 'slow']);
+    const missing = await oa.models.retrieve('no-such-route').catch((e) => e);
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(missing.error).toMatchObject({ code: 'model_not_found', param: 'model' });
+
+    const an = new Anthropic({ baseURL: url, apiKey: 'unused', maxRetries: 0 });
+    const listed = [];
+    for await (const m of an.models.list()) listed.push(m);
+    expect(listed.map((m) => m.id)).toEqual(expect.arrayContaining(['default', 'solo', 'fast', 'slow', 'down']));
+    for (const m of listed) {
+      expect(m).toMatchObject({ type: 'model', display_name: m.id });
+      expect(Date.parse(m.created_at)).toBeGreaterThan(Date.parse('2020-01-01'));
+    }
+    expect(await an.models.retrieve('fast')).toMatchObject({ type: 'model', id: 'fast', display_name: 'fast' });
+    const anMissing = await an.models.retrieve('no-such-route').catch((e) => e);
+    expect(anMissing).toBeInstanceOf(Anthropic.NotFoundError);
+    expect(anMissing.error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    // A path Anthropic's SDK calls that the gateway does not serve is refused in its envelope, so the SDK reads it.
+    const count = await an.messages.countTokens({ model: 'default', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    expect(count).toBeInstanceOf(Anthropic.NotFoundError);
+    expect(count.error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+  });
+
+  it('names every request with an id each SDK reads, in its header and (Anthropic) its error body, and logs it', async () => {
+    const { url, logs } = await start();
+    const oa = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const listed = await oa.models.list().withResponse();
+    expect(listed.request_id).toMatch(/^req_[0-9a-f]{12}[0-9a-z]+$/);
+    const oaErr = await oa.models.retrieve('no-such-route').catch((e) => e);
+    expect(oaErr.requestID).toMatch(/^req_/);
+    expect(oaErr.requestID).not.toBe(listed.request_id);
+
+    const an = new Anthropic({ baseURL: url, apiKey: 'unused', maxRetries: 0 });
+    const anErr = await an.messages.create({ model: 'no-such-route', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    expect(anErr).toBeInstanceOf(Anthropic.APIError);
+    expect(anErr.requestID).toMatch(/^req_/);
+    expect(anErr.error.request_id).toBe(anErr.requestID);
+    // The access log's line for each request carries the id its client saw.
+    for (const id of [listed.request_id, oaErr.requestID, anErr.requestID]) expect(logs.filter((l) => l.endsWith(` id=${id}`))).toHaveLength(1);
+  });
+
   it('serves the paths without /v1 too, answers 404 and 405 in the OpenAI envelope, HEAD and OPTIONS', async () => {
     const { url } = await start();
     const bare = await (await fetch(`${url}/models`)).json();
@@ -301,7 +348,7 @@ describe('access log and errors', () => {
     await fetch(`${url}/v1/models`);
     await fetch(`${url}/healthz`);
     const line = logs.find((l) => l.includes('/v1/chat/completions'))!;
-    expect(line).toMatch(/^\d{4}-\d\d-\d\dT\S+Z POST \/v1\/chat\/completions 200 route=default provider=fast source=live attempts=1 \d+\.\dms$/);
+    expect(line).toMatch(/^\d{4}-\d\d-\d\dT\S+Z POST \/v1\/chat\/completions 200 route=default provider=fast source=live attempts=1 \d+\.\dms id=req_\w+$/);
     expect(logs.some((l) => / GET \/v1\/models 200 /.test(l))).toBe(true);
     // Successful probes stay out of the log.
     expect(logs.some((l) => l.includes('/healthz'))).toBe(false);

@@ -4,7 +4,6 @@
  * hold-then-commit of stream-commit.ts, or folded), maps "no answer" to its status, and reports the
  * call to the server once.
  */
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChainEvent, ChainResult } from '../chain/chain.js';
 import { CALL_DEFAULTS } from '../defaults.js';
@@ -13,6 +12,7 @@ import type { ChatMessage } from '../providers/types.js';
 import type { Route, Router } from '../router.js';
 import type { Endpoint, EndpointContext } from './context.js';
 import { sendError, type Dialect, type ErrorReply } from './errors.js';
+import { nextId } from './ids.js';
 import { noAnswerReply } from './no-answer.js';
 import { finalHead, replyHeaders } from './reply-headers.js';
 import { streamAnswer, type SseFrames } from './stream-commit.js';
@@ -41,11 +41,6 @@ export interface DialectSpec {
   /** Response ids: chatcmpl-…, msg_…. */
   idPrefix: string;
 }
-
-/** Ids unique per process (a random stem) and cheap per request (a counter). */
-const ID_STEM = randomBytes(6).toString('hex');
-let idCount = 0;
-const nextId = (prefix: string) => `${prefix}${ID_STEM}${(++idCount).toString(36)}`;
 
 export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMessage, res: ServerResponse, ctx: EndpointContext): Promise<void> {
   const call = d.parse(body);

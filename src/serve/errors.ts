@@ -37,9 +37,10 @@ export interface ErrorReply {
   headers?: Record<string, string>;
 }
 
-export function errorBody(dialect: Dialect, e: ErrorReply): Record<string, unknown> {
+/** `requestId`: Anthropic's error body carries the request's id, as its `request-id` header does. */
+export function errorBody(dialect: Dialect, e: ErrorReply, requestId?: string): Record<string, unknown> {
   return dialect === 'anthropic'
-    ? { type: 'error', error: { type: anthropicType(e.status), message: e.message } }
+    ? { type: 'error', error: { type: anthropicType(e.status), message: e.message }, ...(requestId ? { request_id: requestId } : {}) }
     : { error: { message: e.message, type: openaiType(e.status), param: e.param ?? null, code: e.code ?? null } };
 }
 
@@ -49,7 +50,8 @@ export function sendError(res: ServerResponse, dialect: Dialect, e: ErrorReply):
     res.end();
     return;
   }
-  const body = JSON.stringify(errorBody(dialect, e));
+  const id = dialect === 'anthropic' ? res.getHeader('request-id') : undefined;
+  const body = JSON.stringify(errorBody(dialect, e, typeof id === 'string' ? id : undefined));
   res.writeHead(e.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...e.headers });
   res.end(body);
 }

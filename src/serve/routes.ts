@@ -37,18 +37,32 @@ export function notReady(router: Router, exposure: Exposure, nowMs = Date.now())
   return exposure.served.some(admitted) ? [] : ['every provider\'s circuit breaker is open'];
 }
 
-/** The routes as an OpenAI model list; `providers` says what each chain falls over through. */
-export function modelList(exposure: Exposure, created: number): { object: 'list'; data: Record<string, unknown>[] } {
+/** One route as a model, in the dialect that asked: OpenAI's `Model` (with what it falls over through), or Anthropic's `ModelInfo`. */
+function modelEntry(r: Exposure['served'][number], created: number, dialect: 'openai' | 'anthropic'): Record<string, unknown> {
+  if (dialect === 'anthropic') return { type: 'model', id: r.name, display_name: r.name, created_at: new Date(created * 1000).toISOString() };
   return {
-    object: 'list',
-    data: exposure.served.map((r) => ({
-      id: r.name,
-      object: 'model',
-      created,
-      owned_by: 'llm-fallback',
-      kind: r.kind,
-      providers: r.providers.map((p) => ({ name: p.name, model: p.model })),
-      ...(r.leftOut.length ? { left_out: r.leftOut } : {}),
-    })),
+    id: r.name,
+    object: 'model',
+    created,
+    owned_by: 'llm-fallback',
+    kind: r.kind,
+    providers: r.providers.map((p) => ({ name: p.name, model: p.model })),
+    ...(r.leftOut.length ? { left_out: r.leftOut } : {}),
   };
+}
+
+/**
+ * The routes as a model list, in the shape each SDK's `models.list()` reads: OpenAI's `{ object: "list", data }`,
+ * or Anthropic's page `{ data, has_more, first_id, last_id }` (one page: the routes are few).
+ */
+export function modelList(exposure: Exposure, created: number, dialect: 'openai' | 'anthropic' = 'openai'): Record<string, unknown> {
+  const data = exposure.served.map((r) => modelEntry(r, created, dialect));
+  if (dialect === 'anthropic') return { data, has_more: false, first_id: exposure.served[0]?.name ?? null, last_id: exposure.served.at(-1)?.name ?? null };
+  return { object: 'list', data };
+}
+
+/** One route as `models.retrieve(id)` reads it, or undefined when the gateway serves no such route. */
+export function modelInfo(exposure: Exposure, created: number, id: string, dialect: 'openai' | 'anthropic'): Record<string, unknown> | undefined {
+  const r = exposure.served.find((x) => x.name === id);
+  return r && modelEntry(r, created, dialect);
 }

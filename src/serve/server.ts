@@ -14,8 +14,9 @@ import { serverText } from '../util/redact.js';
 import { ClientAuth } from './auth.js';
 import type { CallRecord, Endpoint, EndpointContext, EndpointHandler } from './context.js';
 import { sendError, type Dialect } from './errors.js';
+import { nextId, requestIdHeader } from './ids.js';
 import { BodyTooLarge, ClientGone, ClientSlots, lingerOnClose, readBody } from './limits.js';
-import { expose, modelList, notReady, type Exposure } from './routes.js';
+import { expose, modelInfo, modelList, notReady, type Exposure } from './routes.js';
 
 /** What the gateway reports to GatewayMetrics (metrics.ts); structural, so a test may pass its own. */
 export interface GatewayMetricsSink {
@@ -59,7 +60,7 @@ const READY_LOAD_MS = 1_000;
 /** After the grace period, how long aborted requests get to end their responses before their connections are cut. */
 const ABORT_SETTLE_MS = 2_000;
 
-type PathKind = 'chat_completions' | 'messages' | 'models' | 'healthz' | 'readyz' | 'metrics';
+type PathKind = 'chat_completions' | 'messages' | 'models' | 'model' | 'healthz' | 'readyz' | 'metrics';
 
 /**
  * Paths, with and without /v1: OpenAI SDKs append /chat/completions to a base URL that usually ends in
@@ -78,6 +79,8 @@ const PATHS: Record<string, PathKind> = {
   '/metrics': 'metrics',
 };
 const POSTS = new Set<PathKind>(['chat_completions', 'messages']);
+/** `GET /v1/models/{id}`: one route, as `models.retrieve(id)` asks for it. */
+const MODEL_PATH = /^(?:\/v1)?\/models\/[^/]+$/;
 
 /** One router and the requests still using it: a reload installs a new one and closes the old one when its last request ends. */
 interface RouterSlot {
@@ -92,6 +95,10 @@ interface Exchange {
   res: ServerResponse;
   path: string;
   kind: PathKind | undefined;
+  /** The envelope its errors are sent in. */
+  dialect: Dialect;
+  /** The request's id: its `x-request-id` (`request-id` on /v1/messages) and the access log's `id=`. */
+  id: string;
   started: number;
   abort: AbortController;
   route?: string;
@@ -215,8 +222,14 @@ export class Gateway {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    const kind = PATHS[path] as PathKind | undefined;
-    const x: Exchange = { req, res, path, kind, started: performance.now(), abort: new AbortController(), stream: false };
+    const kind = PATHS[path] ?? (MODEL_PATH.test(path) ? 'model' : undefined);
+    // Anthropic's SDK calls more paths under /v1/messages (count_tokens, batches) than are served here: their
+    // 404 is in its envelope too. The models endpoints are both SDKs': Anthropic's sends anthropic-version.
+    const dialect: Dialect =
+      kind === 'messages' || (kind === undefined && path.startsWith('/v1/messages/')) || ((kind === 'models' || kind === 'model') && req.headers['anthropic-version'] !== undefined) ? 'anthropic' : 'openai';
+    const x: Exchange = { req, res, path, kind, dialect, id: nextId('req_'), started: performance.now(), abort: new AbortController(), stream: false };
+    // Every answer names its request, as both services do, so a client's error can be found in the access log.
+    res.setHeader(requestIdHeader(dialect), x.id);
     if (this.draining) res.setHeader('connection', 'close');
     const counted = kind !== 'healthz' && kind !== 'readyz' && kind !== 'metrics';
     if (counted) this.metrics?.requestStarted();
@@ -230,10 +243,9 @@ export class Gateway {
   }
 
   private async dispatch(x: Exchange): Promise<void> {
-    const { req, res, kind } = x;
-    const dialect: Dialect = kind === 'messages' ? 'anthropic' : 'openai';
+    const { req, res, kind, dialect } = x;
     const method = req.method === 'HEAD' ? 'GET' : req.method;
-    if (kind === undefined) return sendError(res, 'openai', { status: 404, message: `no such endpoint: ${req.method} ${shownPath(x.path)}; the gateway serves POST /v1/chat/completions, POST /v1/messages, GET /v1/models, /healthz, /readyz and /metrics`, code: 'not_found' });
+    if (kind === undefined) return sendError(res, dialect, { status: 404, message: `no such endpoint: ${req.method} ${shownPath(x.path)}; the gateway serves POST /v1/chat/completions, POST /v1/messages, GET /v1/models, GET /v1/models/{id}, /healthz, /readyz and /metrics`, code: 'not_found' });
     const allowed = POSTS.has(kind) ? 'POST, OPTIONS' : 'GET, HEAD, OPTIONS';
     if (method === 'OPTIONS') {
       res.writeHead(204, { allow: allowed });
@@ -252,7 +264,17 @@ export class Gateway {
       if (!this.metrics) return sendError(res, 'openai', { status: 404, message: 'metrics are not enabled', code: 'not_found' });
       return sendText(res, 200, this.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
     }
-    if (kind === 'models') return sendJson(res, 200, modelList(this.slot.exposure, this.created));
+    if (kind === 'models') return sendJson(res, 200, modelList(this.slot.exposure, this.created, dialect));
+    if (kind === 'model') {
+      const raw = x.path.slice(x.path.lastIndexOf('/') + 1);
+      let id = raw;
+      try {
+        id = decodeURIComponent(raw);
+      } catch {} // a malformed escape names no route: its 404 says so
+      const info = modelInfo(this.slot.exposure, this.created, id, dialect);
+      if (info) return sendJson(res, 200, info);
+      return sendError(res, dialect, { status: 404, message: `the gateway serves no model "${shownName(id)}"; GET /v1/models lists its chains and providers`, code: 'model_not_found', param: 'model' });
+    }
     return this.call(x, kind, dialect);
   }
 
@@ -317,7 +339,7 @@ export class Gateway {
 
   /** A handler threw: the client gets an error in its dialect (or the stream ends), the log gets one line. */
   private fail(x: Exchange, e: unknown): void {
-    const dialect: Dialect = x.kind === 'messages' ? 'anthropic' : 'openai';
+    const dialect = x.dialect;
     if (e instanceof UsageError) return sendError(x.res, dialect, { status: 400, message: serverText(e.message), code: 'invalid_request' });
     this.log(`llm-fallback serve: ${x.req.method} ${shownPath(x.path)}: ${serverText((e as Error)?.message ?? String(e), 300)}`);
     if (x.res.headersSent) x.res.destroy();
@@ -329,7 +351,7 @@ export class Gateway {
     const ms = performance.now() - x.started;
     const status = x.res.writableFinished ? x.res.statusCode : 499;
     if (counted) {
-      const endpoint = x.kind === 'chat_completions' || x.kind === 'messages' || x.kind === 'models' ? x.kind : 'other';
+      const endpoint = x.kind === 'chat_completions' || x.kind === 'messages' || x.kind === 'models' ? x.kind : x.kind === 'model' ? 'models' : 'other';
       this.metrics?.requestFinished({ endpoint, model: x.call?.model ?? x.route ?? '', status, durationMs: ms, stream: x.stream });
       this.log(accessLine(x, status, ms, this.names));
     } else if (status >= 400 && !(x.kind === 'readyz' && status === 503)) {
@@ -376,12 +398,12 @@ export function streamCommit(router: Router, route: string): StreamCommit {
 function accessLine(x: Exchange, status: number, ms: number, names: ShownNames): string {
   const r = x.call?.result;
   // A known endpoint's path is one of PATHS: nothing of the client's in it to clean.
-  const parts = [new Date().toISOString(), x.req.method ?? '-', x.kind !== undefined ? x.path : shownPath(x.path), String(status)];
+  const parts = [new Date().toISOString(), x.req.method ?? '-', PATHS[x.path] !== undefined ? x.path : shownPath(x.path), String(status)];
   if (x.route !== undefined || x.call) parts.push(`route=${names.shown(x.call?.model ?? x.route ?? '')}`);
   if (r) parts.push(`provider=${r.provider ?? '-'}`, `source=${r.source}`, `attempts=${r.attempts.length}`);
   if (x.call?.cut) parts.push(`cut=${x.call.cut.class}`);
   if (x.stream) parts.push('stream');
-  parts.push(`${ms.toFixed(1)}ms`);
+  parts.push(`${ms.toFixed(1)}ms`, `id=${x.id}`);
   return parts.join(' ');
 }
 
