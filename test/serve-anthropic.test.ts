@@ -20,16 +20,19 @@ const server = await emulator({
   late: { dialect: 'anthropic', ttft: c(300), output_tokens: c(6) },
   r1: { dialect: 'anthropic', script: [{ kind: 'rate_limit', retry_after_ms: 30 }] },
   r2: { dialect: 'openai', script: [{ kind: 'rate_limit', retry_after_ms: 1500 }] },
+  o1: { dialect: 'anthropic', faults: [{ kind: 'overloaded', p: 1 }] },
+  o2: { dialect: 'openai', faults: [{ kind: 'server', p: 1 }] },
 });
 const { h } = await gateway(
   server,
-  { down: null, claude: 'claude', gpt: 'gpt', cut3: 'cut3', cut5: 'cut5', late: 'late', r1: 'r1', r2: 'r2' },
+  { down: null, claude: 'claude', gpt: 'gpt', cut3: 'cut3', cut5: 'cut5', late: 'late', r1: 'r1', r2: 'r2', o1: 'o1', o2: 'o2' },
   {
     main: ['down', 'claude'],
     mixed: ['down', 'gpt'],
     early: ['cut3', 'claude'],
     committed: { providers: ['cut5', 'late'], stream_commit: { tokens: 2 } },
     limited: ['r1', 'r2'],
+    overloaded: ['o1', 'o2'],
   },
 );
 
@@ -80,6 +83,12 @@ describe('a chain whose first provider is down, through the Anthropic SDK', () =
     const delta = events[events.length - 2] as Anthropic.MessageDeltaEvent;
     expect(delta.delta.stop_reason).toBe('end_turn');
     expect(delta.usage.output_tokens).toBe(10);
+    // message_start carries the prompt's size before any provider has counted it (clients that read the
+    // input count only there booked every stream at 0 input tokens), with the fields the SDK's Usage has.
+    const start = events[0] as Anthropic.MessageStartEvent;
+    // The estimate: 32 characters at 4 a token, plus 4 for the one message.
+    expect(start.message.usage).toMatchObject({ input_tokens: 12, cache_read_input_tokens: 0, output_tokens: 0 });
+    expect('cache_creation_input_tokens' in start.message.usage).toBe(true);
   });
 
   it('stream helper: finalMessage() has the text and the whole usage (input counts from message_delta)', async () => {
@@ -143,6 +152,14 @@ describe('errors in Anthropic envelopes', () => {
     expect(e.headers?.get('retry-after')).toBe('1');
     expect(e.headers?.get('retry-after-ms')).toBe('30');
     expect(e.error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+  });
+
+  it('no provider serving now → OverloadedError (529 overloaded_error), as Anthropic says it', async () => {
+    const e = (await client.messages.create({ model: 'overloaded', max_tokens: 50, messages }).catch((x: unknown) => x)) as InstanceType<typeof Anthropic.APIError>;
+    expect(e).toBeInstanceOf(Anthropic.OverloadedError);
+    expect(e.status).toBe(529);
+    expect(e.error).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+    expect(lastCall().status).toBe(529);
   });
 
   const cases: [string, Record<string, unknown>, RegExp][] = [

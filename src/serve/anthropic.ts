@@ -13,6 +13,7 @@ import { handleCall, type DialectSpec, type ParsedCall } from './call.js';
 import type { EndpointHandler } from './context.js';
 import type { ErrorReply } from './errors.js';
 import type { SseFrames } from './stream-commit.js';
+import { estimatePromptTokens } from '../util/tokens.js';
 
 const refusePart = (t: string) => `content block type "${t}" is not supported: llm-fallback serve passes text only; send {"type":"text","text":"..."} blocks or a string`;
 
@@ -75,11 +76,18 @@ const DELTA_TAIL = '}}\n\n';
 class MessageFrames implements SseFrames {
   readonly terminal = 'event: message_stop\ndata: {"type":"message_stop"}\n\n';
 
-  constructor(private readonly id: string) {}
+  /** `promptTokens`: the prompt's size, estimated (4 characters a token), for message_start. */
+  constructor(
+    private readonly id: string,
+    private readonly promptTokens: number,
+  ) {}
 
   start(model: string): string {
-    // The input count is not known until the answer ends; message_delta carries it (the SDK takes it from there).
-    const message = { id: this.id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } };
+    // The provider's input count is not known until its answer ends, and message_delta carries it then (as
+    // Anthropic's own does). message_start carries the estimate meanwhile, not 0: many clients (LangChain,
+    // gateways' cost meters) read the input count from message_start only, and would book every stream as free.
+    const usage = { input_tokens: this.promptTokens, cache_creation_input_tokens: null, cache_read_input_tokens: 0, output_tokens: 0 };
+    const message = { id: this.id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage };
     return (
       `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message })}\n\n` +
       'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n' +
@@ -110,7 +118,7 @@ const ANTHROPIC: DialectSpec = {
   endpoint: 'messages',
   idPrefix: 'msg_',
   parse,
-  frames: (_call, id) => new MessageFrames(id),
+  frames: (call, id) => new MessageFrames(id, estimatePromptTokens(call.messages)),
   complete,
 };
 

@@ -103,6 +103,9 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
 /** Sends the status for a call without an answer; returns it. */
 function replyNone(d: DialectSpec, res: ServerResponse, result: ChainResult, route: Route, router: Router): number {
   const reply = noAnswerReply(result, route, router, CALL_DEFAULTS.deadlineMs);
+  // Anthropic says "overloaded, try later" with 529, and its SDK raises OverloadedError for it (a 503 is a
+  // plain InternalServerError there): a chain with no provider serving now is that, to an Anthropic client.
+  if (d.name === 'anthropic' && reply.status === 503 && reply.code === 'all_providers_unavailable') reply.status = 529;
   if (!res.destroyed) sendError(res, d.name, reply);
   return reply.status;
 }

@@ -24,6 +24,7 @@ function anthropicType(status: number): string {
   if (status === 429) return 'rate_limit_error';
   if (status === 529) return 'overloaded_error';
   if (status < 500) return 'invalid_request_error'; // e.g. 405: the client's request is wrong, not the server
+  if (status === 504) return 'timeout_error';
   return status === 503 ? 'overloaded_error' : 'api_error';
 }
 
