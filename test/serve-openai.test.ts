@@ -19,6 +19,7 @@ const server = await emulator({
   late: { dialect: 'openai', ttft: c(300), output_tokens: c(6) },
   r1: { dialect: 'openai', script: [{ kind: 'rate_limit', retry_after_ms: 40 }] },
   r2: { dialect: 'openai', script: [{ kind: 'rate_limit', retry_after_ms: 20 }] },
+  r900: { dialect: 'openai', script: [{ kind: 'rate_limit', retry_after_ms: 900_000 }] },
   slow: { dialect: 'openai', output_tokens: c(20), itl: c(60) },
   long: { dialect: 'openai', output_tokens: c(40), itl: c(20) },
   flaky: { dialect: 'openai', output_tokens: c(5), script: [{ kind: 'ok', times: 1 }, { kind: 'server' }] },
@@ -27,12 +28,13 @@ const server = await emulator({
 });
 const { h } = await gateway(
   server,
-  { down: null, down2: null, b: 'b', cut3: 'cut3', cut5: 'cut5', late: 'late', r1: 'r1', r2: 'r2', slow: 'slow', long: 'long', flaky: 'flaky', silent: 'silent', toolong: 'toolong', toolong2: 'toolong' },
+  { down: null, down2: null, b: 'b', cut3: 'cut3', cut5: 'cut5', late: 'late', r1: 'r1', r2: 'r2', r900: 'r900', slow: 'slow', long: 'long', flaky: 'flaky', silent: 'silent', toolong: 'toolong', toolong2: 'toolong' },
   {
     main: ['down', 'b'],
     early: ['cut3', 'b'],
     committed: { providers: ['cut5', 'late'], stream_commit: { tokens: 2 } },
     limited: ['r1', 'r2'],
+    later: ['r900'],
     dead: ['down', 'down2'],
     apology: { providers: ['down'], static_message: 'Sorry, try again later.' },
     flaky: ['flaky'],
@@ -218,6 +220,21 @@ describe('no answer: the status an SDK can act on', () => {
     // Streamed, the same: nothing was committed, so the status line can still say 429.
     const s = await client.chat.completions.create({ model: 'limited', messages, stream: true }).catch((x: unknown) => x);
     expect(s).toBeInstanceOf(OpenAI.RateLimitError);
+  });
+
+  it('a wait past a minute is not left to the SDK to sleep through: x-should-retry: false, Retry-After kept', async () => {
+    let sent = 0;
+    const counting = new OpenAI({ apiKey: 'unused', baseURL: `${h.url}/v1`, maxRetries: 2, timeout: 10_000, fetch: (u, init) => (sent++, fetch(u, init)) });
+    const started = Date.now();
+    const e = (await counting.chat.completions.create({ model: 'later', messages: ask('Rate-limited for 15 minutes?') }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+    expect(e).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(e.headers.get('retry-after')).toBe('900');
+    expect(e.headers.get('x-should-retry')).toBe('false');
+    expect(sent).toBe(1); // without the header the SDK sleeps the 900 s, twice
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // A short wait is the SDK's to honour, as a provider's own would be.
+    const short = (await client.chat.completions.create({ model: 'limited', messages: ask('Briefly rate-limited?') }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+    expect(short.headers.get('x-should-retry')).toBeNull();
   });
 
   it('every provider down → 503 all_providers_unavailable', async () => {

@@ -13,6 +13,14 @@ import { replyHeaders, finalHead } from './reply-headers.js';
 /** Every provider rate-limited the call but none said for how long: ask the client to wait this long. */
 const UNKNOWN_RATE_LIMIT_WAIT_MS = 1_000;
 
+/**
+ * The longest wait the official SDKs are left to sleep through on their own. They honour Retry-After
+ * with no upper bound, so a provider's "retry in 900 s" passed on would block a default client's call for
+ * 15 minutes without a word; past this, the reply says `x-should-retry: false` (which the SDKs obey) and
+ * keeps Retry-After for a client that schedules its own retries.
+ */
+const SDK_RETRY_WAIT_MAX_MS = 60_000;
+
 /** Failures that mean "the provider is not serving now" (as opposed to "this answer went wrong"). */
 const DOWN = new Set(['network', 'overloaded', 'server', 'timeout', 'rate_limit', 'billing']);
 
@@ -30,6 +38,7 @@ export function noAnswerReply(result: ChainResult, route: Route, router: Router,
     if (waitMs !== undefined) {
       headers['retry-after'] = String(Math.max(1, Math.ceil(waitMs / 1000)));
       headers['retry-after-ms'] = String(Math.max(0, Math.round(waitMs)));
+      if (waitMs > SDK_RETRY_WAIT_MAX_MS) headers['x-should-retry'] = 'false';
     }
     return { status, code, message, headers };
   };
