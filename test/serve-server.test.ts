@@ -342,6 +342,17 @@ describe('limits', () => {
 });
 
 describe('access log and errors', () => {
+  it('counts attempts in the log as the x-llm-fallback-attempts header does: requests sent, not providers skipped', async () => {
+    const { url, logs } = await start();
+    await post(`${url}/v1/chat/completions`, chat('solo')); // refused: its breaker opens (breaker_failures: 1)
+    const solo = () => logs.filter((l) => l.includes('route=solo'));
+    await until(async () => {
+      await post(`${url}/v1/chat/completions`, chat('solo'));
+      return solo().some((l) => / attempts=0 /.test(l)); // skipped by its open breaker: no request sent
+    }, 'a call with its only provider skipped');
+    expect(solo()[0]).toMatch(/ attempts=1 /);
+  });
+
   it('logs one line per request: method, path, status, route, provider, attempts, duration; never the prompt', async () => {
     const { url, logs } = await start();
     await post(`${url}/v1/chat/completions`, chat('default', 'a secret prompt about kittens'));

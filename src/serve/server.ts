@@ -15,6 +15,7 @@ import { ClientAuth } from './auth.js';
 import type { CallRecord, Endpoint, EndpointContext, EndpointHandler } from './context.js';
 import { sendError, type Dialect } from './errors.js';
 import { nextId, requestIdHeader } from './ids.js';
+import { attemptsMade } from './reply-headers.js';
 import { BodyTooLarge, ClientGone, ClientSlots, lingerOnClose, readBody } from './limits.js';
 import { expose, modelInfo, modelList, notReady, type Exposure } from './routes.js';
 
@@ -400,7 +401,7 @@ function accessLine(x: Exchange, status: number, ms: number, names: ShownNames):
   // A known endpoint's path is one of PATHS: nothing of the client's in it to clean.
   const parts = [new Date().toISOString(), x.req.method ?? '-', PATHS[x.path] !== undefined ? x.path : shownPath(x.path), String(status)];
   if (x.route !== undefined || x.call) parts.push(`route=${names.shown(x.call?.model ?? x.route ?? '')}`);
-  if (r) parts.push(`provider=${r.provider ?? '-'}`, `source=${r.source}`, `attempts=${r.attempts.length}`);
+  if (r) parts.push(`provider=${r.provider ?? '-'}`, `source=${r.source}`, `attempts=${attemptsMade(r.attempts)}`);
   if (x.call?.cut) parts.push(`cut=${x.call.cut.class}`);
   if (x.stream) parts.push('stream');
   parts.push(`${ms.toFixed(1)}ms`, `id=${x.id}`);
