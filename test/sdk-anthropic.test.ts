@@ -99,6 +99,41 @@ describe('healthy answers through the Anthropic SDK', () => {
     expect(plain.stop_reason).toBe('tool_use');
   });
 
+  it('tool_choice naming a tool calls that tool; tool results get a text answer; a named tool not offered is a 400', async () => {
+    const tools = [
+      { name: 'first', input_schema: { type: 'object' as const, properties: { q: { type: 'string' } } } },
+      { name: 'second', input_schema: { type: 'object' as const, properties: { n: { type: 'integer', minimum: 3 } }, required: ['n'] } },
+    ];
+    const named = await client('plain').messages.create({ ...params('plain'), tools, tool_choice: { type: 'tool', name: 'second' } });
+    expect(named.content[0]).toMatchObject({ type: 'tool_use', name: 'second', input: { n: 3 } });
+    const use = named.content[0] as Anthropic.ToolUseBlock;
+    // The next turn carries the result: the model answers it in text, so an agent's loop ends.
+    const withResult: Anthropic.MessageParam[] = [...params('plain').messages, { role: 'assistant', content: named.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '42' }] }];
+    const answered = await client('plain').messages.create({ ...params('plain'), tools, messages: withResult });
+    expect(answered.stop_reason).toBe('end_turn');
+    expect(answered.content.map((b) => b.type)).toEqual(['text']);
+    // Forced ("any"), a tool is called even after a result, as the API does.
+    const forced = await client('plain').messages.create({ ...params('plain'), tools, tool_choice: { type: 'any' }, messages: withResult });
+    expect(forced.stop_reason).toBe('tool_use');
+    const missing = await client('plain').messages.create({ ...params('plain'), tools, tool_choice: { type: 'tool', name: 'third' } }).catch((e) => e);
+    expect(missing).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(missing.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    expect(missing.error.error.message).toMatch(/Tool 'third' not found/);
+  });
+
+  it('requests the API refuses are refused: a "system" message role, temperature above 1, no messages', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ messages: [{ role: 'system', content: 'x' }, ...params('plain').messages] }, /^messages\.0\.role: Unexpected role "system"/],
+      [{ temperature: 1.5 }, /^temperature: Input should be less than or equal to 1$/],
+      [{ messages: [] }, /^messages: at least one message is required$/],
+    ];
+    for (const [extra, message] of cases) {
+      const e = await client('plain', undefined, 0).messages.create({ ...params('plain'), ...extra } as never).catch((x) => x);
+      expect(e).toBeInstanceOf(Anthropic.BadRequestError);
+      expect(e.error.error.message).toMatch(message);
+    }
+  });
+
   it('a refusal ends the stream with stop_reason refusal', async () => {
     const message = await client('plain', { kind: 'filtered', after_tokens: 2 }).messages.stream(params('plain')).finalMessage();
     expect(message.stop_reason).toBe('refusal');

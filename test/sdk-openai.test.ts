@@ -104,6 +104,61 @@ describe('every OpenAI-style dialect, healthy, through the openai SDK', () => {
     });
   }
 
+  it('openai: the SDK\'s tool runner comes to an end: a call, then a text answer to its result', async () => {
+    let called = 0;
+    const runner = client('openai').chat.completions.runTools({
+      model: model('openai'),
+      messages,
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, function: (args: { city: string }) => (called++, `20 degrees in ${args.city}`), parse: JSON.parse } }],
+    });
+    const content = await runner.finalContent();
+    expect(called).toBe(1);
+    expect(words(content)).toBe(TOKENS);
+    expect((await runner.finalChatCompletion()).choices[0].finish_reason).toBe('stop');
+  });
+
+  it('openai: a named tool_choice calls that tool, with arguments fitting a strict schema (anyOf, $ref, format, bounds)', async () => {
+    const strict = {
+      type: 'object',
+      properties: {
+        unit: { anyOf: [{ type: 'string', enum: ['c', 'f'] }, { type: 'null' }] },
+        loc: { $ref: '#/$defs/Loc' },
+        when: { type: 'string', format: 'date' },
+        days: { type: 'integer', minimum: 3, maximum: 10 },
+        tags: { type: 'array', items: { type: 'string', minLength: 6 }, minItems: 2 },
+      },
+      required: ['unit', 'loc', 'when', 'days', 'tags'],
+      additionalProperties: false,
+      $defs: { Loc: { type: 'object', properties: { city: { type: 'string' }, zip: { type: ['string', 'null'] } }, required: ['city', 'zip'], additionalProperties: false } },
+    };
+    const tools = [
+      { type: 'function' as const, function: { name: 'first', parameters: { type: 'object', properties: {} } } },
+      { type: 'function' as const, function: { name: 'forecast', strict: true, parameters: strict } },
+    ];
+    const r = await client('openai').chat.completions.create({ model: model('openai'), messages, tools, tool_choice: { type: 'function', function: { name: 'forecast' } } });
+    const call = r.choices[0].message.tool_calls?.[0];
+    if (call?.type !== 'function') throw new Error('no function call');
+    expect(call.function.name).toBe('forecast');
+    expect(JSON.parse(call.function.arguments)).toEqual({ unit: 'c', loc: { city: 'Paris', zip: 'Paris' }, when: '2026-01-01', days: 3, tags: ['Parisx', 'Parisx'] });
+    const missing = await client('openai', undefined, 0).chat.completions.create({ model: model('openai'), messages, tools, tool_choice: { type: 'function', function: { name: 'third' } } }).catch((e) => e);
+    expect(missing).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(missing.error).toMatchObject({ type: 'invalid_request_error', param: 'tool_choice' });
+  });
+
+  it('openai: requests the API refuses are refused as it words them: temperature above 2, no messages, stream_options without stream', async () => {
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ temperature: 3 }, 'temperature', /^Invalid 'temperature': decimal above maximum value/],
+      [{ messages: [] }, 'messages', /^Invalid 'messages': empty array/],
+      [{ stream_options: { include_usage: true } }, 'stream_options', /^The 'stream_options' parameter is only allowed when 'stream' is enabled\.$/],
+    ];
+    for (const [extra, param, message] of cases) {
+      const e = await client('openai', undefined, 0).chat.completions.create({ model: model('openai'), messages, ...extra } as never).catch((x) => x);
+      expect(e).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(e.error).toMatchObject({ type: 'invalid_request_error', param });
+      expect(e.error.message).toMatch(message);
+    }
+  });
+
   it('openai: request id and rate-limit headers as the real service sends them', async () => {
     const { data, response, request_id } = await client('openai').chat.completions.create({ model: model('openai'), messages }).withResponse();
     expect(request_id).toMatch(/^req_[0-9a-f]{32}$/);

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Dialect } from './profile.js';
+import { toolChoiceProblem } from './tools.js';
 import { an, errorReply, gm, ms, oa, or, type ErrorReply } from './wire.js';
 
 /**
@@ -51,7 +52,7 @@ export function statusReply(dialect: Dialect, status: number, message?: string):
 }
 
 /** An error body for `status` in the dialect's envelope, typed as that provider types that status. */
-export function errorBody(dialect: Dialect, status: number, message: string, openaiCode: string | null = null): ErrorReply {
+export function errorBody(dialect: Dialect, status: number, message: string, openaiCode: string | null = null, openaiParam: string | null = null): ErrorReply {
   switch (dialect) {
     case 'anthropic':
       return an(status, ANTHROPIC_TYPE[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error'), message);
@@ -62,7 +63,7 @@ export function errorBody(dialect: Dialect, status: number, message: string, ope
     case 'openrouter':
       return or(status, message);
     default:
-      return oa(status, message, OPENAI_TYPE[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'), openaiCode);
+      return oa(status, message, OPENAI_TYPE[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'), openaiCode, openaiParam);
   }
 }
 
@@ -88,4 +89,38 @@ export function unknownModel(dialect: Dialect, model: string): ErrorReply {
 export function missingField(dialect: Dialect, field: string): ErrorReply {
   if (dialect === 'anthropic') return errorBody(dialect, 400, `${field}: Field required`);
   return errorBody(dialect, 400, `you must provide a ${field} parameter`, null);
+}
+
+/**
+ * A request the service itself refuses with a 400 before any model runs, in its words (OpenAI's and
+ * Anthropic's; the other dialects' services are more lenient and are not second-guessed): out-of-range
+ * temperature, no messages, a "system" message role on Anthropic, stream_options without stream, a
+ * tool_choice naming a tool the request does not offer. A client tested against the emulator then
+ * meets these before production does.
+ */
+export function requestProblem(body: Record<string, unknown>, dialect: Dialect): { message: string; param: string } | undefined {
+  if (dialect !== 'openai' && dialect !== 'anthropic') return undefined;
+  const messages = body.messages;
+  if (Array.isArray(messages) && messages.length === 0) {
+    return dialect === 'anthropic'
+      ? { message: 'messages: at least one message is required', param: 'messages' }
+      : { message: "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", param: 'messages' };
+  }
+  const top = dialect === 'anthropic' ? 1 : 2;
+  const t = body.temperature;
+  if (typeof t === 'number' && (t < 0 || t > top)) {
+    return dialect === 'anthropic'
+      ? { message: `temperature: Input should be less than or equal to ${top}`, param: 'temperature' }
+      : { message: `Invalid 'temperature': decimal above maximum value. Expected a value <= ${top}, but got ${t} instead.`, param: 'temperature' };
+  }
+  if (dialect === 'anthropic' && Array.isArray(messages)) {
+    const i = messages.findIndex((m) => (m as { role?: unknown })?.role === 'system');
+    if (i >= 0) return { message: `messages.${i}.role: Unexpected role "system". The Messages API accepts a top-level \`system\` parameter, not "system" as an input message role.`, param: 'messages' };
+  }
+  if (dialect === 'openai' && body.stream_options !== undefined && body.stream_options !== null && body.stream !== true) {
+    return { message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param: 'stream_options' };
+  }
+  const tool = toolChoiceProblem(body, dialect);
+  if (tool) return { message: tool, param: 'tool_choice' };
+  return undefined;
 }

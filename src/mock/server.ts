@@ -10,7 +10,7 @@ import { requestId, serviceHeaders, spent } from './headers.js';
 import { RateBudget, retryAfterSeconds, type BudgetLeft, type BudgetRefusal } from './rate-budget.js';
 import { FAULT_KEYS, toFault, toStep, type Dialect, type Fault, type MockProfile, type MockProviderSpec, type ProbabilisticFault, type ScriptStep } from './profile.js';
 import { PrefixCache, promptText } from './prefix-cache.js';
-import { errorBody, missingField, statusReply, unknownModel } from './replies.js';
+import { errorBody, missingField, requestProblem, statusReply, unknownModel } from './replies.js';
 import { StreamWire, budgetReply, errorReply, nonStreamBody, type FinishReason, type TokenCounts } from './wire.js';
 import { toolCallFor } from './tools.js';
 import { ServiceSlots } from './capacity.js';
@@ -249,6 +249,8 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       return fail(state, res, 'unknown_model', body.model === undefined ? missingField(spec.dialect, 'model') : unknownModel(spec.dialect, String(body.model)), {}, rid);
     }
     if (spec.dialect === 'anthropic' && body.max_tokens === undefined) return fail(state, res, 'invalid_request', missingField(spec.dialect, 'max_tokens'), {}, rid);
+    const invalid = requestProblem(body, spec.dialect);
+    if (invalid) return fail(state, res, 'invalid_request', errorBody(spec.dialect, 400, invalid.message, null, invalid.param), {}, rid);
     if (spec.reject_stream_options && body.stream_options !== undefined) {
       return fail(state, res, 'stream_options', { status: 400, body: JSON.stringify({ error: { message: 'Unrecognized request argument supplied: stream_options', type: 'invalid_request_error', param: 'stream_options', code: null } }) }, {}, rid);
     }

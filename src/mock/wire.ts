@@ -455,8 +455,8 @@ export function budgetReply(dialect: Dialect, r: BudgetRefusalWords): ErrorReply
   return errorReply(dialect, 'rate_limit', {});
 }
 
-export function oa(status: number, message: string, type: string, code: string | null): ErrorReply {
-  return { status, body: JSON.stringify({ error: { message, type, param: null, code } }) };
+export function oa(status: number, message: string, type: string, code: string | null, param: string | null = null): ErrorReply {
+  return { status, body: JSON.stringify({ error: { message, type, param, code } }) };
 }
 export function ms(status: number, message: string, type: string): ErrorReply {
   return { status, body: JSON.stringify({ error: { message, type } }) };
