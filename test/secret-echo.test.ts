@@ -53,6 +53,20 @@ function respond(mode: string, key: string, res: ServerResponse): void {
       const chunk = (delta: object, finish: string | null) => `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', model: `m${ESC}`, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
       return void res.end(`${chunk({ role: 'assistant', content: `your key is ${key} ` }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`);
     }
+    case 'split': {
+      // The key split across two content deltas: each piece alone holds no whole form of it.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const half = Math.floor(key.length / 2);
+      const chunk = (delta: object, finish: string | null) => `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      return void res.end(`${chunk({ role: 'assistant', content: `split key: ${key.slice(0, half)}` }, null)}${chunk({ content: `${key.slice(half)} end` }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`);
+    }
+    case 'encodings': {
+      // Echoes no redaction list had: hex, every byte %-encoded, upper case, reversed, the first 20 characters.
+      res.writeHead(401, { 'content-type': 'application/json' });
+      const bytes = Buffer.from(key);
+      const forms = [bytes.toString('hex'), [...bytes].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''), key.toUpperCase(), [...key].reverse().join(''), key.slice(0, 20)];
+      return void res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ${forms.join(' / ')}.`, type: 'invalid_request_error', code: 'invalid_api_key' } }));
+    }
     default:
       res.writeHead(404);
       res.end();
@@ -77,14 +91,19 @@ writeFileSync(
 ${MODES.map((m) => `  ${m}: { api: openai, base_url: "http://127.0.0.1:${port}/${m}/v1", model: m, api_key_env: ECHO_KEY }`).join('\n')}
   azure: { api: openai, base_url: "http://127.0.0.1:${port}/forms/v1", model: m, headers: { api-key: "\${AZURE_KEY}" } }
   azurehtml: { api: openai, base_url: "http://127.0.0.1:${port}/html/v1", model: m, headers: { api-key: "\${AZURE_KEY}" } }
+  split: { api: openai, base_url: "http://127.0.0.1:${port}/split/v1", model: m, api_key_env: ECHO_KEY }
+  encodings: { api: openai, base_url: "http://127.0.0.1:${port}/encodings/v1", model: m, api_key_env: ECHO_KEY }
+  spaced: { api: openai, base_url: "http://127.0.0.1:${port}/forms/v1", model: m, api_key_env: SPACED_KEY }
 chains:
   everything: [${[...MODES.filter((m) => m !== 'answer'), 'azure', 'azurehtml', 'answer'].join(', ')}]
 `,
 );
 const summary = join(dir, 'summary.md');
 writeFileSync(summary, '');
-const env = { ECHO_KEY: KEY, AZURE_KEY: HEADER_KEY, XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache'), GITHUB_STEP_SUMMARY: summary };
-const ALL = [...MODES, 'azure', 'azurehtml'];
+// Set with stray whitespace around it (a .env line, a copy-paste): it goes out trimmed, and is echoed so.
+const SPACED = 'gsk_SPACEDKEY9x8y7z6w5v4u3t2s1r0q';
+const env = { ECHO_KEY: KEY, AZURE_KEY: HEADER_KEY, SPACED_KEY: `\t${SPACED} `, XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache'), GITHUB_STEP_SUMMARY: summary };
+const ALL = [...MODES, 'azure', 'azurehtml', 'encodings', 'spaced', 'split'];
 
 /** Pieces of each key in every form a server could echo it in; none may appear anywhere. */
 function fragments(key: string): string[] {
@@ -107,6 +126,9 @@ describe('a server that echoes the key back in any form', () => {
       ['health', ...ALL, '--out', files.health],
       ['health', ...ALL, '--format', 'json'],
       ['health', ...ALL, '--shallow'],
+      // The split key: shown, printed as JSON, and written to the answer cache (kept on, to be scanned).
+      ['ask', '--provider', 'split', 'hi'],
+      ['ask', '--provider', 'split', '--json', 'again'],
     ];
     const outputs: string[] = [];
     for (const args of runs) {
@@ -129,9 +151,12 @@ describe('a server that echoes the key back in any form', () => {
     expect(joined).toMatch(/redirect to https:\/\/elsewhere\.example\/v1\?key=\[REDACTED\]&auth=/);
     expect(joined).toContain('your key is [REDACTED]');
     expect(joined).toMatch(/x{50}\[REDAC/);
+    expect(joined).toContain('split key: [REDACTED] end');
+    expect(written.some((f) => f.includes('/cache/') && f.includes('split key: [REDACTED] end'))).toBe(true);
     expect(readFileSync(summary, 'utf8').length).toBeGreaterThan(0);
     for (const text of all) {
-      for (const f of [...fragments(KEY), ...fragments(HEADER_KEY), 'TOPSECRET', 'HDRSECRET']) expect(text, `"${f}" in ${text.slice(0, 300)}`).not.toContain(f);
+      const echoed = [Buffer.from(KEY).toString('hex').slice(10, 30), KEY.toUpperCase().slice(7, 20), [...KEY].reverse().join('').slice(5, 20), '%54%4F%50', SPACED.slice(0, 14), SPACED.slice(-10)];
+      for (const f of [...fragments(KEY), ...fragments(HEADER_KEY), ...echoed, 'TOPSECRET', 'HDRSECRET']) expect(text, `"${f}" in ${text.slice(0, 300)}`).not.toContain(f);
       expect(text).not.toContain('\u001b');
       expect(text).not.toContain('\u0007');
     }

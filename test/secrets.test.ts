@@ -4,7 +4,7 @@ import { resolveProvider, type ProviderConfig } from '../src/config/load.js';
 import { createAdapter } from '../src/providers/index.js';
 import { ProviderError } from '../src/providers/errors.js';
 import { isLoopbackHost } from '../src/providers/transport.js';
-import { redact, registerSecret, serverText } from '../src/util/redact.js';
+import { redact, registerSecret, serverText, StreamRedactor } from '../src/util/redact.js';
 import { adapterFor, ask, collect, emulator, errorOf } from './helpers.js';
 
 const base = { api: 'openai' as const, model: 'm', headers: {}, params: {}, timeouts: {} };
@@ -133,6 +133,46 @@ describe('redaction of echoed forms, before any cut', () => {
     expect(redact(`Incorrect API key provided: Qw9****${key.slice(-4)}.`)).toBe('Incorrect API key provided: [REDACTED].');
     expect(redact(`key Qw9…${key.slice(-6)} rejected`)).toBe('key [REDACTED] rejected');
     expect(redact('wait... then **** done')).toBe('wait... then **** done');
+  });
+
+  it.each([
+    ['hex', Buffer.from(key).toString('hex')],
+    ['HEX', Buffer.from(key).toString('hex').toUpperCase()],
+    ['every byte %-encoded', [...Buffer.from(key)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')],
+    ['upper case', key.toUpperCase()],
+    ['reversed', [...key].reverse().join('')],
+    ['its first 16 characters', key.slice(0, 16)],
+    ['less its first and last 3', key.slice(3, -3)],
+  ])('removes an echo %s', (_, form) => {
+    expect(redact(`got ${form}.`)).toBe('got [REDACTED].');
+  });
+
+  it('removes a mask that shows the start of the key, and leaves words and short runs of it alone', () => {
+    const masked = 'gsk_MASKHEAD1234567890abcdef';
+    registerSecret(masked);
+    expect(redact(`key ${masked.slice(0, 10)}…ef rejected`)).toBe('key [REDACTED] rejected');
+    // Fragments are taken only from runs that mix letters and digits, 12 characters or more.
+    expect(redact('zzKEYFORMS and 0123456789a are ordinary')).toBe('zzKEYFORMS and 0123456789a are ordinary');
+  });
+
+  it('registers a value with stray whitespace trimmed too (it goes out trimmed, and is echoed so)', () => {
+    const spaced = 'gsk_TRIMMEDKEY1a2b3c4d5e6f';
+    registerSecret(`\t${spaced} `);
+    expect(redact(`Incorrect API key provided: ${spaced}.`)).toBe('Incorrect API key provided: [REDACTED].');
+  });
+
+  it('a key split across streamed pieces is held back until whole, then removed; ordinary text flows a word behind', () => {
+    const r = new StreamRedactor();
+    const half = Math.floor(key.length / 2);
+    const shown = [r.push('your key is '), r.push(key.slice(0, half)), r.push(key.slice(half)), r.push(' and more'), r.end()];
+    expect(shown.join('')).toBe('your key is [REDACTED] and more');
+    expect(shown[1]).toBe(''); // half a key is never released
+    for (const piece of shown) expect(piece).not.toContain(key.slice(0, 8));
+    // Text without secrets is released up to its last space at once.
+    const plain = new StreamRedactor();
+    expect(plain.push('hello wor')).toBe('hello ');
+    expect(plain.push('ld')).toBe('');
+    expect(plain.end()).toBe('world');
   });
 
   it('redacts before cutting, so a key straddling the cut leaves no half behind', () => {

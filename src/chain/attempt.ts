@@ -1,3 +1,4 @@
+import { redact, StreamRedactor } from '../util/redact.js';
 import type { ChainRequest, ChainProvider } from './events.js';
 import { ProviderError } from '../providers/errors.js';
 import { foldStream, StreamFold } from '../providers/fold.js';
@@ -36,13 +37,12 @@ export class LiveAttempt {
   private tokenSeen!: () => void;
   private listener: ((t: string) => void) | undefined;
   private buffered: string[] = [];
+  /** The adapter redacts each piece; a key a server echoed split across two pieces is caught here. */
+  private readonly redactor = new StreamRedactor();
   private readonly fold = new StreamFold({
     keepContent: true,
     onFirstToken: () => this.tokenSeen(),
-    onContent: (text) => {
-      if (this.listener) this.listener(text);
-      else this.buffered.push(text);
-    },
+    onContent: (text) => this.pass(this.redactor.push(text)),
   });
   private readonly onParentAbort = () => this.controller.abort();
 
@@ -73,6 +73,12 @@ export class LiveAttempt {
     return this.fold.firstTokenAt ?? null;
   }
 
+  private pass(text: string): void {
+    if (!text) return;
+    if (this.listener) this.listener(text);
+    else this.buffered.push(text);
+  }
+
   /** Sends content so far, and every later piece, to `fn` (the chain committed to this attempt). */
   pipe(fn: (t: string) => void): void {
     for (const t of this.buffered) fn(t);
@@ -100,9 +106,13 @@ export class LiveAttempt {
     } finally {
       this.tokenSeen();
     }
+    // A complete answer's last word is released; a broken one's held end is dropped with the answer
+    // (it could be half a key, which no later piece will complete).
+    if (fold.ok) this.pass(this.redactor.end());
     const o: Outcome = {
       ok: fold.ok,
-      content: fold.content,
+      // Joined, the pieces are redacted again: what the cache, --json and the gateway show is checked whole.
+      content: redact(fold.content),
       usage: fold.usage ?? null,
       finish: fold.finish ?? null,
       error: fold.error ?? null,

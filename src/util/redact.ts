@@ -28,21 +28,28 @@ let forms: string[] = [];
 
 /** Registers a secret value so that every later redact() call removes it in each echoed form. */
 export function registerSecret(value: string | undefined): void {
-  if (!value || value.length < MIN_SECRET || knownSecrets.has(value)) return;
-  knownSecrets.add(value);
+  // A value with stray whitespace (a copy-paste, a .env line) goes out trimmed: HTTP drops the spaces
+  // around a header value, and servers echo what they received (an echo with the spaces holds it too).
+  const v = value?.trim();
+  if (!v || v.length < MIN_SECRET || knownSecrets.has(v)) return;
+  knownSecrets.add(v);
   const all = new Set(forms);
-  for (const f of formsOf(value)) if (f.length >= MIN_SECRET) all.add(f);
+  for (const f of formsOf(v)) if (f.length >= MIN_SECRET) all.add(f);
   forms = [...all].sort((a, b) => b.length - a.length);
 }
 
 function formsOf(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
+  const bytes = Buffer.from(value, 'utf8');
   // JSON-escaped both ways: JSON.stringify's, and with "/" escaped as "\/" as PHP and some gateways do.
   const out = [value, encodeURIComponent(value), encodeURIComponent(value).replace(/%20/g, '+'), encodeURI(value), json, json.replace(/\//g, '\\/')];
+  // Every byte %-encoded, as some clients and logs write a value; and the value in hex.
+  out.push([...bytes].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''), bytes.toString('hex'), bytes.toString('hex').toUpperCase());
+  // Case changed or reversed: a server that shouts an error, or a naive "mask" that reverses.
+  out.push(value.toUpperCase(), value.toLowerCase(), [...value].reverse().join(''));
   out.push(...out.map((f) => f.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase())));
   // base64 of "<anything>value<anything>": for each of the three alignments, the characters that encode
   // only bytes of the value are the same whatever surrounds it.
-  const bytes = Buffer.from(value, 'utf8');
   for (const skip of [0, 1, 2]) {
     const core = bytes.subarray(skip, skip + Math.floor((bytes.length - skip) / 3) * 3);
     const b64 = core.toString('base64');
@@ -54,19 +61,103 @@ function formsOf(value: string): string[] {
 /** A token with a run of mask characters in it, e.g. `sk-proj-****abcd`, `sk-…abcd`, `abcd...wxyz`. */
 const MASKED = /[A-Za-z0-9_\-]*(?:[*•]{3,}|…|\.{3,})[A-Za-z0-9_\-]+/g;
 
+/** A masked echo shows the secret's end (3 characters or more) or its start (6 or more) around the mask. */
+const MIN_MASKED_HEAD = 6;
+
 function maskedEchoOfSecret(token: string): boolean {
   const tail = /[A-Za-z0-9_\-]+$/.exec(token)?.[0] ?? '';
-  if (tail.length < MIN_MASKED_TAIL) return false;
-  for (const s of knownSecrets) if (s.endsWith(tail) && s.length > tail.length * 2) return true;
+  const head = /^[A-Za-z0-9_\-]+/.exec(token)?.[0] ?? '';
+  for (const s of knownSecrets) {
+    if (tail.length >= MIN_MASKED_TAIL && s.endsWith(tail) && s.length > tail.length * 2) return true;
+    if (head.length >= MIN_MASKED_HEAD && s.startsWith(head) && s.length > head.length + 2) return true;
+  }
   return false;
+}
+
+/**
+ * A run this long taken from a secret is the secret's, wherever it appears (a prefix a server shows, the
+ * key less a few characters): long enough, and mixing letters and digits, not to be an ordinary word.
+ */
+const MIN_FRAGMENT = 12;
+const MIXED = /(?=.*[A-Za-z])(?=.*[0-9])/;
+
+/** Replaces every run of text that is a fragment of a registered secret (MIN_FRAGMENT characters or more). */
+function withoutFragments(text: string): string {
+  let out = text;
+  for (const secret of knownSecrets) {
+    if (secret.length < MIN_FRAGMENT + 2) continue;
+    for (let i = 0; i + MIN_FRAGMENT <= secret.length; i++) {
+      const seed = secret.slice(i, i + MIN_FRAGMENT);
+      if (!MIXED.test(seed)) continue;
+      let at = out.indexOf(seed);
+      while (at >= 0) {
+        // Grow the match both ways as far as text and secret agree.
+        let start = at;
+        let end = at + MIN_FRAGMENT;
+        for (let j = i - 1; start > 0 && j >= 0 && out[start - 1] === secret[j]; j--) start--;
+        for (let j = i + MIN_FRAGMENT; end < out.length && j < secret.length && out[end] === secret[j]; j++) end++;
+        out = out.slice(0, start) + REDACTED + out.slice(end);
+        at = out.indexOf(seed, start + REDACTED.length);
+      }
+    }
+  }
+  return out;
 }
 
 export function redact(text: string): string {
   let out = text;
   for (const f of forms) if (out.includes(f)) out = out.split(f).join(REDACTED);
-  if (knownSecrets.size) out = out.replace(MASKED, (m) => (maskedEchoOfSecret(m) ? REDACTED : m));
+  if (knownSecrets.size) {
+    out = withoutFragments(out);
+    out = out.replace(MASKED, (m) => (maskedEchoOfSecret(m) ? REDACTED : m));
+  }
   for (const shape of KEY_SHAPES) out = out.replace(shape, `$1${REDACTED}`);
   return out;
+}
+
+/** Longest run of trailing non-space characters a stream holds back (a key and its encodings fit in it). */
+const MAX_HELD_RUN = 1024;
+
+/**
+ * Redacts a text that arrives in pieces (a streamed answer), so that a secret split across two pieces is
+ * removed too: each piece's trailing word, and any end that could begin a registered form, is held back
+ * until the next piece shows how it goes on. Secrets hold no whitespace (their forms with spaces are
+ * caught by the prefix check), so text up to the last space can be released, redacted, at once.
+ */
+export class StreamRedactor {
+  private held = '';
+
+  /** The text that can be shown now, redacted ('' while everything is held). */
+  push(piece: string): string {
+    const text = this.held + piece;
+    const keep = heldTail(text);
+    this.held = text.slice(text.length - keep);
+    const out = text.slice(0, text.length - keep);
+    return out && redact(out);
+  }
+
+  /** The end of a complete text: the rest, redacted. */
+  end(): string {
+    const rest = this.held;
+    this.held = '';
+    return rest && redact(rest);
+  }
+}
+
+function heldTail(text: string): number {
+  let run = 0;
+  while (run < text.length && run < MAX_HELD_RUN && !/\s/.test(text[text.length - 1 - run])) run++;
+  let keep = run;
+  // The end of the text may be the beginning of a form that holds a space ("Bearer x", a %20 form's +).
+  for (const f of forms) {
+    for (let start = Math.max(0, text.length - f.length + 1); start < text.length - keep; start++) {
+      if (text.charCodeAt(start) === f.charCodeAt(0) && f.startsWith(text.slice(start))) {
+        keep = text.length - start;
+        break;
+      }
+    }
+  }
+  return keep;
 }
 
 /** True when some registered secret occurs in the text (cheap check for hot paths). */
