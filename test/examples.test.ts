@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli.js';
+import { reportCommand } from '../src/commands/report.js';
 
 const files = ['examples/github-actions.yml', 'examples/gitlab-ci.yml', 'examples/github-actions-shards.yml'];
 
@@ -34,6 +37,22 @@ describe('CI examples use only the tool’s real flags', () => {
         error = e;
       }
       expect(error instanceof CommanderError ? `${args.join(' ')}: ${error.message}` : undefined).toBeUndefined();
+    }
+  });
+});
+
+describe('the shipped demo result and report', () => {
+  it('report accepts examples/bench-demo-result.json and renders examples/bench-demo-report.html byte for byte', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-fallback-examples-'));
+    try {
+      const out = join(dir, 'report.html');
+      const code = await reportCommand(new URL('../examples/bench-demo-result.json', import.meta.url).pathname, { html: out, quiet: true });
+      expect(code).toBe(0);
+      // A stale example (a result from before a schema change, or a page from an older renderer) fails here: regenerate
+      // both with the README's `bench --demo --slo … --html examples/bench-demo-report.html --out examples/bench-demo-result.json`.
+      expect(readFileSync(out).equals(readFileSync(new URL('../examples/bench-demo-report.html', import.meta.url)))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
