@@ -121,6 +121,17 @@ describe('healthy answers through the Anthropic SDK', () => {
     expect(missing.error.error.message).toMatch(/Tool 'third' not found/);
   });
 
+  it('stop_sequences end the text before the first one met, with stop_reason "stop_sequence" naming it', async () => {
+    for (const stream of [false, true]) {
+      const m = stream
+        ? await client('plain').messages.stream({ ...params('plain'), stop_sequences: ['zzz', ' '] }).finalMessage()
+        : await client('plain').messages.create({ ...params('plain'), stop_sequences: ['zzz', ' '] });
+      expect(m.stop_reason).toBe('stop_sequence');
+      expect(m.stop_sequence).toBe(' ');
+      expect(m.content[0].type === 'text' && m.content[0].text).toMatch(/^\S+$/);
+    }
+  });
+
   it('requests the API refuses are refused: a "system" message role, temperature above 1, no messages', async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ messages: [{ role: 'system', content: 'x' }, ...params('plain').messages] }, /^messages\.0\.role: Unexpected role "system"/],

@@ -159,6 +159,25 @@ describe('every OpenAI-style dialect, healthy, through the openai SDK', () => {
     }
   });
 
+  it('openai: response_format gives JSON (json_object; json_schema a value of the schema, as parse() reads it); stop ends the text before the sequence', async () => {
+    const obj = await client('openai').chat.completions.create({ model: model('openai'), messages, response_format: { type: 'json_object' } });
+    expect(Object.keys(JSON.parse(obj.choices[0].message.content!))).toEqual(['answer']);
+    const schema = { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer', minimum: 2 } }, required: ['city', 'days'], additionalProperties: false };
+    const parsed = await client('openai').chat.completions.parse({ model: model('openai'), messages, response_format: { type: 'json_schema', json_schema: { name: 'trip', strict: true, schema } } });
+    expect(parsed.choices[0].message.parsed).toEqual({ city: 'Paris', days: 2 });
+    const streamed = await client('openai').chat.completions.stream({ model: model('openai'), messages, response_format: { type: 'json_schema', json_schema: { name: 'trip', strict: true, schema } } }).finalChatCompletion();
+    expect(JSON.parse(streamed.choices[0].message.content!)).toEqual({ city: 'Paris', days: 2 });
+    // Every word the emulator draws ends in a space: the answer stops before the first one.
+    for (const stream of [false, true]) {
+      const r = await client('openai').chat.completions.stream({ model: model('openai'), messages, stop: [' '], stream } as never).finalChatCompletion();
+      expect(r.choices[0].message.content).toMatch(/^\S+$/);
+      expect(r.choices[0].finish_reason).toBe('stop');
+    }
+    const several = await client('openai', undefined, 0).chat.completions.create({ model: model('openai'), messages, n: 2 }).catch((e) => e);
+    expect(several).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(several.error).toMatchObject({ param: 'n' });
+  });
+
   it('openai: request id and rate-limit headers as the real service sends them', async () => {
     const { data, response, request_id } = await client('openai').chat.completions.create({ model: model('openai'), messages }).withResponse();
     expect(request_id).toMatch(/^req_[0-9a-f]{32}$/);

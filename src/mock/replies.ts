@@ -120,6 +120,10 @@ export function requestProblem(body: Record<string, unknown>, dialect: Dialect):
   if (dialect === 'openai' && body.stream_options !== undefined && body.stream_options !== null && body.stream !== true) {
     return { message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param: 'stream_options' };
   }
+  if (dialect === 'openai' && typeof body.n === 'number' && body.n > 1) {
+    // Refused rather than answered with one choice: a client asking for several must not pass against the emulator and fail against the service.
+    return { message: `emulator: n = ${body.n} is not emulated (it answers one choice); test n > 1 against the service, or leave n out`, param: 'n' };
+  }
   const tool = toolChoiceProblem(body, dialect);
   if (tool) return { message: tool, param: 'tool_choice' };
   return undefined;

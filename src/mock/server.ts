@@ -13,6 +13,7 @@ import { PrefixCache, promptText } from './prefix-cache.js';
 import { errorBody, missingField, requestProblem, statusReply, unknownModel } from './replies.js';
 import { StreamWire, budgetReply, errorReply, nonStreamBody, type FinishReason, type TokenCounts } from './wire.js';
 import { toolCallFor } from './tools.js';
+import { cutAtStop, jsonAnswer, splitInto } from './answer-shape.js';
 import { ServiceSlots } from './capacity.js';
 
 export interface ProviderStats {
@@ -617,16 +618,30 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   // A tool call is streamed as one step after the reasoning, in place of the text.
   const contentCount = tool ? 1 : Math.max(1, Math.min(wanted, Number.isFinite(maxTokens) ? maxTokens - reasoningCount : wanted));
   const truncated = !tool && Number.isFinite(maxTokens) && wanted + reasoningCount > maxTokens;
-  const n = reasoningCount + contentCount;
+  let n = reasoningCount + contentCount;
   const totalMs = spec.total ? sample(spec.total, rng) : undefined;
   const gaps: number[] = [];
   for (let i = 1; i < n; i++) gaps.push(totalMs !== undefined ? Math.max(0, totalMs - ttft) / Math.max(1, n - 1) : sample(spec.itl, rng));
   const words: string[] = [];
   for (let i = 0; i < n; i++) words.push(`${WORDS[rng.int(WORDS.length)]} `);
+  // What the request asks of the text (a JSON response format, stop sequences) reshapes the words drawn,
+  // and takes no draw of its own: a seeded run answers the same with or without them.
+  let stopSequence: string | undefined;
+  if (!tool) {
+    const json = jsonAnswer(body, spec.dialect, words.slice(reasoningCount).join(''));
+    if (json !== undefined) words.splice(reasoningCount, Infinity, ...splitInto(json, contentCount));
+    const stop = cutAtStop(body, spec.dialect, words.slice(reasoningCount));
+    if (stop) {
+      words.splice(reasoningCount, Infinity, ...stop.tokens);
+      stopSequence = stop.sequence;
+    }
+    n = words.length;
+    gaps.length = Math.max(0, n - 1);
+  }
   const reasoningText = words.slice(0, reasoningCount).join('');
   const contentText = words.slice(reasoningCount).join('');
   const counts: TokenCounts = { prompt: promptTokens, cached: cachedTokens, completion: n, reasoning: reasoningCount };
-  const reason: FinishReason = tool ? 'tool_calls' : truncated ? 'length' : 'stop';
+  const reason: FinishReason = tool ? 'tool_calls' : stopSequence === undefined && truncated ? 'length' : 'stop';
   const id = `${spec.dialect === 'anthropic' ? 'msg_' : 'chatcmpl-'}${state.stats.requests.toString(16)}${rng.int(1 << 30).toString(16)}`;
   let closed = false;
   res.on('close', () => (closed = true));
@@ -663,7 +678,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
     if (fault.kind === 'filtered') {
       const kept = words.slice(reasoningCount, reasoningCount + (fault.after_tokens ?? 0)).join('');
       payload = nonStreamBody(spec.dialect, id, spec.model, kept, reasoningText, 'content_filter', counts);
-    } else payload = nonStreamBody(spec.dialect, id, spec.model, contentText, reasoningText, reason, counts, tool);
+    } else payload = nonStreamBody(spec.dialect, id, spec.model, contentText, reasoningText, reason, counts, tool, stopSequence);
     // Malformed: a complete HTTP answer whose JSON breaks off half-way (the html fault is the wrong-content-type case).
     if (fault.kind === 'malformed') payload = payload.slice(0, payload.length >> 1);
     if (fault.kind === 'malformed' || fault.kind === 'filtered') count(state, fault.kind);
@@ -753,7 +768,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   }
   // A fault asked for after more tokens than the answer has still happens, before the answer ends.
   if (midStream && !closed) return breakStream(n);
-  const finishOpts = { done: fault.kind !== 'no_done', finishReason: fault.kind !== 'no_finish' };
+  const finishOpts = { done: fault.kind !== 'no_done', finishReason: fault.kind !== 'no_finish', stopSequence };
   await send(wire.finish(reason, counts, contentText, finishOpts));
   if (closed) return;
   if (fault.kind === 'no_done' || fault.kind === 'no_finish') count(state, fault.kind);

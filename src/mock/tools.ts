@@ -58,7 +58,7 @@ function endsWithToolResults(messages: unknown, dialect: Dialect): boolean {
   return last.role === 'user' && Array.isArray(last.content) && last.content.some((b) => (b as { type?: unknown })?.type === 'tool_result');
 }
 
-interface Schema {
+export interface Schema {
   type?: string | string[];
   properties?: Record<string, Schema>;
   required?: string[];
@@ -94,7 +94,7 @@ const FORMATS: Record<string, string> = {
 };
 
 /** A value that satisfies the schemas tools use: objects, scalars, enums, arrays, unions, references. */
-function sampleOf(schema: Schema | undefined, root: Schema | undefined, depth: number): unknown {
+export function sampleOf(schema: Schema | undefined, root: Schema | undefined, depth: number): unknown {
   if (!schema) return {};
   if (depth > 2 * MAX_DEPTH) return null; // a schema that requires itself without end has no finite value
   if (schema.$ref !== undefined) return sampleOf(resolve(schema.$ref, root), root, depth + 1);

@@ -182,14 +182,16 @@ export class StreamWire {
   }
 
   /** The frames that end a healthy stream: finish reason, usage where the dialect puts it, terminator. */
-  finish(reason: FinishReason, counts: TokenCounts, _fullText: string, opts: { done: boolean; finishReason: boolean }): string {
+  /** `stopSequence`: the stop sequence that ended the text (Anthropic names it, with stop_reason "stop_sequence"). */
+  finish(reason: FinishReason, counts: TokenCounts, _fullText: string, opts: { done: boolean; finishReason: boolean; stopSequence?: string }): string {
     const d = this.dialect;
     if (d === 'anthropic') {
       let out = this.anthropicBlock('');
       if (!opts.finishReason) return out;
       // message_delta repeats the cumulative input counts next to output_tokens, as recorded since 2025.
       const usage = { input_tokens: counts.prompt - counts.cached, cache_creation_input_tokens: 0, cache_read_input_tokens: counts.cached, output_tokens: counts.completion };
-      out += `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: ANTHROPIC_STOP[reason], stop_sequence: null }, usage })}\n\n`;
+      const stop = opts.stopSequence === undefined ? { stop_reason: ANTHROPIC_STOP[reason], stop_sequence: null } : { stop_reason: 'stop_sequence', stop_sequence: opts.stopSequence };
+      out += `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: stop, usage })}\n\n`;
       if (opts.done) out += `event: message_stop\ndata: {"type":"message_stop"}\n\n`;
       return out;
     }
@@ -295,14 +297,15 @@ function anthropicUsage(c: TokenCounts, output: number) {
 }
 
 /** A complete non-streamed body. */
-export function nonStreamBody(dialect: Dialect, id: string, model: string, content: string, reasoning: string, reason: FinishReason, counts: TokenCounts, tool?: ToolCall): string {
+export function nonStreamBody(dialect: Dialect, id: string, model: string, content: string, reasoning: string, reason: FinishReason, counts: TokenCounts, tool?: ToolCall, stopSequence?: string): string {
   const created = Math.floor(Date.now() / 1000);
   if (dialect === 'anthropic') {
     const blocks: unknown[] = [];
     if (reasoning) blocks.push({ type: 'thinking', thinking: reasoning, signature: `EqQB${Buffer.from(id).toString('base64')}` });
     if (tool) blocks.push({ type: 'tool_use', id: tool.id, name: tool.name, input: JSON.parse(tool.args) });
     else blocks.push({ type: 'text', text: content });
-    return JSON.stringify({ id, type: 'message', role: 'assistant', model, content: blocks, stop_reason: ANTHROPIC_STOP[reason], stop_sequence: null, usage: anthropicUsage(counts, counts.completion) });
+    const stop = stopSequence === undefined ? { stop_reason: ANTHROPIC_STOP[reason], stop_sequence: null } : { stop_reason: 'stop_sequence', stop_sequence: stopSequence };
+    return JSON.stringify({ id, type: 'message', role: 'assistant', model, content: blocks, ...stop, usage: anthropicUsage(counts, counts.completion) });
   }
   const message: Record<string, unknown> = { role: 'assistant', content: tool ? null : content };
   if (tool) message.tool_calls = [{ id: tool.id, type: 'function', function: { name: tool.name, arguments: tool.args } }];
