@@ -300,7 +300,7 @@ describe('bad requests: a 400 that says what and where, and no chain call', () =
     const e = (await client.chat.completions.create({ model: 'mian', messages }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
     expect(e).toBeInstanceOf(OpenAI.NotFoundError);
     expect(e.code).toBe('model_not_found');
-    expect(e.message).toMatch(/"mian" is not a chain or provider in .*did you mean "main"\?/);
+    expect(e.message).toMatch(/the gateway serves no model "mian"; did you mean "main"\?; it serves main, .*\(GET \/v1\/models lists them\)$/);
   });
 
   it('developer messages and text parts are accepted (developer → system)', async () => {

@@ -15,6 +15,7 @@ import { sendError, type Dialect, type ErrorReply } from './errors.js';
 import { nextId } from './ids.js';
 import { noAnswerReply } from './no-answer.js';
 import { finalHead, replyHeaders } from './reply-headers.js';
+import { expose } from './routes.js';
 import { streamAnswer, type SseFrames } from './stream-commit.js';
 
 /** A request body, read by its dialect into what the chain needs. */
@@ -115,7 +116,15 @@ function routeError(router: Router, name: string, e: UsageError): ErrorReply {
   const cfg = router.config;
   const slash = name.indexOf('/');
   const known = cfg.chains.has(name) || cfg.providers.has(name) || (slash > 0 && cfg.providers.has(name.slice(0, slash)));
-  return known ? { status: 503, code: 'route_unavailable', param: 'model', message: e.message } : { status: 404, code: 'model_not_found', param: 'model', message: e.message };
+  const reason = e.message.replace(/^serve: /, '');
+  if (known) {
+    const what = cfg.chains.has(name) ? `chain "${name}"` : `"${name}"`;
+    return { status: 503, code: 'route_unavailable', param: 'model', message: `the gateway cannot serve ${what} now: ${reason}` };
+  }
+  // The routes a client can use, as GET /v1/models lists them, not every name in the config.
+  const served = expose(router).served.map((r) => r.name);
+  const close = /did you mean "[^"]+"\?/.exec(reason)?.[0];
+  return { status: 404, code: 'model_not_found', param: 'model', message: `the gateway serves no model "${name}"${close ? `; ${close}` : ''}; it serves ${served.length ? served.join(', ') : 'nothing now'} (GET /v1/models lists them)` };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
