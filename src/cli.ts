@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { BENCH_DEFAULTS, CALL_DEFAULTS, EXIT, HEALTH_DEFAULTS, SERVE_DEFAULTS, SWEEP_DEFAULTS } from './defaults.js';
-import { UsageError } from './errors.js';
+import { describeCode, UsageError } from './errors.js';
 import { redact, stripControls } from './util/redact.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -371,15 +371,27 @@ Per request, a header picks a fault:  x-mock-fault: {"kind":"cut","after_tokens"
 
 /** Entry point: runs the program and turns every failure into one line and an exit code. */
 export async function main(argv: string[]): Promise<void> {
-  // Output piped into `head` or a closed pager is not an error worth a stack trace.
+  const debug = argv.includes('--debug');
+  // Output piped into `head` or a closed pager is not an error worth a stack trace. Any other write error
+  // (a full disk, /dev/full, EIO) is one line and exit 1, but the command runs on: bench still writes its
+  // result files after the table could not be printed.
+  let failedOutput = false;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw e;
+      if (failedOutput) return;
+      failedOutput = true;
+      if (stream === process.stdout) {
+        process.stderr.write(`llm-fallback: cannot write to standard output: ${describeCode(e.code) === 'error' ? e.message : describeCode(e.code)}\n`);
+        if (debug && e.stack) process.stderr.write(`${shown(e.stack)}\n`);
+      }
     });
   }
+  // Whatever code the command chose, output that was lost is a failure (an interrupted run keeps 130/143).
+  process.on('exit', () => {
+    if (failedOutput && !process.exitCode) process.exitCode = EXIT.failure;
+  });
   const program = buildProgram();
-  const debug = argv.includes('--debug');
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -16,3 +16,21 @@ export class ConfigError extends UsageError {
     this.name = 'ConfigError';
   }
 }
+
+/** A Node error code in words, for one-line messages: `ENOSPC (no space left on device)`. */
+export function describeCode(code: string | undefined): string {
+  const words: Record<string, string> = {
+    ENOSPC: 'no space left on device',
+    EDQUOT: 'disk quota exceeded',
+    EFBIG: 'file too large',
+    EIO: 'input/output error',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    EPIPE: 'broken pipe',
+    ENXIO: 'no reader on the other end',
+    EAGAIN: 'would block',
+  };
+  if (!code) return 'error';
+  return words[code] ? `${code} (${words[code]})` : code;
+}

@@ -10,14 +10,14 @@ import { IntervalLog } from '../bench/hlog.js';
 import { globalIndex, parseShard, parseStartAt, shardLoad } from '../bench/shard.js';
 import { buildWorkload, workloadFlags, type WorkloadOptions } from '../bench/workloads/options.js';
 import { checkThresholdProviders, evaluateThresholds, parseThreshold, type Threshold } from '../bench/thresholds.js';
-import { loadConfig } from '../config/load.js';
+import { findConfigFile, loadConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { benchCsv, benchMarkdown, benchTable, SORT_KEYS, thresholdLines, type SortKey } from '../format/bench.js';
 import { wrapText } from '../format/table.js';
 import { colorWanted, LiveProgress, progressWanted } from '../report/progress.js';
 import type { MockServer } from '../mock/server.js';
 import { htmlReport } from '../report/html.js';
-import { AtomicLineFile, checkOutputPaths, failureLines, stepSummaryTarget, writeOutputs, type OutputTarget } from '../report/write.js';
+import { AtomicLineFile, checkOutputPaths, divertedLines, failureLines, stepSummaryTarget, writeOutputs, type Diverted, type InputFile, type OutputTarget } from '../report/write.js';
 import { StopSignals } from '../util/signals.js';
 import { BENCH_DEFAULTS, EXIT } from '../defaults.js';
 import { now } from '../util/clock.js';
@@ -118,7 +118,12 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   if (hlog) outputs.push({ source: '--hlog', file: hlog });
   const summary = stepSummaryTarget();
   if (summary) outputs.push(summary);
-  checkOutputPaths(outputs);
+  // No output may name another (one would overwrite the other) or a file this run reads.
+  const inputs: InputFile[] = [];
+  if (!opts.demo) inputs.push({ source: 'the config', file: findConfigFile(global.config) });
+  if (opts.prompts !== undefined && !opts.prompt?.length) inputs.push({ source: '--prompts', file: opts.prompts });
+  if (opts.trace !== undefined) inputs.push({ source: '--trace', file: opts.trace });
+  checkOutputPaths(outputs, inputs);
 
   let targets: BenchTarget[];
   let server: MockServer | undefined;
@@ -260,7 +265,8 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
       progress?.stop();
       await closeAll();
     }
-    const rawFailure = await raw?.close();
+    // A partial run keeps an earlier file whole and goes beside it (see destination() in report/write.ts).
+    const rawFailure = await raw?.close(outcome.partial);
 
     const result: BenchResult = assembleResult({
       version: global.version,
@@ -288,16 +294,19 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
       const lines = thresholdLines(result);
       if (lines.length) stdout.write(`${lines.join('\n')}\n`);
     }
+    const diverted: Diverted[] = raw?.diverted() ? [raw.diverted()!] : [];
     const failures = writeOutputs([
       ...(opts.out !== undefined ? [{ source: '--out', file: opts.out, text: `${JSON.stringify(result, null, 2)}\n` }] : []),
       ...(summary ? [{ ...summary, text: benchMarkdown(result, { sort, wide: opts.wide }) }] : []),
       ...(html ? [{ source: '--html', file: html, text: htmlReport(result) }] : []),
       ...(hlog ? [{ source: '--hlog', file: hlog, text: intervals?.text() ?? new IntervalLog(Date.now(), now()).text() }] : []),
-    ]);
+    ], { partial: result.partial, diverted });
     if (rawFailure) failures.push(rawFailure);
     for (const line of failureLines(failures)) stderr.write(`${line}\n`);
-    if (opts.out && !opts.quiet && !failures.some((f) => f.source === '--out')) stderr.write(`Result written to ${opts.out}\n`);
-    if (html && !opts.quiet && !failures.some((f) => f.source === '--html')) stderr.write(`HTML report written to ${html}\n`);
+    for (const line of divertedLines(diverted)) stderr.write(`${line}\n`);
+    const written = (source: string) => !failures.some((f) => f.source === source) && !diverted.some((d) => d.source === source);
+    if (opts.out && !opts.quiet && written('--out')) stderr.write(`Result written to ${opts.out}\n`);
+    if (html && !opts.quiet && written('--html')) stderr.write(`HTML report written to ${html}\n`);
 
     // A provider with not one successful request is down, whatever the thresholds say.
     const dead = result.partial ? [] : result.providers.filter((p) => p.ok === 0 && p.failed > 0);
@@ -351,10 +360,11 @@ function rawWriter(target: OutputTarget, runner: EventEmitter, includeText: bool
   };
   runner.on('request', listener);
   return {
-    close: () => {
+    close: (partial: boolean) => {
       runner.off('request', listener);
-      return file.close();
+      return file.close(partial);
     },
+    diverted: () => file.diverted,
     discard: () => {
       runner.off('request', listener);
       file.discard();

@@ -22,7 +22,7 @@ export async function compareCommand(baseFile: string, newFile: string, opts: { 
 export async function mergeCommand(files: string[], opts: { out?: string; format: string; wide?: boolean; failOn?: string[] }, version: string): Promise<number> {
   const format = choiceFlag('--format', opts.format, ['table', 'json', 'csv', 'markdown'] as const)!;
   const extra: Threshold[] = (opts.failOn ?? []).map((e) => parseThreshold(e, '--fail-on'));
-  if (opts.out !== undefined) checkOutputPaths([{ source: '--out', file: opts.out }]);
+  if (opts.out !== undefined) checkOutputPaths([{ source: '--out', file: opts.out }], files.map((file) => ({ source: 'the input', file })));
   const results = files.map(readResult);
   const merged = mergeResults(results, files, version);
   // The thresholds each run was held to, judged again on the whole load, with any given here.

@@ -1,5 +1,5 @@
 import { selectProviders } from '../bench/targets.js';
-import { findChain, hasKey, loadConfig } from '../config/load.js';
+import { findChain, findConfigFile, hasKey, loadConfig } from '../config/load.js';
 import type { Config, ProviderConfig } from '../config/types.js';
 import { HEALTH_DEFAULTS } from '../defaults.js';
 import { UsageError } from '../errors.js';
@@ -73,7 +73,7 @@ export async function healthCommand(names: string[], opts: HealthOptions, global
   if (opts.out !== undefined) outputs.push({ source: '--out', file: opts.out });
   const summary = stepSummaryTarget();
   if (summary) outputs.push(summary);
-  checkOutputPaths(outputs);
+  checkOutputPaths(outputs, [{ source: 'the config', file: findConfigFile(global.config) }]);
 
   const cfg = loadConfig(global.config);
   const chains: { name: string; providers: string[] }[] = [];
