@@ -371,7 +371,11 @@ export class AtomicLineFile {
         done({ source: this.target.source, file, reason: this.error.code ? describeCode(this.error.code) : this.error.message });
       };
       if (this.stream.destroyed) return finish();
-      this.stream.end(() => finish());
+      // end()'s callback may run with the error before the 'error' listener has recorded it.
+      this.stream.end((e?: Error | null) => {
+        if (e) this.error ??= e as NodeJS.ErrnoException;
+        finish();
+      });
       this.stream.once('error', () => finish());
     });
   }
