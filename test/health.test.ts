@@ -143,6 +143,13 @@ describe('health in CI', () => {
     expect(chain.stderr.trim()).toBe('--require: "forked" is a chain; to require that it can answer, use --chain forked');
   });
 
+  it.each(['', ' ', ',,'])('an empty --require (%j, an unset CI variable) is exit 2, not "all healthy"', async (value) => {
+    const r = await run(['--config', config, 'health', ...all, '--timeout', '500ms', '--require', value], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('--require: names no provider or chain; give a comma-separated list (e.g. --require deepseek,default) or leave the flag out');
+    expect(r.stdout).not.toMatch(/healthy/);
+  });
+
   it('a bad --out is exit 2 naming the flag, before any check', async () => {
     const r = await run(['--config', config, 'health', 'ok', '--out', join(dir, 'missing', 'h.xml')], { env });
     expect(r.code).toBe(2);

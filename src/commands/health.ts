@@ -50,6 +50,8 @@ function requireProviders(cfg: Config, opts: HealthOptions, selected: ProviderCo
   const selectedNames = selected.map((p) => p.name);
   if (opts.require !== undefined) {
     const list = opts.require.split(',').map((s) => s.trim()).filter(Boolean);
+    // An empty --require (a CI variable left unset) must not pass as "nothing is required".
+    if (list.length === 0) throw new UsageError('--require: names no provider or chain; give a comma-separated list (e.g. --require deepseek,default) or leave the flag out');
     for (const n of list) {
       if (cfg.chains.has(n) && !cfg.providers.has(n)) throw new UsageError(`--require: "${n}" is a chain; to require that it can answer, use --chain ${n}`);
       if (!cfg.providers.has(n)) {
