@@ -4,12 +4,13 @@
  * to exhaust memory or the stack, and damaged result files. Each gets one line, exit 2, and no hang.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.js';
 import { parseConfig } from '../src/config/load.js';
+import { readFileBounded } from '../src/util/read-input.js';
 import { BIN, run, startCli } from './cli-helpers.js';
 import { emulator } from './helpers.js';
 
@@ -162,6 +163,42 @@ describe('health --watch', () => {
   });
 });
 
+describe('every file input goes through one bounded reader (no hang, no bad_alloc)', () => {
+  const fifo = join(dir, 'input.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const folder = join(dir, 'prompts-folder');
+  mkdirSync(join(folder, 'x.txt'), { recursive: true });
+  const FIFO = 'is a FIFO (named pipe), which could wait forever for a writer; save the input to a file and pass that';
+  const FIX = 'pass a file written by "llm-fallback bench --out FILE"';
+  it.each<[string[], string]>([
+    [['bench', 'good', '-n', '1', '--prompts', '/dev/zero'], '--prompts: "/dev/zero" is over 64 MiB, the limit'],
+    [['bench', 'good', '-n', '1', '--prompts', fifo], `--prompts: "${fifo}" ${FIFO}`],
+    [['bench', 'good', '-n', '1', '--prompts', folder], `--prompts: "${join(folder, 'x.txt')}" is a folder, not a file`],
+    [['report', '/dev/zero', '--html', join(dir, 'r.html')], `/dev/zero is over 64 MiB, the limit; ${FIX}`],
+    [['report', fifo, '--html', join(dir, 'r.html')], `${fifo} ${FIFO}; ${FIX}`],
+    [['merge', '/dev/zero', fifo], `/dev/zero is over 64 MiB, the limit; ${FIX}`],
+    [['cost', '--from', fifo, '--requests-per-day', '5'], `--from: ${fifo} ${FIFO}; ${FIX}`],
+    [['cost', '--from', '/dev/zero', '--requests-per-day', '5'], `--from: /dev/zero is over 64 MiB, the limit; ${FIX}`],
+    [['mock', '--profile', '/dev/zero'], '--profile: "/dev/zero" is over 1 MiB, the limit'],
+    [['mock', '--profile', fifo], `--profile: "${fifo}" ${FIFO}`],
+  ])('%j', async (args, message) => expectUsage(args, message, { timeoutMs: 20_000 }));
+
+  it('--config on a FIFO or a folder is a config error, not a hang', async () => {
+    for (const [file, what] of [[fifo, FIFO], [folder, 'is a folder, not a file; check the --config path']]) {
+      const r = await run(['--config', file, 'config', 'check'], { env, timeoutMs: 10_000 });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.trim()).toBe(`${file}: cannot read config: it ${what}`);
+    }
+  });
+
+  it('a regular file over the limit is refused before it is read', () => {
+    const big = join(dir, 'big.json');
+    writeFileSync(big, '');
+    truncateSync(big, 65 * 1024 * 1024);
+    expect(() => readFileBounded(big, 64 * 1024 * 1024)).toThrow('is 65.0 MiB; the limit is 64 MiB');
+  });
+});
+
 describe('damaged result files', () => {
   it('are checked against the published schema; the message names the file and field', async () => {
     const good = join(dir, 'good.json');
@@ -170,7 +207,8 @@ describe('damaged result files', () => {
     const base = JSON.parse(readFileSync(good, 'utf8'));
     const damage: [string, (j: any) => void, string][] = [
       ['requests.json', (j) => (j.providers[0].requests = 'many'), 'providers[0].requests: expected integer, got string'],
-      ['tokens.json', (j) => delete j.providers[0].tokens, 'providers[0]: missing tokens'],
+      ['tokens.json', (j) => delete j.providers[0].tokens, 'providers[0]: missing field tokens'],
+      ['warnings.json', (j) => delete j.warnings, 'missing field warnings'],
       ['providers.json', (j) => (j.providers = 5), 'providers: expected array, got integer'],
       ['histogram.json', (j) => (j.providers[0].histograms.latency = '!!not a histogram'), 'providers[0].histograms.latency: not a readable histogram'],
     ];
@@ -181,7 +219,7 @@ describe('damaged result files', () => {
       writeFileSync(file, JSON.stringify(j));
       const expected = `${file}: damaged bench result: ${field}; pass a file written by "llm-fallback bench --out FILE"`;
       await expectUsage(['merge', good, file], expected);
-      await expectUsage(['cost', '--from', file, '--requests-per-day', '100'], expected);
+      await expectUsage(['cost', '--from', file, '--requests-per-day', '100'], `--from: ${expected}`);
       await expectUsage(['compare', good, file], expected);
     }
   }, 120_000);

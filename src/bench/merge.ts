@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { InputFileError, readFileBounded } from '../util/read-input.js';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import { validate } from '../util/json-schema.js';
@@ -15,37 +16,57 @@ let resultSchema: Record<string, unknown> | undefined;
 const FIX = 'pass a file written by "llm-fallback bench --out FILE"';
 
 /**
+ * The most a result file may be. A provider takes about 5 KB in examples/bench-demo-result.json and a
+ * few hundred KB with wide histograms, so this holds results of hundreds of providers while keeping
+ * /dev/zero or a wrong file from exhausting memory.
+ */
+export const RESULT_FILE_BYTES = 64 * 1024 * 1024;
+
+/**
  * Reads a bench result file and checks it against the published schema (and its histograms can be
  * decoded) before anything trusts it, so a damaged file gets one line naming the file and field.
  */
-export function readResult(file: string): BenchResult {
+export function readResult(file: string, flag?: string): BenchResult {
+  const where = flag ? `${flag}: ${file}` : file;
+  let text: string;
+  try {
+    text = readFileBounded(file, RESULT_FILE_BYTES).toString('utf8');
+  } catch (e) {
+    if (!(e instanceof InputFileError)) throw e;
+    throw new UsageError(e.reason === 'missing' ? `${where}: no such file; ${FIX}` : `${where} ${e.detail}; ${FIX}`);
+  }
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`${file}: ${code === 'ENOENT' ? 'no such file' : code ? `cannot read (${code})` : 'not valid JSON'}; ${FIX}`);
+    data = JSON.parse(text);
+  } catch {
+    throw new UsageError(`${where}: not valid JSON; ${FIX}`);
   }
   const r = data as Partial<BenchResult>;
   if (!r || typeof r !== 'object' || r.schema_version !== 1) {
-    throw new UsageError(`${file}: not an llm-fallback bench result (no "schema_version": 1); ${FIX}`);
+    throw new UsageError(`${where}: not an llm-fallback bench result (no "schema_version": 1); ${FIX}`);
   }
   resultSchema ??= JSON.parse(readFileSync(RESULT_SCHEMA, 'utf8')) as Record<string, unknown>;
   const problems = validate(data, resultSchema);
   if (problems.length) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
-    throw new UsageError(`${file}: damaged bench result: ${problems[0].replace(/^\$\.?/, '')}${more}; ${FIX}`);
+    throw new UsageError(`${where}: damaged bench result: ${readablePath(problems[0])}${more}; ${FIX}`);
   }
   (r.providers ?? []).forEach((p, i) => {
     for (const n of HISTOGRAM_NAMES) {
       try {
         decode(p.histograms[n]);
       } catch {
-        throw new UsageError(`${file}: damaged bench result: providers[${i}].histograms.${n}: not a readable histogram; ${FIX}`);
+        throw new UsageError(`${where}: damaged bench result: providers[${i}].histograms.${n}: not a readable histogram; ${FIX}`);
       }
     }
   });
   return r as BenchResult;
+}
+
+/** A schema problem read well: "$: missing warnings" is "missing field warnings", "$.providers[0]: missing tokens" "providers[0]: missing field tokens". */
+function readablePath(problem: string): string {
+  const text = problem.replace(/: missing (\S+)$/, ': missing field $1');
+  return text.startsWith('$: ') ? text.slice(3) : text.replace(/^\$\.?/, '');
 }
 
 /**

@@ -1,9 +1,14 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { ChatMessage } from '../providers/types.js';
+import { readInputOrExplain } from '../util/read-input.js';
+import { yamlErrorAt } from '../util/yaml-error.js';
+
+/** The most one prompts file may hold: thousands of long prompts, far from what would exhaust memory. */
+export const PROMPTS_FILE_BYTES = 64 * 1024 * 1024;
 
 export const DEFAULT_PROMPTS = fileURLToPath(new URL('../../prompts/', import.meta.url));
 
@@ -17,8 +22,9 @@ export function loadPrompts(path: string): ChatMessage[][] {
   let stat;
   try {
     stat = statSync(path);
-  } catch {
-    throw new UsageError(`--prompts: cannot read "${path}" (no such file or folder)`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`--prompts: cannot read "${path}" (${code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file or folder' : code ?? 'error'})`);
   }
   const files = stat.isDirectory()
     ? readdirSync(path)
@@ -32,7 +38,7 @@ export function loadPrompts(path: string): ChatMessage[][] {
 }
 
 function loadFile(file: string): ChatMessage[][] {
-  const text = readFileSync(file, 'utf8');
+  const text = readInputOrExplain(file, PROMPTS_FILE_BYTES, '--prompts').toString('utf8');
   if (text.includes('\uFFFD')) throw new UsageError(`--prompts: ${file} is not valid UTF-8 text`);
   const ext = extname(file);
   if (ext === '.yaml' || ext === '.yml') {
@@ -40,7 +46,7 @@ function loadFile(file: string): ChatMessage[][] {
     try {
       data = parseYaml(text);
     } catch (e) {
-      throw new UsageError(`--prompts: ${file}: YAML syntax error: ${(e as Error).message.split('\n')[0]}`);
+      throw new UsageError(`--prompts: ${yamlErrorAt(file, e)}`);
     }
     if (!Array.isArray(data)) throw new UsageError(`--prompts: ${file} must hold a YAML list of prompts`);
     return data.map((item, i) => toMessages(item, `--prompts: ${file}: item ${i + 1}`));

@@ -23,7 +23,7 @@ export async function mergeCommand(files: string[], opts: { out?: string; format
   const format = choiceFlag('--format', opts.format, ['table', 'json', 'csv', 'markdown'] as const)!;
   const extra: Threshold[] = (opts.failOn ?? []).map((e) => parseThreshold(e, '--fail-on'));
   if (opts.out !== undefined) checkOutputPaths([{ source: '--out', file: opts.out }], files.map((file) => ({ source: 'the input', file })));
-  const results = files.map(readResult);
+  const results = files.map((f) => readResult(f));
   const merged = mergeResults(results, files, version);
   // The thresholds each run was held to, judged again on the whole load, with any given here.
   const seen = new Set<string>();

@@ -47,7 +47,7 @@ export async function costCommand(names: string[], opts: CostOptions, global: { 
   if (opts.from) {
     const rpd = intFlag('--requests-per-day', opts.requestsPerDay);
     if (rpd === undefined) throw new UsageError('--from: also give --requests-per-day N to scale the measured tokens per request');
-    workload = workloadFromResult(readResult(opts.from), rpd);
+    workload = workloadFromResult(readResult(opts.from, '--from'), rpd);
   } else if (opts.outputTokens !== undefined || opts.inputTokens !== undefined) {
     workload = {
       inputTokens: volume('--input-tokens', opts.inputTokens) ?? 0,

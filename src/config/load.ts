@@ -1,10 +1,11 @@
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument, visit, type Node, type ParsedNode } from 'yaml';
 import { ConfigError, UsageError } from '../errors.js';
 import type { ProviderSettings } from '../providers/index.js';
 import { parseDuration } from '../util/duration.js';
+import { InputFileError, readFileBounded } from '../util/read-input.js';
 import { closest } from '../util/suggest.js';
 import { CONFIG_DEFAULTS, DEFAULT_TIMEOUTS } from '../defaults.js';
 import { CONFIG } from './schema.js';
@@ -31,9 +32,10 @@ export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.e
     text = readBounded(file);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
     const how = explicit ? 'check the --config path' : env.LLM_FALLBACK_CONFIG ? 'check $LLM_FALLBACK_CONFIG' : 'create it or pass --config FILE';
-    throw new ConfigError([`${display(file)}: cannot read config (${code === 'ENOENT' ? 'no such file' : code ?? 'error'}); ${how}`]);
+    if (e instanceof InputFileError && e.reason === 'missing') throw new ConfigError([`${display(file)}: cannot read config (no such file); ${how}`]);
+    if (e instanceof InputFileError) throw new ConfigError([`${display(file)}: cannot read config: it ${e.detail}${e.reason === 'pipe' || e.reason === 'denied' ? '' : `; ${how}`}`]);
+    throw e;
   }
   return parseConfig(text, file);
 }
@@ -44,25 +46,13 @@ export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.e
  */
 export const CONFIG_LIMITS = { fileBytes: 1024 * 1024, valueChars: 64 * 1024, depth: 32, aliasExpansions: 100 } as const;
 
-/** Reads at most the size limit (+1 byte to tell it was exceeded), so /dev/zero or a huge file cannot fill memory. */
+/** Reads at most the size limit through the shared bounded reader: /dev/zero, a huge file or a FIFO cannot fill memory or hang. */
 function readBounded(file: string): string {
-  const st = statSync(file);
-  const name = display(file);
-  const tooBig = () => new ConfigError([`${name}:1:1: the file is larger than ${CONFIG_LIMITS.fileBytes / 1024} KiB, the most a config may be; is this the right file?`]);
-  if (st.isFile() && st.size > CONFIG_LIMITS.fileBytes) throw tooBig();
-  const fd = openSync(file, 'r');
   try {
-    const buf = Buffer.alloc(CONFIG_LIMITS.fileBytes + 1);
-    let n = 0;
-    for (;;) {
-      const got = readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) break;
-      n += got;
-      if (n > CONFIG_LIMITS.fileBytes) throw tooBig();
-    }
-    return buf.subarray(0, n).toString('utf8');
-  } finally {
-    closeSync(fd);
+    return readFileBounded(file, CONFIG_LIMITS.fileBytes).toString('utf8');
+  } catch (e) {
+    if (e instanceof InputFileError && e.reason === 'too-big') throw new ConfigError([`${display(file)}:1:1: the file is larger than ${CONFIG_LIMITS.fileBytes / 1024} KiB, the most a config may be; is this the right file?`]);
+    throw e;
   }
 }
 

@@ -1,7 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
+import { InputFileError, readFileBounded } from '../util/read-input.js';
+import { yamlErrorAt } from '../util/yaml-error.js';
+
+/** The most a profile file may be: a profile is a few dozen lines, like a config. */
+export const PROFILE_FILE_BYTES = 1024 * 1024;
 import type { Dist } from './random.js';
 import type { RateLimit } from './rate-budget.js';
 
@@ -239,15 +243,17 @@ export function loadProfile(nameOrFile: string): MockProfile {
   if (builtin) return builtin();
   let text: string;
   try {
-    text = readFileSync(nameOrFile, 'utf8');
-  } catch {
-    throw new UsageError(`--profile: "${nameOrFile}" is neither a built-in profile (${Object.keys(BUILTIN_PROFILES).join(', ')}) nor a readable file`);
+    text = readFileBounded(nameOrFile, PROFILE_FILE_BYTES).toString('utf8');
+  } catch (e) {
+    if (!(e instanceof InputFileError)) throw e;
+    if (e.reason === 'missing') throw new UsageError(`--profile: "${nameOrFile}" is neither a built-in profile (${Object.keys(BUILTIN_PROFILES).join(', ')}) nor a readable file`);
+    throw new UsageError(`--profile: "${nameOrFile}" ${e.detail}`);
   }
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (e) {
-    throw new UsageError(`${nameOrFile}: ${(e as Error).message.split('\n')[0]}`);
+    throw new UsageError(`--profile: ${yamlErrorAt(nameOrFile, e)}`);
   }
   return profileFromObject(raw, nameOrFile);
 }

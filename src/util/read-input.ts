@@ -1,4 +1,4 @@
-import { close, closeSync, constants, createReadStream, open, openSync } from 'node:fs';
+import { close, closeSync, constants, createReadStream, fstatSync, open, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { Socket } from 'node:net';
@@ -85,4 +85,72 @@ function readStream(stream: Readable, where: string, limits: InputLimits): Promi
     }
     stream.on('data', onData).once('end', onEnd).once('error', onError);
   });
+}
+
+/** Why a file input could not be read; the caller words it (flag, file, how to fix). */
+export class InputFileError extends Error {
+  constructor(
+    readonly reason: 'missing' | 'denied' | 'folder' | 'pipe' | 'too-big' | 'unreadable',
+    readonly detail: string,
+  ) {
+    super(detail);
+    this.name = 'InputFileError';
+  }
+}
+
+/**
+ * Reads a whole input file (config, prompts, mock profile, result) synchronously, never more than
+ * `limit` bytes and never waiting: a regular file over the limit is refused before reading, a device such
+ * as /dev/zero stops at limit + 1 byte, and a FIFO or socket (whose open or read can wait forever for a
+ * writer) is refused — opened non-blocking, so even a FIFO swapped in after a check cannot hang us.
+ */
+export function readFileBounded(file: string, limit: number): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw fileError(e);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new InputFileError('folder', 'is a folder, not a file');
+    if (st.isFIFO() || st.isSocket()) throw new InputFileError('pipe', `is a ${st.isFIFO() ? 'FIFO (named pipe)' : 'socket'}, which could wait forever for a writer; save the input to a file and pass that`);
+    if (st.isFile() && st.size > limit) throw new InputFileError('too-big', `is ${mib(st.size)}; the limit is ${limitMib(limit)}`);
+    // Chunks until the end or one byte past the limit (a /proc file says size 0 yet has text; /dev/zero never ends).
+    const parts: Buffer[] = [];
+    let n = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, limit + 1 - n));
+      const got = readSync(fd, chunk, 0, chunk.length, null);
+      if (got === 0) break;
+      parts.push(chunk.subarray(0, got));
+      n += got;
+      if (n > limit) throw new InputFileError('too-big', `is over ${limitMib(limit)}, the limit`);
+    }
+    return Buffer.concat(parts, n);
+  } catch (e) {
+    throw e instanceof InputFileError ? e : fileError(e);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileError(e: unknown): InputFileError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new InputFileError('missing', 'does not exist');
+  if (code === 'EACCES' || code === 'EPERM') return new InputFileError('denied', `cannot be read (${code}, permission denied); check its permissions`);
+  if (code === 'EISDIR') return new InputFileError('folder', 'is a folder, not a file');
+  // EAGAIN: a terminal or other device with nothing to read now; waiting for it could be forever.
+  if (code === 'EAGAIN') return new InputFileError('pipe', 'has nothing to read without waiting (a terminal or device?); save the input to a file and pass that');
+  return new InputFileError('unreadable', `cannot be read (${code ?? (e as Error).message})`);
+}
+
+/** `flag: "file" what is wrong` as a UsageError (exit 2), for inputs without a format of their own. */
+export function readInputOrExplain(file: string, limit: number, flag: string): Buffer {
+  try {
+    return readFileBounded(file, limit);
+  } catch (e) {
+    if (e instanceof InputFileError) throw new UsageError(`${flag}: "${file}" ${e.detail}`);
+    throw e;
+  }
 }
