@@ -79,6 +79,15 @@ describe('lookup order and key resolution', () => {
     expect(() => resolveProvider(p, { TEAM: 'red', P_KEY: 'k' })).toThrow(/uses \$\{BASE\}, which is not set/);
   });
 
+  it('takes ${VAR} inside a URL (a port), checks it once expanded, and keeps header values to one line', () => {
+    const text = 'providers:\n  p: { api: openai, base_url: "http://127.0.0.1:${PORT}/v1", model: m, headers: { X-Team: "${TEAM}" } }\n  q: { api: openai, base_url: "http://127.0.0.1:${PORT/v1", model: m }\n';
+    expect(problemsOf(text, 'u.yaml')).toEqual(['u.yaml:3:31: providers.q.base_url: "http://127.0.0.1:${PORT/v1" is not a valid http(s) URL; write it like https://api.example.com/v1']);
+    const p = parseConfig(text.split('\n').slice(0, 2).join('\n'), 'u.yaml').providers.get('p')!;
+    expect(resolveProvider(p, { PORT: '8080', TEAM: 'red' }).baseUrl).toBe('http://127.0.0.1:8080/v1');
+    expect(() => resolveProvider(p, { PORT: 'x y', TEAM: 'red' })).toThrow('u.yaml:2:3: provider p: base_url "http://127.0.0.1:x y/v1" is not a valid URL after expanding variables');
+    expect(() => resolveProvider(p, { PORT: '8080', TEAM: 'red\r\nX-Evil: 1' })).toThrow('u.yaml:2:3: provider p: header X-Team holds a line break or NUL once its variables are expanded; no HTTP header may carry one');
+  });
+
   it('says which path it could not read', () => {
     expect(() => loadConfig(join(tmp, 'nope.yaml'))).toThrow(/cannot read config \(no such file\); check the --config path/);
   });

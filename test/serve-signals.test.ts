@@ -112,6 +112,17 @@ describe('serve: start', () => {
     expect(port.stderr).toMatch(/^--port: "70000" is not a whole number between 0 and 65,535\n$/);
   });
 
+  it('serve.host and serve.state from the config are reported as those keys with file:line:col, not as flags', async () => {
+    const file = join(dir, 'serve-keys.yaml');
+    writeFileSync(file, `providers:\n  fast: { api: openai, base_url: "${emu.baseUrl('fast')}", model: fast-1 }\nserve:\n  host: 0.0.0.0\n  state: redis://x:notaport\n`);
+    const host = await run(['--config', file, 'serve', '--port', '0']);
+    expect(host.code).toBe(2);
+    expect(host.stderr).toBe(`${file}:4:9: serve.host 0.0.0.0: refusing to listen beyond loopback without a client key; set --api-key-env VAR (or serve.api_key_env) and export VAR, or bind 127.0.0.1\n`);
+    const state = await run(['--config', file, 'serve', '--host', '127.0.0.1', '--port', '0']);
+    expect(state.code).toBe(2);
+    expect(state.stderr).toBe(`${file}:5:10: serve.state redis://x:notaport: not a valid URL; use redis://[:password@]host[:port][/db][?prefix=name:] or rediss://… for TLS\n`);
+  });
+
   it('with --api-key-env clients must send the key; the key never reaches its output', async () => {
     const key = 'serve-test-key-0123456789abcdef';
     const s = await serve(['--config', writeConfig('keyed.yaml'), 'serve', '--api-key-env', 'SERVE_TEST_CLIENT_KEY'], { SERVE_TEST_CLIENT_KEY: key });

@@ -37,9 +37,12 @@ export async function serveCommand(opts: ServeOptions, ctx: { config?: string })
   const s = cfg.serve;
   const port = intFlag('--port', opts.port, 0, 65535) ?? s.port ?? SERVE_DEFAULTS.port;
   const host = opts.host ?? s.host ?? SERVE_DEFAULTS.host;
+  // A host or state from the config is reported as its key there (file:line:col), not as a flag nobody gave.
+  const hostName = opts.host === undefined && s.host !== undefined ? `${s.where?.host ?? cfg.file}: serve.host` : '--host';
+  const fromConfigState = opts.state === undefined && s.state !== undefined;
   const clientKey = clientKeyFrom(opts.apiKeyEnv ? { var: opts.apiKeyEnv, where: '--api-key-env' } : s.apiKeyEnv ? { var: s.apiKeyEnv, where: `serve.api_key_env in ${cfg.file}` } : undefined, env);
   if (!clientKey && !isLoopback(host)) {
-    throw new UsageError(`--host ${host}: refusing to listen beyond loopback without a client key; set --api-key-env VAR (or serve.api_key_env) and export VAR, or bind 127.0.0.1`);
+    throw new UsageError(`${hostName} ${host}: refusing to listen beyond loopback without a client key; set --api-key-env VAR (or serve.api_key_env) and export VAR, or bind 127.0.0.1`);
   }
   // Handlers first: a signal that arrives once the listening line is out must find them installed (without
   // a handler the kernel's default action kills the process at once, whatever the code is doing).
@@ -55,7 +58,12 @@ export async function serveCommand(opts: ServeOptions, ctx: { config?: string })
   let gateway: Gateway | undefined;
   let router: Router | undefined;
   try {
-    stores = await openServeStores({ url: opts.state ?? s.state ?? SERVE_DEFAULTS.state, config: cfg, env, warn: note });
+    try {
+      stores = await openServeStores({ url: opts.state ?? s.state ?? SERVE_DEFAULTS.state, config: cfg, env, warn: note });
+    } catch (e) {
+      if (fromConfigState && e instanceof UsageError && e.message.startsWith('--state ')) throw new UsageError(`${s.where?.state ?? cfg.file}: serve.state ${e.message.slice('--state '.length)}`);
+      throw e;
+    }
     telemetry = await openGatewayTelemetry(opts.otlpEndpoint ?? s.otlpEndpoint, note);
     router = await openRouter(opts.demo ? undefined : cfg, stores, opts.demo);
     gateway = new Gateway({
@@ -75,7 +83,7 @@ export async function serveCommand(opts: ServeOptions, ctx: { config?: string })
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new UsageError(`--port: ${port} is already in use on ${host}; pick another or use --port 0`);
-      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`--host: cannot bind ${host} on this machine`);
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`${hostName}: cannot bind ${host} on this machine`);
       if (code === 'EACCES') throw new UsageError(`--port: ${port} needs privileges to bind; use a port above 1023`);
       throw e;
     }

@@ -228,6 +228,16 @@ function timeouts(base: TimeoutsMs, raw: RawTimeouts | undefined): TimeoutsMs {
   };
 }
 
+/** "file:line:col" of the value at `path`, if the config has one. */
+function valueAt(root: ParsedNode, path: string[], file: string, lines: LineCounter): string | undefined {
+  let node: unknown = root;
+  for (const key of path) node = isMap(node) ? node.get(key, true) : undefined;
+  const off = isNode(node) ? node.range?.[0] : undefined;
+  if (off === undefined) return undefined;
+  const pos = lines.linePos(off);
+  return `${file}:${pos.line}:${pos.col}`;
+}
+
 function build(raw: RawConfig, file: string, root: ParsedNode, lines: LineCounter): Config {
   const defaults = timeouts(DEFAULT_TIMEOUTS, raw.defaults?.timeouts);
   const providers = new Map<string, ProviderConfig>();
@@ -287,6 +297,7 @@ function build(raw: RawConfig, file: string, root: ParsedNode, lines: LineCounte
       streamCommit: streamCommit(raw.serve?.stream_commit),
       otlpEndpoint: raw.serve?.otlp_endpoint,
       shutdownGraceMs: raw.serve?.shutdown_grace ? parseDuration(raw.serve.shutdown_grace)! : undefined,
+      where: { host: valueAt(root, ['serve', 'host'], file, lines), state: valueAt(root, ['serve', 'state'], file, lines) },
     },
     currency: raw.currency?.code && raw.currency.rate ? { code: raw.currency.code, rate: raw.currency.rate } : undefined,
     ask: {
@@ -344,6 +355,8 @@ export function resolveProvider(p: ProviderConfig, env: NodeJS.ProcessEnv = proc
     headers[k] = expandEnv(v, env, missing, used);
     if (isSecretHeader(k, v)) secrets.push(headers[k], ...used);
   }
+  const broken = Object.keys(headers).find((k) => /[\r\n\0]/.test(headers[k]));
+  if (broken) throw new ConfigError([`${p.where}: provider ${p.name}: header ${broken} holds a line break or NUL once its variables are expanded; no HTTP header may carry one`]);
   if (missing.length) {
     throw new ConfigError([`${p.where}: provider ${p.name} uses \${${missing[0]}}, which is not set; export ${missing[0]}=... or edit the provider`]);
   }

@@ -4,13 +4,13 @@
  * disagree.
  */
 export type Schema =
-  | { t: 'string'; format?: 'url' | 'env' | 'date' | 'threshold'; enum?: readonly string[]; desc?: string }
-  | { t: 'number'; min?: number; positive?: boolean; desc?: string }
-  | { t: 'integer'; min?: number; desc?: string }
+  | { t: 'string'; format?: 'url' | 'env' | 'date' | 'threshold' | 'header-value'; enum?: readonly string[]; desc?: string }
+  | { t: 'number'; min?: number; max?: number; positive?: boolean; desc?: string }
+  | { t: 'integer'; min?: number; max?: number; desc?: string }
   | { t: 'boolean'; desc?: string }
   | { t: 'duration'; maxMs?: number; desc?: string }
   | { t: 'object'; fields: Record<string, Field>; desc?: string }
-  | { t: 'map'; values: Schema; desc?: string }
+  | { t: 'map'; values: Schema; keys?: 'header-name'; desc?: string }
   | { t: 'list'; items: Schema; minItems?: number; desc?: string }
   | { t: 'either'; options: Schema[]; desc?: string }
   | { t: 'any'; desc?: string };
@@ -19,6 +19,9 @@ export interface Field {
   s: Schema;
   required?: boolean;
 }
+
+/** An HTTP field name is an RFC 9110 token. */
+export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 const duration = (desc: string, maxMs?: number): Schema => ({ t: 'duration', desc, ...(maxMs ? { maxMs } : {}) });
 /** A cache lifetime is compared with timestamps, never run as a timer, so it may be longer than a timer's limit. */
@@ -57,7 +60,7 @@ export const PROVIDER: Schema = {
     model: { s: { t: 'string' }, required: true },
     api_key_env: { s: { t: 'string', format: 'env', desc: 'name of the environment variable holding the key' } },
     description: { s: { t: 'string' } },
-    headers: { s: { t: 'map', values: { t: 'string' }, desc: 'extra request headers; ${VAR} is expanded' } },
+    headers: { s: { t: 'map', keys: 'header-name', values: { t: 'string', format: 'header-value' }, desc: 'extra request headers; ${VAR} is expanded' } },
     params: { s: { t: 'map', values: { t: 'any' }, desc: 'extra body fields sent with every request' } },
     price: { s: PRICE },
     context_window: { s: { t: 'integer', min: 1 } },
@@ -86,7 +89,7 @@ const SERVE: Schema = {
   desc: 'llm-fallback serve: the gateway (flags override these)',
   fields: {
     host: { s: { t: 'string', desc: 'address to bind (default 127.0.0.1; anything else needs api_key_env)' } },
-    port: { s: { t: 'integer', min: 0, desc: 'port (default 8080; 0 picks a free one)' } },
+    port: { s: { t: 'integer', min: 0, max: 65535, desc: 'port (default 8080; 0 picks a free one)' } },
     api_key_env: { s: { t: 'string', format: 'env', desc: 'environment variable holding the key clients must send (Authorization: Bearer or x-api-key)' } },
     state: { s: { t: 'string', desc: 'where breaker state, cache and latency history live: memory (default) or redis://host:port' } },
     max_body: { s: { t: 'integer', min: 1024, desc: 'largest request body in bytes (default 4 MiB)' } },
@@ -168,15 +171,18 @@ export function toJsonSchema(s: Schema = CONFIG, root = true): Record<string, un
       if (s.format === 'url') out.pattern = '^(https?://|\\$\\{)';
       if (s.format === 'env') out.pattern = '^[A-Za-z_][A-Za-z0-9_]*$';
       if (s.format === 'date') out.pattern = '^\\d{4}-\\d{2}-\\d{2}$';
+      if (s.format === 'header-value') out.pattern = '^[^\\r\\n\\u0000]*$';
       break;
     case 'number':
       out.type = 'number';
       if (s.positive) out.exclusiveMinimum = 0;
       else if (s.min !== undefined) out.minimum = s.min;
+      if (s.max !== undefined) out.maximum = s.max;
       break;
     case 'integer':
       out.type = 'integer';
       if (s.min !== undefined) out.minimum = s.min;
+      if (s.max !== undefined) out.maximum = s.max;
       break;
     case 'boolean':
       out.type = 'boolean';
@@ -197,6 +203,7 @@ export function toJsonSchema(s: Schema = CONFIG, root = true): Record<string, un
     case 'map':
       out.type = 'object';
       out.additionalProperties = toJsonSchema(s.values, false);
+      if (s.keys === 'header-name') out.propertyNames = { pattern: HEADER_NAME.source };
       break;
     case 'list':
       out.type = 'array';

@@ -67,6 +67,8 @@ export interface ServeConfig {
   streamCommit?: Partial<StreamCommit>;
   otlpEndpoint?: string;
   shutdownGraceMs?: number;
+  /** Where host and state are written ("file:line:col"), so a bad value is reported as the config key, not as a flag. */
+  where?: { host?: string; state?: string };
 }
 
 export interface AskDefaults {

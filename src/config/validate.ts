@@ -2,7 +2,7 @@ import { isMap, isScalar, isSeq, type LineCounter, type Node, type ParsedNode } 
 import { parseThreshold } from '../bench/thresholds.js';
 import { checkDuration } from '../util/duration.js';
 import { didYouMean } from '../util/suggest.js';
-import type { Schema } from './schema.js';
+import { HEADER_NAME, type Schema } from './schema.js';
 
 export interface Problem {
   /** 1-based line and column. */
@@ -45,7 +45,8 @@ export class Validator {
         if (s.format === 'url' && !/^\$\{/.test(v)) {
           let ok = false;
           try {
-            const u = new URL(v);
+            // ${VAR} inside the URL (a port, a host) is checked with a stand-in; the value itself is checked again once expanded.
+            const u = new URL(v.replace(/\$\{[^}]*\}/g, '1'));
             ok = u.protocol === 'http:' || u.protocol === 'https:';
           } catch {
             ok = false;
@@ -62,8 +63,10 @@ export class Validator {
             this.at(node, (e as Error).message);
           }
         }
-        if (s.format === 'date' && (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v)))) {
-          this.at(node, `${path}: "${v}" is not a date; write YYYY-MM-DD`);
+        if (s.format === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(v)) this.at(node, `${path}: "${v}" is not a date; write YYYY-MM-DD`);
+        else if (s.format === 'date' && !isCalendarDate(v)) this.at(node, `${path}: "${v}" is not a day of the calendar; check the month and day`);
+        if (s.format === 'header-value' && /[\r\n\0]/.test(v)) {
+          this.at(node, `${path}: the value holds a line break or NUL, which no HTTP header may carry; write it on one line`);
         }
         return;
       }
@@ -71,9 +74,11 @@ export class Validator {
       case 'integer': {
         if (!isScalar(node) || typeof node.value !== 'number') return this.at(node, `${path}: expected ${describe(s)}, got ${kindOf(node)}`);
         const v = node.value;
-        if (s.t === 'integer' && !Number.isInteger(v)) return this.at(node, `${path}: expected a whole number, got ${v}`);
+        if (!Number.isFinite(v)) return this.at(node, `${path}: expected a finite ${s.t === 'integer' ? 'whole number' : 'number'}, got ${node.source ?? v}`);
+        if (s.t === 'integer' && !Number.isSafeInteger(v)) return this.at(node, `${path}: expected a whole number, got ${v}`);
         if (s.t === 'number' && s.positive && v <= 0) return this.at(node, `${path}: must be greater than 0, got ${v}`);
         if (s.min !== undefined && v < s.min) return this.at(node, `${path}: must be at least ${s.min}, got ${v}`);
+        if (s.max !== undefined && v > s.max) return this.at(node, `${path}: must be at most ${s.max}, got ${v}`);
         return;
       }
       case 'boolean':
@@ -113,6 +118,10 @@ export class Validator {
         for (const pair of node.items) {
           const keyNode = pair.key as ParsedNode | null;
           const key = isScalar(keyNode) ? String(keyNode.value) : '?';
+          if (s.keys === 'header-name' && !HEADER_NAME.test(key)) {
+            this.at(keyNode, `${path}: "${key}" is not a header name (letters, digits and !#$%&'*+-.^_\`|~ only; no spaces or colons)`);
+            continue;
+          }
           this.check(pair.value as ParsedNode | null, s.values, `${path}.${key}`, keyNode?.range?.[0] ?? 0);
         }
         return;
@@ -139,6 +148,12 @@ export class Validator {
       }
     }
   }
+}
+
+/** YYYY-MM-DD naming a day that exists (Date.parse takes 2026-02-30 as March 2nd). */
+function isCalendarDate(v: string): boolean {
+  const d = new Date(`${v}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
 }
 
 function describe(s: Schema): string {

@@ -1,6 +1,6 @@
 /**
  * A small JSON Schema checker for the keywords our published schemas use (type, enum, const, required,
- * properties, additionalProperties, items, minimum, exclusiveMinimum, pattern, minItems, oneOf). It lets
+ * properties, additionalProperties, propertyNames, items, minimum, maximum, exclusiveMinimum, pattern, minItems, oneOf). It lets
  * the tool check a result file against schema/bench-result.schema.json before trusting it, and the
  * tests check real output against the same published schema.
  */
@@ -24,6 +24,7 @@ export function validate(value: unknown, schema: S, path = '$'): string[] {
     if (!types.includes(t) && !(t === 'integer' && types.includes('number'))) return [...errors, `${path}: expected ${types.join(' or ')}, got ${t}`];
   }
   if (typeof value === 'number' && typeof schema.minimum === 'number' && value < schema.minimum) errors.push(`${path}: ${value} is below the minimum ${schema.minimum}`);
+  if (typeof value === 'number' && typeof schema.maximum === 'number' && value > schema.maximum) errors.push(`${path}: ${value} is above the maximum ${schema.maximum}`);
   if (typeof value === 'number' && typeof schema.exclusiveMinimum === 'number' && value <= schema.exclusiveMinimum) errors.push(`${path}: ${value} is not above ${schema.exclusiveMinimum}`);
   if (typeof value === 'string' && typeof schema.pattern === 'string' && !new RegExp(schema.pattern).test(value)) errors.push(`${path}: does not match ${schema.pattern}`);
   if (Array.isArray(value) && typeof schema.minItems === 'number' && value.length < schema.minItems) errors.push(`${path}: fewer than ${schema.minItems} items`);
@@ -36,6 +37,7 @@ export function validate(value: unknown, schema: S, path = '$'): string[] {
     for (const k of (schema.required as string[]) ?? []) if (!(k in o)) errors.push(`${path}: missing ${k}`);
     const props = (schema.properties as Record<string, S>) ?? {};
     for (const [k, v] of Object.entries(o)) {
+      if (schema.propertyNames) errors.push(...validate(k, schema.propertyNames as S, `${path} key ${JSON.stringify(k)}`));
       if (props[k]) errors.push(...validate(v, props[k], `${path}.${k}`));
       else if (schema.additionalProperties === false) errors.push(`${path}: unexpected key ${k}`);
       else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') errors.push(...validate(v, schema.additionalProperties as S, `${path}.${k}`));
