@@ -61,7 +61,7 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .command('bench')
     .description('benchmark providers side by side: latency and first-token percentiles (HDR), tokens/s, errors by class, real cost, CI thresholds')
     .argument('[targets...]', 'providers or chains to run (default: every provider whose key is set)')
-    .option('--demo', 'benchmark the four emulated providers of the article, in-process on loopback (no keys, no network)')
+    .option('--demo', 'benchmark the four emulated providers of the article, in-process on loopback (no keys, no network; not with --config)')
     .option('-c, --concurrency <n>', `closed loop: requests in flight per provider (default ${BENCH_DEFAULTS.concurrency}; ${BENCH_DEFAULTS.demoConcurrency} with --demo)`)
     .option('-r, --rate <r>', 'open loop: requests per second per provider; latency counts from each scheduled send')
     .option('--arrival <kind>', 'open-loop arrivals: constant or poisson (default constant)')

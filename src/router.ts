@@ -123,6 +123,8 @@ export class Router {
     const known = this.routesByName.get(name);
     if (known && (!kind || known.kind === kind)) return known;
     const cfg = this.config;
+    // providers: {} leaves the default chain empty: name that, not an empty list of key variables.
+    if (cfg.providers.size === 0) throw new UsageError(`${cfg.file}: no providers configured (providers: is empty); add one under providers: (see the shipped providers.yaml), or try --demo (no keys needed)`);
     let route: Route;
     const chain = kind !== 'provider' ? cfg.chains.get(name) : undefined;
     const provider = kind !== 'chain' && !chain ? cfg.providers.get(name) : undefined;

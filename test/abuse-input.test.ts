@@ -98,6 +98,14 @@ describe('configs built to exhaust memory or the stack', () => {
     expect(r.stderr.trim()).toBe('/dev/zero:1:1: the file is larger than 1024 KiB, the most a config may be; is this the right file?');
   });
 
+  it('binary garbage gives lines of bounded length (the quoted excerpt is cut at 80 characters)', () => {
+    const junk = `providers: x\n]}${'\u0001\u00ff"\u0007'.repeat(1500)}\n`;
+    const lines = problems(junk);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line.length).toBeLessThan(200);
+    expect(lines.join('\n')).toMatch(/…" \(cut; is this a text file\?\)/);
+  });
+
   it('durations in the config are bounded like flags (timers over 24.8 days fire at once)', () => {
     const text = 'providers:\n  p: { api: openai, base_url: "https://x.example/v1", model: m, timeouts: { total: 600h } }\nchains:\n  c: { providers: [p], hedge: 700h }\ndefaults: { cache_ttl: 720h }\n';
     expect(problems(text)).toEqual([

@@ -52,6 +52,9 @@ describe('bad flags: one line, exit 2, no stack trace, for every command', () =>
     [['compare', '/nonexistent-a.json', '/nonexistent-b.json'], '/nonexistent-a.json: no such file; pass a file written by "llm-fallback bench --out FILE"'],
     [['breaker', 'reset', 'godo'], `breaker reset: "godo" is not a provider in ${config}; did you mean "good"?`],
     [['cost', '--output-tokens', '1M', '--chain', 'defualt'], `--chain: "defualt" is not a chain in ${config}; did you mean "default"?`],
+    [['mock', '--host', '256.1.1.1', '--port', '0'], '--host: cannot bind 256.1.1.1 on this machine'],
+    [['health', 'nosuch'], `health: "nosuch" is neither a provider nor a chain in ${config}`],
+    [['bench', '--demo', '-n', '1'], `--demo: benchmarks the built-in emulator, not a config; drop --config ${config}, or drop --demo to bench its providers`],
     [['ask', '--provider', 'zzz', 'hi'], `--provider: "zzz" is not a provider in ${config}; providers: good, echo, keyed, notjson, truncated, html, garbage, huge, remote`],
   ];
   it.each(cases)('%j', async (args, message) => {
@@ -59,6 +62,24 @@ describe('bad flags: one line, exit 2, no stack trace, for every command', () =>
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe(message);
     expect(r.stderr).not.toMatch(STACK);
+  });
+
+  it('YAML errors in --prompts and mock --profile read file:line:col, as config errors do', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'a: b\n- c\n');
+    for (const [args, flag] of [[['bench', 'good', '-n', '1', '--prompts', bad], '--prompts'], [['mock', '--profile', bad], '--profile']] as const) {
+      const r = await run(['--config', config, ...args], { env });
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(`${flag}: ${bad}:2:1: Implicit keys need to be on a single line`);
+    }
+  });
+
+  it('an empty providers: {} names the cause, not an empty list of variables', async () => {
+    const empty = join(dir, 'empty-providers.yaml');
+    writeFileSync(empty, 'providers: {}\n');
+    const r = await run(['--config', empty, 'ask', 'hi'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`${empty}: no providers configured (providers: is empty); add one under providers: (see the shipped providers.yaml), or try --demo (no keys needed)`);
   });
 
   it('refuses a config that would send a key over plain HTTP to a remote host', async () => {

@@ -104,6 +104,8 @@ currency: { code: CNY, rate: 7.2 }
     const cases: [string[], string][] = [
       [['cost', '--output-tokens', 'lots'], '--output-tokens: "lots" is not a token volume; write it like "10M/day", "300k" or "1.5B/month"'],
       [['cost', '--currency', 'EUR', '--output-tokens', '1M'], '--currency EUR: give the exchange rate with --rate (units of EUR per USD), or set currency: {code: EUR, rate: ...} in the config'],
+      [['cost', '--currency', 'euros', '--rate', '0.9', '--output-tokens', '1M'], '--currency: "euros" is not a currency code; give the 3-letter ISO 4217 code (e.g. EUR, GBP, JPY)'],
+      [['cost', '--currency', 'E1R', '--output-tokens', '1M'], '--currency: "E1R" is not a currency code; give the 3-letter ISO 4217 code (e.g. EUR, GBP, JPY)'],
       [['cost', '--baseline', 'cheap'], 'cost: give a workload (--output-tokens 10M/day, --input-tokens, or --from result.json --requests-per-day N) for a projection'],
       [['cost', '--from', join(dir, 'none.json'), '--requests-per-day', '5'], `--from: ${join(dir, 'none.json')}: no such file; pass a file written by "llm-fallback bench --out FILE"`],
     ];

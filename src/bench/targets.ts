@@ -8,7 +8,8 @@ import type { BenchTarget } from './runner.js';
 import type { WorkerTarget } from './workers.js';
 
 /** Expands provider and chain names into provider configs, in order, without duplicates. */
-export function selectProviders(cfg: Config, names: string[], env: NodeJS.ProcessEnv): ProviderConfig[] {
+/** `who` names the command in messages ("bench", "health"). */
+export function selectProviders(cfg: Config, names: string[], env: NodeJS.ProcessEnv, who = 'bench'): ProviderConfig[] {
   if (names.length === 0) {
     const withKeys = [...cfg.providers.values()].filter((p) => p.apiKeyEnv && hasKey(p, env));
     if (withKeys.length === 0) {
@@ -28,7 +29,7 @@ export function selectProviders(cfg: Config, names: string[], env: NodeJS.Proces
       const p = cfg.providers.get(n);
       if (!p) {
         const hint = closest(n, [...cfg.providers.keys(), ...cfg.chains.keys()]);
-        throw new UsageError(`bench: "${n}" is neither a provider nor a chain in ${cfg.file}${hint ? `; did you mean "${hint}"?` : ''}`);
+        throw new UsageError(`${who}: "${n}" is neither a provider nor a chain in ${cfg.file}${hint ? `; did you mean "${hint}"?` : ''}`);
       }
       if (!out.includes(p)) out.push(p);
     }

@@ -74,6 +74,8 @@ const REPEAT_NOTE = 'Repeated runs (--repeat): the figures are every run\'s requ
 const SWEEP_NOTE = 'Capacity search (--sweep): each provider\'s figures are those of its step at the maximum (or, when no step met the target, of the lowest level tried); every step is listed under sweep.';
 
 export async function benchCommand(names: string[], opts: BenchOptions, global: { config?: string; version: string }): Promise<number> {
+  // --demo measures the built-in emulator; a --config beside it would be silently ignored.
+  if (opts.demo && global.config !== undefined) throw new UsageError(`--demo: benchmarks the built-in emulator, not a config; drop --config ${global.config}, or drop --demo to bench its providers`);
   const format = choiceFlag('--format', opts.format ?? 'table', FORMATS)!;
   const sort = choiceFlag<SortKey>('--sort', opts.sort, SORT_KEYS);
   const rate = positiveNumberFlag('--rate', opts.rate, MAX_RATE);

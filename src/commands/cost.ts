@@ -36,6 +36,7 @@ export async function costCommand(names: string[], opts: CostOptions, global: { 
   let money: Money = cfg.currency ?? USD;
   if (opts.currency !== undefined) {
     const code = opts.currency.toUpperCase();
+    if (!/^[A-Z]{3}$/.test(code)) throw new UsageError(`--currency: "${opts.currency}" is not a currency code; give the 3-letter ISO 4217 code (e.g. EUR, GBP, JPY)`);
     const rate = positiveNumberFlag('--rate', opts.rate) ?? (code === 'USD' ? 1 : cfg.currency?.code === code ? cfg.currency.rate : undefined);
     if (rate === undefined) throw new UsageError(`--currency ${code}: give the exchange rate with --rate (units of ${code} per USD), or set currency: {code: ${code}, rate: ...} in the config`);
     money = { code, rate };

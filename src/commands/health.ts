@@ -31,7 +31,7 @@ type Format = (typeof FORMATS)[number];
 
 /** The providers to check: those named (chains expanded), else every provider whose key is set. */
 function selectForHealth(cfg: Config, names: string[], chains: string[]): ProviderConfig[] {
-  if (names.length || chains.length) return selectProviders(cfg, [...names, ...chains], process.env);
+  if (names.length || chains.length) return selectProviders(cfg, [...names, ...chains], process.env, 'health');
   const withKeys = [...cfg.providers.values()].filter((p) => p.apiKeyEnv && hasKey(p));
   if (withKeys.length === 0) {
     const vars = [...cfg.providers.values()].map((p) => p.apiKeyEnv).filter(Boolean);

@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import { loadProfile, type MockProfile } from '../mock/profile.js';
 import { startMock, type MockServer } from '../mock/server.js';
 import type { RateLimit } from '../mock/rate-budget.js';
+import { listenFailure } from './options.js';
 
 export interface MockOptions {
   port?: string;
@@ -18,10 +19,7 @@ export async function mockCommand(opts: MockOptions): Promise<void> {
   try {
     server = await startMock({ profile, port, host: opts.host });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new UsageError(`--port: ${port} is already in use; pick another or use --port 0`);
-    if (code === 'EADDRNOTAVAIL') throw new UsageError(`--host: cannot bind ${opts.host} on this machine`);
-    throw e;
+    throw listenFailure(e, port, opts.host) ?? e;
   }
   // With --print-config stdout carries only the YAML (redirect it to a file); the notes go to stderr.
   const notes = opts.printConfig ? process.stderr : process.stdout;

@@ -66,3 +66,16 @@ export function outputFileFlag(flag: string, value: string | undefined): string 
   if (existsSync(value) && statSync(value).isDirectory()) throw new UsageError(`${flag}: "${value}" is a directory; give a file name, e.g. ${join(value, 'report.html')}`);
   return value;
 }
+
+/**
+ * A failure to listen as one line naming what to change (serve and mock share it): the port in use or
+ * privileged, or a host this machine cannot bind or resolve (256.1.1.1, a typo). `hostName` is the flag, or
+ * the config key and its position when the host came from the config. Undefined for anything else.
+ */
+export function listenFailure(e: unknown, port: number, host: string, hostName = '--host'): UsageError | undefined {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new UsageError(`--port: ${port} is already in use on ${host}; pick another or use --port 0`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL') return new UsageError(`${hostName}: cannot bind ${host} on this machine`);
+  if (code === 'EACCES') return new UsageError(`--port: ${port} needs privileges to bind; use a port above 1023`);
+  return undefined;
+}

@@ -11,7 +11,7 @@ import { openGatewayTelemetry, type GatewayTelemetry } from '../serve/telemetry.
 import { openServeStores, type ServeStores } from '../serve/state.js';
 import { serverText } from '../util/redact.js';
 import { StopSignals } from '../util/signals.js';
-import { intFlag } from './options.js';
+import { intFlag, listenFailure } from './options.js';
 
 export interface ServeOptions {
   port?: string;
@@ -81,11 +81,7 @@ export async function serveCommand(opts: ServeOptions, ctx: { config?: string })
     try {
       addr = await gateway.listen(port, host);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE') throw new UsageError(`--port: ${port} is already in use on ${host}; pick another or use --port 0`);
-      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`${hostName}: cannot bind ${host} on this machine`);
-      if (code === 'EACCES') throw new UsageError(`--port: ${port} needs privileges to bind; use a port above 1023`);
-      throw e;
+      throw listenFailure(e, port, host, hostName) ?? e;
     }
     const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     process.stdout.write(`listening http://${shownHost}:${addr.port}\n${exposureLines(gateway.exposure).join('\n')}\n`);

@@ -110,7 +110,7 @@ export function parseConfig(text: string, file: string): Config {
   const problems: Problem[] = [];
   for (const err of doc.errors) {
     const pos = lines.linePos(err.pos[0]);
-    let msg = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    let msg = excerpt(err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''));
     if (/call stack/i.test(err.message)) {
       msg = `nested too deeply to read; a config never needs more than ${CONFIG_LIMITS.depth} levels, flatten it`;
     } else if (err.code === 'DUPLICATE_KEY') {
@@ -140,6 +140,14 @@ export function parseConfig(text: string, file: string): Config {
     throw new ConfigError([`${name}:${pos.line}:${pos.col}: aliases (*name) expand to too many values (${(e as Error).message.replace(/\.$/, '')}); write the values out instead`]);
   }
   return build(raw, name, doc.contents as ParsedNode, lines);
+}
+
+/** The parser quotes the offending text; binary garbage made that a line of thousands of characters. */
+const EXCERPT_CHARS = 80;
+function excerpt(message: string): string {
+  const quote = message.indexOf('"');
+  if (quote < 0 || message.length - quote - 1 <= EXCERPT_CHARS) return message;
+  return `${message.slice(0, quote + 1 + EXCERPT_CHARS)}…" (cut; is this a text file?)`;
 }
 
 function format(file: string, problems: Problem[]): string[] {

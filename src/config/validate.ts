@@ -92,7 +92,7 @@ export class Validator {
         return;
       }
       case 'object': {
-        if (!isMap(node)) return this.at(node, `${path}: expected a mapping (key: value lines), got ${kindOf(node)}`);
+        if (!isMap(node)) return this.at(node, `${path || 'the file'}: expected a mapping (key: value lines), got ${kindOf(node)}`);
         const seen = new Set<string>();
         for (const pair of node.items) {
           const keyNode = pair.key as ParsedNode | null;
