@@ -6,7 +6,7 @@
 import { stringify } from 'yaml';
 import { FallbackChain, type ChainEvent, type ChainRequest, type ChainResult, type LiveSink } from './chain/chain.js';
 import type { HedgeSetting } from './chain/policy.js';
-import { hasKey, loadConfig, parseConfig, SHIPPED_CONFIG } from './config/load.js';
+import { hasKey, loadConfig, parseConfig, requireSomeProviders, SHIPPED_CONFIG } from './config/load.js';
 import type { ChainConfig, Config, ProviderConfig } from './config/types.js';
 import { CALL_DEFAULTS } from './defaults.js';
 import { UsageError } from './errors.js';
@@ -124,7 +124,7 @@ export class Router {
     if (known && (!kind || known.kind === kind)) return known;
     const cfg = this.config;
     // providers: {} leaves the default chain empty: name that, not an empty list of key variables.
-    if (cfg.providers.size === 0) throw new UsageError(`${cfg.file}: no providers configured (providers: is empty); add one under providers: (see the shipped providers.yaml), or try --demo (no keys needed)`);
+    requireSomeProviders(cfg);
     let route: Route;
     const chain = kind !== 'provider' ? cfg.chains.get(name) : undefined;
     const provider = kind !== 'chain' && !chain ? cfg.providers.get(name) : undefined;

@@ -74,12 +74,14 @@ describe('bad flags: one line, exit 2, no stack trace, for every command', () =>
     }
   });
 
-  it('an empty providers: {} names the cause, not an empty list of variables', async () => {
+  it('an empty providers: {} names the cause (ask, bench, health, serve), not an empty list of variables', async () => {
     const empty = join(dir, 'empty-providers.yaml');
     writeFileSync(empty, 'providers: {}\n');
-    const r = await run(['--config', empty, 'ask', 'hi'], { env });
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`${empty}: no providers configured (providers: is empty); add one under providers: (see the shipped providers.yaml), or try --demo (no keys needed)`);
+    for (const args of [['ask', 'hi'], ['bench', '-n', '1'], ['health'], ['serve', '--port', '0']]) {
+      const r = await run(['--config', empty, ...args], { env, timeoutMs: 15_000 });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim()).toBe(`${empty}: no providers configured (providers: is empty); add one under providers: (see the shipped providers.yaml), or try --demo (no keys needed)`);
+    }
   });
 
   it('refuses a config that would send a key over plain HTTP to a remote host', async () => {

@@ -1,4 +1,4 @@
-import { hasKey, resolveProvider } from '../config/load.js';
+import { hasKey, requireSomeProviders, resolveProvider } from '../config/load.js';
 import type { Config, ProviderConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { MockServer } from '../mock/server.js';
@@ -11,6 +11,7 @@ import type { WorkerTarget } from './workers.js';
 /** `who` names the command in messages ("bench", "health"). */
 export function selectProviders(cfg: Config, names: string[], env: NodeJS.ProcessEnv, who = 'bench'): ProviderConfig[] {
   if (names.length === 0) {
+    requireSomeProviders(cfg);
     const withKeys = [...cfg.providers.values()].filter((p) => p.apiKeyEnv && hasKey(p, env));
     if (withKeys.length === 0) {
       const vars = [...cfg.providers.values()].flatMap((p) => (p.apiKeyEnv ? [p.apiKeyEnv] : []));

@@ -1,5 +1,5 @@
 import { selectProviders } from '../bench/targets.js';
-import { findChain, findConfigFile, hasKey, loadConfig } from '../config/load.js';
+import { findChain, findConfigFile, hasKey, loadConfig, requireSomeProviders } from '../config/load.js';
 import type { Config, ProviderConfig } from '../config/types.js';
 import { HEALTH_DEFAULTS } from '../defaults.js';
 import { UsageError } from '../errors.js';
@@ -32,6 +32,7 @@ type Format = (typeof FORMATS)[number];
 /** The providers to check: those named (chains expanded), else every provider whose key is set. */
 function selectForHealth(cfg: Config, names: string[], chains: string[]): ProviderConfig[] {
   if (names.length || chains.length) return selectProviders(cfg, [...names, ...chains], process.env, 'health');
+  requireSomeProviders(cfg);
   const withKeys = [...cfg.providers.values()].filter((p) => p.apiKeyEnv && hasKey(p));
   if (withKeys.length === 0) {
     const vars = [...cfg.providers.values()].map((p) => p.apiKeyEnv).filter(Boolean);

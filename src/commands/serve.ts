@@ -1,4 +1,4 @@
-import { loadConfig, SHIPPED_CONFIG } from '../config/load.js';
+import { loadConfig, requireSomeProviders, SHIPPED_CONFIG } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { EXIT, SERVE_DEFAULTS } from '../defaults.js';
 import { UsageError } from '../errors.js';
@@ -35,6 +35,7 @@ export async function serveCommand(opts: ServeOptions, ctx: { config?: string })
   const env = process.env;
   const cfg = loadConfig(opts.demo ? SHIPPED_CONFIG : ctx.config, env);
   const s = cfg.serve;
+  requireSomeProviders(cfg);
   const port = intFlag('--port', opts.port, 0, 65535) ?? s.port ?? SERVE_DEFAULTS.port;
   const host = opts.host ?? s.host ?? SERVE_DEFAULTS.host;
   // A host or state from the config is reported as its key there (file:line:col), not as a flag nobody gave.

@@ -16,6 +16,14 @@ import { Validator, type Problem } from './validate.js';
 /** The providers.yaml shipped in the package (two levels above dist/config/). */
 export const SHIPPED_CONFIG = fileURLToPath(new URL('../../providers.yaml', import.meta.url));
 
+/**
+ * providers: {} is a valid file but leaves nothing to run: say that, not "export , or try --demo" (an empty
+ * list of key variables). Commands that need a provider call this first.
+ */
+export function requireSomeProviders(cfg: Config): void {
+  if (cfg.providers.size === 0) throw new UsageError(`${cfg.file}: no providers configured (providers: is empty); add one under providers: (see the shipped providers.yaml), or try --demo (no keys needed)`);
+}
+
 /** Lookup order: --config, $LLM_FALLBACK_CONFIG, ./providers.yaml, the shipped file. */
 export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   if (explicit) return resolve(cwd, explicit);
