@@ -4,7 +4,7 @@
  * disagree.
  */
 export type Schema =
-  | { t: 'string'; format?: 'url' | 'env' | 'date' | 'threshold' | 'header-value'; enum?: readonly string[]; desc?: string }
+  | { t: 'string'; format?: 'url' | 'env' | 'date' | 'threshold' | 'header-value' | 'currency'; enum?: readonly string[]; desc?: string }
   | { t: 'number'; min?: number; max?: number; positive?: boolean; desc?: string }
   | { t: 'integer'; min?: number; max?: number; desc?: string }
   | { t: 'boolean'; desc?: string }
@@ -150,7 +150,7 @@ export const CONFIG: Schema = {
       s: {
         t: 'object',
         fields: {
-          code: { s: { t: 'string' } },
+          code: { s: { t: 'string', format: 'currency', desc: 'ISO 4217 code, e.g. EUR' } },
           rate: { s: { t: 'number', positive: true, desc: 'units of the currency per USD' } },
         },
       },
@@ -171,6 +171,7 @@ export function toJsonSchema(s: Schema = CONFIG, root = true): Record<string, un
       if (s.format === 'url') out.pattern = '^(https?://|\\$\\{)';
       if (s.format === 'env') out.pattern = '^[A-Za-z_][A-Za-z0-9_]*$';
       if (s.format === 'date') out.pattern = '^\\d{4}-\\d{2}-\\d{2}$';
+      if (s.format === 'currency') out.pattern = '^[A-Za-z]{3}$';
       if (s.format === 'header-value') out.pattern = '^[^\\r\\n\\u0000]*$';
       break;
     case 'number':

@@ -65,6 +65,7 @@ export class Validator {
         }
         if (s.format === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(v)) this.at(node, `${path}: "${v}" is not a date; write YYYY-MM-DD`);
         else if (s.format === 'date' && !isCalendarDate(v)) this.at(node, `${path}: "${v}" is not a day of the calendar; check the month and day`);
+        if (s.format === 'currency' && !/^[A-Za-z]{3}$/.test(v)) this.at(node, `${path}: "${v}" is not a currency code; give the 3-letter ISO 4217 code (e.g. EUR, GBP, JPY)`);
         if (s.format === 'header-value' && /[\r\n\0]/.test(v)) {
           this.at(node, `${path}: the value holds a line break or NUL, which no HTTP header may carry; write it on one line`);
         }
