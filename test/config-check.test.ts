@@ -30,11 +30,12 @@ describe('config check', () => {
   c: { api: openai, base_url: "http://10.0.0.5:8000/v1", model: m, headers: { api-key: "\${UNSET_AZURE_KEY}" } }
   d: { api: openai, base_url: "\${REMOTE_URL}", model: m, api_key_env: D_KEY }
   e: { api: openai, base_url: "http://127.0.0.1:9/v1", model: m, api_key_env: E_KEY, price: { input: 1, output: 2, priced_at: ${new Date().toISOString().slice(0, 10)} } }
+  f: { api: openai, base_url: "http://10.0.0.6/v1?key=\${E_KEY}", model: m }
 `,
     );
     const r = await run(['config', 'check', file], { env });
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe(`${file}: ok — 5 providers, chains: default (5); 7 warnings above`);
+    expect(r.stdout.trim()).toBe(`${file}: ok — 6 providers, chains: default (6); 9 warnings above`);
     const days = Math.floor((Date.now() - Date.parse('2020-01-01T00:00:00Z')) / 86_400_000);
     expect(r.stderr.trim().split('\n')).toEqual([
       `${file}:2:3: warning: providers.a.base_url ends in /chat/completions; give the API root (e.g. https://api.example.com/v1): the tool adds /chat/completions itself`,
@@ -44,6 +45,8 @@ describe('config check', () => {
       `${file}:4:3: warning: providers.c.headers.api-key uses \${UNSET_AZURE_KEY}, which is not set; export UNSET_AZURE_KEY=... before using c`,
       `${file}:4:3: warning: providers.c.base_url is plain http to 10.0.0.5:8000, which is not loopback; c's key would be refused at run time: use https://`,
       `${file}:5:3: warning: providers.d.base_url is plain http to 0.0.0.0:9, which is not loopback; d's key would be refused at run time: use https://`,
+      `${file}:7:3: warning: providers.f.base_url uses \${E_KEY}, which is not set; export E_KEY=... before using f`,
+      `${file}:7:3: warning: providers.f.base_url is plain http to 10.0.0.6, which is not loopback; f's key would be refused at run time: use https://`,
     ]);
   });
 

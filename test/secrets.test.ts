@@ -91,15 +91,25 @@ describe('secret headers (any value expanded from ${VAR}, or a credential header
   it('are never sent over plain HTTP to a host that is not loopback, env-expanded base URLs included', () => {
     for (const url of ['http://0.0.0.0:8080/v1', 'http://[::ffff:127.0.0.1]:8080/v1', '${REMOTE}', 'http://api.example.com/v1']) {
       const settings = resolveProvider(provider(url, { 'api-key': '${AZURE_KEY}' }), env);
-      expect(() => createAdapter(settings), url).toThrow(/^provider az: refusing to send its secret headers \(values expanded from \$\{VAR\}\) over plain HTTP to .+; use an https:\/\/ base_url/);
+      expect(() => createAdapter(settings), url).toThrow(/^provider az: refusing to send its secrets \(values expanded from \$\{VAR\} in headers or in the base_url query\) over plain HTTP to .+; use an https:\/\/ base_url/);
     }
     const literal = resolveProvider(provider('http://api.example.com/v1', { authorization: 'Bearer literal-token-123' }), env);
-    expect(() => createAdapter(literal)).toThrow(/refusing to send its secret headers/);
+    expect(() => createAdapter(literal)).toThrow(/refusing to send its secrets/);
   });
 
   it('may go to loopback, and plain headers may go anywhere', async () => {
     await createAdapter(resolveProvider(provider('http://127.0.0.1:9/v1', { 'api-key': '${AZURE_KEY}' }), env)).close();
     await createAdapter(resolveProvider(provider('http://api.example.com/v1', { 'x-title': 'my app' }), env)).close();
+  });
+
+  it('a credential in the base_url query (?key=${VAR}) is one too: refused over plain HTTP, redacted; other query variables are not', async () => {
+    const keyed = { ...env, QKEY: 'qk-9876543210fedcbaQUERY', API_VERSION: '2024-10-21' };
+    expect(() => createAdapter(resolveProvider(provider('http://api.example.com/v1?key=${QKEY}', {}), keyed))).toThrow(/^provider az: refusing to send its secrets .* over plain HTTP to api\.example\.com/);
+    const adapter = createAdapter(resolveProvider(provider('http://127.0.0.1:9/v1?api-version=${API_VERSION}&access_token=${QKEY}', {}), keyed));
+    expect(redact('url ?access_token=qk-9876543210fedcbaQUERY')).toBe('url ?access_token=[REDACTED]');
+    expect(redact('version 2024-10-21')).toBe('version 2024-10-21');
+    await adapter.close();
+    await createAdapter(resolveProvider(provider('http://api.example.com/v1?api-version=${API_VERSION}', {}), keyed)).close();
   });
 
   it('are redacted once the provider is set up', async () => {

@@ -357,6 +357,23 @@ export function isSecretHeader(name: string, rawValue: string): boolean {
 }
 
 /**
+ * The raw values of a base URL's query parameters that carry a credential from the environment
+ * (`?key=${GEMINI_API_KEY}`, as some gateways and Google's APIs take one): a credential-looking name and a
+ * ${VAR} in the value. They are kept from every output and from plain HTTP, as a key is; a variable in
+ * any other parameter (`api-version=${V}`) is not, or its value would be redacted wherever it appears.
+ */
+export function queryCredentials(rawBaseUrl: string): string[] {
+  const q = rawBaseUrl.indexOf('?');
+  if (q < 0) return [];
+  return rawBaseUrl
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => [pair.slice(0, Math.max(0, pair.indexOf('='))), pair.slice(pair.indexOf('=') + 1)] as const)
+    .filter(([name, value]) => CREDENTIAL_HEADER.test(name) && envRefs(value).length > 0)
+    .map(([, value]) => value);
+}
+
+/**
  * Everything an adapter needs, with the key read from the environment. Only providers that are actually
  * used come through here, so a missing key is an error for them alone.
  */
@@ -371,6 +388,9 @@ export function resolveProvider(p: ProviderConfig, env: NodeJS.ProcessEnv = proc
     headers[k] = expandEnv(v, env, missing, used);
     if (isSecretHeader(k, v)) secrets.push(headers[k], ...used);
   }
+  const used: string[] = [];
+  for (const value of queryCredentials(p.baseUrl)) expandEnv(value, env, [], used);
+  secrets.push(...used);
   const broken = Object.keys(headers).find((k) => /[\r\n\0]/.test(headers[k]));
   if (broken) throw new ConfigError([`${p.where}: provider ${p.name}: header ${broken} holds a line break or NUL once its variables are expanded; no HTTP header may carry one`]);
   if (missing.length) {

@@ -1,6 +1,6 @@
 import { isLoopbackHost } from '../providers/transport.js';
 import { priceAgeDays, STALE_PRICE_DAYS } from '../cost/price-age.js';
-import { envRefs, expandEnv, isSecretHeader } from './load.js';
+import { envRefs, expandEnv, isSecretHeader, queryCredentials } from './load.js';
 import type { Config } from './types.js';
 
 /**
@@ -21,7 +21,7 @@ export function configWarnings(cfg: Config, env: NodeJS.ProcessEnv, asOf: Date):
     for (const [field, value] of fields) {
       for (const name of envRefs(value)) if (env[name] === undefined) warn(`${field} uses \${${name}}, which is not set; export ${name}=... before using ${p.name}`);
     }
-    const keyed = Boolean(p.apiKeyEnv) || Object.entries(p.headers).some(([k, v]) => isSecretHeader(k, v));
+    const keyed = Boolean(p.apiKeyEnv) || Object.entries(p.headers).some(([k, v]) => isSecretHeader(k, v)) || queryCredentials(p.baseUrl).length > 0;
     let url: URL | undefined;
     try {
       url = new URL(expandEnv(p.baseUrl, env, []));

@@ -14,7 +14,7 @@ export function createAdapter(settings: ProviderSettings): ProviderAdapter {
   const secrets = [settings.apiKey, ...(settings.secrets ?? [])].filter((s): s is string => Boolean(s));
   for (const s of secrets) registerSecret(s);
   if (secrets.length && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    const what = settings.apiKey ? 'its API key' : 'its secret headers (values expanded from ${VAR})';
+    const what = settings.apiKey ? 'its API key' : 'its secrets (values expanded from ${VAR} in headers or in the base_url query)';
     throw new UsageError(`provider ${settings.name}: refusing to send ${what} over plain HTTP to ${url.host}; ${PLAIN_HTTP_RULE}`);
   }
   return settings.api === 'anthropic' ? new AnthropicAdapter(settings) : new OpenAIAdapter(settings);
