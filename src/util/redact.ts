@@ -14,6 +14,8 @@ const KEY_SHAPES = [
 ];
 
 export const REDACTED = '[REDACTED]';
+/** What each key shape starts with: text without any of them is not scanned for shapes (most answer pieces). */
+const SHAPE_MARKS = /sk-|cr_|AIza|bearer|basic/i;
 
 /** Shortest secret we register: shorter values would redact ordinary words. */
 const MIN_SECRET = 4;
@@ -25,6 +27,10 @@ const MIN_MASKED_TAIL = 3;
 const knownSecrets = new Set<string>();
 /** Every form of every secret, longest first so a longer form is replaced before a shorter one inside it. */
 let forms: string[] = [];
+/** The forms that hold whitespace: the only ones a streamed text's end can begin before its last word. */
+let spacedForms: string[] = [];
+/** Every MIN_FRAGMENT-character run of a secret that mixes letters and digits, to the secret and where the run starts in it. */
+const seeds = new Map<string, { secret: string; at: number }>();
 
 /** Registers a secret value so that every later redact() call removes it in each echoed form. */
 export function registerSecret(value: string | undefined): void {
@@ -36,6 +42,13 @@ export function registerSecret(value: string | undefined): void {
   const all = new Set(forms);
   for (const f of formsOf(v)) if (f.length >= MIN_SECRET) all.add(f);
   forms = [...all].sort((a, b) => b.length - a.length);
+  spacedForms = forms.filter((f) => /\s/.test(f));
+  if (v.length >= MIN_FRAGMENT + 2) {
+    for (let i = 0; i + MIN_FRAGMENT <= v.length; i++) {
+      const seed = v.slice(i, i + MIN_FRAGMENT);
+      if (MIXED.test(seed) && !seeds.has(seed)) seeds.set(seed, { secret: v, at: i });
+    }
+  }
 }
 
 function formsOf(value: string): string[] {
@@ -83,23 +96,19 @@ const MIXED = /(?=.*[A-Za-z])(?=.*[0-9])/;
 
 /** Replaces every run of text that is a fragment of a registered secret (MIN_FRAGMENT characters or more). */
 function withoutFragments(text: string): string {
+  if (seeds.size === 0 || text.length < MIN_FRAGMENT) return text;
   let out = text;
-  for (const secret of knownSecrets) {
-    if (secret.length < MIN_FRAGMENT + 2) continue;
-    for (let i = 0; i + MIN_FRAGMENT <= secret.length; i++) {
-      const seed = secret.slice(i, i + MIN_FRAGMENT);
-      if (!MIXED.test(seed)) continue;
-      let at = out.indexOf(seed);
-      while (at >= 0) {
-        // Grow the match both ways as far as text and secret agree.
-        let start = at;
-        let end = at + MIN_FRAGMENT;
-        for (let j = i - 1; start > 0 && j >= 0 && out[start - 1] === secret[j]; j--) start--;
-        for (let j = i + MIN_FRAGMENT; end < out.length && j < secret.length && out[end] === secret[j]; j++) end++;
-        out = out.slice(0, start) + REDACTED + out.slice(end);
-        at = out.indexOf(seed, start + REDACTED.length);
-      }
-    }
+  for (let i = 0; i + MIN_FRAGMENT <= out.length; i++) {
+    const hit = seeds.get(out.slice(i, i + MIN_FRAGMENT));
+    if (!hit) continue;
+    // Grow the match both ways as far as text and secret agree.
+    const { secret, at } = hit;
+    let start = i;
+    let end = i + MIN_FRAGMENT;
+    for (let j = at - 1; start > 0 && j >= 0 && out[start - 1] === secret[j]; j--) start--;
+    for (let j = at + MIN_FRAGMENT; end < out.length && j < secret.length && out[end] === secret[j]; j++) end++;
+    out = out.slice(0, start) + REDACTED + out.slice(end);
+    i = start + REDACTED.length - 1;
   }
   return out;
 }
@@ -111,7 +120,7 @@ export function redact(text: string): string {
     out = withoutFragments(out);
     out = out.replace(MASKED, (m) => (maskedEchoOfSecret(m) ? REDACTED : m));
   }
-  for (const shape of KEY_SHAPES) out = out.replace(shape, `$1${REDACTED}`);
+  if (SHAPE_MARKS.test(out)) for (const shape of KEY_SHAPES) out = out.replace(shape, `$1${REDACTED}`);
   return out;
 }
 
@@ -144,12 +153,16 @@ export class StreamRedactor {
   }
 }
 
+/** Space, tab, line breaks, and the other whitespace a word can end at. */
+const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x3000 || (c >= 0x2000 && c <= 0x200a);
+
 function heldTail(text: string): number {
   let run = 0;
-  while (run < text.length && run < MAX_HELD_RUN && !/\s/.test(text[text.length - 1 - run])) run++;
+  while (run < text.length && run < MAX_HELD_RUN && !isSpace(text.charCodeAt(text.length - 1 - run))) run++;
   let keep = run;
-  // The end of the text may be the beginning of a form that holds a space ("Bearer x", a %20 form's +).
-  for (const f of forms) {
+  // The end of the text may be the beginning of a form that holds a space ("Bearer x"): only those can
+  // begin before the last word.
+  for (const f of spacedForms) {
     for (let start = Math.max(0, text.length - f.length + 1); start < text.length - keep; start++) {
       if (text.charCodeAt(start) === f.charCodeAt(0) && f.startsWith(text.slice(start))) {
         keep = text.length - start;
