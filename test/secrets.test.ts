@@ -183,6 +183,10 @@ describe('redaction of echoed forms, before any cut', () => {
     expect(plain.push('hello wor')).toBe('hello ');
     expect(plain.push('ld')).toBe('');
     expect(plain.end()).toBe('world');
+    // Text in a script without spaces is not held: no key is made of its characters.
+    const chinese = new StreamRedactor();
+    expect(chinese.push('数据库的一致性')).toBe('数据库的一致性');
+    expect(chinese.push('和可用性 ok')).toBe('和可用性 ');
   });
 
   it('redacts before cutting, so a key straddling the cut leaves no half behind', () => {

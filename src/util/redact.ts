@@ -27,8 +27,8 @@ const MIN_MASKED_TAIL = 3;
 const knownSecrets = new Set<string>();
 /** Every form of every secret, longest first so a longer form is replaced before a shorter one inside it. */
 let forms: string[] = [];
-/** The forms that hold whitespace: the only ones a streamed text's end can begin before its last word. */
-let spacedForms: string[] = [];
+/** The forms with a character outside printable ASCII (a space, say): the only ones a streamed text's end can begin before its last word. */
+let unusualForms: string[] = [];
 /** Every MIN_FRAGMENT-character run of a secret that mixes letters and digits, to the secret and where the run starts in it. */
 const seeds = new Map<string, { secret: string; at: number }>();
 
@@ -42,7 +42,7 @@ export function registerSecret(value: string | undefined): void {
   const all = new Set(forms);
   for (const f of formsOf(v)) if (f.length >= MIN_SECRET) all.add(f);
   forms = [...all].sort((a, b) => b.length - a.length);
-  spacedForms = forms.filter((f) => /\s/.test(f));
+  unusualForms = forms.filter((f) => /[^\x21-\x7e]/.test(f));
   if (v.length >= MIN_FRAGMENT + 2) {
     for (let i = 0; i + MIN_FRAGMENT <= v.length; i++) {
       const seed = v.slice(i, i + MIN_FRAGMENT);
@@ -124,14 +124,14 @@ export function redact(text: string): string {
   return out;
 }
 
-/** Longest run of trailing non-space characters a stream holds back (a key and its encodings fit in it). */
+/** Longest run of trailing key characters a stream holds back (a key and its encodings fit in it). */
 const MAX_HELD_RUN = 1024;
 
 /**
  * Redacts a text that arrives in pieces (a streamed answer), so that a secret split across two pieces is
- * removed too: each piece's trailing word, and any end that could begin a registered form, is held back
- * until the next piece shows how it goes on. Secrets hold no whitespace (their forms with spaces are
- * caught by the prefix check), so text up to the last space can be released, redacted, at once.
+ * removed too: each piece's trailing run of key characters (printable ASCII but the space: a word, not
+ * a Chinese sentence), and any end that could begin a registered form, is held back until the next piece
+ * shows how it goes on; the text before it is released, redacted, at once.
  */
 export class StreamRedactor {
   private held = '';
@@ -153,16 +153,17 @@ export class StreamRedactor {
   }
 }
 
-/** Space, tab, line breaks, and the other whitespace a word can end at. */
-const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x3000 || (c >= 0x2000 && c <= 0x200a);
+/** Printable ASCII but the space: what keys and their encodings are made of. */
+const keyChar = (c: number) => c > 0x20 && c < 0x7f;
 
 function heldTail(text: string): number {
+  // The trailing run a key could be in: text in other scripts (Chinese has no spaces) flows on unheld.
   let run = 0;
-  while (run < text.length && run < MAX_HELD_RUN && !isSpace(text.charCodeAt(text.length - 1 - run))) run++;
+  while (run < text.length && run < MAX_HELD_RUN && keyChar(text.charCodeAt(text.length - 1 - run))) run++;
   let keep = run;
-  // The end of the text may be the beginning of a form that holds a space ("Bearer x"): only those can
-  // begin before the last word.
-  for (const f of spacedForms) {
+  // The end of the text may be the beginning of a form that holds a space ("Bearer x") or another
+  // character no key is made of: only those can begin before the last run of key characters.
+  for (const f of unusualForms) {
     for (let start = Math.max(0, text.length - f.length + 1); start < text.length - keep; start++) {
       if (text.charCodeAt(start) === f.charCodeAt(0) && f.startsWith(text.slice(start))) {
         keep = text.length - start;
