@@ -140,6 +140,13 @@ describe('every OpenAI-style dialect, healthy, through the openai SDK', () => {
     if (call?.type !== 'function') throw new Error('no function call');
     expect(call.function.name).toBe('forecast');
     expect(JSON.parse(call.function.arguments)).toEqual({ unit: 'c', loc: { city: 'Paris', zip: 'Paris' }, when: '2026-01-01', days: 3, tags: ['Parisx', 'Parisx'] });
+    // A schema that requires itself (six times over) gets a bounded value, not an emulator out of memory.
+    const recursive = { type: 'object', properties: Object.fromEntries('abcdef'.split('').map((k) => [k, { $ref: '#' }])), required: [...'abcdef'] };
+    const deep = await client('openai').chat.completions.create({ model: model('openai'), messages, tools: [{ type: 'function', function: { name: 'tree', parameters: recursive } }] });
+    const args = deep.choices[0].message.tool_calls?.[0];
+    if (args?.type !== 'function') throw new Error('no function call');
+    expect(args.function.arguments.length).toBeLessThan(1_000_000);
+    expect(Object.keys(JSON.parse(args.function.arguments))).toEqual([...'abcdef']);
     const missing = await client('openai', undefined, 0).chat.completions.create({ model: model('openai'), messages, tools, tool_choice: { type: 'function', function: { name: 'third' } } }).catch((e) => e);
     expect(missing).toBeInstanceOf(OpenAI.BadRequestError);
     expect(missing.error).toMatchObject({ type: 'invalid_request_error', param: 'tool_choice' });

@@ -165,6 +165,15 @@ describe('redaction of echoed forms, before any cut', () => {
     expect(redact('zzKEYFORMS and 0123456789a are ordinary')).toBe('zzKEYFORMS and 0123456789a are ordinary');
   });
 
+  it('short or wordy values keep ordinary text: no case, reversed or hex forms for them; long runs are scanned in one pass', () => {
+    registerSecret('liveX');
+    registerSecret('2024-Q3');
+    expect(redact('evil Xevil LIVEX 2024-q3 323032342d5133')).toBe('evil Xevil LIVEX 2024-q3 323032342d5133');
+    // A 200,000-character run with masks in it (the old pattern backtracked over such runs for seconds).
+    const run = 'ab'.repeat(50_000) + '...' + 'cd'.repeat(50_000);
+    expect(redact(run)).toBe(run);
+  });
+
   it('registers a value with stray whitespace trimmed too (it goes out trimmed, and is echoed so)', () => {
     const spaced = 'gsk_TRIMMEDKEY1a2b3c4d5e6f';
     registerSecret(`\t${spaced} `);
@@ -183,6 +192,15 @@ describe('redaction of echoed forms, before any cut', () => {
     expect(plain.push('hello wor')).toBe('hello ');
     expect(plain.push('ld')).toBe('');
     expect(plain.end()).toBe('world');
+    // A secret with a space in it (a passphrase, "Token abc…"), split at the space, is held from its start.
+    registerSecret('correct horse battery 9staple');
+    const spaced = new StreamRedactor();
+    expect([spaced.push('pw is correct horse '), spaced.push('battery 9staple'), spaced.push('.'), spaced.end()].join('')).toBe('pw is [REDACTED].');
+    // A mask split at its … is held with the token around it; a mask showing only the start is caught too.
+    const masked = new StreamRedactor();
+    expect([masked.push(`your key ${key.slice(0, 3)}…`), masked.push(key.slice(-4)), masked.push(' ok'), masked.end()].join('')).toBe('your key [REDACTED] ok');
+    registerSecret('gsk_MASKHEAD1234567890abcdef');
+    expect(redact('key gsk_MASKH… (masked)')).toBe('key [REDACTED] (masked)');
     // Text in a script without spaces is not held: no key is made of its characters.
     const chinese = new StreamRedactor();
     expect(chinese.push('数据库的一致性')).toBe('数据库的一致性');

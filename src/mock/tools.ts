@@ -93,21 +93,31 @@ const FORMATS: Record<string, string> = {
   uuid: '00000000-0000-4000-8000-000000000000',
 };
 
+/**
+ * Bounds on what one request's schema can make the emulator build (the schema is the client's): values in
+ * all, array items and string length. A schema that needs more than this gets a value cut short there
+ * (OpenAI's strict mode allows 5,000 properties and 120,000 characters of schema, far below these).
+ */
+const MAX_VALUES = 10_000;
+const MAX_ITEMS = 100;
+const MAX_STRING = 10_000;
+
 /** A value that satisfies the schemas tools use: objects, scalars, enums, arrays, unions, references. */
-export function sampleOf(schema: Schema | undefined, root: Schema | undefined, depth: number): unknown {
+export function sampleOf(schema: Schema | undefined, root: Schema | undefined, depth: number, budget = { values: 0 }): unknown {
   if (!schema) return {};
   if (depth > 2 * MAX_DEPTH) return null; // a schema that requires itself without end has no finite value
-  if (schema.$ref !== undefined) return sampleOf(resolve(schema.$ref, root), root, depth + 1);
+  if (++budget.values > MAX_VALUES) return null;
+  if (schema.$ref !== undefined) return sampleOf(resolve(schema.$ref, root), root, depth + 1, budget);
   if ('const' in schema) return schema.const;
   if (schema.enum?.length) return schema.enum[0];
   const union = schema.anyOf ?? schema.oneOf;
   if (union?.length) {
     // A real value rather than null, unless recursion has gone deep enough to stop.
     const nonNull = union.find((s) => s.type !== 'null');
-    return sampleOf(depth >= MAX_DEPTH ? (union.find((s) => s.type === 'null') ?? nonNull) : (nonNull ?? union[0]), root, depth + 1);
+    return sampleOf(depth >= MAX_DEPTH ? (union.find((s) => s.type === 'null') ?? nonNull) : (nonNull ?? union[0]), root, depth + 1, budget);
   }
   if (schema.allOf?.length) {
-    const parts = schema.allOf.map((s) => sampleOf(s, root, depth + 1));
+    const parts = schema.allOf.map((s) => sampleOf(s, root, depth + 1, budget));
     return parts.every((p) => typeof p === 'object' && p !== null && !Array.isArray(p)) ? Object.assign({}, ...parts) : parts[0];
   }
   const types = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
@@ -116,7 +126,7 @@ export function sampleOf(schema: Schema | undefined, root: Schema | undefined, d
   switch (type) {
     case 'string': {
       const text = (schema.format && FORMATS[schema.format]) ?? 'Paris';
-      const min = schema.minLength ?? 0;
+      const min = Math.min(schema.minLength ?? 0, MAX_STRING);
       const padded = text.length >= min ? text : text + 'x'.repeat(min - text.length);
       return schema.maxLength !== undefined ? padded.slice(0, schema.maxLength) : padded;
     }
@@ -129,14 +139,14 @@ export function sampleOf(schema: Schema | undefined, root: Schema | undefined, d
     case 'boolean':
       return true;
     case 'array':
-      return depth >= MAX_DEPTH ? [] : Array.from({ length: Math.max(1, schema.minItems ?? 1) }, () => sampleOf(schema.items, root, depth + 1));
+      return depth >= MAX_DEPTH ? [] : Array.from({ length: Math.min(MAX_ITEMS, Math.max(1, schema.minItems ?? 1)) }, () => sampleOf(schema.items, root, depth + 1, budget));
     case 'null':
       return null;
     default: {
       const out: Record<string, unknown> = {};
       // Past the depth bound only what must be there is filled in.
       for (const [key, sub] of Object.entries(schema.properties ?? {})) {
-        if (depth < MAX_DEPTH || schema.required?.includes(key)) out[key] = sampleOf(sub, root, depth + 1);
+        if (depth < MAX_DEPTH || schema.required?.includes(key)) out[key] = sampleOf(sub, root, depth + 1, budget);
       }
       return out;
     }

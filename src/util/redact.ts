@@ -56,10 +56,14 @@ function formsOf(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8');
   // JSON-escaped both ways: JSON.stringify's, and with "/" escaped as "\/" as PHP and some gateways do.
   const out = [value, encodeURIComponent(value), encodeURIComponent(value).replace(/%20/g, '+'), encodeURI(value), json, json.replace(/\//g, '\\/')];
-  // Every byte %-encoded, as some clients and logs write a value; and the value in hex.
-  out.push([...bytes].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''), bytes.toString('hex'), bytes.toString('hex').toUpperCase());
-  // Case changed or reversed: a server that shouts an error, or a naive "mask" that reverses.
-  out.push(value.toUpperCase(), value.toLowerCase(), [...value].reverse().join(''));
+  if (value.length >= MIN_FRAGMENT && MIXED.test(value)) {
+    // Only for a value that looks like a key (long, letters and digits): the same forms of a short or
+    // wordy header value ("live", "Production", "2024") would take ordinary words and numbers out of answers.
+    // Every byte %-encoded, as some clients and logs write a value; and the value in hex.
+    out.push([...bytes].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''), bytes.toString('hex'), bytes.toString('hex').toUpperCase());
+    // Case changed or reversed: a server that shouts an error, or a naive "mask" that reverses.
+    out.push(value.toUpperCase(), value.toLowerCase(), [...value].reverse().join(''));
+  }
   out.push(...out.map((f) => f.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase())));
   // base64 of "<anything>value<anything>": for each of the three alignments, the characters that encode
   // only bytes of the value are the same whatever surrounds it.
@@ -71,20 +75,45 @@ function formsOf(value: string): string[] {
   return out;
 }
 
-/** A token with a run of mask characters in it, e.g. `sk-proj-****abcd`, `sk-…abcd`, `abcd...wxyz`. */
-const MASKED = /[A-Za-z0-9_\-]*(?:[*•]{3,}|…|\.{3,})[A-Za-z0-9_\-]+/g;
+/** A run of mask characters, e.g. in `sk-proj-****abcd`, `sk-…abcd`, `abcd...wxyz`, `gsk_AB12cd…`. */
+const MASK_MARK = /[*•]{3,}|…|\.{3,}/g;
+const QUICK_MASK = /[*•]{3}|…|\.{3}/;
+/** Characters of the token around a mask: a key's. */
+const tokenChar = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45;
 
-/** A masked echo shows the secret's end (3 characters or more) or its start (6 or more) around the mask. */
+/** A masked echo shows the secret's end (3 characters or more) or, of a long secret, its start (6 or more) around the mask. */
 const MIN_MASKED_HEAD = 6;
 
-function maskedEchoOfSecret(token: string): boolean {
-  const tail = /[A-Za-z0-9_\-]+$/.exec(token)?.[0] ?? '';
-  const head = /^[A-Za-z0-9_\-]+/.exec(token)?.[0] ?? '';
+function maskedEchoOfSecret(head: string, tail: string): boolean {
   for (const s of knownSecrets) {
     if (tail.length >= MIN_MASKED_TAIL && s.endsWith(tail) && s.length > tail.length * 2) return true;
-    if (head.length >= MIN_MASKED_HEAD && s.startsWith(head) && s.length > head.length + 2) return true;
+    if (head.length >= MIN_MASKED_HEAD && s.length >= 16 && s.startsWith(head) && s.length > head.length + 2) return true;
   }
   return false;
+}
+
+/**
+ * Replaces masked echoes of a registered secret: each mask with the token characters either side of it.
+ * A scan out from each mask, never a regular expression over the runs (which backtracked: 20 s on a
+ * 160,000-character run of letters).
+ */
+function withoutMasks(text: string): string {
+  if (!QUICK_MASK.test(text)) return text;
+  let out = '';
+  let last = 0;
+  MASK_MARK.lastIndex = 0;
+  for (let m = MASK_MARK.exec(text); m; m = MASK_MARK.exec(text)) {
+    let start = m.index;
+    while (start > last && tokenChar(text.charCodeAt(start - 1))) start--;
+    let end = m.index + m[0].length;
+    while (end < text.length && tokenChar(text.charCodeAt(end))) end++;
+    if (maskedEchoOfSecret(text.slice(start, m.index), text.slice(m.index + m[0].length, end))) {
+      out += text.slice(last, start) + REDACTED;
+      last = end;
+      MASK_MARK.lastIndex = end;
+    }
+  }
+  return out + text.slice(last);
 }
 
 /**
@@ -118,7 +147,7 @@ export function redact(text: string): string {
   for (const f of forms) if (out.includes(f)) out = out.split(f).join(REDACTED);
   if (knownSecrets.size) {
     out = withoutFragments(out);
-    out = out.replace(MASKED, (m) => (maskedEchoOfSecret(m) ? REDACTED : m));
+    out = withoutMasks(out);
   }
   if (SHAPE_MARKS.test(out)) for (const shape of KEY_SHAPES) out = out.replace(shape, `$1${REDACTED}`);
   return out;
@@ -153,25 +182,42 @@ export class StreamRedactor {
   }
 }
 
-/** Printable ASCII but the space: what keys and their encodings are made of. */
-const keyChar = (c: number) => c > 0x20 && c < 0x7f;
+/** Printable ASCII but the space (what keys and their encodings are made of), and the mask characters … and •. */
+const keyChar = (c: number) => (c > 0x20 && c < 0x7f) || c === 0x2026 || c === 0x2022;
+/** A credential's scheme word before it: held with the credential, so the key shapes see them together. */
+const SCHEME_BEFORE = /(?:Bearer|Basic)\s+$/i;
 
 function heldTail(text: string): number {
   // The trailing run a key could be in: text in other scripts (Chinese has no spaces) flows on unheld.
   let run = 0;
   while (run < text.length && run < MAX_HELD_RUN && keyChar(text.charCodeAt(text.length - 1 - run))) run++;
-  let keep = run;
-  // The end of the text may be the beginning of a form that holds a space ("Bearer x") or another
-  // character no key is made of: only those can begin before the last run of key characters.
+  let cut = text.length - run;
+  if (run === MAX_HELD_RUN) {
+    // A run too long to hold whole is cut where no form of a secret begins before the cut and goes on after it.
+    for (const f of forms) {
+      for (let k = Math.min(f.length - 1, cut); k > 0; k--) {
+        if (text.startsWith(f.slice(0, k), cut - k)) {
+          cut -= k;
+          break;
+        }
+      }
+    }
+  }
+  const scheme = SCHEME_BEFORE.exec(text.slice(Math.max(0, cut - 16), cut));
+  if (scheme) cut -= scheme[0].length;
+  // A form holding a space or another character no key is made of ("Bearer x", a passphrase) can begin
+  // before the run: held from its start when the text ends inside it, whole or not.
   for (const f of unusualForms) {
-    for (let start = Math.max(0, text.length - f.length + 1); start < text.length - keep; start++) {
-      if (text.charCodeAt(start) === f.charCodeAt(0) && f.startsWith(text.slice(start))) {
-        keep = text.length - start;
+    for (let start = Math.max(0, cut - f.length + 1); start < cut; start++) {
+      if (text.charCodeAt(start) !== f.charCodeAt(0)) continue;
+      const rest = text.slice(start);
+      if (f.startsWith(rest) || (rest.startsWith(f) && start + f.length > cut)) {
+        cut = start;
         break;
       }
     }
   }
-  return keep;
+  return text.length - cut;
 }
 
 /** True when some registered secret occurs in the text (cheap check for hot paths). */
