@@ -2,7 +2,6 @@ import { foldStream, StreamFold } from '../providers/fold.js';
 import type { ChatRequest, FinishReason, ProviderAdapter, Usage } from '../providers/types.js';
 import { estimatePromptTokens, estimateTextTokens } from '../util/tokens.js';
 import { now } from '../util/clock.js';
-import { redact } from '../util/redact.js';
 
 /** What one request measured; timestamps are monotonic ms. Short-lived: folded into histograms and dropped. */
 export interface RequestRecord {
@@ -79,8 +78,7 @@ export async function measureRequest(adapter: ProviderAdapter, req: ChatRequest,
     estimatedOutputTokens: estimateTextTokens(f.contentChars + f.reasoningChars),
   };
   if (meta.keepText) {
-    // Each piece was redacted as it came; a key echoed across two pieces shows only once they are joined.
-    rec.text = redact(f.content);
+    rec.text = f.content;
     rec.messages = req.messages;
   }
   return rec;

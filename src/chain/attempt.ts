@@ -1,4 +1,4 @@
-import { redact, StreamRedactor } from '../util/redact.js';
+import { StreamRedactor } from '../util/redact.js';
 import type { ChainRequest, ChainProvider } from './events.js';
 import { ProviderError } from '../providers/errors.js';
 import { foldStream, StreamFold } from '../providers/fold.js';
@@ -111,8 +111,7 @@ export class LiveAttempt {
     if (fold.ok) this.pass(this.redactor.end());
     const o: Outcome = {
       ok: fold.ok,
-      // Joined, the pieces are redacted again: what the cache, --json and the gateway show is checked whole.
-      content: redact(fold.content),
+      content: fold.content,
       usage: fold.usage ?? null,
       finish: fold.finish ?? null,
       error: fold.error ?? null,

@@ -1,3 +1,4 @@
+import { redact } from '../util/redact.js';
 import type { ProviderError } from './errors.js';
 import type { ChatRequest, FinishReason, ProviderAdapter, ProviderEvent, Usage } from './types.js';
 
@@ -67,9 +68,12 @@ export class StreamFold {
     return this.finish !== undefined && this.error === undefined;
   }
 
-  /** The content text so far ('' unless keepContent). */
+  /**
+   * The content text so far ('' unless keepContent), redacted: the one place the pieces are joined, so a key
+   * a server echoed split across two of them is caught here (the cache, --json, --raw and the gateway read this).
+   */
   get content(): string {
-    return this.parts === undefined ? '' : this.parts.join('');
+    return this.parts === undefined ? '' : redact(this.parts.join(''));
   }
 
   event(ev: ProviderEvent): void {

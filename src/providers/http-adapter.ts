@@ -5,7 +5,7 @@ import { httpError } from './classify.js';
 import { Exchange } from './exchange.js';
 import { SseOverflowError, SseParser, type SseEvent } from './sse.js';
 import type { EveryField } from '../util/every-field.js';
-import { containsSecret, redact, serverText } from '../util/redact.js';
+import { serverText } from '../util/redact.js';
 import { AttemptClock, ConnectionPool, transportError } from './transport.js';
 import type { ChatRequest, ModelList, ProviderAdapter, ProviderEvent, Timeouts } from './types.js';
 
@@ -260,9 +260,9 @@ export abstract class HttpAdapter implements ProviderAdapter {
     const emit: Emit = (ev) => {
       if (terminal) return;
       if (ev.type === 'content_delta' || ev.type === 'reasoning_delta') {
+        // Answer text is redacted where it is kept or shown, whole (StreamFold.content) or as it streams
+        // (the chain's StreamRedactor): a piece alone cannot be, a key may be split across two.
         clock.firstToken(t);
-        // A server that echoes a key into the answer must not get it printed or written either.
-        if (containsSecret(ev.text)) ev.text = redact(ev.text);
       } else if (ev.type === 'finish') {
         // The served model and raw finish reason are server text that reaches tables and files.
         if (ev.model !== undefined) ev.model = this.cleanText(ev.model, 200);

@@ -220,11 +220,6 @@ function heldTail(text: string): number {
   return text.length - cut;
 }
 
-/** True when some registered secret occurs in the text (cheap check for hot paths). */
-export function containsSecret(text: string): boolean {
-  for (const f of forms) if (text.includes(f)) return true;
-  return false;
-}
 
 // ESC-introduced sequences (CSI, OSC up to BEL or ST, and two-character escapes), then any other C0/C1
 // control except tab and newline. A server's text must not move the cursor, recolour or retitle a terminal.
