@@ -169,6 +169,17 @@ describe('health in CI', () => {
     const j = JSON.parse(readFileSync(out, 'utf8'));
     expect(j.providers.find((p: { name: string }) => p.name === 'slow')).toMatchObject({ healthy: false, error_class: 'cancelled' });
     expect(cli.out.stdout).toMatch(/slow .*DOWN cancelled/);
+
+    // With an earlier report there, the interrupted one goes beside it and the earlier one is kept.
+    writeFileSync(out, '{"earlier":true}\n');
+    const again = startCli(['--config', config, 'health', 'ok', 'slow', '--timeout', '20s', '--out', out], env);
+    const seen = server.stats().slow?.requests ?? 0;
+    for (let i = 0; i < 300 && (server.stats().slow?.requests ?? 0) === seen; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await again.signal('SIGTERM')).code).toBe(143);
+    expect(readFileSync(out, 'utf8')).toBe('{"earlier":true}\n');
+    const beside = out.replace(/\.json$/, '.partial.json');
+    expect(JSON.parse(readFileSync(beside, 'utf8')).providers.find((p: { name: string }) => p.name === 'slow')).toMatchObject({ error_class: 'cancelled' });
+    expect(again.out.stderr).toContain(`llm-fallback: --out: partial result written to ${beside}; ${out} kept`);
   });
 });
 

@@ -7,7 +7,7 @@ import { healthJunit, healthMarkdown, healthTable, watchLine } from '../format/h
 import { checkOne, keylessResult, verdict, type HealthReport, type HealthResult, type HealthTarget } from '../health/check.js';
 import { countsAgainstProvider } from '../providers/errors.js';
 import { openProvider } from '../providers/handle.js';
-import { checkOutputPaths, failureLines, stepSummaryTarget, writeOutputs, type OutputTarget } from '../report/write.js';
+import { checkOutputPaths, divertedLines, failureLines, stepSummaryTarget, writeOutputs, type Diverted, type OutputTarget } from '../report/write.js';
 import { FileBreakers } from '../state/breaker.js';
 import { formatMs } from '../util/duration.js';
 import { StopSignals } from '../util/signals.js';
@@ -118,11 +118,13 @@ export async function healthCommand(names: string[], opts: HealthOptions, global
   /** With --out the file gets the chosen format (JSON for table) and the terminal the table; without, stdout gets the format. */
   const emit = (report: HealthReport): number => {
     process.stdout.write(rendered(report, opts.out !== undefined ? 'table' : format));
+    // Checks cut short by a signal keep an earlier file whole: their report goes beside it, as bench's does.
+    const diverted: Diverted[] = [];
     const failures = writeOutputs([
       ...(opts.out !== undefined ? [{ source: '--out', file: opts.out, text: rendered(report, format === 'table' ? 'json' : format) }] : []),
       ...(summary ? [{ ...summary, text: healthMarkdown(report) }] : []),
-    ]);
-    for (const line of failureLines(failures)) process.stderr.write(`${line}\n`);
+    ], { partial: abort.signal.aborted, diverted });
+    for (const line of [...failureLines(failures), ...divertedLines(diverted)]) process.stderr.write(`${line}\n`);
     return failures.length;
   };
 
