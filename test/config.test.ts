@@ -85,7 +85,8 @@ describe('lookup order and key resolution', () => {
     const p = parseConfig(text.split('\n').slice(0, 2).join('\n'), 'u.yaml').providers.get('p')!;
     expect(resolveProvider(p, { PORT: '8080', TEAM: 'red' }).baseUrl).toBe('http://127.0.0.1:8080/v1');
     expect(() => resolveProvider(p, { PORT: 'x y', TEAM: 'red' })).toThrow('u.yaml:2:3: provider p: base_url "http://127.0.0.1:x y/v1" is not a valid URL after expanding variables');
-    expect(() => resolveProvider(p, { PORT: '8080', TEAM: 'red\r\nX-Evil: 1' })).toThrow('u.yaml:2:3: provider p: header X-Team holds a line break or NUL once its variables are expanded; no HTTP header may carry one');
+    expect(() => resolveProvider(p, { PORT: '8080', TEAM: 'red\r\nX-Evil: 1' })).toThrow('u.yaml:2:3: provider p: header X-Team holds a control character (a line break, NUL, …) or a character outside Latin-1 once its variables are expanded; no HTTP header may carry one');
+    expect(() => resolveProvider(p, { PORT: '8080', TEAM: 'team 🚀' })).toThrow(/header X-Team holds a control character .* or a character outside Latin-1 once/);
   });
 
   it('says which path it could not read', () => {

@@ -8,7 +8,8 @@ import { parseDuration } from '../util/duration.js';
 import { InputFileError, readFileBounded } from '../util/read-input.js';
 import { closest } from '../util/suggest.js';
 import { CONFIG_DEFAULTS, DEFAULT_TIMEOUTS } from '../defaults.js';
-import { CONFIG } from './schema.js';
+import { CONFIG, HEADER_VALUE_BAD } from './schema.js';
+import { VALUE_BAD_RE } from '../providers/h1/request.js';
 import type { ChainConfig, Config, ProviderConfig, StreamCommit, TimeoutsMs } from './types.js';
 import { Validator, type Problem } from './validate.js';
 
@@ -388,11 +389,9 @@ export function resolveProvider(p: ProviderConfig, env: NodeJS.ProcessEnv = proc
     headers[k] = expandEnv(v, env, missing, used);
     if (isSecretHeader(k, v)) secrets.push(headers[k], ...used);
   }
-  const used: string[] = [];
-  for (const value of queryCredentials(p.baseUrl)) expandEnv(value, env, [], used);
-  secrets.push(...used);
-  const broken = Object.keys(headers).find((k) => /[\r\n\0]/.test(headers[k]));
-  if (broken) throw new ConfigError([`${p.where}: provider ${p.name}: header ${broken} holds a line break or NUL once its variables are expanded; no HTTP header may carry one`]);
+  for (const value of queryCredentials(p.baseUrl)) expandEnv(value, env, [], secrets);
+  const broken = Object.keys(headers).find((k) => VALUE_BAD_RE.test(headers[k]));
+  if (broken) throw new ConfigError([`${p.where}: provider ${p.name}: header ${broken} holds ${HEADER_VALUE_BAD} once its variables are expanded; no HTTP header may carry one`]);
   if (missing.length) {
     throw new ConfigError([`${p.where}: provider ${p.name} uses \${${missing[0]}}, which is not set; export ${missing[0]}=... or edit the provider`]);
   }

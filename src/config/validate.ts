@@ -2,7 +2,8 @@ import { isMap, isScalar, isSeq, type LineCounter, type Node, type ParsedNode } 
 import { parseThreshold } from '../bench/thresholds.js';
 import { checkDuration } from '../util/duration.js';
 import { didYouMean } from '../util/suggest.js';
-import { HEADER_NAME, type Schema } from './schema.js';
+import { VALUE_BAD_RE } from '../providers/h1/request.js';
+import { HEADER_NAME, HEADER_VALUE_BAD, type Schema } from './schema.js';
 
 export interface Problem {
   /** 1-based line and column. */
@@ -66,8 +67,8 @@ export class Validator {
         if (s.format === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(v)) this.at(node, `${path}: "${v}" is not a date; write YYYY-MM-DD`);
         else if (s.format === 'date' && !isCalendarDate(v)) this.at(node, `${path}: "${v}" is not a day of the calendar; check the month and day`);
         if (s.format === 'currency' && !/^[A-Za-z]{3}$/.test(v)) this.at(node, `${path}: "${v}" is not a currency code; give the 3-letter ISO 4217 code (e.g. EUR, GBP, JPY)`);
-        if (s.format === 'header-value' && /[\r\n\0]/.test(v)) {
-          this.at(node, `${path}: the value holds a line break or NUL, which no HTTP header may carry; write it on one line`);
+        if (s.format === 'header-value' && VALUE_BAD_RE.test(v)) {
+          this.at(node, `${path}: the value holds ${HEADER_VALUE_BAD}, which no HTTP header may carry; write it on one line, in Latin-1`);
         }
         return;
       }

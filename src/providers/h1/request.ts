@@ -9,12 +9,13 @@ export class RequestError extends Error {
   readonly code = 'ERR_H1_INVALID_REQUEST';
 }
 
-/** RFC 9110 token (method, header name). */
-const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** RFC 9110 token (method, header name); config check holds header names to it too. */
+export const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Characters that need a closer look in a value: controls other than HTAB, DEL, and non-ASCII. */
 const VALUE_SUSPECT_RE = /[^\t\x20-\x7e]/;
 /** Characters never allowed in a value: NUL, CR, LF and the other controls (obs-text 0x80-0xff is allowed). */
-const VALUE_BAD_RE = /[\0-\x08\x0a-\x1f\x7f]|[^\0-\xff]/;
+/** What no header value may hold (checked in providers.yaml too): control characters but tab, and anything past Latin-1. */
+export const VALUE_BAD_RE = /[\0-\x08\x0a-\x1f\x7f]|[^\0-\xff]/;
 /** A request target: visible ASCII (URL parsing percent-encodes the rest). */
 const PATH_RE = /^[\x21-\x7e]+$/;
 
