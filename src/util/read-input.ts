@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { UsageError } from '../errors.js';
+import { describeCode, UsageError } from '../errors.js';
 import { formatMs } from './duration.js';
 
 /**
@@ -138,7 +138,7 @@ export function readFileBounded(file: string, limit: number): Buffer {
 function fileError(e: unknown): InputFileError {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return new InputFileError('missing', 'does not exist');
-  if (code === 'EACCES' || code === 'EPERM') return new InputFileError('denied', `cannot be read (${code}, permission denied); check its permissions`);
+  if (code === 'EACCES' || code === 'EPERM') return new InputFileError('denied', `cannot be read (${describeCode(code)}); check its permissions`);
   if (code === 'EISDIR') return new InputFileError('folder', 'is a folder, not a file');
   // EAGAIN: a terminal or other device with nothing to read now; waiting for it could be forever.
   if (code === 'EAGAIN') return new InputFileError('pipe', 'has nothing to read without waiting (a terminal or device?); save the input to a file and pass that');
