@@ -301,6 +301,9 @@ describe('bad requests: a 400 that says what and where, and no chain call', () =
     expect(e).toBeInstanceOf(OpenAI.NotFoundError);
     expect(e.code).toBe('model_not_found');
     expect(e.message).toMatch(/the gateway serves no model "mian"; did you mean "main"\?; it serves main, .*\(GET \/v1\/models lists them\)$/);
+    // The client's name comes back bounded and without control characters.
+    const long = (await client.chat.completions.create({ model: `${'x'.repeat(500)}\u001b[31m`, messages }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+    expect(long.message).toMatch(/serves no model "x{80}…"; it serves/);
   });
 
   it('developer messages and text parts are accepted (developer → system)', async () => {

@@ -13,6 +13,7 @@ import type { Route, Router } from '../router.js';
 import type { Endpoint, EndpointContext } from './context.js';
 import { sendError, type Dialect, type ErrorReply } from './errors.js';
 import { nextId } from './ids.js';
+import { serverText } from '../util/redact.js';
 import { noAnswerReply } from './no-answer.js';
 import { finalHead, replyHeaders } from './reply-headers.js';
 import { expose } from './routes.js';
@@ -124,7 +125,8 @@ function routeError(router: Router, name: string, e: UsageError): ErrorReply {
   // The routes a client can use, as GET /v1/models lists them, not every name in the config.
   const served = expose(router).served.map((r) => r.name);
   const close = /did you mean "[^"]+"\?/.exec(reason)?.[0];
-  return { status: 404, code: 'model_not_found', param: 'model', message: `the gateway serves no model "${name}"${close ? `; ${close}` : ''}; it serves ${served.length ? served.join(', ') : 'nothing now'} (GET /v1/models lists them)` };
+  // The name is the client's: shown cleaned and bounded, as the access log shows it.
+  return { status: 404, code: 'model_not_found', param: 'model', message: `the gateway serves no model "${serverText(name, 80)}"${close ? `; ${close}` : ''}; it serves ${served.length ? served.join(', ') : 'nothing now'} (GET /v1/models lists them)` };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
