@@ -231,4 +231,40 @@ describe('damaged result files', () => {
       await expectUsage(['compare', good, file], expected);
     }
   }, 120_000);
+
+  it('tells an older or a newer result format from a damaged file', async () => {
+    const good = join(dir, 'current.json');
+    const r = await run(['--config', config, 'bench', 'good', '-n', '2', '-q', '--out', good], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const base = JSON.parse(readFileSync(good, 'utf8'));
+    expect(base.schema_version).toBe(2);
+    const write = (name: string, mutate: (j: any) => void) => {
+      const file = join(dir, name);
+      const j = structuredClone(base);
+      mutate(j);
+      writeFileSync(file, JSON.stringify(j));
+      return file;
+    };
+    // A version-1 file with every field this version needs is read: version 1 grew those fields before the bump.
+    const v1Whole = write('v1-whole.json', (j) => (j.schema_version = 1));
+    const read = await run(['compare', good, v1Whole]);
+    expect(read.code, read.stderr).toBe(0);
+    expect(read.stdout).toMatch(/good/);
+    // A version-1 file from before a field existed is old, not damaged, and the message says how to go on.
+    const v1Old = write('v1-old.json', (j) => {
+      j.schema_version = 1;
+      delete j.picks;
+      j.tool.version = '0.0.9\u001b[31m';
+    });
+    await expectUsage(
+      ['compare', good, v1Old],
+      `${v1Old}: written by an older llm-fallback 0.0.9 (result schema_version 1; this one reads 2): missing field picks; run bench again with this version, or read the file with the version that wrote it`,
+    );
+    const v3 = write('v3.json', (j) => (j.schema_version = 3));
+    await expectUsage(['report', v3, '--html', join(dir, 'v3.html')], `${v3}: written by a newer llm-fallback (result schema_version 3; this one reads up to 2); upgrade llm-fallback to read it`);
+    for (const bad of ['"2"', '0', '1.5', 'null']) {
+      const file = write(`version-${bad.replace(/\W/g, '')}.json`, (j) => (j.schema_version = JSON.parse(bad)));
+      await expectUsage(['merge', good, file], `${file}: not an llm-fallback bench result (no "schema_version"); pass a file written by "llm-fallback bench --out FILE"`);
+    }
+  }, 120_000);
 });

@@ -64,7 +64,7 @@ describe('outputs that are not plain files', () => {
     const d = await run(bench('--out', join(dir, 'dangling.json')), { env });
     expect(d.code, d.stderr).toBe(0);
     expect(lstatSync(join(dir, 'dangling.json')).isSymbolicLink()).toBe(true);
-    expect(JSON.parse(readFileSync(join(dir, 'made-by-bench.json'), 'utf8')).schema_version).toBe(1);
+    expect(JSON.parse(readFileSync(join(dir, 'made-by-bench.json'), 'utf8')).schema_version).toBe(2);
   });
 
   it('a FIFO gets the result written into it and stays a FIFO', async () => {

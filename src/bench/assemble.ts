@@ -5,6 +5,11 @@ import { pickProviders } from './picks.js';
 import { providerResult, type BenchResult, type ClientHealth, type ProviderResult, type RunSettings } from './result.js';
 
 export const RESULT_SCHEMA_URL = 'https://raw.githubusercontent.com/llm-fallback/llm-fallback/main/schema/bench-result.schema.json';
+/**
+ * The result format's version: it goes up when a field readers need is added, removed or changes meaning, so a
+ * reader can tell an older file from a damaged one (src/bench/merge.ts readResult).
+ */
+export const RESULT_SCHEMA_VERSION = 2;
 
 export interface Identity {
   name: string;
@@ -42,7 +47,7 @@ export function assembleResult(args: {
   const providers = args.identities.map((id) => providerResult(args.accumulators.get(id.name)!, id));
   const result: BenchResult = {
     $schema: RESULT_SCHEMA_URL,
-    schema_version: 1,
+    schema_version: RESULT_SCHEMA_VERSION,
     tool: { name: 'llm-fallback', version: args.version },
     started_at: args.startedAt.toISOString(),
     ended_at: args.endedAt.toISOString(),

@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { InputFileError, readFileBounded } from '../util/read-input.js';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
+import { serverText } from '../util/redact.js';
 import { validate } from '../util/json-schema.js';
 import { HISTOGRAM_NAMES } from './accumulator.js';
 import { decode } from './histogram.js';
 import type { ProviderAccumulator } from './accumulator.js';
-import { assembleResult, type Identity } from './assemble.js';
+import { assembleResult, RESULT_SCHEMA_VERSION, type Identity } from './assemble.js';
 import { accumulatorFrom, type BenchResult } from './result.js';
 
 /** The published result schema, shipped in the package next to dist/. */
@@ -41,17 +42,31 @@ export function readResult(file: string, flag?: string): BenchResult {
   } catch {
     throw new UsageError(`${where}: not valid JSON; ${FIX}`);
   }
-  const r = data as Partial<BenchResult>;
-  if (!r || typeof r !== 'object' || r.schema_version !== 1) {
-    throw new UsageError(`${where}: not an llm-fallback bench result (no "schema_version": 1); ${FIX}`);
+  const r = data as { schema_version?: unknown; tool?: { version?: unknown } } | null;
+  const version = r && typeof r === 'object' && !Array.isArray(r) ? r.schema_version : undefined;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new UsageError(`${where}: not an llm-fallback bench result (no "schema_version"); ${FIX}`);
   }
+  if (version > RESULT_SCHEMA_VERSION) {
+    throw new UsageError(`${where}: written by a newer llm-fallback (result schema_version ${version}; this one reads up to ${RESULT_SCHEMA_VERSION}); upgrade llm-fallback to read it`);
+  }
+  // Version 1 is the format before the version went up: the fields were added under 1 over time, so a version-1
+  // file holding every field this one needs is read (as the version it is), and one that lacks some is old, not damaged.
+  const current = { ...(data as object), schema_version: RESULT_SCHEMA_VERSION };
   resultSchema ??= JSON.parse(readFileSync(RESULT_SCHEMA, 'utf8')) as Record<string, unknown>;
-  const problems = validate(data, resultSchema);
+  const problems = validate(current, resultSchema);
   if (problems.length) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+    if (version < RESULT_SCHEMA_VERSION) {
+      const by = typeof r!.tool?.version === 'string' ? ` ${serverText(r!.tool.version, 40)}` : '';
+      throw new UsageError(
+        `${where}: written by an older llm-fallback${by} (result schema_version ${version}; this one reads ${RESULT_SCHEMA_VERSION}): ${readablePath(problems[0])}${more}; run bench again with this version, or read the file with the version that wrote it`,
+      );
+    }
     throw new UsageError(`${where}: damaged bench result: ${readablePath(problems[0])}${more}; ${FIX}`);
   }
-  (r.providers ?? []).forEach((p, i) => {
+  const result = current as BenchResult;
+  result.providers.forEach((p, i) => {
     for (const n of HISTOGRAM_NAMES) {
       try {
         decode(p.histograms[n]);
@@ -60,7 +75,7 @@ export function readResult(file: string, flag?: string): BenchResult {
       }
     }
   });
-  return r as BenchResult;
+  return result;
 }
 
 /** A schema problem read well: "$: missing warnings" is "missing field warnings", "$.providers[0]: missing tokens" "providers[0]: missing field tokens". */

@@ -1,4 +1,5 @@
 import type { Price } from '../config/types.js';
+import type { RESULT_SCHEMA_VERSION } from './assemble.js';
 import { ProviderAccumulator, HISTOGRAM_NAMES, type HistogramName } from './accumulator.js';
 import { decode, encode, summarize, type Summary } from './histogram.js';
 import type { Picks } from './picks.js';
@@ -12,7 +13,7 @@ import type { WorkloadSettings } from './workloads/workload.js';
 /** The published shape of `bench --format json` / `--out` (schema/bench-result.schema.json). */
 export interface BenchResult {
   $schema: string;
-  schema_version: 1;
+  schema_version: typeof RESULT_SCHEMA_VERSION;
   tool: { name: 'llm-fallback'; version: string };
   started_at: string;
   ended_at: string;
