@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, run, spawnEmulator, type SpawnedEmulator } from './cli-helpers.js';
-import { until } from './helpers.js';
+import { freePort, until } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llmf-serve-'));
 const emu: SpawnedEmulator = await spawnEmulator({
@@ -121,6 +121,14 @@ describe('serve: start', () => {
     const state = await run(['--config', file, 'serve', '--host', '127.0.0.1', '--port', '0']);
     expect(state.code).toBe(2);
     expect(state.stderr).toBe(`${file}:5:10: serve.state redis://x:notaport: not a valid URL; use redis://[:password@]host[:port][/db][?prefix=name:] or rediss://… for TLS\n`);
+    // A Redis that cannot be reached is named where it was given too (nothing listens on a port just freed).
+    const closed = await freePort();
+    writeFileSync(file, `providers:\n  fast: { api: openai, base_url: "${emu.baseUrl('fast')}", model: fast-1 }\nserve:\n  state: redis://127.0.0.1:${closed}\n`);
+    const down = await run(['--config', file, 'serve', '--port', '0']);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toBe(`llm-fallback: ${file}:4:10: serve.state redis://127.0.0.1:${closed}: cannot connect (ECONNREFUSED) (run with --debug for details)\n`);
+    const flag = await run(['--config', file, 'serve', '--port', '0', '--state', `redis://127.0.0.1:${closed}`]);
+    expect(flag.stderr).toBe(`llm-fallback: --state redis://127.0.0.1:${closed}: cannot connect (ECONNREFUSED) (run with --debug for details)\n`);
   });
 
   it('with --api-key-env clients must send the key; the key never reaches its output', async () => {

@@ -40,7 +40,7 @@ export async function serveCommand(opts: ServeOptions, ctx: { config?: string })
   const host = opts.host ?? s.host ?? SERVE_DEFAULTS.host;
   // A host or state from the config is reported as its key there (file:line:col), not as a flag nobody gave.
   const hostName = opts.host === undefined && s.host !== undefined ? `${s.where?.host ?? cfg.file}: serve.host` : '--host';
-  const fromConfigState = opts.state === undefined && s.state !== undefined;
+  const stateSource = opts.state === undefined && s.state !== undefined ? `${s.where?.state ?? cfg.file}: serve.state` : '--state';
   const clientKey = clientKeyFrom(opts.apiKeyEnv ? { var: opts.apiKeyEnv, where: '--api-key-env' } : s.apiKeyEnv ? { var: s.apiKeyEnv, where: `serve.api_key_env in ${cfg.file}` } : undefined, env);
   if (!clientKey && !isLoopback(host)) {
     throw new UsageError(`${hostName} ${host}: refusing to listen beyond loopback without a client key; set --api-key-env VAR (or serve.api_key_env) and export VAR, or bind 127.0.0.1`);
@@ -59,12 +59,7 @@ export async function serveCommand(opts: ServeOptions, ctx: { config?: string })
   let gateway: Gateway | undefined;
   let router: Router | undefined;
   try {
-    try {
-      stores = await openServeStores({ url: opts.state ?? s.state ?? SERVE_DEFAULTS.state, config: cfg, env, warn: note });
-    } catch (e) {
-      if (fromConfigState && e instanceof UsageError && e.message.startsWith('--state ')) throw new UsageError(`${s.where?.state ?? cfg.file}: serve.state ${e.message.slice('--state '.length)}`);
-      throw e;
-    }
+    stores = await openServeStores({ url: opts.state ?? s.state ?? SERVE_DEFAULTS.state, source: stateSource, config: cfg, env, warn: note });
     telemetry = await openGatewayTelemetry(opts.otlpEndpoint ?? s.otlpEndpoint, note);
     router = await openRouter(opts.demo ? undefined : cfg, stores, opts.demo);
     gateway = new Gateway({

@@ -8,7 +8,7 @@ import { openStores, type StateStores } from '../state/stores.js';
 
 export type ServeStores = StateStores;
 
-export function openServeStores(opts: { url: string; config: Config; env: NodeJS.ProcessEnv; warn: (m: string) => void }): Promise<ServeStores> {
+export function openServeStores(opts: { url: string; source?: string; config: Config; env: NodeJS.ProcessEnv; warn: (m: string) => void }): Promise<ServeStores> {
   const a = opts.config.ask;
-  return openStores({ url: opts.url, breaker: { failures: a.breakerFailures, cooldownMs: a.breakerCooldownMs, probeTimeoutMs: CALL_DEFAULTS.deadlineMs }, cacheTtlMs: a.cacheTtlMs, env: opts.env, warn: opts.warn });
+  return openStores({ url: opts.url, source: opts.source, breaker: { failures: a.breakerFailures, cooldownMs: a.breakerCooldownMs, probeTimeoutMs: CALL_DEFAULTS.deadlineMs }, cacheTtlMs: a.cacheTtlMs, env: opts.env, warn: opts.warn });
 }

@@ -21,6 +21,8 @@ export interface RedisTarget {
   /** The URL as it may be shown: no user or password. */
   shown: string;
   prefix: string;
+  /** Where the URL was given, as messages name it: `--state`, or `providers.yaml:40:10: serve.state`. */
+  source: string;
 }
 
 /** A URL as it may be shown: without user or password, whatever its scheme. */
@@ -33,8 +35,8 @@ export function shownUrl(raw: string): string {
  * in clear text to a host other than loopback (the rule provider keys follow). The password is registered
  * as a secret, so no message ever shows it.
  */
-export function parseRedisUrl(raw: string, prefix?: string): RedisTarget {
-  const bad = (what: string) => new UsageError(`--state ${shownUrl(raw)}: ${what}; use redis://[:password@]host[:port][/db][?prefix=name:] or rediss://… for TLS`);
+export function parseRedisUrl(raw: string, prefix?: string, source = '--state'): RedisTarget {
+  const bad = (what: string) => new UsageError(`${source} ${shownUrl(raw)}: ${what}; use redis://[:password@]host[:port][/db][?prefix=name:] or rediss://… for TLS`);
   let u: URL;
   try {
     u = new URL(raw);
@@ -49,14 +51,14 @@ export function parseRedisUrl(raw: string, prefix?: string): RedisTarget {
   if (db !== '' && !/^\d{1,2}$/.test(db)) throw bad(`database "${db}" is not a number`);
   for (const k of u.searchParams.keys()) if (k !== 'prefix') throw bad(`unknown parameter "${k}" (only prefix= is read)`);
   if (u.password && u.protocol === 'redis:' && !isLoopbackHost(u.hostname)) {
-    throw new UsageError(`--state ${shownUrl(raw)}: a password would travel in clear text to ${u.hostname}, which is not loopback; use rediss:// (TLS), or reach Redis on loopback`);
+    throw new UsageError(`${source} ${shownUrl(raw)}: a password would travel in clear text to ${u.hostname}, which is not loopback; use rediss:// (TLS), or reach Redis on loopback`);
   }
   const keyPrefix = u.searchParams.get('prefix') ?? prefix ?? DEFAULT_PREFIX;
   if (!keyPrefix) throw bad('an empty prefix would mix our keys with everything else in the database');
   const shown = `${u.protocol}//${u.host}${db ? `/${db}` : ''}`;
   const url = new URL(raw);
   url.search = '';
-  return { url: url.toString(), shown, prefix: keyPrefix };
+  return { url: url.toString(), shown, prefix: keyPrefix, source };
 }
 
 /** The few commands the stores send, as the client's `sendCommand` takes them. */
@@ -223,7 +225,7 @@ export async function connectRedis(target: RedisTarget, opts: { warn: Warn; conn
     } catch {
       // never opened
     }
-    throw new Error(`--state ${target.shown}: cannot connect (${reason(lastError ?? e)})`);
+    throw new Error(`${target.source} ${target.shown}: cannot connect (${reason(lastError ?? e)})`);
   } finally {
     clearTimeout(timer);
   }

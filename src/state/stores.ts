@@ -21,6 +21,8 @@ export interface StateStores {
 export interface OpenStoresOptions {
   /** undefined or 'memory' (each process its own), 'file' (the state directory, as the CLI uses), 'redis://…' or 'rediss://…' (shared by replicas). */
   url?: string;
+  /** Where `url` was given, as messages name it (default `--state`). */
+  source?: string;
   breaker: BreakerPolicy;
   cacheTtlMs: number;
   env?: NodeJS.ProcessEnv;
@@ -54,7 +56,7 @@ export async function openStores(opts: OpenStoresOptions): Promise<StateStores> 
     return { breakers, cache: new FileAnswerCache(opts.cacheTtlMs, env, warn), history: new FileLatencyHistory(env, warn), describe: `file ${dirname(breakers.file)}`, close: async () => {} };
   }
   if (/^rediss?:/i.test(url)) {
-    const target = parseRedisUrl(url, opts.prefix);
+    const target = parseRedisUrl(url, opts.prefix, opts.source);
     const conn = await connectRedis(target, { warn, connectTimeoutMs: opts.connectTimeoutMs, commandTimeoutMs: opts.commandTimeoutMs });
     const history = new RedisLatencyHistory(conn, opts.refreshMs);
     return {
@@ -68,5 +70,5 @@ export async function openStores(opts: OpenStoresOptions): Promise<StateStores> 
       },
     };
   }
-  throw new UsageError(`--state ${shownUrl(url)}: not a state store; use ${STATE_VALUES}`);
+  throw new UsageError(`${opts.source ?? '--state'} ${shownUrl(url)}: not a state store; use ${STATE_VALUES}`);
 }
