@@ -27,6 +27,8 @@ const server = await emulator({
   fast: { dialect: 'openai', ttft: c(20), output_tokens: c(2) },
   // 480 ms slower than "fast": no stall of a loaded machine makes a fast answer overtake it.
   slower: { dialect: 'openai', ttft: c(500), output_tokens: c(2) },
+  // Answers one request, then hangs every other until it is aborted.
+  oncethenhang: { dialect: 'openai', ttft: c(5), output_tokens: c(2), script: [{ kind: 'ok', times: 1 }, { kind: 'hang' }] },
 });
 
 describe('token and first-token exactness across dialects', () => {
@@ -176,6 +178,30 @@ describe('open loop', () => {
     expect(p1.mean).toBeLessThan(20);
     expect(steady.cv).toBeLessThan(0.01);
     expect(steady.mean).toBeCloseTo(10, 6);
+  });
+});
+
+describe('wall time', () => {
+  it('spans the requests counted: one aborted at a stop (cancelled) does not stretch it, nor lower the rates', async () => {
+    // Two in flight: one answers at once, the other hangs. Stopping at the answer leaves the hung one to be
+    // aborted after the stop's grace (2 s), as Ctrl-C does; counting its end once made the wall time ~2 s
+    // and req/s, tok/s and goodput/s a fraction of what the answered request showed.
+    const runner = new BenchRunner([target(server, 'oncethenhang')], { mode: 'closed', concurrency: 2, rate: 0, arrival: 'constant', requests: 10, warmup: 0, stream: true, seed: 1, prompts: [[{ role: 'user', content: 'x' }]], keepText: false, maxInflight: 1000 });
+    const recs: RequestRecord[] = [];
+    runner.on('request', (_n: string, r: RequestRecord) => {
+      recs.push(r);
+      if (r.ok) runner.stop();
+    });
+    const o = await runner.run();
+    const acc = o.accumulators.get('oncethenhang')!;
+    const answered = recs.find((r) => r.ok)!;
+    expect(recs.map((r) => (r.ok ? 'ok' : r.errorClass)).sort()).toEqual(['cancelled', 'ok']);
+    expect([acc.ok, acc.failed, acc.cancelled]).toEqual([1, 0, 1]);
+    expect(acc.wallMs).toBe(answered.end - answered.start);
+    const p = assembleResult({ version: 't', identities: [{ name: 'oncethenhang', model: 'm', api: 'openai' }], accumulators: o.accumulators, run: { mode: 'closed', concurrency: 2, rate: null, arrival: null, requests: 10, duration_ms: null, warmup: 0, stream: true, max_tokens: null, temperature: null, timeout_ms: null, seed: 1, prompts: 1, demo: false }, startedAt: o.startedAt, endedAt: o.endedAt, partial: true, client: o.client }).providers[0];
+    const wallS = (answered.end - answered.start) / 1000;
+    expect(p.requests_per_s).toBe(Math.round((1 / wallS) * 1000) / 1000);
+    expect(p.output_tokens_per_s.aggregate).toBe(Math.round((answered.usage!.outputTokens / wallS) * 1000) / 1000);
   });
 });
 

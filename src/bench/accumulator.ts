@@ -33,7 +33,7 @@ export class ProviderAccumulator {
   /** For requests that reported usage: the estimate of the same output, to see when estimates are far off. */
   estimateCheck = { reported: 0, estimated: 0 };
   costUsd = 0;
-  /** Monotonic ms: first measured start, last measured end (for throughput). */
+  /** Monotonic ms: first start and last end of the measured requests counted (ok or failed; not cancelled), for throughput. */
   firstStart = Infinity;
   lastEnd = -Infinity;
   /** Wall time of the measured phase; set from the clock, or summed/maxed on merge. */
@@ -68,14 +68,16 @@ export class ProviderAccumulator {
       if (r.sent < this.firstSend) this.firstSend = r.sent;
       if (r.sent > this.lastSend) this.lastSend = r.sent;
     }
-    this.firstStart = Math.min(this.firstStart, r.start);
-    this.lastEnd = Math.max(this.lastEnd, r.end);
     if (r.status !== undefined) this.statuses[r.status] = (this.statuses[r.status] ?? 0) + 1;
     if (!r.ok && r.errorClass === 'cancelled') {
       this.cancelled++;
       this.sent--;
       return;
     }
+    // The wall time spans the requests counted (ok or failed): one aborted at a stop, after the runner's grace,
+    // would stretch it over a time in which nothing counted could finish, and lower every rate.
+    this.firstStart = Math.min(this.firstStart, r.start);
+    this.lastEnd = Math.max(this.lastEnd, r.end);
     // A failed request's usage counts towards tokens and cost when the server reported it.
     if (r.usage) {
       this.inputTokens += r.usage.inputTokens;
