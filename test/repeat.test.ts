@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RepeatedRuns, spreadOf } from '../src/bench/repeat.js';
+import { providerResult } from '../src/bench/result.js';
 import type { LoadSpec, RequestRecord } from '../src/bench/runner.js';
 import { exactMannWhitneyGreater } from '../src/bench/stats.js';
 import { target } from './bench-helpers.js';
@@ -85,6 +86,21 @@ describe('bench --repeat', () => {
     expect(rep.spread.latency_p50_ms!.max).toBe(Math.max(...p50s));
     expect(rep.spread.error_rate).toMatchObject({ n: 3, min: 0, max: 0, cv: null });
     expect(rep.spread.goodput_attainment).toBeNull();
+  }, 30_000);
+
+  it('open loop: the achieved rate is the runs\' sends over their sending spans, each run\'s n sends spanning n − 1 intervals', async () => {
+    // 3 runs of 6 sends at 20/s: 15 intervals over 3 spans of ~0.25 s. Counting the 18 sends as one run's
+    // (17 intervals) reported 17/15 of the rate: 22.7/s for 20/s sent.
+    const runs = new RepeatedRuns([target(server, 'fast')], { ...spec, mode: 'open', rate: 20, requests: 6 }, 3);
+    const sent: number[][] = [[], [], []];
+    let current = 0;
+    runs.on('run', (i: number) => (current = i));
+    runs.on('request', (_: string, r: RequestRecord) => sent[current].push(r.sent));
+    const out = await runs.run();
+    const p = providerResult(out.accumulators.get('fast')!, { name: 'fast', model: 'm', api: 'openai' });
+    expect(sent.map((s) => s.length)).toEqual([6, 6, 6]);
+    const spanS = sent.reduce((n, s) => n + (Math.max(...s) - Math.min(...s)), 0) / 1000;
+    expect(p.achieved_rate).toBe(Math.round((15 / spanS) * 1000) / 1000);
   }, 30_000);
 
   const dir = mkdtempSync(join(tmpdir(), 'llmf-repeat-'));
