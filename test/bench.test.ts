@@ -263,6 +263,18 @@ describe('merge and compare on real results', () => {
     expect(m.merged_from).toBe(2);
   });
 
+  it('merges open-loop runs sent side by side: their achieved rates add', async () => {
+    // Two shards of 6 sends at 10/s each, at the same time: 20/s in all. Counting their 12 sends as one
+    // series over the longer span (11 intervals for 10) reported 22/s.
+    const shard = () => runBench([target(server, 'fast')], { mode: 'open', rate: 10, requests: 6 });
+    const [a, b] = await Promise.all([shard(), shard()]);
+    const m = mergeResults([a, b], ['a.json', 'b.json'], 'test');
+    const [ra, rb] = [a.providers[0].achieved_rate!, b.providers[0].achieved_rate!];
+    expect([ra, rb].every((r) => r > 5 && r < 15)).toBe(true);
+    // 5 intervals a side over the longer span, 5 / min(rate): twice the slower shard's rate.
+    expect(m.providers[0].achieved_rate).toBe(Math.round(2 * Math.min(ra, rb) * 1000) / 1000);
+  });
+
   it('flags a slower provider as a regression and an identical one as none', async () => {
     const base = await runBench([target(server, 'fast')], { requests: 10, concurrency: 2 });
     const same = compareResults(base, base, 0.1, 0.01);

@@ -38,7 +38,7 @@ export class ProviderAccumulator {
   lastEnd = -Infinity;
   /** Wall time of the measured phase; set from the clock, or summed/maxed on merge. */
   wallMs = 0;
-  /** Open loop: measured sends, and monotonic ms of the first and last (for the achieved rate). */
+  /** Open loop: measured sends (merged runs: one more than their intervals, see merge), and monotonic ms of the first and last (for the achieved rate). */
   sends = 0;
   firstSend = Infinity;
   lastSend = -Infinity;
@@ -153,8 +153,10 @@ export class ProviderAccumulator {
     this.estimateCheck.estimated += o.estimateCheck.estimated;
     this.costUsd += o.costUsd;
     if (this.goodput && o.goodput) this.goodput.merge(o.goodput);
-    this.sends += o.sends;
-    // Merged runs sent side by side: their rates add, over the longer span.
+    // Each run's n sends span n − 1 intervals of its own, and the rate, (sends − 1) / span, counts the
+    // intervals: Σ(n − 1) of them, one send less than all per run added. Runs sent side by side then add
+    // their rates over the longer span (runs one after another add their spans too: repeat.ts).
+    this.sends += this.sends > 0 && o.sends > 0 ? o.sends - 1 : o.sends;
     this.sendSpanMs = Math.max(this.sendSpanMs, o.sendSpanMs);
   }
 }

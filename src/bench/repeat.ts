@@ -115,14 +115,11 @@ export class RepeatedRuns extends EventEmitter {
         const acc = outcome.accumulators.get(t.name)!;
         figures.get(t.name)!.push(runFigures(providerResult(acc, t)));
         const sum = total.get(t.name)!;
-        const { sends, sendSpanMs } = sum;
+        const span = sum.sendSpanMs;
         sum.merge(acc);
         // Runs one after another: their wall times and sending spans add (merge keeps the longer, for runs side by side).
         sum.wallMs += acc.wallMs;
-        sum.sendSpanMs = sendSpanMs + acc.sendSpanMs;
-        // Each run's n sends span n − 1 intervals of its own (the pause between runs is none): counting one
-        // send less per run added keeps the achieved rate, (sends − 1) / span, at Σ(n − 1) / Σ span.
-        if (sends > 0 && acc.sends > 0) sum.sends = sends + acc.sends - 1;
+        sum.sendSpanMs = span + acc.sendSpanMs;
       }
       this.emit('run', i, outcome);
     }
