@@ -9,6 +9,8 @@ import { refusedUrl } from '../src/mock/server.js';
 import { BenchRunner, type RequestRecord } from '../src/bench/runner.js';
 import { measureRequest } from '../src/bench/measure.js';
 import { now, toEpochMs } from '../src/util/clock.js';
+import { benchMarkdown, benchTable } from '../src/format/bench.js';
+import { formatMs } from '../src/util/duration.js';
 import { emulator } from './helpers.js';
 import { percentile, PRICE, runBench, target } from './bench-helpers.js';
 
@@ -69,6 +71,15 @@ describe('token and first-token exactness across dialects', () => {
     expect(p.tokens.source).toBe('estimated');
     expect(p.tokens.estimated_requests).toBe(4);
     expect(p.tokens.output).toBeGreaterThan(0);
+    // Every figure built on the estimate is marked: tok/s, $/1M and TPOT (its denominator is the token count).
+    const cells = (line: string) => line.split(/[│|]/).slice(1, -1).map((c) => c.trim());
+    for (const text of [benchTable(r, { wide: true }), benchMarkdown(r, { wide: true })]) {
+      const lines = text.split('\n');
+      const head = cells(lines.find((l) => l.includes('TPOT p50'))!);
+      const row = cells(lines.find((l) => l.includes('nousage'))!);
+      expect(row[head.indexOf('TPOT p50')]).toBe(`~${formatMs(p.tpot_ms!.p50)}`);
+      expect(row[head.indexOf('tok/s')]).toBe(`~${p.output_tokens_per_s.aggregate!.toFixed(1)}`);
+    }
   });
 });
 

@@ -69,7 +69,8 @@ const COLUMNS: Column[] = [
   { head: 'TTFT p95', align: 'right', cell: (p) => ms(p.ttft_ms, 'p95') },
   { head: 'TTFT p99', align: 'right', cell: (p) => ms(p.ttft_ms, 'p99'), wide: true },
   { head: 'ITL p50', align: 'right', cell: (p) => ms(p.itl_ms, 'p50'), wide: true },
-  { head: 'TPOT p50', align: 'right', cell: (p) => ms(p.tpot_ms, 'p50'), wide: true },
+  // TPOT divides by the output tokens: estimated counts make it an estimate too.
+  { head: 'TPOT p50', align: 'right', cell: (p) => (p.tpot_ms ? `${est(p)}${formatMs(p.tpot_ms.p50)}` : '-'), wide: true },
   { head: 'tok/s', align: 'right', cell: (p) => (p.output_tokens_per_s.aggregate === null ? '-' : `${est(p)}${p.output_tokens_per_s.aggregate.toFixed(1)}`) },
   { head: 'req/s', align: 'right', cell: (p) => (p.requests_per_s === null ? '-' : p.requests_per_s.toFixed(2)), wide: true },
   { head: 'cost', align: 'right', cell: (p) => priced(p, p.cost_usd), wide: true },
@@ -140,7 +141,7 @@ export function benchTable(result: BenchResult, opts: TableOptions = {}): string
   const prose: string[] = [];
   prose.push(...scheduleWarnings(result).map((w) => `WARNING: ${w}`));
   prose.push(...(providers.map(errorSummary).filter(Boolean) as string[]));
-  if (providers.some((p) => est(p))) prose.push('~ token counts (and the cost built on them) are estimated: the server reported no usage for some requests.');
+  if (providers.some((p) => est(p))) prose.push('~ token counts (and the tok/s, TPOT and cost built on them) are estimated: the server reported no usage for some requests.');
   prose.push(...bestLines(result));
   prose.push(
     `Latency counts from ${result.run.mode === 'open' ? 'each request’s scheduled send time' : 'the request being sent'}; TTFT = first non-empty content or reasoning token; tok/s = output tokens / measured wall time.${opts.wide ? ' ITL = every gap between chunks; TPOT = (end − first token) / (tokens − 1).' : ' --wide shows every column.'}`,
