@@ -10,6 +10,8 @@ import { BenchRunner, type RequestRecord } from '../src/bench/runner.js';
 import { measureRequest } from '../src/bench/measure.js';
 import { now, toEpochMs } from '../src/util/clock.js';
 import { benchMarkdown, benchTable } from '../src/format/bench.js';
+import { usdCost } from '../src/format/table.js';
+import { htmlReport } from '../src/report/html.js';
 import { formatMs } from '../src/util/duration.js';
 import { emulator } from './helpers.js';
 import { percentile, PRICE, runBench, target } from './bench-helpers.js';
@@ -80,6 +82,14 @@ describe('token and first-token exactness across dialects', () => {
       expect(row[head.indexOf('TPOT p50')]).toBe(`~${formatMs(p.tpot_ms!.p50)}`);
       expect(row[head.indexOf('tok/s')]).toBe(`~${p.output_tokens_per_s.aggregate!.toFixed(1)}`);
     }
+    // The HTML report's table too: tok/s and the three costs.
+    const html = htmlReport(r);
+    const htmlCells = (row: string) => [...row.matchAll(/<t[hd][^>]*>(.*?)<\/t[hd]>/g)].map((m) => m[1].replace(/<[^>]+>/g, '').trim());
+    const table = html.slice(html.indexOf('<table>'), html.indexOf('</table>'));
+    const head = htmlCells(table.slice(0, table.indexOf('</thead>')));
+    const row = htmlCells(table.slice(table.indexOf('<tbody>')));
+    expect(['tok/s', 'cost', '$/1k req', '$/1M out'].map((h) => row[head.indexOf(h)])).toEqual([`~${p.output_tokens_per_s.aggregate!.toFixed(1)}`, `~${usdCost(p.cost_usd)}`, `~${usdCost(p.cost_per_1k_requests_usd)}`, `~${usdCost(p.cost_per_1m_output_tokens_usd)}`]);
+    expect(html).toContain('~ token counts (and the tok/s and cost built on them) are estimated');
   });
 });
 

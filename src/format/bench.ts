@@ -19,8 +19,8 @@ export interface TableOptions {
 
 const ms = (s: Summary | null, k: keyof Summary) => (s ? formatMs(s[k]) : '-');
 const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(v > 0 && v < 0.01 ? 2 : 1)}%`);
-/** "~" marks figures built on estimated token counts. */
-const est = (p: ProviderResult) => (p.tokens.source === 'estimated' || p.tokens.source === 'mixed' ? '~' : '');
+/** "~" marks figures built on estimated token counts (the table, the markdown summary and the HTML report). */
+export const est = (p: ProviderResult) => (p.tokens.source === 'estimated' || p.tokens.source === 'mixed' ? '~' : '');
 const priced = (p: ProviderResult, v: number | null) => (p.price === null ? 'no price' : v === null ? '-' : `${est(p)}${usd(v)}`);
 
 export function sortProviders(providers: ProviderResult[], key: SortKey | undefined): ProviderResult[] {

@@ -1,7 +1,7 @@
 import type { Summary } from '../bench/histogram.js';
 import type { BenchResult, ProviderResult } from '../bench/result.js';
 import { formatValue } from '../bench/thresholds.js';
-import { bestLines } from '../format/bench.js';
+import { bestLines, est } from '../format/bench.js';
 import { usdCost } from '../format/table.js';
 import { formatMs } from '../util/duration.js';
 import { binCounts, cdf, recordedValues, type ValueCount } from './distribution.js';
@@ -125,12 +125,13 @@ function summaryTable(r: BenchResult, color: (i: number) => string): string {
   const head = ['provider', 'model', 'ok/sent', 'errors', 'p50', 'p95', 'p99', 'TTFT p50', 'TTFT p95', 'ITL p50', 'tok/s', 'cost', '$/1k req', '$/1M out'];
   const rows = r.providers.map((p, i) => {
     const errs = Object.entries(p.errors).map(([k, v]) => `${k} ${v}`).join(', ');
-    return `<tr><td><i class="sw" style="background:${color(i)}"></i> ${esc(p.name)}</td><td class="l">${esc(p.model)}</td><td>${p.ok}/${p.requests}</td><td title="${esc(errs)}">${pct(p.error_rate)}</td><td>${ms(p.latency_ms, 'p50')}</td><td>${ms(p.latency_ms, 'p95')}</td><td>${ms(p.latency_ms, 'p99')}</td><td>${ms(p.ttft_ms, 'p50')}</td><td>${ms(p.ttft_ms, 'p95')}</td><td>${ms(p.itl_ms, 'p50')}</td><td>${p.output_tokens_per_s.aggregate?.toFixed(1) ?? '-'}</td><td>${p.price ? usdCost(p.cost_usd) : 'no price'}</td><td>${p.price ? usdCost(p.cost_per_1k_requests_usd) : '-'}</td><td>${p.price ? usdCost(p.cost_per_1m_output_tokens_usd) : '-'}</td></tr>`;
+    return `<tr><td><i class="sw" style="background:${color(i)}"></i> ${esc(p.name)}</td><td class="l">${esc(p.model)}</td><td>${p.ok}/${p.requests}</td><td title="${esc(errs)}">${pct(p.error_rate)}</td><td>${ms(p.latency_ms, 'p50')}</td><td>${ms(p.latency_ms, 'p95')}</td><td>${ms(p.latency_ms, 'p99')}</td><td>${ms(p.ttft_ms, 'p50')}</td><td>${ms(p.ttft_ms, 'p95')}</td><td>${ms(p.itl_ms, 'p50')}</td><td>${p.output_tokens_per_s.aggregate === null ? '-' : `${est(p)}${p.output_tokens_per_s.aggregate.toFixed(1)}`}</td><td>${p.price ? `${est(p)}${usdCost(p.cost_usd)}` : 'no price'}</td><td>${p.price && p.cost_per_1k_requests_usd !== null ? `${est(p)}${usdCost(p.cost_per_1k_requests_usd)}` : '-'}</td><td>${p.price && p.cost_per_1m_output_tokens_usd !== null ? `${est(p)}${usdCost(p.cost_per_1m_output_tokens_usd)}` : '-'}</td></tr>`;
   });
+  const estimated = r.providers.some((p) => est(p)) ? ['<p class="note">~ token counts (and the tok/s and cost built on them) are estimated: the server reported no usage for some requests.</p>'] : [];
   const errors = r.providers
     .filter((p) => p.failed > 0)
     .map((p) => `<p class="note">${esc(p.name)}: ${p.failed} failed — ${esc(Object.entries(p.errors).map(([k, v]) => `${k} ${v}`).join(', '))}</p>`);
-  return `<div class="scroll"><table><thead><tr>${head.map((h, i) => `<th${i < 2 ? ' class="l"' : ''}>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>${errors.join('')}`;
+  return `<div class="scroll"><table><thead><tr>${head.map((h, i) => `<th${i < 2 ? ' class="l"' : ''}>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>${[...errors, ...estimated].join('')}`;
 }
 
 function goodputTable(r: BenchResult): string {
