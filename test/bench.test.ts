@@ -93,6 +93,20 @@ describe('token and first-token exactness across dialects', () => {
   });
 });
 
+describe('not streamed', () => {
+  it('reports no TPOT for answers that came in one chunk: no time between tokens was seen', async () => {
+    // 21 tokens in one body: (end − first token) / 20 was once reported as TPOT, 0.001 ms, passing any
+    // tpot threshold. TTFT is the whole answer, as --help says; there are no gaps for ITL.
+    const r = await runBench([target(server, 'constant')], { requests: 3, concurrency: 3, stream: false });
+    const p = r.providers[0];
+    expect(p.ok).toBe(3);
+    expect(p.tokens.output).toBe(63);
+    expect(p.ttft_ms!.count).toBe(3);
+    expect(p.tpot_ms).toBeNull();
+    expect(p.itl_ms).toBeNull();
+  });
+});
+
 describe('faults during a run', () => {
   it('counts every failure by class and status; dead, hanging and flaky providers do not slow the healthy one', async () => {
     server.resetStats();

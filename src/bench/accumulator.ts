@@ -115,14 +115,12 @@ export class ProviderAccumulator {
     const latency = r.end - r.start;
     recordMs(this.h.latency, latency);
     if (r.firstByte !== undefined) recordMs(this.h.ttfb, r.firstByte - r.start);
-    if (r.firstToken !== undefined) {
-      recordMs(this.h.ttft, r.firstToken - r.start);
-      if (output > 1) recordMs(this.h.tpot, (r.end - r.firstToken) / (output - 1));
-    }
+    if (r.firstToken !== undefined) recordMs(this.h.ttft, r.firstToken - r.start);
+    const figures = requestFigures(r, output);
+    if (figures.tpot !== undefined) recordMs(this.h.tpot, figures.tpot);
     for (const g of r.gaps) recordMs(this.h.itl, g);
     // tokens/s are stored like milliseconds (×1000) so they keep three decimals in the histogram.
     if (latency > 0) recordMs(this.h.tps, output / (latency / 1000));
-    const figures = requestFigures(r, output);
     this.goodput?.judge(figures);
     this.timeline.add(r.start, true, latency, figures.ttft);
   }

@@ -170,13 +170,23 @@ export function tallyFrom(slos: Slo[], g: GoodputResult): GoodputTally {
   return t;
 }
 
+/**
+ * Time per output token after the first, (end − first token) / (tokens − 1); undefined for a one-token
+ * answer, and for one that came in a single chunk (a non-streamed answer, or a server that buffered it
+ * all): no time between tokens was seen, and 0 ms would pass for a measurement (AIPerf reports its TPOT
+ * for streamed answers only).
+ */
+function tpotOf(r: { end: number; firstToken?: number; chunks: number }, outputTokens: number): number | undefined {
+  return r.firstToken !== undefined && outputTokens > 1 && r.chunks > 1 ? (r.end - r.firstToken) / (outputTokens - 1) : undefined;
+}
+
 /** The per-request figures an SLO can bound, by the same definitions as the histograms (README "What the figures mean"). */
-export function requestFigures(r: { start: number; end: number; firstToken?: number }, outputTokens: number): RequestFigures {
+export function requestFigures(r: { start: number; end: number; firstToken?: number; chunks: number }, outputTokens: number): RequestFigures {
   const latency = r.end - r.start;
   return {
     latency,
     ttft: r.firstToken === undefined ? undefined : r.firstToken - r.start,
-    tpot: r.firstToken !== undefined && outputTokens > 1 ? (r.end - r.firstToken) / (outputTokens - 1) : undefined,
+    tpot: tpotOf(r, outputTokens),
     tps: latency > 0 ? outputTokens / (latency / 1000) : undefined,
   };
 }
