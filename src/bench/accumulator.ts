@@ -26,6 +26,7 @@ export class ProviderAccumulator {
   finishReasons: Record<string, number> = {};
   inputTokens = 0;
   cachedInputTokens = 0;
+  cacheWriteInputTokens = 0;
   outputTokens = 0;
   reasoningTokens = 0;
   reportedRequests = 0;
@@ -82,6 +83,7 @@ export class ProviderAccumulator {
     if (r.usage) {
       this.inputTokens += r.usage.inputTokens;
       this.cachedInputTokens += r.usage.cachedInputTokens;
+      this.cacheWriteInputTokens += r.usage.cacheWriteInputTokens ?? 0;
       this.outputTokens += r.usage.outputTokens;
       this.reasoningTokens += r.usage.reasoningTokens ?? 0;
       this.costUsd += costOf(r.usage, this.price);
@@ -143,6 +145,7 @@ export class ProviderAccumulator {
     for (const [k, v] of Object.entries(o.examples)) this.examples[k] ??= v;
     this.inputTokens += o.inputTokens;
     this.cachedInputTokens += o.cachedInputTokens;
+    this.cacheWriteInputTokens += o.cacheWriteInputTokens;
     this.outputTokens += o.outputTokens;
     this.reasoningTokens += o.reasoningTokens;
     this.reportedRequests += o.reportedRequests;

@@ -1,5 +1,6 @@
 import type { Price } from '../config/types.js';
 import type { RESULT_SCHEMA_VERSION } from './assemble.js';
+import { cacheWritePrice } from '../cost/usage-cost.js';
 import { ProviderAccumulator, HISTOGRAM_NAMES, type HistogramName } from './accumulator.js';
 import { decode, encode, summarize, type Summary } from './histogram.js';
 import type { Picks } from './picks.js';
@@ -82,6 +83,8 @@ export interface RunSettings {
 export interface PriceInfo {
   input: number;
   cached_input: number;
+  /** Per 1M tokens written to the prompt cache (the default, 1.25 × input, when the config gave none); absent in older files. */
+  cache_write?: number;
   output: number;
   priced_at: string | null;
 }
@@ -117,6 +120,8 @@ export interface ProviderResult {
   tokens: {
     input: number;
     cached_input: number;
+    /** Part of input written to the prompt cache (Anthropic cache_creation_input_tokens); absent in older files. */
+    cache_write_input?: number;
     output: number;
     reasoning: number;
     /** reported: every successful request came with server usage; estimated: none did; mixed: some did. */
@@ -189,6 +194,7 @@ export function providerResult(acc: ProviderAccumulator, id: { name: string; mod
     tokens: {
       input: acc.inputTokens,
       cached_input: acc.cachedInputTokens,
+      cache_write_input: acc.cacheWriteInputTokens,
       output: acc.outputTokens,
       reasoning: acc.reasoningTokens,
       source,
@@ -212,12 +218,12 @@ function achievedRate(acc: ProviderAccumulator): number | null {
 }
 
 export function priceInfo(p: Price): PriceInfo {
-  return { input: p.input, cached_input: p.cachedInput, output: p.output, priced_at: p.pricedAt ?? null };
+  return { input: p.input, cached_input: p.cachedInput, cache_write: cacheWritePrice(p), output: p.output, priced_at: p.pricedAt ?? null };
 }
 
 /** Rebuilds an accumulator from a provider result (histograms decoded), so results can be merged exactly. */
 export function accumulatorFrom(r: ProviderResult, slos: Slo[] = []): ProviderAccumulator {
-  const price: Price | undefined = r.price ? { input: r.price.input, cachedInput: r.price.cached_input, output: r.price.output, pricedAt: r.price.priced_at ?? undefined } : undefined;
+  const price: Price | undefined = r.price ? { input: r.price.input, cachedInput: r.price.cached_input, cacheWrite: r.price.cache_write, output: r.price.output, pricedAt: r.price.priced_at ?? undefined } : undefined;
   const acc = new ProviderAccumulator(price);
   if (slos.length && r.goodput) acc.goodput = tallyFrom(slos, r.goodput);
   for (const n of HISTOGRAM_NAMES) acc.h[n] = decode(r.histograms?.[n] ?? '');
@@ -232,6 +238,7 @@ export function accumulatorFrom(r: ProviderResult, slos: Slo[] = []): ProviderAc
   acc.finishReasons = { ...r.finish_reasons };
   acc.inputTokens = r.tokens.input;
   acc.cachedInputTokens = r.tokens.cached_input;
+  acc.cacheWriteInputTokens = r.tokens.cache_write_input ?? 0;
   acc.outputTokens = r.tokens.output;
   acc.reasoningTokens = r.tokens.reasoning;
   acc.reportedRequests = r.tokens.reported_requests;

@@ -204,7 +204,7 @@ interface RawProvider {
   description?: string;
   headers?: Record<string, string>;
   params?: Record<string, unknown>;
-  price?: { input: number; cached_input?: number; output: number; priced_at?: string; source?: string };
+  price?: { input: number; cached_input?: number; cache_write?: number; output: number; priced_at?: string; source?: string };
   context_window?: number;
   max_output_tokens?: number;
   max_tokens_param?: 'max_tokens' | 'max_completion_tokens';
@@ -279,7 +279,7 @@ function build(raw: RawConfig, file: string, root: ParsedNode, lines: LineCounte
       headers: p.headers ?? {},
       params: p.params ?? {},
       price: p.price
-        ? { input: p.price.input, cachedInput: p.price.cached_input ?? p.price.input, output: p.price.output, pricedAt: p.price.priced_at, source: p.price.source }
+        ? { input: p.price.input, cachedInput: p.price.cached_input ?? p.price.input, cacheWrite: p.price.cache_write, output: p.price.output, pricedAt: p.price.priced_at, source: p.price.source }
         : undefined,
       contextWindow: p.context_window,
       maxOutputTokens: p.max_output_tokens ?? raw.defaults?.max_output_tokens,

@@ -50,6 +50,7 @@ export const PRICE: Schema = {
   fields: {
     input: { s: { t: 'number', min: 0, desc: 'USD per 1M uncached input tokens' }, required: true },
     cached_input: { s: { t: 'number', min: 0, desc: 'USD per 1M cached input tokens (defaults to input)' } },
+    cache_write: { s: { t: 'number', min: 0, desc: 'USD per 1M input tokens written to the prompt cache, as Anthropic reports them (defaults to 1.25 × input, Anthropic\'s 5-minute write price; 1-hour writes cost 2 × input)' } },
     output: { s: { t: 'number', min: 0, desc: 'USD per 1M output tokens (reasoning included)' }, required: true },
     priced_at: { s: { t: 'string', format: 'date', desc: 'YYYY-MM-DD the price was read (optional, but an undated or 90-day-old price is flagged)' } },
     source: { s: { t: 'string', desc: 'where the price comes from' } },

@@ -3,6 +3,8 @@
 export interface Price {
   input: number;
   cachedInput: number;
+  /** Per 1M input tokens written to a prompt cache; when not given, CACHE_WRITE_FACTOR × input (cost/usage-cost.ts cacheWritePrice). */
+  cacheWrite?: number;
   output: number;
   /** YYYY-MM-DD; optional (an undated price is flagged as such). */
   pricedAt?: string;

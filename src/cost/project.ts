@@ -1,5 +1,6 @@
 import type { Price, ProviderConfig } from '../config/types.js';
 import type { BenchResult } from '../bench/result.js';
+import { cacheWritePrice } from './usage-cost.js';
 
 export interface Workload {
   /** Tokens per day. */
@@ -7,6 +8,8 @@ export interface Workload {
   outputTokens: number;
   /** Share of input tokens served from the provider's prompt cache (0..1). */
   cachedShare: number;
+  /** Share of input tokens written to the prompt cache (0..1; Anthropic's cache writes, from a bench result). */
+  cacheWriteShare?: number;
   /** Where the figures came from, for the report. */
   source: string;
 }
@@ -26,6 +29,8 @@ export interface PriceRow {
   model: string;
   input: number;
   cached_input: number;
+  /** Per 1M tokens written to the prompt cache (1.25 × input unless the config says). */
+  cache_write: number;
   output: number;
   context_window: number | null;
   priced_at: string | null;
@@ -62,6 +67,7 @@ export function priceRows(providers: ProviderConfig[], money: Money): PriceRow[]
       model: p.model,
       input: convert(p.price!.input, money),
       cached_input: convert(p.price!.cachedInput, money),
+      cache_write: convert(cacheWritePrice(p.price!), money),
       output: convert(p.price!.output, money),
       context_window: p.contextWindow ?? null,
       priced_at: p.price!.pricedAt ?? null,
@@ -73,7 +79,8 @@ export function priceRows(providers: ProviderConfig[], money: Money): PriceRow[]
 /** USD per day for a workload at a price. */
 export function dailyUsd(w: Workload, price: Price): number {
   const cached = w.inputTokens * w.cachedShare;
-  return ((w.inputTokens - cached) * price.input + cached * price.cachedInput + w.outputTokens * price.output) / 1e6;
+  const writes = w.inputTokens * (w.cacheWriteShare ?? 0);
+  return ((w.inputTokens - cached - writes) * price.input + cached * price.cachedInput + writes * cacheWritePrice(price) + w.outputTokens * price.output) / 1e6;
 }
 
 export function project(providers: ProviderConfig[], w: Workload, money: Money, baseline?: string): ProjectionRow[] {
@@ -125,11 +132,13 @@ export function workloadFromResult(result: BenchResult, requestsPerDay: number):
   let ok = 0;
   let input = 0;
   let cached = 0;
+  let writes = 0;
   let output = 0;
   for (const p of result.providers) {
     ok += p.ok;
     input += p.tokens.input;
     cached += p.tokens.cached_input;
+    writes += p.tokens.cache_write_input ?? 0;
     output += p.tokens.output;
   }
   if (ok === 0) return { inputTokens: 0, outputTokens: 0, cachedShare: 0, source: 'bench result with no successful request' };
@@ -137,6 +146,7 @@ export function workloadFromResult(result: BenchResult, requestsPerDay: number):
     inputTokens: (input / ok) * requestsPerDay,
     outputTokens: (output / ok) * requestsPerDay,
     cachedShare: input > 0 ? cached / input : 0,
-    source: `${Math.round(input / ok)} input (${Math.round((100 * cached) / Math.max(1, input))}% cached) and ${Math.round(output / ok)} output tokens per request, measured over ${ok} requests, × ${requestsPerDay} requests/day`,
+    cacheWriteShare: input > 0 ? writes / input : 0,
+    source: `${Math.round(input / ok)} input (${Math.round((100 * cached) / Math.max(1, input))}% cached${writes > 0 ? `, ${Math.round((100 * writes) / input)}% written to the cache` : ''}) and ${Math.round(output / ok)} output tokens per request, measured over ${ok} requests, × ${requestsPerDay} requests/day`,
   };
 }

@@ -32,7 +32,7 @@ export function attemptLines(r: ChainResult): string[] {
 }
 
 const snakeUsage = (u: import('../providers/types.js').Usage | null) =>
-  u ? { input_tokens: u.inputTokens, cached_input_tokens: u.cachedInputTokens, output_tokens: u.outputTokens, reasoning_tokens: u.reasoningTokens ?? null } : null;
+  u ? { input_tokens: u.inputTokens, cached_input_tokens: u.cachedInputTokens, cache_write_input_tokens: u.cacheWriteInputTokens ?? null, output_tokens: u.outputTokens, reasoning_tokens: u.reasoningTokens ?? null } : null;
 
 /** `ask --json`: the chain result with snake_case usage, like every other JSON the tool writes. */
 export function askJson(r: ChainResult): string {

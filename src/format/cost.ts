@@ -85,10 +85,10 @@ export function costMarkdown(r: CostReport): string {
 }
 
 export function costCsv(r: CostReport): string {
-  const lines = ['provider,model,currency,input_per_1m,cached_input_per_1m,output_per_1m,priced_at,daily,monthly,yearly'];
+  const lines = ['provider,model,currency,input_per_1m,cached_input_per_1m,cache_write_per_1m,output_per_1m,priced_at,daily,monthly,yearly'];
   for (const p of r.prices) {
     const proj = r.projection.find((x) => x.provider === p.provider);
-    lines.push([p.provider, p.model, r.currency.code, p.input, p.cached_input, p.output, p.priced_at ?? '', proj?.daily ?? '', proj?.monthly ?? '', proj?.yearly ?? ''].join(','));
+    lines.push([p.provider, p.model, r.currency.code, p.input, p.cached_input, p.cache_write, p.output, p.priced_at ?? '', proj?.daily ?? '', proj?.monthly ?? '', proj?.yearly ?? ''].join(','));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -158,7 +158,8 @@ function finish(provider: string, raw: string, model: string | undefined, seen: 
 
 /**
  * Anthropic's input_tokens excludes cached tokens (prompt = input + cache_creation + cache_read), the
- * opposite of OpenAI's convention; normalise to OpenAI's so cost is computed one way.
+ * opposite of OpenAI's convention; normalise to OpenAI's so cost is computed one way. Cache writes are kept
+ * apart: they are billed above the input price (CACHE_WRITE_FACTOR).
  */
 function anthropicUsage(u: unknown, prev: Usage | undefined): Usage | undefined {
   const o = asObject(u);
@@ -167,11 +168,12 @@ function anthropicUsage(u: unknown, prev: Usage | undefined): Usage | undefined 
   const creation = num(o.cache_creation_input_tokens);
   const read = num(o.cache_read_input_tokens);
   const output = num(o.output_tokens);
-  if (input === undefined && output === undefined && read === undefined) return undefined;
-  const hasInput = input !== undefined || creation !== undefined || read !== undefined;
-  return {
-    inputTokens: hasInput ? (input ?? 0) + (creation ?? 0) + (read ?? 0) : (prev?.inputTokens ?? 0),
-    cachedInputTokens: read ?? prev?.cachedInputTokens ?? 0,
-    outputTokens: output ?? prev?.outputTokens ?? 0,
-  };
+  if (input === undefined && output === undefined && read === undefined && creation === undefined) return undefined;
+  // Field by field: a count the later event leaves out keeps the earlier event's value.
+  const uncached = input ?? (prev ? prev.inputTokens - prev.cachedInputTokens - (prev.cacheWriteInputTokens ?? 0) : 0);
+  const writes = creation ?? prev?.cacheWriteInputTokens;
+  const reads = read ?? prev?.cachedInputTokens ?? 0;
+  const usage: Usage = { inputTokens: uncached + (writes ?? 0) + reads, cachedInputTokens: reads, outputTokens: output ?? prev?.outputTokens ?? 0 };
+  if (writes !== undefined) usage.cacheWriteInputTokens = writes;
+  return usage;
 }

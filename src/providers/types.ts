@@ -28,10 +28,13 @@ export interface ChatRequest {
   extraBody?: Record<string, unknown>;
 }
 
-/** Token counts normalised to one convention: inputTokens includes cached tokens (OpenAI's, not Anthropic's). */
+/** Token counts normalised to one convention: inputTokens includes cached tokens and cache writes (OpenAI's, not Anthropic's). */
 export interface Usage {
   inputTokens: number;
+  /** Part of inputTokens read from the provider's prompt cache (billed at the cached price). */
   cachedInputTokens: number;
+  /** Part of inputTokens written to the prompt cache, where the server says (Anthropic cache_creation_input_tokens), billed at the cache-write price. */
+  cacheWriteInputTokens?: number;
   outputTokens: number;
   /** Part of outputTokens spent on reasoning, where the server says. */
   reasoningTokens?: number;

@@ -50,11 +50,15 @@ function parse(body: unknown): ParsedCall | ErrorReply {
 const STOP: Record<FinishReason, string> = { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use', content_filter: 'refusal', other: 'end_turn' };
 const stopReason = (r: ChainResult) => (r.finish_reason ? STOP[r.finish_reason] : 'end_turn');
 
-/** Anthropic's usage: input_tokens excludes cache reads; a cache hit or the static message used no tokens. Cache writes are not known to the chain. */
+/**
+ * Anthropic's usage: input_tokens excludes cache reads and writes; cache writes are known only when the
+ * provider reported them (Anthropic's own usage), else null. A cache hit or the static message used no tokens.
+ */
 function usage(r: ChainResult): Record<string, number | null> {
   const u = r.source === 'live' ? r.usage : null;
   const cached = u?.cachedInputTokens ?? 0;
-  return { input_tokens: u ? u.inputTokens - cached : 0, cache_creation_input_tokens: null, cache_read_input_tokens: cached, output_tokens: u?.outputTokens ?? 0 };
+  const writes = u?.cacheWriteInputTokens;
+  return { input_tokens: u ? u.inputTokens - cached - (writes ?? 0) : 0, cache_creation_input_tokens: writes ?? null, cache_read_input_tokens: cached, output_tokens: u?.outputTokens ?? 0 };
 }
 
 function complete(r: ChainResult, call: ParsedCall, id: string): string {

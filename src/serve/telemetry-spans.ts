@@ -92,6 +92,7 @@ function attemptSpan(a: Attempt, t0: number, traceId: string, parentSpanId: stri
     STREAM,
     u ? `${int('gen_ai.usage.input_tokens', u.inputTokens)},${int('gen_ai.usage.output_tokens', u.outputTokens)}` : '',
     u?.cachedInputTokens ? int('gen_ai.usage.cache_read.input_tokens', u.cachedInputTokens) : '',
+    u?.cacheWriteInputTokens ? int('gen_ai.usage.cache_creation.input_tokens', u.cacheWriteInputTokens) : '',
     u?.reasoningTokens !== undefined ? int('gen_ai.usage.reasoning.output_tokens', u.reasoningTokens) : '',
     a.ttft_ms !== null ? dbl('gen_ai.response.time_to_first_chunk', a.ttft_ms / 1000) : '',
     error ? str('error.type', error) : '',

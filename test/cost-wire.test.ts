@@ -1,0 +1,88 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRouter } from '../src/router.js';
+import { run } from './cli-helpers.js';
+import { startHarness } from './serve-harness.js';
+import { FIXTURES, replayServer, wireBody } from './wire-fixtures.js';
+
+// What a recorded Anthropic stream with a prompt cache costs, end to end (ask --json, bench --out, serve's
+// Anthropic usage), against the usage the provider reported. The recording's final message_delta (counts
+// cumulative) reports input_tokens 6, cache_creation_input_tokens 3337, cache_read_input_tokens 6289,
+// output_tokens 198. Anthropic bills the 3337 cache writes at 1.25 × the input price (5-minute writes).
+// At $3 input, $0.30 cached, $15 output per 1M tokens (no cache_write in the config, so 1.25 × $3 = $3.75):
+//   6 × 3 + 3337 × 3.75 + 6289 × 0.30 + 198 × 15 = 18 + 12513.75 + 1886.7 + 2970 = 17388.45 per 1M → $0.01738845
+// (billing the writes at the plain input price gave $0.0148857, 14% less than the provider billed).
+
+const fixture = FIXTURES.find((f) => f.file === 'anthropic/vercel-anthropic-prompt-cache.chunks.txt')!;
+const server = await replayServer({ cache: { status: 200, contentType: 'text/event-stream', body: wireBody(fixture) } });
+afterAll(() => server.close());
+
+const PROVIDER = { api: 'anthropic', base_url: server.url('cache'), model: 'claude-sonnet-4-5', price: { input: 3, cached_input: 0.3, output: 15, priced_at: '2026-11-01' } };
+const BILLED = 0.01738845;
+
+function setup(price: Record<string, unknown> = PROVIDER.price) {
+  const dir = mkdtempSync(join(tmpdir(), 'llmf-cost-wire-'));
+  const config = join(dir, 'providers.yaml');
+  writeFileSync(
+    config,
+    `providers:
+  claude: ${JSON.stringify({ ...PROVIDER, price })}
+chains:
+  default: [claude]
+`,
+  );
+  return { dir, config, env: { XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache') } };
+}
+
+describe('cost of a recorded Anthropic prompt-cache stream', () => {
+  it('ask --json: cache writes are reported apart and billed at 1.25 × input, or at price.cache_write', async () => {
+    const { config, env } = setup();
+    const r = await run(['ask', '--config', config, '--no-cache', '--json', 'hi'], { env });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { usage: Record<string, unknown>; cost_usd: number };
+    expect(out.usage).toEqual({ input_tokens: 9632, cached_input_tokens: 6289, cache_write_input_tokens: 3337, output_tokens: 198, reasoning_tokens: null });
+    expect(out.cost_usd).toBeCloseTo(BILLED, 12);
+
+    // 1-hour writes cost 2 × input: the config says so with cache_write.
+    const hour = setup({ ...PROVIDER.price, cache_write: 6 });
+    const h = await run(['ask', '--config', hour.config, '--no-cache', '--json', 'hi'], { env: hour.env });
+    expect((JSON.parse(h.stdout) as { cost_usd: number }).cost_usd).toBeCloseTo((18 + 3337 * 6 + 1886.7 + 2970) / 1e6, 12);
+  });
+
+  it('bench --out and cost --from: the writes are counted in tokens.cache_write_input and priced in cost_usd and the projection', async () => {
+    const { dir, config, env } = setup();
+    const out = join(dir, 'result.json');
+    const r = await run(['bench', '--config', config, 'claude', '-n', '2', '--out', out], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const p = (JSON.parse(readFileSync(out, 'utf8')) as { providers: { tokens: Record<string, unknown>; cost_usd: number; price: Record<string, unknown> }[] }).providers[0];
+    expect(p.tokens).toMatchObject({ input: 19264, cached_input: 12578, cache_write_input: 6674, output: 396, source: 'reported' });
+    expect(p.cost_usd).toBeCloseTo(2 * BILLED, 12);
+    expect(p.price).toEqual({ input: 3, cached_input: 0.3, cache_write: 3.75, output: 15, priced_at: '2026-11-01' });
+
+    // cost --from projects the measured writes at the same price: 1000 requests a day cost 1000 × the billed figure.
+    const c = await run(['cost', '--config', config, '--from', out, '--requests-per-day', '1000', '--format', 'json'], { env });
+    expect((JSON.parse(c.stdout) as { projection: { daily: number }[] }).projection[0].daily).toBeCloseTo(1000 * BILLED, 9);
+  });
+
+  it("serve's Anthropic usage gives back the upstream's input_tokens and cache_creation_input_tokens", async () => {
+    const router = await createRouter({ config: { defaults: { retries: 0 }, providers: { claude: PROVIDER }, chains: { default: ['claude'] } }, who: 'serve' });
+    const h = await startHarness(router);
+    afterAll(async () => {
+      await h.close();
+      await router.close();
+    });
+    const upstream = { input_tokens: 6, cache_creation_input_tokens: 3337, cache_read_input_tokens: 6289, output_tokens: 198 };
+    const post = (stream: boolean) =>
+      fetch(`${h.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'default', max_tokens: 100, stream, messages: [{ role: 'user', content: 'hi' }] }) });
+
+    const whole = await post(false);
+    expect(((await whole.json()) as { usage: unknown }).usage).toEqual(upstream);
+    expect(Number(whole.headers.get('x-llm-fallback-cost-usd'))).toBeCloseTo(BILLED, 6);
+
+    const sse = await (await post(true)).text();
+    const delta = sse.split('\n').find((l) => l.startsWith('data: {"type":"message_delta"'))!;
+    expect((JSON.parse(delta.slice(6)) as { usage: unknown }).usage).toEqual(upstream);
+  });
+});
