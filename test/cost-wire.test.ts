@@ -86,3 +86,45 @@ describe('cost of a recorded Anthropic prompt-cache stream', () => {
     expect((JSON.parse(delta.slice(6)) as { usage: unknown }).usage).toEqual(upstream);
   });
 });
+
+// A recorded OpenAI stream with no usage at all (gpt-4o-mini, recorded without include_usage; a server that
+// ignores the option sends the same). The provider still billed the prompt and "Hello, World!": the chain
+// estimates both at four characters a token and says so. Prompt "hi": ceil(2/4) + 4 for the message = 5
+// tokens; answer: ceil(13/4) = 4 tokens. At $0.15 input and $0.60 output per 1M: 5 × 0.15 + 4 × 0.60 = 3.15 → $0.00000315.
+describe('cost of a recorded stream that reports no usage', async () => {
+  const silent = FIXTURES.find((f) => f.file === 'openai/gomodel-gpt-4o-mini.sse')!;
+  const upstream = await replayServer({ silent: { status: 200, contentType: 'text/event-stream', body: wireBody(silent) } });
+  afterAll(() => upstream.close());
+  const provider = { api: 'openai', base_url: upstream.url('silent'), model: 'gpt-4o-mini', price: { input: 0.15, output: 0.6, priced_at: '2026-11-01' } };
+  const ESTIMATE = 0.00000315;
+
+  it('ask: the cost is estimated and labelled so, in --json and on the summary line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmf-cost-wire-'));
+    const config = join(dir, 'providers.yaml');
+    writeFileSync(config, `providers:\n  gpt: ${JSON.stringify(provider)}\nchains:\n  default: [gpt]\n`);
+    const env = { XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache') };
+    const j = await run(['ask', '--config', config, '--no-cache', '--json', 'hi'], { env });
+    const out = JSON.parse(j.stdout) as { usage: unknown; cost_usd: number; cost_estimated: boolean; attempts: { cost_usd: number; cost_estimated: boolean }[] };
+    expect(out.usage).toBeNull();
+    expect(out.cost_usd).toBeCloseTo(ESTIMATE, 12);
+    expect(out.cost_estimated).toBe(true);
+    expect(out.attempts.map((a) => [a.cost_usd, a.cost_estimated])).toEqual([[out.cost_usd, true]]);
+    const line = await run(['ask', '--config', config, '--no-cache', 'hi'], { env });
+    expect(line.stderr).toContain('~$0.000003150 (estimated: no usage reported)');
+  });
+
+  it('serve: the cost header carries the estimate and x-llm-fallback-cost-estimated says so', async () => {
+    const router = await createRouter({ config: { defaults: { retries: 0 }, providers: { gpt: provider }, chains: { default: ['gpt'] } }, who: 'serve' });
+    const h = await startHarness(router);
+    afterAll(async () => {
+      await h.close();
+      await router.close();
+    });
+    const res = await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'hi' }] }) });
+    const body = (await res.json()) as { usage?: unknown };
+    // The body's usage stays what the upstream reported: nothing.
+    expect(body.usage).toBeUndefined();
+    expect(res.headers.get('x-llm-fallback-cost-usd')).toBe('0.00000315');
+    expect(res.headers.get('x-llm-fallback-cost-estimated')).toBe('true');
+  });
+});

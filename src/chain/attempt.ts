@@ -10,6 +10,8 @@ import type { AttemptClocks } from './policy.js';
 export interface Outcome {
   ok: boolean;
   content: string;
+  /** Characters of content and reasoning received (the basis of an estimate when the server reports no usage). */
+  outputChars: number;
   usage: Usage | null;
   finish: FinishReason | null;
   error: ProviderError | null;
@@ -112,6 +114,7 @@ export class LiveAttempt {
     const o: Outcome = {
       ok: fold.ok,
       content: fold.content,
+      outputChars: fold.contentChars + fold.reasoningChars,
       usage: fold.usage ?? null,
       finish: fold.finish ?? null,
       error: fold.error ?? null,

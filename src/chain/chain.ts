@@ -5,7 +5,7 @@ import type { AnswerCache } from '../state/cache.js';
 import type { LatencyHistory } from '../state/latency.js';
 import { costOf } from '../cost/usage-cost.js';
 import { now } from '../util/clock.js';
-import { estimatePromptTokens } from '../util/tokens.js';
+import { estimatePromptTokens, estimateTextTokens } from '../util/tokens.js';
 import { roundMs as round } from '../util/time.js';
 import { LiveAttempt, type Outcome } from './attempt.js';
 import type { Attempt, ChainEvent, ChainProvider, ChainRequest, ChainResult, Decision, LiveSink } from './events.js';
@@ -168,9 +168,21 @@ export class FallbackChain {
     let writes: Promise<unknown> | undefined;
     const later = (f: () => Promise<unknown>) => (writes = (writes ?? new Promise<void>((resolve) => setImmediate(resolve))).then(f));
 
+    /**
+     * What an attempt cost: its reported usage at the provider's price; when the server reported none but
+     * text came, the prompt and that text at four characters a token, flagged as estimated (a provider bills
+     * what it generated whether or not it says so, so $0 would be wrong).
+     */
+    const attemptCost = (p: ChainProvider, out: Outcome | null): { cost: number; estimated: boolean } => {
+      if (!out || !p.price) return { cost: 0, estimated: false };
+      if (out.usage) return { cost: costOf(out.usage, p.price), estimated: false };
+      if (out.outputChars === 0) return { cost: 0, estimated: false };
+      return { cost: costOf({ inputTokens: promptTokens, cachedInputTokens: 0, outputTokens: estimateTextTokens(out.outputChars) }, p.price), estimated: true };
+    };
+
     const record = (p: ChainProvider, a: LiveAttempt | null, out: Outcome | null, decision: Decision, extra: Partial<Attempt> = {}): Attempt => {
       const usage = out?.usage ?? null;
-      const cost = usage ? costOf(usage, p.price) : 0;
+      const { cost, estimated } = attemptCost(p, out);
       const at: Attempt = {
         provider: p.name,
         model: p.model,
@@ -189,6 +201,7 @@ export class FallbackChain {
         output_chars: out?.content.length ?? 0,
         usage,
         cost_usd: cost,
+        cost_estimated: estimated,
         ...extra,
       };
       if (decision !== 'success') failedCost += cost;
@@ -255,7 +268,7 @@ export class FallbackChain {
 
     const finishLive = (a: LiveAttempt, out: Outcome): ChainResult => {
       const p = a.provider;
-      record(p, a, out, 'success');
+      const answerCost = record(p, a, out, 'success');
       later(() => o.breakers?.success(p.breakerKey, p.name) ?? Promise.resolve());
       o.history?.add(p.breakerKey, p.name, { maxGapMs: out.maxGap });
       const truncated = out.finish === 'length';
@@ -271,7 +284,8 @@ export class FallbackChain {
         usage: out.usage,
         finish_reason: out.finish,
         truncated,
-        cost_usd: out.usage ? costOf(out.usage, p.price) : 0,
+        cost_usd: answerCost.cost_usd,
+        cost_estimated: answerCost.cost_estimated,
         failed_attempts_cost_usd: failedCost,
         latency_ms: round(now() - t0),
         ttft_ms: out.firstToken !== null ? round(out.firstToken - t0) : null,

@@ -37,6 +37,8 @@ export interface Attempt {
   output_chars: number;
   usage: Usage | null;
   cost_usd: number;
+  /** cost_usd is estimated (the prompt and the text received at four characters a token): the server reported no usage. */
+  cost_estimated: boolean;
 }
 
 export interface ChainResult {
@@ -49,6 +51,8 @@ export interface ChainResult {
   /** The answer stopped at the max-tokens limit: complete as far as it goes, but cut. */
   truncated: boolean;
   cost_usd: number;
+  /** cost_usd is estimated: the answering provider reported no usage (see Attempt.cost_estimated). */
+  cost_estimated: boolean;
   failed_attempts_cost_usd: number;
   latency_ms: number;
   ttft_ms: number | null;

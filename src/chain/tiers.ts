@@ -15,7 +15,7 @@ export interface TierInput {
 
 /** After the live providers: the last good answer for the same request, then the static message, then nothing. */
 export async function fallbackTier(t: TierInput): Promise<ChainResult> {
-  const base = { usage: null, finish_reason: null, truncated: false, cost_usd: 0, failed_attempts_cost_usd: t.failedCost, ttft_ms: null, attempts: t.attempts, latency_ms: t.latencyMs } as const;
+  const base = { usage: null, finish_reason: null, truncated: false, cost_usd: 0, cost_estimated: false, failed_attempts_cost_usd: t.failedCost, ttft_ms: null, attempts: t.attempts, latency_ms: t.latencyMs } as const;
   if (!t.stopped) {
     const hit = t.cache ? await t.cache.store.get(t.cache.key()) : undefined;
     if (hit) return { ...base, source: 'cache', content: hit.content, provider: hit.provider, model: hit.model, usage: hit.usage, error: null };

@@ -14,6 +14,7 @@ export const REPLY_HEADERS = {
   attempts: 'x-llm-fallback-attempts',
   source: 'x-llm-fallback-source',
   cost: 'x-llm-fallback-cost-usd',
+  costEstimated: 'x-llm-fallback-cost-estimated',
   failedCost: 'x-llm-fallback-failed-attempts-cost-usd',
 } as const;
 
@@ -26,6 +27,8 @@ export interface ReplyHead {
   source: ChainResult['source'];
   /** USD of the answer, when every price it depends on is known (complete answers only). */
   costUsd?: number;
+  /** costUsd is estimated (four characters a token): the provider reported no usage. */
+  costEstimated?: boolean;
   failedCostUsd?: number;
 }
 
@@ -43,6 +46,7 @@ export function replyHeaders(head: ReplyHead, into: Record<string, string | numb
   into[REPLY_HEADERS.attempts] = head.attempts;
   into[REPLY_HEADERS.source] = head.source;
   if (head.costUsd !== undefined) into[REPLY_HEADERS.cost] = usd(head.costUsd);
+  if (head.costUsd !== undefined && head.costEstimated) into[REPLY_HEADERS.costEstimated] = 'true';
   if (head.failedCostUsd) into[REPLY_HEADERS.failedCost] = usd(head.failedCostUsd);
   return into;
 }
@@ -52,6 +56,7 @@ export function finalHead(result: ChainResult, route: Route | undefined): ReplyH
   const head: ReplyHead = { provider: result.provider, model: result.model, attempts: attemptsMade(result.attempts), source: result.source };
   const priced = result.source === 'live' ? route?.providers.some((p) => p.name === result.provider && p.price !== undefined) === true : result.source !== 'none';
   if (priced) head.costUsd = result.cost_usd;
+  if (priced && result.cost_estimated) head.costEstimated = true;
   if (result.failed_attempts_cost_usd > 0) head.failedCostUsd = result.failed_attempts_cost_usd;
   return head;
 }
@@ -63,7 +68,7 @@ export function finalHead(result: ChainResult, route: Route | undefined): ReplyH
  */
 export function summary(head: ReplyHead, latencyMs: number, error?: string): string {
   let s = `: llm-fallback provider=${head.provider ?? '-'} attempts=${head.attempts} source=${head.source}`;
-  if (head.costUsd !== undefined) s += ` cost_usd=${usd(head.costUsd)}`;
+  if (head.costUsd !== undefined) s += ` cost_usd=${usd(head.costUsd)}${head.costEstimated ? ' cost_estimated=true' : ''}`;
   if (head.failedCostUsd) s += ` failed_attempts_cost_usd=${usd(head.failedCostUsd)}`;
   if (error) s += ` error=${error}`;
   return `${s} latency_ms=${Math.round(latencyMs)}\n\n`;

@@ -36,6 +36,7 @@ function attempt(provider: string, decision: Decision, start: number, error: str
     output_chars: ok ? 1200 : 0,
     usage: ok ? usage : null,
     cost_usd: ok ? 0.000412 : 0,
+    cost_estimated: false,
   };
 }
 
@@ -48,11 +49,11 @@ function results(): [string, ChainResult][] {
         const first =
           err === 'skip' ? attempt(ps[i], 'skipped_breaker_open', 0, null) : err === 'hedge' ? attempt(ps[i], 'hedge_lost', 0, 'cancelled') : err === 'retry' ? attempt(ps[i], 'retry', 0, 'rate_limit') : attempt(ps[i], 'fallover', 0, err);
         const answer = attempt(ps[i + 1], 'success', 40, null);
-        out.push([chain, { source: 'live', content: 'x', provider: answer.provider, model: answer.model, usage, finish_reason: 'stop', truncated: false, cost_usd: 0.000412, failed_attempts_cost_usd: 0, latency_ms: 1880.7, ttft_ms: 450.3, attempts: [first, answer], error: null }]);
+        out.push([chain, { source: 'live', content: 'x', provider: answer.provider, model: answer.model, usage, finish_reason: 'stop', truncated: false, cost_usd: 0.000412, cost_estimated: false, failed_attempts_cost_usd: 0, latency_ms: 1880.7, ttft_ms: 450.3, attempts: [first, answer], error: null }]);
       }
     }
     const failed = ps.map((p, i) => attempt(p, 'fallover', i * 40, 'overloaded'));
-    const base = { content: '', usage: null, finish_reason: null, truncated: false, cost_usd: 0, failed_attempts_cost_usd: 0, latency_ms: 160.1, ttft_ms: null, attempts: failed };
+    const base = { content: '', usage: null, finish_reason: null, truncated: false, cost_usd: 0, cost_estimated: false, failed_attempts_cost_usd: 0, latency_ms: 160.1, ttft_ms: null, attempts: failed };
     out.push([chain, { ...base, source: 'cache', provider: ps[0], model: `${ps[0]}-model`, error: null }]);
     out.push([chain, { ...base, source: 'static', provider: null, model: null, error: null }]);
     out.push([chain, { ...base, source: 'none', provider: null, model: null, error: { class: 'overloaded', message: 'all overloaded' } }]);
