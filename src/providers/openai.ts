@@ -97,9 +97,10 @@ class OpenAIStreamDecoder implements StreamDecoder {
     if (err) return this.emit({ type: 'error', error: err });
     if (typeof o.model === 'string') this.model = o.model;
 
-    // Usage may sit at top level (OpenAI choices:[] chunk, DeepSeek finish chunk, Gemini every chunk)
-    // or inside choices[0] (Moonshot). Counts are cumulative: keep the last, never add.
-    const top = readUsage(o.usage);
+    // Usage may sit at top level (OpenAI choices:[] chunk, DeepSeek finish chunk, Gemini every chunk),
+    // only under x_groq (Groq's finish chunk without a top-level copy, vercel/ai#1651) or inside
+    // choices[0] (Moonshot). Counts are cumulative: keep the last, never add.
+    const top = readUsage(o.usage) ?? readUsage(asObject(o.x_groq)?.usage);
     if (top) this.usage = top;
     const choices = Array.isArray(o.choices) ? o.choices : [];
     const choice = asObject(choices[0]);
