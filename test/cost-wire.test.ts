@@ -113,7 +113,7 @@ describe('cost of a recorded stream that reports no usage', async () => {
     expect(line.stderr).toContain('~$0.000003150 (estimated: no usage reported)');
   });
 
-  it('serve: the cost header carries the estimate and x-llm-fallback-cost-estimated says so', async () => {
+  it("serve: the cost header carries the estimate, flagged by x-llm-fallback-cost-estimated; the Anthropic shape's usage the same estimate, not 0", async () => {
     const router = await createRouter({ config: { defaults: { retries: 0 }, providers: { gpt: provider }, chains: { default: ['gpt'] } }, who: 'serve' });
     const h = await startHarness(router);
     afterAll(async () => {
@@ -126,5 +126,15 @@ describe('cost of a recorded stream that reports no usage', async () => {
     expect(body.usage).toBeUndefined();
     expect(res.headers.get('x-llm-fallback-cost-usd')).toBe('0.00000315');
     expect(res.headers.get('x-llm-fallback-cost-estimated')).toBe('true');
+
+    // The Anthropic shape must give counts: the same estimate (5 in, 4 out), in the message and in the
+    // stream's message_delta (which the SDK takes as the total), never 0 in / 0 out.
+    const estimate = { input_tokens: 5, cache_creation_input_tokens: null, cache_read_input_tokens: 0, output_tokens: 4 };
+    const post = (stream: boolean) =>
+      fetch(`${h.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'default', max_tokens: 100, stream, messages: [{ role: 'user', content: 'hi' }] }) });
+    expect(((await (await post(false)).json()) as { usage: unknown }).usage).toEqual(estimate);
+    const sse = await (await post(true)).text();
+    const delta = sse.split('\n').find((l) => l.startsWith('data: {"type":"message_delta"'))!;
+    expect((JSON.parse(delta.slice(6)) as { usage: unknown }).usage).toEqual(estimate);
   });
 });

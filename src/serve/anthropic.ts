@@ -13,7 +13,7 @@ import { handleCall, type DialectSpec, type ParsedCall } from './call.js';
 import type { EndpointHandler } from './context.js';
 import type { ErrorReply } from './errors.js';
 import type { SseFrames } from './stream-commit.js';
-import { estimatePromptTokens } from '../util/tokens.js';
+import { estimatePromptTokens, estimateTextTokens } from '../util/tokens.js';
 
 const refusePart = (t: string) => `content block type "${t}" is not supported: llm-fallback serve passes text only; send {"type":"text","text":"..."} blocks or a string`;
 
@@ -53,8 +53,12 @@ const stopReason = (r: ChainResult) => (r.finish_reason ? STOP[r.finish_reason] 
 /**
  * Anthropic's usage: input_tokens excludes cache reads and writes; cache writes are known only when the
  * provider reported them (Anthropic's own usage), else null. A cache hit or the static message used no tokens.
+ * A live answer whose provider reported no usage gets the estimate message_start carried (`promptTokens`)
+ * and its text at four characters a token, not 0: the counts are required here, and clients (the SDK's
+ * final message) take message_delta's as the total, which would book the answer as free.
  */
-function usage(r: ChainResult): Record<string, number | null> {
+function usage(r: ChainResult, promptTokens: number): Record<string, number | null> {
+  if (r.source === 'live' && !r.usage) return { input_tokens: promptTokens, cache_creation_input_tokens: null, cache_read_input_tokens: 0, output_tokens: estimateTextTokens(r.content.length) };
   const u = r.source === 'live' ? r.usage : null;
   const cached = u?.cachedInputTokens ?? 0;
   const writes = u?.cacheWriteInputTokens;
@@ -70,7 +74,7 @@ function complete(r: ChainResult, call: ParsedCall, id: string): string {
     content: [{ type: 'text', text: r.content }],
     stop_reason: stopReason(r),
     stop_sequence: null,
-    usage: usage(r),
+    usage: usage(r, estimatePromptTokens(call.messages)),
   });
 }
 
@@ -106,7 +110,7 @@ class MessageFrames implements SseFrames {
   finish(r: ChainResult): string {
     return (
       'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n' +
-      `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: stopReason(r), stop_sequence: null }, usage: usage(r) })}\n\n`
+      `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: stopReason(r), stop_sequence: null }, usage: usage(r, this.promptTokens) })}\n\n`
     );
   }
 
