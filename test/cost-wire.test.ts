@@ -64,6 +64,11 @@ describe('cost of a recorded Anthropic prompt-cache stream', () => {
     // cost --from projects the measured writes at the same price: 1000 requests a day cost 1000 × the billed figure.
     const c = await run(['cost', '--config', config, '--from', out, '--requests-per-day', '1000', '--format', 'json'], { env });
     expect((JSON.parse(c.stdout) as { projection: { daily: number }[] }).projection[0].daily).toBeCloseTo(1000 * BILLED, 9);
+
+    // The default write price is shown as a price is written: 1.25 × $0.14 is 0.175, not 0.17500000000000002.
+    const cheap = setup({ input: 0.14, output: 0.42, priced_at: '2026-11-01' });
+    const csv = await run(['cost', '--config', cheap.config, '--format', 'csv'], { env: cheap.env });
+    expect(csv.stdout.split('\n')[1]).toBe('claude,claude-sonnet-4-5,USD,0.14,0.14,0.175,0.42,2026-11-01,,,');
   });
 
   it("serve's Anthropic usage gives back the upstream's input_tokens and cache_creation_input_tokens", async () => {

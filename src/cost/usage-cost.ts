@@ -8,8 +8,8 @@ import type { Usage } from '../providers/types.js';
  */
 export const CACHE_WRITE_FACTOR = 1.25;
 
-/** USD per 1M tokens written to the prompt cache. */
-export const cacheWritePrice = (price: Price): number => price.cacheWrite ?? price.input * CACHE_WRITE_FACTOR;
+/** USD per 1M tokens written to the prompt cache; the default is rounded to 10 decimals so $0.14 gives 0.175, not 0.17500000000000002. */
+export const cacheWritePrice = (price: Price): number => price.cacheWrite ?? Math.round(price.input * CACHE_WRITE_FACTOR * 1e10) / 1e10;
 
 /** USD for one request's tokens: uncached input, cached input, cache writes and output each at their own price. */
 export function costOf(usage: Usage, price: Price | undefined): number {
