@@ -169,20 +169,21 @@ export class FallbackChain {
     const later = (f: () => Promise<unknown>) => (writes = (writes ?? new Promise<void>((resolve) => setImmediate(resolve))).then(f));
 
     /**
-     * What an attempt cost: its reported usage at the provider's price; when the server reported none but
-     * text came, the prompt and that text at four characters a token, flagged as estimated (a provider bills
-     * what it generated whether or not it says so, so $0 would be wrong).
+     * What an attempt cost: its reported usage at the provider's price. An answer whose server reported no
+     * usage is estimated (the prompt and the text received at four characters a token) and flagged: the
+     * provider billed it all the same, and $0 would be wrong. A failed attempt counts only what its server
+     * reported, as in bench.
      */
-    const attemptCost = (p: ChainProvider, out: Outcome | null): { cost: number; estimated: boolean } => {
+    const attemptCost = (p: ChainProvider, out: Outcome | null, decision: Decision): { cost: number; estimated: boolean } => {
       if (!out || !p.price) return { cost: 0, estimated: false };
       if (out.usage) return { cost: costOf(out.usage, p.price), estimated: false };
-      if (out.outputChars === 0) return { cost: 0, estimated: false };
+      if (decision !== 'success' || out.outputChars === 0) return { cost: 0, estimated: false };
       return { cost: costOf({ inputTokens: promptTokens, cachedInputTokens: 0, outputTokens: estimateTextTokens(out.outputChars) }, p.price), estimated: true };
     };
 
     const record = (p: ChainProvider, a: LiveAttempt | null, out: Outcome | null, decision: Decision, extra: Partial<Attempt> = {}): Attempt => {
       const usage = out?.usage ?? null;
-      const { cost, estimated } = attemptCost(p, out);
+      const { cost, estimated } = attemptCost(p, out, decision);
       const at: Attempt = {
         provider: p.name,
         model: p.model,
