@@ -1,3 +1,4 @@
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterAll } from 'vitest';
 import { providerSpec, type MockProviderSpec } from '../src/mock/profile.js';
@@ -119,4 +120,33 @@ export async function untilThrows(call: () => Promise<unknown>, bound: number): 
     }
   }
   return { returned: bound, thrown: undefined };
+}
+
+/**
+ * A loopback server (127.0.0.1, port 0) that hands each request, its body read, to the handler named by the
+ * first path segment (`/<name>/v1/...`), with how many requests that name has had (1 for the first): for
+ * upstreams that misbehave in ways the emulator has no fault for. Closed after the file's tests.
+ */
+export async function routeServer(routes: Record<string, (res: ServerResponse, n: number, req: IncomingMessage) => void>): Promise<{ url: (name: string) => string; hits: Record<string, number> }> {
+  const hits: Record<string, number> = {};
+  const server = createHttpServer((req, res) => {
+    const name = decodeURIComponent((req.url ?? '').split('/')[1] ?? '');
+    req.resume();
+    req.on('end', () => {
+      const route = routes[name];
+      if (!route) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"no such route"}}');
+      hits[name] = (hits[name] ?? 0) + 1;
+      route(res, hits[name], req);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  afterAll(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  const port = (server.address() as AddressInfo).port;
+  return { url: (name) => `http://127.0.0.1:${port}/${encodeURIComponent(name)}/v1`, hits };
 }

@@ -1,5 +1,5 @@
 import { ProviderError } from './errors.js';
-import { emptyAnswerError, type AnswerSeen } from './answer.js';
+import { emptyAnswerError, noteContent, nothingSeen, type AnswerSeen } from './answer.js';
 import { httpError } from './classify.js';
 import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
 import { asObject, malformed, num } from './openai.js';
@@ -52,7 +52,7 @@ export class AnthropicAdapter extends HttpAdapter {
     const o = asObject(body);
     if (o?.type === 'error') return emit({ type: 'error', error: httpError(this.name, 200, {}, JSON.stringify(o)) });
     if (!o || !Array.isArray(o.content)) return emit({ type: 'error', error: malformed(this.name, 'response has no content array') });
-    const seen: AnswerSeen = { contentChars: 0, toolCalls: 0, reasoningChars: 0 };
+    const seen: AnswerSeen = nothingSeen();
     for (const block of o.content) {
       const b = asObject(block);
       if (b?.type === 'thinking' && typeof b.thinking === 'string' && b.thinking) {
@@ -60,7 +60,7 @@ export class AnthropicAdapter extends HttpAdapter {
         emit({ type: 'reasoning_delta', text: b.thinking });
       }
       if (b?.type === 'text' && typeof b.text === 'string' && b.text) {
-        seen.contentChars += b.text.length;
+        noteContent(seen, b.text);
         emit({ type: 'content_delta', text: b.text });
       }
       if (b?.type === 'tool_use') seen.toolCalls++;
@@ -76,7 +76,7 @@ class AnthropicStreamDecoder implements StreamDecoder {
   private usage: Usage | undefined;
   private stopReason: string | undefined;
   private model: string | undefined;
-  private readonly seen: AnswerSeen = { contentChars: 0, toolCalls: 0, reasoningChars: 0 };
+  private readonly seen: AnswerSeen = nothingSeen();
 
   constructor(
     private readonly provider: string,
@@ -103,7 +103,7 @@ class AnthropicStreamDecoder implements StreamDecoder {
       case 'content_block_delta': {
         const d = asObject(o?.delta);
         if (d?.type === 'text_delta' && typeof d.text === 'string' && d.text) {
-          this.seen.contentChars += d.text.length;
+          noteContent(this.seen, d.text);
           this.emit({ type: 'content_delta', text: d.text });
         } else if (d?.type === 'thinking_delta' && typeof d.thinking === 'string' && d.thinking) {
           this.seen.reasoningChars += d.thinking.length;

@@ -1,6 +1,6 @@
 import { serverText } from '../util/redact.js';
 import { ProviderError } from './errors.js';
-import { emptyAnswerError, type AnswerSeen } from './answer.js';
+import { emptyAnswerError, noteContent, nothingSeen, type AnswerSeen } from './answer.js';
 import { httpError } from './classify.js';
 import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
 import type { SseEvent } from './sse.js';
@@ -61,7 +61,8 @@ export class OpenAIAdapter extends HttpAdapter {
     const usage = readUsage(o.usage) ?? readUsage(choice.usage);
     if (usage) emit({ type: 'usage', usage });
     const raw = typeof choice.finish_reason === 'string' ? choice.finish_reason : 'stop';
-    const seen = { contentChars: parts.text.length, toolCalls: toolCallCount(message), reasoningChars: reasoning.length };
+    const seen: AnswerSeen = { ...nothingSeen(), toolCalls: toolCallCount(message), reasoningChars: reasoning.length };
+    noteContent(seen, parts.text);
     finishOrError(this.name, raw, typeof o.model === 'string' ? o.model : undefined, seen, emit);
   }
 }
@@ -70,7 +71,7 @@ class OpenAIStreamDecoder implements StreamDecoder {
   private text = '';
   private finishRaw: string | undefined;
   private usage: Usage | undefined;
-  private readonly seen: AnswerSeen = { contentChars: 0, toolCalls: 0, reasoningChars: 0 };
+  private readonly seen: AnswerSeen = nothingSeen();
   private model: string | undefined;
 
   constructor(
@@ -119,7 +120,7 @@ class OpenAIStreamDecoder implements StreamDecoder {
       }
       if (parts.text) {
         this.text += parts.text;
-        this.seen.contentChars += parts.text.length;
+        noteContent(this.seen, parts.text);
         this.emit({ type: 'content_delta', text: parts.text });
       }
       this.seen.toolCalls += toolCallCount(delta);
@@ -133,7 +134,7 @@ class OpenAIStreamDecoder implements StreamDecoder {
         if (full.startsWith(this.text) && full.length > this.text.length) {
           const rest = full.slice(this.text.length);
           this.text = full;
-          this.seen.contentChars += rest.length;
+          noteContent(this.seen, rest);
           this.emit({ type: 'content_delta', text: rest });
         }
       }

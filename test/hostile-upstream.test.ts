@@ -1,0 +1,123 @@
+import { mkdtempSync, readdirSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FallbackChain } from '../src/chain/chain.js';
+import { createAdapter } from '../src/providers/index.js';
+import type { ProviderAdapter } from '../src/providers/types.js';
+import { run } from './cli-helpers.js';
+import { ask, collect, errorOf, last, routeServer, textOf } from './helpers.js';
+import { FIXTURES, wireBody } from './wire-fixtures.js';
+
+/*
+ * Upstreams that fail the way real ones do, each built from a recorded real stream or error body
+ * (test/fixtures/wire) changed only where the failure is: a reply of blank lines, Gemini's own
+ * finish reasons passed through its OpenAI-compatible endpoint, keep-alives after the answer stalled,
+ * rate-limit headers without a Retry-After.
+ */
+const fixture = (file: string) => wireBody(FIXTURES.find((f) => f.file === file)!).toString();
+const gpt = fixture('openai/gomodel-gpt-4o-mini.sse');
+const claude = fixture('anthropic/vercel-anthropic-text.chunks.txt');
+const gemini = fixture('gemini/gomodel-gemini-2.5-flash.sse');
+const rateLimited = fixture('openai/error-429-rate-limit-tpm.json');
+
+/** Every text delta of a recorded stream replaced by `text` (JSON-escaped in place). */
+const openaiText = (body: string, text: string) => body.replace(/"content":"[^"]+"/g, `"content":${JSON.stringify(text)}`);
+const claudeText = (body: string, text: string) => body.replace(/"text_delta","text":"[^"]*"/g, `"text_delta","text":${JSON.stringify(text)}`);
+/** The recorded stream up to its first text delta (message_start, content_block_start, ping, "Hello"). */
+const claudeHead = claude.slice(0, claude.indexOf('\n\n', claude.indexOf('text_delta')) + 2);
+const gptHead = gpt.split('\n\n').slice(0, 2).join('\n\n') + '\n\n';
+
+const sse = { 'content-type': 'text/event-stream' };
+/** Writes `head`, then `beat` every 100 ms until the client goes away. */
+const beating = (head: string, beat: string) => (res: import('node:http').ServerResponse) => {
+  res.writeHead(200, sse).write(head);
+  const t = setInterval(() => res.write(beat), 100);
+  res.on('close', () => clearInterval(t));
+};
+
+const server = await routeServer({
+  'openai-blank': (res) => res.writeHead(200, sse).end(openaiText(gpt, '\n\n ')),
+  'claude-blank': (res) => res.writeHead(200, sse).end(claudeText(claude, '\n')),
+  good: (res) => res.writeHead(200, sse).end(gpt),
+  'gemini-SAFETY': (res) => res.writeHead(200, sse).end(gemini.replace('"finish_reason":"stop"', '"finish_reason":"SAFETY"')),
+  'gemini-RECITATION': (res) => res.writeHead(200, sse).end(gemini.replace('"finish_reason":"stop"', '"finish_reason":"RECITATION"')),
+  'gemini-MAX_TOKENS': (res) => res.writeHead(200, sse).end(gemini.replace('"finish_reason":"stop"', '"finish_reason":"MAX_TOKENS"')),
+  'claude-pings': beating(claudeHead, 'event: ping\ndata: {"type":"ping"}\n\n'),
+  'openai-empty-chunks': beating(gptHead, gptHead.split('\n\n')[0].replace('"role":"assistant",', '') + '\n\n'),
+  'openai-slow': beating(gptHead, gptHead.split('\n\n')[1] + '\n\n'),
+  'reset-budget': (res, n) => {
+    if (n > 1) return void res.writeHead(200, sse).end(gpt);
+    res
+      .writeHead(429, {
+        'content-type': 'application/json',
+        'x-ratelimit-limit-requests': '500',
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': '1.5s',
+        'x-ratelimit-limit-tokens': '10000',
+        'x-ratelimit-remaining-tokens': '9000',
+        'x-ratelimit-reset-tokens': '6m0s',
+      })
+      .end(rateLimited);
+  },
+  'anthropic-budget': (res) =>
+    res
+      .writeHead(429, {
+        'content-type': 'application/json',
+        'anthropic-ratelimit-requests-remaining': '0',
+        'anthropic-ratelimit-requests-reset': new Date(Date.now() + 90_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+        'anthropic-ratelimit-tokens-remaining': '29000',
+        'anthropic-ratelimit-tokens-reset': new Date(Date.now() + 600_000).toISOString(),
+      })
+      .end(fixture('anthropic/error-429-rate-limit.json')),
+  'negative-retry-after': (res) => res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '-5' }).end(rateLimited),
+});
+
+const clocks = { connectMs: 2000, firstTokenMs: 5000, idleMs: 400, totalMs: 20_000 };
+function adapter(name: string, api: 'openai' | 'anthropic' = 'openai'): ProviderAdapter {
+  return createAdapter({ name, api, baseUrl: server.url(name), model: 'm', headers: {}, params: {}, timeouts: clocks });
+}
+const chainOf = (names: [string, 'openai' | 'anthropic'][], over: { retries?: number } = {}) =>
+  new FallbackChain(
+    names.map(([name, api]) => ({
+      name,
+      model: 'm',
+      adapter: adapter(name, api),
+      price: { input: 1, output: 2, pricedAt: '2026-11-30' },
+      timeouts: { connect: 2000, firstToken: 5000, idle: 400, total: 20_000 },
+      breakerKey: `hostile:${name}:${Math.random()}`,
+    })),
+    { retries: over.retries ?? 0, deadlineMs: 15_000, onContentFilter: 'stop', firstTokenMsPerPromptToken: 0, hedge: { kind: 'off' }, random: () => 0.5 },
+  );
+
+describe('an answer of whitespace only is no answer', () => {
+  it('OpenAI and Anthropic streams of blank lines end in empty_response, and the chain falls over to a real answer', async () => {
+    for (const [name, api] of [['openai-blank', 'openai'], ['claude-blank', 'anthropic']] as const) {
+      const events = await collect(adapter(name, api), ask());
+      expect(textOf(events).trim()).toBe('');
+      expect(errorOf(events).errorClass).toBe('empty_response');
+      expect(errorOf(events).message).toMatch(/only whitespace \(\d+ characters\) arrived$/);
+      const r = await chainOf([[name, api], ['good', 'openai']]).run(ask());
+      expect(r.source).toBe('live');
+      expect(r.provider).toBe('good');
+      expect(r.attempts.map((a) => [a.provider, a.error_class, a.decision])).toEqual([
+        [name, 'empty_response', 'fallover'],
+        ['good', null, 'success'],
+      ]);
+    }
+  });
+
+  it('ask alone with it: exit 1, nothing on stdout, and nothing cached', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmf-hostile-'));
+    const config = join(dir, 'providers.yaml');
+    writeFileSync(config, `providers:\n  blank: { api: openai, base_url: "${server.url('openai-blank')}", model: m }\nchains:\n  default: [blank]\n`);
+    const env = { XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache') };
+    const r = await run(['ask', '--config', config, '--retries', '0', 'hi'], { env, timeoutMs: 30_000 });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('blank (m) at +');
+    expect(r.stderr).toContain('empty_response HTTP 200: empty answer with finish_reason "stop": only whitespace (12 characters) arrived');
+    const cacheDir = join(dir, 'cache', 'llm-fallback');
+    expect(existsSync(cacheDir) ? readdirSync(cacheDir) : []).toEqual([]);
+  });
+});
