@@ -121,3 +121,18 @@ describe('an answer of whitespace only is no answer', () => {
     expect(existsSync(cacheDir) ? readdirSync(cacheDir) : []).toEqual([]);
   });
 });
+
+describe("Gemini's own finish reasons through its OpenAI-compatible endpoint", () => {
+  it('SAFETY and RECITATION are a refusal, MAX_TOKENS a cut answer, never a complete one', async () => {
+    for (const reason of ['SAFETY', 'RECITATION']) {
+      const events = await collect(adapter(`gemini-${reason}`), ask());
+      const end = last(events);
+      expect(end.type === 'finish' && [end.reason, end.rawReason]).toEqual(['content_filter', reason]);
+      const r = await chainOf([[`gemini-${reason}`, 'openai'], ['good', 'openai']]).run(ask());
+      expect([r.source, r.content, r.error?.class]).toEqual(['none', '', 'content_filter']);
+      expect(r.attempts.map((a) => [a.error_class, a.decision])).toEqual([['content_filter', 'stop']]);
+    }
+    const cut = await chainOf([['gemini-MAX_TOKENS', 'openai']]).run(ask());
+    expect([cut.source, cut.content, cut.finish_reason, cut.truncated]).toEqual(['live', 'Hello World', 'length', true]);
+  });
+});

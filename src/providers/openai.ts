@@ -168,6 +168,17 @@ const FINISH: Record<string, FinishReason> = {
   function_call: 'tool_calls',
   content_filter: 'content_filter',
   eos: 'stop',
+  // Gemini's OpenAI-compatible endpoint can pass its own FinishReason names through, upper case (read
+  // lower-cased below): a MAX_TOKENS answer is cut, and a SAFETY or RECITATION stop is a refusal mid-answer.
+  max_tokens: 'length',
+  safety: 'content_filter',
+  recitation: 'content_filter',
+  blocklist: 'content_filter',
+  prohibited_content: 'content_filter',
+  spii: 'content_filter',
+  image_safety: 'content_filter',
+  image_prohibited_content: 'content_filter',
+  image_recitation: 'content_filter',
 };
 
 function finishOrError(provider: string, raw: string, model: string | undefined, seen: AnswerSeen, emit: Emit): void {
@@ -179,7 +190,7 @@ function finishOrError(provider: string, raw: string, model: string | undefined,
   if (raw === 'error') {
     return emit({ type: 'error', error: new ProviderError({ errorClass: 'server', provider, status: 200, message: `${provider}: stream ended with finish_reason "error"` }) });
   }
-  const reason = FINISH[raw] ?? 'other';
+  const reason = (Object.hasOwn(FINISH, raw.toLowerCase()) ? FINISH[raw.toLowerCase()] : undefined) ?? 'other';
   const empty = emptyAnswerError(provider, seen, raw, reason);
   if (empty) return emit({ type: 'error', error: empty });
   emit({ type: 'finish', reason, rawReason: raw, model });
