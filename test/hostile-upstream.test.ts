@@ -136,3 +136,14 @@ describe("Gemini's own finish reasons through its OpenAI-compatible endpoint", (
     expect([cut.source, cut.content, cut.finish_reason, cut.truncated]).toEqual(['live', 'Hello World', 'length', true]);
   });
 });
+
+describe('keep-alives after the first token do not hold a stalled stream open', () => {
+  it('Anthropic pings, or OpenAI chunks that carry no text, every 100 ms: the idle clock (400 ms) still fires, not the total clock', async () => {
+    for (const [name, api] of [['claude-pings', 'anthropic'], ['openai-empty-chunks', 'openai']] as const) {
+      const events = await collect(adapter(name, api), ask());
+      expect(textOf(events)).toBe('Hello');
+      expect(errorOf(events).detail).toBe('timeout:idle');
+      expect(errorOf(events).message).toBe(`${name}: idle timeout after 400ms`);
+    }
+  });
+});

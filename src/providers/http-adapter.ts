@@ -325,15 +325,10 @@ export abstract class HttpAdapter implements ProviderAdapter {
         let bytes = 0;
         let firstByte = true;
         const decoder = asStream ? this.streamDecoder(emit) : undefined;
-        const parser = decoder
-          ? new SseParser({
-              event: (e) => {
-                clock.activity(t);
-                decoder.event(e);
-              },
-              comment: () => {},
-            })
-          : undefined;
+        // In a stream only a token re-arms the idle clock (emit, through clock.firstToken): an SSE comment, an
+        // Anthropic `event: ping`, a role-only or empty chunk is a keep-alive, and a server that sends nothing
+        // else has stalled. The clock then measures what the learnt idle clock is made of, gaps between tokens.
+        const parser = decoder ? new SseParser({ event: (e) => decoder.event(e), comment: () => {} }) : undefined;
         const parts: Buffer[] = [];
         let sawContent = false;
         for (;;) {

@@ -161,8 +161,8 @@ export class AttemptClock {
   }
 
   /**
-   * A data event arrived at `t` (comments and keep-alives do not count, so they cannot hold a stalled
-   * stream open). Only the time is noted: the timer checks it when it fires.
+   * Bytes of a non-streamed body arrived at `t` (a stream's tokens go through `firstToken`; its keep-alives
+   * never come here, so they cannot hold a stalled stream open). Only the time is noted: the timer checks it when it fires.
    */
   activity(t: number): void {
     this.lastActivity = t;
