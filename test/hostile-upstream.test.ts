@@ -146,4 +146,10 @@ describe('keep-alives after the first token do not hold a stalled stream open', 
       expect(errorOf(events).message).toBe(`${name}: idle timeout after 400ms`);
     }
   });
+
+  it('the total clock cut short by the call deadline says so, not the configured 20 s', async () => {
+    const events = await collect(adapter('openai-slow'), ask('hi', { deadline: performance.now() + 1000 }));
+    expect(errorOf(events).detail).toBe('timeout:total');
+    expect(errorOf(events).message).toMatch(/^openai-slow: total timeout after (9\d\d|1000)ms \(what was left of the call's deadline\)$/);
+  });
 });

@@ -108,6 +108,9 @@ export class AttemptClock {
   private readonly started = now();
   /** Monotonic deadlines (Infinity when that clock is off). */
   private readonly totalAt: number;
+  /** The total clock's length (ms), and whether the call's deadline set it rather than the configured total. */
+  private readonly totalMs: number | undefined;
+  private readonly byDeadline: boolean;
   private readonly firstTokenAt: number;
   /** Set at the first token: from then on the idle clock runs instead of the first-token clock. */
   private sawToken = false;
@@ -125,6 +128,9 @@ export class AttemptClock {
   ) {
     const total = minDefined(timeouts.totalMs, deadlineInMs);
     this.totalAt = total === undefined ? Infinity : this.started + Math.max(0, total);
+    // The total clock is the call's deadline when that comes first: the message then says so, not the configured total.
+    this.totalMs = total === undefined ? undefined : Math.max(0, Math.round(total));
+    this.byDeadline = deadlineInMs !== undefined && total === deadlineInMs && deadlineInMs !== timeouts.totalMs;
     this.firstTokenAt = timeouts.firstTokenMs ? this.started + timeouts.firstTokenMs : Infinity;
     this.arm();
     if (userSignal) {
@@ -215,7 +221,7 @@ export class AttemptClock {
       connect: this.timeouts.connectMs,
       first_token: this.timeouts.firstTokenMs,
       idle: this.timeouts.idleMs,
-      total: this.timeouts.totalMs,
+      total: this.totalMs,
     };
     const phase = this.phase ?? 'total';
     const limit = limits[phase];
@@ -223,7 +229,7 @@ export class AttemptClock {
       errorClass: 'timeout',
       provider,
       timeoutPhase: phase,
-      message: `${provider}: ${phase.replace('_', ' ')} timeout${limit ? ` after ${limit}ms` : ''}`,
+      message: `${provider}: ${phase.replace('_', ' ')} timeout${limit ? ` after ${limit}ms` : ''}${phase === 'total' && this.byDeadline ? ' (what was left of the call\'s deadline)' : ''}`,
     });
   }
 }
