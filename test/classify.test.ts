@@ -74,6 +74,16 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs({ 'retry-after': 'soon' })).toBeUndefined();
     expect(retryAfterMs({})).toBeUndefined();
   });
+
+  it('without one, the reset of a spent budget: OpenAI Go durations, Anthropic RFC 3339 times; never a signed number read as a date', () => {
+    const openai = (remaining: string, reset: string) => retryAfterMs({ 'x-ratelimit-remaining-tokens': remaining, 'x-ratelimit-reset-tokens': reset });
+    expect([openai('0', '6m0s'), openai('0', '12ms'), openai('0', '1h2m3.5s'), openai('0', '250us'), openai('0', '6m0'), openai('120', '6m0s')]).toEqual([360_000, 12, 3_723_500, 0.25, undefined, undefined]);
+    const at = Date.parse('2026-11-25T10:00:00Z');
+    const anthropic = (reset: string) => retryAfterMs({ 'anthropic-ratelimit-output-tokens-remaining': '0', 'anthropic-ratelimit-output-tokens-reset': reset }, at);
+    expect([anthropic('2026-11-25T10:00:30Z'), anthropic('2026-11-25T09:59:00Z'), anthropic('2026'), anthropic('5')]).toEqual([30_000, 0, undefined, undefined]);
+    expect(retryAfterMs({ 'retry-after': '2', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '9s' })).toBe(2000);
+    expect([retryAfterMs({ 'retry-after': '-5' }), retryAfterMs({ 'retry-after': '+5' })]).toEqual([undefined, undefined]);
+  });
 });
 
 describe('readUsage', () => {

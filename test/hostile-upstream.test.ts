@@ -153,3 +153,24 @@ describe('keep-alives after the first token do not hold a stalled stream open', 
     expect(errorOf(events).message).toMatch(/^openai-slow: total timeout after (9\d\d|1000)ms \(what was left of the call's deadline\)$/);
   });
 });
+
+describe('rate-limit budgets without a Retry-After', () => {
+  it("OpenAI's x-ratelimit-reset-* of the spent budget (1.5s) is the wait, and the retry is taken after it", async () => {
+    const r = await chainOf([['reset-budget', 'openai']], { retries: 1 }).run(ask());
+    expect(r.source).toBe('live');
+    expect(r.attempts.map((a) => [a.decision, a.retry_after_ms, a.wait_ms])).toEqual([
+      ['retry', 1500, 1500],
+      ['success', null, null],
+    ]);
+  });
+
+  it("Anthropic's spent requests budget resets in 90 s: past the deadline, so no retry; a negative Retry-After is no date", async () => {
+    const anthropic = errorOf(await collect(adapter('anthropic-budget', 'anthropic'), ask()));
+    expect(anthropic.errorClass).toBe('rate_limit');
+    expect(anthropic.retryAfterMs).toBeGreaterThan(85_000);
+    expect(anthropic.retryAfterMs).toBeLessThanOrEqual(90_000);
+    const r = await chainOf([['anthropic-budget', 'anthropic']], { retries: 2 }).run(ask());
+    expect(r.attempts.map((a) => a.decision)).toEqual(['fallover']);
+    expect(errorOf(await collect(adapter('negative-retry-after'), ask())).retryAfterMs).toBeUndefined();
+  });
+});
