@@ -174,3 +174,18 @@ describe('rate-limit budgets without a Retry-After', () => {
     expect(errorOf(await collect(adapter('negative-retry-after'), ask())).retryAfterMs).toBeUndefined();
   });
 });
+
+describe('a corrupt breakers.json', () => {
+  it('is one warning line, however many times the call reads the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmf-hostile-'));
+    const config = join(dir, 'providers.yaml');
+    writeFileSync(config, `providers:\n  blank: { api: openai, base_url: "${server.url('openai-blank')}", model: m }\n  good: { api: openai, base_url: "${server.url('good')}", model: m }\nchains:\n  default: [blank, good]\n`);
+    const state = join(dir, 'state', 'llm-fallback');
+    mkdirSync(state, { recursive: true, mode: 0o700 });
+    writeFileSync(join(state, 'breakers.json'), '{"blank#0":', { mode: 0o600 });
+    const r = await run(['ask', '--config', config, '--no-cache', 'hi'], { env: { XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache') }, timeoutMs: 30_000 });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('Hello, World!\n');
+    expect(r.stderr.split('\n').filter((l) => l.includes('warning'))).toEqual([`llm-fallback: warning: breaker state ${join(state, 'breakers.json')} is not valid JSON; ignoring it (it will be rewritten)`]);
+  });
+});

@@ -143,8 +143,16 @@ export class FileBreakers implements Breakers {
   }
 
   private read(nowMs = Date.now()): Promise<Record<string, BreakerRecord>> {
-    return readRecords(this.file, 'breaker state', (v) => validRecord(v, nowMs, Math.max(MAX_OPEN_MS, this.policy.cooldownMs)), this.warn);
+    return readRecords(this.file, 'breaker state', (v) => validRecord(v, nowMs, Math.max(MAX_OPEN_MS, this.policy.cooldownMs)), this.warnOnce);
   }
+
+  /** The file is read at load and again under the lock for each update: a fault it has is told once, not at every read. */
+  private readonly warned = new Set<string>();
+  private readonly warnOnce: Warn = (msg) => {
+    if (this.warned.has(msg)) return;
+    this.warned.add(msg);
+    this.warn(msg);
+  };
 
   async load(deadline?: number): Promise<void> {
     this.lockDeadline = deadline;
