@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FallbackChain } from '../src/chain/chain.js';
+import { FileBreakers, type Breakers } from '../src/state/breaker.js';
 import { createAdapter } from '../src/providers/index.js';
 import type { ProviderAdapter } from '../src/providers/types.js';
 import { run } from './cli-helpers.js';
-import { ask, collect, errorOf, last, routeServer, textOf } from './helpers.js';
+import { ask, collect, errorOf, last, routeServer, textOf, until } from './helpers.js';
 import { FIXTURES, wireBody } from './wire-fixtures.js';
 
 /*
@@ -70,6 +71,12 @@ const server = await routeServer({
         'anthropic-ratelimit-tokens-reset': new Date(Date.now() + 600_000).toISOString(),
       })
       .end(fixture('anthropic/error-429-rate-limit.json')),
+  // Down once (its breaker opens), then a stream that never ends (the probe, cancelled), then well.
+  recovering: (res, n) => {
+    if (n === 1) return void res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"The server had an error while processing your request.","type":"server_error"}}');
+    if (n === 2) return beating(gptHead, gptHead.split('\n\n')[1] + '\n\n')(res);
+    res.writeHead(200, sse).end(gpt);
+  },
   'negative-retry-after': (res) => res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '-5' }).end(rateLimited),
 });
 
@@ -77,7 +84,7 @@ const clocks = { connectMs: 2000, firstTokenMs: 5000, idleMs: 400, totalMs: 20_0
 function adapter(name: string, api: 'openai' | 'anthropic' = 'openai'): ProviderAdapter {
   return createAdapter({ name, api, baseUrl: server.url(name), model: 'm', headers: {}, params: {}, timeouts: clocks });
 }
-const chainOf = (names: [string, 'openai' | 'anthropic'][], over: { retries?: number } = {}) =>
+const chainOf = (names: [string, 'openai' | 'anthropic'][], over: { retries?: number; breakers?: Breakers; signal?: AbortSignal; key?: string } = {}) =>
   new FallbackChain(
     names.map(([name, api]) => ({
       name,
@@ -85,9 +92,9 @@ const chainOf = (names: [string, 'openai' | 'anthropic'][], over: { retries?: nu
       adapter: adapter(name, api),
       price: { input: 1, output: 2, pricedAt: '2026-11-30' },
       timeouts: { connect: 2000, firstToken: 5000, idle: 400, total: 20_000 },
-      breakerKey: `hostile:${name}:${Math.random()}`,
+      breakerKey: over.key ?? `hostile:${name}:${Math.random()}`,
     })),
-    { retries: over.retries ?? 0, deadlineMs: 15_000, onContentFilter: 'stop', firstTokenMsPerPromptToken: 0, hedge: { kind: 'off' }, random: () => 0.5 },
+    { retries: over.retries ?? 0, deadlineMs: 15_000, onContentFilter: 'stop', firstTokenMsPerPromptToken: 0, hedge: { kind: 'off' }, random: () => 0.5, breakers: over.breakers, signal: over.signal },
   );
 
 describe('an answer of whitespace only is no answer', () => {
@@ -187,5 +194,30 @@ describe('a corrupt breakers.json', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('Hello, World!\n');
     expect(r.stderr.split('\n').filter((l) => l.includes('warning'))).toEqual([`llm-fallback: warning: breaker state ${join(state, 'breakers.json')} is not valid JSON; ignoring it (it will be rewritten)`]);
+  });
+});
+
+describe('a half-open probe that ends with no verdict', () => {
+  it('is given back: after a cancelled probe the next process probes at once, instead of skipping the provider for the probe timeout', async () => {
+    const env = { XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'llmf-hostile-')) };
+    // Each call reads and writes breakers.json through its own store, as separate ask processes do.
+    const store = () => new FileBreakers({ failures: 1, cooldownMs: 100, probeTimeoutMs: 120_000 }, env);
+    const call = async (signal?: AbortSignal) => {
+      const chain = chainOf([['recovering', 'openai']], { breakers: store(), signal, key: 'recovering#1' });
+      const r = await chain.run(ask());
+      await chain.settled;
+      return r;
+    };
+    expect((await call()).attempts.map((a) => a.error_class)).toEqual(['server']);
+    await new Promise((r) => setTimeout(r, 150)); // the cooldown passes: the next call is the half-open probe
+    const stop = new AbortController();
+    const probing = call(stop.signal);
+    await until(() => (server.hits.recovering ?? 0) >= 2, 'the probe request');
+    stop.abort();
+    expect((await probing).attempts.map((a) => [a.error_class, a.decision])).toEqual([['cancelled', 'stop']]);
+    expect((await store().get('recovering#1'))?.probe_started_at).toBeNull();
+    const next = await call();
+    expect(next.attempts.map((a) => a.decision)).toEqual(['success']);
+    expect((await store().get('recovering#1'))?.state).toBe('closed');
   });
 });

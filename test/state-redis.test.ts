@@ -176,6 +176,24 @@ describe('breakers shared through Redis by two replicas', () => {
     expect(other.breakers.admit('k', 'prov')).toEqual({ allowed: true, probe: false });
   });
 
+  it('a probe given back (it ended with no verdict) may be claimed again at once by another replica; a later claim is not given back by the first', async () => {
+    const p = ns();
+    const policy = { failures: 1, cooldownMs: 100, probeTimeoutMs: 60_000 };
+    const [a, b] = await Promise.all([replica(shared.url, p, { breaker: policy }), replica(shared.url, p, { breaker: policy })]);
+    await a.breakers.failure('k', 'prov', 'server', undefined);
+    await new Promise((r) => setTimeout(r, 150)); // cooldown over
+    const claimedAt = Date.now();
+    expect(await a.breakers.claimProbe('k', 'prov', claimedAt)).toBe(true);
+    await b.breakers.load();
+    expect(b.breakers.admit('k', 'prov')).toMatchObject({ allowed: false, reason: 'circuit half-open, another probe in flight' });
+    await a.breakers.releaseProbe!('k', 'prov', claimedAt);
+    await b.breakers.load();
+    expect(b.breakers.admit('k', 'prov')).toEqual({ allowed: true, probe: true });
+    expect(await b.breakers.claimProbe('k', 'prov', claimedAt + 5)).toBe(true);
+    await a.breakers.releaseProbe!('k', 'prov', claimedAt); // a's probe is over; b's stays claimed
+    expect(JSON.parse(await raw(shared.port, 'HGET', `${p}breakers`, 'k').then((r) => r.slice(r.indexOf('{'))))).toMatchObject({ state: 'half_open', probe_started_at: claimedAt + 5 });
+  });
+
   it('open-until follows a longer Retry-After, and never more than MAX_OPEN_MS', async () => {
     const p = ns();
     const policy = { failures: 1, cooldownMs: 1000, probeTimeoutMs: 10_000 };

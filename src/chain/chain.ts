@@ -214,6 +214,7 @@ export class FallbackChain {
     /** Starts provider i if it may be asked (window, breaker); otherwise records the skip. */
     const launch = async (i: number, hedged: boolean): Promise<LiveAttempt | undefined> => {
       const p = this.providers[i];
+      let probeAt: number | undefined;
       const skip = (decision: Decision, message: string) => {
         slots[i].state = 'done';
         record(p, null, null, decision, { error_message: message });
@@ -224,15 +225,28 @@ export class FallbackChain {
       if (o.breakers) {
         const adm = o.breakers.admit(p.breakerKey, p.name);
         if (!adm.allowed) return skip('skipped_breaker_open', `${adm.reason} until ${isoOrNever(adm.openUntil)}`);
-        if (adm.probe && !(await o.breakers.claimProbe(p.breakerKey, p.name))) return skip('skipped_breaker_open', 'circuit half-open, another process is probing it');
+        if (adm.probe) {
+          probeAt = Date.now();
+          if (!(await o.breakers.claimProbe(p.breakerKey, p.name, probeAt))) return skip('skipped_breaker_open', 'circuit half-open, another process is probing it');
+        }
       }
       const clocks = attemptClocks(p.timeouts, o.history?.get(p.breakerKey), o.hedge ?? { kind: 'auto' }, allowanceMs);
       const a = new LiveAttempt(i, p, clocks, hedged, req, deadline, o.signal);
       if (hedged) for (const r of running) r.hedged = true;
+      if (probeAt !== undefined) probes.set(a, probeAt);
       slots[i].state = 'running';
       running.push(a);
       emit({ type: 'attempt_start', provider: p.name, model: p.model, hedged, t_ms: round(a.startedAt - t0) });
       return a;
+    };
+
+    /** Half-open probes this call claimed, by attempt, with the time each was claimed at. */
+    const probes = new Map<LiveAttempt, number>();
+    /** A probe that ended with no verdict on its provider is given back, so the next call can probe at once. */
+    const releaseProbe = (a: LiveAttempt): void => {
+      const at = probes.get(a);
+      const b = o.breakers;
+      if (at !== undefined && b?.releaseProbe) later(() => b.releaseProbe!(a.provider.breakerKey, a.provider.name, at));
     };
 
     /** An attempt that ended without being the answer: breaker, history, and what becomes of its provider. */
@@ -241,6 +255,7 @@ export class FallbackChain {
       const err = out.error!;
       lastError = err;
       if (countsAgainstProvider(err.errorClass)) later(() => o.breakers?.failure(p.breakerKey, p.name, err.errorClass, err.retryAfterMs) ?? Promise.resolve());
+      else releaseProbe(a);
       if (err.errorClass === 'context_length') contextCeiling = Math.min(contextCeiling, p.contextWindow ?? Infinity);
       // A caller that has already shown this answer (a gateway past its stream commit) may not want another.
       const shownAndStopped = out.firstToken !== null && a === committed && o.afterMidStreamFailure?.() === 'stop';
@@ -303,6 +318,7 @@ export class FallbackChain {
         const out = await r.done;
         slots[r.index].state = 'done';
         record(r.provider, r, out, decision);
+        releaseProbe(r);
       }
       running = keep ? [keep] : [];
     };

@@ -44,6 +44,13 @@ export interface Breakers {
   admit(key: string, name: string, nowMs?: number): Admission;
   /** Claims the one half-open probe across processes; false when another process got it first. */
   claimProbe(key: string, name: string, nowMs?: number): Promise<boolean>;
+  /**
+   * Gives back a probe claimed at `claimedAt` that ended without a verdict on the provider (the caller
+   * cancelled, a hedge won, the request's own fault): the next call may probe at once instead of waiting
+   * out the probe timeout. A probe claimed since by someone else is left alone. Optional for stores
+   * written elsewhere; without it the probe timeout frees the breaker.
+   */
+  releaseProbe?(key: string, name: string, claimedAt: number): Promise<void>;
   success(key: string, name: string, nowMs?: number): Promise<void>;
   failure(key: string, name: string, errorClass: string, retryAfterMs: number | undefined, nowMs?: number): Promise<void>;
 }
@@ -78,6 +85,13 @@ export const breakerRules = {
     }
     return { allowed: true, probe: true };
   },
+  /** Frees the half-open probe claimed at `claimedAt`; false when there is none such (nothing to write). */
+  release(r: BreakerRecord | undefined, claimedAt: number, nowMs: number): boolean {
+    if (!r || r.state !== 'half_open' || r.probe_started_at !== claimedAt) return false;
+    r.probe_started_at = null;
+    r.updated_at = nowMs;
+    return true;
+  },
   failure(r: BreakerRecord, policy: BreakerPolicy, errorClass: string, retryAfterMs: number | undefined, nowMs: number): void {
     r.consecutive_failures += 1;
     r.last_error = errorClass;
@@ -109,6 +123,10 @@ export class MemoryBreakers implements Breakers {
     if (!breakerRules.admit(r, this.policy, nowMs).allowed) return false;
     this.records.set(key, { ...r, state: 'half_open', probe_started_at: nowMs, updated_at: nowMs });
     return true;
+  }
+  async releaseProbe(key: string, _name: string, claimedAt: number, nowMs = Date.now()): Promise<void> {
+    const r = this.records.get(key);
+    if (r) breakerRules.release(r, claimedAt, nowMs);
   }
   async success(key: string, name: string, nowMs = Date.now()): Promise<void> {
     this.records.set(key, fresh(name, nowMs));
@@ -205,6 +223,10 @@ export class FileBreakers implements Breakers {
       return true;
     });
     return claimed;
+  }
+
+  async releaseProbe(key: string, name: string, claimedAt: number, nowMs = Date.now()): Promise<void> {
+    await this.tryMutate(`the end of the half-open probe of ${name}`, (all) => breakerRules.release(all[key], claimedAt, nowMs));
   }
 
   async success(key: string, name: string, nowMs = Date.now()): Promise<void> {

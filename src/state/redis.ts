@@ -165,6 +165,14 @@ export class RedisBreakers implements Breakers {
     return ok ? claimed : this.local.claimProbe(key, name, nowMs);
   }
 
+  async releaseProbe(key: string, name: string, claimedAt: number, nowMs = Date.now()): Promise<void> {
+    const ok = await this.update(key, (cur) => {
+      const r = cur && { ...cur };
+      return breakerRules.release(r, claimedAt, nowMs) ? r : undefined;
+    });
+    if (!ok) await this.local.releaseProbe(key, name, claimedAt, nowMs);
+  }
+
   async success(key: string, name: string, nowMs = Date.now()): Promise<void> {
     const rec = this.local.records.get(key);
     if (!rec || (rec.state === 'closed' && rec.consecutive_failures === 0)) return; // nothing to write, as far as this replica knows
