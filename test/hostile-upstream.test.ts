@@ -77,6 +77,8 @@ const server = await routeServer({
     if (n === 2) return beating(gptHead, gptHead.split('\n\n')[1] + '\n\n')(res);
     res.writeHead(200, sse).end(gpt);
   },
+  'json-as-sse-401': (res) => res.writeHead(200, sse).end(fixture('openai/error-401-invalid-api-key.json')),
+  'json-as-sse-529': (res) => res.writeHead(200, sse).end(fixture('anthropic/error-529-overloaded.json')),
   'negative-retry-after': (res) => res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '-5' }).end(rateLimited),
 });
 
@@ -179,6 +181,21 @@ describe('rate-limit budgets without a Retry-After', () => {
     const r = await chainOf([['anthropic-budget', 'anthropic']], { retries: 2 }).run(ask());
     expect(r.attempts.map((a) => a.decision)).toEqual(['fallover']);
     expect(errorOf(await collect(adapter('negative-retry-after'), ask())).retryAfterMs).toBeUndefined();
+  });
+});
+
+describe('an error object sent as text/event-stream', () => {
+  it('is read as the error it is (auth: not retried; overloaded), not as a stream closed mid-event', async () => {
+    const auth = errorOf(await collect(adapter('json-as-sse-401'), ask()));
+    expect([auth.errorClass, auth.status, auth.isRetryable]).toEqual(['auth', 200, false]);
+    expect(auth.message).toMatch(/^json-as-sse-401: error inside a 200 response: Incorrect API key provided/);
+    const overloaded = errorOf(await collect(adapter('json-as-sse-529', 'anthropic'), ask()));
+    expect([overloaded.errorClass, overloaded.message]).toEqual(['overloaded', 'json-as-sse-529: error inside a 200 response: Overloaded. https://docs.claude.com/en/api/errors']);
+    const r = await chainOf([['json-as-sse-401', 'openai'], ['good', 'openai']], { retries: 2 }).run(ask());
+    expect(r.attempts.map((a) => [a.provider, a.error_class, a.decision])).toEqual([
+      ['json-as-sse-401', 'auth', 'fallover'],
+      ['good', null, 'success'],
+    ]);
   });
 });
 

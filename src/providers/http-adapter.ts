@@ -328,7 +328,9 @@ export abstract class HttpAdapter implements ProviderAdapter {
         // In a stream only a token re-arms the idle clock (emit, through clock.firstToken): an SSE comment, an
         // Anthropic `event: ping`, a role-only or empty chunk is a keep-alive, and a server that sends nothing
         // else has stalled. The clock then measures what the learnt idle clock is made of, gaps between tokens.
-        const parser = decoder ? new SseParser({ event: (e) => decoder.event(e), comment: () => {} }) : undefined;
+        let parser = decoder ? new SseParser({ event: (e) => decoder.event(e), comment: () => {} }) : undefined;
+        /** Whether a stream's body turned out to be SSE at all (see below); undefined until its first non-blank byte. */
+        let sseBody: boolean | undefined;
         const parts: Buffer[] = [];
         let sawContent = false;
         for (;;) {
@@ -342,6 +344,14 @@ export abstract class HttpAdapter implements ProviderAdapter {
             }
             bytes += chunk.length;
             if (bytes > maxBytes) throw this.tooLarge(maxBytes);
+            if (parser && sseBody === undefined) {
+              // A body that opens with { or [ is JSON, not SSE (no SSE line can start so): an OpenAI-compatible
+              // server that labels its error object, or a whole non-streamed answer, text/event-stream. Read
+              // as a body, the error says what the server said instead of "closed mid-event".
+              const b = firstNonSpace(chunk);
+              if (b !== undefined) sseBody = b !== 0x7b && b !== 0x5b;
+              if (sseBody === false) parser = undefined;
+            }
             if (parser) {
               if (terminal) continue; // drain so the connection goes back to the pool
               parser.push(chunk);
@@ -468,11 +478,16 @@ function definedOnly(t: Timeouts | undefined): Timeouts {
 }
 
 function hasNonSpace(chunk: Buffer): boolean {
+  return firstNonSpace(chunk) !== undefined;
+}
+
+/** The first byte that is not a space, tab, CR or LF. */
+function firstNonSpace(chunk: Buffer): number | undefined {
   for (let i = 0; i < chunk.length; i++) {
     const b = chunk[i];
-    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return true;
+    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return b;
   }
-  return false;
+  return undefined;
 }
 
 /** Parses an SSE data payload as JSON, or returns a malformed_response error. */
