@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -236,5 +236,33 @@ describe('a half-open probe that ends with no verdict', () => {
     const next = await call();
     expect(next.attempts.map((a) => a.decision)).toEqual(['success']);
     expect((await store().get('recovering#1'))?.state).toBe('closed');
+  });
+});
+
+describe('the cache tier stands in only with an answer, within the TTL configured now', () => {
+  it('a cached entry of blank text is no answer (static message, exit 4); one written under a 24 h cache_ttl expires at a 1 h one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmf-hostile-'));
+    const config = join(dir, 'providers.yaml');
+    const write = (name: string) =>
+      writeFileSync(config, `defaults:\n  cache_ttl: 1h\nproviders:\n  p: { api: openai, base_url: "${server.url(name)}", model: m }\nchains:\n  default: [p]\nstatic_message: "Unavailable, try later."\n`);
+    const env = { XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache') };
+    const ask1 = () => run(['ask', '--config', config, '--retries', '0', 'hi'], { env, timeoutMs: 30_000 });
+    write('good');
+    expect((await ask1()).code).toBe(0);
+    const answers = join(dir, 'cache', 'llm-fallback', 'answers');
+    const [entry] = readdirSync(answers);
+    const cached = JSON.parse(readFileSync(join(answers, entry), 'utf8'));
+    expect(cached.content).toBe('Hello, World!');
+    write('json-as-sse-529'); // down from now on
+    const served = await ask1();
+    expect([served.code, served.stdout]).toEqual([3, 'Hello, World!\n']);
+    writeFileSync(join(answers, entry), JSON.stringify({ ...cached, content: '\n\n' }));
+    const blank = await ask1();
+    expect([blank.code, blank.stdout]).toEqual([4, 'Unavailable, try later.\n']);
+    expect(blank.stderr).toContain(`warning: cached answer ${join(answers, entry)} is corrupt; ignoring it`);
+    const twoHoursAgo = Date.now() - 2 * 3_600_000;
+    writeFileSync(join(answers, entry), JSON.stringify({ ...cached, created_at: twoHoursAgo, expires_at: twoHoursAgo + 24 * 3_600_000 }));
+    const stale = await ask1();
+    expect([stale.code, stale.stdout]).toEqual([4, 'Unavailable, try later.\n']);
   });
 });

@@ -98,8 +98,12 @@ export class FileAnswerCache implements AnswerCache {
     if (text === undefined) return undefined;
     try {
       const a = JSON.parse(text) as CachedAnswer;
-      if (typeof a.content !== 'string' || typeof a.expires_at !== 'number') throw new Error('bad shape');
-      return a.expires_at > nowMs ? a : undefined;
+      if (typeof a.content !== 'string' || typeof a.expires_at !== 'number' || typeof a.provider !== 'string' || typeof a.model !== 'string') throw new Error('bad shape');
+      // Blank text is no answer (an entry written before blank answers were refused, or not by us).
+      if (!/\S/.test(a.content)) throw new Error('no answer');
+      // Kept for the TTL configured now: an entry written under a longer cache_ttl does not outlive a shorter one.
+      const expires = typeof a.created_at === 'number' ? Math.min(a.expires_at, a.created_at + this.ttlMs) : a.expires_at;
+      return expires > nowMs ? a : undefined;
     } catch {
       this.warn(`cached answer ${this.file(key)} is corrupt; ignoring it`);
       return undefined;
