@@ -44,6 +44,7 @@ const server = await routeServer({
   'gemini-SAFETY': (res) => res.writeHead(200, sse).end(gemini.replace('"finish_reason":"stop"', '"finish_reason":"SAFETY"')),
   'gemini-RECITATION': (res) => res.writeHead(200, sse).end(gemini.replace('"finish_reason":"stop"', '"finish_reason":"RECITATION"')),
   'gemini-MAX_TOKENS': (res) => res.writeHead(200, sse).end(gemini.replace('"finish_reason":"stop"', '"finish_reason":"MAX_TOKENS"')),
+  'claude-window-full': (res) => res.writeHead(200, sse).end(claude.replace('"stop_reason":"end_turn"', '"stop_reason":"model_context_window_exceeded"')),
   'claude-pings': beating(claudeHead, 'event: ping\ndata: {"type":"ping"}\n\n'),
   'openai-empty-chunks': beating(gptHead, gptHead.split('\n\n')[0].replace('"role":"assistant",', '') + '\n\n'),
   'openai-slow': beating(gptHead, gptHead.split('\n\n')[1] + '\n\n'),
@@ -143,6 +144,13 @@ describe("Gemini's own finish reasons through its OpenAI-compatible endpoint", (
     }
     const cut = await chainOf([['gemini-MAX_TOKENS', 'openai']]).run(ask());
     expect([cut.source, cut.content, cut.finish_reason, cut.truncated]).toEqual(['live', 'Hello World', 'length', true]);
+  });
+});
+
+describe("Anthropic's model_context_window_exceeded", () => {
+  it('is a cut answer (length, truncated), as max_tokens is, not a complete one', async () => {
+    const cut = await chainOf([['claude-window-full', 'anthropic']]).run(ask());
+    expect([cut.source, cut.content, cut.finish_reason, cut.truncated]).toEqual(['live', "Hello! I'm doing well, thank you for asking. How are you doing today? Is there anything I can help you with?", 'length', true]);
   });
 });
 

@@ -10,6 +10,8 @@ const STOP: Record<string, FinishReason> = {
   end_turn: 'stop',
   stop_sequence: 'stop',
   max_tokens: 'length',
+  // The answer filled the model's context window (Sonnet 4.5 and later): cut, as at max_tokens.
+  model_context_window_exceeded: 'length',
   tool_use: 'tool_calls',
   refusal: 'content_filter',
 };
@@ -150,7 +152,7 @@ class AnthropicStreamDecoder implements StreamDecoder {
 
 /** A finish, unless the message carried neither text nor a tool call (see answer.ts). */
 function finish(provider: string, raw: string, model: string | undefined, seen: AnswerSeen, emit: Emit): void {
-  const reason = STOP[raw] ?? 'other';
+  const reason = (Object.hasOwn(STOP, raw) ? STOP[raw] : undefined) ?? 'other';
   const empty = emptyAnswerError(provider, seen, raw, reason);
   if (empty) return emit({ type: 'error', error: empty });
   emit({ type: 'finish', reason, rawReason: raw, model });
