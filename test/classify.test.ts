@@ -82,7 +82,8 @@ describe('retryAfterMs', () => {
     const anthropic = (reset: string) => retryAfterMs({ 'anthropic-ratelimit-output-tokens-remaining': '0', 'anthropic-ratelimit-output-tokens-reset': reset }, at);
     expect([anthropic('2026-11-25T10:00:30Z'), anthropic('2026-11-25T09:59:00Z'), anthropic('2026'), anthropic('5')]).toEqual([30_000, 0, undefined, undefined]);
     expect(retryAfterMs({ 'retry-after': '2', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '9s' })).toBe(2000);
-    expect([retryAfterMs({ 'retry-after': '-5' }), retryAfterMs({ 'retry-after': '+5' })]).toEqual([undefined, undefined]);
+    expect([retryAfterMs({ 'retry-after': '-5' }), retryAfterMs({ 'retry-after': '+5' }), retryAfterMs({ 'retry-after': '1,5' }), retryAfterMs({ 'retry-after': '12:00' })]).toEqual([undefined, undefined, undefined, undefined]);
+    expect(retryAfterMs({ 'retry-after': 'Wednesday, 25-Nov-26 10:00:30 GMT' }, Date.parse('2026-11-25T10:00:00Z'))).toBe(30_000); // RFC 850 form
   });
 });
 

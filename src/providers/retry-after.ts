@@ -15,8 +15,8 @@ export function retryAfterMs(headers: Record<string, string>, nowEpochMs = Date.
   if (ra !== undefined) {
     const trimmed = ra.trim();
     if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
-    // A signed or otherwise numeric value is not a date (Date.parse("-5") is one, in year -5).
-    const date = /^[+-]?[\d.]+$/.test(trimmed) ? NaN : Date.parse(trimmed);
+    // Every HTTP-date form names its month; Date.parse alone reads "-5" or "1,5" as dates long past (retry at once).
+    const date = /[a-z]{3}/i.test(trimmed) ? Date.parse(trimmed) : NaN;
     if (Number.isFinite(date)) return Math.max(0, date - nowEpochMs);
   }
   return budgetResetMs(headers, nowEpochMs);
