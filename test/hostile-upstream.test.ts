@@ -34,8 +34,11 @@ const sse = { 'content-type': 'text/event-stream' };
 const beating = (head: string, beat: string) => (res: import('node:http').ServerResponse) => {
   res.writeHead(200, sse).write(head);
   const t = setInterval(() => res.write(beat), 100);
-  res.on('close', () => clearInterval(t));
+  res.on('close', () => clearInterval(t)).on('finish', () => clearInterval(t));
 };
+
+let letFirstFinish!: () => void;
+const finishFirst = new Promise<void>((resolve) => (letFirstFinish = resolve));
 
 const server = await routeServer({
   'openai-blank': (res) => res.writeHead(200, sse).end(openaiText(gpt, '\n\n ')),
@@ -80,6 +83,12 @@ const server = await routeServer({
   },
   'json-as-sse-401': (res) => res.writeHead(200, sse).end(fixture('openai/error-401-invalid-api-key.json')),
   'json-as-sse-529': (res) => res.writeHead(200, sse).end(fixture('anthropic/error-529-overloaded.json')),
+  // The first request streams until the test lets it finish; the ones after it fail.
+  interleaved: (res, n) => {
+    if (n > 1) return void res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"The server had an error while processing your request.","type":"server_error"}}');
+    beating(gptHead, gptHead.split('\n\n')[1] + '\n\n')(res); // tokens every 100 ms: alive under the idle clock
+    void finishFirst.then(() => res.end(gpt.slice(gptHead.length)));
+  },
   'negative-retry-after': (res) => res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '-5' }).end(rateLimited),
 });
 
@@ -189,6 +198,28 @@ describe('rate-limit budgets without a Retry-After', () => {
     const r = await chainOf([['anthropic-budget', 'anthropic']], { retries: 2 }).run(ask());
     expect(r.attempts.map((a) => a.decision)).toEqual(['fallover']);
     expect(errorOf(await collect(adapter('negative-retry-after'), ask())).retryAfterMs).toBeUndefined();
+  });
+});
+
+describe('a success in one process while another counts failures', () => {
+  it('ends the run of failures: the breaker does not open at the next one', async () => {
+    const env = { XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'llmf-hostile-')) };
+    const store = () => new FileBreakers({ failures: 3, cooldownMs: 60_000, probeTimeoutMs: 60_000 }, env);
+    const call = async () => {
+      const chain = chainOf([['interleaved', 'openai']], { breakers: store(), key: 'interleaved#1' });
+      const r = await chain.run(ask());
+      await chain.settled;
+      return r;
+    };
+    const slow = call(); // streams until let finish
+    await until(() => (server.hits.interleaved ?? 0) >= 1, 'the first request');
+    for (let i = 0; i < 2; i++) expect((await call()).attempts.map((a) => a.error_class)).toEqual(['server']);
+    expect((await store().get('interleaved#1'))?.consecutive_failures).toBe(2);
+    letFirstFinish();
+    expect((await slow).source).toBe('live');
+    expect(await store().get('interleaved#1')).toMatchObject({ state: 'closed', consecutive_failures: 0 });
+    expect((await call()).attempts.map((a) => a.error_class)).toEqual(['server']);
+    expect(await store().get('interleaved#1')).toMatchObject({ state: 'closed', consecutive_failures: 1 });
   });
 });
 

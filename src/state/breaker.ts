@@ -230,7 +230,9 @@ export class FileBreakers implements Breakers {
   }
 
   async success(key: string, name: string, nowMs = Date.now()): Promise<void> {
-    const rec = this.snapshot[key];
+    // Read again (no lock): the snapshot is from the start of the call, and another process may have
+    // counted failures since; a success must end that run of failures too, or they add up across it.
+    const rec = (await this.read(nowMs))[key];
     if (!rec || (rec.state === 'closed' && rec.consecutive_failures === 0)) return; // nothing to write
     await this.tryMutate(`a success of ${name}`, (all) => {
       all[key] = fresh(name, nowMs);
