@@ -2,13 +2,15 @@
 // a user's program would resolve it, in a child process whose module loads are recorded, against the
 // emulator on loopback with a chain whose first provider is down.
 import { execFile, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
 
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { emulator, freePort } from './helpers.js';
+import { createRouter } from '../src/index.js';
+import { emulator, freePort, until } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -136,5 +138,52 @@ void first;
     expect(lines[4]).toMatch(/^✓ holysheep, first token \d+ ms$/);
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     expect(readme).toContain(readFileSync(join(ROOT, 'examples', 'library.mjs'), 'utf8').split('\n').slice(2).join('\n').trim());
+  });
+});
+
+describe('library: leaving a stream early', () => {
+  it('a `break` out of `for await (router.stream(...))` before the answer closes the request on the wire', { timeout: 60_000 }, async () => {
+    // A provider that streams a long answer slowly (1,000 tokens, one per 20 ms): nobody reads past the third.
+    const served: { written: number; finished?: boolean }[] = [];
+    const upstream = createServer((req, res) => {
+      req.resume();
+      const s: { written: number; finished?: boolean } = { written: 0 };
+      served.push(s);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const chunk = (delta: string, finish: string | null) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', model: 'm', choices: [{ index: 0, delta: delta ? { content: delta } : {}, finish_reason: finish }] })}\n\n`;
+      const tick = setInterval(() => {
+        if (s.written === 1000) {
+          res.end(chunk('', 'stop') + 'data: [DONE]\n\n');
+          return clearInterval(tick);
+        }
+        res.write(chunk(`t${++s.written} `, null));
+      }, 20);
+      res.on('close', () => {
+        clearInterval(tick);
+        s.finished = res.writableFinished;
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const { port } = upstream.address() as { port: number };
+    try {
+      const router = await createRouter({ config: { providers: { slow: { api: 'openai', base_url: `http://127.0.0.1:${port}/v1`, model: 'm' } } }, env: {} });
+      const seen: string[] = [];
+      for await (const ev of router.stream({ model: 'slow', messages: [{ role: 'user', content: 'Write a long story.' }], cache: false })) {
+        seen.push(ev.type === 'token' ? ev.text : ev.type);
+        if (seen.length === 4) break;
+      }
+      expect(seen).toEqual(['attempt_start', 't1 ', 't2 ', 't3 ']);
+      // The upstream sees its response closed by the client, unfinished: not read to its end in the background.
+      await until(() => served[0]?.finished !== undefined, 'the upstream response closed');
+      expect(served).toHaveLength(1);
+      expect(served[0].finished).toBe(false);
+      expect(served[0].written).toBeLessThan(1000);
+      // A cancel is the caller's doing, not the provider's: its breaker stays closed.
+      await router.close();
+      expect(router.breakerStates()).toEqual([{ provider: 'slow', model: 'm', state: 'closed' }]);
+    } finally {
+      upstream.closeAllConnections();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
   });
 });

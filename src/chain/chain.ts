@@ -51,13 +51,17 @@ export interface ChainOptions {
 /** At most this many attempts run at once: the one that went silent and the one hedging it. */
 const MAX_IN_FLIGHT = 2;
 
-/** A bounded async queue: the engine pushes events, `stream()`'s consumer pulls them. */
+/** An async queue: the engine pushes events, `stream()`'s consumer pulls them. */
 class Channel<T> {
   private items: T[] = [];
   private waiting: ((v: IteratorResult<T>) => void) | undefined;
   private closed = false;
+  private abandoned = false;
   private error: unknown;
+  /** `onAbandon`: the consumer stopped reading (a `break` out of `for await`, a throw) before the end. */
+  constructor(private readonly onAbandon: () => void) {}
   push(v: T): void {
+    if (this.abandoned) return; // nobody will read it
     if (this.waiting) {
       const w = this.waiting;
       this.waiting = undefined;
@@ -71,18 +75,26 @@ class Channel<T> {
     this.waiting?.({ value: undefined, done: true });
   }
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
-    for (;;) {
-      if (this.items.length) yield this.items.shift()!;
-      else if (this.closed) {
-        if (this.error !== undefined) throw this.error;
-        return;
-      } else {
-        const r = await new Promise<IteratorResult<T>>((resolve) => (this.waiting = resolve));
-        if (r.done) {
+    try {
+      for (;;) {
+        if (this.items.length) yield this.items.shift()!;
+        else if (this.closed) {
           if (this.error !== undefined) throw this.error;
           return;
+        } else {
+          const r = await new Promise<IteratorResult<T>>((resolve) => (this.waiting = resolve));
+          if (r.done) {
+            if (this.error !== undefined) throw this.error;
+            return;
+          }
+          yield r.value;
         }
-        yield r.value;
+      }
+    } finally {
+      if (!this.closed) {
+        this.abandoned = true;
+        this.items = [];
+        this.onAbandon();
       }
     }
   }
@@ -132,15 +144,30 @@ export class FallbackChain {
   }
 
   private events(req: ChainRequest, tokens: boolean): AsyncIterable<ChainEvent> {
-    const ch = new Channel<ChainEvent>();
-    this.settled = this.drive(req, (e) => ch.push(e), tokens).then(
-      () => ch.close(),
-      (e: unknown) => ch.close(e),
-    );
+    // A consumer that stops reading before the answer cancels the call, as the caller's own signal does:
+    // its requests are closed on the wire, and no tokens are paid for (nor the process kept alive) for an
+    // answer nobody will read. One that stops after the answer (run() does) leaves the state writes be.
+    const stop = new AbortController();
+    const outer = this.opts.signal;
+    const onOuter = () => stop.abort();
+    if (outer?.aborted) stop.abort();
+    else outer?.addEventListener('abort', onOuter, { once: true });
+    let answered = false;
+    const ch = new Channel<ChainEvent>(() => answered || stop.abort());
+    const emit = (e: ChainEvent) => {
+      if (e.type === 'answer') answered = true;
+      ch.push(e);
+    };
+    this.settled = this.drive(req, emit, tokens, stop.signal)
+      .finally(() => outer?.removeEventListener('abort', onOuter))
+      .then(
+        () => ch.close(),
+        (e: unknown) => ch.close(e),
+      );
     return ch;
   }
 
-  private async drive(req: ChainRequest, emit: (e: ChainEvent) => void, tokens: boolean): Promise<void> {
+  private async drive(req: ChainRequest, emit: (e: ChainEvent) => void, tokens: boolean, signal: AbortSignal): Promise<void> {
     const o = this.opts;
     const random = o.random ?? Math.random;
     const t0 = now();
@@ -231,7 +258,7 @@ export class FallbackChain {
         }
       }
       const clocks = attemptClocks(p.timeouts, o.history?.get(p.breakerKey), o.hedge ?? { kind: 'auto' }, allowanceMs);
-      const a = new LiveAttempt(i, p, clocks, hedged, req, deadline, o.signal);
+      const a = new LiveAttempt(i, p, clocks, hedged, req, deadline, signal);
       if (hedged) for (const r of running) r.hedged = true;
       if (probeAt !== undefined) probes.set(a, probeAt);
       slots[i].state = 'running';
@@ -326,7 +353,7 @@ export class FallbackChain {
     let result: ChainResult | undefined;
     try {
       while (!stopped && !result) {
-        if (o.signal?.aborted) {
+        if (signal.aborted) {
           stopped = true;
           lastError = new ProviderError({ errorClass: 'cancelled', provider: 'chain', message: 'cancelled' });
           break;
@@ -350,7 +377,7 @@ export class FallbackChain {
         if (running.length === 0) {
           if (wakeAt === undefined) break; // nothing left to try in time
         }
-        const w = await nextWake(running, wakeAt, o.signal);
+        const w = await nextWake(running, wakeAt, signal);
         if (w.kind === 'timer' || w.kind === 'abort') continue;
         const a = w.attempt;
         if (w.kind === 'token') {
