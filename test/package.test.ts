@@ -25,6 +25,18 @@ describe('the npm package', () => {
     // Every compiled file that is shipped is reachable code or its type declarations for library users: no source maps point at unshipped sources.
     expect(files.filter((f) => f.startsWith('dist/') && !f.endsWith('.js') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files).toContain('dist/index.d.ts');
+    // Of the perf harness only the emulator launcher ships (bench --self-check runs it); its other files are dev-only.
+    expect(files.filter((f) => f.startsWith('dist/perf/'))).toEqual(['dist/perf/mock-process.js']);
+    // No declarations for a module that is not shipped.
+    expect(files.filter((f) => f.endsWith('.d.ts') && !files.includes(f.replace(/\.d\.ts$/, '.js')))).toEqual([]);
+  });
+
+  it('a CommonJS program can require() it: the export map has a condition require() matches', () => {
+    // Node 20.19+ loads an ES module from require(); with only an "import" condition it failed with
+    // ERR_PACKAGE_PATH_NOT_EXPORTED ("No exports main defined"), which tells the user nothing.
+    const r = spawnSync(process.execPath, ['-e', "const m = require('llm-fallback'); console.log(typeof m.createRouter, typeof m.ProviderError)"], { cwd: join(ROOT, 'test'), encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('function function\n');
   });
 
   it('builds when packed, not when installed; MIT like its LICENSE; Node >= 20.18', () => {
