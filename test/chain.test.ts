@@ -263,6 +263,20 @@ describe('mid-stream failures are never an answer', () => {
     expect(on.provider).toBe('b');
   });
 
+  it('an answer cut by the call deadline names no next provider: none will be asked', async () => {
+    const asked = server.stats().b.requests;
+    const events: ChainEvent[] = [];
+    // a stalls after 3 tokens under a long idle clock: the call's deadline (800 ms) is what ends it.
+    const chain = new FallbackChain(providers(server, ['a', 'b'], { a: { fault: { kind: 'stall', after_tokens: 3 }, timeouts: { ...T, idle: 30_000 } } }), opts({ deadlineMs: 800 }));
+    for await (const ev of chain.stream(q)) events.push(ev);
+    const restart = events.find((e) => e.type === 'restart') as Extract<ChainEvent, { type: 'restart' }>;
+    expect(restart.error.detail).toBe('timeout:total');
+    expect(restart.next).toBeNull();
+    expect(events.filter((e) => e.type === 'attempt_start').map((e) => e.provider)).toEqual(['a']);
+    expect((events.at(-1) as Extract<ChainEvent, { type: 'answer' }>).result.source).toBe('none');
+    expect(server.stats().b.requests).toBe(asked);
+  });
+
   it('on a live sink, shows tokens, a restart marker, then the complete answer from the next provider', async () => {
     const out: string[] = [];
     const sink = { token: (t: string) => out.push(t), restart: (f: string, e: { detail: string }, n: string | null) => out.push(`[${f} failed: ${e.detail}; next ${n}]`) };

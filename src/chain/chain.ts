@@ -173,6 +173,9 @@ export class FallbackChain {
     const t0 = now();
     const deadline = t0 + o.deadlineMs;
     const epochDeadline = Date.now() + o.deadlineMs;
+    // Time is left for another attempt: with the 1 ms grace the attempt clock gives a timer that fires a
+    // little early, so an attempt cut by the deadline is never followed by one that has no time at all.
+    const timeLeft = (t = now()) => t + 1 < deadline;
     await Promise.all([o.breakers?.load(epochDeadline), o.history?.load(epochDeadline)]);
 
     const attempts: Attempt[] = [];
@@ -304,7 +307,8 @@ export class FallbackChain {
       const retryNext = !stopped && slot.state === 'waiting' && pickNext(slots, lastFailed, o.retrySameFirst ?? false) === a.index;
       record(p, a, out, kind === 'stop' ? 'stop' : retryNext ? 'retry' : 'fallover', { wait_ms: retryNext ? round(wait!) : null });
       if (out.firstToken !== null && a === committed) {
-        const next = stopped ? -1 : pickNext(slots, lastFailed, o.retrySameFirst ?? false);
+        // `next` promises the caller another answer: none when the deadline has passed.
+        const next = stopped || !timeLeft() ? -1 : pickNext(slots, lastFailed, o.retrySameFirst ?? false);
         emit({ type: 'restart', failed: p.name, error: err, next: next >= 0 ? this.providers[next].name : null });
       }
     };
@@ -363,7 +367,7 @@ export class FallbackChain {
         const solo = running.length === 1 && !committed ? running[0] : undefined;
         const hedgeDue = solo && !solo.gotToken && solo.clocks.hedgeMs !== undefined ? solo.startedAt + solo.clocks.hedgeMs : undefined;
         let wakeAt: number | undefined;
-        if (!committed && t < deadline && (running.length === 0 || (running.length < MAX_IN_FLIGHT && hedgeDue !== undefined))) {
+        if (!committed && timeLeft(t) && (running.length === 0 || (running.length < MAX_IN_FLIGHT && hedgeDue !== undefined))) {
           const i = pickNext(slots, lastFailed, o.retrySameFirst ?? false);
           if (i >= 0) {
             const at = Math.max(slots[i].readyAt, hedgeDue ?? 0);
