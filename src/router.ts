@@ -260,7 +260,8 @@ export async function createRouter(opts: RouterOptions = {}): Promise<Router> {
     const cfg = isParsed(opts.config) ? opts.config : loadConfig(SHIPPED_CONFIG, env);
     // The emulator is loaded only for the demo: a router over real providers does not pay for it.
     const { startDemo } = await import('./mock/demo.js');
-    const { server, providers } = await startDemo([], opts.who ?? 'router --demo', cfg);
+    // In the background: like a router over real providers, one whose close() was forgotten lets the program exit.
+    const { server, providers } = await startDemo([], opts.who ?? 'router --demo', cfg, true);
     const byName = new Map(providers.map((d) => [d.settings.name, d]));
     const open = (name: string) => {
       const d = byName.get(name);

@@ -122,6 +122,19 @@ void first;
     }
   });
 
+  it('a demo program that forgets router.close() still exits when its calls are done', { timeout: 90_000 }, async () => {
+    // The demo's emulator runs in the caller's process: it must not hold that process open once the calls are done.
+    const r = await runModule(`
+import { createRouter } from 'llm-fallback';
+const router = await createRouter({ demo: true });
+const a = await router.chat({ messages: [{ role: 'user', content: 'Hi' }], maxTokens: 5 });
+console.log(a.source, a.provider);
+`);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('live holysheep\n');
+  });
+
   it('the README example (examples/library.mjs) runs as shown, on the demo', { timeout: 90_000 }, async () => {
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const home = mkdtempSync(join(tmpdir(), 'llmf-lib-'));

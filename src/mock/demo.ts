@@ -16,7 +16,7 @@ export interface DemoProvider {
  * `--demo`: the emulator in-process on loopback with the article's four providers, each paired with the
  * shipped providers.yaml entry of the same name, so the demo is priced and timed like the real thing.
  */
-export async function startDemo(names: string[], who: string, shipped: Config = loadConfig(SHIPPED_CONFIG)): Promise<{ server: MockServer; providers: DemoProvider[] }> {
+export async function startDemo(names: string[], who: string, shipped: Config = loadConfig(SHIPPED_CONFIG), background = false): Promise<{ server: MockServer; providers: DemoProvider[] }> {
   const profile = BUILTIN_PROFILES.demo();
   const wanted = names.length ? names : Object.keys(profile.providers);
   for (const n of wanted) {
@@ -24,7 +24,7 @@ export async function startDemo(names: string[], who: string, shipped: Config = 
       throw new UsageError(`${who}: "${n}" is not an emulated demo provider; choose from ${Object.keys(profile.providers).join(', ')}`);
     }
   }
-  const server = await startMock({ profile });
+  const server = await startMock({ profile, background });
   const providers = wanted.map((name) => {
     const spec = profile.providers[name];
     const config = shipped.providers.get(name)!;

@@ -111,6 +111,11 @@ export interface MockOptions {
   profile: MockProfile;
   port?: number;
   host?: string;
+  /**
+   * Serves without keeping the process alive by itself (the library's demo: a program that forgets
+   * router.close() still exits). A request in flight keeps it alive through its client and timers.
+   */
+  background?: boolean;
 }
 
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
@@ -170,7 +175,11 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     s.keepAliveTimeout = 60_000;
     s.headersTimeout = 0;
     s.requestTimeout = 0;
-    s.on('connection', (socket) => socket.setNoDelay(true));
+    s.on('connection', (socket) => {
+      socket.setNoDelay(true);
+      if (opts.background) socket.unref();
+    });
+    if (opts.background) s.unref();
     return s;
   };
   const server = emulatorServer();
