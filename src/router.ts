@@ -183,7 +183,7 @@ export class Router {
   }
 
   private prepare(req: CallRequest, sink?: LiveSink): { chain: FallbackChain; body: ChainRequest } {
-    if (!Array.isArray(req.messages) || req.messages.length === 0) throw new UsageError(`${this.who}: messages must be a non-empty list`);
+    checkRequest(req, this.who);
     const route = this.route(req.model ?? 'default');
     checkFitsSomewhere(req, route, this.who);
     const c = route.chain;
@@ -293,6 +293,37 @@ function unknownRoute(cfg: Config, name: string, kind: 'chain' | 'provider' | un
   return new UsageError(`${who}: "${name}" is not a ${what} in ${cfg.file}${hint ? `; did you mean "${hint}"?` : `; ${kind ?? 'route'}s: ${pool.join(', ')}`}`);
 }
 
+const ROLES: readonly string[] = ['system', 'user', 'assistant'] satisfies ChatMessage['role'][];
+
+/**
+ * A request from plain JavaScript is not checked by the types: what they say is checked here, as a
+ * UsageError before anything is sent. Otherwise a wrong shape became a TypeError from deep inside (a
+ * message's text parts, only once every provider had failed and the cache key was computed), or the
+ * same 400 asked of every provider in the chain.
+ */
+function checkRequest(req: CallRequest, who: string): void {
+  const bad = (what: string) => new UsageError(`${who}: ${what}`);
+  const show = (v: unknown) => (Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : typeof v === 'object' ? 'an object' : String(v));
+  if (typeof req !== 'object' || req === null) throw bad(`a request must be an object with messages (got ${show(req)})`);
+  if (!Array.isArray(req.messages) || req.messages.length === 0) throw bad('messages must be a non-empty list');
+  req.messages.forEach((m: unknown, i) => {
+    if (typeof m !== 'object' || m === null) throw bad(`messages[${i}] must be an object with role and content (got ${show(m)})`);
+    const { role, content } = m as Record<string, unknown>;
+    if (typeof role !== 'string' || !ROLES.includes(role)) throw bad(`messages[${i}].role: ${show(role)} is not one of ${ROLES.join(', ')}`);
+    if (typeof content !== 'string') throw bad(`messages[${i}].content must be a string (got ${show(content)}); text parts and images are not supported`);
+  });
+  if (req.model !== undefined && (typeof req.model !== 'string' || req.model === '')) throw bad(`model must be a chain, provider or provider/model name (got ${show(req.model)})`);
+  const whole = (v: unknown, min: number) => v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= min);
+  if (!whole(req.maxTokens, 1)) throw bad(`maxTokens must be a whole number of at least 1 (got ${show(req.maxTokens)})`);
+  if (!whole(req.retries, 0)) throw bad(`retries must be a whole number of at least 0 (got ${show(req.retries)})`);
+  if (req.temperature !== undefined && !(typeof req.temperature === 'number' && Number.isFinite(req.temperature) && req.temperature >= 0)) throw bad(`temperature must be a number of at least 0 (got ${show(req.temperature)})`);
+  if (req.timeoutMs !== undefined && !(typeof req.timeoutMs === 'number' && Number.isFinite(req.timeoutMs) && req.timeoutMs > 0)) throw bad(`timeoutMs must be a number of milliseconds above 0 (got ${show(req.timeoutMs)})`);
+  const h = req.hedge;
+  if (h !== undefined && h !== 'auto' && h !== 'off' && !(typeof h === 'number' && Number.isFinite(h) && h >= 0)) throw bad(`hedge must be "auto", "off" or a number of milliseconds (got ${show(h)})`);
+  if (req.onContentFilter !== undefined && req.onContentFilter !== 'stop' && req.onContentFilter !== 'fallover') throw bad(`onContentFilter must be "stop" or "fallover" (got ${show(req.onContentFilter)})`);
+  if (req.signal !== undefined && !isSignal(req.signal)) throw bad(`signal must be an AbortSignal (got ${show(req.signal)})`);
+}
+
 /**
  * A prompt larger than every provider's context window cannot be helped by retrying or by the static
  * message: a UsageError saying so. Providers without a known window might take it.
@@ -307,3 +338,6 @@ function checkFitsSomewhere(req: CallRequest, route: Route, who: string): void {
     `${who}: the prompt (~${need.toLocaleString('en-US')} tokens${req.maxTokens ? ` with max tokens ${req.maxTokens}` : ''}) does not fit the context window of any provider of ${what} (largest: ${widest.name}, ${widest.contextWindow!.toLocaleString('en-US')} tokens); shorten it or use a provider with a larger window`,
   );
 }
+
+/** An AbortSignal by what the chain uses of it (one from another realm or a polyfill is fine too). */
+const isSignal = (s: unknown): boolean => typeof s === 'object' && s !== null && typeof (s as AbortSignal).aborted === 'boolean' && typeof (s as AbortSignal).addEventListener === 'function';

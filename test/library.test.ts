@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createRouter } from '../src/index.js';
+import { createRouter, UsageError, type CallRequest } from '../src/index.js';
 import { emulator, freePort, until } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -195,6 +195,57 @@ describe('library: leaving a stream early', () => {
       await router.close();
       expect(router.breakerStates()).toEqual([{ provider: 'slow', model: 'm', state: 'closed' }]);
     } finally {
+      upstream.closeAllConnections();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
+  });
+});
+
+describe('library: a request from plain JavaScript', () => {
+  it('a wrong shape is a UsageError naming the field, before anything is sent', { timeout: 60_000 }, async () => {
+    // A provider that always fails: before, text parts got as far as the cache key (a TypeError) only then.
+    let requests = 0;
+    const upstream = createServer((req, res) => {
+      requests++;
+      req.resume();
+      res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"down"}}');
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const { port } = upstream.address() as { port: number };
+    const router = await createRouter({ config: { providers: { p: { api: 'openai', base_url: `http://127.0.0.1:${port}/v1`, model: 'm' } } }, env: {} });
+    const hi = [{ role: 'user', content: 'hi' }];
+    const cases: [unknown, string][] = [
+      [{ model: 'p', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] }, 'router: messages[0].content must be a string (got a list); text parts and images are not supported'],
+      [{ model: 'p', messages: [{ role: 'user', content: null }] }, 'router: messages[0].content must be a string (got null); text parts and images are not supported'],
+      [{ model: 'p', messages: [hi[0], { role: 'robot', content: 'x' }] }, 'router: messages[1].role: "robot" is not one of system, user, assistant'],
+      [{ model: 'p', messages: [null] }, 'router: messages[0] must be an object with role and content (got null)'],
+      [{ model: 5, messages: hi }, 'router: model must be a chain, provider or provider/model name (got 5)'],
+      [{ model: 'p', messages: hi, maxTokens: -5 }, 'router: maxTokens must be a whole number of at least 1 (got -5)'],
+      [{ model: 'p', messages: hi, maxTokens: '10' }, 'router: maxTokens must be a whole number of at least 1 (got "10")'],
+      [{ model: 'p', messages: hi, temperature: Number.NaN }, 'router: temperature must be a number of at least 0 (got NaN)'],
+      [{ model: 'p', messages: hi, timeoutMs: -1 }, 'router: timeoutMs must be a number of milliseconds above 0 (got -1)'],
+      [{ model: 'p', messages: hi, retries: 1.5 }, 'router: retries must be a whole number of at least 0 (got 1.5)'],
+      [{ model: 'p', messages: hi, hedge: 'fast' }, 'router: hedge must be "auto", "off" or a number of milliseconds (got "fast")'],
+      [{ model: 'p', messages: hi, onContentFilter: 'retry' }, 'router: onContentFilter must be "stop" or "fallover" (got "retry")'],
+      [{ model: 'p', messages: hi, signal: {} }, 'router: signal must be an AbortSignal (got an object)'],
+      [null, 'router: a request must be an object with messages (got null)'],
+    ];
+    try {
+      for (const [req, message] of cases) {
+        const chat = await router.chat(req as CallRequest).then(
+          () => 'resolved',
+          (e: unknown) => e,
+        );
+        expect(chat, message).toBeInstanceOf(UsageError);
+        expect((chat as Error).message).toBe(message);
+        expect(() => router.stream(req as CallRequest)).toThrow(message);
+      }
+      expect(requests).toBe(0);
+      // The same call well formed is sent (and, the provider being down, answered with source none).
+      const ok = await router.chat({ model: 'p', messages: [{ role: 'user', content: 'hi' }], retries: 0, signal: new AbortController().signal });
+      expect([ok.source, ok.error?.class, requests]).toEqual(['none', 'server', 1]);
+    } finally {
+      await router.close();
       upstream.closeAllConnections();
       await new Promise((resolve) => upstream.close(resolve));
     }
