@@ -255,6 +255,11 @@ export class Router {
 /** Loads the config (or uses the demo) and returns a router over it. */
 export async function createRouter(opts: RouterOptions = {}): Promise<Router> {
   const env = opts.env ?? process.env;
+  const given = opts.config;
+  // From plain JavaScript: a number here was a TypeError from the path module.
+  if (given !== undefined && typeof given !== 'string' && (typeof given !== 'object' || given === null)) {
+    throw new UsageError(`${opts.who ?? 'router'}: config must be a path to a providers.yaml or its content as an object (got ${given === null ? 'null' : typeof given})`);
+  }
   if (opts.demo) {
     // The demo runs the shipped file (a caller that has parsed it already passes it in).
     const cfg = isParsed(opts.config) ? opts.config : loadConfig(SHIPPED_CONFIG, env);

@@ -244,6 +244,11 @@ describe('library: a request from plain JavaScript', () => {
       // The same call well formed is sent (and, the provider being down, answered with source none).
       const ok = await router.chat({ model: 'p', messages: [{ role: 'user', content: 'hi' }], retries: 0, signal: new AbortController().signal });
       expect([ok.source, ok.error?.class, requests]).toEqual(['none', 'server', 1]);
+      for (const config of [42, null]) {
+        const e = await createRouter({ config: config as unknown as string }).catch((x: unknown) => x);
+        expect(e).toBeInstanceOf(UsageError);
+        expect((e as Error).message).toBe(`router: config must be a path to a providers.yaml or its content as an object (got ${config === null ? 'null' : 'number'})`);
+      }
     } finally {
       await router.close();
       upstream.closeAllConnections();
