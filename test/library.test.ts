@@ -256,3 +256,38 @@ describe('library: a request from plain JavaScript', () => {
     }
   });
 });
+
+describe('library: one AbortSignal for many calls', () => {
+  it('aborts every call that shares it, and adds one listener to it however many calls there are (no warning on the host stderr)', { timeout: 60_000 }, async () => {
+    // A provider that takes requests and never answers: only the abort ends them.
+    const open = new Set<object>();
+    let closed = 0;
+    const upstream = createServer((req, res) => {
+      req.resume();
+      open.add(res);
+      res.on('close', () => closed++);
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const { port } = upstream.address() as { port: number };
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    const router = await createRouter({ config: { providers: { p: { api: 'openai', base_url: `http://127.0.0.1:${port}/v1`, model: 'm' } } }, env: {} });
+    try {
+      const shutdown = new AbortController();
+      const calls = Array.from({ length: 15 }, (_, i) => router.chat({ model: 'p', messages: [{ role: 'user', content: `question ${i}` }], cache: false, signal: shutdown.signal }));
+      await until(() => open.size === 15, 'all 15 requests at the provider');
+      shutdown.abort();
+      const results = await Promise.all(calls);
+      expect(results.map((r) => `${r.source}:${r.error?.class}`)).toEqual(Array(15).fill('none:cancelled'));
+      await until(() => closed === 15, 'all 15 requests closed by the client');
+      await new Promise((resolve) => setImmediate(resolve)); // a warning is emitted on the next tick
+      expect(warnings.filter((w) => /MaxListeners/.test(w))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await router.close();
+      upstream.closeAllConnections();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
+  });
+});

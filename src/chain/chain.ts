@@ -12,6 +12,7 @@ import type { Attempt, ChainEvent, ChainProvider, ChainRequest, ChainResult, Dec
 import { nextWake } from './hedge.js';
 import { attemptClocks, failureKind, pickNext, retryDelay, type HedgeSetting, type Slot } from './policy.js';
 import { fallbackTier } from './tiers.js';
+import { unwatchAbort, watchAbort } from '../util/abort.js';
 
 export type { Attempt, ChainEvent, ChainProvider, ChainRequest, ChainResult, Decision, LiveSink } from './events.js';
 
@@ -151,7 +152,7 @@ export class FallbackChain {
     const outer = this.opts.signal;
     const onOuter = () => stop.abort();
     if (outer?.aborted) stop.abort();
-    else outer?.addEventListener('abort', onOuter, { once: true });
+    else if (outer) watchAbort(outer, onOuter);
     let answered = false;
     const ch = new Channel<ChainEvent>(() => answered || stop.abort());
     const emit = (e: ChainEvent) => {
@@ -159,7 +160,7 @@ export class FallbackChain {
       ch.push(e);
     };
     this.settled = this.drive(req, emit, tokens, stop.signal)
-      .finally(() => outer?.removeEventListener('abort', onOuter))
+      .finally(() => outer && unwatchAbort(outer, onOuter))
       .then(
         () => ch.close(),
         (e: unknown) => ch.close(e),

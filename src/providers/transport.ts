@@ -5,6 +5,7 @@ import { sliceTimeout, type SliceTimer } from '../util/loop-slices.js';
 import { ProviderError, type TimeoutPhase } from './errors.js';
 import type { Timeouts } from './types.js';
 import { redact } from '../util/redact.js';
+import { unwatchAbort, watchAbort } from '../util/abort.js';
 
 /** The rule, as messages state it. */
 export const PLAIN_HTTP_RULE = 'use an https:// base_url (plain http is allowed only for loopback: 127.0.0.0/8, ::1 and localhost)';
@@ -62,31 +63,6 @@ export class ConnectionPool {
   close(): Promise<void> {
     return this.agent.close();
   }
-}
-
-/**
- * One listener per caller signal, however many requests watch it: Node's addEventListener and
- * removeEventListener cost more per request than the rest of the clock (bench's 1,000 requests in
- * flight all watch the run's one stop signal).
- */
-const watchers = new WeakMap<AbortSignal, Set<() => void>>();
-
-function watchAbort(signal: AbortSignal, onAbort: () => void): void {
-  let set = watchers.get(signal);
-  if (!set) {
-    const s = new Set<() => void>();
-    set = s;
-    watchers.set(signal, s);
-    signal.addEventListener('abort', () => {
-      for (const f of [...s]) f();
-      s.clear();
-    }, { once: true });
-  }
-  set.add(onAbort);
-}
-
-function unwatchAbort(signal: AbortSignal, onAbort: () => void): void {
-  watchers.get(signal)?.delete(onAbort);
 }
 
 /**
