@@ -1,18 +1,25 @@
+import { redact } from './util/redact.js';
+
 /**
  * Errors the user can fix (bad flags, bad config): exit code 2, one line, no stack trace.
  */
 export class UsageError extends Error {
   readonly exitCode = 2;
   constructor(message: string) {
-    super(message);
+    // A message may quote what the user wrote (a config value, a flag), and a key pasted in the wrong
+    // place is then in it: masked here, where the error is made, as a library's caller prints it
+    // without the CLI's redaction.
+    super(redact(message));
     this.name = 'UsageError';
   }
 }
 
 /** A config problem, already formatted as `file:line:col: what is wrong; how to fix it`. */
 export class ConfigError extends UsageError {
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+  constructor(problems: string[]) {
     super(problems.join('\n'));
+    this.problems = problems.map(redact);
     this.name = 'ConfigError';
   }
 }

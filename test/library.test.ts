@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createRouter, UsageError, type CallRequest } from '../src/index.js';
+import { ConfigError, createRouter, UsageError, type CallRequest } from '../src/index.js';
 import { emulator, freePort, until } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -289,5 +289,22 @@ describe('library: one AbortSignal for many calls', () => {
       upstream.closeAllConnections();
       await new Promise((resolve) => upstream.close(resolve));
     }
+  });
+});
+
+describe('library: a key pasted into the config', () => {
+  it('is masked in the ConfigError the caller gets (its message and problems), as the CLI masks what it prints', async () => {
+    const key = 'sk-proj-Zx81kq0Lm27Vb93Hn45Tw';
+    const e = await createRouter({
+      config: { providers: { p: { api: 'openai', base_url: `ftp://example.com/${key}`, model: 'm', api_key_env: key } } },
+      env: {},
+    }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ConfigError);
+    const { message, problems } = e as ConfigError;
+    expect(problems).toEqual([
+      '(config object):4:15: providers.p.base_url: "ftp://example.com/sk-proj-[REDACTED]" is not a valid http(s) URL; write it like https://api.example.com/v1',
+      '(config object):6:18: providers.p.api_key_env: "sk-proj-[REDACTED]" is not an environment variable name; give the variable\'s name (e.g. DEEPSEEK_API_KEY), never the key itself',
+    ]);
+    expect(message).toBe(problems.join('\n'));
   });
 });
