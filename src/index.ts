@@ -14,9 +14,9 @@ export type { Attempt, ChainEvent, ChainResult, Decision, LiveSink } from './cha
 export type { ChatMessage, FinishReason, Usage } from './providers/types.js';
 export type { ProviderHandle } from './providers/handle.js';
 export type { Config, ChainConfig, ProviderConfig, Price } from './config/types.js';
-export { ProviderError, ERROR_CLASSES, type ErrorClass } from './providers/errors.js';
+export { ProviderError, ERROR_CLASSES, type ErrorClass, type TimeoutPhase } from './providers/errors.js';
 export { ConfigError, UsageError } from './errors.js';
 export { MemoryBreakers, type Breakers, type BreakerPolicy } from './state/breaker.js';
 export { MemoryAnswerCache, type AnswerCache, type CachedAnswer } from './state/cache.js';
 export { MemoryLatencyHistory, type LatencyHistory } from './state/latency.js';
-export { openStores, type StateStores } from './state/stores.js';
+export { openStores, type OpenStoresOptions, type StateStores } from './state/stores.js';

@@ -99,24 +99,31 @@ console.log(JSON.stringify(out));
     expect(unwanted).toEqual([]);
   });
 
-  it('its types compile for a TypeScript user through package.json "types" and "exports"', { timeout: 90_000 }, () => {
+  it('its types compile for a TypeScript user through package.json "types" and "exports", the shipped declarations checked too (no skipLibCheck), under NodeNext and bundler resolution', { timeout: 120_000 }, () => {
     const file = join(ROOT, 'test', `.library-types-${process.pid}.ts`);
     writeFileSync(
       file,
-      `import { createRouter, type ChainEvent, type ChainResult } from 'llm-fallback';
+      `import { createRouter, openStores, ProviderError, type ChainEvent, type ChainResult, type OpenStoresOptions, type TimeoutPhase } from 'llm-fallback';
 const router = await createRouter({ demo: true });
 const r: ChainResult = await router.chat({ model: 'default', messages: [{ role: 'user', content: 'hi' }] });
 const first: string = r.content;
-for await (const ev of router.stream({ messages: [{ role: 'user', content: 'hi' }] })) { const e: ChainEvent = ev; void e; }
+for await (const ev of router.stream({ messages: [{ role: 'user', content: 'hi' }] })) {
+  const e: ChainEvent = ev;
+  if (e.type === 'restart') { const err: ProviderError = e.error; const phase: TimeoutPhase | undefined = err.timeoutPhase; void phase; }
+}
+const opts: OpenStoresOptions = { url: 'memory', breaker: { failures: 3, cooldownMs: 1000, probeTimeoutMs: 1000 }, cacheTtlMs: 1000 };
+await openStores(opts);
 // @ts-expect-error a message role the library does not take
 await router.chat({ messages: [{ role: 'robot', content: 'x' }] });
 void first;
 `,
     );
     try {
-      const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--types', 'node', file], { cwd: ROOT, encoding: 'utf8', timeout: 80_000 });
-      expect(tsc.stdout + tsc.stderr).toBe('');
-      expect(tsc.status).toBe(0);
+      for (const resolution of [['--module', 'nodenext', '--moduleResolution', 'nodenext'], ['--module', 'esnext', '--moduleResolution', 'bundler']]) {
+        const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict', ...resolution, '--target', 'es2022', '--types', 'node', file], { cwd: ROOT, encoding: 'utf8', timeout: 80_000 });
+        expect(tsc.stdout + tsc.stderr, resolution.join(' ')).toBe('');
+        expect(tsc.status).toBe(0);
+      }
     } finally {
       spawnSync('rm', ['-f', file]);
     }
