@@ -31,12 +31,14 @@ describe('config check', () => {
   d: { api: openai, base_url: "\${REMOTE_URL}", model: m, api_key_env: D_KEY }
   e: { api: openai, base_url: "http://127.0.0.1:9/v1", model: m, api_key_env: E_KEY, price: { input: 1, output: 2, priced_at: ${new Date().toISOString().slice(0, 10)} } }
   f: { api: openai, base_url: "http://10.0.0.6/v1?key=\${E_KEY}", model: m }
+  g: { api: openai, base_url: "https://api.example.com/v1", model: m, price: { input: 0.1, cached_input: 1, output: 2, priced_at: 2099-01-01 } }
 `,
     );
     const r = await run(['config', 'check', file], { env });
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe(`${file}: ok — 6 providers, chains: default (6); 9 warnings above`);
+    expect(r.stdout.trim()).toBe(`${file}: ok — 7 providers, chains: default (7); 11 warnings above`);
     const days = Math.floor((Date.now() - Date.parse('2020-01-01T00:00:00Z')) / 86_400_000);
+    const ahead = -Math.floor((Date.now() - Date.parse('2099-01-01T00:00:00Z')) / 86_400_000);
     expect(r.stderr.trim().split('\n')).toEqual([
       `${file}:2:3: warning: providers.a.base_url ends in /chat/completions; give the API root (e.g. https://api.example.com/v1): the tool adds /chat/completions itself`,
       `${file}:2:3: warning: providers.a.price has no priced_at; add the date you read it (YYYY-MM-DD) so an old price can be flagged`,
@@ -47,6 +49,8 @@ describe('config check', () => {
       `${file}:5:3: warning: providers.d.base_url is plain http to 0.0.0.0:9, which is not loopback; d's key would be refused at run time: use https://`,
       `${file}:7:3: warning: providers.f.base_url uses \${E_KEY}, which is not set; export E_KEY=... before using f`,
       `${file}:7:3: warning: providers.f.base_url is plain http to 10.0.0.6, which is not loopback; f's key would be refused at run time: use https://`,
+      `${file}:8:3: warning: providers.g.price.priced_at is 2099-01-01, ${ahead} days ahead; give the date you read the price`,
+      `${file}:8:3: warning: providers.g.price.cached_input (1) is above price.input (0.1); cached input is billed at a fraction of input: check the two are not swapped`,
     ]);
   });
 

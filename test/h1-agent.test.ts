@@ -664,6 +664,7 @@ describe('h1 agent: TLS', () => {
     const last = events.at(-1) as Extract<ProviderEvent, { type: 'error' }>;
     expect(last.error.errorClass).toBe('timeout');
     expect(last.error.timeoutPhase).toBe('connect');
+    expect(last.error.message).toBe('s: connect timeout after 300ms');
     await adapter.close();
   });
 });

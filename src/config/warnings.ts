@@ -5,7 +5,7 @@ import type { Config } from './types.js';
 
 /**
  * What `config check` warns about: settings that are valid YAML and schema but fail later, at run time
- * (an endpoint path in base_url, an unset ${VAR}, a key over plain HTTP) or mislead (undated or old prices).
+ * (an endpoint path in base_url, an unset ${VAR}, a key over plain HTTP) or mislead (undated, old or future-dated prices, a cached-input price above the input price).
  * Each warning is "file:line:col: warning: ...", pointing at the provider's entry.
  */
 export function configWarnings(cfg: Config, env: NodeJS.ProcessEnv, asOf: Date): string[] {
@@ -34,6 +34,10 @@ export function configWarnings(cfg: Config, env: NodeJS.ProcessEnv, asOf: Date):
     if (p.price && !p.price.pricedAt) warn(`price has no priced_at; add the date you read it (YYYY-MM-DD) so an old price can be flagged`);
     const age = priceAgeDays(p.price?.pricedAt, asOf);
     if (age !== undefined && age > STALE_PRICE_DAYS) warn(`price.priced_at is ${p.price!.pricedAt}, ${age} days ago; check the price and update priced_at`);
+    // A date ahead would keep the price from ever being flagged as old: a typo of the year, most likely.
+    if (age !== undefined && age < 0) warn(`price.priced_at is ${p.price!.pricedAt}, ${-age} day${age === -1 ? '' : 's'} ahead; give the date you read the price`);
+    // Cache reads are billed at a fraction of input by every provider that has them: more is two fields swapped.
+    if (p.price && p.price.cachedInput > p.price.input) warn(`price.cached_input (${p.price.cachedInput}) is above price.input (${p.price.input}); cached input is billed at a fraction of input: check the two are not swapped`);
   }
   return out;
 }

@@ -192,14 +192,13 @@ export class AttemptClock {
     return this.userAborted && this.phase === undefined;
   }
 
-  timeoutError(provider: string): ProviderError {
+  timeoutError(provider: string, phase: TimeoutPhase = this.phase ?? 'total'): ProviderError {
     const limits: Record<TimeoutPhase, number | undefined> = {
       connect: this.timeouts.connectMs,
       first_token: this.timeouts.firstTokenMs,
       idle: this.timeouts.idleMs,
       total: this.totalMs,
     };
-    const phase = this.phase ?? 'total';
     const limit = limits[phase];
     return new ProviderError({
       errorClass: 'timeout',
@@ -251,7 +250,8 @@ export function transportError(provider: string, e: unknown, clock: AttemptClock
   const code = errorCode(e) ?? 'UNKNOWN';
   const text = redact(e instanceof Error ? e.message : String(e));
   if (code === CONNECT_TIMEOUT) {
-    return new ProviderError({ errorClass: 'timeout', provider, timeoutPhase: 'connect', message: `${provider}: connect timeout` });
+    // Worded by the clock, as the other clocks' timeouts are: "connect timeout after 300ms".
+    return clock.timeoutError(provider, 'connect');
   }
   if (inBody) {
     return new ProviderError({
