@@ -283,6 +283,9 @@ describe('bad requests: a 400 that says what and where, and no chain call', () =
     ['n > 1', { messages, n: 3 }, /^n: only one choice per request is supported \(got 3\)/],
     ['no messages', { messages: [] }, /^messages: must be a non-empty list/],
     ['bad max_tokens', { messages, max_tokens: -1 }, /^max_tokens: must be a positive integer \(got -1\)/],
+    // Past 2^53 a number is no exact integer: the library's request check would refuse it as a UsageError,
+    // which serve reported as context_length_exceeded on messages, in the library's words (maxTokens).
+    ['max_tokens past 2^53', { messages, max_tokens: 2 ** 53 }, /^max_tokens: must be a positive integer \(got 9007199254740992\)/],
     ['bad temperature', { messages, temperature: 7 }, /^temperature: must be a number from 0 to 2 \(got 7\)/],
     ['bad role', { messages: [{ role: 'robot', content: 'hi' }] }, /^messages\[0\]\.role: must be system, developer, user or assistant \(got "robot"\)/],
   ];

@@ -23,7 +23,8 @@ export const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.le
 export function positiveInt(o: Record<string, unknown>, key: string): number | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) bad(key, `must be a positive integer (got ${show(v)})`);
+  // A safe integer: past 2^53 a count is no longer exact (and the router refuses it).
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) bad(key, `must be a positive integer (got ${show(v)})`);
   return v;
 }
 
