@@ -194,6 +194,20 @@ describe('breakers shared through Redis by two replicas', () => {
     expect(JSON.parse(await raw(shared.port, 'HGET', `${p}breakers`, 'k').then((r) => r.slice(r.indexOf('{'))))).toMatchObject({ state: 'half_open', probe_started_at: claimedAt + 5 });
   });
 
+  it("a success on B ends the failures A counted since B's load: the breaker does not open at A's next failure", async () => {
+    // As FileBreakers.success: B's view is from the start of its call (a gateway replica streaming an
+    // answer); A's failures meanwhile, plus one after B's success, are not three consecutive failures.
+    const p = ns();
+    const [a, b] = await Promise.all([replica(shared.url, p), replica(shared.url, p)]);
+    await b.breakers.load();
+    for (let i = 0; i < 2; i++) await a.breakers.failure('k', 'prov', 'server', undefined);
+    await b.breakers.success('k', 'prov');
+    const rec = JSON.parse(await raw(shared.port, 'HGET', `${p}breakers`, 'k').then((r) => r.slice(r.indexOf('{'))));
+    expect(rec).toMatchObject({ state: 'closed', consecutive_failures: 0 });
+    await a.breakers.failure('k', 'prov', 'server', undefined);
+    expect(a.breakers.admit('k', 'prov')).toEqual({ allowed: true, probe: false });
+  });
+
   it('open-until follows a longer Retry-After, and never more than MAX_OPEN_MS', async () => {
     const p = ns();
     const policy = { failures: 1, cooldownMs: 1000, probeTimeoutMs: 10_000 };

@@ -174,6 +174,10 @@ export class RedisBreakers implements Breakers {
   }
 
   async success(key: string, name: string, nowMs = Date.now()): Promise<void> {
+    // Read the record again: this replica's view is from the start of the call (load), and another replica
+    // may have counted failures since; a success must end those too, or they add up across it (FileBreakers.success).
+    const now = await this.conn.run((send) => send<unknown>(['HGET', this.hash, key]));
+    if (now.ok) this.remember(key, typeof now.value === 'string' ? now.value : '');
     const rec = this.local.records.get(key);
     if (!rec || (rec.state === 'closed' && rec.consecutive_failures === 0)) return; // nothing to write, as far as this replica knows
     if (!(await this.update(key, () => fresh(name, nowMs)))) await this.local.success(key, name, nowMs);
