@@ -274,6 +274,22 @@ describe('answer cache and latency history in Redis', () => {
     expect(await raw(shared.port, 'EXISTS', `${p}answer:${key}`)).toBe(':0\r\n'); // Redis dropped it
   });
 
+  it('as the file cache: an entry of blank text is no answer, and an entry lives only as long as the cache_ttl the reader has now', async () => {
+    // A replica of an older version (or under a longer cache_ttl before a reload) wrote these into the shared Redis.
+    const p = ns();
+    const day = 24 * 3_600_000;
+    const old = await replica(shared.url, p, { cacheTtlMs: day });
+    const now = await replica(shared.url, p, { cacheTtlMs: 3_600_000 });
+    const key = cacheKey({ messages: [{ role: 'user', content: 'q' }] });
+    const t0 = Date.now();
+    await old.cache.put(key, { content: 'the answer', provider: 'p', model: 'm', usage: null }, t0);
+    expect(await now.cache.get(key, t0 + 1000)).toMatchObject({ content: 'the answer' });
+    expect(await old.cache.get(key, t0 + 2 * 3_600_000)).toMatchObject({ content: 'the answer' });
+    expect(await now.cache.get(key, t0 + 2 * 3_600_000)).toBeUndefined();
+    await old.cache.put(key, { content: '\n\n ', provider: 'p', model: 'm', usage: null }, t0);
+    expect(await now.cache.get(key, t0 + 1000)).toBeUndefined();
+  });
+
   it('latency samples flushed by two replicas are merged, newest HISTORY_SAMPLES kept', async () => {
     const p = ns();
     const a = await replica(shared.url, p);

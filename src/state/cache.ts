@@ -61,6 +61,20 @@ export class MemoryAnswerCache implements AnswerCache {
   }
 }
 
+/**
+ * A stored entry (JSON text) as it may be served, by the file and the Redis cache alike: undefined once
+ * expired; throws when it is no entry or holds no answer. Blank text is no answer (an entry written before
+ * blank answers were refused, or not by us), and an entry is kept for the TTL configured now: one written
+ * under a longer cache_ttl (or by a replica configured so) does not outlive a shorter one.
+ */
+export function storedAnswer(text: string, ttlMs: number, nowMs: number): CachedAnswer | undefined {
+  const a = JSON.parse(text) as CachedAnswer;
+  if (typeof a !== 'object' || a === null || typeof a.content !== 'string' || typeof a.expires_at !== 'number' || typeof a.provider !== 'string' || typeof a.model !== 'string') throw new Error('bad shape');
+  if (!/\S/.test(a.content)) throw new Error('no answer');
+  const expires = typeof a.created_at === 'number' ? Math.min(a.expires_at, a.created_at + ttlMs) : a.expires_at;
+  return expires > nowMs ? a : undefined;
+}
+
 /** Cache entries are named by their key, a SHA-256 in hex: the only files `clear` ever removes. */
 const ENTRY_NAME = /^[0-9a-f]{64}\.json$/;
 
@@ -97,13 +111,7 @@ export class FileAnswerCache implements AnswerCache {
     }
     if (text === undefined) return undefined;
     try {
-      const a = JSON.parse(text) as CachedAnswer;
-      if (typeof a.content !== 'string' || typeof a.expires_at !== 'number' || typeof a.provider !== 'string' || typeof a.model !== 'string') throw new Error('bad shape');
-      // Blank text is no answer (an entry written before blank answers were refused, or not by us).
-      if (!/\S/.test(a.content)) throw new Error('no answer');
-      // Kept for the TTL configured now: an entry written under a longer cache_ttl does not outlive a shorter one.
-      const expires = typeof a.created_at === 'number' ? Math.min(a.expires_at, a.created_at + this.ttlMs) : a.expires_at;
-      return expires > nowMs ? a : undefined;
+      return storedAnswer(text, this.ttlMs, nowMs);
     } catch {
       this.warn(`cached answer ${this.file(key)} is corrupt; ignoring it`);
       return undefined;

@@ -1,5 +1,5 @@
 import { DEFAULT_BREAKER, MAX_OPEN_MS, MemoryBreakers, breakerRules, fresh, validRecord, type Admission, type BreakerPolicy, type BreakerRecord, type Breakers } from './breaker.js';
-import type { AnswerCache, CachedAnswer } from './cache.js';
+import { storedAnswer, type AnswerCache, type CachedAnswer } from './cache.js';
 import { BufferedHistory, HISTORY_KEYS, HISTORY_SAMPLES, MemoryLatencyHistory, type LatencyHistory, type LatencySamples } from './latency.js';
 import type { RedisConnection, Send } from './redis-connection.js';
 
@@ -229,9 +229,7 @@ export class RedisAnswerCache implements AnswerCache {
     const r = await this.conn.run((send) => send<string | null>(['GET', this.conn.key('answer', key)]));
     if (!r.ok || typeof r.value !== 'string') return undefined;
     try {
-      const a = JSON.parse(r.value) as CachedAnswer;
-      if (typeof a.content !== 'string' || typeof a.provider !== 'string' || typeof a.expires_at !== 'number') return undefined;
-      return a.expires_at > nowMs ? a : undefined;
+      return storedAnswer(r.value, this.ttlMs, nowMs);
     } catch {
       return undefined;
     }
