@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { run } from './cli-helpers.js';
 import { emulator } from './helpers.js';
 import { priceNotes } from '../src/cost/price-age.js';
+import { loadConfig } from '../src/config/load.js';
+import { configWarnings } from '../src/config/warnings.js';
 
 const server = await emulator({ good: { dialect: 'openai', output_tokens: { dist: 'constant', value: 3 } } });
 const dir = mkdtempSync(join(tmpdir(), 'llmf-check-'));
@@ -38,7 +40,8 @@ describe('config check', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(`${file}: ok — 7 providers, chains: default (7); 11 warnings above`);
     const days = Math.floor((Date.now() - Date.parse('2020-01-01T00:00:00Z')) / 86_400_000);
-    const ahead = -Math.floor((Date.now() - Date.parse('2099-01-01T00:00:00Z')) / 86_400_000);
+    // Ahead of the date it is anywhere now: counted on the clock of UTC+14, the zone that reaches a date first.
+    const ahead = -Math.floor((Date.now() + 14 * 3_600_000 - Date.parse('2099-01-01T00:00:00Z')) / 86_400_000);
     expect(r.stderr.trim().split('\n')).toEqual([
       `${file}:2:3: warning: providers.a.base_url ends in /chat/completions; give the API root (e.g. https://api.example.com/v1): the tool adds /chat/completions itself`,
       `${file}:2:3: warning: providers.a.price has no priced_at; add the date you read it (YYYY-MM-DD) so an old price can be flagged`,
@@ -52,6 +55,19 @@ describe('config check', () => {
       `${file}:8:3: warning: providers.g.price.priced_at is 2099-01-01, ${ahead} days ahead; give the date you read the price`,
       `${file}:8:3: warning: providers.g.price.cached_input (1) is above price.input (0.1); cached input is billed at a fraction of input: check the two are not swapped`,
     ]);
+  });
+
+  it('a priced_at that is today somewhere on Earth is not "ahead": a user east of UTC writes their own date', () => {
+    // 21:00 UTC on 30 Nov is 06:00 on 1 Dec in Tokyo (UTC+9) and 11:00 in Kiritimati (UTC+14): 1 Dec is
+    // today there. 2 Dec is today nowhere yet.
+    const asOf = new Date('2026-11-30T21:00:00Z');
+    const warned = (date: string) => {
+      const file = write(`tz-${date}.yaml`, `providers:\n  p: { api: openai, base_url: "https://x.example/v1", model: m, price: { input: 1, output: 2, priced_at: ${date} } }\n`);
+      return configWarnings(loadConfig(file, env), env, asOf).map((w) => w.slice(w.indexOf('warning: ')));
+    };
+    expect(warned('2026-11-30')).toEqual([]);
+    expect(warned('2026-12-01')).toEqual([]);
+    expect(warned('2026-12-02')).toEqual(['warning: providers.p.price.priced_at is 2026-12-02, 1 day ahead; give the date you read the price']);
   });
 
   it('says "1 provider", and suggests api_key_env for api_key', async () => {

@@ -8,6 +8,9 @@ import type { Config } from './types.js';
  * (an endpoint path in base_url, an unset ${VAR}, a key over plain HTTP) or mislead (undated, old or future-dated prices, a cached-input price above the input price).
  * Each warning is "file:line:col: warning: ...", pointing at the provider's entry.
  */
+/** UTC+14 (Kiribati's Line Islands): the first zone where a date begins. */
+const LATEST_ZONE_MS = 14 * 3_600_000;
+
 export function configWarnings(cfg: Config, env: NodeJS.ProcessEnv, asOf: Date): string[] {
   const out: string[] = [];
   for (const p of cfg.providers.values()) {
@@ -34,8 +37,10 @@ export function configWarnings(cfg: Config, env: NodeJS.ProcessEnv, asOf: Date):
     if (p.price && !p.price.pricedAt) warn(`price has no priced_at; add the date you read it (YYYY-MM-DD) so an old price can be flagged`);
     const age = priceAgeDays(p.price?.pricedAt, asOf);
     if (age !== undefined && age > STALE_PRICE_DAYS) warn(`price.priced_at is ${p.price!.pricedAt}, ${age} days ago; check the price and update priced_at`);
-    // A date ahead would keep the price from ever being flagged as old: a typo of the year, most likely.
-    if (age !== undefined && age < 0) warn(`price.priced_at is ${p.price!.pricedAt}, ${-age} day${age === -1 ? '' : 's'} ahead; give the date you read the price`);
+    // A date ahead would keep the price from ever being flagged as old: a typo of the year, most likely. Ahead
+    // of the date it is anywhere now (UTC+14 reaches a date first): a user east of UTC writes their own today.
+    const ahead = priceAgeDays(p.price?.pricedAt, new Date(asOf.getTime() + LATEST_ZONE_MS));
+    if (ahead !== undefined && ahead < 0) warn(`price.priced_at is ${p.price!.pricedAt}, ${-ahead} day${ahead === -1 ? '' : 's'} ahead; give the date you read the price`);
     // Cache reads are billed at a fraction of input by every provider that has them: more is two fields swapped.
     if (p.price && p.price.cachedInput > p.price.input) warn(`price.cached_input (${p.price.cachedInput}) is above price.input (${p.price.input}); cached input is billed at a fraction of input: check the two are not swapped`);
   }
