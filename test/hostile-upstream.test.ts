@@ -7,6 +7,8 @@ import { FileBreakers, type Breakers } from '../src/state/breaker.js';
 import { createAdapter } from '../src/providers/index.js';
 import type { ProviderAdapter } from '../src/providers/types.js';
 import { run } from './cli-helpers.js';
+import { createRouter } from '../src/router.js';
+import { startHarness } from './serve-harness.js';
 import { ask, collect, errorOf, last, routeServer, textOf, until } from './helpers.js';
 import { FIXTURES, wireBody } from './wire-fixtures.js';
 
@@ -42,6 +44,8 @@ const finishFirst = new Promise<void>((resolve) => (letFirstFinish = resolve));
 
 const server = await routeServer({
   'openai-blank': (res) => res.writeHead(200, sse).end(openaiText(gpt, '\n\n ')),
+  // 25 blank deltas: more than a gateway's stream commit (20 tokens) holds back.
+  'openai-blank-long': (res) => res.writeHead(200, sse).end(`${gptHead.split('\n\n')[0]}\n\n${`${openaiText(gptHead.split('\n\n')[1], '\n')}\n\n`.repeat(25)}${openaiText(gpt.slice(gptHead.length), '\n')}`),
   'claude-blank': (res) => res.writeHead(200, sse).end(claudeText(claude, '\n')),
   good: (res) => res.writeHead(200, sse).end(gpt),
   'gemini-SAFETY': (res) => res.writeHead(200, sse).end(gemini.replace('"finish_reason":"stop"', '"finish_reason":"SAFETY"')),
@@ -138,6 +142,32 @@ describe('an answer of whitespace only is no answer', () => {
     expect(r.stderr).toContain('empty_response HTTP 200: empty answer with finish_reason "stop": only whitespace (12 characters) arrived');
     const cacheDir = join(dir, 'cache', 'llm-fallback');
     expect(existsSync(cacheDir) ? readdirSync(cacheDir) : []).toEqual([]);
+  });
+});
+
+describe('a gateway stream of blank lines', () => {
+  it('is not committed by whitespace: the stream commit holds it, and the next provider answers the stream as it answers the plain request', async () => {
+    const router = await createRouter({
+      config: { providers: { blank: { api: 'openai', base_url: server.url('openai-blank-long'), model: 'm' }, good: { api: 'openai', base_url: server.url('good'), model: 'm' } }, chains: { default: ['blank', 'good'] } },
+      env: {},
+      who: 'serve',
+    });
+    const h = await startHarness(router);
+    try {
+      const post = (stream: boolean) =>
+        fetch(`${h.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'default', stream, messages: [{ role: 'user', content: 'hi' }] }) });
+      const plain = (await (await post(false)).json()) as { choices: { message: { content: string } }[] };
+      expect(plain.choices[0].message.content).toBe('Hello, World!');
+      const res = await post(true);
+      expect(res.status).toBe(200);
+      const text = (await res.text()).split('\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)) as { choices?: { delta: { content?: string } }[]; error?: unknown });
+      expect(text.filter((c) => c.error)).toEqual([]);
+      expect(text.map((c) => c.choices?.[0]?.delta.content ?? '').join('')).toBe('Hello, World!');
+      expect(res.headers.get('x-llm-fallback-provider')).toBe('good');
+    } finally {
+      await h.close();
+      await router.close();
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * Streaming without lying. A gateway cannot take back text a client has already received, so the first
  * tokens of a streamed answer are held until the stream is committed: `tokens` of them arrived, or `ms`
- * passed since the first (0 of either: at the first token). Before the commit, an answer that breaks off
+ * passed since the first (0 of either: at the first token), counting from the first that is not whitespace. Before the commit, an answer that breaks off
  * (the chain's `restart`) is dropped unseen and the next provider's answer is streamed in its place;
  * after it, a failure ends the stream with the dialect's error event, never its clean ending, and the
  * chain call is aborted. The status line and the x-llm-fallback-* headers go out at the commit, when
@@ -51,6 +51,8 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
   let cut: StreamOutcome['cut'];
   let requests = 0;
   let provider: string | null = null;
+  /** Some held text is not whitespace: only then may the stream commit. */
+  let visible = false;
   let timer: SliceTimer | undefined;
   const t0 = performance.now();
   // The frames after the first write that arrive in one turn (the adapter hands the chain every token of
@@ -97,8 +99,12 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
           continue;
         }
         held.push(ev.text);
-        if (provider === null) {
-          provider = ev.provider;
+        provider ??= ev.provider;
+        // Whitespace alone is no answer yet (the chain fails an answer of only that as empty_response): the
+        // commit waits for visible text, so blank lines never commit the stream to a provider that then fails.
+        if (!visible) {
+          if (!/\S/.test(ev.text)) continue;
+          visible = true;
           // In a slice: a break-off read before the commit fell due is seen first (and shown to no one).
           if (!atOnce) timer = sliceTimeout(() => commit(liveHead()), plan.ms);
         }
@@ -110,6 +116,7 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
           // Nothing was shown: forget the held text; the next attempt's answer takes its place.
           held.length = 0;
           provider = null;
+          visible = false;
           timer?.cancel();
         } else if (!cut) end({ ...liveHead(), source: 'none' }, performance.now() - t0, { class: ev.error.errorClass, message: named(ev.failed, ev.error.message) });
       } else if (ev.type === 'answer') {
