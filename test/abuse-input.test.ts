@@ -250,6 +250,10 @@ describe('damaged result files', () => {
     const read = await run(['compare', good, v1Whole]);
     expect(read.code, read.stderr).toBe(0);
     expect(read.stdout).toMatch(/good/);
+    // Its report says what it is: a version-1 file, not one of version 2.
+    const html = join(dir, 'v1-whole.html');
+    expect((await run(['report', v1Whole, '--html', html])).code).toBe(0);
+    expect(readFileSync(html, 'utf8')).toContain('from a bench result (schema_version 1)');
     // A version-1 file from before a field existed is old, not damaged, and the message says how to go on.
     const v1Old = write('v1-old.json', (j) => {
       j.schema_version = 1;

@@ -65,7 +65,8 @@ export function readResult(file: string, flag?: string): BenchResult {
     }
     throw new UsageError(`${where}: damaged bench result: ${readablePath(problems[0])}${more}; ${FIX}`);
   }
-  const result = current as BenchResult;
+  // Read as the version it is: what it says of itself (the report's footer) stays true; what is written from it is the current version.
+  const result = { ...current, schema_version: version } as BenchResult;
   result.providers.forEach((p, i) => {
     for (const n of HISTOGRAM_NAMES) {
       try {

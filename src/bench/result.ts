@@ -1,5 +1,4 @@
 import type { Price } from '../config/types.js';
-import type { RESULT_SCHEMA_VERSION } from './assemble.js';
 import { cacheWritePrice } from '../cost/usage-cost.js';
 import { ProviderAccumulator, HISTOGRAM_NAMES, type HistogramName } from './accumulator.js';
 import { decode, encode, summarize, type Summary } from './histogram.js';
@@ -14,7 +13,8 @@ import type { WorkloadSettings } from './workloads/workload.js';
 /** The published shape of `bench --format json` / `--out` (schema/bench-result.schema.json). */
 export interface BenchResult {
   $schema: string;
-  schema_version: typeof RESULT_SCHEMA_VERSION;
+  /** RESULT_SCHEMA_VERSION when written; a file read may be older (merge.ts readResult). */
+  schema_version: number;
   tool: { name: 'llm-fallback'; version: string };
   started_at: string;
   ended_at: string;
