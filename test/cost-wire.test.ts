@@ -111,6 +111,7 @@ describe('cost of a recorded stream that reports no usage', async () => {
     const j = await run(['ask', '--config', config, '--no-cache', '--json', 'hi'], { env });
     const out = JSON.parse(j.stdout) as { usage: unknown; cost_usd: number; cost_estimated: boolean; attempts: { cost_usd: number; cost_estimated: boolean }[] };
     expect(out.usage).toBeNull();
+    expect((out as unknown as { estimated_usage: unknown }).estimated_usage).toEqual({ input_tokens: 5, cached_input_tokens: 0, cache_write_input_tokens: null, output_tokens: 4, reasoning_tokens: null });
     expect(out.cost_usd).toBeCloseTo(ESTIMATE, 12);
     expect(out.cost_estimated).toBe(true);
     expect(out.attempts.map((a) => [a.cost_usd, a.cost_estimated])).toEqual([[out.cost_usd, true]]);
@@ -141,5 +142,33 @@ describe('cost of a recorded stream that reports no usage', async () => {
     const sse = await (await post(true)).text();
     const delta = sse.split('\n').find((l) => l.startsWith('data: {"type":"message_delta"'))!;
     expect((JSON.parse(delta.slice(6)) as { usage: unknown }).usage).toEqual(estimate);
+  });
+});
+
+// Hand-written (labelled so): a DeepSeek-style stream that reasons in reasoning_content, answers "Hello" and
+// reports no usage; the recorded no-usage stream above has no reasoning. The provider billed the reasoning as
+// output: the estimate counts it, and the Anthropic shape's usage must say what the cost header prices.
+// Output: ceil((400 + 5) / 4) = 102 tokens; prompt "hi": 5 tokens. At $1 input, $2 output per 1M: 5 + 204 = 209 → $0.000209.
+describe('estimated usage of an answer that reasoned', async () => {
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'r1', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  const body = Buffer.from(chunk({ role: 'assistant', content: '' }) + chunk({ reasoning_content: 'r'.repeat(400) }) + chunk({ content: 'Hello' }) + chunk({}, 'stop') + 'data: [DONE]\n\n');
+  const upstream = await replayServer({ thinker: { status: 200, contentType: 'text/event-stream', body } });
+  afterAll(() => upstream.close());
+  const provider = { api: 'openai', base_url: upstream.url('thinker'), model: 'r1', price: { input: 1, output: 2, priced_at: '2026-11-01' } };
+
+  it('counts the reasoning: the cost header, ask --json and the Anthropic shape give the same 102 output tokens', async () => {
+    const router = await createRouter({ config: { defaults: { retries: 0 }, providers: { r: provider }, chains: { default: ['r'] } }, who: 'serve' });
+    const h = await startHarness(router);
+    afterAll(async () => {
+      await h.close();
+      await router.close();
+    });
+    const r = await router.chat({ model: 'default', messages: [{ role: 'user', content: 'hi' }] });
+    expect(r.estimated_usage).toEqual({ inputTokens: 5, cachedInputTokens: 0, outputTokens: 102 });
+    expect(r.cost_usd).toBeCloseTo(0.000209, 12);
+    const res = await fetch(`${h.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'default', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }) });
+    expect(res.headers.get('x-llm-fallback-cost-usd')).toBe('0.000209');
+    expect(((await res.json()) as { usage: { output_tokens: number } }).usage.output_tokens).toBe(102);
   });
 });

@@ -9,6 +9,7 @@ import { estimatePromptTokens, estimateTextTokens } from '../util/tokens.js';
 import { roundMs as round } from '../util/time.js';
 import { LiveAttempt, type Outcome } from './attempt.js';
 import type { Attempt, ChainEvent, ChainProvider, ChainRequest, ChainResult, Decision, LiveSink } from './events.js';
+import type { Usage } from '../providers/types.js';
 import { nextWake } from './hedge.js';
 import { attemptClocks, failureKind, pickNext, retryDelay, type HedgeSetting, type Slot } from './policy.js';
 import { fallbackTier } from './tiers.js';
@@ -205,11 +206,13 @@ export class FallbackChain {
      * provider billed it all the same, and $0 would be wrong. A failed attempt counts only what its server
      * reported, as in bench.
      */
+    const estimatedUsage = (out: Outcome): Usage | undefined =>
+      out.usage || out.outputChars === 0 ? undefined : { inputTokens: promptTokens, cachedInputTokens: 0, outputTokens: estimateTextTokens(out.outputChars) };
     const attemptCost = (p: ChainProvider, out: Outcome | null, decision: Decision): { cost: number; estimated: boolean } => {
       if (!out || !p.price) return { cost: 0, estimated: false };
       if (out.usage) return { cost: costOf(out.usage, p.price), estimated: false };
-      if (decision !== 'success' || out.outputChars === 0) return { cost: 0, estimated: false };
-      return { cost: costOf({ inputTokens: promptTokens, cachedInputTokens: 0, outputTokens: estimateTextTokens(out.outputChars) }, p.price), estimated: true };
+      const estimate = decision === 'success' ? estimatedUsage(out) : undefined;
+      return estimate ? { cost: costOf(estimate, p.price), estimated: true } : { cost: 0, estimated: false };
     };
 
     const record = (p: ChainProvider, a: LiveAttempt | null, out: Outcome | null, decision: Decision, extra: Partial<Attempt> = {}): Attempt => {
@@ -324,12 +327,14 @@ export class FallbackChain {
         const c = o.cache;
         later(() => c.store.put(c.key(), { content: out.content, provider: p.name, model: p.model, usage: out.usage }));
       }
+      const estimate = estimatedUsage(out);
       return {
         source: 'live',
         content: out.content,
         provider: p.name,
         model: p.model,
         usage: out.usage,
+        ...(estimate ? { estimated_usage: estimate } : {}),
         finish_reason: out.finish,
         truncated,
         cost_usd: answerCost.cost_usd,

@@ -47,6 +47,11 @@ export interface ChainResult {
   provider: string | null;
   model: string | null;
   usage: Usage | null;
+  /**
+   * A live answer whose provider reported no usage: the prompt and the output (answer and reasoning) at four
+   * characters a token, the estimate cost_usd is priced from. Absent otherwise.
+   */
+  estimated_usage?: Usage;
   finish_reason: FinishReason | null;
   /** The answer stopped at the max-tokens limit: complete as far as it goes, but cut. */
   truncated: boolean;

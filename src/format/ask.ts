@@ -36,5 +36,5 @@ const snakeUsage = (u: import('../providers/types.js').Usage | null) =>
 
 /** `ask --json`: the chain result with snake_case usage, like every other JSON the tool writes. */
 export function askJson(r: ChainResult): string {
-  return `${JSON.stringify({ ...r, usage: snakeUsage(r.usage), attempts: r.attempts.map((a) => ({ ...a, usage: snakeUsage(a.usage) })) }, null, 2)}\n`;
+  return `${JSON.stringify({ ...r, usage: snakeUsage(r.usage), estimated_usage: snakeUsage(r.estimated_usage ?? null), attempts: r.attempts.map((a) => ({ ...a, usage: snakeUsage(a.usage) })) }, null, 2)}\n`;
 }

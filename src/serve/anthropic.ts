@@ -58,7 +58,8 @@ const stopReason = (r: ChainResult) => (r.finish_reason ? STOP[r.finish_reason] 
  * final message) take message_delta's as the total, which would book the answer as free.
  */
 function usage(r: ChainResult, promptTokens: number): Record<string, number | null> {
-  if (r.source === 'live' && !r.usage) return { input_tokens: promptTokens, cache_creation_input_tokens: null, cache_read_input_tokens: 0, output_tokens: estimateTextTokens(r.content.length) };
+  // The chain's estimate counts reasoning too, as the cost it prices (x-llm-fallback-cost-usd) does.
+  if (r.source === 'live' && !r.usage) return { input_tokens: promptTokens, cache_creation_input_tokens: null, cache_read_input_tokens: 0, output_tokens: r.estimated_usage?.outputTokens ?? estimateTextTokens(r.content.length) };
   const u = r.source === 'live' ? r.usage : null;
   const cached = u?.cachedInputTokens ?? 0;
   const writes = u?.cacheWriteInputTokens;
