@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { refusedUrl } from '../src/mock/server.js';
 import { run, startCli } from './cli-helpers.js';
-import { emulator, until } from './helpers.js';
+import { emulator, routeServer, until } from './helpers.js';
 import { onTerminal } from './pty-helpers.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
@@ -55,7 +56,7 @@ describe('health', () => {
   it('required vs optional: exit 0 when only optional providers are down; JUnit marks them skipped', async () => {
     const r = await run(['--config', config, 'health', ...all, '--timeout', '500ms', '--require', 'ok', '--format', 'junit'], { env });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/<testsuites name="llm-fallback health" tests="4" failures="0" skipped="3"/);
+    expect(r.stdout).toMatch(/<testsuite name="llm-fallback health \(deep\)" tests="4" failures="0" skipped="3"/);
     expect(r.stdout).toMatch(/<testcase classname="llm-fallback.health.providers" name="dead \(m\)" time="[\d.]+">\n\s+<skipped message="optional provider down: network:ECONNREFUSED"\/>/);
     const req = await run(['--config', config, 'health', ...all, '--timeout', '500ms', '--require', 'ok,locked', '--format', 'junit'], { env });
     expect(req.code).toBe(1);
@@ -115,7 +116,7 @@ describe('health in CI', () => {
     expect(r.stdout).toMatch(/secret1 .*│ skipped \(no key\)/);
     expect(r.stdout).not.toContain('<?xml');
     const xml = readFileSync(xmlFile, 'utf8');
-    expect(xml).toMatch(/tests="3" failures="0" skipped="1"/);
+    expect(xml).toMatch(/<testsuite [^>]*tests="3" failures="0" skipped="1"/);
     expect(xml).toMatch(/name="secret1 \(s1\)" time="0.000">\n\s+<skipped message="not checked: NOT_SET_KEY_1 is not set"\/>/);
   });
 
@@ -193,5 +194,56 @@ describe('health --watch on a real terminal', () => {
     // Redrawn in place after every round: the status line appears several times, each after a line clear.
     const lines = r.output.match(/\r\x1b\[2Kwatching 1 provider: 1 up, 0 down · last check \d\d:\d\d:\d\d UTC · every 200ms · Ctrl-C to stop/g) ?? [];
     expect(lines.length).toBeGreaterThan(1);
+  });
+});
+
+  // A server's error message may hold anything: quotes, markup, a CDATA end, characters XML 1.0 forbids
+  // (C0 controls, U+FFFE, U+FFFF, an unpaired surrogate), markdown table syntax; the config's names too.
+  const message = 'bad "quote" ]]> <tag> & \u0001ctl\u0008 | pipe `tick` \uFFFE\uFFFF \uD800 end';
+  const upstream = await routeServer({
+    hostile: (res) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message, type: 'server_error' } })),
+    hang: () => {}, // accepts the request and never answers
+  });
+  const name = 'we|ird"<n>`';
+  const hostileConfig = join(dir, 'hostile.yaml');
+  writeFileSync(
+    hostileConfig,
+    `providers:
+  '${name}': { api: openai, base_url: "${upstream.url('hostile')}", model: 'm|1', api_key_env: HOSTILE_KEY }
+  hang: { api: openai, base_url: "${upstream.url('hang')}", model: m, api_key_env: HOSTILE_KEY }
+  nokey: { api: openai, base_url: "${upstream.url('hang')}", model: m, api_key_env: NOT_SET_KEY_3 }
+`,
+  );
+  const hostileEnv = { HOSTILE_KEY: 'sk-hostile-0123456789', XDG_STATE_HOME: join(dir, 'state') };
+
+describe('health reports with names and messages we do not control', () => {
+  it('JUnit: well-formed XML 1.0 (checked by xmllint), forbidden characters dropped, counts only where junit-10.xsd allows them', async () => {
+    const file = join(dir, 'hostile.xml');
+    const r = await run(['--config', hostileConfig, 'health', name, 'hang', 'nokey', '--require', 'hang,' + name, '--timeout', '300ms', '--format', 'junit', '--out', file], { env: hostileEnv });
+    expect(r.code).toBe(1);
+    const xml = readFileSync(file, 'utf8');
+    // xmllint exits non-zero on a file a JUnit reader cannot parse.
+    expect(execFileSync('xmllint', ['--noout', file], { encoding: 'utf8' })).toBe('');
+    expect(xml).toContain(
+      '<failure type="server" message="server HTTP 500">we|ird&quot;&lt;n&gt;`: HTTP 500: bad &quot;quote&quot; ]]&gt; &lt;tag&gt; &amp; ctl | pipe `tick`   end</failure>',
+    );
+    expect(xml).toContain('name="we|ird&quot;&lt;n&gt;` (m|1)"');
+    expect(xml).toContain('<failure type="timeout" message="timeout:total">hang: total timeout after 300ms</failure>');
+    expect(xml).toMatch(/name="nokey \(m\)" time="0.000">\n\s+<skipped message="not checked: NOT_SET_KEY_3 is not set"\/>/);
+    // Jenkins' junit-10.xsd has no `skipped` on <testsuites>; <testsuite> carries it.
+    expect(xml).toMatch(/\n<testsuites name="llm-fallback health" tests="3" failures="2" errors="0" time="[\d.]+">\n/);
+    expect(xml).toMatch(/\n {2}<testsuite name="llm-fallback health \(deep\)" tests="3" failures="2" skipped="1" errors="0" time="[\d.]+" timestamp="/);
+  });
+
+  it('markdown step summary: one table row per provider whatever the names and messages hold', async () => {
+    const summary = join(dir, 'hostile-summary.md');
+    writeFileSync(summary, '');
+    const r = await run(['--config', hostileConfig, 'health', name, '--timeout', '300ms'], { env: { ...hostileEnv, GITHUB_STEP_SUMMARY: summary } });
+    expect(r.code).toBe(1);
+    const md = readFileSync(summary, 'utf8');
+    expect(md).toContain('| we\\|ird"&lt;n&gt;\\` | m\\|1 | yes | ❌ server | 500 |');
+    expect(md).toContain('- **Unhealthy:** we\\|ird"&lt;n&gt;\\`: server (HTTP 500): bad "quote" ]]&gt; &lt;tag&gt; & ctl \\| pipe \\`tick\\`');
+    // Every table row has the header's 7 cells: an unescaped | would add cells.
+    for (const row of md.split('\n').filter((l) => l.startsWith('|'))) expect(row.split(/(?<!\\)\|/).length - 2).toBe(7);
   });
 });

@@ -2,7 +2,7 @@ import { formatMs } from '../util/duration.js';
 import type { Summary } from '../bench/histogram.js';
 import type { BenchResult, ProviderResult } from '../bench/result.js';
 import { scheduleWarnings } from '../bench/schedule.js';
-import { fitTable, TEXT_WIDTH, usdCost as usd, wrapText } from './table.js';
+import { csvCell, fitTable, TEXT_WIDTH, usdCost as usd, wrapText } from './table.js';
 import { goodputCsvColumns, goodputMarkdown, goodputTable } from './goodput.js';
 import { sweepCsvColumns, sweepMarkdown, sweepTable } from './sweep.js';
 import { repeatMarkdown, repeatTable } from './repeat.js';
@@ -172,11 +172,6 @@ const CSV_COLUMNS: [string, (p: ProviderResult) => unknown][] = [
   ['cost_per_1m_output_tokens_usd', (p) => p.cost_per_1m_output_tokens_usd],
   ['errors', (p) => Object.entries(p.errors).map(([k, v]) => `${k}:${v}`).join(' ')],
 ];
-
-function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 export function benchCsv(result: BenchResult, sort?: SortKey): string {
   const columns = [...CSV_COLUMNS, ...goodputCsvColumns(result), ...sweepCsvColumns(result), ...workloadCsvColumns(result)];

@@ -1,6 +1,6 @@
 import type { HealthReport, HealthResult } from '../health/check.js';
 import { formatMs } from '../util/duration.js';
-import { makeTable, usdCost, withoutName } from './table.js';
+import { makeTable, markdownCell as md, usdCost, withoutName } from './table.js';
 
 export function healthTable(r: HealthReport): string {
   const t = makeTable(['provider', 'model', 'required', 'health', 'status', 'latency', 'TTFT', 'served model', 'cost'], ['left', 'left', 'left', 'left', 'right', 'right', 'right', 'left', 'right']);
@@ -27,17 +27,31 @@ export function healthTable(r: HealthReport): string {
 export function healthMarkdown(r: HealthReport): string {
   const rows = ['### llm-fallback health', '', '| provider | model | required | health | status | latency | TTFT |', '|---|---|---|---|--:|--:|--:|'];
   for (const p of r.providers) {
-    rows.push(`| ${p.name} | ${p.model} | ${p.required ? 'yes' : 'no'} | ${p.healthy ? '✅ healthy' : p.skipped ? '⏭️ skipped (no key)' : `❌ ${p.error_detail ?? 'down'}`} | ${p.status ?? '-'} | ${formatMs(p.latency_ms)} | ${p.ttft_ms === null ? '-' : formatMs(p.ttft_ms)} |`);
+    rows.push(`| ${md(p.name)} | ${md(p.model)} | ${p.required ? 'yes' : 'no'} | ${p.healthy ? '✅ healthy' : p.skipped ? '⏭️ skipped (no key)' : `❌ ${md(p.error_detail ?? 'down')}`} | ${p.status ?? '-'} | ${formatMs(p.latency_ms)} | ${p.ttft_ms === null ? '-' : formatMs(p.ttft_ms)} |`);
   }
   rows.push('');
-  for (const c of r.chains) rows.push(`- chain **${c.name}**: ${c.healthy ? '✅ healthy' : '❌ down'}`);
-  rows.push(r.ok ? '- All required providers and chains are healthy.' : `- **Unhealthy:** ${r.failures.map((f) => f.replace(/\|/g, '\\|')).join('; ')}`);
+  for (const c of r.chains) rows.push(`- chain **${md(c.name)}**: ${c.healthy ? '✅ healthy' : '❌ down'}`);
+  rows.push(r.ok ? '- All required providers and chains are healthy.' : `- **Unhealthy:** ${r.failures.map(md).join('; ')}`);
   return `${rows.join('\n')}\n`;
 }
 
-const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+/**
+ * Text for an XML 1.0 attribute or element. Characters XML 1.0 forbids even as references (C0 controls but
+ * tab/LF/CR, U+FFFE, U+FFFF, and a UTF-16 surrogate without its pair, all of which a server's error message
+ * can hold) are dropped: one of them makes the whole file unreadable to a JUnit parser.
+ */
+const xml = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '');
 
-/** JUnit XML: each provider (and chain) is a test case, so CI systems list them. Optional providers that are down are "skipped", not failed. */
+/**
+ * JUnit XML: each provider (and chain) is a test case, so CI systems list them. Optional providers that are down are "skipped", not failed.
+ * Valid against Jenkins' junit-10.xsd (xunit-plugin), which allows no `skipped` on <testsuites>: the count is on <testsuite>.
+ */
 export function healthJunit(r: HealthReport): string {
   const secs = (ms: number) => (ms / 1000).toFixed(3);
   const cases = r.providers.map((p) => {
@@ -57,7 +71,7 @@ export function healthJunit(r: HealthReport): string {
   const total = r.providers.length + r.chains.length;
   const time = secs(Math.max(0, ...r.providers.map((p) => p.latency_ms)));
   return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="llm-fallback health" tests="${total}" failures="${failures}" skipped="${skipped}" time="${time}">
+<testsuites name="llm-fallback health" tests="${total}" failures="${failures}" errors="0" time="${time}">
   <testsuite name="llm-fallback health (${r.mode})" tests="${total}" failures="${failures}" skipped="${skipped}" errors="0" time="${time}" timestamp="${r.checked_at}">
 ${[...cases, ...chainCases].join('\n')}
   </testsuite>

@@ -91,3 +91,18 @@ export function withoutName(name: string, message: string, status?: number | nul
   if (status && m.startsWith(`HTTP ${status}: `)) m = m.slice(`HTTP ${status}: `.length);
   return m;
 }
+
+/** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, its quotes doubled. */
+export function csvCell(v: unknown): string {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * Text for one GitHub-flavoured markdown table cell, or a list item, from names and messages we do not
+ * control: a `|` (even inside backticks) would end the cell, a line break the row, a backtick open a code
+ * span that swallows the next cells, and `<…>` is read as HTML and hidden.
+ */
+export function markdownCell(s: string): string {
+  return s.replace(/\r\n|[\r\n]/g, ' ').replace(/[\\|`]/g, '\\$&').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
