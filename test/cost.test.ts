@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,5 +115,27 @@ currency: { code: CNY, rate: 7.2 }
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim()).toBe(msg);
     }
+  });
+
+  it('names holding commas, quotes and | stay one field in CSV (read back by Python’s csv module) and one cell in markdown; JSON is snake_case', async () => {
+    const hostile = join(dir, 'hostile.yaml');
+    writeFileSync(
+      hostile,
+      `providers:
+  'a,b"c': { api: openai, base_url: https://a.test/v1, model: 'm,1', price: { input: 1, cached_input: 0.1, output: 4, priced_at: 2026-11-01 } }
+  'p|q': { api: openai, base_url: https://b.test/v1, model: 'm\`2', price: { input: 2, output: 8, priced_at: 2026-11-01 } }
+`,
+    );
+    const flags = ['--input-tokens', '30M/day', '--cached-share', '30%', '--output-tokens', '10M/day'];
+    const csv = await run(['--config', hostile, 'cost', ...flags, '--format', 'csv']);
+    const rows = JSON.parse(execFileSync('python3', ['-c', 'import csv, json, sys; print(json.dumps(list(csv.reader(sys.stdin))))'], { input: csv.stdout, encoding: 'utf8' }));
+    // By hand: 21M uncached × $1 + 9M cached × $0.10 + 10M × $4 = $61.90/day; × 30 = 1857; × 365 = 22593.5.
+    expect(rows[1]).toEqual(['a,b"c', 'm,1', 'USD', '1', '0.1', '1.25', '4', '2026-11-01', '61.9', '1857', '22593.5']);
+    expect(rows[2].slice(0, 2)).toEqual(['p|q', 'm`2']);
+    const md = (await run(['--config', hostile, 'cost', ...flags, '--format', 'markdown'])).stdout;
+    expect(md).toContain('| p\\|q | m\\`2 | $2.00 |');
+    expect(md).toContain('| p\\|q | $140 | $4,200 | $51,100 |');
+    const j = JSON.parse((await run(['--config', hostile, 'cost', ...flags, '--format', 'json'])).stdout);
+    expect(j.workload).toEqual({ input_tokens: 30e6, output_tokens: 10e6, cached_share: 0.3, cache_write_share: 0, source: 'from the flags' });
   });
 });

@@ -3,7 +3,7 @@ import { findChain, findProvider, loadConfig } from '../config/load.js';
 import { blend, parseVolume, priceRows, project, USD, workloadFromResult, type Money, type Workload } from '../cost/project.js';
 import { priceNotes } from '../cost/price-age.js';
 import { UsageError } from '../errors.js';
-import { costCsv, costMarkdown, costTable, type CostReport } from '../format/cost.js';
+import { costCsv, costJson, costMarkdown, costTable, type CostReport } from '../format/cost.js';
 import { choiceFlag, intFlag, positiveNumberFlag, ratioFlag } from './options.js';
 
 export interface CostOptions {
@@ -81,7 +81,7 @@ export async function costCommand(names: string[], opts: CostOptions, global: { 
     notes: priceNotes(providers.filter((p) => p.price).map((p) => ({ name: p.name, pricedAt: p.price!.pricedAt })), new Date()),
   };
   const unpriced = providers.filter((p) => !p.price).map((p) => p.name);
-  if (format === 'json') process.stdout.write(`${JSON.stringify({ ...report, unpriced }, null, 2)}\n`);
+  if (format === 'json') process.stdout.write(costJson(report, unpriced));
   else if (format === 'markdown') process.stdout.write(costMarkdown(report));
   else if (format === 'csv') process.stdout.write(costCsv(report));
   else {

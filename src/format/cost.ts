@@ -1,5 +1,5 @@
 import type { ChainBlend, Money, PriceRow, ProjectionRow, Workload } from '../cost/project.js';
-import { makeTable, usd } from './table.js';
+import { csvCell, makeTable, markdownCell as md, usd } from './table.js';
 
 export interface CostReport {
   currency: Money;
@@ -74,21 +74,31 @@ export function costTable(r: CostReport): string {
 export function costMarkdown(r: CostReport): string {
   const m = r.currency;
   const rows = ['### llm-fallback cost', '', `| provider | model | input /1M | cached /1M | output /1M | context | priced |`, '|---|---|--:|--:|--:|--:|---|'];
-  for (const p of r.prices) rows.push(`| ${p.provider} | ${p.model} | ${perM(p.input, m)} | ${perM(p.cached_input, m)} | ${perM(p.output, m)} | ${p.context_window ?? '-'} | ${p.priced_at ?? '-'} |`);
+  for (const p of r.prices) rows.push(`| ${md(p.provider)} | ${md(p.model)} | ${perM(p.input, m)} | ${perM(p.cached_input, m)} | ${perM(p.output, m)} | ${p.context_window ?? '-'} | ${p.priced_at ?? '-'} |`);
   if (r.workload) {
     rows.push('', '| provider | daily | monthly | yearly |', '|---|--:|--:|--:|');
-    for (const row of r.projection) rows.push(`| ${row.provider} | ${money(row.daily, m)} | ${money(row.monthly, m)} | ${money(row.yearly, m)} |`);
+    for (const row of r.projection) rows.push(`| ${md(row.provider)} | ${money(row.daily, m)} | ${money(row.monthly, m)} | ${money(row.yearly, m)} |`);
   }
-  if (r.chain) rows.push('', `Chain **${r.chain.chain}** blended: ${money(r.chain.daily, m)}/day, ${money(r.chain.monthly, m)}/month.`);
+  if (r.chain) rows.push('', `Chain **${md(r.chain.chain)}** blended: ${money(r.chain.daily, m)}/day, ${money(r.chain.monthly, m)}/month.`);
   if (r.notes.length) rows.push('', ...r.notes);
   return `${rows.join('\n')}\n`;
+}
+
+/**
+ * `--format json`: the report with snake_case names throughout, as every other JSON output has
+ * (the workload is held in camelCase inside the program).
+ */
+export function costJson(r: CostReport, unpriced: string[]): string {
+  const w = r.workload;
+  const workload = w && { input_tokens: w.inputTokens, output_tokens: w.outputTokens, cached_share: w.cachedShare, cache_write_share: w.cacheWriteShare ?? 0, source: w.source };
+  return `${JSON.stringify({ ...r, workload, unpriced }, null, 2)}\n`;
 }
 
 export function costCsv(r: CostReport): string {
   const lines = ['provider,model,currency,input_per_1m,cached_input_per_1m,cache_write_per_1m,output_per_1m,priced_at,daily,monthly,yearly'];
   for (const p of r.prices) {
     const proj = r.projection.find((x) => x.provider === p.provider);
-    lines.push([p.provider, p.model, r.currency.code, p.input, p.cached_input, p.cache_write, p.output, p.priced_at ?? '', proj?.daily ?? '', proj?.monthly ?? '', proj?.yearly ?? ''].join(','));
+    lines.push([p.provider, p.model, r.currency.code, p.input, p.cached_input, p.cache_write, p.output, p.priced_at ?? '', proj?.daily ?? '', proj?.monthly ?? '', proj?.yearly ?? ''].map(csvCell).join(','));
   }
   return `${lines.join('\n')}\n`;
 }
