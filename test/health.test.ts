@@ -246,4 +246,10 @@ describe('health reports with names and messages we do not control', () => {
     // Every table row has the header's 7 cells: an unescaped | would add cells.
     for (const row of md.split('\n').filter((l) => l.startsWith('|'))) expect(row.split(/(?<!\\)\|/).length - 2).toBe(7);
   });
+
+  it('with no key set, names each key variable once though two providers share one', async () => {
+    const r = await run(['--config', hostileConfig, 'health'], { env: { XDG_STATE_HOME: join(dir, 'state') } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/has its API key set \(HOSTILE_KEY, NOT_SET_KEY_3\); export the keys/);
+  });
 });

@@ -35,7 +35,8 @@ function selectForHealth(cfg: Config, names: string[], chains: string[]): Provid
   requireSomeProviders(cfg);
   const withKeys = [...cfg.providers.values()].filter((p) => p.apiKeyEnv && hasKey(p));
   if (withKeys.length === 0) {
-    const vars = [...cfg.providers.values()].map((p) => p.apiKeyEnv).filter(Boolean);
+    // Providers often share one key variable: each is named once.
+    const vars = [...new Set([...cfg.providers.values()].map((p) => p.apiKeyEnv).filter(Boolean))];
     throw new UsageError(
       `health: nothing to check — no provider in ${cfg.file} has its API key set (${vars.slice(0, 3).join(', ')}${vars.length > 3 ? ', ...' : ''}); export the keys, or name what to check (e.g. "health ollama" or "health --chain default")`,
     );
