@@ -107,6 +107,7 @@ currency: { code: CNY, rate: 7.2 }
       [['cost', '--currency', 'EUR', '--output-tokens', '1M'], '--currency EUR: give the exchange rate with --rate (units of EUR per USD), or set currency: {code: EUR, rate: ...} in the config'],
       [['cost', '--currency', 'euros', '--rate', '0.9', '--output-tokens', '1M'], '--currency: "euros" is not a currency code; give the 3-letter ISO 4217 code (e.g. EUR, GBP, JPY)'],
       [['cost', '--currency', 'E1R', '--output-tokens', '1M'], '--currency: "E1R" is not a currency code; give the 3-letter ISO 4217 code (e.g. EUR, GBP, JPY)'],
+      [['cost', '--currency', 'usd', '--rate', '7', '--output-tokens', '1M'], '--rate: prices are already in USD, so --currency USD takes no rate (got 7); leave --rate out, or name the currency it converts to (e.g. --currency CNY --rate 7)'],
       [['cost', '--baseline', 'cheap'], 'cost: give a workload (--output-tokens 10M/day, --input-tokens, or --from result.json --requests-per-day N) for a projection'],
       [['cost', '--from', join(dir, 'none.json'), '--requests-per-day', '5'], `--from: ${join(dir, 'none.json')}: no such file; pass a file written by "llm-fallback bench --out FILE"`],
     ];

@@ -37,7 +37,10 @@ export async function costCommand(names: string[], opts: CostOptions, global: { 
   if (opts.currency !== undefined) {
     const code = opts.currency.toUpperCase();
     if (!/^[A-Z]{3}$/.test(code)) throw new UsageError(`--currency: "${opts.currency}" is not a currency code; give the 3-letter ISO 4217 code (e.g. EUR, GBP, JPY)`);
-    const rate = positiveNumberFlag('--rate', opts.rate) ?? (code === 'USD' ? 1 : cfg.currency?.code === code ? cfg.currency.rate : undefined);
+    const given = positiveNumberFlag('--rate', opts.rate);
+    // Prices are in USD: any other rate for USD would print wrong amounts labelled as dollars.
+    if (code === 'USD' && given !== undefined && given !== 1) throw new UsageError(`--rate: prices are already in USD, so --currency USD takes no rate (got ${opts.rate}); leave --rate out, or name the currency it converts to (e.g. --currency CNY --rate ${opts.rate})`);
+    const rate = given ?? (code === 'USD' ? 1 : cfg.currency?.code === code ? cfg.currency.rate : undefined);
     if (rate === undefined) throw new UsageError(`--currency ${code}: give the exchange rate with --rate (units of ${code} per USD), or set currency: {code: ${code}, rate: ...} in the config`);
     money = { code, rate };
   } else if (opts.rate !== undefined) {
