@@ -139,4 +139,23 @@ currency: { code: CNY, rate: 7.2 }
     const j = JSON.parse((await run(['--config', hostile, 'cost', ...flags, '--format', 'json'])).stdout);
     expect(j.workload).toEqual({ input_tokens: 30e6, output_tokens: 10e6, cached_share: 0.3, cache_write_share: 0, source: 'from the flags' });
   });
+
+  it('a chain with an unpriced member says its blend is a lower bound, and by how much traffic', async () => {
+    const partial = join(dir, 'partial.yaml');
+    writeFileSync(
+      partial,
+      `providers:
+  a: { api: openai, base_url: https://a.test/v1, model: a, price: { input: 1, output: 4, priced_at: 2026-11-01 } }
+  b: { api: openai, base_url: https://b.test/v1, model: b }
+chains:
+  c: [b, a]
+`,
+    );
+    const args = ['--config', partial, 'cost', '--output-tokens', '1M/day', '--chain', 'c', '--fallover-rate', '10%'];
+    // a serves the 10% that falls over from b: 0.1 × 1M × $4 = $0.40/day.
+    const table = await run(args);
+    expect(table.stdout).toContain('  blended: $0.400/day, $12.00/month, $146/year\n  a lower bound: b has no price in the config; 90.00% of the traffic is counted at 0\n');
+    const j = JSON.parse((await run([...args, '--format', 'json'])).stdout);
+    expect(j.chain).toMatchObject({ daily: 0.4, unpriced: ['b'] });
+  });
 });

@@ -55,6 +55,8 @@ export interface ChainBlend {
   daily: number;
   monthly: number;
   yearly: number;
+  /** Members with no price in the config: their share is in the blend at 0, so the blend is a lower bound. */
+  unpriced: string[];
 }
 
 const convert = (usd: number, m: Money) => usd * m.rate;
@@ -114,7 +116,8 @@ export function blend(chain: string, members: ProviderConfig[], f: number, w: Wo
   members.forEach((p, k) => {
     if (p.price) daily += shares[k].share * dailyUsd(w, p.price);
   });
-  return { chain, fallover_rate: f, shares, daily: convert(daily, money), monthly: convert(daily * DAYS_PER_MONTH, money), yearly: convert(daily * DAYS_PER_YEAR, money) };
+  const unpriced = members.filter((p) => !p.price).map((p) => p.name);
+  return { chain, fallover_rate: f, shares, daily: convert(daily, money), monthly: convert(daily * DAYS_PER_MONTH, money), yearly: convert(daily * DAYS_PER_YEAR, money), unpriced };
 }
 
 /** "10M/day", "300k", "1.5B/month", "2000000" → tokens per day. */

@@ -31,6 +31,12 @@ function perM(v: number, m: Money): string {
 
 const tokens = (n: number) => (n >= 1e9 ? `${+(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${+(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${+(n / 1e3).toFixed(1)}k` : `${Math.round(n)}`);
 
+/** Why a chain's blend is only a lower bound: the members it prices at 0 and the traffic they take. */
+function unpricedShare(c: ChainBlend): string {
+  const share = c.shares.filter((s) => c.unpriced.includes(s.provider)).reduce((a, s) => a + s.share, 0);
+  return `${c.unpriced.join(', ')} ${c.unpriced.length === 1 ? 'has' : 'have'} no price in the config; ${(share * 100).toFixed(2)}% of the traffic is counted at 0`;
+}
+
 export function costTable(r: CostReport): string {
   const m = r.currency;
   const out: string[] = [];
@@ -66,6 +72,7 @@ export function costTable(r: CostReport): string {
       `Chain ${c.chain} with ${(c.fallover_rate * 100).toFixed(1)}% falling over at each step: ${c.shares.map((s) => `${s.provider} ${(s.share * 100).toFixed(2)}%`).join(', ')}`,
       `  blended: ${money(c.daily, m)}/day, ${money(c.monthly, m)}/month, ${money(c.yearly, m)}/year`,
     );
+    if (c.unpriced.length) out.push(`  a lower bound: ${unpricedShare(c)}`);
   }
   if (r.notes.length) out.push('', ...r.notes);
   return `${out.join('\n')}\n`;
@@ -79,7 +86,7 @@ export function costMarkdown(r: CostReport): string {
     rows.push('', '| provider | daily | monthly | yearly |', '|---|--:|--:|--:|');
     for (const row of r.projection) rows.push(`| ${md(row.provider)} | ${money(row.daily, m)} | ${money(row.monthly, m)} | ${money(row.yearly, m)} |`);
   }
-  if (r.chain) rows.push('', `Chain **${md(r.chain.chain)}** blended: ${money(r.chain.daily, m)}/day, ${money(r.chain.monthly, m)}/month.`);
+  if (r.chain) rows.push('', `Chain **${md(r.chain.chain)}** blended: ${money(r.chain.daily, m)}/day, ${money(r.chain.monthly, m)}/month${r.chain.unpriced.length ? ` at least (${md(unpricedShare(r.chain))})` : ''}.`);
   if (r.notes.length) rows.push('', ...r.notes);
   return `${rows.join('\n')}\n`;
 }
