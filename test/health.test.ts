@@ -151,6 +151,13 @@ describe('health in CI', () => {
     expect(r.stdout).not.toMatch(/healthy/);
   });
 
+  it('--watch with a machine-readable format on stdout is exit 2: its transition lines would break the report', async () => {
+    const r = await run(['--config', config, 'health', 'ok', '--watch', '1s', '--format', 'junit'], { env, timeoutMs: 10_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('--watch: its up/down lines go to standard output and would break the junit report there; add --out FILE for the junit report (rewritten after each round), or leave --format out');
+    expect(r.stdout).toBe('');
+  });
+
   it('a bad --out is exit 2 naming the flag, before any check', async () => {
     const r = await run(['--config', config, 'health', 'ok', '--out', join(dir, 'missing', 'h.xml')], { env });
     expect(r.code).toBe(2);

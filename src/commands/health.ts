@@ -73,6 +73,10 @@ export async function healthCommand(names: string[], opts: HealthOptions, global
   const format = choiceFlag<Format>('--format', opts.format, FORMATS)!;
   const timeoutMs = durationFlag('--timeout', opts.timeout) ?? HEALTH_DEFAULTS.timeoutMs;
   const watchMs = durationFlag('--watch', opts.watch);
+  // --watch prints transition lines on stdout: after a JSON/JUnit/markdown report they would make it unreadable.
+  if (watchMs !== undefined && format !== 'table' && opts.out === undefined) {
+    throw new UsageError(`--watch: its up/down lines go to standard output and would break the ${format} report there; add --out FILE for the ${format} report (rewritten after each round), or leave --format out`);
+  }
   const outputs: OutputTarget[] = [];
   if (opts.out !== undefined) outputs.push({ source: '--out', file: opts.out });
   const summary = stepSummaryTarget();
