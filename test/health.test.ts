@@ -219,6 +219,8 @@ describe('health --watch on a real terminal', () => {
   '${name}': { api: openai, base_url: "${upstream.url('hostile')}", model: 'm|1', api_key_env: HOSTILE_KEY }
   hang: { api: openai, base_url: "${upstream.url('hang')}", model: m, api_key_env: HOSTILE_KEY }
   nokey: { api: openai, base_url: "${upstream.url('hang')}", model: m, api_key_env: NOT_SET_KEY_3 }
+chains:
+  hc: [hang, nokey]
 `,
   );
   const hostileEnv = { HOSTILE_KEY: 'sk-hostile-0123456789', XDG_STATE_HOME: join(dir, 'state') };
@@ -240,6 +242,20 @@ describe('health reports with names and messages we do not control', () => {
     // Jenkins' junit-10.xsd has no `skipped` on <testsuites>; <testsuite> carries it.
     expect(xml).toMatch(/\n<testsuites name="llm-fallback health" tests="3" failures="2" errors="0" time="[\d.]+">\n/);
     expect(xml).toMatch(/\n {2}<testsuite name="llm-fallback health \(deep\)" tests="3" failures="2" skipped="1" errors="0" time="[\d.]+" timestamp="/);
+  });
+
+  it('JUnit after SIGTERM (a cancelled CI job): the checks cut short are <error>s, not failures the provider is blamed for', async () => {
+    const file = join(dir, 'cancelled.xml');
+    const before = upstream.hits.hang ?? 0;
+    const cli = startCli(['--config', hostileConfig, 'health', 'hang', name, '--require', `hang,${name}`, '--chain', 'hc', '--timeout', '20s', '--format', 'junit', '--out', file], hostileEnv);
+    await until(() => (upstream.hits.hang ?? 0) > before, 'the check reaching the upstream that never answers');
+    expect((await cli.signal('SIGTERM')).code).toBe(143);
+    const xml = readFileSync(file, 'utf8');
+    expect(execFileSync('xmllint', ['--noout', file], { encoding: 'utf8' })).toBe('');
+    expect(xml).toMatch(/name="hang \(m\)" time="[\d.]+">\n\s+<error type="cancelled" message="check interrupted before it finished"\/>/);
+    expect(xml).toMatch(/name="hc" time="0">\n\s+<error type="cancelled" message="interrupted before one of hang, nokey answered"\/>/);
+    expect(xml).toContain('<failure type="server" message="server HTTP 500">');
+    expect(xml).toMatch(/<testsuite name="llm-fallback health \(deep\)" tests="4" failures="1" skipped="1" errors="2" /);
   });
 
   it('markdown step summary: one table row per provider whatever the names and messages hold', async () => {

@@ -1,4 +1,4 @@
-import type { HealthReport, HealthResult } from '../health/check.js';
+import type { ChainHealth, HealthReport, HealthResult } from '../health/check.js';
 import { formatMs } from '../util/duration.js';
 import { makeTable, markdownCell as md, usdCost, withoutName } from './table.js';
 
@@ -52,6 +52,12 @@ const xml = (s: string) =>
  * JUnit XML: each provider (and chain) is a test case, so CI systems list them. Optional providers that are down are "skipped", not failed.
  * Valid against Jenkins' junit-10.xsd (xunit-plugin), which allows no `skipped` on <testsuites>: the count is on <testsuite>.
  */
+/**
+ * A check cut short by Ctrl-C/SIGTERM (a cancelled CI job) says nothing about the provider: JUnit's
+ * <error> (could not run), not <failure>, so the job's test report does not blame the provider.
+ */
+const interrupted = (p: HealthResult | undefined) => p !== undefined && !p.healthy && p.error_class === 'cancelled';
+
 export function healthJunit(r: HealthReport): string {
   const secs = (ms: number) => (ms / 1000).toFixed(3);
   const cases = r.providers.map((p) => {
@@ -59,20 +65,30 @@ export function healthJunit(r: HealthReport): string {
     let body = '';
     if (p.skipped && p.required) body = `\n      <failure type="no_key" message="${xml(`required, not checked: ${p.error_message}`)}"/>\n    `;
     else if (p.skipped) body = `\n      <skipped message="${xml(`not checked: ${p.error_message}`)}"/>\n    `;
+    else if (interrupted(p) && p.required) body = `\n      <error type="cancelled" message="check interrupted before it finished"/>\n    `;
     else if (!p.healthy && p.required) body = `\n      <failure type="${xml(p.error_class ?? 'unhealthy')}" message="${xml(`${p.error_detail ?? 'unhealthy'}${p.status ? ` HTTP ${p.status}` : ''}`)}">${xml(p.error_message ?? '')}</failure>\n    `;
     else if (!p.healthy) body = `\n      <skipped message="${xml(`optional provider down: ${p.error_detail ?? ''}`)}"/>\n    `;
     return `    <testcase classname="llm-fallback.health.providers" name="${xml(name)}" time="${secs(p.latency_ms)}">${body}</testcase>`;
   });
-  const chainCases = r.chains.map(
-    (c) => `    <testcase classname="llm-fallback.health.chains" name="${xml(c.name)}" time="0">${c.healthy ? '' : `\n      <failure type="chain_down" message="${xml(`none of ${c.providers.join(', ')} is healthy`)}"/>\n    `}</testcase>`,
-  );
-  const failures = r.providers.filter((p) => p.required && !p.healthy).length + r.chains.filter((c) => !c.healthy).length;
+  const byName = new Map(r.providers.map((p) => [p.name, p]));
+  // A down chain with a member whose check was cut short was not judged either.
+  const chainCut = (c: ChainHealth) => !c.healthy && c.providers.some((n) => interrupted(byName.get(n)));
+  const chainCases = r.chains.map((c) => {
+    const body = c.healthy
+      ? ''
+      : chainCut(c)
+        ? `\n      <error type="cancelled" message="${xml(`interrupted before one of ${c.providers.join(', ')} answered`)}"/>\n    `
+        : `\n      <failure type="chain_down" message="${xml(`none of ${c.providers.join(', ')} is healthy`)}"/>\n    `;
+    return `    <testcase classname="llm-fallback.health.chains" name="${xml(c.name)}" time="0">${body}</testcase>`;
+  });
+  const errors = r.providers.filter((p) => p.required && interrupted(p)).length + r.chains.filter(chainCut).length;
+  const failures = r.providers.filter((p) => p.required && !p.healthy).length + r.chains.filter((c) => !c.healthy).length - errors;
   const skipped = r.providers.filter((p) => !p.required && !p.healthy).length;
   const total = r.providers.length + r.chains.length;
   const time = secs(Math.max(0, ...r.providers.map((p) => p.latency_ms)));
   return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="llm-fallback health" tests="${total}" failures="${failures}" errors="0" time="${time}">
-  <testsuite name="llm-fallback health (${r.mode})" tests="${total}" failures="${failures}" skipped="${skipped}" errors="0" time="${time}" timestamp="${r.checked_at}">
+<testsuites name="llm-fallback health" tests="${total}" failures="${failures}" errors="${errors}" time="${time}">
+  <testsuite name="llm-fallback health (${r.mode})" tests="${total}" failures="${failures}" skipped="${skipped}" errors="${errors}" time="${time}" timestamp="${r.checked_at}">
 ${[...cases, ...chainCases].join('\n')}
   </testsuite>
 </testsuites>
