@@ -9,7 +9,7 @@ import { refusedUrl } from '../src/mock/server.js';
 import { BenchRunner, type RequestRecord } from '../src/bench/runner.js';
 import { measureRequest } from '../src/bench/measure.js';
 import { now, toEpochMs } from '../src/util/clock.js';
-import { benchMarkdown, benchTable } from '../src/format/bench.js';
+import { benchCsv, benchMarkdown, benchTable } from '../src/format/bench.js';
 import { usdCost } from '../src/format/table.js';
 import { htmlReport } from '../src/report/html.js';
 import { formatMs } from '../src/util/duration.js';
@@ -64,6 +64,25 @@ describe('token and first-token exactness across dialects', () => {
     expect(p.ttfb_ms!.count).toBe(12);
     if (name !== 'moonshot' && name !== 'minimax') expect(p.ttfb_ms!.p50).toBeLessThan(p.ttft_ms!.p50);
     expect(p.itl_ms!.count).toBe(injected.reduce((a, i) => a + i.tokens - 1, 0));
+  });
+
+  it('markdown cells escape what would break the table; CSV ends with the cache-write tokens, quoted names intact', async () => {
+    const r = await runBench([target(server, 'nousage')], { requests: 2, concurrency: 1 });
+    // A provider name is a YAML key, so it can hold anything: a pipe, a backtick, angle brackets, a line break.
+    const renamed = 'we|ird`<b>\nname';
+    r.picks = JSON.parse(JSON.stringify(r.picks).replaceAll('"nousage"', JSON.stringify(renamed)));
+    r.providers[0].name = renamed;
+    const md = benchMarkdown(r, { wide: true }).split('\n');
+    const head = md.find((l) => l.startsWith('| provider'))!;
+    const row = md.find((l) => l.includes('we\\|ird'))!;
+    // Cells split on pipes not escaped: the row has as many as the header.
+    const count = (l: string) => l.split(/(?<!\\)\|/).length;
+    expect(count(row)).toBe(count(head));
+    expect(row.startsWith('| we\\|ird\\`&lt;b&gt; name |')).toBe(true);
+    const csv = benchCsv(r);
+    expect(csv.split('\n')[0].split(',').slice(-1)).toEqual(['cache_write_input_tokens']);
+    // The name's line break stays inside its quoted field (RFC 4180).
+    expect(csv).toContain('\n"we|ird`<b>\nname",gpt-5.4-mini,2,2,');
   });
 
   it('labels token counts as estimated when the server reports no usage', async () => {

@@ -68,7 +68,7 @@ describe('cost of a recorded Anthropic prompt-cache stream', () => {
     // The default write price is shown as a price is written: 1.25 × $0.14 is 0.175, not 0.17500000000000002.
     const cheap = setup({ input: 0.14, output: 0.42, priced_at: '2026-11-01' });
     const csv = await run(['cost', '--config', cheap.config, '--format', 'csv'], { env: cheap.env });
-    expect(csv.stdout.split('\n')[1]).toBe('claude,claude-sonnet-4-5,USD,0.14,0.14,0.175,0.42,2026-11-01,,,');
+    expect(csv.stdout.split('\n')[1]).toBe('claude,claude-sonnet-4-5,USD,0.14,0.14,0.42,2026-11-01,,,,0.175');
   });
 
   it("serve's Anthropic usage gives back the upstream's input_tokens and cache_creation_input_tokens", async () => {

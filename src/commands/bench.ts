@@ -351,6 +351,7 @@ function rawWriter(target: OutputTarget, runner: EventEmitter, includeText: bool
       chunks: r.chunks,
       input_tokens: r.usage?.inputTokens ?? r.estimatedInputTokens,
       cached_input_tokens: r.usage?.cachedInputTokens ?? 0,
+      cache_write_input_tokens: r.usage?.cacheWriteInputTokens ?? 0,
       output_tokens: r.usage?.outputTokens ?? r.estimatedOutputTokens,
       token_source: r.usage ? 'reported' : 'estimated',
     };

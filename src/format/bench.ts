@@ -2,7 +2,7 @@ import { formatMs } from '../util/duration.js';
 import type { Summary } from '../bench/histogram.js';
 import type { BenchResult, ProviderResult } from '../bench/result.js';
 import { scheduleWarnings } from '../bench/schedule.js';
-import { csvCell, fitTable, TEXT_WIDTH, usdCost as usd, wrapText } from './table.js';
+import { csvCell, fitTable, markdownCell, TEXT_WIDTH, usdCost as usd, wrapText } from './table.js';
 import { goodputCsvColumns, goodputMarkdown, goodputTable } from './goodput.js';
 import { sweepCsvColumns, sweepMarkdown, sweepTable } from './sweep.js';
 import { repeatMarkdown, repeatTable } from './repeat.js';
@@ -171,6 +171,8 @@ const CSV_COLUMNS: [string, (p: ProviderResult) => unknown][] = [
   ['cost_per_1k_requests_usd', (p) => p.cost_per_1k_requests_usd],
   ['cost_per_1m_output_tokens_usd', (p) => p.cost_per_1m_output_tokens_usd],
   ['errors', (p) => Object.entries(p.errors).map(([k, v]) => `${k}:${v}`).join(' ')],
+  // Added after the first release of this list: at the end, so readers taking columns by position keep working.
+  ['cache_write_input_tokens', (p) => p.tokens.cache_write_input ?? 0],
 ];
 
 export function benchCsv(result: BenchResult, sort?: SortKey): string {
@@ -180,13 +182,12 @@ export function benchCsv(result: BenchResult, sort?: SortKey): string {
   return `${rows.join('\n')}\n`;
 }
 
-const mdCell = (s: string) => s.replace(/\|/g, '\\|');
 
 function markdownTable(cols: Column[], providers: ProviderResult[]): string[] {
   return [
     `| ${cols.map((c) => c.head).join(' | ')} |`,
     `|${cols.map((c) => (c.align === 'right' ? '--:' : '---')).join('|')}|`,
-    ...providers.map((p) => `| ${cols.map((c) => mdCell(c.cell(p))).join(' | ')} |`),
+    ...providers.map((p) => `| ${cols.map((c) => markdownCell(c.cell(p))).join(' | ')} |`),
   ];
 }
 

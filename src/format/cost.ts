@@ -102,10 +102,11 @@ export function costJson(r: CostReport, unpriced: string[]): string {
 }
 
 export function costCsv(r: CostReport): string {
-  const lines = ['provider,model,currency,input_per_1m,cached_input_per_1m,cache_write_per_1m,output_per_1m,priced_at,daily,monthly,yearly'];
+  // New columns go at the end: a reader that takes columns by position keeps working.
+  const lines = ['provider,model,currency,input_per_1m,cached_input_per_1m,output_per_1m,priced_at,daily,monthly,yearly,cache_write_per_1m'];
   for (const p of r.prices) {
     const proj = r.projection.find((x) => x.provider === p.provider);
-    lines.push([p.provider, p.model, r.currency.code, p.input, p.cached_input, p.cache_write, p.output, p.priced_at ?? '', proj?.daily ?? '', proj?.monthly ?? '', proj?.yearly ?? ''].map(csvCell).join(','));
+    lines.push([p.provider, p.model, r.currency.code, p.input, p.cached_input, p.output, p.priced_at ?? '', proj?.daily ?? '', proj?.monthly ?? '', proj?.yearly ?? '', p.cache_write].map(csvCell).join(','));
   }
   return `${lines.join('\n')}\n`;
 }
