@@ -55,6 +55,8 @@ describe('httpError classification', () => {
     const body = '{"error":{"code":429,"message":"Quota exceeded. Please retry in 7.5s.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"3s"}]}}';
     expect(httpError('p', 429, {}, body).retryAfterMs).toBe(3000);
     expect(httpError('p', 429, { 'retry-after': '1' }, body).retryAfterMs).toBe(1000);
+    // A spent budget's reset is when it refills, not when the server asked to be called again: the body's word wins.
+    expect(httpError('p', 429, { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '9s' }, body).retryAfterMs).toBe(3000);
     expect(httpError('p', 429, {}, body.replace(',"details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"3s"}]', '')).retryAfterMs).toBe(7500);
   });
 

@@ -152,7 +152,7 @@ export function httpError(provider: string, status: number, headers: Record<stri
   // Redact before cutting: a cut first could leave half a key behind (see util/redact.ts).
   const snippet = body?.message ?? serverText(bodyText, 300);
   // Gemini sends no Retry-After header: its body's RetryInfo (or "Please retry in 45.2s") says how long.
-  const retryAfter = retryAfterMs(headers) ?? body?.retryDelayMs;
+  const retryAfter = retryAfterMs(headers, Date.now(), body?.retryDelayMs);
   const shouldRetry = headers['x-should-retry'];
   let retryable: boolean | undefined;
   if (shouldRetry === 'true') retryable = true;

@@ -1,11 +1,17 @@
 /**
  * Reads how long the server asked us to wait: `retry-after-ms` (milliseconds) first, then
- * `retry-after` as seconds or as an HTTP date, as the Stainless SDKs do; without either, when the
- * response says a rate-limit budget is spent (its `remaining` is 0), when that budget resets: OpenAI's
+ * `retry-after` as seconds or as an HTTP date, as the Stainless SDKs do; then the wait the body gave
+ * (`bodyDelayMs`: Gemini's RetryInfo); without any, when the response says a rate-limit budget is spent (its `remaining` is 0), when that budget resets: OpenAI's
  * `x-ratelimit-reset-requests`/`-tokens` (Go durations, "6m0s", "1.5s", "12ms") or Anthropic's
  * `anthropic-ratelimit-*-reset` (RFC 3339 times). Returns undefined when absent or unreadable.
  */
-export function retryAfterMs(headers: Record<string, string>, nowEpochMs = Date.now()): number | undefined {
+export function retryAfterMs(headers: Record<string, string>, nowEpochMs = Date.now(), bodyDelayMs?: number): number | undefined {
+  // The server's explicit word first (its headers, then Gemini's RetryInfo in the body), and only then the
+  // reset of a budget it says is spent, which is when the budget refills, not when the server wants us back.
+  return explicitRetryAfterMs(headers, nowEpochMs) ?? bodyDelayMs ?? budgetResetMs(headers, nowEpochMs);
+}
+
+function explicitRetryAfterMs(headers: Record<string, string>, nowEpochMs: number): number | undefined {
   const ms = headers['retry-after-ms'];
   if (ms !== undefined) {
     const v = Number(ms);
@@ -19,7 +25,7 @@ export function retryAfterMs(headers: Record<string, string>, nowEpochMs = Date.
     const date = /[a-z]{3}/i.test(trimmed) ? Date.parse(trimmed) : NaN;
     if (Number.isFinite(date)) return Math.max(0, date - nowEpochMs);
   }
-  return budgetResetMs(headers, nowEpochMs);
+  return undefined;
 }
 
 /** The rate-limit budgets whose reset a spent one is waited for, per dialect. */
