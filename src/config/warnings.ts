@@ -3,14 +3,15 @@ import { priceAgeDays, STALE_PRICE_DAYS } from '../cost/price-age.js';
 import { envRefs, expandEnv, isSecretHeader, queryCredentials } from './load.js';
 import type { Config } from './types.js';
 
-/**
- * What `config check` warns about: settings that are valid YAML and schema but fail later, at run time
- * (an endpoint path in base_url, an unset ${VAR}, a key over plain HTTP) or mislead (undated, old or future-dated prices, a cached-input price above the input price).
- * Each warning is "file:line:col: warning: ...", pointing at the provider's entry.
- */
 /** UTC+14 (Kiribati's Line Islands): the first zone where a date begins. */
 const LATEST_ZONE_MS = 14 * 3_600_000;
 
+/**
+ * What `config check` warns about: settings that are valid YAML and schema but fail later, at run time
+ * (an endpoint path in base_url, an unset ${VAR}, a key over plain HTTP) or mislead (undated, old or
+ * future-dated prices, a cached-input price above the input price).
+ * Each warning is "file:line:col: warning: ...", pointing at the provider's entry.
+ */
 export function configWarnings(cfg: Config, env: NodeJS.ProcessEnv, asOf: Date): string[] {
   const out: string[] = [];
   for (const p of cfg.providers.values()) {

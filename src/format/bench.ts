@@ -182,7 +182,6 @@ export function benchCsv(result: BenchResult, sort?: SortKey): string {
   return `${rows.join('\n')}\n`;
 }
 
-
 function markdownTable(cols: Column[], providers: ProviderResult[]): string[] {
   return [
     `| ${cols.map((c) => c.head).join(' | ')} |`,

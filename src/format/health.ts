@@ -49,15 +49,15 @@ const xml = (s: string) =>
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '');
 
 /**
- * JUnit XML: each provider (and chain) is a test case, so CI systems list them. Optional providers that are down are "skipped", not failed.
- * Valid against Jenkins' junit-10.xsd (xunit-plugin), which allows no `skipped` on <testsuites>: the count is on <testsuite>.
- */
-/**
  * A check cut short by Ctrl-C/SIGTERM (a cancelled CI job) says nothing about the provider: JUnit's
  * <error> (could not run), not <failure>, so the job's test report does not blame the provider.
  */
 const interrupted = (p: HealthResult | undefined) => p !== undefined && !p.healthy && p.error_class === 'cancelled';
 
+/**
+ * JUnit XML: each provider (and chain) is a test case, so CI systems list them. Optional providers that are down are "skipped", not failed.
+ * Valid against Jenkins' junit-10.xsd (xunit-plugin), which allows no `skipped` on <testsuites>: the count is on <testsuite>.
+ */
 export function healthJunit(r: HealthReport): string {
   const secs = (ms: number) => (ms / 1000).toFixed(3);
   const cases = r.providers.map((p) => {

@@ -1,7 +1,8 @@
 /**
  * Reads how long the server asked us to wait: `retry-after-ms` (milliseconds) first, then
  * `retry-after` as seconds or as an HTTP date, as the Stainless SDKs do; then the wait the body gave
- * (`bodyDelayMs`: Gemini's RetryInfo); without any, when the response says a rate-limit budget is spent (its `remaining` is 0), when that budget resets: OpenAI's
+ * (`bodyDelayMs`: Gemini's RetryInfo); without any, when the response says a rate-limit budget is spent
+ * (its `remaining` is 0), when that budget resets: OpenAI's
  * `x-ratelimit-reset-requests`/`-tokens` (Go durations, "6m0s", "1.5s", "12ms") or Anthropic's
  * `anthropic-ratelimit-*-reset` (RFC 3339 times). Returns undefined when absent or unreadable.
  */

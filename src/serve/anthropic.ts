@@ -13,7 +13,7 @@ import { handleCall, type DialectSpec, type ParsedCall } from './call.js';
 import type { EndpointHandler } from './context.js';
 import type { ErrorReply } from './errors.js';
 import type { SseFrames } from './stream-commit.js';
-import { estimatePromptTokens, estimateTextTokens } from '../util/tokens.js';
+import { estimatePromptTokens } from '../util/tokens.js';
 
 const refusePart = (t: string) => `content block type "${t}" is not supported: llm-fallback serve passes text only; send {"type":"text","text":"..."} blocks or a string`;
 
@@ -58,8 +58,8 @@ const stopReason = (r: ChainResult) => (r.finish_reason ? STOP[r.finish_reason] 
  * final message) take message_delta's as the total, which would book the answer as free.
  */
 function usage(r: ChainResult, promptTokens: number): Record<string, number | null> {
-  // The chain's estimate counts reasoning too, as the cost it prices (x-llm-fallback-cost-usd) does.
-  if (r.source === 'live' && !r.usage) return { input_tokens: promptTokens, cache_creation_input_tokens: null, cache_read_input_tokens: 0, output_tokens: r.estimated_usage?.outputTokens ?? estimateTextTokens(r.content.length) };
+  // The chain's own estimate (answer and reasoning), the one the cost header prices; none when nothing came.
+  if (r.source === 'live' && !r.usage) return { input_tokens: promptTokens, cache_creation_input_tokens: null, cache_read_input_tokens: 0, output_tokens: r.estimated_usage?.outputTokens ?? 0 };
   const u = r.source === 'live' ? r.usage : null;
   const cached = u?.cachedInputTokens ?? 0;
   const writes = u?.cacheWriteInputTokens;
