@@ -310,7 +310,7 @@ describe('library: a key pasted into the config', () => {
     const { message, problems } = e as ConfigError;
     expect(problems).toEqual([
       '(config object):4:15: providers.p.base_url: "ftp://example.com/sk-proj-[REDACTED]" is not a valid http(s) URL; write it like https://api.example.com/v1',
-      '(config object):6:18: providers.p.api_key_env: "sk-proj-[REDACTED]" is not an environment variable name; give the variable\'s name (e.g. DEEPSEEK_API_KEY), never the key itself',
+      '(config object):6:18: providers.p.api_key_env: not an environment variable name (letters, digits and _, not starting with a digit); give the variable\'s name (e.g. DEEPSEEK_API_KEY), never the key itself',
     ]);
     expect(message).toBe(problems.join('\n'));
   });

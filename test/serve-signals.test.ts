@@ -107,6 +107,14 @@ describe('serve: start', () => {
     const short = await run(['--config', cfg, 'serve', '--api-key-env', 'SERVE_TEST_CLIENT_KEY', '--port', '0'], { env: { SERVE_TEST_CLIENT_KEY: 'abc' } });
     expect(short.code).toBe(2);
     expect(short.stderr).not.toContain('abc');
+    // The key itself pasted where the variable's name belongs (`--api-key-env $(openssl rand -hex 24)`): refused, never quoted back.
+    const pasted = '3f9a0c1d2e4b5a6978c0d1e2f3a4b5c6d7e8f90a1b2c3d4e';
+    const given = await run(['--config', cfg, 'serve', '--api-key-env', pasted, '--port', '0']);
+    expect(given.code).toBe(2);
+    expect(given.stderr).toBe("--api-key-env: not an environment variable name (letters, digits and _, not starting with a digit); give the variable's name (e.g. LLMF_CLIENT_KEY), never the key itself\n");
+    const shaped = await run(['--config', cfg, 'serve', '--api-key-env', 'xK7pQ2mZ9vR4tL8wN3bY6cH1', '--port', '0']);
+    expect(shaped.code).toBe(2);
+    expect(shaped.stderr).toBe("--api-key-env: looks like a key, not an environment variable's name; put the key in a variable (export LLMF_CLIENT_KEY=...) and give its name here\n");
     const port = await run(['--config', cfg, 'serve', '--port', '70000']);
     expect(port.code).toBe(2);
     expect(port.stderr).toMatch(/^--port: "70000" is not a whole number between 0 and 65,535\n$/);

@@ -1,5 +1,6 @@
 import { loadConfig, requireSomeProviders, SHIPPED_CONFIG } from '../config/load.js';
 import type { Config } from '../config/types.js';
+import { envNameProblem } from '../config/validate.js';
 import { EXIT, SERVE_DEFAULTS } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { createRouter, type Router } from '../router.js';
@@ -110,7 +111,8 @@ export async function serveCommand(opts: ServeOptions, ctx: { config?: string })
 
 function clientKeyFrom(src: { var: string; where: string } | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (!src) return undefined;
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(src.var)) throw new UsageError(`${src.where}: "${src.var}" is not an environment variable name (give the name, e.g. LLMF_CLIENT_KEY, not the key)`);
+  const problem = envNameProblem(src.var, 'LLMF_CLIENT_KEY');
+  if (problem) throw new UsageError(`${src.where}: ${problem}`);
   const key = env[src.var];
   if (!key) throw new UsageError(`${src.where}: ${src.var} is not set; export ${src.var}=<a long random key> (clients send it as "Authorization: Bearer <key>" or "x-api-key: <key>")`);
   if (key.length < 16) throw new UsageError(`${src.where}: ${src.var} holds a key of ${key.length} characters; use at least 16 (e.g. openssl rand -hex 24)`);

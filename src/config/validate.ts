@@ -40,7 +40,14 @@ export class Validator {
       case 'any':
         return;
       case 'string': {
-        if (!isScalar(node) || typeof node.value !== 'string') return this.at(node, `${path}: expected ${describe(s)}, got ${kindOf(node)}${quoteHint(node)}`);
+        if (!isScalar(node) || typeof node.value !== 'string') {
+          // A header value or a variable's name written as a bare number may be a key (all digits): say what
+          // kind of value stands there, never the value, which YAML has also already rounded to a float.
+          if ((s.format === 'header-value' || s.format === 'env') && isScalar(node) && typeof node.value === 'number') {
+            return this.at(node, `${path}: expected ${describe(s)}, got a number; put the value in quotes so it is read as text, digit for digit`);
+          }
+          return this.at(node, `${path}: expected ${describe(s)}, got ${kindOf(node)}${quoteHint(node)}`);
+        }
         const v = node.value;
         if (s.enum && !s.enum.includes(v)) return this.at(node, `${path}: "${v}" is not one of ${s.enum.join(', ')}${didYouMean(v, s.enum)}`);
         if (s.format === 'url' && !/^\$\{/.test(v)) {
@@ -54,9 +61,8 @@ export class Validator {
           }
           if (!ok) this.at(node, `${path}: "${v}" is not a valid http(s) URL; write it like https://api.example.com/v1`);
         }
-        if (s.format === 'env' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) {
-          this.at(node, `${path}: "${v}" is not an environment variable name; give the variable's name (e.g. DEEPSEEK_API_KEY), never the key itself`);
-        }
+        const envProblem = s.format === 'env' ? envNameProblem(v, 'DEEPSEEK_API_KEY') : undefined;
+        if (envProblem) this.at(node, `${path}: ${envProblem}`);
         if (s.format === 'threshold') {
           try {
             parseThreshold(v, path);
@@ -153,6 +159,38 @@ export class Validator {
 }
 
 /** YYYY-MM-DD naming a day that exists (Date.parse takes 2026-02-30 as March 2nd). */
+/**
+ * What is wrong with a value given as an environment variable's name (api_key_env, --api-key-env), or
+ * undefined. The value is never quoted back: what stands where a name belongs is often the key itself, in a
+ * format no redaction pattern knows, and the message is printed, logged and pasted into issues.
+ */
+export function envNameProblem(v: string, example: string): string | undefined {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) return `not an environment variable name (letters, digits and _, not starting with a digit); give the variable's name (e.g. ${example}), never the key itself`;
+  if (looksLikeKey(v)) return `looks like a key, not an environment variable's name; put the key in a variable (export ${example}=...) and give its name here`;
+  return undefined;
+}
+
+/**
+ * A value that passes as a variable's name but reads as random characters: 20 or more, letters and digits,
+ * switching between lower case, upper case and digits at least every fourth character. Switches across an
+ * underscore and from a capital into its word do not count, so names people give variables are words
+ * (`DEEPSEEK_API_KEY`, `Deepseek_Api_Key_2024`, `OpenAiKeyProduction2`: none or one switch); a random key
+ * of letters and digits switches at about every other character.
+ */
+export function looksLikeKey(v: string): boolean {
+  if (v.length < 20 || !/[A-Za-z]/.test(v) || !/[0-9]/.test(v)) return false;
+  const kind = (c: string) => (c >= 'a' && c <= 'z' ? 'lower' : c >= 'A' && c <= 'Z' ? 'upper' : 'digit');
+  let switches = 0;
+  for (const word of v.split('_')) {
+    for (let i = 1; i < word.length; i++) {
+      const from = kind(word[i - 1]);
+      const to = kind(word[i]);
+      if (from !== to && !(from === 'upper' && to === 'lower')) switches++;
+    }
+  }
+  return switches * 4 >= v.length;
+}
+
 function isCalendarDate(v: string): boolean {
   const d = new Date(`${v}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
