@@ -172,3 +172,62 @@ describe('estimated usage of an answer that reasoned', async () => {
     expect(((await res.json()) as { usage: { output_tokens: number } }).usage.output_tokens).toBe(102);
   });
 });
+
+// The recorded no-usage stream above, cut by us after " World" (the cut is ours; the bytes before it are the
+// recording's): no finish_reason, so the attempt fails and the chain falls over. The provider billed the prompt
+// and the 12 characters it generated all the same: 5 + ceil(12 / 4) = 3 tokens, 5 × 0.15 + 3 × 0.60 = 2.55 →
+// $0.00000255, estimated and flagged, never $0.
+describe('cost of a recorded stream cut before its answer was complete', async () => {
+  const silent = FIXTURES.find((f) => f.file === 'openai/gomodel-gpt-4o-mini.sse')!;
+  const whole = wireBody(silent);
+  const cutAfter = whole.indexOf('\n\n', whole.indexOf('"content":" World"')) + 2;
+  const upstream = await replayServer({
+    cut: { status: 200, contentType: 'text/event-stream', body: whole, cutAfter },
+    whole: { status: 200, contentType: 'text/event-stream', body: whole },
+  });
+  afterAll(() => upstream.close());
+  const price = { input: 0.15, output: 0.6, priced_at: '2026-11-01' };
+  const providers = { cut: { api: 'openai', base_url: upstream.url('cut'), model: 'gpt-4o-mini', price }, whole: { api: 'openai', base_url: upstream.url('whole'), model: 'gpt-4o-mini', price } };
+  const CUT = 0.00000255;
+  const dir = mkdtempSync(join(tmpdir(), 'llmf-cost-wire-'));
+  const config = join(dir, 'providers.yaml');
+  writeFileSync(config, `defaults: { retries: 0 }\nproviders:\n  cut: ${JSON.stringify(providers.cut)}\n  whole: ${JSON.stringify(providers.whole)}\nchains:\n  default: [cut, whole]\n`);
+  const env = { XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache') };
+
+  it('ask: the failed attempt is estimated and flagged, in --json and on the summary line', async () => {
+    const j = await run(['ask', '--config', config, '--no-cache', '--json', 'hi'], { env });
+    const out = JSON.parse(j.stdout) as { provider: string; failed_attempts_cost_usd: number; attempts: { provider: string; decision: string; error_class: string; cost_usd: number; cost_estimated: boolean }[] };
+    expect(out.provider).toBe('whole');
+    expect(out.attempts.map((a) => [a.provider, a.decision, a.cost_estimated])).toEqual([
+      ['cut', 'fallover', true],
+      ['whole', 'success', true],
+    ]);
+    expect(out.attempts[0].cost_usd).toBeCloseTo(CUT, 12);
+    expect(out.failed_attempts_cost_usd).toBeCloseTo(CUT, 12);
+    const line = await run(['ask', '--config', config, '--no-cache', 'hi'], { env });
+    expect(line.stderr).toContain('(+~$0.000002550 failed attempts, estimated)');
+  });
+
+  it('serve: x-llm-fallback-failed-attempts-cost-usd carries the estimate, flagged by …-failed-attempts-cost-estimated', async () => {
+    const router = await createRouter({ config: { defaults: { retries: 0 }, providers, chains: { default: ['cut', 'whole'] } }, who: 'serve' });
+    const h = await startHarness(router);
+    afterAll(async () => {
+      await h.close();
+      await router.close();
+    });
+    const res = await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'hi' }] }) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-llm-fallback-failed-attempts-cost-usd')).toBe('0.00000255');
+    expect(res.headers.get('x-llm-fallback-failed-attempts-cost-estimated')).toBe('true');
+  });
+
+  it('bench: a failed request that streamed text counts its estimated tokens and cost, and its figures are marked as estimates', async () => {
+    const out = join(dir, 'cut.json');
+    const r = await run(['bench', '--config', config, 'cut', '-n', '2', '-c', '1', '--prompt', 'hi', '--out', out], { env });
+    expect(r.code, r.stderr).toBe(1); // a provider with no successful request
+    const p = (JSON.parse(readFileSync(out, 'utf8')) as { providers: { ok: number; failed: number; tokens: Record<string, unknown>; cost_usd: number }[] }).providers[0];
+    expect([p.ok, p.failed]).toEqual([0, 2]);
+    expect(p.tokens).toMatchObject({ input: 10, output: 6, source: 'estimated', reported_requests: 0, estimated_requests: 2 });
+    expect(p.cost_usd).toBeCloseTo(2 * CUT, 12);
+  });
+});

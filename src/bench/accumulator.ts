@@ -79,7 +79,9 @@ export class ProviderAccumulator {
     // would stretch it over a time in which nothing counted could finish, and lower every rate.
     this.firstStart = Math.min(this.firstStart, r.start);
     this.lastEnd = Math.max(this.lastEnd, r.end);
-    // A failed request's usage counts towards tokens and cost when the server reported it.
+    // A failed request's usage counts towards tokens and cost when the server reported it; one that streamed
+    // text before it failed (a cut, a stall, an error event) without usage is estimated like an answer: the
+    // provider billed the prompt and what it generated all the same.
     if (r.usage) {
       this.inputTokens += r.usage.inputTokens;
       this.cachedInputTokens += r.usage.cachedInputTokens;
@@ -87,6 +89,8 @@ export class ProviderAccumulator {
       this.outputTokens += r.usage.outputTokens;
       this.reasoningTokens += r.usage.reasoningTokens ?? 0;
       this.costUsd += costOf(r.usage, this.price);
+    } else if (!r.ok && r.estimatedOutputTokens > 0) {
+      this.addEstimate(r);
     }
     if (!r.ok) {
       this.failed++;
@@ -107,12 +111,8 @@ export class ProviderAccumulator {
       this.estimateCheck.reported += r.usage.outputTokens;
       this.estimateCheck.estimated += r.estimatedOutputTokens;
     } else {
-      this.estimatedRequests++;
       output = r.estimatedOutputTokens;
-      const estimate: Usage = { inputTokens: r.estimatedInputTokens, cachedInputTokens: 0, outputTokens: output };
-      this.inputTokens += estimate.inputTokens;
-      this.outputTokens += output;
-      this.costUsd += costOf(estimate, this.price);
+      this.addEstimate(r);
     }
     const latency = r.end - r.start;
     recordMs(this.h.latency, latency);
@@ -125,6 +125,15 @@ export class ProviderAccumulator {
     if (latency > 0) recordMs(this.h.tps, output / (latency / 1000));
     this.goodput?.judge(figures);
     this.timeline.add(r.start, true, latency, figures.ttft);
+  }
+
+  /** Counts a request whose server reported no usage at its estimate: the prompt, and the text received at four characters a token. */
+  private addEstimate(r: RequestRecord): void {
+    this.estimatedRequests++;
+    const estimate: Usage = { inputTokens: r.estimatedInputTokens, cachedInputTokens: 0, outputTokens: r.estimatedOutputTokens };
+    this.inputTokens += estimate.inputTokens;
+    this.outputTokens += estimate.outputTokens;
+    this.costUsd += costOf(estimate, this.price);
   }
 
   /** Adds another accumulator of the same provider (from another process or machine). */

@@ -124,7 +124,11 @@ export interface ProviderResult {
     cache_write_input?: number;
     output: number;
     reasoning: number;
-    /** reported: every successful request came with server usage; estimated: none did; mixed: some did. */
+    /**
+     * reported: every successful request came with server usage, and no failed one was estimated; estimated: no
+     * successful request came with usage; mixed: some did, or a failed request that had streamed text without
+     * usage was estimated; none: no request's tokens were counted.
+     */
     source: 'reported' | 'estimated' | 'mixed' | 'none';
     reported_requests: number;
     estimated_requests: number;
@@ -165,7 +169,7 @@ export function providerResult(acc: ProviderAccumulator, id: { name: string; mod
   const wallS = acc.wallMs / 1000;
   const tps = summarize(acc.h.tps);
   const aggregate = wallS > 0 && acc.ok > 0 ? round(acc.outputTokens / wallS, 3) : null;
-  const source = acc.ok === 0 ? 'none' : acc.estimatedRequests === 0 ? 'reported' : acc.reportedRequests === 0 ? 'estimated' : 'mixed';
+  const source = acc.estimatedRequests === 0 ? (acc.ok === 0 ? 'none' : 'reported') : acc.reportedRequests === 0 ? 'estimated' : 'mixed';
   return {
     name: id.name,
     model: id.model,

@@ -201,23 +201,23 @@ export class FallbackChain {
     const later = (f: () => Promise<unknown>) => (writes = (writes ?? new Promise<void>((resolve) => setImmediate(resolve))).then(f));
 
     /**
-     * What an attempt cost: its reported usage at the provider's price. An answer whose server reported no
-     * usage is estimated (the prompt and the text received at four characters a token) and flagged: the
-     * provider billed it all the same, and $0 would be wrong. A failed attempt counts only what its server
-     * reported, as in bench.
+     * What an attempt cost: its reported usage at the provider's price. An attempt whose server reported no
+     * usage but sent text (an answer, or a stream cut, stalled or lost to a hedge after tokens came) is
+     * estimated (the prompt and the text received at four characters a token) and flagged: the provider
+     * billed it all the same, and $0 would be wrong. One that sent no text counts nothing, as in bench.
      */
     const estimatedUsage = (out: Outcome): Usage | undefined =>
       out.usage || out.outputChars === 0 ? undefined : { inputTokens: promptTokens, cachedInputTokens: 0, outputTokens: estimateTextTokens(out.outputChars) };
-    const attemptCost = (p: ChainProvider, out: Outcome | null, decision: Decision): { cost: number; estimated: boolean } => {
+    const attemptCost = (p: ChainProvider, out: Outcome | null): { cost: number; estimated: boolean } => {
       if (!out || !p.price) return { cost: 0, estimated: false };
       if (out.usage) return { cost: costOf(out.usage, p.price), estimated: false };
-      const estimate = decision === 'success' ? estimatedUsage(out) : undefined;
+      const estimate = estimatedUsage(out);
       return estimate ? { cost: costOf(estimate, p.price), estimated: true } : { cost: 0, estimated: false };
     };
 
     const record = (p: ChainProvider, a: LiveAttempt | null, out: Outcome | null, decision: Decision, extra: Partial<Attempt> = {}): Attempt => {
       const usage = out?.usage ?? null;
-      const { cost, estimated } = attemptCost(p, out, decision);
+      const { cost, estimated } = attemptCost(p, out);
       const at: Attempt = {
         provider: p.name,
         model: p.model,

@@ -84,3 +84,8 @@ export interface LiveSink {
   token(text: string, provider: string): void;
   restart(failed: string, error: ProviderError, next: string | null): void;
 }
+
+/** Some failed attempt's cost (in failed_attempts_cost_usd) is estimated: it sent text but no usage. */
+export function failedCostEstimated(attempts: readonly Attempt[]): boolean {
+  return attempts.some((a) => a.decision !== 'success' && a.cost_estimated);
+}

@@ -1,4 +1,5 @@
 import type { ChainResult } from '../chain/chain.js';
+import { failedCostEstimated } from '../chain/events.js';
 import { formatMs } from '../util/duration.js';
 import { usdCost, withoutName } from './table.js';
 
@@ -9,7 +10,7 @@ export function askSummary(r: ChainResult): string {
     parts.push(`served by ${r.provider} (${r.model})`, formatMs(r.latency_ms));
     if (r.ttft_ms !== null) parts.push(`first token ${formatMs(r.ttft_ms)}`);
     if (r.usage) parts.push(`${r.usage.inputTokens} in / ${r.usage.outputTokens} out tokens`);
-    parts.push(`${r.cost_estimated ? `~${usdCost(r.cost_usd)} (estimated: no usage reported)` : usdCost(r.cost_usd)}${r.failed_attempts_cost_usd > 0 ? ` (+${usdCost(r.failed_attempts_cost_usd)} failed attempts)` : ''}`);
+    parts.push(`${r.cost_estimated ? `~${usdCost(r.cost_usd)} (estimated: no usage reported)` : usdCost(r.cost_usd)}${r.failed_attempts_cost_usd > 0 ? (failedCostEstimated(r.attempts) ? ` (+~${usdCost(r.failed_attempts_cost_usd)} failed attempts, estimated)` : ` (+${usdCost(r.failed_attempts_cost_usd)} failed attempts)`) : ''}`);
     if (r.truncated) parts.push('TRUNCATED at max tokens');
   } else if (r.source === 'cache') {
     parts.push(`no live provider answered; cached answer from ${r.provider} (${r.model})`);

@@ -5,7 +5,7 @@
  * comment (`summary`) gives the final counts.
  */
 import type { ChainResult } from '../chain/chain.js';
-import type { Attempt } from '../chain/events.js';
+import { failedCostEstimated, type Attempt } from '../chain/events.js';
 import type { Route } from '../router.js';
 
 export const REPLY_HEADERS = {
@@ -16,6 +16,7 @@ export const REPLY_HEADERS = {
   cost: 'x-llm-fallback-cost-usd',
   costEstimated: 'x-llm-fallback-cost-estimated',
   failedCost: 'x-llm-fallback-failed-attempts-cost-usd',
+  failedCostEstimated: 'x-llm-fallback-failed-attempts-cost-estimated',
 } as const;
 
 export interface ReplyHead {
@@ -30,6 +31,8 @@ export interface ReplyHead {
   /** costUsd is estimated (four characters a token): the provider reported no usage. */
   costEstimated?: boolean;
   failedCostUsd?: number;
+  /** Part of failedCostUsd is estimated: a failed attempt sent text but no usage. */
+  failedCostEstimated?: boolean;
 }
 
 /** Requests the chain actually sent: skipped providers were not asked. */
@@ -48,6 +51,7 @@ export function replyHeaders(head: ReplyHead, into: Record<string, string | numb
   if (head.costUsd !== undefined) into[REPLY_HEADERS.cost] = usd(head.costUsd);
   if (head.costUsd !== undefined && head.costEstimated) into[REPLY_HEADERS.costEstimated] = 'true';
   if (head.failedCostUsd) into[REPLY_HEADERS.failedCost] = usd(head.failedCostUsd);
+  if (head.failedCostUsd && head.failedCostEstimated) into[REPLY_HEADERS.failedCostEstimated] = 'true';
   return into;
 }
 
@@ -58,6 +62,7 @@ export function finalHead(result: ChainResult, route: Route | undefined): ReplyH
   if (priced) head.costUsd = result.cost_usd;
   if (priced && result.cost_estimated) head.costEstimated = true;
   if (result.failed_attempts_cost_usd > 0) head.failedCostUsd = result.failed_attempts_cost_usd;
+  if (result.failed_attempts_cost_usd > 0 && failedCostEstimated(result.attempts)) head.failedCostEstimated = true;
   return head;
 }
 
@@ -69,7 +74,7 @@ export function finalHead(result: ChainResult, route: Route | undefined): ReplyH
 export function summary(head: ReplyHead, latencyMs: number, error?: string): string {
   let s = `: llm-fallback provider=${head.provider ?? '-'} attempts=${head.attempts} source=${head.source}`;
   if (head.costUsd !== undefined) s += ` cost_usd=${usd(head.costUsd)}${head.costEstimated ? ' cost_estimated=true' : ''}`;
-  if (head.failedCostUsd) s += ` failed_attempts_cost_usd=${usd(head.failedCostUsd)}`;
+  if (head.failedCostUsd) s += ` failed_attempts_cost_usd=${usd(head.failedCostUsd)}${head.failedCostEstimated ? ' failed_attempts_cost_estimated=true' : ''}`;
   if (error) s += ` error=${error}`;
   return `${s} latency_ms=${Math.round(latencyMs)}\n\n`;
 }
