@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ProviderConfig } from '../src/config/load.js';
+import { parseConfig } from '../src/config/load.js';
 import { DEFAULT_TIMEOUTS } from '../src/defaults.js';
-import { blend, dailyUsd, parseVolume, project, USD, workloadFromResult } from '../src/cost/project.js';
+import { blend, dailyUsd, parseVolume, priceRows, project, USD, workloadFromResult } from '../src/cost/project.js';
 import { run } from './cli-helpers.js';
 import { emulator } from './helpers.js';
 import { runBench, target } from './bench-helpers.js';
@@ -43,6 +44,33 @@ describe('cost figures, checked by hand', () => {
   it('prices cached input apart: 30M input, 30% cached, 10M output', () => {
     // (21M × 0.95 + 9M × 0.16 + 10M × 4) / 1M = 19.95 + 1.44 + 40 = 61.39
     expect(dailyUsd({ inputTokens: 30e6, outputTokens: 10e6, cachedShare: 0.3, source: 't' }, kimi.price!)).toBeCloseTo(61.39, 9);
+  });
+
+  it('prices a measured cache-write share at the write surcharge only where writes are billed apart', () => {
+    // 10M input a day, 20% written to the cache, no output. Anthropic's dialect: 8M × 3 + 2M × 3.75 = 31.5;
+    // an OpenAI-dialect provider at the same prices charges nothing extra to write: 10M × 3 = 30; one whose
+    // config gives price.cache_write is billed at it: 8M × 3 + 2M × 6 = 36.
+    const price = '{ input: 3, cached_input: 0.3, output: 15, priced_at: 2026-11-01 }';
+    const cfg = parseConfig(
+      `providers:
+  claude: { api: anthropic, base_url: https://a.test/v1, model: m, price: ${price} }
+  auto: { api: openai, base_url: https://b.test/v1, model: m, price: ${price} }
+  hour: { api: openai, base_url: https://c.test/v1, model: m, price: { input: 3, cached_input: 0.3, cache_write: 6, output: 15, priced_at: 2026-11-01 } }
+`,
+      'x.yaml',
+    );
+    const w = { inputTokens: 10e6, outputTokens: 0, cachedShare: 0, cacheWriteShare: 0.2, source: 't' };
+    const providers = [...cfg.providers.values()];
+    expect(providers.map((p) => [p.name, dailyUsd(w, p.price!)])).toEqual([
+      ['claude', 31.5],
+      ['auto', 30],
+      ['hour', 36],
+    ]);
+    expect(priceRows(providers, USD).map((r) => [r.provider, r.cache_write])).toEqual([
+      ['claude', 3.75],
+      ['auto', 3],
+      ['hour', 6],
+    ]);
   });
 
   it('converts currency', () => {
@@ -131,7 +159,8 @@ currency: { code: CNY, rate: 7.2 }
     const csv = await run(['--config', hostile, 'cost', ...flags, '--format', 'csv']);
     const rows = JSON.parse(execFileSync('python3', ['-c', 'import csv, json, sys; print(json.dumps(list(csv.reader(sys.stdin))))'], { input: csv.stdout, encoding: 'utf8' }));
     // By hand: 21M uncached × $1 + 9M cached × $0.10 + 10M × $4 = $61.90/day; × 30 = 1857; × 365 = 22593.5.
-    expect(rows[1]).toEqual(['a,b"c', 'm,1', 'USD', '1', '0.1', '4', '2026-11-01', '61.9', '1857', '22593.5', '1.25']);
+    // The last column, cache writes: an `api: openai` provider charges the plain input price for them.
+    expect(rows[1]).toEqual(['a,b"c', 'm,1', 'USD', '1', '0.1', '4', '2026-11-01', '61.9', '1857', '22593.5', '1']);
     expect(rows[2].slice(0, 2)).toEqual(['p|q', 'm`2']);
     const md = (await run(['--config', hostile, 'cost', ...flags, '--format', 'markdown'])).stdout;
     expect(md).toContain('| p\\|q | m\\`2 | $2.00 |');

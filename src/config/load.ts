@@ -279,7 +279,17 @@ function build(raw: RawConfig, file: string, root: ParsedNode, lines: LineCounte
       headers: p.headers ?? {},
       params: p.params ?? {},
       price: p.price
-        ? { input: p.price.input, cachedInput: p.price.cached_input ?? p.price.input, cacheWrite: p.price.cache_write, output: p.price.output, pricedAt: p.price.priced_at, source: p.price.source }
+        ? {
+            input: p.price.input,
+            cachedInput: p.price.cached_input ?? p.price.input,
+            // Only Anthropic bills cache writes apart (its default, 1.25 × input, is usage-cost's); the automatic
+            // caches of OpenAI-dialect providers charge nothing extra to write, so a write costs the input price
+            // there (what `cost --from` charges them for a write share measured on Anthropic).
+            cacheWrite: p.price.cache_write ?? (p.api === 'anthropic' ? undefined : p.price.input),
+            output: p.price.output,
+            pricedAt: p.price.priced_at,
+            source: p.price.source,
+          }
         : undefined,
       contextWindow: p.context_window,
       maxOutputTokens: p.max_output_tokens ?? raw.defaults?.max_output_tokens,

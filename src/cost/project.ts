@@ -29,7 +29,7 @@ export interface PriceRow {
   model: string;
   input: number;
   cached_input: number;
-  /** Per 1M tokens written to the prompt cache (1.25 × input unless the config says). */
+  /** Per 1M tokens written to the prompt cache: Anthropic's 1.25 × input unless the config says; the input price where writes cost nothing extra (see config/load). */
   cache_write: number;
   output: number;
   context_window: number | null;
