@@ -96,5 +96,5 @@ export const TELEMETRY_DEFAULTS = {
   ttftBucketsS: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
   /** Label sets per metric before new ones fold into one `otel_metric_overflow="true"` series. */
   maxSeriesPerMetric: 2000,
-  otlp: { serviceName: 'llm-fallback', maxBatch: 512, maxQueue: 2048, flushIntervalMs: 5_000, timeoutMs: 10_000 },
+  otlp: { serviceName: 'llm-fallback', maxBatch: 512, maxQueue: 2048, flushIntervalMs: 5_000, timeoutMs: 10_000, retries: 3, retryBaseMs: 1_000, maxRetryWaitMs: 30_000 },
 } as const;

@@ -501,11 +501,11 @@ describe('OTLP when the collector is down, slow or refusing', () => {
     for (const res of held) res.destroy();
   });
 
-  it('a collector that refuses (HTTP 503) or rejects part of a batch: counted as dropped', async () => {
+  it('a collector that refuses (HTTP 400) or rejects part of a batch: counted as dropped, not retried', async () => {
     let n = 0;
     const col = await collector((_r, res) => {
       n++;
-      if (n === 1) res.writeHead(503).end('busy');
+      if (n === 1) res.writeHead(400).end('bad data');
       else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ partialSuccess: { rejectedSpans: '1', errorMessage: 'bad span' } }));
     });
     const warnings: string[] = [];
@@ -515,7 +515,81 @@ describe('OTLP when the collector is down, slow or refusing', () => {
     ex.exportCall('main', results.main[0], Date.now());
     await ex.shutdown();
     expect(ex.stats).toEqual({ exported: 2, dropped: 4 });
-    expect(warnings[0]).toMatch(/dropped 3 span\(s\): the collector answered HTTP 503/);
+    expect(col.got.length).toBe(2); // the spec: a 400 and a partial success MUST NOT be retried
+    expect(warnings[0]).toMatch(/dropped 3 span\(s\): the collector answered HTTP 400 \(3 dropped in all\)$/);
+  });
+
+  // opentelemetry-proto docs/specification.md, "Retryable Response Codes" and "OTLP/HTTP Throttling": 429,
+  // 502, 503 and 504 SHOULD be retried, honouring Retry-After (seconds or an HTTP date), else with an
+  // exponential backoff; every other 4xx/5xx MUST NOT be.
+  it('retries a batch the collector answered 429, 502, 503 or 504, after its Retry-After, and delivers it', async () => {
+    const answers: [number, Record<string, string>][] = [
+      [503, { 'retry-after': '1' }],
+      [429, { 'retry-after': new Date(Date.now() + 3000).toUTCString() }],
+      [502, {}],
+      [504, {}],
+    ];
+    const at: number[] = [];
+    const col = await collector((_r, res) => {
+      at.push(performance.now());
+      const a = answers.shift();
+      if (a) res.writeHead(a[0], a[1]).end('{"message":"busy"}');
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    const ex = new OtlpTraceExporter({ endpoint: col.url, retries: 4, retryBaseMs: 20, warn: () => undefined });
+    ex.exportCall('main', results.main[0], Date.now());
+    await ex.flush();
+    expect(ex.stats).toEqual({ exported: 3, dropped: 0 });
+    expect(col.got.length).toBe(5);
+    expect(new Set(col.got.map((g) => g.body)).size).toBe(1); // the same batch each time
+    expect(at[1] - at[0]).toBeGreaterThanOrEqual(900); // Retry-After: 1 (seconds) was waited
+    expect(at[2] - at[1]).toBeGreaterThanOrEqual(900); // Retry-After as an HTTP date (whole seconds) 1-2 s ahead
+    await ex.shutdown();
+  });
+
+  it('gives up after its retries, at once on a Retry-After past its limit, and never retries a 500', async () => {
+    for (const [status, headers, requests, why] of [
+      [503, {}, 3, /the collector answered HTTP 503 \(3 tries\) \(3 dropped in all\)$/],
+      [429, { 'retry-after': '3600' }, 1, /the collector answered HTTP 429 and asked to wait 3600 s, longer than 30 s \(3 dropped in all\)$/],
+      [500, {}, 1, /the collector answered HTTP 500 \(3 dropped in all\)$/],
+    ] as const) {
+      const col = await collector((_r, res) => res.writeHead(status, headers).end());
+      const warnings: string[] = [];
+      const ex = new OtlpTraceExporter({ endpoint: col.url, retries: 2, retryBaseMs: 10, warn: (m) => warnings.push(m) });
+      ex.exportCall('main', results.main[0], Date.now());
+      await ex.flush();
+      expect(ex.stats).toEqual({ exported: 0, dropped: 3 });
+      expect(col.got.length).toBe(requests);
+      expect(warnings[0]).toMatch(why);
+      await ex.shutdown();
+    }
+  });
+
+  it('shutdown cuts a wait between retries short: the batch is dropped and counted, shutdown does not wait 30 s', async () => {
+    const col = await collector((_r, res) => res.writeHead(503, { 'retry-after': '30' }).end());
+    const warnings: string[] = [];
+    const ex = new OtlpTraceExporter({ endpoint: col.url, warn: (m) => warnings.push(m) });
+    ex.exportCall('main', results.main[0], Date.now());
+    const flushed = ex.flush();
+    while (col.got.length === 0) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50)); // the 503 has arrived; the exporter now waits to retry
+    await ex.shutdown();
+    await flushed;
+    expect(ex.stats).toEqual({ exported: 0, dropped: 3 });
+    expect(col.got.length).toBe(1);
+    expect(warnings.join('\n')).toMatch(/dropped 3 span\(s\)/);
+  });
+
+  it('reads at most 4 MiB of the collector\'s answer: a longer one is an error and the batch is dropped (the spec\'s MUST)', async () => {
+    const big = Buffer.alloc(5 * 1024 * 1024, 0x20);
+    const col = await collector((_r, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(big));
+    const warnings: string[] = [];
+    const ex = new OtlpTraceExporter({ endpoint: col.url, warn: (m) => warnings.push(m) });
+    ex.exportCall('main', results.main[0], Date.now());
+    await ex.flush();
+    expect(ex.stats).toEqual({ exported: 0, dropped: 3 });
+    expect(warnings[0]).toMatch(/dropped 3 span\(s\): the collector's answer \(HTTP 200\) was longer than 4194304 bytes/);
+    await ex.shutdown();
   });
 
   it('a result it cannot encode costs that trace only, never an exception in the request path', async () => {

@@ -4,6 +4,7 @@ import { TELEMETRY_DEFAULTS } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { isLoopbackHost } from '../providers/transport.js';
 import { Agent } from '../providers/undici-lite.js';
+import { retryAfterMs } from '../providers/retry-after.js';
 import { registerSecret } from '../util/redact.js';
 import { randomHexId, parseTraceparent } from './telemetry-ids.js';
 import { callSpans, exportRequest, resourceAttributes } from './telemetry-spans.js';
@@ -20,6 +21,13 @@ import { callSpans, exportRequest, resourceAttributes } from './telemetry-spans.
 const OTLP_DEFAULTS = TELEMETRY_DEFAULTS.otlp;
 /** Drop warnings are summed over this long, so a dead collector costs one line a minute. */
 const WARN_EVERY_MS = 60_000;
+/**
+ * The status codes OTLP/HTTP says SHOULD be retried (429, 502, 503, 504); every other 4xx/5xx MUST NOT be
+ * (opentelemetry-proto docs/specification.md, "Retryable Response Codes").
+ */
+const RETRYABLE = new Set([429, 502, 503, 504]);
+/** The most response body read (the spec: a client MUST cap it, 4 MiB recommended; past it the response is a non-retryable error). */
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const SCOPE = { name: 'llm-fallback', version: VERSION };
@@ -39,6 +47,12 @@ export interface OtlpTraceExporterOptions {
   flushIntervalMs?: number;
   /** One export request, connect to last byte. */
   timeoutMs?: number;
+  /** Retries of a batch the collector answered 429, 502, 503 or 504. */
+  retries?: number;
+  /** First wait before a retry without Retry-After; it doubles each time (±20% jitter). */
+  retryBaseMs?: number;
+  /** A Retry-After longer than this drops the batch instead of holding the queue. */
+  maxRetryWaitMs?: number;
   /** Where warnings go (stderr by default). */
   warn?: (m: string) => void;
 }
@@ -60,6 +74,11 @@ export class OtlpTraceExporter {
   private readonly maxBatch: number;
   private readonly maxQueue: number;
   private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly retryBaseMs: number;
+  private readonly maxRetryWaitMs: number;
+  /** Ends a wait between retries at once (shutdown). */
+  private wake: (() => void) | null = null;
   private readonly timer: NodeJS.Timeout;
   private readonly warn: (m: string) => void;
   private unreported = 0;
@@ -85,6 +104,10 @@ export class OtlpTraceExporter {
     this.maxQueue = Math.max(this.maxBatch, positive('maxQueue', opts.maxQueue ?? OTLP_DEFAULTS.maxQueue));
     this.timeoutMs = positive('timeoutMs', opts.timeoutMs ?? OTLP_DEFAULTS.timeoutMs);
     const every = positive('flushIntervalMs', opts.flushIntervalMs ?? OTLP_DEFAULTS.flushIntervalMs);
+    this.retries = opts.retries ?? OTLP_DEFAULTS.retries;
+    if (!Number.isInteger(this.retries) || this.retries < 0) throw new UsageError(`OTLP exporter: retries must be a whole number of at least 0 (got ${this.retries})`);
+    this.retryBaseMs = positive('retryBaseMs', opts.retryBaseMs ?? OTLP_DEFAULTS.retryBaseMs);
+    this.maxRetryWaitMs = positive('maxRetryWaitMs', opts.maxRetryWaitMs ?? OTLP_DEFAULTS.maxRetryWaitMs);
     this.origin = url.origin;
     this.path = url.pathname + url.search;
     this.headers = { ...opts.headers, 'content-type': 'application/json' };
@@ -130,6 +153,7 @@ export class OtlpTraceExporter {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    this.wake?.(); // a batch waiting to be retried is dropped now, not after its wait
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.timeoutMs)));
     const done = await Promise.race([this.pump().then(() => 'done' as const), late]);
@@ -152,22 +176,55 @@ export class OtlpTraceExporter {
     while (this.queue.length) await this.post(this.queue.splice(0, this.maxBatch));
   }
 
+  /** Sends one batch; a 429, 502, 503 or 504 is retried (after Retry-After, else a doubling backoff), anything else is final. */
   private async post(spans: string[]): Promise<void> {
     const body = exportRequest(this.resource, SCOPE, spans);
-    try {
-      const res = await this.agent.request({ origin: this.origin, path: this.path, method: 'POST', headers: this.headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
-      const text = await res.body.text();
-      if (res.statusCode < 200 || res.statusCode > 299) {
-        this.dropped(spans.length, `the collector answered HTTP ${res.statusCode}`);
+    for (let attempt = 0; ; attempt++) {
+      let res: Awaited<ReturnType<Agent['request']>>;
+      let text: string | null;
+      try {
+        res = await this.agent.request({ origin: this.origin, path: this.path, method: 'POST', headers: this.headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+        text = await readCapped(res.body, MAX_RESPONSE_BYTES);
+      } catch (e) {
+        const code = (e as { code?: string }).code ?? (e as Error).name;
+        // The error's code only: its message could quote a URL, and the body is the collector's, not ours to echo.
+        this.dropped(spans.length, `the collector could not be reached in time (${code})`);
         return;
       }
-      const rejected = rejectedSpans(text, spans.length);
-      this.stats.exported += spans.length - rejected;
-      if (rejected) this.dropped(rejected, 'the collector rejected them (partial success)');
-    } catch (e) {
-      const code = (e as { code?: string }).code ?? (e as Error).name;
-      // The error's code only: its message could quote a URL, and the body is the collector's, not ours to echo.
-      this.dropped(spans.length, `the collector could not be reached in time (${code})`);
+      if (text === null) {
+        this.dropped(spans.length, `the collector's answer (HTTP ${res.statusCode}) was longer than ${MAX_RESPONSE_BYTES} bytes`);
+        return;
+      }
+      if (res.statusCode >= 200 && res.statusCode <= 299) {
+        const rejected = rejectedSpans(text, spans.length);
+        this.stats.exported += spans.length - rejected;
+        if (rejected) this.dropped(rejected, 'the collector rejected them (partial success)');
+        return;
+      }
+      const tries = `${attempt + 1} ${attempt ? 'tries' : 'try'}`;
+      if (!RETRYABLE.has(res.statusCode) || attempt >= this.retries || this.closed) {
+        this.dropped(spans.length, `the collector answered HTTP ${res.statusCode}${RETRYABLE.has(res.statusCode) ? ` (${tries})` : ''}`);
+        return;
+      }
+      const header = res.headers['retry-after'];
+      const asked = typeof header === 'string' ? retryAfterMs({ 'retry-after': header }) : undefined;
+      if (asked !== undefined && asked > this.maxRetryWaitMs) {
+        this.dropped(spans.length, `the collector answered HTTP ${res.statusCode} and asked to wait ${Math.ceil(asked / 1000)} s, longer than ${this.maxRetryWaitMs / 1000} s`);
+        return;
+      }
+      const wait = asked ?? this.retryBaseMs * 2 ** attempt * (0.8 + 0.4 * Math.random());
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, wait);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = null;
+      if (this.closed) {
+        this.dropped(spans.length, `the collector answered HTTP ${res.statusCode} and the exporter shut down before the retry`);
+        return;
+      }
     }
   }
 
@@ -186,6 +243,21 @@ export class OtlpTraceExporter {
     this.warn(`llm-fallback: OTLP traces to ${this.where}: dropped ${this.unreported} span(s)${why ? `: ${why}` : ''} (${this.stats.dropped} dropped in all)`);
     this.unreported = 0;
   }
+}
+
+/** The body as text, or null (and the rest left unread) past `max` bytes. */
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, max: number): Promise<string | null> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of body) {
+    n += chunk.length;
+    if (n > max) {
+      body.destroy();
+      return null;
+    }
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
 
 /** partialSuccess.rejectedSpans of an OTLP JSON response (0 when absent or unreadable), at most `sent`. */
