@@ -173,6 +173,30 @@ describe('Prometheus exposition', () => {
     ]);
   });
 
+  // The ExplicitBucketBoundaries each GenAI metric SHOULD have, copied from open-telemetry/semantic-conventions-genai
+  // docs/gen-ai/gen-ai-metrics.md at 004902b8cb70aa5ae6ca4ae07132b7daabcd3e10 (the same lists as
+  // open-telemetry/semantic-conventions docs/gen-ai/gen-ai-metrics.md before the move, c9e48b1d1^).
+  it('GenAI histograms have the bucket bounds the conventions give each metric', () => {
+    const doubling = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+    const spec: Record<string, number[]> = {
+      gen_ai_client_operation_duration_seconds: doubling,
+      gen_ai_client_operation_time_to_first_chunk_seconds: doubling,
+      gen_ai_client_token_usage: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
+      gen_ai_server_request_duration_seconds: doubling,
+      gen_ai_server_time_to_first_token_seconds: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0],
+    };
+    const text = recorded().render();
+    for (const [name, bounds] of Object.entries(spec)) {
+      const first = samples(text, `${name}_bucket`)[0];
+      expect(first, name).toBeDefined();
+      const labels = first.slice(first.indexOf('{') + 1, first.indexOf(',le="'));
+      const les = samples(text, `${name}_bucket`)
+        .filter((l) => l.startsWith(`${name}_bucket{${labels},le="`))
+        .map((l) => /le="([^"]+)"/.exec(l)![1]);
+      expect(les, name).toEqual([...bounds.map(String), '+Inf']);
+    }
+  });
+
   it('escapes backslash, double quote and line feed in label values; promtool reads them back', () => {
     const m = new GatewayMetrics();
     const model = 'we\\ird "model"\nname';

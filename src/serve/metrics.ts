@@ -6,6 +6,12 @@ import { Family, checkBounds, escapeLabelValue, formatValue, type Series } from 
 /** Bounds of gen_ai.client.token.usage, as the GenAI conventions prescribe (not a setting). */
 export const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 
+/**
+ * Bounds (s) of gen_ai.server.time_to_first_token, as the GenAI conventions prescribe (not a setting): they
+ * differ from the client metrics' 10 ms doubling to 81.92 s (semantic-conventions-genai docs/gen-ai/gen-ai-metrics.md).
+ */
+export const SERVER_TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
+
 export type BreakerStateName = 'closed' | 'open' | 'half_open';
 export interface BreakerReading {
   provider: string;
@@ -26,7 +32,7 @@ const BREAKER_HEADER =
 export interface GatewayMetricsOptions {
   /** Bounds (s) of the request and operation duration histograms. */
   latencyBucketsS?: readonly number[];
-  /** Bounds (s) of the time-to-first-token/chunk histograms. */
+  /** Bounds (s) of the client time-to-first-chunk histogram. */
   ttftBucketsS?: readonly number[];
   /** Label sets per metric before new ones fold into one `otel_metric_overflow="true"` series. */
   maxSeriesPerMetric?: number;
@@ -81,7 +87,7 @@ export class GatewayMetrics {
       (this.clientFirstChunk = new Family('gen_ai_client_operation_time_to_first_chunk_seconds', "Time from an attempt's request to its first streamed chunk (content or reasoning).", 'histogram', genAi, max, ttft)),
       (this.tokens = new Family('gen_ai_client_token_usage', 'Number of input and output tokens used, per attempt that reported usage.', 'histogram', [...genAi, 'gen_ai_token_type'], max, TOKEN_BUCKETS)),
       (this.serverDuration = new Family('gen_ai_server_request_duration_seconds', 'Gateway call duration, from the chain start to its answer (all attempts and tiers).', 'histogram', [...server, 'error_type'], max, latency)),
-      (this.serverFirstToken = new Family('gen_ai_server_time_to_first_token_seconds', "Time from the chain start to the first token of the answer's provider (live answers).", 'histogram', server, max, ttft)),
+      (this.serverFirstToken = new Family('gen_ai_server_time_to_first_token_seconds', "Time from the chain start to the first token of the answer's provider (live answers).", 'histogram', server, max, SERVER_TTFT_BUCKETS)),
     ];
     this.inFlightSeries = this.inFlight.at();
   }
