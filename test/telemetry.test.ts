@@ -206,6 +206,23 @@ describe('Prometheus exposition', () => {
     expect(promtool(text).status).toBe(0);
   });
 
+  it('a model name with a lone UTF-16 surrogate: one series per label set as written, never two lines with the same labels', () => {
+    // JSON lets a client send "x\ud800y" and "x\udc00y"; both become "x\uFFFDy" in the UTF-8 exposition.
+    const m = new GatewayMetrics();
+    for (const model of ['x\ud800y', 'x\udc00y', 'x\ud800y', 'ok\ud83d\ude00']) {
+      m.requestStarted();
+      m.requestFinished({ endpoint: 'chat_completions', model, status: 404, durationMs: 1, stream: false });
+    }
+    const text = m.render();
+    expect(samples(text, 'llm_fallback_requests_total')).toEqual([
+      'llm_fallback_requests_total{endpoint="chat_completions",model="x\ufffdy",status="404"} 3',
+      'llm_fallback_requests_total{endpoint="chat_completions",model="ok\ud83d\ude00",status="404"} 1',
+    ]);
+    const keys = text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.slice(0, l.lastIndexOf(' ')));
+    expect(keys.length).toBe(new Set(keys).size);
+    expect(promtool(text).status).toBe(0);
+  });
+
   it('bounds label cardinality: past maxSeriesPerMetric, new label sets fold into one otel_metric_overflow series', () => {
     const m = new GatewayMetrics({ maxSeriesPerMetric: 5 });
     for (let i = 0; i < 50; i++) m.requestFinished({ endpoint: 'chat_completions', model: `junk-${i}`, status: 404, durationMs: 1, stream: false });

@@ -60,6 +60,10 @@ export function checkBounds(what: string, bounds: readonly number[]): number[] {
 
 type Node = Map<string, Node | Series>;
 
+/** A UTF-16 surrogate without its pair (in `u` mode a paired one is a single code point, not \p{Cs}). */
+const LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATES = /\p{Cs}/gu;
+
 /** One metric family: its HELP and TYPE, its label names and its series, in the order they were made. */
 export class Family {
   private readonly root: Node = new Map();
@@ -99,10 +103,18 @@ export class Family {
     if (n > 3) v[3] = d;
     if (n > 4) v[4] = e;
     if (n === 0) return this.series[0] ?? this.make('');
+    return this.find(true);
+  }
+
+  /** Walks the scratch values to their series; on a miss, first makes the values well-formed (once), then the series. */
+  private find(mayClean: boolean): Series {
+    const n = this.labelNames.length;
+    const v = this.scratch;
     let node = this.root;
     for (let i = 0; i < n - 1; i++) {
       let next = node.get(v[i]) as Node | undefined;
       if (next === undefined) {
+        if (mayClean && this.clean()) return this.find(false);
         if (this.series.length >= this.maxSeries) return this.overflowSeries();
         next = new Map();
         node.set(v[i], next);
@@ -111,10 +123,29 @@ export class Family {
     }
     const found = node.get(v[n - 1]) as Series | undefined;
     if (found !== undefined) return found;
+    if (mayClean && this.clean()) return this.find(false);
     if (this.series.length >= this.maxSeries) return this.overflowSeries();
     const s = this.make(labelText(this.labelNames, v));
     node.set(v[n - 1], s);
     return s;
+  }
+
+  /**
+   * Replaces lone UTF-16 surrogates in the scratch values with U+FFFD, which is what they become in the
+   * UTF-8 exposition anyway: without this, "x\ud800" and "x\udc00" (a client can send either in a JSON
+   * model name) were two series written with the same labels. True when a value changed. Runs on a miss
+   * only, so a known series costs nothing more.
+   */
+  private clean(): boolean {
+    let changed = false;
+    const v = this.scratch;
+    for (let i = 0; i < v.length; i++) {
+      if (LONE_SURROGATE.test(v[i])) {
+        v[i] = v[i].replace(LONE_SURROGATES, '\ufffd');
+        changed = true;
+      }
+    }
+    return changed;
   }
 
   inc(s: Series, by = 1): void {
