@@ -10,7 +10,7 @@ import { FallbackChain, type ChainProvider, type ChainResult } from '../src/chai
 import { refusedUrl } from '../src/mock/server.js';
 import { GatewayMetrics } from '../src/serve/metrics.js';
 import { OtlpTraceExporter } from '../src/serve/otlp.js';
-import { unixNano } from '../src/serve/telemetry-ids.js';
+import { parseTraceparent, unixNano } from '../src/serve/telemetry-ids.js';
 import { MemoryBreakers } from '../src/state/breaker.js';
 import { MemoryAnswerCache, cacheKey } from '../src/state/cache.js';
 import { chainProviders, emulator, freePort } from './helpers.js';
@@ -472,6 +472,28 @@ describe('OTLP/HTTP JSON traces', () => {
     const calls = spans.filter((s) => s.kind === 2);
     expect(calls.map((s) => s.parentSpanId)).toEqual([undefined, undefined]);
     expect(calls.every((s) => s.traceId !== '4bf92f3577b34da6a3ce929d0e0e4736' && /^[0-9a-f]{32}$/.test(s.traceId) && s.traceId !== '0'.repeat(32))).toBe(true);
+  });
+
+  // The traceparent cases of the W3C Trace Context test suite (w3c/trace-context test/test.py at
+  // acab820be9db7b3433668baa5cdd43f57f4c4be0): which headers join the caller's trace, which start a new one.
+  it('reads traceparent as the W3C Trace Context test suite expects', () => {
+    const T = '12345678901234567890123456789012';
+    const P = '1234567890123456';
+    const joins = [`00-${T}-${P}-01`, `cc-${T}-${P}-01`, `cc-${T}-${P}-01-what-the-future-will-be-like`, ` 00-${T}-${P}-01`, `\t00-${T}-${P}-01`, `00-${T}-${P}-01 `, `00-${T}-${P}-01\t`, `\t 00-${T}-${P}-01 \t`];
+    const restarts = [
+      `00-${T}-${P}-01.`, `00-${T}-${P}-01-what-the-future-will-be-like`, `cc-${T}-${P}-01.what-the-future-will-be-like`, `ff-${T}-${P}-01`,
+      `.0-${T}-${P}-01`, `0.-${T}-${P}-01`, `000-${T}-${P}-01`, `0000-${T}-${P}-01`, `0-${T}-${P}-01`,
+      `00-${'0'.repeat(32)}-${P}-01`, `00-.2345678901234567890123456789012-${P}-01`, `00-1234567890123456789012345678901.-${P}-01`, `00-${T}3-${P}-01`, `00-${T.slice(1)}-${P}-01`,
+      `00-${T}-0000000000000000-01`, `00-${T}-.234567890123456-01`, `00-${T}-123456789012345.-01`, `00-${T}-${P}7-01`, `00-${T}-${P.slice(1)}-01`,
+      `00-${T}-${P}-.0`, `00-${T}-${P}-0.`, `00-${T}-${P}-001`, `00-${T}-${P}-1`,
+      `00-${T}-${P}-01, 00-${T.replace('1', '2')}-${P}-01`, // two traceparent headers, as node:http joins them
+      `00-ABCDEF78901234567890123456789012-${P}-01`, // uppercase hex is not HEXDIGLC
+    ];
+    for (const h of joins) expect(parseTraceparent(h), JSON.stringify(h)).toEqual({ traceId: T, parentSpanId: P, sampled: true });
+    for (const h of restarts) expect(parseTraceparent(h), JSON.stringify(h)).toBeNull();
+    // trace-flags is a bit field: 03 is sampled (and random), 02 is not sampled.
+    expect(parseTraceparent(`00-${T}-${P}-03`)?.sampled).toBe(true);
+    expect(parseTraceparent(`00-${T}-${P}-02`)?.sampled).toBe(false);
   });
 
   it('batches: maxBatch spans per request', async () => {
