@@ -655,6 +655,25 @@ describe('OTLP when the collector is down, slow or refusing', () => {
     await ex.shutdown();
   });
 
+  it('a token count past 2^53 from a provider is left out of the span, not written as an int64 the collector refuses', async () => {
+    const col = await collector();
+    const ex = new OtlpTraceExporter({ endpoint: col.url, warn: () => undefined });
+    const r = structuredClone(results.main[0]);
+    const b = r.attempts[1];
+    b.usage = { ...b.usage!, outputTokens: 1e21 };
+    r.usage = b.usage;
+    ex.exportCall('main', r, Date.now());
+    await ex.flush();
+    await ex.shutdown();
+    // The official proto must read the batch back unchanged (an intValue "1e+21" is no int64).
+    const spans = spansOf(decodeOtlp(col.got[0].body));
+    const [call, , attempt] = spans;
+    expect(attr(attempt, 'gen_ai.usage.output_tokens')).toBeUndefined();
+    expect(attr(attempt, 'gen_ai.usage.input_tokens')).toEqual({ intValue: String(b.usage.inputTokens) });
+    expect(attr(call, 'gen_ai.usage.output_tokens')).toBeUndefined();
+    for (const s of spans) for (const a of s.attributes) if (a.value.intValue !== undefined) expect(a.value.intValue).toMatch(/^-?\d+$/);
+  });
+
   it('a result it cannot encode costs that trace only, never an exception in the request path', async () => {
     const warnings: string[] = [];
     const ex = new OtlpTraceExporter({ endpoint: 'http://127.0.0.1:9/v1/traces', warn: (m) => warnings.push(m) });

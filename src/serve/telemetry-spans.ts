@@ -21,7 +21,14 @@ const STATUS_CODE_ERROR = 2;
 const q = JSON.stringify;
 /** Attribute keys are our own constants (no escaping needed); values are escaped by JSON.stringify. */
 const str = (key: string, v: string) => `{"key":"${key}","value":{"stringValue":${q(v)}}}`;
-const int = (key: string, v: number) => `{"key":"${key}","value":{"intValue":"${Math.round(v)}"}}`;
+/**
+ * int64 as a decimal string. A count past 2^53 (a provider may report anything) would print as "1e+21" or
+ * overflow int64, and the collector would refuse the whole batch (HTTP 400): such a value is left out.
+ */
+const int = (key: string, v: number) => {
+  const n = Math.round(v);
+  return Number.isSafeInteger(n) ? `{"key":"${key}","value":{"intValue":"${n}"}}` : '';
+};
 /** JSON has no NaN or Infinity: such a value is left out rather than breaking the batch. */
 const dbl = (key: string, v: number) => (Number.isFinite(v) ? `{"key":"${key}","value":{"doubleValue":${v}}}` : '');
 const bool = (key: string, v: boolean) => `{"key":"${key}","value":{"boolValue":${v}}}`;
@@ -57,7 +64,8 @@ export function callSpans(chain: string, r: ChainResult, t0: number, traceId: st
     live && r.provider !== null ? str('gen_ai.provider.name', genAiProviderName(r.provider)) : '',
     live && r.model !== null ? str('gen_ai.response.model', r.model) : '',
     r.finish_reason !== null ? strs('gen_ai.response.finish_reasons', [r.finish_reason]) : '',
-    live && r.usage ? `${int('gen_ai.usage.input_tokens', r.usage.inputTokens)},${int('gen_ai.usage.output_tokens', r.usage.outputTokens)}` : '',
+    live && r.usage ? int('gen_ai.usage.input_tokens', r.usage.inputTokens) : '',
+    live && r.usage ? int('gen_ai.usage.output_tokens', r.usage.outputTokens) : '',
     live && r.ttft_ms !== null ? dbl('gen_ai.response.time_to_first_chunk', r.ttft_ms / 1000) : '',
     error ? str('error.type', error) : '',
     str('llm_fallback.chain', chain),
@@ -90,7 +98,8 @@ function attemptSpan(a: Attempt, t0: number, traceId: string, parentSpanId: stri
     str('gen_ai.provider.name', genAiProviderName(a.provider)),
     str('gen_ai.request.model', a.model),
     STREAM,
-    u ? `${int('gen_ai.usage.input_tokens', u.inputTokens)},${int('gen_ai.usage.output_tokens', u.outputTokens)}` : '',
+    u ? int('gen_ai.usage.input_tokens', u.inputTokens) : '',
+    u ? int('gen_ai.usage.output_tokens', u.outputTokens) : '',
     u?.cachedInputTokens ? int('gen_ai.usage.cache_read.input_tokens', u.cachedInputTokens) : '',
     u?.cacheWriteInputTokens ? int('gen_ai.usage.cache_creation.input_tokens', u.cacheWriteInputTokens) : '',
     u?.reasoningTokens !== undefined ? int('gen_ai.usage.reasoning.output_tokens', u.reasoningTokens) : '',
