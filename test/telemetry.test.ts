@@ -674,6 +674,22 @@ describe('OTLP when the collector is down, slow or refusing', () => {
     for (const s of spans) for (const a of s.attributes) if (a.value.intValue !== undefined) expect(a.value.intValue).toMatch(/^-?\d+$/);
   });
 
+  it('a model name with a lone UTF-16 surrogate goes out as U+FFFD, which a protobuf string can hold', async () => {
+    const col = await collector();
+    const ex = new OtlpTraceExporter({ endpoint: col.url, warn: () => undefined });
+    const r = structuredClone(results.main[0]);
+    r.attempts[1].model = 'm\ud800x'; // as "provider/model" lets a client name it
+    r.model = r.attempts[1].model;
+    ex.exportCall('b/m\ud800x', r, Date.now());
+    await ex.flush();
+    await ex.shutdown();
+    expect(col.got[0].body).not.toMatch(/\\ud[89a-f]/i);
+    const [call, , attempt] = spansOf(decodeOtlp(col.got[0].body)); // the official proto reads it back unchanged
+    expect(call.name).toBe('chat b/m\ufffdx');
+    expect(attr(call, 'gen_ai.response.model')).toEqual({ stringValue: 'm\ufffdx' });
+    expect(attr(attempt, 'gen_ai.request.model')).toEqual({ stringValue: 'm\ufffdx' });
+  });
+
   it('a result it cannot encode costs that trace only, never an exception in the request path', async () => {
     const warnings: string[] = [];
     const ex = new OtlpTraceExporter({ endpoint: 'http://127.0.0.1:9/v1/traces', warn: (m) => warnings.push(m) });

@@ -18,7 +18,14 @@ const SPAN_KIND_SERVER = 2;
 const SPAN_KIND_CLIENT = 3;
 const STATUS_CODE_ERROR = 2;
 
-const q = JSON.stringify;
+/**
+ * A string as JSON text. A lone UTF-16 surrogate (a client can send one in a JSON model name) becomes
+ * U+FFFD first: JSON.stringify would write it as a "\\udXXX" escape, which no protobuf string (UTF-8) can
+ * hold, and a receiver that decodes with protojson refuses the whole batch for it.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATES = /\p{Cs}/gu;
+const q = (v: string) => JSON.stringify(LONE_SURROGATE.test(v) ? v.replace(LONE_SURROGATES, '\ufffd') : v);
 /** Attribute keys are our own constants (no escaping needed); values are escaped by JSON.stringify. */
 const str = (key: string, v: string) => `{"key":"${key}","value":{"stringValue":${q(v)}}}`;
 /**
