@@ -653,7 +653,13 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   const reason: FinishReason = tool ? 'tool_calls' : stopSequence === undefined && truncated ? 'length' : 'stop';
   const id = `${spec.dialect === 'anthropic' ? 'msg_' : 'chatcmpl-'}${state.stats.requests.toString(16)}${rng.int(1 << 30).toString(16)}`;
   let closed = false;
-  res.on('close', () => (closed = true));
+  // A client that goes (or the emulator closing) ends every wait at once: a long injected delay left
+  // pending would hold the process open after Ctrl-C until it ran out.
+  const gone = new AbortController();
+  res.on('close', () => {
+    closed = true;
+    gone.abort();
+  });
   const planned = ttft + gaps.reduce((a, b) => a + b, 0);
   const timing: InjectedTiming = { arrivedAt: t0, arrivedEpochMs: toEpochMs(t0), plannedTtftMs: ttft, plannedTotalMs: planned, ttftMs: ttft, totalMs: planned, gapsMs: gaps, tokens: n, reasoningTokens: reasoningCount, promptTokens };
   if (fault.kind === 'ok' || fault.kind === 'slow_first_token') {
@@ -671,7 +677,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
       // DeepSeek sends blank lines while a non-streamed request waits.
       while (!closed && now() < doneAt) {
         if (spec.keepalive_ms && spec.dialect === 'deepseek') res.write('\n');
-        await sleep(Math.min(spec.keepalive_ms || Infinity, doneAt - now()));
+        await sleep(Math.min(spec.keepalive_ms || Infinity, doneAt - now()), gone.signal);
       }
       if (closed) return;
     }
@@ -725,9 +731,9 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   while (!closed && now() < firstAt) {
     if (spec.keepalive_ms) {
       await send(wire.keepalive());
-      await sleep(Math.min(spec.keepalive_ms, firstAt - now()));
+      await sleep(Math.min(spec.keepalive_ms, firstAt - now()), gone.signal);
     } else {
-      await sliceAfter(firstAt - now());
+      await sliceAfter(firstAt - now(), gone.signal);
     }
   }
   const midStream = fault.kind === 'stall' || fault.kind === 'cut' || fault.kind === 'malformed' || fault.kind === 'error_event' || fault.kind === 'filtered';
@@ -755,7 +761,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
     if (closed) return;
     if (i > 0) {
       at += gaps[i - 1];
-      if (!instant) await sliceAfter(at - now());
+      if (!instant) await sliceAfter(at - now(), gone.signal);
     }
     const kind = i < reasoningCount ? 'reasoning' : 'content';
     const frame = tool && kind === 'content' ? wire.toolCall(tool, sent) : wire.token(kind, words[i], sent);

@@ -82,13 +82,24 @@ export function nextSlice(): Promise<void> {
 /**
  * Resolves in a slice once `ms` have passed: a timer's callbacks all run at once, their work need not.
  * Work already due goes on at once while the running slice lasts (behind schedule, each step would
- * otherwise wait for the whole queue again).
+ * otherwise wait for the whole queue again). An abort `signal` ends the wait early (the caller checks why).
  */
-export function sliceAfter(ms: number): Promise<void> {
+export function sliceAfter(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0 && performance.now() <= sliceEnds) return Promise.resolve();
   return new Promise((resolve) => {
-    if (ms <= 0) inSlice(resolve);
-    else setTimeout(inSlice, ms, resolve);
+    if (ms <= 0) return inSlice(resolve);
+    if (!signal) return void setTimeout(inSlice, ms, resolve);
+    // An aborted wait resolves at once and drops its timer: a pending timer would keep the process alive.
+    if (signal.aborted) return resolve();
+    const abort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', abort);
+      inSlice(resolve);
+    }, ms);
+    signal.addEventListener('abort', abort, { once: true });
   });
 }
 
