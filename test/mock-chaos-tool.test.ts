@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawnEmulator } from './cli-helpers.js';
-import { until } from './helpers.js';
+import { emulator, until } from './helpers.js';
+import { profileFromObject } from '../src/mock/profile.js';
 
 /*
  * `llm-fallback mock` as a user's chaos tool: the emulator run as a real child process (as a user runs it
@@ -29,4 +30,42 @@ describe('stopping the emulator', () => {
     expect(Date.now() - t0).toBeLessThan(20_000);
     await Promise.all(open);
   }, 40_000);
+});
+
+describe('admin endpoints answer bad input with a 400 that says what is wrong, and change nothing', () => {
+  const served = emulator({ p: { dialect: 'openai', model: 'gpt-5.4-mini' } });
+  const put = async (what: string, body: string) => {
+    const r = await fetch(`${(await served).url}/_mock/providers/p/${what}`, { method: 'PUT', body });
+    return { status: r.status, message: ((await r.json()) as { error?: { message: string } }).error?.message };
+  };
+  const status = async () => (await fetch(`${(await served).baseUrl('p')}/chat/completions`, { method: 'POST', body: chat(false) })).status;
+
+  it.each([
+    ['faults', '[{"kind":"server"}]', /faults\[0\]\.p: expected the probability of the fault, a number from 0 to 1, got undefined/],
+    ['faults', '[{"kind":"server","p":"half"}]', /faults\[0\]\.p: .*got "half"/],
+    ['faults', '[{"kind":"server","p":7}]', /faults\[0\]\.p: .*got 7/],
+    ['faults', '{"kind":"server","p":1}', /faults: expected a list of faults/],
+    ['script', 'null', /script: expected a list of steps/],
+    ['script', '[{"kind":"server","tims":2}]', /script\[0\]: unknown key "tims"/],
+    ['script', '[{"kind":"refuse","for":"1s"}]', /a refuse step needs own_port: true/],
+    ['script', 'not json', /the body is not JSON/],
+  ])('PUT %s %s', async (what, body, message) => {
+    const r = await put(what, body);
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(message);
+    expect(r.message).toMatch(new RegExp(`^PUT /_mock/providers/p/${what}: `));
+    // Refused means not applied: the provider still answers (a refuse step, half-applied, reset every request).
+    expect(await status()).toBe(200);
+  });
+
+  it('an unknown provider is a 404 that names the known ones', async () => {
+    const r = await fetch(`${(await served).url}/_mock/providers/nope/script`, { method: 'PUT', body: '[]' });
+    expect(r.status).toBe(404);
+    expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(/unknown emulated provider "nope"; the providers are p/);
+  });
+
+  it('a profile file with a typo in a step or a fault without p is refused the same way', () => {
+    expect(() => profileFromObject({ providers: { p: { script: [{ kind: 'server', tims: 2 }] } } }, 'mock.yaml')).toThrow(/mock.yaml: providers.p.script\[0\]: unknown key "tims"/);
+    expect(() => profileFromObject({ providers: { p: { faults: [{ kind: 'server', p: 1.5 }] } } }, 'mock.yaml')).toThrow(/providers.p.faults\[0\].p: expected the probability/);
+  });
 });

@@ -288,7 +288,7 @@ function specFromObject(raw: unknown, where: string): MockProviderSpec {
   if (o.api_key !== undefined) partial.api_key = String(o.api_key);
   if (o.owned_by !== undefined) partial.owned_by = String(o.owned_by);
   for (const key of ['prefix_cache', 'echo_key', 'reject_stream_options', 'split_writes', 'crlf', 'own_port'] as const) if (o[key] !== undefined) partial[key] = Boolean(o[key]);
-  if (o.faults !== undefined) partial.faults = toArray(o.faults, `${where}.faults`).map((f, i) => ({ ...toFault(f, `${where}.faults[${i}]`), p: toNumber((f as Record<string, unknown>).p, `${where}.faults[${i}].p`) }));
+  if (o.faults !== undefined) partial.faults = toArray(o.faults, `${where}.faults`).map((f, i) => toProbabilisticFault(f, `${where}.faults[${i}]`));
   if (o.script !== undefined) partial.script = toArray(o.script, `${where}.script`).map((f, i) => toStep(f, `${where}.script[${i}]`));
   if (o.capacity !== undefined) partial.capacity = toCapacity(o.capacity, `${where}.capacity`);
   if (o.rate_limit !== undefined) partial.rate_limit = toRateLimit(o.rate_limit, `${where}.rate_limit`);
@@ -324,6 +324,7 @@ function toRateLimit(v: unknown, where: string): RateLimit {
 export function toStep(raw: unknown, where: string): ScriptStep {
   const step: ScriptStep = toFault(raw, where);
   const o = raw as Record<string, unknown>;
+  knownKeys(o, STEP_KEYS, where);
   if (o.times !== undefined) step.times = toNumber(o.times, `${where}.times`);
   if (o.for !== undefined) step.for_ms = toMs(o.for, `${where}.for`);
   if (o.for_ms !== undefined) step.for_ms = toMs(o.for_ms, `${where}.for_ms`);
@@ -333,6 +334,24 @@ export function toStep(raw: unknown, where: string): ScriptStep {
 
 /** The keys a fault may carry (a fault header with any other key is a typo, answered 400). */
 export const FAULT_KEYS = ['kind', 'status', 'retry_after', 'retry_after_ms', 'message', 'delay', 'delay_ms', 'after_tokens'] as const;
+const STEP_KEYS: readonly string[] = [...FAULT_KEYS, 'times', 'for', 'for_ms'];
+const PROBABILISTIC_KEYS: readonly string[] = [...FAULT_KEYS, 'p'];
+
+/** A key a fault does not have is a typo (`tims: 2` would make a step last for good), refused rather than ignored. */
+function knownKeys(o: unknown, allowed: readonly string[], where: string): void {
+  if (!o || typeof o !== 'object') return;
+  const unknown = Object.keys(o).filter((k) => !allowed.includes(k));
+  if (unknown.length) throw new UsageError(`${where}: unknown key ${unknown.map((k) => `"${k}"`).join(', ')}; it may have ${allowed.join(', ')}`);
+}
+
+/** A seeded fault: a fault and the probability `p` (0 to 1) that a request meets it. */
+export function toProbabilisticFault(raw: unknown, where: string): ProbabilisticFault {
+  const f = toFault(raw, where);
+  knownKeys(raw, PROBABILISTIC_KEYS, where);
+  const p = (raw as Record<string, unknown>).p;
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new UsageError(`${where}.p: expected the probability of the fault, a number from 0 to 1, got ${JSON.stringify(p)}`);
+  return { ...f, p };
+}
 
 export function toFault(raw: unknown, where: string): Fault {
   if (typeof raw === 'string') raw = { kind: raw };

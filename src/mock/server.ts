@@ -8,13 +8,14 @@ import { nextSlice, sliceAfter } from '../util/loop-slices.js';
 import { Rng, hashSeed, sample } from './random.js';
 import { requestId, serviceHeaders, spent } from './headers.js';
 import { RateBudget, retryAfterSeconds, type BudgetLeft, type BudgetRefusal } from './rate-budget.js';
-import { FAULT_KEYS, toFault, toStep, type Dialect, type Fault, type MockProfile, type MockProviderSpec, type ProbabilisticFault, type ScriptStep } from './profile.js';
+import { FAULT_KEYS, toFault, toProbabilisticFault, toStep, type Dialect, type Fault, type MockProfile, type MockProviderSpec, type ProbabilisticFault, type ScriptStep } from './profile.js';
 import { PrefixCache, promptText } from './prefix-cache.js';
 import { errorBody, missingField, requestProblem, statusReply, unknownModel } from './replies.js';
 import { StreamWire, budgetReply, errorReply, nonStreamBody, type FinishReason, type TokenCounts } from './wire.js';
 import { toolCallFor } from './tools.js';
 import { cutAtStop, jsonAnswer, splitInto } from './answer-shape.js';
 import { ServiceSlots } from './capacity.js';
+import { UsageError } from '../errors.js';
 
 export interface ProviderStats {
   requests: number;
@@ -370,13 +371,19 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     const m = /^\/_mock\/providers\/([^/]+)\/(script|faults)$/.exec(path);
     if (m && (req.method === 'PUT' || req.method === 'POST')) {
       const text = (await readBody(req)) ?? '';
+      const route = `${req.method} ${path}`;
+      let list: unknown;
       try {
-        const list = JSON.parse(text) as unknown[];
-        if (m[2] === 'script') api.setScript(m[1], list);
+        list = JSON.parse(text);
+      } catch (e) {
+        return sendJson(res, 400, JSON.stringify({ error: { message: `${route}: the body is not JSON (${(e as Error).message}); send a JSON list` } }));
+      }
+      try {
+        if (m[2] === 'script') api.setScript(m[1], list as unknown[]);
         else api.setFaults(m[1], list as ProbabilisticFault[]);
         return sendJson(res, 200, '{"ok":true}');
       } catch (e) {
-        return sendJson(res, 400, JSON.stringify({ error: { message: (e as Error).message } }));
+        return sendJson(res, states.has(m[1]) ? 400 : 404, JSON.stringify({ error: { message: `${route}: ${(e as Error).message}` } }));
       }
     }
     return sendJson(res, 404, JSON.stringify({ error: { message: 'admin routes: GET /_mock/stats, GET /_mock/event-loop, GET /_mock/providers/{name}/injected, POST /_mock/reset, PUT /_mock/providers/{name}/script, PUT /_mock/providers/{name}/faults' } }));
@@ -441,16 +448,20 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     },
     setScript(provider, steps) {
       const st = mustGet(states, provider);
-      st.script = steps.map((s, i) => toStep(s, `script[${i}]`));
+      // Checked whole before anything changes: a script refused with a 400 must not half-apply.
+      if (!Array.isArray(steps)) throw new UsageError('script: expected a list of steps, e.g. [{"kind":"rate_limit","times":1},{"kind":"ok"}]');
+      const script = steps.map((s, i) => toStep(s, `script[${i}]`));
+      if (script.some((s) => s.kind === 'refuse') && !st.own) throw new UsageError(`provider ${provider}: a refuse step needs own_port: true`);
+      st.script = script;
       st.stepIndex = 0;
       st.stepCount = 0;
       st.stepStart = now();
-      if (st.script.some((s) => s.kind === 'refuse') && !st.own) throw new Error(`provider ${provider}: a refuse step needs own_port: true`);
       applyRefuseSteps(st);
     },
     setFaults(provider, faults) {
       const st = mustGet(states, provider);
-      st.spec = { ...st.spec, faults: faults.map((f, i) => ({ ...toFault(f, `faults[${i}]`), p: Number(f.p) })) };
+      if (!Array.isArray(faults)) throw new UsageError('faults: expected a list of faults, e.g. [{"kind":"overloaded","p":0.1}]');
+      st.spec = { ...st.spec, faults: faults.map((f, i) => toProbabilisticFault(f, `faults[${i}]`)) };
     },
     connections: () => accepted,
     received: (provider) => [...mustGet(states, provider).received],
@@ -517,7 +528,7 @@ export async function refusedUrl(): Promise<string> {
 
 function mustGet(states: Map<string, ProviderState>, name: string): ProviderState {
   const st = states.get(name);
-  if (!st) throw new Error(`unknown emulated provider "${name}"`);
+  if (!st) throw new Error(`unknown emulated provider "${name}"; the providers are ${[...states.keys()].join(', ')}`);
   return st;
 }
 
