@@ -69,3 +69,27 @@ describe('admin endpoints answer bad input with a 400 that says what is wrong, a
     expect(() => profileFromObject({ providers: { p: { faults: [{ kind: 'server', p: 1.5 }] } } }, 'mock.yaml')).toThrow(/providers.p.faults\[0\].p: expected the probability/);
   });
 });
+
+describe('seeded faults replay', () => {
+  const profile = { seed: 7, providers: { p: { dialect: 'openai', model: 'gpt-5.4-mini', faults: [{ kind: 'server', p: 0.5 }] } } };
+  const statuses = async (baseUrl: string) => {
+    const seen: number[] = [];
+    for (let i = 0; i < 16; i++) seen.push((await fetch(`${baseUrl}/chat/completions`, { method: 'POST', body: chat(false) })).status);
+    return seen;
+  };
+
+  it('the same sequence after a restart with the same seed, and after POST /_mock/reset', async () => {
+    const first = await spawnEmulator(profile);
+    const run1 = await statuses(first.baseUrl('p'));
+    await first.reset();
+    const afterReset = await statuses(first.baseUrl('p'));
+    await first.close();
+    const second = await spawnEmulator(profile);
+    const run2 = await statuses(second.baseUrl('p'));
+    await second.close();
+    expect(run1).toContain(500);
+    expect(run1).toContain(200);
+    expect(run2).toEqual(run1);
+    expect(afterReset).toEqual(run1);
+  }, 30_000);
+});

@@ -87,7 +87,7 @@ export interface MockServer {
   injected(provider: string): InjectedTiming[];
   /** Forgets injected timings and counters (between phases of a test or a perf run). */
   resetStats(): void;
-  /** resetStats, and puts back each provider's scripts and faults as the profile set them and its budget whole (POST /_mock/reset). */
+  /** resetStats, and puts back each provider's scripts, faults and seeded draws as the profile set them and its budget whole (POST /_mock/reset). */
   reset(): void;
   /** TCP connections accepted on the main port since start. */
   connections(): number;
@@ -489,6 +489,8 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       for (const [name, spec] of Object.entries(opts.profile.providers)) {
         const st = states.get(name)!;
         st.spec = spec;
+        // The seeded draws start over too: after a reset the same requests meet the same faults and latencies as after start.
+        st.rng = new Rng(hashSeed(name, opts.profile.seed));
         st.cache.clear();
         st.budget?.reset();
         api.setScript(name, spec.script);
