@@ -154,6 +154,38 @@ describe('emulated gemini quota errors against the recorded ones', () => {
   });
 });
 
+describe('emulated error faults against the recorded error bodies', () => {
+  const errors = emulator({
+    openai: { dialect: 'openai' },
+    deepseek: { dialect: 'deepseek' },
+    anthropic: { dialect: 'anthropic' },
+  });
+  type Err = { type?: string; code?: unknown; message?: string };
+  const inner = (body: string): Err => (JSON.parse(body) as { error: Err }).error;
+  // [emulated provider, fault, recording, the recorded message is the emulator's word for word]
+  it.each([
+    ['openai', 'auth', 'openai/error-401-invalid-api-key.json', false],
+    ['openai', 'billing', 'openai/error-429-insufficient-quota.json', true],
+    ['deepseek', 'billing', 'deepseek/error-402-insufficient-balance.json', true],
+    ['anthropic', 'billing', 'anthropic/error-400-credit-balance-too-low.json', true],
+    ['anthropic', 'overloaded', 'anthropic/error-529-overloaded.json', false],
+    ['anthropic', 'context_length', 'anthropic/error-400-prompt-too-long.json', false],
+  ] as const)('%s %s: the status, envelope, type and code of %s', async (name, kind, file, sameWords) => {
+    const server = await errors;
+    const res = await fetch(`${server.baseUrl(name)}${name === 'anthropic' ? '/messages' : '/chat/completions'}`, {
+      method: 'POST',
+      headers: { 'x-mock-fault': kind },
+      body: JSON.stringify({ model: server.profile.providers[name].model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const mine = await res.text();
+    const recorded = wireBody(fixture(file)).toString();
+    expect(res.status).toBe(fixture(file).status);
+    expect(envelope(mine)).toEqual(envelope(recorded));
+    expect([inner(mine).type, inner(mine).code]).toEqual([inner(recorded).type, inner(recorded).code]);
+    if (sameWords) expect(inner(mine).message).toBe(inner(recorded).message);
+  });
+});
+
 describe('emulated budget 429s against the recorded ones', () => {
   /** The recorded message as a pattern: its account ids, numbers and wait become wildcards, the words stay. */
   const pattern = (recorded: string): RegExp => {

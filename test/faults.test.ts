@@ -23,7 +23,7 @@ const withFault = (dialect: string, fault: object, timeouts = {}) =>
 // Every dialect's real error envelope for each class must land in that class.
 const classFaults: ErrorClass[] = ['auth', 'billing', 'rate_limit', 'overloaded', 'server', 'context_length', 'content_filter'];
 const statusOf: Record<string, Partial<Record<Dialect, number>>> = {
-  billing: { openai: 429, deepseek: 402, moonshot: 429, minimax: 500, gemini: 429, openrouter: 402, anthropic: 402 },
+  billing: { openai: 429, deepseek: 402, moonshot: 429, minimax: 500, gemini: 429, openrouter: 402, anthropic: 400 },
   overloaded: { moonshot: 429, anthropic: 529 },
 };
 

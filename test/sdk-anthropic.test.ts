@@ -168,7 +168,8 @@ describe('faults: the SDK error class, error type and retries', () => {
     [{ kind: 'overloaded', retry_after_ms: 5 }, Anthropic.InternalServerError, 'overloaded_error', 3],
     [{ kind: 'server', retry_after_ms: 5 }, Anthropic.InternalServerError, 'api_error', 3],
     [{ kind: 'auth' }, Anthropic.AuthenticationError, 'authentication_error', 1],
-    [{ kind: 'billing' }, Anthropic.APIError, 'billing_error', 1],
+    [{ kind: 'billing' }, Anthropic.BadRequestError, 'invalid_request_error', 1], // out of credit, as recorded: a 400
+    [{ kind: 'status', status: 402 }, Anthropic.APIError, 'billing_error', 1],
     [{ kind: 'context_length' }, Anthropic.BadRequestError, 'invalid_request_error', 1],
     [{ kind: 'status', status: 403 }, Anthropic.PermissionDeniedError, 'permission_error', 1],
     [{ kind: 'status', status: 404 }, Anthropic.NotFoundError, 'not_found_error', 1],

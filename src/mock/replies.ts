@@ -46,7 +46,8 @@ const MOONSHOT_TYPE: Record<number, string> = { 403: 'permission_denied_error', 
 
 /** The body a `status` fault sends: 401/402/429 and 5xx as the matching fault class, any other code in the dialect's envelope with that code's error type. */
 export function statusReply(dialect: Dialect, status: number, message?: string): ErrorReply {
-  const cls = status === 401 ? 'auth' : status === 402 ? 'billing' : status === 429 ? 'rate_limit' : status === 503 || status === 529 ? 'overloaded' : status >= 500 && status !== 504 ? 'server' : undefined;
+  // Anthropic's 402 is its error table's billing_error (its out-of-credit answer, the billing fault, is a 400).
+  const cls = status === 401 ? 'auth' : status === 402 && dialect !== 'anthropic' ? 'billing' : status === 429 ? 'rate_limit' : status === 503 || status === 529 ? 'overloaded' : status >= 500 && status !== 504 ? 'server' : undefined;
   if (cls) return { ...errorReply(dialect, cls, { message, key: '****' }), status };
   return errorBody(dialect, status, message ?? STATUS_CODES[status] ?? `HTTP ${status}`);
 }

@@ -335,14 +335,15 @@ export function errorReply(dialect: Dialect, fault: ErrorFault, opts: { message?
       anthropic: an(401, 'authentication_error', `invalid x-api-key ${keyHint}`),
     },
     billing: {
-      openai: oa(429, 'You exceeded your current quota, please check your plan and billing details.', 'insufficient_quota', 'insufficient_quota'),
+      openai: oa(429, 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.', 'insufficient_quota', 'insufficient_quota'),
       deepseek: oa(402, 'Insufficient Balance', 'unknown_error', 'invalid_request_error'),
       moonshot: ms(429, 'Your account is suspended due to insufficient balance', 'exceeded_current_quota_error'),
       minimax: oa(500, 'insufficient balance (1008)', 'api_error', null),
       // Recorded (continue#9570): a model outside the free tier says "limit: 0"; the same 429 wording without it is a rate limit.
       gemini: gmQuota('You exceeded your current quota, please check your plan and billing details. \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 0, model: gemini-3-pro\nPlease retry in 45.578569677s.', []),
       openrouter: or(402, 'Insufficient credits. Add more using https://openrouter.ai/settings/credits'),
-      anthropic: an(402, 'billing_error', 'Your credit balance is too low to access the Anthropic API.'),
+      // Recorded (anthropic/error-400-credit-balance-too-low.json): out of credit is a 400, not the error table's 402 billing_error.
+      anthropic: an(400, 'invalid_request_error', 'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.'),
     },
     rate_limit: {
       openai: oa(429, 'Rate limit reached for requests per min (RPM): Limit 500, Used 500.', 'requests', 'rate_limit_exceeded'),
