@@ -93,3 +93,28 @@ describe('seeded faults replay', () => {
     expect(afterReset).toEqual(run1);
   }, 30_000);
 });
+
+describe('scripts', () => {
+  const served = emulator({ p: { dialect: 'openai', model: 'gpt-5.4-mini' } });
+  const status = async () => (await fetch(`${(await served).baseUrl('p')}/chat/completions`, { method: 'POST', body: chat(false) })).status;
+  const statuses = async (n: number) => {
+    const seen: number[] = [];
+    for (let i = 0; i < n; i++) seen.push(await status());
+    return seen;
+  };
+
+  it('a counted step runs its requests, a step without times or for lasts for good, and after the last step the provider is healthy', async () => {
+    (await served).setScript('p', [{ kind: 'server', times: 2 }, { kind: 'overloaded' }]);
+    expect(await statuses(5)).toEqual([500, 500, 503, 503, 503]);
+    (await served).setScript('p', [{ kind: 'server', times: 2 }]);
+    expect(await statuses(4)).toEqual([500, 500, 200, 200]);
+  });
+
+  it('timed steps follow each other like an outage timeline: each counts from the end of the one before, not from the next request', async () => {
+    (await served).setScript('p', [{ kind: 'rate_limit', for: '1s' }, { kind: 'server', for: '1s' }]);
+    expect(await status()).toBe(429);
+    // No request during the second step: at 2.5 s both windows are over (a second step timed from this request served 500).
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await status()).toBe(200);
+  });
+});

@@ -79,7 +79,7 @@ export interface MockServer {
   readonly profile: MockProfile;
   /** Base URL of one emulated provider, e.g. http://127.0.0.1:PORT/deepseek/v1 (its own port when own_port is set). */
   baseUrl(provider: string): string;
-  /** Replaces a provider's fault script (steps are consumed one request at a time; the last persists). */
+  /** Replaces a provider's fault script (steps are consumed one request at a time; a step without times or for lasts for good). */
   setScript(provider: string, steps: unknown[]): void;
   setFaults(provider: string, faults: ProbabilisticFault[]): void;
   stats(): Record<string, ProviderStats>;
@@ -334,11 +334,14 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
   function pickFault(state: ProviderState): Fault {
     while (state.stepIndex < state.script.length) {
       const step = state.script[state.stepIndex];
-      const expired = (step.for_ms !== undefined && now() - state.stepStart >= step.for_ms) || (step.times !== undefined && state.stepCount >= step.times);
-      if (expired) {
+      const at = now();
+      const outOfTime = step.for_ms !== undefined && at - state.stepStart >= step.for_ms;
+      if (outOfTime || (step.times !== undefined && state.stepCount >= step.times)) {
         state.stepIndex++;
         state.stepCount = 0;
-        state.stepStart = now();
+        // A step that ran out of time ended at its deadline, not at this request: the next step's `for`
+        // counts from then, so timed steps play like an outage timeline however sparse the requests.
+        state.stepStart = outOfTime ? state.stepStart + step.for_ms! : at;
         continue;
       }
       state.stepCount++;
