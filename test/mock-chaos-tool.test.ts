@@ -1,3 +1,4 @@
+import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { spawnEmulator } from './cli-helpers.js';
 import { emulator, until } from './helpers.js';
@@ -116,5 +117,21 @@ describe('scripts', () => {
     // No request during the second step: at 2.5 s both windows are over (a second step timed from this request served 500).
     await new Promise((r) => setTimeout(r, 2500));
     expect(await status()).toBe(200);
+  });
+});
+
+describe('a stall is a stall for a non-streamed request too', () => {
+  const served = emulator({ p: { dialect: 'openai', model: 'gpt-5.4-mini' } });
+  it('the openai SDK gets the status and part of the body, then nothing: only the caller’s abort ends it', async () => {
+    const server = await served;
+    const client = new OpenAI({ apiKey: 'k', baseURL: server.baseUrl('p'), maxRetries: 0, defaultHeaders: { 'x-mock-fault': '{"kind":"stall"}' } });
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 500);
+    const call = client.chat.completions.create({ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }] }, { signal: ac.signal });
+    // It was answered as if healthy: a chaos test of a non-streaming client passed without meeting its fault.
+    // (The abort lands while the SDK reads the body, which it rethrows as the platform's AbortError.)
+    await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+    clearTimeout(timer);
+    expect(server.stats().p.faults.stall).toBe(1);
   });
 });

@@ -697,11 +697,12 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
       }
       if (closed) return;
     }
-    if (fault.kind === 'cut') {
+    if (fault.kind === 'cut' || fault.kind === 'stall') {
       if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/json' });
       res.write(nonStreamBody(spec.dialect, id, spec.model, contentText, reasoningText, reason, counts).slice(0, 40));
-      count(state, 'cut');
-      req.socket.end();
+      count(state, fault.kind);
+      // cut: the connection closes mid-body; stall: it stays open and no more comes, until the client gives up.
+      if (fault.kind === 'cut') req.socket.end();
       return;
     }
     timing.ttftMs = timing.totalMs = now() - t0;
