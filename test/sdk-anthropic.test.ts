@@ -165,7 +165,7 @@ describe('faults: the SDK error class, error type and retries', () => {
   // [fault, SDK error class, error.type in the body, requests for one call with maxRetries 2]
   const cases: [object, new (...a: never[]) => Error, string, number][] = [
     [{ kind: 'rate_limit', retry_after_ms: 5 }, Anthropic.RateLimitError, 'rate_limit_error', 3],
-    [{ kind: 'overloaded', retry_after_ms: 5 }, Anthropic.InternalServerError, 'overloaded_error', 3],
+    [{ kind: 'overloaded', retry_after_ms: 5 }, Anthropic.OverloadedError, 'overloaded_error', 3], // 529, as the API sends it
     [{ kind: 'server', retry_after_ms: 5 }, Anthropic.InternalServerError, 'api_error', 3],
     [{ kind: 'auth' }, Anthropic.AuthenticationError, 'authentication_error', 1],
     [{ kind: 'billing' }, Anthropic.BadRequestError, 'invalid_request_error', 1], // out of credit, as recorded: a 400
@@ -254,7 +254,13 @@ describe('mid-stream faults surface as errors thrown by the SDK', () => {
           (e: unknown) => e,
         );
         expect(error).toBeInstanceOf(Error);
-        if (kind === 'error_event') expect((error as InstanceType<typeof Anthropic.APIError>).type).toBe('overloaded_error');
+        if (kind === 'error_event') {
+          const e = error as InstanceType<typeof Anthropic.APIError>;
+          expect(e.type).toBe('overloaded_error');
+          // the event names the request as the response's request-id header does, as the recorded one does
+          expect((e.error as { request_id?: string }).request_id).toBe(e.requestID);
+          expect(e.requestID).toMatch(/^req_011C/);
+        }
         // the broken frame is an Anthropic event the SDK reads (and fails to parse), not a line it skips
         if (kind === 'malformed') expect((error as Error).message).toMatch(/JSON/);
         expect(words(sent)).toBe(2);

@@ -766,7 +766,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
     }
     if (fault.kind === 'malformed') await send(wire.malformed());
     else if (fault.kind === 'filtered') await send(wire.finish('content_filter', { ...counts, completion: generated }, '', { done: true, finishReason: true }));
-    else await send(wire.errorEvent('overloaded'));
+    else await send(wire.errorEvent('overloaded').replace('"request_id":"req_mock"', `"request_id":${JSON.stringify(String(res.getHeader('request-id')))}`));
     res.end();
   };
   // Tokens actually written: silent thinking (OpenAI, Gemini) writes nothing, so it neither counts toward
