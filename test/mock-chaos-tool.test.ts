@@ -135,3 +135,33 @@ describe('a stall is a stall for a non-streamed request too', () => {
     expect(server.stats().p.faults.stall).toBe(1);
   });
 });
+
+describe('a refusal ended early by a new script or a reset', () => {
+  const served = emulator({ p: { dialect: 'openai', model: 'gpt-5.4-mini', own_port: true, script: [{ kind: 'server', times: 1 }, { kind: 'ok' }] } });
+  // A fresh connection each time: a refused port is what a new connection meets.
+  const status = async () =>
+    fetch(`${(await served).baseUrl('p')}/chat/completions`, { method: 'POST', headers: { connection: 'close' }, body: chat(false) }).then(
+      (r) => r.status,
+      (e: Error) => (e.cause as { code?: string } | undefined)?.code ?? e.message,
+    );
+  const admin = async (path: string, method: string, body?: unknown) => (await fetch(`${(await served).url}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) })).status;
+
+  it('POST /_mock/reset reopens the port at once and the profile’s script starts from its first step', async () => {
+    expect(await admin('/_mock/providers/p/script', 'PUT', [{ kind: 'refuse', for: '3s' }, { kind: 'ok' }])).toBe(200);
+    expect(await status()).toBe('ECONNREFUSED');
+    expect(await admin('/_mock/reset', 'POST')).toBe(200);
+    // It stayed refused until the old step's 3 s ran out, whose end then skipped the profile's first step.
+    expect(await status()).toBe(500);
+    expect(await status()).toBe(200);
+    await new Promise((r) => setTimeout(r, 3200));
+    expect(await status()).toBe(200);
+  }, 10_000);
+
+  it('a new script without a refuse step takes connections at once', async () => {
+    expect(await admin('/_mock/providers/p/script', 'PUT', [{ kind: 'refuse', for: '3s' }])).toBe(200);
+    expect(await status()).toBe('ECONNREFUSED');
+    expect(await admin('/_mock/providers/p/script', 'PUT', [{ kind: 'overloaded', times: 1 }, { kind: 'ok' }])).toBe(200);
+    expect(await status()).toBe(503);
+    expect(await status()).toBe(200);
+  });
+});

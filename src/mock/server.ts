@@ -52,6 +52,8 @@ interface ProviderState {
   /** The provider's own listener (own_port), which a `refuse` step closes. */
   own?: { server: Server; port: number; refusing: boolean };
   refuseTimer?: NodeJS.Timeout;
+  /** The own listener reopening after a refusal was ended early (a new script, a reset). */
+  reopening?: Promise<void>;
   injected: InjectedTiming[];
   /** Next slot of the ring once `injected` is full. */
   injectedNext: number;
@@ -369,6 +371,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     if (req.method === 'GET' && path === '/_mock/event-loop') return sendJson(res, 200, JSON.stringify(api.eventLoopDelay()));
     if (path === '/_mock/reset' && req.method === 'POST') {
       api.reset();
+      await reopened();
       return sendJson(res, 200, '{"ok":true}');
     }
     const m = /^\/_mock\/providers\/([^/]+)\/(script|faults)$/.exec(path);
@@ -384,6 +387,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       try {
         if (m[2] === 'script') api.setScript(m[1], list as unknown[]);
         else api.setFaults(m[1], list as ProbabilisticFault[]);
+        await reopened();
         return sendJson(res, 200, '{"ok":true}');
       } catch (e) {
         return sendJson(res, states.has(m[1]) ? 400 : 404, JSON.stringify({ error: { message: `${route}: ${(e as Error).message}` } }));
@@ -441,6 +445,15 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
   };
   for (const st of states.values()) applyRefuseSteps(st);
 
+  /** Ends a refusal before its step ran out (a new script, a reset): the old step's timer must not move the new script on. */
+  const stopRefusing = (st: ProviderState) => {
+    clearTimeout(st.refuseTimer);
+    st.refuseTimer = undefined;
+    if (st.own?.refusing) st.reopening = listenOwn(st, st.own.port).catch(() => undefined);
+  };
+  /** Admin answers once every listener a new script or a reset reopened takes connections again. */
+  const reopened = () => Promise.all([...states.values()].map((st) => st.reopening));
+
   const api: MockServer = {
     url,
     port,
@@ -455,6 +468,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       if (!Array.isArray(steps)) throw new UsageError('script: expected a list of steps, e.g. [{"kind":"rate_limit","times":1},{"kind":"ok"}]');
       const script = steps.map((s, i) => toStep(s, `script[${i}]`));
       if (script.some((s) => s.kind === 'refuse') && !st.own) throw new UsageError(`provider ${provider}: a refuse step needs own_port: true`);
+      if (script[0]?.kind !== 'refuse') stopRefusing(st);
       st.script = script;
       st.stepIndex = 0;
       st.stepCount = 0;
