@@ -184,6 +184,26 @@ describe('emulated error faults against the recorded error bodies', () => {
     expect([inner(mine).type, inner(mine).code]).toEqual([inner(recorded).type, inner(recorded).code]);
     if (sameWords) expect(inner(mine).message).toBe(inner(recorded).message);
   });
+
+  it('openai rate_limit: worded as the recorded limit is, naming the model, with the wait the fault sets', async () => {
+    const server = await errors;
+    const res = await fetch(`${server.baseUrl('openai')}/chat/completions`, {
+      method: 'POST',
+      headers: { 'x-mock-fault': '{"kind":"rate_limit","retry_after":2}' },
+      body: JSON.stringify({ model: server.profile.providers.openai.model, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const mine = await res.text();
+    const recorded = wireBody(fixture('openai/error-429-rate-limit-tpm.json')).toString();
+    expect(res.status).toBe(429);
+    expect(envelope(mine)).toEqual(envelope(recorded));
+    expect(inner(mine).code).toBe(inner(recorded).code);
+    // The recording's bucket is tokens (type "tokens"); the fault's is requests, typed as OpenAI types it.
+    expect(inner(mine).type).toBe('requests');
+    const close = /Please try again in \d+(\.\d+)?(ms|s)\. Visit https:\/\/platform\.openai\.com\/account\/rate-limits to learn more\.$/;
+    expect(inner(recorded).message).toMatch(close);
+    expect(inner(mine).message).toMatch(close);
+    expect(inner(mine).message).toMatch(new RegExp(`^Rate limit reached for ${server.profile.providers.openai.model} in organization \\S+ on requests per min \\(RPM\\): Limit \\d+, Used \\d+, Requested 1\\. Please try again in 2s\\.`));
+  });
 });
 
 describe('emulated budget 429s against the recorded ones', () => {

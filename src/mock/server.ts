@@ -287,6 +287,12 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     if (fault.kind === 'context_length' || requestTokens > spec.context_window) {
       return fail(state, res, 'context_length', errorReply(spec.dialect, 'context_length', { message: fault.message }), fault, rid);
     }
+    if (fault.kind === 'rate_limit' && spec.dialect === 'openai' && fault.message === undefined) {
+      // OpenAI words an injected limit as it words a spent budget: the model, the limit, the wait (openai/error-429-rate-limit-tpm.json).
+      const limit = state.budget && Number.isFinite(state.budget.limit.requests_per_minute) ? state.budget.limit.requests_per_minute : 500;
+      const waitMs = fault.retry_after_ms ?? (fault.retry_after ?? 1) * 1000;
+      return fail(state, res, 'rate_limit', budgetReply(spec.dialect, { bucket: 'requests', limit, used: limit, requested: 1, waitMs, tooLarge: false, model: String(body.model ?? spec.model) }), fault, rid);
+    }
     switch (fault.kind) {
       case 'auth':
       case 'billing':
