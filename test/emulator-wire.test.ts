@@ -156,6 +156,7 @@ describe('emulated gemini quota errors against the recorded ones', () => {
 
 describe('emulated error faults against the recorded error bodies', () => {
   const errors = emulator({
+    gemini: { dialect: 'gemini' },
     openai: { dialect: 'openai' },
     deepseek: { dialect: 'deepseek' },
     anthropic: { dialect: 'anthropic' },
@@ -170,6 +171,7 @@ describe('emulated error faults against the recorded error bodies', () => {
     ['anthropic', 'billing', 'anthropic/error-400-credit-balance-too-low.json', true],
     ['anthropic', 'overloaded', 'anthropic/error-529-overloaded.json', false],
     ['anthropic', 'context_length', 'anthropic/error-400-prompt-too-long.json', false],
+    ['gemini', 'auth', 'gemini/error-400-api-key-invalid.json', false],
   ] as const)('%s %s: the status, envelope, type and code of %s', async (name, kind, file, sameWords) => {
     const server = await errors;
     const res = await fetch(`${server.baseUrl(name)}${name === 'anthropic' ? '/messages' : '/chat/completions'}`, {

@@ -165,3 +165,20 @@ describe('a refusal ended early by a new script or a reset', () => {
     expect(await status()).toBe(200);
   });
 });
+
+describe('a fault’s own message', () => {
+  const dialects = ['openai', 'deepseek', 'moonshot', 'minimax', 'gemini', 'openrouter', 'anthropic'] as const;
+  const served = emulator(Object.fromEntries(dialects.map((d) => [d, { dialect: d }])));
+  it.each(dialects.flatMap((d) => (['rate_limit', 'server', 'auth'] as const).map((kind) => [d, kind] as const)))('%s %s: the body stays JSON, with the message where the dialect puts it', async (dialect, kind) => {
+    const server = await served;
+    const res = await fetch(`${server.baseUrl(dialect)}${dialect === 'anthropic' ? '/messages' : '/chat/completions'}`, {
+      method: 'POST',
+      headers: { 'x-mock-fault': JSON.stringify({ kind, message: 'scenario "A": quota gone' }) },
+      body: JSON.stringify({ model: server.profile.providers[dialect].model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const body = JSON.parse(await res.text()) as { error: { message: string } };
+    // Gemini's OpenAI-compatible endpoint carries Google's error JSON as a string in error.message.
+    const message = dialect === 'gemini' ? (JSON.parse(body.error.message) as { error: { message: string } }).error.message : body.error.message;
+    expect(message).toBe('scenario "A": quota gone');
+  });
+});

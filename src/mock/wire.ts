@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { Dialect, FaultKind } from './profile.js';
 import { goDuration } from './headers.js';
 import { retryAfterSeconds } from './rate-budget.js';
@@ -395,8 +396,21 @@ export function errorReply(dialect: Dialect, fault: ErrorFault, opts: { message?
     },
   };
   const reply = table[fault][dialect];
-  if (opts.message) return { status: reply.status, body: reply.body.replace(/"message":"[^"]*"/, `"message":${JSON.stringify(opts.message)}`) };
+  if (opts.message) return { status: reply.status, body: withMessage(reply.body, opts.message) };
   return reply;
+}
+
+/** An error body with the fault's own message in the place the dialect puts it (Gemini's inside its error JSON string). */
+function withMessage(body: string, message: string): string {
+  const o = JSON.parse(body) as { error?: { message?: unknown } };
+  const e = o.error;
+  if (!e) return body;
+  if (typeof e.message === 'string' && e.message.startsWith('{')) {
+    const inner = JSON.parse(e.message) as { error: { message: string } };
+    inner.error.message = message;
+    e.message = `${JSON.stringify(inner, null, 2)}\n`;
+  } else e.message = message;
+  return JSON.stringify(o);
 }
 
 /** A request the budget refused, for budgetReply. */
@@ -465,16 +479,18 @@ export function oa(status: number, message: string, type: string, code: string |
 export function ms(status: number, message: string, type: string): ErrorReply {
   return { status, body: JSON.stringify({ error: { message, type } }) };
 }
-export function gm(status: number, message: string, gstatus: string): ErrorReply {
-  return { status, body: JSON.stringify([{ error: { code: status, message, status: gstatus } }]) };
-}
 /**
- * Gemini's OpenAI-compatible endpoint answers a quota 429 with Google's error JSON, pretty-printed, as a
- * string inside an OpenAI-style error (recorded in RooCodeInc/Roo-Code#3883 and continuedev/continue#9570).
+ * Gemini's OpenAI-compatible endpoint answers an error with Google's error JSON, pretty-printed, as a
+ * string inside an OpenAI-style error whose status is the HTTP reason phrase: a quota 429 (recorded in
+ * RooCodeInc/Roo-Code#3883 and continuedev/continue#9570) as a bad key's 400 (continuedev/continue#12960,
+ * gemini/error-400-api-key-invalid.json). Reports before 2025-11 show a bare array [{error: ...}] instead.
  */
+export function gm(status: number, message: string, gstatus: string, details?: unknown[]): ErrorReply {
+  const inner = { error: { code: status, message, status: gstatus, ...(details ? { details } : {}) } };
+  return { status, body: JSON.stringify({ error: { message: `${JSON.stringify(inner, null, 2)}\n`, code: status, status: STATUS_CODES[status] ?? `HTTP ${status}` } }) };
+}
 function gmQuota(message: string, details: unknown[]): ErrorReply {
-  const inner = { error: { code: 429, message, status: 'RESOURCE_EXHAUSTED', details } };
-  return { status: 429, body: JSON.stringify({ error: { message: `${JSON.stringify(inner, null, 2)}\n`, code: 429, status: 'Too Many Requests' } }) };
+  return gm(429, message, 'RESOURCE_EXHAUSTED', details);
 }
 export function or(status: number, message: string): ErrorReply {
   return { status, body: JSON.stringify({ error: { code: status, message, metadata: {} } }) };
