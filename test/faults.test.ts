@@ -128,7 +128,8 @@ describe('broken streams are never a success', () => {
     ['openai', { kind: 'no_finish' }, 'incomplete_stream', 8],
     ['anthropic', { kind: 'no_done' }, 'incomplete_stream', 8],
     ['deepseek', { kind: 'no_finish' }, 'incomplete_stream', 8],
-    ['openai', { kind: 'error_event', after_tokens: 2 }, 'overloaded', 2],
+    ['openai', { kind: 'error_event', after_tokens: 2 }, 'server', 2], // OpenAI's recorded mid-stream error is a server_error
+    ['deepseek', { kind: 'error_event', after_tokens: 2 }, 'overloaded', 2],
     ['anthropic', { kind: 'error_event', after_tokens: 4 }, 'overloaded', 4],
     ['openrouter', { kind: 'error_event', after_tokens: 1 }, 'server', 1],
   ];

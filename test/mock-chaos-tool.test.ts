@@ -182,3 +182,21 @@ describe('a fault’s own message', () => {
     expect(message).toBe('scenario "A": quota gone');
   });
 });
+
+describe('an OpenAI error after HTTP 200', () => {
+  const served = emulator({ openai: { dialect: 'openai' } });
+  it('is the recorded server_error data line, then [DONE], and the SDK throws it with its type', async () => {
+    const server = await served;
+    const url = `${server.baseUrl('openai')}/chat/completions`;
+    const init = { method: 'POST', headers: { 'x-mock-fault': '{"kind":"error_event","after_tokens":1}' }, body: JSON.stringify({ model: 'gpt-5.4-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }) };
+    // Recorded from OpenAI (sashabaranov/go-openai#396): data: {"error":{"message":"The server experienced an error ...","type":"server_error","param":null,"code":null}} then data: [DONE].
+    const raw = await (await fetch(url, init)).text();
+    const frames = raw.trim().split('\n\n');
+    expect(frames.at(-1)).toBe('data: [DONE]');
+    expect(JSON.parse(frames.at(-2)!.slice('data: '.length))).toEqual({ error: { message: expect.stringMatching(/^The server experienced an error while processing your request/), type: 'server_error', param: null, code: null } });
+    const client = new OpenAI({ apiKey: 'k', baseURL: server.baseUrl('openai'), maxRetries: 0, defaultHeaders: { 'x-mock-fault': '{"kind":"error_event","after_tokens":1}' } });
+    const error = await client.chat.completions.stream({ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }] }).finalChatCompletion().then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).type).toBe('server_error');
+  });
+});

@@ -248,6 +248,9 @@ export class StreamWire {
         return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { details: null, type: kind === 'overloaded' ? 'overloaded_error' : 'api_error', message: kind === 'overloaded' ? 'Overloaded' : 'Internal server error' }, request_id: 'req_mock' })}\n\n`;
       case 'openrouter':
         return sse(this.chunk({ content: '' }, 'error', { error: { code: kind === 'overloaded' ? 503 : 'server_error', message: 'Provider disconnected unexpectedly' } }));
+      case 'openai':
+        // As recorded (sashabaranov/go-openai#396): a server_error data line, then [DONE]; OpenAI has no overloaded_error type.
+        return `${sse({ error: { message: 'The server experienced an error while processing your request. We apologize for the inconvenience!', type: 'server_error', param: null, code: null } })}data: [DONE]\n\n`;
       default:
         return sse({ error: { message: kind === 'overloaded' ? 'The engine is currently overloaded, please try again later' : 'The server had an error while processing your request', type: kind === 'overloaded' ? 'overloaded_error' : 'server_error', param: null, code: null } });
     }
