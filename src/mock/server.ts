@@ -4,7 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ioNow, now, toEpochMs } from '../util/clock.js';
 import { estimatePromptTokens } from '../util/tokens.js';
 import { sleep } from '../util/time.js';
-import { nextSlice, sliceAfter } from '../util/loop-slices.js';
+import { nextSlice, sliceAfter, Waits } from '../util/loop-slices.js';
 import { Rng, hashSeed, sample } from './random.js';
 import { requestId, serviceHeaders, spent } from './headers.js';
 import { RateBudget, retryAfterSeconds, type BudgetLeft, type BudgetRefusal } from './rate-budget.js';
@@ -692,9 +692,11 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   // A client that goes (or the emulator closing) ends every wait at once: a long injected delay left
   // pending would hold the process open after Ctrl-C until it ran out.
   const gone = new AbortController();
+  const waits = new Waits();
   res.on('close', () => {
     closed = true;
     gone.abort();
+    waits.end();
   });
   const planned = ttft + gaps.reduce((a, b) => a + b, 0);
   const timing: InjectedTiming = { arrivedAt: t0, arrivedEpochMs: toEpochMs(t0), plannedTtftMs: ttft, plannedTotalMs: planned, ttftMs: ttft, totalMs: planned, gapsMs: gaps, tokens: n, reasoningTokens: reasoningCount, promptTokens };
@@ -770,7 +772,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
       await send(wire.keepalive());
       await sleep(Math.min(spec.keepalive_ms, firstAt - now()), gone.signal);
     } else {
-      await sliceAfter(firstAt - now(), gone.signal);
+      await sliceAfter(firstAt - now(), waits);
     }
   }
   const midStream = fault.kind === 'stall' || fault.kind === 'cut' || fault.kind === 'malformed' || fault.kind === 'error_event' || fault.kind === 'filtered';
@@ -798,7 +800,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
     if (closed) return;
     if (i > 0) {
       at += gaps[i - 1];
-      if (!instant) await sliceAfter(at - now(), gone.signal);
+      if (!instant) await sliceAfter(at - now(), waits);
     }
     const kind = i < reasoningCount ? 'reasoning' : 'content';
     const frame = tool && kind === 'content' ? wire.toolCall(tool, sent) : wire.token(kind, words[i], sent);
