@@ -232,6 +232,18 @@ describe('damaged result files', () => {
     }
   }, 120_000);
 
+  it('a number beyond a double (1e400, which JSON.parse reads as Infinity) is damage, not a crash of report', async () => {
+    const good = join(dir, 'finite.json');
+    const r = await run(['--config', config, 'bench', 'good', '-n', '2', '-q', '--out', good], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const base = JSON.parse(readFileSync(good, 'utf8'));
+    base.providers[0].price = { input: 1, cached_input: 1, cache_write: 1.25, output: 2, priced_at: '2026-11-01' };
+    base.providers[0].cost_per_1k_requests_usd = 123456.789;
+    const file = join(dir, 'infinite.json');
+    writeFileSync(file, JSON.stringify(base).replace('123456.789', '1e400'));
+    await expectUsage(['report', file, '--html', join(dir, 'infinite.html')], `${file}: damaged bench result: providers[0].cost_per_1k_requests_usd: expected number or null, got Infinity; pass a file written by "llm-fallback bench --out FILE"`);
+  }, 60_000);
+
   it('tells an older or a newer result format from a damaged file', async () => {
     const good = join(dir, 'current.json');
     const r = await run(['--config', config, 'bench', 'good', '-n', '2', '-q', '--out', good], { env });

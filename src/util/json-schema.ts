@@ -9,7 +9,8 @@ type S = Record<string, unknown>;
 function typeOf(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  // JSON has no Infinity, but JSON.parse reads 1e400 as one; no schema type takes it (drawn into a chart, it made `report` abort).
+  if (typeof v === 'number') return Number.isFinite(v) ? (Number.isInteger(v) ? 'integer' : 'number') : String(v);
   return typeof v;
 }
 
