@@ -12,6 +12,7 @@ import { htmlReport } from '../src/report/html.js';
 import { percentile, runBench, target } from './bench-helpers.js';
 import { run } from './cli-helpers.js';
 import { emulator } from './helpers.js';
+import { formatMs } from '../src/util/duration.js';
 import { validate } from './json-schema.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
@@ -107,7 +108,7 @@ describe('the HTML report in a real headless Chromium', () => {
         charts,
         sections: [...document.querySelectorAll('section h2')].map((h) => h.textContent ?? ''),
         thresholdRows: [...document.querySelectorAll('#thresholds tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
-        legend: [...document.querySelectorAll('.legend span')].map((s) => s.textContent ?? ''),
+        legend: [...document.querySelectorAll('.legend > span')].map((s) => s.textContent ?? ''),
         svgCount: document.querySelectorAll('svg').length,
       };
     });
@@ -146,7 +147,7 @@ describe('the HTML report in a real headless Chromium', () => {
     // Cost vs latency: one point per priced provider; "free" has no price and is named under the chart instead.
     expect(page.charts['cost-latency']).toEqual({ quick: 1, flaky: 1 });
     const html = readFileSync(file, 'utf8');
-    expect(html).toContain('Not on the chart (no price or no successful request): free.');
+    expect(html).toContain('Not on the chart (no price or no successful request): <span class="nm" title="free">free</span>.');
     // Thresholds: every outcome with its measured value; flaky fails its error rate (2 of 16 failed).
     expect(page.thresholdRows).toHaveLength(9);
     expect(page.thresholdRows.find((r) => r[1] === 'flaky' && r[2] === 'error_rate<5%')).toEqual(['FAIL', 'flaky', 'error_rate<5%', '12.5%', '< 5%']);
@@ -159,6 +160,56 @@ describe('the HTML report in a real headless Chromium', () => {
     const page = await open(file);
     // The page's Content-Security-Policy refuses the fetch and says so on the console.
     expect(page.consoleErrors.join('\n')).toMatch(/Content Security Policy/);
+  }, 60_000);
+
+  /** Opens a report at 1200 px and reads what a reader would see of its summary table, and anything that ran. */
+  async function openHostile(file: string) {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, offline: true });
+    const page = await context.newPage();
+    const dialogs: string[] = [];
+    const errors: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    const seen = await page.evaluate(() => ({
+      injected: document.querySelectorAll('script, img, svg svg, [onerror], [onload]').length,
+      pageWidth: document.documentElement.scrollWidth,
+      rows: [...document.querySelectorAll('#summary tbody tr')].map((tr) => {
+        const cells = tr.querySelectorAll('td');
+        return { name: cells[0].querySelector('.nm')?.getAttribute('title') ?? null, p50: cells[4].textContent ?? '', right: cells[4].getBoundingClientRect().right };
+      }),
+      thresholdNames: [...document.querySelectorAll('#thresholds tbody tr td:nth-child(2) .nm')].map((s) => s.getAttribute('title')),
+    }));
+    await context.close();
+    return { dialogs, errors, ...seen };
+  }
+
+  it('stays inert and readable with hostile names: markup, template syntax, line separators, a 10,000-character name, 50 providers', async () => {
+    const long = 'x'.repeat(10_000);
+    const names = ['</script><script>alert(1)</script>', '<img src=x onerror=alert(2)>', '${alert(3)}`tick`', 'a\u2028b\u2029c', '"><svg onload=alert(4)>', long];
+    const hostile = structuredClone(result);
+    hostile.providers = Array.from({ length: 50 }, (_, i) => ({ ...structuredClone(result.providers[i % 3]), name: names[i] ?? `p${i}`, model: i === 5 ? long : result.providers[i % 3].model }));
+    hostile.thresholds = hostile.thresholds.map((t) => ({ ...t, provider: long }));
+    hostile.picks = { ...hostile.picks, fastest: names[0], cheapest: long, best: long, eligible: hostile.providers.map((p) => p.name) };
+    const file = join(OUTPUT, 'hostile.html');
+    writeFileSync(file, htmlReport(hostile));
+    const seen = await openHostile(file);
+    expect(seen.dialogs).toEqual([]);
+    expect(seen.errors).toEqual([]);
+    expect(seen.injected).toBe(0);
+    // Every provider's p50 is on the page as drawn at 1200 px, not pushed off it by the long name's column.
+    expect(seen.pageWidth).toBeLessThanOrEqual(1200);
+    expect(seen.rows).toHaveLength(50);
+    for (const [i, row] of seen.rows.entries()) {
+      expect(row.name, `row ${i}`).toBe(names[i] ?? `p${i}`);
+      expect(row.p50).toBe(formatMs(hostile.providers[i].latency_ms!.p50));
+      expect(row.right, `row ${i}`).toBeLessThanOrEqual(1200);
+    }
+    expect(seen.thresholdNames).toEqual(hostile.thresholds.map(() => long));
   }, 60_000);
 
   it('the distribution charts come from the HDR data: histogram bars add up to the successful requests', async () => {

@@ -6,7 +6,7 @@ import { usdCost } from '../format/table.js';
 import { formatMs } from '../util/duration.js';
 import { binCounts, cdf, recordedValues, type ValueCount } from './distribution.js';
 import { sweepSection } from './sweep-chart.js';
-import { axes, esc, niceTicks, PALETTE, round1, scales, svgOpen, tickMs, tickUsd, type Frame } from './svg.js';
+import { axes, esc, nameHtml, nameLabel, niceTicks, PALETTE, round1, scales, svgOpen, tickMs, tickUsd, type Frame } from './svg.js';
 
 /**
  * The bench result as one self-contained HTML page: inline CSS and SVG drawn here, no script, no font,
@@ -88,6 +88,8 @@ th:first-child,td:first-child,td.l,th.l{text-align:left}
 .grid3{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:8px 18px}
 .grid3 h3{display:flex;align-items:center;gap:6px}
 .empty{color:var(--muted);font-style:italic}
+.nm{display:inline-block;max-width:24em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom}
+.legend>span,.grid3>div{min-width:0;max-width:100%}.sw{flex:none}p,li,dd{overflow-wrap:anywhere}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}dt{color:var(--muted)}dd{margin:0}
 @media print{main{padding:0}section{break-inside:avoid}}
 `;
@@ -115,7 +117,7 @@ function badges(r: BenchResult, failedChecks: number): string {
 }
 
 function legend(providers: ProviderResult[], color: (i: number) => string): string {
-  return `<div class="legend">${providers.map((p, i) => `<span><i class="sw" style="background:${color(i)}"></i>${esc(p.name)} <small>${esc(p.model)}</small></span>`).join('')}</div>`;
+  return `<div class="legend">${providers.map((p, i) => `<span><i class="sw" style="background:${color(i)}"></i>${nameHtml(p.name)} <small>${nameHtml(p.model)}</small></span>`).join('')}</div>`;
 }
 
 const ms = (s: Summary | null | undefined, k: keyof Summary) => (s ? formatMs(s[k]) : '-');
@@ -125,12 +127,12 @@ function summaryTable(r: BenchResult, color: (i: number) => string): string {
   const head = ['provider', 'model', 'ok/sent', 'errors', 'p50', 'p95', 'p99', 'TTFT p50', 'TTFT p95', 'ITL p50', 'tok/s', 'cost', '$/1k req', '$/1M out'];
   const rows = r.providers.map((p, i) => {
     const errs = Object.entries(p.errors).map(([k, v]) => `${k} ${v}`).join(', ');
-    return `<tr><td><i class="sw" style="background:${color(i)}"></i> ${esc(p.name)}</td><td class="l">${esc(p.model)}</td><td>${p.ok}/${p.requests}</td><td title="${esc(errs)}">${pct(p.error_rate)}</td><td>${ms(p.latency_ms, 'p50')}</td><td>${ms(p.latency_ms, 'p95')}</td><td>${ms(p.latency_ms, 'p99')}</td><td>${ms(p.ttft_ms, 'p50')}</td><td>${ms(p.ttft_ms, 'p95')}</td><td>${ms(p.itl_ms, 'p50')}</td><td>${p.output_tokens_per_s.aggregate === null ? '-' : `${est(p)}${p.output_tokens_per_s.aggregate.toFixed(1)}`}</td><td>${p.price ? `${est(p)}${usdCost(p.cost_usd)}` : 'no price'}</td><td>${p.price && p.cost_per_1k_requests_usd !== null ? `${est(p)}${usdCost(p.cost_per_1k_requests_usd)}` : '-'}</td><td>${p.price && p.cost_per_1m_output_tokens_usd !== null ? `${est(p)}${usdCost(p.cost_per_1m_output_tokens_usd)}` : '-'}</td></tr>`;
+    return `<tr><td><i class="sw" style="background:${color(i)}"></i> ${nameHtml(p.name)}</td><td class="l">${nameHtml(p.model)}</td><td>${p.ok}/${p.requests}</td><td title="${esc(errs)}">${pct(p.error_rate)}</td><td>${ms(p.latency_ms, 'p50')}</td><td>${ms(p.latency_ms, 'p95')}</td><td>${ms(p.latency_ms, 'p99')}</td><td>${ms(p.ttft_ms, 'p50')}</td><td>${ms(p.ttft_ms, 'p95')}</td><td>${ms(p.itl_ms, 'p50')}</td><td>${p.output_tokens_per_s.aggregate === null ? '-' : `${est(p)}${p.output_tokens_per_s.aggregate.toFixed(1)}`}</td><td>${p.price ? `${est(p)}${usdCost(p.cost_usd)}` : 'no price'}</td><td>${p.price && p.cost_per_1k_requests_usd !== null ? `${est(p)}${usdCost(p.cost_per_1k_requests_usd)}` : '-'}</td><td>${p.price && p.cost_per_1m_output_tokens_usd !== null ? `${est(p)}${usdCost(p.cost_per_1m_output_tokens_usd)}` : '-'}</td></tr>`;
   });
   const estimated = r.providers.some((p) => est(p)) ? ['<p class="note">~ token counts (and the tok/s and cost built on them) are estimated: the server reported no usage for some requests.</p>'] : [];
   const errors = r.providers
     .filter((p) => p.failed > 0)
-    .map((p) => `<p class="note">${esc(p.name)}: ${p.failed} failed — ${esc(Object.entries(p.errors).map(([k, v]) => `${k} ${v}`).join(', '))}</p>`);
+    .map((p) => `<p class="note">${nameHtml(p.name)}: ${p.failed} failed — ${esc(Object.entries(p.errors).map(([k, v]) => `${k} ${v}`).join(', '))}</p>`);
   return `<div class="scroll"><table><thead><tr>${head.map((h, i) => `<th${i < 2 ? ' class="l"' : ''}>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>${[...errors, ...estimated].join('')}`;
 }
 
@@ -139,7 +141,7 @@ function goodputTable(r: BenchResult): string {
   const head = ['provider', 'good', 'attainment', 'goodput/s', ...slos.map((s) => esc(s.expression))];
   const rows = r.providers.map((p) => {
     const g = p.goodput;
-    return `<tr><td>${esc(p.name)}</td><td>${g ? `${g.good}/${g.measured}` : '-'}</td><td>${pct(g?.attainment)}</td><td>${g?.requests_per_s?.toFixed(2) ?? '-'}</td>${slos.map((_, i) => `<td>${pct(g?.slos[i]?.pass_rate)}</td>`).join('')}</tr>`;
+    return `<tr><td>${nameHtml(p.name)}</td><td>${g ? `${g.good}/${g.measured}` : '-'}</td><td>${pct(g?.attainment)}</td><td>${g?.requests_per_s?.toFixed(2) ?? '-'}</td>${slos.map((_, i) => `<td>${pct(g?.slos[i]?.pass_rate)}</td>`).join('')}</tr>`;
   });
   return `<div class="scroll"><table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div><p class="hint">A request is good when it succeeded and met every SLO; attainment = good / measured requests, failures included; each SLO column is that SLO's own pass rate.</p>`;
 }
@@ -152,7 +154,7 @@ function goodputChart(r: BenchResult, color: (i: number) => string): string {
     const a = p.goodput?.attainment;
     const y = f.top + i * rowH + 6;
     const w = a === null || a === undefined ? 0 : x(a * 100) - f.left;
-    return `<g class="series" data-provider="${esc(p.name)}"><text class="label" x="${f.left - 8}" y="${y + 15}" text-anchor="end">${esc(p.name)}</text><rect class="pt" x="${f.left}" y="${y}" width="${round1(w)}" height="${rowH - 12}" rx="3" fill="${color(i)}"><title>${esc(p.name)}: ${pct(a)} of requests good (${p.goodput?.good ?? 0}/${p.goodput?.measured ?? 0}), ${p.goodput?.requests_per_s?.toFixed(2) ?? '-'} good/s</title></rect><text x="${f.left + w + 6}" y="${y + 15}">${pct(a)}</text></g>`;
+    return `<g class="series" data-provider="${esc(p.name)}"><text class="label" x="${f.left - 8}" y="${y + 15}" text-anchor="end">${nameLabel(p.name)}</text><rect class="pt" x="${f.left}" y="${y}" width="${round1(w)}" height="${rowH - 12}" rx="3" fill="${color(i)}"><title>${esc(p.name)}: ${pct(a)} of requests good (${p.goodput?.good ?? 0}/${p.goodput?.measured ?? 0}), ${p.goodput?.requests_per_s?.toFixed(2) ?? '-'} good/s</title></rect><text x="${f.left + w + 6}" y="${y + 15}">${pct(a)}</text></g>`;
   });
   const ticks = [0, 20, 40, 60, 80, 100];
   const grid = ticks.map((t) => `<line class="grid" x1="${x(t)}" x2="${x(t)}" y1="${f.top}" y2="${f.height - f.bottom}"/><text class="tick" x="${x(t)}" y="${f.height - f.bottom + 16}" text-anchor="middle">${t}%</text>`).join('');
@@ -201,7 +203,7 @@ function histograms(chart: string, providers: ProviderResult[], values: ValueCou
     const rects = counts
       .map((c, b) => (c === 0 ? '' : `<rect class="pt" x="${round1(x(0) + b * w + 0.5)}" y="${y(c)}" width="${round1(Math.max(1, w - 1))}" height="${round1(y(0) - y(c))}" fill="${color(i)}"><title>${esc(p.name)}: ${c} request(s) between ${formatMs(b * binMs)} and ${formatMs((b + 1) * binMs)}</title></rect>`))
       .join('');
-    return `<div><h3><i class="sw" style="background:${color(i)}"></i>${esc(p.name)}</h3>${svgOpen(chart, f, `${p.name} histogram`)}${axes(f, xTicks, yTicks, tickMs, (v) => String(v), 'milliseconds', 'requests')}<g class="series" data-provider="${esc(p.name)}">${rects}</g></svg></div>`;
+    return `<div><h3><i class="sw" style="background:${color(i)}"></i>${nameHtml(p.name)}</h3>${svgOpen(chart, f, `${p.name} histogram`)}${axes(f, xTicks, yTicks, tickMs, (v) => String(v), 'milliseconds', 'requests')}<g class="series" data-provider="${esc(p.name)}">${rects}</g></svg></div>`;
   });
   return `<div class="grid3">${cells.join('')}</div>`;
 }
@@ -236,8 +238,8 @@ function timeSeries(providers: ProviderResult[], color: (i: number) => string): 
 function costChart(providers: ProviderResult[], color: (i: number) => string): string {
   const priced = (p: ProviderResult) => p.price !== null && p.latency_ms !== null && p.cost_per_1k_requests_usd !== null;
   const plotted = providers.map((p, i) => ({ p, i })).filter(({ p }) => priced(p));
-  const unpriced = providers.filter((p) => !priced(p)).map((p) => p.name);
-  const note = unpriced.length ? `<p class="hint">Not on the chart (no price or no successful request): ${esc(unpriced.join(', '))}.</p>` : '';
+  const unpriced = providers.filter((p) => !priced(p)).map((p) => nameHtml(p.name));
+  const note = unpriced.length ? `<p class="hint">Not on the chart (no price or no successful request): ${unpriced.join(', ')}.</p>` : '';
   if (plotted.length === 0) return `<p class="empty">No provider with both a price and a successful request.</p>${note}`;
   const xTicks = niceTicks(Math.max(...plotted.map(({ p }) => p.latency_ms!.p95)) * 1.08, 8);
   const yTicks = niceTicks(Math.max(...plotted.map(({ p }) => p.cost_per_1k_requests_usd!)) * 1.1, 5);
@@ -246,7 +248,7 @@ function costChart(providers: ProviderResult[], color: (i: number) => string): s
   const points = plotted.map(({ p, i }) => {
     const cx = x(p.latency_ms!.p50);
     const cy = y(p.cost_per_1k_requests_usd!);
-    return `<g class="series" data-provider="${esc(p.name)}"><line x1="${cx}" x2="${x(p.latency_ms!.p95)}" y1="${cy}" y2="${cy}" stroke="${color(i)}" stroke-width="2"/><line x1="${x(p.latency_ms!.p95)}" x2="${x(p.latency_ms!.p95)}" y1="${cy - 5}" y2="${cy + 5}" stroke="${color(i)}" stroke-width="2"/><circle class="pt" cx="${cx}" cy="${cy}" r="7" fill="${color(i)}"><title>${esc(p.name)}: ${usdCost(p.cost_per_1k_requests_usd)} per 1k requests, latency p50 ${formatMs(p.latency_ms!.p50)}, p95 ${formatMs(p.latency_ms!.p95)}</title></circle><text class="label" x="${cx}" y="${cy - 12}" text-anchor="middle">${esc(p.name)}</text></g>`;
+    return `<g class="series" data-provider="${esc(p.name)}"><line x1="${cx}" x2="${x(p.latency_ms!.p95)}" y1="${cy}" y2="${cy}" stroke="${color(i)}" stroke-width="2"/><line x1="${x(p.latency_ms!.p95)}" x2="${x(p.latency_ms!.p95)}" y1="${cy - 5}" y2="${cy + 5}" stroke="${color(i)}" stroke-width="2"/><circle class="pt" cx="${cx}" cy="${cy}" r="7" fill="${color(i)}"><title>${esc(p.name)}: ${usdCost(p.cost_per_1k_requests_usd)} per 1k requests, latency p50 ${formatMs(p.latency_ms!.p50)}, p95 ${formatMs(p.latency_ms!.p95)}</title></circle><text class="label" x="${cx}" y="${cy - 12}" text-anchor="middle">${nameLabel(p.name)}</text></g>`;
   });
   return `<p class="hint">Lower left is better. Dot = p50 latency, whisker to p95; cost per 1,000 successful requests from the usage the servers reported (or estimated).</p>${svgOpen('cost-latency', f, 'Cost vs latency')}${axes(f, xTicks, yTicks, tickMs, tickUsd(yTicks), 'latency (p50 → p95)', 'USD per 1k requests')}${points.join('')}</svg>${note}`;
 }
@@ -255,7 +257,7 @@ function thresholdTable(r: BenchResult): string {
   if (r.thresholds.length === 0) return '<p class="empty">No thresholds were set (--fail-on or thresholds: in providers.yaml).</p>';
   const rows = r.thresholds.map(
     (t) =>
-      `<tr><td class="${t.pass ? 'pass' : 'fail'}">${t.pass ? 'pass' : 'FAIL'}</td><td class="l">${esc(t.provider)}</td><td class="l"><code>${esc(t.expression)}</code></td><td>${t.value === null ? 'no data' : esc(formatValue(t.metric, t.value))}</td><td>${esc(t.op)} ${esc(formatValue(t.metric, t.limit))}</td></tr>`,
+      `<tr><td class="${t.pass ? 'pass' : 'fail'}">${t.pass ? 'pass' : 'FAIL'}</td><td class="l">${nameHtml(t.provider)}</td><td class="l"><code>${esc(t.expression)}</code></td><td>${t.value === null ? 'no data' : esc(formatValue(t.metric, t.value))}</td><td>${esc(t.op)} ${esc(formatValue(t.metric, t.limit))}</td></tr>`,
   );
   return `<table><thead><tr><th class="l">result</th><th class="l">provider</th><th class="l">threshold</th><th>measured</th><th>required</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

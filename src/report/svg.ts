@@ -6,6 +6,23 @@ export function esc(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
+/**
+ * A provider or model name in the page's HTML: one line, cut with an ellipsis past the width the CSS class
+ * `nm` allows, the whole name in its tooltip. Table cells do not wrap, so an uncut long name widened its
+ * column until every figure of the table was off the page.
+ */
+export function nameHtml(name: string): string {
+  return `<span class="nm" title="${esc(name)}">${esc(name)}</span>`;
+}
+
+/** Longest name drawn as a chart label (SVG text neither wraps nor cuts: a longer one would run over the chart). */
+const LABEL_CHARS = 40;
+
+/** A name as an SVG label, cut to LABEL_CHARS with an ellipsis; the point's tooltip keeps it whole. */
+export function nameLabel(name: string): string {
+  return esc(name.length > LABEL_CHARS ? `${name.slice(0, LABEL_CHARS - 1)}…` : name);
+}
+
 /** Round tick values (1, 2, 2.5, 5 × 10^k; whole numbers for counts) covering [0, max]. */
 export function niceTicks(max: number, target = 5, whole = false): number[] {
   if (!(max > 0)) return [0, 1];

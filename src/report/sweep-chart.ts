@@ -2,7 +2,7 @@ import type { BenchResult, ProviderResult } from '../bench/result.js';
 import type { SweepResult } from '../bench/sweep.js';
 import { STOP_REASONS, sweepCaption } from '../format/sweep.js';
 import { formatMs } from '../util/duration.js';
-import { axes, esc, niceTicks, round1, scales, svgOpen, type Frame } from './svg.js';
+import { axes, esc, nameHtml, nameLabel, niceTicks, round1, scales, svgOpen, type Frame } from './svg.js';
 
 /** The HTML report's capacity search (--sweep): attainment against load per provider, the knee marked. */
 
@@ -35,7 +35,7 @@ function attainmentChart(r: BenchResult, swept: Swept[], color: (i: number) => s
     const knee =
       max === null
         ? ''
-        : `<g class="knee" data-provider="${esc(p.name)}"><line x1="${x(max)}" x2="${x(max)}" y1="${f.top}" y2="${f.height - f.bottom}" stroke="${color(i)}" stroke-width="1.5" stroke-dasharray="3 3"/><text class="label" x="${x(max) + (x(max) > f.width * 0.7 ? -4 : 4)}" y="${f.top + 40 + 14 * (i % 4)}" text-anchor="${x(max) > f.width * 0.7 ? 'end' : 'start'}">${esc(p.name)} max ${max}${unit}</text></g>`;
+        : `<g class="knee" data-provider="${esc(p.name)}"><line x1="${x(max)}" x2="${x(max)}" y1="${f.top}" y2="${f.height - f.bottom}" stroke="${color(i)}" stroke-width="1.5" stroke-dasharray="3 3"/><text class="label" x="${x(max) + (x(max) > f.width * 0.7 ? -4 : 4)}" y="${f.top + 40 + 14 * (i % 4)}" text-anchor="${x(max) > f.width * 0.7 ? 'end' : 'start'}">${nameLabel(p.name)} max ${max}${unit}</text></g>`;
     return `<g class="series" data-provider="${esc(p.name)}"><path d="${line}" fill="none" stroke="${color(i)}" stroke-width="2"/>${dots.join('')}${knee}</g>`;
   });
   return `${svgOpen('sweep-attainment', f, 'SLO attainment against load, the knee marked')}${axes(f, xTicks, [0, 25, 50, 75, 90, 100], (v) => `${v}${rateMode ? '/s' : ''}`, (v) => `${v}%`, rateMode ? 'requests per second asked for' : 'requests in flight', 'attainment')}${goal}${series.join('')}</svg><p class="hint">Filled dot = a step that met the target, hollow = one that did not; the dashed vertical line is each provider's maximum (the knee).</p>`;
@@ -46,7 +46,7 @@ function summary(swept: Swept[], color: (i: number) => string): string {
     const s = p.sweep;
     const unit = s.mode === 'rate' ? '/s' : '';
     const max = s.mode === 'rate' ? s.max_rate : s.max_concurrency;
-    return `<tr><td><i class="sw" style="background:${color(i)}"></i> ${esc(p.name)}</td><td>${max === null ? '-' : `${max}${unit}`}</td><td>${s.first_failing === null ? '-' : `${s.first_failing}${unit}`}</td><td>${s.steps.length}</td><td>${s.requests}</td><td class="l">${esc(STOP_REASONS[s.stop_reason])}</td></tr>`;
+    return `<tr><td><i class="sw" style="background:${color(i)}"></i> ${nameHtml(p.name)}</td><td>${max === null ? '-' : `${max}${unit}`}</td><td>${s.first_failing === null ? '-' : `${s.first_failing}${unit}`}</td><td>${s.steps.length}</td><td>${s.requests}</td><td class="l">${esc(STOP_REASONS[s.stop_reason])}</td></tr>`;
   });
   return `<div class="scroll"><table><thead><tr><th class="l">provider</th><th>max</th><th>first failing</th><th>steps</th><th>requests</th><th class="l">search</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
