@@ -212,6 +212,38 @@ describe('the HTML report in a real headless Chromium', () => {
     expect(seen.thresholdNames).toEqual(hostile.thresholds.map(() => long));
   }, 60_000);
 
+  it('a name holding a right-to-left override (U+202E) does not reverse the figures after it', async () => {
+    const rtl = structuredClone(result);
+    const flaky = rtl.providers.find((p) => p.name === 'flaky')!;
+    flaky.name = '\u202Eflaky';
+    rtl.picks = { ...rtl.picks, fastest: flaky.name };
+    const file = join(OUTPUT, 'rtl.html');
+    writeFileSync(file, htmlReport(rtl));
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, offline: true });
+    const page = await context.newPage();
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    // Where Chromium drew the pieces of "Fastest: flaky (lowest p50 latency, 52.0ms, …)", left to right.
+    const x = await page.evaluate(() => {
+      const note = [...document.querySelectorAll('p.note')].find((p) => p.textContent!.startsWith('Fastest'))!;
+      const text = note.firstChild!;
+      const t = text.textContent!;
+      const at = (from: number, length: number) => {
+        const range = document.createRange();
+        range.setStart(text, from);
+        range.setEnd(text, from + length);
+        return range.getBoundingClientRect().left;
+      };
+      const left = (word: string) => at(t.indexOf(word), word.length);
+      const figure = /\d+(\.\d+)?m?s,/.exec(t)!;
+      return { lead: left('Fastest'), name: left('flaky'), lowest: left('lowest'), digit: at(figure.index, 1), unit: at(figure.index + figure[0].length - 2, 1) };
+    });
+    await context.close();
+    expect(x.lead).toBeLessThan(x.name);
+    expect(x.name).toBeLessThan(x.lowest);
+    expect(x.digit).toBeLessThan(x.unit);
+    expect(readFileSync(file, 'utf8')).not.toContain('\u202E');
+  }, 60_000);
+
   it('the distribution charts come from the HDR data: histogram bars add up to the successful requests', async () => {
     const html = htmlReport(result);
     for (const p of result.providers) {

@@ -88,7 +88,7 @@ th:first-child,td:first-child,td.l,th.l{text-align:left}
 .grid3{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:8px 18px}
 .grid3 h3{display:flex;align-items:center;gap:6px}
 .empty{color:var(--muted);font-style:italic}
-.nm{display:inline-block;max-width:24em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom}
+.nm{unicode-bidi:isolate;display:inline-block;max-width:24em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom}
 .legend>span,.grid3>div{min-width:0;max-width:100%}.sw{flex:none}p,li,dd{overflow-wrap:anywhere}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}dt{color:var(--muted)}dd{margin:0}
 @media print{main{padding:0}section{break-inside:avoid}}
