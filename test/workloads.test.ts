@@ -218,6 +218,13 @@ describe('bench --shared-prefix-tokens / --cache-bust', () => {
     expect(new Set(prompts.map((p) => p.slice(0, 200))).size).toBe(5);
     for (const p of prompts) expect(encodeO200k(p).length).toBe(1200);
     expect(workloadOf(cold.stdout, 'cache_oa').w.prompt_cache).toMatchObject({ cached_share: 0, cached_requests: 0, uncached_requests: 5 });
+    // The same command again (same seed, same server, its cache still full of the first run's prompts): still cold.
+    const again = await bench(['cache_oa', '--input-tokens', '1200', '--shared-prefix-tokens', '1000', '--cache-bust', '-c', '1', '-n', '5', '--format', 'json']);
+    expect(again.code).toBe(0);
+    expect(workloadOf(again.stdout, 'cache_oa').w.prompt_cache).toMatchObject({ cached_share: 0, cached_requests: 0, uncached_requests: 5 });
+    const second = bodies('cache_oa').map((b) => userText(b)[0]).slice(5);
+    expect(second).toHaveLength(5);
+    for (const p of second) expect(encodeO200k(p).length).toBe(1200);
 
     const mixed = await bench(['cache_ds', '--input-tokens', '1200', '--shared-prefix-tokens', '1000', '--cache-bust', '50%', '-c', '1', '-n', '12', '--seed', '3', '--format', 'json']);
     const w = workloadOf(mixed.stdout, 'cache_ds').w.prompt_cache!;

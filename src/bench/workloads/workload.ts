@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Rng, hashSeed } from '../../mock/random.js';
 import type { ChatMessage } from '../../providers/types.js';
 import type { RequestRecord } from '../measure.js';
@@ -75,6 +76,11 @@ export class Workload {
   private seedIndex: (local: number) => number = (i) => i;
   private readonly stats = new Map<string, WorkloadStats>();
   private readonly blocks = new Map<number, string>();
+  /**
+   * Part of every cache-bust marker, new each run: the rest of a prompt follows the seed, so with the seed's
+   * marker a second run (same seed, same server) found each "busted" prefix in the cache the first had filled.
+   */
+  private readonly runTag = randomBytes(4).toString('hex');
 
   constructor(
     readonly settings: WorkloadSettings,
@@ -160,7 +166,7 @@ export class Workload {
     if (!this.sharedPrefix) return undefined;
     if (this.settings.cache_bust && rng.next() < this.settings.cache_bust) {
       const n = this.seedIndex(index);
-      return this.synth.exact(this.settings.shared_prefix_tokens!, new Rng(hashSeed(`bust:${n}`, this.seed)), `Request ${n.toString(36)}-${this.seed.toString(36)}.`);
+      return this.synth.exact(this.settings.shared_prefix_tokens!, new Rng(hashSeed(`bust:${n}`, this.seed)), `Request ${n.toString(36)}-${this.runTag}.`);
     }
     return this.sharedPrefix;
   }
