@@ -313,6 +313,51 @@ describe('bench --trace', () => {
     expect(result.providers[0].workload.output_tokens).toMatchObject({ control: 'ignore_eos', requested_mean: 6, reported_mean: 6 });
   });
 
+  /** The longest run of tokens two texts open with. */
+  const sharedTokens = (a: string, b: string) => {
+    const [x, y] = [encodeO200k(a), encodeO200k(b)];
+    let n = 0;
+    while (n < x.length && n < y.length && x[n] === y[n]) n++;
+    return n;
+  };
+  const fixture = (name: string) => new URL(`./fixtures/traces/${name}`, import.meta.url).pathname;
+  const rawLines = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).sort((x, y) => x.index - y.index);
+
+  it("replays Mooncake's published conversation trace: its lengths to the token, its ms times, its 512-token blocks as shared prefixes", async () => {
+    // Lines 1-6 of the trace: all at 0 ms, every prompt opening with block 0 and then going its own way.
+    const head = fixture('mooncake-conversation-head.jsonl');
+    const lines = readFileSync(head, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { timestamp: number; input_length: number; output_length: number; hash_ids: number[] });
+    server.resetStats();
+    const r = await bench(['vllm', '--trace', head, '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const sent = bodies('vllm').map((b) => ({ text: userText(b)[0], max: b.max_tokens, min: b.min_tokens }));
+    const key = (x: number[]) => x.join(':');
+    expect(sent.map((s) => key([encodeO200k(s.text).length, s.max!, s.min as number])).sort()).toEqual(lines.map((l) => key([l.input_length, l.output_length, l.output_length])).sort());
+    for (let i = 1; i < sent.length; i++) {
+      const n = sharedTokens(sent[0].text, sent[i].text);
+      expect(n, `prompt ${i + 1}`).toBeGreaterThanOrEqual(512);
+      expect(n, `prompt ${i + 1}`).toBeLessThan(512 + 16);
+    }
+
+    // Lines 379, 428, 860 and 915, at 135, 147, 282 and 297 s: replayed 1000x faster, due at 0, 12, 147 and 162 ms.
+    const shared = fixture('mooncake-conversation-shared.jsonl');
+    const raw = join(dir, 'mooncake-raw.jsonl');
+    server.resetStats();
+    const s = await bench(['vllm', '--trace', shared, '--trace-speed', '1000x', '--raw', raw, '--raw-include-text', '--format', 'json']);
+    expect(s.code, s.stderr).toBe(0);
+    const got = rawLines(raw);
+    expect(got.map((l) => Math.round(l.scheduled_ms - got[0].scheduled_ms))).toEqual([0, 12, 147, 162]);
+    const text = got.map((l) => l.prompt[0].content as string);
+    expect(text.map((t) => encodeO200k(t).length)).toEqual([9553, 9553, 7909, 8252]);
+    expect(got.map((l) => l.output_tokens)).toEqual([61, 71, 396, 39]);
+    // The first pair has the same 19 ids and length: the same prompt. The second shares 15 blocks, 7,680 tokens.
+    expect(text[1]).toBe(text[0]);
+    expect(sharedTokens(text[2], text[3])).toBeGreaterThanOrEqual(15 * 512);
+    expect(sharedTokens(text[2], text[3])).toBeLessThan(15 * 512 + 16);
+    expect(sharedTokens(text[0], text[2])).toBeLessThan(512 + 16);
+    expect(JSON.parse(s.stdout).run.workload.trace).toMatchObject({ requests: 4, span_ms: 162, speed: 1000 });
+  }, 60_000);
+
   it('reads Azure LLM inference trace fields with ISO times', async () => {
     const trace = join(dir, 'azure.jsonl');
     writeFileSync(trace, '{"TIMESTAMP": "2023-11-16 18:15:46.6805900", "ContextTokens": 120, "GeneratedTokens": 4}\n{"TIMESTAMP": "2023-11-16 18:15:46.8805900", "ContextTokens": 80, "GeneratedTokens": 6}\n');
