@@ -82,7 +82,7 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .option('--shared-prefix-tokens <n>', 'every prompt opens with the same N-token prefix (a system prompt, RAG context): the server\'s prompt cache can serve it')
     .option('--cache-bust [share]', 'make the prefix unique for this share of requests (default 100%) so no cache can serve them; compare cached and uncached TTFT')
     .option('--turns <k>', 'multi-turn sessions of K requests, each carrying the earlier questions and answers; reports TTFT per turn')
-    .option('--trace <file>', 'replay a JSONL trace (Mooncake/AIPerf timestamp, input_length, output_length, hash_ids; Azure TIMESTAMP, ContextTokens, GeneratedTokens) at its times')
+    .option('--trace <file>', 'replay a JSONL trace (Mooncake/AIPerf timestamp, input_length, output_length, hash_ids) or a .csv one with a header (Azure TIMESTAMP,ContextTokens,GeneratedTokens) at its times')
     .option('--trace-speed <x>', 'replay the trace this much faster, e.g. 2x (default 1x)')
     .option('--sort <key>', 'sort rows by name, latency, ttft, tps, cost or errors')
     .option('--format <format>', 'table, json, csv or markdown', 'table')

@@ -358,6 +358,37 @@ describe('bench --trace', () => {
     expect(JSON.parse(s.stdout).run.workload.trace).toMatchObject({ requests: 4, span_ms: 162, speed: 1000 });
   }, 60_000);
 
+  it("replays the Azure LLM inference trace as published, a CSV file (TIMESTAMP,ContextTokens,GeneratedTokens)", async () => {
+    const csv = fixture('azure-llm-conv-2023.csv');
+    const rows = readFileSync(csv, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    // Times to the 100 ns the file gives (the tool keeps ms): "2023-11-16 18:15:46.6805900".
+    const at = ([t]: string[]) => Date.parse(`${t.slice(0, 19).replace(' ', 'T')}Z`) + Number(`0.${t.slice(20)}`) * 1000;
+    const raw = join(dir, 'azure-raw.jsonl');
+    server.resetStats();
+    const r = await bench(['vllm', '--trace', csv, '--trace-speed', '10x', '--raw', raw, '--raw-include-text', '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const got = rawLines(raw);
+    expect(got).toHaveLength(20);
+    for (const [i, l] of got.entries()) {
+      expect(encodeO200k(l.prompt[0].content).length, `row ${i + 2}`).toBe(Number(rows[i][1]));
+      expect(l.output_tokens, `row ${i + 2}`).toBe(Number(rows[i][2]));
+      expect(Math.abs(l.scheduled_ms - got[0].scheduled_ms - (at(rows[i]) - at(rows[0])) / 10), `row ${i + 2}`).toBeLessThan(0.2);
+    }
+    expect(JSON.parse(r.stdout).run.workload.trace).toMatchObject({ file: csv, requests: 20, speed: 10 });
+  }, 60_000);
+
+  it.each([
+    ['a row short of a field', 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:50.9951690,396\n', /^--trace: .*bad\.csv:3: 2 fields, but the header line names 3 \(TIMESTAMP,ContextTokens,GeneratedTokens\)$/],
+    ['BurstGPT columns (Timestamp in seconds is not read as ms)', 'Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n5,ChatGPT,472,18,490,Conversation log\n', /^--trace: .*bad\.csv:2: no time; give "timestamp"/],
+    ['quoted fields', 'TIMESTAMP,ContextTokens,GeneratedTokens\n"2023-11-16 18:15:46",374,44\n', /^--trace: .*bad\.csv:2: quoted CSV fields are not read/],
+  ])('a CSV trace with %s is refused with file:line, exit 2', async (_, text, message) => {
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(bad, text);
+    const r = await bench(['plain', '--trace', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(message);
+  });
+
   it('reads Azure LLM inference trace fields with ISO times', async () => {
     const trace = join(dir, 'azure.jsonl');
     writeFileSync(trace, '{"TIMESTAMP": "2023-11-16 18:15:46.6805900", "ContextTokens": 120, "GeneratedTokens": 4}\n{"TIMESTAMP": "2023-11-16 18:15:46.8805900", "ContextTokens": 80, "GeneratedTokens": 6}\n');

@@ -11,7 +11,9 @@ import { UsageError } from '../../errors.js';
  *   output  `output_length` (Mooncake), `output_tokens`, `completion_tokens`, `GeneratedTokens` (Azure)
  *   blocks  `hash_ids` (Mooncake, optional): ids of 512-token blocks; equal ids give equal prompt text, so the
  *           trace's prefix sharing reaches the server's prompt cache
- * The file is read line by line, twice (checked whole before anything is sent, then replayed), never held whole.
+ * A file named *.csv is read as CSV with a header line naming these fields (the Azure traces' own form);
+ * any other as JSONL, one object a line. The file is read line by line, twice (checked whole before anything
+ * is sent, then replayed), never held whole.
  */
 export interface TraceEntry {
   /** ms since the trace's first line. */
@@ -45,17 +47,39 @@ function isoMs(text: string): number {
   return Date.parse(`${m[1]}T${m[2]}${frac}${m[4] ?? 'Z'}`);
 }
 
-/** Reads one line into an entry; `t0` is the first line's absolute time (ms), set by the caller. */
-function parseLine(text: string, where: string): { time: number; inputTokens: number; outputTokens: number; hashIds?: number[] } {
-  if (text.length > MAX_LINE_CHARS) throw new UsageError(`${where}: the line is over ${MAX_LINE_CHARS.toLocaleString('en-US')} characters; a trace line is one JSON object`);
+/** One JSONL line as a record. */
+function jsonRecord(text: string, where: string): Record<string, unknown> {
   let o: unknown;
   try {
     o = JSON.parse(text);
   } catch {
-    throw new UsageError(`${where}: not valid JSON; each line is an object such as {"timestamp": 0, "input_length": 512, "output_length": 64}`);
+    throw new UsageError(`${where}: not valid JSON; each line is an object such as {"timestamp": 0, "input_length": 512, "output_length": 64} (a CSV trace, such as Azure's, needs a name ending in .csv)`);
   }
   if (!o || typeof o !== 'object' || Array.isArray(o)) throw new UsageError(`${where}: expected a JSON object, got ${Array.isArray(o) ? 'an array' : JSON.stringify(o)}`);
-  const rec = o as Record<string, unknown>;
+  return o as Record<string, unknown>;
+}
+
+/** A CSV trace's header line: its column names, in order. */
+function csvHeader(text: string, where: string): string[] {
+  if (text.includes('"')) throw new UsageError(`${where}: quoted CSV fields are not read; give the column names bare, such as TIMESTAMP,ContextTokens,GeneratedTokens`);
+  return text.split(',').map((c) => c.trim());
+}
+
+/**
+ * One CSV row under its header as a record, as the Azure LLM inference traces publish theirs
+ * (`TIMESTAMP,ContextTokens,GeneratedTokens`, unquoted): a field that reads as a number is one, any other a string.
+ */
+function csvRecord(text: string, header: string[], where: string): Record<string, unknown> {
+  if (text.includes('"')) throw new UsageError(`${where}: quoted CSV fields are not read; a trace row holds numbers and date-times`);
+  const fields = text.split(',').map((f) => f.trim());
+  if (fields.length !== header.length) throw new UsageError(`${where}: ${fields.length} fields, but the header line names ${header.length} (${header.join(',')})`);
+  const rec: Record<string, unknown> = {};
+  header.forEach((name, i) => (rec[name] = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(fields[i]) ? Number(fields[i]) : fields[i]));
+  return rec;
+}
+
+/** Reads one record into an entry. */
+function parseRecord(rec: Record<string, unknown>, where: string): { time: number; inputTokens: number; outputTokens: number; hashIds?: number[] } {
   const t = first(rec, TIME_KEYS);
   if (!t) throw new UsageError(`${where}: no time; give "timestamp" (ms since the trace began, or an ISO date-time)`);
   const time = typeof t[1] === 'number' ? t[1] : typeof t[1] === 'string' ? isoMs(t[1]) : NaN;
@@ -76,19 +100,26 @@ function parseLine(text: string, where: string): { time: number; inputTokens: nu
   return { time, inputTokens, outputTokens, hashIds };
 }
 
-/** The trace's lines as entries, streamed; a bad line throws a UsageError naming file:line. */
+/** The trace's requests as entries, streamed; a bad line throws a UsageError naming file:line. */
 export async function* readTrace(file: string, speed = 1): AsyncGenerator<TraceEntry> {
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   let n = 0;
   let t0: number | undefined;
   let last = -Infinity;
+  const csv = /\.csv$/i.test(file);
+  let header: string[] | undefined;
   try {
     for await (const raw of lines) {
       n++;
       const text = raw.trim();
       if (!text) continue;
       const where = `--trace: ${file}:${n}`;
-      const e = parseLine(text, where);
+      if (text.length > MAX_LINE_CHARS) throw new UsageError(`${where}: the line is over ${MAX_LINE_CHARS.toLocaleString('en-US')} characters; a trace line is one request`);
+      if (csv && !header) {
+        header = csvHeader(text, where);
+        continue;
+      }
+      const e = parseRecord(csv ? csvRecord(text, header!, where) : jsonRecord(text, where), where);
       t0 ??= e.time;
       if (e.time < last) throw new UsageError(`${where}: the time goes back (${e.time - t0} ms after the start, the line before was at ${last - t0} ms); sort the trace by time`);
       last = e.time;
