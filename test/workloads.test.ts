@@ -404,6 +404,7 @@ describe('bench --trace', () => {
     ['a missing length', '{"timestamp": 0, "input_length": 5}\n', /^--trace: .*bad\.jsonl:1: no output length; give one of "output_length", "output_tokens", "completion_tokens", "GeneratedTokens"$/],
     ['a bad count', '\n{"timestamp": 0, "input_length": 5, "output_length": 2}\n{"timestamp": 1, "input_length": -3, "output_length": 2}\n', /^--trace: .*bad\.jsonl:3: "input_length" is -3; expected a whole number of tokens/],
     ['a bad time', '{"timestamp": "yesterday", "input_length": 5, "output_length": 2}\n', /^--trace: .*bad\.jsonl:1: "timestamp" is "yesterday"; expected ms since the trace began/],
+    ['a time beyond a number', '{"timestamp": 1e400, "input_length": 5, "output_length": 2}\n', /^--trace: .*bad\.jsonl:1: "timestamp" is Infinity; expected ms since the trace began/],
     ['time going back', '{"timestamp": 500, "input_length": 5, "output_length": 2}\n{"timestamp": 100, "input_length": 5, "output_length": 2}\n', /^--trace: .*bad\.jsonl:2: the time goes back .*; sort the trace by time$/],
     ['bad hash ids', '{"timestamp": 0, "input_length": 5, "output_length": 2, "hash_ids": ["a"]}\n', /^--trace: .*bad\.jsonl:1: "hash_ids" must be a list of whole numbers ≥ 0$/],
   ])('a trace with %s is refused with file:line, exit 2, before anything is sent', async (_, text, message) => {

@@ -47,6 +47,11 @@ function isoMs(text: string): number {
   return Date.parse(`${m[1]}T${m[2]}${frac}${m[4] ?? 'Z'}`);
 }
 
+/** A field's value in a message: as JSON, but 1e400 (which JSON.parse reads as Infinity) as Infinity, not "null". */
+function shown(v: unknown): string {
+  return typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v);
+}
+
 /** One JSONL line as a record. */
 function jsonRecord(text: string, where: string): Record<string, unknown> {
   let o: unknown;
@@ -83,11 +88,11 @@ function parseRecord(rec: Record<string, unknown>, where: string): { time: numbe
   const t = first(rec, TIME_KEYS);
   if (!t) throw new UsageError(`${where}: no time; give "timestamp" (ms since the trace began, or an ISO date-time)`);
   const time = typeof t[1] === 'number' ? t[1] : typeof t[1] === 'string' ? isoMs(t[1]) : NaN;
-  if (!Number.isFinite(time) || (typeof t[1] === 'number' && time < 0)) throw new UsageError(`${where}: "${t[0]}" is ${JSON.stringify(t[1])}; expected ms since the trace began (a number ≥ 0) or an ISO date-time such as "2023-11-16 18:15:46.680"`);
+  if (!Number.isFinite(time) || (typeof t[1] === 'number' && time < 0)) throw new UsageError(`${where}: "${t[0]}" is ${shown(t[1])}; expected ms since the trace began (a number ≥ 0) or an ISO date-time such as "2023-11-16 18:15:46.680"`);
   const count = (keys: string[], what: string, min: number): number => {
     const v = first(rec, keys);
     if (!v) throw new UsageError(`${where}: no ${what} length; give one of ${keys.map((k) => `"${k}"`).join(', ')}`);
-    if (typeof v[1] !== 'number' || !Number.isInteger(v[1]) || v[1] < min || v[1] > MAX_TOKENS) throw new UsageError(`${where}: "${v[0]}" is ${JSON.stringify(v[1])}; expected a whole number of tokens from ${min} to ${MAX_TOKENS.toLocaleString('en-US')}`);
+    if (typeof v[1] !== 'number' || !Number.isInteger(v[1]) || v[1] < min || v[1] > MAX_TOKENS) throw new UsageError(`${where}: "${v[0]}" is ${shown(v[1])}; expected a whole number of tokens from ${min} to ${MAX_TOKENS.toLocaleString('en-US')}`);
     return v[1];
   };
   const inputTokens = count(INPUT_KEYS, 'input', 1);
