@@ -232,9 +232,9 @@ describe('damaged result files', () => {
     }
   }, 120_000);
 
-  it('a number beyond a double (1e400, which JSON.parse reads as Infinity) is damage, not a crash of report', async () => {
+  it('a number beyond a double (1e400, which JSON.parse reads as Infinity), or a share above 1, is damage, not a crash or a broken chart in report', async () => {
     const good = join(dir, 'finite.json');
-    const r = await run(['--config', config, 'bench', 'good', '-n', '2', '-q', '--out', good], { env });
+    const r = await run(['--config', config, 'bench', 'good', '-n', '2', '-q', '--slo', 'ttft<=10s', '--out', good], { env });
     expect(r.code, r.stderr).toBe(0);
     const base = JSON.parse(readFileSync(good, 'utf8'));
     base.providers[0].price = { input: 1, cached_input: 1, cache_write: 1.25, output: 2, priced_at: '2026-11-01' };
@@ -242,6 +242,11 @@ describe('damaged result files', () => {
     const file = join(dir, 'infinite.json');
     writeFileSync(file, JSON.stringify(base).replace('123456.789', '1e400'));
     await expectUsage(['report', file, '--html', join(dir, 'infinite.html')], `${file}: damaged bench result: providers[0].cost_per_1k_requests_usd: expected number or null, got Infinity; pass a file written by "llm-fallback bench --out FILE"`);
+    // A share above 1 is damage too: drawn, an attainment of 1e308 made a bar Infinity pixels wide.
+    base.providers[0].cost_per_1k_requests_usd = 1;
+    base.providers[0].goodput.attainment = 1e308;
+    writeFileSync(file, JSON.stringify(base));
+    await expectUsage(['report', file, '--html', join(dir, 'infinite.html')], `${file}: damaged bench result: providers[0].goodput.attainment: 1e+308 is above the maximum 1; pass a file written by "llm-fallback bench --out FILE"`);
   }, 60_000);
 
   it('tells an older or a newer result format from a damaged file', async () => {
