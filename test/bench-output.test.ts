@@ -112,4 +112,14 @@ describe('output a person can read', () => {
     expect(md.stdout).toMatch(/\| provider \| target\/s \| achieved\/s \| send lag p50 \|/);
     expect(md.stdout).toMatch(/⚠️ the client fell behind its schedule/);
   });
+
+  it('a trace replay that falls behind its times is warned about too (a trace has no --rate)', async () => {
+    // Hand-written trace: 8 requests 25 ms apart, one in flight at a time against the 150 ms provider.
+    const trace = join(dir, 'every-25ms.jsonl');
+    writeFileSync(trace, Array.from({ length: 8 }, (_, i) => JSON.stringify({ timestamp: i * 25, input_length: 20, output_length: 4 })).join('\n') + '\n');
+    const r = await run(['bench', '--config', config, 'a-provider-with-a-really-rather-long-name', '--trace', trace, '--max-inflight', '1'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const prose = r.stdout.replace(/\n {2}/g, ' ');
+    expect(prose).toMatch(/WARNING: the client fell behind its schedule — send lag p99 over 25\.0ms for a-provider-with-a-really-rather-long-name \(\d+(\.\d+)?m?s\) — so latency there includes the client's own delay; lower --trace-speed/);
+  });
 });
