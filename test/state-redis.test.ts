@@ -464,6 +464,29 @@ describe('a Redis that goes away', () => {
     // the late write and the new one, each a compare-and-set: counted once each
     expect(JSON.parse((await raw(own.port, 'HGET', `${p}breakers`, 'k')).split('\r\n')[1]).consecutive_failures).toBe(2);
   });
+
+  it('answers reads but refuses writes (an ACL user without write rights, as a read-only replica or OOM does): one warning, not one pair per write', async () => {
+    const own = await redis();
+    expect(await raw(own.port, 'ACL', 'SETUSER', 'reader', 'on', '>reader-pass-1234', '~*', '+@read', '+@connection')).toBe('+OK\r\n');
+    const warnings: string[] = [];
+    const s = await replica(`redis://reader:reader-pass-1234@127.0.0.1:${own.port}`, ns(), {}, warnings);
+    await s.breakers.load();
+    await s.breakers.failure('k', 'prov', 'server', undefined); // EVALSHA: NOPERM
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(new RegExp(`^shared state redis://127\\.0\\.0\\.1:${own.port} is unavailable \\(NOPERM .*evalsha.*\\); this replica goes on with its own state until it is back$`));
+    for (let i = 0; i < 2; i++) {
+      await new Promise((r) => setTimeout(r, 2100)); // past the pause after a failure
+      await s.breakers.load(); // HGETALL: allowed
+      await s.breakers.failure('k', 'prov', 'server', undefined); // refused again
+    }
+    expect(warnings).toHaveLength(1);
+    // writes allowed again: the next write that succeeds says so, once
+    expect(await raw(own.port, 'ACL', 'SETUSER', 'reader', '+@all')).toBe('+OK\r\n');
+    await new Promise((r) => setTimeout(r, 2100));
+    await s.breakers.failure('k', 'prov', 'server', undefined);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toMatch(/is reachable again/);
+  });
 });
 
 describe('opening the stores', () => {

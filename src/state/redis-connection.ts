@@ -88,7 +88,13 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false };
  */
 export class RedisConnection {
   private downUntil = 0;
-  private down = false;
+  /**
+   * Set while Redis is reported unavailable: whether a read or a write failed first. A Redis that answers
+   * reads but refuses writes (OOM under noeviction, a read-only replica, an ACL user without write rights)
+   * is back only when a write succeeds; a read's success does not say so, or the replica would report
+   * "unavailable" and "reachable again" in turn at every write.
+   */
+  private down: false | 'read' | 'write' = false;
   private scripts = new Map<string, string>();
   /** The client's latest connection error (its 'error' events), to say why it is offline. */
   lastSocketError: unknown;
@@ -105,12 +111,16 @@ export class RedisConnection {
     return this.target.prefix + parts.join(':');
   }
 
-  /** Runs `fn` against Redis unless Redis just failed; a failure becomes `{ ok: false }` and at most one warning per outage. */
-  async run<T>(fn: (send: Send) => Promise<T>): Promise<Outcome<T>> {
+  /**
+   * Runs `fn` against Redis unless Redis just failed; a failure becomes `{ ok: false }` and at most one
+   * warning per outage. `kind` says whether `fn` writes: only a write that succeeds ends an outage that
+   * began with a failed write.
+   */
+  async run<T>(fn: (send: Send) => Promise<T>, kind: 'read' | 'write'): Promise<Outcome<T>> {
     if (Date.now() < this.downUntil) return { ok: false };
     try {
       const value = await this.bounded(fn);
-      if (this.down) {
+      if (this.down && (kind === 'write' || this.down === 'read')) {
         this.down = false;
         this.warn(`shared state ${this.target.shown} is reachable again; this replica shares its state again`);
       }
@@ -118,7 +128,7 @@ export class RedisConnection {
     } catch (e) {
       this.downUntil = Date.now() + RETRY_AFTER_FAILURE_MS;
       if (!this.down) {
-        this.down = true;
+        this.down = kind;
         // The client fails commands while it is disconnected with "The client is offline"; the socket's own error says why.
         const offline = /offline|closed/i.test((e as Error)?.message ?? '');
         const why = offline ? `connection lost${this.lastSocketError ? `: ${reason(this.lastSocketError)}` : ''}` : reason(e);

@@ -107,7 +107,7 @@ export class RedisBreakers implements Breakers {
   }
 
   private async read(): Promise<void> {
-    const r = await this.conn.run((send) => send<unknown>(['HGETALL', this.hash]));
+    const r = await this.conn.run((send) => send<unknown>(['HGETALL', this.hash]), 'read');
     if (!r.ok) return;
     this.raw.clear();
     this.local.records.clear();
@@ -151,7 +151,7 @@ export class RedisBreakers implements Breakers {
         this.remember(key, expected);
       }
       throw new Error(`the breaker record ${key} kept changing under ${MAX_CAS_TRIES} tries`);
-    });
+    }, 'write');
     return r.ok;
   }
 
@@ -176,7 +176,7 @@ export class RedisBreakers implements Breakers {
   async success(key: string, name: string, nowMs = Date.now()): Promise<void> {
     // Read the record again: this replica's view is from the start of the call (load), and another replica
     // may have counted failures since; a success must end those too, or they add up across it (FileBreakers.success).
-    const now = await this.conn.run((send) => send<unknown>(['HGET', this.hash, key]));
+    const now = await this.conn.run((send) => send<unknown>(['HGET', this.hash, key]), 'read');
     if (now.ok) this.remember(key, typeof now.value === 'string' ? now.value : '');
     const rec = this.local.records.get(key);
     if (!rec || (rec.state === 'closed' && rec.consecutive_failures === 0)) return; // nothing to write, as far as this replica knows
@@ -226,7 +226,7 @@ export class RedisAnswerCache implements AnswerCache {
   ) {}
 
   async get(key: string, nowMs = Date.now()): Promise<CachedAnswer | undefined> {
-    const r = await this.conn.run((send) => send<string | null>(['GET', this.conn.key('answer', key)]));
+    const r = await this.conn.run((send) => send<string | null>(['GET', this.conn.key('answer', key)]), 'read');
     if (!r.ok || typeof r.value !== 'string') return undefined;
     try {
       return storedAnswer(r.value, this.ttlMs, nowMs);
@@ -240,7 +240,7 @@ export class RedisAnswerCache implements AnswerCache {
     if (!(ttl > 0)) return;
     const { content, provider, model, usage } = answer; // exactly the answer's fields, whatever the caller's object carries
     const entry: CachedAnswer = { content, provider, model, usage, created_at: nowMs, expires_at: nowMs + ttl };
-    await this.conn.run((send) => send(['SET', this.conn.key('answer', key), JSON.stringify(entry), 'PX', String(ttl)]));
+    await this.conn.run((send) => send(['SET', this.conn.key('answer', key), JSON.stringify(entry), 'PX', String(ttl)]), 'write');
   }
 }
 
@@ -284,7 +284,7 @@ export class RedisLatencyHistory extends BufferedHistory implements LatencyHisto
           return [key, { name: nameOf.get(key) ?? key, ttft_ms: samples(ttft).slice(-HISTORY_SAMPLES), max_gap_ms: samples(gap).slice(-HISTORY_SAMPLES), updated_at: at }] as const;
         }),
       );
-    });
+    }, 'read');
     if (!r.ok) return;
     for (const k of Object.keys(this.local.records)) delete this.local.records[k];
     for (const [key, rec] of r.value) this.local.records[key] = rec;
@@ -351,6 +351,6 @@ export class RedisLatencyHistory extends BufferedHistory implements LatencyHisto
         const gone = await send<string[]>(['ZRANGE', index, '0', String(over - 1)]);
         if (gone.length) await Promise.all([send(['ZREM', index, ...gone]), send(['HDEL', names, ...gone])]);
       }
-    });
+    }, 'write');
   }
 }
