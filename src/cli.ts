@@ -266,9 +266,10 @@ Examples:
     .description('the cache of good answers used by ask')
     .command('clear')
     .description('remove every cached answer')
-    .action(async () => {
+    .option('--state <url>', 'where the answers live: file (the cache directory, default) or the redis://host:port the gateway uses (only keys under its prefix go)')
+    .action(async (opts: { state?: string }) => {
       const { cacheClearCommand } = await import('./commands/state.js');
-      await cacheClearCommand();
+      await cacheClearCommand(opts.state);
     });
 
   program

@@ -608,6 +608,39 @@ describe('llm-fallback breaker show / reset --state', () => {
   });
 });
 
+describe('llm-fallback cache clear --state', () => {
+  it("removes the answers under its prefix only: another prefix's answers, its breakers and other applications' keys stay", async () => {
+    const p = `cc${process.pid}*[x]:`; // glob characters in the prefix match only themselves
+    const s = await replica(shared.url, p);
+    await s.cache.put('k1', { content: 'one', provider: 'a', model: 'm' });
+    await s.cache.put('k2', { content: 'two', provider: 'a', model: 'm' });
+    await s.breakers.failure('k', 'prov', 'server', undefined);
+    const kept = [`cc${process.pid}x:answer:k3`, `other-app:answer:k4`, `other-app:key`, `${p}answer`];
+    for (const k of kept) await raw(shared.port, 'SET', k, 'v');
+    const url = `${shared.url}?prefix=${encodeURIComponent(p)}`;
+    const r = await run(['cache', 'clear', '--state', url]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`removed 2 cached answers from redis://127.0.0.1:${shared.port} (keys ${p}answer:*)\n`);
+    expect(r.code).toBe(0);
+    for (const k of ['k1', 'k2']) expect(await raw(shared.port, 'EXISTS', `${p}answer:${k}`)).toBe(':0\r\n');
+    for (const k of kept) expect(await raw(shared.port, 'EXISTS', k)).toBe(':1\r\n');
+    expect(await raw(shared.port, 'HEXISTS', `${p}breakers`, 'k')).toBe(':1\r\n');
+    const again = await run(['cache', 'clear', '--state', url]);
+    expect(again.stdout).toBe(`removed 0 cached answers from redis://127.0.0.1:${shared.port} (keys ${p}answer:*)\n`);
+  });
+
+  it('an unreachable Redis exits 1 with one line, never the password; memory is a usage error', async () => {
+    const port = await freePort();
+    const down = await run(['cache', 'clear', '--state', `redis://:pw-for-cli@127.0.0.1:${port}`]);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toBe(`llm-fallback: --state redis://127.0.0.1:${port}: cannot connect (ECONNREFUSED) (run with --debug for details)\n`);
+    expect(down.stdout).toBe('');
+    const memory = await run(['cache', 'clear', '--state', 'memory']);
+    expect(memory.code).toBe(2);
+    expect(memory.stderr).toMatch(/^--state memory: a memory store lives inside one process/);
+  });
+});
+
 describe('the README', () => {
   it("Kubernetes example: the gateway's --state names the Redis Service of the same manifest, and is a URL openStores accepts", () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');

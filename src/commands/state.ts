@@ -2,7 +2,7 @@ import { findProvider, loadConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_BREAKER, FileBreakers, describeBreaker, type BreakerRecord } from '../state/breaker.js';
 import { FileAnswerCache } from '../state/cache.js';
-import type { RedisBreakers } from '../state/redis.js';
+import type { RedisAnswerCache, RedisBreakers } from '../state/redis.js';
 import { openStores } from '../state/stores.js';
 
 const warn = (m: string) => process.stderr.write(`llm-fallback: warning: ${m}\n`);
@@ -57,13 +57,28 @@ export async function breakerShowCommand(state?: string): Promise<void> {
   for (const k of keys) process.stdout.write(`  ${all[k].name.padEnd(width)}  ${describeBreaker(all[k], now)}  (${k})\n`);
 }
 
-export async function cacheClearCommand(): Promise<void> {
-  const cache = new FileAnswerCache(0, process.env, warn);
+/** Removes every cached answer: the cache directory by default, or the answers a shared Redis holds under its prefix. */
+export async function cacheClearCommand(state?: string): Promise<void> {
+  if (state === undefined || state === 'file') {
+    const cache = new FileAnswerCache(0, process.env, warn);
+    let n: number;
+    try {
+      n = await cache.clear();
+    } catch (e) {
+      throw new Error(`cache clear: ${(e as Error).message}`);
+    }
+    process.stdout.write(`removed ${n} cached answer${n === 1 ? '' : 's'} from ${cache.dir}\n`);
+    return;
+  }
+  if (state === 'memory') throw new UsageError('--state memory: a memory store lives inside one process; use file or the redis:// URL the gateway uses');
+  const stores = await openStores({ url: state, breaker: DEFAULT_BREAKER, cacheTtlMs: 0, warn });
   let n: number;
   try {
-    n = await cache.clear();
+    n = await (stores.cache as RedisAnswerCache).clear();
   } catch (e) {
     throw new Error(`cache clear: ${(e as Error).message}`);
+  } finally {
+    await stores.close();
   }
-  process.stdout.write(`removed ${n} cached answer${n === 1 ? '' : 's'} from ${cache.dir}\n`);
+  process.stdout.write(`removed ${n} cached answer${n === 1 ? '' : 's'} from ${stores.describe} (keys ${(stores.cache as RedisAnswerCache).keyPattern})\n`);
 }

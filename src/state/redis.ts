@@ -235,6 +235,28 @@ export class RedisAnswerCache implements AnswerCache {
     }
   }
 
+  /**
+   * Removes every cached answer under this prefix (for `cache clear --state`): SCAN for `<prefix>answer:*`
+   * and UNLINK what it finds, so other keys in the same Redis (another prefix, another application) stay.
+   * Returns how many went; throws when Redis cannot be used.
+   */
+  /** The keys `clear` removes, as a user may read them (`llm-fallback:answer:*`). */
+  get keyPattern(): string {
+    return `${this.conn.key('answer')}:*`;
+  }
+
+  async clear(): Promise<number> {
+    const pattern = `${this.conn.key('answer').replace(/[*?[\]\\]/g, '\\$&')}:*`;
+    let cursor = '0';
+    let n = 0;
+    do {
+      const [next, keys] = await this.conn.direct((send) => send<[string, string[]]>(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000']));
+      if (keys.length) n += await this.conn.direct((send) => send<number>(['UNLINK', ...keys]));
+      cursor = String(next);
+    } while (cursor !== '0');
+    return n;
+  }
+
   async put(key: string, answer: Omit<CachedAnswer, 'created_at' | 'expires_at'>, nowMs = Date.now()): Promise<void> {
     const ttl = Math.floor(this.ttlMs);
     if (!(ttl > 0)) return;
