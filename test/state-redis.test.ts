@@ -608,6 +608,25 @@ describe('llm-fallback breaker show / reset --state', () => {
   });
 });
 
+describe('llm-fallback breaker and cache commands against a Redis that refuses them', () => {
+  it('an ACL user without rights (NOPERM): exit 1, one line naming the Redis once, never the password', async () => {
+    const own = await redis();
+    expect(await raw(own.port, 'ACL', 'SETUSER', 'nobody', 'on', '>nobody-pass-1234', '~*', '+@connection')).toBe('+OK\r\n');
+    const url = `redis://nobody:nobody-pass-1234@127.0.0.1:${own.port}`;
+    const where = `redis://127.0.0.1:${own.port}`;
+    for (const [args, start, command] of [
+      [['breaker', 'show'], `breaker show: cannot read ${where}`, 'hgetall'],
+      [['breaker', 'reset'], `breaker reset: nothing was changed in ${where}`, 'hgetall'],
+      [['cache', 'clear'], `cache clear: cannot clear ${where}`, 'scan'],
+    ] as const) {
+      const r = await run([...args, '--state', url]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`llm-fallback: ${start}: NOPERM this user has no permissions to run the '${command}' command (run with --debug for details)\n`);
+    }
+  });
+});
+
 describe('llm-fallback cache clear --state', () => {
   it("removes the answers under its prefix only: another prefix's answers, its breakers and other applications' keys stay", async () => {
     const p = `cc${process.pid}*[x]:`; // glob characters in the prefix match only themselves

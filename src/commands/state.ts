@@ -76,7 +76,7 @@ export async function cacheClearCommand(state?: string): Promise<void> {
   try {
     n = await (stores.cache as RedisAnswerCache).clear();
   } catch (e) {
-    throw new Error(`cache clear: ${(e as Error).message}`);
+    throw new Error(`cache clear: cannot clear ${stores.describe}: ${(e as Error).message}`);
   } finally {
     await stores.close();
   }

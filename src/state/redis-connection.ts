@@ -153,12 +153,15 @@ export class RedisConnection {
     return Promise.race([op, late]).finally(() => clearTimeout(timer));
   }
 
-  /** For commands that must report a failure rather than go on without Redis (`breaker reset --state`). */
+  /**
+   * For commands that must report a failure rather than go on without Redis (`breaker reset --state`). The
+   * error says why in a few words; the caller's message names the Redis (it would otherwise appear twice).
+   */
   async direct<T>(fn: (send: Send) => Promise<T>): Promise<T> {
     try {
       return await this.bounded(fn);
     } catch (e) {
-      throw new Error(`${this.target.shown}: ${reason(e)}`);
+      throw new Error(reason(e));
     }
   }
 
