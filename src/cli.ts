@@ -319,7 +319,7 @@ Examples:
     .option('-p, --port <port>', `port to listen on; 0 picks a free one (default serve.port, else ${SERVE_DEFAULTS.port})`)
     .option('--host <addr>', `address to bind (default serve.host, else ${SERVE_DEFAULTS.host}); beyond loopback needs a client key`)
     .option('--api-key-env <var>', 'environment variable holding the key clients must send (Authorization: Bearer or x-api-key; default serve.api_key_env)')
-    .option('--state <url>', `where breaker state, cached answers and latency history live: memory or redis://host:port (default serve.state, else ${SERVE_DEFAULTS.state})`)
+    .option('--state <url>', `where breaker state, cached answers and latency history live: memory or redis://host:port; \${VAR} in it comes from the environment, e.g. 'redis://:\${REDIS_PASSWORD}@host:6379' (default serve.state, else ${SERVE_DEFAULTS.state})`)
     .option('--otlp-endpoint <url>', 'send one trace span per call and per attempt to this OTLP/HTTP traces URL (default serve.otlp_endpoint; none)')
     .option('--demo', 'serve the shipped chains on the built-in emulator (no keys, no network)')
     .addHelpText(

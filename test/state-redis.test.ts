@@ -608,6 +608,27 @@ describe('llm-fallback breaker show / reset --state', () => {
   });
 });
 
+describe('a password from the environment', () => {
+  it("${VAR} in --state is put in from the environment, percent-encoded in the user:password part, so the password stays off the command line", async () => {
+    const secret = 'p/a@ss:w0rd-from-env'; // '/', '@' and ':' would otherwise split the URL elsewhere
+    const own = await redis(['--requirepass', secret]);
+    const url = `redis://:\${LLMF_TEST_REDIS_PASSWORD}@127.0.0.1:${own.port}`;
+    const ok = await run(['breaker', 'show', '--state', url], { env: { LLMF_TEST_REDIS_PASSWORD: secret } });
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toBe(`0 breaker records in redis://127.0.0.1:${own.port}\n`);
+    expect(ok.code).toBe(0);
+    const cleared = await run(['cache', 'clear', '--state', url], { env: { LLMF_TEST_REDIS_PASSWORD: secret } });
+    expect(cleared.code).toBe(0);
+    const wrong = await run(['breaker', 'show', '--state', url], { env: { LLMF_TEST_REDIS_PASSWORD: `${secret}-not` } });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(new RegExp(`^llm-fallback: --state redis://127\\.0\\.0\\.1:${own.port}: cannot connect \\(WRONGPASS`));
+    expect(wrong.stderr).not.toContain('w0rd-from-env');
+    const unset = await run(['breaker', 'show', '--state', url], { env: { LLMF_TEST_REDIS_PASSWORD: undefined } });
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toBe(`--state redis://127.0.0.1:${own.port}: \${LLMF_TEST_REDIS_PASSWORD} is not set; export it, or give the URL without it\n`);
+  });
+});
+
 describe('llm-fallback breaker and cache commands against a Redis that refuses them', () => {
   it('an ACL user without rights (NOPERM): exit 1, one line naming the Redis once, never the password', async () => {
     const own = await redis();

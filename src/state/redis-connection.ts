@@ -61,6 +61,31 @@ export function parseRedisUrl(raw: string, prefix?: string, source = '--state'):
   return { url: url.toString(), shown, prefix: keyPrefix, source };
 }
 
+/**
+ * Puts `${VAR}` in a `--state` URL in from the environment, so a password need not stand on the command line
+ * (which `ps` shows to every user of the machine) or in providers.yaml: `redis://:${REDIS_PASSWORD}@redis:6379`.
+ * A value that lands in the user:password part is percent-encoded (a password with `/`, `@` or `:` stays one
+ * password); elsewhere it goes in as it is. An unset variable is a usage error naming it.
+ */
+export function expandRedisUrl(raw: string, env: NodeJS.ProcessEnv, source = '--state'): string {
+  const ref = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+  if (!ref.test(raw)) return raw;
+  const value = (name: string): string => {
+    const v = env[name];
+    if (v === undefined) throw new UsageError(`${source} ${shownUrl(raw)}: \${${name}} is not set; export it, or give the URL without it`);
+    return v;
+  };
+  // The user:password part of the URL as written: after "//", up to the last "@" before the path.
+  const start = raw.indexOf('//') + 2;
+  const authorityEnd = (() => {
+    const m = /[/?#]/.exec(raw.slice(start));
+    return m ? start + m.index : raw.length;
+  })();
+  const at = raw.lastIndexOf('@', authorityEnd - 1);
+  const userinfoEnd = start >= 2 && at >= start ? at : -1;
+  return raw.replace(ref, (_, name: string, offset: number) => (offset < userinfoEnd ? encodeURIComponent(value(name)) : value(name)));
+}
+
 /** The few commands the stores send, as the client's `sendCommand` takes them. */
 export interface RedisClientLike {
   sendCommand<T = unknown>(args: ReadonlyArray<string>): Promise<T>;

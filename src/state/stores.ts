@@ -4,7 +4,7 @@ import { FileBreakers, MemoryBreakers, type BreakerPolicy, type Breakers } from 
 import { FileAnswerCache, MemoryAnswerCache, type AnswerCache } from './cache.js';
 import { FileLatencyHistory, MemoryLatencyHistory, type LatencyHistory } from './latency.js';
 import type { Warn } from './json-store.js';
-import { connectRedis, parseRedisUrl, shownUrl } from './redis-connection.js';
+import { connectRedis, expandRedisUrl, parseRedisUrl, shownUrl } from './redis-connection.js';
 import { RedisAnswerCache, RedisBreakers, RedisLatencyHistory } from './redis.js';
 
 /** The three stores the chain uses, from one place (memory, the state files, or a shared Redis). */
@@ -56,7 +56,7 @@ export async function openStores(opts: OpenStoresOptions): Promise<StateStores> 
     return { breakers, cache: new FileAnswerCache(opts.cacheTtlMs, env, warn), history: new FileLatencyHistory(env, warn), describe: `file ${dirname(breakers.file)}`, close: async () => {} };
   }
   if (/^rediss?:/i.test(url)) {
-    const target = parseRedisUrl(url, opts.prefix, opts.source);
+    const target = parseRedisUrl(expandRedisUrl(url, env, opts.source), opts.prefix, opts.source);
     const conn = await connectRedis(target, { warn, connectTimeoutMs: opts.connectTimeoutMs, commandTimeoutMs: opts.commandTimeoutMs });
     const history = new RedisLatencyHistory(conn, opts.refreshMs);
     return {
