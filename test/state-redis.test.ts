@@ -519,8 +519,9 @@ describe('opening the stores', () => {
   it('a password is used and never shown, right or wrong', async () => {
     const secret = 'hunter2-redis-pass';
     const own = await redis(['--requirepass', secret]);
-    const s = await replica(`redis://:${secret}@127.0.0.1:${own.port}`, ns());
-    expect(s.describe).toBe(`redis://127.0.0.1:${own.port}`);
+    const p = ns();
+    const s = await replica(`redis://:${secret}@127.0.0.1:${own.port}`, p);
+    expect(s.describe).toBe(`redis://127.0.0.1:${own.port} (prefix ${p})`);
     await s.breakers.failure('k', 'prov', 'server', undefined);
     const err = await openStores({ url: `redis://:wrong-${secret}@127.0.0.1:${own.port}`, breaker: POLICY, cacheTtlMs: 1000 }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
@@ -665,6 +666,9 @@ describe('llm-fallback cache clear --state', () => {
     for (const k of ['k1', 'k2']) expect(await raw(shared.port, 'EXISTS', `${p}answer:${k}`)).toBe(':0\r\n');
     for (const k of kept) expect(await raw(shared.port, 'EXISTS', k)).toBe(':1\r\n');
     expect(await raw(shared.port, 'HEXISTS', `${p}breakers`, 'k')).toBe(':1\r\n');
+    // the breakers of that prefix, named as such: another deployment's are elsewhere in the same Redis
+    const shown = await run(['breaker', 'show', '--state', url]);
+    expect(shown.stdout).toMatch(new RegExp(`^1 breaker record in redis://127\\.0\\.0\\.1:${shared.port} \\(prefix cc${process.pid}\\*\\[x\\]:\\):\n  prov  closed \\(1 failed\\)  \\(k\\)\n$`));
     const again = await run(['cache', 'clear', '--state', url]);
     expect(again.stdout).toBe(`removed 0 cached answers from redis://127.0.0.1:${shared.port} (keys ${p}answer:*)\n`);
   });

@@ -80,5 +80,5 @@ export async function cacheClearCommand(state?: string): Promise<void> {
   } finally {
     await stores.close();
   }
-  process.stdout.write(`removed ${n} cached answer${n === 1 ? '' : 's'} from ${stores.describe} (keys ${(stores.cache as RedisAnswerCache).keyPattern})\n`);
+  process.stdout.write(`removed ${n} cached answer${n === 1 ? '' : 's'} from ${(stores.cache as RedisAnswerCache).where}\n`);
 }

@@ -240,9 +240,9 @@ export class RedisAnswerCache implements AnswerCache {
    * and UNLINK what it finds, so other keys in the same Redis (another prefix, another application) stay.
    * Returns how many went; throws when Redis cannot be used.
    */
-  /** The keys `clear` removes, as a user may read them (`llm-fallback:answer:*`). */
-  get keyPattern(): string {
-    return `${this.conn.key('answer')}:*`;
+  /** Where `clear` removes keys, and which, as a user may read them: `redis://host:port (keys llm-fallback:answer:*)`. */
+  get where(): string {
+    return `${this.conn.target.shown} (keys ${this.conn.key('answer')}:*)`;
   }
 
   async clear(): Promise<number> {

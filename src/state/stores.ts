@@ -4,7 +4,7 @@ import { FileBreakers, MemoryBreakers, type BreakerPolicy, type Breakers } from 
 import { FileAnswerCache, MemoryAnswerCache, type AnswerCache } from './cache.js';
 import { FileLatencyHistory, MemoryLatencyHistory, type LatencyHistory } from './latency.js';
 import type { Warn } from './json-store.js';
-import { connectRedis, expandRedisUrl, parseRedisUrl, shownUrl } from './redis-connection.js';
+import { DEFAULT_PREFIX, connectRedis, expandRedisUrl, parseRedisUrl, shownUrl } from './redis-connection.js';
 import { RedisAnswerCache, RedisBreakers, RedisLatencyHistory } from './redis.js';
 
 /** The three stores the chain uses, from one place (memory, the state files, or a shared Redis). */
@@ -12,7 +12,7 @@ export interface StateStores {
   breakers: Breakers;
   cache: AnswerCache;
   history: LatencyHistory;
-  /** Where the state lives, fit to print (never a password): `memory`, `file <dir>`, `redis://host:port`. */
+  /** Where the state lives, fit to print (never a password): `memory`, `file <dir>`, `redis://host:port`, `redis://host:port (prefix app2:)`. */
   describe: string;
   /** Sends what is still buffered (latency samples) and closes the connection; bounded by the command timeout. */
   close(): Promise<void>;
@@ -63,7 +63,8 @@ export async function openStores(opts: OpenStoresOptions): Promise<StateStores> 
       breakers: new RedisBreakers(conn, opts.breaker, opts.refreshMs),
       cache: new RedisAnswerCache(conn, opts.cacheTtlMs),
       history,
-      describe: target.shown,
+      // another deployment's prefix in the same Redis is another store: say which (the default goes unsaid)
+      describe: target.prefix === DEFAULT_PREFIX ? target.shown : `${target.shown} (prefix ${target.prefix})`,
       close: async () => {
         await history.drain();
         await conn.close();
