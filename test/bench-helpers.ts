@@ -2,7 +2,7 @@ import { afterAll } from 'vitest';
 import { assembleResult } from '../src/bench/assemble.js';
 import type { BenchResult } from '../src/bench/result.js';
 import { BenchRunner, type BenchTarget, type LoadSpec, type RequestRecord } from '../src/bench/runner.js';
-import type { Price } from '../src/config/load.js';
+import type { Price } from '../src/config/types.js';
 import type { MockServer } from '../src/mock/server.js';
 import { createAdapter } from '../src/providers/index.js';
 import type { Timeouts } from '../src/providers/types.js';

@@ -22,7 +22,7 @@ const RUN: RunSettings = { mode: 'closed', concurrency: 4, rate: null, arrival: 
 const health = (cpu: number, loopP99 = 1): ClientHealth => ({ prepare_ms: 100, cpu_ms: cpu * 10, cpu_percent: cpu, event_loop_delay_ms: { count: 100, p50: 0.5, p90: 0.8, p95: 0.9, p99: loopP99, max: loopP99, mean: 0.5 } });
 function resultWith(client: ClientHealth, run: RunSettings = RUN) {
   const acc = new ProviderAccumulator(undefined);
-  acc.add({ index: 0, promptIndex: 0, warmup: false, start: 0, sent: 0, firstToken: 5, end: 10, ok: true, gaps: [], chunks: 1, estimatedInputTokens: 5, estimatedOutputTokens: 4 });
+  acc.add({ index: 0, promptIndex: 0, warmup: false, start: 0, issued: 0, sent: 0, firstToken: 5, end: 10, ok: true, gaps: [], chunks: 1, estimatedInputTokens: 5, estimatedOutputTokens: 4 });
   acc.wallMs = 10;
   return assembleResult({ version: 't', identities: [{ name: 'p', model: 'm', api: 'openai' }], accumulators: new Map([['p', acc]]), run, startedAt: new Date(), endedAt: new Date(), partial: false, client });
 }

@@ -54,6 +54,7 @@ function resultOf(latencies: number[], failed = 0): BenchResult {
     promptIndex: 0,
     warmup: false,
     start: 1000,
+    issued: 1000,
     sent: 1000,
     firstToken: 1000 + latency / 4,
     end: 1000 + latency,

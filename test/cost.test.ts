@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ProviderConfig } from '../src/config/load.js';
+import type { ProviderConfig } from '../src/config/types.js';
 import { parseConfig } from '../src/config/load.js';
 import { DEFAULT_TIMEOUTS } from '../src/defaults.js';
 import { blend, dailyUsd, parseVolume, priceRows, project, USD, workloadFromResult } from '../src/cost/project.js';

@@ -106,7 +106,7 @@ const chainOf = (names: [string, 'openai' | 'anthropic'][], over: { retries?: nu
       name,
       model: 'm',
       adapter: adapter(name, api),
-      price: { input: 1, output: 2, pricedAt: '2026-11-30' },
+      price: { input: 1, cachedInput: 1, output: 2, pricedAt: '2026-11-30' }, // cachedInput: the loader's default (= input)
       timeouts: { connect: 2000, firstToken: 5000, idle: 400, total: 20_000 },
       breakerKey: over.key ?? `hostile:${name}:${Math.random()}`,
     })),

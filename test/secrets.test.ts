@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
-import { resolveProvider, type ProviderConfig } from '../src/config/load.js';
+import { resolveProvider } from '../src/config/load.js';
+import type { ProviderConfig } from '../src/config/types.js';
 import { createAdapter } from '../src/providers/index.js';
 import { ProviderError } from '../src/providers/errors.js';
 import { isLoopbackHost } from '../src/providers/transport.js';
