@@ -129,10 +129,12 @@ describe('emulated anthropic against the recorded Anthropic streams', () => {
 /** An error body's envelope: the key paths of its JSON, with Google's error JSON-in-a-string opened up. */
 function envelope(body: string): string[] {
   const paths: string[] = [];
-  const walk = (v: unknown, at: string) => {
-    if (typeof v === 'string' && v.trimStart().startsWith('{')) return walk(JSON.parse(v), `${at}<json>`);
-    if (Array.isArray(v)) return v.length ? walk(v[0], `${at}[]`) : paths.push(`${at}[]`);
-    if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
+  const walk = (v: unknown, at: string): void => {
+    if (typeof v === 'string' && v.trimStart().startsWith('{')) walk(JSON.parse(v), `${at}<json>`);
+    else if (Array.isArray(v)) {
+      if (v.length) walk(v[0], `${at}[]`);
+      else paths.push(`${at}[]`);
+    } else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
     else paths.push(at);
   };
   walk(JSON.parse(body), '');

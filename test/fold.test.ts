@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -266,7 +267,6 @@ describe('a consumer that throws', () => {
 
 describe('many requests on one stop signal', () => {
   it('listen to it once between them, and all end as cancelled when it fires', async () => {
-    const { getEventListeners } = await import('node:events');
     const { emulator, adapterFor } = await import('./helpers.js');
     const server = await emulator({ slow: { dialect: 'openai', ttft: { dist: 'constant', value: 2000 }, output_tokens: { dist: 'constant', value: 2 } } });
     const adapter = adapterFor(server, 'slow');

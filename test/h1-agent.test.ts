@@ -12,7 +12,7 @@ import { ResponseParser, type ResponseSink } from '../src/providers/h1/response-
 import { createAdapter } from '../src/providers/index.js';
 import { tlsFailure } from '../src/providers/transport.js';
 import { run } from './cli-helpers.js';
-import type { ProviderEvent } from '../src/providers/types.js';
+import type { ChatRequest, ProviderAdapter, ProviderEvent } from '../src/providers/types.js';
 
 /*
  * The HTTP/1.1 client under the adapters (src/providers/h1), against real servers on 127.0.0.1 port 0:
@@ -25,6 +25,17 @@ interface Result {
   rawHeaders: string[];
   body: string;
   dataCalls: number;
+}
+
+/** The last event of one request through an adapter's push path, which must be the error under test. */
+async function lastError(adapter: ProviderAdapter, req: ChatRequest): Promise<Extract<ProviderEvent, { type: 'error' }>> {
+  // streamInto is optional on the interface; the HTTP adapters createAdapter builds all have it.
+  if (!adapter.streamInto) throw new Error(`${adapter.name}: adapter has no streamInto`);
+  const events: ProviderEvent[] = [];
+  await adapter.streamInto(req, (ev) => events.push(ev));
+  const last = events.at(-1);
+  if (last?.type !== 'error') throw new Error(`${adapter.name}: expected the request to end in an error event, got ${last?.type ?? 'no events'}`);
+  return last;
 }
 
 /** A handler of the dispatcher kind, resolving with what arrived (or rejecting with the error). */
@@ -433,11 +444,7 @@ describe('h1 agent: hostile and broken responses', () => {
       else socket.end();
     });
     const adapter = createAdapter({ name: 'p', api: 'openai', baseUrl: `${origin}/v1`, model: 'm', headers: {}, params: {}, timeouts: { connectMs: 1000, totalMs: 5000 } });
-    const run = async (stream: boolean) => {
-      const events: ProviderEvent[] = [];
-      await adapter.streamInto({ messages: [{ role: 'user', content: 'hi' }], stream }, (ev) => events.push(ev));
-      return events.at(-1) as Extract<ProviderEvent, { type: 'error' }>;
-    };
+    const run = (stream: boolean) => lastError(adapter, { messages: [{ role: 'user', content: 'hi' }], stream });
     const cut = await run(true);
     expect(cut.type).toBe('error');
     expect(cut.error.errorClass).toBe('incomplete_stream');
@@ -547,12 +554,14 @@ describe('h1 agent: TLS', () => {
   });
 
   async function tlsServer() {
-    const seen = { servernames: [] as (string | false)[], alpn: [] as (string | false)[], reused: [] as boolean[] };
+    const seen = { servernames: [] as (string | false)[], alpn: [] as (string | false | null)[], reused: [] as boolean[] };
     const server = createHttpsServer({ key, cert, ALPNProtocols: ['http/1.1'] }, (_req, res) => {
       res.setHeader('connection', 'close');
       res.end('secure');
     });
-    server.on('secureConnection', (s: TLSSocket) => {
+    // Node documents tlsSocket.servername on 'secureConnection' (the SNI name, false without one);
+    // @types/node does not declare it.
+    server.on('secureConnection', (s: TLSSocket & { servername: string | false }) => {
       seen.servernames.push(s.servername);
       seen.alpn.push(s.alpnProtocol);
       seen.reused.push(s.isSessionReused());
@@ -567,9 +576,7 @@ describe('h1 agent: TLS', () => {
     expect(err.code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY/);
     // and through an adapter, as a TLS failure
     const adapter = createAdapter({ name: 't', api: 'openai', baseUrl: `https://localhost:${port}/v1`, model: 'm', headers: {}, params: {}, timeouts: { connectMs: 2000, totalMs: 5000 } });
-    const events: ProviderEvent[] = [];
-    await adapter.streamInto({ messages: [{ role: 'user', content: 'hi' }] }, (ev) => events.push(ev));
-    const last = events.at(-1) as Extract<ProviderEvent, { type: 'error' }>;
+    const last = await lastError(adapter, { messages: [{ role: 'user', content: 'hi' }], stream: false });
     expect(last.error.errorClass).toBe('network');
     expect(last.error.message).toMatch(/^t: TLS failure: the server's certificate is not trusted \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\); a private CA can be added with NODE_EXTRA_CA_CERTS$/);
     await adapter.close();
@@ -593,10 +600,8 @@ describe('h1 agent: TLS', () => {
     const port = (server.address() as AddressInfo).port;
     try {
       const adapter = createAdapter({ name: 't', api: 'openai', baseUrl: `https://localhost:${port}/v1`, model: 'm', headers: {}, params: {}, timeouts: { connectMs: 2000, totalMs: 5000 } });
-      const events: ProviderEvent[] = [];
-      await adapter.streamInto({ messages: [{ role: 'user', content: 'hi' }] }, (ev) => events.push(ev));
+      const last = await lastError(adapter, { messages: [{ role: 'user', content: 'hi' }], stream: false });
       await adapter.close();
-      const last = events.at(-1) as Extract<ProviderEvent, { type: 'error' }>;
       expect(last.error.message).toBe("t: TLS failure: the server's certificate is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE); a private CA can be added with NODE_EXTRA_CA_CERTS");
       const config = join(dir, 'providers.yaml');
       writeFileSync(config, `providers:\n  private: { api: openai, base_url: "https://localhost:${port}/v1", model: m }\n`);
@@ -618,11 +623,9 @@ describe('h1 agent: TLS', () => {
   it('https to a server that speaks plain HTTP says so', async () => {
     const s = await listen(createHttpServer((_req, res) => res.end('plain')));
     const adapter = createAdapter({ name: 't', api: 'openai', baseUrl: `https://127.0.0.1:${(s.address() as AddressInfo).port}/v1`, model: 'm', headers: {}, params: {}, timeouts: { connectMs: 2000, totalMs: 5000 } });
-    const events: ProviderEvent[] = [];
-    await adapter.streamInto({ messages: [{ role: 'user', content: 'hi' }] }, (ev) => events.push(ev));
+    const last = await lastError(adapter, { messages: [{ role: 'user', content: 'hi' }], stream: false });
     await adapter.close();
     s.close();
-    const last = events.at(-1) as Extract<ProviderEvent, { type: 'error' }>;
     expect(last.error.message).toMatch(/^t: TLS failure: the server did not answer in TLS \(\w+\); check the port, and a local server that speaks plain HTTP takes an http:\/\/ base_url$/);
   });
 
@@ -659,9 +662,7 @@ describe('h1 agent: TLS', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
     expect(Date.now() - t0).toBeLessThan(2000);
     const adapter = createAdapter({ name: 's', api: 'openai', baseUrl: `https://127.0.0.1:${port}/v1`, model: 'm', headers: {}, params: {}, timeouts: { connectMs: 300, totalMs: 5000 } });
-    const events: ProviderEvent[] = [];
-    await adapter.streamInto({ messages: [{ role: 'user', content: 'hi' }] }, (ev) => events.push(ev));
-    const last = events.at(-1) as Extract<ProviderEvent, { type: 'error' }>;
+    const last = await lastError(adapter, { messages: [{ role: 'user', content: 'hi' }], stream: false });
     expect(last.error.errorClass).toBe('timeout');
     expect(last.error.timeoutPhase).toBe('connect');
     expect(last.error.message).toBe('s: connect timeout after 300ms');

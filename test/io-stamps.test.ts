@@ -84,12 +84,15 @@ function finish(res: ServerResponse): void {
 /** Runs `streams` streams with a consumer that works `workMs` on each token; returns each stream's first-token time, in order of the server's responses. */
 async function firstTokens(url: string, streams = STREAMS, workMs = WORK_MS): Promise<number[]> {
   const adapter = createAdapter({ name: 'p', api: 'openai', baseUrl: url, model: 'm', headers: {}, params: {}, timeouts: { totalMs: 20_000 } });
+  // The push path is what this measures; it is optional on ProviderAdapter, and the HTTP adapters all have it.
+  const streamInto = adapter.streamInto?.bind(adapter);
+  if (!streamInto) throw new Error('the openai adapter has no streamInto');
   try {
     const stamps = await Promise.all(
       Array.from({ length: streams }, async (_, i) => {
         let first: number | undefined;
         let text = '';
-        await adapter.streamInto({ messages: [{ role: 'user', content: `stream ${i}` }], stream: true }, (ev: ProviderEvent) => {
+        await streamInto({ messages: [{ role: 'user', content: `stream ${i}` }], stream: true }, (ev: ProviderEvent) => {
           if (ev.type === 'error') throw ev.error;
           if (ev.type === 'content_delta') {
             first ??= ev.t;

@@ -264,7 +264,7 @@ describe('standard output that cannot be written', () => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', fd, 'pipe'] });
     closeSync(fd);
     let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr!.on('data', (d) => (stderr += d)); // stdio[2] is 'pipe', so stderr is a stream
     return new Promise((done) => child.on('close', (code) => done({ code, stderr })));
   }
 

@@ -152,7 +152,10 @@ describe('healthy answers through the Anthropic SDK', () => {
   });
 
   it('request-id and anthropic-ratelimit headers as the real API sends them', async () => {
-    const { data, response, request_id } = await client('plain').messages.create(params('plain')).withResponse();
+    const sent = client('plain').messages.create(params('plain'));
+    const { response, request_id } = await sent.withResponse();
+    // The same APIPromise awaited: the same parsed body (the SDK parses once), typed with its _request_id.
+    const data = await sent;
     expect(request_id).toMatch(/^req_011C/);
     expect(data._request_id).toBe(request_id);
     expect(Number(response.headers.get('anthropic-ratelimit-requests-limit'))).toBeGreaterThan(0);

@@ -109,7 +109,7 @@ describe('every OpenAI-style dialect, healthy, through the openai SDK', () => {
     const runner = client('openai').chat.completions.runTools({
       model: model('openai'),
       messages,
-      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, function: (args: { city: string }) => (called++, `20 degrees in ${args.city}`), parse: JSON.parse } }],
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } } }, function: (args: { city: string }) => (called++, `20 degrees in ${args.city}`), parse: JSON.parse } }],
     });
     const content = await runner.finalContent();
     expect(called).toBe(1);
@@ -186,7 +186,10 @@ describe('every OpenAI-style dialect, healthy, through the openai SDK', () => {
   });
 
   it('openai: request id and rate-limit headers as the real service sends them', async () => {
-    const { data, response, request_id } = await client('openai').chat.completions.create({ model: model('openai'), messages }).withResponse();
+    const sent = client('openai').chat.completions.create({ model: model('openai'), messages });
+    const { response, request_id } = await sent.withResponse();
+    // The same APIPromise awaited: the same parsed body (the SDK parses once), typed with its _request_id.
+    const data = await sent;
     expect(request_id).toMatch(/^req_[0-9a-f]{32}$/);
     expect(data._request_id).toBe(request_id);
     expect(Number(response.headers.get('x-ratelimit-limit-requests'))).toBeGreaterThan(0);

@@ -226,14 +226,15 @@ describe('no answer: the status an SDK can act on', () => {
     let sent = 0;
     const counting = new OpenAI({ apiKey: 'unused', baseURL: `${h.url}/v1`, maxRetries: 2, timeout: 10_000, fetch: (u, init) => (sent++, fetch(u, init)) });
     const started = Date.now();
-    const e = (await counting.chat.completions.create({ model: 'later', messages: ask('Rate-limited for 15 minutes?') }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+    const e = (await counting.chat.completions.create({ model: 'later', messages: ask('Rate-limited for 15 minutes?') }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.RateLimitError>;
     expect(e).toBeInstanceOf(OpenAI.RateLimitError);
     expect(e.headers.get('retry-after')).toBe('900');
     expect(e.headers.get('x-should-retry')).toBe('false');
     expect(sent).toBe(1); // without the header the SDK sleeps the 900 s, twice
     expect(Date.now() - started).toBeLessThan(5_000);
     // A short wait is the SDK's to honour, as a provider's own would be.
-    const short = (await client.chat.completions.create({ model: 'limited', messages: ask('Briefly rate-limited?') }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+    const short = (await client.chat.completions.create({ model: 'limited', messages: ask('Briefly rate-limited?') }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(short).toBeInstanceOf(OpenAI.RateLimitError);
     expect(short.headers.get('x-should-retry')).toBeNull();
   });
 
@@ -322,7 +323,8 @@ describe('breakers open', () => {
     const first = (await c2.chat.completions.create({ model: 'solo', messages }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
     expect(first.status).toBe(503); // refused: the breaker opens on this failure
     await new Promise((r) => setTimeout(r, 50)); // its state write follows the answer
-    const e = (await c2.chat.completions.create({ model: 'solo', messages }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+    const e = (await c2.chat.completions.create({ model: 'solo', messages }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.InternalServerError>;
+    expect(e).toBeInstanceOf(OpenAI.InternalServerError);
     expect(e.status).toBe(503);
     expect(e.code).toBe('all_providers_unavailable');
     expect(g.calls[1].result.attempts.map((a) => a.decision)).toEqual(['skipped_breaker_open']);

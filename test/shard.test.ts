@@ -15,8 +15,8 @@ const home = { HOME: dir, XDG_STATE_HOME: dir, XDG_CACHE_HOME: dir, GITHUB_STEP_
 
 async function configFile(): Promise<string> {
   const server = await emulator({
-    fast: { dialect: 'openai', model: 'fast-1', ttft: { dist: 'uniform', min: 5, max: 20 }, itl: 1, output_tokens: { dist: 'uniform', min: 5, max: 15 } },
-    slow: { dialect: 'anthropic', model: 'slow-1', ttft: { dist: 'uniform', min: 20, max: 60 }, itl: 2, output_tokens: { dist: 'uniform', min: 5, max: 15 } },
+    fast: { dialect: 'openai', model: 'fast-1', ttft: { dist: 'uniform', min: 5, max: 20 }, itl: { dist: 'constant', value: 1 }, output_tokens: { dist: 'uniform', min: 5, max: 15 } },
+    slow: { dialect: 'anthropic', model: 'slow-1', ttft: { dist: 'uniform', min: 20, max: 60 }, itl: { dist: 'constant', value: 2 }, output_tokens: { dist: 'uniform', min: 5, max: 15 } },
   });
   const file = join(dir, 'providers.yaml');
   writeFileSync(

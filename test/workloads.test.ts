@@ -291,7 +291,7 @@ describe('bench --trace', () => {
     expect(r.code).toBe(0);
     // Lines 2 and 3 are due at the same time: either may reach the server first.
     const sent = bodies('vllm').sort((x, y) => (x.max_tokens === 3 ? 1 : 0) - (y.max_tokens === 3 ? 1 : 0) || 0);
-    expect(sent.map((b) => [encodeO200k(userText(b)[0]).length, b.max_tokens]).sort((x, y) => x[0] - y[0])).toEqual([[50, 3], [600, 9], [700, 5], [1100, 7]]);
+    expect(sent.map((b): [number, number | undefined] => [encodeO200k(userText(b)[0]).length, b.max_tokens]).sort((x, y) => x[0] - y[0])).toEqual([[50, 3], [600, 9], [700, 5], [1100, 7]]);
     // hash id 7 is the first 512-token block of three prompts; 7 then 8 opens the first and the last.
     const byOut = (n: number) => userText(sent.find((x) => x.max_tokens === n)!)[0];
     const [a, b, d] = [byOut(9), byOut(5), byOut(7)];
