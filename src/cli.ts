@@ -40,7 +40,7 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .command('providers')
     .description('list providers and chains: model, prices, context window, whether the key variable is set')
     .option('--format <format>', 'table or json', 'table')
-    .option('--wide', 'every column (api, cached-input price, price date, context window, key variable), not only those that fit 100 columns')
+    .option('--wide', 'every column (api, cached-input price, price date, context window, key variable, route: direct or the proxy), not only those that fit 100 columns')
     .addHelpText('after', '\nExamples:\n  $ llm-fallback providers\n  $ llm-fallback providers --wide\n  $ llm-fallback --config my.yaml providers --format json')
     .action(async (opts: { format: string; wide?: boolean }) => {
       const { providersCommand } = await import('./commands/providers.js');

@@ -2,6 +2,7 @@ import { fitTable, TEXT_WIDTH, usd, wrapText } from './table.js';
 import { expandEnv } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { breakerKey, describeBreaker, type BreakerRecord } from '../state/breaker.js';
+import { chooseRoute, describeRoute } from '../providers/proxy.js';
 
 export interface ProviderRow {
   name: string;
@@ -17,6 +18,19 @@ export interface ProviderRow {
   key_set: boolean;
   chains: string[];
   breaker: string;
+  /** How requests reach it: `direct`, `direct (loopback)`, `direct (NO_PROXY)` or `http://proxy:3128 (HTTPS_PROXY)` (never the proxy's credentials). */
+  route: string;
+}
+
+/** The route to a base URL under `env`, in words (`-` for a URL that is not one yet, e.g. an unset ${VAR}); a malformed proxy variable throws its UsageError. */
+export function routeOf(baseUrl: string, env: NodeJS.ProcessEnv): string {
+  let url: URL;
+  try {
+    url = new URL(expandEnv(baseUrl, env, []));
+  } catch {
+    return '-';
+  }
+  return describeRoute(chooseRoute(url, env));
 }
 
 /** The data behind `llm-fallback providers`; never contains a key, only whether its variable is set. */
@@ -36,6 +50,7 @@ export function providerRows(cfg: Config, env: NodeJS.ProcessEnv, breakers: Reco
     chains: [...cfg.chains.values()].filter((c) => c.providers.includes(p.name)).map((c) => c.name),
     // The breaker key uses the expanded URL and model; unexpanded ${VAR}s simply find no record.
     breaker: describeBreaker(breakers[breakerKey(p.name, expandEnv(p.baseUrl, env, []), expandEnv(p.model, env, []))]),
+    route: routeOf(p.baseUrl, env),
   }));
 }
 
@@ -61,6 +76,7 @@ const COLUMNS: Column[] = [
   { head: 'key', align: 'left', cell: (r) => (r.key_env === null ? 'none needed' : r.key_set ? 'set' : 'NOT SET') },
   { head: 'key variable', align: 'left', cell: (r) => r.key_env ?? '-', wide: true },
   { head: 'breaker', align: 'left', cell: (r) => r.breaker, shrink: true },
+  { head: 'route', align: 'left', cell: (r) => r.route, wide: true },
 ];
 
 /** Compact (within TEXT_WIDTH columns) unless wide; the variables still to set are listed under the table. */

@@ -7,6 +7,7 @@ import { SseOverflowError, SseParser, type SseEvent } from './sse.js';
 import type { EveryField } from '../util/every-field.js';
 import { serverText } from '../util/redact.js';
 import { AttemptClock, ConnectionPool, transportError } from './transport.js';
+import { proxyFor } from './proxy.js';
 import type { ChatRequest, ModelList, ProviderAdapter, ProviderEvent, Timeouts } from './types.js';
 
 /** What an adapter needs to know about one configured provider (resolved from providers.yaml). */
@@ -82,9 +83,11 @@ export abstract class HttpAdapter implements ProviderAdapter {
     this.settings = fixedSettings(settings);
     this.name = settings.name;
     this.model = settings.model;
+    const url = new URL(settings.baseUrl);
+    // A malformed HTTPS_PROXY (or NO_PROXY) this provider would use is a UsageError here, at start-up, not at its first request.
+    proxyFor(url);
     this.pool = new ConnectionPool(settings.timeouts.connectMs);
     this.agent = this.pool.agent;
-    const url = new URL(settings.baseUrl);
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.search = url.search;

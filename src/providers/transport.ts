@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { Agent, CONNECT_TIMEOUT, SOCKET_CLOSED } from './h1/agent.js';
+import { Agent, CONNECT_TIMEOUT, PROXY_CONNECT, proxyOf, SOCKET_CLOSED } from './h1/agent.js';
+import { proxyFor } from './proxy.js';
 import { now } from '../util/clock.js';
 import { sliceTimeout, type SliceTimer } from '../util/loop-slices.js';
 import { ProviderError, type TimeoutPhase } from './errors.js';
@@ -37,6 +38,8 @@ export class ConnectionPool {
 
   constructor(connectTimeoutMs: number | undefined) {
     this.agent = new Agent({
+      // HTTPS_PROXY, NO_PROXY and the rest, read when an origin's pool is made (src/providers/proxy.ts).
+      proxyFor: (origin) => proxyFor(origin),
       connectTimeoutMs: connectTimeoutMs && connectTimeoutMs > 0 ? connectTimeoutMs : 10_000,
       idleTimeoutMs: 30_000,
       maxIdleTimeoutMs: 600_000,
@@ -249,9 +252,18 @@ export function transportError(provider: string, e: unknown, clock: AttemptClock
   }
   const code = errorCode(e) ?? 'UNKNOWN';
   const text = redact(e instanceof Error ? e.message : String(e));
+  const proxy = proxyOf(e);
   if (code === CONNECT_TIMEOUT) {
     // Worded by the clock, as the other clocks' timeouts are: "connect timeout after 300ms".
-    return clock.timeoutError(provider, 'connect');
+    const t = clock.timeoutError(provider, 'connect');
+    if (!proxy) return t;
+    return new ProviderError({ errorClass: 'timeout', provider, timeoutPhase: 'connect', message: `${t.message} (through proxy ${proxy.display} from ${proxy.variable})` });
+  }
+  if (code === PROXY_CONNECT || (proxy && code === SOCKET_CLOSED)) {
+    // The agent's message names the proxy (never its credentials), the target and the answer.
+    const status = (e as { status?: number }).status ?? 0;
+    const settled = status === 401 || status === 403 || status === 407;
+    return new ProviderError({ errorClass: 'network', provider, networkCode: code, retryable: settled ? false : undefined, message: `${provider}: ${text}` });
   }
   if (inBody) {
     return new ProviderError({
@@ -273,6 +285,9 @@ export function transportError(provider: string, e: unknown, clock: AttemptClock
   };
   const what = kind[code] ?? tlsFailure(code) ?? text;
   const where = errorAddress(e);
+  if (proxy) {
+    return new ProviderError({ errorClass: 'network', provider, networkCode: code, message: `${provider}: ${kind[code] ? `${what} at proxy` : `${what}; through proxy`} ${proxy.display} (from ${proxy.variable})` });
+  }
   return new ProviderError({ errorClass: 'network', provider, networkCode: code, message: `${provider}: ${what}${where && kind[code] ? ` (${where})` : ''}` });
 }
 

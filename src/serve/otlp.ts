@@ -3,7 +3,9 @@ import type { ChainResult } from '../chain/chain.js';
 import { TELEMETRY_DEFAULTS } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { isLoopbackHost } from '../providers/transport.js';
-import { Agent } from '../providers/undici-lite.js';
+import { Agent, loadProxyAgent } from '../providers/undici-lite.js';
+import { proxyFor } from '../providers/proxy.js';
+import type { Dispatcher } from 'undici';
 import { retryAfterMs } from '../providers/retry-after.js';
 import { registerSecret } from '../util/redact.js';
 import { randomHexId, parseTraceparent } from './telemetry-ids.js';
@@ -64,11 +66,11 @@ export class OtlpTraceExporter {
   private queue: string[] = [];
   private sending: Promise<void> | null = null;
   private closed = false;
-  private readonly agent: Agent;
+  private readonly agent: Dispatcher;
   private readonly origin: string;
   private readonly path: string;
   /** The collector as warnings name it: scheme, host and path, no credentials or query. */
-  private readonly where: string;
+  private where: string;
   private readonly headers: Record<string, string>;
   private readonly resource: string;
   private readonly maxBatch: number;
@@ -113,7 +115,17 @@ export class OtlpTraceExporter {
     this.headers = { ...opts.headers, 'content-type': 'application/json' };
     this.resource = resourceAttributes(opts.serviceName ?? OTLP_DEFAULTS.serviceName, VERSION);
     this.warn = opts.warn ?? ((m) => process.stderr.write(`${m}\n`));
-    this.agent = new Agent({ connections: 2, connect: { timeout: this.timeoutMs }, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    const agentOpts = { connections: 2, connect: { timeout: this.timeoutMs }, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs };
+    // The same proxy variables as the providers' requests (src/providers/proxy.ts); a malformed one is a UsageError here.
+    const proxy = proxyFor(url);
+    if (proxy) {
+      this.where += ` (through proxy ${proxy.display} from ${proxy.variable})`;
+      // undici's ProxyAgent: a CONNECT tunnel for https, absolute-form requests for http, as our own client does.
+      const ProxyAgent = loadProxyAgent();
+      this.agent = new ProxyAgent({ ...agentOpts, uri: proxy.display, token: proxy.authorization, proxyTunnel: url.protocol === 'https:' });
+    } else {
+      this.agent = new Agent(agentOpts);
+    }
     this.timer = setInterval(() => void this.pump(), every);
     this.timer.unref();
   }

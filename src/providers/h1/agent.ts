@@ -2,7 +2,8 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { now } from '../../util/clock.js';
 import { ResponseParser, type RawHeaders, type ResponseSink } from './response-parser.js';
-import { serialiseRequest, type RequestOptions } from './request.js';
+import { serialiseRequest, type ProxiedRequest, type RequestOptions } from './request.js';
+import type { ProxyRoute } from '../proxy.js';
 
 /**
  * A lean HTTP/1.1 keep-alive client on plain `net`/`tls` sockets, in place of undici's Agent on the
@@ -30,12 +31,23 @@ export const CONNECT_TIMEOUT = 'ERR_H1_CONNECT_TIMEOUT';
 export const SOCKET_CLOSED = 'ERR_H1_SOCKET_CLOSED';
 export const EXTRA_BYTES = 'ERR_H1_EXTRA_BYTES';
 export const AGENT_CLOSED = 'ERR_H1_AGENT_CLOSED';
+/** A proxy answered CONNECT with something other than 2xx (`status` says what), or with something other than HTTP (status 0). */
+export const PROXY_CONNECT = 'ERR_PROXY_CONNECT';
 
 export class H1Error extends Error {
-  constructor(message: string, readonly code: string) {
+  constructor(message: string, readonly code: string, readonly status = 0) {
     super(message);
   }
 }
+
+const VIA = Symbol('proxy');
+/** The proxy a connection error happened through (set on the error by the connection), if any. */
+export function proxyOf(e: unknown): ProxyRoute | undefined {
+  return e !== null && typeof e === 'object' ? (e as { [VIA]?: ProxyRoute })[VIA] : undefined;
+}
+
+/** The most of a proxy's answer to CONNECT read before it is refused as not HTTP. */
+const MAX_CONNECT_REPLY = 16 * 1024;
 
 export interface AgentOptions {
   /** TCP + TLS set-up limit, ms. */
@@ -48,6 +60,8 @@ export interface AgentOptions {
   onConnectTime?: (ms: number) => void;
   /** Extra trusted CA certificates (tests with a local TLS server); verification itself is never off. */
   ca?: string | Buffer;
+  /** The proxy for an origin's connections (decided once per origin), or undefined for direct. */
+  proxyFor?: (origin: URL) => ProxyRoute | undefined;
 }
 
 /** A server's Keep-Alive hint is cut by this much, so the client gives the connection up before the server does (undici's threshold). */
@@ -66,14 +80,27 @@ class OriginPool {
   idle: Connection[] = [];
   /** The last TLS session ticket, offered by the next connection (resumption saves a round trip). */
   session: Buffer | undefined;
+  /** The proxy connections go through: a CONNECT tunnel for https, absolute-form requests for http. */
+  readonly proxy: ProxyRoute | undefined;
+  /** For plain http through a proxy: what each request carries for it. */
+  readonly via: ProxiedRequest | undefined;
 
-  constructor(url: URL) {
+  constructor(url: URL, proxy: ProxyRoute | undefined) {
     this.https = url.protocol === 'https:';
     if (!this.https && url.protocol !== 'http:') throw new H1Error(`unsupported protocol ${url.protocol}`, 'ERR_H1_INVALID_REQUEST');
     this.hostname = url.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(url.port || (this.https ? 443 : 80));
     this.host = url.host;
     this.servername = this.https && isIP(this.hostname) === 0 ? this.hostname : undefined;
+    this.proxy = proxy;
+    if (proxy && !this.https) {
+      this.via = { origin: `http://${this.host}`, lines: proxy.authorization ? `proxy-authorization: ${proxy.authorization}\r\n` : '' };
+    }
+  }
+
+  /** `host:port` as CONNECT names it (RFC 9110 section 9.3.6: the port is always given). */
+  get authority(): string {
+    return `${isIP(this.hostname) === 6 ? `[${this.hostname}]` : this.hostname}:${this.port}`;
   }
 }
 
@@ -103,7 +130,12 @@ class Pending {
 }
 
 class Connection implements ResponseSink {
-  readonly socket: Socket;
+  /** The connection's socket: TLS, or TCP (to the proxy when there is one); the TCP socket under a tunnel's TLS is `raw`. */
+  socket: Socket;
+  private raw: Socket | undefined;
+  /** Through a proxy: true until the tunnel is up (or, for http, the proxy connected), while errors are the proxy's. */
+  private viaProxy = false;
+  private connectReply: Buffer | undefined;
   private readonly parser = new ResponseParser(this);
   /** The request this connection serves (undefined while idle). */
   req: Pending | undefined;
@@ -125,7 +157,15 @@ class Connection implements ResponseSink {
     this.req = first;
     if (first) first.conn = this;
     const ms = agent.connectTimeoutMs;
-    if (pool.https) {
+    if (pool.proxy) {
+      // TCP to the proxy; then CONNECT and TLS (https), or requests in absolute form (http). The connect
+      // timer covers all of it, and the connect time reported is all of it.
+      this.viaProxy = true;
+      const raw = netConnect({ host: pool.proxy.hostname, port: pool.proxy.port });
+      this.socket = raw;
+      raw.once('connect', this.onProxyConnected);
+      if (!pool.https) raw.on('data', this.onData);
+    } else if (pool.https) {
       const s = tlsConnect({
         host: pool.hostname,
         port: pool.port,
@@ -143,7 +183,7 @@ class Connection implements ResponseSink {
       this.socket = netConnect({ host: pool.hostname, port: pool.port, onread: { buffer: agent.readBuffer, callback: this.onRead } });
       this.socket.once('connect', this.onConnected);
     }
-    if (pool.https) this.socket.on('data', this.onData);
+    if (pool.https && !pool.proxy) this.socket.on('data', this.onData);
     this.socket.on('end', this.onEnd);
     this.socket.on('error', this.onSocketError);
     this.socket.on('close', this.onClose);
@@ -152,7 +192,81 @@ class Connection implements ResponseSink {
     if (!first) agent.opening.add(this);
   }
 
+  private readonly onProxyConnected = (): void => {
+    const pool = this.pool;
+    if (!pool.https) {
+      this.onConnected();
+      return;
+    }
+    const auth = pool.proxy!.authorization ? `proxy-authorization: ${pool.proxy!.authorization}\r\n` : '';
+    this.connectReply = Buffer.alloc(0);
+    this.socket.on('data', this.onConnectReply);
+    this.socket.write(`CONNECT ${pool.authority} HTTP/1.1\r\nhost: ${pool.authority}\r\n${auth}\r\n`);
+  };
+
+  /** The proxy's answer to CONNECT: 2xx starts TLS over the tunnel; anything else is an error naming the proxy and the status. */
+  private readonly onConnectReply = (chunk: Buffer): void => {
+    const reply = Buffer.concat([this.connectReply!, chunk]);
+    this.connectReply = reply;
+    const end = reply.indexOf('\r\n\r\n');
+    const proxy = this.pool.proxy!;
+    const what = `proxy ${proxy.display} (${proxy.variable})`;
+    if (end < 0) {
+      if (reply.length > MAX_CONNECT_REPLY) this.onSocketError(new H1Error(`${what} answered CONNECT ${this.pool.authority} with something other than HTTP`, PROXY_CONNECT));
+      return;
+    }
+    const m = /^HTTP\/1\.[01] (\d{3})(?: ([^\r\n]*))?\r\n/.exec(reply.toString('latin1', 0, Math.min(end + 2, 1024)));
+    if (m === null) {
+      this.onSocketError(new H1Error(`${what} answered CONNECT ${this.pool.authority} with something other than HTTP`, PROXY_CONNECT));
+      return;
+    }
+    const status = Number(m[1]);
+    if (status < 200 || status > 299) {
+      const reason = (m[2] ?? '').replace(/[^\x20-\x7e]/g, '').slice(0, 100);
+      // 401 too: some proxies (tinyproxy 1.11) answer wrong credentials with it rather than 407.
+      const hint =
+        status === 407 || status === 401
+          ? proxy.authorization
+            ? `; check the user and password in ${proxy.variable}`
+            : `; the proxy wants a user and password: give them in ${proxy.variable} as http://user:password@host:port`
+          : status === 403
+            ? '; the proxy does not allow this host or port'
+            : '';
+      this.onSocketError(new H1Error(`proxy ${proxy.display} refused CONNECT ${this.pool.authority}: HTTP ${status}${reason ? ` ${reason}` : ''}${hint}`, PROXY_CONNECT, status));
+      return;
+    }
+    if (end + 4 < reply.length) {
+      // TLS's client speaks first: bytes from the far end before our hello are not a tunnel.
+      this.onSocketError(new H1Error(`${what} sent bytes after its answer to CONNECT ${this.pool.authority}`, PROXY_CONNECT));
+      return;
+    }
+    this.connectReply = undefined;
+    const raw = this.socket;
+    raw.removeListener('data', this.onConnectReply);
+    raw.removeListener('end', this.onEnd);
+    raw.removeListener('close', this.onClose);
+    this.raw = raw;
+    this.viaProxy = false;
+    const pool = this.pool;
+    const s = tlsConnect({
+      socket: raw,
+      host: pool.hostname,
+      servername: pool.servername,
+      ALPNProtocols: ['http/1.1'],
+      session: pool.session,
+      ca: this.agent.ca,
+    });
+    s.on('session', (session: Buffer) => (pool.session = session));
+    s.once('secureConnect', this.onConnected);
+    s.on('data', this.onData);
+    s.on('end', this.onEnd);
+    s.on('error', this.onSocketError);
+    s.on('close', this.onClose);
+    this.socket = s;
+  };
+
   private readonly onConnected = (): void => {
+    this.viaProxy = false;
     clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
     this.agent.opening.delete(this);
@@ -287,6 +401,7 @@ class Connection implements ResponseSink {
     this.agent.opening.delete(this);
     if (this.idle) this.unlist();
     this.socket.destroy();
+    this.raw?.destroy();
     this.resendWaiting();
   }
 
@@ -313,7 +428,15 @@ class Connection implements ResponseSink {
     if (i >= 0) this.pool.idle.splice(i, 1);
   }
 
+  /** The proxy hung up before the tunnel was up (or, for http, before it connected). */
+  private proxyClosed(): void {
+    const proxy = this.pool.proxy!;
+    const during = this.connectReply !== undefined ? `before answering CONNECT ${this.pool.authority}` : 'while connecting';
+    this.onSocketError(new H1Error(`proxy ${proxy.display} (${proxy.variable}) closed the connection ${during}`, SOCKET_CLOSED));
+  }
+
   private readonly onEnd = (): void => {
+    if (this.viaProxy) return this.proxyClosed();
     const req = this.req;
     if (req === undefined) {
       this.destroy();
@@ -327,7 +450,10 @@ class Connection implements ResponseSink {
     this.fail(req, new H1Error(this.parser.untouched ? 'closed by the server before answering' : 'closed by the server', SOCKET_CLOSED));
   };
 
-  private readonly onSocketError = (err: Error): void => {
+  private readonly onSocketError = (e: Error): void => {
+    const err = e;
+    // Errors while the proxy is the far end (refused, reset, timeout) say so; the tunnel's TLS errors are the target's.
+    if (this.pool.proxy && (this.viaProxy || (err as { code?: string }).code === CONNECT_TIMEOUT)) Object.assign(err, { [VIA]: this.pool.proxy });
     const ready = this.onReady;
     this.onReady = undefined;
     ready?.(err);
@@ -337,6 +463,7 @@ class Connection implements ResponseSink {
   };
 
   private readonly onClose = (): void => {
+    if (this.viaProxy && !this.dead) this.proxyClosed();
     const req = this.req;
     if (req) this.fail(req, new H1Error('closed by the server', SOCKET_CLOSED));
     const ready = this.onReady;
@@ -360,6 +487,7 @@ export class Agent {
   readonly maxIdleTimeoutMs: number;
   readonly onConnectTime: ((ms: number) => void) | undefined;
   readonly ca: string | Buffer | undefined;
+  private readonly proxyFor: ((origin: URL) => ProxyRoute | undefined) | undefined;
   closed = false;
   /** Where plain-TCP reads land, shared by all connections (each read is copied out before the next). */
   readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
@@ -381,6 +509,7 @@ export class Agent {
     this.maxIdleTimeoutMs = opts.maxIdleTimeoutMs ?? 600_000;
     this.onConnectTime = opts.onConnectTime;
     this.ca = opts.ca;
+    this.proxyFor = opts.proxyFor;
   }
 
   /** Sends one request; its outcome reaches `handler` (an invalid request reaches it as onError, at once). */
@@ -390,7 +519,7 @@ export class Agent {
     try {
       if (this.closed) throw new H1Error('the HTTP client is closed', AGENT_CLOSED);
       pool = this.pool(opts.origin);
-      req = new Pending(handler, serialiseRequest(opts, pool.host), opts.method === 'HEAD');
+      req = new Pending(handler, serialiseRequest(opts, pool.host, pool.via), opts.method === 'HEAD');
     } catch (e) {
       handler.onError(e as Error);
       return false;
@@ -449,7 +578,8 @@ export class Agent {
   private pool(origin: string): OriginPool {
     let pool = this.pools.get(origin);
     if (pool === undefined) {
-      pool = new OriginPool(new URL(origin));
+      const url = new URL(origin);
+      pool = new OriginPool(url, this.proxyFor?.(url));
       this.pools.set(origin, pool);
     }
     return pool;

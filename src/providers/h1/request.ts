@@ -69,11 +69,19 @@ export interface RequestOptions {
   body?: string;
 }
 
+/** A plain-HTTP request sent to a proxy: the absolute-form target's origin, and the proxy's own header lines. */
+export interface ProxiedRequest {
+  /** `http://host:port`, put before the path (RFC 9112 section 3.2.2). */
+  origin: string;
+  /** `proxy-authorization: …\r\n`, or empty. */
+  lines: string;
+}
+
 /**
  * The request's bytes as one string, and whether it is pure ASCII (then utf8 and latin1 agree and it is
  * written as utf8; otherwise header bytes are latin1 and the body utf8, so it is written as a Buffer).
  */
-export function serialiseRequest(opts: RequestOptions, host: string): string | Buffer {
+export function serialiseRequest(opts: RequestOptions, host: string, via?: ProxiedRequest): string | Buffer {
   const { method, path, headers, body } = opts;
   if (method !== 'GET' && method !== 'POST' && !TOKEN_RE.test(method)) throw new RequestError('invalid HTTP method');
   if (!PATH_RE.test(path)) throw new RequestError('invalid request path (control characters, spaces or non-ASCII)');
@@ -84,6 +92,7 @@ export function serialiseRequest(opts: RequestOptions, host: string): string | B
   }
   const { lines, ownHost, latin1 } = checked;
   let head = ownHost ? `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\n${lines}` : `${method} ${path} HTTP/1.1\r\n${lines}`;
+  if (via !== undefined) head = `${method} ${via.origin}${head.slice(method.length + 1)}${via.lines}`;
   if (body === undefined) {
     head += '\r\n';
     return latin1 ? Buffer.from(head, 'latin1') : head;
