@@ -653,8 +653,8 @@ describe('llm-fallback cache clear --state', () => {
   it("removes the answers under its prefix only: another prefix's answers, its breakers and other applications' keys stay", async () => {
     const p = `cc${process.pid}*[x]:`; // glob characters in the prefix match only themselves
     const s = await replica(shared.url, p);
-    await s.cache.put('k1', { content: 'one', provider: 'a', model: 'm' });
-    await s.cache.put('k2', { content: 'two', provider: 'a', model: 'm' });
+    await s.cache.put('k1', { content: 'one', provider: 'a', model: 'm', usage: null });
+    await s.cache.put('k2', { content: 'two', provider: 'a', model: 'm', usage: null });
     await s.breakers.failure('k', 'prov', 'server', undefined);
     const kept = [`cc${process.pid}x:answer:k3`, `other-app:answer:k4`, `other-app:key`, `${p}answer`];
     for (const k of kept) await raw(shared.port, 'SET', k, 'v');
