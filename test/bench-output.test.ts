@@ -63,7 +63,7 @@ describe('output a person can read', () => {
     expect(tableHead(r.stdout)).toEqual(['provider', 'model', 'in $/1M', 'out $/1M', 'key', 'breaker']);
     expect(r.stdout).toMatch(/Keys not set: .*DEEPSEEK_API_KEY \(deepseek\)/s);
     const wide = await run(['providers', '--wide'], { env });
-    expect(tableHead(wide.stdout)).toEqual(['provider', 'api', 'model', 'in $/1M', 'cached $/1M', 'out $/1M', 'priced', 'context', 'key', 'key variable', 'breaker']);
+    expect(tableHead(wide.stdout)).toEqual(['provider', 'api', 'model', 'in $/1M', 'cached $/1M', 'out $/1M', 'priced', 'context', 'key', 'key variable', 'breaker', 'route']);
   });
 
   it('a provider without a price is never the cheapest; the picks are in the JSON result', async () => {
