@@ -450,8 +450,7 @@ class Connection implements ResponseSink {
     this.fail(req, new H1Error(this.parser.untouched ? 'closed by the server before answering' : 'closed by the server', SOCKET_CLOSED));
   };
 
-  private readonly onSocketError = (e: Error): void => {
-    const err = e;
+  private readonly onSocketError = (err: Error): void => {
     // Errors while the proxy is the far end (refused, reset, timeout) say so; the tunnel's TLS errors are the target's.
     if (this.pool.proxy && (this.viaProxy || (err as { code?: string }).code === CONNECT_TIMEOUT)) Object.assign(err, { [VIA]: this.pool.proxy });
     const ready = this.onReady;
