@@ -467,9 +467,12 @@ describe('a Redis that goes away', () => {
 
   it('answers reads but refuses writes (an ACL user without write rights, as a read-only replica or OOM does): one warning, not one pair per write', async () => {
     const own = await redis();
-    expect(await raw(own.port, 'ACL', 'SETUSER', 'reader', 'on', '>reader-pass-1234', '~*', '+@read', '+@connection')).toBe('+OK\r\n');
+    // The user may do everything when the stores open (a missing right is refused then: see 'opening the
+    // stores'), and loses its write rights while the replica runs.
+    expect(await raw(own.port, 'ACL', 'SETUSER', 'reader', 'on', '>reader-pass-1234', '~*', '+@all')).toBe('+OK\r\n');
     const warnings: string[] = [];
     const s = await replica(`redis://reader:reader-pass-1234@127.0.0.1:${own.port}`, ns(), {}, warnings);
+    expect(await raw(own.port, 'ACL', 'SETUSER', 'reader', '-@all', '+@read', '+@connection')).toBe('+OK\r\n');
     await s.breakers.load();
     await s.breakers.failure('k', 'prov', 'server', undefined); // EVALSHA: NOPERM
     expect(warnings).toHaveLength(1);
@@ -489,7 +492,87 @@ describe('a Redis that goes away', () => {
   });
 });
 
+describe('a Redis that answers reads but refuses writes, while a replica runs', () => {
+  it("the replica's own failures survive its shared reads: its breaker opens after policy.failures, as with its own state", async () => {
+    const own = await redis();
+    expect(await raw(own.port, 'ACL', 'SETUSER', 'worker', 'on', '>worker-pass-1234', '~*', '+@all')).toBe('+OK\r\n');
+    const s = await replica(`redis://worker:worker-pass-1234@127.0.0.1:${own.port}`, ns(), { commandTimeoutMs: 500 });
+    expect(await raw(own.port, 'ACL', 'SETUSER', 'worker', '-@all', '+@read', '+@connection')).toBe('+OK\r\n');
+    for (let i = 0; i < POLICY.failures; i++) {
+      await s.breakers.load(); // a read Redis allows (refreshMs 0: every call re-reads)
+      expect(s.breakers.admit('k', 'prov').allowed).toBe(true);
+      await s.breakers.failure('k', 'prov', 'server', undefined); // refused: counted locally
+      await new Promise((r) => setTimeout(r, 2100)); // past the pause after a failure, so the next read reaches Redis
+    }
+    await s.breakers.load();
+    expect(s.breakers.admit('k', 'prov')).toMatchObject({ allowed: false });
+  }, 20_000);
+
+  it('a change another replica wrote later than the unwritten local one wins at the next read', async () => {
+    const own = await redis();
+    const p = ns();
+    expect(await raw(own.port, 'ACL', 'SETUSER', 'worker', 'on', '>worker-pass-1234', '~*', '+@all')).toBe('+OK\r\n');
+    const a = await replica(`redis://worker:worker-pass-1234@127.0.0.1:${own.port}`, p, { commandTimeoutMs: 500 });
+    const b = await replica(`redis://127.0.0.1:${own.port}`, p); // the default user keeps its rights
+    expect(await raw(own.port, 'ACL', 'SETUSER', 'worker', '-@all', '+@read', '+@connection')).toBe('+OK\r\n');
+    await a.breakers.failure('k', 'prov', 'server', undefined); // A's, not written
+    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < POLICY.failures; i++) await b.breakers.failure('k', 'prov', 'server', undefined); // B opens it, later
+    await new Promise((r) => setTimeout(r, 2100));
+    await a.breakers.load();
+    expect(a.breakers.admit('k', 'prov')).toMatchObject({ allowed: false });
+  }, 20_000);
+});
+
 describe('opening the stores', () => {
+  it('a Redis user without a right the stores need is one clear line naming the right, the prefix and how to grant it; the password is not shown', async () => {
+    const own = await redis();
+    const p = ns();
+    expect(await raw(own.port, 'ACL', 'SETUSER', 'viewer', 'on', '>viewer-pass-5678', '~*', '+@read', '+@connection', '+@scripting')).toBe('+OK\r\n');
+    const err = await openStores({ url: `redis://viewer:viewer-pass-5678@127.0.0.1:${own.port}`, prefix: p, breaker: POLICY, cacheTtlMs: 1000 }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    const advice = `; grant it the commands and the keys, e\\.g\\. ACL SETUSER <user> ~${p}\\* \\+@read \\+@write \\+@scripting, or use another user$`;
+    // Redis names the script's line, not the command: the message names the command on that line.
+    expect(err?.message).toMatch(new RegExp(`^--state redis://127\\.0\\.0\\.1:${own.port}: this Redis user may not run what the shared state needs \\(it may not run SET\\)${advice}`));
+    expect(err?.message).not.toContain('viewer-pass-5678');
+    // keys outside the prefix only: Redis refuses the script before it runs
+    expect(await raw(own.port, 'ACL', 'SETUSER', 'other', 'on', '>other-pass-5678', '~elsewhere:*', '+@all')).toBe('+OK\r\n');
+    await expect(openStores({ url: `redis://other:other-pass-5678@127.0.0.1:${own.port}`, prefix: p, breaker: POLICY, cacheTtlMs: 1000 })).rejects.toThrow(
+      new RegExp(`^--state redis://127\\.0\\.0\\.1:${own.port}: this Redis user may not run what the shared state needs \\(NOPERM .*keys.*\\)${advice}`),
+    );
+    // the commands that only look (breaker --state) still open such a Redis
+    const view = await openStores({ url: `redis://viewer:viewer-pass-5678@127.0.0.1:${own.port}`, prefix: p, breaker: POLICY, cacheTtlMs: 1000, checkRights: false });
+    expect(await (view.breakers as { all(): Promise<object> }).all()).toEqual({});
+    await view.close();
+  });
+
+  it('a read-only replica is refused at once, pointing at the primary', async () => {
+    const primary = await redis();
+    const ro = await redis(['--replicaof', '127.0.0.1', String(primary.port)]);
+    await expect(openStores({ url: `redis://127.0.0.1:${ro.port}`, prefix: ns(), breaker: POLICY, cacheTtlMs: 1000 })).rejects.toThrow(
+      new RegExp(`^--state redis://127\\.0\\.0\\.1:${ro.port}: this Redis is a read-only replica \\(READONLY .*\\); point it at the primary$`),
+    );
+  });
+
+  it('a Redis out of memory (noeviction) opens with one warning: it can pass by itself, and the stores go on with their own state', async () => {
+    const full = await redis(['--maxmemory', '1', '--maxmemory-policy', 'noeviction']);
+    const warnings: string[] = [];
+    const s = await replica(`redis://127.0.0.1:${full.port}`, ns(), {}, warnings);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(new RegExp(`^shared state redis://127\\.0\\.0\\.1:${full.port} is unavailable \\(OOM .*\\); this replica goes on with its own state until it is back$`));
+    await s.breakers.failure('k', 'prov', 'server', undefined);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('the check leaves no key behind', async () => {
+    const own = await redis();
+    const p = ns();
+    await replica(`redis://127.0.0.1:${own.port}`, p);
+    expect(await raw(own.port, 'DBSIZE')).toBe(':0\r\n');
+  });
+
   it('an unreachable Redis is one clear line, within the connect timeout', async () => {
     const port = await freePort();
     const t0 = Date.now();

@@ -17,7 +17,7 @@ async function sharedBreakers(state: string | undefined): Promise<{ store: FileB
     return { store, where: store.file, close: async () => {} };
   }
   if (state === 'memory') throw new UsageError('--state memory: a memory store lives inside one process; use file or the redis:// URL the gateway uses');
-  const stores = await openStores({ url: state, breaker: DEFAULT_BREAKER, cacheTtlMs: 0, warn });
+  const stores = await openStores({ url: state, breaker: DEFAULT_BREAKER, cacheTtlMs: 0, warn, checkRights: false });
   return { store: stores.breakers as RedisBreakers, where: stores.describe, close: () => stores.close() };
 }
 
@@ -71,7 +71,7 @@ export async function cacheClearCommand(state?: string): Promise<void> {
     return;
   }
   if (state === 'memory') throw new UsageError('--state memory: a memory store lives inside one process; use file or the redis:// URL the gateway uses');
-  const stores = await openStores({ url: state, breaker: DEFAULT_BREAKER, cacheTtlMs: 0, warn });
+  const stores = await openStores({ url: state, breaker: DEFAULT_BREAKER, cacheTtlMs: 0, warn, checkRights: false });
   let n: number;
   try {
     n = await (stores.cache as RedisAnswerCache).clear();

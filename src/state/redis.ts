@@ -73,6 +73,14 @@ export class RedisBreakers implements Breakers {
   private readonly maxOpenMs: number;
   /** Updates of one record from this replica run one after another (only other replicas race them). */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /**
+   * Records this replica changed while Redis refused the write (a Redis that answers reads but not
+   * writes: OOM under noeviction, rights taken away). A shared read must not wipe those changes, or the
+   * replica forgets its own failures at every refresh and the breaker never opens: measured with a
+   * write-refusing Redis, 7 requests reached a failing provider in 8 s, against 4 with memory state. The
+   * newer record wins (updated_at), so a change another replica wrote later still comes through.
+   */
+  private readonly unsynced = new Set<string>();
 
   constructor(
     private readonly conn: RedisConnection,
@@ -109,9 +117,19 @@ export class RedisBreakers implements Breakers {
   private async read(): Promise<void> {
     const r = await this.conn.run((send) => send<unknown>(['HGETALL', this.hash]), 'read');
     if (!r.ok) return;
+    const mine = new Map<string, BreakerRecord>();
+    for (const k of this.unsynced) {
+      const rec = this.local.records.get(k);
+      if (rec) mine.set(k, rec);
+    }
     this.raw.clear();
     this.local.records.clear();
     for (const [k, v] of pairs(r.value)) this.remember(k, v);
+    for (const [k, rec] of mine) {
+      const shared = this.local.records.get(k);
+      if (!shared || shared.updated_at < rec.updated_at) this.local.records.set(k, rec);
+      else this.unsynced.delete(k);
+    }
   }
 
   async load(_deadline?: number): Promise<void> {
@@ -127,7 +145,15 @@ export class RedisBreakers implements Breakers {
    * in between. `next` returns undefined when nothing is to be written. False when Redis could not be used.
    */
   private update(key: string, next: (cur: BreakerRecord | undefined) => BreakerRecord | undefined): Promise<boolean> {
-    const run = (this.queues.get(key) ?? Promise.resolve()).then(() => this.compareAndSet(key, next));
+    const run = (this.queues.get(key) ?? Promise.resolve())
+      .then(() => this.compareAndSet(key, next))
+      .then((outcome) => {
+        // Written: Redis holds this replica's view of the record again. Failed: the caller changes the
+        // local record instead, which a shared read must not wipe.
+        if (outcome === 'written') this.unsynced.delete(key);
+        else if (outcome === 'failed') this.unsynced.add(key);
+        return outcome !== 'failed';
+      });
     const tail = run.finally(() => {
       if (this.queues.get(key) === tail) this.queues.delete(key);
     });
@@ -135,24 +161,24 @@ export class RedisBreakers implements Breakers {
     return run;
   }
 
-  private async compareAndSet(key: string, next: (cur: BreakerRecord | undefined) => BreakerRecord | undefined): Promise<boolean> {
-    const r = await this.conn.run(async (send) => {
+  private async compareAndSet(key: string, next: (cur: BreakerRecord | undefined) => BreakerRecord | undefined): Promise<'written' | 'nothing' | 'failed'> {
+    const r = await this.conn.run(async (send): Promise<'written' | 'nothing'> => {
       let expected = this.raw.get(key) ?? '';
       for (let i = 0; i < MAX_CAS_TRIES; i++) {
         const rec = next(this.parse(expected));
-        if (!rec) return;
+        if (!rec) return 'nothing';
         const raw = JSON.stringify(rec);
         const [won, current] = await this.conn.evalScript<[number, string?]>(send, CAS, [this.hash], [key, expected, raw]);
         if (won === 1) {
           this.remember(key, raw);
-          return;
+          return 'written';
         }
         expected = current ?? '';
         this.remember(key, expected);
       }
       throw new Error(`the breaker record ${key} kept changing under ${MAX_CAS_TRIES} tries`);
     }, 'write');
-    return r.ok;
+    return r.ok ? r.value : 'failed';
   }
 
   async claimProbe(key: string, name: string, nowMs = Date.now()): Promise<boolean> {
@@ -264,6 +290,61 @@ export class RedisAnswerCache implements AnswerCache {
     const entry: CachedAnswer = { content, provider, model, usage, created_at: nowMs, expires_at: nowMs + ttl };
     await this.conn.run((send) => send(['SET', this.conn.key('answer', key), JSON.stringify(entry), 'PX', String(ttl)]), 'write');
   }
+}
+
+/**
+ * Every command the stores send in a run (the breakers' script and HGETALL/HGET, the cache's GET/SET, the
+ * history's lists and sorted set), run once on keys of their own under the prefix that go at once (and
+ * expire in 10 s if the script stops half-way). Redis checks a user's rights on the commands a script
+ * runs as on any other, so the first one refused is named.
+ */
+const RIGHTS_PROBE = `redis.call('SET', KEYS[1], '1', 'PX', '10000')
+redis.call('GET', KEYS[1])
+redis.call('HSET', KEYS[2], 'f', '1')
+redis.call('PEXPIRE', KEYS[2], '10000')
+redis.call('HGET', KEYS[2], 'f')
+redis.call('HGETALL', KEYS[2])
+redis.call('HDEL', KEYS[2], 'f')
+redis.call('RPUSH', KEYS[3], '1')
+redis.call('PEXPIRE', KEYS[3], '10000')
+redis.call('LTRIM', KEYS[3], '-1', '-1')
+redis.call('LRANGE', KEYS[3], '0', '-1')
+redis.call('ZADD', KEYS[4], '1', 'm')
+redis.call('PEXPIRE', KEYS[4], '10000')
+redis.call('ZCARD', KEYS[4])
+redis.call('ZRANGE', KEYS[4], '0', '0')
+redis.call('ZREM', KEYS[4], 'm')
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+return 1`;
+
+/**
+ * Checks, when the stores open, that this Redis lets them work. A user without a right the stores need
+ * (NOPERM) or a read-only replica (READONLY) is a setting to fix, and would otherwise show only as one
+ * warning at the first write, every replica then running on its own state unseen: it is thrown, one line
+ * naming the right and how to grant it. Any other failure (OOM under noeviction, a stall) can pass by
+ * itself, so it is left to the connection: one warning, and the stores go on with this replica's state.
+ */
+export async function checkStoreRights(conn: RedisConnection): Promise<void> {
+  const probe = conn.key('rights-probe', `${process.pid}-${Date.now().toString(36)}`);
+  const keys = [`${probe}:s`, `${probe}:h`, `${probe}:l`, `${probe}:z`];
+  const run = (send: Send) => conn.evalScript(send, RIGHTS_PROBE, keys, []);
+  let why: string;
+  try {
+    await conn.direct(run);
+    return;
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  const where = `${conn.target.source} ${conn.target.shown}`;
+  // A command the script may not run is refused as "ERR The user executing the script can't run this
+  // command or subcommand script: <sha>, on @user_script:<line>." (Redis 7.0), which names the line, not the command.
+  const inScript = /can't run this command or subcommand.*@user_script:(\d+)/.exec(why);
+  if (inScript || /^NOPERM\b/.test(why)) {
+    const refused = inScript ? `it may not run ${/redis\.call\('(\w+)'/.exec(RIGHTS_PROBE.split('\n')[Number(inScript[1]) - 1] ?? '')?.[1] ?? 'one of them'}` : why;
+    throw new Error(`${where}: this Redis user may not run what the shared state needs (${refused}); grant it the commands and the keys, e.g. ACL SETUSER <user> ~${conn.target.prefix}* +@read +@write +@scripting, or use another user`);
+  }
+  if (/^READONLY\b/.test(why)) throw new Error(`${where}: this Redis is a read-only replica (${why}); point it at the primary`);
+  await conn.run(run, 'write'); // warns once, as a failure later would
 }
 
 const samples = (list: unknown): number[] => (Array.isArray(list) ? list.map(Number).filter((x) => Number.isFinite(x) && x >= 0) : []);

@@ -5,7 +5,7 @@ import { FileAnswerCache, MemoryAnswerCache, type AnswerCache } from './cache.js
 import { FileLatencyHistory, MemoryLatencyHistory, type LatencyHistory } from './latency.js';
 import type { Warn } from './json-store.js';
 import { DEFAULT_PREFIX, connectRedis, expandRedisUrl, parseRedisUrl, shownUrl } from './redis-connection.js';
-import { RedisAnswerCache, RedisBreakers, RedisLatencyHistory } from './redis.js';
+import { RedisAnswerCache, RedisBreakers, RedisLatencyHistory, checkStoreRights } from './redis.js';
 
 /** The three stores the chain uses, from one place (memory, the state files, or a shared Redis). */
 export interface StateStores {
@@ -35,6 +35,12 @@ export interface OpenStoresOptions {
   refreshMs?: number;
   /** Redis: key prefix (default `llm-fallback:`; a URL's `?prefix=` wins). */
   prefix?: string;
+  /**
+   * Redis: check when opening that the user may run what the stores need and the server takes writes
+   * (default true); a missing right or a read-only replica is then an error here, not a warning at the
+   * first write. Off for commands that only read or clear one thing and report their own failures.
+   */
+  checkRights?: boolean;
 }
 
 /** What `--state` accepts, as messages state it. */
@@ -58,6 +64,14 @@ export async function openStores(opts: OpenStoresOptions): Promise<StateStores> 
   if (/^rediss?:/i.test(url)) {
     const target = parseRedisUrl(expandRedisUrl(url, env, opts.source), opts.prefix, opts.source);
     const conn = await connectRedis(target, { warn, connectTimeoutMs: opts.connectTimeoutMs, commandTimeoutMs: opts.commandTimeoutMs });
+    if (opts.checkRights !== false) {
+      try {
+        await checkStoreRights(conn);
+      } catch (e) {
+        await conn.close();
+        throw e;
+      }
+    }
     const history = new RedisLatencyHistory(conn, opts.refreshMs);
     return {
       breakers: new RedisBreakers(conn, opts.breaker, opts.refreshMs),
