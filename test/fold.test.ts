@@ -10,7 +10,7 @@ import { foldStream, StreamFold } from '../src/providers/fold.js';
 import type { ProviderAdapter } from '../src/providers/types.js';
 import type { RequestRecord } from '../src/bench/measure.js';
 import { runBench } from './bench-helpers.js';
-import { decodedText, FIXTURES, recordedText, recordingAdapter, wireBody, type WireFixture } from './wire-fixtures.js';
+import { dataObjects, decodedText, FIXTURES, recordedText, recordingAdapter, wireBody, type WireFixture } from './wire-fixtures.js';
 
 // The shared stream fold, driven by real recordings (test/fixtures/wire) read by the real adapters over
 // loopback. The server writes one SSE event per TCP write and holds the first event that carries answer
@@ -193,6 +193,35 @@ describe('the fold of other recordings', () => {
     expect(fold.tokenChunks).toBe(0);
     expect(fold.gaps).toEqual([]);
     expect(fold.endAt!).toBeGreaterThanOrEqual(fold.headersAt!);
+  });
+});
+
+describe('a chunk that carries both reasoning and answer text', () => {
+  // Hand-written fixture (index.json: handwritten, derived from the DeepSeek reasoner recording): vLLM's
+  // deepseek_r1 reasoning parser sends the text either side of </think> in one delta when the tag falls
+  // inside it. vLLM's bench (vllm/benchmarks/lib/endpoint_request_func.py) appends one ITL value per
+  // chunk, not per kind of text in it: a chunk is one arrival.
+  const f = fixture('deepseek/handwritten-reasoning-and-content-one-chunk.chunks.txt');
+  const delta = (o: Record<string, unknown>) => ((o.choices as { delta?: Record<string, unknown> }[])[0]?.delta ?? {}) as Record<string, unknown>;
+  const withText = dataObjects(wireBody(f)).filter((o) => Array.isArray(o.choices) && (delta(o).content || delta(o).reasoning_content));
+
+  it('is one token and no gap: bench counts the recording\'s chunks, its ITL one gap fewer, its texts whole', async () => {
+    expect(withText.filter((o) => delta(o).content && delta(o).reasoning_content)).toHaveLength(1);
+    const records: RequestRecord[] = [];
+    const r = await runBench([{ name: 'boundary', model: 'recorded', api: 'openai', adapter: serve(f) }], { requests: 1, concurrency: 1, prepare: false }, (_, rec) => records.push(rec));
+    expect(r.providers[0].ok).toBe(1);
+    const [rec] = records;
+    expect(rec.chunks).toBe(withText.length);
+    expect(rec.gaps).toHaveLength(withText.length - 1);
+    // the texts of the shared chunk are both kept (estimated tokens count them: 4 characters a token)
+    const recorded = recordedText(f);
+    expect(recorded.content.startsWith('The')).toBe(true);
+    expect(rec.estimatedOutputTokens).toBe(Math.ceil((recorded.content.length + recorded.reasoning.length) / 4));
+    const fold = await foldStream(serve(f), req, new StreamFold({ keepContent: true, keepGaps: true }));
+    expect(fold.content).toBe(recorded.content);
+    expect(fold.reasoningChars).toBe(recorded.reasoning.length);
+    expect(fold.tokenChunks).toBe(withText.length);
+    expect(fold.firstContentAt!).toBeGreaterThan(fold.firstTokenAt!);
   });
 });
 

@@ -38,7 +38,7 @@ export class StreamFold {
   lastTokenAt: number | undefined = undefined;
   /** The finish or error event that ended the stream. */
   endAt: number | undefined = undefined;
-  /** Content and reasoning deltas folded. */
+  /** Chunks that carried content or reasoning text: one per chunk, however many kinds of text it held. */
   tokenChunks = 0;
   contentChars = 0;
   reasoningChars = 0;
@@ -79,7 +79,9 @@ export class StreamFold {
   event(ev: ProviderEvent): void {
     switch (ev.type) {
       case 'content_delta': {
-        const first = this.token(ev.t);
+        // Text that shared its chunk with the reasoning before it is not another arrival: ITL is measured
+        // between chunks (vLLM bench, AIPerf), and a 0 ms gap per boundary chunk would pull ITL down.
+        const first = ev.sameChunk && this.lastTokenAt !== undefined ? false : this.token(ev.t);
         this.firstContentAt ??= ev.t;
         this.contentChars += ev.text.length;
         if (this.parts !== undefined) this.parts.push(ev.text);

@@ -33,7 +33,7 @@ export interface ProviderSettings {
 
 /** A decoded event before it is time-stamped with the arrival time of the bytes it came from. */
 export type Decoded =
-  | { type: 'content_delta'; text: string }
+  | { type: 'content_delta'; text: string; sameChunk?: true }
   | { type: 'reasoning_delta'; text: string }
   | { type: 'usage'; usage: import('./types.js').Usage }
   | { type: 'finish'; reason: import('./types.js').FinishReason; rawReason: string; model?: string }

@@ -121,7 +121,8 @@ class OpenAIStreamDecoder implements StreamDecoder {
       if (parts.text) {
         this.text += parts.text;
         noteContent(this.seen, parts.text);
-        this.emit({ type: 'content_delta', text: parts.text });
+        // Both kinds of text in one chunk (vLLM's reasoning parsers, where </think> falls inside a delta) are one arrival.
+        this.emit(reasoning ? { type: 'content_delta', text: parts.text, sameChunk: true } : { type: 'content_delta', text: parts.text });
       }
       this.seen.toolCalls += toolCallCount(delta);
     } else {

@@ -47,7 +47,11 @@ export type ProviderEvent =
   | { type: 'request_sent'; t: number; attempt: number }
   | { type: 'response_headers'; t: number; status: number; headers: Record<string, string> }
   | { type: 'first_byte'; t: number }
-  | { type: 'content_delta'; t: number; text: string }
+  /**
+   * `sameChunk`: this text came in the same chunk as the reasoning just before it (a reasoning model's
+   * boundary chunk carries both): one arrival, so it adds no token and no inter-token gap.
+   */
+  | { type: 'content_delta'; t: number; text: string; sameChunk?: true }
   | { type: 'reasoning_delta'; t: number; text: string }
   | { type: 'usage'; t: number; usage: Usage }
   | { type: 'finish'; t: number; reason: FinishReason; rawReason: string; model?: string }
