@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emulator } from './helpers.js';
+import { adapterFor, collect, emulator } from './helpers.js';
 import { FIXTURES, dataObjects, wireBody, type WireFixture } from './wire-fixtures.js';
 
 // The emulator follows the recordings: for each dialect, its healthy stream must have the frame shapes,
@@ -126,6 +126,37 @@ describe('emulated anthropic against the recorded Anthropic streams', () => {
   });
 });
 
+describe('emulated anthropic without the anthropic-version header', () => {
+  // The live API's answer, as users pasted it: {"type":"error","error":{"type":"invalid_request_error",
+  // "message":"anthropic-version: header is required"}} (PipedreamHQ/pipedream#9697, 2024-01-04), with a
+  // request_id beside it in later captures (envoyproxy/ai-gateway#1909, 2026-03-02).
+  const post = (headers: Record<string, string>) =>
+    fetch(`${server.baseUrl('anthropic')}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ model: server.profile.providers.anthropic.model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+
+  it("is refused with a 400 in the API's words; with the header the same request is answered", async () => {
+    const refused = await post({});
+    expect(refused.status).toBe(400);
+    const body = JSON.parse(await refused.text()) as { request_id: string };
+    expect(body).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version: header is required' }, request_id: body.request_id });
+    expect(body.request_id).toBe(refused.headers.get('request-id'));
+    const answered = await post({ 'anthropic-version': '2023-06-01' });
+    expect(answered.status).toBe(200);
+    await answered.arrayBuffer();
+  });
+
+  it('our Anthropic adapter sends the header: its request is answered', async () => {
+    const adapter = adapterFor(server, 'anthropic');
+    const events = await collect(adapter, { messages: [{ role: 'user', content: 'hi' }], stream: true });
+    await adapter.close();
+    expect(events.find((e) => e.type === 'error')).toBeUndefined();
+    expect(events.at(-1)?.type).toBe('finish');
+  });
+});
+
 /** An error body's envelope: the key paths of its JSON, with Google's error JSON-in-a-string opened up. */
 function envelope(body: string): string[] {
   const paths: string[] = [];
@@ -178,7 +209,7 @@ describe('emulated error faults against the recorded error bodies', () => {
     const server = await errors;
     const res = await fetch(`${server.baseUrl(name)}${name === 'anthropic' ? '/messages' : '/chat/completions'}`, {
       method: 'POST',
-      headers: { 'x-mock-fault': kind },
+      headers: { 'x-mock-fault': kind, 'anthropic-version': '2023-06-01' },
       body: JSON.stringify({ model: server.profile.providers[name].model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
     });
     const mine = await res.text();
@@ -232,6 +263,7 @@ describe('emulated budget 429s against the recorded ones', () => {
     const send = () =>
       fetch(`${server.baseUrl(name)}${api}`, {
         method: 'POST',
+        headers: { 'anthropic-version': '2023-06-01' },
         body: JSON.stringify({ model: server.profile.providers[name].model, max_tokens: 10, messages: [{ role: 'user', content: prompt }] }),
       });
     const first = await send();

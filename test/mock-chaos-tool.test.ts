@@ -173,7 +173,7 @@ describe('a fault’s own message', () => {
     const server = await served;
     const res = await fetch(`${server.baseUrl(dialect)}${dialect === 'anthropic' ? '/messages' : '/chat/completions'}`, {
       method: 'POST',
-      headers: { 'x-mock-fault': JSON.stringify({ kind, message: 'scenario "A": quota gone' }) },
+      headers: { 'x-mock-fault': JSON.stringify({ kind, message: 'scenario "A": quota gone' }), 'anthropic-version': '2023-06-01' },
       body: JSON.stringify({ model: server.profile.providers[dialect].model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
     });
     const body = JSON.parse(await res.text()) as { error: { message: string } };

@@ -71,7 +71,7 @@ describe('the emulator enforces the budget its headers report', () => {
   it('a provider without a budget sends no rate-limit headers', async () => {
     const server = await emulator({ oa: { dialect: 'openai' }, an: { dialect: 'anthropic' } });
     const oa = await fetch(`${server.baseUrl('oa')}/chat/completions`, { method: 'POST', body: JSON.stringify({ model: server.profile.providers.oa.model, messages: [{ role: 'user', content: 'hi' }] }) });
-    const an = await fetch(`${server.baseUrl('an')}/messages`, { method: 'POST', body: JSON.stringify({ model: server.profile.providers.an.model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }) });
+    const an = await fetch(`${server.baseUrl('an')}/messages`, { method: 'POST', headers: { 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: server.profile.providers.an.model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }) });
     await Promise.all([oa.arrayBuffer(), an.arrayBuffer()]);
     expect([oa.status, an.status]).toEqual([200, 200]);
     expect(oa.headers.get('x-request-id')).toMatch(/^req_/);
@@ -90,7 +90,7 @@ describe('the emulator enforces the budget its headers report', () => {
   it('openai charges max_tokens to the token budget with the prompt, as OpenAI does; anthropic the prompt alone', async () => {
     const server = await emulator({ oa: { dialect: 'openai', rate_limit: { tokens_per_minute: 100 } }, an: { dialect: 'anthropic', rate_limit: { tokens_per_minute: 100 } } });
     const send = (name: string, api: string) =>
-      fetch(`${server.baseUrl(name)}${api}`, { method: 'POST', body: JSON.stringify({ model: server.profile.providers[name].model, max_tokens: 200, messages: [{ role: 'user', content: 'hi' }] }) }).then(async (r) => ({ status: r.status, body: await r.text(), retryAfter: r.headers.get('retry-after') }));
+      fetch(`${server.baseUrl(name)}${api}`, { method: 'POST', headers: { 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: server.profile.providers[name].model, max_tokens: 200, messages: [{ role: 'user', content: 'hi' }] }) }).then(async (r) => ({ status: r.status, body: await r.text(), retryAfter: r.headers.get('retry-after') }));
     const oa = await send('oa', '/chat/completions');
     expect(oa.status).toBe(429);
     expect(JSON.parse(oa.body).error.message).toMatch(/^Request too large for .* on tokens per min \(TPM\): Limit 100, Requested 20\d\./);
@@ -124,7 +124,7 @@ describe('the emulator enforces the budget its headers report', () => {
     const server = await emulator({ an: { dialect: 'anthropic', rate_limit: { requests_per_minute: 60, tokens_per_minute: 6_000 } } });
     for (let i = 0; i < 3; i++) {
       const before = Date.now();
-      const r = await fetch(`${server.baseUrl('an')}/messages`, { method: 'POST', body: JSON.stringify({ model: server.profile.providers.an.model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }) });
+      const r = await fetch(`${server.baseUrl('an')}/messages`, { method: 'POST', headers: { 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: server.profile.providers.an.model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }) });
       await r.arrayBuffer();
       // one request taken at 1 a second: whole again a second after it was taken, at the earliest
       const reset = Date.parse(r.headers.get('anthropic-ratelimit-requests-reset')!);

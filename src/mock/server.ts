@@ -257,6 +257,11 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
         return fail(state, res, 'auth', errorReply(spec.dialect, 'auth', { key: shown }), {}, rid);
       }
     }
+    // Anthropic refuses a request without its version header (its SDKs always send one); the words are the
+    // live API's, as quoted in PipedreamHQ/pipedream#9697 and envoyproxy/ai-gateway#1909.
+    if (spec.dialect === 'anthropic' && header(req, 'anthropic-version') === undefined) {
+      return fail(state, res, 'invalid_request', errorBody(spec.dialect, 400, 'anthropic-version: header is required'), {}, rid);
+    }
     // Validation as the real services do it: a model they do not serve, a field they require.
     if (spec.models && !spec.models.includes(String(body.model))) {
       return fail(state, res, 'unknown_model', body.model === undefined ? missingField(spec.dialect, 'model') : unknownModel(spec.dialect, String(body.model)), {}, rid);
