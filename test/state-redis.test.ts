@@ -766,6 +766,14 @@ describe('llm-fallback cache clear --state', () => {
     expect(memory.code).toBe(2);
     expect(memory.stderr).toMatch(/^--state memory: a memory store lives inside one process/);
   });
+
+  it('a value that is not a store is a usage error listing what these commands take (memory is not one of them)', async () => {
+    for (const cmd of [['cache', 'clear'], ['breaker', 'show'], ['breaker', 'reset']]) {
+      const r = await run([...cmd, '--state', 'foo']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('--state foo: not a state store; use file, redis://[:password@]host[:port][/db] or rediss://… (TLS)\n');
+    }
+  });
 });
 
 describe('the README', () => {

@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { DEFAULT_BREAKER, FileBreakers, describeBreaker, type BreakerRecord } from '../state/breaker.js';
 import { FileAnswerCache } from '../state/cache.js';
 import type { RedisAnswerCache, RedisBreakers } from '../state/redis.js';
-import { openStores } from '../state/stores.js';
+import { SHARED_STATE_VALUES, openStores } from '../state/stores.js';
 
 const warn = (m: string) => process.stderr.write(`llm-fallback: warning: ${m}\n`);
 
@@ -17,7 +17,7 @@ async function sharedBreakers(state: string | undefined): Promise<{ store: FileB
     return { store, where: store.file, close: async () => {} };
   }
   if (state === 'memory') throw new UsageError('--state memory: a memory store lives inside one process; use file or the redis:// URL the gateway uses');
-  const stores = await openStores({ url: state, breaker: DEFAULT_BREAKER, cacheTtlMs: 0, warn, checkRights: false });
+  const stores = await openStores({ url: state, breaker: DEFAULT_BREAKER, cacheTtlMs: 0, warn, checkRights: false, accepts: SHARED_STATE_VALUES });
   return { store: stores.breakers as RedisBreakers, where: stores.describe, close: () => stores.close() };
 }
 
@@ -71,7 +71,7 @@ export async function cacheClearCommand(state?: string): Promise<void> {
     return;
   }
   if (state === 'memory') throw new UsageError('--state memory: a memory store lives inside one process; use file or the redis:// URL the gateway uses');
-  const stores = await openStores({ url: state, breaker: DEFAULT_BREAKER, cacheTtlMs: 0, warn, checkRights: false });
+  const stores = await openStores({ url: state, breaker: DEFAULT_BREAKER, cacheTtlMs: 0, warn, checkRights: false, accepts: SHARED_STATE_VALUES });
   let n: number;
   try {
     n = await (stores.cache as RedisAnswerCache).clear();

@@ -41,10 +41,14 @@ export interface OpenStoresOptions {
    * first write. Off for commands that only read or clear one thing and report their own failures.
    */
   checkRights?: boolean;
+  /** What the command takes, as the message for a value that is not a store lists it (default STATE_VALUES). */
+  accepts?: string;
 }
 
 /** What `--state` accepts, as messages state it. */
 export const STATE_VALUES = 'memory, file, redis://[:password@]host[:port][/db] or rediss://… (TLS)';
+/** What the commands that look at a store from outside (breaker show/reset, cache clear) accept: memory has nothing to see. */
+export const SHARED_STATE_VALUES = 'file, redis://[:password@]host[:port][/db] or rediss://… (TLS)';
 
 /**
  * Opens the stores named by `url`. A URL that is not one of them is a UsageError; a Redis that cannot be
@@ -85,5 +89,5 @@ export async function openStores(opts: OpenStoresOptions): Promise<StateStores> 
       },
     };
   }
-  throw new UsageError(`${opts.source ?? '--state'} ${shownUrl(url)}: not a state store; use ${STATE_VALUES}`);
+  throw new UsageError(`${opts.source ?? '--state'} ${shownUrl(url)}: not a state store; use ${opts.accepts ?? STATE_VALUES}`);
 }
