@@ -186,9 +186,9 @@ prompt no provider's context window fits, 130 Ctrl-C, 143 SIGTERM.`,
   program
     .command('health')
     .description('check providers at once (a small real completion, or --shallow: the model list); exit 1 when a required provider or chain is down')
-    .argument('[targets...]', 'providers or chains (default: every provider whose key is set)')
+    .argument('[targets...]', 'providers or chains (default: every provider whose key is set, and every one with required: true)')
     .option('--shallow', 'only list models (no tokens spent) instead of a small real completion')
-    .option('--require <names>', 'comma-separated providers that must be healthy (default: those with required: true, else all checked)')
+    .option('--require <names>', 'comma-separated providers that must be healthy (default: those with required: true, else all named, else all checked)')
     .option('--chain <name>', 'check a chain: healthy when at least one of its providers is')
     .option('--format <format>', 'table, json, markdown or junit', 'table')
     .option('-o, --out <file>', 'write the report here (JSON for table, else the chosen format); stdout then shows the table')
@@ -203,7 +203,8 @@ Examples:
   $ llm-fallback health --chain default --shallow
   $ llm-fallback health --watch 60s
 
-Providers without their key set are skipped, not failed, unless required (or the whole chain lacks keys).
+A provider without its key set is skipped, not failed, unless it is required (a named one is, unless
+--require lists others) or the whole chain lacks keys.
 With --out the file gets the chosen format and stdout the table. Results update the circuit-breaker state
 that ask uses. Exit: 0 healthy, 1 a required provider or chain is down, 2 usage/config error, 130 Ctrl-C, 143 SIGTERM.`,
     )

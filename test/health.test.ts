@@ -124,14 +124,35 @@ describe('health in CI', () => {
     const xmlFile = join(dir, 'required.xml');
     const req = await run(['--config', config, 'health', 'ok', '--require', 'secret1', '--format', 'junit', '--out', xmlFile], { env });
     expect(req.code).toBe(1);
-    expect(req.stdout).toMatch(/✗ secret1: required, but not checked: NOT_SET_KEY_1 is not set/);
-    expect(readFileSync(xmlFile, 'utf8')).toMatch(/<failure type="no_key" message="required, not checked: NOT_SET_KEY_1 is not set"\/>/);
+    expect(req.stdout).toContain('✗ secret1: required, but not checked: NOT_SET_KEY_1 is not set; export NOT_SET_KEY_1, or take secret1 out of --require\n');
+    expect(readFileSync(xmlFile, 'utf8')).toContain('<failure type="no_key" message="required, not checked: NOT_SET_KEY_1 is not set; export NOT_SET_KEY_1, or take secret1 out of --require"/>');
     const jsonFile = join(dir, 'chain.json');
     const chain = await run(['--config', config, 'health', '--chain', 'secrets', '--format', 'json', '--out', jsonFile], { env });
     expect(chain.code).toBe(1);
     const j = JSON.parse(readFileSync(jsonFile, 'utf8'));
     expect(j.providers.map((p: { skipped: boolean }) => p.skipped)).toEqual([true, true]);
     expect(j.failures).toEqual(['chain secrets: no member has its API key set (NOT_SET_KEY_1 is not set; NOT_SET_KEY_2 is not set)']);
+  });
+
+  it('naming a provider asks for it: without its key it fails the run, saying how to make it optional; --require makes the others optional', async () => {
+    const named = await run(['--config', config, 'health', 'ok', 'secret1', '--format', 'json'], { env });
+    expect(named.code).toBe(1);
+    const j = JSON.parse(named.stdout);
+    expect(j.providers.map((p: { name: string; required: boolean; skipped: boolean }) => [p.name, p.required, p.skipped])).toEqual([['ok', true, false], ['secret1', true, true]]);
+    expect(j.failures).toEqual(['secret1: required, but not checked: NOT_SET_KEY_1 is not set; export NOT_SET_KEY_1, or list in --require only the named providers that must pass']);
+    const optional = await run(['--config', config, 'health', 'ok', 'secret1', '--require', 'ok', '--format', 'json'], { env });
+    expect(optional.code).toBe(0);
+    expect(JSON.parse(optional.stdout).providers[1]).toMatchObject({ name: 'secret1', required: false, skipped: true, error_message: 'NOT_SET_KEY_1 is not set' });
+  });
+
+  it('a provider with required: true and no key is not left out of a plain `health`: the run fails and says how to fix it', async () => {
+    const file = join(dir, 'required-keyless.yaml');
+    writeFileSync(file, `providers:\n  ok: { api: openai, base_url: "${server.baseUrl('ok')}", model: gpt-test, api_key_env: OK_KEY }\n  must: { api: openai, base_url: "${server.baseUrl('ok')}", model: m, api_key_env: NOT_SET_KEY_9, required: true }\n`);
+    const r = await run(['--config', file, 'health', '--format', 'json'], { env: { ...env, OK_KEY: 'sk-ok-key-0123' } });
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.providers.map((p: { name: string; required: boolean; healthy: boolean; skipped: boolean }) => [p.name, p.required, p.healthy, p.skipped])).toEqual([['ok', false, true, false], ['must', true, false, true]]);
+    expect(j.failures).toEqual([`must: required, but not checked: NOT_SET_KEY_9 is not set; export NOT_SET_KEY_9, or drop required: true from must in ${file}`]);
   });
 
   it('says what health needs when no key is set, and --require with a chain name points to --chain', async () => {

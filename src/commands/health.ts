@@ -29,11 +29,14 @@ export interface HealthOptions {
 const FORMATS = ['table', 'json', 'markdown', 'junit'] as const;
 type Format = (typeof FORMATS)[number];
 
-/** The providers to check: those named (chains expanded), else every provider whose key is set. */
+/**
+ * The providers to check: those named (chains expanded), else every provider whose key is set and every
+ * provider marked `required: true` (one without its key fails the run as required, rather than vanish).
+ */
 function selectForHealth(cfg: Config, names: string[], chains: string[]): ProviderConfig[] {
   if (names.length || chains.length) return selectProviders(cfg, [...names, ...chains], process.env, 'health');
   requireSomeProviders(cfg);
-  const withKeys = [...cfg.providers.values()].filter((p) => p.apiKeyEnv && hasKey(p));
+  const withKeys = [...cfg.providers.values()].filter((p) => (p.apiKeyEnv && hasKey(p)) || p.required);
   if (withKeys.length === 0) {
     // Providers often share one key variable: each is named once.
     const vars = [...new Set([...cfg.providers.values()].map((p) => p.apiKeyEnv).filter(Boolean))];
@@ -44,11 +47,16 @@ function selectForHealth(cfg: Config, names: string[], chains: string[]): Provid
   return withKeys;
 }
 
+/** Why a provider must be healthy: what a message tells the user to change when it cannot be checked. */
+type RequiredBy = 'require' | 'config' | 'named';
+
 /**
- * The providers that must be healthy. A provider named by --require but not selected is added to
- * `selected`: leaving it out would hide that it is missing (e.g. has no key).
+ * The providers that must be healthy, each with what made it so. A provider named by --require but not
+ * selected is added to `selected`: leaving it out would hide that it is missing (e.g. has no key). Naming
+ * providers asks for them: without --require or `required: true`, every one named must pass, so a named
+ * provider without its key fails the run instead of passing it unchecked.
  */
-function requireProviders(cfg: Config, opts: HealthOptions, selected: ProviderConfig[], chains: unknown[]): Set<string> {
+function requireProviders(cfg: Config, opts: HealthOptions, selected: ProviderConfig[], chains: unknown[]): Map<string, RequiredBy> {
   const selectedNames = selected.map((p) => p.name);
   if (opts.require !== undefined) {
     const list = opts.require.split(',').map((s) => s.trim()).filter(Boolean);
@@ -62,11 +70,19 @@ function requireProviders(cfg: Config, opts: HealthOptions, selected: ProviderCo
       }
       if (!selectedNames.includes(n)) selected.push(cfg.providers.get(n)!);
     }
-    return new Set(list);
+    return new Map(list.map((n) => [n, 'require']));
   }
-  if (selected.some((p) => p.required)) return new Set(selected.filter((p) => p.required).map((p) => p.name));
-  // With a chain, the chain decides; otherwise every checked provider counts.
-  return new Set(chains.length ? [] : selectedNames);
+  if (selected.some((p) => p.required)) return new Map(selected.filter((p) => p.required).map((p) => [p.name, 'config']));
+  // With a chain, the chain decides; otherwise every selected provider counts.
+  return new Map(chains.length ? [] : selectedNames.map((n) => [n, 'named']));
+}
+
+/** The fix for a required provider whose key is not set, by what made it required. */
+function keyFix(p: ProviderConfig, by: RequiredBy, file: string): string {
+  const v = p.apiKeyEnv!;
+  if (by === 'require') return `export ${v}, or take ${p.name} out of --require`;
+  if (by === 'config') return `export ${v}, or drop required: true from ${p.name} in ${file}`;
+  return `export ${v}, or list in --require only the named providers that must pass`;
 }
 
 export async function healthCommand(names: string[], opts: HealthOptions, global: { config?: string }): Promise<number> {
@@ -93,7 +109,10 @@ export async function healthCommand(names: string[], opts: HealthOptions, global
   const required = requireProviders(cfg, opts, selected, chains);
   const mode = opts.shallow ? 'shallow' : 'deep';
   // Keyless providers are left out as skipped, as ask does: a missing secret fails only what must be checked.
-  const keyless: HealthResult[] = selected.filter((p) => !hasKey(p)).map((p) => keylessResult(p.name, p.model, required.has(p.name), p.apiKeyEnv!, mode));
+  const keyless: HealthResult[] = selected.filter((p) => !hasKey(p)).map((p) => {
+    const by = required.get(p.name);
+    return keylessResult(p.name, p.model, by !== undefined, p.apiKeyEnv!, mode, by && keyFix(p, by, cfg.file));
+  });
   const targets: HealthTarget[] = selected
     .filter((p) => hasKey(p))
     .map((p) => ({ ...openProvider(p), required: required.has(p.name) }));

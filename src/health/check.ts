@@ -72,8 +72,8 @@ export async function checkOne(t: HealthTarget, mode: 'deep' | 'shallow', timeou
   };
 }
 
-/** A provider left out because its key is not set: a failure only if it is required. */
-export function keylessResult(name: string, model: string, required: boolean, keyVar: string, mode: 'deep' | 'shallow'): HealthResult {
+/** A provider left out because its key is not set: a failure only if it is required, and then `fix` says how to put that right. */
+export function keylessResult(name: string, model: string, required: boolean, keyVar: string, mode: 'deep' | 'shallow', fix?: string): HealthResult {
   return {
     name,
     model,
@@ -84,7 +84,7 @@ export function keylessResult(name: string, model: string, required: boolean, ke
     status: null,
     error_class: null,
     error_detail: 'no_key',
-    error_message: `${keyVar} is not set`,
+    error_message: fix ? `${keyVar} is not set; ${fix}` : `${keyVar} is not set`,
     latency_ms: 0,
     ttft_ms: null,
     served_model: null,
