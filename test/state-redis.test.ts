@@ -14,6 +14,7 @@ import { cacheKey } from '../src/state/cache.js';
 import { HISTORY_SAMPLES } from '../src/state/latency.js';
 import { openStores, type StateStores } from '../src/state/stores.js';
 import { DEFAULT_PREFIX, parseRedisUrl } from '../src/state/redis-connection.js';
+import type { RedisBreakers } from '../src/state/redis.js';
 import { redact } from '../src/util/redact.js';
 import { run } from './cli-helpers.js';
 import { chainProviders, emulator, freePort } from './helpers.js';
@@ -544,7 +545,7 @@ describe('opening the stores', () => {
     );
     // the commands that only look (breaker --state) still open such a Redis
     const view = await openStores({ url: `redis://viewer:viewer-pass-5678@127.0.0.1:${own.port}`, prefix: p, breaker: POLICY, cacheTtlMs: 1000, checkRights: false });
-    expect(await (view.breakers as { all(): Promise<object> }).all()).toEqual({});
+    expect(await (view.breakers as RedisBreakers).all()).toEqual({});
     await view.close();
   });
 
