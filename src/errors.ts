@@ -14,6 +14,22 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A request field a provider of the route cannot be sent (its dialect has no such field, or a thinking
+ * budget its max tokens leave no room for): refused before any provider is called, never silently dropped.
+ * `field` is the caller's name for it (CallRequest's), `reason` the provider's side of the story.
+ */
+export class RefusedFieldError extends UsageError {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+    who: string,
+  ) {
+    super(`${who}: ${field}: ${reason}`);
+    this.name = 'RefusedFieldError';
+  }
+}
+
 /** A config problem, already formatted as `file:line:col: what is wrong; how to fix it`. */
 export class ConfigError extends UsageError {
   readonly problems: string[];

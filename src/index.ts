@@ -11,11 +11,11 @@
 export { createRouter, Router } from './router.js';
 export type { BreakerView, CallRequest, Route, RouteInfo, RouterOptions } from './router.js';
 export type { Attempt, ChainEvent, ChainResult, Decision, LiveSink } from './chain/events.js';
-export type { ChatMessage, FinishReason, Usage } from './providers/types.js';
+export type { ChatMessage, FinishReason, Reasoning, ReasoningEffort, Sampling, Usage } from './providers/types.js';
 export type { ProviderHandle } from './providers/handle.js';
 export type { Config, ChainConfig, ProviderConfig, Price } from './config/types.js';
 export { ProviderError, ERROR_CLASSES, type ErrorClass, type TimeoutPhase } from './providers/errors.js';
-export { ConfigError, UsageError } from './errors.js';
+export { ConfigError, RefusedFieldError, UsageError } from './errors.js';
 export { MemoryBreakers, type Breakers, type BreakerPolicy } from './state/breaker.js';
 export { MemoryAnswerCache, type AnswerCache, type CachedAnswer } from './state/cache.js';
 export { MemoryLatencyHistory, type LatencyHistory } from './state/latency.js';

@@ -9,10 +9,11 @@ import type { HedgeSetting } from './chain/policy.js';
 import { hasKey, loadConfig, parseConfig, requireSomeProviders, SHIPPED_CONFIG } from './config/load.js';
 import type { ChainConfig, Config, ProviderConfig } from './config/types.js';
 import { CALL_DEFAULTS } from './defaults.js';
-import { UsageError } from './errors.js';
+import { RefusedFieldError, UsageError } from './errors.js';
 import type { MockServer } from './mock/server.js';
 import { handleFrom, openProvider, type ProviderHandle } from './providers/handle.js';
-import type { ChatMessage } from './providers/types.js';
+import { REASONING_EFFORTS, SAMPLING_RANGES, type ChatMessage, type Reasoning, type Sampling } from './providers/types.js';
+import { MIN_THINKING_BUDGET } from './providers/reasoning.js';
 import { MemoryBreakers, type Breakers } from './state/breaker.js';
 import { cacheKey, MemoryAnswerCache, type AnswerCache } from './state/cache.js';
 import { MemoryLatencyHistory, type LatencyHistory } from './state/latency.js';
@@ -43,6 +44,14 @@ export interface CallRequest {
   messages: ChatMessage[];
   maxTokens?: number;
   temperature?: number;
+  /**
+   * How hard a reasoning model thinks: `effort` (OpenAI's reasoning_effort: none, minimal, low, medium, high,
+   * xhigh) or `budgetTokens` (Anthropic's thinking budget, at least 1024). Each provider gets it in its own
+   * dialect, mapped where it must be (src/providers/reasoning.ts).
+   */
+  reasoning?: Reasoning;
+  /** top_p (both dialects), top_k (Anthropic's only), seed and the penalties (OpenAI's only). */
+  sampling?: Sampling;
   signal?: AbortSignal;
   /** One deadline for the whole call (default 120 s). */
   timeoutMs?: number;
@@ -186,6 +195,7 @@ export class Router {
     checkRequest(req, this.who);
     const route = this.route(req.model ?? 'default');
     checkFitsSomewhere(req, route, this.who);
+    checkSendable(req, route, this.who);
     const c = route.chain;
     const useCache = req.cache !== false && this.cache !== null;
     const chain = new FallbackChain(route.providers, {
@@ -197,13 +207,13 @@ export class Router {
       firstTokenMsPerPromptToken: CALL_DEFAULTS.firstTokenMsPerPromptToken,
       breakers: this.breakers,
       history: this.history,
-      cache: useCache ? { store: this.cache!, key: once(() => cacheKey({ messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature, route: route.name })) } : undefined,
+      cache: useCache ? { store: this.cache!, key: once(() => cacheKey({ messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature, reasoning: req.reasoning, sampling: req.sampling, route: route.name })) } : undefined,
       staticMessage: c?.staticMessage ?? this.config.staticMessage,
       signal: req.signal,
       sink,
       afterMidStreamFailure: req.afterMidStreamFailure,
     });
-    return { chain, body: { messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature } };
+    return { chain, body: { messages: req.messages, maxTokens: req.maxTokens, temperature: req.temperature, reasoning: req.reasoning, sampling: req.sampling } };
   }
 
   /** Keeps the call's state writes (which finish after its answer) until `settled`/`close`. */
@@ -322,11 +332,43 @@ function checkRequest(req: CallRequest, who: string): void {
   if (!whole(req.maxTokens, 1)) throw bad(`maxTokens must be a whole number of at least 1 (got ${show(req.maxTokens)})`);
   if (!whole(req.retries, 0)) throw bad(`retries must be a whole number of at least 0 (got ${show(req.retries)})`);
   if (req.temperature !== undefined && !(typeof req.temperature === 'number' && Number.isFinite(req.temperature) && req.temperature >= 0)) throw bad(`temperature must be a number of at least 0 (got ${show(req.temperature)})`);
+  checkGeneration(req, bad, show);
   if (req.timeoutMs !== undefined && !(typeof req.timeoutMs === 'number' && Number.isFinite(req.timeoutMs) && req.timeoutMs > 0)) throw bad(`timeoutMs must be a number of milliseconds above 0 (got ${show(req.timeoutMs)})`);
   const h = req.hedge;
   if (h !== undefined && h !== 'auto' && h !== 'off' && !(typeof h === 'number' && Number.isFinite(h) && h >= 0)) throw bad(`hedge must be "auto", "off" or a number of milliseconds (got ${show(h)})`);
   if (req.onContentFilter !== undefined && req.onContentFilter !== 'stop' && req.onContentFilter !== 'fallover') throw bad(`onContentFilter must be "stop" or "fallover" (got ${show(req.onContentFilter)})`);
   if (req.signal !== undefined && !isSignal(req.signal)) throw bad(`signal must be an AbortSignal (got ${show(req.signal)})`);
+}
+
+/** reasoning and sampling, as CallRequest types them. */
+function checkGeneration(req: CallRequest, bad: (what: string) => UsageError, show: (v: unknown) => string): void {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const r: unknown = req.reasoning;
+  if (r !== undefined) {
+    if (!isObj(r)) throw bad(`reasoning must be an object like { effort: "high" } or { budgetTokens: 4096 } (got ${show(r)})`);
+    if (r.effort !== undefined && !REASONING_EFFORTS.includes(r.effort as never)) throw bad(`reasoning.effort must be one of ${REASONING_EFFORTS.join(', ')} (got ${show(r.effort)})`);
+    if (r.budgetTokens !== undefined && !(typeof r.budgetTokens === 'number' && Number.isSafeInteger(r.budgetTokens) && r.budgetTokens >= MIN_THINKING_BUDGET)) throw bad(`reasoning.budgetTokens must be a whole number of at least ${MIN_THINKING_BUDGET}, Anthropic's minimum (got ${show(r.budgetTokens)})`);
+  }
+  const s: unknown = req.sampling;
+  if (s === undefined) return;
+  if (!isObj(s)) throw bad(`sampling must be an object like { topP: 0.9 } (got ${show(s)})`);
+  for (const [key, [min, max]] of Object.entries(SAMPLING_RANGES)) {
+    const v = s[key];
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max)) throw bad(`sampling.${key} must be a number from ${min} to ${max} (got ${show(v)})`);
+  }
+  if (s.topK !== undefined && !(typeof s.topK === 'number' && Number.isSafeInteger(s.topK) && s.topK >= 0)) throw bad(`sampling.topK must be a whole number of at least 0 (got ${show(s.topK)})`);
+  if (s.seed !== undefined && !(typeof s.seed === 'number' && Number.isSafeInteger(s.seed))) throw bad(`sampling.seed must be a whole number (got ${show(s.seed)})`);
+}
+
+/**
+ * Every provider of the route must be able to take what the request asks (adapter.refuse): a field one of
+ * them cannot express is refused before the first is called, not dropped when the chain reaches it.
+ */
+function checkSendable(req: CallRequest, route: Route, who: string): void {
+  for (const p of route.providers) {
+    const r = p.adapter.refuse?.(req);
+    if (r) throw new RefusedFieldError(r.field === 'reasoning' ? r.field : `sampling.${r.field}`, r.reason, who);
+  }
 }
 
 /**

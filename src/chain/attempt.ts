@@ -98,6 +98,8 @@ export class LiveAttempt {
           messages: req.messages,
           maxTokens: req.maxTokens,
           temperature: req.temperature,
+          reasoning: req.reasoning,
+          sampling: req.sampling,
           stream: true,
           signal: this.controller.signal,
           deadline,

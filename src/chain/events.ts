@@ -1,14 +1,13 @@
 import type { ProviderError } from '../providers/errors.js';
 import type { ProviderHandle } from '../providers/handle.js';
-import type { ChatMessage, FinishReason, Usage } from '../providers/types.js';
+import type { ChatMessage, FinishReason, Generation, Usage } from '../providers/types.js';
 
 /** The parts of a provider handle the chain reads. */
 export type ChainProvider = Pick<ProviderHandle, 'name' | 'model' | 'adapter' | 'price' | 'contextWindow' | 'timeouts' | 'breakerKey'>;
 
-export interface ChainRequest {
+/** The messages and what the caller asked of the answer (max tokens, temperature, reasoning, sampling), sent to every attempt alike. */
+export interface ChainRequest extends Generation {
   messages: ChatMessage[];
-  maxTokens?: number;
-  temperature?: number;
 }
 
 export type Decision = 'success' | 'retry' | 'fallover' | 'stop' | 'skipped_breaker_open' | 'skipped_context_window' | 'hedge_lost';

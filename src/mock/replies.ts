@@ -95,9 +95,9 @@ export function missingField(dialect: Dialect, field: string): ErrorReply {
 /**
  * A request the service itself refuses with a 400 before any model runs, in its words (OpenAI's and
  * Anthropic's; the other dialects' services are more lenient and are not second-guessed): out-of-range
- * temperature, no messages, a "system" message role on Anthropic, stream_options without stream, a
- * tool_choice naming a tool the request does not offer. A client tested against the emulator then
- * meets these before production does.
+ * temperature, no messages, a "system" message role on Anthropic, a thinking budget not below max_tokens on
+ * Anthropic, stream_options without stream, a tool_choice naming a tool the request does not offer. A
+ * client tested against the emulator then meets these before production does.
  */
 export function requestProblem(body: Record<string, unknown>, dialect: Dialect): { message: string; param: string } | undefined {
   if (dialect !== 'openai' && dialect !== 'anthropic') return undefined;
@@ -117,6 +117,11 @@ export function requestProblem(body: Record<string, unknown>, dialect: Dialect):
   if (dialect === 'anthropic' && Array.isArray(messages)) {
     const i = messages.findIndex((m) => (m as { role?: unknown })?.role === 'system');
     if (i >= 0) return { message: `messages.${i}.role: Unexpected role "system". The Messages API accepts a top-level \`system\` parameter, not "system" as an input message role.`, param: 'messages' };
+  }
+  const thinking = body.thinking as { type?: unknown; budget_tokens?: unknown } | undefined;
+  if (dialect === 'anthropic' && thinking?.type === 'enabled' && typeof thinking.budget_tokens === 'number' && typeof body.max_tokens === 'number' && thinking.budget_tokens >= body.max_tokens) {
+    // The API's own words, as relayed in anthropics/claude-code#8756 (a real 400 from Claude Sonnet 4.5).
+    return { message: '`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size', param: 'max_tokens' };
   }
   if (dialect === 'openai' && body.stream_options !== undefined && body.stream_options !== null && body.stream !== true) {
     return { message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param: 'stream_options' };

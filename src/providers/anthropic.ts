@@ -4,7 +4,8 @@ import { httpError } from './classify.js';
 import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
 import { asObject, malformed, num } from './openai.js';
 import type { SseEvent } from './sse.js';
-import type { ChatRequest, FinishReason, Usage } from './types.js';
+import { budgetFor } from './reasoning.js';
+import type { ChatRequest, FinishReason, Generation, RequestRefusal, Usage } from './types.js';
 
 const STOP: Record<string, FinishReason> = {
   end_turn: 'stop',
@@ -19,6 +20,26 @@ const STOP: Record<string, FinishReason> = {
 /** Anthropic's default when a request does not set max_tokens, which this API requires. */
 const DEFAULT_MAX_TOKENS = 1024;
 
+type Thinking = { type: 'enabled'; budget_tokens: number } | { type: 'disabled' };
+
+/** The request's reasoning as Anthropic's thinking: its own budget, else the effort's (reasoning.ts); effort "none" turns thinking off. */
+function thinkingOf(req: Generation): Thinking | undefined {
+  const r = req.reasoning;
+  if (!r || (r.budgetTokens === undefined && r.effort === undefined)) return undefined;
+  const budget = r.budgetTokens ?? budgetFor(r.effort!);
+  return budget === undefined ? { type: 'disabled' } : { type: 'enabled', budget_tokens: budget };
+}
+
+/**
+ * max_tokens counts thinking and answer together (Anthropic's extended-thinking docs). Set by the request or
+ * the provider, it is sent as is (refuse() checks the budget fits below it); left to the default, the budget
+ * is added to the default answer size, as the Vercel AI SDK's Anthropic provider adds it to every max tokens
+ * (there always; here only to the default, so a max_tokens the caller set reaches Anthropic unchanged).
+ */
+function maxTokensOf(req: Generation, configured: number | undefined, thinking: Thinking | undefined): number {
+  return req.maxTokens ?? configured ?? (thinking?.type === 'enabled' ? thinking.budget_tokens + DEFAULT_MAX_TOKENS : DEFAULT_MAX_TOKENS);
+}
+
 /**
  * Anthropic Messages API: x-api-key + anthropic-version, system hoisted out of messages, named SSE events,
  * no [DONE] (message_stop ends the stream), usage split across message_start and message_delta.
@@ -28,16 +49,37 @@ export class AnthropicAdapter extends HttpAdapter {
     const s = this.settings;
     const system = req.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
     const messages = req.messages.filter((m) => m.role !== 'system');
+    const thinking = thinkingOf(req);
     const body: Record<string, unknown> = {
       model: s.model,
       messages,
       ...s.params,
-      max_tokens: req.maxTokens ?? s.maxOutputTokens ?? DEFAULT_MAX_TOKENS,
+      max_tokens: maxTokensOf(req, s.maxOutputTokens, thinking),
       stream: req.stream,
     };
     if (system) body.system = system;
     if (req.temperature !== undefined) body.temperature = req.temperature;
+    // The request's own controls win over the same fields in the provider's params (written after them).
+    if (thinking) body.thinking = thinking;
+    if (req.sampling?.topP !== undefined) body.top_p = req.sampling.topP;
+    if (req.sampling?.topK !== undefined) body.top_k = req.sampling.topK;
     return { path: '/messages', headers: this.requestHeaders(), body };
+  }
+
+  /**
+   * The Messages API has no seed and no penalties; and a thinking budget must be below max_tokens (refused
+   * here, naming both, rather than sent to be refused by the API with a 400 the chain would fall over on).
+   */
+  refuse(req: Generation): RequestRefusal | undefined {
+    const g = req.sampling;
+    const missing = g?.seed !== undefined ? (['seed', 'seed'] as const) : g?.presencePenalty !== undefined ? (['presencePenalty', 'presence_penalty'] as const) : g?.frequencyPenalty !== undefined ? (['frequencyPenalty', 'frequency_penalty'] as const) : undefined;
+    if (missing) return { field: missing[0], reason: `provider "${this.name}" speaks Anthropic's Messages API, which has no ${missing[1]}; leave it out or use a route whose providers all speak the OpenAI dialect` };
+    const thinking = thinkingOf(req);
+    if (thinking?.type !== 'enabled') return undefined;
+    const max = maxTokensOf(req, this.settings.maxOutputTokens, thinking);
+    if (thinking.budget_tokens < max) return undefined;
+    const asked = req.reasoning?.budgetTokens === undefined ? `reasoning effort "${req.reasoning?.effort}" is a thinking budget of ${thinking.budget_tokens} tokens for provider "${this.name}"` : `a thinking budget of ${thinking.budget_tokens} tokens`;
+    return { field: 'reasoning', reason: `${asked}, which must be less than max_tokens (${max}${req.maxTokens === undefined ? `, max_output_tokens of "${this.name}"` : ''}) as Anthropic requires; raise max tokens above ${thinking.budget_tokens} or ask for less reasoning` };
   }
 
   protected authHeaders(): Record<string, string> {

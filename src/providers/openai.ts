@@ -4,7 +4,8 @@ import { emptyAnswerError, noteContent, nothingSeen, type AnswerSeen } from './a
 import { httpError } from './classify.js';
 import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
 import type { SseEvent } from './sse.js';
-import type { ChatRequest, FinishReason, Usage } from './types.js';
+import { effortFor } from './reasoning.js';
+import type { ChatRequest, FinishReason, Generation, RequestRefusal, Usage } from './types.js';
 
 /**
  * OpenAI chat-completions dialect and its relatives (DeepSeek, Moonshot/Kimi, MiniMax, Gemini, Mistral, xAI,
@@ -22,10 +23,24 @@ export class OpenAIAdapter extends HttpAdapter {
     const maxTokens = req.maxTokens ?? s.maxOutputTokens;
     if (maxTokens !== undefined) body[s.maxTokensParam ?? 'max_tokens'] = maxTokens;
     if (req.temperature !== undefined) body.temperature = req.temperature;
+    // The request's own controls win over the same fields in the provider's params (written after them).
+    const r = req.reasoning;
+    if (r?.effort !== undefined || r?.budgetTokens !== undefined) body.reasoning_effort = r.effort ?? effortFor(r.budgetTokens!);
+    const g = req.sampling;
+    if (g?.topP !== undefined) body.top_p = g.topP;
+    if (g?.seed !== undefined) body.seed = g.seed;
+    if (g?.presencePenalty !== undefined) body.presence_penalty = g.presencePenalty;
+    if (g?.frequencyPenalty !== undefined) body.frequency_penalty = g.frequencyPenalty;
     if (req.stream && this.includeUsage && s.streamUsage !== 'never') {
       body.stream_options = { ...(s.params.stream_options as object | undefined), include_usage: true };
     }
     return { path: '/chat/completions', headers: this.requestHeaders(req.stream ? 'text/event-stream' : 'application/json'), body };
+  }
+
+  /** top_k is not a Chat Completions field (OpenAI answers it with a 400); some servers take it, through params. */
+  refuse(req: Generation): RequestRefusal | undefined {
+    if (req.sampling?.topK === undefined) return undefined;
+    return { field: 'topK', reason: `provider "${this.name}" speaks the OpenAI chat-completions dialect, which has no top_k; leave it out, use a route whose providers all speak Anthropic's, or set top_k in the provider's params in providers.yaml if its server takes it` };
   }
 
   protected authHeaders(): Record<string, string> {

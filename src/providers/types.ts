@@ -15,10 +15,46 @@ export interface Timeouts {
   totalMs?: number;
 }
 
-export interface ChatRequest {
-  messages: ChatMessage[];
+/** OpenAI's reasoning_effort values (the openai SDK 6.x ReasoningEffort type); "none" turns reasoning off. */
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
+export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
+
+/**
+ * How hard a reasoning model thinks, set by the caller in either dialect's terms: OpenAI's reasoning_effort
+ * (`effort`) or Anthropic's thinking.budget_tokens (`budgetTokens`, at least 1024). Each adapter writes it in
+ * its own dialect and maps one to the other where it must (src/providers/reasoning.ts says how).
+ */
+export interface Reasoning {
+  effort?: ReasoningEffort;
+  budgetTokens?: number;
+}
+
+/**
+ * Sampling controls beyond temperature, passed to a provider only in a dialect that has them: top_p in both,
+ * top_k in Anthropic's only, seed and the penalties in OpenAI's only. An adapter whose dialect cannot express
+ * one refuses the request (ProviderAdapter.refuse) rather than drop it.
+ */
+export interface Sampling {
+  topP?: number;
+  topK?: number;
+  seed?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+}
+
+/** The ranges the number controls take (OpenAI's API reference; Anthropic's top_p is the same 0 to 1). */
+export const SAMPLING_RANGES = { topP: [0, 1], presencePenalty: [-2, 2], frequencyPenalty: [-2, 2] } as const;
+
+/** What the caller asked of the model's answer, beside the messages: the part of a request that crosses the chain unchanged. */
+export interface Generation {
   maxTokens?: number;
   temperature?: number;
+  reasoning?: Reasoning;
+  sampling?: Sampling;
+}
+
+export interface ChatRequest extends Generation {
+  messages: ChatMessage[];
   stream: boolean;
   signal?: AbortSignal;
   timeouts?: Timeouts;
@@ -65,6 +101,12 @@ export interface ProviderAdapter {
   readonly name: string;
   readonly model: string;
   stream(request: ChatRequest): AsyncIterable<ProviderEvent>;
+  /**
+   * Why this provider cannot be sent the request as asked (a field its dialect cannot express, a reasoning
+   * budget its max tokens leave no room for), or undefined. The router asks every provider of a route before
+   * the first is called, so a field is refused, never silently dropped. Optional: no answer is "can send".
+   */
+  refuse?(request: Generation): RequestRefusal | undefined;
   /** The same events pushed to `sink` as they are decoded (no async hop per event); resolves after the last. Optional. */
   streamInto?(request: ChatRequest, sink: (ev: ProviderEvent) => void): Promise<void>;
   /** Opens connections ahead of the measured requests; optional (adapters without a pool skip it). */
@@ -80,6 +122,13 @@ export interface ProviderAdapter {
   /** A cheap reachability check: the provider's model list. Throws a ProviderError on failure. */
   listModels(timeoutMs: number, signal?: AbortSignal): Promise<ModelList>;
   close(): Promise<void>;
+}
+
+/** A request field a provider cannot be sent: which field (in the caller's terms), and why and what to do instead. */
+export interface RequestRefusal {
+  field: 'reasoning' | keyof Sampling;
+  /** Why, naming the provider, and what to send instead. */
+  reason: string;
 }
 
 export interface ModelList {

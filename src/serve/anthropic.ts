@@ -8,7 +8,9 @@
  */
 import type { ChainResult } from '../chain/chain.js';
 import type { ChatMessage, FinishReason } from '../providers/types.js';
-import { bad, BodyError, isObject, numberIn, optionalBool, positiveInt, refuseIf, requiredString, show, textContent } from './body.js';
+import { MIN_THINKING_BUDGET } from '../providers/reasoning.js';
+import { SAMPLING_RANGES, type Reasoning } from '../providers/types.js';
+import { bad, BodyError, isObject, numberIn, optionalBool, positiveInt, refuseIf, requiredString, samplingOf, show, textContent, wholeNumber } from './body.js';
 import { handleCall, type DialectSpec, type ParsedCall } from './call.js';
 import type { EndpointHandler } from './context.js';
 import type { ErrorReply } from './errors.js';
@@ -39,12 +41,41 @@ function parse(body: unknown): ParsedCall | ErrorReply {
       messages.push({ role: m.role, content: textContent(m.content, `${at}.content`, 'text', refusePart) });
     });
     refuseIf(Array.isArray(body.tools) && body.tools.length > 0, 'tools', 'tool use is not supported: llm-fallback serve answers text only; send the request without tools');
+    const out = body.output_config;
+    refuseIf(isObject(out) && out.effort !== undefined && out.effort !== null, 'output_config.effort', 'effort is not supported: llm-fallback serve passes reasoning on as a thinking budget every provider can take; send thinking {"type":"enabled","budget_tokens":N} instead');
+    refuseIf(isObject(out) && out.format !== undefined && out.format !== null, 'output_config.format', 'structured output is not supported: llm-fallback serve answers plain text; leave output_config.format out');
     refuseIf(Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0, 'stop_sequences', 'stop sequences are not supported: the chain cannot pass them to every provider; leave stop_sequences out');
-    return { model, messages, maxTokens, temperature: numberIn(body, 'temperature', 0, 1), stream: optionalBool(body, 'stream'), includeUsage: true };
+    return {
+      model,
+      messages,
+      maxTokens,
+      temperature: numberIn(body, 'temperature', 0, 1),
+      reasoning: thinking(body.thinking, maxTokens!),
+      sampling: samplingOf({ topP: numberIn(body, 'top_p', ...SAMPLING_RANGES.topP), topK: wholeNumber(body, 'top_k', 0) }),
+      stream: optionalBool(body, 'stream'),
+      includeUsage: true,
+    };
   } catch (e) {
     if (e instanceof BodyError) return e.reply;
     throw e;
   }
+}
+
+/**
+ * `thinking` as the chain's reasoning: enabled with its budget, or disabled (effort "none"). The budget's
+ * rules are the API's (at least 1024, below max_tokens), checked here with the API's words for the second
+ * (its 400 as relayed in anthropics/claude-code#8756), so a client meets them here as it would there.
+ */
+function thinking(v: unknown, maxTokens: number): Reasoning | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) bad('thinking', `must be an object like {"type":"enabled","budget_tokens":2048} (got ${show(v)})`);
+  if (v.type === 'disabled') return { effort: 'none' };
+  if (v.type !== 'enabled') bad('thinking.type', `${show(v.type)} is not supported: llm-fallback serve passes thinking on as a budget every provider can take; send {"type":"enabled","budget_tokens":N} or {"type":"disabled"}`);
+  const budget = v.budget_tokens;
+  if (budget === undefined || budget === null) bad('thinking.budget_tokens', 'Field required');
+  if (typeof budget !== 'number' || !Number.isSafeInteger(budget) || budget < MIN_THINKING_BUDGET) bad('thinking.budget_tokens', `must be a whole number of at least ${MIN_THINKING_BUDGET} (got ${show(budget)})`);
+  if (budget >= maxTokens) bad('thinking.budget_tokens', '`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size');
+  return { budgetTokens: budget };
 }
 
 const STOP: Record<FinishReason, string> = { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use', content_filter: 'refusal', other: 'end_turn' };
@@ -126,6 +157,7 @@ const ANTHROPIC: DialectSpec = {
   name: 'anthropic',
   endpoint: 'messages',
   idPrefix: 'msg_',
+  wireNames: { reasoning: 'thinking', 'sampling.topP': 'top_p', 'sampling.topK': 'top_k' },
   parse,
   frames: (call, id) => new MessageFrames(id, estimatePromptTokens(call.messages)),
   complete,

@@ -3,6 +3,7 @@
  * what is wrong and how to send it instead. What the gateway cannot pass on faithfully (images, audio,
  * tools) is refused, never silently dropped.
  */
+import type { Sampling } from '../providers/types.js';
 import type { ErrorReply } from './errors.js';
 
 export class BodyError {
@@ -34,6 +35,20 @@ export function numberIn(o: Record<string, unknown>, key: string, min: number, m
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) bad(key, `must be a number from ${min} to ${max} (got ${show(v)})`);
   return v;
+}
+
+/** An optional whole number of at least `min` (a seed, a top_k). */
+export function wholeNumber(o: Record<string, unknown>, key: string, min = Number.MIN_SAFE_INTEGER): number | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) bad(key, `must be a whole number${min > Number.MIN_SAFE_INTEGER ? ` of at least ${min}` : ''} (got ${show(v)})`);
+  return v;
+}
+
+/** The sampling fields present, or undefined when none is (so a request without them hashes and travels as before). */
+export function samplingOf(s: Sampling): Sampling | undefined {
+  const set = Object.entries(s).filter(([, v]) => v !== undefined);
+  return set.length ? (Object.fromEntries(set) as Sampling) : undefined;
 }
 
 export function optionalBool(o: Record<string, unknown>, key: string): boolean {

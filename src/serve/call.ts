@@ -7,8 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChainEvent, ChainResult } from '../chain/chain.js';
 import { CALL_DEFAULTS } from '../defaults.js';
-import { UsageError } from '../errors.js';
-import type { ChatMessage } from '../providers/types.js';
+import { RefusedFieldError, UsageError } from '../errors.js';
+import type { ChatMessage, Reasoning, Sampling } from '../providers/types.js';
 import type { Route, Router } from '../router.js';
 import type { Endpoint, EndpointContext } from './context.js';
 import { sendError, type Dialect, type ErrorReply } from './errors.js';
@@ -26,6 +26,8 @@ export interface ParsedCall {
   messages: ChatMessage[];
   maxTokens?: number;
   temperature?: number;
+  reasoning?: Reasoning;
+  sampling?: Sampling;
   stream: boolean;
   /** OpenAI stream_options.include_usage. */
   includeUsage: boolean;
@@ -42,6 +44,8 @@ export interface DialectSpec {
   complete(result: ChainResult, call: ParsedCall, id: string, created: number): string;
   /** Response ids: chatcmpl-…, msg_…. */
   idPrefix: string;
+  /** The dialect's name of each request field a provider may refuse (RefusedFieldError's field): the 400 names what the client sent. */
+  wireNames: Partial<Record<string, string>>;
 }
 
 export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMessage, res: ServerResponse, ctx: EndpointContext): Promise<void> {
@@ -64,6 +68,8 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
     messages: call.messages,
     maxTokens: call.maxTokens,
     temperature: call.temperature,
+    reasoning: call.reasoning,
+    sampling: call.sampling,
     signal: ctx.signal,
     timeoutMs: CALL_DEFAULTS.deadlineMs,
     afterMidStreamFailure: () => (shown ? ('stop' as const) : ('fallover' as const)),
@@ -78,7 +84,7 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
     try {
       events = ctx.router.stream(request);
     } catch (e) {
-      if (e instanceof UsageError) return sendError(res, d.name, { status: 400, code: 'context_length_exceeded', param: 'messages', message: e.message });
+      if (e instanceof UsageError) return sendError(res, d.name, requestError(d, e));
       throw e;
     }
     const out = await streamAnswer(events, ctx.commit(call.model), route, d.frames(call, id, created), res, ctx.abort, () => (shown = true));
@@ -89,7 +95,7 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
     try {
       result = await ctx.router.chat(request);
     } catch (e) {
-      if (e instanceof UsageError) return sendError(res, d.name, { status: 400, code: 'context_length_exceeded', param: 'messages', message: e.message });
+      if (e instanceof UsageError) return sendError(res, d.name, requestError(d, e));
       throw e;
     }
     if (result.source === 'none') status = replyNone(d, res, result, route, ctx.router);
@@ -100,6 +106,15 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
     }
   }
   ctx.observe({ endpoint: d.endpoint, model: call.model, stream: call.stream, result, startEpochMs, traceparent: header(req, 'traceparent'), status, cut });
+}
+
+/** A request the router refused before calling anyone: a field a provider cannot be sent, or a prompt no provider's window fits. */
+function requestError(d: DialectSpec, e: UsageError): ErrorReply {
+  if (e instanceof RefusedFieldError) {
+    const param = d.wireNames[e.field] ?? e.field;
+    return { status: 400, code: 'invalid_request', param, message: `${param}: ${e.reason}` };
+  }
+  return { status: 400, code: 'context_length_exceeded', param: 'messages', message: e.message };
 }
 
 /** Sends the status for a call without an answer; returns it. */

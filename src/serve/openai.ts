@@ -7,7 +7,8 @@
  */
 import type { ChainResult } from '../chain/chain.js';
 import type { ChatMessage, FinishReason, Usage } from '../providers/types.js';
-import { bad, BodyError, isObject, numberIn, optionalBool, positiveInt, refuseIf, requiredString, show, textContent } from './body.js';
+import { REASONING_EFFORTS, SAMPLING_RANGES, type ReasoningEffort } from '../providers/types.js';
+import { bad, BodyError, isObject, numberIn, optionalBool, positiveInt, refuseIf, requiredString, samplingOf, show, textContent, wholeNumber } from './body.js';
 import { handleCall, type DialectSpec, type ParsedCall } from './call.js';
 import type { EndpointHandler } from './context.js';
 import type { ErrorReply } from './errors.js';
@@ -41,11 +42,22 @@ function parse(body: unknown): ParsedCall | ErrorReply {
     const stream = optionalBool(body, 'stream');
     const opts = body.stream_options;
     const includeUsage = isObject(opts) && opts.include_usage === true;
+    const effort = body.reasoning_effort;
+    if (effort !== undefined && effort !== null && !REASONING_EFFORTS.includes(effort as ReasoningEffort)) bad('reasoning_effort', `must be one of ${REASONING_EFFORTS.join(', ')} (got ${show(effort)})`);
     return {
       model,
       messages,
       maxTokens: positiveInt(body, 'max_completion_tokens') ?? positiveInt(body, 'max_tokens'),
       temperature: numberIn(body, 'temperature', 0, 2),
+      reasoning: effort === undefined || effort === null ? undefined : { effort: effort as ReasoningEffort },
+      // top_k is not OpenAI's, but vLLM, Ollama and OpenRouter take it in this dialect; it reaches Anthropic-dialect providers only.
+      sampling: samplingOf({
+        topP: numberIn(body, 'top_p', ...SAMPLING_RANGES.topP),
+        topK: wholeNumber(body, 'top_k', 0),
+        seed: wholeNumber(body, 'seed'),
+        presencePenalty: numberIn(body, 'presence_penalty', ...SAMPLING_RANGES.presencePenalty),
+        frequencyPenalty: numberIn(body, 'frequency_penalty', ...SAMPLING_RANGES.frequencyPenalty),
+      }),
       stream,
       includeUsage,
     };
@@ -130,6 +142,7 @@ const OPENAI: DialectSpec = {
   name: 'openai',
   endpoint: 'chat_completions',
   idPrefix: 'chatcmpl-',
+  wireNames: { reasoning: 'reasoning_effort', 'sampling.topP': 'top_p', 'sampling.topK': 'top_k', 'sampling.seed': 'seed', 'sampling.presencePenalty': 'presence_penalty', 'sampling.frequencyPenalty': 'frequency_penalty' },
   parse,
   frames: (call, id, created) => new ChunkFrames(id, created, call.includeUsage),
   complete,

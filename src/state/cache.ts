@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ChatMessage, Usage } from '../providers/types.js';
+import type { ChatMessage, Reasoning, Sampling, Usage } from '../providers/types.js';
 import { atomicWrite, cacheDir, cleanStaleTmp, ensurePrivateDir, readText } from './files.js';
 import type { Warn } from './json-store.js';
 
@@ -18,6 +18,8 @@ export interface CacheKeyInput {
   messages: ChatMessage[];
   maxTokens?: number;
   temperature?: number;
+  reasoning?: Reasoning;
+  sampling?: Sampling;
   /** The chain or provider asked: one route's cached answer never stands in for another's (it may be another model). */
   route?: string;
 }
@@ -28,6 +30,9 @@ export function cacheKey(req: CacheKeyInput): string {
     messages: req.messages.map((m) => ({ role: m.role, content: m.content.trim() })),
     max_tokens: req.maxTokens ?? null,
     temperature: req.temperature ?? null,
+    // Only when set: keys of requests without them stay what they were before these existed.
+    ...(req.reasoning !== undefined ? { reasoning: { effort: req.reasoning.effort ?? null, budget_tokens: req.reasoning.budgetTokens ?? null } } : {}),
+    ...(req.sampling !== undefined ? { sampling: { top_p: req.sampling.topP ?? null, top_k: req.sampling.topK ?? null, seed: req.sampling.seed ?? null, presence_penalty: req.sampling.presencePenalty ?? null, frequency_penalty: req.sampling.frequencyPenalty ?? null } } : {}),
     ...(req.route !== undefined ? { route: req.route } : {}),
   };
   return createHash('sha256').update(JSON.stringify(normal)).digest('hex');

@@ -1,0 +1,180 @@
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { describe, expect, it } from 'vitest';
+import { createRouter } from '../src/router.js';
+import { emulator } from './helpers.js';
+import { gateway } from './serve-harness.js';
+
+/*
+ * Request fields beyond the messages, sent by the official openai (6.x) and @anthropic-ai/sdk clients to
+ * the gateway, judged by the bodies the emulator received upstream (MockServer.received): reasoning controls
+ * cross the chain in each provider's own dialect, sampling fields pass where the provider's dialect has them,
+ * and what a provider cannot be sent is one 400 naming the field and the provider, never silently dropped.
+ */
+const c = (value: number) => ({ dist: 'constant' as const, value });
+const server = await emulator({
+  gpt: { dialect: 'openai', output_tokens: c(4), itl: c(1) },
+  claude: { dialect: 'anthropic', output_tokens: c(4), itl: c(1) },
+});
+const { h } = await gateway(
+  server,
+  { gpt: 'gpt', claude: 'claude', tuned: 'gpt', capped: 'claude' },
+  { both: ['gpt', 'claude'] },
+  {
+    over: {
+      // The provider's own params: the request's fields win over the same ones, the rest still go.
+      tuned: { params: { reasoning_effort: 'low', top_p: 0.5, service_tier: 'flex' } },
+      capped: { max_output_tokens: 2000 },
+    },
+  },
+);
+
+const openai = new OpenAI({ apiKey: 'unused', baseURL: `${h.url}/v1`, maxRetries: 0, timeout: 10_000 });
+const anthropic = new Anthropic({ apiKey: 'unused', baseURL: h.url, maxRetries: 0, timeout: 10_000 });
+const messages = [{ role: 'user' as const, content: 'Is 9.11 larger than 9.8?' }];
+/**
+ * top_p and top_k are Messages API fields under anthropic-version 2023-06-01 (the one the gateway's adapter
+ * sends); @anthropic-ai/sdk 1.x types follow API version 2026-10-21 and no longer list them, so a client
+ * sends them as extra fields, which the SDK passes on as they are.
+ */
+type Sampled = Anthropic.MessageCreateParamsNonStreaming & { top_p?: number; top_k?: number };
+const sampled = (p: Sampled) => p as Anthropic.MessageCreateParamsNonStreaming;
+/** The message of an Anthropic-dialect error body, as the SDK parsed it. */
+const anthropicMessage = (e: unknown) => ((e as InstanceType<typeof Anthropic.APIError>).error as { error?: { message?: string } } | undefined)?.error?.message ?? '';
+
+/** The body the emulated provider received for the call just made (both routes' providers share an emulator entry). */
+const lastBody = (emulated: 'gpt' | 'claude') => {
+  const all = server.received(emulated);
+  return all[all.length - 1];
+};
+const count = (emulated: 'gpt' | 'claude') => server.received(emulated).length;
+
+describe('OpenAI reasoning_effort and sampling through the openai SDK', () => {
+  it('reaches an OpenAI-dialect provider as reasoning_effort, with top_p, seed and the penalties as sent', async () => {
+    const r = await openai.chat.completions.create({ model: 'gpt', messages, reasoning_effort: 'high', top_p: 0.9, seed: 42, presence_penalty: 0.5, frequency_penalty: -0.25, max_completion_tokens: 300 });
+    expect(r.choices[0].message.content).toBeTruthy();
+    expect(lastBody('gpt')).toMatchObject({ reasoning_effort: 'high', top_p: 0.9, seed: 42, presence_penalty: 0.5, frequency_penalty: -0.25, max_tokens: 300 });
+  });
+
+  it('reaches an Anthropic-dialect provider as thinking with the mapped budget, max_tokens left room for the answer', async () => {
+    const stream = await openai.chat.completions.create({ model: 'claude', messages, reasoning_effort: 'medium', top_p: 0.95, stream: true });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBeTruthy();
+    const body = lastBody('claude');
+    // medium is 8,192 thinking tokens (src/providers/reasoning.ts); no max tokens asked: the default answer size beside it.
+    expect(body.thinking).toEqual({ type: 'enabled', budget_tokens: 8192 });
+    expect(body.max_tokens).toBe(8192 + 1024);
+    expect(body.top_p).toBe(0.95);
+    expect(body).not.toHaveProperty('reasoning_effort');
+  });
+
+  it('"none" turns an Anthropic provider\'s thinking off', async () => {
+    await openai.chat.completions.create({ model: 'claude', messages, reasoning_effort: 'none' });
+    expect(lastBody('claude').thinking).toEqual({ type: 'disabled' });
+  });
+
+  it('an effort whose budget does not fit below max tokens is one 400 naming reasoning_effort and the provider, and nothing is sent', async () => {
+    const before = count('claude');
+    const err = await openai.chat.completions.create({ model: 'both', messages, reasoning_effort: 'high', max_tokens: 1000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    const e = err as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(e.param).toBe('reasoning_effort');
+    expect(e.message).toContain('reasoning_effort: reasoning effort "high" is a thinking budget of 24576 tokens for provider "claude", which must be less than max_tokens (1000)');
+    expect(count('claude')).toBe(before);
+  });
+
+  it('a provider\'s max_output_tokens is the limit the budget must fit below when the request sets none', async () => {
+    const err = await openai.chat.completions.create({ model: 'capped', messages, reasoning_effort: 'medium' }).catch((e: unknown) => e);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).status).toBe(400);
+    expect((err as Error).message).toContain('must be less than max_tokens (2000, max_output_tokens of "capped")');
+    await openai.chat.completions.create({ model: 'capped', messages, reasoning_effort: 'low' });
+    expect(lastBody('claude')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 }, max_tokens: 2000 });
+  });
+
+  it('seed to a chain with an Anthropic provider is one 400 naming seed and the provider, and nothing is sent', async () => {
+    const before = count('gpt');
+    const err = await openai.chat.completions.create({ model: 'both', messages, seed: 7 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('seed');
+    expect((err as Error).message).toContain(`seed: provider "claude" speaks Anthropic's Messages API, which has no seed`);
+    expect(count('gpt')).toBe(before);
+  });
+
+  it('the request\'s fields win over the provider\'s params, whose other fields still go', async () => {
+    await openai.chat.completions.create({ model: 'tuned', messages, reasoning_effort: 'minimal', top_p: 0.8 });
+    expect(lastBody('gpt')).toMatchObject({ reasoning_effort: 'minimal', top_p: 0.8, service_tier: 'flex' });
+    await openai.chat.completions.create({ model: 'tuned', messages });
+    expect(lastBody('gpt')).toMatchObject({ reasoning_effort: 'low', top_p: 0.5, service_tier: 'flex' });
+  });
+
+  it('a reasoning_effort outside the SDK\'s values and an out-of-range top_p are 400s naming them', async () => {
+    const bad = await openai.chat.completions.create({ model: 'gpt', messages, reasoning_effort: 'extreme' as 'high' }).catch((e: unknown) => e);
+    expect((bad as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('reasoning_effort');
+    expect((bad as Error).message).toContain('must be one of none, minimal, low, medium, high, xhigh (got "extreme")');
+    const range = await openai.chat.completions.create({ model: 'gpt', messages, top_p: 1.5 }).catch((e: unknown) => e);
+    expect((range as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('top_p');
+  });
+});
+
+describe('Anthropic thinking and sampling through the @anthropic-ai/sdk', () => {
+  it('reaches an Anthropic-dialect provider as the same thinking, max_tokens, top_p and top_k', async () => {
+    const m = await anthropic.messages.create(sampled({ model: 'claude', max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 2048 }, top_p: 0.9, top_k: 40, messages }));
+    expect(m.content.some((b) => b.type === 'text')).toBe(true);
+    expect(lastBody('claude')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048 }, max_tokens: 3000, top_p: 0.9, top_k: 40 });
+  });
+
+  it('reaches an OpenAI-dialect provider as the effort the budget stands for', async () => {
+    const stream = anthropic.messages.stream({ ...sampled({ model: 'gpt', max_tokens: 20_000, thinking: { type: 'enabled', budget_tokens: 10_000 }, top_p: 0.7, messages }), stream: true });
+    await stream.finalMessage();
+    const body = lastBody('gpt');
+    // 10,000 reaches medium's 8,192 but not high's 24,576 (src/providers/reasoning.ts).
+    expect(body).toMatchObject({ reasoning_effort: 'medium', top_p: 0.7, max_tokens: 20_000 });
+    expect(body).not.toHaveProperty('thinking');
+  });
+
+  it('top_k to a chain with an OpenAI-dialect provider is one 400 naming top_k and the provider', async () => {
+    const err = await anthropic.messages.create(sampled({ model: 'both', max_tokens: 100, top_k: 5, messages })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(anthropicMessage(err)).toMatch(/^top_k: provider "gpt" speaks the OpenAI chat-completions dialect, which has no top_k; leave it out/);
+  });
+
+  it('a budget not below max_tokens is refused in the API\'s own words; below 1024 and adaptive thinking are refused too', async () => {
+    const before = count('claude');
+    const over = await anthropic.messages.create({ model: 'claude', max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 2048 }, messages }).catch((e: unknown) => e);
+    expect(over).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(anthropicMessage(over)).toContain('`max_tokens` must be greater than `thinking.budget_tokens`');
+    const small = await anthropic.messages.create({ model: 'claude', max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 500 }, messages }).catch((e: unknown) => e);
+    expect(anthropicMessage(small)).toBe('thinking.budget_tokens: must be a whole number of at least 1024 (got 500)');
+    const adaptive = await anthropic.messages.create({ model: 'claude', max_tokens: 2048, thinking: { type: 'adaptive' }, messages }).catch((e: unknown) => e);
+    expect(anthropicMessage(adaptive)).toMatch(/^thinking\.type: "adaptive" is not supported/);
+    const effort = await anthropic.messages.create({ model: 'claude', max_tokens: 2048, output_config: { effort: 'high' }, messages }).catch((e: unknown) => e);
+    expect(anthropicMessage(effort)).toMatch(/^output_config\.effort: effort is not supported/);
+    expect(count('claude')).toBe(before);
+  });
+});
+
+describe('the emulator judges thinking as the Messages API does', () => {
+  it('answers a budget not below max_tokens with the API\'s 400', async () => {
+    const direct = new Anthropic({ apiKey: 'unused', baseURL: server.baseUrl('claude').replace(/\/v1$/, ''), maxRetries: 0, timeout: 10_000 });
+    const err = await direct.messages.create({ model: server.profile.providers.claude.model, max_tokens: 1024, thinking: { type: 'enabled', budget_tokens: 1024 }, messages }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((err as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('`max_tokens` must be greater than `thinking.budget_tokens`') } });
+  });
+});
+
+describe('the library', () => {
+  it('takes reasoning and sampling on a call, and refuses what a provider cannot be sent with a RefusedFieldError', async () => {
+    const provider = (name: 'gpt' | 'claude') => ({ api: server.profile.providers[name].dialect, base_url: server.baseUrl(name), model: server.profile.providers[name].model });
+    const router = await createRouter({ config: { defaults: { retries: 0 }, providers: { gpt: provider('gpt'), claude: provider('claude') } }, who: 'lib' });
+    try {
+      const r = await router.chat({ model: 'claude', messages, reasoning: { effort: 'low' }, sampling: { topK: 3 } });
+      expect(r.source).toBe('live');
+      expect(lastBody('claude')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 }, max_tokens: 2048, top_k: 3 });
+      await expect(router.chat({ model: 'gpt', messages, sampling: { topK: 3 } })).rejects.toMatchObject({ name: 'RefusedFieldError', field: 'sampling.topK' });
+      await expect(router.chat({ model: 'gpt', messages, reasoning: { budgetTokens: 100 } })).rejects.toThrow('lib: reasoning.budgetTokens must be a whole number of at least 1024');
+    } finally {
+      await router.close();
+    }
+  });
+});
