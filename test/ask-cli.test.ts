@@ -13,6 +13,7 @@ const server = await emulator({
   p1: { dialect: 'openai', output_tokens: c(6), api_key: KEY },
   p2: { dialect: 'deepseek', output_tokens: c(7) },
   hang: { dialect: 'openai', script: [{ kind: 'hang' }] },
+  claude: { dialect: 'anthropic', output_tokens: c(5) },
 });
 
 function setup(extra = '') {
@@ -275,5 +276,36 @@ describe('ask on a real terminal', () => {
     const live = await onTerminal({ args: ['ask', '--config', config, '--no-cache', 'hello'], env });
     expect(live.exit).toBe(0);
     expect(live.output).toMatch(/^\r\x1b\[2Kwaiting for p1 \(m1\)…\r\x1b\[2K\w/);
+  });
+});
+
+describe('ask --reasoning-effort', () => {
+  const last = (name: string) => server.received(name).at(-1);
+
+  it('fills the same request field as serve: reasoning_effort to an OpenAI-dialect provider, a thinking budget to an Anthropic one', async () => {
+    const { config, env } = setup();
+    writeFileSync(config, readFileSync(config, 'utf8').replace('chains:', `  claude: { api: anthropic, base_url: "${server.baseUrl('claude')}", model: c1 }\nchains:`));
+    ok();
+    const o = await run(['ask', '--config', config, '--provider', 'p1', '--no-cache', '--reasoning-effort', 'high', 'Is 9.11 larger than 9.8?'], { env });
+    expect(o.code).toBe(0);
+    expect(last('p1')).toMatchObject({ reasoning_effort: 'high' });
+
+    const a = await run(['ask', '--config', config, '--provider', 'claude', '--no-cache', '--reasoning-effort', 'medium', 'Is 9.11 larger than 9.8?'], { env });
+    expect(a.code).toBe(0);
+    expect(last('claude')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 8192 }, max_tokens: 8192 + 1024 });
+
+    const before = server.received('claude').length;
+    const tight = await run(['ask', '--config', config, '--provider', 'claude', '--no-cache', '--reasoning-effort', 'low', '--max-tokens', '600', 'Is 9.11 larger than 9.8?'], { env });
+    expect(tight.code).toBe(2);
+    expect(tight.stderr.trim().split('\n')).toHaveLength(1);
+    expect(tight.stderr).toContain('reasoning: reasoning effort "low" is a thinking budget of 1024 tokens for provider "claude", which must be less than max_tokens (600)');
+    expect(server.received('claude').length).toBe(before);
+  });
+
+  it('refuses a level it does not know, naming the choices', async () => {
+    const { config, env } = setup();
+    const r = await run(['ask', '--config', config, '--reasoning-effort', 'extreme', 'hi'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--reasoning-effort: "extreme" is not one of none, minimal, low, medium, high, xhigh');
   });
 });

@@ -3,7 +3,7 @@ import { loadConfig, SHIPPED_CONFIG } from '../config/load.js';
 import { ASK_EXIT, CALL_DEFAULTS } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { askJson, askSummary, attemptLines } from '../format/ask.js';
-import type { ChatMessage } from '../providers/types.js';
+import { REASONING_EFFORTS, type ChatMessage } from '../providers/types.js';
 import { createRouter } from '../router.js';
 import { FileBreakers } from '../state/breaker.js';
 import { FileAnswerCache } from '../state/cache.js';
@@ -22,6 +22,7 @@ export interface AskOptions {
   provider?: string;
   maxTokens?: string;
   temperature?: string;
+  reasoningEffort?: string;
   timeout?: string;
   cache: boolean;
   json?: boolean;
@@ -95,6 +96,7 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
   const signals = new StopSignals(() => abort.abort());
   const maxTokens = intFlag('--max-tokens', opts.maxTokens);
   const temperature = numberFlag('--temperature', opts.temperature, 0, 2);
+  const effort = choiceFlag('--reasoning-effort', opts.reasoningEffort, REASONING_EFFORTS);
   const timeoutMs = durationFlag('--timeout', opts.timeout) ?? CALL_DEFAULTS.deadlineMs;
   const hedgeFlag = opts.hedge === 'off' || opts.hedge === 'auto' ? opts.hedge : hedgeDuration(opts.hedge);
   const retriesFlag = intFlag('--retries', opts.retries, 0);
@@ -161,7 +163,7 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
     let result;
     try {
       result = await router.chat(
-        { model: routeName, messages, maxTokens, temperature, timeoutMs, cache: opts.cache, hedge: hedgeFlag, retries: retriesFlag, onContentFilter: onContentFilterFlag, signal: abort.signal },
+        { model: routeName, messages, maxTokens, temperature, reasoning: effort ? { effort } : undefined, timeoutMs, cache: opts.cache, hedge: hedgeFlag, retries: retriesFlag, onContentFilter: onContentFilterFlag, signal: abort.signal },
         sink,
       );
     } finally {
