@@ -164,13 +164,23 @@ describe('the emulator judges thinking as the Messages API does', () => {
 });
 
 describe('the library', () => {
-  it('takes reasoning and sampling on a call, and refuses what a provider cannot be sent with a RefusedFieldError', async () => {
+  it('takes reasoning and sampling on a call, keys the answer cache by them, and refuses what a provider cannot be sent with a RefusedFieldError', async () => {
     const provider = (name: 'gpt' | 'claude') => ({ api: server.profile.providers[name].dialect, base_url: server.baseUrl(name), model: server.profile.providers[name].model });
     const router = await createRouter({ config: { defaults: { retries: 0 }, providers: { gpt: provider('gpt'), claude: provider('claude') } }, who: 'lib' });
     try {
       const r = await router.chat({ model: 'claude', messages, reasoning: { effort: 'low' }, sampling: { topK: 3 } });
       expect(r.source).toBe('live');
       expect(lastBody('claude')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 }, max_tokens: 2048, top_k: 3 });
+      // The answer cache (the tier after every provider failed) tells requests apart by their reasoning and
+      // sampling: a cached low-effort answer never stands in for a high-effort question.
+      server.setScript('claude', [{ kind: 'overloaded' }]);
+      try {
+        expect((await router.chat({ model: 'claude', messages, reasoning: { effort: 'high' }, sampling: { topK: 3 } })).source).toBe('none');
+        expect((await router.chat({ model: 'claude', messages, reasoning: { effort: 'low' }, sampling: { topK: 4 } })).source).toBe('none');
+        expect((await router.chat({ model: 'claude', messages, reasoning: { effort: 'low' }, sampling: { topK: 3 } })).source).toBe('cache');
+      } finally {
+        server.setScript('claude', [{ kind: 'ok' }]);
+      }
       await expect(router.chat({ model: 'gpt', messages, sampling: { topK: 3 } })).rejects.toMatchObject({ name: 'RefusedFieldError', field: 'sampling.topK' });
       await expect(router.chat({ model: 'gpt', messages, reasoning: { budgetTokens: 100 } })).rejects.toThrow('lib: reasoning.budgetTokens must be a whole number of at least 1024');
     } finally {
