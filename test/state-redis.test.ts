@@ -79,7 +79,9 @@ async function startRedis(extra: string[] = [], tlsFiles?: { cert: string; key: 
     const ports = tlsFiles
       ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tlsFiles.cert, '--tls-key-file', tlsFiles.key, '--tls-ca-cert-file', tlsFiles.cert, '--tls-auth-clients', 'no']
       : ['--port', String(port)];
-    const child = spawn(REDIS_SERVER, [...ports, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--logfile', '', '--loglevel', 'warning', ...extra], { stdio: 'ignore' });
+    // --dir: a primary with a replica still writes an RDB file for the replica's first sync, and the replica keeps it
+    const dir = mkdtempSync(join(tmpdir(), 'llmf-redis-'));
+    const child = spawn(REDIS_SERVER, [...ports, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', '', '--loglevel', 'warning', ...extra], { stdio: 'ignore' });
     let exited = false;
     child.on('exit', () => (exited = true));
     const until = Date.now() + 10_000;
