@@ -40,8 +40,11 @@ const CERT = join(dir, 'cert.pem');
 
 const servers: Server[] = [];
 const children: ChildProcess[] = [];
+/** Connections to the silent servers below: ended here, or closing their servers would wait for them. */
+const silentSockets: Socket[] = [];
 afterAll(async () => {
   for (const ch of children) ch.kill('SIGKILL');
+  for (const s of silentSockets) s.destroy();
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
 });
 // A worker that dies mid-test leaves no tinyproxy behind.
@@ -104,6 +107,16 @@ async function tinyproxy(extra = ''): Promise<Tinyproxy> {
     requests: () => [...log.matchAll(/Request \(file descriptor \d+\): (\S+) (\S+) HTTP/g)].map((m) => `${m[1]} ${m[2]}`),
   };
 }
+
+/** A server on `host` that accepts connections and never sends a byte; resolves to its port. */
+const silentServer = (host: string) =>
+  listen(
+    createNetServer((s) => {
+      silentSockets.push(s);
+      s.on('error', () => undefined);
+    }),
+    host,
+  );
 
 /** A loopback port where nothing listens. */
 const deadProxy = async () => `http://127.0.0.1:${await freePort()}`;
@@ -258,6 +271,43 @@ describe('proxy: credentials (tinyproxy BasicAuth)', () => {
       expect(text).not.toContain('%50');
       expect(text).not.toContain('alice');
     }
+  });
+});
+
+describe('proxy: a failing proxy is not the provider\'s fault (circuit breaker)', () => {
+  // Three failures in a row open a provider's breaker (defaults.breaker_failures). Counted, a wrong proxy
+  // password would keep the provider skipped after it is fixed, and on one replica open the breakers
+  // every replica shares through Redis.
+  it('a wrong proxy password, a dead proxy or a silent one: ask and health fall over or report DOWN, the breaker stays closed; the right password is served at once', async () => {
+    const proxy = await tinyproxy(`BasicAuth alice ${PASSWORD}\n`);
+    const { config, env, dir: d } = setup(`${p1()}\n  local: { api: openai, base_url: "${server.baseUrl('open')}", model: m }`);
+    writeFileSync(config, readFileSync(config, 'utf8').replace('default: [p1]', 'default: [p1, local]'));
+    const silent = `http://127.0.0.1:${await silentServer('127.0.0.1')}`;
+    const wrong = proxy.url.replace('http://', 'http://alice:Wr0ngPa55w0rd@');
+    for (const url of [wrong, wrong, wrong, wrong, await deadProxy(), silent]) {
+      const r = await run(['ask', '--no-cache', '--config', config, 'hello'], { env: { ...env, HTTPS_PROXY: url }, timeoutMs: 20_000 });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/^llm-fallback: served by local .* attempts: p1 (network:ERR_PROXY_CONNECT|network:ECONNREFUSED|timeout:connect)→fallover\n$/);
+      const h = await run(['health', 'p1', '--config', config], { env: { ...env, HTTPS_PROXY: url }, timeoutMs: 20_000 });
+      expect(h.code).toBe(1);
+    }
+    const show = await run(['breaker', 'show'], { env });
+    expect(show.stdout).toBe(`0 breaker records in ${join(d, 'state', 'llm-fallback', 'breakers.json')}\n`);
+    const right = await run(['ask', '--no-cache', '--config', config, 'hello'], { env: { ...env, HTTPS_PROXY: proxy.url.replace('http://', `http://alice:${PASSWORD}@`) } });
+    expect(right.stderr).toMatch(/^llm-fallback: served by p1 /);
+  });
+
+  it('a provider that fails behind a working proxy still counts: its TLS never answering through the tunnel opens the breaker', async () => {
+    const port = await silentServer(IP);
+    const proxy = await tinyproxy(`ConnectPort ${port}\n`);
+    const { config, env } = setup(p1(`https://${IP}:${port}/p1/v1`, ', timeouts: { connect: 400ms }'));
+    for (let i = 0; i < 3; i++) {
+      const r = await run(['ask', '--no-cache', '--config', config, 'hello'], { env: { ...env, HTTPS_PROXY: proxy.url }, timeoutMs: 20_000 });
+      expect(r.stderr).toContain(`p1: connect timeout after 400ms (through proxy ${proxy.url} from HTTPS_PROXY)`);
+    }
+    expect(proxy.requests()).toEqual([`CONNECT ${IP}:${port}`, `CONNECT ${IP}:${port}`, `CONNECT ${IP}:${port}`]);
+    const show = await run(['breaker', 'show'], { env });
+    expect(show.stdout).toMatch(/^1 breaker record in .*\n {2}p1 {2}open \d+s more \(timeout\)/);
   });
 });
 

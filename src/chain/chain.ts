@@ -1,5 +1,5 @@
 import { ProviderError } from '../providers/errors.js';
-import { countsAgainstProvider } from '../providers/errors.js';
+import { blamesProvider } from '../providers/errors.js';
 import type { Breakers } from '../state/breaker.js';
 import type { AnswerCache } from '../state/cache.js';
 import type { LatencyHistory } from '../state/latency.js';
@@ -288,7 +288,7 @@ export class FallbackChain {
       const p = a.provider;
       const err = out.error!;
       lastError = err;
-      if (countsAgainstProvider(err.errorClass)) later(() => o.breakers?.failure(p.breakerKey, p.name, err.errorClass, err.retryAfterMs) ?? Promise.resolve());
+      if (blamesProvider(err)) later(() => o.breakers?.failure(p.breakerKey, p.name, err.errorClass, err.retryAfterMs) ?? Promise.resolve());
       else releaseProbe(a);
       if (err.errorClass === 'context_length') contextCeiling = Math.min(contextCeiling, p.contextWindow ?? Infinity);
       // A caller that has already shown this answer (a gateway past its stream commit) may not want another.

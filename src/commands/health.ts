@@ -4,8 +4,7 @@ import type { Config, ProviderConfig } from '../config/types.js';
 import { HEALTH_DEFAULTS } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { healthJunit, healthMarkdown, healthTable, watchLine } from '../format/health.js';
-import { checkOne, keylessResult, verdict, type HealthReport, type HealthResult, type HealthTarget } from '../health/check.js';
-import { countsAgainstProvider } from '../providers/errors.js';
+import { keylessResult, probe, verdict, type HealthReport, type HealthResult, type HealthTarget } from '../health/check.js';
 import { openProvider } from '../providers/handle.js';
 import { checkOutputPaths, divertedLines, failureLines, stepSummaryTarget, writeOutputs, type Diverted, type OutputTarget } from '../report/write.js';
 import { FileBreakers } from '../state/breaker.js';
@@ -123,14 +122,15 @@ export async function healthCommand(names: string[], opts: HealthOptions, global
   const signals = new StopSignals(() => abort.abort());
 
   const round = async (): Promise<HealthReport> => {
-    const checked = await Promise.all(targets.map((t) => checkOne(t, mode, timeoutMs, abort.signal)));
+    const probes = await Promise.all(targets.map((t) => probe(t, mode, timeoutMs, abort.signal)));
+    const checked = probes.map((p) => p.result);
     // An interrupted check says nothing about the provider: the breaker is left as it was.
     if (!abort.signal.aborted) {
       await breakers.load();
-      for (const r of checked) {
+      for (const { result: r, blamesProvider } of probes) {
         const t = targets.find((x) => x.name === r.name)!;
         if (r.healthy) await breakers.success(t.breakerKey, t.name);
-        else if (r.error_class && countsAgainstProvider(r.error_class)) await breakers.failure(t.breakerKey, t.name, r.error_class, undefined);
+        else if (r.error_class && blamesProvider) await breakers.failure(t.breakerKey, t.name, r.error_class, undefined);
       }
     }
     const results = [...checked, ...keyless].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));

@@ -1,7 +1,7 @@
 import type { Price } from '../config/types.js';
 import { costOf } from '../cost/usage-cost.js';
 import { REASONING_BUDGET_SPENT } from '../providers/answer.js';
-import { ProviderError } from '../providers/errors.js';
+import { blamesProvider, ProviderError } from '../providers/errors.js';
 import { foldStream, StreamFold } from '../providers/fold.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { withoutName } from '../format/table.js';
@@ -42,15 +42,25 @@ const PROBE = [{ role: 'user' as const, content: 'Reply with the single word OK.
 const PROBE_MAX_TOKENS = 8;
 
 export async function checkOne(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs: number, signal?: AbortSignal): Promise<HealthResult> {
+  return (await probe(t, mode, timeoutMs, signal)).result;
+}
+
+/** A check's result, and whether its failure moves the provider's breaker (see blamesProvider: not when our proxy failed). */
+export async function probe(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs: number, signal?: AbortSignal): Promise<{ result: HealthResult; blamesProvider: boolean }> {
+  const { result, error } = await run(t, mode, timeoutMs, signal);
+  return { result, blamesProvider: !result.healthy && error !== undefined && blamesProvider(error) };
+}
+
+async function run(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs: number, signal?: AbortSignal): Promise<{ result: HealthResult; error?: ProviderError }> {
   const base = { name: t.name, model: t.model, required: t.required, skipped: false, mode, checked_at: new Date().toISOString() };
   const t0 = now();
   if (mode === 'shallow') {
     try {
       const m = await t.adapter.listModels(timeoutMs, signal);
-      return { ...base, healthy: true, status: m.status, error_class: null, error_detail: null, error_message: null, latency_ms: round(m.latencyMs), ttft_ms: null, served_model: null, cost_usd: 0 };
+      return { result: { ...base, healthy: true, status: m.status, error_class: null, error_detail: null, error_message: null, latency_ms: round(m.latencyMs), ttft_ms: null, served_model: null, cost_usd: 0 } };
     } catch (e) {
       const err = e instanceof ProviderError ? e : new ProviderError({ errorClass: 'network', provider: t.name, message: String(e) });
-      return { ...base, healthy: false, status: err.status ?? null, error_class: err.errorClass, error_detail: err.detail, error_message: err.message, latency_ms: round(now() - t0), ttft_ms: null, served_model: null, cost_usd: 0 };
+      return { result: { ...base, healthy: false, status: err.status ?? null, error_class: err.errorClass, error_detail: err.detail, error_message: err.message, latency_ms: round(now() - t0), ttft_ms: null, served_model: null, cost_usd: 0 }, error: err };
     }
   }
   const f = await foldStream(t.adapter, { messages: PROBE, maxTokens: PROBE_MAX_TOKENS, stream: true, signal, timeouts: { totalMs: timeoutMs } }, new StreamFold());
@@ -58,7 +68,7 @@ export async function checkOne(t: HealthTarget, mode: 'deep' | 'shallow', timeou
   // so it is healthy; an empty answer with no token at all is not.
   const thinking = f.error?.providerCode === REASONING_BUDGET_SPENT && f.firstTokenAt !== undefined;
   const e = thinking ? undefined : f.error;
-  return {
+  const result: HealthResult = {
     ...base,
     healthy: f.ok || thinking,
     status: e?.status ?? f.status ?? null,
@@ -70,6 +80,7 @@ export async function checkOne(t: HealthTarget, mode: 'deep' | 'shallow', timeou
     served_model: f.servedModel ?? null,
     cost_usd: f.usage ? costOf(f.usage, t.price) : 0,
   };
+  return { result, error: e };
 }
 
 /** A provider left out because its key is not set: a failure only if it is required, and then `fix` says how to put that right. */

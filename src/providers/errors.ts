@@ -52,6 +52,16 @@ export function countsAgainstProvider(c: string): boolean {
   return PROVIDER_HEALTH.has(c);
 }
 
+/**
+ * Whether a failed attempt moves its provider's breaker: a failure of the provider's health class,
+ * unless our proxy failed before the provider was reached (refused us, wrong password, down, silent).
+ * That is this machine's fault: counted, a bad HTTPS_PROXY on one replica would open the breakers every
+ * replica shares, and the provider would stay skipped after the proxy is fixed.
+ */
+export function blamesProvider(err: ProviderError): boolean {
+  return countsAgainstProvider(err.errorClass) && !err.atProxy;
+}
+
 export interface ProviderErrorInit {
   errorClass: ErrorClass;
   message: string;
@@ -66,6 +76,8 @@ export interface ProviderErrorInit {
   networkCode?: string;
   /** The provider's own error type/code string, e.g. "insufficient_quota". */
   providerCode?: string;
+  /** The outbound proxy failed before the provider was reached (see blamesProvider). */
+  atProxy?: boolean;
 }
 
 export class ProviderError extends Error {
@@ -78,6 +90,7 @@ export class ProviderError extends Error {
   readonly timeoutPhase?: TimeoutPhase;
   readonly networkCode?: string;
   readonly providerCode?: string;
+  readonly atProxy: boolean;
 
   constructor(init: ProviderErrorInit) {
     // Every message and header may carry server text: secrets and terminal controls go here, once.
@@ -92,6 +105,7 @@ export class ProviderError extends Error {
     this.timeoutPhase = init.timeoutPhase;
     this.networkCode = init.networkCode;
     this.providerCode = init.providerCode === undefined ? undefined : serverText(init.providerCode, 200);
+    this.atProxy = init.atProxy ?? false;
   }
 
   /** e.g. "timeout:first_token", "network:ECONNREFUSED", "rate_limit" */

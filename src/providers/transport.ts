@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { Agent, CONNECT_TIMEOUT, PROXY_CONNECT, proxyOf, SOCKET_CLOSED } from './h1/agent.js';
+import { Agent, CONNECT_TIMEOUT, failedAtProxy, PROXY_CONNECT, proxyOf, SOCKET_CLOSED } from './h1/agent.js';
 import { proxyFor } from './proxy.js';
 import { now } from '../util/clock.js';
 import { sliceTimeout, type SliceTimer } from '../util/loop-slices.js';
@@ -253,17 +253,19 @@ export function transportError(provider: string, e: unknown, clock: AttemptClock
   const code = errorCode(e) ?? 'UNKNOWN';
   const text = redact(e instanceof Error ? e.message : String(e));
   const proxy = proxyOf(e);
+  // A proxy that refused, dropped or never answered us says nothing about the provider behind it.
+  const atProxy = failedAtProxy(e);
   if (code === CONNECT_TIMEOUT) {
     // Worded by the clock, as the other clocks' timeouts are: "connect timeout after 300ms".
     const t = clock.timeoutError(provider, 'connect');
     if (!proxy) return t;
-    return new ProviderError({ errorClass: 'timeout', provider, timeoutPhase: 'connect', message: `${t.message} (through proxy ${proxy.display} from ${proxy.variable})` });
+    return new ProviderError({ errorClass: 'timeout', provider, timeoutPhase: 'connect', atProxy, message: `${t.message} (through proxy ${proxy.display} from ${proxy.variable})` });
   }
   if (code === PROXY_CONNECT || (proxy && code === SOCKET_CLOSED)) {
     // The agent's message names the proxy (never its credentials), the target and the answer.
     const status = (e as { status?: number }).status ?? 0;
     const settled = status === 401 || status === 403 || status === 407;
-    return new ProviderError({ errorClass: 'network', provider, networkCode: code, retryable: settled ? false : undefined, message: `${provider}: ${text}` });
+    return new ProviderError({ errorClass: 'network', provider, networkCode: code, atProxy, retryable: settled ? false : undefined, message: `${provider}: ${text}` });
   }
   if (inBody) {
     return new ProviderError({
@@ -286,7 +288,7 @@ export function transportError(provider: string, e: unknown, clock: AttemptClock
   const what = kind[code] ?? tlsFailure(code) ?? text;
   const where = errorAddress(e);
   if (proxy) {
-    return new ProviderError({ errorClass: 'network', provider, networkCode: code, message: `${provider}: ${kind[code] ? `${what} at proxy` : `${what}; through proxy`} ${proxy.display} (from ${proxy.variable})` });
+    return new ProviderError({ errorClass: 'network', provider, networkCode: code, atProxy, message: `${provider}: ${kind[code] ? `${what} at proxy` : `${what}; through proxy`} ${proxy.display} (from ${proxy.variable})` });
   }
   return new ProviderError({ errorClass: 'network', provider, networkCode: code, message: `${provider}: ${what}${where && kind[code] ? ` (${where})` : ''}` });
 }

@@ -41,9 +41,14 @@ export class H1Error extends Error {
 }
 
 const VIA = Symbol('proxy');
+const AT_PROXY = Symbol('at proxy');
 /** The proxy a connection error happened through (set on the error by the connection), if any. */
 export function proxyOf(e: unknown): ProxyRoute | undefined {
   return e !== null && typeof e === 'object' ? (e as { [VIA]?: ProxyRoute })[VIA] : undefined;
+}
+/** True when the error happened while the proxy was the far end (before the tunnel was up): the proxy's failure, not the target's. */
+export function failedAtProxy(e: unknown): boolean {
+  return e !== null && typeof e === 'object' && (e as { [AT_PROXY]?: boolean })[AT_PROXY] === true;
 }
 
 /** The most of a proxy's answer to CONNECT read before it is refused as not HTTP. */
@@ -452,7 +457,7 @@ class Connection implements ResponseSink {
 
   private readonly onSocketError = (err: Error): void => {
     // Errors while the proxy is the far end (refused, reset, timeout) say so; the tunnel's TLS errors are the target's.
-    if (this.pool.proxy && (this.viaProxy || (err as { code?: string }).code === CONNECT_TIMEOUT)) Object.assign(err, { [VIA]: this.pool.proxy });
+    if (this.pool.proxy && (this.viaProxy || (err as { code?: string }).code === CONNECT_TIMEOUT)) Object.assign(err, { [VIA]: this.pool.proxy, [AT_PROXY]: this.viaProxy });
     const ready = this.onReady;
     this.onReady = undefined;
     ready?.(err);
