@@ -428,6 +428,18 @@ describe('proxy: proxies that misbehave, bounded by the connect timeout', () => 
     expect(r.stderr).toContain(`p1: connect timeout after 400ms (through proxy ${url} from HTTPS_PROXY)`);
   });
 
+  it('echoes our request in its 407 (reason phrase and HTML body): neither the credentials nor their base64 are shown, even with a short password', async () => {
+    // Hand-written hostile proxy: it quotes our CONNECT's proxy-authorization in its reason phrase, bare and decoded.
+    const url = await fakeProxy((s) =>
+      s.end(`HTTP/1.1 407 you sent ${Buffer.from('al:pw1').toString('base64')} = al:pw1\r\ncontent-type: text/html\r\n\r\n<h1>407</h1>`),
+    );
+    const { config, env } = setup(p1());
+    const r = await run(['ask', '--no-cache', '--json', '--config', config, 'hello'], { env: { ...env, HTTPS_PROXY: url.replace('http://', 'http://al:pw1@') } });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).attempts[0].error_message).toBe(`p1: proxy ${url} refused CONNECT ${IP}:${TLS_PORT}: HTTP 407 you sent [REDACTED] = [REDACTED]; check the user and password in HTTPS_PROXY`);
+    expect(r.stdout + r.stderr).not.toContain('pw1');
+  });
+
   it('answers CONNECT with something other than HTTP', async () => {
     const url = await fakeProxy((s) => s.end('SSH-2.0-OpenSSH_9.2\r\n\r\n'));
     const { config, env } = setup(p1());

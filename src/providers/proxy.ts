@@ -78,13 +78,16 @@ export function parseProxy(variable: string, value: string): ProxyRoute {
   if (!u.hostname) throw bad('no proxy host');
   const port = u.port ? Number(u.port) : DEFAULT_PROXY_PORT;
   const hostname = u.hostname.replace(/^\[|\]$/g, '');
-  return {
-    hostname,
-    port,
-    display: `http://${u.hostname}:${port}`,
-    variable,
-    authorization: u.username || u.password ? `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` : undefined,
-  };
+  let authorization: string | undefined;
+  if (u.username || u.password) {
+    // The credentials as sent, and as a proxy that echoes our request would show them: a password too short
+    // to register alone (under 4 characters) is still caught beside its user, and its base64 with it.
+    const token = Buffer.from(`${user}:${password}`).toString('base64');
+    registerSecret(`${user}:${password}`);
+    registerSecret(token);
+    authorization = `Basic ${token}`;
+  }
+  return { hostname, port, display: `http://${u.hostname}:${port}`, variable, authorization };
 }
 
 interface NoProxyEntry {
