@@ -180,6 +180,43 @@ describe('proxy: https providers through a real proxy (tinyproxy)', () => {
     expect(tlsSeen.handshakes - hs.handshakes).toBe(2);
   });
 
+  it('what a proxy sees of an https provider: a CONNECT with host and proxy-authorization only, never the API key; bench times the slow CONNECT as connect_ms and keeps it out of latency', async () => {
+    // A CONNECT proxy of our own that records every byte the client sends it and answers CONNECT after
+    // 800 ms, then relays to the TLS server: tinyproxy's log does not show request headers.
+    const seen: Buffer[] = [];
+    const recording = createNetServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.on('data', (d) => seen.push(d));
+      sock.once('data', (head) => {
+        const [, host, port] = /^CONNECT ([^:]+):(\d+) HTTP\/1\.1\r\n/.exec(head.toString('latin1')) ?? [];
+        const up = netConnect(Number(port), host);
+        up.on('error', () => sock.destroy());
+        sock.on('close', () => up.destroy());
+        setTimeout(() => {
+          sock.write('HTTP/1.1 200 Connection established\r\n\r\n');
+          sock.pipe(up).pipe(sock);
+        }, 800);
+      });
+    });
+    const url = `http://127.0.0.1:${await listen(recording, '127.0.0.1')}`;
+    const { config, env } = setup(p1());
+    const r = await run(['bench', 'p1', '--config', config, '--requests', '4', '--concurrency', '1', '--format', 'json'], { env: { ...env, HTTPS_PROXY: url.replace('http://', `http://alice:${PASSWORD}@`) }, timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    const p = JSON.parse(r.stdout).providers[0];
+    expect(p.ok).toBe(4);
+    // One connection through the proxy, opened before the clock: CONNECT's 800 ms are its connect_ms, in no request's latency.
+    expect(p.connect_ms.count).toBe(1);
+    expect(p.connect_ms.max).toBeGreaterThanOrEqual(800);
+    expect(p.latency_ms.max).toBeLessThan(800);
+    const bytes = Buffer.concat(seen);
+    const head = bytes.subarray(0, bytes.indexOf('\r\n\r\n') + 4).toString('latin1');
+    expect(head).toBe(`CONNECT ${IP}:${TLS_PORT} HTTP/1.1\r\nhost: ${IP}:${TLS_PORT}\r\nproxy-authorization: Basic ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}\r\n\r\n`);
+    // The rest is TLS records (content type 22 = handshake first): the key and the prompt are inside them.
+    expect(bytes[head.length]).toBe(22);
+    expect(bytes.includes(KEY)).toBe(false);
+    expect(bytes.includes('chat/completions')).toBe(false);
+  });
+
   it('a proxy that refuses the port (403) is one network error naming the proxy, the target and the status', async () => {
     const { config, env } = setup(p1(`https://${IP}:${PLAIN_PORT}/p1/v1`));
     const r = await run(['ask', '--no-cache', '--config', config, 'hello'], { env: { ...env, HTTPS_PROXY: proxy.url } });
