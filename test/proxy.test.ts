@@ -534,6 +534,36 @@ describe('proxy: choosing the route (curl CURLOPT_NOPROXY rules)', () => {
     expect(parseNoProxy('NO_PROXY', ' a.com ,, b.com ').entries.map((e) => e.name)).toEqual(['a.com', 'b.com']);
   });
 
+  it("curl's documented rules, one by one (curl/curl 5c61e16: CURLOPT_NOPROXY.md, cmdline-opts/_ENVIRONMENT.md, libcurl-env.md, lib/proxy.c)", () => {
+    const via = 'http://proxy.corp:3128 (HTTPS_PROXY)';
+    // CURLOPT_NOPROXY.md: "ample.com" matches ample.com, ample.com:80 and www.ample.com: an entry without a port matches every port.
+    expect(route('https://ample.com:80/v1', { ...P, NO_PROXY: 'ample.com' })).toBe('direct (NO_PROXY)');
+    expect(route('https://www.ample.com:8443/v1', { ...P, NO_PROXY: 'ample.com' })).toBe('direct (NO_PROXY)');
+    // CURLOPT_NOPROXY.md: "192.168.0.0/16" matches all addresses starting with 192.168.
+    expect(route('https://192.168.44.5/v1', { ...P, NO_PROXY: '192.168.0.0/16' })).toBe('direct (NO_PROXY)');
+    expect(route('https://192.169.0.1/v1', { ...P, NO_PROXY: '192.168.0.0/16' })).toBe(via);
+    // CURLOPT_NOPROXY.md: IPv6 addresses are given without brackets ("example.com,::1,localhost"); an IPv6 CIDR block too (lib/proxy.c cidr6_match).
+    expect(route('https://[2001:db8::7]/v1', { ...P, NO_PROXY: 'example.com, 2001:db8::7, localhost' })).toBe('direct (NO_PROXY)');
+    expect(route('https://[2001:db8::7]/v1', { ...P, NO_PROXY: '2001:db8::/32' })).toBe('direct (NO_PROXY)');
+    expect(route('https://[2001:db9::7]/v1', { ...P, NO_PROXY: '2001:db8::/32' })).toBe(via);
+    // _ENVIRONMENT.md: NO_PROXY set to "*" only matches all hosts.
+    expect(route('https://api.x.com/v1', { ...P, NO_PROXY: '*' })).toBe('direct (NO_PROXY)');
+    // lib/proxy.c match_host: case-insensitive; trailing dots ignored in the entry and in the host name; blanks around entries skipped.
+    expect(route('https://API.X.COM./v1', { ...P, NO_PROXY: '  x.com. ,other.org' })).toBe('direct (NO_PROXY)');
+    // lib/proxy.c: an IP address is never matched by a name entry, nor a name by an address entry (names are not resolved).
+    expect(route('https://10.0.0.1/v1', { ...P, NO_PROXY: '0.1' })).toBe(via);
+    expect(route('https://api.x.com/v1', { ...P, NO_PROXY: '0.0.0.0/0' })).toBe(via);
+    // _ENVIRONMENT.md: "The lower case version has precedence" (no_proxy over NO_PROXY, https_proxy over HTTPS_PROXY).
+    expect(route('https://api.x.com/v1', { ...P, no_proxy: 'other.org', NO_PROXY: 'x.com' })).toBe(via);
+    expect(route('https://api.x.com/v1', { https_proxy: 'http://low:1', HTTPS_PROXY: 'http://up:2' })).toBe('http://low:1 (https_proxy)');
+    // lib/getenv.c: curl_getenv returns NULL for an empty value, so an empty lower-case variable falls through to the upper-case one.
+    expect(route('https://api.x.com/v1', { ...P, no_proxy: '', NO_PROXY: 'x.com' })).toBe('direct (NO_PROXY)');
+    expect(route('https://api.x.com/v1', { https_proxy: '', HTTPS_PROXY: 'http://up:2' })).toBe('http://up:2 (HTTPS_PROXY)');
+    // libcurl-env.md: ALL_PROXY is used only when no scheme-specific variable is set; CURLOPT_PROXY.md: no port means 1080.
+    expect(route('https://api.x.com/v1', { all_proxy: 'http://all:1', https_proxy: 'http://https:2' })).toBe('http://https:2 (https_proxy)');
+    expect(route('http://api.x.com/v1', { all_proxy: 'all.corp' })).toBe('http://all.corp:1080 (all_proxy)');
+  });
+
   it('which variable for which scheme, the default port, and loopback', () => {
     expect(route('https://api.x.com/v1', { ALL_PROXY: 'proxy.corp' })).toBe('http://proxy.corp:1080 (ALL_PROXY)');
     expect(route('https://api.x.com/v1', { all_proxy: 'http://a:1', HTTPS_PROXY: 'http://b:2' })).toBe('http://b:2 (HTTPS_PROXY)');

@@ -155,7 +155,8 @@ function bypassed(list: { all: boolean; entries: NoProxyEntry[] }, hostname: str
     if (e.port && e.port !== port) continue;
     if (e.block) {
       if (family && e.block.check(host, family === 4 ? 'ipv4' : 'ipv6')) return true;
-    } else if (e.name && (host === e.name || host.endsWith(`.${e.name}`))) {
+    } else if (e.name && !family && (host === e.name || host.endsWith(`.${e.name}`))) {
+      // Names match names only, as in curl: "0.1" is not a suffix of the address 10.0.0.1.
       return true;
     }
   }
