@@ -287,6 +287,22 @@ describe('proxy: credentials (tinyproxy BasicAuth)', () => {
     }
   });
 
+  it('a plain http provider: the proxy\'s 407 is a network error naming the variable (not the provider\'s bad request); with the credentials it is served', async () => {
+    const { config, env } = setup(`  p1: { api: openai, base_url: "http://${IP}:${PLAIN_PORT}/open/v1", model: m }`);
+    const r = await run(['ask', '--no-cache', '--json', '--config', config, 'hello'], { env: { ...env, http_proxy: proxy.url } });
+    expect(r.code).toBe(1);
+    const a = JSON.parse(r.stdout).attempts[0];
+    expect([a.error_detail, a.status, a.error_message]).toEqual([
+      'network:ERR_PROXY_AUTH',
+      407,
+      `p1: proxy ${proxy.url} refused the request to ${IP}:${PLAIN_PORT}: HTTP 407 Proxy Authentication Required; the proxy wants a user and password: give them in http_proxy as http://user:password@host:port`,
+    ]);
+    const before = proxy.requests().length;
+    const ok = await run(['ask', '--no-cache', '--config', config, 'hello'], { env: { ...env, http_proxy: withCreds('alice', PASSWORD) } });
+    expect(ok.stderr).toMatch(/^llm-fallback: served by p1 /);
+    expect(proxy.requests().slice(before)).toEqual([`POST http://${IP}:${PLAIN_PORT}/open/v1/chat/completions`]);
+  });
+
   it('with the right credentials (percent-decoded): the answer, through the proxy; providers --wide and config check show the proxy without them', async () => {
     const { config, env } = setup(p1());
     const before = proxy.requests().length;

@@ -7,7 +7,8 @@ import { SseOverflowError, SseParser, type SseEvent } from './sse.js';
 import type { EveryField } from '../util/every-field.js';
 import { serverText } from '../util/redact.js';
 import { AttemptClock, ConnectionPool, transportError } from './transport.js';
-import { proxyFor } from './proxy.js';
+import { proxyAuthHint, proxyFor, type ProxyRoute } from './proxy.js';
+import { PROXY_AUTH } from './h1/agent.js';
 import type { ChatRequest, ModelList, ProviderAdapter, ProviderEvent, Timeouts } from './types.js';
 
 /** What an adapter needs to know about one configured provider (resolved from providers.yaml). */
@@ -78,6 +79,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
   private readonly search: string;
 
   protected readonly settings: ProviderSettings;
+  private readonly proxy: ProxyRoute | undefined;
 
   constructor(settings: ProviderSettings) {
     this.settings = fixedSettings(settings);
@@ -85,12 +87,22 @@ export abstract class HttpAdapter implements ProviderAdapter {
     this.model = settings.model;
     const url = new URL(settings.baseUrl);
     // A malformed HTTPS_PROXY (or NO_PROXY) this provider would use is a UsageError here, at start-up, not at its first request.
-    proxyFor(url);
+    this.proxy = proxyFor(url);
     this.pool = new ConnectionPool(settings.timeouts.connectMs);
     this.agent = this.pool.agent;
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.search = url.search;
+  }
+
+  /**
+   * A 407 to a plain-http request sent through a proxy is the proxy's (only a proxy answers 407, RFC 9110
+   * 15.4.8): the same network error as a refused CONNECT, naming the variable, not the provider's bad request.
+   */
+  private proxyRefusal(status: number): ProviderError | undefined {
+    if (status !== 407 || !this.proxy) return undefined;
+    const message = `${this.name}: proxy ${this.proxy.display} refused the request to ${new URL(this.origin).host}: HTTP 407 Proxy Authentication Required; ${proxyAuthHint(this.proxy)}`;
+    return new ProviderError({ errorClass: 'network', provider: this.name, status, networkCode: PROXY_AUTH, atProxy: true, retryable: false, message });
   }
 
   protected abstract build(req: ChatRequest): BuiltRequest;
@@ -164,7 +176,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
       await ex.headersReady();
       inBody = true;
       const text = await ex.text(MAX_ERROR_BODY_BYTES);
-      if (ex.status >= 300) throw httpError(this.name, ex.status, ex.headers, text);
+      if (ex.status >= 300) throw this.proxyRefusal(ex.status) ?? httpError(this.name, ex.status, ex.headers, text);
       let data: { data?: { id?: unknown; owned_by?: unknown }[] } | undefined;
       try {
         data = JSON.parse(text);
@@ -310,7 +322,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
             inBody = false;
             continue;
           }
-          throw httpError(this.name, current.status, headers, text);
+          throw this.proxyRefusal(current.status) ?? httpError(this.name, current.status, headers, text);
         }
         const contentType = current.contentType;
         const asStream = req.stream && !contentType.includes('application/json');

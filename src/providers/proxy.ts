@@ -191,6 +191,11 @@ export function proxyFor(target: URL, env: NodeJS.ProcessEnv = process.env): Pro
   return 'proxy' in r ? r.proxy : undefined;
 }
 
+/** What to do about a proxy's 401/407, for messages: check the credentials, or give them. */
+export function proxyAuthHint(proxy: ProxyRoute): string {
+  return proxy.authorization ? `check the user and password in ${proxy.variable}` : `the proxy wants a user and password: give them in ${proxy.variable} as http://user:password@host:port`;
+}
+
 /** The route in words for `providers` and `config check`: `direct`, `direct (NO_PROXY)`, `http://proxy:3128 (HTTPS_PROXY)`. */
 export function describeRoute(r: RouteChoice): string {
   if ('proxy' in r) return `${r.proxy.display} (${r.proxy.variable})`;

@@ -3,7 +3,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { now } from '../../util/clock.js';
 import { ResponseParser, type RawHeaders, type ResponseSink } from './response-parser.js';
 import { serialiseRequest, type ProxiedRequest, type RequestOptions } from './request.js';
-import type { ProxyRoute } from '../proxy.js';
+import { proxyAuthHint, type ProxyRoute } from '../proxy.js';
 
 /**
  * A lean HTTP/1.1 keep-alive client on plain `net`/`tls` sockets, in place of undici's Agent on the
@@ -33,6 +33,8 @@ export const EXTRA_BYTES = 'ERR_H1_EXTRA_BYTES';
 export const AGENT_CLOSED = 'ERR_H1_AGENT_CLOSED';
 /** A proxy answered CONNECT with something other than 2xx (`status` says what), or with something other than HTTP (status 0). */
 export const PROXY_CONNECT = 'ERR_PROXY_CONNECT';
+/** A proxy answered a plain-http request (absolute form) with 407: it wants credentials, the provider never saw the request. */
+export const PROXY_AUTH = 'ERR_PROXY_AUTH';
 
 export class H1Error extends Error {
   constructor(message: string, readonly code: string, readonly status = 0) {
@@ -231,9 +233,7 @@ class Connection implements ResponseSink {
       // 401 too: some proxies (tinyproxy 1.11) answer wrong credentials with it rather than 407.
       const hint =
         status === 407 || status === 401
-          ? proxy.authorization
-            ? `; check the user and password in ${proxy.variable}`
-            : `; the proxy wants a user and password: give them in ${proxy.variable} as http://user:password@host:port`
+          ? `; ${proxyAuthHint(proxy)}`
           : status === 403
             ? '; the proxy does not allow this host or port'
             : '';
