@@ -38,6 +38,11 @@ export class StopSignals {
    */
   finish(): void {
     this.finished = true;
+    // Left to exit on its own, Node closes its signal watchers before the process ends, and a signal in
+    // that moment takes the default action: measured, 43 of 200 children sent SIGINT within 4 ms of their
+    // last output died by it, handler installed. process.exit once the loop has drained (nothing is cut
+    // short) keeps the handlers to the end: none of 200.
+    process.once('beforeExit', () => process.exit());
   }
 
   /** For commands that keep running after the stop-able part (removes the handlers). */
