@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ProviderAdapter, ProviderEvent } from '../src/providers/types.js';
-import { FIXTURES, recordedText, recordingAdapter, replayServer, wireBody, type Reply, type WireFixture } from './wire-fixtures.js';
+import { FIXTURES, dataObjects, recordedText, recordingAdapter, replayServer, wireBody, type Reply, type WireFixture } from './wire-fixtures.js';
 
 // Every recorded stream and error body of test/fixtures/wire, served over loopback in awkward pieces and
 // read by the real adapters built the way the commands build them (createAdapter). Expected values come
@@ -47,6 +47,37 @@ describe.each(FIXTURES.filter((f) => f.kind === 'stream' && f.expect.finish))('r
     const usage = events.filter((e) => e.type === 'usage');
     if (f.expect.usage === null) expect(usage).toHaveLength(0);
     else expect(usage.map((e) => e.type === 'usage' && e.usage)).toEqual([f.expect.usage]);
+  });
+});
+
+// The provider's response id and served model ride on the finish event (the gateway's spans report them as
+// gen_ai.response.id / gen_ai.response.model). Two read off the recordings by hand, then every recording
+// against what its own frames say: OpenAI-style chunks carry `id` and `model`; Anthropic's message_start
+// carries `message.id` and `message.model`.
+describe('the response id and served model of recorded streams', () => {
+  const byHand: Record<string, { responseId: string; model: string }> = {
+    'openai/gomodel-gpt-4o-mini.sse': { responseId: 'chatcmpl-D0q8CZXN1uEzngZGkU7FuV92lnXWq', model: 'gpt-4o-mini-2024-07-18' },
+    'anthropic/gomodel-claude-sonnet-4.sse': { responseId: 'msg_01SJmPi7XXP8qscFQiHPR9oy', model: 'claude-sonnet-4-20250514' },
+  };
+  const finishing = FIXTURES.filter((f) => f.kind === 'stream' && f.expect.finish);
+  const adapters = new Map(finishing.map((f) => [f.file, adapterFor(f, f.file)]));
+
+  it.each(Object.entries(byHand))('%s', async (file, want) => {
+    const end = last(await replay(adapters.get(file)!));
+    expect(end.type === 'finish' && { responseId: end.responseId, model: end.model }).toEqual(want);
+  });
+
+  it.each(finishing.map((f) => [f.file, f] as const))('%s: as its frames say', async (_file, f) => {
+    const frames = dataObjects(wireBody(f));
+    const start = frames.find((o) => o.type === 'message_start')?.message as Record<string, unknown> | undefined;
+    const ids = f.api === 'anthropic' ? [start?.id] : frames.map((o) => o.id);
+    const models = f.api === 'anthropic' ? [start?.model] : frames.map((o) => o.model);
+    const first = ids.find((x): x is string => typeof x === 'string' && x !== '');
+    const lastModel = models.filter((x): x is string => typeof x === 'string').at(-1);
+    const end = last(await replay(adapters.get(f.file)!));
+    expect(end.type).toBe('finish');
+    expect(end.type === 'finish' && end.responseId).toBe(first);
+    expect(end.type === 'finish' && end.model).toBe(lastModel);
   });
 });
 

@@ -112,7 +112,7 @@ export class AnthropicAdapter extends HttpAdapter {
     const usage = anthropicUsage(o.usage, undefined);
     if (usage) emit({ type: 'usage', usage });
     const raw = typeof o.stop_reason === 'string' ? o.stop_reason : 'end_turn';
-    finish(this.name, raw, typeof o.model === 'string' ? o.model : undefined, seen, emit);
+    finish(this.name, raw, typeof o.model === 'string' ? o.model : undefined, seen, emit, typeof o.id === 'string' && o.id ? o.id : undefined);
   }
 }
 
@@ -120,6 +120,7 @@ class AnthropicStreamDecoder implements StreamDecoder {
   private usage: Usage | undefined;
   private stopReason: string | undefined;
   private model: string | undefined;
+  private responseId: string | undefined;
   private readonly seen: AnswerSeen = nothingSeen();
 
   constructor(
@@ -137,6 +138,7 @@ class AnthropicStreamDecoder implements StreamDecoder {
       case 'message_start': {
         const msg = asObject(o?.message);
         if (typeof msg?.model === 'string') this.model = msg.model;
+        if (typeof msg?.id === 'string' && msg.id) this.responseId = msg.id;
         this.usage = anthropicUsage(msg?.usage, undefined) ?? this.usage;
         return;
       }
@@ -168,7 +170,7 @@ class AnthropicStreamDecoder implements StreamDecoder {
         if (raw === 'refusal') {
           return this.emit({ type: 'error', error: new ProviderError({ errorClass: 'content_filter', provider: this.provider, status: 200, message: `${this.provider}: the model refused (stop_reason "refusal")` }) });
         }
-        finish(this.provider, raw, this.model, this.seen, this.emit);
+        finish(this.provider, raw, this.model, this.seen, this.emit, this.responseId);
         return;
       }
       case 'error':
@@ -193,11 +195,11 @@ class AnthropicStreamDecoder implements StreamDecoder {
 }
 
 /** A finish, unless the message carried neither text nor a tool call (see answer.ts). */
-function finish(provider: string, raw: string, model: string | undefined, seen: AnswerSeen, emit: Emit): void {
+function finish(provider: string, raw: string, model: string | undefined, seen: AnswerSeen, emit: Emit, responseId: string | undefined): void {
   const reason = (Object.hasOwn(STOP, raw) ? STOP[raw] : undefined) ?? 'other';
   const empty = emptyAnswerError(provider, seen, raw, reason);
   if (empty) return emit({ type: 'error', error: empty });
-  emit({ type: 'finish', reason, rawReason: raw, model });
+  emit({ type: 'finish', reason, rawReason: raw, model, responseId });
 }
 
 /**

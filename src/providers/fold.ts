@@ -51,6 +51,8 @@ export class StreamFold {
   rawFinish: string | undefined = undefined;
   /** The model the server says answered. */
   servedModel: string | undefined = undefined;
+  /** The provider's own id for this response (OpenAI chatcmpl-…, Anthropic msg_…). */
+  responseId: string | undefined = undefined;
   error: ProviderError | undefined = undefined;
   private readonly parts: string[] | undefined;
   private readonly onFirstToken: ((t: number) => void) | undefined;
@@ -115,6 +117,7 @@ export class StreamFold {
         this.finish = ev.reason;
         this.rawFinish = ev.rawReason;
         this.servedModel = ev.model;
+        this.responseId = ev.responseId;
         break;
       case 'error':
         this.endAt = ev.t;

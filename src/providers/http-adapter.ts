@@ -37,7 +37,7 @@ export type Decoded =
   | { type: 'content_delta'; text: string; sameChunk?: true }
   | { type: 'reasoning_delta'; text: string }
   | { type: 'usage'; usage: import('./types.js').Usage }
-  | { type: 'finish'; reason: import('./types.js').FinishReason; rawReason: string; model?: string }
+  | { type: 'finish'; reason: import('./types.js').FinishReason; rawReason: string; model?: string; responseId?: string }
   | { type: 'error'; error: ProviderError };
 
 export type Emit = (ev: Decoded) => void;
@@ -279,8 +279,9 @@ export abstract class HttpAdapter implements ProviderAdapter {
         // (the chain's StreamRedactor): a piece alone cannot be, a key may be split across two.
         clock.firstToken(t);
       } else if (ev.type === 'finish') {
-        // The served model and raw finish reason are server text that reaches tables and files.
+        // The served model, response id and raw finish reason are server text that reaches tables, files and spans.
         if (ev.model !== undefined) ev.model = this.cleanText(ev.model, 200);
+        if (ev.responseId !== undefined) ev.responseId = this.cleanText(ev.responseId, 200);
         ev.rawReason = this.cleanText(ev.rawReason, 100);
       }
       if (ev.type === 'finish' || ev.type === 'error') terminal = ev.type;

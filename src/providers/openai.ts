@@ -78,7 +78,7 @@ export class OpenAIAdapter extends HttpAdapter {
     const raw = typeof choice.finish_reason === 'string' ? choice.finish_reason : 'stop';
     const seen: AnswerSeen = { ...nothingSeen(), toolCalls: toolCallCount(message), reasoningChars: reasoning.length };
     noteContent(seen, parts.text);
-    finishOrError(this.name, raw, typeof o.model === 'string' ? o.model : undefined, seen, emit);
+    finishOrError(this.name, raw, typeof o.model === 'string' ? o.model : undefined, seen, emit, typeof o.id === 'string' && o.id ? o.id : undefined);
   }
 }
 
@@ -88,6 +88,8 @@ class OpenAIStreamDecoder implements StreamDecoder {
   private usage: Usage | undefined;
   private readonly seen: AnswerSeen = nothingSeen();
   private model: string | undefined;
+  /** Every chunk repeats the completion's id; the first one is kept. */
+  private responseId: string | undefined;
 
   constructor(
     private readonly provider: string,
@@ -112,6 +114,7 @@ class OpenAIStreamDecoder implements StreamDecoder {
     const err = embeddedError(this.provider, o);
     if (err) return this.emit({ type: 'error', error: err });
     if (typeof o.model === 'string') this.model = o.model;
+    if (this.responseId === undefined && typeof o.id === 'string' && o.id) this.responseId = o.id;
 
     // Usage may sit at top level (OpenAI choices:[] chunk, DeepSeek finish chunk, Gemini every chunk),
     // only under x_groq (Groq's finish chunk without a top-level copy, vercel/ai#1651) or inside
@@ -173,7 +176,7 @@ class OpenAIStreamDecoder implements StreamDecoder {
       });
     }
     if (this.usage) this.emit({ type: 'usage', usage: this.usage });
-    finishOrError(this.provider, this.finishRaw, this.model, this.seen, this.emit);
+    finishOrError(this.provider, this.finishRaw, this.model, this.seen, this.emit, this.responseId);
   }
 }
 
@@ -197,7 +200,7 @@ const FINISH: Record<string, FinishReason> = {
   image_recitation: 'content_filter',
 };
 
-function finishOrError(provider: string, raw: string, model: string | undefined, seen: AnswerSeen, emit: Emit): void {
+function finishOrError(provider: string, raw: string, model: string | undefined, seen: AnswerSeen, emit: Emit, responseId: string | undefined): void {
   // DeepSeek ends a stream with finish_reason "insufficient_system_resource" when it runs out of capacity
   // mid-answer: the answer is cut, so it is an overload, not a finish.
   if (raw === 'insufficient_system_resource') {
@@ -209,7 +212,7 @@ function finishOrError(provider: string, raw: string, model: string | undefined,
   const reason = (Object.hasOwn(FINISH, raw.toLowerCase()) ? FINISH[raw.toLowerCase()] : undefined) ?? 'other';
   const empty = emptyAnswerError(provider, seen, raw, reason);
   if (empty) return emit({ type: 'error', error: empty });
-  emit({ type: 'finish', reason, rawReason: raw, model });
+  emit({ type: 'finish', reason, rawReason: raw, model, responseId });
 }
 
 /** Content as a string (everyone) or as typed parts (Mistral Magistral): text parts are the answer, thinking parts reasoning. */

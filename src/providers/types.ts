@@ -90,7 +90,8 @@ export type ProviderEvent =
   | { type: 'content_delta'; t: number; text: string; sameChunk?: true }
   | { type: 'reasoning_delta'; t: number; text: string }
   | { type: 'usage'; t: number; usage: Usage }
-  | { type: 'finish'; t: number; reason: FinishReason; rawReason: string; model?: string }
+  /** model and responseId: the served model and the provider's own response id, as the response said them (OpenAI `model`/`id`, Anthropic `message.model`/`message.id`). */
+  | { type: 'finish'; t: number; reason: FinishReason; rawReason: string; model?: string; responseId?: string }
   | { type: 'error'; t: number; error: ProviderError };
 
 /**
