@@ -4,6 +4,7 @@ import { afterAll } from 'vitest';
 import { providerSpec, type MockProviderSpec } from '../src/mock/profile.js';
 import { startMock, type MockServer } from '../src/mock/server.js';
 import { createAdapter } from '../src/providers/index.js';
+import { serverAddress } from '../src/providers/handle.js';
 import type { ProviderSettings } from '../src/providers/http-adapter.js';
 import type { ChatRequest, ProviderAdapter, ProviderEvent } from '../src/providers/types.js';
 import type { ChainProvider } from '../src/chain/chain.js';
@@ -56,6 +57,7 @@ export function chainProviders(
       price: { input: 1, cachedInput: 0.5, output: 2, pricedAt: '2026-11-24' },
       timeouts: CHAIN_TEST_TIMEOUTS,
       breakerKey: opts.breakerKey?.(name) ?? `test:${name}:${Math.random()}`,
+      server: serverAddress(server.baseUrl(name)),
       ...opts.over?.[name],
     };
   });

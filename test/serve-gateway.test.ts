@@ -97,7 +97,11 @@ describe('serve --otlp-endpoint', () => {
     afterAll(() => void collector.close());
     const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
     const s = await serve(['--config', config('otlp.yaml'), 'serve', '--otlp-endpoint', endpoint]);
-    const r = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'a prompt that stays private' }] }) });
+    // Two tracestate fields, as a client behind two tracing systems may send them (W3C: combined in order).
+    const headers = new Headers({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    headers.append('tracestate', 'rojo=00f067aa0ba902b7');
+    headers.append('tracestate', 'congo=t61rcWkgMzE');
+    const r = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model: 'default', max_tokens: 50, temperature: 0.5, messages: [{ role: 'user', content: 'a prompt that stays private' }] }) });
     expect(r.status).toBe(200);
     expect(await s.close()).toBe(143);
     expect(posts.length).toBeGreaterThanOrEqual(1);
@@ -106,6 +110,15 @@ describe('serve --otlp-endpoint', () => {
     // The call and its two attempts (dead, then fast), in the client's trace.
     expect(spans).toHaveLength(3);
     for (const span of spans) expect(span.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    for (const span of spans) expect(span.traceState).toBe('rojo=00f067aa0ba902b7,congo=t61rcWkgMzE');
+    const attr = (span: any, key: string) => span.attributes.find((a: any) => a.key === key)?.value;
+    const [, dead, fast] = spans;
+    expect(attr(dead, 'server.port')).toEqual({ intValue: new URL(emu.baseUrl('dead')).port });
+    expect(attr(fast, 'server.address')).toEqual({ stringValue: '127.0.0.1' });
+    expect(attr(fast, 'server.port')).toEqual({ intValue: new URL(emu.baseUrl('fast')).port });
+    expect(attr(fast, 'gen_ai.response.model')).toEqual({ stringValue: 'fast-1' });
+    expect(attr(fast, 'gen_ai.response.id')?.stringValue).toMatch(/^chatcmpl-/);
+    for (const span of spans) expect([attr(span, 'gen_ai.request.max_tokens'), attr(span, 'gen_ai.request.temperature')]).toEqual([{ intValue: '50' }, { doubleValue: 0.5 }]);
     expect(posts.map((p) => p.body).join('')).not.toContain('stays private');
   });
 });

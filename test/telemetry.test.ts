@@ -10,7 +10,8 @@ import { FallbackChain, type ChainProvider, type ChainResult } from '../src/chai
 import { refusedUrl } from '../src/mock/server.js';
 import { GatewayMetrics } from '../src/serve/metrics.js';
 import { OtlpTraceExporter } from '../src/serve/otlp.js';
-import { parseTraceparent, unixNano } from '../src/serve/telemetry-ids.js';
+import { parseTraceparent, parseTracestate, unixNano } from '../src/serve/telemetry-ids.js';
+import { serverAddress } from '../src/providers/handle.js';
 import { MemoryBreakers } from '../src/state/breaker.js';
 import { MemoryAnswerCache, cacheKey } from '../src/state/cache.js';
 import { chainProviders, emulator, freePort } from './helpers.js';
@@ -164,9 +165,10 @@ describe('Prometheus exposition', () => {
     // The gateway call: the chain as the requested model, the provider that answered, error_type only when none did.
     const server = samples(text, 'gen_ai_server_request_duration_seconds_count');
     expect(server).toContain('gen_ai_server_request_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_request_model="main",gen_ai_provider_name="b",gen_ai_response_model="deepseek-v4-flash"} 4');
-    expect(server).toContain('gen_ai_server_request_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_request_model="solo",error_type="server"} 1');
-    // The static and the cached answer: no provider was called for them, so no provider or response model.
-    expect(server).toContain('gen_ai_server_request_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_request_model="solo"} 2');
+    // gen_ai.provider.name is Required: a call no provider answered now (no answer, the static message, the
+    // cache) names the gateway itself, and no response model.
+    expect(server).toContain('gen_ai_server_request_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_request_model="solo",gen_ai_provider_name="llm_fallback",error_type="server"} 1');
+    expect(server).toContain('gen_ai_server_request_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_request_model="solo",gen_ai_provider_name="llm_fallback"} 2');
     expect(server.length).toBe(3);
     expect(samples(text, 'gen_ai_server_time_to_first_token_seconds_count')).toEqual([
       'gen_ai_server_time_to_first_token_seconds_count{gen_ai_operation_name="chat",gen_ai_request_model="main",gen_ai_provider_name="b",gen_ai_response_model="deepseek-v4-flash"} 4',
@@ -388,7 +390,7 @@ describe('OTLP/HTTP JSON traces', () => {
     const t0 = Date.now() - r.latency_ms;
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const callerSpan = '00f067aa0ba902b7';
-    ex.exportCall('main', r, t0, `00-${traceId}-${callerSpan}-01`);
+    ex.exportCall('main', r, t0, { traceparent: `00-${traceId}-${callerSpan}-01` });
     ex.exportCall('main', results.skip, t0); // no traceparent: a trace of its own
     await ex.flush();
     await ex.shutdown();
@@ -443,7 +445,75 @@ describe('OTLP/HTTP JSON traces', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('a call with no answer: error.type and an error status on the call span; a cached answer names no provider', async () => {
+  // The Recommended attributes of gen_ai.inference.client (open-telemetry/semantic-conventions-genai
+  // model/gen-ai/spans.yaml): server.address / server.port, gen_ai.response.id / .model, the request's
+  // max_tokens and temperature; and whether llm_fallback.cost_usd is an estimate.
+  it('attempt spans name the server, the provider\'s response id and model, and the client\'s max_tokens and temperature', async () => {
+    const col = await collector();
+    const ex = new OtlpTraceExporter({ endpoint: col.url, warn: () => undefined });
+    const r = results.main[0];
+    const [attemptA, attemptB] = r.attempts;
+    // The chain recorded what the emulator's answer said (the parsing itself is checked against real recordings in wire-replay).
+    expect(attemptB.response_id).toMatch(/^chatcmpl-/);
+    expect(attemptB.response_model).toBe('deepseek-v4-flash');
+    expect(attemptA.response_id).toBeUndefined(); // a 503 carries no completion
+    ex.exportCall('main', r, Date.now(), { maxTokens: 64, temperature: 0.2 });
+    ex.exportCall('main', r, Date.now()); // the client set neither
+    await ex.shutdown();
+    const [call, a, b, call2, a2, b2] = spansOf(decodeOtlp(col.got[0].body));
+    for (const [s, name] of [[a, 'a'], [b, 'b']] as const) {
+      const base = new URL(server.baseUrl(name));
+      expect(attr(s, 'server.address')).toEqual({ stringValue: '127.0.0.1' });
+      expect(attr(s, 'server.port')).toEqual({ intValue: base.port });
+    }
+    expect(attr(b, 'gen_ai.response.id')).toEqual({ stringValue: attemptB.response_id });
+    expect(attr(b, 'gen_ai.response.model')).toEqual({ stringValue: 'deepseek-v4-flash' });
+    expect(attr(a, 'gen_ai.response.id')).toBeUndefined();
+    expect(attr(a, 'gen_ai.response.model')).toBeUndefined();
+    for (const s of [call, a, b]) {
+      expect(attr(s, 'gen_ai.request.max_tokens')).toEqual({ intValue: '64' });
+      expect(attr(s, 'gen_ai.request.temperature')).toEqual({ doubleValue: 0.2 });
+    }
+    for (const s of [call2, a2, b2]) {
+      expect(attr(s, 'gen_ai.request.max_tokens')).toBeUndefined();
+      expect(attr(s, 'gen_ai.request.temperature')).toBeUndefined();
+    }
+    // The emulator reported usage: no cost is an estimate.
+    for (const s of [call, a, b]) expect(attr(s, 'llm_fallback.cost_estimated')).toEqual({ boolValue: false });
+  });
+
+  it('llm_fallback.cost_estimated says when the cost is an estimate: the answer\'s, or a failed attempt\'s inside the call\'s sum', async () => {
+    const col = await collector();
+    const ex = new OtlpTraceExporter({ endpoint: col.url, warn: () => undefined });
+    const answerEstimated = structuredClone(results.main[0]);
+    answerEstimated.attempts[1].cost_estimated = true; // as when the server reports no usage (chain.ts attemptCost)
+    answerEstimated.cost_estimated = true;
+    const failedEstimated = structuredClone(results.main[0]);
+    failedEstimated.attempts[0].cost_estimated = true; // a failed attempt that streamed text but no usage
+    ex.exportCall('main', answerEstimated, Date.now());
+    ex.exportCall('main', failedEstimated, Date.now());
+    await ex.shutdown();
+    const [call, a, b, call2, a2, b2] = spansOf(decodeOtlp(col.got[0].body));
+    expect([call, a, b].map((s) => attr(s, 'llm_fallback.cost_estimated')?.boolValue)).toEqual([true, false, true]);
+    expect([call2, a2, b2].map((s) => attr(s, 'llm_fallback.cost_estimated')?.boolValue)).toEqual([true, true, false]);
+  });
+
+  it('server.address is the base URL\'s host alone: no userinfo (a key put there), no path; IPv6 without brackets; the scheme\'s port by default', async () => {
+    expect(serverAddress(`https://user:${KEY}@api.example.com:8443/v1`)).toEqual({ address: 'api.example.com', port: 8443 });
+    expect(serverAddress('https://api.example.com/v1')).toEqual({ address: 'api.example.com', port: 443 });
+    expect(serverAddress('http://[::1]/v1')).toEqual({ address: '::1', port: 80 });
+    const col = await collector();
+    const ex = new OtlpTraceExporter({ endpoint: col.url, warn: () => undefined });
+    const r = structuredClone(results.main[0]);
+    for (const a of r.attempts) a.server = serverAddress(`https://${KEY}:${KEY}@gateway.example:8443/${KEY}/v1`);
+    ex.exportCall('main', r, Date.now());
+    await ex.shutdown();
+    expect(col.got[0].body).not.toContain(KEY);
+    const [, a] = spansOf(decodeOtlp(col.got[0].body));
+    expect(attr(a, 'server.address')).toEqual({ stringValue: 'gateway.example' });
+  });
+
+  it('a call with no answer: error.type and an error status on the call span; it and a cached answer name the gateway as provider', async () => {
     const col = await collector();
     const ex = new OtlpTraceExporter({ endpoint: col.url });
     ex.exportCall('solo', results.none, Date.now());
@@ -451,7 +521,10 @@ describe('OTLP/HTTP JSON traces', () => {
     await ex.shutdown(); // shutdown alone sends what is queued
     const [call, a, cachedCall] = spansOf(decodeOtlp(col.got[0].body));
     expect(attr(cachedCall, 'llm_fallback.source')).toEqual({ stringValue: 'cache' });
-    expect(attr(cachedCall, 'gen_ai.provider.name')).toBeUndefined(); // no provider answered this call
+    // gen_ai.provider.name is Required; no provider answered these calls now, the gateway did.
+    expect(attr(cachedCall, 'gen_ai.provider.name')).toEqual({ stringValue: 'llm_fallback' });
+    expect(attr(call, 'gen_ai.provider.name')).toEqual({ stringValue: 'llm_fallback' });
+    expect(attr(cachedCall, 'gen_ai.response.model')).toBeUndefined();
     expect(cachedCall.status).toBeUndefined();
     expect(attr(call, 'error.type')).toEqual({ stringValue: 'server' });
     expect(call.status).toEqual({ code: 2, message: 'server' });
@@ -463,9 +536,9 @@ describe('OTLP/HTTP JSON traces', () => {
     const col = await collector();
     const ex = new OtlpTraceExporter({ endpoint: col.url });
     const r = results.main[1];
-    ex.exportCall('main', r, Date.now(), '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00'); // not sampled
-    ex.exportCall('main', r, Date.now(), '00-00000000000000000000000000000000-00f067aa0ba902b7-01'); // invalid trace id
-    ex.exportCall('main', r, Date.now(), '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01'); // uppercase: invalid
+    ex.exportCall('main', r, Date.now(), { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00' }); // not sampled
+    ex.exportCall('main', r, Date.now(), { traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' }); // invalid trace id
+    ex.exportCall('main', r, Date.now(), { traceparent: '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01' }); // uppercase: invalid
     await ex.shutdown();
     const spans = spansOf(decodeOtlp(col.got[0].body));
     expect(spans.length).toBe(6);
@@ -494,6 +567,54 @@ describe('OTLP/HTTP JSON traces', () => {
     // trace-flags is a bit field: 03 is sampled (and random), 02 is not sampled.
     expect(parseTraceparent(`00-${T}-${P}-03`)?.sampled).toBe(true);
     expect(parseTraceparent(`00-${T}-${P}-02`)?.sampled).toBe(false);
+  });
+
+  // The tracestate cases of the same suite (test/test.py, TraceContextTest.test_tracestate_*): what is
+  // inherited, what discards the whole header. node:http joins several tracestate fields with ", ".
+  it('reads tracestate as the W3C Trace Context test suite expects', () => {
+    const keyChars = 'abcdefghijklmnopqrstuvwxyz0123456789_-*/';
+    let value = '';
+    for (let c = 0x20; c <= 0x7e; c++) if (c !== 0x2c && c !== 0x3d) value += String.fromCharCode(c);
+    const kept: [string, string][] = [
+      ['foo=1,bar=2', 'foo=1,bar=2'],
+      ['foo=1,bar=2, rojo=1,congo=2, baz=3', 'foo=1,bar=2,rojo=1,congo=2,baz=3'], // several fields, in order
+      ['foo=1 \t , \t bar=2, \t baz=3', 'foo=1,bar=2,baz=3'],
+      ['foo=1\t \t,\t \tbar=2,\t \tbaz=3', 'foo=1,bar=2,baz=3'],
+      [' foo=1', 'foo=1'], ['\tfoo=1', 'foo=1'], ['foo=1 ', 'foo=1'], ['foo=1\t', 'foo=1'], ['\t foo=1 \t', 'foo=1'],
+      ['foo=1, ', 'foo=1'], [', foo=1', 'foo=1'], // an empty field joined to a real one
+      ['foo=1,foo=1', 'foo=1'], ['foo=1,foo=2', 'foo=1'], // a duplicated key: the suite accepts keeping one
+      ['foo@=1,bar=2', 'foo@=1,bar=2'], ['foo@@bar=1,bar=2', 'foo@@bar=1,bar=2'], ['foo@bar@baz=1,bar=2', 'foo@bar@baz=1,bar=2'],
+      [`foo=1, ${'z'.repeat(256)}=1`, `foo=1,${'z'.repeat(256)}=1`],
+      [`foo=1, ${'t'.repeat(241)}@${'v'.repeat(14)}=1`, `foo=1,${'t'.repeat(241)}@${'v'.repeat(14)}=1`],
+      [`${keyChars}=${value}`, `${keyChars}=${value}`], // every allowed character
+      [`${keyChars}@a-z0-9_-*/=${value}`, `${keyChars}@a-z0-9_-*/=${value}`],
+      ['foo= bar', 'foo= bar'], // leading spaces are part of the value
+    ];
+    const members = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `bar${String(from + i).padStart(2, '0')}=${String(from + i).padStart(2, '0')}`).join(',');
+    kept.push([`${members(1, 10)}, ${members(11, 20)}, ${members(21, 30)}, ${members(31, 32)}`, members(1, 32)]);
+    const discarded = [
+      '', ' ', 'foo =1', 'FOO=1', 'foo.bar=1', '@foo=1,bar=2', 'foo=bar=baz', 'foo=,bar=3',
+      `foo=1, ${'z'.repeat(257)}=1`,
+      `${members(1, 10)}, ${members(11, 20)}, ${members(21, 30)}, ${members(31, 33)}`, // 33 members
+      `foo=${'v'.repeat(257)}`, 'foo=a\u00e9', 'foo=a\nb',
+    ];
+    for (const [h, want] of kept) expect(parseTracestate(h), JSON.stringify(h)).toBe(want);
+    for (const h of discarded) expect(parseTracestate(h), JSON.stringify(h)).toBeUndefined();
+  });
+
+  it('carries the caller\'s tracestate onto every span of the call, only beside a valid traceparent', async () => {
+    const col = await collector();
+    const ex = new OtlpTraceExporter({ endpoint: col.url, warn: () => undefined });
+    const r = results.main[0];
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    ex.exportCall('main', r, Date.now(), { traceparent, tracestate: 'rojo=00f067aa0ba902b7, congo=t61rcWkgMzE' });
+    ex.exportCall('main', r, Date.now(), { traceparent, tracestate: 'rojo=00f067aa0ba902b7,FOO=1' }); // invalid: dropped whole
+    ex.exportCall('main', r, Date.now(), { traceparent: traceparent.toUpperCase(), tracestate: 'rojo=00f067aa0ba902b7' }); // invalid parent: new trace, no state
+    ex.exportCall('main', r, Date.now(), { tracestate: 'rojo=00f067aa0ba902b7' }); // no parent
+    await ex.shutdown();
+    const spans = spansOf(decodeOtlp(col.got[0].body)); // the official proto reads traceState back unchanged
+    expect(spans.length).toBe(12);
+    expect(spans.map((s) => (s as { traceState?: string }).traceState)).toEqual([...Array(3).fill('rojo=00f067aa0ba902b7,congo=t61rcWkgMzE'), ...Array(9).fill(undefined)]);
   });
 
   it('batches: maxBatch spans per request', async () => {

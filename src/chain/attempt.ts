@@ -22,6 +22,9 @@ export interface Outcome {
   firstToken: number | null;
   /** The longest silence between tokens once they flowed (ms). */
   maxGap: number;
+  /** The provider's response id and served model, from its finish event. */
+  responseId?: string;
+  servedModel?: string;
 }
 
 /**
@@ -125,6 +128,8 @@ export class LiveAttempt {
       end: fold.endAt ?? now(),
       firstToken: fold.firstTokenAt ?? null,
       maxGap: fold.maxGap,
+      responseId: fold.responseId,
+      servedModel: fold.servedModel,
     };
     if (o.ok && o.finish === 'content_filter') {
       // A finish_reason of content_filter is a refusal, not an answer.

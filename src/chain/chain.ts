@@ -237,6 +237,9 @@ export class FallbackChain {
         usage,
         cost_usd: cost,
         cost_estimated: estimated,
+        ...(p.server ? { server: p.server } : {}),
+        ...(out?.responseId ? { response_id: out.responseId } : {}),
+        ...(out?.servedModel ? { response_model: out.servedModel } : {}),
         ...extra,
       };
       if (decision !== 'success') failedCost += cost;

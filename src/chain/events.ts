@@ -1,9 +1,9 @@
 import type { ProviderError } from '../providers/errors.js';
-import type { ProviderHandle } from '../providers/handle.js';
+import type { ProviderHandle, ServerAddress } from '../providers/handle.js';
 import type { ChatMessage, FinishReason, Generation, Usage } from '../providers/types.js';
 
 /** The parts of a provider handle the chain reads. */
-export type ChainProvider = Pick<ProviderHandle, 'name' | 'model' | 'adapter' | 'price' | 'contextWindow' | 'timeouts' | 'breakerKey'>;
+export type ChainProvider = Pick<ProviderHandle, 'name' | 'model' | 'adapter' | 'price' | 'contextWindow' | 'timeouts' | 'breakerKey'> & Partial<Pick<ProviderHandle, 'server'>>;
 
 /** The messages and what the caller asked of the answer (max tokens, temperature, reasoning, sampling), sent to every attempt alike. */
 export interface ChainRequest extends Generation {
@@ -38,6 +38,12 @@ export interface Attempt {
   cost_usd: number;
   /** cost_usd is estimated (the prompt and the text received at four characters a token): the server reported no usage. */
   cost_estimated: boolean;
+  /** The provider's base URL host and port (no userinfo, no path); absent for a provider built without one. */
+  server?: ServerAddress;
+  /** The provider's own id for its answer (chatcmpl-…, msg_…), when the attempt finished and the server sent one. */
+  response_id?: string;
+  /** The model the server says answered (it can differ from `model`, e.g. a dated snapshot), when it finished and said so. */
+  response_model?: string;
 }
 
 export interface ChainResult {

@@ -22,6 +22,21 @@ export interface ProviderHandle {
   breakerKey: string;
   /** `required: true` in providers.yaml: health fails when it is down. */
   required: boolean;
+  /** Where its requests go: the base URL's host and port (telemetry's server.address / server.port). */
+  server: ServerAddress;
+}
+
+export interface ServerAddress {
+  /** The host alone: a URL's userinfo (user:key@) and path are never part of it; IPv6 without brackets. */
+  address: string;
+  port: number;
+}
+
+/** A base URL's host and port, the scheme's default port when none is written. */
+export function serverAddress(baseUrl: string): ServerAddress {
+  const u = new URL(baseUrl);
+  const port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+  return { address: u.hostname.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 /** Opens a provider from its config entry: the key is read from `env` (a ConfigError names the variable if unset). */
@@ -42,5 +57,6 @@ export function handleFrom(p: ProviderConfig, settings: ProviderSettings, key: s
     timeouts: p.timeouts,
     breakerKey: key,
     required: p.required,
+    server: serverAddress(settings.baseUrl),
   };
 }

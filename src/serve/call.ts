@@ -105,7 +105,8 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
       res.end(json);
     }
   }
-  ctx.observe({ endpoint: d.endpoint, model: call.model, stream: call.stream, result, startEpochMs, traceparent: header(req, 'traceparent'), status, cut });
+  const trace = { traceparent: header(req, 'traceparent'), tracestate: header(req, 'tracestate'), maxTokens: call.maxTokens, temperature: call.temperature };
+  ctx.observe({ endpoint: d.endpoint, model: call.model, stream: call.stream, result, startEpochMs, trace, status, cut });
 }
 
 /** A request the router refused before calling anyone: a field a provider cannot be sent, or a prompt no provider's window fits. */

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChainResult } from '../chain/chain.js';
 import type { StreamCommit } from '../config/types.js';
 import type { Router } from '../router.js';
+import type { CallTraceInput } from './otlp.js';
 
 export type Endpoint = 'chat_completions' | 'messages';
 
@@ -24,8 +25,8 @@ export interface CallRecord {
   cut?: { class: string; message: string };
   /** Epoch ms when the handler started the chain call. */
   startEpochMs: number;
-  /** The client's W3C traceparent header, if any. */
-  traceparent?: string;
+  /** The client's W3C trace headers and generation settings, for the call's spans. */
+  trace?: CallTraceInput;
 }
 
 export interface EndpointContext {

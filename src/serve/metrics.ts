@@ -1,6 +1,6 @@
 import type { ChainResult } from '../chain/chain.js';
 import { TELEMETRY_DEFAULTS } from '../defaults.js';
-import { GEN_AI_OPERATION, OTHER_ERROR, attemptErrorType, genAiProviderName, skipped } from './telemetry-names.js';
+import { GATEWAY_PROVIDER, GEN_AI_OPERATION, OTHER_ERROR, attemptErrorType, genAiProviderName, skipped } from './telemetry-names.js';
 import { Family, checkBounds, escapeLabelValue, formatValue, type Series } from './telemetry-series.js';
 
 /** Bounds of gen_ai.client.token.usage, as the GenAI conventions prescribe (not a setting). */
@@ -120,9 +120,10 @@ export class GatewayMetrics {
         this.tokens.observe(this.tokens.at(GEN_AI_OPERATION, provider, a.model, 'output'), a.usage.outputTokens);
       }
     }
-    // Who answered, for a live answer only: a cached one involved no provider call now.
+    // Who answered: a live answer's provider; the gateway itself for a cached or static answer or none, as
+    // gen_ai_provider_name is Required on these metrics (see GATEWAY_PROVIDER). The response model only live.
     const live = result.source === 'live';
-    const provider = live && result.provider !== null ? genAiProviderName(result.provider) : '';
+    const provider = live && result.provider !== null ? genAiProviderName(result.provider) : GATEWAY_PROVIDER;
     const model = live ? (result.model ?? '') : '';
     const error = result.source === 'none' ? (result.error?.class ?? OTHER_ERROR) : '';
     this.serverDuration.observe(this.serverDuration.at(GEN_AI_OPERATION, chain, provider, model, error), result.latency_ms / 1000);

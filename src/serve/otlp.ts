@@ -8,7 +8,7 @@ import { proxyFor } from '../providers/proxy.js';
 import type { Dispatcher } from 'undici';
 import { retryAfterMs } from '../providers/retry-after.js';
 import { registerSecret } from '../util/redact.js';
-import { randomHexId, parseTraceparent } from './telemetry-ids.js';
+import { randomHexId, parseTraceparent, parseTracestate } from './telemetry-ids.js';
 import { callSpans, exportRequest, resourceAttributes } from './telemetry-spans.js';
 
 /*
@@ -33,6 +33,15 @@ const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const SCOPE = { name: 'llm-fallback', version: VERSION };
+
+/** What a call's spans take from its request: the client's W3C trace headers and its generation settings. */
+export interface CallTraceInput {
+  traceparent?: string;
+  /** Every tracestate field of the request, joined with commas (as node:http joins them). */
+  tracestate?: string;
+  maxTokens?: number;
+  temperature?: number;
+}
 
 export interface OtlpTraceExporterOptions {
   /** The collector's traces URL, e.g. http://127.0.0.1:4318/v1/traces. */
@@ -133,15 +142,22 @@ export class OtlpTraceExporter {
   /**
    * Queues one span for the gateway call and one child span per attempt (attempt times are relative to
    * the call start, callStartEpochMs). With a valid incoming W3C `traceparent`, the spans join the
-   * caller's trace under its span; a caller that marked its trace not sampled gets no spans (the
-   * parent-based sampling the OpenTelemetry SDKs default to).
+   * caller's trace under its span and carry its valid `tracestate`; a caller that marked its trace not
+   * sampled gets no spans (the parent-based sampling the OpenTelemetry SDKs default to).
    */
-  exportCall(chain: string, result: ChainResult, callStartEpochMs: number, traceparent?: string): void {
-    const parent = parseTraceparent(traceparent);
+  exportCall(chain: string, result: ChainResult, callStartEpochMs: number, call: CallTraceInput = {}): void {
+    const parent = parseTraceparent(call.traceparent);
     if (parent && !parent.sampled) return;
     let spans: string[];
     try {
-      spans = callSpans(chain, result, callStartEpochMs, parent?.traceId ?? randomHexId(16), parent?.parentSpanId);
+      spans = callSpans(chain, result, callStartEpochMs, {
+        traceId: parent?.traceId ?? randomHexId(16),
+        parentSpanId: parent?.parentSpanId,
+        // Only beside a valid traceparent: a new trace starts with a clean tracestate.
+        traceState: parent ? parseTracestate(call.tracestate) : undefined,
+        maxTokens: call.maxTokens,
+        temperature: call.temperature,
+      });
     } catch (e) {
       // Telemetry never fails the request it describes: a result we cannot encode costs its trace only.
       this.dropped(1, `a call's spans could not be encoded (${(e as Error).name}), please report it`);

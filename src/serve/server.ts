@@ -13,6 +13,7 @@ import type { BreakerView, Router } from '../router.js';
 import { serverText } from '../util/redact.js';
 import { ClientAuth } from './auth.js';
 import type { CallRecord, Endpoint, EndpointContext, EndpointHandler } from './context.js';
+import type { CallTraceInput } from './otlp.js';
 import { sendError, type Dialect } from './errors.js';
 import { nextId, requestIdHeader } from './ids.js';
 import { attemptsMade } from './reply-headers.js';
@@ -30,7 +31,7 @@ export interface GatewayMetricsSink {
 
 /** What the gateway hands the OTLP exporter (otlp.ts). */
 export interface GatewayTraceSink {
-  exportCall(chain: string, result: ChainResult, callStartEpochMs: number, traceparent?: string): void;
+  exportCall(chain: string, result: ChainResult, callStartEpochMs: number, call?: CallTraceInput): void;
 }
 
 export interface GatewayLimits {
@@ -318,7 +319,7 @@ export class Gateway {
       observe: (call) => {
         x.call = call;
         this.metrics?.call(call.model, call.result);
-        this.traces?.exportCall(call.model, call.result, call.startEpochMs, call.traceparent);
+        this.traces?.exportCall(call.model, call.result, call.startEpochMs, call.trace);
       },
     };
     try {

@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   let spans = 0;
   // One long timed loop (per-chunk CPU readings came out several times too high here).
   const run = (i: number, count: boolean) => {
-    ex.exportCall(rs[i % rs.length][0], rs[i % rs.length][1], t0, i & 1 ? parent : undefined);
+    ex.exportCall(rs[i % rs.length][0], rs[i % rs.length][1], t0, i & 1 ? { traceparent: parent } : undefined);
     if (i % 1000 === 999) {
       if (count) spans += queue.queue.length;
       queue.queue = [];

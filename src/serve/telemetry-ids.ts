@@ -54,6 +54,40 @@ export function parseTraceparent(header: string | undefined): TraceParent | null
   return { traceId, parentSpanId, sampled: (parseInt(flags, 16) & 1) === 1 };
 }
 
+/*
+ * W3C Trace Context level 1, "Tracestate Header" (w3c/trace-context spec/20-http_request_header_format.md at
+ * acab820be9db7b3433668baa5cdd43f57f4c4be0): a list of up to 32 key=value members separated by commas, with
+ * optional spaces and tabs around each and empty members allowed. A key is a lowercase letter or a digit,
+ * then up to 255 of a-z 0-9 _ - * / @; a value is up to 256 printable ASCII characters other than comma and
+ * equals sign, not ending in a space.
+ */
+const TRACESTATE_MEMBER = /^[a-z0-9][a-z0-9_\-*/@]{0,255}=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
+const TRACESTATE_MAX_MEMBERS = 32;
+
+/**
+ * An incoming `tracestate` (several header fields already joined with commas, as node:http joins them),
+ * as the list to carry onto our spans, or undefined when it is absent, empty or invalid. As the W3C test
+ * suite expects: one malformed member or a 33rd member discards the whole header (never a guessed part of
+ * it); of a key given twice the first is kept. Read only beside a valid traceparent (the caller checks):
+ * the spec says a vendor that failed to parse traceparent MUST NOT parse tracestate.
+ */
+export function parseTracestate(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const keys = new Set<string>();
+  const members: string[] = [];
+  let count = 0;
+  for (const raw of header.split(',')) {
+    const member = raw.replace(/^[ \t]+|[ \t]+$/g, '');
+    if (member === '') continue;
+    if (++count > TRACESTATE_MAX_MEMBERS || !TRACESTATE_MEMBER.test(member)) return undefined;
+    const key = member.slice(0, member.indexOf('='));
+    if (keys.has(key)) continue;
+    keys.add(key);
+    members.push(member);
+  }
+  return members.length ? members.join(',') : undefined;
+}
+
 /**
  * Epoch milliseconds (fractional) as OTLP's fixed64 nanoseconds, a decimal string: exact, where a double
  * cannot hold ~1.8e18 ns. Written from three small integers, since turning a double as large as the epoch

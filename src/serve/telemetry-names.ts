@@ -27,6 +27,15 @@ const WELL_KNOWN_PROVIDER = new Map([
   ['watsonx', 'ibm.watsonx.ai'],
 ]);
 
+/**
+ * gen_ai.provider.name of a gateway call no provider answered now: a cached answer, the static message,
+ * or none at all. The attribute is Required on the GenAI spans and metrics, and the conventions give no
+ * value for "no provider" (gcp.gen_ai's "backend unknown" is Google's only); they say to set it to "the
+ * provider as identified by the client or server instrumentation" by its best knowledge, and allow a
+ * custom value. What answered such a call is the gateway itself: llm_fallback (its own attribute prefix).
+ */
+export const GATEWAY_PROVIDER = 'llm_fallback';
+
 /** gen_ai.provider.name for one of our provider names (the config's key). A Map, so a provider named "constructor" stays itself. */
 export function genAiProviderName(provider: string): string {
   return WELL_KNOWN_PROVIDER.get(provider) ?? provider;

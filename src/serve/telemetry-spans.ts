@@ -1,6 +1,6 @@
-import type { Attempt, ChainResult } from '../chain/events.js';
+import { failedCostEstimated, type Attempt, type ChainResult } from '../chain/events.js';
 import { randomHexId, unixNano } from './telemetry-ids.js';
-import { GEN_AI_OPERATION, OTHER_ERROR, attemptErrorType, genAiProviderName, skipped } from './telemetry-names.js';
+import { GATEWAY_PROVIDER, GEN_AI_OPERATION, OTHER_ERROR, attemptErrorType, genAiProviderName, skipped } from './telemetry-names.js';
 
 /*
  * A gateway call as OTLP spans, written straight to JSON text in opentelemetry-proto's JSON mapping:
@@ -12,7 +12,23 @@ import { GEN_AI_OPERATION, OTHER_ERROR, attemptErrorType, genAiProviderName, ski
  * One SERVER span for the call (named `chat {chain}`, as the GenAI conventions name an inference span
  * `{operation} {request model}`), one CLIENT span per attempt that reached a provider (`chat {model}`),
  * and an event on the call span for each attempt the breaker or the context window skipped.
+ *
+ * Requirement levels below are those of the GenAI inference client span (gen_ai.inference.client in
+ * open-telemetry/semantic-conventions-genai model/gen-ai/spans.yaml; the same table as
+ * open-telemetry/semantic-conventions docs/gen-ai/gen-ai-spans.md before the move, c9e48b1d1^).
  */
+
+/** The caller's trace (or a new one) and what the client asked for, as the spans report them. */
+export interface SpanContext {
+  traceId: string;
+  /** The caller's span, the parent of the call span. */
+  parentSpanId?: string;
+  /** The caller's W3C tracestate, validated: every span of the call carries it, as a child span inherits its parent's. */
+  traceState?: string;
+  /** The client's max_tokens and temperature, when it set them. */
+  maxTokens?: number;
+  temperature?: number;
+}
 
 const SPAN_KIND_SERVER = 2;
 const SPAN_KIND_CLIENT = 3;
@@ -50,27 +66,42 @@ function list(parts: string[]): string {
   return out;
 }
 
-function span(traceId: string, spanId: string, parentSpanId: string | undefined, name: string, kind: number, startMs: number, endMs: number, attributes: string, extra: string): string {
+function span(c: SpanContext, spanId: string, parentSpanId: string | undefined, name: string, kind: number, startMs: number, endMs: number, attributes: string, extra: string): string {
   const parent = parentSpanId ? `,"parentSpanId":"${parentSpanId}"` : '';
+  // Validated printable ASCII (parseTracestate), which may hold a quote or a backslash: q() escapes them.
+  const state = c.traceState ? `,"traceState":${q(c.traceState)}` : '';
   // join() makes one flat string: the queue then holds one object per span, not a tree of the pieces above.
-  return [`{"traceId":"${traceId}","spanId":"${spanId}"`, parent, `,"name":${q(name)},"kind":${kind},"startTimeUnixNano":"${unixNano(startMs)}","endTimeUnixNano":"${unixNano(endMs)}","attributes":[`, attributes, ']', extra, '}'].join('');
+  return [`{"traceId":"${c.traceId}","spanId":"${spanId}"`, state, parent, `,"name":${q(name)},"kind":${kind},"startTimeUnixNano":"${unixNano(startMs)}","endTimeUnixNano":"${unixNano(endMs)}","attributes":[`, attributes, ']', extra, '}'].join('');
 }
 
 const errorStatus = (type: string) => `,"status":{"code":${STATUS_CODE_ERROR},"message":${q(type)}}`;
 
+/** The request settings the client gave (Recommended), on the call span and on every attempt, which sent them on. */
+function requestSettings(c: SpanContext): string {
+  return list([
+    c.maxTokens !== undefined ? int('gen_ai.request.max_tokens', c.maxTokens) : '',
+    c.temperature !== undefined ? dbl('gen_ai.request.temperature', c.temperature) : '',
+  ]);
+}
+
 /** The call's spans as JSON texts, the call span first; attempt times are offsets from t0 (epoch ms). */
-export function callSpans(chain: string, r: ChainResult, t0: number, traceId: string, parentSpanId: string | undefined): string[] {
+export function callSpans(chain: string, r: ChainResult, t0: number, c: SpanContext): string[] {
   const callId = randomHexId(8);
   const live = r.source === 'live';
   const reached = r.attempts.filter((a) => !skipped(a));
   const error = r.source === 'none' ? (r.error?.class ?? OTHER_ERROR) : '';
+  const settings = requestSettings(c);
   const attrs = list([
     OPERATION,
     str('gen_ai.request.model', chain),
-    // Who answered, for a live answer only: a cached one involved no provider call now.
-    live && r.provider !== null ? str('gen_ai.provider.name', genAiProviderName(r.provider)) : '',
+    // Required. Who answered, for a live answer; the gateway itself for a cached or static answer or none
+    // (no provider was called for it now, and "the provider as identified by the server instrumentation"
+    // is then llm-fallback: see GATEWAY_PROVIDER).
+    str('gen_ai.provider.name', live && r.provider !== null ? genAiProviderName(r.provider) : GATEWAY_PROVIDER),
+    // The model the gateway's reply names (its `model` field), for a live answer.
     live && r.model !== null ? str('gen_ai.response.model', r.model) : '',
     r.finish_reason !== null ? strs('gen_ai.response.finish_reasons', [r.finish_reason]) : '',
+    settings,
     live && r.usage ? int('gen_ai.usage.input_tokens', r.usage.inputTokens) : '',
     live && r.usage ? int('gen_ai.usage.output_tokens', r.usage.outputTokens) : '',
     live && r.ttft_ms !== null ? dbl('gen_ai.response.time_to_first_chunk', r.ttft_ms / 1000) : '',
@@ -80,6 +111,8 @@ export function callSpans(chain: string, r: ChainResult, t0: number, traceId: st
     int('llm_fallback.attempts', r.attempts.length),
     strs('llm_fallback.providers.attempted', [...new Set(reached.map((a) => a.provider))]),
     dbl('llm_fallback.cost_usd', r.cost_usd + r.failed_attempts_cost_usd),
+    // Part of that sum is an estimate (four characters a token): the answer's or a failed attempt's server reported no usage.
+    bool('llm_fallback.cost_estimated', r.cost_estimated || failedCostEstimated(r.attempts)),
     r.truncated ? bool('llm_fallback.truncated', true) : '',
   ]);
   let extra = '';
@@ -92,35 +125,44 @@ export function callSpans(chain: string, r: ChainResult, t0: number, traceId: st
     extra += `,"events":[${events.join(',')}]`;
   }
   if (error) extra += errorStatus(error);
-  const out = [span(traceId, callId, parentSpanId, `${GEN_AI_OPERATION} ${chain}`, SPAN_KIND_SERVER, t0, t0 + r.latency_ms, attrs, extra)];
-  for (const a of reached) out.push(attemptSpan(a, t0, traceId, callId));
+  const out = [span(c, callId, c.parentSpanId, `${GEN_AI_OPERATION} ${chain}`, SPAN_KIND_SERVER, t0, t0 + r.latency_ms, attrs, extra)];
+  for (const a of reached) out.push(attemptSpan(a, t0, c, settings, callId));
   return out;
 }
 
-function attemptSpan(a: Attempt, t0: number, traceId: string, parentSpanId: string): string {
+function attemptSpan(a: Attempt, t0: number, c: SpanContext, settings: string, parentSpanId: string): string {
   const error = attemptErrorType(a);
   const u = a.usage;
   const attrs = list([
-    OPERATION,
-    str('gen_ai.provider.name', genAiProviderName(a.provider)),
-    str('gen_ai.request.model', a.model),
-    STREAM,
+    OPERATION, // Required
+    str('gen_ai.provider.name', genAiProviderName(a.provider)), // Required
+    str('gen_ai.request.model', a.model), // Conditionally Required: if available
+    // Recommended; server.port is Conditionally Required when server.address is set. From the base URL,
+    // whose userinfo (user:key@) never reaches them.
+    a.server ? str('server.address', a.server.address) : '',
+    a.server ? int('server.port', a.server.port) : '',
+    STREAM, // Conditionally Required: iff streaming
+    settings, // gen_ai.request.max_tokens / temperature: Recommended
+    // Recommended: the provider's own id and the exact model that answered, as its response said.
+    a.response_id ? str('gen_ai.response.id', a.response_id) : '',
+    a.response_model ? str('gen_ai.response.model', a.response_model) : '',
     u ? int('gen_ai.usage.input_tokens', u.inputTokens) : '',
     u ? int('gen_ai.usage.output_tokens', u.outputTokens) : '',
     u?.cachedInputTokens ? int('gen_ai.usage.cache_read.input_tokens', u.cachedInputTokens) : '',
     u?.cacheWriteInputTokens ? int('gen_ai.usage.cache_creation.input_tokens', u.cacheWriteInputTokens) : '',
     u?.reasoningTokens !== undefined ? int('gen_ai.usage.reasoning.output_tokens', u.reasoningTokens) : '',
     a.ttft_ms !== null ? dbl('gen_ai.response.time_to_first_chunk', a.ttft_ms / 1000) : '',
-    error ? str('error.type', error) : '',
+    error ? str('error.type', error) : '', // Conditionally Required: if the operation ended in an error
     a.status !== null ? int('http.response.status_code', a.status) : '',
     str('llm_fallback.provider', a.provider),
     str('llm_fallback.decision', a.decision),
     bool('llm_fallback.hedged', a.hedged),
     dbl('llm_fallback.cost_usd', a.cost_usd),
+    bool('llm_fallback.cost_estimated', a.cost_estimated),
     a.wait_ms !== null ? int('llm_fallback.wait_ms', a.wait_ms) : '',
   ]);
   const start = t0 + a.start_ms;
-  return span(traceId, randomHexId(8), parentSpanId, `${GEN_AI_OPERATION} ${a.model}`, SPAN_KIND_CLIENT, start, start + a.duration_ms, attrs, error ? errorStatus(error) : '');
+  return span(c, randomHexId(8), parentSpanId, `${GEN_AI_OPERATION} ${a.model}`, SPAN_KIND_CLIENT, start, start + a.duration_ms, attrs, error ? errorStatus(error) : '');
 }
 
 /** The export request's body around already-written spans. */
