@@ -642,7 +642,7 @@ describe('OTLP when the collector is down, slow or refusing', () => {
   it('collector down: the call path is unaffected, spans are dropped and counted, one warning without the key', async () => {
     const url = (await refusedUrl()).replace(/\/v1$/, '/v1/traces');
     const warnings: string[] = [];
-    const ex = new OtlpTraceExporter({ endpoint: url, headers: { authorization: `Bearer ${KEY}` }, warn: (m) => warnings.push(m) });
+    const ex = new OtlpTraceExporter({ endpoint: url, headers: { authorization: `Bearer ${KEY}` }, retryBaseMs: 5, warn: (m) => warnings.push(m) });
     for (let i = 0; i < 4; i++) ex.exportCall('main', results.main[i % 3], Date.now());
     await ex.flush();
     ex.exportCall('main', results.main[0], Date.now());
@@ -655,9 +655,72 @@ describe('OTLP when the collector is down, slow or refusing', () => {
     expect(samples(text, 'llm_fallback_otlp_spans_exported_total')).toEqual(['llm_fallback_otlp_spans_exported_total 0']);
     expect(promtool(text).status).toBe(0);
     expect(warnings.length).toBe(2); // the first drop, then the rest summed at shutdown
-    expect(warnings[0]).toMatch(/^llm-fallback: OTLP traces to http:\/\/127\.0\.0\.1:\d+\/v1\/traces: dropped 12 span\(s\): the collector could not be reached in time \(ECONNREFUSED\)/);
+    // A refused connection is retried (3 retries by default), then the batch is dropped.
+    expect(warnings[0]).toMatch(/^llm-fallback: OTLP traces to http:\/\/127\.0\.0\.1:\d+\/v1\/traces: dropped 12 span\(s\): the collector could not be reached \(ECONNREFUSED, 4 tries\)/);
     expect(warnings[1]).toMatch(/dropped 3 span\(s\) \(15 dropped in all\)$/);
     for (const w of warnings) expect(w).not.toContain(KEY);
+  });
+
+  // opentelemetry-proto docs/specification.md, "OTLP/HTTP Connection" and "All Other Responses": a client that
+  // cannot connect, or whose request the server drops without an answer, SHOULD retry with a jittered
+  // exponential backoff; opentelemetry-specification protocol/exporter.md calls these transient errors.
+  it('retries a batch when the collector refuses the connection, then delivers it once the collector is up', async () => {
+    const url = new URL((await refusedUrl()).replace(/\/v1$/, '/v1/traces'));
+    const got: string[] = [];
+    const late = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d));
+      req.on('end', () => {
+        got.push(body);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    afterAll(() => new Promise((r) => late.close(r)));
+    const warnings: string[] = [];
+    const ex = new OtlpTraceExporter({ endpoint: url.href, retries: 5, retryBaseMs: 300, warn: (m) => warnings.push(m) });
+    ex.exportCall('main', results.main[0], Date.now());
+    const flushed = ex.flush(); // the first try is refused at once
+    await new Promise((r) => setTimeout(r, 100));
+    await new Promise<void>((r) => late.listen(Number(url.port), '127.0.0.1', () => r()));
+    await flushed;
+    expect(ex.stats).toEqual({ exported: 3, dropped: 0 });
+    expect(got.length).toBe(1);
+    expect(spansOf(decodeOtlp(got[0])).length).toBe(3);
+    expect(warnings).toEqual([]);
+    await ex.shutdown();
+  });
+
+  it('retries a batch the collector dropped the connection on without an answer, the same batch each time', async () => {
+    let n = 0;
+    const col = await collector((_r, res) => {
+      if (++n <= 2) res.socket?.destroy(); // no answer: the connection just closes
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    const ex = new OtlpTraceExporter({ endpoint: col.url, retries: 3, retryBaseMs: 10, warn: () => undefined });
+    ex.exportCall('main', results.main[0], Date.now());
+    await ex.flush();
+    expect(ex.stats).toEqual({ exported: 3, dropped: 0 });
+    expect(col.got.length).toBe(3);
+    expect(new Set(col.got.map((g) => g.body)).size).toBe(1);
+    await ex.shutdown();
+  });
+
+  it('while a batch waits to be retried, calls still queue without waiting, within maxQueue, in batches of maxBatch', async () => {
+    let n = 0;
+    const col = await collector((_r, res) => {
+      if (++n === 1) res.socket?.destroy();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    const ex = new OtlpTraceExporter({ endpoint: col.url, maxBatch: 3, maxQueue: 6, retries: 2, retryBaseMs: 200, warn: () => undefined });
+    ex.exportCall('main', results.main[0], Date.now()); // a full batch: sent at once, its connection dropped
+    while (col.got.length === 0) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 3; i++) ex.exportCall('main', results.main[0], Date.now()); // 2 fit the queue, the third is dropped
+    expect(ex.stats).toEqual({ exported: 0, dropped: 3 });
+    await ex.flush();
+    expect(ex.stats).toEqual({ exported: 9, dropped: 3 });
+    expect(col.got[1].body).toBe(col.got[0].body); // the dropped connection's batch, sent again
+    expect(col.got.slice(1).map((g) => spansOf(decodeOtlp(g.body)).length)).toEqual([3, 3, 3]);
+    await ex.shutdown();
   });
 
   it('collector slow: exportCall never waits, a full queue drops whole calls, the export times out and is counted', async () => {

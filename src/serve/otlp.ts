@@ -28,6 +28,18 @@ const WARN_EVERY_MS = 60_000;
  * (opentelemetry-proto docs/specification.md, "Retryable Response Codes").
  */
 const RETRYABLE = new Set([429, 502, 503, 504]);
+/**
+ * Failures to reach the collector that OTLP/HTTP says to retry with a jittered exponential backoff: it
+ * could not be connected to ("OTLP/HTTP Connection"), or it closed the connection without an answer ("All
+ * Other Responses"); the exporter spec (opentelemetry-specification protocol/exporter.md, "Retry") calls
+ * both transient errors that MUST be retried. A collector slower than the timeout is not retried: sending
+ * it the batch again would only add to its load while the queue backs up behind it.
+ */
+const TRANSIENT = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN',
+  'ENOTFOUND', 'EAI_AGAIN', // a collector's name not (yet) resolvable, as at a cluster's start
+  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', // undici: the other side closed the connection
+]);
 /** The most response body read (the spec: a client MUST cap it, 4 MiB recommended; past it the response is a non-retryable error). */
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
@@ -58,7 +70,7 @@ export interface OtlpTraceExporterOptions {
   flushIntervalMs?: number;
   /** One export request, connect to last byte. */
   timeoutMs?: number;
-  /** Retries of a batch the collector answered 429, 502, 503 or 504. */
+  /** Retries of a batch the collector answered 429, 502, 503 or 504, refused the connection to, or closed it on. */
   retries?: number;
   /** First wait before a retry without Retry-After; it doubles each time (±20% jitter). */
   retryBaseMs?: number;
@@ -204,10 +216,17 @@ export class OtlpTraceExporter {
     while (this.queue.length) await this.post(this.queue.splice(0, this.maxBatch));
   }
 
-  /** Sends one batch; a 429, 502, 503 or 504 is retried (after Retry-After, else a doubling backoff), anything else is final. */
+  /**
+   * Sends one batch. A 429, 502, 503 or 504 answer (after Retry-After, else a doubling backoff) and a
+   * connection refused or closed without an answer (the backoff) are retried; anything else is final.
+   * Only this batch waits: exportCall keeps queueing (up to maxQueue) meanwhile.
+   */
   private async post(spans: string[]): Promise<void> {
     const body = exportRequest(this.resource, SCOPE, spans);
     for (let attempt = 0; ; attempt++) {
+      const tries = `${attempt + 1} ${attempt ? 'tries' : 'try'}`;
+      /** No retry left, or shutting down (checked once the answer is in: shutdown may come meanwhile). */
+      const last = () => attempt >= this.retries || this.closed;
       let res: Awaited<ReturnType<Agent['request']>>;
       let text: string | null;
       try {
@@ -216,8 +235,19 @@ export class OtlpTraceExporter {
       } catch (e) {
         const code = (e as { code?: string }).code ?? (e as Error).name;
         // The error's code only: its message could quote a URL, and the body is the collector's, not ours to echo.
-        this.dropped(spans.length, `the collector could not be reached in time (${code})`);
-        return;
+        if (!TRANSIENT.has(code)) {
+          this.dropped(spans.length, `the collector could not be reached in time (${code})`);
+          return;
+        }
+        if (last()) {
+          this.dropped(spans.length, `the collector could not be reached (${code}, ${tries})`);
+          return;
+        }
+        if (!(await this.backoff(this.backoffMs(attempt)))) {
+          this.dropped(spans.length, `the collector could not be reached (${code}) and the exporter shut down before the retry`);
+          return;
+        }
+        continue;
       }
       if (text === null) {
         this.dropped(spans.length, `the collector's answer (HTTP ${res.statusCode}) was longer than ${MAX_RESPONSE_BYTES} bytes`);
@@ -229,8 +259,7 @@ export class OtlpTraceExporter {
         if (rejected) this.dropped(rejected, 'the collector rejected them (partial success)');
         return;
       }
-      const tries = `${attempt + 1} ${attempt ? 'tries' : 'try'}`;
-      if (!RETRYABLE.has(res.statusCode) || attempt >= this.retries || this.closed) {
+      if (!RETRYABLE.has(res.statusCode) || last()) {
         this.dropped(spans.length, `the collector answered HTTP ${res.statusCode}${RETRYABLE.has(res.statusCode) ? ` (${tries})` : ''}`);
         return;
       }
@@ -240,20 +269,29 @@ export class OtlpTraceExporter {
         this.dropped(spans.length, `the collector answered HTTP ${res.statusCode} and asked to wait ${Math.ceil(asked / 1000)} s, longer than ${this.maxRetryWaitMs / 1000} s`);
         return;
       }
-      const wait = asked ?? this.retryBaseMs * 2 ** attempt * (0.8 + 0.4 * Math.random());
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, wait);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wake = null;
-      if (this.closed) {
+      if (!(await this.backoff(asked ?? this.backoffMs(attempt)))) {
         this.dropped(spans.length, `the collector answered HTTP ${res.statusCode} and the exporter shut down before the retry`);
         return;
       }
     }
+  }
+
+  /** The wait before retry number attempt + 1 when the collector named none: doubling, ±20% jitter. */
+  private backoffMs(attempt: number): number {
+    return this.retryBaseMs * 2 ** attempt * (0.8 + 0.4 * Math.random());
+  }
+
+  /** Waits `ms`, or less if the exporter shuts down meanwhile; false when it did. */
+  private async backoff(ms: number): Promise<boolean> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.wake = null;
+    return !this.closed;
   }
 
   private dropped(n: number, why: string): void {
