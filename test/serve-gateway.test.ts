@@ -101,7 +101,7 @@ describe('serve --otlp-endpoint', () => {
     const headers = new Headers({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
     headers.append('tracestate', 'rojo=00f067aa0ba902b7');
     headers.append('tracestate', 'congo=t61rcWkgMzE');
-    const r = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model: 'default', max_tokens: 50, temperature: 0.5, messages: [{ role: 'user', content: 'a prompt that stays private' }] }) });
+    const r = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model: 'default', max_tokens: 50, temperature: 0.5, top_p: 0.9, seed: 7, frequency_penalty: 0.25, messages: [{ role: 'user', content: 'a prompt that stays private' }] }) });
     expect(r.status).toBe(200);
     expect(await s.close()).toBe(143);
     expect(posts.length).toBeGreaterThanOrEqual(1);
@@ -119,6 +119,10 @@ describe('serve --otlp-endpoint', () => {
     expect(attr(fast, 'gen_ai.response.model')).toEqual({ stringValue: 'fast-1' });
     expect(attr(fast, 'gen_ai.response.id')?.stringValue).toMatch(/^chatcmpl-/);
     for (const span of spans) expect([attr(span, 'gen_ai.request.max_tokens'), attr(span, 'gen_ai.request.temperature')]).toEqual([{ intValue: '50' }, { doubleValue: 0.5 }]);
+    for (const span of spans) {
+      expect([attr(span, 'gen_ai.request.top_p'), attr(span, 'gen_ai.request.seed'), attr(span, 'gen_ai.request.frequency_penalty')]).toEqual([{ doubleValue: 0.9 }, { intValue: '7' }, { doubleValue: 0.25 }]);
+      expect(attr(span, 'gen_ai.request.presence_penalty')).toBeUndefined(); // not in the request
+    }
     expect(posts.map((p) => p.body).join('')).not.toContain('stays private');
   });
 });

@@ -457,7 +457,7 @@ describe('OTLP/HTTP JSON traces', () => {
     expect(attemptB.response_id).toMatch(/^chatcmpl-/);
     expect(attemptB.response_model).toBe('deepseek-v4-flash');
     expect(attemptA.response_id).toBeUndefined(); // a 503 carries no completion
-    ex.exportCall('main', r, Date.now(), { maxTokens: 64, temperature: 0.2 });
+    ex.exportCall('main', r, Date.now(), { maxTokens: 64, temperature: 0.2, sampling: { topP: 0.5, topK: 40, seed: 3, presencePenalty: -0.5, frequencyPenalty: 1 } });
     ex.exportCall('main', r, Date.now()); // the client set neither
     await ex.shutdown();
     const [call, a, b, call2, a2, b2] = spansOf(decodeOtlp(col.got[0].body));
@@ -470,13 +470,17 @@ describe('OTLP/HTTP JSON traces', () => {
     expect(attr(b, 'gen_ai.response.model')).toEqual({ stringValue: 'deepseek-v4-flash' });
     expect(attr(a, 'gen_ai.response.id')).toBeUndefined();
     expect(attr(a, 'gen_ai.response.model')).toBeUndefined();
+    const sampling = ['gen_ai.request.top_p', 'gen_ai.request.top_k', 'gen_ai.request.seed', 'gen_ai.request.presence_penalty', 'gen_ai.request.frequency_penalty'];
     for (const s of [call, a, b]) {
       expect(attr(s, 'gen_ai.request.max_tokens')).toEqual({ intValue: '64' });
       expect(attr(s, 'gen_ai.request.temperature')).toEqual({ doubleValue: 0.2 });
+      // the registry's types: top_k a double, seed an int
+      expect(sampling.map((k) => attr(s, k))).toEqual([{ doubleValue: 0.5 }, { doubleValue: 40 }, { intValue: '3' }, { doubleValue: -0.5 }, { doubleValue: 1 }]);
     }
     for (const s of [call2, a2, b2]) {
       expect(attr(s, 'gen_ai.request.max_tokens')).toBeUndefined();
       expect(attr(s, 'gen_ai.request.temperature')).toBeUndefined();
+      for (const k of sampling) expect(attr(s, k)).toBeUndefined();
     }
     // The emulator reported usage: no cost is an estimate.
     for (const s of [call, a, b]) expect(attr(s, 'llm_fallback.cost_estimated')).toEqual({ boolValue: false });

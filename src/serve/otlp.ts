@@ -10,6 +10,7 @@ import { retryAfterMs } from '../providers/retry-after.js';
 import { registerSecret } from '../util/redact.js';
 import { randomHexId, parseTraceparent, parseTracestate } from './telemetry-ids.js';
 import { callSpans, exportRequest, resourceAttributes } from './telemetry-spans.js';
+import type { Sampling } from '../providers/types.js';
 
 /*
  * OTLP/HTTP trace export with the JSON encoding (the spans themselves: telemetry-spans.ts).
@@ -53,6 +54,7 @@ export interface CallTraceInput {
   tracestate?: string;
   maxTokens?: number;
   temperature?: number;
+  sampling?: Sampling;
 }
 
 export interface OtlpTraceExporterOptions {
@@ -169,6 +171,7 @@ export class OtlpTraceExporter {
         traceState: parent ? parseTracestate(call.tracestate) : undefined,
         maxTokens: call.maxTokens,
         temperature: call.temperature,
+        sampling: call.sampling,
       });
     } catch (e) {
       // Telemetry never fails the request it describes: a result we cannot encode costs its trace only.

@@ -1,6 +1,7 @@
 import { failedCostEstimated, type Attempt, type ChainResult } from '../chain/events.js';
 import { randomHexId, unixNano } from './telemetry-ids.js';
 import { GATEWAY_PROVIDER, GEN_AI_OPERATION, OTHER_ERROR, attemptErrorType, genAiProviderName, skipped } from './telemetry-names.js';
+import type { Sampling } from '../providers/types.js';
 
 /*
  * A gateway call as OTLP spans, written straight to JSON text in opentelemetry-proto's JSON mapping:
@@ -25,9 +26,10 @@ export interface SpanContext {
   parentSpanId?: string;
   /** The caller's W3C tracestate, validated: every span of the call carries it, as a child span inherits its parent's. */
   traceState?: string;
-  /** The client's max_tokens and temperature, when it set them. */
+  /** The client's max_tokens, temperature and sampling controls, when it set them. */
   maxTokens?: number;
   temperature?: number;
+  sampling?: Sampling;
 }
 
 const SPAN_KIND_SERVER = 2;
@@ -76,11 +78,21 @@ function span(c: SpanContext, spanId: string, parentSpanId: string | undefined, 
 
 const errorStatus = (type: string) => `,"status":{"code":${STATUS_CODE_ERROR},"message":${q(type)}}`;
 
-/** The request settings the client gave (Recommended), on the call span and on every attempt, which sent them on. */
+/**
+ * The request settings the client gave, on the call span and on every attempt, which sent them on:
+ * max_tokens, temperature, top_p, top_k and the penalties are Recommended, seed Conditionally Required
+ * when the request has one; top_k is a double in the registry (model/gen-ai/registry.yaml).
+ */
 function requestSettings(c: SpanContext): string {
+  const g = c.sampling;
   return list([
     c.maxTokens !== undefined ? int('gen_ai.request.max_tokens', c.maxTokens) : '',
     c.temperature !== undefined ? dbl('gen_ai.request.temperature', c.temperature) : '',
+    g?.topP !== undefined ? dbl('gen_ai.request.top_p', g.topP) : '',
+    g?.topK !== undefined ? dbl('gen_ai.request.top_k', g.topK) : '',
+    g?.seed !== undefined ? int('gen_ai.request.seed', g.seed) : '',
+    g?.presencePenalty !== undefined ? dbl('gen_ai.request.presence_penalty', g.presencePenalty) : '',
+    g?.frequencyPenalty !== undefined ? dbl('gen_ai.request.frequency_penalty', g.frequencyPenalty) : '',
   ]);
 }
 
@@ -142,7 +154,7 @@ function attemptSpan(a: Attempt, t0: number, c: SpanContext, settings: string, p
     a.server ? str('server.address', a.server.address) : '',
     a.server ? int('server.port', a.server.port) : '',
     STREAM, // Conditionally Required: iff streaming
-    settings, // gen_ai.request.max_tokens / temperature: Recommended
+    settings, // gen_ai.request.max_tokens, temperature, top_p, top_k, penalties: Recommended; seed: Conditionally Required
     // Recommended: the provider's own id and the exact model that answered, as its response said.
     a.response_id ? str('gen_ai.response.id', a.response_id) : '',
     a.response_model ? str('gen_ai.response.model', a.response_model) : '',
