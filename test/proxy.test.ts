@@ -509,7 +509,6 @@ describe('proxy: malformed variables', () => {
       [{ HTTPS_PROXY: `http://bob:${PASSWORD}@[not-a-host` }, 'HTTPS_PROXY: not a proxy URL; expected http://[user:password@]host[:port]'],
       [{ https_proxy: `socks5://bob:${PASSWORD}@127.0.0.1:1080` }, 'https_proxy: the socks5:// proxy scheme is not supported; expected http://[user:password@]host[:port]'],
       [{ HTTPS_PROXY: 'https://127.0.0.1:3128' }, "HTTPS_PROXY: a proxy reached over TLS (https://) is not supported; give the proxy's http:// address (requests to https providers still go through it in an encrypted CONNECT tunnel)"],
-      [{ HTTPS_PROXY: 'http://127.0.0.1:3128', NO_PROXY: 'example.com,10.0.0.0/40' }, 'NO_PROXY: entry "10.0.0.0/40" is not a CIDR block; give names (example.com, .example.com), addresses (10.1.2.3, ::1) or CIDR blocks (10.0.0.0/8), optionally with :port, separated by commas'],
     ];
     for (const [vars, message] of cases) {
       for (const args of [['ask', '--no-cache', '--config', config, 'hello'], ['config', 'check', config], ['providers', '--config', config]]) {
@@ -526,6 +525,22 @@ describe('proxy: malformed variables', () => {
 describe('proxy: choosing the route (curl CURLOPT_NOPROXY rules)', () => {
   const route = (url: string, env: NodeJS.ProcessEnv) => describeRoute(chooseRoute(new URL(url), env));
   const P = { HTTPS_PROXY: 'http://proxy.corp:3128' };
+
+  it('a NO_PROXY entry that means nothing is left out, as curl leaves it out, and the others still count; config check names it, exit 0', async () => {
+    // A machine-wide NO_PROXY with entries curl never matches (a URL, a path, a /40 prefix, a port past 65535).
+    const odd = 'http://intranet.corp,example.com/,10.0.0.0/40,host:70000';
+    expect(parseNoProxy('NO_PROXY', `${odd},10.2.3.4`).ignored).toHaveLength(4);
+    expect(route('https://10.2.3.4/v1', { ...P, NO_PROXY: `${odd},10.2.3.4` })).toBe('direct (NO_PROXY)');
+    expect(route('https://10.9.9.9/v1', { ...P, NO_PROXY: `${odd},10.2.3.4` })).toBe('http://proxy.corp:3128 (HTTPS_PROXY)');
+    const { config, env } = setup(p1());
+    const check = await run(['config', 'check', config], { env: { ...env, ...P, NO_PROXY: `10.0.0.0/40,${IP}` } });
+    expect(check.code).toBe(0);
+    expect(check.stderr).toBe('NO_PROXY: entry "10.0.0.0/40" is not a CIDR block and is ignored, as curl ignores it; give names (example.com, .example.com), addresses (10.1.2.3, ::1) or CIDR blocks (10.0.0.0/8), optionally with :port, separated by commas\n');
+    expect(check.stdout).toContain('direct (NO_PROXY): p1\n');
+    // without a proxy variable NO_PROXY decides nothing, and nothing is said
+    const quiet = await run(['config', 'check', config], { env: { ...env, NO_PROXY: '10.0.0.0/40' } });
+    expect([quiet.code, quiet.stderr]).toEqual([0, '']);
+  });
 
   it('a NO_PROXY name matches itself and names under it, with or without a leading dot, never a longer name', () => {
     // CURLOPT_NOPROXY: "ample.com" matches ample.com, ample.com:80 and www.ample.com, not www.example.com or ample.com.org.

@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import { configWarnings } from '../config/warnings.js';
 import { routeOf } from '../format/providers.js';
+import { noProxyWarnings } from '../providers/proxy.js';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -14,7 +15,8 @@ export async function configCheckCommand(file: string | undefined): Promise<void
     const shown = route === 'direct (NO_PROXY)' ? route : route.startsWith('http') ? `through proxy ${route}` : undefined;
     if (shown) routes.set(shown, [...(routes.get(shown) ?? []), p.name]);
   }
-  const warnings = configWarnings(cfg, process.env, new Date());
+  // NO_PROXY entries that mean nothing are left out; said here, where a proxy variable decides a route.
+  const warnings = [...configWarnings(cfg, process.env, new Date()), ...(routes.size ? noProxyWarnings(process.env) : [])];
   for (const w of warnings) process.stderr.write(`${w}\n`);
   const chains = [...cfg.chains.values()].map((c) => `${c.name} (${c.providers.length})`).join(', ');
   const tail = warnings.length ? `; ${plural(warnings.length, 'warning')} above` : '';

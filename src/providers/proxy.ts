@@ -98,9 +98,14 @@ interface NoProxyEntry {
   port: number;
 }
 
-/** Parses NO_PROXY; an entry that cannot mean anything (a bad CIDR prefix, a port out of range) is a UsageError naming it. */
-export function parseNoProxy(variable: string, value: string): { all: boolean; entries: NoProxyEntry[] } {
+/**
+ * Parses NO_PROXY. An entry that cannot mean anything (a bad CIDR prefix, a port out of range, a URL) is left
+ * out, as curl leaves it out (it never matches there): NO_PROXY is often set for a whole machine, and one odd
+ * entry must not stop the tool. `config check` names each one (noProxyWarnings).
+ */
+export function parseNoProxy(variable: string, value: string): { all: boolean; entries: NoProxyEntry[]; ignored: string[] } {
   const entries: NoProxyEntry[] = [];
+  const ignored: string[] = [];
   let all = false;
   for (const raw of value.split(/[,\s]+/)) {
     const entry = raw.trim().toLowerCase();
@@ -109,7 +114,7 @@ export function parseNoProxy(variable: string, value: string): { all: boolean; e
       all = true;
       continue;
     }
-    const bad = (why: string) => new UsageError(`${variable}: entry ${JSON.stringify(entry.slice(0, 80))} ${why}; give names (example.com, .example.com), addresses (10.1.2.3, ::1) or CIDR blocks (10.0.0.0/8), optionally with :port, separated by commas`);
+    const bad = (why: string) => ignored.push(`${variable}: entry ${JSON.stringify(entry.slice(0, 80))} ${why} and is ignored, as curl ignores it; give names (example.com, .example.com), addresses (10.1.2.3, ::1) or CIDR blocks (10.0.0.0/8), optionally with :port, separated by commas`);
     let host = entry;
     let port = 0;
     const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
@@ -121,12 +126,18 @@ export function parseNoProxy(variable: string, value: string): { all: boolean; e
       host = hostPort[1];
       port = Number(hostPort[2]);
     }
-    if (port > 65535) throw bad('has a port out of range');
+    if (port > 65535) {
+      bad('has a port out of range');
+      continue;
+    }
     const cidr = /^(.+)\/(\d+)$/.exec(host);
     if (cidr) {
       const family = isIP(cidr[1]);
       const bits = Number(cidr[2]);
-      if (family === 0 || bits > (family === 4 ? 32 : 128)) throw bad('is not a CIDR block');
+      if (family === 0 || bits > (family === 4 ? 32 : 128)) {
+        bad('is not a CIDR block');
+        continue;
+      }
       const block = new BlockList();
       block.addSubnet(cidr[1], bits, family === 4 ? 'ipv4' : 'ipv6');
       entries.push({ block, port });
@@ -140,10 +151,19 @@ export function parseNoProxy(variable: string, value: string): { all: boolean; e
       continue;
     }
     const name = host.replace(/^\*?\./, '').replace(/\.$/, '');
-    if (!name || /[/\s]/.test(name)) throw bad('is not a host name');
+    if (!name || /[/\s]/.test(name)) {
+      bad('is not a host name');
+      continue;
+    }
     entries.push({ name, port });
   }
-  return { all, entries };
+  return { all, entries, ignored };
+}
+
+/** One warning per NO_PROXY entry that is ignored (parseNoProxy), for `config check`. */
+export function noProxyWarnings(env: NodeJS.ProcessEnv = process.env): string[] {
+  const noProxy = firstSet(env, ['no_proxy', 'NO_PROXY']);
+  return noProxy ? parseNoProxy(noProxy.name, noProxy.value).ignored : [];
 }
 
 /** True when NO_PROXY's entries send `hostname:port` direct. */
