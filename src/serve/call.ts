@@ -105,7 +105,7 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
       res.end(json);
     }
   }
-  const trace = { traceparent: header(req, 'traceparent'), tracestate: header(req, 'tracestate'), maxTokens: call.maxTokens, temperature: call.temperature };
+  const trace = { traceparent: header(req, 'traceparent'), tracestate: header(req, 'tracestate'), maxTokens: call.maxTokens, temperature: call.temperature, sampling: call.sampling };
   ctx.observe({ endpoint: d.endpoint, model: call.model, stream: call.stream, result, startEpochMs, trace, status, cut });
 }
 
