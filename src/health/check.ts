@@ -59,7 +59,7 @@ async function run(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs: number,
       const m = await t.adapter.listModels(timeoutMs, signal);
       return { result: { ...base, healthy: true, status: m.status, error_class: null, error_detail: null, error_message: null, latency_ms: round(m.latencyMs), ttft_ms: null, served_model: null, cost_usd: 0 } };
     } catch (e) {
-      const err = e instanceof ProviderError ? e : new ProviderError({ errorClass: 'network', provider: t.name, message: String(e) });
+      const err = noModelList(t.name, e instanceof ProviderError ? e : new ProviderError({ errorClass: 'network', provider: t.name, message: String(e) }));
       return { result: { ...base, healthy: false, status: err.status ?? null, error_class: err.errorClass, error_detail: err.detail, error_message: err.message, latency_ms: round(now() - t0), ttft_ms: null, served_model: null, cost_usd: 0 }, error: err };
     }
   }
@@ -81,6 +81,18 @@ async function run(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs: number,
     cost_usd: f.usage ? costOf(f.usage, t.price) : 0,
   };
   return { result, error: e };
+}
+
+/**
+ * A 404 to GET {base_url}/models: nothing lists models there. Some providers have no model list at all
+ * (MiniMax answers "404 page not found", MiniMax-AI/MiniMax-M2.5#19), so this is not an outage, and the
+ * message says so and what to do instead of a bare "HTTP 404" that reads like one.
+ */
+function noModelList(name: string, err: ProviderError): ProviderError {
+  if (err.status !== 404 || err.errorClass !== 'bad_request') return err;
+  const said = err.message.startsWith(`${name}: `) ? err.message.slice(name.length + 2) : err.message;
+  const message = `${name}: no model list at its base_url (GET /models answered ${said}), so --shallow cannot check it; some providers have none (MiniMax); check ${name} without --shallow, or correct its base_url`;
+  return new ProviderError({ errorClass: err.errorClass, provider: name, status: err.status, headers: err.headers, retryable: false, providerCode: err.providerCode, message });
 }
 
 /** A provider left out because its key is not set: a failure only if it is required, and then `fix` says how to put that right. */
