@@ -193,6 +193,47 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
   let accepted = 0;
   server.on('connection', () => accepted++);
 
+  /**
+   * GET /v1/models as each service answers it (test/models-endpoint.test.ts holds the recorded answers).
+   * MiniMax has no model list: its gateway answers 404 "404 page not found" (MiniMax-AI/MiniMax-M2.5#19,
+   * confirmed by MiniMax). Anthropic checks the key, then the version header as /v1/messages does, and
+   * answers a page of ModelInfo (type, id, display_name, created_at; has_more, first_id, last_id), the
+   * shape @anthropic-ai/sdk's models.list() pages through. Gemini's OpenAI-compatible list names each
+   * model "models/<id>". The rest answer OpenAI's list. /v1/models without a provider lists every one.
+   */
+  function modelList(req: IncomingMessage, res: ServerResponse, providerName: string | undefined): void {
+    const one = providerName ? states.get(providerName) : undefined;
+    if (!one) {
+      const data = providerName ? [] : [...states.values()].map((s) => ({ id: s.spec.model, object: 'model', owned_by: s.spec.owned_by }));
+      return sendJson(res, 200, JSON.stringify({ object: 'list', data }));
+    }
+    const spec = one.spec;
+    if (spec.dialect === 'minimax') {
+      const body = '404 page not found\n';
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
+    const rid = requestId(spec.dialect);
+    const headers = serviceHeaders(spec.dialect, rid, undefined);
+    if (spec.api_key !== undefined && (bearer(req) ?? header(req, 'x-api-key')) !== spec.api_key) {
+      const reply = errorReply(spec.dialect, 'auth', { key: '****' });
+      return sendJson(res, reply.status, withRequestId(reply.body, rid), headers);
+    }
+    if (spec.dialect === 'anthropic' && header(req, 'anthropic-version') === undefined) {
+      const reply = errorBody(spec.dialect, 400, 'anthropic-version: header is required');
+      return sendJson(res, reply.status, withRequestId(reply.body, rid), headers);
+    }
+    if (one.script[one.stepIndex]?.kind === 'hang') return; // a hung provider hangs here too
+    const ids = [spec.model, ...(spec.models ?? []).filter((m) => m !== spec.model)];
+    if (spec.dialect === 'anthropic') {
+      const data = ids.map((id) => ({ type: 'model', id, display_name: id, created_at: MODEL_CREATED_AT }));
+      return sendJson(res, 200, JSON.stringify({ data, has_more: false, first_id: ids[0], last_id: ids[ids.length - 1] }), headers);
+    }
+    const prefix = spec.dialect === 'gemini' ? 'models/' : '';
+    return sendJson(res, 200, JSON.stringify({ object: 'list', data: ids.map((id) => ({ id: prefix + id, object: 'model', owned_by: spec.owned_by })) }), headers);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Injected latencies count from the request's arrival, before its body is read: when the run of socket
     // reads that brought it began (ioNow), not after the requests read before it in that run were parsed.
@@ -204,16 +245,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     const m = /^(?:\/([^/]+))?\/v1\/(chat\/completions|messages|models)$/.exec(path);
     if (!m) return sendJson(res, 404, JSON.stringify({ error: { message: `emulator: no route for ${req.method} ${path}; use /{provider}/v1/chat/completions, /{provider}/v1/messages or /v1/...`, type: 'not_found' } }));
     const [, providerName, endpoint] = m;
-    if (endpoint === 'models') {
-      const one = providerName ? states.get(providerName) : undefined;
-      if (one?.spec.api_key !== undefined && (bearer(req) ?? header(req, 'x-api-key')) !== one.spec.api_key) {
-        const reply = errorReply(one.spec.dialect, 'auth', { key: '****' });
-        return sendJson(res, reply.status, reply.body);
-      }
-      if (one && one.script[one.stepIndex]?.kind === 'hang') return; // a hung provider hangs here too
-      const list = providerName ? [one].filter(Boolean) : [...states.values()];
-      return sendJson(res, 200, JSON.stringify({ object: 'list', data: list.map((s) => ({ id: s!.spec.model, object: 'model', owned_by: s!.spec.owned_by })) }));
-    }
+    if (endpoint === 'models') return modelList(req, res, providerName);
     if (req.method !== 'POST') return sendJson(res, 405, JSON.stringify({ error: { message: 'use POST', type: 'invalid_request_error' } }));
     // Requests are served in slices of the loop's time (loop-slices.ts), with polls for more arrivals between
     // them: served at once, a burst of 1,000 arrivals held the next ones back while it was answered, a wait
@@ -620,6 +652,14 @@ function overBudget(state: ProviderState, res: ServerResponse, refused: BudgetRe
   if (!refused.tooLarge && !reply.retryInBody) headers['retry-after'] = String(retryAfterSeconds(refused.waitMs));
   sendJson(res, reply.status, reply.body.replace('"request_id":"req_mock"', `"request_id":${JSON.stringify(rid)}`), headers);
 }
+
+/** The body names the same request id as the header, as Anthropic's do. */
+function withRequestId(body: string, rid: string): string {
+  return body.replace('"request_id":"req_mock"', `"request_id":${JSON.stringify(rid)}`);
+}
+
+/** Anthropic's ModelInfo.created_at (RFC 3339): a fixed date, so the list is the same on every run. */
+const MODEL_CREATED_AT = '2025-05-22T00:00:00Z';
 
 function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
