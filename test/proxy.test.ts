@@ -362,6 +362,21 @@ describe('proxy: a failing proxy is not the provider\'s fault (circuit breaker)'
     const show = await run(['breaker', 'show'], { env });
     expect(show.stdout).toMatch(/^1 breaker record in .*\n {2}p1 {2}open \d+s more \(timeout\)/);
   });
+
+  it('a provider the proxy cannot reach counts: CONNECT answered "500 Unable to connect" opens the breaker, and the next ask skips it', async () => {
+    const port = await freePort(); // nothing listens there: the provider is down
+    const proxy = await tinyproxy(`ConnectPort ${port}\n`);
+    const { config, env } = setup(p1(`https://${IP}:${port}/p1/v1`));
+    for (let i = 0; i < 3; i++) {
+      const r = await run(['ask', '--no-cache', '--config', config, 'hello'], { env: { ...env, HTTPS_PROXY: proxy.url }, timeoutMs: 20_000 });
+      expect(r.stderr).toContain(`p1: proxy ${proxy.url} refused CONNECT ${IP}:${port}: HTTP 500 Unable to connect`);
+    }
+    const show = await run(['breaker', 'show'], { env });
+    expect(show.stdout).toMatch(/^1 breaker record in .*\n {2}p1 {2}open \d+s more \(network\)/);
+    const skipped = await run(['ask', '--no-cache', '--config', config, 'hello'], { env: { ...env, HTTPS_PROXY: proxy.url }, timeoutMs: 20_000 });
+    expect(skipped.stderr).toContain('p1 skipped breaker open');
+    expect(proxy.requests()).toEqual([`CONNECT ${IP}:${port}`, `CONNECT ${IP}:${port}`, `CONNECT ${IP}:${port}`]);
+  });
 });
 
 describe('proxy: what goes direct', () => {

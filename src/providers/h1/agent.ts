@@ -456,8 +456,11 @@ class Connection implements ResponseSink {
   };
 
   private readonly onSocketError = (err: Error): void => {
-    // Errors while the proxy is the far end (refused, reset, timeout) say so; the tunnel's TLS errors are the target's.
-    if (this.pool.proxy && (this.viaProxy || (err as { code?: string }).code === CONNECT_TIMEOUT)) Object.assign(err, { [VIA]: this.pool.proxy, [AT_PROXY]: this.viaProxy });
+    // Errors while the proxy is the far end (refused, reset, timeout) say so; the tunnel's TLS errors are the
+    // target's. So is a 5xx answer to CONNECT: the proxy tried the target and could not reach it (tinyproxy's
+    // "500 Unable to connect", a 502 or 503), which is the provider down, not the proxy.
+    const targetFailed = err instanceof H1Error && err.code === PROXY_CONNECT && err.status >= 500;
+    if (this.pool.proxy && (this.viaProxy || (err as { code?: string }).code === CONNECT_TIMEOUT)) Object.assign(err, { [VIA]: this.pool.proxy, [AT_PROXY]: this.viaProxy && !targetFailed });
     const ready = this.onReady;
     this.onReady = undefined;
     ready?.(err);
