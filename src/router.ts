@@ -367,7 +367,7 @@ function checkGeneration(req: CallRequest, bad: (what: string) => UsageError, sh
 function checkSendable(req: CallRequest, route: Route, who: string): void {
   for (const p of route.providers) {
     const r = p.adapter.refuse?.(req);
-    if (r) throw new RefusedFieldError(r.field === 'reasoning' ? r.field : `sampling.${r.field}`, r.reason, who);
+    if (r) throw new RefusedFieldError(r.field === 'reasoning' || r.field === 'temperature' ? r.field : `sampling.${r.field}`, r.reason, who);
   }
 }
 

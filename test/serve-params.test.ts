@@ -119,9 +119,35 @@ describe('OpenAI reasoning_effort and sampling through the openai SDK', () => {
 
 describe('Anthropic thinking and sampling through the @anthropic-ai/sdk', () => {
   it('reaches an Anthropic-dialect provider as the same thinking, max_tokens, top_p and top_k', async () => {
-    const m = await anthropic.messages.create(sampled({ model: 'claude', max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 2048 }, top_p: 0.9, top_k: 40, messages }));
+    const m = await anthropic.messages.create(sampled({ model: 'claude', max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 2048 }, top_p: 0.95, messages }));
     expect(m.content.some((b) => b.type === 'text')).toBe(true);
-    expect(lastBody('claude')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048 }, max_tokens: 3000, top_p: 0.9, top_k: 40 });
+    expect(lastBody('claude')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048 }, max_tokens: 3000, top_p: 0.95 });
+    await anthropic.messages.create(sampled({ model: 'claude', max_tokens: 3000, top_p: 0.9, top_k: 40, messages }));
+    expect(lastBody('claude')).toMatchObject({ max_tokens: 3000, top_p: 0.9, top_k: 40 });
+  });
+
+  /*
+   * The Messages API's own 400s while thinking is enabled, as clients met them: "`temperature` may only be set
+   * to 1 when thinking is enabled" (MartialBE/one-hub#529), "`top_k` must be unset when thinking is enabled"
+   * (quarkiverse/quarkus-langchain4j#1812, the whole body quoted), top_p at least 0.95 (SEMOSS/Semoss#1655).
+   * Sent on, the provider would refuse and the chain fall over to one that answers a different question.
+   */
+  it('temperature, top_k or a low top_p beside thinking is one 400 naming the field and the provider, and nothing is sent', async () => {
+    const before = count('claude') + count('gpt');
+    const temp = await openai.chat.completions.create({ model: 'both', messages, reasoning_effort: 'low', temperature: 0.5 }).catch((e: unknown) => e);
+    expect(temp).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((temp as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('temperature');
+    expect((temp as Error).message).toContain('temperature: provider "claude" speaks Anthropic\'s Messages API, which refuses it while thinking is enabled (the request\'s reasoning): temperature may only be 1 there');
+    const topK = await anthropic.messages.create(sampled({ model: 'claude', max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 2048 }, top_k: 40, messages })).catch((e: unknown) => e);
+    expect(topK).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(anthropicMessage(topK)).toMatch(/^top_k: provider "claude" .*: top_k must be unset there/);
+    const topP = await anthropic.messages.create(sampled({ model: 'claude', max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 2048 }, top_p: 0.9, messages })).catch((e: unknown) => e);
+    expect(anthropicMessage(topP)).toMatch(/^top_p: provider "claude" .*: top_p must be from 0.95 to 1 there/);
+    expect(count('claude') + count('gpt')).toBe(before);
+    // temperature 1, or thinking turned off, is what the API takes.
+    await openai.chat.completions.create({ model: 'claude', messages, reasoning_effort: 'low', temperature: 1 });
+    await openai.chat.completions.create({ model: 'claude', messages, reasoning_effort: 'none', temperature: 0.5 });
+    expect(lastBody('claude')).toMatchObject({ thinking: { type: 'disabled' }, temperature: 0.5 });
   });
 
   it('reaches an OpenAI-dialect provider as the effort the budget stands for', async () => {
@@ -168,20 +194,21 @@ describe('the library', () => {
     const provider = (name: 'gpt' | 'claude') => ({ api: server.profile.providers[name].dialect, base_url: server.baseUrl(name), model: server.profile.providers[name].model });
     const router = await createRouter({ config: { defaults: { retries: 0 }, providers: { gpt: provider('gpt'), claude: provider('claude') } }, who: 'lib' });
     try {
-      const r = await router.chat({ model: 'claude', messages, reasoning: { effort: 'low' }, sampling: { topK: 3 } });
+      const r = await router.chat({ model: 'claude', messages, reasoning: { effort: 'low' }, sampling: { topP: 0.96 } });
       expect(r.source).toBe('live');
-      expect(lastBody('claude')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 }, max_tokens: 2048, top_k: 3 });
+      expect(lastBody('claude')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 }, max_tokens: 2048, top_p: 0.96 });
       // The answer cache (the tier after every provider failed) tells requests apart by their reasoning and
       // sampling: a cached low-effort answer never stands in for a high-effort question.
       server.setScript('claude', [{ kind: 'overloaded' }]);
       try {
-        expect((await router.chat({ model: 'claude', messages, reasoning: { effort: 'high' }, sampling: { topK: 3 } })).source).toBe('none');
-        expect((await router.chat({ model: 'claude', messages, reasoning: { effort: 'low' }, sampling: { topK: 4 } })).source).toBe('none');
-        expect((await router.chat({ model: 'claude', messages, reasoning: { effort: 'low' }, sampling: { topK: 3 } })).source).toBe('cache');
+        expect((await router.chat({ model: 'claude', messages, reasoning: { effort: 'high' }, sampling: { topP: 0.96 } })).source).toBe('none');
+        expect((await router.chat({ model: 'claude', messages, reasoning: { effort: 'low' }, sampling: { topP: 0.97 } })).source).toBe('none');
+        expect((await router.chat({ model: 'claude', messages, reasoning: { effort: 'low' }, sampling: { topP: 0.96 } })).source).toBe('cache');
       } finally {
         server.setScript('claude', [{ kind: 'ok' }]);
       }
       await expect(router.chat({ model: 'gpt', messages, sampling: { topK: 3 } })).rejects.toMatchObject({ name: 'RefusedFieldError', field: 'sampling.topK' });
+      await expect(router.chat({ model: 'claude', messages, reasoning: { effort: 'low' }, temperature: 0.2 })).rejects.toMatchObject({ name: 'RefusedFieldError', field: 'temperature' });
       await expect(router.chat({ model: 'gpt', messages, reasoning: { budgetTokens: 100 } })).rejects.toThrow('lib: reasoning.budgetTokens must be a whole number of at least 1024');
     } finally {
       await router.close();

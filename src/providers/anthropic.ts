@@ -76,6 +76,12 @@ export class AnthropicAdapter extends HttpAdapter {
     if (missing) return { field: missing[0], reason: `provider "${this.name}" speaks Anthropic's Messages API, which has no ${missing[1]}; leave it out or use a route whose providers all speak the OpenAI dialect` };
     const thinking = thinkingOf(req);
     if (thinking?.type !== 'enabled') return undefined;
+    // The API's 400s while thinking is enabled ("`temperature` may only be set to 1 when thinking is enabled",
+    // "`top_k` must be unset when thinking is enabled", top_p at least 0.95): refused here, before any provider.
+    const thinkingToo = `provider "${this.name}" speaks Anthropic's Messages API, which refuses it while thinking is enabled (the request's reasoning)`;
+    if (req.temperature !== undefined && req.temperature !== 1) return { field: 'temperature', reason: `${thinkingToo}: temperature may only be 1 there; leave temperature out or ask for no reasoning` };
+    if (g?.topK !== undefined) return { field: 'topK', reason: `${thinkingToo}: top_k must be unset there; leave top_k out or ask for no reasoning` };
+    if (g?.topP !== undefined && g.topP < 0.95) return { field: 'topP', reason: `${thinkingToo}: top_p must be from 0.95 to 1 there; leave top_p out or ask for no reasoning` };
     const max = maxTokensOf(req, this.settings.maxOutputTokens, thinking);
     if (thinking.budget_tokens < max) return undefined;
     const asked = req.reasoning?.budgetTokens === undefined ? `reasoning effort "${req.reasoning?.effort}" is a thinking budget of ${thinking.budget_tokens} tokens for provider "${this.name}"` : `a thinking budget of ${thinking.budget_tokens} tokens`;

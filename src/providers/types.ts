@@ -127,7 +127,7 @@ export interface ProviderAdapter {
 
 /** A request field a provider cannot be sent: which field (in the caller's terms), and why and what to do instead. */
 export interface RequestRefusal {
-  field: 'reasoning' | keyof Sampling;
+  field: 'reasoning' | 'temperature' | keyof Sampling;
   /** Why, naming the provider, and what to send instead. */
   reason: string;
 }
