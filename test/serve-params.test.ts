@@ -117,6 +117,77 @@ describe('OpenAI reasoning_effort and sampling through the openai SDK', () => {
   });
 });
 
+/**
+ * Fields the openai 6.x SDK does not type for chat completions: OpenRouter's `reasoning` object, which the
+ * SDK passes on as sent.
+ */
+type Extra = OpenAI.ChatCompletionCreateParamsNonStreaming & { reasoning?: Record<string, unknown> };
+const extra = (p: Extra) => p as OpenAI.ChatCompletionCreateParamsNonStreaming;
+const openaiError = (e: unknown) => e as InstanceType<typeof OpenAI.BadRequestError>;
+
+describe('OpenRouter\'s reasoning object and the answer-changing OpenAI fields through the openai SDK', () => {
+  it('reasoning.effort reaches an OpenAI-dialect provider as reasoning_effort and an Anthropic one as its budget', async () => {
+    await openai.chat.completions.create(extra({ model: 'gpt', messages, reasoning: { effort: 'high', exclude: true } }));
+    const body = lastBody('gpt');
+    expect(body).toMatchObject({ reasoning_effort: 'high' });
+    expect(body).not.toHaveProperty('reasoning');
+    await openai.chat.completions.create(extra({ model: 'claude', messages, reasoning: { effort: 'low' }, max_tokens: 3000 }));
+    expect(lastBody('claude')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 }, max_tokens: 3000 });
+  });
+
+  it('reasoning.max_tokens is a thinking budget: the same budget to Anthropic, the effort it reaches to OpenAI; enabled: false turns thinking off', async () => {
+    await openai.chat.completions.create(extra({ model: 'claude', messages, reasoning: { max_tokens: 10_000 }, max_tokens: 12_000 }));
+    expect(lastBody('claude')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 10_000 }, max_tokens: 12_000 });
+    await openai.chat.completions.create(extra({ model: 'gpt', messages, reasoning: { max_tokens: 10_000 } }));
+    expect(lastBody('gpt')).toMatchObject({ reasoning_effort: 'medium' });
+    await openai.chat.completions.create(extra({ model: 'claude', messages, reasoning: { enabled: false } }));
+    expect(lastBody('claude').thinking).toEqual({ type: 'disabled' });
+  });
+
+  it('a reasoning object that cannot be carried is one 400 naming its field; a refused budget names reasoning.effort; nothing is sent', async () => {
+    const before = count('gpt') + count('claude');
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ effort: 'high', max_tokens: 4000 }, 'reasoning', 'reasoning: send one of effort, max_tokens and enabled: false (got effort and max_tokens)'],
+      [{ enabled: true }, 'reasoning.enabled', "reasoning.enabled: enabled without an effort asks for each model's default reasoning"],
+      [{ effort: 'low' }, 'reasoning.effort', 'reasoning.effort: conflicts with reasoning_effort "high"; send one of them'],
+      [{ max_tokens: 500 }, 'reasoning.max_tokens', 'reasoning.max_tokens: must be a whole number of at least 1024 (got 500)'],
+    ];
+    for (const [reasoning, param, message] of cases) {
+      const err = await openai.chat.completions.create(extra({ model: 'gpt', messages, reasoning, ...(param === 'reasoning.effort' ? { reasoning_effort: 'high' } : {}) })).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(openaiError(err).param).toBe(param);
+      expect(openaiError(err).message).toContain(message);
+    }
+    const big = await openai.chat.completions.create(extra({ model: 'both', messages, reasoning: { effort: 'high' }, max_tokens: 1000 })).catch((e: unknown) => e);
+    expect(openaiError(big).param).toBe('reasoning.effort');
+    expect(openaiError(big).message).toContain('reasoning.effort: reasoning effort "high" is a thinking budget of 24576 tokens for provider "claude"');
+    expect(count('gpt') + count('claude')).toBe(before);
+  });
+
+  it('verbosity, logit_bias and web_search_options are one 400 each naming the field and the provider\'s params, and nothing is sent', async () => {
+    const before = count('gpt');
+    const cases: [Partial<OpenAI.ChatCompletionCreateParamsNonStreaming>, string][] = [
+      [{ verbosity: 'low' }, 'verbosity'],
+      [{ logit_bias: { '1734': -100 } }, 'logit_bias'],
+      [{ web_search_options: {} }, 'web_search_options'],
+    ];
+    for (const [field, param] of cases) {
+      const err = await openai.chat.completions.create({ model: 'gpt', messages, ...field }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(openaiError(err).param).toBe(param);
+      expect(openaiError(err).message).toMatch(new RegExp(`^400 ${param}: .* not supported: .*in the provider's params in providers\\.yaml`));
+    }
+    expect(count('gpt')).toBe(before);
+  });
+
+  it('fields that leave the answer as it is are not passed on: an empty logit_bias, prediction, user, metadata, store, service_tier', async () => {
+    const r = await openai.chat.completions.create({ model: 'gpt', messages, logit_bias: {}, prediction: { type: 'content', content: 'No.' }, user: 'u1', metadata: { team: 'a' }, store: true, service_tier: 'priority', verbosity: null });
+    expect(r.choices[0].message.content).toBeTruthy();
+    const body = lastBody('gpt');
+    for (const key of ['logit_bias', 'prediction', 'user', 'metadata', 'store', 'service_tier', 'verbosity']) expect(body).not.toHaveProperty(key);
+  });
+});
+
 describe('Anthropic thinking and sampling through the @anthropic-ai/sdk', () => {
   it('reaches an Anthropic-dialect provider as the same thinking, max_tokens, top_p and top_k', async () => {
     const m = await anthropic.messages.create(sampled({ model: 'claude', max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 2048 }, top_p: 0.95, messages }));
@@ -165,18 +236,87 @@ describe('Anthropic thinking and sampling through the @anthropic-ai/sdk', () => 
     expect(anthropicMessage(err)).toMatch(/^top_k: provider "gpt" speaks the OpenAI chat-completions dialect, which has no top_k; leave it out/);
   });
 
-  it('a budget not below max_tokens is refused in the API\'s own words; below 1024 and adaptive thinking are refused too', async () => {
+  it('a budget not below max_tokens is refused in the API\'s own words; below 1024 is refused too', async () => {
     const before = count('claude');
     const over = await anthropic.messages.create({ model: 'claude', max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 2048 }, messages }).catch((e: unknown) => e);
     expect(over).toBeInstanceOf(Anthropic.BadRequestError);
     expect(anthropicMessage(over)).toContain('`max_tokens` must be greater than `thinking.budget_tokens`');
     const small = await anthropic.messages.create({ model: 'claude', max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 500 }, messages }).catch((e: unknown) => e);
     expect(anthropicMessage(small)).toBe('thinking.budget_tokens: must be a whole number of at least 1024 (got 500)');
-    const adaptive = await anthropic.messages.create({ model: 'claude', max_tokens: 2048, thinking: { type: 'adaptive' }, messages }).catch((e: unknown) => e);
-    expect(anthropicMessage(adaptive)).toMatch(/^thinking\.type: "adaptive" is not supported/);
-    const effort = await anthropic.messages.create({ model: 'claude', max_tokens: 2048, output_config: { effort: 'high' }, messages }).catch((e: unknown) => e);
-    expect(anthropicMessage(effort)).toMatch(/^output_config\.effort: effort is not supported/);
     expect(count('claude')).toBe(before);
+  });
+});
+
+/*
+ * Adaptive thinking and output_config.effort, the reasoning controls of @anthropic-ai/sdk 1.x (API version
+ * 2026-10-21, which the SDK sends as anthropic-version): the chain's reasoning effort, written upstream as
+ * reasoning_effort or as the thinking budget reasoning.ts maps the effort to (the Anthropic adapter speaks
+ * 2023-06-01, where thinking is a budget).
+ */
+describe('adaptive thinking and output_config.effort through the @anthropic-ai/sdk', () => {
+  it('adaptive thinking with an effort reaches an OpenAI-dialect provider as that reasoning_effort', async () => {
+    const m = await anthropic.messages.create({ model: 'gpt', max_tokens: 4000, thinking: { type: 'adaptive' }, output_config: { effort: 'low' }, messages });
+    expect(m.content.some((b) => b.type === 'text')).toBe(true);
+    const body = lastBody('gpt');
+    expect(body).toMatchObject({ reasoning_effort: 'low', max_tokens: 4000 });
+    expect(body).not.toHaveProperty('thinking');
+    expect(body).not.toHaveProperty('output_config');
+  });
+
+  it('reaches an Anthropic-dialect provider as thinking enabled with the effort\'s budget, streamed too', async () => {
+    const stream = anthropic.messages.stream({ model: 'claude', max_tokens: 12_000, thinking: { type: 'adaptive' }, output_config: { effort: 'medium' }, messages });
+    const m = await stream.finalMessage();
+    expect(m.content.some((b) => b.type === 'text')).toBe(true);
+    const body = lastBody('claude');
+    // medium is 8,192 thinking tokens (src/providers/reasoning.ts), below the request's max_tokens.
+    expect(body.thinking).toEqual({ type: 'enabled', budget_tokens: 8192 });
+    expect(body.max_tokens).toBe(12_000);
+    expect(body).not.toHaveProperty('output_config');
+  });
+
+  it('adaptive thinking without an effort is the API\'s default effort, high', async () => {
+    await anthropic.messages.create({ model: 'gpt', max_tokens: 4000, thinking: { type: 'adaptive' }, messages });
+    expect(lastBody('gpt')).toMatchObject({ reasoning_effort: 'high' });
+    await anthropic.messages.create({ model: 'claude', max_tokens: 30_000, thinking: { type: 'adaptive', display: 'omitted' }, messages });
+    expect(lastBody('claude')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 24_576 }, max_tokens: 30_000 });
+  });
+
+  it('"max", beyond every level the providers\' dialects have, is the highest the chain has: xhigh', async () => {
+    await anthropic.messages.create({ model: 'both', max_tokens: 40_000, thinking: { type: 'adaptive' }, output_config: { effort: 'max' }, messages });
+    expect(lastBody('gpt')).toMatchObject({ reasoning_effort: 'xhigh' });
+    server.setScript('gpt', [{ kind: 'overloaded' }]);
+    try {
+      await anthropic.messages.create({ model: 'both', max_tokens: 40_000, thinking: { type: 'adaptive' }, output_config: { effort: 'max' }, messages });
+    } finally {
+      server.setScript('gpt', [{ kind: 'ok' }]);
+    }
+    expect(lastBody('claude')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 32_768 }, max_tokens: 40_000 });
+  });
+
+  it('an effort whose budget does not fit below max_tokens is one 400 naming output_config.effort and the provider, and nothing is sent', async () => {
+    const before = count('gpt') + count('claude');
+    const err = await anthropic.messages.create({ model: 'both', max_tokens: 16_000, thinking: { type: 'adaptive' }, output_config: { effort: 'high' }, messages }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(anthropicMessage(err)).toContain('output_config.effort: reasoning effort "high" is a thinking budget of 24576 tokens for provider "claude", which must be less than max_tokens (16000)');
+    const bare = await anthropic.messages.create({ model: 'claude', max_tokens: 16_000, thinking: { type: 'adaptive' }, messages }).catch((e: unknown) => e);
+    expect(anthropicMessage(bare)).toMatch(/^thinking: reasoning effort "high" is a thinking budget of 24576 tokens/);
+    expect(count('gpt') + count('claude')).toBe(before);
+  });
+
+  it('effort without adaptive thinking, an unknown effort and other thinking types are 400s saying what to send, and nothing is sent', async () => {
+    const before = count('gpt') + count('claude');
+    const alone = await anthropic.messages.create({ model: 'gpt', max_tokens: 2048, output_config: { effort: 'low' }, messages }).catch((e: unknown) => e);
+    expect(alone).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(anthropicMessage(alone)).toBe(
+      'output_config.effort: effort without thinking is not supported: llm-fallback serve carries effort as the model\'s reasoning, which every provider takes as thinking; send thinking {"type":"adaptive"} with it, or leave output_config.effort out',
+    );
+    const budget = await anthropic.messages.create({ model: 'gpt', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 }, output_config: { effort: 'low' }, messages }).catch((e: unknown) => e);
+    expect(anthropicMessage(budget)).toMatch(/^output_config\.effort: effort with thinking "enabled" is not supported: .*leave output_config\.effort out and keep the thinking budget$/);
+    const unknown = await anthropic.messages.create({ model: 'gpt', max_tokens: 2048, thinking: { type: 'adaptive' }, output_config: { effort: 'extreme' as 'high' }, messages }).catch((e: unknown) => e);
+    expect(anthropicMessage(unknown)).toBe('output_config.effort: must be one of low, medium, high, xhigh, max (got "extreme")');
+    const between = await anthropic.messages.create({ model: 'gpt', max_tokens: 2048, thinking: { type: 'between_tools' }, messages }).catch((e: unknown) => e);
+    expect(anthropicMessage(between)).toMatch(/^thinking\.type: "between_tools" is not supported: .*send \{"type":"adaptive"\} \(with output_config\.effort\)/);
+    expect(count('gpt') + count('claude')).toBe(before);
   });
 });
 

@@ -42,18 +42,22 @@ function parse(body: unknown): ParsedCall | ErrorReply {
     });
     refuseIf(Array.isArray(body.tools) && body.tools.length > 0, 'tools', 'tool use is not supported: llm-fallback serve answers text only; send the request without tools');
     const out = body.output_config;
-    refuseIf(isObject(out) && out.effort !== undefined && out.effort !== null, 'output_config.effort', 'effort is not supported: llm-fallback serve passes reasoning on as a thinking budget every provider can take; send thinking {"type":"enabled","budget_tokens":N} instead');
+    if (out !== undefined && out !== null && !isObject(out)) bad('output_config', `must be an object like {"effort":"high"} (got ${show(out)})`);
     refuseIf(isObject(out) && out.format !== undefined && out.format !== null, 'output_config.format', 'structured output is not supported: llm-fallback serve answers plain text; leave output_config.format out');
     refuseIf(Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0, 'stop_sequences', 'stop sequences are not supported: the chain cannot pass them to every provider; leave stop_sequences out');
+    const effort = isObject(out) ? out.effort : undefined;
+    const reasoning = effort === undefined || effort === null ? thinking(body.thinking, maxTokens!) : adaptiveEffort(body.thinking, effort);
     return {
       model,
       messages,
       maxTokens,
       temperature: numberIn(body, 'temperature', 0, 1),
-      reasoning: thinking(body.thinking, maxTokens!),
+      reasoning,
       sampling: samplingOf({ topP: numberIn(body, 'top_p', ...SAMPLING_RANGES.topP), topK: wholeNumber(body, 'top_k', 0) }),
       stream: optionalBool(body, 'stream'),
       includeUsage: true,
+      // A provider that cannot take the reasoning is refused naming the field the client set it with.
+      wireNames: effort === undefined || effort === null ? undefined : { reasoning: 'output_config.effort' },
     };
   } catch (e) {
     if (e instanceof BodyError) return e.reply;
@@ -62,7 +66,36 @@ function parse(body: unknown): ParsedCall | ErrorReply {
 }
 
 /**
- * `thinking` as the chain's reasoning: enabled with its budget, or disabled (effort "none"). The budget's
+ * Adaptive thinking's effort levels (@anthropic-ai/sdk 1.14 OutputConfig.effort). With `thinking: {"type":
+ * "adaptive"}` Claude decides how much to think, steered by output_config.effort; "high" is the same as
+ * leaving it out (platform.claude.com/docs/en/build-with-claude/effort). The chain carries it as its reasoning effort:
+ * low, medium, high and xhigh are the same words in OpenAI's reasoning_effort; "max" (no limit on thinking)
+ * has no word in either dialect the adapters speak — OpenAI's ReasoningEffort (openai 6.x) ends at xhigh,
+ * and the Anthropic adapter sends a budget — so it is the highest the chain has, xhigh (32,768 tokens as a
+ * budget, where Anthropic's extended-thinking docs put the start of diminishing returns).
+ */
+const ADAPTIVE_EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'] as const;
+const ADAPTIVE_DEFAULT = 'high';
+
+/**
+ * output_config.effort as the chain's reasoning. It is carried only beside adaptive thinking: without
+ * thinking it steers how many tokens Claude spends on the answer alone (the effort docs: "high effort + no
+ * thinking = more tokens, but no thinking tokens"), while as reasoning it turns thinking on (reasoning_effort,
+ * or a budget); beside a budget the Anthropic adapter, which sends the budget only, would drop it.
+ */
+function adaptiveEffort(thinkingField: unknown, effort: unknown): Reasoning {
+  if (typeof effort !== 'string' || !(ADAPTIVE_EFFORTS as readonly string[]).includes(effort)) bad('output_config.effort', `must be one of ${ADAPTIVE_EFFORTS.join(', ')} (got ${show(effort)})`);
+  const type = isObject(thinkingField) ? thinkingField.type : undefined;
+  if (type !== 'adaptive') {
+    const sent = type === undefined ? 'without thinking' : `with thinking ${show(type)}`;
+    bad('output_config.effort', `effort ${sent} is not supported: llm-fallback serve carries effort as the model's reasoning, which every provider takes as thinking; send thinking {"type":"adaptive"} with it, or leave output_config.effort out${type === 'enabled' ? ' and keep the thinking budget' : ''}`);
+  }
+  return { effort: effort === 'max' ? 'xhigh' : (effort as Exclude<(typeof ADAPTIVE_EFFORTS)[number], 'max'>) };
+}
+
+/**
+ * `thinking` as the chain's reasoning: enabled with its budget, disabled (effort "none"), or adaptive
+ * without an effort (the API's default effort, "high"). The budget's
  * rules are the API's (at least 1024, below max_tokens), checked here with the API's words for the second
  * (its 400 as relayed in anthropics/claude-code#8756), so a client meets them here as it would there.
  */
@@ -70,7 +103,8 @@ function thinking(v: unknown, maxTokens: number): Reasoning | undefined {
   if (v === undefined || v === null) return undefined;
   if (!isObject(v)) bad('thinking', `must be an object like {"type":"enabled","budget_tokens":2048} (got ${show(v)})`);
   if (v.type === 'disabled') return { effort: 'none' };
-  if (v.type !== 'enabled') bad('thinking.type', `${show(v.type)} is not supported: llm-fallback serve passes thinking on as a budget every provider can take; send {"type":"enabled","budget_tokens":N} or {"type":"disabled"}`);
+  if (v.type === 'adaptive') return { effort: ADAPTIVE_DEFAULT };
+  if (v.type !== 'enabled') bad('thinking.type', `${show(v.type)} is not supported: llm-fallback serve passes thinking on as reasoning every provider can take; send {"type":"adaptive"} (with output_config.effort), {"type":"enabled","budget_tokens":N} or {"type":"disabled"}`);
   const budget = v.budget_tokens;
   if (budget === undefined || budget === null) bad('thinking.budget_tokens', 'Field required');
   if (typeof budget !== 'number' || !Number.isSafeInteger(budget) || budget < MIN_THINKING_BUDGET) bad('thinking.budget_tokens', `must be a whole number of at least ${MIN_THINKING_BUDGET} (got ${show(budget)})`);

@@ -31,6 +31,8 @@ export interface ParsedCall {
   stream: boolean;
   /** OpenAI stream_options.include_usage. */
   includeUsage: boolean;
+  /** Where this body set a field the dialect has more than one name for (reasoning), over DialectSpec.wireNames. */
+  wireNames?: Partial<Record<string, string>>;
 }
 
 export interface DialectSpec {
@@ -84,7 +86,7 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
     try {
       events = ctx.router.stream(request);
     } catch (e) {
-      if (e instanceof UsageError) return sendError(res, d.name, requestError(d, e));
+      if (e instanceof UsageError) return sendError(res, d.name, requestError(d, call, e));
       throw e;
     }
     const out = await streamAnswer(events, ctx.commit(call.model), route, d.frames(call, id, created), res, ctx.abort, () => (shown = true));
@@ -95,7 +97,7 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
     try {
       result = await ctx.router.chat(request);
     } catch (e) {
-      if (e instanceof UsageError) return sendError(res, d.name, requestError(d, e));
+      if (e instanceof UsageError) return sendError(res, d.name, requestError(d, call, e));
       throw e;
     }
     if (result.source === 'none') status = replyNone(d, res, result, route, ctx.router);
@@ -110,9 +112,9 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
 }
 
 /** A request the router refused before calling anyone: a field a provider cannot be sent, or a prompt no provider's window fits. */
-function requestError(d: DialectSpec, e: UsageError): ErrorReply {
+function requestError(d: DialectSpec, call: ParsedCall, e: UsageError): ErrorReply {
   if (e instanceof RefusedFieldError) {
-    const param = d.wireNames[e.field] ?? e.field;
+    const param = call.wireNames?.[e.field] ?? d.wireNames[e.field] ?? e.field;
     return { status: 400, code: 'invalid_request', param, message: `${param}: ${e.reason}` };
   }
   return { status: 400, code: 'context_length_exceeded', param: 'messages', message: e.message };

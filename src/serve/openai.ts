@@ -7,7 +7,8 @@
  */
 import type { ChainResult } from '../chain/chain.js';
 import type { ChatMessage, FinishReason, Usage } from '../providers/types.js';
-import { REASONING_EFFORTS, SAMPLING_RANGES, type ReasoningEffort } from '../providers/types.js';
+import { MIN_THINKING_BUDGET } from '../providers/reasoning.js';
+import { REASONING_EFFORTS, SAMPLING_RANGES, type Reasoning, type ReasoningEffort } from '../providers/types.js';
 import { bad, BodyError, isObject, numberIn, optionalBool, positiveInt, refuseIf, requiredString, samplingOf, show, textContent, wholeNumber } from './body.js';
 import { handleCall, type DialectSpec, type ParsedCall } from './call.js';
 import type { EndpointHandler } from './context.js';
@@ -44,12 +45,16 @@ function parse(body: unknown): ParsedCall | ErrorReply {
     const includeUsage = isObject(opts) && opts.include_usage === true;
     const effort = body.reasoning_effort;
     if (effort !== undefined && effort !== null && !REASONING_EFFORTS.includes(effort as ReasoningEffort)) bad('reasoning_effort', `must be one of ${REASONING_EFFORTS.join(', ')} (got ${show(effort)})`);
+    const object = reasoningObject(body.reasoning, effort === undefined || effort === null ? undefined : (effort as ReasoningEffort));
+    refuseIf(body.verbosity !== undefined && body.verbosity !== null, 'verbosity', `verbosity is not supported: only some OpenAI models take it and the chain cannot pass it to every provider; leave it out, or set verbosity in the provider's params in providers.yaml`);
+    refuseIf(isObject(body.logit_bias) && Object.keys(body.logit_bias).length > 0, 'logit_bias', `logit_bias is not supported: its token ids belong to one model's tokenizer and would bias other tokens on every other provider of the chain; leave it out, or set logit_bias in the provider's params in providers.yaml`);
+    refuseIf(body.web_search_options !== undefined && body.web_search_options !== null, 'web_search_options', `web search is not supported: llm-fallback serve answers from the model alone and the chain cannot pass it to every provider; leave web_search_options out, or set it in the provider's params in providers.yaml`);
     return {
       model,
       messages,
       maxTokens: positiveInt(body, 'max_completion_tokens') ?? positiveInt(body, 'max_tokens'),
       temperature: numberIn(body, 'temperature', 0, 2),
-      reasoning: effort === undefined || effort === null ? undefined : { effort: effort as ReasoningEffort },
+      reasoning: object?.reasoning ?? (effort === undefined || effort === null ? undefined : { effort: effort as ReasoningEffort }),
       // top_k is not OpenAI's, but vLLM, Ollama and OpenRouter take it in this dialect; it reaches Anthropic-dialect providers only.
       sampling: samplingOf({
         topP: numberIn(body, 'top_p', ...SAMPLING_RANGES.topP),
@@ -60,11 +65,44 @@ function parse(body: unknown): ParsedCall | ErrorReply {
       }),
       stream,
       includeUsage,
+      wireNames: object && { reasoning: object.param },
     };
   } catch (e) {
     if (e instanceof BodyError) return e.reply;
     throw e;
   }
+}
+
+/**
+ * `reasoning`, the object OpenRouter's chat completions take (and clients written for it or for OpenAI's
+ * Responses API send here): `effort` is reasoning_effort by another name, `max_tokens` an Anthropic-style
+ * thinking budget, `enabled: false` turns reasoning off (openrouter.ai/docs/use-cases/reasoning-tokens;
+ * "one of effort or max_tokens, not both"). `enabled: true` alone asks for each model's own default, which
+ * the chain cannot carry to another provider. `exclude` and `summary` only shape what comes back beside the
+ * answer, which serve never returns. Undefined when the body has none; `param` names what set the reasoning.
+ */
+function reasoningObject(v: unknown, topLevel: ReasoningEffort | undefined): { reasoning: Reasoning; param: string } | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) bad('reasoning', `must be an object like {"effort":"high"} (got ${show(v)})`);
+  const effort = v.effort;
+  if (effort !== undefined && effort !== null && !REASONING_EFFORTS.includes(effort as ReasoningEffort)) bad('reasoning.effort', `must be one of ${REASONING_EFFORTS.join(', ')} (got ${show(effort)})`);
+  const budget = v.max_tokens;
+  if (budget !== undefined && budget !== null && (typeof budget !== 'number' || !Number.isSafeInteger(budget) || budget < MIN_THINKING_BUDGET)) bad('reasoning.max_tokens', `must be a whole number of at least ${MIN_THINKING_BUDGET} (got ${show(budget)})`);
+  if (v.enabled !== undefined && v.enabled !== null && typeof v.enabled !== 'boolean') bad('reasoning.enabled', `must be true or false (got ${show(v.enabled)})`);
+  refuseIf(v.mode !== undefined && v.mode !== null && v.mode !== 'standard', 'reasoning.mode', `${show(v.mode)} is not supported: only some OpenAI models take it and the chain cannot pass it to every provider; leave reasoning.mode out`);
+  const set: { reasoning: Reasoning; param: string }[] = [];
+  if (effort !== undefined && effort !== null) set.push({ reasoning: { effort: effort as ReasoningEffort }, param: 'reasoning.effort' });
+  if (budget !== undefined && budget !== null) set.push({ reasoning: { budgetTokens: budget as number }, param: 'reasoning.max_tokens' });
+  if (v.enabled === false) set.push({ reasoning: { effort: 'none' }, param: 'reasoning.enabled' });
+  if (set.length > 1) bad('reasoning', `send one of effort, max_tokens and enabled: false (got ${set.map((x) => x.param.slice('reasoning.'.length)).join(' and ')})`);
+  if (set.length === 0) {
+    refuseIf(v.enabled === true, 'reasoning.enabled', `enabled without an effort asks for each model's default reasoning, which the chain cannot pass on to another provider; send reasoning {"effort":"medium"} (or another effort) instead`);
+    return undefined;
+  }
+  const [one] = set;
+  const same = one.reasoning.effort !== undefined && one.reasoning.effort === topLevel;
+  refuseIf(topLevel !== undefined && !same, one.param, `conflicts with reasoning_effort ${show(topLevel)}; send one of them`);
+  return one;
 }
 
 const FINISH: Record<FinishReason, string> = { stop: 'stop', length: 'length', tool_calls: 'tool_calls', content_filter: 'content_filter', other: 'stop' };
