@@ -1,7 +1,10 @@
 import type { LiveSink } from '../chain/chain.js';
 import { loadConfig, SHIPPED_CONFIG } from '../config/load.js';
 import { ASK_EXIT, CALL_DEFAULTS } from '../defaults.js';
-import { UsageError } from '../errors.js';
+import { RefusedFieldError, UsageError } from '../errors.js';
+
+/** The flag that set each field the router may refuse (RefusedFieldError.field). */
+const FLAG_OF: Record<string, string> = { reasoning: '--reasoning-effort', temperature: '--temperature' };
 import { askJson, askSummary, attemptLines } from '../format/ask.js';
 import { REASONING_EFFORTS, type ChatMessage } from '../providers/types.js';
 import { createRouter } from '../router.js';
@@ -166,6 +169,10 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
         { model: routeName, messages, maxTokens, temperature, reasoning: effort ? { effort } : undefined, timeoutMs, cache: opts.cache, hedge: hedgeFlag, retries: retriesFlag, onContentFilter: onContentFilterFlag, signal: abort.signal },
         sink,
       );
+    } catch (e) {
+      // The router names the library's fields; a command-line user set flags.
+      if (e instanceof RefusedFieldError) throw new UsageError(`ask: ${FLAG_OF[e.field] ?? e.field}: ${e.reason.replace(/\bmax tokens\b/g, '--max-tokens')}`);
+      throw e;
     } finally {
       waiting?.clear();
       await router.close();
