@@ -86,7 +86,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
     this.name = settings.name;
     this.model = settings.model;
     const url = new URL(settings.baseUrl);
-    // A malformed HTTPS_PROXY (or NO_PROXY) this provider would use is a UsageError here, at start-up, not at its first request.
+    // A malformed HTTPS_PROXY this provider would use is a UsageError here, at start-up, not at its first request.
     this.proxy = proxyFor(url);
     this.pool = new ConnectionPool(settings.timeouts.connectMs);
     this.agent = this.pool.agent;
