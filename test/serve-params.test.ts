@@ -327,6 +327,25 @@ describe('the emulator judges thinking as the Messages API does', () => {
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expect((err as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('`max_tokens` must be greater than `thinking.budget_tokens`') } });
   });
+
+  it('answers thinking beside a temperature other than 1, or beside top_k, with the API\'s 400s; temperature 1 is taken', async () => {
+    const direct = new Anthropic({ apiKey: 'unused', baseURL: server.baseUrl('claude').replace(/\/v1$/, ''), maxRetries: 0, timeout: 10_000 });
+    const model = server.profile.providers.claude.model;
+    // The SDK's newest types no longer list temperature and top_k (anthropic-version 2026-10-21); the API of the version our adapter speaks takes them.
+    const create = (fields: Record<string, unknown>) => direct.messages.create({ model, messages, stream: false, ...fields } as unknown as Parameters<typeof direct.messages.create>[0]) as Promise<{ type: string; content: unknown[] }>;
+    const thinking = { type: 'enabled', budget_tokens: 1024 };
+    const refused = async (extra: Record<string, unknown>) => {
+      const err = await create({ max_tokens: 2048, thinking, ...extra }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+      return ((err as InstanceType<typeof Anthropic.BadRequestError>).error as { error: { message: string } }).error.message;
+    };
+    // recorded wordings: MartialBE/one-hub#529 (temperature), quarkiverse/quarkus-langchain4j#1812 (top_k)
+    expect(await refused({ temperature: 0.2 })).toMatch(/^`temperature` may only be set to 1 when thinking is enabled\. Please consult our documentation at https:\/\/docs\.claude\.com\//);
+    expect(await refused({ top_k: 40 })).toMatch(/^`top_k` must be unset when thinking is enabled\. Please consult our documentation at https:\/\/docs\.claude\.com\//);
+    expect((await create({ max_tokens: 2048, thinking, temperature: 1 })).content.length).toBeGreaterThan(0);
+    // without thinking both are taken
+    expect((await create({ max_tokens: 64, temperature: 0.2, top_k: 40 })).type).toBe('message');
+  });
 });
 
 describe('the library', () => {

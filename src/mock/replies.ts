@@ -96,7 +96,7 @@ export function missingField(dialect: Dialect, field: string): ErrorReply {
  * A request the service itself refuses with a 400 before any model runs, in its words (OpenAI's and
  * Anthropic's; the other dialects' services are more lenient and are not second-guessed): out-of-range
  * temperature, no messages, a "system" message role on Anthropic, a thinking budget not below max_tokens on
- * Anthropic, stream_options without stream, a tool_choice naming a tool the request does not offer. A
+ * Anthropic (or thinking beside a temperature other than 1 or a top_k), stream_options without stream, a tool_choice naming a tool the request does not offer. A
  * client tested against the emulator then meets these before production does.
  */
 export function requestProblem(body: Record<string, unknown>, dialect: Dialect): { message: string; param: string } | undefined {
@@ -122,6 +122,14 @@ export function requestProblem(body: Record<string, unknown>, dialect: Dialect):
   if (dialect === 'anthropic' && thinking?.type === 'enabled' && typeof thinking.budget_tokens === 'number' && typeof body.max_tokens === 'number' && thinking.budget_tokens >= body.max_tokens) {
     // The API's own words, as relayed in anthropics/claude-code#8756 (a real 400 from Claude Sonnet 4.5).
     return { message: '`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size', param: 'max_tokens' };
+  }
+  if (dialect === 'anthropic' && thinking?.type === 'enabled') {
+    // While thinking is on, in the API's words: temperature as relayed in MartialBE/one-hub#529 and
+    // egoist/chatwise-releases#1348, top_k as recorded in quarkiverse/quarkus-langchain4j#1812 (a 400 from
+    // Claude Opus 4.1). (top_p below 0.95 is refused too, but no recording gives its wording.)
+    const considerations = 'Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking';
+    if (body.temperature !== undefined && body.temperature !== null && body.temperature !== 1) return { message: `\`temperature\` may only be set to 1 when thinking is enabled. ${considerations}`, param: 'temperature' };
+    if (body.top_k !== undefined && body.top_k !== null) return { message: `\`top_k\` must be unset when thinking is enabled. ${considerations}`, param: 'top_k' };
   }
   if (dialect === 'openai' && body.stream_options !== undefined && body.stream_options !== null && body.stream !== true) {
     return { message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param: 'stream_options' };
