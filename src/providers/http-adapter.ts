@@ -88,7 +88,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
     const url = new URL(settings.baseUrl);
     // A malformed HTTPS_PROXY this provider would use is a UsageError here, at start-up, not at its first request.
     this.proxy = proxyFor(url);
-    this.pool = new ConnectionPool(settings.timeouts.connectMs);
+    this.pool = new ConnectionPool(settings.timeouts.connectMs, this.proxy);
     this.agent = this.pool.agent;
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { Agent, CONNECT_TIMEOUT, failedAtProxy, PROXY_CONNECT, proxyOf, SOCKET_CLOSED } from './h1/agent.js';
-import { proxyFor } from './proxy.js';
+import type { ProxyRoute } from './proxy.js';
 import { now } from '../util/clock.js';
 import { sliceTimeout, type SliceTimer } from '../util/loop-slices.js';
 import { ProviderError, type TimeoutPhase } from './errors.js';
@@ -36,10 +36,10 @@ export class ConnectionPool {
   /** How long each connection took to open (TCP + TLS), ms, since last drained. */
   private connectTimes: number[] = [];
 
-  constructor(connectTimeoutMs: number | undefined) {
+  /** `proxy`: the proxy its adapter's origin goes through, decided once by the adapter (src/providers/proxy.ts). */
+  constructor(connectTimeoutMs: number | undefined, proxy?: ProxyRoute) {
     this.agent = new Agent({
-      // HTTPS_PROXY, NO_PROXY and the rest, read when an origin's pool is made (src/providers/proxy.ts).
-      proxyFor: (origin) => proxyFor(origin),
+      proxyFor: proxy && (() => proxy),
       connectTimeoutMs: connectTimeoutMs && connectTimeoutMs > 0 ? connectTimeoutMs : 10_000,
       idleTimeoutMs: 30_000,
       maxIdleTimeoutMs: 600_000,

@@ -91,6 +91,8 @@ class OriginPool {
   readonly proxy: ProxyRoute | undefined;
   /** For plain http through a proxy: what each request carries for it. */
   readonly via: ProxiedRequest | undefined;
+  /** The proxy's credentials as a header line (`proxy-authorization: Basic …\r\n`), or empty: on CONNECT, or on each plain-http request. */
+  readonly proxyAuthLine: string;
 
   constructor(url: URL, proxy: ProxyRoute | undefined) {
     this.https = url.protocol === 'https:';
@@ -100,9 +102,8 @@ class OriginPool {
     this.host = url.host;
     this.servername = this.https && isIP(this.hostname) === 0 ? this.hostname : undefined;
     this.proxy = proxy;
-    if (proxy && !this.https) {
-      this.via = { origin: `http://${this.host}`, lines: proxy.authorization ? `proxy-authorization: ${proxy.authorization}\r\n` : '' };
-    }
+    this.proxyAuthLine = proxy?.authorization ? `proxy-authorization: ${proxy.authorization}\r\n` : '';
+    if (proxy && !this.https) this.via = { origin: `http://${this.host}`, lines: this.proxyAuthLine };
   }
 
   /** `host:port` as CONNECT names it (RFC 9110 section 9.3.6: the port is always given). */
@@ -205,10 +206,9 @@ class Connection implements ResponseSink {
       this.onConnected();
       return;
     }
-    const auth = pool.proxy!.authorization ? `proxy-authorization: ${pool.proxy!.authorization}\r\n` : '';
     this.connectReply = Buffer.alloc(0);
     this.socket.on('data', this.onConnectReply);
-    this.socket.write(`CONNECT ${pool.authority} HTTP/1.1\r\nhost: ${pool.authority}\r\n${auth}\r\n`);
+    this.socket.write(`CONNECT ${pool.authority} HTTP/1.1\r\nhost: ${pool.authority}\r\n${pool.proxyAuthLine}\r\n`);
   };
 
   /** The proxy's answer to CONNECT: 2xx starts TLS over the tunnel; anything else is an error naming the proxy and the status. */
