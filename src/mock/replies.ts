@@ -96,8 +96,9 @@ export function missingField(dialect: Dialect, field: string): ErrorReply {
  * A request the service itself refuses with a 400 before any model runs, in its words (OpenAI's and
  * Anthropic's; the other dialects' services are more lenient and are not second-guessed): out-of-range
  * temperature, no messages, a "system" message role on Anthropic, a thinking budget not below max_tokens on
- * Anthropic (or thinking beside a temperature other than 1 or a top_k), stream_options without stream, a tool_choice naming a tool the request does not offer. A
- * client tested against the emulator then meets these before production does.
+ * Anthropic (or thinking beside a temperature other than 1 or a top_k), stream_options without stream, a
+ * tool_choice naming a tool the request does not offer. A client tested against the emulator then meets
+ * these before production does.
  */
 export function requestProblem(body: Record<string, unknown>, dialect: Dialect): { message: string; param: string } | undefined {
   if (dialect !== 'openai' && dialect !== 'anthropic') return undefined;
@@ -119,11 +120,11 @@ export function requestProblem(body: Record<string, unknown>, dialect: Dialect):
     if (i >= 0) return { message: `messages.${i}.role: Unexpected role "system". The Messages API accepts a top-level \`system\` parameter, not "system" as an input message role.`, param: 'messages' };
   }
   const thinking = body.thinking as { type?: unknown; budget_tokens?: unknown } | undefined;
-  if (dialect === 'anthropic' && thinking?.type === 'enabled' && typeof thinking.budget_tokens === 'number' && typeof body.max_tokens === 'number' && thinking.budget_tokens >= body.max_tokens) {
-    // The API's own words, as relayed in anthropics/claude-code#8756 (a real 400 from Claude Sonnet 4.5).
-    return { message: '`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size', param: 'max_tokens' };
-  }
   if (dialect === 'anthropic' && thinking?.type === 'enabled') {
+    if (typeof thinking.budget_tokens === 'number' && typeof body.max_tokens === 'number' && thinking.budget_tokens >= body.max_tokens) {
+      // The API's own words, as relayed in anthropics/claude-code#8756 (a real 400 from Claude Sonnet 4.5).
+      return { message: '`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size', param: 'max_tokens' };
+    }
     // While thinking is on, in the API's words: temperature as relayed in MartialBE/one-hub#529 and
     // egoist/chatwise-releases#1348, top_k as recorded in quarkiverse/quarkus-langchain4j#1812 (a 400 from
     // Claude Opus 4.1). (top_p below 0.95 is refused too, but no recording gives its wording.)

@@ -221,7 +221,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
       return sendJson(res, reply.status, withRequestId(reply.body, rid), headers);
     }
     if (spec.dialect === 'anthropic' && header(req, 'anthropic-version') === undefined) {
-      const reply = errorBody(spec.dialect, 400, 'anthropic-version: header is required');
+      const reply = errorBody(spec.dialect, 400, ANTHROPIC_VERSION_REQUIRED);
       return sendJson(res, reply.status, withRequestId(reply.body, rid), headers);
     }
     if (one.script[one.stepIndex]?.kind === 'hang') return; // a hung provider hangs here too
@@ -289,10 +289,9 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
         return fail(state, res, 'auth', errorReply(spec.dialect, 'auth', { key: shown }), {}, rid);
       }
     }
-    // Anthropic refuses a request without its version header (its SDKs always send one); the words are the
-    // live API's, as quoted in PipedreamHQ/pipedream#9697 and envoyproxy/ai-gateway#1909.
+    // Anthropic refuses a request without its version header (its SDKs always send one).
     if (spec.dialect === 'anthropic' && header(req, 'anthropic-version') === undefined) {
-      return fail(state, res, 'invalid_request', errorBody(spec.dialect, 400, 'anthropic-version: header is required'), {}, rid);
+      return fail(state, res, 'invalid_request', errorBody(spec.dialect, 400, ANTHROPIC_VERSION_REQUIRED), {}, rid);
     }
     // Validation as the real services do it: a model they do not serve, a field they require.
     if (spec.models && !spec.models.includes(String(body.model))) {
@@ -633,7 +632,7 @@ function fail(state: ProviderState, res: ServerResponse, kind: string, reply: { 
   if (fault.retry_after !== undefined) headers['retry-after'] = String(fault.retry_after);
   if (fault.retry_after_ms !== undefined) headers['retry-after-ms'] = String(fault.retry_after_ms);
   // The body names the same request id as the header, as Anthropic's do.
-  sendJson(res, reply.status, reply.body.replace('"request_id":"req_mock"', `"request_id":${JSON.stringify(rid)}`), headers);
+  sendJson(res, reply.status, withRequestId(reply.body, rid), headers);
 }
 
 /**
@@ -650,13 +649,19 @@ function overBudget(state: ProviderState, res: ServerResponse, refused: BudgetRe
   const reply = budgetReply(dialect, { bucket: refused.bucket, limit, used, requested: refused.requested, waitMs: refused.waitMs, tooLarge: refused.tooLarge, model });
   const headers = serviceHeaders(dialect, rid, left);
   if (!refused.tooLarge && !reply.retryInBody) headers['retry-after'] = String(retryAfterSeconds(refused.waitMs));
-  sendJson(res, reply.status, reply.body.replace('"request_id":"req_mock"', `"request_id":${JSON.stringify(rid)}`), headers);
+  sendJson(res, reply.status, withRequestId(reply.body, rid), headers);
 }
 
-/** The body names the same request id as the header, as Anthropic's do. */
+/** The body (an error reply or event made with the placeholder req_mock) names the same request id as the header, as Anthropic's do. */
 function withRequestId(body: string, rid: string): string {
   return body.replace('"request_id":"req_mock"', `"request_id":${JSON.stringify(rid)}`);
 }
+
+/**
+ * Anthropic's answer to a request (messages or models) without its version header; the words are the live
+ * API's, as quoted in PipedreamHQ/pipedream#9697 and envoyproxy/ai-gateway#1909.
+ */
+const ANTHROPIC_VERSION_REQUIRED = 'anthropic-version: header is required';
 
 /** Anthropic's ModelInfo.created_at (RFC 3339): a fixed date, so the list is the same on every run. */
 const MODEL_CREATED_AT = '2025-05-22T00:00:00Z';
@@ -841,7 +846,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
     }
     if (fault.kind === 'malformed') await send(wire.malformed());
     else if (fault.kind === 'filtered') await send(wire.finish('content_filter', { ...counts, completion: generated }, '', { done: true, finishReason: true }));
-    else await send(wire.errorEvent('overloaded').replace('"request_id":"req_mock"', `"request_id":${JSON.stringify(String(res.getHeader('request-id')))}`));
+    else await send(withRequestId(wire.errorEvent('overloaded'), String(res.getHeader('request-id'))));
     res.end();
   };
   // Tokens actually written: silent thinking (OpenAI, Gemini) writes nothing, so it neither counts toward
