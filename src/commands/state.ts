@@ -3,21 +3,30 @@ import { UsageError } from '../errors.js';
 import { DEFAULT_BREAKER, FileBreakers, describeBreaker, type BreakerRecord } from '../state/breaker.js';
 import { FileAnswerCache } from '../state/cache.js';
 import type { RedisAnswerCache, RedisBreakers } from '../state/redis.js';
-import { SHARED_STATE_VALUES, openStores } from '../state/stores.js';
+import { SHARED_STATE_VALUES, openStores, type StateStores } from '../state/stores.js';
 
 const warn = (m: string) => process.stderr.write(`llm-fallback: warning: ${m}\n`);
 
 /**
+ * The stores a redis:// `--state` names, for a command that looks at or clears one of them: it reports its
+ * own failures, so the start-up rights check is skipped (a read-only user may still look). `memory` lives
+ * inside one process, so there is nothing to see from here.
+ */
+async function openShared(state: string): Promise<StateStores> {
+  if (state === 'memory') throw new UsageError('--state memory: a memory store lives inside one process; use file or the redis:// URL the gateway uses');
+  return openStores({ url: state, breaker: DEFAULT_BREAKER, cacheTtlMs: 0, warn, checkRights: false, accepts: SHARED_STATE_VALUES });
+}
+
+/**
  * The breaker store `--state` names, for the commands that look at or clear it: the state file by default,
- * or a shared Redis. `memory` lives inside one process, so there is nothing to see from here.
+ * or a shared Redis.
  */
 async function sharedBreakers(state: string | undefined): Promise<{ store: FileBreakers | RedisBreakers; where: string; close(): Promise<void> }> {
   if (state === undefined || state === 'file') {
     const store = new FileBreakers(undefined, process.env, warn);
     return { store, where: store.file, close: async () => {} };
   }
-  if (state === 'memory') throw new UsageError('--state memory: a memory store lives inside one process; use file or the redis:// URL the gateway uses');
-  const stores = await openStores({ url: state, breaker: DEFAULT_BREAKER, cacheTtlMs: 0, warn, checkRights: false, accepts: SHARED_STATE_VALUES });
+  const stores = await openShared(state);
   return { store: stores.breakers as RedisBreakers, where: stores.describe, close: () => stores.close() };
 }
 
@@ -70,8 +79,7 @@ export async function cacheClearCommand(state?: string): Promise<void> {
     process.stdout.write(`removed ${n} cached answer${n === 1 ? '' : 's'} from ${cache.dir}\n`);
     return;
   }
-  if (state === 'memory') throw new UsageError('--state memory: a memory store lives inside one process; use file or the redis:// URL the gateway uses');
-  const stores = await openStores({ url: state, breaker: DEFAULT_BREAKER, cacheTtlMs: 0, warn, checkRights: false, accepts: SHARED_STATE_VALUES });
+  const stores = await openShared(state);
   let n: number;
   try {
     n = await (stores.cache as RedisAnswerCache).clear();

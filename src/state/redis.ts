@@ -261,16 +261,16 @@ export class RedisAnswerCache implements AnswerCache {
     }
   }
 
-  /**
-   * Removes every cached answer under this prefix (for `cache clear --state`): SCAN for `<prefix>answer:*`
-   * and UNLINK what it finds, so other keys in the same Redis (another prefix, another application) stay.
-   * Returns how many went; throws when Redis cannot be used.
-   */
   /** Where `clear` removes keys, and which, as a user may read them: `redis://host:port (keys llm-fallback:answer:*)`. */
   get where(): string {
     return `${this.conn.target.shown} (keys ${this.conn.key('answer')}:*)`;
   }
 
+  /**
+   * Removes every cached answer under this prefix (for `cache clear --state`): SCAN for `<prefix>answer:*`
+   * and UNLINK what it finds, so other keys in the same Redis (another prefix, another application) stay.
+   * Returns how many went; throws when Redis cannot be used.
+   */
   async clear(): Promise<number> {
     const pattern = `${this.conn.key('answer').replace(/[*?[\]\\]/g, '\\$&')}:*`;
     let cursor = '0';

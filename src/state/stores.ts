@@ -45,10 +45,10 @@ export interface OpenStoresOptions {
   accepts?: string;
 }
 
-/** What `--state` accepts, as messages state it. */
-export const STATE_VALUES = 'memory, file, redis://[:password@]host[:port][/db] or rediss://… (TLS)';
 /** What the commands that look at a store from outside (breaker show/reset, cache clear) accept: memory has nothing to see. */
 export const SHARED_STATE_VALUES = 'file, redis://[:password@]host[:port][/db] or rediss://… (TLS)';
+/** What `--state` accepts, as messages state it. */
+export const STATE_VALUES = `memory, ${SHARED_STATE_VALUES}`;
 
 /**
  * Opens the stores named by `url`. A URL that is not one of them is a UsageError; a Redis that cannot be
