@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FallbackChain } from '../src/chain/chain.js';
 import type { ChainProvider } from '../src/chain/events.js';
-import { checkOne } from '../src/health/check.js';
+import { probe } from '../src/health/check.js';
 import { foldStream, StreamFold } from '../src/providers/fold.js';
 import type { ProviderAdapter } from '../src/providers/types.js';
 import type { RequestRecord } from '../src/bench/measure.js';
@@ -269,7 +269,7 @@ describe('bench, chain and health agree on TTFT for a model that thinks first', 
 
   it('health: TTFT is the first reasoning token and the model is healthy', async () => {
     const adapter = serve(thinker, () => sleep(THINK_MS));
-    const h = await checkOne({ name: 'thinker', model: 'recorded', adapter, required: true, breakerKey: 'fold-test:health' }, 'deep', 20_000);
+    const { result: h } = await probe({ name: 'thinker', model: 'recorded', adapter, required: true, breakerKey: 'fold-test:health' }, 'deep', 20_000);
     expect(h.error_message).toBeNull();
     expect(h.healthy).toBe(true);
     expect(h.ttft_ms!).toBeLessThan(EARLY_MS);

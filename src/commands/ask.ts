@@ -2,9 +2,6 @@ import type { LiveSink } from '../chain/chain.js';
 import { loadConfig, SHIPPED_CONFIG } from '../config/load.js';
 import { ASK_EXIT, CALL_DEFAULTS } from '../defaults.js';
 import { RefusedFieldError, UsageError } from '../errors.js';
-
-/** The flag that set each field the router may refuse (RefusedFieldError.field). */
-const FLAG_OF: Record<string, string> = { reasoning: '--reasoning-effort', temperature: '--temperature' };
 import { askJson, askSummary, attemptLines } from '../format/ask.js';
 import { REASONING_EFFORTS, type ChatMessage } from '../providers/types.js';
 import { createRouter } from '../router.js';
@@ -15,6 +12,9 @@ import { checkDuration, formatMs } from '../util/duration.js';
 import { readInputFile, readInputStream, type InputLimits } from '../util/read-input.js';
 import { StopSignals } from '../util/signals.js';
 import { choiceFlag, durationFlag, intFlag, numberFlag } from './options.js';
+
+/** The flag that set each field the router may refuse (RefusedFieldError.field). */
+const FLAG_OF: Record<string, string> = { reasoning: '--reasoning-effort', temperature: '--temperature' };
 
 const MAX_PROMPT_BYTES = 8 * 1024 * 1024;
 

@@ -41,10 +41,6 @@ export interface HealthResult {
 const PROBE = [{ role: 'user' as const, content: 'Reply with the single word OK.' }];
 const PROBE_MAX_TOKENS = 8;
 
-export async function checkOne(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs: number, signal?: AbortSignal): Promise<HealthResult> {
-  return (await probe(t, mode, timeoutMs, signal)).result;
-}
-
 /** A check's result, and whether its failure moves the provider's breaker (see blamesProvider: not when our proxy failed). */
 export async function probe(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs: number, signal?: AbortSignal): Promise<{ result: HealthResult; blamesProvider: boolean }> {
   const { result, error } = await run(t, mode, timeoutMs, signal);

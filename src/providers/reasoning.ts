@@ -5,10 +5,10 @@
  * Effort to budget follows the table reasoning_effort maps to on Gemini 2.5 (low 1,024, medium 8,192, high
  * 24,576 thinking tokens), as Portkey's Gemini integration docs (Portkey-AI/docs-core, gemini.mdx) and
  * CLIProxyAPI's thinking guide (help.router-for.me/configuration/thinking) document it; the latter adds
- * xhigh 32,768. "minimal" is
- * Anthropic's floor, 1,024: the Messages API takes no smaller budget. Budget to effort is the same table read
- * backwards: the highest level whose budget the given budget reaches, at most "high" (xhigh is only taken by
- * the newest OpenAI models, and a budget must not turn into a request older ones refuse).
+ * xhigh 32,768. "minimal" is Anthropic's floor, 1,024: the Messages API takes no smaller budget. Budget to
+ * effort is the same table read backwards: the highest level whose budget the given budget reaches, at most
+ * "high" (xhigh is only taken by the newest OpenAI models, and a budget must not turn into a request older
+ * ones refuse).
  */
 import type { ReasoningEffort } from './types.js';
 

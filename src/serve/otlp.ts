@@ -9,8 +9,7 @@ import type { Dispatcher } from 'undici';
 import { retryAfterMs } from '../providers/retry-after.js';
 import { registerSecret } from '../util/redact.js';
 import { randomHexId, parseTraceparent, parseTracestate } from './telemetry-ids.js';
-import { callSpans, exportRequest, resourceAttributes } from './telemetry-spans.js';
-import type { Sampling } from '../providers/types.js';
+import { callSpans, exportRequest, resourceAttributes, type RequestSettings } from './telemetry-spans.js';
 
 /*
  * OTLP/HTTP trace export with the JSON encoding (the spans themselves: telemetry-spans.ts).
@@ -48,13 +47,10 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 const SCOPE = { name: 'llm-fallback', version: VERSION };
 
 /** What a call's spans take from its request: the client's W3C trace headers and its generation settings. */
-export interface CallTraceInput {
+export interface CallTraceInput extends RequestSettings {
   traceparent?: string;
   /** Every tracestate field of the request, joined with commas (as node:http joins them). */
   tracestate?: string;
-  maxTokens?: number;
-  temperature?: number;
-  sampling?: Sampling;
 }
 
 export interface OtlpTraceExporterOptions {

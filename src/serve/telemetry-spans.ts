@@ -1,7 +1,7 @@
 import { failedCostEstimated, type Attempt, type ChainResult } from '../chain/events.js';
 import { randomHexId, unixNano } from './telemetry-ids.js';
 import { GATEWAY_PROVIDER, GEN_AI_OPERATION, OTHER_ERROR, attemptErrorType, genAiProviderName, skipped } from './telemetry-names.js';
-import type { Sampling } from '../providers/types.js';
+import type { Generation } from '../providers/types.js';
 
 /*
  * A gateway call as OTLP spans, written straight to JSON text in opentelemetry-proto's JSON mapping:
@@ -19,17 +19,16 @@ import type { Sampling } from '../providers/types.js';
  * open-telemetry/semantic-conventions docs/gen-ai/gen-ai-spans.md before the move, c9e48b1d1^).
  */
 
+/** What the client asked of the answer that the spans report (gen_ai.request.*), when it set it. */
+export type RequestSettings = Pick<Generation, 'maxTokens' | 'temperature' | 'sampling'>;
+
 /** The caller's trace (or a new one) and what the client asked for, as the spans report them. */
-export interface SpanContext {
+export interface SpanContext extends RequestSettings {
   traceId: string;
   /** The caller's span, the parent of the call span. */
   parentSpanId?: string;
   /** The caller's W3C tracestate, validated: every span of the call carries it, as a child span inherits its parent's. */
   traceState?: string;
-  /** The client's max_tokens, temperature and sampling controls, when it set them. */
-  maxTokens?: number;
-  temperature?: number;
-  sampling?: Sampling;
 }
 
 const SPAN_KIND_SERVER = 2;
