@@ -18,13 +18,18 @@ const server = await emulator({
 });
 const { h } = await gateway(
   server,
-  { gpt: 'gpt', claude: 'claude', tuned: 'gpt', capped: 'claude' },
-  { both: ['gpt', 'claude'] },
+  { gpt: 'gpt', claude: 'claude', tuned: 'gpt', capped: 'claude', opus: 'claude', adaptive46: 'claude', budget47: 'claude' },
+  { both: ['gpt', 'claude'], newer: ['claude', 'opus'] },
   {
     over: {
       // The provider's own params: the request's fields win over the same ones, the rest still go.
       tuned: { params: { reasoning_effort: 'low', top_p: 0.5, service_tier: 'flex' } },
       capped: { max_output_tokens: 2000 },
+      // The same emulated service asked for other models: one that takes only adaptive thinking (its form
+      // inferred from the name), one that takes both and is set to adaptive, one set against its model.
+      opus: { model: 'claude-opus-4-7' },
+      adaptive46: { model: 'claude-sonnet-4-6', thinking: 'adaptive' },
+      budget47: { model: 'claude-opus-4-7', thinking: 'budget' },
     },
   },
 );
@@ -348,6 +353,82 @@ describe('the emulator judges thinking as the Messages API does', () => {
   });
 });
 
+/*
+ * Claude 4.7 and later take only adaptive thinking: a budget is a 400 ("thinking.type.enabled" is not
+ * supported for this model, Anthropic's errors page; Bedrock's and Vercel's docs say the same of Opus 4.7).
+ * Such a provider is sent thinking {"type":"adaptive"} with output_config.effort, and a budget asked of it is
+ * refused before any call. The bodies are the ones the emulator received upstream.
+ */
+describe('a Claude that takes only adaptive thinking', () => {
+  const emulated = new Anthropic({ apiKey: 'unused', baseURL: server.baseUrl('claude').replace(/\/v1$/, ''), maxRetries: 0, timeout: 10_000 });
+
+  it('is sent adaptive thinking and output_config.effort for an effort, streamed too, with no budget anywhere', async () => {
+    const stream = anthropic.messages.stream({ model: 'opus', max_tokens: 12_000, thinking: { type: 'adaptive' }, output_config: { effort: 'medium' }, messages });
+    expect(await stream.finalText()).toBeTruthy();
+    const body = lastBody('claude');
+    expect(body.model).toBe('claude-opus-4-7');
+    expect(body.thinking).toEqual({ type: 'adaptive' });
+    expect(body.output_config).toEqual({ effort: 'medium' });
+    expect(body.max_tokens).toBe(12_000);
+    expect(JSON.stringify(body)).not.toContain('budget_tokens');
+
+    await openai.chat.completions.create({ model: 'opus', messages, reasoning_effort: 'xhigh' });
+    // No max tokens asked: the default answer size beside the room the effort stands for (xhigh, 32,768 in reasoning.ts).
+    expect(lastBody('claude')).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'xhigh' }, max_tokens: 32_768 + 1024 });
+    await openai.chat.completions.create({ model: 'opus', messages, reasoning_effort: 'minimal', max_tokens: 500 });
+    // "minimal" is not one of output_config.effort's levels: its lowest, low; max_tokens as asked (no budget to fit below it).
+    expect(lastBody('claude')).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'low' }, max_tokens: 500 });
+    await openai.chat.completions.create({ model: 'opus', messages, reasoning_effort: 'none' });
+    expect(lastBody('claude').thinking).toEqual({ type: 'disabled' });
+    expect(lastBody('claude')).not.toHaveProperty('output_config');
+  });
+
+  it('while a Claude 4.6 keeps the budget unless its provider is set to thinking: adaptive, and thinking: budget is sent as set', async () => {
+    await anthropic.messages.create({ model: 'claude', max_tokens: 30_000, thinking: { type: 'adaptive' }, output_config: { effort: 'low' }, messages });
+    expect(lastBody('claude')).toMatchObject({ model: 'claude-sonnet-4-6', thinking: { type: 'enabled', budget_tokens: 1024 } });
+    expect(lastBody('claude')).not.toHaveProperty('output_config');
+    await anthropic.messages.create({ model: 'adaptive46', max_tokens: 30_000, thinking: { type: 'adaptive' }, output_config: { effort: 'low' }, messages });
+    expect(lastBody('claude')).toMatchObject({ model: 'claude-sonnet-4-6', thinking: { type: 'adaptive' }, output_config: { effort: 'low' } });
+    // thinking: budget overrides the name; the service then answers as Anthropic documents (a 400, which the chain reports).
+    const err = await anthropic.messages.create({ model: 'budget47', max_tokens: 30_000, thinking: { type: 'adaptive' }, output_config: { effort: 'low' }, messages }).catch((e: unknown) => e);
+    expect(lastBody('claude')).toMatchObject({ model: 'claude-opus-4-7', thinking: { type: 'enabled', budget_tokens: 1024 } });
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+  });
+
+  it('a thinking budget is one 400 naming thinking, the provider and the fix, and nothing is sent', async () => {
+    const before = count('claude');
+    const err = await anthropic.messages.create({ model: 'newer', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 }, messages }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(anthropicMessage(err)).toBe('thinking: a thinking budget of 2048 tokens cannot go to provider "opus": it serves claude-opus-4-7, which takes only adaptive thinking (Claude 4.7 and later refuse budgets); ask for a reasoning effort (low, medium, high, xhigh) instead');
+    const set = await openai.chat.completions.create({ model: 'adaptive46', messages, reasoning: { max_tokens: 2048 } } as OpenAI.ChatCompletionCreateParamsNonStreaming).catch((e: unknown) => e);
+    expect(set).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((set as Error).message).toContain('reasoning.max_tokens: a thinking budget of 2048 tokens cannot go to provider "adaptive46": it is set to thinking: adaptive; ask for a reasoning effort (low, medium, high, xhigh) instead, or set thinking: budget on the provider');
+    expect(count('claude')).toBe(before);
+  });
+
+  it('refuses temperature beside adaptive thinking as beside a budget', async () => {
+    const before = count('claude');
+    const err = await openai.chat.completions.create({ model: 'opus', messages, reasoning_effort: 'low', temperature: 0.3 }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain('temperature: provider "opus" speaks Anthropic\'s Messages API, which refuses it while thinking is enabled');
+    expect(count('claude')).toBe(before);
+  });
+
+  it('the emulator answers a budget to it with the API\'s 400, takes adaptive thinking with output_config.effort, and refuses adaptive thinking to Claude 4.5', async () => {
+    const err = await emulated.messages.create({ model: 'claude-opus-4-7', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 }, messages }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    // The words of platform.claude.com/docs/en/api/errors, and the body Anthropic's Agent SDK quickstart shows for claude-opus-4-7.
+    expect((err as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.' },
+    });
+    const m = await emulated.messages.create({ model: 'claude-opus-4-7', max_tokens: 4000, thinking: { type: 'adaptive' }, output_config: { effort: 'xhigh' }, messages });
+    expect(m.type).toBe('message');
+    expect(m.content.some((b) => b.type === 'text' && b.text)).toBe(true);
+    const old = await emulated.messages.create({ model: 'claude-haiku-4-5', max_tokens: 4000, thinking: { type: 'adaptive' }, messages }).catch((e: unknown) => e);
+    expect((old as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ error: { type: 'invalid_request_error', message: 'adaptive thinking is not supported on this model' } });
+  });
+});
+
 describe('the library', () => {
   it('takes reasoning and sampling on a call, keys the answer cache by them, and refuses what a provider cannot be sent with a RefusedFieldError', async () => {
     const provider = (name: 'gpt' | 'claude') => ({ api: server.profile.providers[name].dialect, base_url: server.baseUrl(name), model: server.profile.providers[name].model });
@@ -369,6 +450,15 @@ describe('the library', () => {
       await expect(router.chat({ model: 'gpt', messages, sampling: { topK: 3 } })).rejects.toMatchObject({ name: 'RefusedFieldError', field: 'sampling.topK' });
       await expect(router.chat({ model: 'claude', messages, reasoning: { effort: 'low' }, temperature: 0.2 })).rejects.toMatchObject({ name: 'RefusedFieldError', field: 'temperature' });
       await expect(router.chat({ model: 'gpt', messages, reasoning: { budgetTokens: 100 } })).rejects.toThrow('lib: reasoning.budgetTokens must be a whole number of at least 1024');
+      // A budget to a Claude that takes only adaptive thinking is refused before any call.
+      const opus = await createRouter({ config: { providers: { opus: { ...provider('claude'), model: 'claude-opus-4-7' } } }, who: 'lib' });
+      try {
+        const before = count('claude');
+        await expect(opus.chat({ model: 'opus', messages, reasoning: { budgetTokens: 4096 } })).rejects.toMatchObject({ name: 'RefusedFieldError', field: 'reasoning', message: expect.stringContaining('a thinking budget of 4096 tokens cannot go to provider "opus"') });
+        expect(count('claude')).toBe(before);
+      } finally {
+        await opus.close();
+      }
     } finally {
       await router.close();
     }

@@ -168,6 +168,15 @@ function crossCheck(root: ParsedNode, v: Validator): void {
   const providersNode = root.get('providers', true) as ParsedNode | undefined;
   const names = new Set<string>();
   if (isMap(providersNode)) for (const p of providersNode.items) if (isScalar(p.key)) names.add(String(p.key.value));
+  if (isMap(providersNode)) {
+    for (const p of providersNode.items) {
+      const api = isMap(p.value) ? p.value.get('api', true) : undefined;
+      if (!isMap(p.value) || !isScalar(api) || String(api.value) === 'anthropic') continue;
+      // thinking says how Anthropic's thinking field is written; an OpenAI-dialect provider is sent reasoning_effort.
+      const key = p.value.items.find((it) => isScalar(it.key) && it.key.value === 'thinking')?.key as ParsedNode | undefined;
+      if (key) v.at(key, `providers.${isScalar(p.key) ? String(p.key.value) : '?'}.thinking: only an api: anthropic provider takes it (an api: ${String(api.value)} provider is sent reasoning_effort); remove it`);
+    }
+  }
   const chainsNode = root.get('chains', true) as ParsedNode | undefined;
   if (!isMap(chainsNode)) return;
   for (const pair of chainsNode.items) {
@@ -209,6 +218,7 @@ interface RawProvider {
   max_output_tokens?: number;
   max_tokens_param?: 'max_tokens' | 'max_completion_tokens';
   stream_usage?: 'auto' | 'never';
+  thinking?: 'adaptive' | 'budget';
   max_response_bytes?: number;
   timeouts?: RawTimeouts;
   required?: boolean;
@@ -295,6 +305,7 @@ function build(raw: RawConfig, file: string, root: ParsedNode, lines: LineCounte
       maxOutputTokens: p.max_output_tokens ?? raw.defaults?.max_output_tokens,
       maxTokensParam: p.max_tokens_param,
       streamUsage: p.stream_usage,
+      thinking: p.thinking,
       maxResponseBytes: p.max_response_bytes,
       timeouts: timeouts(defaults, p.timeouts),
       required: p.required ?? false,
@@ -430,6 +441,7 @@ export function resolveProvider(p: ProviderConfig, env: NodeJS.ProcessEnv = proc
     maxOutputTokens: p.maxOutputTokens,
     maxTokensParam: p.maxTokensParam,
     streamUsage: p.streamUsage,
+    thinking: p.thinking,
     maxResponseBytes: p.maxResponseBytes,
   };
 }

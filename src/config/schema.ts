@@ -72,6 +72,7 @@ export const PROVIDER: Schema = {
     max_output_tokens: { s: { t: 'integer', min: 1 } },
     max_tokens_param: { s: { t: 'string', enum: ['max_tokens', 'max_completion_tokens'] } },
     stream_usage: { s: { t: 'string', enum: ['auto', 'never'], desc: 'ask for usage in streams with stream_options.include_usage' } },
+    thinking: { s: { t: 'string', enum: ['adaptive', 'budget'], desc: 'api: anthropic only: how reasoning is sent, adaptive (thinking {"type":"adaptive"} with output_config.effort) or budget (thinking {"type":"enabled","budget_tokens":N}); default: adaptive for Claude 4.7 and later, which refuse budgets, else budget' } },
     max_response_bytes: { s: { t: 'integer', min: 1024 } },
     timeouts: { s: TIMEOUTS },
     required: { s: { t: 'boolean', desc: 'health fails when this provider is down' } },

@@ -32,6 +32,8 @@ export interface ProviderConfig {
   maxOutputTokens?: number;
   maxTokensParam?: 'max_tokens' | 'max_completion_tokens';
   streamUsage?: 'auto' | 'never';
+  /** Anthropic dialect: how reasoning is sent; unset, the model name decides (reasoning.ts defaultThinkingForm). */
+  thinking?: 'adaptive' | 'budget';
   maxResponseBytes?: number;
   timeouts: TimeoutsMs;
   required: boolean;

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Dialect } from './profile.js';
 import { toolChoiceProblem } from './tools.js';
+import { adaptiveOnly, takesAdaptive } from '../providers/reasoning.js';
 import { an, errorReply, gm, ms, oa, or, type ErrorReply } from './wire.js';
 
 /**
@@ -96,7 +97,8 @@ export function missingField(dialect: Dialect, field: string): ErrorReply {
  * A request the service itself refuses with a 400 before any model runs, in its words (OpenAI's and
  * Anthropic's; the other dialects' services are more lenient and are not second-guessed): out-of-range
  * temperature, no messages, a "system" message role on Anthropic, a thinking budget not below max_tokens on
- * Anthropic (or thinking beside a temperature other than 1 or a top_k), stream_options without stream, a
+ * Anthropic (or thinking beside a temperature other than 1 or a top_k), a thinking budget to a Claude that
+ * takes only adaptive thinking and adaptive thinking to one that takes none, stream_options without stream, a
  * tool_choice naming a tool the request does not offer. A client tested against the emulator then meets
  * these before production does.
  */
@@ -120,6 +122,15 @@ export function requestProblem(body: Record<string, unknown>, dialect: Dialect):
     if (i >= 0) return { message: `messages.${i}.role: Unexpected role "system". The Messages API accepts a top-level \`system\` parameter, not "system" as an input message role.`, param: 'messages' };
   }
   const thinking = body.thinking as { type?: unknown; budget_tokens?: unknown } | undefined;
+  const model = typeof body.model === 'string' ? body.model : '';
+  // Claude 4.7 and later refuse a budget, 4.5 and earlier refuse adaptive thinking (reasoning.ts), in the
+  // words of Anthropic's errors page (platform.claude.com/docs/en/api/errors, retrieved 2026-09-24); the
+  // first is also the 400 body Anthropic's Agent SDK quickstart shows for claude-opus-4-7
+  // (code.claude.com/docs/*/agent-sdk/quickstart) and the one Bedrock users met (awsl-project/maxx).
+  if (dialect === 'anthropic' && thinking?.type === 'enabled' && adaptiveOnly(model)) {
+    return { message: '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.', param: 'thinking' };
+  }
+  if (dialect === 'anthropic' && thinking?.type === 'adaptive' && !takesAdaptive(model)) return { message: 'adaptive thinking is not supported on this model', param: 'thinking' };
   if (dialect === 'anthropic' && thinking?.type === 'enabled') {
     if (typeof thinking.budget_tokens === 'number' && typeof body.max_tokens === 'number' && thinking.budget_tokens >= body.max_tokens) {
       // The API's own words, as relayed in anthropics/claude-code#8756 (a real 400 from Claude Sonnet 4.5).

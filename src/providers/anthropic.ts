@@ -4,7 +4,7 @@ import { httpError } from './classify.js';
 import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
 import { asObject, malformed, num } from './openai.js';
 import type { SseEvent } from './sse.js';
-import { budgetFor } from './reasoning.js';
+import { adaptiveEffortFor, adaptiveOnly, budgetFor, defaultThinkingForm, type AdaptiveEffort, type ThinkingForm } from './reasoning.js';
 import type { ChatRequest, FinishReason, Generation, RequestRefusal, Usage } from './types.js';
 
 const STOP: Record<string, FinishReason> = {
@@ -20,24 +20,40 @@ const STOP: Record<string, FinishReason> = {
 /** Anthropic's default when a request does not set max_tokens, which this API requires. */
 const DEFAULT_MAX_TOKENS = 1024;
 
-type Thinking = { type: 'enabled'; budget_tokens: number } | { type: 'disabled' };
+type Thinking = { type: 'enabled'; budget_tokens: number } | { type: 'adaptive' } | { type: 'disabled' };
 
-/** The request's reasoning as Anthropic's thinking: its own budget, else the effort's (reasoning.ts); effort "none" turns thinking off. */
-function thinkingOf(req: Generation): Thinking | undefined {
+/** The thinking a request asks for, with output_config.effort beside adaptive thinking, and the budget that stands for it. */
+interface Asked {
+  thinking: Thinking;
+  effort?: AdaptiveEffort;
+  /** The tokens this thinking may take: the budget sent, or (adaptive) the budget its effort stands for in reasoning.ts. */
+  tokens?: number;
+}
+
+/**
+ * The request's reasoning as Anthropic's thinking, in the provider's form: a budget (its own, else the
+ * effort's from reasoning.ts), or adaptive thinking with the effort as output_config.effort. Effort "none"
+ * turns thinking off in both. A budget asked of an adaptive provider is sent as the budget it is: refuse()
+ * stops it before any call, and the API's 400 would say the same.
+ */
+function thinkingOf(req: Generation, form: ThinkingForm): Asked | undefined {
   const r = req.reasoning;
   if (!r || (r.budgetTokens === undefined && r.effort === undefined)) return undefined;
-  const budget = r.budgetTokens ?? budgetFor(r.effort!);
-  return budget === undefined ? { type: 'disabled' } : { type: 'enabled', budget_tokens: budget };
+  if (r.effort === 'none' && r.budgetTokens === undefined) return { thinking: { type: 'disabled' } };
+  if (form === 'adaptive' && r.budgetTokens === undefined) return { thinking: { type: 'adaptive' }, effort: adaptiveEffortFor(r.effort as Exclude<typeof r.effort, 'none' | undefined>), tokens: budgetFor(r.effort!) };
+  const budget = r.budgetTokens ?? budgetFor(r.effort!)!;
+  return { thinking: { type: 'enabled', budget_tokens: budget }, tokens: budget };
 }
 
 /**
  * max_tokens counts thinking and answer together (Anthropic's extended-thinking docs). Set by the request or
- * the provider, it is sent as is (refuse() checks the budget fits below it); left to the default, the budget
- * is added to the default answer size, as the Vercel AI SDK's Anthropic provider adds it to every max tokens
- * (there always; here only to the default, so a max_tokens the caller set reaches Anthropic unchanged).
+ * the provider, it is sent as is (refuse() checks a budget fits below it); left to the default, the thinking's
+ * tokens are added to the default answer size, as the Vercel AI SDK's Anthropic provider adds the budget to
+ * every max tokens (there always; here only to the default, so a max_tokens the caller set reaches Anthropic
+ * unchanged). Adaptive thinking has no budget: the effort's budget in reasoning.ts is the room left for it.
  */
-function maxTokensOf(req: Generation, configured: number | undefined, thinking: Thinking | undefined): number {
-  return req.maxTokens ?? configured ?? (thinking?.type === 'enabled' ? thinking.budget_tokens + DEFAULT_MAX_TOKENS : DEFAULT_MAX_TOKENS);
+function maxTokensOf(req: Generation, configured: number | undefined, asked: Asked | undefined): number {
+  return req.maxTokens ?? configured ?? (asked?.tokens ?? 0) + DEFAULT_MAX_TOKENS;
 }
 
 /**
@@ -49,43 +65,59 @@ export class AnthropicAdapter extends HttpAdapter {
     const s = this.settings;
     const system = req.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
     const messages = req.messages.filter((m) => m.role !== 'system');
-    const thinking = thinkingOf(req);
+    const asked = thinkingOf(req, this.thinkingForm);
     const body: Record<string, unknown> = {
       model: s.model,
       messages,
       ...s.params,
-      max_tokens: maxTokensOf(req, s.maxOutputTokens, thinking),
+      max_tokens: maxTokensOf(req, s.maxOutputTokens, asked),
       stream: req.stream,
     };
     if (system) body.system = system;
     if (req.temperature !== undefined) body.temperature = req.temperature;
     // The request's own controls win over the same fields in the provider's params (written after them).
-    if (thinking) body.thinking = thinking;
+    if (asked) body.thinking = asked.thinking;
+    if (asked?.effort) body.output_config = { ...asObject(s.params.output_config), effort: asked.effort };
     if (req.sampling?.topP !== undefined) body.top_p = req.sampling.topP;
     if (req.sampling?.topK !== undefined) body.top_k = req.sampling.topK;
     return { path: '/messages', headers: this.requestHeaders(), body };
   }
 
+  /** The provider's thinking form: its config's, else the one its model takes (reasoning.ts defaultThinkingForm). */
+  private get thinkingForm(): ThinkingForm {
+    return this.settings.thinking ?? defaultThinkingForm(this.settings.model);
+  }
+
   /**
-   * The Messages API has no seed and no penalties; and a thinking budget must be below max_tokens (refused
-   * here, naming both, rather than sent to be refused by the API with a 400 the chain would fall over on).
+   * The Messages API has no seed and no penalties; a thinking budget must be below max_tokens, and an
+   * adaptive provider takes no budget at all (refused here, naming the field and the fix, rather than sent to
+   * be refused by the API with a 400 the chain would fall over on).
    */
   refuse(req: Generation): RequestRefusal | undefined {
     const g = req.sampling;
     const missing = g?.seed !== undefined ? (['seed', 'seed'] as const) : g?.presencePenalty !== undefined ? (['presencePenalty', 'presence_penalty'] as const) : g?.frequencyPenalty !== undefined ? (['frequencyPenalty', 'frequency_penalty'] as const) : undefined;
     if (missing) return { field: missing[0], reason: `provider "${this.name}" speaks Anthropic's Messages API, which has no ${missing[1]}; leave it out or use a route whose providers all speak the OpenAI dialect` };
-    const thinking = thinkingOf(req);
-    if (thinking?.type !== 'enabled') return undefined;
-    // The API's 400s while thinking is enabled ("`temperature` may only be set to 1 when thinking is enabled",
-    // "`top_k` must be unset when thinking is enabled", top_p at least 0.95): refused here, before any provider.
+    const asked = thinkingOf(req, this.thinkingForm);
+    if (asked?.thinking.type === 'enabled' && this.thinkingForm === 'adaptive') {
+      // Anthropic answers it with a 400 ("thinking.type.enabled" is not supported for this model), the chain would fall over for nothing.
+      const why = this.settings.thinking === 'adaptive' ? 'is set to thinking: adaptive' : `serves ${this.settings.model}, which takes only adaptive thinking (Claude 4.7 and later refuse budgets)`;
+      const fix = this.settings.thinking === 'adaptive' && !adaptiveOnly(this.settings.model) ? ', or set thinking: budget on the provider' : '';
+      return { field: 'reasoning', reason: `a thinking budget of ${asked.thinking.budget_tokens} tokens cannot go to provider "${this.name}": it ${why}; ask for a reasoning effort (low, medium, high, xhigh) instead${fix}` };
+    }
+    if (asked === undefined || asked.thinking.type === 'disabled') return undefined;
+    // The API's 400s while thinking is on ("`temperature` may only be set to 1 when thinking is enabled",
+    // "`top_k` must be unset when thinking is enabled", top_p at least 0.95), adaptive thinking as much as a
+    // budget: refused here, before any provider.
     const thinkingToo = `provider "${this.name}" speaks Anthropic's Messages API, which refuses it while thinking is enabled (the request's reasoning)`;
     if (req.temperature !== undefined && req.temperature !== 1) return { field: 'temperature', reason: `${thinkingToo}: temperature may only be 1 there; leave temperature out or ask for no reasoning` };
     if (g?.topK !== undefined) return { field: 'topK', reason: `${thinkingToo}: top_k must be unset there; leave top_k out or ask for no reasoning` };
     if (g?.topP !== undefined && g.topP < 0.95) return { field: 'topP', reason: `${thinkingToo}: top_p must be from 0.95 to 1 there; leave top_p out or ask for no reasoning` };
-    const max = maxTokensOf(req, this.settings.maxOutputTokens, thinking);
-    if (thinking.budget_tokens < max) return undefined;
-    const asked = req.reasoning?.budgetTokens === undefined ? `reasoning effort "${req.reasoning?.effort}" is a thinking budget of ${thinking.budget_tokens} tokens for provider "${this.name}"` : `a thinking budget of ${thinking.budget_tokens} tokens`;
-    return { field: 'reasoning', reason: `${asked}, which must be less than max_tokens (${max}${req.maxTokens === undefined ? `, max_output_tokens of "${this.name}"` : ''}) as Anthropic requires; raise max tokens above ${thinking.budget_tokens} or ask for less reasoning` };
+    if (asked.thinking.type !== 'enabled') return undefined;
+    const budget = asked.thinking.budget_tokens;
+    const max = maxTokensOf(req, this.settings.maxOutputTokens, asked);
+    if (budget < max) return undefined;
+    const said = req.reasoning?.budgetTokens === undefined ? `reasoning effort "${req.reasoning?.effort}" is a thinking budget of ${budget} tokens for provider "${this.name}"` : `a thinking budget of ${budget} tokens`;
+    return { field: 'reasoning', reason: `${said}, which must be less than max_tokens (${max}${req.maxTokens === undefined ? `, max_output_tokens of "${this.name}"` : ''}) as Anthropic requires; raise max tokens above ${budget} or ask for less reasoning` };
   }
 
   protected authHeaders(): Record<string, string> {

@@ -5,6 +5,7 @@ import { httpError } from './classify.js';
 import { Exchange } from './exchange.js';
 import { SseOverflowError, SseParser, type SseEvent } from './sse.js';
 import type { EveryField } from '../util/every-field.js';
+import type { ThinkingForm } from './reasoning.js';
 import { serverText } from '../util/redact.js';
 import { AttemptClock, ConnectionPool, transportError } from './transport.js';
 import { proxyAuthHint, proxyFor, type ProxyRoute } from './proxy.js';
@@ -29,6 +30,8 @@ export interface ProviderSettings {
   maxTokensParam?: 'max_tokens' | 'max_completion_tokens';
   /** OpenAI dialect: ask for stream usage with stream_options.include_usage (auto: yes, dropped if the server rejects it). */
   streamUsage?: 'auto' | 'never';
+  /** Anthropic dialect: how reasoning is sent; unset, the model name decides (reasoning.ts defaultThinkingForm). */
+  thinking?: ThinkingForm;
   maxResponseBytes?: number;
 }
 
@@ -476,6 +479,7 @@ function fixedSettings(s: ProviderSettings): ProviderSettings {
     maxOutputTokens: s.maxOutputTokens,
     maxTokensParam: s.maxTokensParam,
     streamUsage: s.streamUsage,
+    thinking: s.thinking,
     maxResponseBytes: s.maxResponseBytes,
   };
   return out;
