@@ -151,12 +151,24 @@ export class Router {
     return route;
   }
 
-  /** Every step of one call, up to exactly one `answer` event. Route and fit problems throw a UsageError before the first event. */
+  /**
+   * Every step of one call, up to exactly one `answer` event. Route and fit problems throw a UsageError
+   * here, at once; the call itself starts on the first read, as an async iterable's work does: one built
+   * and never read (or read later) has sent nothing until then. Leaving the loop before the answer
+   * (break, return) cancels the call; read once, it ends.
+   */
   stream(req: CallRequest): AsyncIterable<ChainEvent> {
     const { chain, body } = this.prepare(req);
-    const events = chain.stream(body);
-    this.track(chain);
-    return events;
+    const start = (): AsyncIterable<ChainEvent> => {
+      const events = chain.stream(body);
+      this.track(chain);
+      return events;
+    };
+    // An async generator runs nothing until its first next(); yield* hands a return() on to the chain's
+    // stream, whose abandonment aborts the attempts in flight.
+    return (async function* () {
+      yield* start();
+    })();
   }
 
   /** One call, folded: the answer (live, cached or static) or why none came. `sink` gets the live tokens. */

@@ -208,6 +208,57 @@ describe('library: leaving a stream early', () => {
   });
 });
 
+describe('library: router.stream() starts on the first read', () => {
+  // Both providers on the emulator over loopback; its request counts are what the provider would bill.
+  // slow: 400 tokens 20 ms apart (8 s), so a call left running would still be writing long after the break.
+  const lazy = emulator({ quick: { dialect: 'openai', model: 'm' }, slow: { dialect: 'openai', model: 'm', itl: { dist: 'constant', value: 20 }, output_tokens: { dist: 'constant', value: 400 } } });
+
+  it('sends nothing for a stream built and not read, sends its one request when read later, and sends nothing for one closed before its first read', { timeout: 60_000 }, async () => {
+    const server = await lazy;
+    const router = await createRouter({ config: { providers: { quick: { api: 'openai', base_url: server.baseUrl('quick'), model: 'm' } } }, env: {} });
+    const requests = () => server.stats().quick?.requests ?? 0;
+    try {
+      const before = requests();
+      const later = router.stream({ model: 'quick', messages: [{ role: 'user', content: 'Not yet.' }], cache: false });
+      const closed = router.stream({ model: 'quick', messages: [{ role: 'user', content: 'Never.' }], cache: false })[Symbol.asyncIterator]();
+      expect(await closed.return?.()).toEqual({ done: true, value: undefined });
+      // settled() waits for every call started: a stream that had started its call would be waited for, and counted.
+      await router.settled();
+      expect(requests()).toBe(before);
+      const types: string[] = [];
+      for await (const ev of later) types.push(ev.type);
+      expect(types[0]).toBe('attempt_start');
+      expect(types.at(-1)).toBe('answer');
+      expect(requests()).toBe(before + 1);
+      await router.settled();
+      expect(requests()).toBe(before + 1);
+    } finally {
+      await router.close();
+    }
+  });
+
+  it('a break after the first token cancels the request in flight: the emulator never finishes writing it', { timeout: 60_000 }, async () => {
+    const server = await lazy;
+    const router = await createRouter({ config: { providers: { slow: { api: 'openai', base_url: server.baseUrl('slow'), model: 'm' } } }, env: {} });
+    try {
+      const before = server.stats().slow?.requests ?? 0;
+      const okBefore = server.stats().slow?.ok ?? 0;
+      let tokens = 0;
+      for await (const ev of router.stream({ model: 'slow', messages: [{ role: 'user', content: 'Write a long story.' }], cache: false })) {
+        if (ev.type === 'token' && ++tokens === 1) break;
+      }
+      // settled() resolves once the call has ended: had the break not cancelled it, only after all 400 tokens.
+      await router.settled();
+      const st = server.stats().slow;
+      expect(st.requests).toBe(before + 1);
+      expect(st.ok).toBe(okBefore);
+      expect(server.injected('slow').at(-1)!.gapsMs.length).toBeLessThan(399);
+    } finally {
+      await router.close();
+    }
+  });
+});
+
 describe('library: a request from plain JavaScript', () => {
   it('a wrong shape is a UsageError naming the field, before anything is sent', { timeout: 60_000 }, async () => {
     // A provider that always fails: before, text parts got as far as the cache key (a TypeError) only then.
