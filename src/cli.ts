@@ -188,7 +188,7 @@ prompt no provider's context window fits, 130 Ctrl-C, 143 SIGTERM.`,
     .command('health')
     .description('check providers at once (a small real completion, or --shallow: the model list); exit 1 when a required provider or chain is down')
     .argument('[targets...]', 'providers or chains (default: every provider whose key is set, and every one with required: true)')
-    .option('--shallow', 'only list models (no tokens spent) instead of a small real completion')
+    .option('--shallow', 'only list models (no tokens spent) and check the provider\'s model is listed, instead of a small real completion')
     .option('--require <names>', 'comma-separated providers that must be healthy (default: those with required: true, else all named, else all checked)')
     .option('--chain <name>', 'check a chain: healthy when at least one of its providers is')
     .option('--format <format>', 'table, json, markdown or junit', 'table')

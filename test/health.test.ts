@@ -10,7 +10,7 @@ import { onTerminal } from './pty-helpers.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
 const server = await emulator({
-  ok: { dialect: 'openai', output_tokens: c(2), ttft: c(20) },
+  ok: { dialect: 'openai', models: ['gpt-5.4-mini', 'gpt-test'], output_tokens: c(2), ttft: c(20) },
   slow: { dialect: 'openai', ttft: c(5000) },
   locked: { dialect: 'anthropic', api_key: 'the-right-key' },
   flip: { dialect: 'deepseek', output_tokens: c(2) },

@@ -37,6 +37,26 @@ const OPENAI_401 = `{
 }`;
 const DEEPSEEK_401 = '{"error":{"message":"Authentication Fails, Your api key: ****iKey is invalid","type":"authentication_error","param":null,"code":"invalid_request_error"}}';
 const MINIMAX_404 = '404 page not found';
+/*
+ * Whole lists, recorded by maruel/genai @ 23c16cde24c8854001963bd0c18adb3b18964e34 (2026-08-17), each the
+ * GET .../models of providers/<name>/testdata/TestClient/Warmup.yaml:
+ *  - DEEPSEEK_LIST: https://api.deepseek.com/models, verbatim.
+ *  - ANTHROPIC_LIST: https://api.anthropic.com/v1/models?limit=1000, all ten models, each entry cut to the four
+ *    fields the SDK's ModelInfo has (the recording adds max_input_tokens, max_tokens, capabilities). Models
+ *    before the 4.6 generation are listed by dated id only.
+ *  - OPENROUTER_LIST: https://openrouter.ai/api/v1/models, an excerpt: six of its 414 entries (the DeepSeek V4
+ *    ones, a :free catalog variant, openrouter/auto), each cut to id, canonical_slug and name; the envelope
+ *    (total_count, links) verbatim.
+ *  - GEMINI_NATIVE: https://generativelanguage.googleapis.com/v1beta/models?pageSize=1000, one of its 50 entries
+ *    verbatim: Gemini's own API, which lists `models` with `name`, not an OpenAI list.
+ */
+const DEEPSEEK_LIST = '{"object":"list","data":[{"id":"deepseek-v4-flash","object":"model","owned_by":"deepseek"},{"id":"deepseek-v4-pro","object":"model","owned_by":"deepseek"}]}';
+const ANTHROPIC_LIST =
+  '{"data":[{"type":"model","id":"claude-opus-5","display_name":"Claude Opus 5","created_at":"2026-07-24T00:00:00Z"},{"type":"model","id":"claude-sonnet-5","display_name":"Claude Sonnet 5","created_at":"2026-06-29T00:00:00Z"},{"type":"model","id":"claude-fable-5","display_name":"Claude Fable 5","created_at":"2026-06-07T00:00:00Z"},{"type":"model","id":"claude-opus-4-8","display_name":"Claude Opus 4.8","created_at":"2026-05-28T00:00:00Z"},{"type":"model","id":"claude-opus-4-7","display_name":"Claude Opus 4.7","created_at":"2026-04-14T00:00:00Z"},{"type":"model","id":"claude-sonnet-4-6","display_name":"Claude Sonnet 4.6","created_at":"2026-02-17T00:00:00Z"},{"type":"model","id":"claude-opus-4-6","display_name":"Claude Opus 4.6","created_at":"2026-02-04T00:00:00Z"},{"type":"model","id":"claude-opus-4-5-20251101","display_name":"Claude Opus 4.5","created_at":"2025-11-24T00:00:00Z"},{"type":"model","id":"claude-haiku-4-5-20251001","display_name":"Claude Haiku 4.5","created_at":"2025-10-15T00:00:00Z"},{"type":"model","id":"claude-sonnet-4-5-20250929","display_name":"Claude Sonnet 4.5","created_at":"2025-09-29T00:00:00Z"}],"has_more":false,"first_id":"claude-opus-5","last_id":"claude-sonnet-4-5-20250929"}';
+const OPENROUTER_LIST =
+  '{"data":[{"id":"deepseek/deepseek-v4-pro-0813","canonical_slug":"deepseek/deepseek-v4-pro-20260813","name":"DeepSeek: DeepSeek V4 Pro 0813"},{"id":"deepseek/deepseek-v4-flash-0731","canonical_slug":"deepseek/deepseek-v4-flash-20260731","name":"DeepSeek: DeepSeek V4 Flash 0731"},{"id":"z-ai/glm-5.2:free","canonical_slug":"z-ai/glm-5.2-20260616","name":"Z.ai: GLM 5.2 (free)"},{"id":"deepseek/deepseek-v4-pro","canonical_slug":"deepseek/deepseek-v4-pro-20260423","name":"DeepSeek: DeepSeek V4 Pro 0423"},{"id":"deepseek/deepseek-v4-flash","canonical_slug":"deepseek/deepseek-v4-flash-20260423","name":"DeepSeek: DeepSeek V4 Flash 0423"},{"id":"openrouter/auto","canonical_slug":"openrouter/auto","name":"Auto Router"}],"total_count":414,"links":{"next":null}}';
+const GEMINI_NATIVE =
+  '{"models":[{"name":"models/gemini-2.5-flash","version":"001","displayName":"Gemini 2.5 Flash","description":"Stable version of Gemini 2.5 Flash, our mid-size multimodal model that supports up to 1 million tokens, released in June of 2025.","inputTokenLimit":1048576,"outputTokenLimit":65536,"supportedGenerationMethods":["generateContent","countTokens","createCachedContent","batchGenerateContent"],"temperature":1,"topP":0.95,"topK":64,"maxTemperature":2,"thinking":true}]}';
 
 const seen: Record<string, IncomingMessage['headers']> = {};
 const reply = (status: number, type: string, body: string) => (res: ServerResponse, _n: number, req: IncomingMessage) => {
@@ -50,6 +70,10 @@ const recorded = await routeServer({
   openai401: reply(401, json, OPENAI_401),
   deepseek401: reply(401, json, DEEPSEEK_401),
   minimax: reply(404, 'text/plain; charset=utf-8', MINIMAX_404),
+  deepseekList: reply(200, json, DEEPSEEK_LIST),
+  anthropicList: reply(200, json, ANTHROPIC_LIST),
+  openrouterList: reply(200, json, OPENROUTER_LIST),
+  geminiNative: reply(200, json, GEMINI_NATIVE),
 });
 
 const server = await emulator({
@@ -72,7 +96,22 @@ writeFileSync(
     entry('deepseek401', 'openai', recorded.url('deepseek401'), 'deepseek-chat') +
     entry('minimax', 'openai', recorded.url('minimax'), 'MiniMax-M2.7') +
     entry('emu_an', 'anthropic', server.baseUrl('an'), 'claude-sonnet-4-6') +
-    entry('emu_mm', 'openai', server.baseUrl('mm'), 'MiniMax-M2.7'),
+    entry('emu_mm', 'openai', server.baseUrl('mm'), 'MiniMax-M2.7') +
+    entry('ds_ok', 'openai', recorded.url('deepseekList'), 'deepseek-v4-pro') +
+    entry('ds_typo', 'openai', recorded.url('deepseekList'), 'deepseek-v4-flsh') +
+    entry('an_dated', 'anthropic', recorded.url('anthropicList'), 'claude-haiku-4-5-20251001') +
+    entry('an_alias', 'anthropic', recorded.url('anthropicList'), 'claude-haiku-4-5') +
+    entry('an_new', 'anthropic', recorded.url('anthropicList'), 'claude-sonnet-4-6') +
+    entry('an_retired', 'anthropic', recorded.url('anthropicList'), 'claude-3-5-sonnet-20241022') +
+    entry('an_prefix', 'anthropic', recorded.url('anthropicList'), 'claude-sonnet') +
+    entry('or_ok', 'openai', recorded.url('openrouterList'), 'deepseek/deepseek-v4-flash') +
+    entry('or_nitro', 'openai', recorded.url('openrouterList'), 'deepseek/deepseek-v4-flash:nitro') +
+    entry('or_free', 'openai', recorded.url('openrouterList'), 'deepseek/deepseek-v4-flash:free') +
+    entry('or_bare', 'openai', recorded.url('openrouterList'), 'deepseek-v4-flash') +
+    entry('gm_native', 'openai', recorded.url('geminiNative'), 'gemini-2.5-flash') +
+    entry('emu_gm', 'openai', server.baseUrl('gm'), 'gemini-2.5-flash') +
+    entry('emu_gm_prefixed', 'openai', server.baseUrl('gm'), 'models/gemini-2.5-flash') +
+    entry('emu_gm_typo', 'openai', server.baseUrl('gm'), 'gemini-2.5-flahs'),
 );
 
 async function shallow(names: string[], key = 'sk-test-key-0123'): Promise<Record<string, Record<string, unknown>>> {
@@ -112,6 +151,57 @@ describe('health --shallow on recorded model-list answers', () => {
     expect(by.emu_an).toMatchObject({ healthy: true, status: 200 });
     expect(by.emu_mm).toMatchObject({ healthy: false, status: 404, error_class: 'bad_request' });
     expect(by.emu_mm.error_message).toContain('(GET /models answered HTTP 404: 404 page not found)');
+  });
+});
+
+describe('health --shallow checks the configured model against the recorded lists', () => {
+  const fields = (p: Record<string, unknown>) => [p.healthy, p.error_class, p.status];
+
+  it('OpenAI-style (DeepSeek): a listed model is healthy; a typo is down, naming the model and the closest listed id, exit 1', async () => {
+    const by = await shallow(['ds_ok', 'ds_typo']);
+    expect(fields(by.ds_ok)).toEqual([true, null, 200]);
+    expect(fields(by.ds_typo)).toEqual([false, 'bad_request', null]);
+    expect(by.ds_typo.error_message).toBe(
+      'ds_typo: model "deepseek-v4-flsh" is not in its model list (GET /models, 2 models), so every call to it would fail; closest listed: deepseek-v4-flash, deepseek-v4-pro; set ds_typo\'s model in providers.yaml to a listed one',
+    );
+    const r = await run(['--config', config, 'health', 'ds_typo', '--shallow'], { env: { KEY: 'sk-test-key-0123' } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('✗ ds_typo: bad_request: model "deepseek-v4-flsh" is not in its model list');
+  });
+
+  it('Anthropic: a dated id and its dateless alias (listed by dated id only) are healthy, as is a 4.6-generation id; a retired model and a bare family name are down', async () => {
+    const by = await shallow(['an_dated', 'an_alias', 'an_new', 'an_retired', 'an_prefix']);
+    expect(fields(by.an_dated)).toEqual([true, null, 200]);
+    expect(fields(by.an_alias)).toEqual([true, null, 200]);
+    expect(fields(by.an_new)).toEqual([true, null, 200]);
+    expect(fields(by.an_retired)).toEqual([false, 'bad_request', null]);
+    expect(by.an_retired.error_message).toMatch(/^an_retired: model "claude-3-5-sonnet-20241022" is not in its model list \(GET \/models, 10 models\), so every call to it would fail; closest listed: claude-sonnet-4-6, claude-sonnet-4-5-20250929, claude-sonnet-5; /);
+    expect(fields(by.an_prefix)).toEqual([false, 'bad_request', null]);
+  });
+
+  it('OpenRouter: a listed id and a routing variant of it (:nitro, not listed) are healthy; a catalog variant it does not list, or an id without its vendor, is down', async () => {
+    const by = await shallow(['or_ok', 'or_nitro', 'or_free', 'or_bare']);
+    expect(fields(by.or_ok)).toEqual([true, null, 200]);
+    expect(fields(by.or_nitro)).toEqual([true, null, 200]);
+    expect(fields(by.or_free)).toEqual([false, 'bad_request', null]);
+    expect(fields(by.or_bare)).toEqual([false, 'bad_request', null]);
+    expect(by.or_bare.error_message).toContain('closest listed: deepseek/deepseek-v4-flash, ');
+  });
+
+  it("Gemini: the emulator lists models/<id> and the bare id (what the chat API takes) is found, prefixed or not; a typo's suggestion is the bare id", async () => {
+    const by = await shallow(['emu_gm', 'emu_gm_prefixed', 'emu_gm_typo']);
+    expect(fields(by.emu_gm)).toEqual([true, null, 200]);
+    expect(fields(by.emu_gm_prefixed)).toEqual([true, null, 200]);
+    expect(fields(by.emu_gm_typo)).toEqual([false, 'bad_request', null]);
+    expect(by.emu_gm_typo.error_message).toContain('closest listed: gemini-2.5-flash;');
+  });
+
+  it("a list that names no model (Gemini's native API, not its OpenAI-compatible one) is a clear failure, not a crash or a pass", async () => {
+    const by = await shallow(['gm_native']);
+    expect(fields(by.gm_native)).toEqual([false, 'bad_request', null]);
+    expect(by.gm_native.error_message).toBe(
+      'gm_native: its model list (GET /models) names no model, so --shallow cannot check gemini-2.5-flash: a list is {"data":[{"id":...}]}; check that base_url is the OpenAI-compatible (or Anthropic) API\'s, or check gm_native without --shallow',
+    );
   });
 });
 

@@ -5,6 +5,7 @@ import { blamesProvider, ProviderError } from '../providers/errors.js';
 import { foldStream, StreamFold } from '../providers/fold.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { withoutName } from '../format/table.js';
+import { listedAs, nearestListed } from './model-list.js';
 import { now } from '../util/clock.js';
 import { roundMs as round } from '../util/time.js';
 
@@ -53,6 +54,8 @@ async function run(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs: number,
   if (mode === 'shallow') {
     try {
       const m = await t.adapter.listModels(timeoutMs, signal);
+      const missing = notListed(t, m.models);
+      if (missing) return { result: { ...base, healthy: false, status: null, error_class: missing.errorClass, error_detail: missing.detail, error_message: missing.message, latency_ms: round(m.latencyMs), ttft_ms: null, served_model: null, cost_usd: 0 }, error: missing };
       return { result: { ...base, healthy: true, status: m.status, error_class: null, error_detail: null, error_message: null, latency_ms: round(m.latencyMs), ttft_ms: null, served_model: null, cost_usd: 0 } };
     } catch (e) {
       const err = noModelList(t.name, e instanceof ProviderError ? e : new ProviderError({ errorClass: 'network', provider: t.name, message: String(e) }));
@@ -77,6 +80,26 @@ async function run(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs: number,
     cost_usd: f.usage ? costOf(f.usage, t.price) : 0,
   };
   return { result, error: e };
+}
+
+/**
+ * The shallow check's verdict on the model: a list answered 200 but a model it does not name fails every
+ * real call (a typo, a retired model), so that is a failure here too, with the nearest listed ids. A list
+ * naming no model at all is not a model list (a base_url aimed at another API). Neither is the provider's
+ * health, so neither moves its breaker: the first is a bad_request, as the chat call's 404 would be.
+ */
+function notListed(t: HealthTarget, ids: string[]): ProviderError | undefined {
+  if (ids.length === 0) {
+    return new ProviderError({ errorClass: 'bad_request', provider: t.name, retryable: false, message: `${t.name}: its model list (GET /models) names no model, so --shallow cannot check ${t.model}: a list is {"data":[{"id":...}]}; check that base_url is the OpenAI-compatible (or Anthropic) API's, or check ${t.name} without --shallow` });
+  }
+  if (listedAs(t.model, ids) !== undefined) return undefined;
+  return new ProviderError({
+    errorClass: 'bad_request',
+    provider: t.name,
+    retryable: false,
+    providerCode: 'model_not_found',
+    message: `${t.name}: model "${t.model}" is not in its model list (GET /models, ${ids.length} model${ids.length === 1 ? '' : 's'}), so every call to it would fail; closest listed: ${nearestListed(t.model, ids).join(', ')}; set ${t.name}'s model in providers.yaml to a listed one`,
+  });
 }
 
 /**
