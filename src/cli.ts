@@ -157,7 +157,7 @@ paths are checked before sending), 130 Ctrl-C, 143 SIGTERM.`,
     .option('-p, --provider <name>', 'use this one provider (still retried, then cache and static tiers)')
     .option('--max-tokens <n>', 'max output tokens')
     .option('--temperature <t>', 'sampling temperature (0-2)')
-    .option('--reasoning-effort <level>', 'how hard a reasoning model thinks: none, minimal, low, medium, high or xhigh (OpenAI-dialect providers get reasoning_effort, Anthropic ones a thinking budget, or adaptive thinking with that effort where a provider\'s thinking setting is adaptive)')
+    .option('--reasoning-effort <level>', 'how hard a reasoning model thinks: none, minimal, low, medium, high, xhigh or max (OpenAI-dialect providers get reasoning_effort, max as xhigh, Anthropic ones a thinking budget, or adaptive thinking with that effort where a provider\'s thinking setting is adaptive)')
     .option('--timeout <dur>', `one deadline for the whole call, every retry and fallback included (default ${CALL_DEFAULTS.deadlineMs / 1000}s)`)
     .option('--hedge <dur|auto|off>', 'start the next provider too when no first token came within this delay (default auto: the provider\'s p95 TTFT from history, else 3s)')
     .option('--retries <n>', 'retries of a provider after fast failures, taken when it is the last live option (default 2, or defaults.retries)')

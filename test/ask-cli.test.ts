@@ -307,6 +307,6 @@ describe('ask --reasoning-effort', () => {
     const { config, env } = setup();
     const r = await run(['ask', '--config', config, '--reasoning-effort', 'extreme', 'hi'], { env });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--reasoning-effort: "extreme" is not one of none, minimal, low, medium, high, xhigh');
+    expect(r.stderr).toContain('--reasoning-effort: "extreme" is not one of none, minimal, low, medium, high, xhigh, max');
   });
 });

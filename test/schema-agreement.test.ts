@@ -11,9 +11,9 @@ const readmeConfigs = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) =>
 const fixtures = new URL('./fixtures/config/', import.meta.url);
 
 // Problems JSON Schema cannot express: YAML syntax, duplicate keys, an empty file, references between keys
-// (a chain's unknown provider, thinking on a provider whose api is not anthropic),
+// (a chain's unknown provider, a thinking form the provider's api does not take),
 // and a variable's name that reads as a key (a pattern cannot judge randomness; the loader's looksLikeKey does).
-const LOADER_ONLY = new Set(['syntax-error.yaml', 'duplicate-provider.yaml', 'empty.yaml', 'unknown-chain-provider.yaml', 'key-shaped-name.yaml', 'thinking-on-openai.yaml']);
+const LOADER_ONLY = new Set(['syntax-error.yaml', 'duplicate-provider.yaml', 'empty.yaml', 'unknown-chain-provider.yaml', 'key-shaped-name.yaml', 'thinking-on-openai.yaml', 'effort-on-anthropic.yaml']);
 
 describe('the published JSON Schema and the loader agree', () => {
   it('accept the shipped providers.yaml and every README config', () => {

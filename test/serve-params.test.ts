@@ -18,7 +18,7 @@ const server = await emulator({
 });
 const { h } = await gateway(
   server,
-  { gpt: 'gpt', claude: 'claude', tuned: 'gpt', capped: 'claude', opus: 'claude', adaptive46: 'claude', budget47: 'claude' },
+  { gpt: 'gpt', claude: 'claude', tuned: 'gpt', capped: 'claude', opus: 'claude', adaptive46: 'claude', budget47: 'claude', fable: 'claude', gpt4o: 'gpt', quiet: 'gpt', forced: 'gpt' },
   { both: ['gpt', 'claude'], newer: ['claude', 'opus'] },
   {
     over: {
@@ -30,6 +30,12 @@ const { h } = await gateway(
       opus: { model: 'claude-opus-4-7' },
       adaptive46: { model: 'claude-sonnet-4-6', thinking: 'adaptive' },
       budget47: { model: 'claude-opus-4-7', thinking: 'budget' },
+      // A Claude that always thinks; an OpenAI model from before reasoning (known by its name), a reasoning
+      // model set to thinking: none, and gpt-4o set to thinking: effort against its name.
+      fable: { model: 'claude-fable-5' },
+      gpt4o: { model: 'gpt-4o' },
+      quiet: { thinking: 'none' },
+      forced: { model: 'gpt-4o', thinking: 'effort' },
     },
   },
 );
@@ -116,7 +122,7 @@ describe('OpenAI reasoning_effort and sampling through the openai SDK', () => {
   it('a reasoning_effort outside the SDK\'s values and an out-of-range top_p are 400s naming them', async () => {
     const bad = await openai.chat.completions.create({ model: 'gpt', messages, reasoning_effort: 'extreme' as 'high' }).catch((e: unknown) => e);
     expect((bad as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('reasoning_effort');
-    expect((bad as Error).message).toContain('must be one of none, minimal, low, medium, high, xhigh (got "extreme")');
+    expect((bad as Error).message).toContain('must be one of none, minimal, low, medium, high, xhigh, max (got "extreme")');
     const range = await openai.chat.completions.create({ model: 'gpt', messages, top_p: 1.5 }).catch((e: unknown) => e);
     expect((range as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('top_p');
   });
@@ -286,7 +292,7 @@ describe('adaptive thinking and output_config.effort through the @anthropic-ai/s
     expect(lastBody('claude')).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 24_576 }, max_tokens: 30_000 });
   });
 
-  it('"max", beyond every level the providers\' dialects have, is the highest the chain has: xhigh', async () => {
+  it('"max" reaches an OpenAI-dialect provider as xhigh, the highest reasoning_effort the openai SDK types, and a budget provider as the table\'s highest budget', async () => {
     await anthropic.messages.create({ model: 'both', max_tokens: 40_000, thinking: { type: 'adaptive' }, output_config: { effort: 'max' }, messages });
     expect(lastBody('gpt')).toMatchObject({ reasoning_effort: 'xhigh' });
     server.setScript('gpt', [{ kind: 'overloaded' }]);
@@ -399,10 +405,10 @@ describe('a Claude that takes only adaptive thinking', () => {
     const before = count('claude');
     const err = await anthropic.messages.create({ model: 'newer', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 }, messages }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
-    expect(anthropicMessage(err)).toBe('thinking: a thinking budget of 2048 tokens cannot go to provider "opus": it serves claude-opus-4-7, which takes only adaptive thinking (Claude 4.7 and later refuse budgets); ask for a reasoning effort (low, medium, high, xhigh) instead');
+    expect(anthropicMessage(err)).toBe('thinking: a thinking budget of 2048 tokens cannot go to provider "opus": it serves claude-opus-4-7, which takes only adaptive thinking (Claude 4.7 and later refuse budgets); ask for a reasoning effort (low, medium, high, xhigh, max) instead');
     const set = await openai.chat.completions.create({ model: 'adaptive46', messages, reasoning: { max_tokens: 2048 } } as OpenAI.ChatCompletionCreateParamsNonStreaming).catch((e: unknown) => e);
     expect(set).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((set as Error).message).toContain('reasoning.max_tokens: a thinking budget of 2048 tokens cannot go to provider "adaptive46": it is set to thinking: adaptive; ask for a reasoning effort (low, medium, high, xhigh) instead, or set thinking: budget on the provider');
+    expect((set as Error).message).toContain('reasoning.max_tokens: a thinking budget of 2048 tokens cannot go to provider "adaptive46": it is set to thinking: adaptive; ask for a reasoning effort (low, medium, high, xhigh, max) instead, or set thinking: budget on the provider');
     expect(count('claude')).toBe(before);
   });
 
@@ -462,5 +468,87 @@ describe('the library', () => {
     } finally {
       await router.close();
     }
+  });
+});
+
+/*
+ * Reasoning controls the target model refuses, each with a 400 upstream that the chain would fall over on for
+ * a field it chose to send: thinking turned off for a Claude that always thinks (Fable, Mythos), xhigh to a
+ * Claude 4.6 (its recorded efforts are low, medium, high and max; maruel/genai providers/anthropic/models.json),
+ * reasoning_effort to an OpenAI model that does not reason. Bodies as the emulator received them upstream.
+ */
+describe('reasoning a model refuses', () => {
+  const direct = new Anthropic({ apiKey: 'unused', baseURL: server.baseUrl('claude').replace(/\/v1$/, ''), maxRetries: 0, timeout: 10_000 });
+  const directOpenAI = new OpenAI({ apiKey: 'unused', baseURL: server.baseUrl('gpt'), maxRetries: 0, timeout: 10_000 });
+
+  it('effort "none" to a Claude that always thinks is one 400 naming the field, the provider and the fix, and nothing is sent', async () => {
+    const before = count('claude');
+    const err = await openai.chat.completions.create({ model: 'fable', messages, reasoning_effort: 'none' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(openaiError(err).param).toBe('reasoning_effort');
+    expect(openaiError(err).message).toBe(
+      '400 reasoning_effort: reasoning effort "none" cannot go to provider "fable": it serves claude-fable-5, which always thinks (Anthropic refuses thinking {"type":"disabled"} for Claude Fable and Mythos); ask for the lowest effort, low, or use a route without this provider',
+    );
+    const off = await anthropic.messages.create({ model: 'fable', max_tokens: 2000, thinking: { type: 'disabled' }, messages }).catch((e: unknown) => e);
+    expect(anthropicMessage(off)).toMatch(/^thinking: reasoning effort "none" cannot go to provider "fable"/);
+    expect(count('claude')).toBe(before);
+    // The lowest effort it takes goes as adaptive thinking; left out, nothing is sent and the model thinks as it does.
+    await openai.chat.completions.create({ model: 'fable', messages, reasoning_effort: 'low' });
+    expect(lastBody('claude')).toMatchObject({ model: 'claude-fable-5', thinking: { type: 'adaptive' }, output_config: { effort: 'low' } });
+    await openai.chat.completions.create({ model: 'fable', messages });
+    expect(lastBody('claude')).not.toHaveProperty('thinking');
+  });
+
+  it('xhigh to a Claude 4.6 in adaptive form goes as max, the level it has next to it; max goes as max to 4.6 and 4.7', async () => {
+    await openai.chat.completions.create({ model: 'adaptive46', messages, reasoning_effort: 'xhigh' });
+    expect(lastBody('claude')).toMatchObject({ model: 'claude-sonnet-4-6', thinking: { type: 'adaptive' }, output_config: { effort: 'max' }, max_tokens: 32_768 + 1024 });
+    await anthropic.messages.create({ model: 'adaptive46', max_tokens: 40_000, thinking: { type: 'adaptive' }, output_config: { effort: 'max' }, messages });
+    expect(lastBody('claude')).toMatchObject({ model: 'claude-sonnet-4-6', output_config: { effort: 'max' }, max_tokens: 40_000 });
+    await anthropic.messages.create({ model: 'opus', max_tokens: 40_000, thinking: { type: 'adaptive' }, output_config: { effort: 'max' }, messages });
+    expect(lastBody('claude')).toMatchObject({ model: 'claude-opus-4-7', thinking: { type: 'adaptive' }, output_config: { effort: 'max' } });
+    await openai.chat.completions.create({ model: 'opus', messages, reasoning_effort: 'xhigh' });
+    expect(lastBody('claude')).toMatchObject({ model: 'claude-opus-4-7', output_config: { effort: 'xhigh' } });
+  });
+
+  it('reasoning to an OpenAI model that does not reason is one 400 naming the field, the provider and the fix, and nothing is sent; "none" sends no reasoning_effort', async () => {
+    const before = count('gpt');
+    const err = await openai.chat.completions.create({ model: 'gpt4o', messages, reasoning_effort: 'low' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(openaiError(err).param).toBe('reasoning_effort');
+    expect(openaiError(err).message).toBe(
+      '400 reasoning_effort: provider "gpt4o" serves gpt-4o, which does not reason (OpenAI answers reasoning_effort to it with a 400), so it cannot be sent the request\'s reasoning; leave the reasoning out, use a route without this provider, or set thinking: effort on it if its model does reason',
+    );
+    const budget = await anthropic.messages.create({ model: 'gpt4o', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 }, messages }).catch((e: unknown) => e);
+    expect(anthropicMessage(budget)).toMatch(/^thinking: provider "gpt4o" serves gpt-4o, which does not reason/);
+    const set = await openai.chat.completions.create({ model: 'quiet', messages, reasoning_effort: 'high' }).catch((e: unknown) => e);
+    expect(openaiError(set).message).toContain('reasoning_effort: provider "quiet" is set to thinking: none (its model does not reason), so it cannot be sent the request\'s reasoning; leave the reasoning out, use a route without this provider, or remove thinking: none from it');
+    expect(count('gpt')).toBe(before);
+    const r = await openai.chat.completions.create({ model: 'gpt4o', messages, reasoning_effort: 'none' });
+    expect(r.choices[0].message.content).toBeTruthy();
+    expect(lastBody('gpt')).toMatchObject({ model: 'gpt-4o' });
+    expect(lastBody('gpt')).not.toHaveProperty('reasoning_effort');
+  });
+
+  it('thinking: effort sends reasoning_effort whatever the name says', async () => {
+    await openai.chat.completions.create({ model: 'forced', messages, reasoning_effort: 'medium' }).catch(() => undefined);
+    expect(lastBody('gpt')).toMatchObject({ model: 'gpt-4o', reasoning_effort: 'medium' });
+  });
+
+  it('the emulator answers them as the services do', async () => {
+    const off = await direct.messages.create({ model: 'claude-fable-5', max_tokens: 2000, thinking: { type: 'disabled' }, messages }).catch((e: unknown) => e);
+    // As recorded against claude-fable-5 and claude-mythos-5 in ex-machina-co/opencode-anthropic-auth#159.
+    expect((off as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: '"thinking.type.disabled" is not supported for this model. Thinking defaults to adaptive mode when not specified; use "thinking.type.enabled" with "budget_tokens" for extended thinking.' },
+    });
+    expect((await direct.messages.create({ model: 'claude-opus-4-7', max_tokens: 2000, thinking: { type: 'disabled' }, messages })).type).toBe('message');
+    const xhigh = await direct.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 40_000, thinking: { type: 'adaptive' }, output_config: { effort: 'xhigh' }, messages }).catch((e: unknown) => e);
+    expect(xhigh).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((await direct.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 40_000, thinking: { type: 'adaptive' }, output_config: { effort: 'max' }, messages })).type).toBe('message');
+    const gpt4o = await directOpenAI.chat.completions.create({ model: 'gpt-4o-mini', messages, reasoning_effort: 'low' }).catch((e: unknown) => e);
+    // The whole body as recorded for gpt-4o-mini in davidmigloz/langchain_dart#712.
+    expect(gpt4o).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(openaiError(gpt4o).error).toEqual({ message: 'Unrecognized request argument supplied: reasoning_effort', type: 'invalid_request_error', param: null, code: null });
+    expect((await directOpenAI.chat.completions.create({ model: 'gpt-5.4-mini', messages, reasoning_effort: 'low' })).choices.length).toBe(1);
   });
 });

@@ -8,6 +8,7 @@ import { parseDuration } from '../util/duration.js';
 import { InputFileError, readFileBounded } from '../util/read-input.js';
 import { closest } from '../util/suggest.js';
 import { CONFIG_DEFAULTS, DEFAULT_TIMEOUTS } from '../defaults.js';
+import type { ThinkingForm } from '../providers/reasoning.js';
 import { CONFIG, HEADER_VALUE_BAD } from './schema.js';
 import { VALUE_BAD_RE } from '../providers/h1/request.js';
 import type { ChainConfig, Config, ProviderConfig, StreamCommit, TimeoutsMs } from './types.js';
@@ -171,10 +172,16 @@ function crossCheck(root: ParsedNode, v: Validator): void {
   if (isMap(providersNode)) {
     for (const p of providersNode.items) {
       const api = isMap(p.value) ? p.value.get('api', true) : undefined;
-      if (!isMap(p.value) || !isScalar(api) || String(api.value) === 'anthropic') continue;
-      // thinking says how Anthropic's thinking field is written; an OpenAI-dialect provider is sent reasoning_effort.
-      const key = p.value.items.find((it) => isScalar(it.key) && it.key.value === 'thinking')?.key as ParsedNode | undefined;
-      if (key) v.at(key, `providers.${isScalar(p.key) ? String(p.key.value) : '?'}.thinking: only an api: anthropic provider takes it (an api: ${String(api.value)} provider is sent reasoning_effort); remove it`);
+      if (!isMap(p.value) || !isScalar(api)) continue;
+      // thinking says how reasoning is written: adaptive and budget are Anthropic's thinking field, effort is
+      // OpenAI's reasoning_effort; none (the model does not reason) is either's.
+      const value = p.value.get('thinking', true) as ParsedNode | undefined;
+      if (!isScalar(value)) continue;
+      const anthropic = String(api.value) === 'anthropic';
+      const form = String(value.value);
+      const at = `providers.${isScalar(p.key) ? String(p.key.value) : '?'}.thinking`;
+      if (anthropic && form === 'effort') v.at(value, `${at}: "effort" is for an OpenAI-dialect provider, which is sent reasoning_effort (an api: anthropic provider is sent thinking); use adaptive, budget or none`);
+      if (!anthropic && (form === 'adaptive' || form === 'budget')) v.at(value, `${at}: "${form}" is for an api: anthropic provider (an api: ${String(api.value)} provider is sent reasoning_effort); use effort or none, or remove it`);
     }
   }
   const chainsNode = root.get('chains', true) as ParsedNode | undefined;
@@ -218,7 +225,7 @@ interface RawProvider {
   max_output_tokens?: number;
   max_tokens_param?: 'max_tokens' | 'max_completion_tokens';
   stream_usage?: 'auto' | 'never';
-  thinking?: 'adaptive' | 'budget';
+  thinking?: ThinkingForm;
   max_response_bytes?: number;
   timeouts?: RawTimeouts;
   required?: boolean;

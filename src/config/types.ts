@@ -1,4 +1,5 @@
 /** What providers.yaml says, once parsed and checked: the types the rest of the tool reads (the loader fills them). */
+import type { ThinkingForm } from '../providers/reasoning.js';
 
 export interface Price {
   input: number;
@@ -32,8 +33,8 @@ export interface ProviderConfig {
   maxOutputTokens?: number;
   maxTokensParam?: 'max_tokens' | 'max_completion_tokens';
   streamUsage?: 'auto' | 'never';
-  /** Anthropic dialect: how reasoning is sent; unset, the model name decides (reasoning.ts defaultThinkingForm). */
-  thinking?: 'adaptive' | 'budget';
+  /** How reasoning is sent (adaptive/budget: Anthropic, effort: OpenAI dialect, none: neither); unset, the model name decides (reasoning.ts). */
+  thinking?: ThinkingForm;
   maxResponseBytes?: number;
   timeouts: TimeoutsMs;
   required: boolean;

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Dialect } from './profile.js';
 import { toolChoiceProblem } from './tools.js';
-import { adaptiveOnly, takesAdaptive } from '../providers/reasoning.js';
+import { adaptiveOnly, alwaysThinks, claudeVersion, reasonsNot, takesAdaptive } from '../providers/reasoning.js';
 import { an, errorReply, gm, ms, oa, or, type ErrorReply } from './wire.js';
 
 /**
@@ -98,11 +98,12 @@ export function missingField(dialect: Dialect, field: string): ErrorReply {
  * Anthropic's; the other dialects' services are more lenient and are not second-guessed): out-of-range
  * temperature, no messages, a "system" message role on Anthropic, a thinking budget not below max_tokens on
  * Anthropic (or thinking beside a temperature other than 1 or a top_k), a thinking budget to a Claude that
- * takes only adaptive thinking and adaptive thinking to one that takes none, stream_options without stream, a
- * tool_choice naming a tool the request does not offer. A client tested against the emulator then meets
+ * takes only adaptive thinking and adaptive thinking to one that takes none, thinking turned off for a Claude
+ * that always thinks, effort xhigh to Claude 4.6, reasoning_effort to an OpenAI model that does not reason,
+ * stream_options without stream, a tool_choice naming a tool the request does not offer. A client tested against the emulator then meets
  * these before production does.
  */
-export function requestProblem(body: Record<string, unknown>, dialect: Dialect): { message: string; param: string } | undefined {
+export function requestProblem(body: Record<string, unknown>, dialect: Dialect): { message: string; param: string | null } | undefined {
   if (dialect !== 'openai' && dialect !== 'anthropic') return undefined;
   const messages = body.messages;
   if (Array.isArray(messages) && messages.length === 0) {
@@ -131,6 +132,18 @@ export function requestProblem(body: Record<string, unknown>, dialect: Dialect):
     return { message: '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.', param: 'thinking' };
   }
   if (dialect === 'anthropic' && thinking?.type === 'adaptive' && !takesAdaptive(model)) return { message: 'adaptive thinking is not supported on this model', param: 'thinking' };
+  // Claude Fable and Mythos always think (reasoning.ts alwaysThinks): the 400 as recorded against claude-fable-5
+  // and claude-mythos-5 in ex-machina-co/opencode-anthropic-auth#159, quoted the same in BerriAI/litellm#37510.
+  if (dialect === 'anthropic' && thinking?.type === 'disabled' && alwaysThinks(model)) {
+    return { message: '"thinking.type.disabled" is not supported for this model. Thinking defaults to adaptive mode when not specified; use "thinking.type.enabled" with "budget_tokens" for extended thinking.', param: 'thinking' };
+  }
+  const effort = (body.output_config as { effort?: unknown } | undefined)?.effort;
+  const version = claudeVersion(model);
+  if (dialect === 'anthropic' && effort === 'xhigh' && version?.major === 4 && version.minor <= 6) {
+    // The 4.6 models' recorded capabilities have no xhigh (maruel/genai providers/anthropic/models.json). No
+    // recording of the API's words for it was found: this wording is the emulator's own.
+    return { message: `output_config.effort: "xhigh" is not supported for this model (emulator's wording; no recorded 400)`, param: 'output_config' };
+  }
   if (dialect === 'anthropic' && thinking?.type === 'enabled') {
     if (typeof thinking.budget_tokens === 'number' && typeof body.max_tokens === 'number' && thinking.budget_tokens >= body.max_tokens) {
       // The API's own words, as relayed in anthropics/claude-code#8756 (a real 400 from Claude Sonnet 4.5).
@@ -142,6 +155,11 @@ export function requestProblem(body: Record<string, unknown>, dialect: Dialect):
     const considerations = 'Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking';
     if (body.temperature !== undefined && body.temperature !== null && body.temperature !== 1) return { message: `\`temperature\` may only be set to 1 when thinking is enabled. ${considerations}`, param: 'temperature' };
     if (body.top_k !== undefined && body.top_k !== null) return { message: `\`top_k\` must be unset when thinking is enabled. ${considerations}`, param: 'top_k' };
+  }
+  if (dialect === 'openai' && body.reasoning_effort !== undefined && body.reasoning_effort !== null && reasonsNot(model)) {
+    // OpenAI's chat models from before reasoning (reasoning.ts reasonsNot): the whole body as recorded for
+    // gpt-4o-mini in davidmigloz/langchain_dart#712, param and code null.
+    return { message: 'Unrecognized request argument supplied: reasoning_effort', param: null };
   }
   if (dialect === 'openai' && body.stream_options !== undefined && body.stream_options !== null && body.stream !== true) {
     return { message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param: 'stream_options' };

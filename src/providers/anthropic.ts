@@ -4,7 +4,7 @@ import { httpError } from './classify.js';
 import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
 import { asObject, malformed, num } from './openai.js';
 import type { SseEvent } from './sse.js';
-import { adaptiveEffortFor, adaptiveOnly, budgetFor, defaultThinkingForm, type AdaptiveEffort, type ThinkingForm } from './reasoning.js';
+import { adaptiveEffortFor, adaptiveOnly, alwaysThinks, budgetFor, defaultThinkingForm, type AdaptiveEffort, type ThinkingForm } from './reasoning.js';
 import type { ChatRequest, FinishReason, Generation, RequestRefusal, Usage } from './types.js';
 
 const STOP: Record<string, FinishReason> = {
@@ -32,15 +32,16 @@ interface Asked {
 
 /**
  * The request's reasoning as Anthropic's thinking, in the provider's form: a budget (its own, else the
- * effort's from reasoning.ts), or adaptive thinking with the effort as output_config.effort. Effort "none"
- * turns thinking off in both. A budget asked of an adaptive provider is sent as the budget it is: refuse()
- * stops it before any call, and the API's 400 would say the same.
+ * effort's from reasoning.ts), or adaptive thinking with the effort as output_config.effort for the model.
+ * Effort "none" turns thinking off in both. A provider set to thinking: none is sent no thinking at all.
+ * A budget asked of an adaptive provider, or "none" of a model that always thinks, is sent as it is:
+ * refuse() stops it before any call, and the API's 400 would say the same.
  */
-function thinkingOf(req: Generation, form: ThinkingForm): Asked | undefined {
+function thinkingOf(req: Generation, form: ThinkingForm, model: string): Asked | undefined {
   const r = req.reasoning;
-  if (!r || (r.budgetTokens === undefined && r.effort === undefined)) return undefined;
+  if (!r || (r.budgetTokens === undefined && r.effort === undefined) || form === 'none') return undefined;
   if (r.effort === 'none' && r.budgetTokens === undefined) return { thinking: { type: 'disabled' } };
-  if (form === 'adaptive' && r.budgetTokens === undefined) return { thinking: { type: 'adaptive' }, effort: adaptiveEffortFor(r.effort as Exclude<typeof r.effort, 'none' | undefined>), tokens: budgetFor(r.effort!) };
+  if (form === 'adaptive' && r.budgetTokens === undefined) return { thinking: { type: 'adaptive' }, effort: adaptiveEffortFor(r.effort as Exclude<typeof r.effort, 'none' | undefined>, model), tokens: budgetFor(r.effort!) };
   const budget = r.budgetTokens ?? budgetFor(r.effort!)!;
   return { thinking: { type: 'enabled', budget_tokens: budget }, tokens: budget };
 }
@@ -65,7 +66,7 @@ export class AnthropicAdapter extends HttpAdapter {
     const s = this.settings;
     const system = req.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
     const messages = req.messages.filter((m) => m.role !== 'system');
-    const asked = thinkingOf(req, this.thinkingForm);
+    const asked = thinkingOf(req, this.thinkingForm, s.model);
     const body: Record<string, unknown> = {
       model: s.model,
       messages,
@@ -97,12 +98,22 @@ export class AnthropicAdapter extends HttpAdapter {
     const g = req.sampling;
     const missing = g?.seed !== undefined ? (['seed', 'seed'] as const) : g?.presencePenalty !== undefined ? (['presencePenalty', 'presence_penalty'] as const) : g?.frequencyPenalty !== undefined ? (['frequencyPenalty', 'frequency_penalty'] as const) : undefined;
     if (missing) return { field: missing[0], reason: `provider "${this.name}" speaks Anthropic's Messages API, which has no ${missing[1]}; leave it out or use a route whose providers all speak the OpenAI dialect` };
-    const asked = thinkingOf(req, this.thinkingForm);
+    const r = req.reasoning;
+    const asksReasoning = r?.budgetTokens !== undefined || (r?.effort !== undefined && r.effort !== 'none');
+    if (this.thinkingForm === 'none' && asksReasoning) {
+      return { field: 'reasoning', reason: `provider "${this.name}" is set to thinking: none (its model does not reason), so it cannot be sent the request's reasoning; leave the reasoning out, use a route without this provider, or remove thinking: none from it` };
+    }
+    const asked = thinkingOf(req, this.thinkingForm, this.settings.model);
+    if (asked?.thinking.type === 'disabled' && alwaysThinks(this.settings.model)) {
+      // Anthropic answers it with a 400 ("thinking.type.disabled" is not supported for this model). Left out,
+      // the model would think at its default effort, high: the opposite of what was asked, so it is refused.
+      return { field: 'reasoning', reason: `reasoning effort "none" cannot go to provider "${this.name}": it serves ${this.settings.model}, which always thinks (Anthropic refuses thinking {"type":"disabled"} for Claude Fable and Mythos); ask for the lowest effort, low, or use a route without this provider` };
+    }
     if (asked?.thinking.type === 'enabled' && this.thinkingForm === 'adaptive') {
       // Anthropic answers it with a 400 ("thinking.type.enabled" is not supported for this model), the chain would fall over for nothing.
       const why = this.settings.thinking === 'adaptive' ? 'is set to thinking: adaptive' : `serves ${this.settings.model}, which takes only adaptive thinking (Claude 4.7 and later refuse budgets)`;
       const fix = this.settings.thinking === 'adaptive' && !adaptiveOnly(this.settings.model) ? ', or set thinking: budget on the provider' : '';
-      return { field: 'reasoning', reason: `a thinking budget of ${asked.thinking.budget_tokens} tokens cannot go to provider "${this.name}": it ${why}; ask for a reasoning effort (low, medium, high, xhigh) instead${fix}` };
+      return { field: 'reasoning', reason: `a thinking budget of ${asked.thinking.budget_tokens} tokens cannot go to provider "${this.name}": it ${why}; ask for a reasoning effort (low, medium, high, xhigh, max) instead${fix}` };
     }
     if (asked === undefined || asked.thinking.type === 'disabled') return undefined;
     // The API's 400s while thinking is on ("`temperature` may only be set to 1 when thinking is enabled",

@@ -4,7 +4,7 @@ import { emptyAnswerError, noteContent, nothingSeen, type AnswerSeen } from './a
 import { httpError } from './classify.js';
 import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
 import type { SseEvent } from './sse.js';
-import { effortFor } from './reasoning.js';
+import { defaultEffortForm, effortFor, openaiEffortFor, type ThinkingForm } from './reasoning.js';
 import type { ChatRequest, FinishReason, Generation, RequestRefusal, Usage } from './types.js';
 
 /**
@@ -24,8 +24,9 @@ export class OpenAIAdapter extends HttpAdapter {
     if (maxTokens !== undefined) body[s.maxTokensParam ?? 'max_tokens'] = maxTokens;
     if (req.temperature !== undefined) body.temperature = req.temperature;
     // The request's own controls win over the same fields in the provider's params (written after them).
+    // A model that does not reason is sent no reasoning_effort: "none" is what it does anyway, and refuse() stops the rest.
     const r = req.reasoning;
-    if (r?.effort !== undefined || r?.budgetTokens !== undefined) body.reasoning_effort = r.effort ?? effortFor(r.budgetTokens!);
+    if ((r?.effort !== undefined || r?.budgetTokens !== undefined) && this.reasoningForm !== 'none') body.reasoning_effort = r.effort === undefined ? effortFor(r.budgetTokens!) : openaiEffortFor(r.effort);
     const g = req.sampling;
     if (g?.topP !== undefined) body.top_p = g.topP;
     if (g?.seed !== undefined) body.seed = g.seed;
@@ -37,10 +38,24 @@ export class OpenAIAdapter extends HttpAdapter {
     return { path: '/chat/completions', headers: this.requestHeaders(req.stream ? 'text/event-stream' : 'application/json'), body };
   }
 
-  /** top_k is not a Chat Completions field (OpenAI answers it with a 400); some servers take it, through params. */
+  /** The provider's thinking setting, else `none` for a model known not to reason (reasoning.ts defaultEffortForm). */
+  private get reasoningForm(): ThinkingForm {
+    return this.settings.thinking ?? defaultEffortForm(this.settings.model);
+  }
+
+  /**
+   * top_k is not a Chat Completions field (OpenAI answers it with a 400); some servers take it, through params.
+   * Reasoning to a model that does not reason would be a 400 the chain falls over on for a field it chose to send.
+   */
   refuse(req: Generation): RequestRefusal | undefined {
-    if (req.sampling?.topK === undefined) return undefined;
-    return { field: 'topK', reason: `provider "${this.name}" speaks the OpenAI chat-completions dialect, which has no top_k; leave it out, use a route whose providers all speak Anthropic's, or set top_k in the provider's params in providers.yaml if its server takes it` };
+    if (req.sampling?.topK !== undefined) {
+      return { field: 'topK', reason: `provider "${this.name}" speaks the OpenAI chat-completions dialect, which has no top_k; leave it out, use a route whose providers all speak Anthropic's, or set top_k in the provider's params in providers.yaml if its server takes it` };
+    }
+    const r = req.reasoning;
+    if (this.reasoningForm !== 'none' || (r?.budgetTokens === undefined && (r?.effort === undefined || r.effort === 'none'))) return undefined;
+    const why = this.settings.thinking === 'none' ? 'is set to thinking: none (its model does not reason)' : `serves ${this.settings.model}, which does not reason (OpenAI answers reasoning_effort to it with a 400)`;
+    const fix = this.settings.thinking === 'none' ? 'remove thinking: none from it' : 'set thinking: effort on it if its model does reason';
+    return { field: 'reasoning', reason: `provider "${this.name}" ${why}, so it cannot be sent the request's reasoning; leave the reasoning out, use a route without this provider, or ${fix}` };
   }
 
   protected authHeaders(): Record<string, string> {

@@ -8,7 +8,7 @@
  * xhigh 32,768. "minimal" is Anthropic's floor, 1,024: the Messages API takes no smaller budget. Budget to
  * effort is the same table read backwards: the highest level whose budget the given budget reaches, at most
  * "high" (xhigh is only taken by the newest OpenAI models, and a budget must not turn into a request older
- * ones refuse).
+ * ones refuse). Each dialect's own levels, and the models that take fewer, are below.
  */
 import type { ReasoningEffort } from './types.js';
 
@@ -19,7 +19,8 @@ import type { ReasoningEffort } from './types.js';
  */
 export const MIN_THINKING_BUDGET = 1024;
 
-const BUDGETS: Record<Exclude<ReasoningEffort, 'none'>, number> = { minimal: MIN_THINKING_BUDGET, low: 1024, medium: 8192, high: 24_576, xhigh: 32_768 };
+// "max" (Anthropic's effort without a limit on thinking) has no budget of its own: the table's highest.
+const BUDGETS: Record<Exclude<ReasoningEffort, 'none'>, number> = { minimal: MIN_THINKING_BUDGET, low: 1024, medium: 8192, high: 24_576, xhigh: 32_768, max: 32_768 };
 
 /** The thinking budget an effort stands for ("none": no thinking). */
 export function budgetFor(effort: ReasoningEffort): number | undefined {
@@ -32,24 +33,36 @@ export function effortFor(budgetTokens: number): ReasoningEffort {
 }
 
 /**
- * How an Anthropic provider is sent reasoning: `budget` is thinking {"type":"enabled","budget_tokens":N},
+ * How a provider is sent reasoning. Anthropic: `budget` is thinking {"type":"enabled","budget_tokens":N},
  * `adaptive` is thinking {"type":"adaptive"} with output_config.effort (no token budget: Claude decides how
- * much to think). Both under anthropic-version 2023-06-01, no beta header (Bedrock's adaptive-thinking guide:
- * "No beta header is required").
+ * much to think), both under anthropic-version 2023-06-01, no beta header (Bedrock's adaptive-thinking guide:
+ * "No beta header is required"). OpenAI dialect: `effort` is reasoning_effort. Either: `none`, the model does
+ * not reason, so nothing is sent and a request asking for reasoning is refused before any call.
  */
-export type ThinkingForm = 'adaptive' | 'budget';
+export type ThinkingForm = 'adaptive' | 'budget' | 'effort' | 'none';
 
-/** output_config.effort's levels (@anthropic-ai/sdk 1.14 OutputConfig) that an effort of ours is sent as. */
-export type AdaptiveEffort = 'low' | 'medium' | 'high' | 'xhigh';
+/** output_config.effort's levels (@anthropic-ai/sdk 1.14 OutputConfig). */
+export type AdaptiveEffort = 'low' | 'medium' | 'high' | 'xhigh' | 'max';
 
 /**
- * An effort as output_config.effort: the same word, "minimal" (which the Messages API has not) its lowest,
- * low. "max" is never sent: no effort of ours asks for more than xhigh. xhigh is taken by Claude 4.7 and
- * later; the 4.6 models take low, medium, high and max (the Models API's capabilities as maruel/genai
- * recorded them in providers/anthropic/models.json).
+ * An effort as output_config.effort for `model`: the same word, "minimal" (which the Messages API has not)
+ * its lowest, low. The 4.6 models take low, medium, high and max but not xhigh, which came with 4.7 (the
+ * Models API's capabilities as maruel/genai recorded them in providers/anthropic/models.json, 2026-07-24):
+ * xhigh goes to them as max, the level they have next to it, as the Vercel AI SDK's Anthropic provider
+ * sends it to models without xhigh (resolveAnthropicReasoningConfig, vercel/ai ed857f5).
  */
-export function adaptiveEffortFor(effort: Exclude<ReasoningEffort, 'none'>): AdaptiveEffort {
-  return effort === 'minimal' ? 'low' : effort;
+export function adaptiveEffortFor(effort: Exclude<ReasoningEffort, 'none'>, model: string): AdaptiveEffort {
+  if (effort === 'minimal') return 'low';
+  const v = claudeVersion(model);
+  return effort === 'xhigh' && v?.major === 4 && v.minor === 6 ? 'max' : effort;
+}
+
+/**
+ * An effort as OpenAI's reasoning_effort: the same word, but "max", which reasoning_effort has not (openai SDK
+ * 6.30 ReasoningEffort: none, minimal, low, medium, high, xhigh), goes as its highest, xhigh.
+ */
+export function openaiEffortFor(effort: ReasoningEffort): Exclude<ReasoningEffort, 'max'> {
+  return effort === 'max' ? 'xhigh' : effort;
 }
 
 /**
@@ -81,7 +94,33 @@ export function takesAdaptive(model: string): boolean {
   return v === undefined || v.major > 4 || (v.major === 4 && v.minor >= 6);
 }
 
-/** A provider's thinking form when its config sets none: adaptive where the model takes nothing else. */
+/**
+ * Whether a Claude always thinks and answers thinking {"type":"disabled"} with a 400: Claude Fable and Mythos
+ * (claude-fable-5, claude-mythos-5, claude-mythos-preview in maruel/genai's providers/anthropic/client.go
+ * modelCanDisableThinking, which notes the Models API does not report it; the same prefixes in
+ * ex-machina-co/opencode-anthropic-auth#160, after the 400 recorded in its #159).
+ */
+export function alwaysThinks(model: string): boolean {
+  return /claude-(?:fable|mythos)(?![a-z])/i.test(model);
+}
+
+/**
+ * Whether an OpenAI-dialect model is one of OpenAI's chat models from before reasoning (gpt-3.5, gpt-4,
+ * gpt-4o, gpt-4.1, gpt-4.5, chatgpt-4o; also as a router names them, openai/gpt-4o): reasoning_effort is for
+ * reasoning models (openai SDK 6.30 ReasoningEffort doc), and these answer it with a 400, "Unrecognized
+ * request argument supplied: reasoning_effort" (recorded for gpt-4o-mini in davidmigloz/langchain_dart#712,
+ * for gpt-4.1 in formulahendry/wechat-acp#16).
+ */
+export function reasonsNot(model: string): boolean {
+  return /^(?:gpt-3\.5|gpt-4|chatgpt-4o)/i.test(model.slice(model.lastIndexOf('/') + 1));
+}
+
+/** An Anthropic provider's thinking form when its config sets none: adaptive where the model takes nothing else. */
 export function defaultThinkingForm(model: string): ThinkingForm {
   return adaptiveOnly(model) ? 'adaptive' : 'budget';
+}
+
+/** An OpenAI-dialect provider's form when its config sets none: no reasoning for a model known not to reason. */
+export function defaultEffortForm(model: string): ThinkingForm {
+  return reasonsNot(model) ? 'none' : 'effort';
 }

@@ -15,8 +15,12 @@ export interface Timeouts {
   totalMs?: number;
 }
 
-/** OpenAI's reasoning_effort values (the openai SDK 6.x ReasoningEffort type); "none" turns reasoning off. */
-export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
+/**
+ * OpenAI's reasoning_effort values (the openai SDK 6.x ReasoningEffort type); "none" turns reasoning off.
+ * Then "max", Anthropic's output_config.effort above xhigh (@anthropic-ai/sdk 1.14 OutputConfig), which
+ * an OpenAI-dialect provider is sent as xhigh (reasoning.ts says how each dialect writes each level).
+ */
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const;
 export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
 
 /**

@@ -69,10 +69,8 @@ function parse(body: unknown): ParsedCall | ErrorReply {
  * Adaptive thinking's effort levels (@anthropic-ai/sdk 1.14 OutputConfig.effort). With `thinking: {"type":
  * "adaptive"}` Claude decides how much to think, steered by output_config.effort; "high" is the same as
  * leaving it out (platform.claude.com/docs/en/build-with-claude/effort). The chain carries it as its reasoning effort:
- * low, medium, high and xhigh are the same words in OpenAI's reasoning_effort; "max" (no limit on thinking)
- * has no word in either dialect the adapters speak — OpenAI's ReasoningEffort (openai 6.x) ends at xhigh,
- * and the Anthropic adapter sends a budget — so it is the highest the chain has, xhigh (32,768 tokens as a
- * budget, where Anthropic's extended-thinking docs put the start of diminishing returns).
+ * the same words, "max" (no limit on thinking) included, which each adapter writes as its dialect and model
+ * take it (src/providers/reasoning.ts: max to an OpenAI-dialect provider is xhigh, OpenAI's highest).
  */
 const ADAPTIVE_EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'] as const;
 const ADAPTIVE_DEFAULT = 'high';
@@ -90,7 +88,7 @@ function adaptiveEffort(thinkingField: unknown, effort: unknown): Reasoning {
     const sent = type === undefined ? 'without thinking' : `with thinking ${show(type)}`;
     bad('output_config.effort', `effort ${sent} is not supported: llm-fallback serve carries effort as the model's reasoning, which every provider takes as thinking; send thinking {"type":"adaptive"} with it, or leave output_config.effort out${type === 'enabled' ? ' and keep the thinking budget' : ''}`);
   }
-  return { effort: effort === 'max' ? 'xhigh' : (effort as Exclude<(typeof ADAPTIVE_EFFORTS)[number], 'max'>) };
+  return { effort: effort as (typeof ADAPTIVE_EFFORTS)[number] };
 }
 
 /**
