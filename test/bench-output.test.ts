@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { run } from './cli-helpers.js';
 import { emulator } from './helpers.js';
 import { validate } from './json-schema.js';
+import { benchMarkdown, benchTable } from '../src/format/bench.js';
+import type { BenchResult } from '../src/bench/result.js';
 
 /** Terminal columns a line takes: one per character once escapes are gone (the tool prints no wide characters). */
 const columns = (line: string) => [...line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')].length;
@@ -54,6 +56,38 @@ describe('output a person can read', () => {
     expect(widest(compact.stdout)).toBeLessThanOrEqual(100);
     expect(compact.stdout).toMatch(/│ a-pro\S*… +│/);
     expect(compact.stdout.split('\n').filter((l) => l.startsWith('│')).join('\n')).not.toContain('a-provider-with-a-really-rather-long-name');
+  });
+
+  it('a run with six-figure counts and rates still fits 100 columns: counts in thousands, then headings on two lines', async () => {
+    // A real result, given the figures of a long run against a fast local server (the README audit met 106
+    // columns at 105,738 requests and 338,148.9 tok/s): the table is a pure function of the result.
+    const out = join(dir, 'big.json');
+    expect((await run(['bench', '--config', config, 'unpriced', '-n', '2', '-q', '--out', out], { env })).code).toBe(0);
+    const real = JSON.parse(readFileSync(out, 'utf8')) as BenchResult;
+    const scaled = (ok: number, sent: number, tps: number): BenchResult => ({
+      ...real,
+      providers: real.providers.map((p) => ({ ...p, ok, requests: sent, failed: sent - ok, error_rate: (sent - ok) / sent, output_tokens_per_s: { ...p.output_tokens_per_s, aggregate: tps } })),
+    });
+    const lines = (text: string) => text.split('\n').filter((l) => /^[│┌└]/.test(l));
+    // 105,738 of them, all answered: in thousands, every name and heading whole.
+    const allOk = benchTable(scaled(105_738, 105_738, 338_148.9));
+    expect(widest(allOk)).toBeLessThanOrEqual(100);
+    expect(allOk).toMatch(/│ unpri\S* +│ +106k\/106k │ +0\.0% │/);
+    expect(allOk).toMatch(/│ +338k │/);
+    // Three failed: the short forms would read 106k/106k, so the counts stay exact, the headings that are
+    // wider than their figures go onto two lines, and the error rate is not rounded to nothing.
+    const failed = benchTable(scaled(105_738, 105_741, 338_148.9));
+    expect(widest(failed)).toBeLessThanOrEqual(100);
+    expect(failed).toMatch(/│ 105738\/105741 │ +<0\.01% │/);
+    expect(lines(failed)[1]).toMatch(/│ +TTFT │ +TTFT │/);
+    expect(lines(failed)[2]).toMatch(/│ +p50 │ +p95 │/);
+    // Small figures keep every digit and one-line headings.
+    const small = benchTable(scaled(95, 100, 85.25));
+    expect(small).toMatch(/│ +95\/100 │ +5\.0% │/);
+    expect(lines(small)[1]).toMatch(/│ TTFT p50 │ TTFT p95 │/);
+    expect(small).toMatch(/│ +85\.3 │/);
+    // The markdown summary and the JSON keep every digit.
+    expect(benchMarkdown(scaled(105_738, 105_738, 338_148.9))).toContain('105738/105738');
   });
 
   it('providers fits 100 columns (keys to set listed below), --wide shows every column', async () => {

@@ -2,7 +2,7 @@ import { formatMs } from '../util/duration.js';
 import type { Summary } from '../bench/histogram.js';
 import type { BenchResult, ProviderResult } from '../bench/result.js';
 import { scheduleWarnings } from '../bench/schedule.js';
-import { csvCell, fitTable, markdownCell, TEXT_WIDTH, usdCost as usd, wrapText } from './table.js';
+import { compactCount, csvCell, fitTable, markdownCell, naturalTableWidth, TEXT_WIDTH, usdCost as usd, wrapText } from './table.js';
 import { goodputCsvColumns, goodputMarkdown, goodputTable } from './goodput.js';
 import { sweepCsvColumns, sweepMarkdown, sweepTable } from './sweep.js';
 import { repeatMarkdown, repeatTable } from './repeat.js';
@@ -18,7 +18,8 @@ export interface TableOptions {
 }
 
 const ms = (s: Summary | null, k: keyof Summary) => (s ? formatMs(s[k]) : '-');
-const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(v > 0 && v < 0.01 ? 2 : 1)}%`);
+// A rate too small for two decimals is not shown as 0.00%: some requests did fail.
+const pct = (v: number | null) => (v === null ? '-' : v > 0 && v < 0.0001 ? '<0.01%' : `${(v * 100).toFixed(v > 0 && v < 0.01 ? 2 : 1)}%`);
 /** "~" marks figures built on estimated token counts (the table, the markdown summary and the HTML report). */
 export const est = (p: ProviderResult) => (p.tokens.source === 'estimated' || p.tokens.source === 'mixed' ? '~' : '');
 const priced = (p: ProviderResult, v: number | null) => (p.price === null ? 'no price' : v === null ? '-' : `${est(p)}${usd(v)}`);
@@ -51,13 +52,27 @@ interface Column {
   cell: (p: ProviderResult) => string;
   /** Shown only with --wide. */
   wide?: true;
+  /** A shorter form of the cell, for a compact table that would not fit TEXT_WIDTH with every digit. */
+  compact?: (p: ProviderResult) => string;
+}
+
+/** ok/sent from 100,000 in thousands; exact when the short forms would hide failures (106k/106k for 105738 of 105741). */
+function compactOkSent(p: ProviderResult): string {
+  const ok = compactCount(p.ok);
+  const sent = compactCount(p.requests);
+  return ok === sent && p.ok !== p.requests ? `${p.ok}/${p.requests}` : `${ok}/${sent}`;
+}
+
+/** Output tokens per second: one decimal below 100, whole numbers below 100,000, then thousands ("508k"). */
+function compactRate(v: number): string {
+  return v < 100 ? v.toFixed(1) : compactCount(Math.round(v));
 }
 
 /** The columns of the table and the markdown summary, in order; one list so both always agree. */
 const COLUMNS: Column[] = [
   { head: 'provider', align: 'left', cell: (p) => p.name },
   { head: 'model', align: 'left', cell: (p) => p.model, wide: true },
-  { head: 'ok/sent', align: 'right', cell: (p) => `${p.ok}/${p.requests}` },
+  { head: 'ok/sent', align: 'right', cell: (p) => `${p.ok}/${p.requests}`, compact: compactOkSent },
   { head: 'cancelled', align: 'right', cell: (p) => String(p.cancelled), wide: true },
   { head: 'errors', align: 'right', cell: (p) => pct(p.error_rate) },
   { head: 'p50', align: 'right', cell: (p) => ms(p.latency_ms, 'p50') },
@@ -71,7 +86,12 @@ const COLUMNS: Column[] = [
   { head: 'ITL p50', align: 'right', cell: (p) => ms(p.itl_ms, 'p50'), wide: true },
   // TPOT divides by the output tokens: estimated counts make it an estimate too.
   { head: 'TPOT p50', align: 'right', cell: (p) => (p.tpot_ms ? `${est(p)}${formatMs(p.tpot_ms.p50)}` : '-'), wide: true },
-  { head: 'tok/s', align: 'right', cell: (p) => (p.output_tokens_per_s.aggregate === null ? '-' : `${est(p)}${p.output_tokens_per_s.aggregate.toFixed(1)}`) },
+  {
+    head: 'tok/s',
+    align: 'right',
+    cell: (p) => (p.output_tokens_per_s.aggregate === null ? '-' : `${est(p)}${p.output_tokens_per_s.aggregate.toFixed(1)}`),
+    compact: (p) => (p.output_tokens_per_s.aggregate === null ? '-' : `${est(p)}${compactRate(p.output_tokens_per_s.aggregate)}`),
+  },
   { head: 'req/s', align: 'right', cell: (p) => (p.requests_per_s === null ? '-' : p.requests_per_s.toFixed(2)), wide: true },
   { head: 'cost', align: 'right', cell: (p) => priced(p, p.cost_usd), wide: true },
   { head: '$/1k req', align: 'right', cell: (p) => priced(p, p.cost_per_1k_requests_usd), wide: true },
@@ -121,13 +141,12 @@ function errorSummary(p: ProviderResult): string | undefined {
 }
 
 function tableOf(cols: Column[], providers: ProviderResult[], wide: boolean | undefined): string {
-  return fitTable(
-    cols.map((c) => c.head),
-    providers.map((p) => cols.map((c) => c.cell(p))),
-    cols.map((c) => c.align),
-    // Compact tables keep to TEXT_WIDTH by shortening the name and model columns.
-    wide ? {} : { maxWidth: TEXT_WIDTH, shrinkable: cols.flatMap((c, i) => (c.align === 'left' ? [i] : [])) },
-  );
+  const head = cols.map((c) => c.head);
+  let rows = providers.map((p) => cols.map((c) => c.cell(p)));
+  // Compact tables keep to TEXT_WIDTH: large counts and rates in thousands first (a run of 100,000 requests
+  // at 500,000 tok/s), then shorter names and models. The JSON, CSV and markdown keep every digit.
+  if (!wide && naturalTableWidth(head, rows) > TEXT_WIDTH) rows = providers.map((p) => cols.map((c) => (c.compact ?? c.cell)(p)));
+  return fitTable(head, rows, cols.map((c) => c.align), wide ? {} : { maxWidth: TEXT_WIDTH, shrinkable: cols.flatMap((c, i) => (c.align === 'left' ? [i] : [])) });
 }
 
 export function benchTable(result: BenchResult, opts: TableOptions = {}): string {

@@ -23,14 +23,40 @@ function truncate(s: string, width: number): string {
   return displayWidth(s) <= width ? s : `${[...s].slice(0, Math.max(0, width - 1)).join('')}…`;
 }
 
+/** Each column's width: its widest cell plus one space of padding each side. */
+function columnWidths(head: string[], rows: string[][]): number[] {
+  return head.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i]))) + 2);
+}
+
+/** The columns a table of these column widths takes: the widths, one border per column, plus one. */
+function tableWidth(widths: number[]): number {
+  return widths.reduce((a, b) => a + b, 0) + widths.length + 1;
+}
+
+/** How wide a table of these cells would be at its natural widths (nothing shortened). */
+export function naturalTableWidth(head: string[], rows: string[][]): number {
+  return tableWidth(columnWidths(head, rows));
+}
+
+/**
+ * A count in at most 5 characters, for a table that would not fit its width with every digit: exact below
+ * 100,000 (a shorter form would be no shorter), then thousands or millions ("106k", "1.2M", "12.3M").
+ */
+export function compactCount(n: number): string {
+  if (n < 100_000) return String(n);
+  if (n < 999_500) return `${Math.round(n / 1000)}k`;
+  return `${(n / 1_000_000).toFixed(n < 99_950_000 ? 1 : 0)}M`;
+}
+
 /**
  * A table no wider than `maxWidth` columns: when it would be wider, the `shrinkable` columns (names,
- * models) give up characters, widest first, and their cells end in "…". Without maxWidth: natural widths.
+ * models) give up characters, widest first, and their cells end in "…"; if that is not enough, the other
+ * columns' headings that are wider than their cells go onto two lines ("TTFT" over "p50"). Without
+ * maxWidth: natural widths.
  */
 export function fitTable(head: string[], rows: string[][], align: ('left' | 'right')[], opts: { maxWidth?: number; shrinkable?: number[] } = {}): string {
-  // Each column: its widest cell plus one space of padding each side; one border per column, plus one.
-  const widths = head.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i]))) + 2);
-  const total = () => widths.reduce((a, b) => a + b, 0) + widths.length + 1;
+  const widths = columnWidths(head, rows);
+  const total = () => tableWidth(widths);
   const shrinkable = opts.shrinkable ?? [];
   const MIN_CELL = 6;
   if (opts.maxWidth !== undefined) {
@@ -40,8 +66,20 @@ export function fitTable(head: string[], rows: string[][], align: ('left' | 'rig
       widths[widest]--;
     }
   }
+  let heads = head;
+  if (opts.maxWidth !== undefined && total() > opts.maxWidth) {
+    heads = head.map((h, i) => {
+      const space = h.lastIndexOf(' ');
+      if (space < 0 || shrinkable.includes(i)) return h;
+      const lines = [h.slice(0, space), h.slice(space + 1)];
+      const width = Math.max(...lines.map(displayWidth), ...rows.map((r) => displayWidth(r[i]))) + 2;
+      if (width >= widths[i]) return h;
+      widths[i] = width;
+      return lines.join('\n');
+    });
+  }
   const t = makeTable(
-    head.map((h, i) => truncate(h, widths[i] - 2)),
+    heads.map((h, i) => h.split('\n').map((line) => truncate(line, widths[i] - 2)).join('\n')),
     align,
     widths,
   );
