@@ -160,6 +160,14 @@ describe('health in CI', () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^health: nothing to check — no provider in .* has its API key set \(LOCKED_KEY, NOT_SET_KEY_1, NOT_SET_KEY_2\); export the keys, or name what to check/);
     expect(none.stderr).not.toMatch(/bench/);
+    // A config whose providers take no key (a local server, the emulator): no empty "()" and nothing to export.
+    const keyless = join(dir, 'keyless.yaml');
+    writeFileSync(keyless, `providers:\n  local: { api: openai, base_url: "${server.baseUrl('ok')}", model: gpt-test }\nchains:\n  default: [local]\n`);
+    const noVars = await run(['--config', keyless, 'health', '--shallow'], { env });
+    expect(noVars.code).toBe(2);
+    expect(noVars.stderr.trim()).toBe(
+      `health: nothing to check — no provider in ${keyless} sets api_key_env, and without names health checks only providers whose key is set (and required: true ones); name what to check (e.g. "health local" or "health --chain default")`,
+    );
     const chain = await run(['--config', config, 'health', 'ok', '--require', 'forked'], { env });
     expect(chain.code).toBe(2);
     expect(chain.stderr.trim()).toBe('--require: "forked" is a chain; to require that it can answer, use --chain forked');

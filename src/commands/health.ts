@@ -39,8 +39,13 @@ function selectForHealth(cfg: Config, names: string[], chains: string[]): Provid
   if (withKeys.length === 0) {
     // Providers often share one key variable: each is named once.
     const vars = [...new Set([...cfg.providers.values()].map((p) => p.apiKeyEnv).filter(Boolean))];
+    const example = `(e.g. "health ${[...cfg.providers.keys()][0]}"${cfg.chains.size ? ` or "health --chain ${[...cfg.chains.keys()][0]}"` : ''})`;
+    // A config whose providers take no key (local servers, the emulator) has no variable to name or export.
+    if (vars.length === 0) {
+      throw new UsageError(`health: nothing to check — no provider in ${cfg.file} sets api_key_env, and without names health checks only providers whose key is set (and required: true ones); name what to check ${example}`);
+    }
     throw new UsageError(
-      `health: nothing to check — no provider in ${cfg.file} has its API key set (${vars.slice(0, 3).join(', ')}${vars.length > 3 ? ', ...' : ''}); export the keys, or name what to check (e.g. "health ollama" or "health --chain default")`,
+      `health: nothing to check — no provider in ${cfg.file} has its API key set (${vars.slice(0, 3).join(', ')}${vars.length > 3 ? ', ...' : ''}); export the keys, or name what to check ${example}`,
     );
   }
   return withKeys;
