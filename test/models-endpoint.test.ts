@@ -58,6 +58,31 @@ const OPENROUTER_LIST =
 const GEMINI_NATIVE =
   '{"models":[{"name":"models/gemini-2.5-flash","version":"001","displayName":"Gemini 2.5 Flash","description":"Stable version of Gemini 2.5 Flash, our mid-size multimodal model that supports up to 1 million tokens, released in June of 2025.","inputTokenLimit":1048576,"outputTokenLimit":65536,"supportedGenerationMethods":["generateContent","countTokens","createCachedContent","batchGenerateContent"],"temperature":1,"topP":0.95,"topK":64,"maxTemperature":2,"thinking":true}]}';
 
+/*
+ * Pages, hand-written in the recorded envelopes above (OpenRouter's data + total_count + links.next, a path
+ * on its own host as its API reference's example "/api/v1/models?offset=500&limit=500"; Anthropic's data +
+ * has_more + first_id + last_id): no recording pages, since the real lists fit one page today.
+ */
+const orPage = (ids: string[], next: string | null) => JSON.stringify({ data: ids.map((id) => ({ id, canonical_slug: id, name: id })), total_count: 414, links: { next } });
+const anPage = (ids: string[], hasMore: boolean) =>
+  JSON.stringify({ data: ids.map((id) => ({ type: 'model', id, display_name: id, created_at: '2026-07-24T00:00:00Z' })), has_more: hasMore, first_id: ids[0], last_id: ids[ids.length - 1] });
+/**
+ * Hand-written at the size of OpenRouter's whole recorded list (the Warmup.yaml above: 414 models in
+ * 681,069 bytes, one page, links.next null): 414 entries padded with a description, the model checked last.
+ */
+function openRouterSized(): string {
+  const description = 'A model description of the length OpenRouter sends, with its pricing, context and architecture beside it. '.repeat(14);
+  const ids = [...Array.from({ length: 413 }, (_, i) => `vendor${i}/model-${i}`), 'deepseek/deepseek-v4-flash'];
+  return JSON.stringify({ data: ids.map((id) => ({ id, canonical_slug: id, name: id, description })), total_count: 414, links: { next: null } });
+}
+/** Each request's path and query, by route. */
+const urls: Record<string, string[]> = {};
+const paged = (body: (n: number) => string) => (res: ServerResponse, n: number, req: IncomingMessage) => {
+  const name = (req.url ?? '').split('/')[1];
+  (urls[name] ??= []).push(req.url ?? '');
+  res.writeHead(200, { 'content-type': 'application/json' }).end(body(n));
+};
+
 const seen: Record<string, IncomingMessage['headers']> = {};
 const reply = (status: number, type: string, body: string) => (res: ServerResponse, _n: number, req: IncomingMessage) => {
   seen[(req.url ?? '').split('/')[1]] = req.headers;
@@ -74,14 +99,23 @@ const recorded = await routeServer({
   anthropicList: reply(200, json, ANTHROPIC_LIST),
   openrouterList: reply(200, json, OPENROUTER_LIST),
   geminiNative: reply(200, json, GEMINI_NATIVE),
+  orBig: reply(200, json, openRouterSized()),
+  orPaged: paged((n) => (n === 1 ? orPage(['deepseek/deepseek-v4-pro', 'openrouter/auto'], '/orPaged/v1/models?offset=2&limit=2') : orPage(['deepseek/deepseek-v4-flash'], null))),
+  orLoop: paged(() => orPage(['openrouter/auto'], '/orLoop/v1/models?offset=1')),
+  orElsewhere: paged(() => orPage(['openrouter/auto'], 'http://localhost:9/api/v1/models?offset=1')),
+  anLoop: paged(() => anPage(['claude-opus-5'], true)),
+  anEndless: paged((n) => anPage([`claude-page-${n}`], true)),
 });
 
+const BIG_LIST = ['claude-sonnet-4-6', ...Array.from({ length: 1024 }, (_, i) => `claude-emu-${String(i + 1).padStart(4, '0')}`)];
 const server = await emulator({
   oa: { dialect: 'openai', model: 'gpt-5.4-mini', api_key: 'sk-right' },
   ds: { dialect: 'deepseek', model: 'deepseek-v4-flash' },
   gm: { dialect: 'gemini', model: 'gemini-2.5-flash' },
   mm: { dialect: 'minimax', model: 'MiniMax-M2.7', api_key: 'sk-right' },
   an: { dialect: 'anthropic', model: 'claude-sonnet-4-6', models: ['claude-sonnet-4-6', 'claude-haiku-4-5'], api_key: 'sk-ant-right' },
+  // More models than Anthropic's largest page (1,000): the last ones are on page 2 however the client pages.
+  anBig: { dialect: 'anthropic', model: 'claude-sonnet-4-6', models: BIG_LIST, api_key: 'sk-ant-right' },
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'llmf-models-'));
@@ -111,7 +145,15 @@ writeFileSync(
     entry('gm_native', 'openai', recorded.url('geminiNative'), 'gemini-2.5-flash') +
     entry('emu_gm', 'openai', server.baseUrl('gm'), 'gemini-2.5-flash') +
     entry('emu_gm_prefixed', 'openai', server.baseUrl('gm'), 'models/gemini-2.5-flash') +
-    entry('emu_gm_typo', 'openai', server.baseUrl('gm'), 'gemini-2.5-flahs'),
+    entry('emu_gm_typo', 'openai', server.baseUrl('gm'), 'gemini-2.5-flahs') +
+    entry('emu_an_page2', 'anthropic', server.baseUrl('anBig'), 'claude-emu-1024') +
+    entry('emu_an_unlisted', 'anthropic', server.baseUrl('anBig'), 'claude-emu-2000') +
+    entry('or_big', 'openai', recorded.url('orBig'), 'deepseek/deepseek-v4-flash') +
+    entry('or_paged', 'openai', recorded.url('orPaged'), 'deepseek/deepseek-v4-flash') +
+    entry('or_loop', 'openai', recorded.url('orLoop'), 'deepseek/deepseek-v4-flash') +
+    entry('or_elsewhere', 'openai', recorded.url('orElsewhere'), 'deepseek/deepseek-v4-flash') +
+    entry('an_loop', 'anthropic', recorded.url('anLoop'), 'claude-sonnet-4-6') +
+    entry('an_endless', 'anthropic', recorded.url('anEndless'), 'claude-sonnet-4-6'),
 );
 
 async function shallow(names: string[], key = 'sk-test-key-0123'): Promise<Record<string, Record<string, unknown>>> {
@@ -205,6 +247,46 @@ describe('health --shallow checks the configured model against the recorded list
   });
 });
 
+describe('health --shallow reads every page of a model list, and no more than it must', () => {
+  const fields = (p: Record<string, unknown>) => [p.healthy, p.error_class, p.status];
+
+  it("Anthropic (the emulator paging as the API does): a model on page 2 is listed; the largest page is asked for, so 1,025 models take two requests", async () => {
+    const by = await shallow(['emu_an_page2', 'emu_an_unlisted'], 'sk-ant-right');
+    expect(fields(by.emu_an_page2)).toEqual([true, null, 200]);
+    expect(fields(by.emu_an_unlisted)).toEqual([false, 'bad_request', null]);
+    // All 1,025 were read: at the API's default page of 20 it would have taken 52 requests, past the cap.
+    expect(by.emu_an_unlisted.error_message).toMatch(/^emu_an_unlisted: model "claude-emu-2000" is not in its model list \(GET \/models, 1025 models\)/);
+  });
+
+  it('OpenRouter: links.next is followed on its own host until null, the page query as the link gives it', async () => {
+    const by = await shallow(['or_paged']);
+    expect(fields(by.or_paged)).toEqual([true, null, 200]);
+    expect(urls.orPaged).toEqual(['/orPaged/v1/models', '/orPaged/v1/models?offset=2&limit=2']);
+  });
+
+  it("OpenRouter: a one-page list the size of the real one (0.68 MB) is read whole", async () => {
+    const by = await shallow(['or_big']);
+    expect(fields(by.or_big)).toEqual([true, null, 200]);
+  });
+
+  it('a list that repeats a page, or never ends, or links to another host, is a clear failure after a bounded number of requests', async () => {
+    const by = await shallow(['an_loop', 'or_loop', 'an_endless', 'or_elsewhere']);
+    expect(urls.anLoop).toEqual(['/anLoop/v1/models?limit=1000', '/anLoop/v1/models?limit=1000&after_id=claude-opus-5']);
+    expect(by.an_loop).toMatchObject({ healthy: false, error_class: 'malformed_response' });
+    expect(by.an_loop.error_message).toBe('an_loop: its model list (GET /models) led back to a page already read after page 2, so it would never end; check an_loop without --shallow');
+    expect(urls.orLoop).toEqual(['/orLoop/v1/models', '/orLoop/v1/models?offset=1']);
+    expect(by.or_loop.error_message).toBe('or_loop: its model list (GET /models) led back to a page already read after page 2, so it would never end; check or_loop without --shallow');
+    expect(urls.anEndless).toHaveLength(20);
+    expect(urls.anEndless[19]).toBe('/anEndless/v1/models?limit=1000&after_id=claude-page-19');
+    expect(by.an_endless).toMatchObject({ healthy: false, error_class: 'malformed_response' });
+    expect(by.an_endless.error_message).toBe('an_endless: its model list (GET /models) had more than 20 pages (20 models so far) and was not read to the end; check an_endless without --shallow');
+    expect(urls.orElsewhere).toEqual(['/orElsewhere/v1/models']);
+    expect(by.or_elsewhere.error_message).toBe(
+      'or_elsewhere: its model list\'s next page (links.next) is on another host, localhost:9, and is not followed (credentials are never sent to another host); check or_elsewhere without --shallow',
+    );
+  });
+});
+
 describe("the emulator's GET /v1/models per dialect", () => {
   const anthropic = (apiKey: string) => new Anthropic({ apiKey, baseURL: server.baseUrl('an').replace(/\/v1$/, ''), maxRetries: 0, timeout: 5000 });
   const openai = (name: string, apiKey = 'sk-right') => new OpenAI({ apiKey, baseURL: server.baseUrl(name), maxRetries: 0, timeout: 5000 });
@@ -222,6 +304,23 @@ describe("the emulator's GET /v1/models per dialect", () => {
     }
     expect(raw).toMatchObject({ has_more: false, first_id: 'claude-sonnet-4-6', last_id: 'claude-haiku-4-5' });
     expect(raw).not.toHaveProperty('object');
+  });
+
+  it("Anthropic: @anthropic-ai/sdk's models.list() pages the emulator by limit, after_id and before_id", async () => {
+    const client = new Anthropic({ apiKey: 'sk-ant-right', baseURL: server.baseUrl('anBig').replace(/\/v1$/, ''), maxRetries: 0, timeout: 5000 });
+    // Auto-pagination at the default page of 20: 52 pages, every model once, in order.
+    const listed: string[] = [];
+    for await (const m of client.models.list()) listed.push(m.id);
+    expect(listed).toEqual(BIG_LIST);
+    const first = await client.models.list({ limit: 1000 });
+    expect([first.data.length, first.has_more, first.first_id, first.last_id]).toEqual([1000, true, BIG_LIST[0], BIG_LIST[999]]);
+    const second = await first.getNextPage();
+    expect([second.data.length, second.has_more, second.last_id, second.hasNextPage()]).toEqual([25, false, 'claude-emu-1024', false]);
+    // Backwards from before_id, as the SDK pages when asked so.
+    const back: string[] = [];
+    for await (const m of client.models.list({ before_id: BIG_LIST[25], limit: 10 })) back.push(m.id);
+    expect(back).toEqual([...BIG_LIST.slice(15, 25), ...BIG_LIST.slice(5, 15), ...BIG_LIST.slice(0, 5)]);
+    expect(await client.models.list({ limit: 1001 }).catch((e: unknown) => e)).toBeInstanceOf(Anthropic.BadRequestError);
   });
 
   it('Anthropic: a wrong key is the recorded 401, a missing anthropic-version the 400 /v1/messages gives', async () => {

@@ -197,9 +197,10 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
    * GET /v1/models as each service answers it (test/models-endpoint.test.ts holds the recorded answers).
    * MiniMax has no model list: its gateway answers 404 "404 page not found" (MiniMax-AI/MiniMax-M2.5#19,
    * confirmed by MiniMax). Anthropic checks the key, then the version header as /v1/messages does, and
-   * answers a page of ModelInfo (type, id, display_name, created_at; has_more, first_id, last_id), the
-   * shape @anthropic-ai/sdk's models.list() pages through. Gemini's OpenAI-compatible list names each
-   * model "models/<id>". The rest answer OpenAI's list. /v1/models without a provider lists every one.
+   * answers a page of ModelInfo (type, id, display_name, created_at; has_more, first_id, last_id) as its
+   * limit, after_id and before_id ask (anthropicPage), the shape @anthropic-ai/sdk's models.list() pages
+   * through. Gemini's OpenAI-compatible list names each model "models/<id>". The rest answer OpenAI's
+   * list. /v1/models without a provider lists every one.
    */
   function modelList(req: IncomingMessage, res: ServerResponse, providerName: string | undefined): void {
     const one = providerName ? states.get(providerName) : undefined;
@@ -227,8 +228,13 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     if (one.script[one.stepIndex]?.kind === 'hang') return; // a hung provider hangs here too
     const ids = [spec.model, ...(spec.models ?? []).filter((m) => m !== spec.model)];
     if (spec.dialect === 'anthropic') {
-      const data = ids.map((id) => ({ type: 'model', id, display_name: id, created_at: MODEL_CREATED_AT }));
-      return sendJson(res, 200, JSON.stringify({ data, has_more: false, first_id: ids[0], last_id: ids[ids.length - 1] }), headers);
+      const page = anthropicPage(ids, new URL(req.url ?? '/', 'http://x').searchParams);
+      if (typeof page === 'string') {
+        const reply = errorBody(spec.dialect, 400, page);
+        return sendJson(res, reply.status, withRequestId(reply.body, rid), headers);
+      }
+      const data = page.ids.map((id) => ({ type: 'model', id, display_name: id, created_at: MODEL_CREATED_AT }));
+      return sendJson(res, 200, JSON.stringify({ data, has_more: page.hasMore, first_id: page.ids[0] ?? null, last_id: page.ids[page.ids.length - 1] ?? null }), headers);
     }
     const prefix = spec.dialect === 'gemini' ? 'models/' : '';
     return sendJson(res, 200, JSON.stringify({ object: 'list', data: ids.map((id) => ({ id: prefix + id, object: 'model', owned_by: spec.owned_by })) }), headers);
@@ -887,4 +893,35 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   else state.stats.ok++;
   if (instant) res.end(out.join(''));
   else res.end();
+}
+
+/** Anthropic's model-list page size when `limit` is not sent, and the largest it takes (its List Models reference). */
+const ANTHROPIC_LIST_LIMIT = { default: 20, max: 1000 } as const;
+
+/**
+ * One page of an Anthropic model list, as its List Models reference describes the query: `limit` (1 to
+ * 1000, default 20), `after_id` (the page after that model) or `before_id` (the page before it, for
+ * @anthropic-ai/sdk's reverse paging); `has_more` says whether more lie in that direction. A limit out of
+ * range or a cursor naming no listed model is a 400 (the emulator's wording: the live text is not recorded).
+ */
+function anthropicPage(ids: string[], q: URLSearchParams): { ids: string[]; hasMore: boolean } | string {
+  const rawLimit = q.get('limit');
+  const limit = rawLimit === null ? ANTHROPIC_LIST_LIMIT.default : Number(rawLimit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > ANTHROPIC_LIST_LIMIT.max) return `limit: Input should be an integer from 1 to ${ANTHROPIC_LIST_LIMIT.max} (emulator wording)`;
+  const cursor = (name: 'after_id' | 'before_id') => {
+    const id = q.get(name);
+    if (id === null) return undefined;
+    const at = ids.indexOf(id);
+    return at < 0 ? `${name}: no listed model has id "${id}" (emulator wording)` : at;
+  };
+  const before = cursor('before_id');
+  if (typeof before === 'string') return before;
+  if (before !== undefined) {
+    const from = Math.max(0, before - limit);
+    return { ids: ids.slice(from, before), hasMore: from > 0 };
+  }
+  const after = cursor('after_id');
+  if (typeof after === 'string') return after;
+  const from = after === undefined ? 0 : after + 1;
+  return { ids: ids.slice(from, from + limit), hasMore: from + limit < ids.length };
 }

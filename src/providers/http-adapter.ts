@@ -65,6 +65,20 @@ export interface BuiltRequest {
 
 const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 const MAX_ERROR_BODY_BYTES = 256 * 1024;
+/** One page of a model list: OpenRouter's whole list, unpaged, was 0.66 MB (414 models, maruel/genai's recording of 2026-08-17). */
+const MAX_MODEL_LIST_BYTES = 8 * 1024 * 1024;
+/** Pages a model list is followed for: 20,000 models at Anthropic's largest page. */
+const MAX_MODEL_PAGES = 20;
+/** Anthropic's largest model-list page (`limit` ranges 1 to 1000: its List Models reference, @anthropic-ai/sdk PageParams). */
+const ANTHROPIC_MODEL_PAGE = 1000;
+
+/** The fields of a model-list page that are read: the models, and each dialect's way to the next page. */
+interface ModelListPage {
+  data?: { id?: unknown; owned_by?: unknown }[];
+  has_more?: unknown;
+  last_id?: unknown;
+  links?: { next?: unknown };
+}
 
 /**
  * The request/stream loop shared by every HTTP dialect: send, watch the clocks, cap the body, parse
@@ -164,36 +178,88 @@ export abstract class HttpAdapter implements ProviderAdapter {
     return { ...s, baseUrl, apiKey: s.apiKey === undefined ? undefined : placeholder(s.apiKey), headers, secrets: [] };
   }
 
+  /**
+   * GET {base_url}/models, every page of it, under one clock for the whole listing. Anthropic pages with
+   * `limit` (1 to 1000, default 20) and `after_id`, answering `has_more` and `last_id` (its List Models
+   * reference; @anthropic-ai/sdk's Page): the largest page is asked for, so its list is one page today.
+   * OpenRouter answers `links.next`, a path on its own host, null on the last page. Other lists are one page.
+   * A list that does not end (a repeated cursor or page, more than MAX_MODEL_PAGES) is an error, not a loop.
+   */
   async listModels(timeoutMs: number, signal?: AbortSignal): Promise<ModelList> {
     const clock = new AttemptClock({ totalMs: timeoutMs }, undefined, signal);
     const t0 = now();
     let inBody = false;
+    const models: string[] = [];
+    const owners: string[] = [];
+    const anthropic = this.settings.api === 'anthropic';
+    const query = new URLSearchParams(this.search);
+    if (anthropic) query.set('limit', String(ANTHROPIC_MODEL_PAGE));
+    const endpoint = `${this.basePath}/models`;
+    let path = `${endpoint}${query.size ? `?${query}` : ''}`;
+    /** Every page asked for so far, by path and query: a server that sends a cursor or link again would loop. */
+    const asked = new Set<string>([path]);
+    const malformed = (message: string, status: number) => new ProviderError({ errorClass: 'malformed_response', provider: this.name, status, retryable: false, message: `${this.name}: ${message}` });
     try {
-      const ex = new Exchange(this.agent, {
-        origin: this.origin,
-        path: `${this.basePath}/models${this.search}`,
-        method: 'GET',
-        headers: { accept: 'application/json', ...this.settings.headers, ...this.authHeaders() },
-      });
-      clock.bind((reason) => ex.abort(reason));
-      await ex.headersReady();
-      inBody = true;
-      const text = await ex.text(MAX_ERROR_BODY_BYTES);
-      if (ex.status >= 300) throw this.proxyRefusal(ex.status) ?? httpError(this.name, ex.status, ex.headers, text);
-      let data: { data?: { id?: unknown; owned_by?: unknown }[] } | undefined;
-      try {
-        data = JSON.parse(text);
-      } catch {
-        throw new ProviderError({ errorClass: 'malformed_response', provider: this.name, status: ex.status, message: `${this.name}: model list is not JSON` });
+      for (let page = 1; ; page++) {
+        inBody = false;
+        const ex = new Exchange(this.agent, { origin: this.origin, path, method: 'GET', headers: { accept: 'application/json', ...this.settings.headers, ...this.authHeaders() } });
+        clock.bind((reason) => ex.abort(reason));
+        await ex.headersReady();
+        inBody = true;
+        if (ex.status >= 300) {
+          const text = await ex.text(MAX_ERROR_BODY_BYTES);
+          throw this.proxyRefusal(ex.status) ?? httpError(this.name, ex.status, ex.headers, text);
+        }
+        // One byte past the cap tells a list that is too large from one that fits exactly.
+        const text = await ex.text(MAX_MODEL_LIST_BYTES + 1);
+        if (Buffer.byteLength(text) > MAX_MODEL_LIST_BYTES) throw malformed(`model list page larger than ${MAX_MODEL_LIST_BYTES} bytes (GET /models)`, ex.status);
+        let data: ModelListPage | undefined;
+        try {
+          data = JSON.parse(text);
+        } catch {
+          throw malformed('model list is not JSON', ex.status);
+        }
+        if (Array.isArray(data?.data)) {
+          for (const m of data!.data) {
+            const id = String(m?.id ?? '');
+            if (id) models.push(id);
+            if (typeof m?.owned_by === 'string') owners.push(m.owned_by);
+          }
+        }
+        const next = anthropic ? this.anthropicNext(data, query, endpoint, ex.status, malformed) : this.linkedNext(data, ex.status, malformed);
+        if (next === undefined) return { status: ex.status, latencyMs: (ex.endedAt || now()) - t0, models, owners };
+        if (asked.has(next)) throw malformed(`its model list (GET /models) led back to a page already read after page ${page}, so it would never end; check ${this.name} without --shallow`, ex.status);
+        if (page === MAX_MODEL_PAGES) throw malformed(`its model list (GET /models) had more than ${MAX_MODEL_PAGES} pages (${models.length} models so far) and was not read to the end; check ${this.name} without --shallow`, ex.status);
+        asked.add(next);
+        path = next;
       }
-      const models = Array.isArray(data?.data) ? data!.data.map((m) => String(m?.id ?? '')).filter(Boolean) : [];
-      const owners = Array.isArray(data?.data) ? data!.data.flatMap((m) => (typeof m?.owned_by === 'string' ? [m.owned_by] : [])) : [];
-      return { status: ex.status, latencyMs: (ex.endedAt || now()) - t0, models, owners };
     } catch (e) {
       throw transportError(this.name, e, clock, inBody);
     } finally {
       clock.dispose();
     }
+  }
+
+  /** Anthropic's next page: after `last_id` while `has_more`, with the same query otherwise. */
+  private anthropicNext(data: ModelListPage | undefined, query: URLSearchParams, endpoint: string, status: number, malformed: (m: string, s: number) => ProviderError): string | undefined {
+    if (data?.has_more !== true) return undefined;
+    if (typeof data.last_id !== 'string' || !data.last_id) throw malformed(`its model list (GET /models) says has_more but gives no last_id to continue after; check ${this.name} without --shallow`, status);
+    query.set('after_id', data.last_id);
+    return `${endpoint}?${query}`;
+  }
+
+  /** OpenRouter's next page: `links.next`, a path (or URL) on the provider's own host; credentials never go to another. */
+  private linkedNext(data: ModelListPage | undefined, status: number, malformed: (m: string, s: number) => ProviderError): string | undefined {
+    const next = data?.links?.next;
+    if (typeof next !== 'string' || !next) return undefined;
+    let url: URL;
+    try {
+      url = new URL(next, `${this.origin}${this.basePath}/models`);
+    } catch {
+      throw malformed(`its model list's next page (links.next) is not a URL: ${serverText(next, 120)}; check ${this.name} without --shallow`, status);
+    }
+    if (url.origin !== this.origin) throw malformed(`its model list's next page (links.next) is on another host, ${serverText(url.host, 120)}, and is not followed (credentials are never sent to another host); check ${this.name} without --shallow`, status);
+    return url.pathname + url.search;
   }
 
   /**
