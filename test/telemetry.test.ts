@@ -12,6 +12,7 @@ import { GatewayMetrics } from '../src/serve/metrics.js';
 import { OtlpTraceExporter } from '../src/serve/otlp.js';
 import { parseTraceparent, parseTracestate, unixNano } from '../src/serve/telemetry-ids.js';
 import { serverAddress } from '../src/providers/handle.js';
+import { createAdapter } from '../src/providers/index.js';
 import { MemoryBreakers } from '../src/state/breaker.js';
 import { MemoryAnswerCache, cacheKey } from '../src/state/cache.js';
 import { chainProviders, emulator, freePort } from './helpers.js';
@@ -30,6 +31,7 @@ const c = (value: number) => ({ dist: 'constant' as const, value });
 const server = await emulator({
   a: { dialect: 'openai', output_tokens: c(6) },
   b: { dialect: 'deepseek', output_tokens: c(7) },
+  an: { dialect: 'anthropic', output_tokens: c(5) },
 });
 
 const providers = (names: string[], faults: Record<string, object> = {}): ChainProvider[] => chainProviders(server, names, { faults, breakerKey: (name) => `telemetry:${name}` });
@@ -448,7 +450,7 @@ describe('OTLP/HTTP JSON traces', () => {
   // The Recommended attributes of gen_ai.inference.client (open-telemetry/semantic-conventions-genai
   // model/gen-ai/spans.yaml): server.address / server.port, gen_ai.response.id / .model, the request's
   // max_tokens and temperature; and whether llm_fallback.cost_usd is an estimate.
-  it('attempt spans name the server, the provider\'s response id and model, and the client\'s max_tokens and temperature', async () => {
+  it('attempt spans name the server and the provider\'s response id and model; the call span carries the client\'s max_tokens and temperature, the attempts only what they sent', async () => {
     const col = await collector();
     const ex = new OtlpTraceExporter({ endpoint: col.url, warn: () => undefined });
     const r = results.main[0];
@@ -471,19 +473,70 @@ describe('OTLP/HTTP JSON traces', () => {
     expect(attr(a, 'gen_ai.response.id')).toBeUndefined();
     expect(attr(a, 'gen_ai.response.model')).toBeUndefined();
     const sampling = ['gen_ai.request.top_p', 'gen_ai.request.top_k', 'gen_ai.request.seed', 'gen_ai.request.presence_penalty', 'gen_ai.request.frequency_penalty'];
-    for (const s of [call, a, b]) {
-      expect(attr(s, 'gen_ai.request.max_tokens')).toEqual({ intValue: '64' });
-      expect(attr(s, 'gen_ai.request.temperature')).toEqual({ doubleValue: 0.2 });
-      // the registry's types: top_k a double, seed an int
-      expect(sampling.map((k) => attr(s, k))).toEqual([{ doubleValue: 0.5 }, { doubleValue: 40 }, { intValue: '3' }, { doubleValue: -0.5 }, { doubleValue: 1 }]);
-    }
-    for (const s of [call2, a2, b2]) {
+    expect(attr(call, 'gen_ai.request.max_tokens')).toEqual({ intValue: '64' });
+    expect(attr(call, 'gen_ai.request.temperature')).toEqual({ doubleValue: 0.2 });
+    // the registry's types: top_k a double, seed an int
+    expect(sampling.map((k) => attr(call, k))).toEqual([{ doubleValue: 0.5 }, { doubleValue: 40 }, { intValue: '3' }, { doubleValue: -0.5 }, { doubleValue: 1 }]);
+    // These attempts went out with none of those set (the chain ran without them): the client's values given
+    // to the exporter are not copied onto them (what each sent is checked against the wire below).
+    for (const s of [a, b, call2, a2, b2]) {
       expect(attr(s, 'gen_ai.request.max_tokens')).toBeUndefined();
       expect(attr(s, 'gen_ai.request.temperature')).toBeUndefined();
       for (const k of sampling) expect(attr(s, k)).toBeUndefined();
     }
     // The emulator reported usage: no cost is an estimate.
     for (const s of [call, a, b]) expect(attr(s, 'llm_fallback.cost_estimated')).toEqual({ boolValue: false });
+  });
+
+  // gen_ai.request.* are the parameters of the request the span describes (the GenAI registry: "the maximum
+  // number of tokens the model generates for a request"): an attempt's are what went to that provider, read
+  // here from the request bodies a recording forwarder in front of the emulator saw on the wire.
+  it('each attempt span carries the settings its own request sent: the provider\'s max_output_tokens and params defaults, Anthropic\'s thinking budget in max_tokens', async () => {
+    const bodies: Record<string, Record<string, unknown>> = {};
+    const emulated = new URL(server.baseUrl('a')).origin;
+    const forwarder = await listen(
+      createServer((req, res) => {
+        const parts: Buffer[] = [];
+        req.on('data', (d: Buffer) => parts.push(d));
+        req.on('end', async () => {
+          const body = Buffer.concat(parts).toString('utf8');
+          bodies[(req.url ?? '').split('/')[1]] = JSON.parse(body) as Record<string, unknown>;
+          const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length' && k !== 'connection')) as Record<string, string>;
+          const up = await fetch(emulated + (req.url ?? ''), { method: 'POST', headers, body });
+          res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
+          res.end(Buffer.from(await up.arrayBuffer()));
+        });
+      }),
+    );
+    afterAll(() => new Promise((r) => forwarder.close(r)));
+    const via = (name: string) => `http://127.0.0.1:${(forwarder.address() as AddressInfo).port}/${name}/v1`;
+    const timeouts = {};
+    const chain = new FallbackChain(
+      providers(['a', 'an']).map((p) =>
+        p.name === 'a'
+          ? // an OpenAI-dialect provider with its own answer size and sampling defaults, overloaded: it fails after sending
+            { ...p, adapter: createAdapter({ name: 'a', api: 'openai', baseUrl: via('a'), model: p.model, headers: { 'x-mock-fault': JSON.stringify({ kind: 'overloaded' }) }, params: { temperature: 0.3, top_p: 0.9 }, maxOutputTokens: 300, timeouts }) }
+          : { ...p, adapter: createAdapter({ name: 'an', api: 'anthropic', baseUrl: via('an'), model: p.model, headers: {}, params: {}, timeouts }) },
+      ),
+      chainOpts,
+    );
+    // The client sets no max_tokens and no temperature; it asks for a thinking budget.
+    const r = await chain.run({ ...q, reasoning: { budgetTokens: 2048 } });
+    expect(r.attempts.map((x) => [x.provider, x.decision])).toEqual([['a', 'fallover'], ['an', 'success']]);
+    expect(bodies.a).toMatchObject({ max_tokens: 300, temperature: 0.3, top_p: 0.9 });
+    expect(bodies.an.thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
+    expect(bodies.an.max_tokens).toBeGreaterThan(2048); // the budget plus room for the answer: Anthropic counts both in max_tokens
+    expect(r.attempts.map((x) => x.request)).toEqual([{ max_tokens: 300, temperature: 0.3, top_p: 0.9 }, { max_tokens: bodies.an.max_tokens }]);
+
+    const col = await collector();
+    const ex = new OtlpTraceExporter({ endpoint: col.url, warn: () => undefined });
+    ex.exportCall('main', r, Date.now(), {});
+    await ex.shutdown();
+    const [call, a, an] = spansOf(decodeOtlp(col.got[0].body));
+    const settings = (s: typeof call) => ['gen_ai.request.max_tokens', 'gen_ai.request.temperature', 'gen_ai.request.top_p'].map((k) => attr(s, k));
+    expect(settings(call)).toEqual([undefined, undefined, undefined]); // the client set none of them
+    expect(settings(a)).toEqual([{ intValue: '300' }, { doubleValue: 0.3 }, { doubleValue: 0.9 }]);
+    expect(settings(an)).toEqual([{ intValue: String(bodies.an.max_tokens) }, undefined, undefined]);
   });
 
   it('llm_fallback.cost_estimated says when the cost is an estimate: the answer\'s, or a failed attempt\'s inside the call\'s sum', async () => {

@@ -2,7 +2,7 @@ import { StreamRedactor } from '../util/redact.js';
 import type { ChainRequest, ChainProvider } from './events.js';
 import { ProviderError } from '../providers/errors.js';
 import { foldStream, StreamFold } from '../providers/fold.js';
-import type { FinishReason, Usage } from '../providers/types.js';
+import type { FinishReason, SentSettings, Usage } from '../providers/types.js';
 import { now } from '../util/clock.js';
 import type { AttemptClocks } from './policy.js';
 
@@ -25,6 +25,8 @@ export interface Outcome {
   /** The provider's response id and served model, from its finish event. */
   responseId?: string;
   servedModel?: string;
+  /** The settings the request to this provider carried, when one went out. */
+  sent?: SentSettings;
 }
 
 /**
@@ -130,6 +132,7 @@ export class LiveAttempt {
       maxGap: fold.maxGap,
       responseId: fold.responseId,
       servedModel: fold.servedModel,
+      sent: fold.sent,
     };
     if (o.ok && o.finish === 'content_filter') {
       // A finish_reason of content_filter is a refusal, not an answer.

@@ -240,6 +240,7 @@ export class FallbackChain {
         ...(p.server ? { server: p.server } : {}),
         ...(out?.responseId ? { response_id: out.responseId } : {}),
         ...(out?.servedModel ? { response_model: out.servedModel } : {}),
+        ...(out?.sent ? { request: out.sent } : {}),
         ...extra,
       };
       if (decision !== 'success') failedCost += cost;

@@ -1,6 +1,6 @@
 import type { ProviderError } from '../providers/errors.js';
 import type { ProviderHandle, ServerAddress } from '../providers/handle.js';
-import type { ChatMessage, FinishReason, Generation, Usage } from '../providers/types.js';
+import type { ChatMessage, FinishReason, Generation, SentSettings, Usage } from '../providers/types.js';
 
 /** The parts of a provider handle the chain reads. */
 export type ChainProvider = Pick<ProviderHandle, 'name' | 'model' | 'adapter' | 'price' | 'contextWindow' | 'timeouts' | 'breakerKey'> & Partial<Pick<ProviderHandle, 'server'>>;
@@ -44,6 +44,8 @@ export interface Attempt {
   response_id?: string;
   /** The model the server says answered (it can differ from `model`, e.g. a dated snapshot), when it finished and said so. */
   response_model?: string;
+  /** What the request to this provider set, as sent (its own defaults and the dialect's additions in), when one went out. */
+  request?: SentSettings;
 }
 
 export interface ChainResult {

@@ -1,6 +1,6 @@
 import { redact } from '../util/redact.js';
 import type { ProviderError } from './errors.js';
-import type { ChatRequest, FinishReason, ProviderAdapter, ProviderEvent, Usage } from './types.js';
+import type { ChatRequest, FinishReason, ProviderAdapter, ProviderEvent, SentSettings, Usage } from './types.js';
 
 export interface StreamFoldOptions {
   /** Keep the content text (the chain's answer, bench --raw-include-text); otherwise only its length. */
@@ -27,6 +27,8 @@ export class StreamFold {
   sentAt: number | undefined = undefined;
   /** How many requests went out for this one call (2 when the adapter resent after a rejection). */
   requestsSent = 0;
+  /** The settings the last request carried: after a resend, the request the answer came to. */
+  sent: SentSettings | undefined = undefined;
   /** The last response's headers: when they arrived and their status. */
   headersAt: number | undefined = undefined;
   status: number | undefined = undefined;
@@ -101,6 +103,7 @@ export class StreamFold {
       case 'request_sent':
         this.sentAt ??= ev.t;
         this.requestsSent++;
+        this.sent = ev.sent;
         break;
       case 'response_headers':
         this.headersAt = ev.t;

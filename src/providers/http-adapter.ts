@@ -10,7 +10,7 @@ import { serverText } from '../util/redact.js';
 import { AttemptClock, ConnectionPool, transportError } from './transport.js';
 import { proxyAuthHint, proxyFor, type ProxyRoute } from './proxy.js';
 import { PROXY_AUTH } from './h1/agent.js';
-import type { ChatRequest, ModelList, ProviderAdapter, ProviderEvent, Timeouts } from './types.js';
+import type { ChatRequest, ModelList, ProviderAdapter, ProviderEvent, SentSettings, Timeouts } from './types.js';
 
 /** What an adapter needs to know about one configured provider (resolved from providers.yaml). */
 export interface ProviderSettings {
@@ -361,6 +361,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
     try {
       for (let attempt = 1; ; attempt++) {
         const built = this.build(req);
+        const settings = sentSettings(built.body);
         const dispatchedAt = now();
         const current = new Exchange(this.agent, { origin: this.origin, path: this.basePath + built.path + this.search, method: 'POST', headers: built.headers, body: JSON.stringify(built.body) });
         ex = current;
@@ -369,7 +370,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
         // as the provider's latency. Connecting on demand is timed apart (connect_ms).
         sent = () => {
           sent = undefined;
-          sink({ type: 'request_sent', t: current.sentAt ?? dispatchedAt, attempt });
+          sink({ type: 'request_sent', t: current.sentAt ?? dispatchedAt, attempt, sent: settings });
         };
         clock.bind((reason) => current.abort(reason));
         await current.headersReady();
@@ -548,6 +549,23 @@ function fixedSettings(s: ProviderSettings): ProviderSettings {
     thinking: s.thinking,
     maxResponseBytes: s.maxResponseBytes,
   };
+  return out;
+}
+
+/**
+ * The answer settings a built body carries, as sent: read from the body itself, so the provider's defaults
+ * and whatever the dialect added are in and nothing is derived a second time. Only numbers count (a params
+ * value of another type is the server's to refuse, not a setting to report).
+ */
+function sentSettings(body: Record<string, unknown>): SentSettings {
+  const num = (k: string) => (typeof body[k] === 'number' ? (body[k] as number) : undefined);
+  const out: SentSettings = {};
+  const maxTokens = num('max_completion_tokens') ?? num('max_tokens');
+  if (maxTokens !== undefined) out.max_tokens = maxTokens;
+  for (const k of ['temperature', 'top_p', 'top_k', 'seed', 'presence_penalty', 'frequency_penalty'] as const) {
+    const v = num(k);
+    if (v !== undefined) out[k] = v;
+  }
   return out;
 }
 

@@ -82,9 +82,26 @@ export interface Usage {
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'other';
 
+/**
+ * The answer settings one request carried on the wire, read from the body the adapter built, under the
+ * names OpenAI's and Anthropic's APIs share (max_completion_tokens reported as max_tokens): the request's
+ * own values, the provider's max_output_tokens and params defaults, Anthropic's thinking budget inside
+ * max_tokens. What an attempt span reports as gen_ai.request.*.
+ */
+export interface SentSettings {
+  max_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  seed?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+}
+
 /** Every event carries `t`, a monotonic timestamp in milliseconds. */
 export type ProviderEvent =
-  | { type: 'request_sent'; t: number; attempt: number }
+  /** `sent`: the settings that request carried (each resend its own). */
+  | { type: 'request_sent'; t: number; attempt: number; sent: SentSettings }
   | { type: 'response_headers'; t: number; status: number; headers: Record<string, string> }
   | { type: 'first_byte'; t: number }
   /**

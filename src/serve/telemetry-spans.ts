@@ -1,7 +1,7 @@
 import { failedCostEstimated, type Attempt, type ChainResult } from '../chain/events.js';
 import { randomHexId, unixNano } from './telemetry-ids.js';
 import { GATEWAY_PROVIDER, GEN_AI_OPERATION, OTHER_ERROR, attemptErrorType, genAiProviderName, skipped } from './telemetry-names.js';
-import type { Generation } from '../providers/types.js';
+import type { Generation, SentSettings } from '../providers/types.js';
 
 /*
  * A gateway call as OTLP spans, written straight to JSON text in opentelemetry-proto's JSON mapping:
@@ -19,7 +19,7 @@ import type { Generation } from '../providers/types.js';
  * open-telemetry/semantic-conventions docs/gen-ai/gen-ai-spans.md before the move, c9e48b1d1^).
  */
 
-/** What the client asked of the answer that the spans report (gen_ai.request.*), when it set it. */
+/** What the client asked of the answer that the call span reports (gen_ai.request.*), when it set it. */
 export type RequestSettings = Pick<Generation, 'maxTokens' | 'temperature' | 'sampling'>;
 
 /** The caller's trace (or a new one) and what the client asked for, as the spans report them. */
@@ -78,21 +78,29 @@ function span(c: SpanContext, spanId: string, parentSpanId: string | undefined, 
 const errorStatus = (type: string) => `,"status":{"code":${STATUS_CODE_ERROR},"message":${q(type)}}`;
 
 /**
- * The request settings the client gave, on the call span and on every attempt, which sent them on:
- * max_tokens, temperature, top_p, top_k and the penalties are Recommended, seed Conditionally Required
- * when the request has one; top_k is a double in the registry (model/gen-ai/registry.yaml).
+ * A request's settings: max_tokens, temperature, top_p, top_k and the penalties are Recommended, seed
+ * Conditionally Required when the request has one; top_k is a double in the registry
+ * (model/gen-ai/registry.yaml). The registry's gen_ai.request.* are the parameters of the request a span
+ * describes: the call span's are those the client sent the gateway, each attempt span's those that went to
+ * its provider (the adapter's body: the provider's defaults, Anthropic's thinking budget in max_tokens).
  */
-function requestSettings(c: SpanContext): string {
-  const g = c.sampling;
+function requestSettings(s: SentSettings | undefined): string {
+  if (!s) return '';
   return list([
-    c.maxTokens !== undefined ? int('gen_ai.request.max_tokens', c.maxTokens) : '',
-    c.temperature !== undefined ? dbl('gen_ai.request.temperature', c.temperature) : '',
-    g?.topP !== undefined ? dbl('gen_ai.request.top_p', g.topP) : '',
-    g?.topK !== undefined ? dbl('gen_ai.request.top_k', g.topK) : '',
-    g?.seed !== undefined ? int('gen_ai.request.seed', g.seed) : '',
-    g?.presencePenalty !== undefined ? dbl('gen_ai.request.presence_penalty', g.presencePenalty) : '',
-    g?.frequencyPenalty !== undefined ? dbl('gen_ai.request.frequency_penalty', g.frequencyPenalty) : '',
+    s.max_tokens !== undefined ? int('gen_ai.request.max_tokens', s.max_tokens) : '',
+    s.temperature !== undefined ? dbl('gen_ai.request.temperature', s.temperature) : '',
+    s.top_p !== undefined ? dbl('gen_ai.request.top_p', s.top_p) : '',
+    s.top_k !== undefined ? dbl('gen_ai.request.top_k', s.top_k) : '',
+    s.seed !== undefined ? int('gen_ai.request.seed', s.seed) : '',
+    s.presence_penalty !== undefined ? dbl('gen_ai.request.presence_penalty', s.presence_penalty) : '',
+    s.frequency_penalty !== undefined ? dbl('gen_ai.request.frequency_penalty', s.frequency_penalty) : '',
   ]);
+}
+
+/** The client's settings under the wire names, for the call span. */
+function clientSettings(c: SpanContext): SentSettings {
+  const g = c.sampling;
+  return { max_tokens: c.maxTokens, temperature: c.temperature, top_p: g?.topP, top_k: g?.topK, seed: g?.seed, presence_penalty: g?.presencePenalty, frequency_penalty: g?.frequencyPenalty };
 }
 
 /** The call's spans as JSON texts, the call span first; attempt times are offsets from t0 (epoch ms). */
@@ -101,7 +109,7 @@ export function callSpans(chain: string, r: ChainResult, t0: number, c: SpanCont
   const live = r.source === 'live';
   const reached = r.attempts.filter((a) => !skipped(a));
   const error = r.source === 'none' ? (r.error?.class ?? OTHER_ERROR) : '';
-  const settings = requestSettings(c);
+  const settings = requestSettings(clientSettings(c));
   const attrs = list([
     OPERATION,
     str('gen_ai.request.model', chain),
@@ -137,11 +145,11 @@ export function callSpans(chain: string, r: ChainResult, t0: number, c: SpanCont
   }
   if (error) extra += errorStatus(error);
   const out = [span(c, callId, c.parentSpanId, `${GEN_AI_OPERATION} ${chain}`, SPAN_KIND_SERVER, t0, t0 + r.latency_ms, attrs, extra)];
-  for (const a of reached) out.push(attemptSpan(a, t0, c, settings, callId));
+  for (const a of reached) out.push(attemptSpan(a, t0, c, callId));
   return out;
 }
 
-function attemptSpan(a: Attempt, t0: number, c: SpanContext, settings: string, parentSpanId: string): string {
+function attemptSpan(a: Attempt, t0: number, c: SpanContext, parentSpanId: string): string {
   const error = attemptErrorType(a);
   const u = a.usage;
   const attrs = list([
@@ -153,7 +161,7 @@ function attemptSpan(a: Attempt, t0: number, c: SpanContext, settings: string, p
     a.server ? str('server.address', a.server.address) : '',
     a.server ? int('server.port', a.server.port) : '',
     STREAM, // Conditionally Required: iff streaming
-    settings, // gen_ai.request.max_tokens, temperature, top_p, top_k, penalties: Recommended; seed: Conditionally Required
+    requestSettings(a.request), // what went to this provider: max_tokens, temperature, top_p, top_k, penalties Recommended; seed Conditionally Required
     // Recommended: the provider's own id and the exact model that answered, as its response said.
     a.response_id ? str('gen_ai.response.id', a.response_id) : '',
     a.response_model ? str('gen_ai.response.model', a.response_model) : '',
