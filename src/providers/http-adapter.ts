@@ -30,7 +30,7 @@ export interface ProviderSettings {
   maxTokensParam?: 'max_tokens' | 'max_completion_tokens';
   /** OpenAI dialect: ask for stream usage with stream_options.include_usage (auto: yes, dropped if the server rejects it). */
   streamUsage?: 'auto' | 'never';
-  /** Anthropic dialect: how reasoning is sent; unset, the model name decides (reasoning.ts defaultThinkingForm). */
+  /** How reasoning is sent (Anthropic: adaptive, budget or none; OpenAI dialect: effort or none); unset, the model name decides (reasoning.ts). */
   thinking?: ThinkingForm;
   maxResponseBytes?: number;
 }
