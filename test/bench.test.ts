@@ -5,7 +5,6 @@ import { compareResults } from '../src/bench/compare.js';
 import { newHistogram, recordMs } from '../src/bench/histogram.js';
 import { mergeResults } from '../src/bench/merge.js';
 import { evaluateThresholds, parseThreshold } from '../src/bench/thresholds.js';
-import { refusedUrl } from '../src/mock/server.js';
 import { BenchRunner, type RequestRecord } from '../src/bench/runner.js';
 import { measureRequest } from '../src/bench/measure.js';
 import { now, toEpochMs } from '../src/util/clock.js';
@@ -13,7 +12,7 @@ import { benchCsv, benchMarkdown, benchTable } from '../src/format/bench.js';
 import { usdCost } from '../src/format/table.js';
 import { htmlReport } from '../src/report/html.js';
 import { formatMs } from '../src/util/duration.js';
-import { emulator } from './helpers.js';
+import { emulator, refusedUrl } from './helpers.js';
 import { percentile, PRICE, runBench, target } from './bench-helpers.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });

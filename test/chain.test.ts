@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FallbackChain, type ChainEvent, type ChainOptions, type ChainProvider } from '../src/chain/chain.js';
-import { refusedUrl } from '../src/mock/server.js';
 import type { MockServer } from '../src/mock/server.js';
 import { createAdapter } from '../src/providers/index.js';
 import { FileBreakers, MemoryBreakers } from '../src/state/breaker.js';
 import { MemoryLatencyHistory } from '../src/state/latency.js';
 import { FileAnswerCache, cacheKey } from '../src/state/cache.js';
-import { CHAIN_TEST_TIMEOUTS as T, chainProviders, emulator } from './helpers.js';
+import { CHAIN_TEST_TIMEOUTS as T, chainProviders, emulator, refusedUrl } from './helpers.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
 const server = await emulator({

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DIALECTS, toStep, type Dialect } from '../src/mock/profile.js';
-import { refusedUrl } from '../src/mock/server.js';
 import type { ErrorClass } from '../src/providers/errors.js';
 import { createAdapter } from '../src/providers/index.js';
 import { now } from '../src/util/clock.js';
-import { adapterFor, ask, collect, emulator, errorOf, last, only } from './helpers.js';
+import { adapterFor, ask, collect, emulator, errorOf, last, only, refusedUrl } from './helpers.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
 const server = await emulator({

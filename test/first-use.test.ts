@@ -4,9 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { refusedUrl } from '../src/mock/server.js';
 import { BIN, run } from './cli-helpers.js';
-import { emulator } from './helpers.js';
+import { emulator, refusedUrl } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llmf-first-'));
 const server = await emulator({ real: { dialect: 'openai' } });

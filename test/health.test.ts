@@ -3,9 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { refusedUrl } from '../src/mock/server.js';
 import { run, startCli } from './cli-helpers.js';
-import { emulator, routeServer, until } from './helpers.js';
+import { emulator, refusedUrl, routeServer, until } from './helpers.js';
 import { onTerminal } from './pty-helpers.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });

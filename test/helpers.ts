@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterAll } from 'vitest';
 import { providerSpec, type MockProviderSpec } from '../src/mock/profile.js';
@@ -93,13 +94,40 @@ export function errorOf(events: ProviderEvent[]) {
   return ev.error;
 }
 
-/** A loopback port nothing listens on (bound, then closed): for a server a test starts itself, or a refused connection. */
+/**
+ * A loopback port nothing listens on (bound, then closed): for a server a test starts itself, or a refused
+ * connection. It is drawn from below the kernel's ephemeral range: a port a listen(0) probe was given and let
+ * go of goes back to that range, where the next server started on port 0 (another test file's emulator, in
+ * parallel) can get it within the second and answer a connection that was to be refused (first-use.test.ts
+ * once met an emulator's 404 there). Below the range, only a server asking for that very port takes it.
+ */
 export async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
+  let low = 32_768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: the usual low end of the range
+  }
+  const top = Math.min(low, 32_768);
+  const bottom = Math.max(1024, top - 12_000);
+  for (let tries = 0; tries < 50; tries++) {
+    const port = bottom + Math.floor(Math.random() * (top - bottom));
+    const probe = createNetServer();
+    const free = await new Promise<boolean>((r) => {
+      probe.once('error', () => r(false));
+      probe.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (free) {
+      await new Promise<void>((r) => probe.close(() => r()));
+      return port;
+    }
+  }
+  throw new Error(`freePort: no free port from ${bottom} to ${top}`);
+}
+
+/** A loopback URL on which nothing listens, for "connection refused" tests (see freePort). */
+export async function refusedUrl(): Promise<string> {
+  return `http://127.0.0.1:${await freePort()}/v1`;
 }
 
 /**

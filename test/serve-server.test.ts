@@ -16,8 +16,7 @@ import { parseConfig } from '../src/config/load.js';
 import { createRouter, type Router } from '../src/router.js';
 import type { EndpointHandler } from '../src/serve/context.js';
 import { Gateway, type GatewayOptions } from '../src/serve/server.js';
-import { refusedUrl } from '../src/mock/server.js';
-import { emulator, until } from './helpers.js';
+import { emulator, refusedUrl, until } from './helpers.js';
 
 const mock = await emulator({
   fast: { dialect: 'openai', model: 'fast-1', ttft: { dist: 'constant', value: 1 }, itl: { dist: 'constant', value: 0 }, output_tokens: { dist: 'constant', value: 4 } },

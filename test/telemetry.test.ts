@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FallbackChain, type ChainProvider, type ChainResult } from '../src/chain/chain.js';
-import { refusedUrl } from '../src/mock/server.js';
 import { GatewayMetrics } from '../src/serve/metrics.js';
 import { OtlpTraceExporter } from '../src/serve/otlp.js';
 import { parseTraceparent, parseTracestate, unixNano } from '../src/serve/telemetry-ids.js';
@@ -15,7 +14,7 @@ import { serverAddress } from '../src/providers/handle.js';
 import { createAdapter } from '../src/providers/index.js';
 import { MemoryBreakers } from '../src/state/breaker.js';
 import { MemoryAnswerCache, cacheKey } from '../src/state/cache.js';
-import { chainProviders, emulator, freePort } from './helpers.js';
+import { chainProviders, emulator, freePort, refusedUrl } from './helpers.js';
 
 /*
  * Outside truth: the exposition is read by Debian's promtool (the Prometheus project's own parser and

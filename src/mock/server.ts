@@ -584,15 +584,6 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
   return api;
 }
 
-/** A loopback URL on which nothing listens, for "connection refused" tests. */
-export async function refusedUrl(): Promise<string> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return `http://127.0.0.1:${port}/v1`;
-}
-
 function mustGet(states: Map<string, ProviderState>, name: string): ProviderState {
   const st = states.get(name);
   if (!st) throw new Error(`unknown emulated provider "${name}"; the providers are ${[...states.keys()].join(', ')}`);
