@@ -1,9 +1,10 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { run } from './cli-helpers.js';
 import { emulator, routeServer } from './helpers.js';
@@ -67,14 +68,17 @@ const orPage = (ids: string[], next: string | null) => JSON.stringify({ data: id
 const anPage = (ids: string[], hasMore: boolean) =>
   JSON.stringify({ data: ids.map((id) => ({ type: 'model', id, display_name: id, created_at: '2026-07-24T00:00:00Z' })), has_more: hasMore, first_id: ids[0], last_id: ids[ids.length - 1] });
 /**
- * Hand-written at the size of OpenRouter's whole recorded list (the Warmup.yaml above: 414 models in
- * 681,069 bytes, one page, links.next null): 414 entries padded with a description, the model checked last.
+ * OpenRouter's whole recorded list, the body of the Warmup.yaml interaction above (maruel/genai
+ * providers/openrouter/testdata/TestClient/Warmup.yaml @ 23c16cde24c8854001963bd0c18adb3b18964e34,
+ * 2026-08-17, GET https://openrouter.ai/api/v1/models): 414 models in 681,068 bytes, one page, links.next
+ * null, kept verbatim, gzipped, in test/fixtures/models/openrouter-models.json.gz.
  */
-function openRouterSized(): string {
-  const description = 'A model description of the length OpenRouter sends, with its pricing, context and architecture beside it. '.repeat(14);
-  const ids = [...Array.from({ length: 413 }, (_, i) => `vendor${i}/model-${i}`), 'deepseek/deepseek-v4-flash'];
-  return JSON.stringify({ data: ids.map((id) => ({ id, canonical_slug: id, name: id, description })), total_count: 414, links: { next: null } });
-}
+const OPENROUTER_WHOLE = gunzipSync(readFileSync(new URL('./fixtures/models/openrouter-models.json.gz', import.meta.url))).toString('utf8');
+/**
+ * Hand-written, a hostile list: an id of 5,000 characters and one carrying terminal escapes (a colour, a
+ * window title). The shallow check's suggestions quote listed ids, so they must come out short and inert.
+ */
+const HOSTILE_LIST = JSON.stringify({ object: 'list', data: [{ id: 'x'.repeat(5000) }, { id: 'evil\u001b[31m-model\u001b]0;pwned\u0007' }] });
 /** Each request's path and query, by route. */
 const urls: Record<string, string[]> = {};
 const paged = (body: (n: number) => string) => (res: ServerResponse, n: number, req: IncomingMessage) => {
@@ -99,7 +103,8 @@ const recorded = await routeServer({
   anthropicList: reply(200, json, ANTHROPIC_LIST),
   openrouterList: reply(200, json, OPENROUTER_LIST),
   geminiNative: reply(200, json, GEMINI_NATIVE),
-  orBig: reply(200, json, openRouterSized()),
+  orBig: reply(200, json, OPENROUTER_WHOLE),
+  hostile: reply(200, json, HOSTILE_LIST),
   orPaged: paged((n) => (n === 1 ? orPage(['deepseek/deepseek-v4-pro', 'openrouter/auto'], '/orPaged/v1/models?offset=2&limit=2') : orPage(['deepseek/deepseek-v4-flash'], null))),
   orLoop: paged(() => orPage(['openrouter/auto'], '/orLoop/v1/models?offset=1')),
   orElsewhere: paged(() => orPage(['openrouter/auto'], 'http://localhost:9/api/v1/models?offset=1')),
@@ -149,6 +154,7 @@ writeFileSync(
     entry('emu_an_page2', 'anthropic', server.baseUrl('anBig'), 'claude-emu-1024') +
     entry('emu_an_unlisted', 'anthropic', server.baseUrl('anBig'), 'claude-emu-2000') +
     entry('or_big', 'openai', recorded.url('orBig'), 'deepseek/deepseek-v4-flash') +
+    entry('hostile', 'openai', recorded.url('hostile'), 'evil-modle') +
     entry('or_paged', 'openai', recorded.url('orPaged'), 'deepseek/deepseek-v4-flash') +
     entry('or_loop', 'openai', recorded.url('orLoop'), 'deepseek/deepseek-v4-flash') +
     entry('or_elsewhere', 'openai', recorded.url('orElsewhere'), 'deepseek/deepseek-v4-flash') +
@@ -264,9 +270,18 @@ describe('health --shallow reads every page of a model list, and no more than it
     expect(urls.orPaged).toEqual(['/orPaged/v1/models', '/orPaged/v1/models?offset=2&limit=2']);
   });
 
-  it("OpenRouter: a one-page list the size of the real one (0.68 MB) is read whole", async () => {
+  it("OpenRouter: its whole recorded list (414 models, 0.68 MB in one page) is read whole", async () => {
+    expect(Buffer.byteLength(OPENROUTER_WHOLE)).toBe(681_068);
     const by = await shallow(['or_big']);
     expect(fields(by.or_big)).toEqual([true, null, 200]);
+  });
+
+  it("a hostile list's ids are quoted short and without escapes in the suggestion", async () => {
+    const r = await run(['--config', config, 'health', 'hostile', '--shallow'], { env: { KEY: 'sk-test-key-0123' } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/closest listed: evil-model, x{100}…;/);
+    expect(r.stdout).not.toContain('\x1b');
+    expect(r.stdout).not.toContain('x'.repeat(101));
   });
 
   it('a list that repeats a page, or never ends, or links to another host, is a clear failure after a bounded number of requests', async () => {

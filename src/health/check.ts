@@ -7,6 +7,7 @@ import type { ProviderAdapter } from '../providers/types.js';
 import { withoutName } from '../format/table.js';
 import { listedAs, nearestListed } from './model-list.js';
 import { now } from '../util/clock.js';
+import { serverText } from '../util/redact.js';
 import { roundMs as round } from '../util/time.js';
 
 export interface HealthTarget {
@@ -98,7 +99,7 @@ function notListed(t: HealthTarget, ids: string[]): ProviderError | undefined {
     provider: t.name,
     retryable: false,
     providerCode: 'model_not_found',
-    message: `${t.name}: model "${t.model}" is not in its model list (GET /models, ${ids.length} model${ids.length === 1 ? '' : 's'}), so every call to it would fail; closest listed: ${nearestListed(t.model, ids).join(', ')}; set ${t.name}'s model in providers.yaml to a listed one`,
+    message: `${t.name}: model "${t.model}" is not in its model list (GET /models, ${ids.length} model${ids.length === 1 ? '' : 's'}), so every call to it would fail; closest listed: ${nearestListed(t.model, ids).map((id) => serverText(id, 100)).join(', ')}; set ${t.name}'s model in providers.yaml to a listed one`,
   });
 }
 
