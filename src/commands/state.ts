@@ -1,5 +1,6 @@
 import { findProvider, loadConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
+import { displayWidth, padToWidth } from '../format/width.js';
 import { DEFAULT_BREAKER, FileBreakers, describeBreaker, type BreakerRecord } from '../state/breaker.js';
 import { FileAnswerCache } from '../state/cache.js';
 import type { RedisAnswerCache, RedisBreakers } from '../state/redis.js';
@@ -60,10 +61,10 @@ export async function breakerShowCommand(state?: string): Promise<void> {
     await close();
   }
   const keys = Object.keys(all).sort((a, b) => all[a].name.localeCompare(all[b].name) || a.localeCompare(b));
-  const width = Math.max(0, ...keys.map((k) => all[k].name.length));
+  const width = Math.max(0, ...keys.map((k) => displayWidth(all[k].name)));
   const now = Date.now();
   process.stdout.write(`${keys.length} breaker record${keys.length === 1 ? '' : 's'} in ${where}${keys.length ? ':' : ''}\n`);
-  for (const k of keys) process.stdout.write(`  ${all[k].name.padEnd(width)}  ${describeBreaker(all[k], now)}  (${k})\n`);
+  for (const k of keys) process.stdout.write(`  ${padToWidth(all[k].name, width)}  ${describeBreaker(all[k], now)}  (${k})\n`);
 }
 
 /** Removes every cached answer: the cache directory by default, or the answers a shared Redis holds under its prefix. */

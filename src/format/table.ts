@@ -1,26 +1,58 @@
-import Table from 'cli-table3';
+import { displayWidth, padToWidth, truncateToWidth } from './width.js';
+
+export { displayWidth };
 
 /** Every table and line printed by default fits this many columns, so nothing wraps on a common terminal. */
 export const TEXT_WIDTH = 100;
 
-/** A borderless-rows table, the one style every command prints. */
-export function makeTable(head: string[], align?: ('left' | 'right')[], colWidths?: number[]): Table.Table {
-  return new Table({
-    head,
-    colAligns: align,
-    ...(colWidths ? { colWidths } : {}),
-    style: { head: [], border: [], 'padding-left': 1, 'padding-right': 1 },
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-  });
+type Align = 'left' | 'right';
+
+/**
+ * A borderless-rows table, the one style every command prints. Cells are measured and padded here, by
+ * displayWidth: cli-table3, which drew them before, pads by string-width 4, which counts a Hebrew vowel
+ * point, an Indic sign or a zero-width joiner as a column and emoji newer than 2017 as one, so such a
+ * name misaligned its row.
+ */
+class TextTable {
+  private readonly rows: string[][] = [];
+
+  constructor(
+    private readonly head: string[],
+    private readonly align: Align[] = [],
+    private readonly colWidths?: number[],
+  ) {}
+
+  push(...rows: unknown[][]): void {
+    for (const r of rows) this.rows.push(r.map((c) => (c === null || c === undefined ? '' : String(c))));
+  }
+
+  toString(): string {
+    const all = [this.head, ...this.rows];
+    const lines = (cell: string) => cell.split('\n');
+    // Natural widths: each column's widest line plus one space of padding each side.
+    const widths = this.colWidths ?? this.head.map((_, i) => Math.max(...all.map((r) => Math.max(...lines(r[i] ?? '').map(displayWidth)))) + 2);
+    const rule = (left: string, mid: string, right: string) => `${left}${widths.map((w) => '─'.repeat(w)).join(mid)}${right}`;
+    const out = [rule('┌', '┬', '┐')];
+    for (const r of all) {
+      const cells = widths.map((w, i) => lines(r[i] ?? '').map((l) => truncateToWidth(l, w - 2)));
+      const height = Math.max(...cells.map((c) => c.length));
+      for (let k = 0; k < height; k++) {
+        const shown = cells.map((c, i) => {
+          const text = c[k] ?? '';
+          const gap = ' '.repeat(Math.max(0, widths[i] - 2 - displayWidth(text)));
+          return this.align[i] === 'right' ? ` ${gap}${text} ` : ` ${padToWidth(text, widths[i] - 2)} `;
+        });
+        out.push(`│${shown.join('│')}│`);
+      }
+    }
+    out.push(rule('└', '┴', '┘'));
+    return out.join('\n');
+  }
 }
 
-/** Columns a string takes on a terminal: one per character (the tool prints no wide or combining characters itself). */
-export function displayWidth(s: string): number {
-  return [...s].length;
-}
-
-function truncate(s: string, width: number): string {
-  return displayWidth(s) <= width ? s : `${[...s].slice(0, Math.max(0, width - 1)).join('')}…`;
+/** A table with these headings and column alignments, at its natural widths unless `colWidths` are given. */
+export function makeTable(head: string[], align?: Align[], colWidths?: number[]): TextTable {
+  return new TextTable(head, align, colWidths);
 }
 
 /** Each column's width: its widest cell plus one space of padding each side. */
@@ -79,11 +111,11 @@ export function fitTable(head: string[], rows: string[][], align: ('left' | 'rig
     });
   }
   const t = makeTable(
-    heads.map((h, i) => h.split('\n').map((line) => truncate(line, widths[i] - 2)).join('\n')),
+    heads.map((h, i) => h.split('\n').map((line) => truncateToWidth(line, widths[i] - 2)).join('\n')),
     align,
     widths,
   );
-  for (const r of rows) t.push(r.map((c, i) => truncate(c, widths[i] - 2)));
+  for (const r of rows) t.push(r.map((c, i) => truncateToWidth(c, widths[i] - 2)));
   return t.toString();
 }
 

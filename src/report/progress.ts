@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { ProgressSnapshot, RequestRecord } from '../bench/runner.js';
 import { now } from '../util/clock.js';
 import { formatMs } from '../util/duration.js';
+import { displayWidth, padToWidth, truncateToWidth } from '../format/width.js';
 
 /** What the progress display listens to: the bench runner's 'request' events and its snapshot. */
 export interface ProgressSource extends EventEmitter {
@@ -101,8 +102,8 @@ export class LiveProgress {
   private lines(at = now()): string[] {
     const spin = FRAMES[this.frame % FRAMES.length];
     const snaps = this.source.snapshot();
-    const nameWidth = Math.max(...snaps.map((s) => s.name.length));
-    return snaps.map((s) => `${spin} ${s.name.padEnd(nameWidth)}  ${this.describe(s, at)}`);
+    const nameWidth = Math.max(...snaps.map((s) => displayWidth(s.name)));
+    return snaps.map((s) => `${spin} ${padToWidth(s.name, nameWidth)}  ${this.describe(s, at)}`);
   }
 
   private describe(s: ProgressSnapshot, at: number): string {
@@ -141,8 +142,7 @@ export class LiveProgress {
     // One terminal line per provider: a wrapped line would leave stale copies behind on every redraw.
     const width = Math.max(10, (this.stream.columns || FALLBACK_COLUMNS) - 1);
     const lines = this.lines().map((l) => {
-      const chars = [...l];
-      const cut = chars.length > width ? `${chars.slice(0, width - 1).join('')}…` : l;
+      const cut = truncateToWidth(l, width);
       return this.color ? paint(cut) : cut;
     });
     this.stream.write(`${this.erase()}${lines.map((l) => `${l}\n`).join('')}`);
