@@ -4,6 +4,7 @@
  * disagree.
  */
 import { TOKEN_RE } from '../providers/h1/request.js';
+import { INVISIBLE_CHARS } from '../util/redact.js';
 
 export type Schema =
   | { t: 'string'; format?: 'url' | 'env' | 'date' | 'threshold' | 'header-value' | 'currency'; enum?: readonly string[]; desc?: string }
@@ -12,7 +13,7 @@ export type Schema =
   | { t: 'boolean'; desc?: string }
   | { t: 'duration'; maxMs?: number; desc?: string }
   | { t: 'object'; fields: Record<string, Field>; desc?: string }
-  | { t: 'map'; values: Schema; keys?: 'header-name'; desc?: string }
+  | { t: 'map'; values: Schema; keys?: 'header-name' | 'name'; desc?: string }
   | { t: 'list'; items: Schema; minItems?: number; desc?: string }
   | { t: 'either'; options: Schema[]; desc?: string }
   | { t: 'any'; desc?: string };
@@ -24,6 +25,13 @@ export interface Field {
 
 /** An HTTP field name is an RFC 9110 token, as the HTTP client that sends it checks. */
 export const HEADER_NAME = TOKEN_RE;
+/**
+ * A provider's or chain's name is typed on command lines and shown in every table and line: no control
+ * character, and none of the invisible or direction-changing ones a terminal would show as something else.
+ */
+export const NAME = new RegExp(`^[^\\u0000-\\u001f\\u007f-\\u009f${INVISIBLE_CHARS}]*$`);
+/** The characters NAME refuses, one at a time. */
+export const NAME_BAD = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f${INVISIBLE_CHARS}]`, 'g');
 /** What a header value may not hold (VALUE_BAD_RE, the HTTP client's own check), in words. */
 export const HEADER_VALUE_BAD = 'a control character (a line break, NUL, …) or a character outside Latin-1';
 
@@ -147,8 +155,8 @@ export const CONFIG: Schema = {
         },
       },
     },
-    providers: { s: { t: 'map', values: PROVIDER }, required: true },
-    chains: { s: { t: 'map', values: CHAIN } },
+    providers: { s: { t: 'map', keys: 'name', values: PROVIDER }, required: true },
+    chains: { s: { t: 'map', keys: 'name', values: CHAIN } },
     static_message: { s: { t: 'string', desc: 'last-resort answer when no provider and no cache can answer' } },
     serve: { s: SERVE },
     thresholds: { s: THRESHOLDS },
@@ -211,6 +219,7 @@ export function toJsonSchema(s: Schema = CONFIG, root = true): Record<string, un
       out.type = 'object';
       out.additionalProperties = toJsonSchema(s.values, false);
       if (s.keys === 'header-name') out.propertyNames = { pattern: HEADER_NAME.source };
+      if (s.keys === 'name') out.propertyNames = { pattern: NAME.source };
       break;
     case 'list':
       out.type = 'array';

@@ -3,7 +3,7 @@ import { parseThreshold } from '../bench/thresholds.js';
 import { checkDuration } from '../util/duration.js';
 import { didYouMean } from '../util/suggest.js';
 import { VALUE_BAD_RE } from '../providers/h1/request.js';
-import { HEADER_NAME, HEADER_VALUE_BAD, type Schema } from './schema.js';
+import { HEADER_NAME, HEADER_VALUE_BAD, NAME, NAME_BAD, type Schema } from './schema.js';
 
 export interface Problem {
   /** 1-based line and column. */
@@ -128,6 +128,13 @@ export class Validator {
           const key = isScalar(keyNode) ? String(keyNode.value) : '?';
           if (s.keys === 'header-name' && !HEADER_NAME.test(key)) {
             this.at(keyNode, `${path}: "${key}" is not a header name (letters, digits and !#$%&'*+-.^_\`|~ only; no spaces or colons)`);
+            continue;
+          }
+          if (s.keys === 'name' && !NAME.test(key)) {
+            // The name is quoted with those characters written as escapes: shown raw, they would hide or reorder the message.
+            const codes = [...new Set(key.match(NAME_BAD))].map((c) => `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+            const shown = key.replace(NAME_BAD, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+            this.at(keyNode, `${path}: the name "${shown}" holds ${codes.join(', ')} (a control, invisible or direction-changing character); names are typed on command lines and shown in tables: remove it`);
             continue;
           }
           this.check(pair.value as ParsedNode | null, s.values, `${path}.${key}`, keyNode?.range?.[0] ?? 0);

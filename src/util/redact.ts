@@ -226,9 +226,20 @@ function heldTail(text: string): number {
 const ESCAPES = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[PX^_][^\u001b]*(?:\u001b\\)?|[@-Z\\-_])|\u009b[0-?]*[ -/]*[@-~]/g;
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
-/** Removes terminal escape sequences and control characters (tab and newline stay). */
+/**
+ * Characters that change the order text is shown in, or take no room at all: the bidi embeddings,
+ * overrides and isolates (U+202A–U+202E, U+2066–U+2069) and marks (U+200E, U+200F, U+061C), the zero-width
+ * space, word joiner and invisible operators (U+200B, U+2060–U+2064), the BOM (U+FEFF), the Mongolian vowel
+ * separator (U+180E), deprecated format controls (U+206A–U+206F) and interlinear annotation (U+FFF9–U+FFFB).
+ * A right-to-left override in an error message makes a terminal show text its bytes do not say. The
+ * joiners U+200C and U+200D stay: they shape Persian, Indic scripts and emoji sequences, and hide nothing.
+ */
+export const INVISIBLE_CHARS = String.raw`\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb`;
+const INVISIBLE = new RegExp(`[${INVISIBLE_CHARS}]`, 'g');
+
+/** Removes terminal escape sequences, control characters (tab and newline stay) and INVISIBLE_CHARS. */
 export function stripControls(text: string): string {
-  return text.replace(ESCAPES, '').replace(CONTROLS, '');
+  return text.replace(ESCAPES, '').replace(CONTROLS, '').replace(INVISIBLE, '');
 }
 
 /**
