@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { BIN, run } from './cli-helpers.js';
 import { emulator } from './helpers.js';
 import { onTerminal } from './pty-helpers.js';
+import { displayWidth } from '../src/format/width.js';
 
 const SGR = /\x1b\[[0-9;]*m/;
 /** What the terminal shows on each line: the text after the last carriage return, escapes removed. */
@@ -26,6 +27,7 @@ writeFileSync(
   steady: { api: openai, base_url: "${server.baseUrl('steady')}", model: m, price: { input: 1, output: 2, priced_at: 2026-11-24 } }
   flaky: { api: openai, base_url: "${server.baseUrl('flaky')}", model: m }
   endless: { api: openai, base_url: "${server.baseUrl('endless')}", model: m }
+  深度求索深度求索深度求索: { api: openai, base_url: "${server.baseUrl('steady')}", model: m }
 `,
 );
 const env = { HOME: dir, GITHUB_STEP_SUMMARY: '' };
@@ -70,6 +72,15 @@ describe('bench on a real terminal', () => {
     const progress = r.output.split(/\r?\n/).map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/^\r+/, '')).filter((l) => / done /.test(l));
     expect(progress.length).toBeGreaterThan(0);
     for (const line of progress) expect([...line].length).toBeLessThanOrEqual(39);
+  });
+
+  it('cuts a progress line by the columns its wide characters take, so it never wraps', async () => {
+    // Each ideograph takes two columns: the line counted per character (28 of them) fitted 39; on the terminal it took 50 and wrapped.
+    const r = await onTerminal({ args: ['--config', config, 'bench', '深度求索深度求索深度求索', '-n', '8', '-c', '1'], env: { ...env, NO_COLOR: '1' }, cols: 40 });
+    expect(r.exit).toBe(0);
+    const progress = drawnLines(r.output).filter((l) => / done /.test(l));
+    expect(progress.length).toBeGreaterThan(0);
+    for (const line of progress) expect(displayWidth(line), line).toBeLessThanOrEqual(39);
   });
 
   it('a duration-bound run shows elapsed / duration', async () => {
