@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { run, startCli } from './cli-helpers.js';
 import { emulator, refusedUrl, routeServer, until } from './helpers.js';
 import { onTerminal } from './pty-helpers.js';
+import { healthTable } from '../src/format/health.js';
+import { displayWidth } from '../src/format/table.js';
+import type { HealthReport } from '../src/health/check.js';
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
 const server = await emulator({
@@ -50,6 +53,21 @@ describe('health', () => {
     expect(by.locked).toMatchObject({ healthy: false, error_class: 'auth', status: 401 });
     expect(r.stdout).not.toContain('0123456789');
     expect(j.failures).toHaveLength(3);
+  });
+
+  it('the table fits 100 columns with long names, models and served models; a long chain line wraps', async () => {
+    // A real report, given the names and models of a long config (the table was 121 columns wide with nine providers).
+    const r = await run(['--config', config, 'health', 'ok', '--chain', 'some', '--format', 'json'], { env });
+    const real = JSON.parse(r.stdout) as HealthReport;
+    const long = (i: number) => ({ ...real.providers[0], name: `provider-number-${i}-of-a-long-chain`, model: `vendor/a-rather-long-model-name-${i}`, served_model: `vendor/a-rather-long-model-name-${i}-20260801` });
+    const names = Array.from({ length: 9 }, (_, i) => long(i).name);
+    const report: HealthReport = { ...real, providers: names.map((_, i) => long(i)), chains: [{ ...real.chains[0], providers: names }] };
+    const out = healthTable(report);
+    const widths = out.split('\n').map(displayWidth);
+    expect(Math.max(...widths)).toBeLessThanOrEqual(100);
+    expect(out).toMatch(/│ provider\S*… +│ vendor\S*… +│ \w+ +│ healthy +│ +200 │/);
+    expect(out.split('\n').filter((l) => l.startsWith('chain some (')).length).toBe(1);
+    expect(out).toMatch(/^ {2}\S.*: healthy$/m);
   });
 
   it('required vs optional: exit 0 when only optional providers are down; JUnit marks them skipped', async () => {
@@ -112,7 +130,7 @@ describe('health in CI', () => {
     const xmlFile = join(dir, 'forked.xml');
     const r = await run(['--config', config, 'health', '--chain', 'forked', '--format', 'junit', '--out', xmlFile], { env });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/secret1 .*│ skipped \(no key\)/);
+    expect(r.stdout).toMatch(/secre\S* .*│ skipped \(no key\)/);
     expect(r.stdout).not.toContain('<?xml');
     const xml = readFileSync(xmlFile, 'utf8');
     expect(xml).toMatch(/<testsuite [^>]*tests="3" failures="0" skipped="1"/);

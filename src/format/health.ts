@@ -1,24 +1,25 @@
 import type { ChainHealth, HealthReport, HealthResult } from '../health/check.js';
 import { formatMs } from '../util/duration.js';
-import { makeTable, markdownCell as md, usdCost, withoutName } from './table.js';
+import { fitTable, markdownCell as md, TEXT_WIDTH, usdCost, withoutName, wrapText } from './table.js';
 
 export function healthTable(r: HealthReport): string {
-  const t = makeTable(['provider', 'model', 'required', 'health', 'status', 'latency', 'TTFT', 'served model', 'cost'], ['left', 'left', 'left', 'left', 'right', 'right', 'right', 'left', 'right']);
-  for (const p of r.providers) {
-    t.push([
-      p.name,
-      p.model,
-      p.required ? 'yes' : 'no',
-      p.healthy ? 'healthy' : p.skipped ? 'skipped (no key)' : `DOWN ${p.error_detail ?? ''}`,
-      p.status === null ? '-' : String(p.status),
-      formatMs(p.latency_ms),
-      p.ttft_ms === null ? '-' : formatMs(p.ttft_ms),
-      p.served_model ?? '-',
-      usdCost(p.cost_usd),
-    ]);
-  }
-  const lines = [t.toString()];
-  for (const c of r.chains) lines.push(`chain ${c.name} (${c.providers.join(' → ')}): ${c.healthy ? 'healthy' : 'DOWN'}`);
+  const head = ['provider', 'model', 'required', 'health', 'status', 'latency', 'TTFT', 'served model', 'cost'];
+  const rows = r.providers.map((p) => [
+    p.name,
+    p.model,
+    p.required ? 'yes' : 'no',
+    p.healthy ? 'healthy' : p.skipped ? 'skipped (no key)' : `DOWN ${p.error_detail ?? ''}`,
+    p.status === null ? '-' : String(p.status),
+    formatMs(p.latency_ms),
+    p.ttft_ms === null ? '-' : formatMs(p.ttft_ms),
+    p.served_model ?? '-',
+    usdCost(p.cost_usd),
+  ]);
+  // Within TEXT_WIDTH: the served model gives up characters first, then names and models (the config and
+  // --format json have them whole).
+  const t = fitTable(head, rows, ['left', 'left', 'left', 'left', 'right', 'right', 'right', 'left', 'right'], { maxWidth: TEXT_WIDTH, shrinkFirst: [7], shrinkable: [0, 1] });
+  const lines = [t];
+  for (const c of r.chains) lines.push(...wrapText(`chain ${c.name} (${c.providers.join(' → ')}): ${c.healthy ? 'healthy' : 'DOWN'}`));
   for (const p of r.providers) if (!p.healthy && p.error_message) lines.push(`${p.name}: ${withoutName(p.name, p.error_message)}`);
   lines.push(r.ok ? 'All required providers and chains are healthy.' : `UNHEALTHY:\n${r.failures.map((f) => `  ✗ ${f}`).join('\n')}`);
   return `${lines.join('\n')}\n`;

@@ -86,12 +86,19 @@ export function compactCount(n: number): string {
  * columns' headings that are wider than their cells go onto two lines ("TTFT" over "p50"). Without
  * maxWidth: natural widths.
  */
-export function fitTable(head: string[], rows: string[][], align: ('left' | 'right')[], opts: { maxWidth?: number; shrinkable?: number[] } = {}): string {
+export function fitTable(
+  head: string[],
+  rows: string[][],
+  align: ('left' | 'right')[],
+  opts: { maxWidth?: number; shrinkable?: number[]; shrinkFirst?: number[] } = {},
+): string {
   const widths = columnWidths(head, rows);
   const total = () => tableWidth(widths);
   const shrinkable = opts.shrinkable ?? [];
   const MIN_CELL = 6;
   if (opts.maxWidth !== undefined) {
+    // `shrinkFirst` (the least needed, in order) gives up characters before the other shrinkable columns do.
+    for (const i of opts.shrinkFirst ?? []) while (total() > opts.maxWidth && widths[i] > MIN_CELL + 2) widths[i]--;
     while (total() > opts.maxWidth) {
       const widest = shrinkable.filter((i) => widths[i] > MIN_CELL + 2).sort((a, b) => widths[b] - widths[a])[0];
       if (widest === undefined) break;
@@ -102,7 +109,7 @@ export function fitTable(head: string[], rows: string[][], align: ('left' | 'rig
   if (opts.maxWidth !== undefined && total() > opts.maxWidth) {
     heads = head.map((h, i) => {
       const space = h.lastIndexOf(' ');
-      if (space < 0 || shrinkable.includes(i)) return h;
+      if (space < 0 || shrinkable.includes(i) || opts.shrinkFirst?.includes(i)) return h;
       const lines = [h.slice(0, space), h.slice(space + 1)];
       const width = Math.max(...lines.map(displayWidth), ...rows.map((r) => displayWidth(r[i]))) + 2;
       if (width >= widths[i]) return h;
