@@ -53,6 +53,13 @@ export const SERVE_DEFAULTS = {
   keepAliveMs: 65_000,
   /** Open connections in total; past it new ones are closed at once. */
   maxConnections: 4_096,
+  /**
+   * A streamed answer its client stopped reading: once more than maxUnreadBytes of it wait in the gateway (past
+   * what the socket buffers took) for unreadMs without draining, the stream is dropped and its chain call
+   * cancelled, so a client that never reads holds neither an unbounded buffer nor a provider's stream.
+   */
+  maxUnreadBytes: 256 * 1024,
+  unreadMs: 10_000,
 } as const;
 
 /** `health`. */

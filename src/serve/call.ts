@@ -89,7 +89,7 @@ export async function handleCall(d: DialectSpec, body: unknown, req: IncomingMes
       if (e instanceof UsageError) return sendError(res, d.name, requestError(d, call, e));
       throw e;
     }
-    const out = await streamAnswer(events, ctx.commit(call.model), route, d.frames(call, id, created), res, ctx.abort, () => (shown = true));
+    const out = await streamAnswer(events, ctx.commit(call.model), route, d.frames(call, id, created), res, ctx.abort, () => (shown = true), ctx.unread);
     result = out.result;
     cut = out.cut;
     if (!out.committed) status = replyNone(d, res, result, route, ctx.router);

@@ -37,6 +37,8 @@ export interface EndpointContext {
   abort(): void;
   /** The stream commit for a route: the chain's own stream_commit over serve's over the defaults. */
   commit(route: string): StreamCommit;
+  /** How long a stream may stay this far behind its reader before it is dropped (default SERVE_DEFAULTS' maxUnreadBytes, unreadMs). */
+  unread?: { bytes: number; ms: number };
   /** Called exactly once per chain call that produced a result. */
   observe(call: CallRecord): void;
 }

@@ -41,6 +41,8 @@ export interface GatewayLimits {
   requestReceiveMs: number;
   keepAliveMs: number;
   maxConnections: number;
+  maxUnreadBytes: number;
+  unreadMs: number;
 }
 
 export interface GatewayOptions {
@@ -134,6 +136,8 @@ export class Gateway {
       requestReceiveMs: opts.limits?.requestReceiveMs ?? SERVE_DEFAULTS.requestReceiveMs,
       keepAliveMs: opts.limits?.keepAliveMs ?? SERVE_DEFAULTS.keepAliveMs,
       maxConnections: opts.limits?.maxConnections ?? SERVE_DEFAULTS.maxConnections,
+      maxUnreadBytes: opts.limits?.maxUnreadBytes ?? SERVE_DEFAULTS.maxUnreadBytes,
+      unreadMs: opts.limits?.unreadMs ?? SERVE_DEFAULTS.unreadMs,
     };
     this.slots = new ClientSlots(this.limits.maxConcurrentPerClient);
     this.metrics = opts.metrics;
@@ -316,6 +320,7 @@ export class Gateway {
       signal: x.abort.signal,
       abort: () => x.abort.abort(new Error('the stream broke off after its commit')),
       commit: (route) => streamCommit(slot.router, route),
+      unread: { bytes: this.limits.maxUnreadBytes, ms: this.limits.unreadMs },
       observe: (call) => {
         x.call = call;
         this.metrics?.call(call.model, call.result);

@@ -12,6 +12,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ChainEvent, ChainResult } from '../chain/chain.js';
 import type { StreamCommit } from '../config/types.js';
+import { SERVE_DEFAULTS } from '../defaults.js';
 import type { Route } from '../router.js';
 import { finalHead, replyHeaders, summary, type ReplyHead } from './reply-headers.js';
 import { sliceTimeout, type SliceTimer } from '../util/loop-slices.js';
@@ -44,7 +45,7 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache
  * upstream tokens) once a committed stream has failed. Returns the chain's result; when the stream was
  * not committed (no answer at all) nothing has been written and the caller sends the error reply.
  */
-export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: StreamCommit, route: Route, frames: SseFrames, res: ServerResponse, abort: () => void, onCommit?: () => void): Promise<StreamOutcome> {
+export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: StreamCommit, route: Route, frames: SseFrames, res: ServerResponse, abort: () => void, onCommit?: () => void, unread: { bytes: number; ms: number } = { bytes: SERVE_DEFAULTS.maxUnreadBytes, ms: SERVE_DEFAULTS.unreadMs }): Promise<StreamOutcome> {
   const held: string[] = [];
   const atOnce = plan.tokens <= 1 || plan.ms <= 0;
   let committed = false;
@@ -58,10 +59,36 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
   // The frames after the first write that arrive in one turn (the adapter hands the chain every token of
   // a network read together) go out in one write: the socket is corked at the first of them and uncorked
   // once this turn's microtasks are done. The commit's own write goes out at once: it carries the first token.
+  // Frames are written as the chain hands them over, whatever the client reads, so a client that stops
+  // reading (a paused reader, a zero receive window) would have the gateway buffer its whole answer, once
+  // for each such client. What the socket could not take waits in the gateway: past `unread.bytes` a clock
+  // starts, a drain (the client read it all) stops it, and when it runs out the response is dropped, and the
+  // chain call (the provider's stream) cancelled with it. A client reading behind a fast burst drains in time.
   let corked = false;
+  let behind: NodeJS.Timeout | undefined;
+  let watching = false;
+  const caughtUp = () => {
+    clearTimeout(behind);
+    behind = undefined;
+  };
+  const giveUp = () => {
+    behind = undefined;
+    if (res.destroyed) return;
+    res.destroy();
+    abort();
+  };
   const uncork = () => {
     corked = false;
     res.uncork();
+    // A pipelined response still queued behind another (no socket yet) waits its turn, not for its reader.
+    if (behind === undefined && res.socket !== null && res.writableLength > unread.bytes && !res.destroyed) {
+      // 'drain': it all reached the socket; 'finish': the same once the answer has ended.
+      if (!watching) res.on('drain', caughtUp).once('finish', caughtUp);
+      watching = true;
+      behind = setTimeout(giveUp, unread.ms);
+      // An ended answer still unread keeps its clock, but never the process.
+      behind.unref();
+    }
   };
   const send = (s: string) => {
     if (res.destroyed) return;
