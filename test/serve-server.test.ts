@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -250,6 +251,20 @@ describe('limits', () => {
     const bad = await post(`${url}/v1/chat/completions`, '{"model": "fast", ');
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.code).toBe('invalid_json');
+  });
+
+  it('415 naming the coding for a compressed body (content-encoding: gzip), in each dialect; identity is read as sent', async () => {
+    const { url } = await start();
+    const gz = gzipSync(chat('fast'));
+    const openai = await fetch(`${url}/v1/chat/completions`, { method: 'POST', body: gz, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } });
+    expect(openai.status).toBe(415);
+    expect(openai.headers.get('accept-encoding')).toBe('identity');
+    expect(await openai.json()).toMatchObject({ error: { code: 'unsupported_content_encoding', message: 'content-encoding gzip is not supported: send the request body uncompressed' } });
+    const anthropic = await fetch(`${url}/v1/messages`, { method: 'POST', body: gz, headers: { 'content-encoding': 'GZIP' } });
+    expect(anthropic.status).toBe(415);
+    expect((await anthropic.json()).error.message).toBe('content-encoding gzip is not supported: send the request body uncompressed');
+    const identity = await post(`${url}/v1/chat/completions`, chat('fast'), { 'content-encoding': 'identity' });
+    expect(identity.status).toBe(200);
   });
 
   it('413 reaches the official SDKs, each in its own process, as a 413 while they are still uploading a body far over the limit, and is not sent again', async () => {

@@ -293,6 +293,14 @@ export class Gateway {
       return sendError(res, dialect, { status: 429, message: `too many requests in flight from this client (limit ${this.limits.maxConcurrentPerClient}); wait for one to finish`, code: 'too_many_requests', headers: { 'retry-after': '1' } });
     }
     res.once('close', () => this.slots.give(client));
+    // A compressed body (content-encoding: gzip) read as JSON would fail with its binary bytes quoted back;
+    // the gateway takes bodies as sent, and says so with the status RFC 9110 gives an unsupported coding.
+    const coding = req.headers['content-encoding']?.trim().toLowerCase();
+    if (coding && coding !== 'identity') {
+      res.setHeader('connection', 'close');
+      lingerOnClose(req, this.limits.requestReceiveMs);
+      return sendError(res, dialect, { status: 415, message: `content-encoding ${shownName(coding)} is not supported: send the request body uncompressed`, code: 'unsupported_content_encoding', headers: { 'accept-encoding': 'identity' } });
+    }
     let body: unknown;
     try {
       const bytes = await readBody(req, this.limits.maxBodyBytes);
