@@ -25,10 +25,13 @@ const server = await emulator({
   flaky: { dialect: 'openai', output_tokens: c(5), script: [{ kind: 'ok', times: 1 }, { kind: 'server' }] },
   silent: { dialect: 'openai', ttft: c(3000) },
   toolong: { dialect: 'openai', script: [{ kind: 'context_length' }] },
+  badkey: { dialect: 'openai', script: [{ kind: 'auth' }] },
+  rejects: { dialect: 'openai', script: [{ kind: 'status', status: 400 }] },
+  garbled: { dialect: 'openai', script: [{ kind: 'malformed' }] },
 });
 const { h } = await gateway(
   server,
-  { down: null, down2: null, b: 'b', cut3: 'cut3', cut5: 'cut5', late: 'late', r1: 'r1', r2: 'r2', r900: 'r900', slow: 'slow', long: 'long', flaky: 'flaky', silent: 'silent', toolong: 'toolong', toolong2: 'toolong' },
+  { down: null, down2: null, b: 'b', cut3: 'cut3', cut5: 'cut5', late: 'late', r1: 'r1', r2: 'r2', r900: 'r900', slow: 'slow', long: 'long', flaky: 'flaky', silent: 'silent', toolong: 'toolong', toolong2: 'toolong', badkey: 'badkey', rejects: 'rejects', garbled: 'garbled' },
   {
     main: ['down', 'b'],
     early: ['cut3', 'b'],
@@ -43,6 +46,8 @@ const { h } = await gateway(
     gone: { providers: ['long'], stream_commit: { tokens: 0 } },
     mute: ['silent'],
     narrow: ['toolong', 'toolong2'],
+    refused: ['badkey', 'rejects'],
+    garbled: ['garbled'],
   },
   { over: { silent: { timeouts: { first_token: '300ms' } } } },
 );
@@ -236,6 +241,27 @@ describe('no answer: the status an SDK can act on', () => {
     const short = (await client.chat.completions.create({ model: 'limited', messages: ask('Briefly rate-limited?') }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.RateLimitError>;
     expect(short).toBeInstanceOf(OpenAI.RateLimitError);
     expect(short.headers.get('x-should-retry')).toBeNull();
+  });
+
+  it('every provider refused in a way resending will not change → 502 with x-should-retry: false: the SDK does not run the chain twice more', async () => {
+    let sent = 0;
+    const counting = new OpenAI({ apiKey: 'unused', baseURL: `${h.url}/v1`, maxRetries: 2, timeout: 10_000, fetch: (u, init) => (sent++, fetch(u, init)) });
+    const before = server.stats();
+    const e = (await counting.chat.completions.create({ model: 'refused', messages: ask('Wrong key, then a 400?') }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+    expect(e).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(e.status).toBe(502);
+    expect(e.message).toMatch(/tried badkey \(auth\), rejects \(bad_request\)/);
+    expect(e.headers?.get('x-should-retry')).toBe('false');
+    expect(sent).toBe(1);
+    const after = server.stats();
+    expect(after.badkey.requests - (before.badkey?.requests ?? 0)).toBe(1);
+    expect(after.rejects.requests - (before.rejects?.requests ?? 0)).toBe(1);
+    // A failure that may pass (a garbled answer) is left to the SDK's own retries.
+    sent = 0;
+    const g = (await counting.chat.completions.create({ model: 'garbled', messages: ask('Garbled?') }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+    expect(g.status).toBe(502);
+    expect(g.headers?.get('x-should-retry')).toBeNull();
+    expect(sent).toBe(3);
   });
 
   it('every provider down → 503 all_providers_unavailable', async () => {

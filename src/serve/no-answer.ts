@@ -2,10 +2,12 @@
  * A call with no answer (source "none") as the HTTP status a client and its SDK can act on: 429 when
  * every provider rate-limited the request, 503 when they are down or their breakers open, 504 past the
  * deadline, 400 when the request itself cannot be served (context window, content filter), 502
- * otherwise; with Retry-After when the providers said when, or the breakers know.
+ * otherwise; with Retry-After when the providers said when, or the breakers know, and x-should-retry:
+ * false when waiting or resending will not help.
  */
 import type { ChainResult } from '../chain/chain.js';
 import type { Attempt } from '../chain/events.js';
+import { isRetryableClass, type ErrorClass } from '../providers/errors.js';
 import type { Route, Router } from '../router.js';
 import type { ErrorReply } from './errors.js';
 import { replyHeaders, finalHead } from './reply-headers.js';
@@ -55,7 +57,12 @@ export function noAnswerReply(result: ChainResult, route: Route, router: Router,
   if ((tried.length > 0 || breakerSkips) && tried.every((a) => a.error_class !== null && DOWN.has(a.error_class))) {
     return reply(503, 'all_providers_unavailable', `no provider of ${what} is available: ${err.message}${detail}`, reopen ?? (tried.length > 0 && tried.every((a) => a.retry_after_ms !== null) ? hint : undefined));
   }
-  return reply(502, 'upstream_error', `no provider of ${what} gave an answer: ${err.message}${detail}`);
+  const out = reply(502, 'upstream_error', `no provider of ${what} gave an answer: ${err.message}${detail}`);
+  // The SDKs retry any 5xx, each time through the whole chain. When every provider refused in a way that
+  // resending will not change (a wrong key, a request it rejects, an empty answer), that is the same refusals
+  // twice more, so the reply tells them not to.
+  if (tried.length > 0 && tried.every((a) => a.error_class !== null && !isRetryableClass(a.error_class as ErrorClass))) out.headers!['x-should-retry'] = 'false';
+  return out;
 }
 
 /** The shortest Retry-After the providers' last refusals asked for, when each of them asked. */
