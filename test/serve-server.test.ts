@@ -253,6 +253,39 @@ describe('limits', () => {
     expect((await bad.json()).error.code).toBe('invalid_json');
   });
 
+  it('Expect: 100-continue: a request refused on its headers is answered before its body is asked for, and the connection closed; an accepted one gets 100 first', async () => {
+    const key = 'client-key-0123456789abcdef';
+    const { url } = await start({ clientKey: key, limits: { maxBodyBytes: 2048 } });
+    const { port } = new URL(url);
+    const body = chat('fast');
+    /** Sends only the headers, as curl does for a large body, and returns what the gateway answers to them alone. */
+    const headersOnly = async (headers: string): Promise<{ head: string; s: ReturnType<typeof connect> }> => {
+      const s = connect(Number(port), '127.0.0.1');
+      let got = '';
+      s.setEncoding('utf8').on('data', (d: string) => (got += d));
+      s.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nexpect: 100-continue\r\n${headers}\r\n`);
+      await until(() => got.includes('\r\n\r\n'), 'an answer to the headers');
+      return { head: got, s };
+    };
+    const noKey = await headersOnly(`content-length: ${body.length}\r\n`);
+    expect(noKey.head).toMatch(/^HTTP\/1\.1 401 /);
+    expect(noKey.head.toLowerCase()).toContain('connection: close');
+    noKey.s.destroy();
+    const tooBig = await headersOnly(`authorization: Bearer ${key}\r\ncontent-length: 1000000\r\n`);
+    expect(tooBig.head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(tooBig.head.toLowerCase()).toContain('connection: close');
+    tooBig.s.destroy();
+    const accepted = await headersOnly(`authorization: Bearer ${key}\r\ncontent-length: ${body.length}\r\n`);
+    expect(accepted.head).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    let answer = '';
+    accepted.s.on('data', (d: string) => (answer += d));
+    accepted.s.write(body);
+    await until(() => answer.includes('"provider":"fast"'), 'the answer');
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer.toLowerCase()).not.toContain('connection: close');
+    accepted.s.destroy();
+  });
+
   it('415 naming the coding for a compressed body (content-encoding: gzip), in each dialect; identity is read as sent', async () => {
     const { url } = await start();
     const gz = gzipSync(chat('fast'));

@@ -108,6 +108,8 @@ interface Exchange {
   route?: string;
   call?: CallRecord;
   stream: boolean;
+  /** It sent `Expect: 100-continue` and has not been asked for its body yet. */
+  awaitsContinue: boolean;
 }
 
 export class Gateway {
@@ -155,6 +157,10 @@ export class Gateway {
       (req, res) => void this.handle(req, res),
     );
     this.server.maxConnections = this.limits.maxConnections;
+    // Expect: 100-continue (curl sends it for bodies over 1 MiB): the body is asked for only when it is about to
+    // be read, so a request refused on its headers (no key, over max_body, a wrong path) is refused before it
+    // is uploaded, as RFC 9110 (10.1.1) lets a server; node:http would otherwise answer 100 to every one.
+    this.server.on('checkContinue', (req, res) => void this.handle(req, res, true));
   }
 
   get router(): Router {
@@ -224,7 +230,7 @@ export class Gateway {
     });
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, awaitsContinue = false): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -233,10 +239,11 @@ export class Gateway {
     // 404 is in its envelope too. The models endpoints are both SDKs': Anthropic's sends anthropic-version.
     const dialect: Dialect =
       kind === 'messages' || (kind === undefined && path.startsWith('/v1/messages/')) || ((kind === 'models' || kind === 'model') && req.headers['anthropic-version'] !== undefined) ? 'anthropic' : 'openai';
-    const x: Exchange = { req, res, path, kind, dialect, id: nextId('req_'), started: performance.now(), abort: new AbortController(), stream: false };
+    const x: Exchange = { req, res, path, kind, dialect, id: nextId('req_'), started: performance.now(), abort: new AbortController(), stream: false, awaitsContinue };
     // Every answer names its request, as both services do, so a client's error can be found in the access log.
     res.setHeader(requestIdHeader(dialect), x.id);
-    if (this.draining) res.setHeader('connection', 'close');
+    // Refused before its body was asked for, a client may send it anyway or not at all: the connection cannot be reused.
+    if (this.draining || awaitsContinue) res.setHeader('connection', 'close');
     const counted = kind !== 'healthz' && kind !== 'readyz' && kind !== 'metrics';
     if (counted) this.metrics?.requestStarted();
     this.inFlight.add(x);
@@ -300,6 +307,11 @@ export class Gateway {
       res.setHeader('connection', 'close');
       lingerOnClose(req, this.limits.requestReceiveMs);
       return sendError(res, dialect, { status: 415, message: `content-encoding ${shownName(coding)} is not supported: send the request body uncompressed`, code: 'unsupported_content_encoding', headers: { 'accept-encoding': 'identity' } });
+    }
+    if (x.awaitsContinue && !(Number(req.headers['content-length']) > this.limits.maxBodyBytes)) {
+      x.awaitsContinue = false;
+      if (!this.draining) res.removeHeader('connection');
+      res.writeContinue();
     }
     let body: unknown;
     try {
