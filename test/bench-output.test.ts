@@ -113,6 +113,32 @@ describe('output a person can read', () => {
     expect(r.stdout.indexOf('│ priced ')).toBeLessThan(r.stdout.indexOf('│ unpriced '));
   });
 
+  it('a provider without a price has an unknown cost: a cost threshold fails, JSON and CSV leave it empty', async () => {
+    const out = join(dir, 'unpriced.json');
+    const r = await run(['bench', '--config', config, 'priced', 'unpriced', '-n', '3', '-q', '--out', out, '--fail-on', 'cost_per_1k<1000', '--fail-on', 'cost<1000'], { env });
+    // "priced" passes both; "unpriced" used to pass them too, its cost read as $0.
+    expect(r.code).toBe(1);
+    const result = JSON.parse(readFileSync(out, 'utf8'));
+    expect(validate(result, schema)).toEqual([]);
+    const failed = result.thresholds.filter((t: { pass: boolean }) => !t.pass).map((t: { provider: string; metric: string; value: number | null }) => [t.provider, t.metric, t.value]);
+    expect(failed).toEqual([
+      ['unpriced', 'cost_per_1k', null],
+      ['unpriced', 'cost', null],
+    ]);
+    expect(result.thresholds.find((t: { pass: boolean }) => !t.pass).message).toBe('unpriced: cost_per_1k FAILED: measured no price (set providers.unpriced.price in the config), required < $1000');
+    expect(r.stdout).toMatch(/✗ cost_per_1k<1000 — unpriced: cost_per_1k FAILED: measured no price/);
+    const unpriced = result.providers.find((p: { name: string }) => p.name === 'unpriced');
+    expect([unpriced.price, unpriced.cost_per_1k_requests_usd, unpriced.cost_per_1m_output_tokens_usd]).toEqual([null, null, null]);
+    const priced = result.providers.find((p: { name: string }) => p.name === 'priced');
+    expect(priced.cost_per_1k_requests_usd).toBeGreaterThan(0);
+    const csv = await run(['bench', '--config', config, 'priced', 'unpriced', '-n', '2', '-q', '--format', 'csv'], { env });
+    const [head, ...rows] = csv.stdout.trim().split('\n').map((l) => l.split(','));
+    const cell = (row: string[], col: string) => row[head.indexOf(col)];
+    const row = (name: string) => rows.find((x) => x[0] === name)!;
+    expect(['cost_usd', 'cost_per_1k_requests_usd', 'cost_per_1m_output_tokens_usd'].map((c) => cell(row('unpriced'), c))).toEqual(['', '', '']);
+    expect(Number(cell(row('priced'), 'cost_per_1k_requests_usd'))).toBeGreaterThan(0);
+  });
+
   it('the markdown summary carries the same columns as the table, compact and wide', async () => {
     for (const wide of [[], ['--wide']]) {
       const table = await run(['bench', '--config', config, 'priced', '-n', '2', ...wide], { env });

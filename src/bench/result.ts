@@ -206,8 +206,9 @@ export function providerResult(acc: ProviderAccumulator, id: { name: string; mod
       estimated_requests: acc.estimatedRequests,
     },
     cost_usd: round(acc.costUsd, 9),
-    cost_per_1k_requests_usd: acc.ok > 0 ? round((acc.costUsd / acc.ok) * 1000, 9) : null,
-    cost_per_1m_output_tokens_usd: acc.outputTokens > 0 ? round((acc.costUsd / acc.outputTokens) * 1e6, 9) : null,
+    // Without a price the cost is unknown, not zero: the ratios are null, so no threshold or comparison reads them as free.
+    cost_per_1k_requests_usd: acc.price && acc.ok > 0 ? round((acc.costUsd / acc.ok) * 1000, 9) : null,
+    cost_per_1m_output_tokens_usd: acc.price && acc.outputTokens > 0 ? round((acc.costUsd / acc.outputTokens) * 1e6, 9) : null,
     price: acc.price ? priceInfo(acc.price) : null,
     histograms: Object.fromEntries(HISTOGRAM_NAMES.map((n) => [n, encode(acc.h[n])])) as Record<HistogramName, string>,
     goodput: acc.goodput ? goodputResult(acc.goodput, acc.wallMs) : null,

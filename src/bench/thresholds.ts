@@ -28,9 +28,9 @@ const METRICS: Record<string, { kind: Kind; read: (r: ProviderResult) => number 
   success_rate: { kind: 'ratio', read: (r) => (r.error_rate === null ? null : 1 - r.error_rate), what: 'ok / attempted' },
   tps: { kind: 'rate', read: (r) => r.output_tokens_per_s.aggregate, what: 'aggregate output tokens/s' },
   rps: { kind: 'rate', read: (r) => r.requests_per_s, what: 'completed requests/s' },
-  cost: { kind: 'usd', read: (r) => r.cost_usd, what: 'USD spent by the run' },
-  cost_per_1k: { kind: 'usd', read: (r) => r.cost_per_1k_requests_usd, what: 'USD per 1,000 successful requests' },
-  cost_per_1m: { kind: 'usd', read: (r) => r.cost_per_1m_output_tokens_usd, what: 'USD per 1M output tokens' },
+  cost: { kind: 'usd', read: (r) => (r.price ? r.cost_usd : null), what: 'USD spent by the run' },
+  cost_per_1k: { kind: 'usd', read: (r) => (r.price ? r.cost_per_1k_requests_usd : null), what: 'USD per 1,000 successful requests' },
+  cost_per_1m: { kind: 'usd', read: (r) => (r.price ? r.cost_per_1m_output_tokens_usd : null), what: 'USD per 1M output tokens' },
   goodput_attainment: { kind: 'ratio', read: (r) => r.goodput?.attainment ?? null, what: 'share of requests that succeeded and met every --slo' },
   goodput_rps: { kind: 'rate', read: (r) => r.goodput?.requests_per_s ?? null, what: 'good requests (every --slo met) per second' },
   max_rate: { kind: 'rate', read: (r) => r.sweep?.max_rate ?? null, what: '--sweep: highest rate that met the --slo attainment' },
@@ -114,7 +114,7 @@ export function evaluateThresholds(thresholds: Threshold[], providers: ProviderR
     for (const p of targets) {
       const value = METRICS[t.metric].read(p);
       const pass = value !== null && holds(value, t.op, t.limit);
-      const shown = value === null ? 'no data (no successful requests)' : formatValue(t.metric, value);
+      const shown = value !== null ? formatValue(t.metric, value) : METRICS[t.metric].kind === 'usd' && !p.price ? `no price (set providers.${p.name}.price in the config)` : 'no data (no successful requests)';
       out.push({
         expression: t.expression,
         provider: p.name,

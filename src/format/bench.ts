@@ -186,9 +186,10 @@ const CSV_COLUMNS: [string, (p: ProviderResult) => unknown][] = [
   ['cached_input_tokens', (p) => p.tokens.cached_input],
   ['output_tokens', (p) => p.tokens.output],
   ['token_source', (p) => p.tokens.source],
-  ['cost_usd', (p) => p.cost_usd],
-  ['cost_per_1k_requests_usd', (p) => p.cost_per_1k_requests_usd],
-  ['cost_per_1m_output_tokens_usd', (p) => p.cost_per_1m_output_tokens_usd],
+  // Empty for a provider without a price: its cost is unknown, not zero (the table says "no price").
+  ['cost_usd', (p) => (p.price ? p.cost_usd : null)],
+  ['cost_per_1k_requests_usd', (p) => (p.price ? p.cost_per_1k_requests_usd : null)],
+  ['cost_per_1m_output_tokens_usd', (p) => (p.price ? p.cost_per_1m_output_tokens_usd : null)],
   ['errors', (p) => Object.entries(p.errors).map(([k, v]) => `${k}:${v}`).join(' ')],
   // Added after the first release of this list: at the end, so readers taking columns by position keep working.
   ['cache_write_input_tokens', (p) => p.tokens.cache_write_input ?? 0],
