@@ -74,7 +74,7 @@ written), 2 usage or config error, 130 interrupted (Ctrl-C), 143 terminated (SIG
     .option('--timeout <dur>', 'give up on a request after this long (the provider\'s own clocks apply too)')
     .option('--seed <n>', 'seed for prompt order and open-loop arrivals', '1')
     .option('--prompts <file|dir>', 'prompts: .txt (--- between prompts), .yaml list, or .jsonl (default: the shipped prompts/)')
-    .option('--prompt <text>', 'a prompt to send (repeatable; replaces --prompts)', collect)
+    .option('--prompt <text>', 'a prompt to send (repeatable; instead of --prompts)', collect)
     .option('--input-tokens <n>', 'synthetic prompts of exactly N tokens (counted with --tokenizer), real sentences built from --seed')
     .option('--input-tokens-stddev <s>', 'vary --input-tokens per request: normal with this standard deviation (at least 1 token)')
     .option('--output-tokens <n>', 'ask for N output tokens: max tokens N, plus ignore_eos/min_tokens to vLLM and SGLang servers (seen in their model list), else an instruction in the prompt')

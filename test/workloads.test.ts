@@ -427,6 +427,10 @@ describe('workload flags', () => {
     [['--input-tokens', '100', '--cache-bust'], /^--cache-bust: only applies with --shared-prefix-tokens N/],
     [['--shared-prefix-tokens', '10', '--cache-bust', '150%'], /^--cache-bust: /],
     [['--output-tokens', '10', '--max-tokens', '5'], /^--output-tokens and --max-tokens: choose one/],
+    // Synthetic prompts replace the listed ones: a --prompt or --prompts beside them was once dropped without a word.
+    [['--input-tokens', '10', '--prompt', 'hello'], /^--input-tokens and --prompt: choose one; --input-tokens N sends synthetic prompts of N tokens in place of any listed prompt$/],
+    [['--input-tokens', '10', '--prompts', 'prompts'], /^--input-tokens and --prompts: choose one/],
+    [['--prompt', 'hello', '--prompts', 'prompts'], /^--prompt and --prompts: choose one; --prompt "\.\.\." sends the prompts given on the command line, --prompts prompts those of the file$/],
     [['--turns', '3', '--rate', '2'], /^--turns: a session sends each turn after the answer before it/],
     [['--trace', 'x.jsonl', '--rate', '2'], /^--trace and --rate: choose one/],
     [['--trace-speed', '2x'], /^--trace-speed: only applies with --trace/],

@@ -106,6 +106,8 @@ export async function benchCommand(names: string[], opts: BenchOptions, global: 
   const workloadSpec = workloadFlags(opts);
   if (workloadSpec && (sweep || repeat > 1)) throw new UsageError(`${sweep ? '--sweep' : '--repeat'}: not combined with --input-tokens, --output-tokens, --shared-prefix-tokens, --turns or --trace yet (their figures would mix every step); run the workload once without it`);
 
+  // Given both, one would be dropped without a word: the run would not send what the user asked for.
+  if (opts.prompt?.length && opts.prompts !== undefined) throw new UsageError(`--prompt and --prompts: choose one; --prompt "..." sends the prompts given on the command line, --prompts ${opts.prompts} those of the file`);
   let prompts;
   if (opts.prompt?.length) prompts = opts.prompt.map((p, i) => toMessages(p, `--prompt #${i + 1}`));
   else prompts = loadPrompts(opts.prompts ?? DEFAULT_PROMPTS);

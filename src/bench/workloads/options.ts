@@ -49,6 +49,11 @@ export function workloadFlags(o: WorkloadOptions): WorkloadFlags | undefined {
   if (stddev !== undefined && input === undefined) throw new UsageError('--input-tokens-stddev: only applies with --input-tokens N (the mean)');
   if (bust !== undefined && prefix === undefined) throw new UsageError('--cache-bust: only applies with --shared-prefix-tokens N (it makes that prefix unique per request)');
   if (prefix !== undefined && input !== undefined && input <= prefix) throw new UsageError(`--shared-prefix-tokens: ${prefix} leaves nothing of --input-tokens ${input}; the prefix is part of the input, so make --input-tokens larger`);
+  // Synthetic prompts replace the listed ones whole; a --prompt or --prompts beside them would be ignored.
+  if (input !== undefined) {
+    const clash = o.prompt?.length ? '--prompt' : o.prompts !== undefined ? '--prompts' : undefined;
+    if (clash) throw new UsageError(`--input-tokens and ${clash}: choose one; --input-tokens N sends synthetic prompts of N tokens in place of any listed prompt`);
+  }
   if (output !== undefined && o.maxTokens !== undefined) throw new UsageError('--output-tokens and --max-tokens: choose one; --output-tokens N sets max tokens to N and asks the provider to use them all');
   if (turns !== undefined && o.rate !== undefined) throw new UsageError('--turns: a session sends each turn after the answer before it, so it runs in a closed loop; use --concurrency (sessions at once) instead of --rate');
   if (trace !== undefined) {
