@@ -187,4 +187,30 @@ chains:
     const j = JSON.parse((await run([...args, '--format', 'json'])).stdout);
     expect(j.chain).toMatchObject({ daily: 0.4, unpriced: ['b'] });
   });
+
+  it('keeps to 100 columns: long model names are shortened in the tables, the chain line and price notes wrap', async () => {
+    const wide = join(dir, 'wide.yaml');
+    const names = ['openrouter-primary', 'openrouter-secondary', 'deepseek-direct', 'moonshot-kimi', 'minimax-global'];
+    writeFileSync(
+      wide,
+      `providers:
+${names.map((n, i) => `  ${n}: { api: openai, base_url: https://${n}.test/v1, model: vendor/a-model-name-that-goes-on-and-on-${i}, context_window: 1048576, price: { input: 0.5, cached_input: 0.05, output: ${i + 1}, priced_at: 2020-01-0${i + 1} } }`).join('\n')}
+chains:
+  everything: [${names.join(', ')}]
+`,
+    );
+    const r = await run(['--config', wide, 'cost', '--output-tokens', '10M/day', '--input-tokens', '30M/day', '--baseline', 'minimax-global', '--chain', 'everything', '--fallover-rate', '5%']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    // The chain line, the stale-price note and both tables were 130 to 330 columns wide.
+    expect(Math.max(...lines.map((l) => [...l].length))).toBeLessThanOrEqual(100);
+    // The provider, which tells the rows apart, stays whole; the model gives up characters.
+    for (const n of names) expect(r.stdout).toMatch(new RegExp(`^│ ${n} +│ vendo\\S*… │`, 'm'));
+    const prose = r.stdout.replace(/\n {2,}/g, ' ');
+    expect(prose).toContain('Chain everything with 5.0% falling over at each step: openrouter-primary 95.00%, openrouter-secondary 4.75%, deepseek-direct 0.24%, moonshot-kimi 0.01%, minimax-global 0.00%');
+    expect(prose).toMatch(/Prices older than 90 days: openrouter-primary \(2020-01-01, \d+ days\), openrouter-secondary \(2020-01-02, \d+ days\), deepseek-direct \(2020-01-03, \d+ days\), moonshot-kimi \(2020-01-04, \d+ days\), minimax-global \(2020-01-05, \d+ days\); check them and update priced_at in the config\./);
+    // The JSON keeps every name whole.
+    const j = JSON.parse((await run(['--config', wide, 'cost', '--format', 'json'])).stdout);
+    expect(j.prices.map((p: { model: string }) => p.model)).toContain('vendor/a-model-name-that-goes-on-and-on-0');
+  });
 });

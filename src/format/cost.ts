@@ -1,5 +1,5 @@
 import type { ChainBlend, Money, PriceRow, ProjectionRow, Workload } from '../cost/project.js';
-import { csvCell, makeTable, markdownCell as md, usd } from './table.js';
+import { csvCell, fitTable, markdownCell as md, TEXT_WIDTH, usd, wrapText } from './table.js';
 
 export interface CostReport {
   currency: Money;
@@ -41,15 +41,22 @@ export function costTable(r: CostReport): string {
   const m = r.currency;
   const out: string[] = [];
   const conv = m.code === 'USD' ? 'USD' : `${m.code} at ${m.rate} per USD`;
-  const t = makeTable([`provider`, 'model', `input /1M`, 'cached /1M', 'output /1M', 'context', 'priced'], ['left', 'left', 'right', 'right', 'right', 'right', 'left']);
-  for (const p of r.prices) t.push([p.provider, p.model, perM(p.input, m), perM(p.cached_input, m), perM(p.output, m), p.context_window?.toLocaleString('en-US') ?? '-', p.priced_at ?? '-']);
-  out.push(`Prices per 1M tokens (${conv}), from the config; cheapest output first:`, t.toString());
+  // Both tables keep to 100 columns: a long model name gives up characters, ending in "…" (JSON, CSV and markdown keep it whole);
+  // the provider stays whole, as it is what a reader tells the rows by.
+  const fit = { maxWidth: TEXT_WIDTH, shrinkable: [1] };
+  const t = fitTable(
+    [`provider`, 'model', `input /1M`, 'cached /1M', 'output /1M', 'context', 'priced'],
+    r.prices.map((p) => [p.provider, p.model, perM(p.input, m), perM(p.cached_input, m), perM(p.output, m), p.context_window?.toLocaleString('en-US') ?? '-', p.priced_at ?? '-']),
+    ['left', 'left', 'right', 'right', 'right', 'right', 'left'],
+    fit,
+  );
+  out.push(`Prices per 1M tokens (${conv}), from the config; cheapest output first:`, t);
   if (r.workload) {
     const w = r.workload;
     out.push('', `Workload: ${tokens(w.inputTokens)} input (${Math.round(w.cachedShare * 100)}% cached) + ${tokens(w.outputTokens)} output tokens/day — ${w.source}`);
     const head = ['provider', 'model', 'daily', 'monthly (30 d)', 'yearly (365 d)'];
     if (r.baseline) head.push(`vs ${r.baseline} / year`);
-    const p = makeTable(head, ['left', 'left', 'right', 'right', 'right', 'right']);
+    const rows: string[][] = [];
     for (const row of r.projection) {
       const cells = [row.provider, row.model, money(row.daily, m), money(row.monthly, m), money(row.yearly, m)];
       if (r.baseline) {
@@ -61,9 +68,9 @@ export function costTable(r: CostReport): string {
               : `${row.vs_baseline_daily < 0 ? 'saves' : 'costs'} ${money(Math.abs(row.vs_baseline_daily * 365), m)}${row.vs_baseline_pct === null ? '' : ` (${row.vs_baseline_pct > 0 ? '+' : ''}${(row.vs_baseline_pct * 100).toFixed(0)}%)`}`,
         );
       }
-      p.push(cells);
+      rows.push(cells);
     }
-    out.push(p.toString());
+    out.push(fitTable(head, rows, ['left', 'left', 'right', 'right', 'right', 'right'], fit));
   }
   if (r.chain) {
     const c = r.chain;
@@ -75,7 +82,8 @@ export function costTable(r: CostReport): string {
     if (c.unpriced.length) out.push(`  a lower bound: ${unpricedShare(c)}`);
   }
   if (r.notes.length) out.push('', ...r.notes);
-  return `${out.join('\n')}\n`;
+  // Prose keeps to the tables' 100 columns, as bench's does: a chain's shares and the price notes run long.
+  return `${out.flatMap((l) => (l.includes('\n') ? [l] : wrapText(l, TEXT_WIDTH, `${/^ */.exec(l)![0]}  `))).join('\n')}\n`;
 }
 
 export function costMarkdown(r: CostReport): string {
