@@ -1,7 +1,7 @@
 import type { CompareRow, Comparison } from '../bench/compare.js';
 import { MIN_SAMPLE } from '../bench/stats.js';
 import { formatMs } from '../util/duration.js';
-import { makeTable, usdCost } from './table.js';
+import { makeTable, usdCost, wrapText } from './table.js';
 
 function value(kind: CompareRow['kind'], v: number | null): string {
   if (v === null) return '-';
@@ -36,7 +36,8 @@ export function compareTable(c: Comparison, tolerance: number): string {
   lines.push(`A worsening beyond the tolerance counts only when the per-request data put it outside the noise: one-sided Mann-Whitney U on the histograms (Fisher's exact test for the error rate), p < ${c.alpha}; cost has no per-request data and counts on the tolerance alone.`);
   if (c.runLevel) lines.push('Both results hold repeated runs (bench --repeat): latency, TTFT, tok/s, error rate and $/1k are compared run against run instead (one-sided exact Mann-Whitney U on each run\'s own figure).');
   if (c.undecided) lines.push(`${c.undecided} worsening(s) beyond the tolerance on samples too small to judge (fewer than ${MIN_SAMPLE} requests a side, too few failures, or too few repeated runs, e.g. 3 against 3): run more requests or more --repeat runs.`);
-  return `${lines.join('\n')}\n`;
+  // Prose keeps to 100 columns, as bench's does; the table is as wide as its figures.
+  return `${[lines[0], ...lines.slice(1).flatMap((l) => wrapText(l))].join('\n')}\n`;
 }
 
 export function compareMarkdown(c: Comparison): string {
