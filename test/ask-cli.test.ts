@@ -146,6 +146,25 @@ describe('ask: tiers and exit codes', () => {
     expect(code).toBe(143);
     expect(cli.out.stderr).toMatch(/^llm-fallback: interrupted \(SIGTERM\)/);
   });
+
+  it('the summary says a provider without a price has an unknown cost, not $0.00', async () => {
+    const { dir, env } = setup();
+    const config = join(dir, 'unpriced.yaml');
+    writeFileSync(
+      config,
+      `providers:
+  priced: { api: openai, base_url: "${server.baseUrl('p2')}", model: m2, price: { input: 1, output: 2, priced_at: 2026-11-24 } }
+  unpriced: { api: openai, base_url: "${server.baseUrl('p2')}", model: m2 }
+`,
+    );
+    ok();
+    const free = await run(['ask', '--config', config, '--provider', 'unpriced', '--no-cache', 'hi'], { env });
+    expect(free.code).toBe(0);
+    expect(free.stderr).toMatch(/^llm-fallback: served by unpriced \(m2\) · .* · \d+ in \/ 7 out tokens · cost unknown \(no price in the config\)$/m);
+    expect(free.stderr).not.toContain('$');
+    const paid = await run(['ask', '--config', config, '--provider', 'priced', '--no-cache', 'hi'], { env });
+    expect(paid.stderr).toMatch(/ · \d+ in \/ 7 out tokens · \$0\.0000\d+$/m);
+  });
 });
 
 describe('ask: memory between runs', () => {

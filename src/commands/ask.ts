@@ -192,7 +192,7 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
       if (!(result.source === 'live' && streamed)) process.stdout.write(result.content);
       if (!result.content.endsWith('\n')) process.stdout.write('\n');
     }
-    if (!opts.quiet && !opts.json) process.stderr.write(`${askSummary(result)}\n`);
+    if (!opts.quiet && !opts.json) process.stderr.write(`${askSummary(result, result.provider === null || cfg.providers.get(result.provider)?.price !== undefined)}\n`);
     if (result.source === 'none') {
       if (!opts.json) {
         process.stderr.write(`llm-fallback: nothing could answer. Attempts:\n${attemptLines(result).join('\n')}\n`);

@@ -3,14 +3,17 @@ import { failedCostEstimated } from '../chain/events.js';
 import { formatMs } from '../util/duration.js';
 import { usdCost, withoutName } from './table.js';
 
-/** The one-line summary `ask` prints on stderr. */
-export function askSummary(r: ChainResult): string {
+/**
+ * The one-line summary `ask` prints on stderr. `priced`: the config gives the answering provider a price;
+ * without one its cost is unknown, not $0.00.
+ */
+export function askSummary(r: ChainResult, priced = true): string {
   const parts: string[] = [];
   if (r.source === 'live') {
     parts.push(`served by ${r.provider} (${r.model})`, formatMs(r.latency_ms));
     if (r.ttft_ms !== null) parts.push(`first token ${formatMs(r.ttft_ms)}`);
     if (r.usage) parts.push(`${r.usage.inputTokens} in / ${r.usage.outputTokens} out tokens`);
-    parts.push(`${r.cost_estimated ? `~${usdCost(r.cost_usd)} (estimated: no usage reported)` : usdCost(r.cost_usd)}${r.failed_attempts_cost_usd > 0 ? (failedCostEstimated(r.attempts) ? ` (+~${usdCost(r.failed_attempts_cost_usd)} failed attempts, estimated)` : ` (+${usdCost(r.failed_attempts_cost_usd)} failed attempts)`) : ''}`);
+    parts.push(`${!priced ? 'cost unknown (no price in the config)' : r.cost_estimated ? `~${usdCost(r.cost_usd)} (estimated: no usage reported)` : usdCost(r.cost_usd)}${r.failed_attempts_cost_usd > 0 ? (failedCostEstimated(r.attempts) ? ` (+~${usdCost(r.failed_attempts_cost_usd)} failed attempts, estimated)` : ` (+${usdCost(r.failed_attempts_cost_usd)} failed attempts)`) : ''}`);
     if (r.truncated) parts.push('TRUNCATED at max tokens');
   } else if (r.source === 'cache') {
     parts.push(`no live provider answered; cached answer from ${r.provider} (${r.model})`);
