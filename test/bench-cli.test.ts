@@ -157,6 +157,15 @@ describe('merge and compare commands', () => {
     expect(mr.providers[0].requests).toBe(14);
     expect(mr.merged_from).toBe(2);
     expect(validate(mr, schema)).toEqual([]);
+    // One run given twice, by name or as a copy, counted every request twice (20/20 from 10 requests).
+    const copy = join(dir, 'a-copy.json');
+    writeFileSync(copy, readFileSync(a));
+    for (const files of [[a, a], [a, b, copy]]) {
+      const twice = await run(['merge', ...files]);
+      expect(twice.code).toBe(2);
+      expect(twice.stdout).toBe('');
+      expect(twice.stderr.trim()).toBe(`merge: ${files.at(-1)} is the same run as ${a} (same start, end and measurements); give each run's result once`);
+    }
 
     const same = await run(['compare', a, a]);
     expect(same.code).toBe(0);

@@ -119,6 +119,16 @@ function wholeRun(results: BenchResult[], files: string[]): BenchResult['run'] {
  */
 export function mergeResults(results: BenchResult[], files: string[], version: string): BenchResult {
   if (results.length < 2) throw new UsageError('merge: give at least two result files');
+  // The same run given twice (one file twice, or a copy of it) would count every request twice; a shard
+  // given twice is named by the shard check instead.
+  const runs = new Map<string, string>();
+  results.forEach((r, i) => {
+    if (r.run.shard) return;
+    const key = JSON.stringify([r.started_at, r.ended_at, r.providers.map((p) => [p.name, p.histograms])]);
+    const first = runs.get(key);
+    if (first !== undefined) throw new UsageError(`merge: ${files[i]} is the same run as ${first} (same start, end and measurements); give each run's result once`);
+    runs.set(key, files[i]);
+  });
   const slos = results[0].run.slo ?? [];
   results.forEach((r, i) => {
     if (JSON.stringify(r.run.slo ?? []) !== JSON.stringify(slos)) throw new UsageError(`merge: ${files[i]} was judged against other SLOs than ${files[0]}; merge only runs with the same --slo`);
