@@ -53,7 +53,9 @@ describe('bad flags: one line, exit 2, no stack trace, for every command', () =>
     [['breaker', 'reset', 'godo'], `breaker reset: "godo" is not a provider in ${config}; did you mean "good"?`],
     [['cost', '--output-tokens', '1M', '--chain', 'defualt'], `--chain: "defualt" is not a chain in ${config}; did you mean "default"?`],
     [['mock', '--host', '256.1.1.1', '--port', '0'], '--host: cannot bind 256.1.1.1 on this machine'],
-    [['health', 'nosuch'], `health: "nosuch" is neither a provider nor a chain in ${config}`],
+    // Without a near match, the names to choose from, as ask --provider gives them.
+    [['health', 'nosuch'], `health: "nosuch" is neither a provider nor a chain in ${config}; providers: good, echo, keyed, notjson, truncated, html, garbage, huge, remote; chains: default`],
+    [['bench', 'nosuch'], `bench: "nosuch" is neither a provider nor a chain in ${config}; providers: good, echo, keyed, notjson, truncated, html, garbage, huge, remote; chains: default`],
     [['bench', '--demo', '-n', '1'], `--demo: benchmarks the built-in emulator, not a config; drop --config ${config}, or drop --demo to bench its providers`],
     [['ask', '--provider', 'zzz', 'hi'], `--provider: "zzz" is not a provider in ${config}; providers: good, echo, keyed, notjson, truncated, html, garbage, huge, remote`],
   ];

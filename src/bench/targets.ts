@@ -30,7 +30,9 @@ export function selectProviders(cfg: Config, names: string[], env: NodeJS.Proces
       const p = cfg.providers.get(n);
       if (!p) {
         const hint = closest(n, [...cfg.providers.keys(), ...cfg.chains.keys()]);
-        throw new UsageError(`${who}: "${n}" is neither a provider nor a chain in ${cfg.file}${hint ? `; did you mean "${hint}"?` : ''}`);
+        // Without a near match, the names to choose from (as ask's --provider and --chain give them).
+        const choices = `; providers: ${[...cfg.providers.keys()].join(', ')}${cfg.chains.size ? `; chains: ${[...cfg.chains.keys()].join(', ')}` : ''}`;
+        throw new UsageError(`${who}: "${n}" is neither a provider nor a chain in ${cfg.file}${hint ? `; did you mean "${hint}"?` : choices}`);
       }
       if (!out.includes(p)) out.push(p);
     }
