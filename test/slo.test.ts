@@ -117,11 +117,13 @@ describe('goodput against the emulator', () => {
     expect(head.slice(-4)).toEqual(['goodput_requests_per_s', 'goodput_attainment', 'slo_ttft_pass_rate', 'slo_latency_pass_rate']);
     expect(csv[1].split(',').slice(-3)).toEqual([m.good / 10, m.ttft / 10, m.latency / 10].map(String));
 
-    // merge adds the counts exactly
-    const merged = mergeResults([result, result], ['a.json', 'b.json'], 'test');
+    // merge adds the counts exactly: a second machine's run with the same counts (the same run given twice is refused)
+    const later = (iso: string) => new Date(Date.parse(iso) + 1000).toISOString();
+    const twin = { ...result, started_at: later(result.started_at), ended_at: later(result.ended_at) };
+    const merged = mergeResults([result, twin], ['a.json', 'b.json'], 'test');
     expect(merged.providers[0].goodput).toMatchObject({ good: 2 * m.good, measured: 20, attainment: m.good / 10 });
     expect(merged.providers[0].goodput!.slos[1]).toEqual({ expression: 'latency<=10s', met: 2 * m.latency, pass_rate: m.latency / 10 });
-    const other = { ...result, run: { ...result.run, slo: parseSlos(['ttft<=50ms']) } };
+    const other = { ...twin, run: { ...twin.run, slo: parseSlos(['ttft<=50ms']) } };
     expect(usage(() => mergeResults([result, other], ['a.json', 'b.json'], 'test'))).toBe('merge: b.json was judged against other SLOs than a.json; merge only runs with the same --slo');
   });
 
