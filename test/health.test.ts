@@ -88,6 +88,20 @@ describe('health', () => {
     expect(down.stdout).toMatch(/✗ chain none: none of dead, locked is healthy/);
   });
 
+  it('a deep check of a provider the config gives no price has an unknown cost, not $0.00', async () => {
+    server.setScript('flip', [{ kind: 'ok' }]);
+    const j = JSON.parse((await run(['--config', config, 'health', 'ok', 'flip', '--format', 'json'], { env })).stdout);
+    expect(j.providers.map((p: { name: string; healthy: boolean; priced: boolean }) => [p.name, p.healthy, p.priced])).toEqual([['ok', true, true], ['flip', true, false]]);
+    expect(j.providers[0].cost_usd).toBeGreaterThan(0);
+    expect(j.providers[1].cost_usd).toBeNull();
+    const table = (await run(['--config', config, 'health', 'ok', 'flip'], { env })).stdout;
+    expect(table).toMatch(/│ ok .*│ +\$0\.\d+ │$/m);
+    expect(table).toMatch(/│ flip .*│ +no price │$/m);
+    // A model listing spends no tokens: free whether priced or not.
+    const shallow = JSON.parse((await run(['--config', config, 'health', 'flip', '--shallow', '--format', 'json'], { env })).stdout);
+    expect(shallow.providers[0]).toMatchObject({ name: 'flip', priced: false, cost_usd: 0 });
+  });
+
   it('--shallow lists models: no tokens spent, auth still checked', async () => {
     const r = await run(['--config', config, 'health', 'ok', 'locked', '--shallow', '--format', 'json'], { env });
     const j = JSON.parse(r.stdout);

@@ -115,7 +115,7 @@ export async function healthCommand(names: string[], opts: HealthOptions, global
   // Keyless providers are left out as skipped, as ask does: a missing secret fails only what must be checked.
   const keyless: HealthResult[] = selected.filter((p) => !hasKey(p)).map((p) => {
     const by = required.get(p.name);
-    return keylessResult(p.name, p.model, by !== undefined, p.apiKeyEnv!, mode, by && keyFix(p, by, cfg.file));
+    return keylessResult(p.name, p.model, by !== undefined, p.price !== undefined, p.apiKeyEnv!, mode, by && keyFix(p, by, cfg.file));
   });
   const targets: HealthTarget[] = selected
     .filter((p) => hasKey(p))

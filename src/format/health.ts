@@ -13,7 +13,8 @@ export function healthTable(r: HealthReport): string {
     formatMs(p.latency_ms),
     p.ttft_ms === null ? '-' : formatMs(p.ttft_ms),
     p.served_model ?? '-',
-    usdCost(p.cost_usd),
+    // A deep check of a provider without a price spent tokens at an unknown price: not $0.00.
+    p.cost_usd === null ? 'no price' : usdCost(p.cost_usd),
   ]);
   // Within TEXT_WIDTH: the served model gives up characters first, then names and models (the config and
   // --format json have them whole).

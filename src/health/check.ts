@@ -35,7 +35,10 @@ export interface HealthResult {
   ttft_ms: number | null;
   /** The model the server says answered (deep checks). */
   served_model: string | null;
-  cost_usd: number;
+  /** The config gives the provider a price. */
+  priced: boolean;
+  /** What the check cost; null for a deep check of a provider without a price: tokens were spent at an unknown price, not for free. */
+  cost_usd: number | null;
   checked_at: string;
 }
 
@@ -50,7 +53,7 @@ export async function probe(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs
 }
 
 async function run(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs: number, signal?: AbortSignal): Promise<{ result: HealthResult; error?: ProviderError }> {
-  const base = { name: t.name, model: t.model, required: t.required, skipped: false, mode, checked_at: new Date().toISOString() };
+  const base = { name: t.name, model: t.model, required: t.required, skipped: false, mode, priced: t.price !== undefined, checked_at: new Date().toISOString() };
   const t0 = now();
   if (mode === 'shallow') {
     try {
@@ -78,7 +81,7 @@ async function run(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs: number,
     latency_ms: round((f.endAt ?? t0) - t0),
     ttft_ms: f.firstTokenAt !== undefined ? round(f.firstTokenAt - t0) : null,
     served_model: f.servedModel ?? null,
-    cost_usd: f.usage ? costOf(f.usage, t.price) : 0,
+    cost_usd: !t.price ? null : f.usage ? costOf(f.usage, t.price) : 0,
   };
   return { result, error: e };
 }
@@ -116,7 +119,7 @@ function noModelList(name: string, err: ProviderError): ProviderError {
 }
 
 /** A provider left out because its key is not set: a failure only if it is required, and then `fix` says how to put that right. */
-export function keylessResult(name: string, model: string, required: boolean, keyVar: string, mode: 'deep' | 'shallow', fix?: string): HealthResult {
+export function keylessResult(name: string, model: string, required: boolean, priced: boolean, keyVar: string, mode: 'deep' | 'shallow', fix?: string): HealthResult {
   return {
     name,
     model,
@@ -131,6 +134,7 @@ export function keylessResult(name: string, model: string, required: boolean, ke
     latency_ms: 0,
     ttft_ms: null,
     served_model: null,
+    priced,
     cost_usd: 0,
     checked_at: new Date().toISOString(),
   };
