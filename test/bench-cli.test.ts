@@ -166,6 +166,36 @@ describe('merge and compare commands', () => {
       expect(twice.stdout).toBe('');
       expect(twice.stderr.trim()).toBe(`merge: ${files.at(-1)} is the same run as ${a} (same start, end and measurements); give each run's result once`);
     }
+    // A merged result beside one of its own runs counted that run twice (merge ab.json a.json: 24 requests from 14).
+    expect(mr.merged_runs).toHaveLength(2);
+    const c = join(dir, 'c.json');
+    await run(['bench', '--config', config, 'fast', '-n', '3', '-q', '--out', c], { env });
+    const bc = join(dir, 'bc.json');
+    expect((await run(['merge', b, c, '--out', bc])).code).toBe(0);
+    for (const [files, line] of [
+      [[merged, a], `${merged} already holds the run in ${a} (it was merged from it)`],
+      [[a, merged], `${merged} already holds the run in ${a} (it was merged from it)`],
+      [[merged, bc], `${bc} and ${merged} were merged from the same run`],
+    ] as const) {
+      const again = await run(['merge', ...files]);
+      expect(again.code).toBe(2);
+      expect(again.stdout).toBe('');
+      expect(again.stderr.trim()).toBe(`merge: ${line}; give each run's result once`);
+    }
+    // Nested merges keep every run: (a+b)+c holds three, and refuses b beside it.
+    const abc = join(dir, 'abc.json');
+    expect((await run(['merge', merged, c, '--out', abc])).code).toBe(0);
+    const abcr = JSON.parse(readFileSync(abc, 'utf8'));
+    expect(abcr.providers[0].requests).toBe(17);
+    // b+c lists b's run then c's: (a+b)+c lists a's, b's and c's.
+    expect(abcr.merged_runs).toEqual([...mr.merged_runs, JSON.parse(readFileSync(bc, 'utf8')).merged_runs[1]]);
+    expect(validate(abcr, schema)).toEqual([]);
+    expect((await run(['merge', abc, b])).stderr.trim()).toBe(`merge: ${abc} already holds the run in ${b} (it was merged from it); give each run's result once`);
+    // A result merged before merged_runs existed is still read, and still refused beside itself.
+    const old = join(dir, 'old-merged.json');
+    writeFileSync(old, JSON.stringify({ ...mr, merged_runs: undefined }));
+    expect((await run(['merge', old, c])).code).toBe(0);
+    expect((await run(['merge', old, old])).code).toBe(2);
 
     const same = await run(['compare', a, a]);
     expect(same.code).toBe(0);
@@ -182,7 +212,7 @@ describe('merge and compare commands', () => {
     // 4 requests against 10: a slower p50 is reported, but too small a sample to call a regression
     const small = await run(['compare', b, slowOut]);
     expect(small.stdout).toMatch(/sample too small to judge/);
-  }, 60_000); // seven CLI processes: under load each start-up alone takes seconds
+  }, 120_000); // about twenty CLI processes: under load each start-up alone takes seconds
 
   it('refuses files that are not bench results', async () => {
     const junk = join(dir, 'junk.json');

@@ -27,6 +27,8 @@ export function assembleResult(args: {
   endedAt: Date;
   partial: boolean;
   mergedFrom?: number;
+  /** A merged result's runs (merge.ts runKey); absent for a single run. */
+  mergedRuns?: string[];
   notes?: string[];
   client?: ClientHealth;
 }): BenchResult {
@@ -61,6 +63,7 @@ export function assembleResult(args: {
     notes,
     warnings: clientWarnings(args.run, providers, args.client),
   };
+  if (args.mergedRuns) result.merged_runs = args.mergedRuns;
   if (args.client) result.client = args.client;
   return result;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { InputFileError, readFileBounded } from '../util/read-input.js';
 import { fileURLToPath } from 'node:url';
@@ -112,6 +113,29 @@ function wholeRun(results: BenchResult[], files: string[]): BenchResult['run'] {
 }
 
 /**
+ * A run's identity: its start, end and measurements. A copy of a result file has the same one; two runs,
+ * even of one config on one machine, differ at least in their times. A digest, so a merged result can list
+ * every run it holds (merged_runs) in little space.
+ */
+export const runKey = (r: BenchResult): string =>
+  createHash('sha256').update(JSON.stringify([r.started_at, r.ended_at, r.providers.map((p) => [p.name, p.histograms])])).digest('hex');
+
+/**
+ * The runs a result holds: a merged result lists them in merged_runs; a single run, or a result merged by a
+ * version before merged_runs existed (only recognised as a whole), is its own.
+ */
+const runsOf = (r: BenchResult): string[] => r.merged_runs ?? [runKey(r)];
+
+/** Why two results overlap, naming both files (`file` is the later one). */
+function overlap(file: string, r: BenchResult, earlierFile: string, earlier: BenchResult): string {
+  const merged = (x: BenchResult) => x.merged_runs !== undefined;
+  if (merged(r) && merged(earlier)) return `${file} and ${earlierFile} were merged from the same run`;
+  if (merged(r)) return `${file} already holds the run in ${earlierFile} (it was merged from it)`;
+  if (merged(earlier)) return `${earlierFile} already holds the run in ${file} (it was merged from it)`;
+  return `${file} is the same run as ${earlierFile} (same start, end and measurements)`;
+}
+
+/**
  * Merges results of the same providers measured in several processes or machines by adding their
  * histograms and counters: exact percentiles, not averages of percentiles. The runs are taken to have
  * run at the same time (a CI matrix, parallel Jobs): the merged wall time is the longest one, so
@@ -119,15 +143,16 @@ function wholeRun(results: BenchResult[], files: string[]): BenchResult['run'] {
  */
 export function mergeResults(results: BenchResult[], files: string[], version: string): BenchResult {
   if (results.length < 2) throw new UsageError('merge: give at least two result files');
-  // The same run given twice (one file twice, or a copy of it) would count every request twice; a shard
-  // given twice is named by the shard check instead.
-  const runs = new Map<string, string>();
+  // The same run given twice (one file twice, a copy of it, or inside a merged result beside it) would count
+  // every request twice; a shard given twice is named by the shard check instead.
+  const runs = new Map<string, number>();
   results.forEach((r, i) => {
     if (r.run.shard) return;
-    const key = JSON.stringify([r.started_at, r.ended_at, r.providers.map((p) => [p.name, p.histograms])]);
-    const first = runs.get(key);
-    if (first !== undefined) throw new UsageError(`merge: ${files[i]} is the same run as ${first} (same start, end and measurements); give each run's result once`);
-    runs.set(key, files[i]);
+    for (const key of runsOf(r)) {
+      const first = runs.get(key);
+      if (first !== undefined) throw new UsageError(`merge: ${overlap(files[i], r, files[first], results[first])}; give each run's result once`);
+      runs.set(key, i);
+    }
   });
   const slos = results[0].run.slo ?? [];
   results.forEach((r, i) => {
@@ -163,6 +188,7 @@ export function mergeResults(results: BenchResult[], files: string[], version: s
     endedAt: new Date(Math.max(...ends)),
     partial: results.some((r) => r.partial),
     mergedFrom: results.reduce((n, r) => n + (r.merged_from ?? 1), 0),
+    mergedRuns: [...new Set(results.flatMap(runsOf))],
     notes: [`Merged from ${files.join(', ')}.`],
   });
   return merged;

@@ -21,6 +21,11 @@ export interface BenchResult {
   partial: boolean;
   /** How many result files were merged into this one (1 for a single run). */
   merged_from: number;
+  /**
+   * A merged result's runs, each by its identity (merge.ts runKey), so merging it again beside one of them is
+   * refused. Absent for a single run and in results merged before it existed.
+   */
+  merged_runs?: string[];
   run: RunSettings;
   machine: { cpus: number; node: string; platform: string };
   providers: ProviderResult[];
