@@ -2,9 +2,17 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { BENCH_DEFAULTS, CALL_DEFAULTS, EXIT, HEALTH_DEFAULTS, SERVE_DEFAULTS, SWEEP_DEFAULTS } from './defaults.js';
 import { describeCode, UsageError } from './errors.js';
+import { TEXT_WIDTH, wrapText } from './format/table.js';
 import { redact, stripControls } from './util/redact.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/**
+ * A paragraph of help text, wrapped at TEXT_WIDTH as tables are (the source's line breaks are not kept, so
+ * an interpolated default cannot push a line past it). An example command is not prose: one longer than
+ * TEXT_WIDTH is split by hand with a trailing backslash, so it still pastes and runs.
+ */
+const prose = (text: string): string => wrapText(text.replace(/\s*\n\s*/g, ' '), TEXT_WIDTH, '').join('\n');
 
 /** Exit codes shared by every command (documented in the README). */
 
@@ -18,11 +26,17 @@ export function buildProgram(): Command {
     .option('--debug', 'print stack traces for unexpected errors')
     .showSuggestionAfterError(true)
     .exitOverride()
+    // On a terminal Commander wraps options at the terminal's width (200 columns and more), so at most at
+    // TEXT_WIDTH; piped, at its own default of 80. Subcommands inherit this, as they are made after it.
+    .configureOutput({
+      getOutHelpWidth: () => (process.stdout.isTTY ? Math.min(process.stdout.columns, TEXT_WIDTH) : 80),
+      getErrHelpWidth: () => (process.stderr.isTTY ? Math.min(process.stderr.columns, TEXT_WIDTH) : 80),
+    })
     .addHelpText(
       'after',
       `
 Examples:
-  $ llm-fallback bench --demo                 benchmark four emulated providers (no keys, no network)
+  $ llm-fallback bench --demo                 benchmark 4 emulated providers (no keys, no network)
   $ llm-fallback ask --demo "hello"           one answer through the fallback chain, on the emulator
   $ llm-fallback providers                    list providers, prices, keys set, breaker state
   $ llm-fallback health --chain default       can the default chain answer right now?
@@ -117,25 +131,27 @@ Examples:
   $ llm-fallback bench default --rate 2 --arrival poisson --duration 60s --out result.json
   $ llm-fallback bench --demo --fail-on "ttft_p95<800ms" --fail-on "error_rate<5%"
   $ llm-fallback bench --demo --wide --format markdown
-  $ llm-fallback bench --demo --slo "ttft<=500ms,latency<=3s" --fail-on "goodput_attainment>=80%" --html report.html
-  $ llm-fallback bench deepseek --sweep --slo "ttft<=1s" --rate 2 --max-cost 0.50 --fail-on "max_rate>=8"
+  $ llm-fallback bench --demo --slo "ttft<=500ms,latency<=3s" --fail-on "goodput_attainment>=80%" \\
+      --html report.html
+  $ llm-fallback bench deepseek --sweep --slo "ttft<=1s" --rate 2 --max-cost 0.50 \\
+      --fail-on "max_rate>=8"
   $ llm-fallback bench --demo --input-tokens 1000 --output-tokens 100 --wide
   $ llm-fallback bench --demo --input-tokens 2000 --shared-prefix-tokens 1500 --cache-bust 50%
   $ llm-fallback bench --demo --turns 4 --input-tokens 200 --format json
   $ llm-fallback bench --demo --trace trace.jsonl --trace-speed 2x
   $ llm-fallback bench local --concurrency 200 --duration 30s --workers auto
 
-The table fits 100 columns: ok/sent, errors, latency p50/p95/p99, TTFT p50/p95, tok/s, $/1M output;
+${prose(`The table fits 100 columns: ok/sent, errors, latency p50/p95/p99, TTFT p50/p95, tok/s, $/1M output;
 --wide adds the rest. An open loop (--rate) adds the rate achieved and the send lag per provider, and
 a warning when the client fell behind its schedule. On a terminal, live progress per provider (done,
 errors, running p50, ETA) is drawn on stderr, also with --format json/csv; Ctrl-C stops the run and
-prints the partial result. NO_COLOR turns colour off.
+prints the partial result. NO_COLOR turns colour off.`)}
 
-Figures: latency = end − start (start = send time, or the scheduled time with --rate); TTFT = first non-empty
+${prose(`Figures: latency = end − start (start = send time, or the scheduled time with --rate); TTFT = first non-empty
 content/reasoning token; ITL = every gap between chunks; TPOT = (end − first token)/(tokens − 1);
 tok/s = output tokens / measured wall time; goodput = requests/s that succeeded and met every --slo. Exit: 0 ok,
 1 a threshold failed, a provider never succeeded or a file could not be written, 2 usage/config error (output
-paths are checked before sending), 130 Ctrl-C, 143 SIGTERM.`,
+paths are checked before sending), 130 Ctrl-C, 143 SIGTERM.`)}`,
     )
     .action(async (targets: string[], opts: import('./commands/bench.js').BenchOptions & { selfCheck?: boolean }) => {
       if (opts.selfCheck) {
@@ -175,9 +191,9 @@ Examples:
   $ llm-fallback ask --provider deepseek --max-tokens 200 --json "Summarise RFC 9110"
   $ llm-fallback ask --demo "What is a circuit breaker?"
 
-Piped stdin is appended to a prompt given as arguments. Exit codes: 0 live answer, 3 cached answer,
+${prose(`Piped stdin is appended to a prompt given as arguments. Exit codes: 0 live answer, 3 cached answer,
 4 static message, 1 nothing could answer (every attempt listed on stderr), 2 usage or config error or a
-prompt no provider's context window fits, 130 Ctrl-C, 143 SIGTERM.`,
+prompt no provider's context window fits, 130 Ctrl-C, 143 SIGTERM.`)}`,
     )
     .action(async (words: string[], opts: import('./commands/ask.js').AskOptions) => {
       const { askCommand } = await import('./commands/ask.js');
@@ -204,10 +220,10 @@ Examples:
   $ llm-fallback health --chain default --shallow
   $ llm-fallback health --watch 60s
 
-A provider without its key set is skipped, not failed, unless it is required (a named one is, unless
---require lists others) or the whole chain lacks keys.
-With --out the file gets the chosen format and stdout the table. Results update the circuit-breaker state
-that ask uses. Exit: 0 healthy, 1 a required provider or chain is down, 2 usage/config error, 130 Ctrl-C, 143 SIGTERM.`,
+${prose(`A provider without its key set is skipped, not failed, unless it is required (a named one is, unless
+--require lists others) or the whole chain lacks keys.`)}
+${prose(`With --out the file gets the chosen format and stdout the table. Results update the circuit-breaker state
+that ask uses. Exit: 0 healthy, 1 a required provider or chain is down, 2 usage/config error, 130 Ctrl-C, 143 SIGTERM.`)}`,
     )
     .action(async (targets: string[], opts: import('./commands/health.js').HealthOptions) => {
       const { healthCommand } = await import('./commands/health.js');
@@ -235,7 +251,8 @@ that ask uses. Exit: 0 healthy, 1 a required provider or chain is down, 2 usage/
 Examples:
   $ llm-fallback cost
   $ llm-fallback cost --output-tokens 10M/day --baseline openai
-  $ llm-fallback cost --input-tokens 30M/day --cached-share 30% --output-tokens 10M/day --currency CNY --rate 7.1
+  $ llm-fallback cost --input-tokens 30M/day --cached-share 30% --output-tokens 10M/day \\
+      --currency CNY --rate 7.1
   $ llm-fallback cost --from result.json --requests-per-day 40000 --chain default --fallover-rate 5%`,
     )
     .action(async (names: string[], opts: import('./commands/cost.js').CostOptions) => {
@@ -309,7 +326,7 @@ Examples:
     .option('--error-tolerance <pts>', 'allowed rise of the error rate, in percentage points', '1%')
     .option('--alpha <p>', 'significance level: a worsening counts only when the per-request data give p below this (default 0.05)')
     .option('--format <format>', 'table, json or markdown', 'table')
-    .addHelpText('after', '\nExamples:\n  $ llm-fallback compare main.json pr.json\n  $ llm-fallback compare main.json pr.json --tolerance 5% --format markdown >> "$GITHUB_STEP_SUMMARY"')
+    .addHelpText('after', '\nExamples:\n  $ llm-fallback compare main.json pr.json\n  $ llm-fallback compare main.json pr.json --tolerance 5% --format markdown \\\n      >> "$GITHUB_STEP_SUMMARY"')
     .action(async (base: string, next: string, opts: { tolerance: string; errorTolerance: string; format: string; alpha?: string }) => {
       const { compareCommand } = await import('./commands/compare.js');
       process.exitCode = await compareCommand(base, next, opts);
@@ -330,14 +347,16 @@ Examples:
 Examples:
   $ llm-fallback serve --demo
   $ llm-fallback serve --port 8080 --config providers.yaml
-  $ LLMF_CLIENT_KEY=$(openssl rand -hex 24) llm-fallback serve --host 0.0.0.0 --api-key-env LLMF_CLIENT_KEY --state redis://redis:6379
-  $ curl -s localhost:8080/v1/chat/completions -d '{"model":"default","messages":[{"role":"user","content":"hi"}]}'
+  $ LLMF_CLIENT_KEY=$(openssl rand -hex 24) llm-fallback serve --host 0.0.0.0 \\
+      --api-key-env LLMF_CLIENT_KEY --state redis://redis:6379
+  $ curl -s localhost:8080/v1/chat/completions \\
+      -d '{"model":"default","messages":[{"role":"user","content":"hi"}]}'
 
-The request's "model" names a chain, a provider, or provider/model. GET /v1/models lists what is served,
+${prose(`The request's "model" names a chain, a provider, or provider/model. GET /v1/models lists what is served,
 /healthz says alive, /readyz says whether every chain has a provider whose breaker is not open, /metrics
 is Prometheus text. SIGHUP reloads providers.yaml (requests in flight finish on the old one); SIGTERM or
 Ctrl-C stops accepting and gives requests in flight ${SERVE_DEFAULTS.shutdownGraceMs / 1000} s (serve.shutdown_grace). Exit: 2 usage or config
-error (also: a non-loopback --host without a client key), 130 after Ctrl-C, 143 after SIGTERM.`,
+error (also: a non-loopback --host without a client key), 130 after Ctrl-C, 143 after SIGTERM.`)}`,
     )
     .action(async (opts: import('./commands/serve.js').ServeOptions) => {
       const { serveCommand } = await import('./commands/serve.js');
@@ -357,12 +376,16 @@ error (also: a non-loopback --host without a client key), 130 after Ctrl-C, 143 
 Examples:
   $ llm-fallback mock --port 8080
   $ llm-fallback mock --profile demo
-  $ llm-fallback mock --port 8080 --print-config > mock.yaml &   then: llm-fallback --config mock.yaml ask hi
-  $ curl -s localhost:8080/deepseek/v1/chat/completions -d '{"model":"deepseek-v4-flash","messages":[{"role":"user","content":"hi"}]}'
-  $ curl -s -X PUT localhost:8080/_mock/providers/deepseek/script -d '[{"kind":"rate_limit","retry_after":1,"times":1},{"kind":"ok"}]'
+  $ llm-fallback mock --port 8080 --print-config > mock.yaml &
+  $ llm-fallback --config mock.yaml ask hi
+  $ curl -s localhost:8080/deepseek/v1/chat/completions \\
+      -d '{"model":"deepseek-v4-flash","messages":[{"role":"user","content":"hi"}]}'
+  $ curl -s -X PUT localhost:8080/_mock/providers/deepseek/script \\
+      -d '[{"kind":"rate_limit","retry_after":1,"times":1},{"kind":"ok"}]'
 
 Per request, a header picks a fault:  x-mock-fault: {"kind":"cut","after_tokens":3}
-(a fault header it cannot read is answered 400). The built-in profiles serve only their own model ids.`,
+(a fault header it cannot read is answered 400).
+The built-in profiles serve only their own model ids.`,
     )
     .action(async (opts: import('./commands/mock.js').MockOptions) => {
       const { mockCommand } = await import('./commands/mock.js');

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { Command } from 'commander';
+import { buildProgram } from '../src/cli.js';
+import { displayWidth } from '../src/format/table.js';
 import { BUILTIN_PROFILES } from '../src/mock/profile.js';
 import { run, spawnEmulator } from './cli-helpers.js';
+import { onTerminal } from './pty-helpers.js';
 
 const fixture = (name: string) => new URL(`./fixtures/config/${name}`, import.meta.url).pathname;
 const version = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -21,6 +25,32 @@ describe('llm-fallback CLI', () => {
       const r = await run([...cmd, '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Examples:\n\s+\$ llm-fallback/);
+    }
+  });
+
+  // Every command, from the program itself (a command added later is checked too).
+  const paths = (c: Command, at: string[] = []): string[][] => [at, ...c.commands.flatMap((sub) => paths(sub, [...at, sub.name()]))];
+  const tooWide = (text: string) => text.split(/\r?\n/).filter((l) => displayWidth(l) > 100);
+
+  it('every --help fits 100 columns: prose wraps, long examples are split with a trailing backslash', { timeout: 120_000 }, async () => {
+    const all = paths(buildProgram());
+    expect(all.length).toBeGreaterThan(15);
+    for (const cmd of all) {
+      const r = await run([...cmd, '--help']);
+      expect(r.code, cmd.join(' ')).toBe(0);
+      expect(tooWide(r.stdout), cmd.join(' ')).toEqual([]);
+    }
+    // An example split in two still pastes as one command: the first part ends in a backslash.
+    const serve = await run(['serve', '--help']);
+    expect(serve.stdout).toContain("  $ curl -s localhost:8080/v1/chat/completions \\\n      -d '{\"model\":\"default\"");
+  });
+
+  it('on a terminal 200 columns wide, --help still fits 100 (Commander wraps options at the terminal width)', async () => {
+    for (const cmd of ['serve', 'ask']) {
+      const r = await onTerminal({ args: [cmd, '--help'], cols: 200 });
+      expect(r.exit).toBe(0);
+      expect(r.output).toMatch(/Options:/);
+      expect(tooWide(r.output), cmd).toEqual([]);
     }
   });
 
