@@ -22,10 +22,11 @@ const server = await emulator({
   r2: { dialect: 'openai', script: [{ kind: 'rate_limit', retry_after_ms: 1500 }] },
   o1: { dialect: 'anthropic', faults: [{ kind: 'overloaded', p: 1 }] },
   o2: { dialect: 'openai', faults: [{ kind: 'server', p: 1 }] },
+  silent: { dialect: 'anthropic', ttft: c(3000) },
 });
 const { h } = await gateway(
   server,
-  { down: null, claude: 'claude', gpt: 'gpt', cut3: 'cut3', cut5: 'cut5', late: 'late', r1: 'r1', r2: 'r2', o1: 'o1', o2: 'o2' },
+  { down: null, claude: 'claude', gpt: 'gpt', cut3: 'cut3', cut5: 'cut5', late: 'late', r1: 'r1', r2: 'r2', o1: 'o1', o2: 'o2', silent: 'silent' },
   {
     main: ['down', 'claude'],
     mixed: ['down', 'gpt'],
@@ -33,7 +34,9 @@ const { h } = await gateway(
     committed: { providers: ['cut5', 'late'], stream_commit: { tokens: 2 } },
     limited: ['r1', 'r2'],
     overloaded: ['o1', 'o2'],
+    mute: ['silent'],
   },
+  { over: { silent: { timeouts: { first_token: '300ms' } } } },
 );
 
 const client = new Anthropic({ apiKey: 'unused', baseURL: h.url, maxRetries: 0, timeout: 10_000 });
@@ -160,6 +163,23 @@ describe('errors in Anthropic envelopes', () => {
     expect(e.status).toBe(529);
     expect(e.error).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
     expect(lastCall().status).toBe(529);
+  });
+
+  it('no answer in time → 504 timeout_error with x-should-retry: false: the SDK does not run the chain twice more', async () => {
+    // @anthropic-ai/sdk 1.x retries any 5xx twice by default unless x-should-retry says otherwise (its shouldRetry).
+    let sent = 0;
+    const counting = new Anthropic({ apiKey: 'unused', baseURL: h.url, maxRetries: 2, timeout: 10_000, fetch: (u, init) => (sent++, fetch(u, init)) });
+    const before = server.stats().silent?.requests ?? 0;
+    for (const stream of [false, true]) {
+      sent = 0;
+      const e = (await counting.messages.create({ model: 'mute', max_tokens: 50, messages: [{ role: 'user', content: `Silent, stream ${stream}?` }], stream }).catch((x: unknown) => x)) as InstanceType<typeof Anthropic.APIError>;
+      expect(e).toBeInstanceOf(Anthropic.APIError);
+      expect(e.status).toBe(504);
+      expect(e.error).toMatchObject({ type: 'error', error: { type: 'timeout_error' } });
+      expect(e.headers?.get('x-should-retry')).toBe('false');
+      expect(sent).toBe(1);
+    }
+    expect(server.stats().silent.requests - before).toBe(2);
   });
 
   const cases: [string, Record<string, unknown>, RegExp][] = [

@@ -279,6 +279,22 @@ describe('no answer: the status an SDK can act on', () => {
     expect(e.message).toMatch(/chain "mute": no answer in time: .*tried silent \(timeout:first_token\)/);
   });
 
+  it('a 504 carries x-should-retry: false: the SDK does not run the chain for another deadline, twice', async () => {
+    // The SDK retries any 5xx twice by default (openai 6.x shouldRetry): each retry would be the whole chain again.
+    let sent = 0;
+    const counting = new OpenAI({ apiKey: 'unused', baseURL: `${h.url}/v1`, maxRetries: 2, timeout: 10_000, fetch: (u, init) => (sent++, fetch(u, init)) });
+    const before = server.stats().silent?.requests ?? 0;
+    for (const stream of [false, true]) {
+      sent = 0;
+      const e = (await counting.chat.completions.create({ model: 'mute', messages: ask(`Silent, stream ${stream}?`), stream }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+      expect(e).toBeInstanceOf(OpenAI.APIError);
+      expect(e.status).toBe(504);
+      expect(e.headers?.get('x-should-retry')).toBe('false');
+      expect(sent).toBe(1);
+    }
+    expect(server.stats().silent.requests - before).toBe(2);
+  });
+
   it('the prompt is too long for every provider → 400 context_length_exceeded', async () => {
     const e = (await client.chat.completions.create({ model: 'narrow', messages: ask('Too long?') }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
     expect(e).toBeInstanceOf(OpenAI.BadRequestError);

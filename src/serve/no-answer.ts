@@ -3,7 +3,7 @@
  * every provider rate-limited the request, 503 when they are down or their breakers open, 504 past the
  * deadline, 400 when the request itself cannot be served (context window, content filter), 502
  * otherwise; with Retry-After when the providers said when, or the breakers know, and x-should-retry:
- * false when waiting or resending will not help.
+ * false when waiting or resending will not help (always on a 504: the chain's own deadline is spent).
  */
 import type { ChainResult } from '../chain/chain.js';
 import type { Attempt } from '../chain/events.js';
@@ -52,7 +52,14 @@ export function noAnswerReply(result: ChainResult, route: Route, router: Router,
   const hint = retryHint(tried);
   const reopen = breakersReopen(route, router, nowMs);
   if (all('rate_limit')) return reply(429, 'rate_limit_exceeded', `every provider of ${what} is rate-limiting requests${detail}; retry after the Retry-After header`, hint ?? reopen ?? UNKNOWN_RATE_LIMIT_WAIT_MS);
-  if (result.latency_ms >= deadlineMs || all('timeout')) return reply(504, 'timeout', `${what}: no answer in time: ${err.message}${detail}`);
+  if (result.latency_ms >= deadlineMs || all('timeout')) {
+    // The chain has already spent its time: every provider, with its retries, within the deadline (or each
+    // stayed silent until its clock ran out, which the chain does not ask again). The SDKs retry a 504 twice,
+    // each time through the whole chain for another deadline: three times the wait for the same outcome.
+    const out = reply(504, 'timeout', `${what}: no answer in time: ${err.message}${detail}`);
+    out.headers!['x-should-retry'] = 'false';
+    return out;
+  }
   const breakerSkips = result.attempts.some((a) => a.decision === 'skipped_breaker_open');
   if ((tried.length > 0 || breakerSkips) && tried.every((a) => a.error_class !== null && DOWN.has(a.error_class))) {
     return reply(503, 'all_providers_unavailable', `no provider of ${what} is available: ${err.message}${detail}`, reopen ?? (tried.length > 0 && tried.every((a) => a.retry_after_ms !== null) ? hint : undefined));
