@@ -83,6 +83,21 @@ describe('ask: tiers and exit codes', () => {
     // (whichever backoff ends first goes first, so p2's line may say retry)
     expect(none.stderr).toMatch(/nothing could answer\. Attempts:\n {2}p1 \(m1\) at \+[\d.]+ms: fallover — overloaded HTTP 503: .*\n {2}p2 \(m2\) at \+[\d.]+ms: (fallover|retry) — overloaded HTTP 503: /);
     expect(none.stderr.match(/^ {2}p[12] /gm)).toHaveLength(4);
+    // Nothing was asked after the fourth: it says the chain stopped there, not that it fell over.
+    expect(none.stderr.match(/^ {2}p[12] \(m[12]\) at \+[\d.]+ms: (\w+) — /gm)!.map((l) => /: (\w+) — /.exec(l)![1]).at(-1)).toBe('stop');
+    ok();
+  });
+
+  it('--json: the last attempt of a call that got no answer says stop; each before it names what followed', async () => {
+    const { config, env } = setup();
+    server.setScript('p1', [{ kind: 'server' }]);
+    const r = await run(['ask', '--config', config, '--provider', 'p1', '--retries', '1', '--no-cache', '--json', 'hi'], { env });
+    const j = JSON.parse(r.stdout);
+    expect(j.source).toBe('static');
+    expect(j.attempts.map((a: { decision: string; status: number | null }) => [a.decision, a.status])).toEqual([
+      ['retry', 500],
+      ['stop', 500],
+    ]);
     ok();
   });
 

@@ -67,7 +67,7 @@ describe('fallback chain decisions per error class', () => {
     expect(r.attempts.map((a) => [a.provider, a.decision])).toEqual([
       ['a', 'retry'],
       ['a', 'retry'],
-      ['a', 'fallover'],
+      ['a', 'stop'], // nothing is asked after it: the static message stands in
     ]);
     expect(r.attempts[0].wait_ms).toBe(10); // full jitter: random 0.5 × base 20
     expect(r.attempts[1].wait_ms).toBe(20); // 0.5 × 20·2
@@ -130,7 +130,7 @@ describe('fallback chain decisions per error class', () => {
     for (const fault of [{ kind: 'rate_limit', retry_after: 99999999999999 }, { kind: 'rate_limit', retry_after_ms: 1e300 }, { kind: 'rate_limit', retry_after: 30 }]) {
       const t0 = Date.now();
       const r = await new FallbackChain(providers(server, ['a'], { a: { fault } }), opts({ deadlineMs: 5000, staticMessage: 'sorry' })).run(q);
-      expect(r.attempts.map((a) => a.decision)).toEqual(['fallover']);
+      expect(r.attempts.map((a) => a.decision)).toEqual(['stop']);
       expect(r.source).toBe('static');
       expect(Date.now() - t0).toBeLessThan(2000);
     }
@@ -181,7 +181,7 @@ describe('fallback chain decisions per error class', () => {
     const t0 = Date.now();
     // the last live option stays silent: not retried (hedge off, so only the clock acts)
     const r = await new FallbackChain(providers(server, ['a'], { a: { fault: { kind: 'hang' }, timeouts: { ...T, firstToken: 300 } } }), opts({ hedge: { kind: 'off' }, staticMessage: 'sorry' })).run(q);
-    expect(r.attempts.map((a) => [a.provider, a.error_detail, a.decision])).toEqual([['a', 'timeout:first_token', 'fallover']]);
+    expect(r.attempts.map((a) => [a.provider, a.error_detail, a.decision])).toEqual([['a', 'timeout:first_token', 'stop']]);
     expect(Date.now() - t0).toBeLessThan(300 + 1500);
   });
 
@@ -196,7 +196,7 @@ describe('fallback chain decisions per error class', () => {
     const last = await new FallbackChain(providers(s, ['dc']), opts({ retries: 1 })).run(q);
     expect(last.attempts.map((a) => [a.provider, a.error_detail, a.decision])).toEqual([
       ['dc', 'network:ECONNREFUSED', 'retry'],
-      ['dc', 'network:ECONNREFUSED', 'fallover'],
+      ['dc', 'network:ECONNREFUSED', 'stop'],
     ]);
   });
 
@@ -226,7 +226,7 @@ describe('the chain as a stream of events', () => {
   it('names the tier that answered when no live provider could', async () => {
     const events: ChainEvent[] = [];
     for await (const ev of new FallbackChain(providers(server, ['a'], { a: { fault: { kind: 'auth' } } }), opts({ staticMessage: 'sorry' })).stream(q)) events.push(ev);
-    expect(steps(events)).toEqual(['start:a', 'end:a:fallover', 'tier:static', 'answer']);
+    expect(steps(events)).toEqual(['start:a', 'end:a:stop', 'tier:static', 'answer']);
   });
 });
 

@@ -84,6 +84,6 @@ describe('first commands', () => {
     expect(r.stdout).toContain(`dead: connection refused (127.0.0.1:${port})`);
     expect(r.stdout).not.toMatch(/dead: dead:/);
     const a = await run(['--config', config, 'ask', '--provider', 'dead', '--retries', '0', '--no-cache', 'hi'], { env });
-    expect(a.stderr).toMatch(new RegExp(`^ {2}dead \\(m\\) at \\+[\\d.]+m?s: fallover — network:ECONNREFUSED: connection refused \\(127\\.0\\.0\\.1:${port}\\)$`, 'm'));
+    expect(a.stderr).toMatch(new RegExp(`^ {2}dead \\(m\\) at \\+[\\d.]+m?s: stop — network:ECONNREFUSED: connection refused \\(127\\.0\\.0\\.1:${port}\\)$`, 'm'));
   });
 });

@@ -226,7 +226,7 @@ describe('rate-limit budgets without a Retry-After', () => {
     expect(anthropic.retryAfterMs).toBeGreaterThan(85_000);
     expect(anthropic.retryAfterMs).toBeLessThanOrEqual(90_000);
     const r = await chainOf([['anthropic-budget', 'anthropic']], { retries: 2 }).run(ask());
-    expect(r.attempts.map((a) => a.decision)).toEqual(['fallover']);
+    expect(r.attempts.map((a) => a.decision)).toEqual(['stop']);
     expect(errorOf(await collect(adapter('negative-retry-after'), ask())).retryAfterMs).toBeUndefined();
   });
 });

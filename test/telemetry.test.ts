@@ -116,11 +116,13 @@ describe('Prometheus exposition', () => {
     const text = recorded().render();
     const main = results.main;
     expect(main.every((r) => r.provider === 'b' && r.attempts[0].decision === 'fallover')).toBe(true);
-    // 3 fallovers on main (a → b), one per failed attempt on solo (a → static, a → nothing, a → cache).
-    expect(samples(text, 'llm_fallback_fallovers_total')).toEqual(['llm_fallback_fallovers_total{chain="main"} 3', 'llm_fallback_fallovers_total{chain="solo"} 3']);
+    // 3 fallovers on main (a → b); none on solo, where no provider is asked after a (the static message, nothing,
+    // the cache stand in): each of those attempts is a stop.
+    expect(samples(text, 'llm_fallback_fallovers_total')).toEqual(['llm_fallback_fallovers_total{chain="main"} 3']);
     expect(samples(text, 'llm_fallback_attempts_total')).toEqual([
-      'llm_fallback_attempts_total{provider="a",decision="fallover"} 6',
+      'llm_fallback_attempts_total{provider="a",decision="fallover"} 3',
       'llm_fallback_attempts_total{provider="b",decision="success"} 4',
+      'llm_fallback_attempts_total{provider="a",decision="stop"} 3',
       'llm_fallback_attempts_total{provider="a",decision="skipped_breaker_open"} 1',
     ]);
     expect(samples(text, 'llm_fallback_answers_total')).toEqual([
@@ -250,7 +252,7 @@ describe('Prometheus exposition', () => {
     });
     const text = m.render();
     expect(samples(text, 'llm_fallback_breaker_state')).toEqual([]);
-    expect(samples(text, 'llm_fallback_fallovers_total').length).toBe(2);
+    expect(samples(text, 'llm_fallback_fallovers_total').length).toBe(1);
   });
 
   it('a real Prometheus server scrapes /metrics and PromQL reads the values back', async () => {
@@ -267,7 +269,7 @@ describe('Prometheus exposition', () => {
       // Every sample line we wrote became a series of its own (none dropped as a duplicate or unparsable).
       const lines = m.render().split('\n').filter((l) => l && !l.startsWith('#')).length;
       expect(await prom.value('count({job="gateway",__name__!~"up|scrape_.*"})')).toBe(lines);
-      expect(await prom.value('sum(llm_fallback_fallovers_total)')).toBe(3 + 3 + 1);
+      expect(await prom.value('sum(llm_fallback_fallovers_total)')).toBe(3 + 1);
       expect(await prom.value('llm_fallback_breaker_state{provider="a"}')).toBe(2);
       expect(await prom.value('sum(gen_ai_client_token_usage_sum{gen_ai_token_type="output",gen_ai_provider_name="b"})')).toBe(5 * 7);
       const odd = await prom.query('llm_fallback_answers_total{chain=~"(?s)ch.*"}');
@@ -418,6 +420,8 @@ describe('OTLP/HTTP JSON traces', () => {
     expect(attr(a, 'error.type')).toEqual({ stringValue: 'overloaded' });
     expect(attr(a, 'http.response.status_code')).toEqual({ intValue: '503' });
     expect(a.status).toEqual({ code: 2, message: 'overloaded' });
+    expect(attr(a, 'llm_fallback.decision')).toEqual({ stringValue: 'fallover' }); // b was asked next
+    expect(attr(b, 'llm_fallback.decision')).toEqual({ stringValue: 'success' });
     expect(b.name).toBe('chat deepseek-v4-flash');
     expect(attr(b, 'error.type')).toBeUndefined();
     expect(attr(b, 'gen_ai.usage.input_tokens')).toEqual({ intValue: String(r.usage!.inputTokens) });
@@ -586,6 +590,8 @@ describe('OTLP/HTTP JSON traces', () => {
     expect(call.status).toEqual({ code: 2, message: 'server' });
     expect(attr(call, 'llm_fallback.source')).toEqual({ stringValue: 'none' });
     expect(attr(a, 'error.type')).toEqual({ stringValue: 'server' });
+    // Nothing was asked after a: its decision says the chain stopped there, not that it fell over to someone.
+    expect(attr(a, 'llm_fallback.decision')).toEqual({ stringValue: 'stop' });
   });
 
   it('honours the caller\'s sampling decision and starts a new trace for an invalid traceparent', async () => {

@@ -312,12 +312,16 @@ export class FallbackChain {
       }
       lastFailed = a.index;
       if (kind === 'stop') stopped = true;
-      const retryNext = !stopped && slot.state === 'waiting' && pickNext(slots, lastFailed, o.retrySameFirst ?? false) === a.index;
-      record(p, a, out, kind === 'stop' ? 'stop' : retryNext ? 'retry' : 'fallover', { wait_ms: retryNext ? round(wait!) : null });
+      const next = stopped ? -1 : pickNext(slots, lastFailed, o.retrySameFirst ?? false);
+      const retryNext = slot.state === 'waiting' && next === a.index;
+      // The decision names what the chain did next: with no provider left to ask in time (and no other
+      // attempt still running) this was the last try, whatever stands in for the answer after it.
+      const follows = !stopped && (retryNext || running.length > 0 || (next >= 0 && timeLeft()));
+      record(p, a, out, retryNext ? 'retry' : follows ? 'fallover' : 'stop', { wait_ms: retryNext ? round(wait!) : null });
       if (out.firstToken !== null && a === committed) {
         // `next` promises the caller another answer: none when the deadline has passed.
-        const next = stopped || !timeLeft() ? -1 : pickNext(slots, lastFailed, o.retrySameFirst ?? false);
-        emit({ type: 'restart', failed: p.name, error: err, next: next >= 0 ? this.providers[next].name : null });
+        const after = timeLeft() ? next : -1;
+        emit({ type: 'restart', failed: p.name, error: err, next: after >= 0 ? this.providers[after].name : null });
       }
     };
 

@@ -10,6 +10,10 @@ export interface ChainRequest extends Generation {
   messages: ChatMessage[];
 }
 
+/**
+ * What the chain did after an attempt: retry (the same provider again), fallover (another provider next), stop
+ * (no provider after it: the last with time left, or the chain stopped on purpose; a tier may still answer).
+ */
 export type Decision = 'success' | 'retry' | 'fallover' | 'stop' | 'skipped_breaker_open' | 'skipped_context_window' | 'hedge_lost';
 
 export interface Attempt {

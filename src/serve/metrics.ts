@@ -80,7 +80,7 @@ export class GatewayMetrics {
       (this.requestDuration = new Family('llm_fallback_request_duration_seconds', 'Time from an HTTP request entering the gateway to its last byte.', 'histogram', ['endpoint', 'stream'], max, latency)),
       (this.inFlight = new Family('llm_fallback_requests_in_flight', 'HTTP requests the gateway is handling now.', 'gauge', [], max)),
       (this.attempts = new Family('llm_fallback_attempts_total', 'Attempts against providers, by what the chain decided after each (success, retry, fallover, stop, hedge_lost, skipped_*).', 'counter', ['provider', 'decision'], max)),
-      (this.fallovers = new Family('llm_fallback_fallovers_total', 'Failed attempts after which the chain moved on to the next provider or tier.', 'counter', ['chain'], max)),
+      (this.fallovers = new Family('llm_fallback_fallovers_total', 'Failed attempts after which the chain moved on to another provider.', 'counter', ['chain'], max)),
       (this.answers = new Family('llm_fallback_answers_total', 'Chain calls by where the answer came from: live, cache, static, or none.', 'counter', ['chain', 'source'], max)),
       (this.cost = new Family('llm_fallback_cost_usd_total', 'Spend in US dollars at configured prices, failed and lost attempts included.', 'counter', ['provider'], max)),
       (this.clientDuration = new Family('gen_ai_client_operation_duration_seconds', 'GenAI operation duration: one attempt against one provider.', 'histogram', [...genAi, 'error_type'], max, latency)),
