@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll } from 'vitest';
 import { providerSpec, type MockProviderSpec } from '../src/mock/profile.js';
 import { startMock, type MockServer } from '../src/mock/server.js';
@@ -123,6 +123,38 @@ export async function freePort(): Promise<number> {
     }
   }
   throw new Error(`freePort: no free port from ${bottom} to ${top}`);
+}
+
+/**
+ * A TCP relay on loopback in front of `target` (an emulator's base URL), counting the bytes it passed from
+ * the server to the client. It forwards with pipe(), so it reads from the server only as fast as the client
+ * takes: a client that stops reading stops the count, and the server's writes stall behind it. Closed after
+ * the file's tests.
+ */
+export async function countingRelay(target: string): Promise<{ url: string; bytes: () => number }> {
+  const to = new URL(target);
+  let bytes = 0;
+  const sockets = new Set<Socket>();
+  const server = createNetServer((client) => {
+    const upstream = netConnect(Number(to.port), to.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {}).on('close', () => sockets.delete(s));
+    }
+    upstream.on('data', (d: Buffer) => (bytes += d.length));
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  afterAll(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const url = new URL(target);
+  url.port = String((server.address() as AddressInfo).port);
+  return { url: url.toString().replace(/\/$/, ''), bytes: () => bytes };
 }
 
 /** A loopback URL on which nothing listens, for "connection refused" tests (see freePort). */

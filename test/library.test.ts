@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createRouter, UsageError, type CallRequest } from '../src/index.js';
-import { emulator, freePort, until } from './helpers.js';
+import { ConfigError, createRouter, UsageError, type CallRequest, type ChainEvent } from '../src/index.js';
+import { countingRelay, emulator, freePort, until } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -253,6 +253,68 @@ describe('library: router.stream() starts on the first read', () => {
       expect(st.requests).toBe(before + 1);
       expect(st.ok).toBe(okBefore);
       expect(server.injected('slow').at(-1)!.gapsMs.length).toBeLessThan(399);
+    } finally {
+      await router.close();
+    }
+  });
+});
+
+describe('library: a reader that falls behind holds the provider back', () => {
+  // A long answer streamed as fast as the emulator can write it (40,000 tokens, no gap: megabytes of SSE),
+  // through a relay that counts what reaches the chain's connection.
+  const fast = emulator({ fast: { dialect: 'openai', model: 'm', ttft: { dist: 'constant', value: 1 }, itl: { dist: 'constant', value: 0 }, output_tokens: { dist: 'constant', value: 40_000 } } });
+
+  it('a reader that stops for a while: the provider\'s stream stalls at a bounded amount, the idle clock waits, and the whole answer arrives once it reads', { timeout: 60_000 }, async () => {
+    const server = await fast;
+    const relay = await countingRelay(server.baseUrl('fast'));
+    // An idle clock far shorter than the pause: the reader's wait must not count as the provider's silence.
+    const router = await createRouter({ config: { providers: { fast: { api: 'openai', base_url: relay.url, model: 'm', timeouts: { idle: '400ms' } } } }, env: {} });
+    try {
+      const it = router.stream({ model: 'fast', messages: [{ role: 'user', content: 'Write a very long story.' }], maxTokens: 50_000, cache: false })[Symbol.asyncIterator]();
+      let text = '';
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        if (r.value.type !== 'token') continue;
+        text += r.value.text;
+        break;
+      }
+      // The reader reads nothing now. What reaches the chain stops growing: the relay's count settles.
+      let last = -1;
+      await until(async () => {
+        const now = relay.bytes();
+        const still = now === last;
+        last = now;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        return still && now === relay.bytes();
+      }, 'the provider\'s stream to stall', 20_000);
+      const stalled = relay.bytes();
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // over twice the idle clock
+      expect(relay.bytes()).toBe(stalled);
+      let answer: Extract<ChainEvent, { type: 'answer' }> | undefined;
+      const take = (ev: ChainEvent) => {
+        if (ev.type === 'token') text += ev.text;
+        else if (ev.type === 'answer') answer = ev;
+      };
+      // What the process holds for the reader: the events it can have without waiting for the network (handed
+      // over in microtasks, before the setImmediate below can run): the chain's queue and the exchange's.
+      let io = false;
+      setImmediate(() => (io = true));
+      let ready = 0;
+      let r = await it.next();
+      for (; !r.done && !io; r = await it.next()) {
+        ready++;
+        take(r.value);
+      }
+      for (; !r.done; r = await it.next()) take(r.value);
+      expect(answer!.result).toMatchObject({ source: 'live', finish_reason: 'stop', error: null });
+      expect(answer!.result.attempts.map((a) => a.decision)).toEqual(['success']);
+      expect(text).toBe(answer!.result.content);
+      expect(text.trim().split(/\s+/)).toHaveLength(40_000);
+      // While it waited, a bounded part of the answer was held: the chain's 1,024 events and one read of the
+      // exchange (up to its 1 MiB, some 3,600 of these tokens), not the 40,000 the provider could send. The rest
+      // waited in the kernel's socket buffers and at the emulator, whose writes stalled.
+      expect(ready).toBeGreaterThan(0);
+      expect(ready).toBeLessThan(8_000);
+      expect(relay.bytes()).toBeGreaterThan(stalled * 1.5);
     } finally {
       await router.close();
     }

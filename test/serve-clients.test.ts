@@ -9,14 +9,18 @@ import { createRouter } from '../src/router.js';
 import { messages } from '../src/serve/anthropic.js';
 import { chatCompletions } from '../src/serve/openai.js';
 import { Gateway, type GatewayLimits } from '../src/serve/server.js';
-import { emulator, until } from './helpers.js';
+import { countingRelay, emulator, until } from './helpers.js';
 
 const mock = await emulator({
   // A long answer paced over 20 s, far more than the socket buffers of a client that reads nothing take.
   long: { dialect: 'openai', model: 'long-1', ttft: { dist: 'constant', value: 1 }, total: { dist: 'constant', value: 20_000 }, output_tokens: { dist: 'constant', value: 100_000 } },
   paced: { dialect: 'openai', model: 'paced-1', ttft: { dist: 'constant', value: 1 }, total: { dist: 'constant', value: 1_500 }, output_tokens: { dist: 'constant', value: 100 } },
   burst: { dialect: 'openai', model: 'burst-1', ttft: { dist: 'constant', value: 1 }, itl: { dist: 'constant', value: 0 }, output_tokens: { dist: 'constant', value: 20_000 } },
+  // 100,000 tokens as fast as the emulator writes them: some 30 MB of SSE, far more than the kernel's socket buffers take.
+  flood: { dialect: 'openai', model: 'flood-1', ttft: { dist: 'constant', value: 1 }, itl: { dist: 'constant', value: 0 }, output_tokens: { dist: 'constant', value: 100_000 } },
 });
+// What reaches the gateway's connection to the flood provider, counted.
+const floodRelay = await countingRelay(mock.baseUrl('flood'));
 
 const router = await createRouter({
   config: parseConfig(
@@ -25,6 +29,7 @@ providers:
   long: { api: openai, base_url: "${mock.baseUrl('long')}", model: long-1 }
   burst: { api: openai, base_url: "${mock.baseUrl('burst')}", model: burst-1 }
   paced: { api: openai, base_url: "${mock.baseUrl('paced')}", model: paced-1 }
+  flood: { api: openai, base_url: "${floodRelay.url}", model: flood-1, timeouts: { idle: 400ms } }
 `,
     'test.yaml',
   ),
@@ -88,6 +93,39 @@ describe('a client that stops reading a stream', () => {
     }
     expect(logs.filter((l) => / 200 route=burst /.test(l))).toHaveLength(3);
   }, 30_000);
+
+  it('holds the provider back while it is not read (before it is dropped): the upstream stalls, and a reader that comes back gets the whole answer', async () => {
+    // 10 s before a drop: the client is paused far shorter, so this is the time before that clock runs out,
+    // when the gateway used to read the whole answer into memory for it.
+    const { gw, port, logs } = await start({ maxUnreadBytes: 64 * 1024, unreadMs: 10_000 });
+    gateways.push(gw);
+    const before = floodRelay.bytes();
+    const s = await pausedClient(port, 'flood');
+    let last = -1;
+    await until(async () => {
+      const now = floodRelay.bytes();
+      const still = now === last;
+      last = now;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      return still && now === floodRelay.bytes();
+    }, 'the provider\'s stream to stall', 20_000);
+    const stalled = floodRelay.bytes() - before;
+    // Over twice the provider's 400 ms idle clock: the wait is the client's, not a stalled provider.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(floodRelay.bytes() - before).toBe(stalled);
+    let text = '';
+    s.setEncoding('utf8').on('data', (d: string) => (text += d));
+    s.resume();
+    await until(() => text.includes('data: [DONE]') || s.destroyed, 'the stream to end', 20_000);
+    s.destroy();
+    expect(text).toContain('data: [DONE]');
+    let words = 0;
+    for (const m of text.matchAll(/^data: (\{.*\})$/gm)) words += ((JSON.parse(m[1]) as { choices: { delta?: { content?: string } }[] }).choices[0]?.delta?.content ?? '').split(/\s+/).filter(Boolean).length;
+    expect(words).toBe(100_000);
+    expect(logs.filter((l) => / 200 route=flood /.test(l))).toHaveLength(1);
+    // While the client read nothing, most of the answer waited upstream (in kernel buffers and at the emulator), not in the gateway.
+    expect(floodRelay.bytes() - before).toBeGreaterThan(stalled * 1.5);
+  }, 40_000);
 
   it('a pipelined stream queued behind another is not taken for an unread one: both reach a client that reads', async () => {
     const { gw, port, logs } = await start({ maxUnreadBytes: 16 * 1024, unreadMs: 300 });

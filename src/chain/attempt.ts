@@ -43,6 +43,8 @@ export class LiveAttempt {
   readonly firstToken: Promise<void>;
   private tokenSeen!: () => void;
   private listener: ((t: string) => void) | undefined;
+  /** Set with the listener: a promise while whoever reads the passed-on text is too far behind (ChatRequest.ready). */
+  private behind: (() => Promise<void> | undefined) | undefined;
   private buffered: string[] = [];
   /** The adapter redacts each piece; a key a server echoed split across two pieces is caught here. */
   private readonly redactor = new StreamRedactor();
@@ -86,11 +88,15 @@ export class LiveAttempt {
     else this.buffered.push(text);
   }
 
-  /** Sends content so far, and every later piece, to `fn` (the chain committed to this attempt). */
-  pipe(fn: (t: string) => void): void {
+  /**
+   * Sends content so far, and every later piece, to `fn` (the chain committed to this attempt); `behind`, when
+   * given, holds the provider's stream back while it returns a promise (the reader of `fn`'s output lags).
+   */
+  pipe(fn: (t: string) => void, behind?: () => Promise<void> | undefined): void {
     for (const t of this.buffered) fn(t);
     this.buffered = [];
     this.listener = fn;
+    this.behind = behind;
   }
 
   private async run(req: ChainRequest, deadline: number): Promise<Outcome> {
@@ -108,6 +114,7 @@ export class LiveAttempt {
           stream: true,
           signal: this.controller.signal,
           deadline,
+          ready: () => this.behind?.(),
           timeouts: { connectMs: p.timeouts.connect, firstTokenMs: this.clocks.firstTokenMs, idleMs: this.clocks.idleMs, totalMs: p.timeouts.total },
         },
         fold,

@@ -53,15 +53,32 @@ export interface ChainOptions {
 /** At most this many attempts run at once: the one that went silent and the one hedging it. */
 const MAX_IN_FLIGHT = 2;
 
+/**
+ * Events a consumer may leave unread before the provider's stream is held back (ChatRequest.ready), and the
+ * level it must read down to before reading resumes. A network read can add more at once (every token the
+ * exchange queued, at most about 1 MiB of the provider's bytes): the bound is this plus one such read.
+ */
+const QUEUE_HIGH = 1024;
+const QUEUE_LOW = QUEUE_HIGH / 2;
+
 /** An async queue: the engine pushes events, `stream()`'s consumer pulls them. */
 class Channel<T> {
   private items: T[] = [];
+  /** Index of the next item to hand out: items before it are read (shifting each one off is O(n)). */
+  private head = 0;
   private waiting: ((v: IteratorResult<T>) => void) | undefined;
+  /** Resolves `behind()`'s promise: the consumer read down to QUEUE_LOW, or will read no more. */
+  private caughtUp: (() => void) | undefined;
+  private caughtUpP: Promise<void> | undefined;
   private closed = false;
   private abandoned = false;
   private error: unknown;
   /** `onAbandon`: the consumer stopped reading (a `break` out of `for await`, a throw) before the end. */
   constructor(private readonly onAbandon: () => void) {}
+  /** Events pushed and not yet read. */
+  get queued(): number {
+    return this.items.length - this.head;
+  }
   push(v: T): void {
     if (this.abandoned) return; // nobody will read it
     if (this.waiting) {
@@ -70,16 +87,41 @@ class Channel<T> {
       w({ value: v, done: false });
     } else this.items.push(v);
   }
+  /** A promise while the consumer has more than QUEUE_HIGH events unread, resolved once it is down to QUEUE_LOW. */
+  behind(): Promise<void> | undefined {
+    if (this.caughtUpP) return this.caughtUpP;
+    if (this.queued <= QUEUE_HIGH || this.abandoned || this.closed) return undefined;
+    return (this.caughtUpP = new Promise((resolve) => (this.caughtUp = resolve)));
+  }
+  private release(): void {
+    const r = this.caughtUp;
+    this.caughtUp = undefined;
+    this.caughtUpP = undefined;
+    r?.();
+  }
   /** Ends the stream; with an error, the consumer's next read throws it. */
   close(error?: unknown): void {
     this.closed = true;
     this.error = error;
+    this.release();
     this.waiting?.({ value: undefined, done: true });
+  }
+  private take(): T {
+    const v = this.items[this.head++];
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    if (this.caughtUp && this.queued <= QUEUE_LOW) this.release();
+    return v;
   }
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
     try {
       for (;;) {
-        if (this.items.length) yield this.items.shift()!;
+        if (this.queued) yield this.take();
         else if (this.closed) {
           if (this.error !== undefined) throw this.error;
           return;
@@ -96,6 +138,8 @@ class Channel<T> {
       if (!this.closed) {
         this.abandoned = true;
         this.items = [];
+        this.head = 0;
+        this.release();
         this.onAbandon();
       }
     }
@@ -160,7 +204,7 @@ export class FallbackChain {
       if (e.type === 'answer') answered = true;
       ch.push(e);
     };
-    this.settled = this.drive(req, emit, tokens, stop.signal)
+    this.settled = this.drive(req, emit, tokens, stop.signal, () => ch.behind())
       .finally(() => outer && unwatchAbort(outer, onOuter))
       .then(
         () => ch.close(),
@@ -169,7 +213,8 @@ export class FallbackChain {
     return ch;
   }
 
-  private async drive(req: ChainRequest, emit: (e: ChainEvent) => void, tokens: boolean, signal: AbortSignal): Promise<void> {
+  /** `behind`: a promise while the consumer of the events lags too far (the committed attempt's stream waits for it). */
+  private async drive(req: ChainRequest, emit: (e: ChainEvent) => void, tokens: boolean, signal: AbortSignal, behind: () => Promise<void> | undefined): Promise<void> {
     const o = this.opts;
     const random = o.random ?? Math.random;
     const t0 = now();
@@ -403,7 +448,7 @@ export class FallbackChain {
           committed = a;
           o.history?.add(a.provider.breakerKey, a.provider.name, { ttftMs: Math.max(0, a.firstTokenAt! - a.startedAt - allowanceMs) });
           await cancelOthers(a, 'hedge_lost');
-          a.pipe(tokens ? (text) => emit({ type: 'token', provider: a.provider.name, text }) : ignoreText);
+          a.pipe(tokens ? (text) => emit({ type: 'token', provider: a.provider.name, text }) : ignoreText, tokens ? behind : undefined);
           continue;
         }
         const out = await a.done;

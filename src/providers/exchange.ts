@@ -30,6 +30,8 @@ export class Exchange {
   private paused = false;
   private pendingAbort: Error | undefined;
   private wake: (() => void) | undefined;
+  /** Resolves `stopped()`: the exchange ended in an error (an abort, a clock, the connection). */
+  private onStop: (() => void) | undefined;
   private rawHeaders: RawHeaders | undefined;
   private parsedHeaders: Record<string, string> | undefined;
   headersArrived = false;
@@ -74,6 +76,7 @@ export class Exchange {
     // The client reports the abort through onError; until it does, the reader must not wait forever.
     this.error ??= reason;
     this.notify();
+    this.stopNow();
   }
 
   onConnect(abort: (reason?: Error) => void): void {
@@ -130,6 +133,19 @@ export class Exchange {
   onError(error: Error): void {
     this.error = error;
     this.notify();
+    this.stopNow();
+  }
+
+  private stopNow(): void {
+    const s = this.onStop;
+    this.onStop = undefined;
+    s?.();
+  }
+
+  /** Resolves when the exchange has failed or been aborted (a reader holding off for its own consumer still hears of it). */
+  stopped(): Promise<void> {
+    if (this.error) return Promise.resolve();
+    return new Promise((resolve) => (this.onStop = resolve));
   }
 
   /**

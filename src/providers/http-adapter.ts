@@ -455,6 +455,15 @@ export abstract class HttpAdapter implements ProviderAdapter {
           if (terminal === 'error') return;
           if (current.error) throw current.error;
           if (current.ended) break;
+          // A reader far behind (the chain's consumer) holds the rest back: what arrives meanwhile queues in the
+          // exchange, which pauses the socket once its queue is full, so the provider's writes wait too.
+          const behind = req.ready?.();
+          if (behind) {
+            clock.hold();
+            await Promise.race([behind, current.stopped()]);
+            clock.release();
+            continue;
+          }
           await current.wait();
         }
         // The end's time is when its bytes were read, not when they were decoded (a slice later, under load).

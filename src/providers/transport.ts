@@ -136,9 +136,25 @@ export class AttemptClock {
     this.stop?.(reason);
   }
 
+  /** The reader is holding the stream back (ChatRequest.ready): the idle clock waits for it, the total clock does not. */
+  private holding = false;
+
+  hold(): void {
+    this.holding = true;
+    this.arm();
+  }
+
+  /** The reader caught up: the idle clock starts again from now (what arrived meanwhile was not the provider's silence). */
+  release(): void {
+    this.holding = false;
+    this.lastActivity = Math.max(this.lastActivity, now());
+    this.arm();
+  }
+
   /** The first token arrived (at monotonic time `t`): the first-token clock stops and the idle clock starts. */
   firstToken(t: number): void {
-    this.lastActivity = t;
+    // Never back in time: text read off the socket during a hold is decoded after release() restarted the idle clock.
+    if (t > this.lastActivity) this.lastActivity = t;
     if (this.sawToken) return;
     this.sawToken = true;
     // Only an idle clock shorter than what is left of the current timer needs the timer moved.
@@ -155,7 +171,7 @@ export class AttemptClock {
 
   /** The deadline the timer must wake for next. */
   private nextDeadline(): number {
-    const idle = this.sawToken && this.timeouts.idleMs ? this.lastActivity + this.timeouts.idleMs : Infinity;
+    const idle = this.sawToken && this.timeouts.idleMs && !this.holding ? this.lastActivity + this.timeouts.idleMs : Infinity;
     return Math.min(this.totalAt, this.sawToken ? Infinity : this.firstTokenAt, idle);
   }
 
@@ -174,7 +190,7 @@ export class AttemptClock {
     // A timer can fire a little early against performance.now(): within 1 ms counts as due.
     const due = (at: number) => t + 1 >= at;
     if (!this.sawToken && due(this.firstTokenAt)) return this.fire('first_token');
-    if (this.sawToken && this.timeouts.idleMs && due(this.lastActivity + this.timeouts.idleMs)) return this.fire('idle');
+    if (this.sawToken && this.timeouts.idleMs && !this.holding && due(this.lastActivity + this.timeouts.idleMs)) return this.fire('idle');
     if (due(this.totalAt)) return this.fire('total');
     this.arm();
   };

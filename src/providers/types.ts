@@ -66,6 +66,12 @@ export interface ChatRequest extends Generation {
   deadline?: number;
   /** Extra body fields for this request only (bench --output-tokens: ignore_eos/min_tokens to servers known to take them); the OpenAI dialect sends them, Anthropic's does not. */
   extraBody?: Record<string, unknown>;
+  /**
+   * Asked after each network read of the body: a promise while whoever reads the events is too far behind.
+   * No more is read until it resolves (the connection pauses once the exchange's own queue is full), and the
+   * idle clock does not run meanwhile: the wait is the reader's, not the provider's. Bench never sets it.
+   */
+  ready?: () => Promise<void> | undefined;
 }
 
 /** Token counts normalised to one convention: inputTokens includes cached tokens and cache writes (OpenAI's, not Anthropic's). */

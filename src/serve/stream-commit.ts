@@ -64,6 +64,7 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
   // for each such client. What the socket could not take waits in the gateway: past `unread.bytes` a clock
   // starts, a drain (the client read it all) stops it, and when it runs out the response is dropped, and the
   // chain call (the provider's stream) cancelled with it. A client reading behind a fast burst drains in time.
+  // Past `unread.bytes` no more events are taken until it drains: the chain then holds the provider back.
   let corked = false;
   let behind: NodeJS.Timeout | undefined;
   let watching = false;
@@ -90,6 +91,19 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
       behind.unref();
     }
   };
+  /**
+   * Resolves once what waits in the gateway has gone to the socket (or the response is gone). Until then no
+   * more of the chain's events are taken, so the chain holds the provider's stream back (its queue is bounded)
+   * instead of reading the whole answer into memory for a client that is not reading it.
+   */
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done).off('close', done);
+        resolve();
+      };
+      res.on('drain', done).on('close', done);
+    });
   const send = (s: string) => {
     if (res.destroyed) return;
     if (!corked) {
@@ -123,6 +137,7 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
       if (ev.type === 'token') {
         if (committed) {
           if (!cut) send(frames.delta(ev.text));
+          if (!cut && !res.destroyed && res.writableLength > unread.bytes) await drained();
           continue;
         }
         held.push(ev.text);
