@@ -172,6 +172,23 @@ export async function until(condition: () => boolean | Promise<boolean>, what = 
   }
 }
 
+/**
+ * Resolves with `count()` once it has stopped changing: the same across two readings 250 ms apart (a stream
+ * whose sender stalled). Throws naming `what` after `ms`.
+ */
+export async function untilSettled(count: () => number, what: string, ms = 20_000): Promise<number> {
+  let last = -1;
+  await until(async () => {
+    const now = count();
+    const still = now === last;
+    last = now;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    return still && now === count();
+  }, what, ms);
+  return count();
+}
+
+
 /** Calls `call` one after another until it throws, at most `bound` times: how many returned, and what it threw (undefined if none did). */
 export async function untilThrows(call: () => Promise<unknown>, bound: number): Promise<{ returned: number; thrown: unknown }> {
   for (let returned = 0; returned < bound; returned++) {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, createRouter, UsageError, type CallRequest, type ChainEvent } from '../src/index.js';
-import { countingRelay, emulator, freePort, until } from './helpers.js';
+import { countingRelay, emulator, freePort, until, untilSettled } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -278,15 +278,7 @@ describe('library: a reader that falls behind holds the provider back', () => {
         break;
       }
       // The reader reads nothing now. What reaches the chain stops growing: the relay's count settles.
-      let last = -1;
-      await until(async () => {
-        const now = relay.bytes();
-        const still = now === last;
-        last = now;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-        return still && now === relay.bytes();
-      }, 'the provider\'s stream to stall', 20_000);
-      const stalled = relay.bytes();
+      const stalled = await untilSettled(() => relay.bytes(), 'the provider\'s stream to stall');
       await new Promise((resolve) => setTimeout(resolve, 1_000)); // over twice the idle clock
       expect(relay.bytes()).toBe(stalled);
       let answer: Extract<ChainEvent, { type: 'answer' }> | undefined;

@@ -9,7 +9,7 @@ import { createRouter } from '../src/router.js';
 import { messages } from '../src/serve/anthropic.js';
 import { chatCompletions } from '../src/serve/openai.js';
 import { Gateway, type GatewayLimits } from '../src/serve/server.js';
-import { countingRelay, emulator, until } from './helpers.js';
+import { countingRelay, emulator, until, untilSettled } from './helpers.js';
 
 const mock = await emulator({
   // A long answer paced over 20 s, far more than the socket buffers of a client that reads nothing take.
@@ -101,15 +101,7 @@ describe('a client that stops reading a stream', () => {
     gateways.push(gw);
     const before = floodRelay.bytes();
     const s = await pausedClient(port, 'flood');
-    let last = -1;
-    await until(async () => {
-      const now = floodRelay.bytes();
-      const still = now === last;
-      last = now;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      return still && now === floodRelay.bytes();
-    }, 'the provider\'s stream to stall', 20_000);
-    const stalled = floodRelay.bytes() - before;
+    const stalled = (await untilSettled(() => floodRelay.bytes(), 'the provider\'s stream to stall')) - before;
     // Over twice the provider's 400 ms idle clock: the wait is the client's, not a stalled provider.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(floodRelay.bytes() - before).toBe(stalled);
