@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
+import type { ServerResponse } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, run } from './cli-helpers.js';
-import { emulator } from './helpers.js';
+import { emulator, routeServer } from './helpers.js';
 import { onTerminal } from './pty-helpers.js';
 import { displayWidth } from '../src/format/width.js';
 
@@ -100,5 +101,31 @@ describe('bench on a real terminal', () => {
     const r = await run(['--config', config, 'bench', 'steady', '-n', '8', '-c', '1', '--format', 'json'], { env });
     expect(r.code).toBe(0);
     expect(r.stderr).not.toMatch(/done|ETA|\x1b/);
+  });
+});
+
+describe('ask on a real terminal', () => {
+  // Hand-written stream (the OpenAI dialect's chunk shape): an answer a prompt injection could produce, with
+  // an OSC 52 clipboard write, a screen clear, a colour, a carriage return that would hide what came before
+  // it, and a right-to-left override; one escape sequence is split across two chunks.
+  const pieces = ['Hello \x1b]52;c;ZXZpbA==\x07 world', ' \x1b', '[2Jcleared \x1b[31mred', ' safe\rhidden \u202eesrever'];
+  const chunk = (delta: object, finish: string | null = null) => `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  const sse = (res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.end(pieces.map((p) => chunk({ content: p })).join('') + chunk({}, 'stop') + 'data: [DONE]\n\n');
+  };
+
+  it("makes an answer's escape sequences, carriage returns and bidi overrides inert on the terminal, and keeps them for a pipe", async () => {
+    const upstream = await routeServer({ injected: sse });
+    const cfg = join(dir, 'injected.yaml');
+    writeFileSync(cfg, `providers:\n  injected: { api: openai, base_url: "${upstream.url('injected')}", model: m }\n`);
+    const tty = await onTerminal({ args: ['--config', cfg, 'ask', '--provider', 'injected', '--no-cache', 'hi'], env: { ...env, NO_COLOR: '1' } });
+    expect(tty.exit).toBe(0);
+    // The sequences lose their ESC and show as text; nothing reaches the terminal that acts on it.
+    expect(tty.output).toContain('Hello ]52;c;ZXZpbA== world [2Jcleared [31mred safehidden esrever');
+    for (const act of ['\x1b]52', '\x1b[2J', '\x1b[31m', '\u202e', 'safe\rhidden']) expect(tty.output).not.toContain(act);
+    // Piped, the answer is what the model sent, byte for byte.
+    const piped = await run(['--config', cfg, 'ask', '--provider', 'injected', '--no-cache', '-q', 'hi'], { env });
+    expect(piped.stdout).toBe(`${pieces.join('')}\n`);
   });
 });

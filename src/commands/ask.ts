@@ -10,6 +10,7 @@ import { FileAnswerCache } from '../state/cache.js';
 import { FileLatencyHistory } from '../state/latency.js';
 import { checkDuration, formatMs } from '../util/duration.js';
 import { readInputFile, readInputStream, type InputLimits } from '../util/read-input.js';
+import { forTerminal } from '../util/redact.js';
 import { StopSignals } from '../util/signals.js';
 import { choiceFlag, durationFlag, intFlag, numberFlag } from './options.js';
 
@@ -153,7 +154,7 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
             waiting?.clear();
             if (!live) return;
             streamed = true;
-            process.stdout.write(t);
+            process.stdout.write(forTerminal(t));
           },
           restart: (failed, error, next) => {
             answering = false;
@@ -189,7 +190,7 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
       process.stdout.write(askJson(result));
     } else if (result.source !== 'none') {
       // On a TTY the live answer was already shown as it came; cache and static answers are printed now.
-      if (!(result.source === 'live' && streamed)) process.stdout.write(result.content);
+      if (!(result.source === 'live' && streamed)) process.stdout.write(process.stdout.isTTY ? forTerminal(result.content) : result.content);
       if (!result.content.endsWith('\n')) process.stdout.write('\n');
     }
     if (!opts.quiet && !opts.json) process.stderr.write(`${askSummary(result, result.provider === null || cfg.providers.get(result.provider)?.price !== undefined)}\n`);

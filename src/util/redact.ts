@@ -243,6 +243,24 @@ export function stripControls(text: string): string {
 }
 
 /**
+ * What a model's answer may not put on a terminal, character by character: ESC and the other C0 controls
+ * but tab and newline (CR too: "safe\rrm -rf ~" shows only its second half), DEL, the C1 controls (U+009B
+ * opens a sequence as ESC [ does), and the bidi embeddings, overrides and isolates. Without its ESC an escape
+ * sequence is inert printable text ("[31m", "]52;c;…"), so a sequence split across two streamed pieces is
+ * made harmless piece by piece, with no state. Marks and zero-width characters stay: answers in right-to-left
+ * scripts use them.
+ */
+const TERMINAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * An answer's text made safe for a terminal: a prompt-injected answer cannot recolour, retitle, move the
+ * cursor, write the clipboard (OSC 52) or reorder what is shown. To a pipe or a file it is written as it came.
+ */
+export function forTerminal(text: string): string {
+  return text.replace(TERMINAL_UNSAFE, '');
+}
+
+/**
  * What a server said, made safe to show: secrets removed first (so a cut can never leave half a key),
  * then control characters, whitespace runs folded to one space, and finally cut to `max` characters.
  */
