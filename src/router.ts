@@ -6,7 +6,7 @@
 import { stringify } from 'yaml';
 import { FallbackChain, type ChainEvent, type ChainRequest, type ChainResult, type LiveSink } from './chain/chain.js';
 import type { HedgeSetting } from './chain/policy.js';
-import { hasKey, loadConfig, parseConfig, requireSomeProviders, SHIPPED_CONFIG } from './config/load.js';
+import { hasKey, loadConfig, parseConfig, requireSomeProviders, SHIPPED_CONFIG, TRY_DEMO } from './config/load.js';
 import type { ChainConfig, Config, ProviderConfig } from './config/types.js';
 import { CALL_DEFAULTS } from './defaults.js';
 import { RefusedFieldError, UsageError } from './errors.js';
@@ -84,6 +84,15 @@ export interface RouteInfo {
 
 export type BreakerView = { provider: string; model: string; state: 'closed' | 'open' | 'half_open' };
 
+/**
+ * The fixes a message gives a library caller, who has no --config or --demo flag to reach for. A command
+ * names itself (`who`); a caller that gives no `who` is a program using the library.
+ */
+const LIBRARY_FIX = {
+  tryDemo: 'or pass demo: true to createRouter (no keys needed)',
+  config: { given: 'check the config path passed to createRouter', none: 'create it or pass createRouter a config' },
+};
+
 /** A `provider/model` route opens an adapter per distinct model; past this many the oldest is closed. */
 const MAX_MODEL_ROUTES = 32;
 
@@ -98,6 +107,7 @@ export class Router {
   readonly history: LatencyHistory;
   private readonly warn: (m: string) => void;
   private readonly who: string;
+  private readonly tryDemo: string;
 
   constructor(
     readonly config: Config,
@@ -108,6 +118,7 @@ export class Router {
   ) {
     this.warn = opts.warn ?? (() => {});
     this.who = opts.who ?? 'router';
+    this.tryDemo = opts.who === undefined ? LIBRARY_FIX.tryDemo : TRY_DEMO;
     this.breakers = opts.stores?.breakers ?? new MemoryBreakers({ failures: config.ask.breakerFailures, cooldownMs: config.ask.breakerCooldownMs, probeTimeoutMs: CALL_DEFAULTS.deadlineMs });
     this.cache = opts.stores?.cache === undefined ? new MemoryAnswerCache(config.ask.cacheTtlMs) : opts.stores.cache;
     this.history = opts.stores?.history ?? new MemoryLatencyHistory();
@@ -133,7 +144,7 @@ export class Router {
     if (known && (!kind || known.kind === kind)) return known;
     const cfg = this.config;
     // providers: {} leaves the default chain empty: name that, not an empty list of key variables.
-    requireSomeProviders(cfg);
+    requireSomeProviders(cfg, this.tryDemo);
     let route: Route;
     const chain = kind !== 'provider' ? cfg.chains.get(name) : undefined;
     const provider = kind !== 'chain' && !chain ? cfg.providers.get(name) : undefined;
@@ -248,7 +259,7 @@ export class Router {
     for (const l of leftOut) this.warn(`${l.name} left out of ${kind === 'chain' ? `chain "${name}"` : 'the route'}: ${l.reason}`);
     if (providers.length === 0) {
       const vars = members.map((p) => p.apiKeyEnv).filter(Boolean);
-      throw new UsageError(`${who}: no provider of ${kind === 'chain' ? `chain "${name}"` : `"${name}"`} has its API key set; export ${vars.join(' or ')}, or try --demo (no keys needed)`);
+      throw new UsageError(`${who}: no provider of ${kind === 'chain' ? `chain "${name}"` : `"${name}"`} has its API key set; export ${vars.join(' or ')}, ${this.tryDemo}`);
     }
     return { name, kind, providers, chain, leftOut };
   }
@@ -297,7 +308,7 @@ export async function createRouter(opts: RouterOptions = {}): Promise<Router> {
     return new Router(cfg, env, opts, { server, open, names: [...byName.keys()] });
   }
   const c = opts.config;
-  const cfg = isParsed(c) ? c : typeof c === 'object' && c !== null ? parseConfig(stringify(c, { aliasDuplicateObjects: false }), '(config object)') : loadConfig(c, env);
+  const cfg = isParsed(c) ? c : typeof c === 'object' && c !== null ? parseConfig(stringify(c, { aliasDuplicateObjects: false }), '(config object)') : loadConfig(c, env, opts.who === undefined ? LIBRARY_FIX.config : undefined);
   return new Router(cfg, env, opts);
 }
 

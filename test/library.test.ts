@@ -420,3 +420,21 @@ describe('library: a key pasted into the config', () => {
     expect(message).toBe(problems.join('\n'));
   });
 });
+
+describe('library: the fix a message gives is one a program can apply', () => {
+  it('names createRouter\'s config and demo options, not the CLI\'s --config and --demo flags', async () => {
+    const missing = join(mkdtempSync(join(tmpdir(), 'llmf-lib-')), 'nope.yaml');
+    const e1 = await createRouter({ config: missing }).catch((x: unknown) => x);
+    expect(e1).toBeInstanceOf(ConfigError);
+    expect((e1 as Error).message).toBe(`${missing}: cannot read config (no such file); check the config path passed to createRouter`);
+
+    const noKey = await createRouter({ config: { providers: { p: { api: 'openai', base_url: 'https://api.example.com/v1', model: 'm', api_key_env: 'P_KEY' } } }, env: {} });
+    const hi: CallRequest = { messages: [{ role: 'user', content: 'hi' }] };
+    await expect(noKey.chat(hi)).rejects.toThrow(new UsageError('router: no provider of chain "default" has its API key set; export P_KEY, or pass demo: true to createRouter (no keys needed)'));
+    await noKey.close();
+
+    const empty = await createRouter({ config: { providers: {} }, env: {} });
+    await expect(empty.chat(hi)).rejects.toThrow('(config object): no providers configured (providers: is empty); add one under providers: (see the shipped providers.yaml), or pass demo: true to createRouter (no keys needed)');
+    await empty.close();
+  });
+});

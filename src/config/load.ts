@@ -18,12 +18,15 @@ import { Validator, type Problem } from './validate.js';
 /** The providers.yaml shipped in the package (two levels above dist/config/). */
 export const SHIPPED_CONFIG = fileURLToPath(new URL('../../providers.yaml', import.meta.url));
 
+/** The way to a run without keys, as a command's user asks for it (the library names its own `demo: true`). */
+export const TRY_DEMO = 'or try --demo (no keys needed)';
+
 /**
  * providers: {} is a valid file but leaves nothing to run: say that, not "export , or try --demo" (an empty
- * list of key variables). Commands that need a provider call this first.
+ * list of key variables). Commands that need a provider call this first; the library says its own way to the demo.
  */
-export function requireSomeProviders(cfg: Config): void {
-  if (cfg.providers.size === 0) throw new UsageError(`${cfg.file}: no providers configured (providers: is empty); add one under providers: (see the shipped providers.yaml), or try --demo (no keys needed)`);
+export function requireSomeProviders(cfg: Config, tryDemo = TRY_DEMO): void {
+  if (cfg.providers.size === 0) throw new UsageError(`${cfg.file}: no providers configured (providers: is empty); add one under providers: (see the shipped providers.yaml), ${tryDemo}`);
 }
 
 /** Lookup order: --config, $LLM_FALLBACK_CONFIG, ./providers.yaml, the shipped file. */
@@ -35,14 +38,17 @@ export function findConfigFile(explicit: string | undefined, env: NodeJS.Process
   return SHIPPED_CONFIG;
 }
 
-export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.env): Config {
+/** How a command's user names a config file, for the fix an unreadable file's message gives; the library passes its own. */
+export const CONFIG_FIX = { given: 'check the --config path', none: 'create it or pass --config FILE' };
+
+export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.env, fix = CONFIG_FIX): Config {
   const file = findConfigFile(explicit, env);
   let text: string;
   try {
     text = readBounded(file);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    const how = explicit ? 'check the --config path' : env.LLM_FALLBACK_CONFIG ? 'check $LLM_FALLBACK_CONFIG' : 'create it or pass --config FILE';
+    const how = explicit ? fix.given : env.LLM_FALLBACK_CONFIG ? 'check $LLM_FALLBACK_CONFIG' : fix.none;
     if (e instanceof InputFileError && e.reason === 'missing') throw new ConfigError([`${display(file)}: cannot read config (no such file); ${how}`]);
     if (e instanceof InputFileError) throw new ConfigError([`${display(file)}: cannot read config: it ${e.detail}${e.reason === 'pipe' || e.reason === 'denied' ? '' : `; ${how}`}`]);
     throw e;
