@@ -119,6 +119,26 @@ describe('a client that stops reading a stream', () => {
     expect(floodRelay.bytes() - before).toBeGreaterThan(stalled * 1.5);
   }, 40_000);
 
+  it('a client that pipelines streams and goes away ends them all: their calls are cancelled and its slots come back', async () => {
+    // Node closes a response only once it has had the connection: the ones queued behind the first never heard
+    // their connection go, and stayed in flight for ever, holding the client's slots and their chain calls.
+    const { gw, port, logs } = await start({ maxConcurrentPerClient: 3 });
+    gateways.push(gw);
+    mock.resetStats();
+    // More rounds than the client has slots for a leaked one: a leak shows as a round that never ends (or a 429).
+    for (let round = 1; round <= 3; round++) {
+      // The burst's 4 MB wait in the gateway (past max_unread it waits to drain); the paced answer waits its turn.
+      const s = await pausedClient(port, 'long', 'burst', 'paced');
+      await until(() => gw.inFlightCount === 3, 'the three requests to be taken', 10_000);
+      s.destroy();
+      await until(() => gw.inFlightCount === 0, `round ${round}: every request to end`, 10_000);
+      expect(logs.filter((l) => / 499 route=(long|burst|paced) /.test(l))).toHaveLength(3 * round);
+    }
+    // The paced answer takes 1.5 s: a call that was not cancelled would have run to its end by now.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(mock.stats().paced).toMatchObject({ requests: 3, ok: 0 });
+  }, 40_000);
+
   it('a pipelined stream queued behind another is not taken for an unread one: both reach a client that reads', async () => {
     const { gw, port, logs } = await start({ maxUnreadBytes: 16 * 1024, unreadMs: 300 });
     gateways.push(gw);

@@ -248,6 +248,7 @@ export class Gateway {
     if (counted) this.metrics?.requestStarted();
     this.inFlight.add(x);
     res.once('close', () => this.finish(x, counted));
+    closeWithConnection(req, res);
     try {
       await this.dispatch(x);
     } catch (e) {
@@ -389,6 +390,24 @@ export class Gateway {
       if (this.inFlight.size === 0) this.idle?.();
     }
   }
+}
+
+/**
+ * Node closes a response only once it has had the connection: a response pipelined behind another whose
+ * connection went first is never closed (Node destroys only its request), so all that waits for its 'close'
+ * (the in-flight count, the client's slot, the chain call, a stream waiting for a drain) would wait for ever.
+ * Such a response is closed here when its connection closes.
+ */
+function closeWithConnection(req: IncomingMessage, res: ServerResponse): void {
+  if (res.socket) return;
+  const socket = req.socket;
+  const gone = () => {
+    if (res.socket) return; // it had its turn on the connection meanwhile: Node closes it
+    res.destroy();
+    res.emit('close');
+  };
+  socket.once('close', gone);
+  res.once('close', () => socket.off('close', gone));
 }
 
 /**
