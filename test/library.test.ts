@@ -311,6 +311,27 @@ describe('library: a reader that falls behind holds the provider back', () => {
       await router.close();
     }
   });
+
+  it('a reader that stays behind past the provider\'s total clock: the attempt times out saying so, and the provider\'s breaker does not move', { timeout: 60_000 }, async () => {
+    const server = await fast;
+    // One failure opens a breaker: a timeout blamed on the provider would open this one.
+    const router = await createRouter({ config: { defaults: { breaker_failures: 1 }, providers: { fast: { api: 'openai', base_url: server.baseUrl('fast'), model: 'm', timeouts: { total: '1500ms' } } } }, env: {} });
+    try {
+      const it = router.stream({ model: 'fast', messages: [{ role: 'user', content: 'Write a very long story.' }], maxTokens: 50_000, cache: false })[Symbol.asyncIterator]();
+      for (let r = await it.next(); !r.done && r.value.type !== 'token'; r = await it.next());
+      // The provider could send its whole answer well within its 1.5 s; the reader holds it back for longer.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      let answer: Extract<ChainEvent, { type: 'answer' }> | undefined;
+      for (let r = await it.next(); !r.done; r = await it.next()) if (r.value.type === 'answer') answer = r.value;
+      await router.settled();
+      const [attempt] = answer!.result.attempts;
+      expect(attempt).toMatchObject({ provider: 'fast', error_class: 'timeout', error_detail: 'timeout:total' });
+      expect(attempt.error_message).toBe('fast: total timeout after 1500ms, while the reader was behind (the provider was held back for it)');
+      expect(router.breakerStates()).toEqual([{ provider: 'fast', model: 'm', state: 'closed' }]);
+    } finally {
+      await router.close();
+    }
+  });
 });
 
 describe('library: a request from plain JavaScript', () => {

@@ -56,10 +56,11 @@ export function countsAgainstProvider(c: string): boolean {
  * Whether a failed attempt moves its provider's breaker: a failure of the provider's health class,
  * unless our proxy failed before the provider was reached (refused us, wrong password, down, silent).
  * That is this machine's fault: counted, a bad HTTPS_PROXY on one replica would open the breakers every
- * replica shares, and the provider would stay skipped after the proxy is fixed.
+ * replica shares, and the provider would stay skipped after the proxy is fixed. Nor when a clock ran out
+ * while the caller's reader held the stream back: the provider was answering, the reader was behind.
  */
 export function blamesProvider(err: ProviderError): boolean {
-  return countsAgainstProvider(err.errorClass) && !err.atProxy;
+  return countsAgainstProvider(err.errorClass) && !err.atProxy && !err.byReader;
 }
 
 export interface ProviderErrorInit {
@@ -78,6 +79,8 @@ export interface ProviderErrorInit {
   providerCode?: string;
   /** The outbound proxy failed before the provider was reached (see blamesProvider). */
   atProxy?: boolean;
+  /** A clock ran out while the reader held the stream back (ChatRequest.ready): the reader's wait, not the provider's failure (see blamesProvider). */
+  byReader?: boolean;
 }
 
 export class ProviderError extends Error {
@@ -91,6 +94,7 @@ export class ProviderError extends Error {
   readonly networkCode?: string;
   readonly providerCode?: string;
   readonly atProxy: boolean;
+  readonly byReader: boolean;
 
   constructor(init: ProviderErrorInit) {
     // Every message and header may carry server text: secrets and terminal controls go here, once.
@@ -106,6 +110,7 @@ export class ProviderError extends Error {
     this.networkCode = init.networkCode;
     this.providerCode = init.providerCode === undefined ? undefined : serverText(init.providerCode, 200);
     this.atProxy = init.atProxy ?? false;
+    this.byReader = init.byReader ?? false;
   }
 
   /** e.g. "timeout:first_token", "network:ECONNREFUSED", "rate_limit" */

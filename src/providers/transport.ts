@@ -138,6 +138,8 @@ export class AttemptClock {
 
   /** The reader is holding the stream back (ChatRequest.ready): the idle clock waits for it, the total clock does not. */
   private holding = false;
+  /** A clock (the total, or the call's deadline) ran out while the reader held the stream: the wait was the reader's. */
+  private firedHolding = false;
 
   hold(): void {
     this.holding = true;
@@ -198,6 +200,7 @@ export class AttemptClock {
   private fire(phase: TimeoutPhase): void {
     if (this.phase || this.stopped) return;
     this.phase = phase;
+    this.firedHolding = this.holding;
     this.halt(new Error(`${phase} timeout`));
   }
 
@@ -219,11 +222,14 @@ export class AttemptClock {
       total: this.totalMs,
     };
     const limit = limits[phase];
+    // Run out while the reader held the stream back, the time was the reader's: not the provider's failure.
+    const byReader = this.firedHolding && phase === this.phase;
     return new ProviderError({
       errorClass: 'timeout',
       provider,
       timeoutPhase: phase,
-      message: `${provider}: ${phase.replace('_', ' ')} timeout${limit ? ` after ${limit}ms` : ''}${phase === 'total' && this.byDeadline ? ' (what was left of the call\'s deadline)' : ''}`,
+      byReader,
+      message: `${provider}: ${phase.replace('_', ' ')} timeout${limit ? ` after ${limit}ms` : ''}${phase === 'total' && this.byDeadline ? ' (what was left of the call\'s deadline)' : ''}${byReader ? ', while the reader was behind (the provider was held back for it)' : ''}`,
     });
   }
 }
