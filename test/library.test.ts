@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createRouter, UsageError, type CallRequest, type ChainEvent } from '../src/index.js';
+import { ConfigError, createRouter, MemoryLatencyHistory, UsageError, type CallRequest, type ChainEvent } from '../src/index.js';
 import { countingRelay, emulator, freePort, until, untilSettled } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -268,7 +268,8 @@ describe('library: a reader that falls behind holds the provider back', () => {
     const server = await fast;
     const relay = await countingRelay(server.baseUrl('fast'));
     // An idle clock far shorter than the pause: the reader's wait must not count as the provider's silence.
-    const router = await createRouter({ config: { providers: { fast: { api: 'openai', base_url: relay.url, model: 'm', timeouts: { idle: '400ms' } } } }, env: {} });
+    const history = new MemoryLatencyHistory();
+    const router = await createRouter({ config: { providers: { fast: { api: 'openai', base_url: relay.url, model: 'm', timeouts: { idle: '400ms' } } } }, env: {}, stores: { history } });
     try {
       const it = router.stream({ model: 'fast', messages: [{ role: 'user', content: 'Write a very long story.' }], maxTokens: 50_000, cache: false })[Symbol.asyncIterator]();
       let text = '';
@@ -307,6 +308,12 @@ describe('library: a reader that falls behind holds the provider back', () => {
       expect(ready).toBeGreaterThan(0);
       expect(ready).toBeLessThan(8_000);
       expect(relay.bytes()).toBeGreaterThan(stalled * 1.5);
+      // The reader's pause is among this answer's gaps between tokens: the idle clock is not learnt from it
+      // (its time to first token is).
+      await router.settled();
+      const [samples] = Object.values(history.records);
+      expect(samples.ttft_ms).toHaveLength(1);
+      expect(samples.max_gap_ms).toEqual([]);
     } finally {
       await router.close();
     }

@@ -46,6 +46,11 @@ export class LiveAttempt {
   /** Set with the listener: a promise while whoever reads the passed-on text is too far behind (ChatRequest.ready). */
   private behind: (() => Promise<void> | undefined) | undefined;
   private buffered: string[] = [];
+  /**
+   * The reader held this attempt's stream back at least once: its longest gap between tokens may then be the
+   * reader's wait, and says nothing of the provider (the chain learns no idle clock from it).
+   */
+  heldBack = false;
   /** The adapter redacts each piece; a key a server echoed split across two pieces is caught here. */
   private readonly redactor = new StreamRedactor();
   private readonly fold = new StreamFold({
@@ -114,7 +119,11 @@ export class LiveAttempt {
           stream: true,
           signal: this.controller.signal,
           deadline,
-          ready: () => this.behind?.(),
+          ready: () => {
+            const wait = this.behind?.();
+            if (wait) this.heldBack = true;
+            return wait;
+          },
           timeouts: { connectMs: p.timeouts.connect, firstTokenMs: this.clocks.firstTokenMs, idleMs: this.clocks.idleMs, totalMs: p.timeouts.total },
         },
         fold,

@@ -374,7 +374,8 @@ export class FallbackChain {
       const p = a.provider;
       const answerCost = record(p, a, out, 'success');
       later(() => o.breakers?.success(p.breakerKey, p.name) ?? Promise.resolve());
-      o.history?.add(p.breakerKey, p.name, { maxGapMs: out.maxGap });
+      // A stream the reader held back has the reader's waits among its gaps: the idle clock is not learnt from it.
+      if (!a.heldBack) o.history?.add(p.breakerKey, p.name, { maxGapMs: out.maxGap });
       const truncated = out.finish === 'length';
       if (o.cache && !truncated) {
         const c = o.cache;
