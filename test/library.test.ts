@@ -262,7 +262,11 @@ describe('library: router.stream() starts on the first read', () => {
 describe('library: a reader that falls behind holds the provider back', () => {
   // A long answer streamed as fast as the emulator can write it (40,000 tokens, no gap: megabytes of SSE),
   // through a relay that counts what reaches the chain's connection.
-  const fast = emulator({ fast: { dialect: 'openai', model: 'm', ttft: { dist: 'constant', value: 1 }, itl: { dist: 'constant', value: 0 }, output_tokens: { dist: 'constant', value: 40_000 } } });
+  // mid: 3,000 tokens, past the chain's 1,024 but within one exchange queue: read to its end while held.
+  const fast = emulator({
+    fast: { dialect: 'openai', model: 'm', ttft: { dist: 'constant', value: 1 }, itl: { dist: 'constant', value: 0 }, output_tokens: { dist: 'constant', value: 40_000 } },
+    mid: { dialect: 'openai', model: 'm', ttft: { dist: 'constant', value: 1 }, itl: { dist: 'constant', value: 0 }, output_tokens: { dist: 'constant', value: 3_000 } },
+  });
 
   it('a reader that stops for a while: the provider\'s stream stalls at a bounded amount, the idle clock waits, and the whole answer arrives once it reads', { timeout: 60_000 }, async () => {
     const server = await fast;
@@ -314,6 +318,35 @@ describe('library: a reader that falls behind holds the provider back', () => {
       const [samples] = Object.values(history.records);
       expect(samples.ttft_ms).toHaveLength(1);
       expect(samples.max_gap_ms).toEqual([]);
+    } finally {
+      await router.close();
+    }
+  });
+
+  it('a caller that cancels while its reader is behind ends the call, though the provider\'s whole answer was already read', { timeout: 60_000 }, async () => {
+    const server = await fast;
+    const router = await createRouter({ config: { providers: { mid: { api: 'openai', base_url: server.baseUrl('mid'), model: 'm' } } }, env: {} });
+    const ac = new AbortController();
+    try {
+      const it = router.stream({ model: 'mid', messages: [{ role: 'user', content: 'Write a story.' }], maxTokens: 5_000, cache: false, signal: ac.signal })[Symbol.asyncIterator]();
+      for (let r = await it.next(); !r.done && r.value.type !== 'token'; r = await it.next());
+      // The reader reads nothing: the chain holds the rest, and the whole response arrives in the exchange meanwhile.
+      await until(() => server.stats().mid.ok === 1, 'the emulator to finish writing the answer');
+      await new Promise((resolve) => setTimeout(resolve, 200)); // for its last bytes to cross loopback
+      ac.abort();
+      // The call ends without the reader reading on: before, it waited for the reader (settled() and close() hung).
+      const settled = await Promise.race([router.settled().then(() => 'settled'), new Promise((resolve) => setTimeout(() => resolve('still running'), 5_000))]);
+      expect(settled).toBe('settled');
+      let answer: Extract<ChainEvent, { type: 'answer' }> | undefined;
+      let tokens = 0;
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        if (r.value.type === 'answer') answer = r.value;
+        else if (r.value.type === 'token') tokens++;
+      }
+      expect(answer!.result).toMatchObject({ source: 'none', error: { class: 'cancelled' } });
+      expect(answer!.result.attempts.map((a) => [a.decision, a.error_class])).toEqual([['stop', 'cancelled']]);
+      // What the chain held for the reader came; the rest of the cancelled answer was not handed on.
+      expect(tokens).toBeLessThan(2_999);
     } finally {
       await router.close();
     }

@@ -460,8 +460,10 @@ export abstract class HttpAdapter implements ProviderAdapter {
           const behind = req.ready?.();
           if (behind) {
             clock.hold();
-            await Promise.race([behind, current.stopped()]);
+            await Promise.race([behind, current.stopped(), clock.whenCancelled()]);
             clock.release();
+            // Cancelled meanwhile: the rest is nobody's (and a response read to its end had nothing to abort).
+            if (clock.userAborted) throw new Error('cancelled');
             continue;
           }
           await current.wait();

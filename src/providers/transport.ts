@@ -131,6 +131,11 @@ export class AttemptClock {
   }
 
   private halt(reason: Error): void {
+    if (this.userAborted) {
+      const c = this.onCancel;
+      this.onCancel = undefined;
+      c?.();
+    }
     if (this.stopped) return;
     this.stopped = reason;
     this.stop?.(reason);
@@ -140,6 +145,16 @@ export class AttemptClock {
   private holding = false;
   /** A clock (the total, or the call's deadline) ran out while the reader held the stream: the wait was the reader's. */
   private firedHolding = false;
+  private onCancel: (() => void) | undefined;
+
+  /**
+   * Resolves when the caller cancels (its signal, or a consumer that stopped reading). A reader holding the
+   * stream back waits for it too: with the whole response already read, there is no exchange left to abort.
+   */
+  whenCancelled(): Promise<void> {
+    if (this.userAborted) return Promise.resolve();
+    return new Promise((resolve) => (this.onCancel = resolve));
+  }
 
   hold(): void {
     this.holding = true;
