@@ -10,7 +10,7 @@
  */
 export { createRouter, Router } from './router.js';
 export type { BreakerView, CallRequest, Route, RouteInfo, RouterOptions } from './router.js';
-export type { Attempt, ChainEvent, ChainResult, Decision, LiveSink } from './chain/events.js';
+export type { Attempt, ChainErrorClass, ChainEvent, ChainResult, Decision, LiveSink } from './chain/events.js';
 export type { ChatMessage, FinishReason, Reasoning, ReasoningEffort, Sampling, Usage } from './providers/types.js';
 export type { ProviderHandle } from './providers/handle.js';
 export type { Config, ChainConfig, ProviderConfig, Price } from './config/types.js';

@@ -139,7 +139,7 @@ export class Router {
    * then `provider/model`.
    */
   route(name = 'default', kind?: 'chain' | 'provider', who = this.who): Route {
-    if (this.closed) throw new Error('the router is closed');
+    if (this.closed) throw new UsageError(`${who}: this router is closed; create a new one with createRouter for more calls`);
     const known = this.routesByName.get(name);
     if (known && (!kind || known.kind === kind)) return known;
     const cfg = this.config;

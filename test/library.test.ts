@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createRouter, MemoryLatencyHistory, UsageError, type CallRequest, type ChainEvent } from '../src/index.js';
+import { ConfigError, createRouter, MemoryLatencyHistory, UsageError, type CallRequest, type ChainErrorClass, type ChainEvent, type ErrorClass } from '../src/index.js';
 import { countingRelay, emulator, freePort, until, untilSettled } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -345,6 +345,10 @@ describe('library: a reader that falls behind holds the provider back', () => {
       }
       expect(answer!.result).toMatchObject({ source: 'none', error: { class: 'cancelled' } });
       expect(answer!.result.attempts.map((a) => [a.decision, a.error_class])).toEqual([['stop', 'cancelled']]);
+      // The classes are typed (tsc checks this file): a program can narrow and switch over them.
+      const why: ChainErrorClass | undefined = answer!.result.error?.class;
+      const attemptClass: ErrorClass | null = answer!.result.attempts[0].error_class;
+      expect([why, attemptClass]).toEqual(['cancelled', 'cancelled']);
       // What the chain held for the reader came; the rest of the cancelled answer was not handed on.
       expect(tokens).toBeLessThan(2_999);
     } finally {
@@ -497,5 +501,13 @@ describe('library: the fix a message gives is one a program can apply', () => {
     const empty = await createRouter({ config: { providers: {} }, env: {} });
     await expect(empty.chat(hi)).rejects.toThrow('(config object): no providers configured (providers: is empty); add one under providers: (see the shipped providers.yaml), or pass demo: true to createRouter (no keys needed)');
     await empty.close();
+  });
+
+  it('a call on a closed router is a UsageError that says what to do', async () => {
+    const router = await createRouter({ demo: true });
+    await router.close();
+    const e = await router.chat({ messages: [{ role: 'user', content: 'hi' }] }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(UsageError);
+    expect((e as Error).message).toBe('router: this router is closed; create a new one with createRouter for more calls');
   });
 });

@@ -8,7 +8,7 @@ import { now } from '../util/clock.js';
 import { estimatePromptTokens, estimateTextTokens } from '../util/tokens.js';
 import { roundMs as round } from '../util/time.js';
 import { LiveAttempt, type Outcome } from './attempt.js';
-import type { Attempt, ChainEvent, ChainProvider, ChainRequest, ChainResult, Decision, LiveSink } from './events.js';
+import type { Attempt, ChainErrorClass, ChainEvent, ChainProvider, ChainRequest, ChainResult, Decision, LiveSink } from './events.js';
 import type { Usage } from '../providers/types.js';
 import { nextWake } from './hedge.js';
 import { attemptClocks, failureKind, pickNext, retryDelay, type HedgeSetting, type Slot } from './policy.js';
@@ -486,7 +486,7 @@ export class FallbackChain {
   }
 
   /** Why nothing answered, in words the caller can act on. */
-  private noAnswer(attempts: Attempt[], error: ProviderError | null, promptTokens: number, req: ChainRequest, pastDeadline: boolean): { class: string; message: string } {
+  private noAnswer(attempts: Attempt[], error: ProviderError | null, promptTokens: number, req: ChainRequest, pastDeadline: boolean): { class: ChainErrorClass; message: string } {
     const tried = attempts.some((a) => a.decision !== 'skipped_breaker_open' && a.decision !== 'skipped_context_window');
     let message: string;
     if (!tried && attempts.length > 0 && attempts.every((a) => a.decision === 'skipped_context_window')) {

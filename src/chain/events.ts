@@ -1,6 +1,9 @@
-import type { ProviderError } from '../providers/errors.js';
+import type { ErrorClass, ProviderError } from '../providers/errors.js';
 import type { ProviderHandle, ServerAddress } from '../providers/handle.js';
 import type { ChatMessage, FinishReason, Generation, SentSettings, Usage } from '../providers/types.js';
+
+/** Why a call got no answer: a provider's error class, or `unavailable` when no provider was tried (or none said why). */
+export type ChainErrorClass = ErrorClass | 'unavailable';
 
 /** The parts of a provider handle the chain reads. */
 export type ChainProvider = Pick<ProviderHandle, 'name' | 'model' | 'adapter' | 'price' | 'contextWindow' | 'timeouts' | 'breakerKey'> & Partial<Pick<ProviderHandle, 'server'>>;
@@ -25,7 +28,7 @@ export interface Attempt {
   /** First content or reasoning token, from the attempt's start. */
   ttft_ms: number | null;
   status: number | null;
-  error_class: string | null;
+  error_class: ErrorClass | null;
   error_detail: string | null;
   error_message: string | null;
   decision: Decision;
@@ -74,7 +77,7 @@ export interface ChainResult {
   ttft_ms: number | null;
   attempts: Attempt[];
   /** Why no answer came (source "none"), or why the chain stopped early. */
-  error: { class: string; message: string } | null;
+  error: { class: ChainErrorClass; message: string } | null;
 }
 
 /** What `chain.stream()` yields, in order; `run()` folds them into a ChainResult. */

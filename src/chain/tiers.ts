@@ -1,5 +1,5 @@
 import type { AnswerCache } from '../state/cache.js';
-import type { Attempt, ChainResult } from './events.js';
+import type { Attempt, ChainErrorClass, ChainResult } from './events.js';
 
 export interface TierInput {
   attempts: Attempt[];
@@ -8,7 +8,7 @@ export interface TierInput {
   cache?: { store: AnswerCache; key: () => string };
   staticMessage?: string;
   /** Why no live answer came: used when neither tier has one. */
-  error: { class: string; message: string };
+  error: { class: ChainErrorClass; message: string };
   /** The chain stopped on purpose (cancelled, a content-filter refusal): no tier may answer in its place. */
   stopped: boolean;
 }

@@ -11,6 +11,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { ChainEvent, ChainResult } from '../chain/chain.js';
+import type { ChainErrorClass } from '../chain/events.js';
 import type { StreamCommit } from '../config/types.js';
 import { SERVE_DEFAULTS } from '../defaults.js';
 import type { Route } from '../router.js';
@@ -35,7 +36,7 @@ export interface StreamOutcome {
   /** The status line went out: the client got a stream (complete, or ended by an error event). */
   committed: boolean;
   /** Why a committed stream ended with an error event instead of its answer. */
-  cut?: { class: string; message: string };
+  cut?: { class: ChainErrorClass; message: string };
 }
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' } as const;
@@ -126,10 +127,15 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
     if (!res.destroyed) res.write(out);
   };
   const liveHead = (): ReplyHead => ({ provider, model: modelOf(route, provider), attempts: requests, source: 'live' });
-  const end = (head: ReplyHead, latencyMs: number, e: { class: string; message: string }) => {
-    cut = e;
+  /** Ends a committed stream with an error event (the class may be the gateway's own, gateway_error). */
+  const endWithError = (head: ReplyHead, latencyMs: number, e: { class: string; message: string }) => {
     if (!res.destroyed) res.end(summary(head, latencyMs, e.class) + frames.error(e));
     abort();
+  };
+  /** Ends a committed stream with the chain's error, kept as the outcome's `cut`. */
+  const end = (head: ReplyHead, latencyMs: number, e: { class: ChainErrorClass; message: string }) => {
+    cut = e;
+    endWithError(head, latencyMs, e);
   };
 
   try {
@@ -183,7 +189,7 @@ export async function streamAnswer(events: AsyncIterable<ChainEvent>, plan: Stre
     }
   } catch (e) {
     // A committed stream must not end as if complete, whatever went wrong.
-    if (committed && !cut) end({ ...liveHead(), source: 'none' }, performance.now() - t0, { class: 'gateway_error', message: 'the gateway failed while streaming' });
+    if (committed && !cut) endWithError({ ...liveHead(), source: 'none' }, performance.now() - t0, { class: 'gateway_error', message: 'the gateway failed while streaming' });
     throw e;
   } finally {
     timer?.cancel();

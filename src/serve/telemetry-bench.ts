@@ -8,15 +8,16 @@
  * hedges, cache/static/none tiers) over the shipped providers.yaml's 9 providers and 3 chains.
  */
 import type { Attempt, ChainResult, Decision } from '../chain/events.js';
+import type { ErrorClass } from '../providers/errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { OtlpTraceExporter } from './otlp.js';
 
 const PROVIDERS = ['holysheep', 'deepseek', 'kimi', 'minimax', 'openai', 'anthropic', 'gemini', 'openrouter', 'ollama'];
 const CHAINS: Record<string, string[]> = { default: ['holysheep', 'deepseek', 'kimi', 'minimax'], western: ['openai', 'anthropic', 'gemini'], 'local-first': ['ollama', 'deepseek', 'kimi'] };
-const ERRORS = ['overloaded', 'rate_limit', 'server', 'timeout_first_token', 'reset'];
+const ERRORS: ErrorClass[] = ['overloaded', 'rate_limit', 'server', 'timeout', 'network'];
 const usage = { inputTokens: 812, cachedInputTokens: 0, outputTokens: 240, reasoningTokens: 0 };
 
-function attempt(provider: string, decision: Decision, start: number, error: string | null): Attempt {
+function attempt(provider: string, decision: Decision, start: number, error: ErrorClass | null): Attempt {
   const ok = decision === 'success';
   return {
     provider,
@@ -47,7 +48,7 @@ function results(): [string, ChainResult][] {
     for (let i = 0; i < ps.length - 1; i++) {
       for (const err of [...ERRORS, 'skip', 'hedge', 'retry']) {
         const first =
-          err === 'skip' ? attempt(ps[i], 'skipped_breaker_open', 0, null) : err === 'hedge' ? attempt(ps[i], 'hedge_lost', 0, 'cancelled') : err === 'retry' ? attempt(ps[i], 'retry', 0, 'rate_limit') : attempt(ps[i], 'fallover', 0, err);
+          err === 'skip' ? attempt(ps[i], 'skipped_breaker_open', 0, null) : err === 'hedge' ? attempt(ps[i], 'hedge_lost', 0, 'cancelled') : err === 'retry' ? attempt(ps[i], 'retry', 0, 'rate_limit') : attempt(ps[i], 'fallover', 0, err as ErrorClass);
         const answer = attempt(ps[i + 1], 'success', 40, null);
         out.push([chain, { source: 'live', content: 'x', provider: answer.provider, model: answer.model, usage, finish_reason: 'stop', truncated: false, cost_usd: 0.000412, cost_estimated: false, failed_attempts_cost_usd: 0, latency_ms: 1880.7, ttft_ms: 450.3, attempts: [first, answer], error: null }]);
       }
