@@ -456,8 +456,10 @@ export abstract class HttpAdapter implements ProviderAdapter {
           if (current.error) throw current.error;
           if (current.ended) break;
           // A reader far behind (the chain's consumer) holds the rest back: what arrives meanwhile queues in the
-          // exchange, which pauses the socket once its queue is full, so the provider's writes wait too.
-          const behind = req.ready?.();
+          // exchange, which pauses the socket once its queue is full, so the provider's writes wait too. Once the
+          // finish is handed on only trailing bytes are drained: nothing is held then (a clock must not end a
+          // complete answer while it waits).
+          const behind = terminal ? undefined : req.ready?.();
           if (behind) {
             clock.hold();
             await Promise.race([behind, current.stopped(), clock.whenCancelled()]);
