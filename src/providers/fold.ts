@@ -27,8 +27,8 @@ export class StreamFold {
   sentAt: number | undefined = undefined;
   /** How many requests went out for this one call (2 when the adapter resent after a rejection). */
   requestsSent = 0;
-  /** The settings the last request carried: after a resend, the request the answer came to. */
-  sent: SentSettings | undefined = undefined;
+  /** The last request_sent: its settings are read only if someone asks (`sent`). */
+  private lastSent: { sent: SentSettings } | undefined = undefined;
   /** The last response's headers: when they arrived and their status. */
   headersAt: number | undefined = undefined;
   status: number | undefined = undefined;
@@ -67,6 +67,11 @@ export class StreamFold {
     this.onContent = opts.onContent;
   }
 
+  /** The settings the last request carried: after a resend, the request the answer came to. */
+  get sent(): SentSettings | undefined {
+    return this.lastSent?.sent;
+  }
+
   /** The stream finished with a finish reason (no error event). */
   get ok(): boolean {
     return this.finish !== undefined && this.error === undefined;
@@ -103,7 +108,7 @@ export class StreamFold {
       case 'request_sent':
         this.sentAt ??= ev.t;
         this.requestsSent++;
-        this.sent = ev.sent;
+        this.lastSent = ev;
         break;
       case 'response_headers':
         this.headersAt = ev.t;

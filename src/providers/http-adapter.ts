@@ -361,7 +361,6 @@ export abstract class HttpAdapter implements ProviderAdapter {
     try {
       for (let attempt = 1; ; attempt++) {
         const built = this.build(req);
-        const settings = sentSettings(built.body);
         const dispatchedAt = now();
         const current = new Exchange(this.agent, { origin: this.origin, path: this.basePath + built.path + this.search, method: 'POST', headers: built.headers, body: JSON.stringify(built.body) });
         ex = current;
@@ -370,7 +369,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
         // as the provider's latency. Connecting on demand is timed apart (connect_ms).
         sent = () => {
           sent = undefined;
-          sink({ type: 'request_sent', t: current.sentAt ?? dispatchedAt, attempt, sent: settings });
+          sink(new RequestSentEvent(current.sentAt ?? dispatchedAt, attempt, built.body));
         };
         clock.bind((reason) => current.abort(reason));
         await current.headersReady();
@@ -563,6 +562,23 @@ function fixedSettings(s: ProviderSettings): ProviderSettings {
     maxResponseBytes: s.maxResponseBytes,
   };
   return out;
+}
+
+/**
+ * A request_sent event whose `sent` settings are read from the built body only when a consumer asks (the
+ * chain's spans and ask --json do; bench, on its hot path, never does).
+ */
+class RequestSentEvent {
+  readonly type = 'request_sent' as const;
+  private settings: SentSettings | undefined;
+  constructor(
+    readonly t: number,
+    readonly attempt: number,
+    private readonly body: Record<string, unknown>,
+  ) {}
+  get sent(): SentSettings {
+    return (this.settings ??= sentSettings(this.body));
+  }
 }
 
 /**
