@@ -117,12 +117,9 @@ export function fitTable(
       return lines.join('\n');
     });
   }
-  const t = makeTable(
-    heads.map((h, i) => h.split('\n').map((line) => truncateToWidth(line, widths[i] - 2)).join('\n')),
-    align,
-    widths,
-  );
-  for (const r of rows) t.push(r.map((c, i) => truncateToWidth(c, widths[i] - 2)));
+  // The table cuts each line of a cell to its column's width.
+  const t = makeTable(heads, align, widths);
+  t.push(...rows);
   return t.toString();
 }
 
