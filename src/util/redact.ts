@@ -224,7 +224,11 @@ function heldTail(text: string): number {
 // ESC-introduced sequences (CSI, OSC up to BEL or ST, and two-character escapes), then any other C0/C1
 // control except tab and newline. A server's text must not move the cursor, recolour or retitle a terminal.
 const ESCAPES = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[PX^_][^\u001b]*(?:\u001b\\)?|[@-Z\\-_])|\u009b[0-?]*[ -/]*[@-~]/g;
-const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+/** C0 controls but tab and newline, DEL, C1 controls. */
+const CONTROL_CHARS = String.raw`\u0000-\u0008\u000b-\u001f\u007f-\u009f`;
+/** The bidi embeddings, overrides and isolates: they reorder what a terminal shows. */
+const BIDI_CONTROL_CHARS = String.raw`\u202a-\u202e\u2066-\u2069`;
+const CONTROLS = new RegExp(`[${CONTROL_CHARS}]`, 'g');
 
 /**
  * Characters that change the order text is shown in, or take no room at all: the bidi embeddings,
@@ -234,7 +238,7 @@ const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
  * A right-to-left override in an error message makes a terminal show text its bytes do not say. The
  * joiners U+200C and U+200D stay: they shape Persian, Indic scripts and emoji sequences, and hide nothing.
  */
-export const INVISIBLE_CHARS = String.raw`\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb`;
+export const INVISIBLE_CHARS = String.raw`\u061c\u180e\u200b\u200e\u200f\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb` + BIDI_CONTROL_CHARS;
 const INVISIBLE = new RegExp(`[${INVISIBLE_CHARS}]`, 'g');
 
 /** Removes terminal escape sequences, control characters (tab and newline stay) and INVISIBLE_CHARS. */
@@ -250,7 +254,7 @@ export function stripControls(text: string): string {
  * made harmless piece by piece, with no state. Marks and zero-width characters stay: answers in right-to-left
  * scripts use them.
  */
-const TERMINAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const TERMINAL_UNSAFE = new RegExp(`[${CONTROL_CHARS}${BIDI_CONTROL_CHARS}]`, 'g');
 
 /**
  * An answer's text made safe for a terminal: a prompt-injected answer cannot recolour, retitle, move the
