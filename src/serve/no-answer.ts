@@ -68,7 +68,7 @@ export function noAnswerReply(result: ChainResult, route: Route, router: Router,
   // The SDKs retry any 5xx, each time through the whole chain. When every provider refused in a way that
   // resending will not change (a wrong key, a request it rejects, an empty answer), that is the same refusals
   // twice more, so the reply tells them not to.
-  if (tried.length > 0 && tried.every((a) => a.error_class !== null && !isRetryableClass(a.error_class as ErrorClass))) out.headers!['x-should-retry'] = 'false';
+  if (tried.length > 0 && tried.every((a) => a.error_class !== null && !isRetryableClass(a.error_class))) out.headers!['x-should-retry'] = 'false';
   return out;
 }
 

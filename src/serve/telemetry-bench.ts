@@ -46,9 +46,9 @@ function results(): [string, ChainResult][] {
   const out: [string, ChainResult][] = [];
   for (const [chain, ps] of Object.entries(CHAINS)) {
     for (let i = 0; i < ps.length - 1; i++) {
-      for (const err of [...ERRORS, 'skip', 'hedge', 'retry']) {
+      for (const err of [...ERRORS, 'skip', 'hedge', 'retry'] as const) {
         const first =
-          err === 'skip' ? attempt(ps[i], 'skipped_breaker_open', 0, null) : err === 'hedge' ? attempt(ps[i], 'hedge_lost', 0, 'cancelled') : err === 'retry' ? attempt(ps[i], 'retry', 0, 'rate_limit') : attempt(ps[i], 'fallover', 0, err as ErrorClass);
+          err === 'skip' ? attempt(ps[i], 'skipped_breaker_open', 0, null) : err === 'hedge' ? attempt(ps[i], 'hedge_lost', 0, 'cancelled') : err === 'retry' ? attempt(ps[i], 'retry', 0, 'rate_limit') : attempt(ps[i], 'fallover', 0, err);
         const answer = attempt(ps[i + 1], 'success', 40, null);
         out.push([chain, { source: 'live', content: 'x', provider: answer.provider, model: answer.model, usage, finish_reason: 'stop', truncated: false, cost_usd: 0.000412, cost_estimated: false, failed_attempts_cost_usd: 0, latency_ms: 1880.7, ttft_ms: 450.3, attempts: [first, answer], error: null }]);
       }
