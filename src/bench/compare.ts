@@ -1,6 +1,6 @@
 import type { HistogramName } from './accumulator.js';
 import { recordedValues } from './hdr-values.js';
-import type { BenchResult, ProviderResult } from './result.js';
+import { pricedCost, type BenchResult, type ProviderResult } from './result.js';
 import type { RepeatFigure } from './repeat.js';
 import { exactMannWhitneyGreater, fisherMoreFailures, mannWhitneyGreater, mannWhitneyLess, type TestOutcome } from './stats.js';
 
@@ -56,8 +56,8 @@ const METRICS: { key: string; label: string; better: 'lower' | 'higher'; read: (
   { key: 'tpot_p50', label: 'TPOT p50', better: 'lower', read: (p) => p.tpot_ms?.p50 ?? null, kind: 'ms' },
   { key: 'tps', label: 'output tok/s', better: 'higher', read: (p) => p.output_tokens_per_s.aggregate, kind: 'rate' },
   { key: 'error_rate', label: 'error rate', better: 'lower', read: (p) => p.error_rate, kind: 'ratio' },
-  { key: 'cost_per_1k', label: '$/1k requests', better: 'lower', read: (p) => (p.price ? p.cost_per_1k_requests_usd : null), kind: 'usd' },
-  { key: 'cost_per_1m', label: '$/1M output', better: 'lower', read: (p) => (p.price ? p.cost_per_1m_output_tokens_usd : null), kind: 'usd' },
+  { key: 'cost_per_1k', label: '$/1k requests', better: 'lower', read: (p) => pricedCost(p, 'cost_per_1k_requests_usd'), kind: 'usd' },
+  { key: 'cost_per_1m', label: '$/1M output', better: 'lower', read: (p) => pricedCost(p, 'cost_per_1m_output_tokens_usd'), kind: 'usd' },
 ];
 
 export interface CompareRow {

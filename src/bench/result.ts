@@ -168,6 +168,15 @@ export interface ThresholdOutcome {
 
 const round = (v: number, digits = 6) => Math.round(v * 10 ** digits) / 10 ** digits;
 
+/**
+ * A provider's cost figure, or null when the config gives it no price: its cost is unknown, not zero. The
+ * ratios of a new result are null already; cost_usd is 0 there, and results written before also computed
+ * the ratios, so every reader of a cost goes through here (thresholds, compare, CSV).
+ */
+export function pricedCost(p: ProviderResult, figure: 'cost_usd' | 'cost_per_1k_requests_usd' | 'cost_per_1m_output_tokens_usd'): number | null {
+  return p.price ? p[figure] : null;
+}
+
 /** Pure: an accumulator and its identity → the provider's part of the result. */
 export function providerResult(acc: ProviderAccumulator, id: { name: string; model: string; api: string }): ProviderResult {
   const attempted = acc.ok + acc.failed;

@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { closest } from '../util/suggest.js';
 import { checkPercent } from '../util/percent.js';
-import type { ProviderResult, ThresholdOutcome } from './result.js';
+import { pricedCost, type ProviderResult, type ThresholdOutcome } from './result.js';
 import type { Summary } from './histogram.js';
 
 /**
@@ -28,9 +28,9 @@ const METRICS: Record<string, { kind: Kind; read: (r: ProviderResult) => number 
   success_rate: { kind: 'ratio', read: (r) => (r.error_rate === null ? null : 1 - r.error_rate), what: 'ok / attempted' },
   tps: { kind: 'rate', read: (r) => r.output_tokens_per_s.aggregate, what: 'aggregate output tokens/s' },
   rps: { kind: 'rate', read: (r) => r.requests_per_s, what: 'completed requests/s' },
-  cost: { kind: 'usd', read: (r) => (r.price ? r.cost_usd : null), what: 'USD spent by the run' },
-  cost_per_1k: { kind: 'usd', read: (r) => (r.price ? r.cost_per_1k_requests_usd : null), what: 'USD per 1,000 successful requests' },
-  cost_per_1m: { kind: 'usd', read: (r) => (r.price ? r.cost_per_1m_output_tokens_usd : null), what: 'USD per 1M output tokens' },
+  cost: { kind: 'usd', read: (r) => pricedCost(r, 'cost_usd'), what: 'USD spent by the run' },
+  cost_per_1k: { kind: 'usd', read: (r) => pricedCost(r, 'cost_per_1k_requests_usd'), what: 'USD per 1,000 successful requests' },
+  cost_per_1m: { kind: 'usd', read: (r) => pricedCost(r, 'cost_per_1m_output_tokens_usd'), what: 'USD per 1M output tokens' },
   goodput_attainment: { kind: 'ratio', read: (r) => r.goodput?.attainment ?? null, what: 'share of requests that succeeded and met every --slo' },
   goodput_rps: { kind: 'rate', read: (r) => r.goodput?.requests_per_s ?? null, what: 'good requests (every --slo met) per second' },
   max_rate: { kind: 'rate', read: (r) => r.sweep?.max_rate ?? null, what: '--sweep: highest rate that met the --slo attainment' },

@@ -1,6 +1,6 @@
 import { formatMs } from '../util/duration.js';
 import type { Summary } from '../bench/histogram.js';
-import type { BenchResult, ProviderResult } from '../bench/result.js';
+import { pricedCost, type BenchResult, type ProviderResult } from '../bench/result.js';
 import { scheduleWarnings } from '../bench/schedule.js';
 import { compactCount, csvCell, fitTable, markdownCell, naturalTableWidth, TEXT_WIDTH, usdCost as usd, wrapText } from './table.js';
 import { goodputCsvColumns, goodputMarkdown, goodputTable } from './goodput.js';
@@ -187,9 +187,9 @@ const CSV_COLUMNS: [string, (p: ProviderResult) => unknown][] = [
   ['output_tokens', (p) => p.tokens.output],
   ['token_source', (p) => p.tokens.source],
   // Empty for a provider without a price: its cost is unknown, not zero (the table says "no price").
-  ['cost_usd', (p) => (p.price ? p.cost_usd : null)],
-  ['cost_per_1k_requests_usd', (p) => (p.price ? p.cost_per_1k_requests_usd : null)],
-  ['cost_per_1m_output_tokens_usd', (p) => (p.price ? p.cost_per_1m_output_tokens_usd : null)],
+  ['cost_usd', (p) => pricedCost(p, 'cost_usd')],
+  ['cost_per_1k_requests_usd', (p) => pricedCost(p, 'cost_per_1k_requests_usd')],
+  ['cost_per_1m_output_tokens_usd', (p) => pricedCost(p, 'cost_per_1m_output_tokens_usd')],
   ['errors', (p) => Object.entries(p.errors).map(([k, v]) => `${k}:${v}`).join(' ')],
   // Added after the first release of this list: at the end, so readers taking columns by position keep working.
   ['cache_write_input_tokens', (p) => p.tokens.cache_write_input ?? 0],
