@@ -179,7 +179,7 @@ describe('h1 agent: framing', () => {
 
   const chunked =
     'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n' +
-    '5;ext=1\r\nhello\r\n' + 'A \r\n, world!!!\r\n' + '0\r\nTrailer-Field: x\r\n\r\n';
+    '5;ext=1\r\nhello\r\n' + 'A ;x\r\n, world!!!\r\n' + '0\r\nTrailer-Field: x\r\n\r\n';
 
   it('parses a chunked response (extensions, trailers) split at every byte offset, and a byte at a time', () => {
     const feed = (pieces: Buffer[]) => {

@@ -1,10 +1,15 @@
 /**
  * An incremental HTTP/1.1 response parser: bytes in, in any split (one byte at a time works), and
- * calls on a `ResponseSink` out. It is as strict as llhttp's default mode, which undici used: lines end
- * in CRLF, header names are tokens followed directly by a colon, a header block is capped, chunk sizes
- * are hex and bounded, and a response framed two ways (Transfer-Encoding and Content-Length) is refused
- * (the classic request-smuggling ambiguity). Error messages name what was wrong and never quote a header
- * value (a server may echo the API key back in one).
+ * calls on a `ResponseSink` out. It refuses what llhttp's default (strict) mode refuses, which undici
+ * and Node's http client use: lines end in CRLF, header and trailer names are tokens followed directly by
+ * a colon, a header block is capped, chunk sizes are hex and bounded, and a response framed two ways
+ * (Transfer-Encoding and Content-Length) is refused (the classic request-smuggling ambiguity).
+ * test/h1-llhttp-diff.test.ts holds both to a corpus of hostile responses. Where they differ it is on
+ * purpose, and the test lists why: stricter here on a status code below 100, HTTP/2.0 or control bytes
+ * in a status line, chunked applied twice or not last, a length padded past its digit cap, more than 256
+ * fields; laxer on an identical repeated Content-Length (RFC 9110 8.6), whitespace before a chunk
+ * extension (RFC 9112 7.1.1 BWS) and framing fields among the (dropped) trailers. Error messages name
+ * what was wrong and never quote a header value (a server may echo the API key back in one).
  */
 
 /** Largest response header block (status line, headers, blank line), as undici's default. */
@@ -42,6 +47,7 @@ const enum State {
   ChunkDataCr,
   ChunkDataLf,
   TrailerLineStart,
+  TrailerName,
   TrailerLine,
   TrailerLineLf,
   TrailerEndLf,
@@ -52,6 +58,23 @@ const enum State {
 const CR = 0x0d;
 const LF = 0x0a;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+const HTTP_1 = Buffer.from('HTTP/1.', 'latin1');
+const STATUS_LINE_ERROR = 'invalid status line (expected "HTTP/1.1 <3-digit status>")';
+
+/**
+ * Refuses a head that has not fully arrived as soon as its bytes show it never will: an answer that does not
+ * start "HTTP/1." (another protocol on the port) or a line ended by a bare LF. Such a server never sends the
+ * CRLF CRLF that ends a head, so waiting for it held the request until the server closed or a clock fired,
+ * where llhttp refuses at the first wrong byte. `checkFrom`: where bytes not yet checked start.
+ */
+function checkPartialHead(data: Buffer, from: number, checkFrom: number): void {
+  const n = Math.min(data.length - from, HTTP_1.length);
+  for (let i = 0; i < n; i++) if (data[from + i] !== HTTP_1[i]) throw new ResponseParseError(STATUS_LINE_ERROR);
+  for (let i = data.indexOf(LF, Math.max(from, checkFrom)); i >= 0; i = data.indexOf(LF, i + 1)) {
+    if (i > from && data[i - 1] === CR) continue;
+    throw new ResponseParseError(data.indexOf(LF, from) === i ? STATUS_LINE_ERROR : 'header line not ended by CRLF');
+  }
+}
 
 /** RFC 9110 token characters (header names). */
 const TOKEN = new Uint8Array(256);
@@ -190,6 +213,7 @@ export class ResponseParser {
           const end = data.indexOf(CRLFCRLF, searchFrom);
           if (end < 0) {
             if (data.length - from > MAX_HEADER_BYTES) throw new ResponseParseError(`response headers larger than ${MAX_HEADER_BYTES} bytes`);
+            checkPartialHead(data, from, searchFrom);
             this.pending = from === 0 ? data : data.subarray(from);
             return -1;
           }
@@ -229,9 +253,9 @@ export class ResponseParser {
           break;
         }
         case State.ChunkSizeWs: {
+          // RFC 9112 section 7.1.1 allows whitespace (BWS) after the size only before a ";" extension.
           const c = buf[pos++];
           if (c === 0x3b) this.state = State.ChunkExt;
-          else if (c === CR) this.state = State.ChunkSizeLf;
           else if (c !== 0x20 && c !== 0x09) throw new ResponseParseError('invalid chunk size line');
           break;
         }
@@ -240,7 +264,7 @@ export class ResponseParser {
           const c = buf[pos++];
           if (++this.lineBytes > MAX_CHUNK_LINE_BYTES) throw new ResponseParseError(`chunk size line longer than ${MAX_CHUNK_LINE_BYTES} bytes`);
           if (c === CR) this.state = State.ChunkSizeLf;
-          else if (c === LF || c === 0) throw new ResponseParseError('invalid chunk extension');
+          else if (!FIELD[c]) throw new ResponseParseError('invalid character in a chunk extension');
           break;
         }
         case State.ChunkSizeLf: {
@@ -276,8 +300,16 @@ export class ResponseParser {
           const c = buf[pos++];
           if (++this.trailerBytes > MAX_TRAILER_BYTES) throw new ResponseParseError(`trailers larger than ${MAX_TRAILER_BYTES} bytes`);
           if (c === CR) this.state = State.TrailerEndLf;
-          else if (TOKEN[c]) this.state = State.TrailerLine;
+          else if (TOKEN[c]) this.state = State.TrailerName;
           else throw new ResponseParseError('invalid trailer field');
+          break;
+        }
+        case State.TrailerName: {
+          // A trailer is a field line as a header is: a token name directly followed by a colon.
+          const c = buf[pos++];
+          if (++this.trailerBytes > MAX_TRAILER_BYTES) throw new ResponseParseError(`trailers larger than ${MAX_TRAILER_BYTES} bytes`);
+          if (c === 0x3a) this.state = State.TrailerLine;
+          else if (!TOKEN[c]) throw new ResponseParseError('invalid trailer field name');
           break;
         }
         case State.TrailerLine: {
@@ -285,7 +317,7 @@ export class ResponseParser {
           const c = buf[pos++];
           if (++this.trailerBytes > MAX_TRAILER_BYTES) throw new ResponseParseError(`trailers larger than ${MAX_TRAILER_BYTES} bytes`);
           if (c === CR) this.state = State.TrailerLineLf;
-          else if (!FIELD[c] && c !== 0x3a) throw new ResponseParseError('invalid character in a trailer field');
+          else if (!FIELD[c]) throw new ResponseParseError('invalid character in a trailer field');
           break;
         }
         case State.TrailerLineLf:
@@ -331,7 +363,7 @@ export class ResponseParser {
       (data[start + 7] !== 0x31 && data[start + 7] !== 0x30) ||
       data[start + 8] !== 0x20
     ) {
-      throw new ResponseParseError('invalid status line (expected "HTTP/1.1 <3-digit status>")');
+      throw new ResponseParseError(STATUS_LINE_ERROR);
     }
     const http10 = data[start + 7] === 0x30;
     const d0 = data[start + 9] - 0x30;
