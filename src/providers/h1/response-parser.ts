@@ -415,8 +415,10 @@ export class ResponseParser {
       } else if (nameLen === 17 && eqLower(data, line, colon, 'transfer-encoding')) {
         const codings = data.toString('latin1', vs, ve).toLowerCase().split(',');
         const last = codings[codings.length - 1].trim();
+        // A later Transfer-Encoding line continues the list (RFC 9110 section 5.3), so chunked on an earlier
+        // line is chunked before another coding too: "chunked" then "chunked" is chunked twice, as "chunked, chunked" is.
+        if (te === 'chunked') throw new ResponseParseError('Transfer-Encoding with chunked before another coding');
         for (let i = 0; i < codings.length - 1; i++) if (codings[i].trim() === 'chunked') throw new ResponseParseError('Transfer-Encoding with chunked before another coding');
-        // A later Transfer-Encoding header continues the list.
         te = last === 'chunked' ? 'chunked' : 'other';
       } else if (nameLen === 10 && eqLower(data, line, colon, 'connection')) {
         // The usual single values without a string; a list the slow way.
