@@ -7,9 +7,9 @@
  * test/h1-llhttp-diff.test.ts holds both to a corpus of hostile responses. Where they differ it is on
  * purpose, and the test lists why: stricter here on a status code below 100, HTTP/2.0 or control bytes
  * in a status line, chunked applied twice or not last, a length padded past its digit cap, more than 256
- * fields; laxer on an identical repeated Content-Length (RFC 9110 8.6), whitespace before a chunk
- * extension (RFC 9112 7.1.1 BWS) and framing fields among the (dropped) trailers. Error messages name
- * what was wrong and never quote a header value (a server may echo the API key back in one).
+ * fields; laxer on an identical repeated Content-Length (RFC 9110 8.6), whitespace around a chunk
+ * extension's ";" and "=" (RFC 9112 7.1.1 BWS) and framing fields among the (dropped) trailers. Error
+ * messages name what was wrong and never quote a header value (a server may echo the API key back in one).
  */
 
 /** Largest response header block (status line, headers, blank line), as undici's default. */
@@ -436,8 +436,10 @@ export class ResponseParser {
         if (t >= 0) keepAlive = t * 1000;
       }
     }
-    // HTTP/1.0 closes after each response unless the server says keep-alive.
-    const close = closeToken || (http10 && !keepAliveToken);
+    // HTTP/1.0 closes after each response unless the server says keep-alive; and always when it carries
+    // Transfer-Encoding, which HTTP/1.0 does not have: RFC 9112 section 6.1 has the client treat its framing
+    // as faulty and close after the response (the sender may hold bytes that would answer the next request).
+    const close = closeToken || (http10 && (!keepAliveToken || te !== 'none'));
     if (te !== 'none' && contentLength >= 0) throw new ResponseParseError('both Transfer-Encoding and Content-Length');
 
     if (status < 200) {
