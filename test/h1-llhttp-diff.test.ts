@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Agent } from '../src/providers/h1/agent.js';
 import { Exchange } from '../src/providers/exchange.js';
 import { createAdapter } from '../src/providers/index.js';
+import { FIXTURES, wireBody } from './wire-fixtures.js';
 
 /*
  * Our HTTP/1.1 response parser (src/providers/h1) against llhttp, the parser of Node's own http client, in
@@ -480,6 +481,30 @@ describe('h1 response parser: what llhttp cannot show', () => {
       expect(connections).toBe(2);
       await a.close();
     } finally {
+      s.close();
+    }
+  });
+
+  it('a chunk framing the parser refuses mid-stream is a broken-off answer named as such, not a lost connection', async () => {
+    // The first event of a recorded OpenAI stream in one good chunk, then a chunk-size line that is no hex.
+    const gpt = wireBody(FIXTURES.find((f) => f.file === 'openai/gomodel-gpt-4o-mini.sse')!).toString();
+    const first = Buffer.from(gpt.slice(0, gpt.indexOf('\n\n') + 2));
+    const s = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n${first.length.toString(16)}\r\n`), first, Buffer.from('\r\nzz\r\n')])));
+    });
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    const adapter = createAdapter({ name: 'p', api: 'openai', baseUrl: `http://127.0.0.1:${(s.address() as AddressInfo).port}/v1`, model: 'm', headers: {}, params: {}, timeouts: { connectMs: 1000, totalMs: 20_000 } });
+    try {
+      const events: { type: string; error?: { errorClass: string; message: string } }[] = [];
+      await adapter.streamInto!({ messages: [{ role: 'user', content: 'hi' }], stream: true }, (ev) => events.push(ev as (typeof events)[number]));
+      const last = events.at(-1)!;
+      expect(last.type).toBe('error');
+      expect(last.error!.errorClass).toBe('incomplete_stream');
+      expect(last.error!.message).toMatch(/^p: the answer broke off: malformed HTTP response: .*chunk/);
+      expect(last.error!.message).not.toMatch(/connection lost/);
+    } finally {
+      await adapter.close();
       s.close();
     }
   });

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { Agent, CONNECT_TIMEOUT, failedAtProxy, PROXY_CONNECT, proxyOf, SOCKET_CLOSED } from './h1/agent.js';
+import { Agent, CONNECT_TIMEOUT, EXTRA_BYTES, failedAtProxy, PROXY_CONNECT, proxyOf, SOCKET_CLOSED } from './h1/agent.js';
+import { MALFORMED_RESPONSE } from './h1/response-parser.js';
 import type { ProxyRoute } from './proxy.js';
 import { now } from '../util/clock.js';
 import { sliceTimeout, type SliceTimer } from '../util/loop-slices.js';
@@ -305,11 +306,14 @@ export function transportError(provider: string, e: unknown, clock: AttemptClock
     return new ProviderError({ errorClass: 'network', provider, networkCode: code, atProxy, retryable: settled ? false : undefined, message: `${provider}: ${text}` });
   }
   if (inBody) {
+    // A body the parser refused came over a live connection: saying the connection was lost would send the
+    // user looking at the network, when the server's framing is what broke (the text says how).
+    const malformed = code === MALFORMED_RESPONSE || code === EXTRA_BYTES;
     return new ProviderError({
       errorClass: 'incomplete_stream',
       provider,
       networkCode: code,
-      message: `${provider}: connection lost mid-response (${text})`,
+      message: malformed ? `${provider}: the answer broke off: ${text}` : `${provider}: connection lost mid-response (${text})`,
     });
   }
   const kind: Record<string, string> = {

@@ -28,9 +28,12 @@ export interface ResponseSink {
   onResponseData(chunk: Buffer): void;
 }
 
+/** The code of a response the parser refused. */
+export const MALFORMED_RESPONSE = 'ERR_H1_MALFORMED_RESPONSE';
+
 /** A response the parser refused; `code` lets the transport layer tell it from a socket failure. */
 export class ResponseParseError extends Error {
-  readonly code = 'ERR_H1_MALFORMED_RESPONSE';
+  readonly code = MALFORMED_RESPONSE;
   constructor(message: string) {
     super(`malformed HTTP response: ${message}`);
   }
