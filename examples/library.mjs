@@ -3,15 +3,17 @@
 import { createRouter } from 'llm-fallback';
 
 const router = await createRouter({ demo: true });
-const messages = [{ role: 'user', content: 'What is a circuit breaker?' }];
+// Messages written inside the call, so that in TypeScript too `role: 'user'` is a ChatMessage's role (a
+// `const messages = [...]` of their own would widen it to string).
+const question = 'What is a circuit breaker?';
 
 // One complete answer (live, cached or static), with every attempt the chain made.
-const answer = await router.chat({ model: 'default', messages, maxTokens: 30 });
+const answer = await router.chat({ model: 'default', messages: [{ role: 'user', content: question }], maxTokens: 30 });
 console.log(`${answer.source} answer from ${answer.provider} (${answer.model}) in ${Math.round(answer.latency_ms)} ms, $${answer.cost_usd.toFixed(6)}`);
 console.log(answer.attempts.map((a) => `${a.provider}: ${a.decision}`).join(', '));
 
 // The same chain as events, for streaming to your own UI.
-for await (const event of router.stream({ model: 'default', messages, maxTokens: 30, cache: false })) {
+for await (const event of router.stream({ model: 'default', messages: [{ role: 'user', content: question }], maxTokens: 30, cache: false })) {
   if (event.type === 'attempt_start') console.log(`→ asking ${event.provider}`);
   else if (event.type === 'token') process.stdout.write(event.text);
   else if (event.type === 'restart') console.log(`\n[${event.failed} failed mid-answer; ${event.next ?? 'nobody'} answers instead]`);
