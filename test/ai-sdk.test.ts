@@ -307,3 +307,19 @@ describe('a stream that breaks after it has begun', () => {
     });
   }
 });
+
+describe('what the emulator bills for a prompt the AI SDK sends as content blocks', () => {
+  it('the Anthropic provider\'s block-form system and message cost what the same text costs as strings (through serve)', async () => {
+    const system = 'You answer in one short paragraph for an engineer who knows distributed systems well.';
+    const direct = await generateText({ model: modelOf('anthropic', mock.baseUrl('claude'), 'claude-e'), system, prompt, maxRetries: 0, maxOutputTokens });
+    const sent = mock.received('claude').at(-1)!;
+    expect(sent.system).toEqual([{ type: 'text', text: system }]);
+    expect(sent.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: prompt }] }]);
+    // serve's Anthropic adapter sends the same system prompt and message as strings.
+    const viaServe = await generateText({ model: modelOf('anthropic', gwUrl, 'claude_chain'), system, prompt, maxRetries: 0, maxOutputTokens });
+    expect(mock.received('claude').at(-1)!).toMatchObject({ system, messages: [{ role: 'user', content: prompt }] });
+    expect(direct.usage.inputTokens).toBe(viaServe.usage.inputTokens);
+    // The emulator's estimate: the text at four characters a token, and four a message.
+    expect(direct.usage.inputTokens).toBe(Math.ceil((system.length + prompt.length) / 4) + 4);
+  });
+});

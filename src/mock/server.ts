@@ -2,7 +2,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ioNow, now, toEpochMs } from '../util/clock.js';
-import { estimatePromptTokens } from '../util/tokens.js';
 import { sleep } from '../util/time.js';
 import { nextSlice, sliceAfter, Waits } from '../util/loop-slices.js';
 import { Rng, hashSeed, sample } from './random.js';
@@ -12,6 +11,7 @@ import { FAULT_KEYS, toFault, toProbabilisticFault, toStep, type Dialect, type F
 import { PrefixCache, promptText } from './prefix-cache.js';
 import { errorBody, missingField, requestProblem, statusReply, unknownModel } from './replies.js';
 import { StreamWire, budgetReply, errorReply, nonStreamBody, type FinishReason, type TokenCounts } from './wire.js';
+import { billedPromptTokens } from './prompt-size.js';
 import { toolCallFor } from './tools.js';
 import { cutAtStop, jsonAnswer, splitInto } from './answer-shape.js';
 import { ServiceSlots } from './capacity.js';
@@ -280,8 +280,7 @@ export async function startMock(opts: MockOptions): Promise<MockServer> {
     if (state.received.length > MAX_RECEIVED) state.received.shift();
     const rid = requestId(spec.dialect);
     const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
-    const systemChars = typeof body.system === 'string' ? body.system.length : 0;
-    const promptTokens = estimatePromptTokens(messages, systemChars);
+    const promptTokens = billedPromptTokens(body.system, messages);
     for (const [k, v] of Object.entries(serviceHeaders(spec.dialect, rid, undefined))) res.setHeader(k, v);
     // A fault asked for but not understood is answered, never ignored: a chaos test must not pass because its fault was not sent.
     const override = header(req, 'x-mock-fault');
