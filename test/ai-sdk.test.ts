@@ -9,7 +9,7 @@
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { APICallError, generateText, jsonSchema, stepCountIs, streamText, tool, type LanguageModel, type TextStreamPart, type ToolSet } from 'ai';
+import { APICallError, generateText, RetryError, jsonSchema, stepCountIs, streamText, tool, type LanguageModel, type TextStreamPart, type ToolSet } from 'ai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRouter } from '../src/router.js';
 import { messages } from '../src/serve/anthropic.js';
@@ -268,6 +268,13 @@ describe('an upstream error surfaces as the SDK\'s APICallError', () => {
       expect((refused as APICallError).statusCode).toBe(502);
       expect((refused as APICallError).responseHeaders?.['x-should-retry']).toBe('false');
       expect((refused as APICallError).message).toMatch(/rejects \(bad_request\)/);
+      if (flavour === 'openai') {
+        // What that costs (README, "When the chain itself has no answer"): with one retry allowed, the SDK runs the chain again.
+        const before = mock.stats().rejects.requests;
+        const retried = await generateText({ model: modelOf(flavour, gwUrl, 'rejects'), prompt, maxRetries: 1, maxOutputTokens }).catch((e: unknown) => e);
+        expect(RetryError.isInstance(retried)).toBe(true);
+        expect(mock.stats().rejects.requests - before).toBe(2);
+      }
       // A key the gateway does not know: 401, not retryable, and the key is in nothing the SDK reports or serve logs.
       const wrongKey = await generateText({ model: modelOf(flavour, gwUrl, 'main', {}, 'sk-wrong-secret'), prompt, maxRetries: 0, maxOutputTokens }).catch((e: unknown) => e);
       expect(APICallError.isInstance(wrongKey)).toBe(true);
