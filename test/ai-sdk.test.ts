@@ -9,7 +9,7 @@
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { APICallError, generateText, RetryError, jsonSchema, stepCountIs, streamText, tool, type LanguageModel, type TextStreamPart, type ToolSet } from 'ai';
+import { APICallError, generateText, Output, RetryError, jsonSchema, stepCountIs, streamText, tool, type LanguageModel, type TextStreamPart, type ToolSet } from 'ai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRouter } from '../src/router.js';
 import { messages } from '../src/serve/anthropic.js';
@@ -62,7 +62,9 @@ afterAll(async () => {
 type Flavour = 'openai' | 'compatible' | 'anthropic';
 function modelOf(flavour: Flavour, baseURL: string, id: string, headers: Record<string, string> = {}, apiKey = baseURL === gwUrl ? CLIENT_KEY : 'sk-test'): LanguageModel {
   if (flavour === 'openai') return createOpenAI({ baseURL, apiKey, headers }).chat(id);
-  if (flavour === 'compatible') return createOpenAICompatible({ name: 'llmf', baseURL, apiKey, headers, includeUsage: true }).chatModel(id);
+  // Without includeUsage the provider asks for no usage in a stream; without supportsStructuredOutputs it asks a
+  // schema'd output as json_object (any object), which the emulator answers as the services do, not with the schema.
+  if (flavour === 'compatible') return createOpenAICompatible({ name: 'llmf', baseURL, apiKey, headers, includeUsage: true, supportsStructuredOutputs: true }).chatModel(id);
   return createAnthropic({ baseURL, apiKey, headers })(id);
 }
 
@@ -226,6 +228,23 @@ describe.each(targets.filter((t) => t.label.endsWith('mock')))('$label: tools', 
     expect(calls).toHaveLength(1);
     expect((await s.steps).map((st) => st.finishReason)).toEqual(['tool-calls', 'stop']);
     expect(words(await s.text)).toBe(TOKENS);
+  });
+});
+
+// serve answers plain text only (it refuses response_format with a 400), so structured output is the emulator's alone.
+describe.each(targets.filter((t) => t.label.endsWith('mock')))('$label: structured output', (t) => {
+  it('Output.object: the SDK parses and validates a value of the schema, generated and streamed', async () => {
+    const schema = jsonSchema<{ city: string; days: number }>({ type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer', minimum: 1 } }, required: ['city', 'days'], additionalProperties: false });
+    const output = Output.object({ schema });
+    const r = await generateText({ model: t.model(), prompt, output, maxRetries: 0, maxOutputTokens });
+    expect(r.output).toEqual({ city: expect.any(String), days: expect.any(Number) });
+    expect(r.output.days).toBeGreaterThanOrEqual(1);
+    expect(r.finishReason).toBe('stop');
+    const s = streamText({ model: t.model(), prompt, output, maxRetries: 0, maxOutputTokens });
+    await s.consumeStream();
+    expect(await s.output).toEqual(r.output);
+    // The Anthropic provider asks for it as structured outputs (output_config.format), not as a forced tool.
+    if (t.flavour === 'anthropic') expect(mock.received(t.emulated).at(-1)).toMatchObject({ output_config: { format: { type: 'json_schema' } } });
   });
 });
 

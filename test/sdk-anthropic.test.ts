@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { jsonSchemaOutputFormat } from '@anthropic-ai/sdk/helpers/json-schema';
 import { afterAll, describe, expect, it } from 'vitest';
 import { providerSpec, type MockProviderSpec } from '../src/mock/profile.js';
 import { startMock } from '../src/mock/server.js';
@@ -130,6 +131,16 @@ describe('healthy answers through the Anthropic SDK', () => {
       expect(m.stop_sequence).toBe(' ');
       expect(m.content[0].type === 'text' && m.content[0].text).toMatch(/^\S+$/);
     }
+  });
+
+  it('structured outputs: output_config.format json_schema gets a value of the schema as the text, which messages.parse() reads', async () => {
+    const format = jsonSchemaOutputFormat({ type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer', minimum: 1 } }, required: ['city', 'days'], additionalProperties: false });
+    const parsed = await client('plain').messages.parse({ ...params('plain'), output_config: { format } });
+    expect(parsed.parsed_output).toEqual({ city: expect.any(String), days: expect.any(Number) });
+    expect(parsed.parsed_output!.days).toBeGreaterThanOrEqual(1);
+    expect(parsed.stop_reason).toBe('end_turn');
+    const streamed = await client('plain').messages.stream({ ...params('plain'), output_config: { format } }).finalMessage();
+    expect(streamed.parsed_output).toEqual(parsed.parsed_output);
   });
 
   it('requests the API refuses are refused: a "system" message role, temperature above 1, no messages', async () => {

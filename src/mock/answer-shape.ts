@@ -1,15 +1,20 @@
 /**
  * What a request asks of the answer's text, applied to the emulator's words as the services apply it:
- * `response_format` (OpenAI dialects: `json_object` gives a JSON object, `json_schema` a value of its
- * schema) and stop sequences (OpenAI `stop`, Anthropic `stop_sequences`: the text ends before the first
- * one, with finish_reason "stop" / stop_reason "stop_sequence").
+ * a JSON format (OpenAI dialects' `response_format`: `json_object` gives a JSON object, `json_schema` a
+ * value of its schema; Anthropic's structured outputs, `output_config.format` `json_schema`: a value of
+ * its schema as the text) and stop sequences (OpenAI `stop`, Anthropic `stop_sequences`: the text ends
+ * before the first one, with finish_reason "stop" / stop_reason "stop_sequence").
  */
 import type { Dialect } from './profile.js';
 import { sampleOf, type Schema } from './tools.js';
 
 /** The answer's text for a JSON response format, or undefined when none is asked (or the dialect has none). */
 export function jsonAnswer(body: Record<string, unknown>, dialect: Dialect, words: string): string | undefined {
-  if (dialect === 'anthropic') return undefined;
+  if (dialect === 'anthropic') {
+    // `output_config.format` as @anthropic-ai/sdk's messages.parse() and the Vercel AI SDK send it.
+    const format = (body.output_config as { format?: { type?: string; schema?: Schema } } | undefined)?.format;
+    return format?.type === 'json_schema' ? JSON.stringify(sampleOf(format.schema, format.schema, 0)) : undefined;
+  }
   const format = body.response_format as { type?: string; json_schema?: { schema?: Schema } } | undefined;
   if (format?.type === 'json_object') return JSON.stringify({ answer: words.trim() });
   if (format?.type === 'json_schema') return JSON.stringify(sampleOf(format.json_schema?.schema, format.json_schema?.schema, 0));
