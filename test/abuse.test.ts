@@ -117,7 +117,7 @@ describe('server replies that are wrong: one clear line each, never a hang', () 
   it.each([
     ['notjson', 'malformed_response', /stream chunk is not JSON/],
     ['truncated', 'incomplete_stream', /connection lost mid-response|stream ended early/],
-    ['html', 'malformed_response', /expected text\/event-stream, got text\/html: <html><head><title>502 Bad Gateway/],
+    ['html', 'malformed_response', /^html: expected text\/event-stream, got text\/html: HTML page "502 Bad Gateway", not an API answer: a proxy or load balancer in front of the provider answered$/],
     ['garbage', 'malformed_response', /stream chunk is not JSON/],
     ['huge', 'malformed_response', /response larger than 65536 bytes; raise max_response_bytes/],
   ])('%s → %s', async (name, cls, message) => {

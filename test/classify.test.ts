@@ -34,6 +34,19 @@ describe('httpError classification', () => {
     expect(httpError('p', status, {}, body).errorClass).toBe(cls);
   });
 
+  it('names an HTML error page by its title and Server header, never its markup', () => {
+    // nginx 1.22.1's own 502 page, byte for byte as it sent it (test/nginx.test.ts gets it from nginx itself).
+    const nginx502 = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n';
+    const e = httpError('p', 502, { 'content-type': 'text/html', server: 'nginx/1.22.1' }, nginx502);
+    expect(e.errorClass).toBe('server');
+    expect(e.message).toBe('p: HTTP 502: HTML page "502 Bad Gateway" (server: nginx/1.22.1), not an API answer: a proxy or load balancer in front of the provider answered');
+    // Handwritten: a page without a title (its first heading, entities decoded), and one sent with no content type.
+    expect(httpError('p', 503, { 'content-type': 'text/html; charset=utf-8' }, '<body><h1>Service &amp; <b>API</b> down</h1></body>').message).toBe('p: HTTP 503: HTML page "Service & API down", not an API answer: a proxy or load balancer in front of the provider answered');
+    expect(httpError('p', 500, {}, '  <!DOCTYPE html><html><p>oops</p></html>').message).toBe('p: HTTP 500: HTML page, not an API answer: a proxy or load balancer in front of the provider answered');
+    // Text that is not a page stays as it was.
+    expect(httpError('p', 500, { 'content-type': 'text/plain' }, 'upstream <b> reset').message).toBe('p: HTTP 500: upstream <b> reset');
+  });
+
   it('lets x-should-retry override the class default', () => {
     expect(httpError('p', 500, { 'x-should-retry': 'false' }, '{}').isRetryable).toBe(false);
     expect(httpError('p', 400, { 'x-should-retry': 'true' }, '{}').isRetryable).toBe(true);

@@ -31,7 +31,8 @@ function respond(mode: string, key: string, res: ServerResponse): void {
   switch (mode) {
     case 'html':
       res.writeHead(502, { 'content-type': 'text/html' });
-      return void res.end(`<html><head><title>${ESC}Bad Gateway</title></head><body>upstream rejected ${key}</body></html>`);
+      // The page is shown by its title only (src/providers/html-page.ts), so the echo is there as well as in the body.
+      return void res.end(`<html><head><title>${ESC}Bad Gateway: upstream rejected ${key}</title></head><body>upstream rejected ${key}</body></html>`);
     case 'sseline':
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       return void res.end(`data: oops ${ESC}key=${key} is not valid\n\n`);

@@ -1,6 +1,7 @@
 import { ProviderError, type ErrorClass } from './errors.js';
 import { retryAfterMs } from './retry-after.js';
 import { serverText } from '../util/redact.js';
+import { describeHtmlPage, isHtmlPage } from './html-page.js';
 
 /**
  * What we could read out of any provider's error body. The envelopes differ (see README "Error
@@ -149,8 +150,9 @@ export function httpError(provider: string, status: number, headers: Record<stri
   }
   const body = readErrorBody(parsed);
   const errorClass = classifyError(status, body);
-  // Redact before cutting: a cut first could leave half a key behind (see util/redact.ts).
-  const snippet = body?.message ?? serverText(bodyText, 300);
+  // Redact before cutting: a cut first could leave half a key behind (see util/redact.ts). A proxy's HTML
+  // error page (nginx's 502/504) is named by its title, not dumped.
+  const snippet = body?.message ?? (isHtmlPage(bodyText, headers['content-type']) ? describeHtmlPage(bodyText, headers.server) : serverText(bodyText, 300));
   // Gemini sends no Retry-After header: its body's RetryInfo (or "Please retry in 45.2s") says how long.
   const retryAfter = retryAfterMs(headers, Date.now(), body?.retryDelayMs);
   const shouldRetry = headers['x-should-retry'];

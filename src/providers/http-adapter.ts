@@ -2,6 +2,7 @@ import type { Agent } from './h1/agent.js';
 import { now } from '../util/clock.js';
 import { ProviderError } from './errors.js';
 import { httpError } from './classify.js';
+import { describeHtmlPage, isHtmlPage } from './html-page.js';
 import { Exchange } from './exchange.js';
 import { SseOverflowError, SseParser, type SseEvent } from './sse.js';
 import type { EveryField } from '../util/every-field.js';
@@ -403,7 +404,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
             errorClass: 'malformed_response',
             provider: this.name,
             status: current.status,
-            message: `${this.name}: expected text/event-stream, got ${contentType.split(';')[0]}: ${serverText(text, 120)}`,
+            message: `${this.name}: expected text/event-stream, got ${contentType.split(';')[0]}: ${isHtmlPage(text, contentType) ? describeHtmlPage(text, current.headers.server) : serverText(text, 120)}`,
           });
         }
         const maxBytes = this.settings.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
