@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +103,41 @@ function logged(location: string): { connection: number; nth: number; status: nu
     .map((f) => ({ connection: Number(f[0]), nth: Number(f[1]), status: Number(f[2]) }));
 }
 
+/**
+ * A relay in front of nginx that holds nginx's FIN from the client until the client writes again, then
+ * resets the connection: what a real network does when nginx closes an idle connection while a request is
+ * already on its way (the FIN is in flight; the server's kernel answers the request with RST). On loopback
+ * the FIN arrives in microseconds and the race cannot be met by timing; here it is met every time.
+ */
+const relayed = { held: 0, reset: 0 };
+const relaySockets = new Set<Socket>();
+const relay: Server = createNetServer((client) => {
+  const up = netConnect(port, '127.0.0.1');
+  for (const s of [client, up]) {
+    relaySockets.add(s);
+    s.on('error', () => undefined).on('close', () => relaySockets.delete(s));
+  }
+  let upEnded = false;
+  client.on('data', (d) => {
+    if (!upEnded) return void up.write(d);
+    relayed.reset++;
+    client.resetAndDestroy();
+  });
+  up.on('data', (d) => client.write(d));
+  up.on('end', () => {
+    upEnded = true;
+    relayed.held++;
+  });
+  client.on('end', () => up.end());
+  client.on('close', () => up.destroy());
+});
+await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+const relayPort = (relay.address() as AddressInfo).port;
+afterAll(() => {
+  for (const s of relaySockets) s.destroy();
+  return new Promise<void>((r) => relay.close(() => r()));
+});
+
 const base = (location: string, provider: string) => `http://127.0.0.1:${port}/${location}/${provider}/v1`;
 const config = join(dir, 'providers.yaml');
 writeFileSync(
@@ -112,6 +147,7 @@ writeFileSync(
 providers:
   ka10: { api: openai, base_url: "${base('ka10', 'fast')}", model: m }
   idle1s: { api: openai, base_url: "${base('idle1s', 'fast')}", model: m }
+  racing: { api: openai, base_url: "http://127.0.0.1:${relayPort}/idle1s/fast/v1", model: m }
   down: { api: openai, base_url: "${base('down', 'fast')}", model: m }
   slow: { api: openai, base_url: "${base('slow', 'hang')}", model: m }
   direct: { api: openai, base_url: "${server.baseUrl('fast')}", model: m }
@@ -187,6 +223,39 @@ describe('nginx in front of the provider', () => {
       const seen = logged('idle1s').slice(before);
       expect(seen.map((r) => r.nth)).toEqual([1, 1]);
       expect(seen[0].connection).not.toBe(seen[1].connection);
+    } finally {
+      await router.close();
+    }
+  });
+
+  it("keepalive_timeout 1s with nginx's FIN still in flight: the request written to the dead connection fails as a network error before nginx saw it, and a retry answers", async () => {
+    const router = await createRouter({ config, env: {} });
+    try {
+      const messages = [{ role: 'user' as const, content: 'Say something.' }];
+      const call = async (retries: number) => {
+        const warm = await router.chat({ model: 'racing', messages, cache: false, retries: 0 });
+        expect(warm.provider).toBe('racing');
+        const held = relayed.held;
+        // nginx closes the idle connection after 1 s; the relay holds the FIN, so the client still sees it open.
+        await until(() => relayed.held > held, "nginx's close of the idle connection", 5000);
+        const before = logged('idle1s').length;
+        const reset = relayed.reset;
+        const answer = await router.chat({ model: 'racing', messages, cache: false, retries });
+        expect(relayed.reset).toBe(reset + 1);
+        return { answer, reachedNginx: logged('idle1s').length - before };
+      };
+
+      const once = await call(0);
+      expect(once.answer.source).toBe('none');
+      expect(once.answer.attempts.map((a) => `${a.provider}:${a.decision}:${a.error_class}`)).toEqual(['racing:stop:network']);
+      expect(once.answer.attempts[0].error_message).toBe('racing: connection reset');
+      // nginx never saw it: the failed request was not processed, so resending it is safe.
+      expect(once.reachedNginx).toBe(0);
+
+      const retried = await call(1);
+      expect(retried.answer.provider).toBe('racing');
+      expect(retried.answer.attempts.map((a) => `${a.provider}:${a.decision}:${a.error_class}`)).toEqual(['racing:retry:network', 'racing:success:null']);
+      expect(retried.reachedNginx).toBe(1);
     } finally {
       await router.close();
     }
