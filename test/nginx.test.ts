@@ -170,6 +170,7 @@ interface ProviderFigures {
   ttfb_ms: { p50: number } | null;
   latency_ms: { p50: number } | null;
   itl_ms: { p50: number } | null;
+  tpot_ms: { p50: number } | null;
 }
 async function bench(args: string[], timeoutMs = 60_000): Promise<ProviderFigures[]> {
   const r = await run(['bench', '--config', config, ...args, '--format', 'json', '-q'], { env, timeoutMs });
@@ -298,11 +299,14 @@ describe('nginx in front of the provider', () => {
     expect(b.ttft).toBeGreaterThanOrEqual(b.latency - 20);
     expect(b.ttfb).toBeGreaterThanOrEqual(b.latency - 20);
     expect(b.itl).toBeLessThan(20);
+    // Every token came in one read: no time between tokens was seen, so there is no TPOT (not 0 ms).
+    expect(buffered.tpot_ms).toBeNull();
     const u = { ttft: unbuffered.ttft_ms!.p50, ttfb: unbuffered.ttfb_ms!.p50, latency: unbuffered.latency_ms!.p50, itl: unbuffered.itl_ms!.p50 };
     expect(u.latency).toBeGreaterThanOrEqual(1190);
     expect(u.ttft).toBeGreaterThanOrEqual(595);
     expect(u.ttft).toBeLessThan(900);
     expect(u.ttfb).toBeLessThan(300);
     expect(u.itl).toBeGreaterThanOrEqual(120);
+    expect(unbuffered.tpot_ms!.p50).toBeGreaterThanOrEqual(120);
   });
 });

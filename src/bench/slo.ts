@@ -170,18 +170,29 @@ export function tallyFrom(slos: Slo[], g: GoodputResult): GoodputTally {
   return t;
 }
 
+/** What a request's per-request figures are made of (a RequestRecord has it all). */
+interface MeasuredRequest {
+  start: number;
+  end: number;
+  firstToken?: number;
+  chunks: number;
+  /** Gaps between consecutive token chunks (ms): chunks − 1 of them. */
+  gaps: readonly number[];
+}
+
 /**
  * Time per output token after the first, (end − first token) / (tokens − 1); undefined for a one-token
- * answer, and for one that came in a single chunk (a non-streamed answer, or a server that buffered it
- * all): no time between tokens was seen, and 0 ms would pass for a measurement (AIPerf reports its TPOT
- * for streamed answers only).
+ * answer, and for one whose tokens all came at once (a non-streamed answer, or a server or proxy that
+ * buffered it all: behind nginx's default proxy_buffering every SSE event of the answer arrives in one
+ * read, as several chunks with no time between them): no time between tokens was seen, and 0 ms would
+ * pass for a measurement (AIPerf reports its TPOT for streamed answers only).
  */
-function tpotOf(r: { end: number; firstToken?: number; chunks: number }, outputTokens: number): number | undefined {
-  return r.firstToken !== undefined && outputTokens > 1 && r.chunks > 1 ? (r.end - r.firstToken) / (outputTokens - 1) : undefined;
+function tpotOf(r: MeasuredRequest, outputTokens: number): number | undefined {
+  return r.firstToken !== undefined && outputTokens > 1 && r.chunks > 1 && r.gaps.some((g) => g > 0) ? (r.end - r.firstToken) / (outputTokens - 1) : undefined;
 }
 
 /** The per-request figures an SLO can bound, by the same definitions as the histograms (README "What the figures mean"). */
-export function requestFigures(r: { start: number; end: number; firstToken?: number; chunks: number }, outputTokens: number): RequestFigures {
+export function requestFigures(r: MeasuredRequest, outputTokens: number): RequestFigures {
   const latency = r.end - r.start;
   return {
     latency,
