@@ -9,6 +9,12 @@ import { serverText } from '../util/redact.js';
 
 /** The most of a title or heading kept. */
 const MAX_TITLE = 100;
+/**
+ * How far into the page the title or heading is looked for (they open an error page: nginx's is 157 bytes
+ * in all). The patterns cost the square of what they search on a page of unclosed tags, and an error body
+ * may be 256 KiB: over all of it a hostile one held the client 22 s; over this much, milliseconds.
+ */
+const SEARCHED = 4096;
 
 /** True when `text` is an HTML document: by its content type, or by how it opens when the type is missing or wrong. */
 export function isHtmlPage(text: string, contentType: string | undefined): boolean {
@@ -18,7 +24,8 @@ export function isHtmlPage(text: string, contentType: string | undefined): boole
 
 /** `HTML page "502 Bad Gateway" (server: nginx/1.22.1)…`: what the page is, never its markup. */
 export function describeHtmlPage(text: string, server: string | undefined): string {
-  const heading = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(text)?.[1] ?? /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(text)?.[1];
+  const head = text.slice(0, SEARCHED);
+  const heading = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(head)?.[1] ?? /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(head)?.[1];
   const title = heading === undefined ? '' : serverText(decodeEntities(heading.replace(/<[^>]*>/g, ' ')), MAX_TITLE);
   const from = server ? ` (server: ${serverText(server, 60)})` : '';
   return `HTML page${title ? ` "${title}"` : ''}${from}, not an API answer: a proxy or load balancer in front of the provider answered`;
