@@ -450,7 +450,8 @@ describe('h1 agent: hostile and broken responses', () => {
     expect(cut.error.errorClass).toBe('incomplete_stream');
     const closed = await run(false);
     expect(closed.error.errorClass).toBe('network');
-    expect(closed.error.message).toBe('p: connection closed by the server');
+    // A fresh plain connection closed unanswered is also what a TLS server does with plain HTTP (test/tls-failures.test.ts).
+    expect(closed.error.message).toBe('p: connection closed by the server; if this port speaks TLS, its base_url takes https://');
     await adapter.close();
   });
 });
@@ -602,14 +603,14 @@ describe('h1 agent: TLS', () => {
       const adapter = createAdapter({ name: 't', api: 'openai', baseUrl: `https://localhost:${port}/v1`, model: 'm', headers: {}, params: {}, timeouts: { connectMs: 2000, totalMs: 5000 } });
       const last = await lastError(adapter, { messages: [{ role: 'user', content: 'hi' }], stream: false });
       await adapter.close();
-      expect(last.error.message).toBe("t: TLS failure: the server's certificate is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE); a private CA can be added with NODE_EXTRA_CA_CERTS");
+      expect(last.error.message).toBe("t: TLS failure: the server's certificate is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE): its issuer is neither a trusted CA nor sent by the server; a server must send its intermediate certificates, and a private CA (or a missing intermediate) can be added with NODE_EXTRA_CA_CERTS");
       const config = join(dir, 'providers.yaml');
       writeFileSync(config, `providers:\n  private: { api: openai, base_url: "https://localhost:${port}/v1", model: m }\n`);
       // Each run with state of its own: the refused one's failures open the provider's breaker.
       const stateOf = (name: string) => ({ XDG_STATE_HOME: join(dir, name, 'state'), XDG_CACHE_HOME: join(dir, name, 'cache') });
       const refused = await run(['--config', config, 'ask', 'hi'], { env: stateOf('refused') });
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toContain('not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE); a private CA can be added with NODE_EXTRA_CA_CERTS');
+      expect(refused.stderr).toContain('not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE): its issuer is neither a trusted CA nor sent by the server; a server must send its intermediate certificates, and a private CA (or a missing intermediate) can be added with NODE_EXTRA_CA_CERTS');
       const trusted = await run(['--config', config, 'ask', 'hi'], { env: { ...stateOf('trusted'), NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') } });
       expect(trusted.stderr).toContain('served by private');
       expect(trusted.stderr).not.toContain('TLS');
@@ -632,6 +633,13 @@ describe('h1 agent: TLS', () => {
   it('names each kind of TLS failure by what to fix', () => {
     expect(tlsFailure('CERT_HAS_EXPIRED')).toBe("TLS failure: the server's certificate is not valid now (CERT_HAS_EXPIRED)");
     expect(tlsFailure('ERR_TLS_CERT_ALTNAME_INVALID')).toBe("TLS failure: the server's certificate is not for this host name (ERR_TLS_CERT_ALTNAME_INVALID)");
+    // Hand-written in the shape of Node's checkServerIdentity error (real ones: test/tls-failures.test.ts): the
+    // names are the server's choice, so a long list is cut and what a terminal would act on is replaced.
+    const mismatch = (subjectaltname: string) => Object.assign(new Error('x'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID', host: 'api.test', cert: { subjectaltname } });
+    expect(tlsFailure('ERR_TLS_CERT_ALTNAME_INVALID', mismatch('DNS:a.test, DNS:b.test, IP Address:10.0.0.1, DNS:c.test, DNS:d.test'))).toBe(
+      "TLS failure: the server's certificate is for a.test, b.test, 10.0.0.1 and 2 more, not api.test (ERR_TLS_CERT_ALTNAME_INVALID); use a base_url with a name the certificate is for, or a certificate for api.test",
+    );
+    expect(tlsFailure('ERR_TLS_CERT_ALTNAME_INVALID', mismatch('DNS:evil\u001b]0;owned\u0007.test'))).toMatch(/is for evil\?\]0;owned\?\.test, not api\.test/);
     expect(tlsFailure('UNABLE_TO_GET_ISSUER_CERT_LOCALLY')).toMatch(/not trusted .*NODE_EXTRA_CA_CERTS/);
     expect(tlsFailure('ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC')).toBe('TLS failure (ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC)');
     expect(tlsFailure('ECONNRESET')).toBeUndefined();

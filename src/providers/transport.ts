@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { Agent, CONNECT_TIMEOUT, EXTRA_BYTES, failedAtProxy, PROXY_CONNECT, proxyOf, SOCKET_CLOSED } from './h1/agent.js';
+import { Agent, CONNECT_TIMEOUT, EXTRA_BYTES, failedAtProxy, H1Error, PROXY_CONNECT, proxyOf, SOCKET_CLOSED } from './h1/agent.js';
 import { MALFORMED_RESPONSE } from './h1/response-parser.js';
 import type { ProxyRoute } from './proxy.js';
 import { now } from '../util/clock.js';
@@ -326,7 +326,8 @@ export function transportError(provider: string, e: unknown, clock: AttemptClock
     EHOSTUNREACH: 'host unreachable',
     ENETUNREACH: 'network unreachable',
   };
-  const what = kind[code] ?? tlsFailure(code) ?? text;
+  const hint = e instanceof H1Error ? e.hint : undefined;
+  const what = `${kind[code] ?? tlsFailure(code, e) ?? text}${hint ? `; ${hint}` : ''}`;
   const where = errorAddress(e);
   if (proxy) {
     return new ProviderError({ errorClass: 'network', provider, networkCode: code, atProxy, message: `${provider}: ${kind[code] ? `${what} at proxy` : `${what}; through proxy`} ${proxy.display} (from ${proxy.variable})` });
@@ -336,16 +337,57 @@ export function transportError(provider: string, e: unknown, clock: AttemptClock
 
 /**
  * What a TLS error code means to the person who has to fix it, or undefined when the code is not TLS's.
+ * `e`, the error itself, adds what Node put on it: for a host name mismatch, the names the certificate is for.
  * OpenSSL's verify codes do not all say CERT (UNABLE_TO_VERIFY_LEAF_SIGNATURE: a server that sends its
  * certificate without the chain, or one signed by a private CA).
  */
-export function tlsFailure(code: string): string | undefined {
+export function tlsFailure(code: string, e?: unknown): string | undefined {
   if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return `TLS failure: the server's certificate is not valid now (${code})`;
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `TLS failure: the server's certificate is not for this host name (${code})`;
-  if (/SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|CERT_UNTRUSTED|CERT_CHAIN_TOO_LONG|INVALID_CA/.test(code)) {
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    const names = certificateNames(e);
+    const host = (e as { host?: unknown } | undefined)?.host;
+    if (!names || typeof host !== 'string') return `TLS failure: the server's certificate is not for this host name (${code})`;
+    return `TLS failure: the server's certificate is for ${names}, not ${safeName(host)} (${code}); use a base_url with a name the certificate is for, or a certificate for ${safeName(host)}`;
+  }
+  if (code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY') {
+    // OpenSSL cannot tell these two apart (openssl verify says "unable to get local issuer certificate" for
+    // both): a CA nobody trusts, or a trusted CA's intermediate the server left out of its chain.
+    return `TLS failure: the server's certificate is not trusted (${code}): its issuer is neither a trusted CA nor sent by the server; a server must send its intermediate certificates, and a private CA (or a missing intermediate) can be added with NODE_EXTRA_CA_CERTS`;
+  }
+  if (/SELF_SIGNED|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|CERT_CHAIN_TOO_LONG|INVALID_CA/.test(code)) {
     return `TLS failure: the server's certificate is not trusted (${code}); a private CA can be added with NODE_EXTRA_CA_CERTS`;
   }
   if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG/.test(code)) return `TLS failure: the server did not answer in TLS (${code}); check the port, and a local server that speaks plain HTTP takes an http:// base_url`;
+  // The server's alert when it offers no version Node speaks (1.2 and 1.3): an OpenSSL server limited to
+  // TLS 1.1 or 1.0 answers Node's hello so.
+  if (code === 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION') return `TLS failure: the server's TLS is too old (${code}): it offers no version Node accepts (TLS 1.2 and 1.3); the server must be upgraded`;
   if (/CERT|TLS|SSL/i.test(code) || code === 'EPROTO') return `TLS failure (${code})`;
   return undefined;
+}
+
+/** The most names a mismatch message lists: a certificate may carry hundreds. */
+const MAX_CERT_NAMES = 3;
+
+/**
+ * The names a certificate is for, as Node's check reads them (subjectAltName DNS and IP entries, else the
+ * subject's CN), for a message. The server chose them: each is cleaned of what a terminal would act on.
+ */
+function certificateNames(e: unknown): string | undefined {
+  const cert = (e as { cert?: { subjectaltname?: unknown; subject?: { CN?: unknown } } } | undefined)?.cert;
+  if (!cert) return undefined;
+  let names: string[] = [];
+  if (typeof cert.subjectaltname === 'string') {
+    names = cert.subjectaltname
+      .split(', ')
+      .filter((n) => n.startsWith('DNS:') || n.startsWith('IP Address:'))
+      .map((n) => n.slice(n.indexOf(':') + 1));
+  } else if (typeof cert.subject?.CN === 'string') names = [cert.subject.CN];
+  if (names.length === 0) return undefined;
+  const shown = names.slice(0, MAX_CERT_NAMES).map(safeName).join(', ');
+  return names.length > MAX_CERT_NAMES ? `${shown} and ${names.length - MAX_CERT_NAMES} more` : shown;
+}
+
+function safeName(name: string): string {
+  const clean = redact(name).replace(/[^\x21-\x7e]/g, '?');
+  return clean.length > 100 ? `${clean.slice(0, 100)}…` : clean;
 }

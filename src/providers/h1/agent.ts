@@ -37,10 +37,22 @@ export const PROXY_CONNECT = 'ERR_PROXY_CONNECT';
 export const PROXY_AUTH = 'ERR_PROXY_AUTH';
 
 export class H1Error extends Error {
-  constructor(message: string, readonly code: string, readonly status = 0) {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly status = 0,
+    /** What the person reading the error may try, when the agent saw something that suggests it. */
+    readonly hint?: string,
+  ) {
     super(message);
   }
 }
+
+/**
+ * A TLS server sent plain HTTP closes without a byte back (Node's https server, and openssl s_server, which
+ * logs "http request"): to an http:// base_url that looks like any other close, so the agent says what it may be.
+ */
+const PLAIN_TO_TLS_HINT = 'if this port speaks TLS, its base_url takes https://';
 
 const VIA = Symbol('proxy');
 const AT_PROXY = Symbol('at proxy');
@@ -155,6 +167,8 @@ class Connection implements ResponseSink {
   waiting: Pending | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = now();
+  /** Responses read whole on this connection: a close before the first one is a server that never answered us. */
+  private answered = 0;
 
   constructor(
     private readonly agent: Agent,
@@ -346,6 +360,7 @@ class Connection implements ResponseSink {
   }
 
   private complete(req: Pending): void {
+    this.answered++;
     this.req = undefined;
     req.done = true;
     if (req.paused) {
@@ -452,7 +467,9 @@ class Connection implements ResponseSink {
       this.complete(req);
       return;
     }
-    this.fail(req, new H1Error(this.parser.untouched ? 'closed by the server before answering' : 'closed by the server', SOCKET_CLOSED));
+    const untouched = this.parser.untouched;
+    const hint = untouched && this.answered === 0 && !this.pool.https && !this.pool.proxy ? PLAIN_TO_TLS_HINT : undefined;
+    this.fail(req, new H1Error(untouched ? 'closed by the server before answering' : 'closed by the server', SOCKET_CLOSED, 0, hint));
   };
 
   private readonly onSocketError = (err: Error): void => {

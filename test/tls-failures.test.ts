@@ -1,0 +1,208 @@
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from './cli-helpers.js';
+
+/**
+ * TLS failures as a user meets them: `ask` and `health` against an https provider on loopback whose
+ * certificates openssl made here. openssl is the judge of what each condition is: every certificate is
+ * run through `openssl verify` first, and the test holds the CLI's message to that verdict. The servers
+ * are Node's https (with openssl's files) and, for a TLS 1.1-only server, `openssl s_server` itself.
+ */
+
+const dir = mkdtempSync(join(tmpdir(), 'llmf-tls-'));
+const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+/** openssl verify's verdict on a certificate: its last line ("OK", or the error it found). */
+function opensslVerify(...args: string[]): string {
+  const r = spawnSync('openssl', ['verify', ...args], { cwd: dir, encoding: 'utf8' });
+  return `${r.stdout}${r.stderr}`.trim();
+}
+const file = (name: string) => join(dir, name);
+
+const REPLY = JSON.stringify({ id: 'x', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'through TLS' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } });
+function answer(req: IncomingMessage, res: ServerResponse) {
+  req.resume();
+  req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(REPLY));
+}
+
+const servers: Server[] = [];
+const children: ChildProcess[] = [];
+async function listen<S extends Server>(s: S): Promise<number> {
+  servers.push(s);
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return (s.address() as AddressInfo).port;
+}
+/** An https server with openssl's key and certificate(s) (`cert` may hold a chain). */
+const httpsServer = (keyFile: string, ...certFiles: string[]) =>
+  listen(createHttpsServer({ key: readFileSync(file(keyFile)), cert: certFiles.map((f) => readFileSync(file(f), 'utf8')).join('') }, answer));
+
+beforeAll(() => {
+  // A root CA, a server certificate it signed (localhost, 127.0.0.1), one for another name, an intermediate
+  // and a certificate it signed, a self-signed one, and an expired one.
+  const ca = ['-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'];
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=llmf test root CA', ...ca);
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'self.key', '-out', 'self.pem', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
+  writeFileSync(file('local.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  writeFileSync(file('other.ext'), 'subjectAltName=DNS:example.test\n');
+  writeFileSync(file('int.ext'), 'basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n');
+  const signed = (name: string, subject: string, caName: string, ext: string) => {
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
+    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.pem`, '-CAkey', `${caName}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', ext);
+  };
+  signed('leaf', '/CN=localhost', 'ca', 'local.ext');
+  signed('other', '/CN=example.test', 'ca', 'other.ext');
+  signed('int', '/CN=llmf test intermediate', 'ca', 'int.ext');
+  signed('ileaf', '/CN=localhost', 'int', 'local.ext');
+  // Expired: `openssl ca` takes a start and end date (openssl 3.0's x509 has no -not_before).
+  mkdirSync(file('ca-db/new'), { recursive: true });
+  writeFileSync(file('ca-db/index.txt'), '');
+  writeFileSync(file('ca-db/serial'), '01\n');
+  writeFileSync(file('ca.cnf'), '[ca]\ndefault_ca = test\n[test]\ndatabase = ca-db/index.txt\nnew_certs_dir = ca-db/new\nserial = ca-db/serial\ndefault_md = sha256\npolicy = any\ncopy_extensions = copy\n[any]\ncommonName = supplied\n');
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'old.key', '-out', 'old.csr', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
+  ssl('ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.pem', '-keyfile', 'ca.key', '-in', 'old.csr', '-out', 'old.pem', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-notext');
+  writeFileSync(file('int+ca.pem'), readFileSync(file('int.pem'), 'utf8') + readFileSync(file('ca.pem'), 'utf8'));
+});
+
+afterAll(() => {
+  for (const s of servers) s.close();
+  for (const c of children) c.kill();
+});
+
+let runs = 0;
+/** `ask` and `health --format json` against one provider `acme` at `baseUrl`, each with state of its own. */
+async function askAndHealth(baseUrl: string, env: NodeJS.ProcessEnv = {}, extra = '') {
+  const d = join(dir, `run${++runs}`);
+  mkdirSync(d);
+  const config = join(d, 'providers.yaml');
+  writeFileSync(config, `providers:\n  acme: { api: openai, base_url: "${baseUrl}", model: m${extra} }\n`);
+  const state = { XDG_STATE_HOME: join(d, 'state'), XDG_CACHE_HOME: join(d, 'cache'), NODE_EXTRA_CA_CERTS: '', ...env };
+  const [ask, health] = await Promise.all([
+    run(['--config', config, 'ask', '--no-cache', '--retries', '0', 'hi'], { env: state }),
+    run(['--config', config, 'health', 'acme', '--format', 'json'], { env: { ...state, XDG_STATE_HOME: join(d, 'state-health') } }),
+  ]);
+  return { ask, health, report: JSON.parse(health.stdout) as { ok: boolean; providers: { healthy: boolean; error_class: string; error_message: string }[]; failures: string[] } };
+}
+
+/** Both commands fail with exit 1, the one message, on one line, without a stack trace; health says the provider is down for it. */
+async function expectFailure(baseUrl: string, message: string | RegExp, env: NodeJS.ProcessEnv = {}, extra = '') {
+  const { ask, health, report } = await askAndHealth(baseUrl, env, extra);
+  expect(ask.code).toBe(1);
+  expect(health.code).toBe(1);
+  for (const stderr of [ask.stderr, health.stderr]) expect(stderr).not.toMatch(/^\s+at /m);
+  const first = ask.stderr.split('\n')[0];
+  const said = first.replace(/^llm-fallback: no answer: /, '').replace(/ · attempts: .*$/, '');
+  expect(said).toMatch(message);
+  const p = report.providers[0];
+  expect(p.healthy).toBe(false);
+  expect(p.error_message).toBe(said);
+  expect(report.ok).toBe(false);
+  return said;
+}
+
+describe('TLS failures through ask and health, judged by openssl', () => {
+  it('a self-signed certificate: not trusted, add a CA with NODE_EXTRA_CA_CERTS', async () => {
+    expect(opensslVerify('-CAfile', 'ca.pem', 'self.pem')).toContain('self-signed certificate');
+    const port = await httpsServer('self.key', 'self.pem');
+    await expectFailure(`https://localhost:${port}/v1`, "acme: TLS failure: the server's certificate is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT); a private CA can be added with NODE_EXTRA_CA_CERTS");
+  });
+
+  it('a certificate from a CA nobody trusts: not trusted; with the CA in NODE_EXTRA_CA_CERTS it works', async () => {
+    expect(opensslVerify('leaf.pem')).toContain('unable to get local issuer certificate');
+    expect(opensslVerify('-CAfile', 'ca.pem', 'leaf.pem')).toBe('leaf.pem: OK');
+    const port = await httpsServer('leaf.key', 'leaf.pem');
+    await expectFailure(`https://localhost:${port}/v1`, /^acme: TLS failure: the server's certificate is not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): .* a private CA .* can be added with NODE_EXTRA_CA_CERTS$/);
+    const trusted = await askAndHealth(`https://localhost:${port}/v1`, { NODE_EXTRA_CA_CERTS: file('ca.pem') });
+    expect(trusted.ask.stdout).toContain('through TLS');
+    expect(trusted.ask.code).toBe(0);
+    expect(trusted.health.code).toBe(0);
+    expect(trusted.report.providers[0].healthy).toBe(true);
+  });
+
+  it('an expired certificate: not valid now', async () => {
+    expect(opensslVerify('-CAfile', 'ca.pem', 'old.pem')).toContain('certificate has expired');
+    const port = await httpsServer('old.key', 'old.pem');
+    await expectFailure(`https://localhost:${port}/v1`, "acme: TLS failure: the server's certificate is not valid now (CERT_HAS_EXPIRED)", { NODE_EXTRA_CA_CERTS: file('ca.pem') });
+  });
+
+  it('a certificate for another name: says which name it is for, and which the base_url asked', async () => {
+    expect(opensslVerify('-CAfile', 'ca.pem', '-verify_ip', '127.0.0.1', 'other.pem')).toContain('IP address mismatch');
+    expect(opensslVerify('-CAfile', 'ca.pem', '-verify_hostname', 'localhost', 'other.pem')).toContain('hostname mismatch');
+    const port = await httpsServer('other.key', 'other.pem');
+    const env = { NODE_EXTRA_CA_CERTS: file('ca.pem') };
+    await expectFailure(`https://127.0.0.1:${port}/v1`, "acme: TLS failure: the server's certificate is for example.test, not 127.0.0.1 (ERR_TLS_CERT_ALTNAME_INVALID); use a base_url with a name the certificate is for, or a certificate for 127.0.0.1", env);
+    await expectFailure(`https://localhost:${port}/v1`, "acme: TLS failure: the server's certificate is for example.test, not localhost (ERR_TLS_CERT_ALTNAME_INVALID); use a base_url with a name the certificate is for, or a certificate for localhost", env);
+  });
+
+  it('a server that leaves its intermediate out: says a server must send it; sending it, or trusting it, works', async () => {
+    expect(opensslVerify('-CAfile', 'ca.pem', 'ileaf.pem')).toContain('unable to get local issuer certificate');
+    expect(opensslVerify('-CAfile', 'ca.pem', '-untrusted', 'int.pem', 'ileaf.pem')).toBe('ileaf.pem: OK');
+    const env = { NODE_EXTRA_CA_CERTS: file('ca.pem') };
+    const leafOnly = await httpsServer('ileaf.key', 'ileaf.pem');
+    await expectFailure(
+      `https://localhost:${leafOnly}/v1`,
+      "acme: TLS failure: the server's certificate is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE): its issuer is neither a trusted CA nor sent by the server; a server must send its intermediate certificates, and a private CA (or a missing intermediate) can be added with NODE_EXTRA_CA_CERTS",
+      env,
+    );
+    // Either fix the message names works.
+    const intermediateTrusted = await askAndHealth(`https://localhost:${leafOnly}/v1`, { NODE_EXTRA_CA_CERTS: file('int+ca.pem') });
+    expect([intermediateTrusted.ask.code, intermediateTrusted.health.code]).toEqual([0, 0]);
+    const wholeChain = await httpsServer('ileaf.key', 'ileaf.pem', 'int.pem');
+    const sent = await askAndHealth(`https://localhost:${wholeChain}/v1`, env);
+    expect(sent.ask.stdout).toContain('through TLS');
+    expect([sent.ask.code, sent.health.code]).toEqual([0, 0]);
+  });
+
+  it('plain HTTP on an https base_url, and TLS on an http one: each says to change the scheme', async () => {
+    const plain = await listen(createHttpServer(answer));
+    await expectFailure(`https://127.0.0.1:${plain}/v1`, /^acme: TLS failure: the server did not answer in TLS \(ERR_SSL_WRONG_VERSION_NUMBER\); check the port, and a local server that speaks plain HTTP takes an http:\/\/ base_url$/);
+    // A TLS server sent plain HTTP closes without a word: Node's https server, and openssl s_server, which
+    // logs why ("http request").
+    const tls = await httpsServer('leaf.key', 'leaf.pem');
+    await expectFailure(`http://127.0.0.1:${tls}/v1`, 'acme: connection closed by the server; if this port speaks TLS, its base_url takes https://');
+    const { port, log } = await opensslServer([]);
+    await expectFailure(`http://127.0.0.1:${port}/v1`, 'acme: connection closed by the server; if this port speaks TLS, its base_url takes https://');
+    expect(log()).toContain('http request');
+  });
+
+  it('a server that takes the connection and never answers the handshake: the connect clock, not a hang', async () => {
+    const silent = await listen(createNetServer(() => {}));
+    const t0 = Date.now();
+    await expectFailure(`https://127.0.0.1:${silent}/v1`, 'acme: connect timeout after 800ms', {}, ', timeouts: { connect: 800ms }');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+
+  it('a TLS 1.1-only server (openssl s_server): says its TLS is too old', async () => {
+    // openssl 3 needs security level 0 for TLS 1.1; its own client confirms the server speaks it.
+    const { port } = await opensslServer(['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']);
+    const client = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0'], { input: '', encoding: 'utf8', timeout: 5000 });
+    expect(client.stdout).toMatch(/Protocol\s*: TLSv1\.1/);
+    await expectFailure(`https://localhost:${port}/v1`, "acme: TLS failure: the server's TLS is too old (ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION): it offers no version Node accepts (TLS 1.2 and 1.3); the server must be upgraded", { NODE_EXTRA_CA_CERTS: file('ca.pem') });
+  }, 30_000);
+}, 60_000);
+
+/** `openssl s_server -www` with the trusted localhost certificate on a free loopback port, and what it logged. */
+async function opensslServer(args: string[]): Promise<{ port: number; log: () => string }> {
+  const child = spawn('openssl', ['s_server', '-accept', '127.0.0.1:0', '-key', 'leaf.key', '-cert', 'leaf.pem', '-www', ...args], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`openssl s_server did not start: ${out}`)), 5000);
+    const check = () => {
+      const m = /ACCEPT 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout.on('data', check);
+    child.stderr.on('data', check);
+  });
+  return { port, log: () => out };
+}
