@@ -58,13 +58,17 @@ beforeAll(() => {
   signed('other', '/CN=example.test', 'ca', 'other.ext');
   signed('int', '/CN=llmf test intermediate', 'ca', 'int.ext');
   signed('ileaf', '/CN=localhost', 'int', 'local.ext');
-  // Expired: `openssl ca` takes a start and end date (openssl 3.0's x509 has no -not_before).
+  // Expired and not yet valid: `openssl ca` takes a start and end date (openssl 3.0's x509 has no -not_before).
   mkdirSync(file('ca-db/new'), { recursive: true });
   writeFileSync(file('ca-db/index.txt'), '');
   writeFileSync(file('ca-db/serial'), '01\n');
-  writeFileSync(file('ca.cnf'), '[ca]\ndefault_ca = test\n[test]\ndatabase = ca-db/index.txt\nnew_certs_dir = ca-db/new\nserial = ca-db/serial\ndefault_md = sha256\npolicy = any\ncopy_extensions = copy\n[any]\ncommonName = supplied\n');
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'old.key', '-out', 'old.csr', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
-  ssl('ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.pem', '-keyfile', 'ca.key', '-in', 'old.csr', '-out', 'old.pem', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-notext');
+  writeFileSync(file('ca.cnf'), '[ca]\ndefault_ca = test\n[test]\ndatabase = ca-db/index.txt\nnew_certs_dir = ca-db/new\nserial = ca-db/serial\ndefault_md = sha256\nunique_subject = no\npolicy = any\ncopy_extensions = copy\n[any]\ncommonName = supplied\n');
+  const dated = (name: string, start: string, end: string) => {
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
+    ssl('ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.pem', '-keyfile', 'ca.key', '-in', `${name}.csr`, '-out', `${name}.pem`, '-startdate', start, '-enddate', end, '-notext');
+  };
+  dated('old', '20200101000000Z', '20200102000000Z');
+  dated('future', '20991231000000Z', '21000101000000Z');
   writeFileSync(file('int+ca.pem'), readFileSync(file('int.pem'), 'utf8') + readFileSync(file('ca.pem'), 'utf8'));
 });
 
@@ -105,10 +109,14 @@ async function expectFailure(baseUrl: string, message: string | RegExp, env: Nod
 }
 
 describe('TLS failures through ask and health, judged by openssl', () => {
-  it('a self-signed certificate: not trusted, add a CA with NODE_EXTRA_CA_CERTS', async () => {
+  it('a self-signed certificate: says so; listed in NODE_EXTRA_CA_CERTS it works', async () => {
     expect(opensslVerify('-CAfile', 'ca.pem', 'self.pem')).toContain('self-signed certificate');
+    expect(opensslVerify('-CAfile', 'self.pem', 'self.pem')).toBe('self.pem: OK');
     const port = await httpsServer('self.key', 'self.pem');
-    await expectFailure(`https://localhost:${port}/v1`, "acme: TLS failure: the server's certificate is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT); a private CA can be added with NODE_EXTRA_CA_CERTS");
+    await expectFailure(`https://localhost:${port}/v1`, "acme: TLS failure: the server's certificate is self-signed, so not trusted (DEPTH_ZERO_SELF_SIGNED_CERT); if it is yours, add it to NODE_EXTRA_CA_CERTS");
+    const trusted = await askAndHealth(`https://localhost:${port}/v1`, { NODE_EXTRA_CA_CERTS: file('self.pem') });
+    expect(trusted.ask.stdout).toContain('through TLS');
+    expect([trusted.ask.code, trusted.health.code]).toEqual([0, 0]);
   });
 
   it('a certificate from a CA nobody trusts: not trusted; with the CA in NODE_EXTRA_CA_CERTS it works', async () => {
@@ -123,10 +131,14 @@ describe('TLS failures through ask and health, judged by openssl', () => {
     expect(trusted.report.providers[0].healthy).toBe(true);
   });
 
-  it('an expired certificate: not valid now', async () => {
+  it('an expired certificate, and one not valid yet: each says which, and that the clock judges it', async () => {
     expect(opensslVerify('-CAfile', 'ca.pem', 'old.pem')).toContain('certificate has expired');
-    const port = await httpsServer('old.key', 'old.pem');
-    await expectFailure(`https://localhost:${port}/v1`, "acme: TLS failure: the server's certificate is not valid now (CERT_HAS_EXPIRED)", { NODE_EXTRA_CA_CERTS: file('ca.pem') });
+    expect(opensslVerify('-CAfile', 'ca.pem', 'future.pem')).toContain('certificate is not yet valid');
+    const env = { NODE_EXTRA_CA_CERTS: file('ca.pem') };
+    const old = await httpsServer('old.key', 'old.pem');
+    await expectFailure(`https://localhost:${old}/v1`, "acme: TLS failure: the server's certificate has expired (CERT_HAS_EXPIRED); the server must renew it, unless this machine's clock is wrong", env);
+    const future = await httpsServer('future.key', 'future.pem');
+    await expectFailure(`https://localhost:${future}/v1`, "acme: TLS failure: the server's certificate is not valid yet (CERT_NOT_YET_VALID); check this machine's clock", env);
   });
 
   it('a certificate for another name: says which name it is for, and which the base_url asked', async () => {

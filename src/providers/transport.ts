@@ -342,7 +342,9 @@ export function transportError(provider: string, e: unknown, clock: AttemptClock
  * certificate without the chain, or one signed by a private CA).
  */
 export function tlsFailure(code: string, e?: unknown): string | undefined {
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return `TLS failure: the server's certificate is not valid now (${code})`;
+  // Both are judged by this machine's clock: a clock far off makes every server's certificate fail so.
+  if (code === 'CERT_HAS_EXPIRED') return `TLS failure: the server's certificate has expired (${code}); the server must renew it, unless this machine's clock is wrong`;
+  if (code === 'CERT_NOT_YET_VALID') return `TLS failure: the server's certificate is not valid yet (${code}); check this machine's clock`;
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     const names = certificateNames(e);
     const host = (e as { host?: unknown } | undefined)?.host;
@@ -354,6 +356,9 @@ export function tlsFailure(code: string, e?: unknown): string | undefined {
     // both): a CA nobody trusts, or a trusted CA's intermediate the server left out of its chain.
     return `TLS failure: the server's certificate is not trusted (${code}): its issuer is neither a trusted CA nor sent by the server; a server must send its intermediate certificates, and a private CA (or a missing intermediate) can be added with NODE_EXTRA_CA_CERTS`;
   }
+  // A self-signed certificate is its own CA: listed in NODE_EXTRA_CA_CERTS, it is trusted (openssl verify -CAfile
+  // cert.pem cert.pem says OK).
+  if (code === 'DEPTH_ZERO_SELF_SIGNED_CERT') return `TLS failure: the server's certificate is self-signed, so not trusted (${code}); if it is yours, add it to NODE_EXTRA_CA_CERTS`;
   if (/SELF_SIGNED|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|CERT_CHAIN_TOO_LONG|INVALID_CA/.test(code)) {
     return `TLS failure: the server's certificate is not trusted (${code}); a private CA can be added with NODE_EXTRA_CA_CERTS`;
   }
