@@ -68,6 +68,24 @@ function respond(mode: string, key: string, res: ServerResponse): void {
       const forms = [bytes.toString('hex'), [...bytes].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''), key.toUpperCase(), [...key].reverse().join(''), key.slice(0, 20)];
       return void res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ${forms.join(' / ')}.`, type: 'invalid_request_error', code: 'invalid_api_key' } }));
     }
+    // The HTML page paths (src/providers/html-page.ts): the key only in a heading, split by markup, as
+    // HTML character references, %-encoded, and in the Server header the page is named by.
+    case 'htmlh1':
+      res.writeHead(502, { 'content-type': 'text/html' });
+      return void res.end(`<html><body><h1>upstream rejected ${key}</h1></body></html>`);
+    case 'htmlsplit':
+      res.writeHead(502, { 'content-type': 'text/html' });
+      // Every piece between the tags is shorter than the 12 characters redact() knows a fragment by.
+      return void res.end(`<html><head><title>rejected ${key.match(/.{1,8}/g)!.join('<b></b>')}</title></head></html>`);
+    case 'htmlentity':
+      res.writeHead(502, { 'content-type': 'text/html' });
+      return void res.end(`<html><head><title>rejected ${[...key].map((ch) => `&#${ch.charCodeAt(0)};`).join('')}</title></head><body><h1>${[...key].map((ch) => `&#x${ch.charCodeAt(0).toString(16)};`).join('')}</h1></body></html>`);
+    case 'htmlpct':
+      res.writeHead(502, { 'content-type': 'text/html' });
+      return void res.end(`<html><head><title>rejected ${encodeURIComponent(key)} ${[...Buffer.from(key)].map((b) => `%${b.toString(16).toUpperCase()}`).join('')}</title></head></html>`);
+    case 'htmlserver':
+      res.writeHead(504, { 'content-type': 'text/html', server: `gateway/${key}` });
+      return void res.end('<html><body>no title here</body></html>');
     default:
       res.writeHead(404);
       res.end();
@@ -162,4 +180,29 @@ describe('a server that echoes the key back in any form', () => {
       expect(text).not.toContain('\u0007');
     }
   }, 180_000);
+});
+
+describe('a proxy HTML page that echoes the key', () => {
+  const pages: Record<string, string> = {
+    htmlh1: 'HTML page "upstream rejected [REDACTED]"',
+    htmlsplit: 'HTML page "rejected [REDACTED]"',
+    htmlentity: 'HTML page "rejected [REDACTED]"',
+    htmlpct: 'HTML page "rejected [REDACTED] [REDACTED]"',
+    htmlserver: 'HTML page (server: gateway/[REDACTED])',
+  };
+  const pageConfig = join(dir, 'pages.yaml');
+  writeFileSync(pageConfig, `providers:\n${Object.keys(pages).map((m) => `  ${m}: { api: openai, base_url: "http://127.0.0.1:${port}/${m}/v1", model: m, api_key_env: ECHO_KEY }`).join('\n')}\n  hdr${'htmlsplit'}: { api: openai, base_url: "http://127.0.0.1:${port}/htmlsplit/v1", model: m, headers: { api-key: "\${AZURE_KEY}" } }\n`);
+
+  it('names the page with the key redacted: in a heading, split by tags, as character references, %-encoded, in the Server header', async () => {
+    const names = [...Object.keys(pages), 'hdrhtmlsplit'];
+    const runs = await Promise.all(names.map((m) => run(['--config', pageConfig, 'ask', '--provider', m, '--retries', '0', '--no-cache', 'hi'], { env, timeoutMs: 30_000 })));
+    for (const [i, m] of names.entries()) {
+      const r = runs[i];
+      expect(r.code).toBe(1);
+      const want = pages[m] ?? pages.htmlsplit;
+      expect(r.stderr.split('\n')[0]).toContain(`${m}: HTTP 50${m === 'htmlserver' ? 4 : 2}`);
+      expect(r.stderr.split('\n')[0]).toContain(`${want}, not an API answer`);
+      for (const f of [...fragments(KEY), ...fragments(HEADER_KEY), 'TOPSECRET', 'HDRSECRET', 'TOPSECR', 'q1w2e3r4', 'm1n2b3v4']) expect(`${r.stdout}${r.stderr}`, `"${f}" from ${m}`).not.toContain(f);
+    }
+  }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { serverText } from '../util/redact.js';
+import { redact, serverText } from '../util/redact.js';
 
 /**
  * An HTML page where an API answer was expected: almost always a reverse proxy, load balancer or CDN in
@@ -26,9 +26,20 @@ export function isHtmlPage(text: string, contentType: string | undefined): boole
 export function describeHtmlPage(text: string, server: string | undefined): string {
   const head = text.slice(0, SEARCHED);
   const heading = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(head)?.[1] ?? /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(head)?.[1];
-  const title = heading === undefined ? '' : serverText(decodeEntities(heading.replace(/<[^>]*>/g, ' ')), MAX_TITLE);
+  const title = heading === undefined ? '' : headingText(heading);
   const from = server ? ` (server: ${serverText(server, 60)})` : '';
   return `HTML page${title ? ` "${title}"` : ''}${from}, not an API answer: a proxy or load balancer in front of the provider answered`;
+}
+
+/**
+ * A title's or heading's text, made safe to show. Its tags part words ("502<br>Bad Gateway"), so each is
+ * read as a space; but a key split by markup ("sk-ab<b></b>cd…") would then show as pieces too short for
+ * redact() to know, so the text is also read with the tags taken out, and shown so when that holds a secret.
+ */
+function headingText(heading: string): string {
+  const joined = decodeEntities(heading.replace(/<[^>]*>/g, ''));
+  if (redact(joined) !== joined) return serverText(joined, MAX_TITLE);
+  return serverText(decodeEntities(heading.replace(/<[^>]*>/g, ' ')), MAX_TITLE);
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
