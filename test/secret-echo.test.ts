@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from './cli-helpers.js';
+import { createRouter } from '../src/router.js';
 
 // '/', '+' and '=' change under URL encoding; none of them changes under JSON or XML escaping.
 const KEY = 'Zk9/+abTOPSECRET=q1w2e3r4t5y6u7i8o9p0';
@@ -24,6 +25,8 @@ function presentedKey(req: IncomingMessage): string {
 }
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+/** `key` in pieces of 8 characters (shorter than a fragment redact() knows), joined by each of `separators` in turn. */
+const splitBy = (key: string, separators: string[]) => key.match(/.{1,8}/g)!.reduce((out, piece, i) => (i ? `${out}${separators[(i - 1) % separators.length]}${piece}` : piece), '');
 const ESC = '\u001b[31m\u001b]0;pwned\u0007';
 
 /** One echo per path prefix: /<mode>/v1/... */
@@ -86,6 +89,14 @@ function respond(mode: string, key: string, res: ServerResponse): void {
     case 'htmlserver':
       res.writeHead(504, { 'content-type': 'text/html', server: `gateway/${key}` });
       return void res.end('<html><body>no title here</body></html>');
+    // The key split by characters the shown text loses (NUL, zero-width space, an escape sequence, U+202E,
+    // a zero-width space as a character reference): the pieces join only once those are stripped.
+    case 'htmlcontrols':
+      res.writeHead(502, { 'content-type': 'text/html' });
+      return void res.end(`<html><head><title>rejected ${splitBy(key, ['\u200b', '\u0000', '\u001b[0m', '\u202e', '&#x200b;'])}</title></head></html>`);
+    case 'textcontrols':
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      return void res.end(`rejected ${splitBy(key, ['\u0000', '\u200b', '\u001b[0m', '\u0085', '\u2066'])}`);
     default:
       res.writeHead(404);
       res.end();
@@ -189,20 +200,46 @@ describe('a proxy HTML page that echoes the key', () => {
     htmlentity: 'HTML page "rejected [REDACTED]"',
     htmlpct: 'HTML page "rejected [REDACTED] [REDACTED]"',
     htmlserver: 'HTML page (server: gateway/[REDACTED])',
+    htmlcontrols: 'HTML page "rejected [REDACTED]"',
   };
   const pageConfig = join(dir, 'pages.yaml');
-  writeFileSync(pageConfig, `providers:\n${Object.keys(pages).map((m) => `  ${m}: { api: openai, base_url: "http://127.0.0.1:${port}/${m}/v1", model: m, api_key_env: ECHO_KEY }`).join('\n')}\n  hdr${'htmlsplit'}: { api: openai, base_url: "http://127.0.0.1:${port}/htmlsplit/v1", model: m, headers: { api-key: "\${AZURE_KEY}" } }\n`);
+  writeFileSync(pageConfig, `providers:\n${[...Object.keys(pages), 'textcontrols'].map((m) => `  ${m}: { api: openai, base_url: "http://127.0.0.1:${port}/${m}/v1", model: m, api_key_env: ECHO_KEY }`).join('\n')}\n  hdr${'htmlsplit'}: { api: openai, base_url: "http://127.0.0.1:${port}/htmlsplit/v1", model: m, headers: { api-key: "\${AZURE_KEY}" } }\n`);
 
-  it('names the page with the key redacted: in a heading, split by tags, as character references, %-encoded, in the Server header', async () => {
-    const names = [...Object.keys(pages), 'hdrhtmlsplit'];
+  it('names the page with the key redacted: in a heading, split by tags or controls, as character references, %-encoded, in the Server header', async () => {
+    const names = [...Object.keys(pages), 'hdrhtmlsplit', 'textcontrols'];
     const runs = await Promise.all(names.map((m) => run(['--config', pageConfig, 'ask', '--provider', m, '--retries', '0', '--no-cache', 'hi'], { env, timeoutMs: 30_000 })));
     for (const [i, m] of names.entries()) {
       const r = runs[i];
       expect(r.code).toBe(1);
-      const want = pages[m] ?? pages.htmlsplit;
-      expect(r.stderr.split('\n')[0]).toContain(`${m}: HTTP 50${m === 'htmlserver' ? 4 : 2}`);
-      expect(r.stderr.split('\n')[0]).toContain(`${want}, not an API answer`);
+      const first = r.stderr.split('\n')[0];
+      if (m === 'textcontrols') expect(first).toContain('textcontrols: HTTP 500: rejected [REDACTED] · attempts');
+      else {
+        expect(first).toContain(`${m}: HTTP 50${m === 'htmlserver' ? 4 : 2}`);
+        expect(first).toContain(`${pages[m] ?? pages.htmlsplit}, not an API answer`);
+      }
       for (const f of [...fragments(KEY), ...fragments(HEADER_KEY), 'TOPSECRET', 'HDRSECRET', 'TOPSECR', 'q1w2e3r4', 'm1n2b3v4']) expect(`${r.stdout}${r.stderr}`, `"${f}" from ${m}`).not.toContain(f);
     }
   }, 60_000);
+});
+
+describe('a key split by characters the shown text loses', () => {
+  it('is redacted in what the library hands back, not only in what the CLI prints', async () => {
+    // The CLI redacts once more as it prints; a library caller (and serve) gets the error message as made.
+    const router = await createRouter({
+      config: { providers: Object.fromEntries(['htmlcontrols', 'textcontrols'].map((m) => [m, { api: 'openai', base_url: `http://127.0.0.1:${port}/${m}/v1`, model: 'm', api_key_env: 'ECHO_KEY' }])) },
+      env: { ECHO_KEY: KEY },
+    });
+    try {
+      const messages = [];
+      for (const model of ['htmlcontrols', 'textcontrols']) {
+        const result = await router.chat({ model, messages: [{ role: 'user', content: 'hi' }], cache: false, retries: 0 });
+        messages.push(result.error?.message ?? '', ...result.attempts.map((a) => JSON.stringify(a)));
+      }
+      expect(messages[0]).toContain('HTML page "rejected [REDACTED]"');
+      expect(messages.join('\n')).toContain('textcontrols: HTTP 500: rejected [REDACTED]');
+      for (const text of messages) for (const f of [...fragments(KEY), 'TOPSECRET']) expect(text, `"${f}" in ${text}`).not.toContain(f);
+    } finally {
+      await router.close();
+    }
+  });
 });

@@ -215,6 +215,15 @@ describe('redaction of echoed forms, before any cut', () => {
     expect(shown.startsWith(`${'x'.repeat(290)}[REDAC`)).toBe(true);
   });
 
+  it('redacts a key split by characters it strips (NUL, zero-width space, an escape sequence, U+202E, C1): they join it', () => {
+    // Pieces of 8 (shorter than a fragment redact() knows) that the stripping joins into the whole key.
+    const pieces = key.match(/.{1,8}/g)!;
+    for (const sep of ['\u0000', '\u200b', '\u001b[0m', '\u202e', '\u0085', '\u2066']) {
+      const shown = serverText(`rejected ${pieces.join(sep)}`, 300);
+      expect(shown, JSON.stringify(sep)).toBe('rejected [REDACTED]');
+    }
+  });
+
   it('strips terminal escapes and control characters from server text', () => {
     expect(serverText('\u001b[2J\u001b[31mred\u001b[0m \u001b]0;title\u0007ok\u0000\u0008\r\nnext\u009b1m')).toBe('red ok next');
     const e = new ProviderError({ errorClass: 'server', message: 'p: HTTP 500: \u001b[1;31mboom\u001b[0m', headers: { location: '\u001b]8;;x\u0007y' } });

@@ -267,8 +267,10 @@ export function forTerminal(text: string): string {
 /**
  * What a server said, made safe to show: secrets removed first (so a cut can never leave half a key),
  * then control characters, whitespace runs folded to one space, and finally cut to `max` characters.
+ * Secrets are removed again once the controls are gone: a key split by NULs, zero-width spaces or escape
+ * sequences ("Zk9/+abT\u200bOPSECRET…") is pieces too short to know until the stripping joins them.
  */
 export function serverText(text: string, max = Infinity): string {
-  const clean = stripControls(redact(text)).replace(/\s+/g, ' ').trim();
+  const clean = redact(stripControls(redact(text))).replace(/\s+/g, ' ').trim();
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
