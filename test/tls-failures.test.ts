@@ -41,6 +41,12 @@ async function listen<S extends Server>(s: S): Promise<number> {
 const httpsServer = (keyFile: string, ...certFiles: string[]) =>
   listen(createHttpsServer({ key: readFileSync(file(keyFile)), cert: certFiles.map((f) => readFileSync(file(f), 'utf8')).join('') }, answer));
 
+/** A certificate for `subject` with the extensions in file `ext`, signed by `caName`. */
+const signed = (name: string, subject: string, caName: string, ext: string) => {
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
+  ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.pem`, '-CAkey', `${caName}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', ext);
+};
+
 beforeAll(() => {
   // A root CA, a server certificate it signed (localhost, 127.0.0.1), one for another name, an intermediate
   // and a certificate it signed, a self-signed one, and an expired one.
@@ -50,10 +56,6 @@ beforeAll(() => {
   writeFileSync(file('local.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   writeFileSync(file('other.ext'), 'subjectAltName=DNS:example.test\n');
   writeFileSync(file('int.ext'), 'basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n');
-  const signed = (name: string, subject: string, caName: string, ext: string) => {
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.pem`, '-CAkey', `${caName}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', ext);
-  };
   signed('leaf', '/CN=localhost', 'ca', 'local.ext');
   signed('other', '/CN=example.test', 'ca', 'other.ext');
   signed('int', '/CN=llmf test intermediate', 'ca', 'int.ext');
@@ -148,6 +150,33 @@ describe('TLS failures through ask and health, judged by openssl', () => {
     const env = { NODE_EXTRA_CA_CERTS: file('ca.pem') };
     await expectFailure(`https://127.0.0.1:${port}/v1`, "acme: TLS failure: the server's certificate is for example.test, not 127.0.0.1 (ERR_TLS_CERT_ALTNAME_INVALID); use a base_url with a name the certificate is for, or a certificate for 127.0.0.1", env);
     await expectFailure(`https://localhost:${port}/v1`, "acme: TLS failure: the server's certificate is for example.test, not localhost (ERR_TLS_CERT_ALTNAME_INVALID); use a base_url with a name the certificate is for, or a certificate for localhost", env);
+  });
+
+  it("a certificate whose names hold the API key, an env-expanded header's value, escapes or U+202E: names them redacted and inert", async () => {
+    // A hostile server chooses its certificate's names: the key it was sent (or any secret it guesses),
+    // terminal escapes and bidi overrides. openssl signs them as given (DNS names are IA5 strings; the CN a UTF8String).
+    const key = 'sk-certKEY0123456789abcdef';
+    const tenant = 'tenant7f3a9c2e1b5d';
+    writeFileSync(file('keysan.ext'), `subjectAltName=DNS:${key}.example,DNS:${tenant}.example,DNS:c.example,DNS:d.example,DNS:e.example\n`);
+    signed('keysan', '/CN=keysan', 'ca', 'keysan.ext');
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-utf8', '-keyout', 'keycn.key', '-out', 'keycn.csr', '-subj', `/CN=${key} \u001b[31m\u202eevil`);
+    ssl('x509', '-req', '-in', 'keycn.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'keycn.pem', '-days', '1');
+    for (const name of ['keysan.pem', 'keycn.pem']) expect(opensslVerify('-CAfile', 'ca.pem', '-verify_hostname', 'localhost', name)).toContain('hostname mismatch');
+    expect(execFileSync('openssl', ['x509', '-in', file('keysan.pem'), '-noout', '-ext', 'subjectAltName'], { encoding: 'utf8' })).toContain(`DNS:${key}.example`);
+    const env = { NODE_EXTRA_CA_CERTS: file('ca.pem'), CERT_KEY: key, TENANT: tenant };
+    const extra = ', api_key_env: CERT_KEY, headers: { x-tenant: "${TENANT}" }';
+    const san = await httpsServer('keysan.key', 'keysan.pem');
+    await expectFailure(`https://localhost:${san}/v1`, "acme: TLS failure: the server's certificate is for [REDACTED].example, [REDACTED].example, c.example and 2 more, not localhost (ERR_TLS_CERT_ALTNAME_INVALID); use a base_url with a name the certificate is for, or a certificate for localhost", env, extra);
+    // No subjectAltName: Node checks the CN, and the message names it; every character outside printable ASCII is a "?".
+    const cn = await httpsServer('keycn.key', 'keycn.pem');
+    await expectFailure(`https://localhost:${cn}/v1`, "acme: TLS failure: the server's certificate is for [REDACTED]??[31m?evil, not localhost (ERR_TLS_CERT_ALTNAME_INVALID); use a base_url with a name the certificate is for, or a certificate for localhost", env, extra);
+    for (const port of [san, cn]) {
+      const { ask, health } = await askAndHealth(`https://localhost:${port}/v1`, env, extra);
+      for (const out of [ask.stdout, ask.stderr, health.stdout, health.stderr]) {
+        for (const secret of [key.slice(3), 'certKEY', tenant, tenant.slice(6)]) expect(out).not.toContain(secret);
+        expect(out).not.toMatch(/[\u001b\u202e]/);
+      }
+    }
   });
 
   it('a server that leaves its intermediate out: says a server must send it; sending it, or trusting it, works', async () => {
