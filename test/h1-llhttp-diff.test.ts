@@ -418,6 +418,12 @@ describe('h1 response parser against llhttp (Node http, strict mode)', () => {
     'interim responses: 103 Early Hints then 200',
     'header lines: header lines ended by bare LFs, the status line by CRLF',
     'chunk sizes and chunk lines: extensions, one quoted with a semicolon',
+    // The parser's early refusals of a head that has not fully arrived (checkPartialHead): another protocol
+    // on the port (SSH, TLS), bare LFs. Each piece is checked as it comes, from wherever the last one ended.
+    'status lines: an SSH banner',
+    'status lines: a TLS alert',
+    'header lines: every line ended by a bare LF',
+    'header lines: bare LF ending a header',
   ];
   it.each(SPLIT)('split at every byte: %s', async (name) => {
     const i = CASES.findIndex((c) => `${c.group}: ${c.name}` === name);

@@ -5,7 +5,7 @@
  * output and file of ask, bench and health must come out without any of it, and without terminal escapes.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -240,6 +240,33 @@ describe('a key split by characters the shown text loses', () => {
       for (const text of messages) for (const f of [...fragments(KEY), 'TOPSECRET']) expect(text, `"${f}" in ${text}`).not.toContain(f);
     } finally {
       await router.close();
+    }
+  });
+});
+
+describe('a parse error that quotes what the server sent', () => {
+  it('names a header whose name is the key, redacted: the parser quotes a bad header\'s name, never its value', async () => {
+    // Header names are tokens, and a key like this one is all token characters: the only server text a
+    // parse error quotes. A raw net server writes the bytes (Node's http server would refuse them).
+    const key = 'sk-proj-Ab12Cd34Ef56Gh78Ij90';
+    const raw = createNetServer((socket: Socket) => {
+      socket.on('error', () => {});
+      let head = '';
+      socket.on('data', (d) => {
+        head += d.toString('latin1');
+        if (head.includes('\r\n\r\n')) socket.end(`HTTP/1.1 200 OK\r\n${key}: a\u0001b\r\nContent-Length: 2\r\n\r\nok`);
+      });
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    try {
+      const rawConfig = join(dir, 'raw.yaml');
+      writeFileSync(rawConfig, `providers:\n  raw: { api: openai, base_url: "http://127.0.0.1:${(raw.address() as AddressInfo).port}/v1", model: m, api_key_env: RAW_KEY }\n`);
+      const r = await run(['--config', rawConfig, 'ask', '--retries', '0', '--no-cache', '--debug', 'hi'], { env: { ...env, RAW_KEY: key } });
+      expect(r.code).toBe(1);
+      expect(r.stderr.split('\n')[0]).toContain('malformed HTTP response: invalid character in the value of header [REDACTED]');
+      expect(`${r.stdout}${r.stderr}`).not.toContain('Ab12Cd34');
+    } finally {
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
     }
   });
 });
