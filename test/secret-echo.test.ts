@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from './cli-helpers.js';
+import { onTerminal } from './pty-helpers.js';
 import { createRouter } from '../src/router.js';
 
 // '/', '+' and '=' change under URL encoding; none of them changes under JSON or XML escaping.
@@ -97,6 +98,15 @@ function respond(mode: string, key: string, res: ServerResponse): void {
     case 'textcontrols':
       res.writeHead(500, { 'content-type': 'text/plain' });
       return void res.end(`rejected ${splitBy(key, ['\u0000', '\u200b', '\u001b[0m', '\u0085', '\u2066'])}`);
+    case 'unseen': {
+      // A streamed answer with the key split by characters a terminal does not show (NUL, a zero-width
+      // space, U+202E, a C1 control), across two deltas that part right after one of them.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const shown = splitBy(key, ['\u0000', '\u200b', '\u202e', '\u0085']);
+      const cut = shown.indexOf('\u202e') + 1;
+      const chunk = (delta: object, finish: string | null) => `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      return void res.end(`${chunk({ role: 'assistant', content: `your key is ${shown.slice(0, cut)}` }, null)}${chunk({ content: `${shown.slice(cut)} done` }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`);
+    }
     default:
       res.writeHead(404);
       res.end();
@@ -269,4 +279,18 @@ describe('a parse error that quotes what the server sent', () => {
       await new Promise<void>((resolve) => raw.close(() => resolve()));
     }
   });
+});
+
+describe('a streamed answer with the key split by characters a terminal does not show', () => {
+  it('is redacted on a terminal (where they vanish and the key would show whole) and to a pipe', async () => {
+    const unseenConfig = join(dir, 'unseen.yaml');
+    writeFileSync(unseenConfig, `providers:\n  unseen: { api: openai, base_url: "http://127.0.0.1:${port}/unseen/v1", model: m, api_key_env: ECHO_KEY }\n`);
+    const args = ['--config', unseenConfig, 'ask', '--no-cache', 'hi'];
+    const tty = await onTerminal({ args, env: { ...env, HOME: dir } as Record<string, string> });
+    const piped = await run(args, { env });
+    expect(tty.exit).toBe(0);
+    expect(tty.output).toContain('your key is [REDACTED] done');
+    expect(piped.stdout).toBe('your key is [REDACTED] done\n');
+    for (const text of [tty.output, piped.stdout, piped.stderr]) for (const f of [...fragments(KEY), 'TOPSECRET', 'OPSECRET']) expect(text, `"${f}" in ${JSON.stringify(text)}`).not.toContain(f);
+  }, 30_000);
 });

@@ -224,6 +224,16 @@ describe('redaction of echoed forms, before any cut', () => {
     }
   });
 
+  it('a streamed answer: a key split by characters a terminal does not show is removed; text with such characters and no key is kept as it came', () => {
+    const pieces = key.match(/.{1,8}/g)!;
+    const stream = new StreamRedactor();
+    const shown = stream.push(`key ${pieces.slice(0, 2).join('\u0000')}\u200b`) + stream.push(`${pieces.slice(2).join('\u202e')} end`) + stream.end();
+    expect(shown).toBe('key [REDACTED] end');
+    // Hebrew with a right-to-left mark and a zero-width space: no secret, so nothing is taken out.
+    const hebrew = new StreamRedactor();
+    expect(hebrew.push('שלום\u200f עולם\u200b ') + hebrew.end()).toBe('שלום\u200f עולם\u200b ');
+  });
+
   it('strips terminal escapes and control characters from server text', () => {
     expect(serverText('\u001b[2J\u001b[31mred\u001b[0m \u001b]0;title\u0007ok\u0000\u0008\r\nnext\u009b1m')).toBe('red ok next');
     const e = new ProviderError({ errorClass: 'server', message: 'p: HTTP 500: \u001b[1;31mboom\u001b[0m', headers: { location: '\u001b]8;;x\u0007y' } });

@@ -1,4 +1,4 @@
-import { redact } from '../util/redact.js';
+import { redactAsShown } from '../util/redact.js';
 import type { ProviderError } from './errors.js';
 import type { ChatRequest, FinishReason, ProviderAdapter, ProviderEvent, SentSettings, Usage } from './types.js';
 
@@ -82,7 +82,7 @@ export class StreamFold {
    * a server echoed split across two of them is caught here (the cache, --json, --raw and the gateway read this).
    */
   get content(): string {
-    return this.parts === undefined ? '' : redact(this.parts.join(''));
+    return this.parts === undefined ? '' : redactAsShown(this.parts.join(''));
   }
 
   event(ev: ProviderEvent): void {

@@ -171,19 +171,33 @@ export class StreamRedactor {
     const keep = heldTail(text);
     this.held = text.slice(text.length - keep);
     const out = text.slice(0, text.length - keep);
-    return out && redact(out);
+    return out && redactAsShown(out);
   }
 
   /** The end of a complete text: the rest, redacted. */
   end(): string {
     const rest = this.held;
     this.held = '';
-    return rest && redact(rest);
+    return rest && redactAsShown(rest);
   }
 }
 
-/** Printable ASCII but the space (what keys and their encodings are made of), and the mask characters … and •. */
-const keyChar = (c: number) => (c > 0x20 && c < 0x7f) || c === 0x2026 || c === 0x2022;
+/**
+ * An answer's text, redacted as a terminal shows it too: a key split by characters forTerminal() removes
+ * or a terminal does not draw (NUL, C1, a bidi override, a zero-width space) is pieces too short for
+ * redact() to know, yet shows whole. When the text without them holds a secret, that text is given,
+ * redacted; otherwise the text as it came (to a pipe it is written so).
+ */
+export function redactAsShown(text: string): string {
+  const out = redact(text);
+  if (!UNSEEN.test(out)) return out;
+  const seen = out.replace(UNSEEN_ALL, '');
+  const redacted = redact(seen);
+  return redacted === seen ? out : redacted;
+}
+
+/** Printable ASCII but the space (what keys and their encodings are made of), the mask characters … and •, and UNSEEN characters (a key split by them is one run). */
+const keyChar = (c: number) => (c > 0x20 && c < 0x7f) || c === 0x2026 || c === 0x2022 || UNSEEN.test(String.fromCharCode(c));
 /** A credential's scheme word before it: held with the credential, so the key shapes see them together. */
 const SCHEME_BEFORE = /(?:Bearer|Basic)\s+$/i;
 
@@ -255,6 +269,10 @@ export function stripControls(text: string): string {
  * scripts use them.
  */
 const TERMINAL_UNSAFE = new RegExp(`[${CONTROL_CHARS}${BIDI_CONTROL_CHARS}]`, 'g');
+/** What a terminal does not show of an answer: what forTerminal() removes and INVISIBLE_CHARS (tab and newline are seen: they part words). */
+const UNSEEN_CHARS = `${CONTROL_CHARS}${INVISIBLE_CHARS}`;
+const UNSEEN = new RegExp(`[${UNSEEN_CHARS}]`);
+const UNSEEN_ALL = new RegExp(`[${UNSEEN_CHARS}]`, 'g');
 
 /**
  * An answer's text made safe for a terminal: a prompt-injected answer cannot recolour, retitle, move the
