@@ -60,7 +60,8 @@ const secs = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${Strin
 export class LiveProgress {
   private readonly tally = new Map<string, Tally>();
   private timer?: NodeJS.Timeout;
-  private drawn = 0;
+  /** The columns each line drawn last takes, to find the first of them again (see erase). */
+  private drawn: number[] = [];
   private frame = 0;
   private readonly onRequest = (name: string, r: RequestRecord) => {
     const t = this.tally.get(name) ?? { warm: 0, done: 0 };
@@ -130,25 +131,45 @@ export class LiveProgress {
     return parts.join('  ');
   }
 
+  /**
+   * Clears the display, leaving the cursor where it began. Each row is cleared on its own, the cursor's
+   * included (where the terminal echoed "^C"): a clear to the end of the screen from its top-left corner,
+   * where the display sits once the lines above it have scrolled away, makes tmux (scroll-on-clear) push
+   * the whole screen into its history, so a copy of the progress stayed in the scrollback.
+   */
   private erase(): string {
-    // Up to the first line drawn, then clear to the end of the screen.
-    const up = this.drawn > 0 ? `\r\x1b[${this.drawn}A` : '\r';
-    this.drawn = 0;
-    return `${up}\x1b[J`;
+    const rows = this.rowsDrawn();
+    return `${up(rows)}${'\x1b[2K\x1b[B'.repeat(rows)}\x1b[2K${rows > 0 ? `\x1b[${rows}A` : ''}`;
+  }
+
+  /**
+   * The rows the lines drawn last take now, forgotten as they are counted. A terminal made narrower since
+   * the last draw (tmux, VTE, kitty, iTerm2, Windows Terminal) has re-wrapped each of them onto as many rows
+   * as the new width needs: going up one row a line left the first rows of the display on the screen, and a
+   * new copy under them on every redraw. (xterm cuts lines instead of re-wrapping them; there this also
+   * clears lines above the display, which is the lesser harm.)
+   */
+  private rowsDrawn(): number {
+    const cols = this.stream.columns || FALLBACK_COLUMNS;
+    const rows = this.drawn.reduce((sum, width) => sum + Math.max(1, Math.ceil(width / cols)), 0);
+    this.drawn = [];
+    return rows;
   }
 
   private draw(): void {
     this.frame++;
     // One terminal line per provider: a wrapped line would leave stale copies behind on every redraw.
     const width = Math.max(10, (this.stream.columns || FALLBACK_COLUMNS) - 1);
-    const lines = this.lines().map((l) => {
-      const cut = truncateToWidth(l, width);
-      return this.color ? paint(cut) : cut;
-    });
-    this.stream.write(`${this.erase()}${lines.map((l) => `${l}\n`).join('')}`);
-    this.drawn = lines.length;
+    const lines = this.lines().map((l) => truncateToWidth(l, width));
+    // Each line clears its own row; the screen is cleared to its end only below the new lines (see erase).
+    const rows = this.rowsDrawn();
+    this.stream.write(`${up(rows)}${lines.map((l) => `\x1b[2K${this.color ? paint(l) : l}\n`).join('')}\x1b[J`);
+    this.drawn = lines.map(displayWidth);
   }
 }
+
+/** To the start of the line `rows` rows up. */
+const up = (rows: number) => (rows > 0 ? `\r\x1b[${rows}A` : '\r');
 
 /** Colours a drawn line: the spinner cyan, a non-zero error count red. */
 function paint(line: string): string {
