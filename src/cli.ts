@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { BENCH_DEFAULTS, CALL_DEFAULTS, EXIT, HEALTH_DEFAULTS, SERVE_DEFAULTS, SWEEP_DEFAULTS } from './defaults.js';
 import { describeCode, UsageError } from './errors.js';
-import { TEXT_WIDTH, wrapText } from './format/table.js';
+import { fitTextToTerminal, TEXT_WIDTH, wrapText } from './format/table.js';
 import { redact, stripControls } from './util/redact.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -417,6 +417,12 @@ export async function main(argv: string[]): Promise<void> {
   process.on('exit', () => {
     if (failedOutput && !process.exitCode) process.exitCode = EXIT.failure;
   });
+  // Tables and prose on a terminal narrower than 100 columns fit it, read again when the window is resized
+  // (a bench prints its table minutes after it started); piped or redirected, they keep to 100.
+  if (process.stdout.isTTY) {
+    fitTextToTerminal(process.stdout.columns);
+    process.stdout.on('resize', () => fitTextToTerminal(process.stdout.columns));
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -2,8 +2,22 @@ import { displayWidth, padToWidth, truncateToWidth } from './width.js';
 
 export { displayWidth };
 
-/** Every table and line printed by default fits this many columns, so nothing wraps on a common terminal. */
-export const TEXT_WIDTH = 100;
+/** The most columns a table or line printed by default takes, so nothing wraps on a common terminal. */
+export const MAX_TEXT_WIDTH = 100;
+/** Below this a terminal is too narrow to fit text to: its lines wrap instead. */
+const MIN_TEXT_WIDTH = 40;
+
+/**
+ * Every table and line printed by default fits this many columns: 100, or the width of a narrower terminal
+ * the output goes to (fitTextToTerminal). An 80-column terminal wrapped every row of a 96-column table
+ * onto a second line. Exported as a live binding: formatters read it when they format.
+ */
+export let TEXT_WIDTH = MAX_TEXT_WIDTH;
+
+/** Fits what is printed from now on to a terminal `columns` wide (100 at most, 40 at least); undefined or 0 (not a terminal, or no size): 100. */
+export function fitTextToTerminal(columns: number | undefined): void {
+  TEXT_WIDTH = columns ? Math.max(MIN_TEXT_WIDTH, Math.min(MAX_TEXT_WIDTH, columns)) : MAX_TEXT_WIDTH;
+}
 
 type Align = 'left' | 'right';
 
@@ -117,6 +131,18 @@ export function fitTable(
       return lines.join('\n');
     });
   }
+  // Headings put on two lines can leave room the names gave up before: they take it back, narrowest first.
+  if (opts.maxWidth !== undefined && heads !== head) {
+    const natural = columnWidths(head, rows);
+    for (;;) {
+      const grow = [...(opts.shrinkFirst ?? []), ...shrinkable].filter((i) => widths[i] < natural[i]).sort((a, b) => widths[a] - widths[b])[0];
+      if (grow === undefined || total() >= opts.maxWidth) break;
+      widths[grow]++;
+    }
+  }
+  // A table that cannot fit a terminal narrower than 100 columns is laid out as for 100, which the terminal
+  // wraps: fitted to the narrower width it would still wrap, with its names cut shorter for nothing.
+  if (opts.maxWidth !== undefined && opts.maxWidth < MAX_TEXT_WIDTH && total() > opts.maxWidth) return fitTable(head, rows, align, { ...opts, maxWidth: MAX_TEXT_WIDTH });
   // The table cuts each line of a cell to its column's width.
   const t = makeTable(heads, align, widths);
   t.push(...rows);
