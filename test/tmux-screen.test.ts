@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { emulator, routeServer } from './helpers.js';
+import { onTerminal } from './pty-helpers.js';
 import { TmuxSession } from './tmux-helpers.js';
 import { displayWidth } from '../src/format/width.js';
 
@@ -29,7 +30,8 @@ writeFileSync(
 );
 const env = { HOME: dir, GITHUB_STEP_SUMMARY: '' };
 const PROGRESS = / done /;
-const EXIT = /^EXIT=(\d+)$/;
+// After a Ctrl-C the terminal echoed "^C" where the cursor was, which may be the start of that row.
+const EXIT = /^(?:\^C)?EXIT=(\d+)$/;
 
 let sessions: TmuxSession[] = [];
 const open = (...a: ConstructorParameters<typeof TmuxSession>) => {
@@ -154,6 +156,62 @@ describe('ask as a terminal shows it', () => {
     // The terminal wrapped it: the answer takes several rows, joined back above by capture-pane -J.
     expect(end.findIndex((r) => r.startsWith('llm-fallback: served by'))).toBeGreaterThan(1);
   }, 30_000);
+});
+
+describe('TERM=dumb: nothing redrawn in place', () => {
+  // A dumb terminal has no way to clear a line (ncurses' terminfo entry for dumb: am, cols, bel, cr, cud1,
+  // ind; no el, no cuu1): bench's progress already kept off it, ask's "waiting for" line did not.
+  const slow = (res: ServerResponse) =>
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', model: 'm', choices: [{ index: 0, delta: { content: 'late answer' }, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`);
+    }, 1500);
+
+  /** Whether the screen showed `pattern` at any point before the command ended (polled every 50 ms, bounded). */
+  async function shownBeforeExit(t: TmuxSession, pattern: RegExp): Promise<{ seen: boolean; end: string[] }> {
+    let seen = false;
+    for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+      const rows = t.screen();
+      seen ||= rows.some((r) => pattern.test(r));
+      if (rows.some((r) => EXIT.test(r))) return { seen, end: rows };
+    }
+    throw new Error('the command did not end within 20 s');
+  }
+
+  it("ask shows which provider it waits on, but not on TERM=dumb, where no escape sequence is written", async () => {
+    const upstream = await routeServer({ slow });
+    const cfg = join(dir, 'slow.yaml');
+    writeFileSync(cfg, `providers:\n  slow: { api: openai, base_url: "${upstream.url('slow')}", model: m }\n`);
+    const args = ['--config', cfg, 'ask', '--provider', 'slow', '--no-cache', 'hi'];
+    const WAITING = /waiting for slow \(m\)…/;
+    const normal = await shownBeforeExit(open(args, { cols: 80, env }), WAITING);
+    expect(normal.seen).toBe(true);
+    expect(normal.end[0]).toBe('late answer');
+    const dumb = await shownBeforeExit(open(args, { cols: 80, env: { ...env, TERM: 'dumb' } }), WAITING);
+    expect(dumb.seen).toBe(false);
+    expect(dumb.end[0]).toBe('late answer');
+    expect(exitOf(dumb.end)).toBe(0);
+    // The bytes too (tmux would act on an escape a dumb terminal prints as text).
+    const bytes = await onTerminal({ args, env: { ...env, TERM: 'dumb' } });
+    expect(bytes.exit).toBe(0);
+    expect(bytes.output).toContain('late answer');
+    expect(bytes.output).not.toContain('\x1b');
+  }, 40_000);
+
+  it('health --watch keeps its "watching" line off TERM=dumb, and shows it elsewhere', async () => {
+    const args = ['--config', config, 'health', 'steady', '--watch', '1s'];
+    const normal = open(args, { cols: 120, env });
+    await normal.waitFor(/^watching 1 provider: 1 up/);
+    normal.keys('C-c');
+    expect(exitOf(await normal.waitFor(EXIT))).toBe(130);
+    const dumb = open(args, { cols: 120, env: { ...env, TERM: 'dumb' } });
+    await dumb.waitFor(/^│ steady /);
+    // Two rounds at least (1 s apart) without the line.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(dumb.screen({ history: true }).filter((r) => /watching/.test(r))).toEqual([]);
+    dumb.keys('C-c');
+    expect(exitOf(await dumb.waitFor(EXIT))).toBe(130);
+  }, 40_000);
 });
 
 describe('health and cost as a terminal shows them', () => {

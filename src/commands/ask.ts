@@ -5,6 +5,7 @@ import { RefusedFieldError, UsageError } from '../errors.js';
 import { askJson, askSummary, attemptLines } from '../format/ask.js';
 import { REASONING_EFFORTS, type ChatMessage } from '../providers/types.js';
 import { createRouter } from '../router.js';
+import { progressWanted } from '../report/progress.js';
 import { FileBreakers } from '../state/breaker.js';
 import { FileAnswerCache } from '../state/cache.js';
 import { FileLatencyHistory } from '../state/latency.js';
@@ -136,8 +137,9 @@ export async function askCommand(words: string[], opts: AskOptions, global: { co
     throw e;
   }
   const live = process.stdout.isTTY && !opts.json;
-  // On a terminal, stderr shows which provider and attempt the call is waiting on, until the answer flows.
-  const waiting = process.stderr.isTTY && !opts.quiet ? new WaitingLine(process.stderr) : undefined;
+  // On a terminal, stderr shows which provider and attempt the call is waiting on, until the answer flows;
+  // not on TERM=dumb, which cannot clear a line (no `el` in its terminfo), as bench's progress.
+  const waiting = progressWanted(process.stderr, process.env, Boolean(opts.quiet)) ? new WaitingLine(process.stderr) : undefined;
   const attemptsOf = new Map<string, number>();
   let answering = false;
   let streamed = false;

@@ -6,6 +6,7 @@ import { UsageError } from '../errors.js';
 import { healthJunit, healthMarkdown, healthTable, watchLine } from '../format/health.js';
 import { keylessResult, probe, verdict, type HealthReport, type HealthResult, type HealthTarget } from '../health/check.js';
 import { openProvider } from '../providers/handle.js';
+import { progressWanted } from '../report/progress.js';
 import { checkOutputPaths, divertedLines, failureLines, stepSummaryTarget, writeOutputs, type Diverted, type OutputTarget } from '../report/write.js';
 import { FileBreakers } from '../state/breaker.js';
 import { formatMs } from '../util/duration.js';
@@ -163,7 +164,8 @@ export async function healthCommand(names: string[], opts: HealthOptions, global
     if (signals.received) return signals.exitCode;
     if (watchMs === undefined) return report.ok && !failedWrites ? 0 : 1;
     // --watch: re-check on an interval and print only the changes, until Ctrl-C (130) or SIGTERM (143).
-    const alive = process.stderr.isTTY ? (text: string) => process.stderr.write(`\r\x1b[2K${text}`) : undefined;
+    // Redrawn in place, so only where a line can be cleared (not TERM=dumb), as bench's progress.
+    const alive = progressWanted(process.stderr, process.env, false) ? (text: string) => process.stderr.write(`\r\x1b[2K${text}`) : undefined;
     let prev = new Map(report.providers.map((p) => [p.name, p.healthy]));
     while (!abort.signal.aborted) {
       alive?.(watchLine(report, watchMs));
