@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN } from './cli-helpers.js';
@@ -11,7 +11,8 @@ import { BIN } from './cli-helpers.js';
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export class TmuxSession {
-  private readonly socket = join(mkdtempSync(join(tmpdir(), 'llmf-tmux-')), 'sock');
+  private readonly dir = mkdtempSync(join(tmpdir(), 'llmf-tmux-'));
+  private readonly socket = join(this.dir, 'sock');
 
   /** Starts `llm-fallback args` in a `cols` × `rows` terminal; the shell then prints EXIT=<code> and waits, so the last screen can be read. */
   constructor(args: string[], opts: { cols: number; rows?: number; env?: Record<string, string> }) {
@@ -54,5 +55,6 @@ export class TmuxSession {
     } catch {
       // already gone
     }
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

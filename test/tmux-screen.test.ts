@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { emulator, routeServer } from './helpers.js';
 import { onTerminal } from './pty-helpers.js';
 import { TmuxSession } from './tmux-helpers.js';
@@ -19,6 +19,7 @@ const server = await emulator({
   endless: { dialect: 'openai', ttft: c(50), itl: c(50), output_tokens: c(400) },
 });
 const dir = mkdtempSync(join(tmpdir(), 'llmf-tmux-cfg-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const config = join(dir, 'providers.yaml');
 writeFileSync(
   config,
