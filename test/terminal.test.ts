@@ -5,32 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, run } from './cli-helpers.js';
-import { emulator, routeServer } from './helpers.js';
+import { routeServer } from './helpers.js';
 import { onTerminal } from './pty-helpers.js';
+import { terminalEmulator, terminalProviders } from './terminal-load.js';
 import { displayWidth } from '../src/format/width.js';
 
 const SGR = /\x1b\[[0-9;]*m/;
 /** What the terminal shows on each line: the text after the last carriage return, escapes removed. */
 const drawnLines = (output: string) => output.split('\n').map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split('\r').filter(Boolean).pop() ?? '');
 
-const c = (value: number) => ({ dist: 'constant' as const, value });
-const server = await emulator({
-  // ~150 ms a request: a run of 12 lasts long enough for several redraws.
-  steady: { dialect: 'openai', ttft: c(50), itl: c(10), output_tokens: c(10) },
-  flaky: { dialect: 'openai', ttft: c(50), itl: c(10), output_tokens: c(10), faults: [{ kind: 'overloaded', p: 0.4 }] },
-  endless: { dialect: 'openai', ttft: c(50), itl: c(50), output_tokens: c(400) },
-});
+const server = await terminalEmulator();
 const dir = mkdtempSync(join(tmpdir(), 'llmf-tty-'));
 const config = join(dir, 'providers.yaml');
-writeFileSync(
-  config,
-  `providers:
-  steady: { api: openai, base_url: "${server.baseUrl('steady')}", model: m, price: { input: 1, output: 2, priced_at: 2026-11-24 } }
-  flaky: { api: openai, base_url: "${server.baseUrl('flaky')}", model: m }
-  endless: { api: openai, base_url: "${server.baseUrl('endless')}", model: m }
-  深度求索深度求索深度求索: { api: openai, base_url: "${server.baseUrl('steady')}", model: m }
-`,
-);
+writeFileSync(config, terminalProviders(server, `  深度求索深度求索深度求索: { api: openai, base_url: "${server.baseUrl('steady')}", model: m }
+`));
 const env = { HOME: dir, GITHUB_STEP_SUMMARY: '' };
 
 describe('bench on a real terminal', () => {

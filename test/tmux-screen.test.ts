@@ -3,32 +3,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { emulator, routeServer } from './helpers.js';
+import { routeServer } from './helpers.js';
 import { onTerminal } from './pty-helpers.js';
+import { terminalEmulator, terminalProviders } from './terminal-load.js';
 import { TmuxSession } from './tmux-helpers.js';
 import { displayWidth } from '../src/format/width.js';
 
 // The screen a person sees, as tmux (a real terminal emulator) draws the CLI's output: wrapped, redrawn and
 // erased, with its scrollback. The pty tests (terminal.test.ts) check the bytes; these check the result.
 
-const c = (value: number) => ({ dist: 'constant' as const, value });
-const server = await emulator({
-  // ~150 ms a request: a run of 16 on one connection lasts long enough for several redraws.
-  steady: { dialect: 'openai', ttft: c(50), itl: c(10), output_tokens: c(10) },
-  flaky: { dialect: 'openai', ttft: c(50), itl: c(10), output_tokens: c(10), faults: [{ kind: 'overloaded', p: 0.4 }] },
-  endless: { dialect: 'openai', ttft: c(50), itl: c(50), output_tokens: c(400) },
-});
+const server = await terminalEmulator();
 const dir = mkdtempSync(join(tmpdir(), 'llmf-tmux-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const config = join(dir, 'providers.yaml');
-writeFileSync(
-  config,
-  `providers:
-  steady: { api: openai, base_url: "${server.baseUrl('steady')}", model: m, price: { input: 1, output: 2, priced_at: 2026-11-24 } }
-  flaky: { api: openai, base_url: "${server.baseUrl('flaky')}", model: m }
-  endless: { api: openai, base_url: "${server.baseUrl('endless')}", model: m }
-`,
-);
+writeFileSync(config, terminalProviders(server));
 const env = { HOME: dir, GITHUB_STEP_SUMMARY: '' };
 const PROGRESS = / done /;
 // After a Ctrl-C the terminal echoed "^C" where the cursor was, which may be the start of that row.
