@@ -178,8 +178,10 @@ export async function machineFloor(concurrency: number, exchanges: number, delay
                   const eol = pending.indexOf('\n', from);
                   if (eol < 0) return;
                   const [arrived, wrote] = JSON.parse(pending.slice(from, eol)) as [number, number];
-                  last.push(arrived - sent + (read - wrote));
-                  first.push(arrived - sent + (read - wrote));
+                  // One write carries the first byte and the last: both figures are the same exchange's error.
+                  const error = arrived - sent + (read - wrote);
+                  last.push(error);
+                  first.push(error);
                 }
                 pending = '';
                 readFirst = readLast = 0;
