@@ -29,6 +29,8 @@ export class Exchange {
   private resumeSocket: (() => void) | undefined;
   private paused = false;
   private pendingAbort: Error | undefined;
+  /** Set by abort(): the exchange was ended by this side (a clock, the caller), not by the connection. */
+  private aborted = false;
   private wake: (() => void) | undefined;
   /** Resolves `stopped()`: the exchange ended in an error (an abort, a clock, the connection). */
   private onStop: (() => void) | undefined;
@@ -71,6 +73,7 @@ export class Exchange {
   /** Ends the exchange with `reason` (a clock fired, the caller gave up); the reader sees it as `error`. */
   abort(reason: Error): void {
     if (this.ended || this.error) return;
+    this.aborted = true;
     if (this.abortRequest) this.abortRequest(reason);
     else this.pendingAbort = reason;
     // The client reports the abort through onError; until it does, the reader must not wait forever.
@@ -188,8 +191,18 @@ export class Exchange {
     if (!this.headersArrived && this.error) throw this.error;
   }
 
-  /** Reads the rest of the body as text, keeping at most `max` bytes (error bodies). */
-  async text(max: number): Promise<string> {
+  /**
+   * The body of an answer whose status already says what happened (an HTTP error, a document where a stream
+   * was expected), at most `max` bytes: the body only adds detail. A connection that breaks off after the
+   * status (a proxy answering 407 then resetting a connection whose request it did not read, a server closing
+   * on a request it refused) yields what came; an abort from this side (a clock, the caller) still throws.
+   */
+  errorText(max: number): Promise<string> {
+    return this.text(max, true);
+  }
+
+  /** Reads the rest of the body as text, keeping at most `max` bytes. */
+  async text(max: number, keepPartial = false): Promise<string> {
     const parts: Buffer[] = [];
     let n = 0;
     for (;;) {
@@ -198,7 +211,10 @@ export class Exchange {
         if (n < max) parts.push(c.subarray(0, max - n));
         n += c.length;
       }
-      if (this.error) throw this.error;
+      if (this.error) {
+        if (keepPartial && !this.aborted) break;
+        throw this.error;
+      }
       if (this.ended && this.chunks.length === 0) break;
       await this.wait();
     }

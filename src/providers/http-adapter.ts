@@ -208,7 +208,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
         await ex.headersReady();
         inBody = true;
         if (ex.status >= 300) {
-          const text = await ex.text(MAX_ERROR_BODY_BYTES);
+          const text = await ex.errorText(MAX_ERROR_BODY_BYTES);
           throw this.proxyRefusal(ex.status) ?? httpError(this.name, ex.status, ex.headers, text);
         }
         // One byte past the cap tells a list that is too large from one that fits exactly.
@@ -378,7 +378,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
         inBody = true;
         sink(current.headersEvent());
         if (current.status >= 300) {
-          const text = await current.text(MAX_ERROR_BODY_BYTES);
+          const text = await current.errorText(MAX_ERROR_BODY_BYTES);
           const headers = current.headers;
           if (current.status < 400) {
             throw new ProviderError({
@@ -399,7 +399,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
         const asStream = req.stream && !contentType.includes('application/json');
         if (asStream && contentType && !contentType.includes('event-stream')) {
           // A proxy's error page or some other document with status 200: name it instead of parsing it as SSE.
-          const text = await current.text(MAX_ERROR_BODY_BYTES);
+          const text = await current.errorText(MAX_ERROR_BODY_BYTES);
           throw new ProviderError({
             errorClass: 'malformed_response',
             provider: this.name,
