@@ -98,9 +98,12 @@ describe('connection faults', () => {
   });
 
   it('stops a slow stream at the total clock', async () => {
-    const events = await collect(adapterFor(server, 'slowstream', { timeouts: { totalMs: 400 } }), ask());
+    // Tokens come 60 ms apart and the idle clock is 10 s: the total clock is what stops it, mid-answer. How many
+    // tokens came first depends on the machine's load (one, on a loaded CI run), so only "some" is asserted.
+    const events = await collect(adapterFor(server, 'slowstream', { timeouts: { totalMs: 800 } }), ask());
     expect(errorOf(events).timeoutPhase).toBe('total');
-    expect(only(events, 'content_delta').length).toBeGreaterThan(2);
+    expect(only(events, 'content_delta').length).toBeGreaterThan(0);
+    expect(only(events, 'content_delta').length).toBeLessThan(100);
   });
 
   it('honours an absolute deadline given with the request', async () => {
