@@ -222,6 +222,39 @@ describe('README commands exist in the CLI', () => {
   });
 });
 
+/** The flags in the first column of README's `| flag | … |` tables, by the `## command` section they sit in. */
+function flagTables(text: string): Map<string, string[]> {
+  const byCommand = new Map<string, string[]>();
+  const sections = text.split(/^## /m).slice(1);
+  for (const section of sections) {
+    const command = /^(bench|serve)\b/.exec(section)?.[1];
+    if (!command) continue;
+    for (const table of section.matchAll(/^\| flag \|.*\n\|[-| ]+\n((?:\|.*\n)+)/gm)) {
+      for (const row of table[1].split('\n')) {
+        const firstCell = row.split(/(?<!\\)\|/)[1] ?? '';
+        for (const code of firstCell.matchAll(/`([^`]+)`/g)) {
+          for (const name of code[1].split(/,\s*/)) if (/^--?[A-Za-z]/.test(name)) byCommand.set(command, [...(byCommand.get(command) ?? []), name.split(/[ =]/)[0]]);
+        }
+      }
+    }
+  }
+  return byCommand;
+}
+
+describe('README flag tables', () => {
+  it('list only flags that bench’s and serve’s --help list', async () => {
+    const tables = flagTables(readme);
+    expect(tables.get('bench')?.length).toBeGreaterThan(30);
+    expect(tables.get('serve')).toEqual(['--port', '--host', '--api-key-env', '--state', '--otlp-endpoint']);
+    const wrong: string[] = [];
+    for (const [command, flags] of tables) {
+      const help = await helpOf([command]);
+      for (const flag of flags) if (!help.options.has(flag)) wrong.push(`${command} ${flag}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+});
+
 /**
  * A `--format` value is accepted when the command, given it, does not refuse it. The probe gives each command
  * a run that ends at once without sending anything (a target that does not exist, a missing file), and a
