@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { run } from './cli-helpers.js';
 
@@ -286,7 +287,7 @@ describe('README --format values are accepted', () => {
     const formats = await readmeFormats();
     expect([...formats.keys()].sort()).toEqual(expect.arrayContaining(['bench', 'health', 'providers']));
     const refused: string[] = [];
-    const root = new URL('..', import.meta.url).pathname;
+    const root = fileURLToPath(new URL('..', import.meta.url));
     for (const [command, values] of formats) {
       const probe = FORMAT_PROBES[command];
       expect(probe, `a probe for ${command}`).toBeDefined();
