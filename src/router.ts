@@ -148,6 +148,12 @@ export class Router {
     let route: Route;
     const chain = kind !== 'provider' ? cfg.chains.get(name) : undefined;
     const provider = kind !== 'chain' && !chain ? cfg.providers.get(name) : undefined;
+    if (this.demo) {
+      const slash = kind === undefined ? name.indexOf('/') : -1;
+      const members = chain ? chain.providers : provider ? [provider.name] : slash > 0 && cfg.providers.has(name.slice(0, slash)) ? [name.slice(0, slash)] : undefined;
+      const refusal = this.demoRefusal(name, chain !== undefined, members, kind, who);
+      if (refusal) throw refusal;
+    }
     if (chain) route = this.build(name, 'chain', chain.providers.map((n) => cfg.providers.get(n)!), who, chain);
     else if (provider) route = this.build(name, 'provider', [provider], who);
     else {
@@ -244,6 +250,27 @@ export class Router {
     const p = chain.settled.catch(() => {});
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
+  }
+
+  /**
+   * Under the demo only the emulated providers, and chains made of them, can be asked for: a name outside
+   * them is refused naming what the demo does run, not every route of the shipped file (most of which it
+   * cannot run), nor one provider of a chain as if the chain had been asked for by that name.
+   */
+  private demoRefusal(name: string, isChain: boolean, members: string[] | undefined, kind: 'chain' | 'provider' | undefined, who: string): UsageError | undefined {
+    const emulated = this.demo!.names;
+    if (members && members.every((n) => emulated.includes(n))) return undefined;
+    const runs = this.routes()
+      .filter((r) => kind === undefined || r.kind === kind)
+      .map((r) => r.name);
+    const listed = `${kind ?? 'route'}s the demo runs: ${runs.join(', ')}`;
+    if (!members) {
+      const hint = closest(name, runs);
+      return new UsageError(`${who}: "${name}" is not a ${kind ?? 'chain or provider'} the demo runs; ${hint ? `did you mean "${hint}"?` : listed}`);
+    }
+    const missing = members.filter((n) => !emulated.includes(n));
+    if (isChain) return new UsageError(`${who}: chain "${name}" needs ${missing.join(', ')}, which the demo does not emulate; ${listed}`);
+    return new UsageError(`${who}: "${missing[0]}" is not emulated by the demo; ${listed}`);
   }
 
   private build(name: string, kind: 'chain' | 'provider', members: ProviderConfig[], who: string, chain?: ChainConfig, model?: string): Route {

@@ -275,9 +275,18 @@ describe('ask: input and the emulator', () => {
     const j = JSON.parse(one.stdout);
     expect(j.provider).toBe('kimi');
     expect(j.attempts.map((a: { provider: string }) => a.provider)).toEqual(['kimi']);
-    const notEmulated = await run(['ask', '--demo', '--chain', 'western', 'hi'], { env: setup().env });
-    expect(notEmulated.code).toBe(2);
-    expect(notEmulated.stderr.trim()).toMatch(/^ask --demo: "openai" is not an emulated demo provider; choose from holysheep, deepseek, kimi, minimax$/);
+    // A name outside the demo is refused naming what the demo runs, not the shipped file's other routes.
+    const refusals: [string[], string][] = [
+      [['--chain', 'western'], '--chain: chain "western" needs openai, anthropic, gemini, which the demo does not emulate; chains the demo runs: default'],
+      [['--chain', 'nochain'], '--chain: "nochain" is not a chain the demo runs; chains the demo runs: default'],
+      [['--provider', 'ollama'], '--provider: "ollama" is not emulated by the demo; providers the demo runs: holysheep, deepseek, kimi, minimax'],
+      [['--provider', 'no-such'], '--provider: "no-such" is not a provider the demo runs; providers the demo runs: holysheep, deepseek, kimi, minimax'],
+      [['--provider', 'kimii'], '--provider: "kimii" is not a provider the demo runs; did you mean "kimi"?'],
+    ];
+    for (const [flags, message] of refusals) {
+      const r = await run(['ask', '--demo', ...flags, 'hi'], { env: setup().env });
+      expect([r.code, r.stderr.trim()]).toEqual([2, message]);
+    }
   });
 
   it('a prompt larger than every context window: exit 2 saying so, nothing sent', async () => {
