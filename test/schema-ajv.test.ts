@@ -201,7 +201,7 @@ thresholds: ["error_rate<50%"]
     expect(disagreements(results.get(kind)!, resultSchema, check)).toEqual([]);
   });
 
-  it('merge refuses a started_at that is no date-time with one line and exit 2', async () => {
+  it('merge refuses a started_at that is no date-time with one line and exit 2, and reads a leap second', async () => {
     const shard = results.get('shard-1') as Record<string, Json>;
     const file = join(dir, 'edited.json');
     // "not a date" reached Date.parse and ended as "Invalid time value", exit 1; 02-30 was read as 2 March.
@@ -214,6 +214,13 @@ thresholds: ["error_rate<50%"]
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr.trim()).toBe(`${file}: damaged bench result: started_at: ${JSON.stringify(bad)} is not an RFC 3339 date-time (e.g. 2026-11-30T12:00:00.000Z); pass a file written by "llm-fallback bench --out FILE"`);
     }
+    // RFC 3339's leap second is a valid date-time (ajv agrees); Date.parse reads it as NaN.
+    const leap = '2016-12-31T23:59:60Z';
+    writeFileSync(file, JSON.stringify({ ...shard, started_at: leap, ended_at: '2017-01-01T00:00:01Z' }));
+    expect(check(JSON.parse(readFileSync(file, 'utf8')))).toBe(true);
+    const r = await run(['merge', file, join(dir, 'shard-2.json'), '--format', 'json'], { env: home });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).started_at).toBe('2017-01-01T00:00:00.000Z');
   });
 });
 

@@ -25,6 +25,16 @@ const FIX = 'pass a file written by "llm-fallback bench --out FILE"';
 export const RESULT_FILE_BYTES = 64 * 1024 * 1024;
 
 /**
+ * A schema-valid date-time in ms since the epoch. RFC 3339 allows the leap second (23:59:60), which the
+ * schema's "format": "date-time" therefore accepts but Date.parse reads as NaN: it is read as the next
+ * second, the one a JS clock shows after it.
+ */
+function epochMs(dateTime: string): number {
+  const leap = /^(.*:)60(\.\d+)?(.*)$/.exec(dateTime);
+  return leap ? Date.parse(`${leap[1]}59${leap[3]}`) + 1000 : Date.parse(dateTime);
+}
+
+/**
  * Reads a bench result file and checks it against the published schema (and its histograms can be
  * decoded) before anything trusts it, so a damaged file gets one line naming the file and field.
  */
@@ -177,8 +187,8 @@ export function mergeResults(results: BenchResult[], files: string[], version: s
       }
     }
   });
-  const starts = results.map((r) => Date.parse(r.started_at));
-  const ends = results.map((r) => Date.parse(r.ended_at));
+  const starts = results.map((r) => epochMs(r.started_at));
+  const ends = results.map((r) => epochMs(r.ended_at));
   const merged = assembleResult({
     version,
     identities: [...ids.values()],
