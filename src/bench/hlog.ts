@@ -2,7 +2,7 @@
  * `--hlog FILE`: the standard HdrHistogram interval log (format 1.3, as HdrHistogram's Java
  * HistogramLogWriter writes it), so the run can be read by hdr-histogram-js's HistogramLogReader, the
  * Java/Go/Python HDR tools and HdrHistogramVisualizer. One interval histogram per second, per provider and
- * figure, tagged `PROVIDER.latency` and `PROVIDER.ttft`, values in microseconds (Interval_Max in ms).
+ * figure, tagged `PROVIDER.latency` and `PROVIDER.ttft` (see hlogTag), values in microseconds (Interval_Max in ms).
  */
 import hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
@@ -15,9 +15,15 @@ const SETTLE_INTERVALS = 2;
 
 type Figure = 'latency' | 'ttft';
 
-/** Tags may not hold commas or spaces (the log's field separators): anything outside a safe set becomes `_`. */
+/**
+ * A tag may not hold a comma, space or line break (the log's field separators; Java's HistogramLogWriter
+ * refuses them). Each character of the name outside a safe set is written as %XX of its UTF-8 bytes, as in
+ * a URL: two providers never share a tag (replacing with `_` gave "my model" and "my_model" one tag, their
+ * requests added together), and decodeURIComponent gives the name back.
+ */
 export function hlogTag(provider: string, figure: Figure): string {
-  return `${provider.replace(/[^A-Za-z0-9_.:-]/g, '_')}.${figure}`;
+  const escaped = provider.replace(/[^A-Za-z0-9_.:-]/gu, (c) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
+  return `${escaped}.${figure}`;
 }
 
 /**
@@ -40,7 +46,10 @@ export class IntervalLog {
     this.writer.outputComment('[Logged with llm-fallback bench --hlog]');
     this.writer.outputLogFormatVersion();
     // Written here rather than by outputStartTime, which adds a blank line some readers stop at.
-    this.writer.outputComment(`[StartTime: ${(epochStartMs / 1000).toFixed(3)} (seconds since epoch), ${new Date(epochStartMs).toISOString()}]`);
+    // Whole milliseconds, as Java's outputStartTime takes them: the seconds and the ISO time then name the
+    // same instant (toFixed rounded a fractional ms up where toISOString cut it off, 1 ms apart).
+    const startMs = Math.round(epochStartMs);
+    this.writer.outputComment(`[StartTime: ${(startMs / 1000).toFixed(3)} (seconds since epoch), ${new Date(startMs).toISOString()}]`);
     this.writer.outputLegend();
   }
 
