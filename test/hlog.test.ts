@@ -6,13 +6,19 @@
 // "Tag=%s,%.3f,%.3f,%.3f,%s", fields split on [ ,\r\n] as the Scanner splits them, a tag refused when it
 // holds a comma, space or line break, and relative timestamps read against StartTime. The counts are
 // checked against the run's own JSON and its --raw lines, from real runs of the CLI against the emulator.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// And the log is read by that Java library itself: HdrHistogram 2.1.11's HistogramLogProcessor, from
+// Debian's libhdrhistogram-java (.ci/run installs it with a headless JRE).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
 import { run } from './cli-helpers.js';
 import { emulator } from './helpers.js';
+
+const HDR_JAR = '/usr/share/java/hdrhistogram.jar';
+if (!existsSync(HDR_JAR)) throw new Error(`the --hlog tests need ${HDR_JAR} and a JRE (Debian packages libhdrhistogram-java and default-jre-headless; .ci/run installs them)`);
 
 const dir = mkdtempSync(join(tmpdir(), 'llmf-hlog-'));
 const home = { HOME: dir, XDG_STATE_HOME: dir, XDG_CACHE_HOME: dir, GITHUB_STEP_SUMMARY: '' };
@@ -152,6 +158,11 @@ function checkRun(text: string, result: { started_at: string; ended_at: string; 
   return { log, tags };
 }
 
+/** HdrHistogram's own Java HistogramLogProcessor on a log: its stdout, or with `-o`, the file it writes. */
+function javaProcessor(args: string[]): string {
+  return execFileSync('java', ['-cp', HDR_JAR, 'org.HdrHistogram.HistogramLogProcessor', ...args], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 const rawLines = (file: string): RawLine[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RawLine);
 
 describe('bench --hlog, read as HdrHistogram defines the log', () => {
@@ -167,6 +178,30 @@ describe('bench --hlog, read as HdrHistogram defines the log', () => {
     expect(new Set(log.intervals.map((i) => i.start)).size).toBeGreaterThanOrEqual(3);
     // "with space" and "with_space" used to share the tag with_space.*, their requests added together.
     expect([...tags].sort()).toEqual(['a%3Db.latency', 'a%3Db.ttft', 'na%C3%AFve.latency', 'na%C3%AFve.ttft', 'plain.latency', 'plain.ttft', 'with%20space.latency', 'with%20space.ttft', 'with%2Ccomma.latency', 'with%2Ccomma.ttft', 'with_space.latency', 'with_space.ttft']);
+
+    // The Java reader itself: the same tags, and per tag each interval's count and max and the run's total.
+    const listed = javaProcessor(['-i', hlog, '-listtags']).trim().split('\n');
+    expect(listed[0]).toBe('Tags found in input file:');
+    expect(listed.slice(1).sort()).toEqual([...tags].sort());
+    for (const p of result.providers as { name: string; ok: number; latency_ms: { max: number } }[]) {
+      const tag = `${encodeURIComponent(p.name)}.latency`;
+      const base = join(dir, `java-${tag}`);
+      javaProcessor(['-i', hlog, '-tag', tag, '-csv', '-outputValueUnitRatio', '1000', '-o', base]);
+      const out = readFileSync(base, 'utf8').trim().split('\n');
+      // Java reads StartTime back as the log gives it, and times the intervals from it.
+      expect(out[1].startsWith(`#[StartTime: ${log.startTimeSec.toFixed(3)} (seconds since epoch)`), out[1]).toBe(true);
+      expect(out[2]).toBe('"Timestamp","Int_Count","Int_50%","Int_90%","Int_Max","Total_Count","Total_50%","Total_90%","Total_99%","Total_99.9%","Total_99.99%","Total_Max"');
+      const rows = out.slice(3).map((l) => l.split(',').map(Number));
+      const ours = log.intervals.filter((i) => i.tag === tag);
+      expect(rows.map((r) => r[0]), tag).toEqual(ours.map((i) => i.start + i.length)); // Java stamps an interval by its end
+      const decoded = new hdr.HistogramLogReader(readFileSync(hlog, 'utf8'));
+      const counts: number[] = [];
+      for (let h = decoded.nextIntervalHistogram(); h; h = decoded.nextIntervalHistogram()) if (h.tag === tag) counts.push(h.totalCount);
+      expect(rows.map((r) => r[1]), tag).toEqual(counts);
+      rows.forEach((r, n) => expect(Math.abs(r[4] - ours[n].max), `${tag} Int_Max`).toBeLessThanOrEqual(ours[n].max * 0.001 + 0.001));
+      expect(rows.at(-1)![5], tag).toBe(p.ok);
+      expect(Math.abs(rows.at(-1)![11] - p.latency_ms.max)).toBeLessThanOrEqual(p.latency_ms.max * 0.001 + 0.001);
+    }
   });
 
   it('with worker threads: every thread\'s requests in the intervals, still in time order', { timeout: 60_000 }, async () => {
