@@ -84,12 +84,12 @@ function* mutations(doc: Json): Generator<[string, Json]> {
   yield* walk(doc, []);
 }
 
-/** The mutations ajv and our checker judge differently: each as "description: ajv accepts|rejects, ours …". */
-function disagreements(doc: Json, schema: Record<string, Json>, check: ValidateFunction): string[] {
+/** The mutations ajv and our checker (or a second judge) decide differently: each as "description: ajv accepts|rejects, ours …". */
+function disagreements(doc: Json, schema: Record<string, Json>, check: ValidateFunction, other: (doc: Json) => boolean = (d) => validate(d, schema).length === 0): string[] {
   const out: string[] = [];
   for (const [what, mutated] of mutations(doc)) {
     const ajvOk = check(mutated);
-    const oursOk = validate(mutated, schema).length === 0;
+    const oursOk = other(mutated);
     if (ajvOk !== oursOk) out.push(`${what}: ajv ${ajvOk ? 'accepts' : 'rejects'}, ours ${oursOk ? 'accepts' : 'rejects'}`);
   }
   // One line per distinct disagreement shape, so a failure reads as a list of defects rather than thousands of paths.
@@ -201,6 +201,12 @@ thresholds: ["error_rate<50%"]
     expect(disagreements(results.get(kind)!, resultSchema, check)).toEqual([]);
   });
 
+  it('a draft-07 validator decides every mutation of a result as the 2020-12 one does (no keyword changed meaning)', () => {
+    const asDraft7 = compileStrict({ ...resultSchema, $schema: 'http://json-schema.org/draft-07/schema#' });
+    expect(asDraft7.complaints).toEqual([]);
+    for (const kind of ['errors', 'sweep', 'merged']) expect(disagreements(results.get(kind)!, resultSchema, check, (d) => asDraft7.check(d)), kind).toEqual([]);
+  });
+
   it('merge refuses a started_at that is no date-time with one line and exit 2, and reads a leap second', async () => {
     const shard = results.get('shard-1') as Record<string, Json>;
     const file = join(dir, 'edited.json');
@@ -235,6 +241,15 @@ describe('the config schema, judged by ajv', () => {
     check(doc);
     expect(check.errors ?? []).toEqual([]);
     expect(disagreements(doc, configSchema, check)).toEqual([]);
+  });
+
+  // Editors read the config through yaml-language-server, which validates as draft-07 whatever $schema says
+  // (redhat-developer/yaml-language-server#856, open; 2019-09/2020-12 support was reverted, #1112). The
+  // schema uses no keyword whose meaning changed after draft-07: a draft-07 ajv decides every mutation alike.
+  it.each(configs)('%s: a draft-07 validator (as editors run) decides every mutation as the 2020-12 one does', (_name, text) => {
+    const asDraft7 = compileStrict({ ...configSchema, $schema: 'http://json-schema.org/draft-07/schema#' });
+    expect(asDraft7.complaints).toEqual([]);
+    expect(disagreements(parse(text) as Json, configSchema, check, (d) => asDraft7.check(d))).toEqual([]);
   });
 
   // The same corpus and the same exceptions as test/schema-agreement.test.ts: these break rules JSON Schema
