@@ -192,9 +192,19 @@ export function withoutName(name: string, message: string, status?: number | nul
   return m;
 }
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, its quotes doubled. */
+/**
+ * What a spreadsheet runs as a formula when a cell starts with it (OWASP "CSV Injection": = + - @ TAB CR;
+ * ASVS 5.0 1.2.10 adds NUL). Provider and model names come from a config and may be anyone's.
+ */
+const FORMULA_START = /^[=+\-@\t\r\0]/;
+
+/**
+ * One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, its quotes doubled.
+ * Text that starts like a formula gets a leading `'`, so Excel and LibreOffice show it as text instead of
+ * running it (a name such as `=HYPERLINK(...)`); numbers are never touched, so -0.5 stays a number.
+ */
 export function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
+  const s = v === null || v === undefined ? '' : typeof v === 'string' && FORMULA_START.test(v) ? `'${v}` : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
