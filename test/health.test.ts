@@ -325,7 +325,7 @@ describe('health reports with names and messages we do not control', () => {
     expect(r.code).toBe(1);
     const md = readFileSync(summary, 'utf8');
     expect(md).toContain('| we\\|ird"&lt;n&gt;\\` | m\\|1 | yes | ❌ server | 500 |');
-    expect(md).toContain('- **Unhealthy:** we\\|ird"&lt;n&gt;\\`: server (HTTP 500): bad "quote" ]]&gt; &lt;tag&gt; & ctl \\| pipe \\`tick\\`');
+    expect(md).toContain('- **Unhealthy:** we\\|ird"&lt;n&gt;\\`: server (HTTP 500): bad "quote" \\]\\]&gt; &lt;tag&gt; &amp; ctl \\| pipe \\`tick\\`');
     // Every table row has the header's 7 cells: an unescaped | would add cells.
     for (const row of md.split('\n').filter((l) => l.startsWith('|'))) expect(row.split(/(?<!\\)\|/).length - 2).toBe(7);
   });

@@ -4,14 +4,16 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import MarkdownIt from 'markdown-it';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from './cli-helpers.js';
 import { emulator } from './helpers.js';
 
 /**
- * Every CSV the tool writes, read by a parser we did not write: Python's csv module (the RFC 4180 "excel"
- * dialect, strict). The names, models and error messages come from a config and from servers; each cell
- * must read back as the same run's --format json says.
+ * Every CSV and markdown the tool writes, read by parsers we did not write: Python's csv module (the
+ * RFC 4180 "excel" dialect, strict) and markdown-it (a CommonMark + GFM tables renderer, with raw HTML on,
+ * as a GitHub step summary has it). The names, models and error messages come from a config and from
+ * servers; each cell must read back as the same run's --format json says.
  */
 
 /** Rows of a CSV as Python's csv.reader reads them (strict: a stray quote is an error, not a guess). */
@@ -33,6 +35,87 @@ function csvRecords(text: string): Record<string, string>[] {
 const FORMULA_START = /^[=+\-@\t\r\0]/;
 /** The text a CSV cell holds for a text value: OWASP's leading `'` before one that starts like a formula. */
 const csvText = (s: string) => (FORMULA_START.test(s) ? `'${s}` : s);
+
+const markdown = new MarkdownIt({ html: true });
+
+interface RenderedTable {
+  head: string[];
+  rows: string[][];
+}
+
+/** The text of an inline token's children as a reader sees it; raw HTML among them is recorded in `html`. */
+function inlineText(children: ReturnType<InstanceType<typeof MarkdownIt>['parseInline']>[number]['children'], html: string[]): string {
+  let text = '';
+  for (const c of children ?? []) {
+    if (c.type === 'html_inline') html.push(c.content);
+    if (c.type === 'text' || c.type === 'text_special' || c.type === 'code_inline' || c.type === 'html_inline') text += c.content;
+    else if (c.type === 'softbreak' || c.type === 'hardbreak') text += '\n';
+  }
+  return text;
+}
+
+/** The bold labels our markdown writes: "Unhealthy:" (health), "2 threshold(s) failed:" (bench). */
+const OUR_BOLD = /^(Unhealthy:|\d+ threshold\(s\) failed:)$/;
+
+/** The tables, list items and paragraphs of a markdown document as markdown-it reads them, and any raw HTML in it. */
+function renderMarkdown(source: string): { tables: RenderedTable[]; items: string[]; paragraphs: string[]; html: string[]; markup: string[] } {
+  const tokens = markdown.parse(source, {});
+  const tables: RenderedTable[] = [];
+  const items: string[] = [];
+  const paragraphs: string[] = [];
+  const html: string[] = [];
+  const markup: string[] = [];
+  let row: string[] | undefined;
+  let inHead = false;
+  let inItem = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.type === 'html_block') html.push(t.content);
+    if (t.type === 'heading_open' && i > 0) markup.push(`heading after token ${i}`);
+    if (t.type === 'table_open') tables.push({ head: [], rows: [] });
+    if (t.type === 'thead_open') inHead = true;
+    if (t.type === 'thead_close') inHead = false;
+    if (t.type === 'tr_open') row = [];
+    if (t.type === 'tr_close') {
+      const table = tables[tables.length - 1];
+      if (inHead) table.head = row!;
+      else table.rows.push(row!);
+      row = undefined;
+    }
+    if (t.type === 'list_item_open') inItem++;
+    if (t.type === 'list_item_close') inItem--;
+    if (t.type === 'inline') {
+      // Our own bold labels are the only markup we write in a line; anything else came from a name or a message.
+      const children = t.children ?? [];
+      children.forEach((c, k) => {
+        const ours = c.type === 'strong_open' && OUR_BOLD.test(children[k + 1]?.content ?? '') && children[k + 2]?.type === 'strong_close';
+        if (/^(em|strong|s|link)_open$|^image$/.test(c.type) && !ours) markup.push(`${c.type} in ${JSON.stringify(t.content)}`);
+      });
+      const text = inlineText(t.children, html);
+      if (row) row.push(text);
+      else if (inItem) items.push(text);
+      else paragraphs.push(text);
+    }
+  }
+  return { tables, items, paragraphs, html, markup };
+}
+
+/** What a markdown cell should read as: a line break in a name is a space there, and GFM trims a cell. */
+const mdText = (s: string) => mdInline(s).trim();
+/** What a name inside a line of ours should read as: a line break is a space, nothing trimmed. */
+const mdInline = (s: string) => s.replace(/\r\n|[\r\n]/g, ' ');
+
+/** Checks every table's rows have the header's width and that no raw HTML or emphasis/link came through. */
+function rendered(source: string) {
+  const doc = renderMarkdown(source);
+  for (const t of doc.tables) for (const r of t.rows) expect(r.length, `a markdown row has ${r.length} cells, the header ${t.head.length}: ${JSON.stringify(r)}`).toBe(t.head.length);
+  expect(doc.html, 'raw HTML reached the markdown').toEqual([]);
+  expect(doc.markup, 'server or config text became markup').toEqual([]);
+  // The same check on the HTML a renderer writes: no element but the ones we write.
+  const tags = new Set([...markdown.render(source).matchAll(/<([a-z][a-z0-9]*)/gi)].map((m) => m[1].toLowerCase()));
+  for (const tag of tags) expect(['h3', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'ul', 'li', 'p', 'strong', 'code'], `<${tag}> in the rendered HTML`).toContain(tag);
+  return doc;
+}
 
 /** Names and models chosen to break a CSV or a markdown table, or to be run by a spreadsheet. */
 const HOSTILE = [
@@ -222,4 +305,103 @@ describe('CSV formula injection (OWASP): text from a server or a config starting
     expect(Number(records[0].failed)).toBe(2);
     expect(Number(records[1].ok)).toBe(2);
   });
+
+  it('health --format markdown shows the server\'s error message as text: no HTML, no markup', async () => {
+    const summary = join(dir, 'health-summary.md');
+    const r = await run(['health', '--config', hostileServerConfig, '--format', 'markdown', '--timeout', '10s'], { env: { ...env, GITHUB_STEP_SUMMARY: summary }, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(1);
+    const json = await run(['health', '--config', hostileServerConfig, '--format', 'json', '--timeout', '10s'], { env, timeoutMs: 60_000 });
+    const report = JSON.parse(json.stdout) as { providers: { name: string; model: string; healthy: boolean; served_model: string | null; error_message: string | null }[]; failures: string[] };
+    expect(report.providers.find((p) => p.name === '@serving')!.served_model).toBe("=cmd|' /C calc'!A0");
+    for (const source of [r.stdout, readFileSync(summary, 'utf8')]) {
+      const doc = rendered(source);
+      expect(doc.tables).toHaveLength(1);
+      expect(doc.tables[0].rows.map((row) => [row[0], row[1]])).toEqual(report.providers.map((p) => [mdText(p.name), mdText(p.model)]));
+      // The failure line carries the server's message word for word.
+      const unhealthy = doc.items.find((l) => l.startsWith('Unhealthy:'))!;
+      expect(unhealthy).toBe(`Unhealthy: ${report.failures.map(mdText).join('; ')}`);
+      expect(unhealthy).toContain('<img src=x onerror=alert(1)> *bold* `tick`');
+    }
+  });
 });
+
+describe('markdown, as markdown-it (CommonMark + GFM tables, raw HTML on) renders it', () => {
+  it('bench --format markdown and the GITHUB_STEP_SUMMARY: one table, every cell as --format json has it', async () => {
+    const summary = join(dir, 'bench-summary.md');
+    const out = join(dir, 'md.json');
+    // A threshold every provider fails: each failure line names its provider.
+    const md = await run(['bench', '--config', config, '-n', '1', '-q', '--wide', '--fail-on', 'tps>100000000', '--format', 'markdown', '--out', out], { env: { ...env, GITHUB_STEP_SUMMARY: summary }, timeoutMs: 60_000 });
+    expect(md.code, md.stderr).toBe(1);
+    const json = JSON.parse(readFileSync(out, 'utf8')) as { providers: JsonProvider[]; picks: { fastest: string; cheapest: string } };
+    for (const source of [md.stdout, readFileSync(summary, 'utf8')]) {
+      const doc = rendered(source);
+      expect(doc.tables).toHaveLength(1);
+      const [table] = doc.tables;
+      expect(table.head.slice(0, 3)).toEqual(['provider', 'model', 'ok/sent']);
+      expect(table.rows.map((r) => [r[0], r[1], r[2]])).toEqual(json.providers.map((p) => [mdText(p.name), mdText(p.model), `${p.ok}/${p.requests}`]));
+      expect(doc.items.find((l) => l.startsWith('Fastest: '))).toMatch(new RegExp(`^Fastest: ${escapeRe(mdInline(json.picks.fastest))} \\(lowest p50`));
+      expect(doc.items.find((l) => l.startsWith('Cheapest: '))).toMatch(new RegExp(`^Cheapest: ${escapeRe(mdInline(json.picks.cheapest))} \\(lowest cost`));
+      const failures = doc.items.filter((l) => l.startsWith('❌ '));
+      expect(failures.map((l) => /^❌ tps>100000000 — (.*): tps FAILED: measured /s.exec(l)?.[1])).toEqual(json.providers.map((p) => mdInline(p.name)));
+    }
+  });
+
+  // --repeat does not combine with a workload flag: two runs.
+  for (const extra of [['--slo', 'ttft<=5s', '--repeat', '2'], ['--turns', '2', '--input-tokens', '20']]) {
+    it(`bench ${extra.join(' ')}: every table under the main one names each provider as json does`, async () => {
+      const names = NAMES.slice(5, 9);
+      const out = join(dir, 'extras.json');
+      const md = await run(['bench', '--config', config, '-n', '2', '-q', ...extra, '--format', 'markdown', '--out', out, '--', ...names], { env, timeoutMs: 120_000 });
+      expect(md.code, md.stderr).toBe(0);
+      const json = JSON.parse(readFileSync(out, 'utf8')) as { providers: JsonProvider[] };
+      const doc = rendered(md.stdout);
+      // The main table and, for --slo --repeat, goodput and the spread; for --turns, the workload and per-turn tables.
+      expect(doc.tables.map((t) => t.head[1])).toEqual(extra[0] === '--slo' ? ['ok/sent', 'good', 'figure'] : ['ok/sent', 'in asked', 'turn 1 TTFT p50']);
+      const meant = new Set(json.providers.map((p) => mdText(p.name)));
+      for (const t of doc.tables) expect(new Set(t.rows.map((r) => r[0]))).toEqual(meant);
+    });
+  }
+
+  it('bench --sweep: the capacity tables and each provider\'s steps heading', async () => {
+    const names = [NAMES[6], NAMES[7]];
+    const out = join(dir, 'sweep.json');
+    const md = await run(['bench', '--config', config, '-q', '--slo', 'ttft<=5s', '--sweep', 'concurrency', '--step-duration', '200ms', '--max-requests', '40', '--format', 'markdown', '--out', out, '--', ...names], { env, timeoutMs: 120_000 });
+    expect(md.code, md.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(out, 'utf8')) as { providers: JsonProvider[] };
+    const doc = rendered(md.stdout);
+    const meant = json.providers.map((p) => mdText(p.name));
+    const summary = doc.tables.find((t) => t.head.includes('first failing'))!;
+    expect(summary.rows.map((r) => r[0])).toEqual(meant);
+    expect(doc.paragraphs.filter((l) => l.startsWith('Steps of '))).toEqual(meant.map((n) => `Steps of ${n}:`));
+  });
+
+  it('compare --format markdown: provider cells as the results name them', async () => {
+    const a = join(dir, 'cmp-a.json');
+    const b = join(dir, 'cmp-b.json');
+    const names = NAMES.slice(5, 9);
+    for (const file of [a, b]) {
+      const r = await run(['bench', '--config', config, '-n', '2', '-q', '--format', 'json', '--out', file, '--', ...names], { env, timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const md = await run(['compare', a, b, '--format', 'markdown'], { env });
+    expect(md.code, md.stderr).not.toBe(2);
+    const doc = rendered(md.stdout);
+    expect(doc.tables).toHaveLength(1);
+    expect(new Set(doc.tables[0].rows.map((r) => r[0]))).toEqual(new Set(names.map(mdText)));
+  });
+
+  it('cost --format markdown: prices, projection and the undated-price note name providers as json does', async () => {
+    const args = ['cost', '--config', config, '--output-tokens', '1M/day'];
+    const md = await run([...args, '--format', 'markdown'], { env });
+    expect(md.code, md.stderr).toBe(0);
+    const json = JSON.parse((await run([...args, '--format', 'json'], { env })).stdout) as { prices: { provider: string; model: string }[]; projection: { provider: string }[]; notes: string[] };
+    const doc = rendered(md.stdout);
+    expect(doc.tables).toHaveLength(2);
+    expect(doc.tables[0].rows.map((r) => [r[0], r[1]])).toEqual(json.prices.map((p) => [mdText(p.provider), mdText(p.model)]));
+    expect(doc.tables[1].rows.map((r) => r[0])).toEqual(json.projection.map((p) => mdText(p.provider)));
+    expect(json.notes.length).toBeGreaterThan(0);
+    expect(doc.paragraphs.at(-1)).toBe(json.notes.map(mdText).join('\n'));
+  });
+});
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -206,7 +206,8 @@ function markdownTable(cols: Column[], providers: ProviderResult[]): string[] {
   return [
     `| ${cols.map((c) => c.head).join(' | ')} |`,
     `|${cols.map((c) => (c.align === 'right' ? '--:' : '---')).join('|')}|`,
-    ...providers.map((p) => `| ${cols.map((c) => markdownCell(c.cell(p))).join(' | ')} |`),
+    // The left-aligned columns hold names and models (config text); the figures are ours, their `~` mark kept as typed.
+    ...providers.map((p) => `| ${cols.map((c) => (c.align === 'left' ? markdownCell(c.cell(p)) : c.cell(p))).join(' | ')} |`),
   ];
 }
 
@@ -216,11 +217,12 @@ export function benchMarkdown(result: BenchResult, opts: TableOptions = {}): str
   const out = [`### llm-fallback bench${result.partial ? ' (partial)' : ''}`, '', ...markdownTable(columns(opts.wide), providers), ...goodputMarkdown(result, providers), ...sweepMarkdown(result, providers), ...repeatMarkdown(result, providers), ...workloadMarkdown(result, providers, opts.wide)];
   if (result.run.mode === 'open') out.push('', scheduleTitle(result), '', ...markdownTable(scheduleColumns(result), providers));
   const warnings = scheduleWarnings(result);
-  out.push('', ...warnings.map((w) => `- ⚠️ ${w}`), ...bestLines(result).map((l) => `- ${l}`));
+  // Warnings and picks name providers: their names are config text, escaped as in the table.
+  out.push('', ...warnings.map((w) => `- ⚠️ ${markdownCell(w)}`), ...bestLines(result).map((l) => `- ${markdownCell(l)}`));
   const failed = result.thresholds.filter((t) => !t.pass);
   if (result.thresholds.length) {
     out.push('', failed.length ? `**${failed.length} threshold(s) failed:**` : `All ${result.thresholds.length} threshold checks passed.`);
-    for (const t of failed) out.push(`- ❌ \`${t.expression}\` — ${t.message}`);
+    for (const t of failed) out.push(`- ❌ \`${t.expression}\` — ${markdownCell(t.message)}`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -1,7 +1,7 @@
 import type { CompareRow, Comparison } from '../bench/compare.js';
 import { MIN_SAMPLE } from '../bench/stats.js';
 import { formatMs } from '../util/duration.js';
-import { makeTable, usdCost, wrapText } from './table.js';
+import { makeTable, markdownCell, usdCost, wrapText } from './table.js';
 
 function value(kind: CompareRow['kind'], v: number | null): string {
   if (v === null) return '-';
@@ -42,6 +42,6 @@ export function compareTable(c: Comparison, tolerance: number): string {
 
 export function compareMarkdown(c: Comparison): string {
   const rows = ['| provider | metric | base | now | change | |', '|---|---|--:|--:|--:|---|'];
-  for (const r of c.rows) rows.push(`| ${r.provider} | ${r.label} | ${value(r.kind, r.base)} | ${value(r.kind, r.current)} | ${change(r)} | ${r.regression ? `❌ ${verdict(r).toLowerCase()}` : verdict(r)} |`);
+  for (const r of c.rows) rows.push(`| ${markdownCell(r.provider)} | ${r.label} | ${value(r.kind, r.base)} | ${value(r.kind, r.current)} | ${change(r)} | ${r.regression ? `❌ ${verdict(r).toLowerCase()}` : verdict(r)} |`);
   return `${rows.join('\n')}\n`;
 }

@@ -89,13 +89,13 @@ export function costTable(r: CostReport): string {
 export function costMarkdown(r: CostReport): string {
   const m = r.currency;
   const rows = ['### llm-fallback cost', '', `| provider | model | input /1M | cached /1M | output /1M | context | priced |`, '|---|---|--:|--:|--:|--:|---|'];
-  for (const p of r.prices) rows.push(`| ${md(p.provider)} | ${md(p.model)} | ${perM(p.input, m)} | ${perM(p.cached_input, m)} | ${perM(p.output, m)} | ${p.context_window ?? '-'} | ${p.priced_at ?? '-'} |`);
+  for (const p of r.prices) rows.push(`| ${md(p.provider)} | ${md(p.model)} | ${perM(p.input, m)} | ${perM(p.cached_input, m)} | ${perM(p.output, m)} | ${p.context_window ?? '-'} | ${md(p.priced_at ?? '-')} |`);
   if (r.workload) {
     rows.push('', '| provider | daily | monthly | yearly |', '|---|--:|--:|--:|');
     for (const row of r.projection) rows.push(`| ${md(row.provider)} | ${money(row.daily, m)} | ${money(row.monthly, m)} | ${money(row.yearly, m)} |`);
   }
   if (r.chain) rows.push('', `Chain **${md(r.chain.chain)}** blended: ${money(r.chain.daily, m)}/day, ${money(r.chain.monthly, m)}/month${r.chain.unpriced.length ? ` at least (${md(unpricedShare(r.chain))})` : ''}.`);
-  if (r.notes.length) rows.push('', ...r.notes);
+  if (r.notes.length) rows.push('', ...r.notes.map(md));
   return `${rows.join('\n')}\n`;
 }
 

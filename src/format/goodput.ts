@@ -1,5 +1,5 @@
 import type { BenchResult, ProviderResult } from '../bench/result.js';
-import { fitTable, TEXT_WIDTH, wrapText } from './table.js';
+import { fitTable, markdownCell, TEXT_WIDTH, wrapText } from './table.js';
 
 /** Goodput and per-SLO pass rates, printed under the main table only when the run had `--slo`. */
 
@@ -34,7 +34,7 @@ export function goodputMarkdown(result: BenchResult, providers: ProviderResult[]
     '',
     `| provider | good | attainment | goodput/s | ${heads.map((h) => `\`${h}\``).join(' | ')} |`,
     `|---|--:|--:|--:|${heads.map(() => '--:|').join('')}`,
-    ...rows(result, providers).map((r) => `| ${r.join(' | ')} |`),
+    ...rows(result, providers).map(([name, ...figures]) => `| ${[markdownCell(name), ...figures].join(' | ')} |`),
     '',
     goodputCaption(result),
   ];

@@ -1,7 +1,7 @@
 import type { RepeatFigure, RepeatResult, Spread } from '../bench/repeat.js';
 import type { BenchResult, ProviderResult } from '../bench/result.js';
 import { formatMs } from '../util/duration.js';
-import { fitTable, TEXT_WIDTH, usdCost, wrapText } from './table.js';
+import { fitTable, markdownCell, TEXT_WIDTH, usdCost, wrapText } from './table.js';
 
 /** `--repeat N`: how much each headline figure moved between the runs, under the main table. */
 
@@ -41,5 +41,5 @@ export function repeatTable(result: BenchResult, providers: ProviderResult[], wi
 
 export function repeatMarkdown(result: BenchResult, providers: ProviderResult[]): string[] {
   if (!result.run.repeat) return [];
-  return ['', repeatCaption(result), '', `| ${HEAD.join(' | ')} |`, `|---|---|${HEAD.slice(2).map(() => '--:').join('|')}|`, ...rows(providers).map((r) => `| ${r.join(' | ')} |`)];
+  return ['', repeatCaption(result), '', `| ${HEAD.join(' | ')} |`, `|---|---|${HEAD.slice(2).map(() => '--:').join('|')}|`, ...rows(providers).map(([name, ...figures]) => `| ${[markdownCell(name), ...figures].join(' | ')} |`)];
 }

@@ -1,7 +1,7 @@
 import type { BenchResult, ProviderResult } from '../bench/result.js';
 import type { SweepResult, SweepStep, SweepStop } from '../bench/sweep.js';
 import { formatMs } from '../util/duration.js';
-import { fitTable, TEXT_WIDTH, usdCost, wrapText } from './table.js';
+import { fitTable, markdownCell, TEXT_WIDTH, usdCost, wrapText } from './table.js';
 
 /** The capacity search (`--sweep`) under the main table: a summary per provider, then each provider's steps. */
 
@@ -60,8 +60,8 @@ export function sweepTable(result: BenchResult, providers: ProviderResult[], wid
 export function sweepMarkdown(result: BenchResult, providers: ProviderResult[]): string[] {
   const rows = swept(providers);
   if (rows.length === 0) return [];
-  const md = (head: string[], body: string[][]) => [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '--:')).join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)];
-  return ['', sweepCaption(result), '', ...md(SUMMARY_HEAD, rows.map(summaryRow)), ...rows.flatMap((p) => ['', `Steps of ${p.name}:`, '', ...md(STEP_HEAD, p.sweep.steps.map((x) => stepRow(p.sweep, x)))])];
+  const md = (head: string[], body: string[][]) => [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '--:')).join('|')}|`, ...body.map(([first, ...rest]) => `| ${[markdownCell(first), ...rest].join(' | ')} |`)];
+  return ['', sweepCaption(result), '', ...md(SUMMARY_HEAD, rows.map(summaryRow)), ...rows.flatMap((p) => ['', `Steps of ${markdownCell(p.name)}:`, '', ...md(STEP_HEAD, p.sweep.steps.map((x) => stepRow(p.sweep, x)))])];
 }
 
 /** CSV columns appended when the run was a capacity search. */

@@ -210,9 +210,17 @@ export function csvCell(v: unknown): string {
 
 /**
  * Text for one GitHub-flavoured markdown table cell, or a list item, from names and messages we do not
- * control: a `|` (even inside backticks) would end the cell, a line break the row, a backtick open a code
- * span that swallows the next cells, and `<…>` is read as HTML and hidden.
+ * control, so that it renders as the same text: a `|` (even inside backticks) would end the cell, a line
+ * break the row, a backtick open a code span that swallows the next cells, `*`, `_` and `~` emphasise,
+ * `[`/`]` make a link, `&amp;` names an entity, and `<…>` is read as HTML (a step summary renders `<img>`).
  */
 export function markdownCell(s: string): string {
-  return s.replace(/\r\n|[\r\n]/g, ' ').replace(/[\\|`]/g, '\\$&').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return s
+    .replace(/\r\n|[\r\n]/g, ' ')
+    .replace(/[\\|`*~[\]]/g, '\\$&')
+    // A `_` between letters or digits never emphasises (CommonMark): ignore_eos stays as it is typed.
+    .replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, '\\_')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
 }

@@ -1,7 +1,7 @@
 import type { BenchResult, ProviderResult } from '../bench/result.js';
 import type { WorkloadReport } from '../bench/workloads/stats.js';
 import { formatMs } from '../util/duration.js';
-import { fitTable, TEXT_WIDTH, wrapText } from './table.js';
+import { fitTable, markdownCell, TEXT_WIDTH, wrapText } from './table.js';
 
 /** The workload figures (src/bench/workloads/), printed under the main table when the run had a workload flag. */
 
@@ -79,7 +79,7 @@ export function workloadTable(result: BenchResult, providers: ProviderResult[], 
 
 export function workloadMarkdown(result: BenchResult, providers: ProviderResult[], wide?: boolean): string[] {
   if (!providers.some((p) => p.workload)) return [];
-  const table = (heads: string[], rows: string[][]) => [`| ${heads.join(' | ')} |`, `|---|${heads.slice(1).map(() => '--:|').join('')}`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+  const table = (heads: string[], rows: string[][]) => [`| ${heads.join(' | ')} |`, `|---|${heads.slice(1).map(() => '--:|').join('')}`, ...rows.map(([name, ...figures]) => `| ${[markdownCell(name), ...figures].join(' | ')} |`)];
   const list = cols(result, wide);
   const out = ['', ...table(['provider', ...list.map((c) => c.head)], rowsOf(providers, list)), '', caption(result)];
   const k = turnCount(result);
