@@ -3,9 +3,12 @@ import { inSlice } from '../util/loop-slices.js';
 import type { ProviderEvent } from './types.js';
 import type { Agent } from './h1/agent.js';
 import type { RawHeaders } from './h1/response-parser.js';
+import { BodyDecoder, ContentCodingError, contentCoding, undecodable, type DecodedSink } from './content-coding.js';
 
 /** Chunks queued beyond this are held back by pausing the socket until the reader catches up. */
 const HIGH_WATER_BYTES = 1024 * 1024;
+/** The decoded size a compressed body is cut at when the caller names no cap (max_response_bytes' default). */
+const DEFAULT_MAX_DECODED_BYTES = 32 * 1024 * 1024;
 
 /**
  * One HTTP request/response on the HTTP client's dispatcher (h1/agent.ts), as a queue of time-stamped
@@ -45,8 +48,17 @@ export class Exchange {
   /** When the end of the response came off the socket (0 until then). */
   endedAt = 0;
   error: Error | undefined;
+  /** The response's content coding, lower case ('' for none or identity). */
+  coding = '';
+  /** Decodes a compressed body (undefined for an identity body: that path is untouched). */
+  private decoder: BodyDecoder | undefined;
+  /** An error answer in a coding not decoded here: its body is not shown, this says why. */
+  private undecodedBody: ContentCodingError | undefined;
+  private readonly maxDecodedBytes: number;
 
-  constructor(agent: Agent, opts: { origin: string; path: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }) {
+  /** `maxDecodedBytes`: a compressed body is stopped once it decodes to more (the caller's own body cap). */
+  constructor(agent: Agent, opts: { origin: string; path: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; maxDecodedBytes?: number }) {
+    this.maxDecodedBytes = opts.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
     agent.dispatch({ origin: opts.origin, path: opts.path, method: opts.method, headers: opts.headers, body: opts.body }, this);
   }
 
@@ -74,6 +86,7 @@ export class Exchange {
   abort(reason: Error): void {
     if (this.ended || this.error) return;
     this.aborted = true;
+    this.decoder?.destroy();
     if (this.abortRequest) this.abortRequest(reason);
     else this.pendingAbort = reason;
     // The client reports the abort through onError; until it does, the reader must not wait forever.
@@ -109,31 +122,81 @@ export class Exchange {
     this.status = statusCode;
     this.rawHeaders = rawHeaders;
     this.resumeSocket = resume;
+    let coding = '';
     for (let i = 0; i < rawHeaders.count; i++) {
       // 'content-type', any case, without decoding every name.
       if (rawHeaders.nameIs(i, 'content-type')) this.contentType = this.contentType ? `${this.contentType}, ${rawHeaders.value(i)}` : rawHeaders.value(i);
+      else if (rawHeaders.nameIs(i, 'content-encoding')) coding = coding ? `${coding}, ${rawHeaders.value(i)}` : rawHeaders.value(i);
     }
+    if (coding) this.decodeAs(contentCoding(coding));
     this.headersArrived = true;
     this.notify();
     return true;
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.decoder !== undefined) {
+      this.decoder.write(chunk, this.arrivedAt());
+      return !this.paused;
+    }
+    if (this.error !== undefined) return true; // a body refused at its headers (its coding), until the abort lands
+    this.queue(chunk, this.arrivedAt());
+    return !this.paused;
+  }
+
+  private queue(chunk: Buffer, t: number): void {
     this.chunks.push(chunk);
-    this.times.push(this.arrivedAt());
+    this.times.push(t);
     this.queuedBytes += chunk.length;
     this.notify();
     if (this.queuedBytes > HIGH_WATER_BYTES) this.paused = true;
-    return !this.paused;
   }
 
   onComplete(): void {
     this.endedAt = this.arrivedAt();
+    // A compressed body ends when its decoder has handed on the last bytes (sink.end below).
+    if (this.decoder !== undefined) return this.decoder.end();
     this.ended = true;
     this.notify();
   }
 
+  /**
+   * Sets up decoding for a response in `coding`. One not decoded here fails a successful answer at once (its
+   * body is of no use); an error answer keeps its status, and its body is replaced by a note (errorText).
+   */
+  private decodeAs(coding: string): void {
+    if (coding === '') return;
+    this.coding = coding;
+    const refused = undecodable(coding);
+    if (refused === undefined) {
+      this.decoder = new BodyDecoder(coding, this.maxDecodedBytes, this.decodedSink);
+    } else if (this.status >= 300) {
+      this.undecodedBody = refused;
+    } else {
+      this.error = refused;
+      this.aborted = true;
+      // Not from inside the parser's callback: the connection is ended once it has returned.
+      queueMicrotask(() => this.abortRequest?.(refused));
+    }
+  }
+
+  private readonly decodedSink: DecodedSink = {
+    data: (chunk, t) => this.queue(chunk, t),
+    end: () => {
+      this.ended = true;
+      this.notify();
+    },
+    error: (e) => {
+      this.error ??= e;
+      // A body still arriving is not read further (the connection is closed: it is mid-response).
+      this.abortRequest?.(e);
+      this.notify();
+      this.stopNow();
+    },
+  };
+
   onError(error: Error): void {
+    this.decoder?.destroy();
     this.error = error;
     this.notify();
     this.stopNow();
@@ -203,6 +266,16 @@ export class Exchange {
 
   /** Reads the rest of the body as text, keeping at most `max` bytes. */
   async text(max: number, keepPartial = false): Promise<string> {
+    if (this.undecodedBody !== undefined) {
+      if (!keepPartial) throw this.undecodedBody;
+      // The status says what happened; the body is drained so the connection can be reused.
+      while (!this.ended && !this.error) {
+        this.take();
+        await this.wait();
+      }
+      this.take();
+      return `(body not shown: content-encoding ${this.coding}, which llm-fallback cannot decode)`;
+    }
     const parts: Buffer[] = [];
     let n = 0;
     for (;;) {
@@ -213,6 +286,8 @@ export class Exchange {
       }
       if (this.error) {
         if (keepPartial && !this.aborted) break;
+        // A compressed body stopped at the decoded-size cap is longer than anything kept: the caller's size check says so.
+        if (this.error instanceof ContentCodingError && this.error.kind === 'too_large' && n > max) break;
         throw this.error;
       }
       if (this.ended && this.chunks.length === 0) break;

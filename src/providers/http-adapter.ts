@@ -111,6 +111,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.search = url.search;
+    this.acceptEncoding = Object.keys(settings.headers).some((k) => k.toLowerCase() === 'accept-encoding') ? {} : { 'accept-encoding': 'identity' };
   }
 
   /**
@@ -127,6 +128,13 @@ export abstract class HttpAdapter implements ProviderAdapter {
   /** Headers that authenticate a request in this dialect. */
   protected abstract authHeaders(): Record<string, string>;
 
+  /**
+   * `accept-encoding: identity` unless providers.yaml sets an accept-encoding of its own: bench measures what
+   * the provider sends, not a proxy's compression. A request without it would accept any coding (RFC 9110
+   * section 12.5.3); a body that comes compressed anyway is decoded (exchange.ts, content-coding.ts).
+   */
+  private readonly acceptEncoding: Record<string, string>;
+
   /** The request headers per `accept` value, built once and frozen (see requestHeaders). */
   private readonly headerSets = new Map<string, Record<string, string>>();
 
@@ -139,7 +147,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
     const key = accept ?? '';
     let headers = this.headerSets.get(key);
     if (headers === undefined) {
-      headers = Object.freeze({ 'content-type': 'application/json', ...(accept ? { accept } : {}), ...this.settings.headers, ...this.authHeaders() });
+      headers = Object.freeze({ 'content-type': 'application/json', ...(accept ? { accept } : {}), ...this.acceptEncoding, ...this.settings.headers, ...this.authHeaders() });
       this.headerSets.set(key, headers);
     }
     return headers;
@@ -203,7 +211,7 @@ export abstract class HttpAdapter implements ProviderAdapter {
     try {
       for (let page = 1; ; page++) {
         inBody = false;
-        const ex = new Exchange(this.agent, { origin: this.origin, path, method: 'GET', headers: { accept: 'application/json', ...this.settings.headers, ...this.authHeaders() } });
+        const ex = new Exchange(this.agent, { origin: this.origin, path, method: 'GET', headers: { accept: 'application/json', ...this.acceptEncoding, ...this.settings.headers, ...this.authHeaders() }, maxDecodedBytes: MAX_MODEL_LIST_BYTES });
         clock.bind((reason) => ex.abort(reason));
         await ex.headersReady();
         inBody = true;
@@ -363,7 +371,8 @@ export abstract class HttpAdapter implements ProviderAdapter {
       for (let attempt = 1; ; attempt++) {
         const built = this.build(req);
         const dispatchedAt = now();
-        const current = new Exchange(this.agent, { origin: this.origin, path: this.basePath + built.path + this.search, method: 'POST', headers: built.headers, body: JSON.stringify(built.body) });
+        const maxBytes = this.settings.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+        const current = new Exchange(this.agent, { origin: this.origin, path: this.basePath + built.path + this.search, method: 'POST', headers: built.headers, body: JSON.stringify(built.body), maxDecodedBytes: maxBytes });
         ex = current;
         // request_sent is the instant the bytes went to the connection, not when this request was asked for:
         // a client busy issuing a burst of requests (or waiting for a connection) must not count that wait
@@ -407,7 +416,6 @@ export abstract class HttpAdapter implements ProviderAdapter {
             message: `${this.name}: expected text/event-stream, got ${contentType.split(';')[0]}: ${isHtmlPage(text, contentType) ? describeHtmlPage(text, current.headers.server) : serverText(text, 120)}`,
           });
         }
-        const maxBytes = this.settings.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
         let bytes = 0;
         let firstByte = true;
         const decoder = asStream ? this.streamDecoder(emit) : undefined;

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { Agent, CONNECT_TIMEOUT, EXTRA_BYTES, failedAtProxy, H1Error, PROXY_CONNECT, proxyOf, SOCKET_CLOSED } from './h1/agent.js';
 import { MALFORMED_RESPONSE } from './h1/response-parser.js';
+import { ContentCodingError } from './content-coding.js';
 import type { ProxyRoute } from './proxy.js';
 import { now } from '../util/clock.js';
 import { sliceTimeout, type SliceTimer } from '../util/loop-slices.js';
@@ -284,6 +285,10 @@ function errorAddress(e: unknown): string | undefined {
  */
 export function transportError(provider: string, e: unknown, clock: AttemptClock, inBody: boolean): ProviderError {
   if (e instanceof ProviderError) return e;
+  if (e instanceof ContentCodingError) {
+    // A coding not decoded here or a body past its cap comes the same way again; a damaged body may not.
+    return new ProviderError({ errorClass: 'malformed_response', provider, retryable: e.kind === 'corrupt' ? undefined : false, message: `${provider}: ${e.message}` });
+  }
   if (clock.phase) return clock.timeoutError(provider);
   if (clock.cancelledByUser) {
     return new ProviderError({ errorClass: 'cancelled', provider, retryable: false, message: `${provider}: cancelled` });
