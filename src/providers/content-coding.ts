@@ -25,12 +25,19 @@ export class ContentCodingError extends Error {
 }
 
 /**
- * The coding a Content-Encoding value names: '' for none or identity, else the value in lower case. A list
- * (`gzip, br`: coded twice) is returned whole and so is not decodable: no server or proxy we know sends one.
+ * The coding a Content-Encoding value names: '' for none or identity, else the coding in lower case. The value
+ * is a list (RFC 9110 section 8.4; the header given twice is the same list): empty elements are ignored
+ * (section 5.6.1) and so is `identity`, which codes nothing, so `Identity, ` is no coding and `identity, gzip`
+ * is gzip, as curl reads them. What is left of two or more (`gzip, br`: coded twice) is returned whole and so
+ * is not decodable: no server or proxy we know sends one.
  */
 export function contentCoding(value: string): string {
-  const v = value.trim().toLowerCase();
-  return v === 'identity' ? '' : v;
+  const codings = value
+    .toLowerCase()
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '' && c !== 'identity');
+  return codings.join(', ');
 }
 
 /** The error for a coding not decoded here; undefined when `coding` is decoded. */
