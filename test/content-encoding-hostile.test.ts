@@ -71,6 +71,63 @@ const sseHead = { 'content-type': 'text/event-stream', 'content-encoding': 'gzip
 const chunkEvent = (content: string, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: finish ? {} : { content }, finish_reason: finish }] })}\n\n`;
 
+describe('resource bounds', async () => {
+  // 10,000 events of 4,000 characters: 40 MB of SSE in about 120 KB of gzip.
+  const tokens = Array.from({ length: 10_000 }, () => chunkEvent('a'.repeat(4000))).join('');
+  const bigStream = gzipSync(tokens + chunkEvent('', 'stop') + 'data: [DONE]\n\n');
+  const emptyMember = gzipSync(Buffer.alloc(0));
+  const floodBlock = Buffer.concat(Array.from({ length: 4096 }, () => emptyMember));
+  let floodSent = 0;
+  const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20), { level: constants.Z_BEST_COMPRESSION });
+  const s = await scripted({
+    big: (_q, res) => {
+      res.writeHead(200, sseHead);
+      res.end(bigStream);
+    },
+    // Empty gzip members back to back (legal: RFC 1952 2.2), 20 bytes each, decoding to nothing, without end.
+    flood: (_q, res) => {
+      res.writeHead(200, sseHead);
+      floodSent = 0;
+      let open = true;
+      res.on('close', () => (open = false));
+      const pump = () => {
+        // Bounded: the client is expected to stop it long before 2 GB.
+        while (open && floodSent < 2e9) {
+          floodSent += floodBlock.length;
+          if (!res.write(floodBlock)) return void res.once('drain', pump);
+        }
+      };
+      pump();
+    },
+    bomb429: (_q, res) => {
+      res.writeHead(429, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(bomb);
+    },
+    // Brotli's large-window mode (window up to 1 GiB, not part of RFC 7932's br): Node's encoder with BROTLI_PARAM_LARGE_WINDOW.
+    largeWindow: (_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'br' });
+      res.end(brotliCompressSync(Buffer.alloc(1 << 20, 0x41), { params: { [constants.BROTLI_PARAM_LARGE_WINDOW]: 1, [constants.BROTLI_PARAM_LGWIN]: 30 } }));
+    },
+  });
+
+  it('a reader holding back (the chain\'s ready) holds decoded output at the exchange\'s high-water mark, not the whole 40 MB; the answer then reads whole', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let asked = 0;
+    const before = process.memoryUsage().arrayBuffers;
+    const events = collect(adapter(s.at('big'), { maxResponseBytes: 64 * 1024 * 1024 }), ask('hi', { ready: () => (asked++ === 0 ? held : undefined) }));
+    await sleep(1000);
+    // What sits decoded while the reader holds back: the 1 MiB queue and a decoder buffer, not the body.
+    const whileHeld = process.memoryUsage().arrayBuffers - before;
+    release();
+    const got = await events;
+    expect(whileHeld).toBeLessThan(8 * 1024 * 1024);
+    expect(last(got)).toMatchObject({ type: 'finish', reason: 'stop' });
+    expect(textOf(got).length).toBe(40_000_000);
+  }, 30_000);
+
+});
+
 describe('Content-Encoding as a list (RFC 9110 5.6.1, 8.4), read as curl reads it', async () => {
   const forms = ['Identity, ', 'identity, gzip', 'gzip, identity', 'gzip,', ' , GZIP'];
   const s = await scripted(
@@ -92,5 +149,69 @@ describe('Content-Encoding as a list (RFC 9110 5.6.1, 8.4), read as curl reads i
     const events = await collect(adapter(s.at(`f${i}`)), ask());
     expect(textOf(events)).toBe(OPENAI_SSE.expect.content);
     expect(last(events)).toMatchObject({ type: 'finish', reason: 'stop' });
+  });
+});
+
+describe('time stamps of decoded chunks', async () => {
+  // Eighty token events compressed whole (one deflate block, no flush): a cut of the coded bytes falls inside an event.
+  const events = Array.from({ length: 80 }, (_, i) => chunkEvent(`tok${i} `)).join('');
+  const body = Buffer.from(events + chunkEvent('', 'stop') + 'data: [DONE]\n\n');
+  const coded = deflateSync(body);
+  const cut = Math.floor(coded.length * 0.6);
+  // What the first part decodes to on its own (zlib's inflate, told to hand on all it can).
+  const decodedFirst = (await import('node:zlib')).inflateSync(coded.subarray(0, cut), { finishFlush: constants.Z_SYNC_FLUSH }).toString();
+  const completeInFirst = decodedFirst.split('\n\n').length - 1;
+  let secondSentAt = 0;
+  const s = await scripted({
+    split: (_q, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'deflate' });
+      res.write(coded.subarray(0, cut));
+      setTimeout(() => {
+        secondSentAt = now();
+        res.end(coded.subarray(cut));
+      }, 300);
+    },
+  });
+
+  it("a token is stamped with the arrival of the coded bytes that completed it, not the earlier chunk's", async () => {
+    expect(completeInFirst).toBeGreaterThan(5);
+    expect(completeInFirst).toBeLessThan(79);
+    const got = await collect(adapter(s.at('split')), ask());
+    const deltas = only(got, 'content_delta');
+    expect(deltas.map((d) => d.text).join('')).toBe(Array.from({ length: 80 }, (_, i) => `tok${i} `).join(''));
+    for (const [i, d] of deltas.entries()) {
+      if (i < completeInFirst) expect(d.t).toBeLessThan(secondSentAt);
+      else expect(d.t).toBeGreaterThanOrEqual(secondSentAt);
+    }
+  });
+
+  it('output the decoder made from a chunk, held while the reader was behind, keeps that chunk\'s time when a later chunk is written meanwhile', async () => {
+    // 24 KiB out of the first member: zlib makes 16 KiB, the reader pauses, the other 8 KiB waits in the decoder.
+    const first = gzipSync(Buffer.alloc(24 * 1024, 0x61));
+    const second = gzipSync(Buffer.alloc(1000, 0x62));
+    const got: { bytes: number; t: number }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const decoder: BodyDecoder = new BodyDecoder('gzip', 1 << 30, {
+        data: (chunk, t) => {
+          got.push({ bytes: chunk.length, t });
+          if (got.length === 1) decoder.pause();
+        },
+        end: resolve,
+        error: reject,
+      });
+      void (async () => {
+        decoder.write(first, 1);
+        await sleep(50);
+        decoder.write(second, 2);
+        await sleep(50);
+        decoder.resume();
+        decoder.end();
+      })();
+    });
+    expect(got).toEqual([
+      { bytes: 16 * 1024, t: 1 },
+      { bytes: 8 * 1024, t: 1 },
+      { bytes: 1000, t: 2 },
+    ]);
   });
 });

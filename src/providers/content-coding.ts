@@ -62,13 +62,17 @@ type Decompressor = Gunzip | Inflate | InflateRaw | BrotliDecompress;
  * Decodes one response body as it arrives, with Node's streaming zlib/brotli decoders: each coded chunk is
  * written as it comes off the socket and its output handed on at once, stamped with that chunk's arrival time,
  * so a compressed stream's tokens keep their own times. At most `limit` decoded bytes are produced: past
- * that the decoder is stopped (a decompression bomb costs neither memory nor CPU beyond the cap).
+ * that the decoder is stopped (a decompression bomb costs neither memory nor CPU beyond the cap). While the
+ * reader is behind (pause) no more is decoded: one coded chunk can decode to megabytes, so pausing the socket
+ * alone would not hold the output back.
  */
 export class BodyDecoder {
   private z: Decompressor | undefined;
   /** Arrival times of the chunks written and not yet fully decoded, oldest first (zlib decodes writes in order). */
   private readonly times: number[] = [];
   private lastTime = 0;
+  /** Arrival times of the decoded chunks made and not yet handed on (the decoder holds them while paused), oldest first. */
+  private readonly madeAt: number[] = [];
   private decoded = 0;
   private stopped = false;
   /** deflate: the first bytes, held until the two that tell a zlib stream from raw deflate are in. */
@@ -120,6 +124,16 @@ export class BodyDecoder {
     this.z.end();
   }
 
+  /** Holds decoded output back (the reader is behind): the decoder stops once its own small buffer is full. */
+  pause(): void {
+    this.z?.pause();
+  }
+
+  /** Hands on what was held back and decodes on. */
+  resume(): void {
+    this.z?.resume();
+  }
+
   /** Stops decoding (the exchange failed or was aborted): nothing more is handed on. */
   destroy(): void {
     this.stopped = true;
@@ -131,11 +145,20 @@ export class BodyDecoder {
   };
 
   private open(z: Decompressor): Decompressor {
+    // The time is taken when the decoder makes a chunk, not when it is handed on: zlib makes a write's output
+    // before that write's callback (so the oldest time is the coded chunk's), but a paused decoder hands it on
+    // later, after the callback. Each chunk made is one 'data' event, in order (a flowing stream reads one
+    // buffered chunk at a time).
+    const push = z.push;
+    z.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+      if (chunk !== null) this.madeAt.push(this.times[0] ?? this.lastTime);
+      return push.call(z, chunk, encoding);
+    };
     z.on('data', (out: Buffer) => {
+      const t = this.madeAt.shift() ?? this.lastTime;
       if (this.stopped) return;
       this.decoded += out.length;
-      // zlib hands on the output of each write before that write's callback: the oldest time is the chunk's.
-      this.sink.data(out, this.times[0] ?? this.lastTime);
+      this.sink.data(out, t);
       if (this.decoded > this.limit) {
         // What crossed the cap was handed on, so the reader's own size check reports it; nothing more is made.
         this.fail(new ContentCodingError(`response larger than ${this.limit} bytes once decoded from content-encoding ${this.coding}`, 'too_large', this.limit));

@@ -149,7 +149,11 @@ export class Exchange {
     this.times.push(t);
     this.queuedBytes += chunk.length;
     this.notify();
-    if (this.queuedBytes > HIGH_WATER_BYTES) this.paused = true;
+    if (this.queuedBytes > HIGH_WATER_BYTES && !this.paused) {
+      this.paused = true;
+      // A compressed body is held back at its decoder too: one coded chunk may decode to megabytes.
+      this.decoder?.pause();
+    }
   }
 
   onComplete(): void {
@@ -241,6 +245,7 @@ export class Exchange {
     this.queuedBytes = 0;
     if (this.paused) {
       this.paused = false;
+      this.decoder?.resume();
       this.resumeSocket?.();
     }
     return out;
