@@ -126,6 +126,18 @@ describe('resource bounds', async () => {
     expect(textOf(got).length).toBe(40_000_000);
   }, 30_000);
 
+  it('a flood of empty gzip members stops at max_response_bytes counted as sent, not at the first-token clock', async () => {
+    const t0 = Date.now();
+    const err = errorOf(await collect(adapter(s.at('flood'), { maxResponseBytes: 1024 * 1024 }), ask()));
+    expect(err.errorClass).toBe('malformed_response');
+    expect(err.isRetryable).toBe(false);
+    expect(err.message).toBe('p: response larger than 1048576 bytes as sent, before decoding its content-encoding gzip');
+    expect(Date.now() - t0).toBeLessThan(2000);
+    await sleep(50);
+    // The server could push only what fits in the socket buffers past the cap.
+    expect(floodSent).toBeLessThan(16 * 1024 * 1024);
+  });
+
 });
 
 describe('Content-Encoding as a list (RFC 9110 5.6.1, 8.4), read as curl reads it', async () => {

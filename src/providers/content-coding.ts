@@ -62,9 +62,10 @@ type Decompressor = Gunzip | Inflate | InflateRaw | BrotliDecompress;
  * Decodes one response body as it arrives, with Node's streaming zlib/brotli decoders: each coded chunk is
  * written as it comes off the socket and its output handed on at once, stamped with that chunk's arrival time,
  * so a compressed stream's tokens keep their own times. At most `limit` decoded bytes are produced: past
- * that the decoder is stopped (a decompression bomb costs neither memory nor CPU beyond the cap). While the
- * reader is behind (pause) no more is decoded: one coded chunk can decode to megabytes, so pausing the socket
- * alone would not hold the output back.
+ * that the decoder is stopped (a decompression bomb costs neither memory nor CPU beyond the cap); a coded body
+ * longer than `limit` is stopped too (empty gzip members decode to nothing, forever). While the reader is
+ * behind (pause) no more is decoded: one coded chunk can decode to megabytes, so pausing the socket alone
+ * would not hold the output back.
  */
 export class BodyDecoder {
   private z: Decompressor | undefined;
@@ -74,6 +75,7 @@ export class BodyDecoder {
   /** Arrival times of the decoded chunks made and not yet handed on (the decoder holds them while paused), oldest first. */
   private readonly madeAt: number[] = [];
   private decoded = 0;
+  private coded = 0;
   private stopped = false;
   /** deflate: the first bytes, held until the two that tell a zlib stream from raw deflate are in. */
   private head: Buffer | undefined;
@@ -91,6 +93,11 @@ export class BodyDecoder {
     if (this.stopped || chunk.length === 0) return;
     this.wroteAny = true;
     this.lastTime = t;
+    this.coded += chunk.length;
+    if (this.coded > this.limit) {
+      this.fail(new ContentCodingError(`response larger than ${this.limit} bytes as sent, before decoding its content-encoding ${this.coding}`, 'too_large', this.limit));
+      return;
+    }
     if (this.z === undefined) {
       // "deflate" is a zlib stream (RFC 9110 section 8.4.1.2), but some servers send raw deflate: browsers and
       // curl accept both, telling them apart by the zlib header (RFC 1950: method 8, header a multiple of 31).
