@@ -138,6 +138,25 @@ describe('resource bounds', async () => {
     expect(floodSent).toBeLessThan(16 * 1024 * 1024);
   });
 
+  it('a 429 whose gzip body is a 64 MiB bomb keeps its class, quickly, in bounded memory; so does the model list', async () => {
+    const t0 = Date.now();
+    const rss = process.memoryUsage().rss;
+    const err = errorOf(await collect(adapter(s.at('bomb429')), ask()));
+    expect(err.errorClass).toBe('rate_limit');
+    expect(err.message).toBe('p: HTTP 429: (empty body)');
+    const list = await adapter(s.at('bomb429')).listModels(5000).catch((e: { errorClass: string }) => e);
+    expect(list).toMatchObject({ errorClass: 'rate_limit' });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(48 * 1024 * 1024);
+  });
+
+  it("brotli's large-window mode is refused in one line, without a gigabyte window", async () => {
+    const rss = process.memoryUsage().rss;
+    const err = errorOf(await collect(adapter(s.at('largeWindow')), ask('hi', { stream: false })));
+    expect(err.errorClass).toBe('malformed_response');
+    expect(err.message).toBe('p: the br-coded body does not decode (Decompression failed); the server or a proxy in front of it sent a broken or cut-off compressed body');
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 * 1024);
+  });
 });
 
 describe('Content-Encoding as a list (RFC 9110 5.6.1, 8.4), read as curl reads it', async () => {
@@ -225,5 +244,85 @@ describe('time stamps of decoded chunks', async () => {
       { bytes: 8 * 1024, t: 1 },
       { bytes: 1000, t: 2 },
     ]);
+  });
+});
+
+describe('echoed keys and terminal controls in a decoded error body', async () => {
+  // An error body echoing the key, with an escape sequence and a bidi override: the same bytes plain and gzipped,
+  // the gzip one in two members split inside the key and past zlib's 16 KiB output chunk.
+  const text = JSON.stringify({ error: { message: `${'x'.repeat(20_000)} bad key ${KEY} \u001b[31mred\u001b[0m \u202egnp.exe`, type: 'invalid_request_error' } });
+  const at = text.indexOf(KEY) + 10;
+  const body = Buffer.from(text);
+  const s = await scripted({
+    plain: (_q, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(body);
+    },
+    gz: (_q, res) => {
+      res.writeHead(401, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(Buffer.concat([gzipSync(body.subarray(0, at)), gzipSync(body.subarray(at))]));
+    },
+  });
+
+  it('is redacted and stripped as the identity body is', async () => {
+    const plain = errorOf(await collect(adapter(s.at('plain')), ask()));
+    const gz = errorOf(await collect(adapter(s.at('gz')), ask()));
+    expect(gz.errorClass).toBe('auth');
+    expect(gz.message).toBe(plain.message);
+    expect(gz.message).toContain('bad key [REDACTED]');
+    expect(gz.message).not.toContain(KEY.slice(0, 10));
+    expect(gz.message).not.toContain(KEY.slice(10));
+    expect(gz.message).not.toMatch(/[\u001b\u202e]/);
+  });
+});
+
+describe('connection reuse after decoded answers (a server counting connections)', async () => {
+  const gz = gzipSync(sse);
+  const answers: Record<string, Answer> = {
+    ok: (_q, res) => {
+      res.writeHead(200, sseHead);
+      res.end(gz);
+    },
+    // A zstd 500: the status says what happened, the body is drained, the connection stays usable.
+    zstd500: (_q, res) => {
+      res.writeHead(500, { 'content-type': 'application/json', 'content-encoding': 'zstd' });
+      res.end(Buffer.alloc(5000, 1));
+    },
+    // Tokens, then bytes that do not decode, and the response left open: the client must close the connection.
+    broken: (_q, res) => {
+      res.writeHead(200, sseHead);
+      res.write(gzipSync(sse.subarray(0, 800)).subarray(0, -8)); // a whole deflate stream without its gzip trailer
+      setTimeout(() => res.write(Buffer.from('not the gzip trailer, and more')), 50);
+    },
+  };
+  // One adapter (one connection pool); the server answers the requests in the order given.
+  const script: string[] = [];
+  const s = await scripted({ v1: (req, res) => answers[script.shift()!](req, res) });
+  const shared = adapter(`${s.base}/v1`);
+  const next = async (name: string) => {
+    script.push(name);
+    return collect(shared, ask());
+  };
+
+  it('reused after a complete answer and after a drained undecodable error body; closed after a body that broke mid-way', async () => {
+    expect(last(await next('ok'))).toMatchObject({ type: 'finish' });
+    expect(last(await next('ok'))).toMatchObject({ type: 'finish' });
+    expect(s.connections()).toBe(1);
+    expect(errorOf(await next('zstd500')).errorClass).toBe('server');
+    expect(last(await next('ok'))).toMatchObject({ type: 'finish' });
+    expect(s.connections()).toBe(1);
+    const t0 = Date.now();
+    const broken = await next('broken');
+    expect(Date.now() - t0).toBeLessThan(2000);
+    // Tokens came, then the error: the answer is not passed off as complete.
+    expect(textOf(broken).length).toBeGreaterThan(0);
+    expect(only(broken, 'finish')).toEqual([]);
+    expect(errorOf(broken).errorClass).toBe('malformed_response');
+    expect(errorOf(broken).isRetryable).toBe(true);
+    expect(errorOf(broken).message).toMatch(/^p: the gzip-coded body does not decode \(.+\); the server or a proxy in front of it sent a broken or cut-off compressed body$/);
+    await sleep(50);
+    expect(s.closed()).toBe(1);
+    expect(last(await next('ok'))).toMatchObject({ type: 'finish' });
+    expect(s.connections()).toBe(2);
   });
 });
