@@ -326,3 +326,57 @@ describe('connection reuse after decoded answers (a server counting connections)
     expect(s.connections()).toBe(2);
   });
 });
+
+describe('framing around a gzip body (hand-made responses on a raw socket where HTTP framing matters)', async () => {
+  const gz = gzipSync(sse);
+  const raw = (head: string, parts: Buffer[], gapMs: number, close: boolean): Answer => (req) => {
+    const socket = req.socket;
+    socket.write(head);
+    void (async () => {
+      for (const p of parts) {
+        socket.write(p);
+        await sleep(gapMs);
+      }
+      if (close) socket.end();
+    })();
+  };
+  const chunk = (b: Buffer) => Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
+  const s = await scripted({
+    // Chunked, the 10-byte gzip header split over three chunks sent 20 ms apart.
+    splitHeader: raw('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n', [chunk(gz.subarray(0, 1)), chunk(gz.subarray(1, 5)), chunk(gz.subarray(5)), Buffer.from('0\r\n\r\n')], 20, false),
+    // No length, no chunking: the body ends when the server closes.
+    closeDelimited: raw('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-encoding: gzip\r\nconnection: close\r\n\r\n', [gz.subarray(0, 10), gz.subarray(10)], 20, true),
+    empty200gz: (_q, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+      res.end();
+    },
+    empty200: (_q, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end();
+    },
+    e204gz: (_q, res) => {
+      res.writeHead(204, { 'content-encoding': 'gzip' });
+      res.end();
+    },
+    e204: (_q, res) => {
+      res.writeHead(204);
+      res.end();
+    },
+  });
+
+  it.each(['splitHeader', 'closeDelimited'])('%s decodes to the recorded answer', async (name) => {
+    const events = await collect(adapter(s.at(name)), ask());
+    expect(textOf(events)).toBe(OPENAI_SSE.expect.content);
+    expect(last(events)).toMatchObject({ type: 'finish', reason: 'stop' });
+  });
+
+  it.each([
+    ['empty200gz', 'empty200'],
+    ['e204gz', 'e204'],
+  ])('%s, an empty body labelled gzip, ends as its unlabelled twin %s does', async (coded, plain) => {
+    const a = errorOf(await collect(adapter(s.at(coded)), ask()));
+    const b = errorOf(await collect(adapter(s.at(plain)), ask()));
+    expect({ errorClass: a.errorClass, message: a.message }).toEqual({ errorClass: b.errorClass, message: b.message });
+    expect(a.errorClass).toBe('incomplete_stream');
+  });
+});
