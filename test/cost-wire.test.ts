@@ -42,7 +42,8 @@ describe('cost of a recorded Anthropic prompt-cache stream', () => {
     const r = await run(['ask', '--config', config, '--no-cache', '--json', 'hi'], { env });
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout) as { usage: Record<string, unknown>; cost_usd: number };
-    expect(out.usage).toEqual({ input_tokens: 9632, cached_input_tokens: 6289, cache_write_input_tokens: 3337, output_tokens: 198, reasoning_tokens: null });
+    // reasoning_tokens: the recording's message_delta says output_tokens_details.thinking_tokens 0.
+    expect(out.usage).toEqual({ input_tokens: 9632, cached_input_tokens: 6289, cache_write_input_tokens: 3337, output_tokens: 198, reasoning_tokens: 0 });
     expect(out.cost_usd).toBeCloseTo(BILLED, 12);
 
     // 1-hour writes cost 2 × input: the config says so with cache_write.

@@ -10,16 +10,27 @@ export interface WireFixture {
   file: string;
   provider: string;
   api: 'openai' | 'anthropic';
-  kind: 'stream' | 'error';
+  /** answer: a whole non-streamed (stream:false) response body. */
+  kind: 'stream' | 'error' | 'answer';
   framing: 'sse' | 'json-lines' | 'data-lines' | 'body';
   status?: number;
+  /** The Content-Type the body was recorded with (answers). */
+  contentType?: string;
   handwritten: boolean;
   source: Record<string, unknown>;
   how: string;
   shows: string;
   expect: {
     finish?: string;
+    /** The provider's own finish/stop reason word. */
+    rawFinish?: string;
     usage?: Usage | null;
+    /** The served model and response id the body names. */
+    model?: string;
+    responseId?: string;
+    /** Tool calls in the answer's message (tool_calls[] or tool_use blocks). */
+    toolCalls?: number;
+    providerCode?: string;
     content?: string;
     reasoning?: string;
     errorClass?: string;
@@ -91,11 +102,17 @@ export interface Reply {
  * A loopback server on 127.0.0.1 port 0 that answers POST /<name>/... with the reply registered under
  * <name>, written in several TCP writes (Nagle off, a pause between writes) at awkward offsets.
  */
-export async function replayServer(replies: Record<string, Reply>): Promise<{ url: (name: string) => string; close: () => Promise<void> }> {
+export async function replayServer(
+  replies: Record<string, Reply>,
+  /** Told each request's body, under the reply name it asked for. */
+  onRequest?: (name: string, body: string) => void,
+): Promise<{ url: (name: string) => string; close: () => Promise<void> }> {
   const server: Server = createServer((req, res) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       const name = decodeURIComponent((req.url ?? '').split('/')[1] ?? '');
+      onRequest?.(name, Buffer.concat(chunks).toString('utf8'));
       const reply = replies[name];
       if (!reply) {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"no such fixture"}}');
@@ -162,6 +179,23 @@ export function decodedText(api: WireFixture['api'], body: Buffer | string): { c
     else if (Array.isArray(d.reasoning_details)) for (const r of d.reasoning_details as { text: string }[]) reasoning += r.text;
   }
   return { content, reasoning };
+}
+
+/**
+ * What a recorded non-streamed answer says, read independently of src/providers: the answer text (string
+ * content, or Anthropic's text blocks joined) and the reasoning text (reasoning_content, else reasoning, or
+ * Anthropic's thinking blocks), and its tool calls.
+ */
+export function recordedAnswer(f: WireFixture): { content: string; reasoning: string; toolCalls: number } {
+  const o = JSON.parse(rawBytes(f).toString('utf8')) as Record<string, unknown>;
+  if (f.api === 'anthropic') {
+    const blocks = o.content as Record<string, unknown>[];
+    const join = (type: string, field: string) => blocks.filter((b) => b.type === type).map((b) => b[field] as string).join('');
+    return { content: join('text', 'text'), reasoning: join('thinking', 'thinking'), toolCalls: blocks.filter((b) => b.type === 'tool_use').length };
+  }
+  const message = (o.choices as { message: Record<string, unknown> }[])[0].message;
+  const reasoning = typeof message.reasoning_content === 'string' ? message.reasoning_content : typeof message.reasoning === 'string' ? message.reasoning : '';
+  return { content: typeof message.content === 'string' ? message.content : '', reasoning, toolCalls: Array.isArray(message.tool_calls) ? message.tool_calls.length : 0 };
 }
 
 /** The adapter the commands would build (createAdapter) for a recording served at `baseUrl`. */

@@ -90,6 +90,7 @@ describe.each(FIXTURES.filter((f) => f.kind === 'stream' && f.expect.errorClass)
     expect(text(events, 'content_delta')).toBe(f.expect.contentBefore);
     const end = last(events);
     expect(end.type === 'error' && end.error.errorClass).toBe(f.expect.errorClass);
+    if (f.expect.providerCode) expect(end.type === 'error' && end.error.providerCode).toBe(f.expect.providerCode);
   });
 });
 

@@ -13,9 +13,14 @@ export interface AnswerSeen {
   visible: boolean;
   toolCalls: number;
   reasoningChars: number;
+  /**
+   * Reasoning tokens the usage reports. OpenAI's reasoning models never return their reasoning text, so a
+   * budget spent on thinking shows only here (recorded: openai/genai-gpt-5.6-luna-length-hidden-reasoning.json).
+   */
+  reasoningTokens: number;
 }
 
-export const nothingSeen = (): AnswerSeen => ({ contentChars: 0, visible: false, toolCalls: 0, reasoningChars: 0 });
+export const nothingSeen = (): AnswerSeen => ({ contentChars: 0, visible: false, toolCalls: 0, reasoningChars: 0, reasoningTokens: 0 });
 
 /** Counts a piece of content text. */
 export function noteContent(seen: AnswerSeen, text: string): void {
@@ -28,10 +33,11 @@ export const REASONING_BUDGET_SPENT = 'reasoning_budget_spent';
 
 export function emptyAnswerError(provider: string, seen: AnswerSeen, rawFinish: string, finish: string): ProviderError | undefined {
   if (seen.visible || seen.toolCalls > 0 || finish === 'content_filter') return undefined;
-  const budgetWentToReasoning = finish === 'length' && seen.reasoningChars > 0;
+  const budgetWentToReasoning = finish === 'length' && (seen.reasoningChars > 0 || seen.reasoningTokens > 0);
+  const spent = seen.reasoningChars > 0 ? `${seen.reasoningChars} characters of it` : `${seen.reasoningTokens} reasoning tokens, whose text the provider does not return`;
   const why =
     budgetWentToReasoning
-      ? `the max-tokens budget went to reasoning (${seen.reasoningChars} characters of it) before any answer; raise max tokens`
+      ? `the max-tokens budget went to reasoning (${spent}) before any answer; raise max tokens`
       : seen.reasoningChars > 0
         ? `only reasoning (${seen.reasoningChars} characters) arrived`
         : seen.contentChars > 0

@@ -160,6 +160,7 @@ export class AnthropicAdapter extends HttpAdapter {
     }
     const usage = anthropicUsage(o.usage, undefined);
     if (usage) emit({ type: 'usage', usage });
+    seen.reasoningTokens = usage?.reasoningTokens ?? 0;
     const raw = typeof o.stop_reason === 'string' ? o.stop_reason : 'end_turn';
     finish(this.name, raw, typeof o.model === 'string' ? o.model : undefined, seen, emit, typeof o.id === 'string' && o.id ? o.id : undefined);
   }
@@ -215,6 +216,7 @@ class AnthropicStreamDecoder implements StreamDecoder {
       }
       case 'message_stop': {
         if (this.usage) this.emit({ type: 'usage', usage: this.usage });
+        this.seen.reasoningTokens = this.usage?.reasoningTokens ?? 0;
         const raw = this.stopReason ?? 'end_turn';
         if (raw === 'refusal') {
           return this.emit({ type: 'error', error: new ProviderError({ errorClass: 'content_filter', provider: this.provider, status: 200, message: `${this.provider}: the model refused (stop_reason "refusal")` }) });
@@ -254,7 +256,9 @@ function finish(provider: string, raw: string, model: string | undefined, seen: 
 /**
  * Anthropic's input_tokens excludes cached tokens (prompt = input + cache_creation + cache_read), the
  * opposite of OpenAI's convention; normalise to OpenAI's so cost is computed one way. Cache writes are kept
- * apart: they are billed above the input price (CACHE_WRITE_FACTOR).
+ * apart: they are billed above the input price (CACHE_WRITE_FACTOR). The thinking part of output_tokens is
+ * output_tokens_details.thinking_tokens (recorded from Claude Sonnet 5 and Opus 5, test/fixtures/wire
+ * anthropic/genai-claude-*; the Vercel AI SDK reads it as reasoning tokens too).
  */
 function anthropicUsage(u: unknown, prev: Usage | undefined): Usage | undefined {
   const o = asObject(u);
@@ -268,7 +272,9 @@ function anthropicUsage(u: unknown, prev: Usage | undefined): Usage | undefined 
   const uncached = input ?? (prev ? prev.inputTokens - prev.cachedInputTokens - (prev.cacheWriteInputTokens ?? 0) : 0);
   const writes = creation ?? prev?.cacheWriteInputTokens;
   const reads = read ?? prev?.cachedInputTokens ?? 0;
+  const thinking = num(asObject(o.output_tokens_details)?.thinking_tokens) ?? prev?.reasoningTokens;
   const usage: Usage = { inputTokens: uncached + (writes ?? 0) + reads, cachedInputTokens: reads, outputTokens: output ?? prev?.outputTokens ?? 0 };
   if (writes !== undefined) usage.cacheWriteInputTokens = writes;
+  if (thinking !== undefined) usage.reasoningTokens = thinking;
   return usage;
 }

@@ -91,7 +91,7 @@ export class OpenAIAdapter extends HttpAdapter {
     const usage = readUsage(o.usage) ?? readUsage(choice.usage);
     if (usage) emit({ type: 'usage', usage });
     const raw = typeof choice.finish_reason === 'string' ? choice.finish_reason : 'stop';
-    const seen: AnswerSeen = { ...nothingSeen(), toolCalls: toolCallCount(message), reasoningChars: reasoning.length };
+    const seen: AnswerSeen = { ...nothingSeen(), toolCalls: toolCallCount(message), reasoningChars: reasoning.length, reasoningTokens: usage?.reasoningTokens ?? 0 };
     noteContent(seen, parts.text);
     finishOrError(this.name, raw, typeof o.model === 'string' ? o.model : undefined, seen, emit, typeof o.id === 'string' && o.id ? o.id : undefined);
   }
@@ -191,6 +191,7 @@ class OpenAIStreamDecoder implements StreamDecoder {
       });
     }
     if (this.usage) this.emit({ type: 'usage', usage: this.usage });
+    this.seen.reasoningTokens = this.usage?.reasoningTokens ?? 0;
     finishOrError(this.provider, this.finishRaw, this.model, this.seen, this.emit, this.responseId);
   }
 }
