@@ -224,7 +224,7 @@ export class StreamWire {
             created: this.created,
             model: this.model,
             object: 'chat.completion.chunk',
-            usage: { total_tokens: counts.prompt + counts.completion, total_characters: 0, prompt_tokens: counts.prompt, completion_tokens: counts.completion, completion_tokens_details: { reasoning_tokens: counts.reasoning }, prompt_tokens_details: { cached_tokens: counts.cached } },
+            usage: minimaxUsage(counts),
             base_resp: { status_code: 0, status_msg: '' },
           });
           return out;
@@ -257,14 +257,34 @@ export class StreamWire {
   }
 }
 
+/** As recorded from gpt-5.6-luna, streamed and not (openai/genai-gpt-5.6-luna-*). */
 export function openaiUsage(c: TokenCounts) {
   return {
     prompt_tokens: c.prompt,
     completion_tokens: c.completion,
     total_tokens: c.prompt + c.completion,
-    prompt_tokens_details: { cached_tokens: c.cached, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: c.reasoning, audio_tokens: 0 },
+    prompt_tokens_details: { cached_tokens: c.cached, cache_write_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: c.reasoning, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   };
+}
+
+/** OpenRouter's own usage (openrouter/genai-qwen3.5-35b-reasoning.json): the price it charged beside the counts. */
+function openrouterUsage(c: TokenCounts) {
+  return {
+    prompt_tokens: c.prompt,
+    completion_tokens: c.completion,
+    total_tokens: c.prompt + c.completion,
+    cost: 0,
+    is_byok: false,
+    prompt_tokens_details: { cached_tokens: c.cached, cache_write_tokens: 0, audio_tokens: 0, video_tokens: 0 },
+    cost_details: { upstream_inference_cost: 0, upstream_inference_prompt_cost: 0, upstream_inference_completions_cost: 0 },
+    completion_tokens_details: { reasoning_tokens: c.reasoning, image_tokens: 0, audio_tokens: 0 },
+  };
+}
+
+/** As captured from MiniMax-M2.7 (minimax/gomodel-prod-m27-stream.sse). */
+function minimaxUsage(c: TokenCounts) {
+  return { total_tokens: c.prompt + c.completion, total_characters: 0, prompt_tokens: c.prompt, completion_tokens: c.completion, completion_tokens_details: { reasoning_tokens: c.reasoning }, prompt_tokens_details: { cached_tokens: c.cached } };
 }
 
 function deepseekUsage(c: TokenCounts) {
@@ -279,8 +299,9 @@ function deepseekUsage(c: TokenCounts) {
   };
 }
 
+/** Kimi's top-level cached_tokens beside prompt_tokens_details, and its reasoning count (moonshot/vercel-*, streamed and not). */
 function moonshotUsage(c: TokenCounts) {
-  return { prompt_tokens: c.prompt, completion_tokens: c.completion, total_tokens: c.prompt + c.completion, cached_tokens: c.cached, prompt_tokens_details: { cached_tokens: c.cached } };
+  return { prompt_tokens: c.prompt, completion_tokens: c.completion, total_tokens: c.prompt + c.completion, cached_tokens: c.cached, completion_tokens_details: { reasoning_tokens: c.reasoning }, prompt_tokens_details: { cached_tokens: c.cached } };
 }
 
 /** Gemini leaves thinking tokens out of completion_tokens but counts them in total_tokens. */
@@ -300,7 +321,10 @@ function anthropicUsage(c: TokenCounts, output: number) {
   };
 }
 
-/** A complete non-streamed body. */
+/**
+ * A complete non-streamed body, shaped as each provider's recorded stream:false answer (test/fixtures/wire,
+ * kind "answer"; judged by test/wire-answers.test.ts).
+ */
 export function nonStreamBody(dialect: Dialect, id: string, model: string, content: string, reasoning: string, reason: FinishReason, counts: TokenCounts, tool?: ToolCall, stopSequence?: string): string {
   const created = Math.floor(Date.now() / 1000);
   if (dialect === 'anthropic') {
@@ -309,19 +333,51 @@ export function nonStreamBody(dialect: Dialect, id: string, model: string, conte
     if (tool) blocks.push({ type: 'tool_use', id: tool.id, name: tool.name, input: JSON.parse(tool.args) });
     else blocks.push({ type: 'text', text: content });
     const stop = stopSequence === undefined ? { stop_reason: ANTHROPIC_STOP[reason], stop_sequence: null } : { stop_reason: 'stop_sequence', stop_sequence: stopSequence };
-    return JSON.stringify({ id, type: 'message', role: 'assistant', model, content: blocks, ...stop, usage: anthropicUsage(counts, counts.completion) });
+    // Claude Sonnet 5 and Opus 5 answers carry stop_details and the thinking part of output_tokens.
+    const usage = { ...anthropicUsage(counts, counts.completion), output_tokens_details: { thinking_tokens: counts.reasoning } };
+    return JSON.stringify({ id, type: 'message', role: 'assistant', model, content: blocks, ...stop, stop_details: null, usage });
   }
   const message: Record<string, unknown> = { role: 'assistant', content: tool ? null : content };
+  if (dialect === 'openai' || dialect === 'openrouter') message.refusal = null;
+  if (dialect === 'openai') message.annotations = [];
+  if (dialect === 'minimax') Object.assign(message, { name: 'MiniMax AI', audio_content: '' });
   if (tool) message.tool_calls = [{ id: tool.id, type: 'function', function: { name: tool.name, arguments: tool.args } }];
   if (reasoning) {
     if (dialect === 'minimax') message.reasoning_details = [{ type: 'reasoning.text', text: reasoning }];
-    else if (dialect === 'openrouter') message.reasoning = reasoning;
+    else if (dialect === 'openrouter') Object.assign(message, { reasoning, reasoning_details: [{ type: 'reasoning.text', text: reasoning, format: 'unknown', index: 0 }] });
     else if (dialect !== 'gemini' && dialect !== 'openai') message.reasoning_content = reasoning;
   }
+  const choice: Record<string, unknown> = { index: 0, message, finish_reason: reason };
+  if (dialect === 'deepseek') choice.logprobs = null;
+  if (dialect === 'openrouter') Object.assign(choice, { logprobs: null, native_finish_reason: reason });
   const usage =
-    dialect === 'deepseek' ? deepseekUsage(counts) : dialect === 'moonshot' ? moonshotUsage(counts) : dialect === 'gemini' ? geminiUsage(counts) : openaiUsage(counts);
-  const body: Record<string, unknown> = { id, object: 'chat.completion', created, model, choices: [{ index: 0, message, finish_reason: reason }], usage };
-  if (dialect === 'minimax') body.base_resp = { status_code: 0, status_msg: '' };
+    dialect === 'deepseek'
+      ? deepseekUsage(counts)
+      : dialect === 'moonshot'
+        ? moonshotUsage(counts)
+        : dialect === 'gemini'
+          ? geminiUsage(counts)
+          : dialect === 'openrouter'
+            ? openrouterUsage(counts)
+            : dialect === 'minimax'
+              ? minimaxUsage(counts)
+              : openaiUsage(counts);
+  const body: Record<string, unknown> = { id, object: 'chat.completion', created, model, choices: [choice], usage };
+  switch (dialect) {
+    case 'openai':
+      Object.assign(body, { service_tier: 'default', system_fingerprint: 'fp_mock01' });
+      break;
+    case 'deepseek':
+      body.system_fingerprint = 'fp_mock01_prod0820_fp8_kvcache';
+      break;
+    case 'openrouter':
+      Object.assign(body, { provider: 'MockUpstream', system_fingerprint: null });
+      break;
+    case 'minimax':
+      // As captured from a buffered MiniMax-M2 answer (minimax/gomodel-prod-m2-length.json).
+      Object.assign(body, { provider: 'minimax', input_sensitive: false, output_sensitive: false, input_sensitive_type: 0, output_sensitive_type: 0, output_sensitive_int: 0, base_resp: { status_code: 0, status_msg: '' } });
+      break;
+  }
   return JSON.stringify(body);
 }
 
