@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAdapter } from '../src/providers/index.js';
-import { ask, collect, errorOf } from './helpers.js';
+import { ask, collect, errorOf, until } from './helpers.js';
 import { run } from './cli-helpers.js';
 import { FIXTURES, wireBody } from './wire-fixtures.js';
 
@@ -87,4 +87,53 @@ describe('an error answer cut off after its status', () => {
       `p1: proxy http://${proxy} refused the request to 192.0.2.2:8080: HTTP 407 Proxy Authentication Required; the proxy wants a user and password: give them in http_proxy as http://user:password@host:port`,
     ]);
   });
+
+  it('an error body that never ends costs the bytes kept, not the clock: the status answers and the connection is closed', async () => {
+    let closedAt = 0;
+    const host = await rawServer((socket) => {
+      socket.write('HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n');
+      const piece = `10000\r\n${'x'.repeat(0x10000)}\r\n`;
+      const t = setInterval(() => socket.write(piece), 5);
+      socket.on('close', () => {
+        clearInterval(t);
+        closedAt = performance.now();
+      });
+    });
+    const a = adapter(host, 20_000);
+    const t0 = performance.now();
+    const e = errorOf(await collect(a, ask('hi')));
+    expect([e.errorClass, e.status]).toEqual(['server', 500]);
+    // 256 KiB kept at 64 KiB per 5 ms: well under a second, where reading to the end would run out the 20 s clock.
+    expect(performance.now() - t0).toBeLessThan(3000);
+    await until(() => closedAt > 0, 'the server to see its connection closed', 3000);
+  });
+
+  it('a model list that never ends is refused as too large once past the cap, not read until the clock', async () => {
+    const host = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n6\r\n{"data\r\n');
+      const piece = `10000\r\n${' '.repeat(0x10000)}\r\n`;
+      const t = setInterval(() => socket.write(piece), 1);
+      socket.on('close', () => clearInterval(t));
+    });
+    const a = adapter(host, 30_000);
+    const t0 = performance.now();
+    await expect(a.listModels(30_000)).rejects.toThrow(/model list page larger than 8388608 bytes/);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+  });
+
+  it('an error body in a coding not decoded here is drained only up to what would be kept, then the connection is closed', async () => {
+    const host = await rawServer((socket) => {
+      socket.write('HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-encoding: zstd\r\ntransfer-encoding: chunked\r\n\r\n');
+      const piece = `10000\r\n${'z'.repeat(0x10000)}\r\n`;
+      const t = setInterval(() => socket.write(piece), 5);
+      socket.on('close', () => clearInterval(t));
+    });
+    const a = adapter(host, 20_000);
+    const t0 = performance.now();
+    const e = errorOf(await collect(a, ask('hi')));
+    expect([e.errorClass, e.status]).toEqual(['overloaded', 503]);
+    expect(e.message).toContain('(body not shown: content-encoding zstd');
+    expect(performance.now() - t0).toBeLessThan(3000);
+  });
 });
+

@@ -5,6 +5,9 @@ import type { Agent } from './h1/agent.js';
 import type { RawHeaders } from './h1/response-parser.js';
 import { BodyDecoder, ContentCodingError, contentCoding, undecodable, type DecodedSink } from './content-coding.js';
 
+/** Why a body longer than its reader keeps is not read further (the connection is closed, never reused). */
+const BODY_NOT_READ = 'body longer than kept: not read further';
+
 /** Chunks queued beyond this are held back by pausing the socket until the reader catches up. */
 const HIGH_WATER_BYTES = 1024 * 1024;
 /** The decoded size a compressed body is cut at when the caller names no cap (max_response_bytes' default). */
@@ -269,16 +272,23 @@ export class Exchange {
     return this.text(max, true);
   }
 
-  /** Reads the rest of the body as text, keeping at most `max` bytes. */
+  /**
+   * Reads the rest of the body as text, keeping at most `max` bytes. A body longer than that is not read to
+   * its end: the connection is closed once `max` bytes are kept, so a server that sends an endless error
+   * page (or model list) costs those bytes, not the time left on the clock. The caller tells a body that
+   * was cut from one that fit by asking for one byte more than it accepts (listModels does).
+   */
   async text(max: number, keepPartial = false): Promise<string> {
     if (this.undecodedBody !== undefined) {
       if (!keepPartial) throw this.undecodedBody;
-      // The status says what happened; the body is drained so the connection can be reused.
-      while (!this.ended && !this.error) {
-        this.take();
-        await this.wait();
+      // The status says what happened; the body is drained so the connection can be reused, up to `max`.
+      let drained = 0;
+      while (!this.ended && !this.error && drained <= max) {
+        for (const c of this.take().chunks) drained += c.length;
+        if (drained <= max) await this.wait();
       }
       this.take();
+      if (!this.ended && !this.error) this.abort(new Error(BODY_NOT_READ));
       return `(body not shown: content-encoding ${this.coding}, which llm-fallback cannot decode)`;
     }
     const parts: Buffer[] = [];
@@ -288,6 +298,10 @@ export class Exchange {
       for (const c of chunks) {
         if (n < max) parts.push(c.subarray(0, max - n));
         n += c.length;
+      }
+      if (n > max && !this.ended && !this.error) {
+        this.abort(new Error(BODY_NOT_READ));
+        break;
       }
       if (this.error) {
         if (keepPartial && !this.aborted) break;
