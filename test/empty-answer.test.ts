@@ -13,6 +13,9 @@ import { FIXTURES, replayServer, wireBody } from './wire-fixtures.js';
 // cannot read typed parts saw before. The good answer is the real mistral-small recording unchanged.
 const magistral = FIXTURES.find((f) => f.file === 'mistral/vercel-magistral-reasoning.chunks.txt')!;
 const mistral = FIXTURES.find((f) => f.file === 'mistral/vercel-mistral-text.chunks.txt')!;
+// Recorded unchanged: a hidden-reasoning model (gpt-5.6-luna) whose 16 max tokens all went to reasoning it
+// never returns as text: no text at all, finish "length", usage with 16 reasoning_tokens.
+const hiddenReasoning = FIXTURES.find((f) => f.file === 'openai/genai-gpt-5.6-luna-length-hidden-reasoning.sse')!;
 const thinkingOnly = Buffer.from(
   wireBody(magistral)
     .toString()
@@ -25,6 +28,7 @@ const thinkingOutOfBudget = Buffer.from(thinkingOnly.toString().replace(/"finish
 const server = await replayServer({
   empty: { status: 200, contentType: 'text/event-stream', body: thinkingOnly },
   budget: { status: 200, contentType: 'text/event-stream', body: thinkingOutOfBudget },
+  hidden: { status: 200, contentType: 'text/event-stream', body: wireBody(hiddenReasoning) },
   good: { status: 200, contentType: 'text/event-stream', body: wireBody(mistral) },
 });
 afterAll(() => server.close());
@@ -39,6 +43,7 @@ function setup() {
 providers:
   empty: { api: openai, base_url: "${server.url('empty')}", model: magistral-medium-2507, price: { input: 2, output: 5, priced_at: 2026-11-29 } }
   budget: { api: openai, base_url: "${server.url('budget')}", model: magistral-medium-2507 }
+  hidden: { api: openai, base_url: "${server.url('hidden')}", model: gpt-5.6-luna }
   good: { api: openai, base_url: "${server.url('good')}", model: mistral-small-latest, price: { input: 0.1, output: 0.3, priced_at: 2026-11-29 } }
 chains:
   default: [empty, good]
@@ -97,13 +102,17 @@ describe('an empty answer is a failure of that provider', () => {
   it("health counts a model that spent the probe's budget thinking as healthy (it is serving), ask still does not take it as an answer", async () => {
     expect(thinkingOutOfBudget.toString()).toContain('"finish_reason":"length"');
     const { config, env } = setup();
-    const h = await run(['health', 'budget', 'empty', '--config', config, '--format', 'json'], { env });
+    const h = await run(['health', 'budget', 'hidden', 'empty', '--config', config, '--format', 'json'], { env });
     const report = JSON.parse(h.stdout) as { providers: { name: string; healthy: boolean; error_class: string | null; ttft_ms: number | null }[] };
     expect(report.providers.map((p) => [p.name, p.healthy, p.error_class])).toEqual([
       ['budget', true, null],
+      ['hidden', true, null],
       ['empty', false, 'empty_response'],
     ]);
     expect(report.providers[0].ttft_ms).not.toBeNull();
+    // The hidden reasoning sent no token to time: its first token is unknown, not zero.
+    expect(report.providers[1].ttft_ms).toBeNull();
+    expect(h.code).toBe(1);
     const a = await run(['ask', '--config', config, '--provider', 'budget', '--json', '2+2?'], { env });
     expect(a.code).toBe(1);
     expect(JSON.parse(a.stdout).attempts.map((x: { error_class: string }) => x.error_class)).toContain('empty_response');

@@ -67,9 +67,11 @@ async function run(t: HealthTarget, mode: 'deep' | 'shallow', timeoutMs: number,
     }
   }
   const f = await foldStream(t.adapter, { messages: PROBE, maxTokens: PROBE_MAX_TOKENS, stream: true, signal, timeouts: { totalMs: timeoutMs } }, new StreamFold());
-  // The probe's few tokens all went to thinking: a reasoning model that streams its thoughts is serving,
-  // so it is healthy; an empty answer with no token at all is not.
-  const thinking = f.error?.providerCode === REASONING_BUDGET_SPENT && f.firstTokenAt !== undefined;
+  // The probe's few tokens all went to thinking: the model is serving, so it is healthy, whether it streamed
+  // its thoughts or only counted them in its usage (OpenAI's reasoning models never return the text: the
+  // recorded gpt-5.6-luna answer to 16 max tokens is no text, finish "length", 16 reasoning_tokens). An
+  // empty answer with no reasoning at all is not healthy.
+  const thinking = f.error?.providerCode === REASONING_BUDGET_SPENT;
   const e = thinking ? undefined : f.error;
   const result: HealthResult = {
     ...base,
