@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect as netConnect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { constants, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
@@ -10,8 +10,9 @@ import { createAdapter } from '../src/providers/index.js';
 import type { ProviderSettings } from '../src/providers/http-adapter.js';
 import type { ProviderAdapter, ProviderEvent } from '../src/providers/types.js';
 import { run } from './cli-helpers.js';
-import { ask, collect, emulator, errorOf, freePort, last, only, textOf, until } from './helpers.js';
+import { ask, collect, emulator, errorOf, freePort, last, only, textOf } from './helpers.js';
 import { FIXTURES, rawBytes, type WireFixture } from './wire-fixtures.js';
+import { nginxTempPaths, startNginx } from './nginx-process.js';
 
 /*
  * Compressed answers (Content-Encoding). The client asks for `identity`, yet a proxy may compress anyway, or
@@ -22,8 +23,6 @@ import { FIXTURES, rawBytes, type WireFixture } from './wire-fixtures.js';
  * failure cases are served by Node servers written here (Node's zlib is the codec; the server is ours).
  */
 
-const NGINX = '/usr/sbin/nginx';
-if (!existsSync(NGINX)) throw new Error(`content-encoding tests need ${NGINX} (Debian package nginx; .ci/run installs it)`);
 const fixture = (file: string): WireFixture => FIXTURES.find((f) => f.file === file)!;
 const OPENAI_SSE = fixture('openai/gomodel-gpt-4o-mini.sse');
 const ANTHROPIC_SSE = fixture('anthropic/gomodel-claude-sonnet-4.sse');
@@ -48,11 +47,7 @@ events { worker_connections 64; }
 http {
   log_format coding '$request_uri ae=$http_accept_encoding ce=$sent_http_content_encoding status=$status';
   access_log ${dir}/access.log coding;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
+  ${nginxTempPaths(dir)}
   server {
     listen 127.0.0.1:${port};
     # Recorded answers, pre-compressed: gzip_static always sends the .gz file gzipped whatever the request
@@ -83,8 +78,7 @@ function gzipFile(path: string, body: Buffer): void {
   execFileSync('gzip', ['-9', '-k', '-f', file]);
 }
 
-let nginx: ChildProcess | undefined;
-let nginxOutput = '';
+let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
 beforeAll(async () => {
   mkdirSync(join(dir, 'tmp'));
   gzipFile('openai/v1/chat/completions', rawBytes(OPENAI_SSE));
@@ -92,28 +86,9 @@ beforeAll(async () => {
   gzipFile('limited/v1/chat/completions', rawBytes(OPENAI_429));
   mkdirSync(join(dir, 'www/openrouter/v1'), { recursive: true });
   copyFileSync(OPENROUTER_MODELS_GZ, join(dir, 'www/openrouter/v1/models.gz'));
-  writeFileSync(join(dir, 'nginx.conf'), nginxConf);
-  nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', `daemon off; pid ${dir}/nginx.pid;`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  nginx.stdout!.on('data', (d) => (nginxOutput += d));
-  nginx.stderr!.on('data', (d) => (nginxOutput += d));
-  await until(
-    () =>
-      new Promise<boolean>((r) => {
-        if (nginx!.exitCode !== null) throw new Error(`nginx exited: ${nginxOutput}`);
-        const s = netConnect(port, '127.0.0.1', () => (s.destroy(), r(true)));
-        s.on('error', () => r(false));
-      }),
-    'nginx accepting',
-    10_000,
-  );
+  nginx = await startNginx(dir, nginxConf, port, 'content-encoding tests');
 });
-afterAll(async () => {
-  if (!nginx || nginx.exitCode !== null) return;
-  const exited = new Promise((r) => nginx!.once('exit', r));
-  nginx.kill('SIGKILL');
-  await exited;
-});
-process.once('exit', () => nginx?.kill('SIGKILL'));
+afterAll(() => nginx?.stop());
 
 /** nginx's access log lines for request URIs starting with `prefix`. */
 function logged(prefix: string): string[] {

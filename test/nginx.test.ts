@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRouter } from '../src/index.js';
 import { run } from './cli-helpers.js';
 import { emulator, freePort, until } from './helpers.js';
+import { nginxTempPaths, startNginx } from './nginx-process.js';
 
 /*
  * A real nginx (Debian's package) between the client and the provider, as real providers sit behind
@@ -16,9 +16,6 @@ import { emulator, freePort, until } from './helpers.js';
  * own logs; its access log records, for every request, the connection it came on and how many requests that
  * connection had carried: what the client did, seen from the server side.
  */
-
-const NGINX = '/usr/sbin/nginx';
-if (!existsSync(NGINX)) throw new Error(`nginx tests need ${NGINX} (Debian package nginx; .ci/run installs it)`);
 
 const c = (value: number) => ({ dist: 'constant' as const, value });
 const server = await emulator({
@@ -43,11 +40,7 @@ events { worker_connections 256; }
 http {
   log_format conns '$connection $connection_requests $status $request_uri';
   access_log ${dir}/access.log conns;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
+  ${nginxTempPaths(dir)}
   server {
     listen 127.0.0.1:${port};
     # A connection is closed after its 10th request (the 10th answer says Connection: close).
@@ -65,33 +58,12 @@ http {
 }
 `;
 
-let nginx: ChildProcess | undefined;
-let nginxOutput = '';
+let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
 beforeAll(async () => {
   mkdirSync(join(dir, 'tmp'));
-  writeFileSync(join(dir, 'nginx.conf'), nginxConf);
-  // -e: the error log before the config is read is ours too, not /var/log/nginx's.
-  nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', `daemon off; pid ${dir}/nginx.pid;`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  nginx.stdout!.on('data', (d) => (nginxOutput += d));
-  nginx.stderr!.on('data', (d) => (nginxOutput += d));
-  await until(
-    () =>
-      new Promise<boolean>((r) => {
-        if (nginx!.exitCode !== null) throw new Error(`nginx exited: ${nginxOutput}${readFileSync(join(dir, 'error.log'), 'utf8')}`);
-        const s = netConnect(port, '127.0.0.1', () => (s.destroy(), r(true)));
-        s.on('error', () => r(false));
-      }),
-    'nginx accepting',
-    10_000,
-  );
+  nginx = await startNginx(dir, nginxConf, port, 'nginx tests');
 });
-afterAll(async () => {
-  if (!nginx || nginx.exitCode !== null) return;
-  const exited = new Promise((r) => nginx!.once('exit', r));
-  nginx.kill('SIGKILL');
-  await exited;
-});
-process.once('exit', () => nginx?.kill('SIGKILL'));
+afterAll(() => nginx?.stop());
 
 /** What nginx logged for requests under `/<location>/`: each one's connection number and its count on that connection. */
 function logged(location: string): { connection: number; nth: number; status: number }[] {
