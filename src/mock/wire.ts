@@ -101,7 +101,9 @@ export class StreamWire {
   anthropicStart(counts: TokenCounts, first: 'thinking' | 'text' | ToolCall): string {
     // Every recorded Anthropic stream has a ping right after the first content_block_start.
     const open = first === 'thinking' || first === 'text' ? this.anthropicBlock(first) : this.anthropicBlock('tool_use', { type: 'tool_use', id: first.id, name: first.name, input: {} });
-    return `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: anthropicUsage(counts, 1) } })}\n\n${open}event: ping\ndata: {"type": "ping"}\n\n`;
+    // Claude 5 streams (anthropic/vercel-anthropic-prompt-cache.chunks.txt, claude-sonnet-5) name stop_details here too, as their answers do.
+    const message = { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, stop_details: null, usage: anthropicUsage(counts, 1) };
+    return `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message })}\n\n${open}event: ping\ndata: {"type": "ping"}\n\n`;
   }
 
   /** Anthropic: closes the open block (a thinking block ends with its signature) and opens one of `type`. */
@@ -189,9 +191,11 @@ export class StreamWire {
     if (d === 'anthropic') {
       let out = this.anthropicBlock('');
       if (!opts.finishReason) return out;
-      // message_delta repeats the cumulative input counts next to output_tokens, as recorded since 2025.
-      const usage = { input_tokens: counts.prompt - counts.cached, cache_creation_input_tokens: 0, cache_read_input_tokens: counts.cached, output_tokens: counts.completion };
-      const stop = opts.stopSequence === undefined ? { stop_reason: ANTHROPIC_STOP[reason], stop_sequence: null } : { stop_reason: 'stop_sequence', stop_sequence: opts.stopSequence };
+      // message_delta repeats the cumulative input counts next to output_tokens, as recorded since 2025; a
+      // Claude 5 stream (claude-sonnet-5, anthropic/vercel-anthropic-prompt-cache.chunks.txt) adds the
+      // thinking part of output_tokens and stop_details, as its answers do.
+      const usage = { input_tokens: counts.prompt - counts.cached, cache_creation_input_tokens: 0, cache_read_input_tokens: counts.cached, output_tokens: counts.completion, output_tokens_details: { thinking_tokens: counts.reasoning } };
+      const stop = opts.stopSequence === undefined ? { stop_reason: ANTHROPIC_STOP[reason], stop_sequence: null, stop_details: null } : { stop_reason: 'stop_sequence', stop_sequence: opts.stopSequence, stop_details: null };
       out += `event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: stop, usage })}\n\n`;
       if (opts.done) out += `event: message_stop\ndata: {"type":"message_stop"}\n\n`;
       return out;
