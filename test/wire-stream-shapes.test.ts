@@ -315,3 +315,27 @@ describe('the emulator streams in the recorded shape', () => {
   });
 });
 
+// Moonshot and OpenRouter have no recorded real stream (moonshot/vercel-moonshotai-stream.chunks.txt is
+// listed as handwritten, so it judges nothing here). What is recorded is their non-streamed answer, and a
+// stream's final usage is the same object (OpenAI's streamed and non-streamed gpt-5.6-luna twins carry
+// identical usage keys): so the usage the emulated stream ends with must have the recorded answer's usage
+// shape. Where it sits follows docs/providers.md: inside choices[0] of Moonshot's finish chunk (captures
+// cited there), on OpenRouter's finish chunk.
+describe('a stream of a dialect with no recorded stream ends with the usage of its recorded answer', () => {
+  it.each([
+    { name: 'moonshot', recording: 'moonshot/vercel-kimi-k3-usage-live.json', where: 'choice' },
+    { name: 'openrouter', recording: 'openrouter/genai-qwen3.5-35b-reasoning.json', where: 'chunk' },
+  ])('$name: usage as in $recording', async ({ name, recording, where }) => {
+    const body = await emulatedStream(name, 'openai', true);
+    const chunks = body
+      .split('\n')
+      .filter((l) => l.startsWith('data: {'))
+      .map((l) => JSON.parse(l.slice(6)) as Obj);
+    const finish = chunks.filter((c) => chunkKind(c) === 'finish');
+    expect(finish).toHaveLength(1);
+    const usage = where === 'choice' ? (finish[0].choices as Obj[])[0].usage : finish[0].usage;
+    const recorded = (JSON.parse(rawBytes(fixture(recording)).toString('utf8')) as Obj).usage;
+    expect(paths(usage, 'usage')).toEqual(paths(recorded, 'usage'));
+    expect(body.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+});

@@ -237,7 +237,8 @@ export class StreamWire {
           out += sse(this.chunk({}, reason, this.includeUsage ? { usage: geminiUsage(counts) } : undefined));
           break;
         case 'openrouter':
-          out += sse(this.chunk({}, reason, { usage: { ...openaiUsage(counts), cost: 0 } }));
+          // The same usage as its answers (openrouter/genai-qwen3.5-35b-reasoning.json): its own counts and prices, no OpenAI prediction counts.
+          out += sse(this.chunk({}, reason, { usage: openrouterUsage(counts) }));
           break;
       }
     }
