@@ -126,7 +126,7 @@ const CODE_EXECUTION =
   "from the code-execution tool that recording's request used (its container and server-tool counts); the Sonnet 5 answer without tools (anthropic/genai-claude-sonnet-5-text.json) has neither";
 
 const GEMINI_FINISH =
-  "the recording (and docs/providers.md's example) put finish_reason on the chunk with the last text; the emulator writes each token when it is due and ends with an empty-delta finish chunk, as OpenAI's recordings do, so the last token's timing stays its own";
+  "the recording (and docs/providers.md's example) put finish_reason on the chunk with the last text; the emulator writes each token when it is due, before it knows which is the last, and ends with an empty-delta finish chunk as OpenAI's recordings do (moving finish_reason onto the last token is a change to the stream loop in src/mock/server.ts, its timings and its no_finish fault)";
 
 const JUDGES: Judge[] = [
   {
