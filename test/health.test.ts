@@ -307,8 +307,13 @@ describe('health reports with names and messages we do not control', () => {
   it('JUnit after SIGTERM (a cancelled CI job): the checks cut short are <error>s, not failures the provider is blamed for', async () => {
     const file = join(dir, 'cancelled.xml');
     const before = upstream.hits.hang ?? 0;
+    const answered = upstream.hits.hostile ?? 0;
     const cli = startCli(['--config', hostileConfig, 'health', 'hang', name, '--require', `hang,${name}`, '--chain', 'hc', '--timeout', '20s', '--format', 'junit', '--out', file], hostileEnv);
     await until(() => (upstream.hits.hang ?? 0) > before, 'the check reaching the upstream that never answers');
+    // The other check's 500 is written as its request ends (routeServer); the signal waits for that, then a
+    // moment for the client to read it: on a loaded machine SIGTERM once came first and cut that check too.
+    await until(() => (upstream.hits.hostile ?? 0) > answered, 'the failing check answered with its 500');
+    await new Promise((r) => setTimeout(r, 500));
     expect((await cli.signal('SIGTERM')).code).toBe(143);
     const xml = readFileSync(file, 'utf8');
     expect(execFileSync('xmllint', ['--noout', file], { encoding: 'utf8' })).toBe('');
