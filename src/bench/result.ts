@@ -1,7 +1,7 @@
 import type { Price } from '../config/types.js';
 import { cacheWritePrice } from '../cost/usage-cost.js';
 import { ProviderAccumulator, HISTOGRAM_NAMES, type HistogramName } from './accumulator.js';
-import { decode, encode, summarize, type Summary } from './histogram.js';
+import { decode, encode, restoreMax, summarize, type Summary } from './histogram.js';
 import type { Picks } from './picks.js';
 import { goodputResult, tallyFrom, type GoodputResult, type Slo } from './slo.js';
 import type { TimelineResult } from './timeline.js';
@@ -240,12 +240,22 @@ export function priceInfo(p: Price): PriceInfo {
   return { input: p.input, cached_input: p.cachedInput, cache_write: cacheWritePrice(p), output: p.output, priced_at: p.pricedAt ?? null };
 }
 
+/** The exact max a result states for one histogram (the encoding keeps it only to its bucket). */
+function statedMax(r: ProviderResult, n: HistogramName): number | undefined {
+  if (n === 'tps') return 'max' in r.output_tokens_per_s ? r.output_tokens_per_s.max : undefined;
+  const summary = { latency: r.latency_ms, ttft: r.ttft_ms, ttfb: r.ttfb_ms, itl: r.itl_ms, tpot: r.tpot_ms, send_lag: r.send_lag_ms, connect: r.connect_ms }[n];
+  return summary?.max;
+}
+
 /** Rebuilds an accumulator from a provider result (histograms decoded), so results can be merged exactly. */
 export function accumulatorFrom(r: ProviderResult, slos: Slo[] = []): ProviderAccumulator {
   const price: Price | undefined = r.price ? { input: r.price.input, cachedInput: r.price.cached_input, cacheWrite: r.price.cache_write, output: r.price.output, pricedAt: r.price.priced_at ?? undefined } : undefined;
   const acc = new ProviderAccumulator(price);
   if (slos.length && r.goodput) acc.goodput = tallyFrom(slos, r.goodput);
-  for (const n of HISTOGRAM_NAMES) acc.h[n] = decode(r.histograms?.[n] ?? '');
+  for (const n of HISTOGRAM_NAMES) {
+    acc.h[n] = decode(r.histograms?.[n] ?? '');
+    restoreMax(acc.h[n], statedMax(r, n));
+  }
   acc.sent = r.requests;
   acc.ok = r.ok;
   acc.failed = r.failed;
