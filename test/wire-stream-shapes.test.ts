@@ -124,6 +124,10 @@ interface Judge {
 
 const CODE_EXECUTION =
   "from the code-execution tool that recording's request used (its container and server-tool counts); the Sonnet 5 answer without tools (anthropic/genai-claude-sonnet-5-text.json) has neither";
+/** The keys only the code-execution tool's answers carry (the Claude 5 recording used it), each kept out for that reason. */
+const CODE_EXECUTION_KEYS = Object.fromEntries(
+  ['message_delta.delta.container', 'message_delta.delta.container.id', 'message_delta.delta.container.expires_at', 'message_delta.usage.server_tool_use', 'message_delta.usage.server_tool_use.web_search_requests', 'message_delta.usage.server_tool_use.web_fetch_requests'].map((k) => [k, CODE_EXECUTION]),
+);
 
 const GEMINI_FINISH =
   "the recording (and docs/providers.md's example) put finish_reason on the chunk with the last text; the emulator writes each token when it is due, before it knows which is the last, and ends with an empty-delta finish chunk as OpenAI's recordings do (moving finish_reason onto the last token is a change to the stream loop in src/mock/server.ts, its timings and its no_finish fault)";
@@ -152,14 +156,7 @@ const JUDGES: Judge[] = [
     recordings: ['anthropic/gomodel-claude-sonnet-4.sse', 'anthropic/vercel-anthropic-text.chunks.txt', 'anthropic/vercel-anthropic-message-delta-input-tokens.chunks.txt', 'anthropic/vercel-anthropic-prompt-cache.chunks.txt'],
     current: 'anthropic/vercel-anthropic-prompt-cache.chunks.txt',
     order: 'anthropic/gomodel-claude-sonnet-4.sse',
-    kept: {
-      'message_delta.delta.container': CODE_EXECUTION,
-      'message_delta.delta.container.id': CODE_EXECUTION,
-      'message_delta.delta.container.expires_at': CODE_EXECUTION,
-      'message_delta.usage.server_tool_use': CODE_EXECUTION,
-      'message_delta.usage.server_tool_use.web_search_requests': CODE_EXECUTION,
-      'message_delta.usage.server_tool_use.web_fetch_requests': CODE_EXECUTION,
-    },
+    kept: CODE_EXECUTION_KEYS,
   },
   {
     name: 'anthropicThinking',
@@ -168,14 +165,7 @@ const JUDGES: Judge[] = [
     recordings: ['anthropic/vercel-anthropic-thinking.chunks.txt', 'anthropic/gomodel-claude-sonnet-4.sse', 'anthropic/vercel-anthropic-prompt-cache.chunks.txt'],
     current: 'anthropic/vercel-anthropic-prompt-cache.chunks.txt',
     order: 'anthropic/vercel-anthropic-thinking.chunks.txt',
-    kept: {
-      'message_delta.delta.container': CODE_EXECUTION,
-      'message_delta.delta.container.id': CODE_EXECUTION,
-      'message_delta.delta.container.expires_at': CODE_EXECUTION,
-      'message_delta.usage.server_tool_use': CODE_EXECUTION,
-      'message_delta.usage.server_tool_use.web_search_requests': CODE_EXECUTION,
-      'message_delta.usage.server_tool_use.web_fetch_requests': CODE_EXECUTION,
-    },
+    kept: CODE_EXECUTION_KEYS,
   },
   {
     name: 'deepseek',
