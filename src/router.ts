@@ -148,17 +148,17 @@ export class Router {
     let route: Route;
     const chain = kind !== 'provider' ? cfg.chains.get(name) : undefined;
     const provider = kind !== 'chain' && !chain ? cfg.providers.get(name) : undefined;
+    // `provider/model`: a provider of the config serving another model (only when no kind restricts the lookup).
+    const slash = !chain && !provider && kind === undefined ? name.indexOf('/') : -1;
+    const base = slash > 0 ? cfg.providers.get(name.slice(0, slash)) : undefined;
     if (this.demo) {
-      const slash = kind === undefined ? name.indexOf('/') : -1;
-      const members = chain ? chain.providers : provider ? [provider.name] : slash > 0 && cfg.providers.has(name.slice(0, slash)) ? [name.slice(0, slash)] : undefined;
+      const members = chain ? chain.providers : provider ? [provider.name] : base ? [base.name] : undefined;
       const refusal = this.demoRefusal(name, chain !== undefined, members, kind, who);
       if (refusal) throw refusal;
     }
     if (chain) route = this.build(name, 'chain', chain.providers.map((n) => cfg.providers.get(n)!), who, chain);
     else if (provider) route = this.build(name, 'provider', [provider], who);
     else {
-      const slash = kind === undefined ? name.indexOf('/') : -1;
-      const base = slash > 0 ? cfg.providers.get(name.slice(0, slash)) : undefined;
       if (!base) throw unknownRoute(cfg, name, kind, who);
       route = this.build(name, 'provider', [base], who, undefined, name.slice(slash + 1));
       this.modelRoutes.push(name);
