@@ -355,7 +355,7 @@ function viaNode(path: string): Promise<Outcome> {
 
 /** Ours, as the adapters use it: an Exchange on the h1 Agent. */
 async function viaOurs(path: string): Promise<Outcome & { message?: string }> {
-  const ex = new Exchange(agent, { origin, path, method: 'GET', headers: {} });
+  const ex = new Exchange(agent, { origin, path, method: 'GET', headers: {}, maxDecodedBytes: 32 * 1024 * 1024 });
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<'waiting'>((resolve) => (timer = setTimeout(() => resolve('waiting'), WAIT_MS)));
   const parts: Buffer[] = [];
@@ -479,7 +479,7 @@ describe('h1 response parser: what llhttp cannot show', () => {
       connections = 0;
       const a = new Agent({ connectTimeoutMs: 2000 });
       const get = async () => {
-        const ex = new Exchange(a, { origin: o, path: '/', method: 'GET', headers: {} });
+        const ex = new Exchange(a, { origin: o, path: '/', method: 'GET', headers: {}, maxDecodedBytes: 32 * 1024 * 1024 });
         await ex.headersReady();
         return ex.text(100);
       };

@@ -10,8 +10,6 @@ const BODY_NOT_READ = 'body longer than kept: not read further';
 
 /** Chunks queued beyond this are held back by pausing the socket until the reader catches up. */
 const HIGH_WATER_BYTES = 1024 * 1024;
-/** The decoded size a compressed body is cut at when the caller names no cap (max_response_bytes' default). */
-const DEFAULT_MAX_DECODED_BYTES = 32 * 1024 * 1024;
 
 /**
  * One HTTP request/response on the HTTP client's dispatcher (h1/agent.ts), as a queue of time-stamped
@@ -59,9 +57,9 @@ export class Exchange {
   private undecodedBody: ContentCodingError | undefined;
   private readonly maxDecodedBytes: number;
 
-  /** `maxDecodedBytes`: a compressed body is stopped once it decodes to more (the caller's own body cap). */
-  constructor(agent: Agent, opts: { origin: string; path: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; maxDecodedBytes?: number }) {
-    this.maxDecodedBytes = opts.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
+  /** `maxDecodedBytes`: a compressed body is stopped once it decodes to more (the caller's own body cap, max_response_bytes). */
+  constructor(agent: Agent, opts: { origin: string; path: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; maxDecodedBytes: number }) {
+    this.maxDecodedBytes = opts.maxDecodedBytes;
     agent.dispatch({ origin: opts.origin, path: opts.path, method: opts.method, headers: opts.headers, body: opts.body }, this);
   }
 
