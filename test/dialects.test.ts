@@ -47,7 +47,9 @@ const cases: Expect[] = [
   { dialect: 'openai', reasoningText: 0, reasoningTokens: 0, cachedShare: 0.5 },
   { dialect: 'deepseek', reasoningText: 3, reasoningTokens: 3, cachedShare: 0.5 },
   { dialect: 'moonshot', reasoningText: 2, reasoningTokens: 2, cachedShare: 0.5 },
-  { dialect: 'minimax', reasoningText: 2, reasoningTokens: 2, cachedShare: 0 },
+  // MiniMax's two thinking tokens come inline, in <think> tags; the chunk that closes them ("\n</think>\n\n" and
+  // the first answer word, as recorded: "concise.\n</think>\n\n**") gives a third piece of reasoning, its "\n".
+  { dialect: 'minimax', reasoningText: 3, reasoningTokens: 2, cachedShare: 0 },
   { dialect: 'gemini', reasoningText: 0, reasoningTokens: 4, cachedShare: 0 },
   { dialect: 'openrouter', reasoningText: 2, reasoningTokens: 2, cachedShare: 0 },
   { dialect: 'anthropic', reasoningText: 2, reasoningTokens: 2, cachedShare: 0.5 },

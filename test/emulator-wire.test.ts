@@ -18,9 +18,9 @@ const server = await emulator({
 });
 
 /** The emulator's raw response body for a streamed request shaped like the recorded one. */
-async function emulated(name: string, api: 'openai' | 'anthropic', includeUsage: boolean): Promise<string> {
+async function emulated(name: string, api: 'openai' | 'anthropic', includeUsage: boolean, extra: Record<string, unknown> = {}): Promise<string> {
   const model = server.profile.providers[name].model;
-  const body: Record<string, unknown> = { model, messages: [{ role: 'user', content: 'Say hello.' }], stream: true, max_tokens: 64 };
+  const body: Record<string, unknown> = { model, messages: [{ role: 'user', content: 'Say hello.' }], stream: true, max_tokens: 64, ...extra };
   if (includeUsage) body.stream_options = { include_usage: true };
   const res = await fetch(`${server.baseUrl(name)}${api === 'anthropic' ? '/messages' : '/chat/completions'}`, {
     method: 'POST',
@@ -64,28 +64,56 @@ function openaiShape(body: string) {
 
 const fixture = (file: string): WireFixture => FIXTURES.find((f) => f.file === file)!;
 
-// [emulator dialect, recording, stream_options.include_usage the recording was made with]
-const openaiCases: [string, string, boolean][] = [
-  ['openai', 'openai/vercel-openai-text.chunks.txt', true],
-  ['openai', 'openai/gomodel-gpt-4o-mini.sse', false],
-  ['deepseek', 'deepseek/vercel-deepseek-reasoning.chunks.txt', true],
-  ['minimax', 'minimax/gomodel-prod-m27-stream.sse', true],
-  ['minimaxReasoning', 'minimax/gomodel-m27-reasoning-split.sse', true],
-  ['gemini', 'gemini/gomodel-gemini-2.5-flash.sse', false],
+// [emulator dialect, recording, stream_options.include_usage the recording was made with, other request fields]
+// MiniMax thinks inline (<think> in the content) unless asked for reasoning_split, as both recordings were made.
+const openaiCases: [string, string, boolean, Record<string, unknown>][] = [
+  ['openai', 'openai/vercel-openai-text.chunks.txt', true, {}],
+  ['openai', 'openai/gomodel-gpt-4o-mini.sse', false, {}],
+  ['deepseek', 'deepseek/vercel-deepseek-reasoning.chunks.txt', true, {}],
+  ['minimax', 'minimax/gomodel-prod-m27-stream.sse', true, {}],
+  ['minimaxReasoning', 'minimax/gomodel-prod-m27-stream.sse', true, {}],
+  ['minimaxReasoning', 'minimax/gomodel-m27-reasoning-split.sse', true, { reasoning_split: true }],
+  ['gemini', 'gemini/gomodel-gemini-2.5-flash.sse', false, {}],
 ];
 
-describe.each(openaiCases)('emulated %s against %s', (dialect, file, includeUsage) => {
+describe.each(openaiCases)('emulated %s against %s', (dialect, file, includeUsage, extra) => {
   it('has the recorded frame shapes, field placements and terminator', async () => {
     const f = fixture(file);
     expect(f.handwritten).toBe(false);
     const recorded = openaiShape(wireBody(f).toString());
-    const mine = openaiShape(await emulated(dialect, 'openai', includeUsage));
+    const mine = openaiShape(await emulated(dialect, 'openai', includeUsage, extra));
     // Vercel's recorder keeps neither [DONE] nor its absence: only raw captures say how a stream ends.
     if (f.framing === 'json-lines') delete (recorded as Partial<typeof recorded>).terminator, delete (mine as Partial<typeof mine>).terminator;
     // A one-chunk answer (Gemini's recording) shows no middle chunk, and cannot tell whether a longer
     // answer's finish chunk carries the last text: those fields are compared only where recorded.
     if (!recorded.middleChunkKeys) for (const k of ['middleChunkKeys', 'middleChoiceKeys', 'middleDeltaKeys', 'finishDeltaKeys'] as const) delete recorded[k], delete mine[k];
     expect(mine).toEqual(recorded);
+  });
+});
+
+// Where MiniMax writes its thinking without reasoning_split, and how the tags sit (recorded: "<think>\nThe"
+// opens the content, "…concise.\n</think>\n\n**Proof" parts it from the answer): the emulator's text must read
+// the same, so that what the adapters make of the tags is tried on the emulator as on the recording.
+describe("MiniMax's inline thinking", () => {
+  const text = (body: string) =>
+    dataObjects(body)
+      .map((o) => (Array.isArray(o.choices) && o.choices.length > 0 ? (delta0(o).content as string | undefined) ?? '' : ''))
+      .join('');
+  const form = (s: string) => ({ opens: s.startsWith('<think>\n'), closesBeforeAnswer: /\n<\/think>\n\n\S/.test(s), tags: (s.match(/<\/?think>/g) ?? []).length });
+
+  it('is in the content between <think> tags, as recorded', async () => {
+    const recorded = text(wireBody(fixture('minimax/gomodel-prod-m27-stream.sse')).toString());
+    expect(form(recorded)).toEqual({ opens: true, closesBeforeAnswer: true, tags: 2 });
+    const body = await emulated('minimaxReasoning', 'openai', true);
+    expect(form(text(body))).toEqual(form(recorded));
+    expect(body).not.toContain('reasoning_content');
+  });
+
+  it('moves to reasoning_content with reasoning_split, as recorded', async () => {
+    expect(text(wireBody(fixture('minimax/gomodel-m27-reasoning-split.sse')).toString())).not.toContain('<think>');
+    const body = await emulated('minimaxReasoning', 'openai', true, { reasoning_split: true });
+    expect(text(body)).not.toContain('<think>');
+    expect(body).toContain('"reasoning_content"');
   });
 });
 

@@ -69,6 +69,10 @@ describe.each(ANSWERS.filter((f) => f.expect.errorClass))('recorded answer $file
     expect(end.error.errorClass).toBe(f.expect.errorClass);
     expect(end.error.providerCode).toBe(f.expect.providerCode);
     if (f.expect.messageContains) expect(end.error.message).toContain(f.expect.messageContains);
+    // What did come is still told apart: reasoning (MiniMax's inside <think> tags) is never answer text.
+    const recorded = recordedAnswer(f);
+    expect(text(events, 'content_delta')).toBe(recorded.content);
+    expect(text(events, 'reasoning_delta')).toBe(recorded.reasoning);
     expect(events.filter((e) => e.type === 'usage').map((e) => e.type === 'usage' && e.usage)).toEqual([f.expect.usage]);
   });
 });

@@ -178,7 +178,21 @@ export function decodedText(api: WireFixture['api'], body: Buffer | string): { c
     else if (typeof d.reasoning === 'string') reasoning += d.reasoning;
     else if (Array.isArray(d.reasoning_details)) for (const r of d.reasoning_details as { text: string }[]) reasoning += r.text;
   }
-  return { content, reasoning };
+  if (api === 'anthropic') return { content, reasoning };
+  const tagged = leadingThink(content);
+  return { content: tagged.content, reasoning: reasoning || tagged.reasoning };
+}
+
+/**
+ * The reasoning a model wrote at the start of its answer text between <think> and </think> (MiniMax without
+ * reasoning_split, DeepSeek-R1 and Qwen3 without a reasoning parser), read from the whole text at once with one
+ * regular expression: the check on src/providers/think-tags.ts, which reads the pieces as they stream. A block
+ * never closed (a budget spent thinking, a tool call after it) is reasoning to the end; the blank space between
+ * the block and the answer is neither.
+ */
+export function leadingThink(text: string): { content: string; reasoning: string } {
+  const m = /^\s*<think>([\s\S]*?)(?:<\/think>\s*|$)/.exec(text);
+  return m ? { reasoning: m[1], content: text.slice(m[0].length) } : { reasoning: '', content: text };
 }
 
 /**
@@ -195,7 +209,8 @@ export function recordedAnswer(f: WireFixture): { content: string; reasoning: st
   }
   const message = (o.choices as { message: Record<string, unknown> }[])[0].message;
   const reasoning = typeof message.reasoning_content === 'string' ? message.reasoning_content : typeof message.reasoning === 'string' ? message.reasoning : '';
-  return { content: typeof message.content === 'string' ? message.content : '', reasoning, toolCalls: Array.isArray(message.tool_calls) ? message.tool_calls.length : 0 };
+  const tagged = leadingThink(typeof message.content === 'string' ? message.content : '');
+  return { content: tagged.content, reasoning: reasoning || tagged.reasoning, toolCalls: Array.isArray(message.tool_calls) ? message.tool_calls.length : 0 };
 }
 
 /** The adapter the commands would build (createAdapter) for a recording served at `baseUrl`. */

@@ -109,6 +109,8 @@ interface Judge {
   api: 'openai' | 'anthropic';
   /** The request asks for stream_options.include_usage (as the recordings' requests did). */
   includeUsage: boolean;
+  /** Other request fields the recordings' requests carried. */
+  request?: Record<string, unknown>;
   recordings: string[];
   /** Its keys are required too: the model generation the emulator plays. */
   current?: string;
@@ -181,6 +183,16 @@ const JUDGES: Judge[] = [
     // The tool-call capture (minimax/supervisor-proxy-m27-tool-calls.data-lines.txt) is left out: no tools
     // are asked for here, and its logged chunks lack the usage:null and sensitivity flags both GoModel
     // captures carry, so it would only loosen what is required.
+    // Asked as GoModel asked for its production capture, without reasoning_split: the thinking is content.
+    recordings: ['minimax/gomodel-m27-reasoning-split.sse', 'minimax/gomodel-prod-m27-stream.sse'],
+    current: 'minimax/gomodel-prod-m27-stream.sse',
+    order: 'minimax/gomodel-prod-m27-stream.sse',
+  },
+  {
+    name: 'minimaxSplit',
+    api: 'openai',
+    includeUsage: true,
+    request: { reasoning_split: true },
     recordings: ['minimax/gomodel-m27-reasoning-split.sse', 'minimax/gomodel-prod-m27-stream.sse'],
     current: 'minimax/gomodel-m27-reasoning-split.sse',
     order: 'minimax/gomodel-m27-reasoning-split.sse',
@@ -216,17 +228,18 @@ const emu = await spawnEmulator({
     deepseek: { dialect: 'deepseek', output_tokens: 6, reasoning_tokens: 2 },
     moonshot: { dialect: 'moonshot', output_tokens: 6, reasoning_tokens: 2 },
     minimax: { dialect: 'minimax', output_tokens: 6, reasoning_tokens: 2 },
+    minimaxSplit: { dialect: 'minimax', output_tokens: 6, reasoning_tokens: 2 },
     gemini: { dialect: 'gemini', output_tokens: 4 },
     openrouter: { dialect: 'openrouter', output_tokens: 6, reasoning_tokens: 2 },
   },
 });
 afterAll(() => emu.close());
 
-async function emulatedStream(name: string, api: 'openai' | 'anthropic', includeUsage: boolean): Promise<string> {
+async function emulatedStream(name: string, api: 'openai' | 'anthropic', includeUsage: boolean, request: Record<string, unknown> = {}): Promise<string> {
   const res = await fetch(`${emu.baseUrl(name)}${api === 'anthropic' ? '/messages' : '/chat/completions'}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
-    body: JSON.stringify({ messages: [{ role: 'user', content: 'Say hello.' }], stream: true, max_tokens: 64, ...(includeUsage ? { stream_options: { include_usage: true } } : {}) }),
+    body: JSON.stringify({ messages: [{ role: 'user', content: 'Say hello.' }], stream: true, max_tokens: 64, ...(includeUsage ? { stream_options: { include_usage: true } } : {}), ...request }),
   });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
@@ -248,8 +261,8 @@ function keysByKind(evs: StreamEvent[]): Map<string, { required: Set<string>; al
 }
 
 describe('the emulator streams in the recorded shape', () => {
-  it.each(JUDGES)('$name: as $recordings', async ({ name, api, includeUsage, recordings, current, order, kept = {}, keptMissing = {}, keptKinds = {} }) => {
-    const body = await emulatedStream(name, api, includeUsage);
+  it.each(JUDGES)('$name: as $recordings', async ({ name, api, includeUsage, request, recordings, current, order, kept = {}, keptMissing = {}, keptKinds = {} }) => {
+    const body = await emulatedStream(name, api, includeUsage, request);
     const got = events(api, body);
     for (const e of got) for (const p of Object.keys(kept)) delete e.shape[p];
 

@@ -9,6 +9,7 @@ import { InputFileError, readFileBounded } from '../util/read-input.js';
 import { closest } from '../util/suggest.js';
 import { CONFIG_DEFAULTS, DEFAULT_TIMEOUTS } from '../defaults.js';
 import type { ThinkingForm } from '../providers/reasoning.js';
+import type { ThinkTags } from '../providers/think-tags.js';
 import { CONFIG, HEADER_VALUE_BAD } from './schema.js';
 import { VALUE_BAD_RE } from '../providers/h1/request.js';
 import type { ChainConfig, Config, ProviderConfig, StreamCommit, TimeoutsMs } from './types.js';
@@ -181,11 +182,15 @@ function crossCheck(root: ParsedNode, v: Validator): void {
       if (!isMap(p.value) || !isScalar(api)) continue;
       // thinking says how reasoning is written: adaptive and budget are Anthropic's thinking field, effort is
       // OpenAI's reasoning_effort; none (the model does not reason) is either's.
+      const anthropic = String(api.value) === 'anthropic';
+      const name = isScalar(p.key) ? String(p.key.value) : '?';
+      // Anthropic's thinking comes in blocks of its own: tags in the text are the answer's.
+      const tags = p.value.get('think_tags', true) as ParsedNode | undefined;
+      if (anthropic && isScalar(tags)) v.at(tags, `providers.${name}.think_tags: is for an api: openai provider (an api: anthropic provider sends its thinking in thinking blocks, never as <think> tags in the text); remove it`);
       const value = p.value.get('thinking', true) as ParsedNode | undefined;
       if (!isScalar(value)) continue;
-      const anthropic = String(api.value) === 'anthropic';
       const form = String(value.value);
-      const at = `providers.${isScalar(p.key) ? String(p.key.value) : '?'}.thinking`;
+      const at = `providers.${name}.thinking`;
       if (anthropic && form === 'effort') v.at(value, `${at}: "effort" is for an OpenAI-dialect provider, which is sent reasoning_effort (an api: anthropic provider is sent thinking); use adaptive, budget or none`);
       if (!anthropic && (form === 'adaptive' || form === 'budget')) v.at(value, `${at}: "${form}" is for an api: anthropic provider (an api: ${String(api.value)} provider is sent reasoning_effort); use effort or none, or remove it`);
     }
@@ -232,6 +237,7 @@ interface RawProvider {
   max_tokens_param?: 'max_tokens' | 'max_completion_tokens';
   stream_usage?: 'auto' | 'never';
   thinking?: ThinkingForm;
+  think_tags?: ThinkTags;
   max_response_bytes?: number;
   timeouts?: RawTimeouts;
   required?: boolean;
@@ -319,6 +325,7 @@ function build(raw: RawConfig, file: string, root: ParsedNode, lines: LineCounte
       maxTokensParam: p.max_tokens_param,
       streamUsage: p.stream_usage,
       thinking: p.thinking,
+      thinkTags: p.think_tags,
       maxResponseBytes: p.max_response_bytes,
       timeouts: timeouts(defaults, p.timeouts),
       required: p.required ?? false,
@@ -455,6 +462,7 @@ export function resolveProvider(p: ProviderConfig, env: NodeJS.ProcessEnv = proc
     maxTokensParam: p.maxTokensParam,
     streamUsage: p.streamUsage,
     thinking: p.thinking,
+    thinkTags: p.thinkTags,
     maxResponseBytes: p.maxResponseBytes,
   };
 }

@@ -1,5 +1,6 @@
 /** What providers.yaml says, once parsed and checked: the types the rest of the tool reads (the loader fills them). */
 import type { ThinkingForm } from '../providers/reasoning.js';
+import type { ThinkTags } from '../providers/think-tags.js';
 
 export interface Price {
   input: number;
@@ -35,6 +36,8 @@ export interface ProviderConfig {
   streamUsage?: 'auto' | 'never';
   /** How reasoning is sent (adaptive/budget: Anthropic, effort: OpenAI dialect, none: neither); unset, the model name decides (reasoning.ts). */
   thinking?: ThinkingForm;
+  /** OpenAI dialect: how `<think>` tags in the content are read (leading, open, off); unset, leading. */
+  thinkTags?: ThinkTags;
   maxResponseBytes?: number;
   timeouts: TimeoutsMs;
   required: boolean;

@@ -700,6 +700,8 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
   const rng = state.rng;
   const stream = body.stream === true;
   const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+  // MiniMax moves its thinking out of the content only when asked to (wire.ts StreamWire).
+  const inlineThinking = spec.dialect === 'minimax' && body.reasoning_split !== true;
   // Prefill: the uncached part of the prompt delays the first token (when the profile gives it a cost).
   const prefill = (spec.prefill_ms_per_1k * (promptTokens - cachedTokens)) / 1000;
   const ttft = fault.kind === 'slow_first_token' ? (fault.delay_ms ?? 5000) : sample(spec.ttft, rng) + prefill;
@@ -775,7 +777,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
     }
     if (fault.kind === 'cut' || fault.kind === 'stall') {
       if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/json' });
-      res.write(nonStreamBody(spec.dialect, id, spec.model, contentText, reasoningText, reason, counts).slice(0, 40));
+      res.write(nonStreamBody(spec.dialect, id, spec.model, contentText, reasoningText, reason, counts, undefined, undefined, inlineThinking).slice(0, 40));
       count(state, fault.kind);
       // cut: the connection closes mid-body; stall: it stays open and no more comes, until the client gives up.
       if (fault.kind === 'cut') req.socket.end();
@@ -785,8 +787,8 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
     let payload: string;
     if (fault.kind === 'filtered') {
       const kept = words.slice(reasoningCount, reasoningCount + (fault.after_tokens ?? 0)).join('');
-      payload = nonStreamBody(spec.dialect, id, spec.model, kept, reasoningText, 'content_filter', counts);
-    } else payload = nonStreamBody(spec.dialect, id, spec.model, contentText, reasoningText, reason, counts, tool, stopSequence);
+      payload = nonStreamBody(spec.dialect, id, spec.model, kept, reasoningText, 'content_filter', counts, undefined, undefined, inlineThinking);
+    } else payload = nonStreamBody(spec.dialect, id, spec.model, contentText, reasoningText, reason, counts, tool, stopSequence, inlineThinking);
     // Malformed: a complete HTTP answer whose JSON breaks off half-way (the html fault is the wrong-content-type case).
     if (fault.kind === 'malformed') payload = payload.slice(0, payload.length >> 1);
     if (fault.kind === 'malformed' || fault.kind === 'filtered') count(state, fault.kind);
@@ -796,7 +798,7 @@ async function respond(state: ProviderState, body: Record<string, unknown>, prom
     return;
   }
 
-  const wire = new StreamWire(spec.dialect, id, spec.model, includeUsage);
+  const wire = new StreamWire(spec.dialect, id, spec.model, includeUsage, inlineThinking);
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   const instant = ttft === 0 && gaps.every((g) => g === 0) && !spec.split_writes && fault.kind === 'ok';
   const out: string[] = [];

@@ -42,12 +42,20 @@ export class StreamWire {
   /** Anthropic: the open content block (thinking, text, tool_use each get their own, indexed from 0). */
   private block = -1;
   private blockType = '';
+  /** MiniMax's inline thinking: a `<think>` was written and its `</think>` not yet. */
+  private thinkOpen = false;
 
+  /**
+   * `inlineThinking`: MiniMax writes its thinking into the content between `<think>` tags, as its
+   * OpenAI-compatible endpoint does unless the request sets `reasoning_split: true` (recorded without it:
+   * minimax/gomodel-prod-m27-stream.sse; with it: minimax/gomodel-m27-reasoning-split.sse).
+   */
   constructor(
     readonly dialect: Dialect,
     private readonly id: string,
     private readonly model: string,
     private readonly includeUsage: boolean,
+    private readonly inlineThinking = false,
   ) {}
 
   private chunk(delta: Record<string, unknown> | null, finish: string | null, extra?: Record<string, unknown>): Record<string, unknown> {
@@ -163,7 +171,18 @@ export class StreamWire {
     // OpenAI chat completions and Gemini think silently: time passes, no reasoning text is streamed.
     if (kind === 'reasoning' && (d === 'openai' || d === 'gemini')) return '';
     let delta: Record<string, unknown>;
-    if (d === 'minimax') {
+    if (d === 'minimax' && this.inlineThinking) {
+      // As recorded: "<think>\nThe" opens the content, and "</think>\n\n" comes just before the answer's first text.
+      let inline = text;
+      if (kind === 'reasoning' && !this.thinkOpen) {
+        inline = `<think>\n${text}`;
+        this.thinkOpen = true;
+      } else if (kind === 'content' && this.thinkOpen) {
+        inline = `\n</think>\n\n${text}`;
+        this.thinkOpen = false;
+      }
+      delta = { content: inline, role: 'assistant', name: 'MiniMax AI', audio_content: '' };
+    } else if (d === 'minimax') {
       // Captured MiniMax-M2.7 deltas: role, name and audio_content on every chunk; with reasoning_split the
       // reasoning comes both as reasoning_content and as reasoning_details (the same text).
       delta =
@@ -330,8 +349,12 @@ function anthropicUsage(c: TokenCounts, output: number) {
  * A complete non-streamed body, shaped as each provider's recorded stream:false answer (test/fixtures/wire,
  * kind "answer"; judged by test/wire-answers.test.ts).
  */
-export function nonStreamBody(dialect: Dialect, id: string, model: string, content: string, reasoning: string, reason: FinishReason, counts: TokenCounts, tool?: ToolCall, stopSequence?: string): string {
+export function nonStreamBody(dialect: Dialect, id: string, model: string, content: string, reasoning: string, reason: FinishReason, counts: TokenCounts, tool?: ToolCall, stopSequence?: string, inlineThinking = false): string {
   const created = Math.floor(Date.now() / 1000);
+  // MiniMax without reasoning_split (StreamWire): the thinking in the content, closed only when an answer follows
+  // (recorded cut by max tokens inside it: minimax/gomodel-prod-m2-length.json); beside a tool call too.
+  const thinking = inlineThinking && reasoning ? `<think>\n${reasoning}${content ? `\n</think>\n\n${content}` : ''}` : undefined;
+  if (thinking !== undefined) reasoning = '';
   if (dialect === 'anthropic') {
     const blocks: unknown[] = [];
     if (reasoning) blocks.push({ type: 'thinking', thinking: reasoning, signature: `EqQB${Buffer.from(id).toString('base64')}` });
@@ -342,7 +365,7 @@ export function nonStreamBody(dialect: Dialect, id: string, model: string, conte
     const usage = { ...anthropicUsage(counts, counts.completion), output_tokens_details: { thinking_tokens: counts.reasoning } };
     return JSON.stringify({ id, type: 'message', role: 'assistant', model, content: blocks, ...stop, stop_details: null, usage });
   }
-  const message: Record<string, unknown> = { role: 'assistant', content: tool ? null : content };
+  const message: Record<string, unknown> = { role: 'assistant', content: thinking ?? (tool ? null : content) };
   if (dialect === 'openai' || dialect === 'openrouter') message.refusal = null;
   if (dialect === 'openai') message.annotations = [];
   if (dialect === 'minimax') Object.assign(message, { name: 'MiniMax AI', audio_content: '' });

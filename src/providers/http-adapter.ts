@@ -7,6 +7,7 @@ import { Exchange } from './exchange.js';
 import { SseOverflowError, SseParser, type SseEvent } from './sse.js';
 import type { EveryField } from '../util/every-field.js';
 import type { ThinkingForm } from './reasoning.js';
+import type { ThinkTags } from './think-tags.js';
 import { serverText } from '../util/redact.js';
 import { AttemptClock, ConnectionPool, transportError } from './transport.js';
 import { proxyAuthHint, proxyFor, type ProxyRoute } from './proxy.js';
@@ -33,6 +34,8 @@ export interface ProviderSettings {
   streamUsage?: 'auto' | 'never';
   /** How reasoning is sent (Anthropic: adaptive, budget or none; OpenAI dialect: effort or none); unset, the model name decides (reasoning.ts). */
   thinking?: ThinkingForm;
+  /** OpenAI dialect: how `<think>` tags in the content are read (think-tags.ts); unset, `leading`. */
+  thinkTags?: ThinkTags;
   maxResponseBytes?: number;
 }
 
@@ -568,6 +571,7 @@ function fixedSettings(s: ProviderSettings): ProviderSettings {
     maxTokensParam: s.maxTokensParam,
     streamUsage: s.streamUsage,
     thinking: s.thinking,
+    thinkTags: s.thinkTags,
     maxResponseBytes: s.maxResponseBytes,
   };
   return out;

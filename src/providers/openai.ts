@@ -5,6 +5,7 @@ import { httpError } from './classify.js';
 import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
 import type { SseEvent } from './sse.js';
 import { defaultEffortForm, effortFor, openaiEffortFor, type ThinkingForm } from './reasoning.js';
+import { splitThinkTags, ThinkTagSplitter, type SplitText, type ThinkTags } from './think-tags.js';
 import type { ChatRequest, FinishReason, Generation, RequestRefusal, Usage } from './types.js';
 
 /**
@@ -72,7 +73,12 @@ export class OpenAIAdapter extends HttpAdapter {
   }
 
   protected streamDecoder(emit: Emit): StreamDecoder {
-    return new OpenAIStreamDecoder(this.name, emit);
+    return new OpenAIStreamDecoder(this.name, emit, this.thinkTags);
+  }
+
+  /** How `<think>` tags in the content are read (think-tags.ts): `leading` unless providers.yaml says otherwise. */
+  private get thinkTags(): ThinkTags {
+    return this.settings.thinkTags ?? 'leading';
   }
 
   protected decodeBody(body: unknown, emit: Emit): void {
@@ -85,14 +91,15 @@ export class OpenAIAdapter extends HttpAdapter {
       return emit({ type: 'error', error: malformed(this.name, 'response has no choices[0].message') });
     }
     const parts = contentParts(message.content);
-    const reasoning = reasoningText(message) + parts.reasoning;
+    const tagged = splitThinkTags(parts.text, this.thinkTags);
+    const reasoning = reasoningText(message) + parts.reasoning || tagged.reasoning;
     if (reasoning) emit({ type: 'reasoning_delta', text: reasoning });
-    if (parts.text) emit({ type: 'content_delta', text: parts.text });
+    if (tagged.content) emit({ type: 'content_delta', text: tagged.content });
     const usage = readUsage(o.usage) ?? readUsage(choice.usage);
     if (usage) emit({ type: 'usage', usage });
     const raw = typeof choice.finish_reason === 'string' ? choice.finish_reason : 'stop';
     const seen: AnswerSeen = { ...nothingSeen(), toolCalls: toolCallCount(message), reasoningChars: reasoning.length, reasoningTokens: usage?.reasoningTokens ?? 0 };
-    noteContent(seen, parts.text);
+    noteContent(seen, tagged.content);
     finishOrError(this.name, raw, typeof o.model === 'string' ? o.model : undefined, seen, emit, typeof o.id === 'string' && o.id ? o.id : undefined);
   }
 }
@@ -105,11 +112,38 @@ class OpenAIStreamDecoder implements StreamDecoder {
   private model: string | undefined;
   /** Every chunk repeats the completion's id; the first one is kept. */
   private responseId: string | undefined;
+  /** Reads reasoning out of `<think>` tags in the content; none with think_tags: off. */
+  private readonly tags: ThinkTagSplitter | undefined;
 
   constructor(
     private readonly provider: string,
     private readonly emit: Emit,
-  ) {}
+    thinkTags: ThinkTags,
+  ) {
+    this.tags = thinkTags === 'off' ? undefined : new ThinkTagSplitter(thinkTags);
+  }
+
+  /** Content text as sent, parted into reasoning (inside `<think>` tags) and the answer. */
+  private split(text: string): SplitText {
+    return this.tags ? this.tags.push(text) : { reasoning: '', content: text };
+  }
+
+  /**
+   * Emits one chunk's text. Reasoning sent in its own field wins over tagged reasoning in the same chunk
+   * (MiniMax-M3 was seen sending the same thinking both ways): the tags are then only taken out of the answer.
+   */
+  private emitText(fieldReasoning: string, tagged: SplitText): void {
+    const reasoning = fieldReasoning || tagged.reasoning;
+    if (reasoning) {
+      this.seen.reasoningChars += reasoning.length;
+      this.emit({ type: 'reasoning_delta', text: reasoning });
+    }
+    if (tagged.content) {
+      noteContent(this.seen, tagged.content);
+      // Both kinds of text in one chunk (vLLM's reasoning parsers, where </think> falls inside a delta) are one arrival.
+      this.emit(reasoning ? { type: 'content_delta', text: tagged.content, sameChunk: true } : { type: 'content_delta', text: tagged.content });
+    }
+  }
 
   event(ev: SseEvent): void {
     // llama.cpp (legacy) reports mid-stream errors in a non-standard `error:` SSE field.
@@ -146,17 +180,8 @@ class OpenAIStreamDecoder implements StreamDecoder {
     if (delta) {
       // Mistral's Magistral streams content as typed parts: [{type:"thinking",thinking:[{type:"text",text}]}], [{type:"text",text}].
       const parts = contentParts(delta.content);
-      const reasoning = reasoningText(delta) + parts.reasoning;
-      if (reasoning) {
-        this.seen.reasoningChars += reasoning.length;
-        this.emit({ type: 'reasoning_delta', text: reasoning });
-      }
-      if (parts.text) {
-        this.text += parts.text;
-        noteContent(this.seen, parts.text);
-        // Both kinds of text in one chunk (vLLM's reasoning parsers, where </think> falls inside a delta) are one arrival.
-        this.emit(reasoning ? { type: 'content_delta', text: parts.text, sameChunk: true } : { type: 'content_delta', text: parts.text });
-      }
+      this.text += parts.text;
+      this.emitText(reasoningText(delta) + parts.reasoning, this.split(parts.text));
       this.seen.toolCalls += toolCallCount(delta);
     } else {
       // MiniMax's native API ended with an object:"chat.completion" frame whose message repeats the whole
@@ -168,8 +193,7 @@ class OpenAIStreamDecoder implements StreamDecoder {
         if (full.startsWith(this.text) && full.length > this.text.length) {
           const rest = full.slice(this.text.length);
           this.text = full;
-          noteContent(this.seen, rest);
-          this.emit({ type: 'content_delta', text: rest });
+          this.emitText('', this.split(rest));
         }
       }
     }
@@ -183,6 +207,8 @@ class OpenAIStreamDecoder implements StreamDecoder {
    * failure: MiniMax ends with its choices:[] usage chunk and no [DONE], and its usage is kept.
    */
   end(clean: boolean): void {
+    // Text held back as a possible tag is what it looked like: the stream has no more to show.
+    if (this.tags) this.emitText('', this.tags.flush());
     if (this.finishRaw === undefined || !clean) {
       const missing = [!clean ? 'the connection closed mid-event' : undefined, this.finishRaw === undefined ? 'no finish_reason' : undefined].filter(Boolean);
       return this.emit({

@@ -1,0 +1,123 @@
+/**
+ * Reasoning written into the answer text between `<think>` and `</think>`, as models served without a
+ * reasoning parser send it: MiniMax-M2.x on its OpenAI-compatible endpoint unless asked for
+ * `reasoning_split` (recorded: minimax/gomodel-prod-m27-stream.sse, minimax/gomodel-prod-m2-length.json),
+ * DeepSeek-R1 and Qwen3 on vLLM, SGLang or llama.cpp without one. Left in the content, the chain of thought
+ * would be printed and cached as the answer, and an answer that never got past its thinking would pass for one.
+ *
+ * providers.yaml `think_tags` (api: openai) says how the content is read:
+ * - `leading` (default): a `<think>` block at the very start of the content (after blank space) is reasoning,
+ *   the text after `</think>` the answer. A `<think>` anywhere else is the answer's own text.
+ * - `open`: the content starts inside the thinking, because the model's chat template opened `<think>` in the
+ *   prompt (DeepSeek-R1 distills, QwQ): everything before the first `</think>` is reasoning.
+ * - `off`: the content is the answer, tags and all.
+ *
+ * The text comes in pieces and a tag may be split across two of them (`<thi` + `nk>`), so a piece that might
+ * be the start of a tag is held back until the next one shows what it is (or the stream ends).
+ */
+export type ThinkTags = 'leading' | 'open' | 'off';
+
+export const THINK_TAG_MODES: readonly ThinkTags[] = ['leading', 'open', 'off'];
+
+const OPEN = '<think>';
+const CLOSE = '</think>';
+
+/** Where the splitter is: before anything that decides, inside the thinking, just after it, or in the answer. */
+type State = 'start' | 'thinking' | 'after' | 'answer';
+
+export interface SplitText {
+  reasoning: string;
+  content: string;
+}
+
+export class ThinkTagSplitter {
+  private state: State = 'start';
+  /** Text held back: blank space or a partial `<think>` at the start, a partial `</think>` while thinking. */
+  private held = '';
+
+  constructor(private readonly mode: Exclude<ThinkTags, 'off'>) {}
+
+  /** The reasoning and answer text in `text`, as far as they can be told apart yet. */
+  push(text: string): SplitText {
+    const out: SplitText = { reasoning: '', content: '' };
+    this.take(text, out);
+    return out;
+  }
+
+  /** The end of the content: what was held back is what it looked like so far. */
+  flush(): SplitText {
+    const out: SplitText = { reasoning: '', content: '' };
+    const held = this.held;
+    this.held = '';
+    if (this.state === 'thinking') out.reasoning = held;
+    else if (this.state === 'start') {
+      if (this.mode === 'open') out.reasoning = held.trimStart();
+      else out.content = held;
+    }
+    return out;
+  }
+
+  private take(text: string, out: SplitText): void {
+    if (this.state === 'answer') {
+      out.content += text;
+      return;
+    }
+    if (this.state === 'start') {
+      const seen = this.held + text;
+      const lead = seen.trimStart();
+      // Blank space, or the start of an opening tag: what it is shows in a later piece.
+      if (lead === '' || (lead.length < OPEN.length && OPEN.startsWith(lead))) {
+        this.held = seen;
+        return;
+      }
+      this.held = '';
+      if (lead.startsWith(OPEN)) {
+        this.state = 'thinking';
+        return this.take(lead.slice(OPEN.length), out);
+      }
+      if (this.mode === 'open') {
+        this.state = 'thinking';
+        return this.take(lead, out);
+      }
+      this.state = 'answer';
+      out.content += seen;
+      return;
+    }
+    if (this.state === 'thinking') {
+      const seen = this.held + text;
+      const end = seen.indexOf(CLOSE);
+      if (end >= 0) {
+        this.held = '';
+        out.reasoning += seen.slice(0, end);
+        this.state = 'after';
+        return this.take(seen.slice(end + CLOSE.length), out);
+      }
+      const keep = partialSuffix(seen, CLOSE);
+      this.held = seen.slice(seen.length - keep);
+      out.reasoning += seen.slice(0, seen.length - keep);
+      return;
+    }
+    // After </think>: the blank lines that part the thinking from the answer are neither.
+    const answer = text.trimStart();
+    if (answer === '') return;
+    this.state = 'answer';
+    out.content += answer;
+  }
+}
+
+/** The length of the longest end of `text` that is the start of `tag` (a tag the next piece may complete). */
+function partialSuffix(text: string, tag: string): number {
+  for (let n = Math.min(tag.length - 1, text.length); n > 0; n--) {
+    if (text.endsWith(tag.slice(0, n))) return n;
+  }
+  return 0;
+}
+
+/** A whole (non-streamed) content: the reasoning inside its tags and the answer after them. */
+export function splitThinkTags(text: string, mode: ThinkTags): SplitText {
+  if (mode === 'off') return { reasoning: '', content: text };
+  const s = new ThinkTagSplitter(mode);
+  const a = s.push(text);
+  const b = s.flush();
+  return { reasoning: a.reasoning + b.reasoning, content: a.content + b.content };
+}

@@ -1,0 +1,236 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { splitThinkTags, ThinkTagSplitter, type ThinkTags } from '../src/providers/think-tags.js';
+import { run } from './cli-helpers.js';
+import { FIXTURES, leadingThink, rawBytes, recordedText, replayServer, wireBody } from './wire-fixtures.js';
+
+// MiniMax-M2.x writes its thinking into the answer text between <think> tags unless asked for reasoning_split
+// (docs/providers.md §4a). The evidence is MiniMax's own traffic: GoModel's production captures of a streamed
+// M2.7 answer and of a buffered M2 answer cut inside its thinking. The check on the streaming splitter is a
+// second reading of the same text, whole, by one regular expression (wire-fixtures.ts leadingThink).
+const m27 = FIXTURES.find((f) => f.file === 'minimax/gomodel-prod-m27-stream.sse')!;
+const m2Length = FIXTURES.find((f) => f.file === 'minimax/gomodel-prod-m2-length.json')!;
+const mistral = FIXTURES.find((f) => f.file === 'mistral/vercel-mistral-text.chunks.txt')!;
+const m27Content = rawContent(m27Body());
+
+function m27Body(): string {
+  return wireBody(m27).toString();
+}
+
+/** The recorded content, tags and all (what an adapter reading no tags would print). */
+function rawContent(body: string): string {
+  let out = '';
+  for (const line of body.split('\n')) {
+    if (!line.startsWith('data: {')) continue;
+    const o = JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: unknown } }[] };
+    const c = o.choices?.[0]?.delta?.content;
+    if (typeof c === 'string') out += c;
+  }
+  return out;
+}
+
+/** Feeds `text` to a splitter in the given pieces and joins what comes out. */
+function streamed(pieces: string[], mode: Exclude<ThinkTags, 'off'>) {
+  const s = new ThinkTagSplitter(mode);
+  let reasoning = '';
+  let content = '';
+  for (const p of [...pieces.map((x) => s.push(x)), s.flush()]) {
+    reasoning += p.reasoning;
+    content += p.content;
+  }
+  return { reasoning, content };
+}
+
+/** Deterministic pseudo-random cut points (a small LCG), so a failure names a reproducible split. */
+function randomPieces(text: string, seed: number): string[] {
+  let x = seed;
+  const pieces: string[] = [];
+  let at = 0;
+  while (at < text.length) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    const len = 1 + (x % 12);
+    pieces.push(text.slice(at, at + len));
+    at += len;
+  }
+  return pieces;
+}
+
+describe('the <think> splitter against the recorded MiniMax-M2.7 content', () => {
+  it('the recording is what this test says it is: thinking in tags, then the answer', () => {
+    expect(m27Content.startsWith('<think>\nThe user wants a proof')).toBe(true);
+    expect(m27Content).toContain('\n</think>\n\n**Proof.**');
+  });
+
+  it('gives the whole-text reading for every two-piece split of the content', () => {
+    const want = leadingThink(m27Content);
+    expect(want.reasoning).toBe("\nThe user wants a proof that the sum of two odd numbers is even. I'll keep this straightforward and concise.\n");
+    expect(want.content.startsWith('**Proof.**')).toBe(true);
+    for (let cut = 0; cut <= m27Content.length; cut++) {
+      const got = streamed([m27Content.slice(0, cut), m27Content.slice(cut)], 'leading');
+      if (got.reasoning !== want.reasoning || got.content !== want.content) throw new Error(`split at ${cut}: ${JSON.stringify(got).slice(0, 200)}`);
+    }
+  });
+
+  it('gives the whole-text reading when cut into many small pieces (tags split across pieces)', () => {
+    const want = leadingThink(m27Content);
+    for (let seed = 1; seed <= 200; seed++) expect(streamed(randomPieces(m27Content, seed), 'leading'), `seed ${seed}`).toEqual(want);
+  });
+
+  it('reads the buffered M2 answer that spent its budget thinking as reasoning only', () => {
+    const content = (JSON.parse(rawBytes(m2Length).toString()) as { choices: { message: { content: string } }[] }).choices[0].message.content;
+    const got = splitThinkTags(content, 'leading');
+    expect(got).toEqual(leadingThink(content));
+    expect(got.content).toBe('');
+    expect(got.reasoning.length).toBe(1261);
+  });
+});
+
+// Hand-written cases (labelled so): the edges the recordings do not show.
+describe('the <think> splitter at its edges (hand-written inputs)', () => {
+  it.each([
+    ['an answer without tags is left alone, blank lines and all', ['\n\nHello'], 'leading', { reasoning: '', content: '\n\nHello' }],
+    ['a <think> inside the answer is the answer’s text', ['Use the <think> tag', ' like this.'], 'leading', { reasoning: '', content: 'Use the <think> tag like this.' }],
+    ['text that starts like the tag but is not it', ['<thi', 'ngs> are'], 'leading', { reasoning: '', content: '<things> are' }],
+    ['blank space before the tag', ['\n  ', '<think>x</think>', 'y'], 'leading', { reasoning: 'x', content: 'y' }],
+    ['the closing tag split over three pieces', ['<think>ab</', 'thi', 'nk>\n\nanswer'], 'leading', { reasoning: 'ab', content: 'answer' }],
+    ['a "</" in the thinking that is not the tag', ['<think>a </b', '> c</think>d'], 'leading', { reasoning: 'a </b> c', content: 'd' }],
+    ['an empty thinking block (Qwen3 with thinking off)', ['<think>\n\n</think>\n\n', 'Hi'], 'leading', { reasoning: '\n\n', content: 'Hi' }],
+    ['a block never closed is reasoning to the end', ['<think>still going'], 'leading', { reasoning: 'still going', content: '' }],
+    ['only a partial tag before the end is the answer', ['<thi'], 'leading', { reasoning: '', content: '<thi' }],
+    ['open: the template opened the block', ['Let me think.', '</think>\n\nAnswer.'], 'open', { reasoning: 'Let me think.', content: 'Answer.' }],
+    ['open: an explicit opening tag is dropped too', ['<think>\nhm', '</think>A'], 'open', { reasoning: '\nhm', content: 'A' }],
+    ['open: no closing tag at all is all reasoning', ['thinking'], 'open', { reasoning: 'thinking', content: '' }],
+  ] as const)('%s', (_name, pieces, mode, want) => {
+    expect(streamed([...pieces], mode)).toEqual(want);
+  });
+
+  it('off leaves the content as sent', () => {
+    expect(splitThinkTags('<think>x</think>y', 'off')).toEqual({ reasoning: '', content: '<think>x</think>y' });
+  });
+});
+
+// Through the CLI, against the recordings replayed over loopback.
+const m27Raw = m27Body();
+// Derived from the M2.7 recording (labelled): every chunk's content after "</think>\n\n" emptied, the chunks
+// themselves (finish, usage) kept: a model that "finished" having only thought, which an adapter reading no
+// tags took for an answer.
+const thinkingOnly = (() => {
+  let closed = false;
+  return m27Raw
+    .split('\n')
+    .map((line) => {
+      if (!line.startsWith('data: {')) return line;
+      const o = JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string } }[] };
+      const delta = o.choices?.[0]?.delta;
+      if (typeof delta?.content !== 'string') return line;
+      if (closed) delta.content = '';
+      else if (delta.content.includes('</think>')) {
+        closed = true;
+        delta.content = delta.content.slice(0, delta.content.indexOf('</think>') + '</think>\n\n'.length);
+      } else return line;
+      return `data: ${JSON.stringify(o)}`;
+    })
+    .join('\n');
+})();
+// Derived from the M2.7 recording (labelled): the opening "<think>\n" removed, as a model whose chat template
+// opened the block in the prompt streams it (DeepSeek-R1 distills, QwQ).
+const templateOpened = m27Raw.replace('"content":"<think>\\n', '"content":"');
+
+const server = await replayServer({
+  minimax: { status: 200, contentType: 'text/event-stream', body: Buffer.from(m27Raw) },
+  thinker: { status: 200, contentType: 'text/event-stream', body: Buffer.from(thinkingOnly) },
+  opened: { status: 200, contentType: 'text/event-stream', body: Buffer.from(templateOpened) },
+  good: { status: 200, contentType: 'text/event-stream', body: wireBody(mistral) },
+});
+afterAll(() => server.close());
+
+function config(extra = ''): { config: string; env: NodeJS.ProcessEnv } {
+  const dir = mkdtempSync(join(tmpdir(), 'llmf-think-'));
+  const file = join(dir, 'providers.yaml');
+  writeFileSync(
+    file,
+    `providers:
+  minimax: { api: openai, base_url: "${server.url('minimax')}", model: MiniMax-M2.7 }
+  verbatim: { api: openai, base_url: "${server.url('minimax')}", model: MiniMax-M2.7, think_tags: off }
+  thinker: { api: openai, base_url: "${server.url('thinker')}", model: MiniMax-M2.7 }
+  opened: { api: openai, base_url: "${server.url('opened')}", model: deepseek-r1-distill, think_tags: open }
+  opened_default: { api: openai, base_url: "${server.url('opened')}", model: deepseek-r1-distill }
+  good: { api: openai, base_url: "${server.url('good')}", model: mistral-small-latest }
+${extra}chains:
+  default: [thinker, good]
+`,
+  );
+  return { config: file, env: { XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache') } };
+}
+
+describe('ask and bench read MiniMax’s thinking as reasoning', () => {
+  it('the derived streams are what they say', () => {
+    expect(rawContent(thinkingOnly)).toBe(`<think>${leadingThink(m27Content).reasoning}</think>\n\n`);
+    expect(rawContent(templateOpened)).toBe(m27Content.slice('<think>\n'.length));
+  });
+
+  it('ask prints the answer without the thinking; think_tags: off prints it as sent', async () => {
+    const c = config();
+    const tagged = await run(['ask', '--config', c.config, '--provider', 'minimax', '--no-cache', 'Prove it.'], { env: c.env });
+    expect(tagged.code).toBe(0);
+    expect(tagged.stdout.trim()).toBe(leadingThink(m27Content).content.trim());
+    expect(tagged.stdout).not.toContain('think>');
+    const verbatim = await run(['ask', '--config', c.config, '--provider', 'verbatim', '--no-cache', 'Prove it.'], { env: c.env });
+    expect(verbatim.code).toBe(0);
+    expect(verbatim.stdout.trim()).toBe(m27Content.trim());
+  });
+
+  it('an answer that is only thinking is empty: the chain falls over to the next provider', async () => {
+    const c = config();
+    const r = await run(['ask', '--config', c.config, '--json', '--no-cache', 'Prove it.'], { env: c.env });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { provider: string; content: string; attempts: { provider: string; error_class: string | null; error_message: string | null }[] };
+    expect(out.provider).toBe('good');
+    expect(out.content).toBe(recordedText(mistral).content);
+    const first = out.attempts[0];
+    expect(first.provider).toBe('thinker');
+    expect(first.error_class).toBe('empty_response');
+    expect(first.error_message).toContain(`only reasoning (${leadingThink(m27Content).reasoning.length} characters) arrived`);
+  });
+
+  it('open: a block the chat template opened is read as reasoning; left at leading, the answer shows the stray tag', async () => {
+    const c = config();
+    const open = await run(['ask', '--config', c.config, '--provider', 'opened', '--no-cache', 'Prove it.'], { env: c.env });
+    expect(open.code).toBe(0);
+    expect(open.stdout.trim()).toBe(leadingThink(m27Content).content.trim());
+    const leading = await run(['ask', '--config', c.config, '--provider', 'opened_default', '--no-cache', 'Prove it.'], { env: c.env });
+    expect(leading.code).toBe(0);
+    expect(leading.stdout).toContain('</think>');
+  });
+
+  it('bench counts the thinking-only answer as an error and the tagged one as ok', async () => {
+    const c = config();
+    const r = await run(['bench', 'minimax', 'thinker', '--config', c.config, '-n', '2', '-c', '1', '--format', 'json', '-q'], { env: c.env, timeoutMs: 60_000 });
+    const out = JSON.parse(r.stdout) as { providers: { name: string; ok: number; failed: number; errors: Record<string, number> }[] };
+    const by = Object.fromEntries(out.providers.map((p) => [p.name, p]));
+    expect(by.minimax.ok).toBe(2);
+    expect(by.thinker.ok).toBe(0);
+    expect(Object.keys(by.thinker.errors)).toEqual(['empty_response']);
+    expect(r.code).not.toBe(2);
+  });
+});
+
+describe('think_tags in providers.yaml', () => {
+  it('an unknown value is refused with its position and the values it takes', async () => {
+    const c = config();
+    writeFileSync(c.config, `providers:\n  m: { api: openai, base_url: "${server.url('minimax')}", model: x, think_tags: strip }\n`);
+    const r = await run(['config', 'check', '--config', c.config], { env: c.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/providers\.yaml:2:\d+: .*think_tags.*leading, open, off/);
+  });
+
+  it('on an api: anthropic provider it is refused: Claude’s thinking comes in blocks', async () => {
+    const c = config();
+    writeFileSync(c.config, `providers:\n  a: { api: anthropic, base_url: "${server.url('minimax')}", model: claude-sonnet-5, think_tags: leading }\n`);
+    const r = await run(['config', 'check', '--config', c.config], { env: c.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/providers\.yaml:2:\d+: providers\.a\.think_tags: is for an api: openai provider/);
+  });
+});
