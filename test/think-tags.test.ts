@@ -93,7 +93,7 @@ describe('the <think> splitter at its edges (hand-written inputs)', () => {
     ['an answer without tags is left alone, blank lines and all', ['\n\nHello'], 'leading', { reasoning: '', content: '\n\nHello' }],
     ['a <think> inside the answer is the answer’s text', ['Use the <think> tag', ' like this.'], 'leading', { reasoning: '', content: 'Use the <think> tag like this.' }],
     ['text that starts like the tag but is not it', ['<thi', 'ngs> are'], 'leading', { reasoning: '', content: '<things> are' }],
-    ['blank space before the tag', ['\n  ', '<think>x</think>', 'y'], 'leading', { reasoning: 'x', content: 'y' }],
+    ['blank space before the tag is passed on at once, not held', ['\n  ', '<think>x</think>', 'y'], 'leading', { reasoning: 'x', content: '\n  y' }],
     ['the closing tag split over three pieces', ['<think>ab</', 'thi', 'nk>\n\nanswer'], 'leading', { reasoning: 'ab', content: 'answer' }],
     ['a "</" in the thinking that is not the tag', ['<think>a </b', '> c</think>d'], 'leading', { reasoning: 'a </b> c', content: 'd' }],
     ['an empty thinking block (Qwen3 with thinking off)', ['<think>\n\n</think>\n\n', 'Hi'], 'leading', { reasoning: '\n\n', content: 'Hi' }],
@@ -104,6 +104,14 @@ describe('the <think> splitter at its edges (hand-written inputs)', () => {
     ['open: no closing tag at all is all reasoning', ['thinking'], 'open', { reasoning: 'thinking', content: '' }],
   ] as const)('%s', (_name, pieces, mode, want) => {
     expect(streamed([...pieces], mode)).toEqual(want);
+  });
+
+  it('a first piece of blank space comes out at once, so the first token is timed where it came', () => {
+    const s = new ThinkTagSplitter('leading');
+    expect(s.push('\n')).toEqual({ reasoning: '', content: '\n' });
+    expect(s.push('<thi')).toEqual({ reasoning: '', content: '' });
+    expect(s.push('nk>a')).toEqual({ reasoning: 'a', content: '' });
+    expect(new ThinkTagSplitter('open').push('\n')).toEqual({ reasoning: '\n', content: '' });
   });
 
   it('off leaves the content as sent', () => {

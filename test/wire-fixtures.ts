@@ -188,11 +188,11 @@ export function decodedText(api: WireFixture['api'], body: Buffer | string): { c
  * reasoning_split, DeepSeek-R1 and Qwen3 without a reasoning parser), read from the whole text at once with one
  * regular expression: the check on src/providers/think-tags.ts, which reads the pieces as they stream. A block
  * never closed (a budget spent thinking, a tool call after it) is reasoning to the end; the blank space between
- * the block and the answer is neither.
+ * the block and the answer is neither, and blank space before the block stays the answer's.
  */
 export function leadingThink(text: string): { content: string; reasoning: string } {
-  const m = /^\s*<think>([\s\S]*?)(?:<\/think>\s*|$)/.exec(text);
-  return m ? { reasoning: m[1], content: text.slice(m[0].length) } : { reasoning: '', content: text };
+  const m = /^(\s*)<think>([\s\S]*?)(?:<\/think>\s*|$)/.exec(text);
+  return m ? { reasoning: m[2], content: m[1] + text.slice(m[0].length) } : { reasoning: '', content: text };
 }
 
 /**

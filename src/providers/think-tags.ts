@@ -13,7 +13,9 @@
  * - `off`: the content is the answer, tags and all.
  *
  * The text comes in pieces and a tag may be split across two of them (`<thi` + `nk>`), so a piece that might
- * be the start of a tag is held back until the next one shows what it is (or the stream ends).
+ * be the start of a tag is held back until the next one shows what it is (or the stream ends). Blank space
+ * before the tag is not held: a model's first token is often a newline, and holding it would move the time
+ * to first token to the piece after it.
  */
 export type ThinkTags = 'leading' | 'open' | 'off';
 
@@ -32,7 +34,7 @@ export interface SplitText {
 
 export class ThinkTagSplitter {
   private state: State = 'start';
-  /** Text held back: blank space or a partial `<think>` at the start, a partial `</think>` while thinking. */
+  /** Text held back: a partial `<think>` at the start, a partial `</think>` while thinking. */
   private held = '';
 
   constructor(private readonly mode: Exclude<ThinkTags, 'off'>) {}
@@ -51,7 +53,7 @@ export class ThinkTagSplitter {
     this.held = '';
     if (this.state === 'thinking') out.reasoning = held;
     else if (this.state === 'start') {
-      if (this.mode === 'open') out.reasoning = held.trimStart();
+      if (this.mode === 'open') out.reasoning = held;
       else out.content = held;
     }
     return out;
@@ -65,9 +67,13 @@ export class ThinkTagSplitter {
     if (this.state === 'start') {
       const seen = this.held + text;
       const lead = seen.trimStart();
-      // Blank space, or the start of an opening tag: what it is shows in a later piece.
-      if (lead === '' || (lead.length < OPEN.length && OPEN.startsWith(lead))) {
-        this.held = seen;
+      // Blank space before anything is passed on at once (as answer, or as thinking where the content starts in it).
+      const blank = seen.slice(0, seen.length - lead.length);
+      if (this.mode === 'open') out.reasoning += blank;
+      else out.content += blank;
+      // The start of an opening tag: what it is shows in a later piece.
+      if (lead.length < OPEN.length && OPEN.startsWith(lead)) {
+        this.held = lead;
         return;
       }
       this.held = '';
@@ -80,7 +86,7 @@ export class ThinkTagSplitter {
         return this.take(lead, out);
       }
       this.state = 'answer';
-      out.content += seen;
+      out.content += lead;
       return;
     }
     if (this.state === 'thinking') {
