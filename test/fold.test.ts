@@ -27,9 +27,13 @@ function sseEvents(body: Buffer): Buffer[] {
     .map((s) => Buffer.from(s));
 }
 
-/** Index of the first event that carries answer text (each SSE event is decoded on its own). */
+/**
+ * Index of the event at which answer text first appears: the recording read up to and including it. Read whole,
+ * not event by event, because whether text is answer or thinking depends on what came before (a </think> in an
+ * earlier event, the opening <think> that a think_tags: open template never sends).
+ */
 function firstContentEvent(f: WireFixture, events: Buffer[]): number {
-  const i = events.findIndex((e) => decodedText(f.api, e).content.length > 0);
+  const i = events.findIndex((_, n) => decodedText(f, Buffer.concat(events.slice(0, n + 1))).content.length > 0);
   if (i < 0) throw new Error(`${f.file}: no answer text`);
   return i;
 }

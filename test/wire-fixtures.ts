@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createAdapter } from '../src/providers/index.js';
+import type { ThinkTags } from '../src/providers/think-tags.js';
 import type { ProviderAdapter, Usage } from '../src/providers/types.js';
 
 /** Recorded wire data (test/fixtures/wire/index.json): what each file is, where it came from, what it shows. */
@@ -20,6 +21,8 @@ export interface WireFixture {
   source: Record<string, unknown>;
   how: string;
   shows: string;
+  /** Provider settings the recording needs, as providers.yaml would set them (think_tags: open for a chat template that opens <think> itself). */
+  settings?: { thinkTags?: ThinkTags };
   expect: {
     finish?: string;
     /** The provider's own finish/stop reason word. */
@@ -150,11 +153,12 @@ export async function replayServer(
  * reasoning or reasoning_details, Anthropic text/thinking deltas).
  */
 export function recordedText(f: WireFixture): { content: string; reasoning: string } {
-  return decodedText(f.api, wireBody(f));
+  return decodedText(f, wireBody(f));
 }
 
-/** recordedText of any part of a recorded body (e.g. the events before the first answer text). */
-export function decodedText(api: WireFixture['api'], body: Buffer | string): { content: string; reasoning: string } {
+/** recordedText of any part of a recorded body (e.g. the events up to the first answer text). */
+export function decodedText(f: Pick<WireFixture, 'api' | 'settings'>, body: Buffer | string): { content: string; reasoning: string } {
+  const api = f.api;
   let content = '';
   let reasoning = '';
   for (const o of dataObjects(body)) {
@@ -179,8 +183,14 @@ export function decodedText(api: WireFixture['api'], body: Buffer | string): { c
     else if (Array.isArray(d.reasoning_details)) for (const r of d.reasoning_details as { text: string }[]) reasoning += r.text;
   }
   if (api === 'anthropic') return { content, reasoning };
-  const tagged = leadingThink(content);
+  const tagged = taggedThink(content, f.settings?.thinkTags);
   return { content: tagged.content, reasoning: reasoning || tagged.reasoning };
+}
+
+/** The answer text read the way the recording's think_tags setting says (leading unless set). */
+function taggedThink(text: string, mode: ThinkTags = 'leading'): { content: string; reasoning: string } {
+  if (mode === 'off') return { reasoning: '', content: text };
+  return mode === 'open' ? openThink(text) : leadingThink(text);
 }
 
 /**
@@ -193,6 +203,16 @@ export function decodedText(api: WireFixture['api'], body: Buffer | string): { c
 export function leadingThink(text: string): { content: string; reasoning: string } {
   const m = /^(\s*)<think>([\s\S]*?)(?:<\/think>\s*|$)/.exec(text);
   return m ? { reasoning: m[2], content: m[1] + text.slice(m[0].length) } : { reasoning: '', content: text };
+}
+
+/**
+ * leadingThink's counterpart for a chat template that opened <think> in the prompt (think_tags: open; recorded:
+ * Qwen3-235B-A22B-Thinking-2507 on Cerebras and Together): everything before the first </think> is reasoning,
+ * an opening tag at the start included or not; no </think> at all is reasoning to the end.
+ */
+export function openThink(text: string): { content: string; reasoning: string } {
+  const m = /^\s*(?:<think>)?([\s\S]*?)(?:<\/think>\s*|$)/.exec(text)!;
+  return { reasoning: m[1], content: text.slice(m[0].length) };
 }
 
 /**
@@ -209,7 +229,7 @@ export function recordedAnswer(f: WireFixture): { content: string; reasoning: st
   }
   const message = (o.choices as { message: Record<string, unknown> }[])[0].message;
   const reasoning = typeof message.reasoning_content === 'string' ? message.reasoning_content : typeof message.reasoning === 'string' ? message.reasoning : '';
-  const tagged = leadingThink(typeof message.content === 'string' ? message.content : '');
+  const tagged = taggedThink(typeof message.content === 'string' ? message.content : '', f.settings?.thinkTags);
   return { content: tagged.content, reasoning: reasoning || tagged.reasoning, toolCalls: Array.isArray(message.tool_calls) ? message.tool_calls.length : 0 };
 }
 
@@ -224,5 +244,6 @@ export function recordingAdapter(f: WireFixture, baseUrl: string): ProviderAdapt
     headers: {},
     params: {},
     timeouts: { connectMs: 2000, firstTokenMs: 10_000, idleMs: 10_000, totalMs: 20_000 },
+    thinkTags: f.settings?.thinkTags,
   });
 }
