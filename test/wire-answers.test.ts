@@ -30,7 +30,7 @@ async function answer(f: WireFixture): Promise<ProviderEvent[]> {
 const text = (events: ProviderEvent[], type: 'content_delta' | 'reasoning_delta') => events.map((e) => (e.type === type ? e.text : '')).join('');
 
 it('every dialect the adapters speak has a recorded non-streamed answer', () => {
-  expect(new Set(ANSWERS.map((f) => f.provider))).toEqual(new Set(['openai', 'anthropic', 'deepseek', 'groq', 'mistral', 'qwen', 'openrouter', 'perplexity', 'gemini', 'xai', 'moonshot', 'minimax', 'azure', 'cerebras', 'together']));
+  expect(new Set(ANSWERS.map((f) => f.provider))).toEqual(new Set(['openai', 'anthropic', 'deepseek', 'groq', 'mistral', 'qwen', 'openrouter', 'perplexity', 'gemini', 'xai', 'moonshot', 'minimax', 'azure', 'cerebras', 'together', 'huggingface', 'llamacpp']));
   for (const f of ANSWERS) expect(f.handwritten, f.file).toBe(false);
 });
 
