@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { splitThinkTags, ThinkTagSplitter, type ThinkTags } from '../src/providers/think-tags.js';
 import { run } from './cli-helpers.js';
-import { FIXTURES, leadingThink, rawBytes, recordedText, replayServer, wireBody } from './wire-fixtures.js';
+import { FIXTURES, leadingThink, openThink, rawBytes, recordedText, replayServer, wireBody, type WireFixture } from './wire-fixtures.js';
 
 // MiniMax-M2.x writes its thinking into the answer text between <think> tags unless asked for reasoning_split
 // (docs/providers.md §4a). The evidence is MiniMax's own traffic: GoModel's production captures of a streamed
@@ -87,6 +87,53 @@ describe('the <think> splitter against the recorded MiniMax-M2.7 content', () =>
   });
 });
 
+// The same check on every other recording with tags in its content, from servers that run a model without a
+// reasoning parser (test/fixtures/wire/index.json): Qwen3 on the Hugging Face router and on Groq, Perplexity's
+// sonar-reasoning-pro, llama.cpp's empty block, and the think_tags: open case, Qwen3-235B-A22B-Thinking-2507 on
+// Cerebras and Together, whose content starts inside the thinking and has only the closing tag.
+/** The content a recording carries, tags and all: the streamed deltas joined, or the answer's message. */
+function taggedContent(f: WireFixture): string {
+  if (f.kind === 'stream') return rawContent(wireBody(f).toString());
+  const message = (JSON.parse(rawBytes(f).toString()) as { choices?: { message?: { content?: unknown } }[] }).choices?.[0]?.message;
+  return typeof message?.content === 'string' ? message.content : '';
+}
+const TAGGED = FIXTURES.filter((f) => f.api === 'openai' && (f.kind === 'stream' || f.kind === 'answer') && !f.file.startsWith('minimax/') && taggedContent(f).includes('</think>'));
+
+describe('the <think> splitter against the other recorded servers', () => {
+  it('the recordings are here: both modes, the open ones without an opening tag, an empty block', () => {
+    const open = TAGGED.filter((f) => f.settings?.thinkTags === 'open');
+    expect(open.map((f) => f.file).sort()).toEqual([
+      'cerebras/genai-qwen3-235b-thinking-2507-open.json',
+      'cerebras/genai-qwen3-235b-thinking-2507-open.sse',
+      'together/genai-qwen3-235b-thinking-2507-open.json',
+      'together/genai-qwen3-235b-thinking-2507-open.sse',
+    ]);
+    for (const f of open) expect(taggedContent(f), f.file).not.toContain('<think>');
+    for (const f of TAGGED.filter((x) => !x.settings)) expect(taggedContent(f).startsWith('<think>'), f.file).toBe(true);
+    expect(TAGGED.filter((f) => /^<think>\s*<\/think>/.test(taggedContent(f))).map((f) => f.file)).toEqual(['llamacpp/solofox-blog-llama-server-b6176-empty-think.json']);
+  });
+
+  describe.each(TAGGED.map((f) => [f.file, f] as const))('%s', (_file, f) => {
+    const mode = f.settings?.thinkTags === 'open' ? 'open' : 'leading';
+    const content = taggedContent(f);
+    const want = mode === 'open' ? openThink(content) : leadingThink(content);
+
+    it(`${mode}: the whole-text reading parts thinking and answer at the closing tag`, () => {
+      expect(want.reasoning + '</think>').toBe(content.slice(mode === 'leading' ? '<think>'.length : 0, content.indexOf('</think>') + '</think>'.length));
+      expect(want.content).toBe(content.slice(content.indexOf('</think>') + '</think>'.length).trimStart());
+    });
+
+    it(`${mode}: the streaming splitter gives that reading at every two-piece cut and at many small cuts`, () => {
+      for (let cut = 0; cut <= content.length; cut++) {
+        const got = streamed([content.slice(0, cut), content.slice(cut)], mode);
+        if (got.reasoning !== want.reasoning || got.content !== want.content) throw new Error(`split at ${cut}: ${JSON.stringify(got).slice(0, 200)}`);
+      }
+      for (let seed = 1; seed <= 200; seed++) expect(streamed(randomPieces(content, seed), mode), `seed ${seed}`).toEqual(want);
+      expect(splitThinkTags(content, mode)).toEqual(want);
+    });
+  });
+});
+
 // Hand-written cases (labelled so): the edges the recordings do not show.
 describe('the <think> splitter at its edges (hand-written inputs)', () => {
   it.each([
@@ -145,12 +192,15 @@ const thinkingOnly = (() => {
 // Derived from the M2.7 recording (labelled): the opening "<think>\n" removed, as a model whose chat template
 // opened the block in the prompt streams it (DeepSeek-R1 distills, QwQ).
 const templateOpened = m27Raw.replace('"content":"<think>\\n', '"content":"');
+// Recorded (maruel/genai): Qwen3-235B-A22B-Thinking-2507 on Cerebras, a template-opened block from a live server.
+const cerebrasOpen = FIXTURES.find((f) => f.file === 'cerebras/genai-qwen3-235b-thinking-2507-open.sse')!;
 
 const server = await replayServer({
   minimax: { status: 200, contentType: 'text/event-stream', body: Buffer.from(m27Raw) },
   thinker: { status: 200, contentType: 'text/event-stream', body: Buffer.from(thinkingOnly) },
   opened: { status: 200, contentType: 'text/event-stream', body: Buffer.from(templateOpened) },
   good: { status: 200, contentType: 'text/event-stream', body: wireBody(mistral) },
+  cerebras: { status: 200, contentType: 'text/event-stream', body: wireBody(cerebrasOpen) },
 });
 afterAll(() => server.close());
 
@@ -166,6 +216,8 @@ function config(extra = ''): { config: string; env: NodeJS.ProcessEnv } {
   opened: { api: openai, base_url: "${server.url('opened')}", model: deepseek-r1-distill, think_tags: open }
   opened_default: { api: openai, base_url: "${server.url('opened')}", model: deepseek-r1-distill }
   good: { api: openai, base_url: "${server.url('good')}", model: mistral-small-latest }
+  cerebras: { api: openai, base_url: "${server.url('cerebras')}", model: qwen-3-235b-a22b-thinking-2507, think_tags: open }
+  cerebras_default: { api: openai, base_url: "${server.url('cerebras')}", model: qwen-3-235b-a22b-thinking-2507 }
 ${extra}chains:
   default: [thinker, good]
 `,
@@ -211,6 +263,17 @@ describe('ask and bench read MiniMax’s thinking as reasoning', () => {
     const leading = await run(['ask', '--config', c.config, '--provider', 'opened_default', '--no-cache', 'Prove it.'], { env: c.env });
     expect(leading.code).toBe(0);
     expect(leading.stdout).toContain('</think>');
+  });
+
+  it('open, on the recorded Cerebras stream: ask prints the one-word answer; left at leading, the thinking and the tag', async () => {
+    const c = config();
+    const recorded = rawContent(wireBody(cerebrasOpen).toString());
+    const open = await run(['ask', '--config', c.config, '--provider', 'cerebras', '--no-cache', 'Say hello.'], { env: c.env });
+    expect(open.code).toBe(0);
+    expect(open.stdout.trim()).toBe('Hello');
+    const leading = await run(['ask', '--config', c.config, '--provider', 'cerebras_default', '--no-cache', 'Say hello.'], { env: c.env });
+    expect(leading.code).toBe(0);
+    expect(leading.stdout.trim()).toBe(recorded.trim());
   });
 
   it('bench counts the thinking-only answer as an error and the tagged one as ok', async () => {

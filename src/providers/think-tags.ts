@@ -2,14 +2,16 @@
  * Reasoning written into the answer text between `<think>` and `</think>`, as models served without a
  * reasoning parser send it: MiniMax-M2.x on its OpenAI-compatible endpoint unless asked for
  * `reasoning_split` (recorded: minimax/gomodel-prod-m27-stream.sse, minimax/gomodel-prod-m2-length.json),
- * DeepSeek-R1 and Qwen3 on vLLM, SGLang or llama.cpp without one. Left in the content, the chain of thought
+ * DeepSeek-R1 and Qwen3 on vLLM, SGLang or llama.cpp without one (recorded by maruel/genai: Qwen3 on Groq and the
+ * Hugging Face router, Perplexity's sonar-reasoning-pro; test/fixtures/wire/index.json). Left in the content, the chain of thought
  * would be printed and cached as the answer, and an answer that never got past its thinking would pass for one.
  *
  * providers.yaml `think_tags` (api: openai) says how the content is read:
  * - `leading` (default): a `<think>` block at the very start of the content (after blank space) is reasoning,
  *   the text after `</think>` the answer. A `<think>` anywhere else is the answer's own text.
  * - `open`: the content starts inside the thinking, because the model's chat template opened `<think>` in the
- *   prompt (DeepSeek-R1 distills, QwQ): everything before the first `</think>` is reasoning.
+ *   prompt (DeepSeek-R1 distills, QwQ, Qwen3-235B-A22B-Thinking-2507 as Cerebras and Together served it:
+ *   cerebras/ and together/genai-qwen3-235b-thinking-2507-open.*): everything before the first `</think>` is reasoning.
  * - `off`: the content is the answer, tags and all.
  *
  * The text comes in pieces and a tag may be split across two of them (`<thi` + `nk>`), so a piece that might
