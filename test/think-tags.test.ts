@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { splitThinkTags, ThinkTagSplitter, type ThinkTags } from '../src/providers/think-tags.js';
+import { defaultThinkTags, splitThinkTags, ThinkTagSplitter, type ThinkTags } from '../src/providers/think-tags.js';
 import { run } from './cli-helpers.js';
 import { FIXTURES, leadingThink, openThink, rawBytes, recordedText, replayServer, wireBody, type WireFixture } from './wire-fixtures.js';
 
@@ -161,6 +161,22 @@ describe('the <think> splitter at its edges (hand-written inputs)', () => {
     expect(new ThinkTagSplitter('open').push('\n')).toEqual({ reasoning: '\n', content: '' });
   });
 
+  it('the default reading by model name: open only for Qwen3 Thinking-2507 models, in any host’s spelling', () => {
+    expect(['Qwen/Qwen3-235B-A22B-Thinking-2507', 'qwen-3-235b-a22b-thinking-2507', 'qwen/qwen3-30b-a3b-thinking-2507', 'Qwen3-4B-Thinking-2507-FP8'].map(defaultThinkTags)).toEqual(['open', 'open', 'open', 'open']);
+    expect(['MiniMax-M2.7', 'Qwen/Qwen3-235B-A22B-Instruct-2507', 'qwen3-32b', 'deepseek-r1', 'gpt-5.4-mini'].map(defaultThinkTags)).toEqual(['leading', 'leading', 'leading', 'leading', 'leading']);
+  });
+
+  it('open turns leading when the server sends reasoning in a field of its own before any content', () => {
+    const s = new ThinkTagSplitter('open');
+    s.structuredReasoning();
+    expect(s.reading).toBe('leading');
+    expect(s.push('The answer.')).toEqual({ reasoning: '', content: 'The answer.' });
+    const late = new ThinkTagSplitter('open');
+    expect(late.push('thinking')).toEqual({ reasoning: 'thinking', content: '' });
+    late.structuredReasoning();
+    expect(late.reading).toBe('open');
+  });
+
   it('off leaves the content as sent', () => {
     expect(splitThinkTags('<think>x</think>y', 'off')).toEqual({ reasoning: '', content: '<think>x</think>y' });
   });
@@ -194,6 +210,7 @@ const thinkingOnly = (() => {
 const templateOpened = m27Raw.replace('"content":"<think>\\n', '"content":"');
 // Recorded (maruel/genai): Qwen3-235B-A22B-Thinking-2507 on Cerebras, a template-opened block from a live server.
 const cerebrasOpen = FIXTURES.find((f) => f.file === 'cerebras/genai-qwen3-235b-thinking-2507-open.sse')!;
+const deepseekReasoning = FIXTURES.find((f) => f.file === 'deepseek/vercel-deepseek-reasoning.chunks.txt')!;
 
 const server = await replayServer({
   minimax: { status: 200, contentType: 'text/event-stream', body: Buffer.from(m27Raw) },
@@ -201,6 +218,7 @@ const server = await replayServer({
   opened: { status: 200, contentType: 'text/event-stream', body: Buffer.from(templateOpened) },
   good: { status: 200, contentType: 'text/event-stream', body: wireBody(mistral) },
   cerebras: { status: 200, contentType: 'text/event-stream', body: wireBody(cerebrasOpen) },
+  parsed: { status: 200, contentType: 'text/event-stream', body: wireBody(deepseekReasoning) },
 });
 afterAll(() => server.close());
 
@@ -218,6 +236,9 @@ function config(extra = ''): { config: string; env: NodeJS.ProcessEnv } {
   good: { api: openai, base_url: "${server.url('good')}", model: mistral-small-latest }
   cerebras: { api: openai, base_url: "${server.url('cerebras')}", model: qwen-3-235b-a22b-thinking-2507, think_tags: open }
   cerebras_default: { api: openai, base_url: "${server.url('cerebras')}", model: qwen-3-235b-a22b-thinking-2507 }
+  cerebras_leading: { api: openai, base_url: "${server.url('cerebras')}", model: qwen-3-235b-a22b-thinking-2507, think_tags: leading }
+  parsed: { api: openai, base_url: "${server.url('parsed')}", model: Qwen/Qwen3-235B-A22B-Thinking-2507 }
+  untagged: { api: openai, base_url: "${server.url('good')}", model: Qwen/Qwen3-30B-A3B-Thinking-2507 }
 ${extra}chains:
   default: [thinker, good]
 `,
@@ -265,15 +286,36 @@ describe('ask and bench read MiniMax’s thinking as reasoning', () => {
     expect(leading.stdout).toContain('</think>');
   });
 
-  it('open, on the recorded Cerebras stream: ask prints the one-word answer; left at leading, the thinking and the tag', async () => {
+  it('open, on the recorded Cerebras stream: ask prints the one-word answer, by default for a Thinking-2507 model; set to leading, the thinking and the tag', async () => {
     const c = config();
     const recorded = rawContent(wireBody(cerebrasOpen).toString());
-    const open = await run(['ask', '--config', c.config, '--provider', 'cerebras', '--no-cache', 'Say hello.'], { env: c.env });
-    expect(open.code).toBe(0);
-    expect(open.stdout.trim()).toBe('Hello');
-    const leading = await run(['ask', '--config', c.config, '--provider', 'cerebras_default', '--no-cache', 'Say hello.'], { env: c.env });
+    for (const provider of ['cerebras', 'cerebras_default']) {
+      const open = await run(['ask', '--config', c.config, '--provider', provider, '--no-cache', 'Say hello.'], { env: c.env });
+      expect(open.code, provider).toBe(0);
+      expect(open.stdout.trim(), provider).toBe('Hello');
+    }
+    const leading = await run(['ask', '--config', c.config, '--provider', 'cerebras_leading', '--no-cache', 'Say hello.'], { env: c.env });
     expect(leading.code).toBe(0);
     expect(leading.stdout.trim()).toBe(recorded.trim());
+  });
+
+  // The recorded DeepSeek reasoning stream (reasoning_content, then content), under a Thinking-2507 name: a
+  // server that parses the thinking out itself. The open default must not take its answer for thinking.
+  it('a Thinking-2507 model whose server sends reasoning_content first: the content is the answer', async () => {
+    const c = config();
+    const r = await run(['ask', '--config', c.config, '--provider', 'parsed', '--no-cache', 'Say hello.'], { env: c.env });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(recordedText(deepseekReasoning).content.trim());
+  });
+
+  it('a Thinking-2507 model whose server sent neither tags nor a reasoning field: empty, and the message says what to set', async () => {
+    const c = config();
+    const r = await run(['ask', '--config', c.config, '--provider', 'untagged', '--no-cache', '--json', 'Say hello.'], { env: c.env });
+    expect(r.code).not.toBe(0);
+    const out = JSON.parse(r.stdout) as { attempts: { error_class: string | null; error_message: string | null }[] };
+    expect(out.attempts[0].error_class).toBe('empty_response');
+    expect(out.attempts[0].error_message).toContain('think_tags is open by default for Qwen/Qwen3-30B-A3B-Thinking-2507');
+    expect(out.attempts[0].error_message).toContain('set think_tags: leading on it in providers.yaml');
   });
 
   it('bench counts the thinking-only answer as an error and the tagged one as ok', async () => {

@@ -18,6 +18,8 @@ export interface AnswerSeen {
    * budget spent on thinking shows only here (recorded: openai/genai-gpt-5.6-luna-length-hidden-reasoning.json).
    */
   reasoningTokens: number;
+  /** What to try when the answer turns out empty, added to its message (think-tags.ts: an `open` reading that never saw `</think>`). */
+  hint?: string;
 }
 
 export const nothingSeen = (): AnswerSeen => ({ contentChars: 0, visible: false, toolCalls: 0, reasoningChars: 0, reasoningTokens: 0 });
@@ -49,6 +51,6 @@ export function emptyAnswerError(provider: string, seen: AnswerSeen, rawFinish: 
     status: 200,
     // Told apart by code: the model is alive and thinking, which `health` counts as healthy.
     providerCode: budgetWentToReasoning ? REASONING_BUDGET_SPENT : undefined,
-    message: `${provider}: empty answer with finish_reason "${rawFinish}": ${why}`,
+    message: `${provider}: empty answer with finish_reason "${rawFinish}": ${why}${seen.hint ? `; ${seen.hint}` : ''}`,
   });
 }

@@ -5,7 +5,7 @@ import { httpError } from './classify.js';
 import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
 import type { SseEvent } from './sse.js';
 import { defaultEffortForm, effortFor, openaiEffortFor, type ThinkingForm } from './reasoning.js';
-import { splitThinkTags, ThinkTagSplitter, type SplitText, type ThinkTags } from './think-tags.js';
+import { defaultThinkTags, splitThinkTags, ThinkTagSplitter, type SplitText, type ThinkTags } from './think-tags.js';
 import type { ChatRequest, FinishReason, Generation, RequestRefusal, Usage } from './types.js';
 
 /**
@@ -73,12 +73,12 @@ export class OpenAIAdapter extends HttpAdapter {
   }
 
   protected streamDecoder(emit: Emit): StreamDecoder {
-    return new OpenAIStreamDecoder(this.name, emit, this.thinkTags);
+    return new OpenAIStreamDecoder(this.name, emit, this.thinkTags, this.settings.thinkTags === undefined, this.settings.model);
   }
 
-  /** How `<think>` tags in the content are read (think-tags.ts): `leading` unless providers.yaml says otherwise. */
+  /** How `<think>` tags in the content are read (think-tags.ts): providers.yaml's think_tags, else by the model's name. */
   private get thinkTags(): ThinkTags {
-    return this.settings.thinkTags ?? 'leading';
+    return this.settings.thinkTags ?? defaultThinkTags(this.settings.model);
   }
 
   protected decodeBody(body: unknown, emit: Emit): void {
@@ -91,8 +91,10 @@ export class OpenAIAdapter extends HttpAdapter {
       return emit({ type: 'error', error: malformed(this.name, 'response has no choices[0].message') });
     }
     const parts = contentParts(message.content);
-    const tagged = splitThinkTags(parts.text, this.thinkTags);
-    const reasoning = reasoningText(message) + parts.reasoning || tagged.reasoning;
+    const fieldReasoning = reasoningText(message) + parts.reasoning;
+    // Reasoning in a field of its own: the server parsed the thinking out, so the content is the answer.
+    const tagged = splitThinkTags(parts.text, fieldReasoning && this.thinkTags === 'open' ? 'leading' : this.thinkTags);
+    const reasoning = fieldReasoning || tagged.reasoning;
     if (reasoning) emit({ type: 'reasoning_delta', text: reasoning });
     if (tagged.content) emit({ type: 'content_delta', text: tagged.content });
     const usage = readUsage(o.usage) ?? readUsage(choice.usage);
@@ -100,6 +102,7 @@ export class OpenAIAdapter extends HttpAdapter {
     const raw = typeof choice.finish_reason === 'string' ? choice.finish_reason : 'stop';
     const seen: AnswerSeen = { ...nothingSeen(), toolCalls: toolCallCount(message), reasoningChars: reasoning.length, reasoningTokens: usage?.reasoningTokens ?? 0 };
     noteContent(seen, tagged.content);
+    if (this.thinkTags === 'open' && !fieldReasoning && tagged.reasoning && !tagged.content) seen.hint = openHint(this.settings.thinkTags === undefined, this.settings.model, parts.text.includes('</think>'));
     finishOrError(this.name, raw, typeof o.model === 'string' ? o.model : undefined, seen, emit, typeof o.id === 'string' && o.id ? o.id : undefined);
   }
 }
@@ -119,6 +122,9 @@ class OpenAIStreamDecoder implements StreamDecoder {
     private readonly provider: string,
     private readonly emit: Emit,
     thinkTags: ThinkTags,
+    /** think_tags came from the model's name, not from providers.yaml (for the hint of an empty answer). */
+    private readonly tagsByDefault: boolean,
+    private readonly configuredModel: string,
   ) {
     this.tags = thinkTags === 'off' ? undefined : new ThinkTagSplitter(thinkTags);
   }
@@ -181,7 +187,9 @@ class OpenAIStreamDecoder implements StreamDecoder {
       // Mistral's Magistral streams content as typed parts: [{type:"thinking",thinking:[{type:"text",text}]}], [{type:"text",text}].
       const parts = contentParts(delta.content);
       this.text += parts.text;
-      this.emitText(reasoningText(delta) + parts.reasoning, this.split(parts.text));
+      const fieldReasoning = reasoningText(delta) + parts.reasoning;
+      if (fieldReasoning) this.tags?.structuredReasoning();
+      this.emitText(fieldReasoning, this.split(parts.text));
       this.seen.toolCalls += toolCallCount(delta);
     } else {
       // MiniMax's native API ended with an object:"chat.completion" frame whose message repeats the whole
@@ -208,7 +216,10 @@ class OpenAIStreamDecoder implements StreamDecoder {
    */
   end(clean: boolean): void {
     // Text held back as a possible tag is what it looked like: the stream has no more to show.
-    if (this.tags) this.emitText('', this.tags.flush());
+    if (this.tags) {
+      this.emitText('', this.tags.flush());
+      if (this.tags.reading === 'open' && !this.tags.closed && !this.seen.visible) this.seen.hint = openHint(this.tagsByDefault, this.configuredModel, false);
+    }
     if (this.finishRaw === undefined || !clean) {
       const missing = [!clean ? 'the connection closed mid-event' : undefined, this.finishRaw === undefined ? 'no finish_reason' : undefined].filter(Boolean);
       return this.emit({
@@ -241,6 +252,13 @@ const FINISH: Record<string, FinishReason> = {
   image_prohibited_content: 'content_filter',
   image_recitation: 'content_filter',
 };
+
+/** What to try when an `open` reading took a whole answer for thinking: its server sent no `</think>`. */
+function openHint(byDefault: boolean, model: string, closed: boolean): string | undefined {
+  if (closed) return undefined;
+  const why = byDefault ? `think_tags is open by default for ${serverText(model, 80)}, whose template opens <think>` : 'think_tags: open';
+  return `${why}, so everything before a </think> is thinking, and none came; if this provider's server takes the thinking out of the text, set think_tags: leading on it in providers.yaml`;
+}
 
 function finishOrError(provider: string, raw: string, model: string | undefined, seen: AnswerSeen, emit: Emit, responseId: string | undefined): void {
   // DeepSeek ends a stream with finish_reason "insufficient_system_resource" when it runs out of capacity

@@ -12,6 +12,9 @@
  * - `open`: the content starts inside the thinking, because the model's chat template opened `<think>` in the
  *   prompt (DeepSeek-R1 distills, QwQ, Qwen3-235B-A22B-Thinking-2507 as Cerebras and Together served it:
  *   cerebras/ and together/genai-qwen3-235b-thinking-2507-open.*): everything before the first `</think>` is reasoning.
+ *   The default for Qwen3's Thinking-2507 models, whose model card says their template always opens the block
+ *   (defaultThinkTags). A server that parses the thinking out itself sends it in a field of its own first
+ *   (reasoning_content): seen before any content, it shows the content is the answer (structuredReasoning).
  * - `off`: the content is the answer, tags and all.
  *
  * The text comes in pieces and a tag may be split across two of them (`<thi` + `nk>`), so a piece that might
@@ -22,6 +25,16 @@
 export type ThinkTags = 'leading' | 'open' | 'off';
 
 export const THINK_TAG_MODES: readonly ThinkTags[] = ['leading', 'open', 'off'];
+
+/**
+ * think_tags when providers.yaml does not set it: `open` for Qwen3's Thinking-2507 models (Qwen3-235B-A22B-,
+ * Qwen3-30B-A3B-, Qwen3-4B-Thinking-2507, under any host's spelling: qwen-3-235b-a22b-thinking-2507 on
+ * Cerebras), whose chat template "automatically includes <think>", so that "it is normal for the model's output
+ * to contain only </think>" (their Hugging Face model cards; recorded on Cerebras and Together), else `leading`.
+ */
+export function defaultThinkTags(model: string): ThinkTags {
+  return /thinking-2507/i.test(model) ? 'open' : 'leading';
+}
 
 const OPEN = '<think>';
 const CLOSE = '</think>';
@@ -38,8 +51,23 @@ export class ThinkTagSplitter {
   private state: State = 'start';
   /** Text held back: a partial `<think>` at the start, a partial `</think>` while thinking. */
   private held = '';
+  /** A `</think>` came: the thinking ended in the text itself. */
+  closed = false;
 
-  constructor(private readonly mode: Exclude<ThinkTags, 'off'>) {}
+  constructor(private mode: Exclude<ThinkTags, 'off'>) {}
+
+  /** How the content is being read (`open` turns `leading` once the server shows it parses the thinking itself). */
+  get reading(): Exclude<ThinkTags, 'off'> {
+    return this.mode;
+  }
+
+  /**
+   * The server sent reasoning in a field of its own. Before any content, that means it parsed the thinking out
+   * of the text, so the content to come is the answer: an `open` reading would take all of it for thinking.
+   */
+  structuredReasoning(): void {
+    if (this.state === 'start' && this.held === '') this.mode = 'leading';
+  }
 
   /** The reasoning and answer text in `text`, as far as they can be told apart yet. */
   push(text: string): SplitText {
@@ -96,6 +124,7 @@ export class ThinkTagSplitter {
       const end = seen.indexOf(CLOSE);
       if (end >= 0) {
         this.held = '';
+        this.closed = true;
         out.reasoning += seen.slice(0, end);
         this.state = 'after';
         return this.take(seen.slice(end + CLOSE.length), out);
