@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, CONNECT_TIMEOUT, EXTRA_BYTES, SOCKET_CLOSED, type DispatchHandler } from '../src/providers/h1/agent.js';
 import { ResponseParser, type ResponseSink } from '../src/providers/h1/response-parser.js';
 import { createAdapter } from '../src/providers/index.js';
-import { tlsFailure } from '../src/providers/transport.js';
+import { tlsFailure, tlsSettled } from '../src/providers/transport.js';
 import { run } from './cli-helpers.js';
 import type { ChatRequest, ProviderAdapter, ProviderEvent } from '../src/providers/types.js';
 
@@ -628,6 +628,17 @@ describe('h1 agent: TLS', () => {
     await adapter.close();
     s.close();
     expect(last.error.message).toMatch(/^t: TLS failure: the server did not answer in TLS \(\w+\); check the port, and a local server that speaks plain HTTP takes an http:\/\/ base_url$/);
+    // The same every time: not worth a retry on this provider, still the provider's failure.
+    expect([last.error.errorClass, last.error.isRetryable]).toEqual(['network', false]);
+  });
+
+  it('a TLS failure that comes back the same is settled; a reset, a close, a timeout or a damaged record is not', () => {
+    for (const code of ['CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE']) {
+      expect([code, tlsSettled(code)]).toEqual([code, true]);
+    }
+    for (const code of ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC', 'ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR', 'EPROTO', 'OUT_OF_MEM']) {
+      expect([code, tlsSettled(code)]).toEqual([code, false]);
+    }
   });
 
   it('names each kind of TLS failure by what to fix', () => {

@@ -6,7 +6,7 @@ import { createServer as createNetServer, type AddressInfo, type Server } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from './cli-helpers.js';
+import { run, spawnEmulator, type SpawnedEmulator } from './cli-helpers.js';
 
 /**
  * TLS failures as a user meets them: `ask` and `health` against an https provider on loopback whose
@@ -81,17 +81,17 @@ afterAll(() => {
 
 let runs = 0;
 /** `ask` and `health --format json` against one provider `acme` at `baseUrl`, each with state of its own. */
-async function askAndHealth(baseUrl: string, env: NodeJS.ProcessEnv = {}, extra = '') {
+async function askAndHealth(baseUrl: string, env: NodeJS.ProcessEnv = {}, extra = '', askArgs = ['--retries', '0']) {
   const d = join(dir, `run${++runs}`);
   mkdirSync(d);
   const config = join(d, 'providers.yaml');
   writeFileSync(config, `providers:\n  acme: { api: openai, base_url: "${baseUrl}", model: m${extra} }\n`);
   const state = { XDG_STATE_HOME: join(d, 'state'), XDG_CACHE_HOME: join(d, 'cache'), NODE_EXTRA_CA_CERTS: '', ...env };
   const [ask, health] = await Promise.all([
-    run(['--config', config, 'ask', '--no-cache', '--retries', '0', 'hi'], { env: state }),
+    run(['--config', config, 'ask', '--no-cache', ...askArgs, 'hi'], { env: state }),
     run(['--config', config, 'health', 'acme', '--format', 'json'], { env: { ...state, XDG_STATE_HOME: join(d, 'state-health') } }),
   ]);
-  return { ask, health, report: JSON.parse(health.stdout) as { ok: boolean; providers: { healthy: boolean; error_class: string; error_message: string }[]; failures: string[] } };
+  return { ask, health, report: JSON.parse(health?.stdout ?? '{"providers":[]}') as { ok: boolean; providers: { healthy: boolean; error_class: string; error_message: string }[]; failures: string[] } };
 }
 
 /** Both commands fail with exit 1, the one message, on one line, without a stack trace; health says the provider is down for it. */
@@ -225,6 +225,107 @@ describe('TLS failures through ask and health, judged by openssl', () => {
     await expectFailure(`https://localhost:${port}/v1`, "acme: TLS failure: the server's TLS is too old (ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION): it offers no version Node accepts (TLS 1.2 and 1.3); the server must be upgraded", { NODE_EXTRA_CA_CERTS: file('ca.pem') });
   }, 30_000);
 }, 60_000);
+
+describe('a TLS failure that comes back the same every time falls over at once; a reset handshake is retried', () => {
+  /** The provider that answers after the bad one: a plain HTTP server on loopback. */
+  let good = 0;
+  let emulator: SpawnedEmulator | undefined;
+  beforeAll(async () => {
+    good = await listen(createHttpServer(answer));
+  });
+  afterAll(async () => {
+    await emulator?.close();
+  });
+
+  /**
+   * `ask --json` through a chain [bad, good] that retries the same provider first (`retry_same_first`,
+   * so a retryable failure would be asked again at once, up to --retries 2), `health bad`, and the breaker
+   * record ask left. `withHealth: false` leaves health out, for a server that counts its connections.
+   */
+  async function askChain(badUrl: string, env: NodeJS.ProcessEnv = {}, withHealth = true) {
+    const d = join(dir, `chain${++runs}`);
+    mkdirSync(d);
+    const config = join(d, 'providers.yaml');
+    writeFileSync(
+      config,
+      `providers:\n  bad: { api: openai, base_url: "${badUrl}", model: m }\n  good: { api: openai, base_url: "http://127.0.0.1:${good}/v1", model: m }\nchains:\n  default: { providers: [bad, good], retry_same_first: true }\n`,
+    );
+    const state = { XDG_STATE_HOME: join(d, 'state'), XDG_CACHE_HOME: join(d, 'cache'), NODE_EXTRA_CA_CERTS: '', NODE_OPTIONS: '', ...env };
+    const [ask, health] = await Promise.all([
+      run(['--config', config, 'ask', '--no-cache', '--json', '--retries', '2', 'hi'], { env: state }),
+      withHealth ? run(['--config', config, 'health', 'bad', '--format', 'json'], { env: { ...state, XDG_STATE_HOME: join(d, 'state-health') } }) : undefined,
+    ]);
+    const breakers = await run(['--config', config, 'breaker', 'show'], { env: state });
+    type Attempt = { provider: string; decision: string; error_message: string | null };
+    return { ask, health, breakers: breakers.stdout, result: JSON.parse(ask.stdout) as { content: string; attempts: Attempt[] }, report: JSON.parse(health?.stdout ?? '{"providers":[]}') as { providers: { healthy: boolean; error_message: string }[] } };
+  }
+
+  /** One attempt on bad, its message the one line, then good's answer; health says the same; the breaker counted it. */
+  async function expectFallover(badUrl: string, message: string | RegExp, env: NodeJS.ProcessEnv = {}) {
+    const { ask, health, breakers, result, report } = await askChain(badUrl, env);
+    expect(ask.code).toBe(0);
+    if (!health) throw new Error('health did not run');
+    expect(result.attempts.map((a) => [a.provider, a.decision])).toEqual([
+      ['bad', 'fallover'],
+      ['good', 'success'],
+    ]);
+    expect(result.content).toBe('through TLS');
+    const said = result.attempts[0].error_message!;
+    expect(said).toMatch(message);
+    expect(said).not.toContain('\n');
+    expect(said).not.toMatch(/SSL routines|\.c:\d+/);
+    expect(health.code).toBe(1);
+    expect(health.stderr).not.toMatch(/^\s+at /m);
+    expect(report.providers[0].healthy).toBe(false);
+    expect(report.providers[0].error_message).toBe(said);
+    expect(breakers).toMatch(/^\s+bad\s+closed \(1 failed\)/m);
+    return said;
+  }
+
+  it('certificate failures (self-signed, untrusted CA, expired, another name): one attempt, then the next provider', async () => {
+    const self = await httpsServer('self.key', 'self.pem');
+    const said = await expectFallover(`https://localhost:${self}/v1`, "bad: TLS failure: the server's certificate is self-signed, so not trusted (DEPTH_ZERO_SELF_SIGNED_CERT); if it is yours, add it to NODE_EXTRA_CA_CERTS");
+    // Alone (the last live option, where a fast failure is retried), it is not asked again either.
+    const alone = await askAndHealth(`https://localhost:${self}/v1`, {}, '', ['--json', '--retries', '2']);
+    const attempts = (JSON.parse(alone.ask.stdout) as { attempts: { decision: string; error_message: string }[] }).attempts;
+    expect(attempts.map((a) => [a.decision, a.error_message])).toEqual([['stop', said.replace(/^bad:/, 'acme:')]]);
+    const leaf = await httpsServer('leaf.key', 'leaf.pem');
+    await expectFallover(`https://localhost:${leaf}/v1`, /^bad: TLS failure: the server's certificate is not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
+    const env = { NODE_EXTRA_CA_CERTS: file('ca.pem') };
+    const old = await httpsServer('old.key', 'old.pem');
+    await expectFallover(`https://localhost:${old}/v1`, /^bad: TLS failure: the server's certificate has expired \(CERT_HAS_EXPIRED\)/, env);
+    const other = await httpsServer('other.key', 'other.pem');
+    await expectFallover(`https://127.0.0.1:${other}/v1`, /^bad: TLS failure: the server's certificate is for example\.test, not 127\.0\.0\.1 \(ERR_TLS_CERT_ALTNAME_INVALID\)/, env);
+  });
+
+  it('an https base_url on the emulator, which speaks plain HTTP: says so once, then the next provider', async () => {
+    emulator = await spawnEmulator('default');
+    const plainUrl = emulator.baseUrl('deepseek');
+    expect(plainUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+    await expectFallover(plainUrl.replace(/^http:/, 'https:'), 'bad: TLS failure: the server did not answer in TLS (ERR_SSL_WRONG_VERSION_NUMBER); check the port, and a local server that speaks plain HTTP takes an http:// base_url');
+  });
+
+  it('a handshake reset once is retried on the same provider, which then answers', async () => {
+    // Node's own https server behind a listener that resets the first connection before any TLS byte.
+    const tls = createHttpsServer({ key: readFileSync(file('leaf.key')), cert: readFileSync(file('leaf.pem')) }, answer);
+    let connections = 0;
+    const flaky = await listen(
+      createNetServer((socket) => {
+        if (++connections === 1) socket.resetAndDestroy();
+        else tls.emit('connection', socket);
+      }),
+    );
+    const { ask, result } = await askChain(`https://localhost:${flaky}/v1`, { NODE_EXTRA_CA_CERTS: file('ca.pem') }, false);
+    expect(ask.code).toBe(0);
+    expect(result.attempts.map((a) => [a.provider, a.decision])).toEqual([
+      ['bad', 'retry'],
+      ['bad', 'success'],
+    ]);
+    expect(result.attempts[0].error_message).toMatch(/^bad: connection reset/);
+    expect(result.content).toBe('through TLS');
+    expect(connections).toBe(2);
+  });
+}, 90_000);
 
 /** `openssl s_server -www` with the trusted localhost certificate on a free loopback port, and what it logged. */
 async function opensslServer(args: string[]): Promise<{ port: number; log: () => string }> {

@@ -334,10 +334,13 @@ export function transportError(provider: string, e: unknown, clock: AttemptClock
   const hint = e instanceof H1Error ? e.hint : undefined;
   const what = `${kind[code] ?? tlsFailure(code, e) ?? text}${hint ? `; ${hint}` : ''}`;
   const where = errorAddress(e);
+  // A TLS failure that comes back identical on every attempt is not worth a retry's backoff on the same provider;
+  // it still counts against the provider's breaker and health (its class stays network).
+  const retryable = tlsSettled(code) ? false : undefined;
   if (proxy) {
-    return new ProviderError({ errorClass: 'network', provider, networkCode: code, atProxy, message: `${provider}: ${kind[code] ? `${what} at proxy` : `${what}; through proxy`} ${proxy.display} (from ${proxy.variable})` });
+    return new ProviderError({ errorClass: 'network', provider, networkCode: code, atProxy, retryable, message: `${provider}: ${kind[code] ? `${what} at proxy` : `${what}; through proxy`} ${proxy.display} (from ${proxy.variable})` });
   }
-  return new ProviderError({ errorClass: 'network', provider, networkCode: code, message: `${provider}: ${what}${where && kind[code] ? ` (${where})` : ''}` });
+  return new ProviderError({ errorClass: 'network', provider, networkCode: code, retryable, message: `${provider}: ${what}${where && kind[code] ? ` (${where})` : ''}` });
 }
 
 /**
@@ -373,6 +376,54 @@ export function tlsFailure(code: string, e?: unknown): string | undefined {
   if (code === 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION') return `TLS failure: the server's TLS is too old (${code}): it offers no version Node accepts (TLS 1.2 and 1.3); the server must be upgraded`;
   if (/CERT|TLS|SSL/i.test(code) || code === 'EPROTO') return `TLS failure (${code})`;
   return undefined;
+}
+
+/**
+ * Certificate verdicts (OpenSSL's verify codes as Node names them: the X509ErrorCode list in Node's
+ * src/crypto/crypto_common.cc, less OUT_OF_MEM; and Node's own host name check) and handshake refusals that come back identical on every attempt to the same server: its certificate, its
+ * TLS versions and its cipher suites do not change in the next second. A reset or a close during the
+ * handshake (ECONNRESET, a connect timeout) is not here: that can be transient.
+ */
+const SETTLED_TLS_CODES: ReadonlySet<string> = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_CRL',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CRL_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CRL_NOT_YET_VALID',
+  'CRL_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'ERROR_IN_CRL_LAST_UPDATE_FIELD',
+  'ERROR_IN_CRL_NEXT_UPDATE_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+  'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+  'ERR_SSL_UNSUPPORTED_PROTOCOL',
+  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+]);
+
+/** True when a TLS failure comes back the same on every attempt, so the chain falls over instead of retrying. */
+export function tlsSettled(code: string): boolean {
+  return SETTLED_TLS_CODES.has(code);
 }
 
 /** The most names a mismatch message lists: a certificate may carry hundreds. */
