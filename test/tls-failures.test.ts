@@ -305,6 +305,34 @@ describe('a TLS failure that comes back the same every time falls over at once; 
     await expectFallover(plainUrl.replace(/^http:/, 'https:'), 'bad: TLS failure: the server did not answer in TLS (ERR_SSL_WRONG_VERSION_NUMBER); check the port, and a local server that speaks plain HTTP takes an http:// base_url');
   });
 
+  it('TLS versions (openssl s_server): too old, chosen too old, and none shared under --tls-max-v1.2, each in words and not retried', async () => {
+    const env = { NODE_EXTRA_CA_CERTS: file('ca.pem') };
+    const tls11 = await opensslServer(['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']);
+    await expectFallover(`https://localhost:${tls11.port}/v1`, "bad: TLS failure: the server's TLS is too old (ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION): it offers no version Node accepts (TLS 1.2 and 1.3); the server must be upgraded", env);
+    // Without TLS 1.3's version list in the hello, openssl answers with TLS 1.1 itself, and Node refuses it.
+    await expectFallover(
+      `https://localhost:${tls11.port}/v1`,
+      "bad: TLS failure: the server's TLS is too old (ERR_SSL_UNSUPPORTED_PROTOCOL): it chose a version older than Node accepts (TLS 1.2); the server must be upgraded",
+      { ...env, NODE_OPTIONS: '--tls-max-v1.2' },
+    );
+    // A TLS 1.3-only server is not too old: the option that held Node to 1.2 is what to change.
+    const tls13 = await opensslServer(['-tls1_3']);
+    await expectFallover(
+      `https://localhost:${tls13.port}/v1`,
+      "bad: TLS failure: the server and this Node share no TLS version (ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION): Node offers only TLS 1.2, as --tls-max-v1.2 (NODE_OPTIONS or node's command line) limits it; remove that option, or the server must offer TLS 1.2",
+      { ...env, NODE_OPTIONS: '--tls-max-v1.2' },
+    );
+  }, 30_000);
+
+  it('no cipher suite in common, and a server that wants a client certificate: each in words, not retried', async () => {
+    const env = { NODE_EXTRA_CA_CERTS: file('ca.pem') };
+    // Node's default cipher list leaves CAMELLIA out.
+    const camellia = await opensslServer(['-tls1_2', '-cipher', 'CAMELLIA128-SHA']);
+    await expectFallover(`https://localhost:${camellia.port}/v1`, /^bad: TLS failure: the server refused the TLS handshake \(ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE\): it shares no cipher suite with Node, or it requires a client certificate/, env);
+    const mtls = await opensslServer(['-tls1_3', '-Verify', '1']);
+    await expectFallover(`https://localhost:${mtls.port}/v1`, 'bad: TLS failure: the server requires a client certificate (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED), which llm-fallback does not send; the server must accept clients without one', env);
+  }, 30_000);
+
   it('a handshake reset once is retried on the same provider, which then answers', async () => {
     // Node's own https server behind a listener that resets the first connection before any TLS byte.
     const tls = createHttpsServer({ key: readFileSync(file('leaf.key')), cert: readFileSync(file('leaf.pem')) }, answer);

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { DEFAULT_MAX_VERSION, DEFAULT_MIN_VERSION } from 'node:tls';
 import { Agent, CONNECT_TIMEOUT, EXTRA_BYTES, failedAtProxy, H1Error, PROXY_CONNECT, proxyOf, SOCKET_CLOSED } from './h1/agent.js';
 import { MALFORMED_RESPONSE } from './h1/response-parser.js';
 import { ContentCodingError } from './content-coding.js';
@@ -371,9 +372,19 @@ export function tlsFailure(code: string, e?: unknown): string | undefined {
     return `TLS failure: the server's certificate is not trusted (${code}); a private CA can be added with NODE_EXTRA_CA_CERTS`;
   }
   if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG/.test(code)) return `TLS failure: the server did not answer in TLS (${code}); check the port, and a local server that speaks plain HTTP takes an http:// base_url`;
-  // The server's alert when it offers no version Node speaks (1.2 and 1.3): an OpenSSL server limited to
-  // TLS 1.1 or 1.0 answers Node's hello so.
-  if (code === 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION') return `TLS failure: the server's TLS is too old (${code}): it offers no version Node accepts (TLS 1.2 and 1.3); the server must be upgraded`;
+  // The server's alert when it offers no version Node offers: an OpenSSL server limited to TLS 1.1 or 1.0
+  // answers Node's hello so, and a TLS 1.3-only server answers so a Node started with --tls-max-v1.2.
+  if (code === 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION') {
+    const limit = narrowedTlsVersions();
+    if (limit) return `TLS failure: the server and this Node share no TLS version (${code}): Node offers only ${clientTlsVersions()}, as ${limit} limits it; remove that option, or the server must offer ${clientTlsVersions()}`;
+    return `TLS failure: the server's TLS is too old (${code}): it offers no version Node accepts (${clientTlsVersions()}); the server must be upgraded`;
+  }
+  // The server chose an older version than Node allows: what a server that ignores TLS 1.3's version list
+  // does (openssl s_server -tls1_1 answers a hello without that list, as Node's with --tls-max-v1.2, so).
+  if (code === 'ERR_SSL_UNSUPPORTED_PROTOCOL') return `TLS failure: the server's TLS is too old (${code}): it chose a version older than Node accepts (${clientTlsVersions()}); the server must be upgraded`;
+  // OpenSSL's answer when no cipher suite is shared, or when a TLS 1.2 server wants a client certificate.
+  if (code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE') return `TLS failure: the server refused the TLS handshake (${code}): it shares no cipher suite with Node, or it requires a client certificate, which llm-fallback does not send; the server's TLS settings must change`;
+  if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED') return `TLS failure: the server requires a client certificate (${code}), which llm-fallback does not send; the server must accept clients without one`;
   if (/CERT|TLS|SSL/i.test(code) || code === 'EPROTO') return `TLS failure (${code})`;
   return undefined;
 }
@@ -424,6 +435,28 @@ const SETTLED_TLS_CODES: ReadonlySet<string> = new Set([
 /** True when a TLS failure comes back the same on every attempt, so the chain falls over instead of retrying. */
 export function tlsSettled(code: string): boolean {
   return SETTLED_TLS_CODES.has(code);
+}
+
+/** "TLSv1.2" → "1.2"; Node names TLS 1.0 "TLSv1". */
+const versionNumber = (name: string) => (name === 'TLSv1' ? '1.0' : name.replace(/^TLSv/, ''));
+
+/** The TLS versions this Node offers, in words: "TLS 1.2 and 1.3", "TLS 1.2", "TLS 1.0 to 1.3". */
+function clientTlsVersions(): string {
+  const [min, max] = [DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION].map(versionNumber);
+  if (min === max) return `TLS ${min}`;
+  return min === '1.2' && max === '1.3' ? 'TLS 1.2 and 1.3' : `TLS ${min} to ${max}`;
+}
+
+/**
+ * The node option that narrowed the versions Node offers below its default (1.2 and 1.3), if one did:
+ * --tls-max-v1.2 or --tls-min-v1.3, in NODE_OPTIONS or on node's command line. The agent sets no versions
+ * of its own, so Node's defaults are what it offers.
+ */
+function narrowedTlsVersions(): string | undefined {
+  const flags: string[] = [];
+  if (DEFAULT_MAX_VERSION < 'TLSv1.3') flags.push(`--tls-max-v${versionNumber(DEFAULT_MAX_VERSION)}`);
+  if (DEFAULT_MIN_VERSION > 'TLSv1.2') flags.push(`--tls-min-v${versionNumber(DEFAULT_MIN_VERSION)}`);
+  return flags.length ? `${flags.join(' and ')} (NODE_OPTIONS or node's command line)` : undefined;
 }
 
 /** The most names a mismatch message lists: a certificate may carry hundreds. */
