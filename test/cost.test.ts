@@ -160,7 +160,7 @@ currency: { code: CNY, rate: 7.2 }
     const rows = JSON.parse(execFileSync('python3', ['-c', 'import csv, json, sys; print(json.dumps(list(csv.reader(sys.stdin))))'], { input: csv.stdout, encoding: 'utf8' }));
     // By hand: 21M uncached × $1 + 9M cached × $0.10 + 10M × $4 = $61.90/day; × 30 = 1857; × 365 = 22593.5.
     // The last column, cache writes: an `api: openai` provider charges the plain input price for them.
-    expect(rows[1]).toEqual(['a,b"c', 'm,1', 'USD', '1', '0.1', '4', '2026-11-01', '61.9', '1857', '22593.5', '1']);
+    expect(rows[1]).toEqual(['a,b"c', 'm,1', 'USD', '1.00', '0.10', '4.00', '2026-11-01', '61.90', '1857.00', '22593.50', '1.00']);
     expect(rows[2].slice(0, 2)).toEqual(['p|q', 'm`2']);
     const md = (await run(['--config', hostile, 'cost', ...flags, '--format', 'markdown'])).stdout;
     expect(md).toContain('| p\\|q | m\\`2 | $2.00 |');

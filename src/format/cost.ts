@@ -1,4 +1,5 @@
 import type { ChainBlend, Money, PriceRow, ProjectionRow, Workload } from '../cost/project.js';
+import { moneyText, percentText, plainNumber } from './numbers.js';
 import { csvCell, fitTable, markdownCell as md, TEXT_WIDTH, usd, wrapText } from './table.js';
 
 export interface CostReport {
@@ -65,7 +66,7 @@ export function costTable(r: CostReport): string {
             ? 'baseline'
             : row.vs_baseline_daily === null
               ? '-'
-              : `${row.vs_baseline_daily < 0 ? 'saves' : 'costs'} ${money(Math.abs(row.vs_baseline_daily * 365), m)}${row.vs_baseline_pct === null ? '' : ` (${row.vs_baseline_pct > 0 ? '+' : ''}${(row.vs_baseline_pct * 100).toFixed(0)}%)`}`,
+              : `${row.vs_baseline_daily < 0 ? 'saves' : 'costs'} ${money(Math.abs(row.vs_baseline_daily * 365), m)}${row.vs_baseline_pct === null ? '' : ` (${percentText(row.vs_baseline_pct, 0, { sign: true })})`}`,
         );
       }
       rows.push(cells);
@@ -106,7 +107,9 @@ export function costMarkdown(r: CostReport): string {
 export function costJson(r: CostReport, unpriced: string[]): string {
   const w = r.workload;
   const workload = w && { input_tokens: w.inputTokens, output_tokens: w.outputTokens, cached_share: w.cachedShare, cache_write_share: w.cacheWriteShare ?? 0, source: w.source };
-  return `${JSON.stringify({ ...r, workload, unpriced }, null, 2)}\n`;
+  // Every figure here is a price, an amount, a token volume or a share made from config prices and flags:
+  // none has more than 12 meaningful digits, so each is written without its float noise (plainNumber).
+  return `${JSON.stringify({ ...r, workload, unpriced }, (_, v: unknown) => (typeof v === 'number' ? plainNumber(v) : v), 2)}\n`;
 }
 
 export function costCsv(r: CostReport): string {
@@ -114,7 +117,8 @@ export function costCsv(r: CostReport): string {
   const lines = ['provider,model,currency,input_per_1m,cached_input_per_1m,output_per_1m,priced_at,daily,monthly,yearly,cache_write_per_1m'];
   for (const p of r.prices) {
     const proj = r.projection.find((x) => x.provider === p.provider);
-    lines.push([p.provider, p.model, r.currency.code, p.input, p.cached_input, p.output, p.priced_at ?? '', proj?.daily ?? '', proj?.monthly ?? '', proj?.yearly ?? '', p.cache_write].map(csvCell).join(','));
+    const amounts = proj ? [proj.daily, proj.monthly, proj.yearly].map(moneyText) : ['', '', ''];
+    lines.push([p.provider, p.model, r.currency.code, moneyText(p.input), moneyText(p.cached_input), moneyText(p.output), p.priced_at ?? '', ...amounts, moneyText(p.cache_write)].map(csvCell).join(','));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,3 +1,4 @@
+import { decimalText } from './numbers.js';
 import { displayWidth, padToWidth, truncateToWidth } from './width.js';
 
 export { displayWidth };
@@ -201,10 +202,11 @@ const FORMULA_START = /^[=+\-@\t\r\0]/;
 /**
  * One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, its quotes doubled.
  * Text that starts like a formula gets a leading `'`, so Excel and LibreOffice show it as text instead of
- * running it (a name such as `=HYPERLINK(...)`); numbers are never touched, so -0.5 stays a number.
+ * running it (a name such as `=HYPERLINK(...)`); numbers never get the `'`, so -0.5 stays a number, and are
+ * written as plain decimals (decimalText: no "3e-7", no float noise, NaN as an empty cell).
  */
 export function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : typeof v === 'string' && FORMULA_START.test(v) ? `'${v}` : String(v);
+  const s = v === null || v === undefined ? '' : typeof v === 'number' ? decimalText(v) : typeof v === 'string' && FORMULA_START.test(v) ? `'${v}` : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -1,0 +1,55 @@
+/**
+ * How a figure is written as text for a machine-readable output (CSV cells, JSON numbers): one rule per kind,
+ * used by every writer. The tables round for reading (formatMs, usd, usdCost, cost's own money); these keep
+ * every digit that means something and none that does not.
+ *
+ * A double holds 15–17 significant digits, and arithmetic on decimal prices leaves binary noise in the last
+ * of them: 0.42 × 365 is 153.29999999999998, 0.42 × 7.1 is 2.9819999999999998. No price, token volume or
+ * rate we read has more than a dozen significant digits, so a figure is cut to 12 of them: that removes the
+ * noise and nothing a price times a volume can mean. A difference of two such figures carries the noise of
+ * its operands, not its own (4.2 − 4.201 is −0.0009999999999994458), so it is also cut to 10 decimals: a
+ * ten-billionth of a dollar, far below any price per token we know.
+ */
+const SIGNIFICANT_DIGITS = 12;
+const DECIMALS = 10;
+
+/**
+ * A number without binary-float noise, for JSON: 12 significant digits and 10 decimals at most, -0 written as 0, and NaN or ±Infinity
+ * as null — JSON has no word for them (JSON.stringify writes null anyway, Python's json writes a bare NaN).
+ */
+export function plainNumber(v: number): number | null {
+  if (!Number.isFinite(v)) return null;
+  const n = Number(Number(v.toPrecision(SIGNIFICANT_DIGITS)).toFixed(DECIMALS));
+  return n === 0 ? 0 : n;
+}
+
+/**
+ * A number as decimal text, for CSV and markdown: never exponent notation (String(3e-7) is "3e-7", which a
+ * person reads as a typo and some spreadsheets as text), no float noise, no "-0", at least `minDecimals`
+ * decimals and as many more as the figure has; "" for NaN or ±Infinity (an empty cell: unknown).
+ */
+export function decimalText(v: number, minDecimals = 0): string {
+  const n = plainNumber(v);
+  if (n === null) return '';
+  let decimals = minDecimals;
+  while (decimals < 100 && Number(n.toFixed(decimals)) !== n) decimals++;
+  const text = n.toFixed(decimals);
+  return /^-0(\.0*)?$/.test(text) ? text.slice(1) : text;
+}
+
+/**
+ * Money (an amount, or a price per 1M tokens) as decimal text: always the cents, as every table shows them
+ * ($4.20, $0.30), and more decimals when the figure has them (a price of $0.006, a request's $0.00034146).
+ */
+export const moneyText = (v: number): string => decimalText(v, 2);
+
+/**
+ * A percentage of a fraction for a person, to `decimals` places: never "-0%" (a change too small to show is
+ * 0%, not a negative zero), and a sign only when asked and the figure shown is not 0.
+ */
+export function percentText(fraction: number, decimals = 0, opts: { sign?: boolean } = {}): string {
+  if (!Number.isFinite(fraction)) return '-';
+  const text = (fraction * 100).toFixed(decimals);
+  if (Number(text) === 0) return `${(0).toFixed(decimals)}%`;
+  return `${opts.sign && Number(text) > 0 ? '+' : ''}${text}%`;
+}

@@ -1,0 +1,124 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from './cli-helpers.js';
+import { emulator } from './helpers.js';
+
+/**
+ * Figures as a parser reads them, checked by parsers we did not write: Python's csv module and
+ * decimal.Decimal for CSV, Python's json (which would accept a bare NaN) and JSON.parse for JSON.
+ * A figure fails when it is not a plain decimal (exponent notation, NaN, Infinity, -0) or carries
+ * more than 12 significant digits (binary-float noise such as 153.29999999999998).
+ */
+const PYTHON_CHECK = String.raw`
+import csv, decimal, json, math, sys
+kind, text = sys.argv[1], sys.stdin.read()
+bad = []
+def check_text(where, s):
+    try:
+        d = decimal.Decimal(s)
+    except decimal.InvalidOperation:
+        return
+    t = d.as_tuple()
+    digits = len(str(abs(int(''.join(map(str, t.digits)))))) if any(t.digits) else 1
+    if not d.is_finite() or 'e' in s.lower() or s.startswith('-0') and d == 0 or digits > 12:
+        bad.append(f'{where}: {s}')
+def check_json(where, v):
+    if isinstance(v, dict):
+        for k, x in v.items(): check_json(f'{where}.{k}', x)
+    elif isinstance(v, list):
+        for i, x in enumerate(v): check_json(f'{where}[{i}]', x)
+    elif isinstance(v, float):
+        if not math.isfinite(v): bad.append(f'{where}: {v}')
+        else: check_text(where, repr(v) if 'e' in repr(v) else repr(v))
+if kind == 'csv':
+    rows = list(csv.reader(text.splitlines()))
+    for r, row in enumerate(rows[1:], 2):
+        for c, cell in enumerate(row): check_text(f'row {r} {rows[0][c]}', cell)
+    out = [dict(zip(rows[0], row)) for row in rows[1:]]
+else:
+    def refuse(name): bad.append(f'bare {name}')
+    out = json.loads(text, parse_constant=refuse)
+    check_json('', out)
+print(json.dumps({'bad': bad, 'rows': out}))
+`;
+
+function python(kind: 'csv' | 'json', text: string): { bad: string[]; rows: Record<string, string>[] } {
+  return JSON.parse(execFileSync('python3', ['-c', PYTHON_CHECK, kind], { input: text, encoding: 'utf8' }));
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'llmf-numbers-'));
+const config = join(dir, 'providers.yaml');
+// Hand-written fixture: holysheep's 0.14 / 0.42 and deepseek's 0.30 / 0.006 / 1.20 as the repository's
+// providers.yaml gives them; "near" is priced a hair above holysheep, so its difference is tiny.
+writeFileSync(
+  config,
+  `providers:
+  holysheep: { api: openai, base_url: https://a.test/v1, model: deepseek-v3.2, price: { input: 0.14, output: 0.42, priced_at: 2026-11-20 } }
+  deepseek: { api: openai, base_url: https://b.test/v1, model: deepseek-v4-flash, price: { input: 0.30, cached_input: 0.006, output: 1.20, priced_at: 2026-11-20 } }
+  near: { api: openai, base_url: https://c.test/v1, model: n, price: { input: 0.14, output: 0.4201, priced_at: 2026-11-20 } }
+`,
+);
+const env = { HOME: dir };
+
+describe('cost: every figure a plain decimal, without float noise', () => {
+  it('CSV: 0.42 × 365 is 153.30, not 153.29999999999998; money always shows its cents', async () => {
+    const r = await run(['--config', config, 'cost', '--output-tokens', '1M/day', '--format', 'csv'], { env });
+    expect(r.code).toBe(0);
+    const { bad, rows } = python('csv', r.stdout);
+    expect(bad).toEqual([]);
+    const holysheep = rows.find((row) => row.provider === 'holysheep')!;
+    expect([holysheep.input_per_1m, holysheep.output_per_1m, holysheep.daily, holysheep.monthly, holysheep.yearly]).toEqual(['0.14', '0.42', '0.42', '12.60', '153.30']);
+    // A price with more decimals than cents keeps them, as the config gives it.
+    expect(rows.find((row) => row.provider === 'deepseek')!.cached_input_per_1m).toBe('0.006');
+  });
+
+  it('CSV and JSON in another currency: 0.42 × 7.1 is 2.982, 30M input with 30% cached is exact', async () => {
+    const flags = ['--input-tokens', '3M/day', '--cached-share', '30%', '--output-tokens', '1M/day', '--currency', 'CNY', '--rate', '7.1'];
+    const csv = await run(['--config', config, 'cost', ...flags, '--format', 'csv'], { env });
+    const { bad, rows } = python('csv', csv.stdout);
+    expect(bad).toEqual([]);
+    expect(rows.find((row) => row.provider === 'holysheep')!.output_per_1m).toBe('2.982');
+    // deepseek: (2.1M × 0.30 + 0.9M × 0.006 + 1M × 1.20) / 1M = 1.8354 USD/day; × 365 × 7.1 = 4756.43910 CNY.
+    expect(rows.find((row) => row.provider === 'deepseek')!.yearly).toBe('4756.4391');
+    const json = await run(['--config', config, 'cost', ...flags, '--baseline', 'holysheep', '--format', 'json'], { env });
+    const checked = python('json', json.stdout);
+    expect(checked.bad).toEqual([]);
+    const parsed = JSON.parse(json.stdout);
+    expect(parsed.prices.find((p: { provider: string }) => p.provider === 'holysheep').output).toBe(2.982);
+    expect(parsed.projection.find((p: { provider: string }) => p.provider === 'deepseek').yearly).toBe(4756.4391);
+  });
+
+  it('a difference from the baseline: -0.001 a day in JSON, and 0% (not -0%) in the table', async () => {
+    const flags = ['--output-tokens', '10M/day', '--baseline', 'near'];
+    const json = await run(['--config', config, 'cost', ...flags, '--format', 'json'], { env });
+    expect(python('json', json.stdout).bad).toEqual([]);
+    const holysheep = JSON.parse(json.stdout).projection.find((p: { provider: string }) => p.provider === 'holysheep');
+    expect(holysheep.vs_baseline_daily).toBe(-0.001);
+    const table = await run(['--config', config, 'cost', ...flags], { env });
+    expect(table.stdout).toMatch(/│ holysheep +│ deepseek-v3\.2 +│ +\$4\.20 │ +\$126 │ +\$1,533 │ +saves \$0\.365 \(0%\) │/);
+    expect(table.stdout).not.toContain('-0%');
+  });
+});
+
+describe('bench CSV: a tiny cost is a decimal, not exponent notation', () => {
+  it('cost_usd of 5 output tokens at $0.01 per 1M reads back through Decimal as the JSON figure', async () => {
+    const server = await emulator({ tiny: { dialect: 'openai', ttft: { dist: 'constant', value: 1 }, output_tokens: { dist: 'constant', value: 5 } } });
+    const bench = join(dir, 'bench.yaml');
+    writeFileSync(bench, `providers:\n  tiny: { api: openai, base_url: "${server.baseUrl('tiny')}", model: m, price: { input: 0.01, output: 0.01, priced_at: 2026-11-20 } }\n`);
+    const out = join(dir, 'tiny.json');
+    const r = await run(['--config', bench, 'bench', 'tiny', '-n', '1', '-q', '--out', out, '--format', 'csv'], { env, timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    const { bad, rows } = python('csv', r.stdout);
+    expect(bad).toEqual([]);
+    const result = JSON.parse(readFileSync(out, 'utf8'));
+    const costUsd: number = result.providers[0].cost_usd;
+    // Below 1e-6 JavaScript's String() switches to exponent notation: the case this test exists for.
+    expect(costUsd).toBeLessThan(1e-6);
+    expect(rows[0].cost_usd).toMatch(/^0\.0000000?\d+$/);
+    expect(Number(rows[0].cost_usd)).toBe(costUsd);
+    expect(rows[0].cost_usd).toBe(((result.providers[0].tokens.input + 5) * 0.01 / 1e6).toFixed(9).replace(/0+$/, ''));
+  });
+});
