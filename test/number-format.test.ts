@@ -13,35 +13,30 @@ import { emulator } from './helpers.js';
  * more than 12 significant digits (binary-float noise such as 153.29999999999998).
  */
 const PYTHON_CHECK = String.raw`
-import csv, decimal, json, math, sys
+import csv, decimal, json, sys
 kind, text = sys.argv[1], sys.stdin.read()
 bad = []
-def check_text(where, s):
+def check_text(where, s, exponent_ok=False):
     try:
         d = decimal.Decimal(s)
     except decimal.InvalidOperation:
         return
     t = d.as_tuple()
     digits = len(str(abs(int(''.join(map(str, t.digits)))))) if any(t.digits) else 1
-    if not d.is_finite() or 'e' in s.lower() or s.startswith('-0') and d == 0 or digits > 12:
+    if not d.is_finite() or 'e' in s.lower() and not exponent_ok or s.startswith('-0') and d == 0 or digits > 12:
         bad.append(f'{where}: {s}')
-def check_json(where, v):
-    if isinstance(v, dict):
-        for k, x in v.items(): check_json(f'{where}.{k}', x)
-    elif isinstance(v, list):
-        for i, x in enumerate(v): check_json(f'{where}[{i}]', x)
-    elif isinstance(v, float):
-        if not math.isfinite(v): bad.append(f'{where}: {v}')
-        else: check_text(where, repr(v) if 'e' in repr(v) else repr(v))
+def json_number(s):
+    # The number as written in the JSON text; an exponent is valid JSON, noise and NaN are not wanted.
+    check_text('json', s, exponent_ok=True)
+    return float(s)
 if kind == 'csv':
     rows = list(csv.reader(text.splitlines()))
     for r, row in enumerate(rows[1:], 2):
         for c, cell in enumerate(row): check_text(f'row {r} {rows[0][c]}', cell)
     out = [dict(zip(rows[0], row)) for row in rows[1:]]
 else:
-    def refuse(name): bad.append(f'bare {name}')
-    out = json.loads(text, parse_constant=refuse)
-    check_json('', out)
+    def refuse(name): bad.append(f'json: bare {name}')
+    out = json.loads(text, parse_constant=refuse, parse_float=json_number)
 print(json.dumps({'bad': bad, 'rows': out}))
 `;
 
@@ -120,5 +115,25 @@ describe('bench CSV: a tiny cost is a decimal, not exponent notation', () => {
     expect(rows[0].cost_usd).toMatch(/^0\.0000000?\d+$/);
     expect(Number(rows[0].cost_usd)).toBe(costUsd);
     expect(rows[0].cost_usd).toBe(((result.providers[0].tokens.input + 5) * 0.01 / 1e6).toFixed(9).replace(/0+$/, ''));
+  });
+});
+
+describe('health and ask --json: a cost without float noise', () => {
+  it('health --format json and ask --json write the cost of a request at $0.1 / $0.3 per 1M as Python reads it', async () => {
+    const server = await emulator({ cheap: { dialect: 'openai', ttft: { dist: 'constant', value: 1 }, output_tokens: { dist: 'constant', value: 7 } } });
+    const cfg = join(dir, 'health.yaml');
+    writeFileSync(cfg, `providers:\n  cheap: { api: openai, base_url: "${server.baseUrl('cheap')}", model: m, price: { input: 0.1, output: 0.3, priced_at: 2026-11-20 } }\n`);
+    const health = await run(['--config', cfg, 'health', 'cheap', '--format', 'json'], { env });
+    expect(health.code, health.stderr).toBe(0);
+    expect(python('json', health.stdout).bad).toEqual([]);
+    const costUsd: number = JSON.parse(health.stdout).providers[0].cost_usd;
+    expect(costUsd).toBeGreaterThan(0);
+    const ask = await run(['--config', cfg, 'ask', '--json', '--provider', 'cheap', 'hello there'], { env });
+    expect(ask.code, ask.stderr).toBe(0);
+    expect(python('json', ask.stdout).bad).toEqual([]);
+    const answer = JSON.parse(ask.stdout);
+    // The same price of the same tokens, in the decimal a person would write: (input × 0.1 + 7 × 0.3) / 1M.
+    expect(answer.cost_usd).toBe(Number(((answer.usage.input_tokens * 0.1 + 7 * 0.3) / 1e6).toPrecision(12)));
+    expect(ask.stdout).toMatch(/"cost_usd": 0\.\d{1,12},/);
   });
 });

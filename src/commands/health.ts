@@ -4,6 +4,7 @@ import type { Config, ProviderConfig } from '../config/types.js';
 import { HEALTH_DEFAULTS } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { healthJunit, healthMarkdown, healthTable, watchLine } from '../format/health.js';
+import { reportJson } from '../format/numbers.js';
 import { keylessResult, probe, verdict, type HealthReport, type HealthResult, type HealthTarget } from '../health/check.js';
 import { openProvider } from '../providers/handle.js';
 import { progressWanted } from '../report/progress.js';
@@ -144,7 +145,7 @@ export async function healthCommand(names: string[], opts: HealthOptions, global
   };
 
   const rendered = (report: HealthReport, f: Format) =>
-    f === 'json' ? `${JSON.stringify(report, null, 2)}\n` : f === 'markdown' ? healthMarkdown(report) : f === 'junit' ? healthJunit(report) : healthTable(report);
+    f === 'json' ? reportJson(report) : f === 'markdown' ? healthMarkdown(report) : f === 'junit' ? healthJunit(report) : healthTable(report);
   /** With --out the file gets the chosen format (JSON for table) and the terminal the table; without, stdout gets the format. */
   const emit = (report: HealthReport): number => {
     process.stdout.write(rendered(report, opts.out !== undefined ? 'table' : format));

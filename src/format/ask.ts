@@ -1,6 +1,7 @@
 import type { ChainResult } from '../chain/chain.js';
 import { failedCostEstimated } from '../chain/events.js';
 import { formatMs } from '../util/duration.js';
+import { reportJson } from './numbers.js';
 import { usdCost, withoutName } from './table.js';
 
 /**
@@ -40,5 +41,6 @@ const snakeUsage = (u: import('../providers/types.js').Usage | null) =>
 
 /** `ask --json`: the chain result with snake_case usage, like every other JSON the tool writes. */
 export function askJson(r: ChainResult): string {
-  return `${JSON.stringify({ ...r, usage: snakeUsage(r.usage), estimated_usage: snakeUsage(r.estimated_usage ?? null), attempts: r.attempts.map((a) => ({ ...a, usage: snakeUsage(a.usage) })) }, null, 2)}\n`;
+  // Costs are sums of token counts times decimal prices: written without their float noise (reportJson).
+  return reportJson({ ...r, usage: snakeUsage(r.usage), estimated_usage: snakeUsage(r.estimated_usage ?? null), attempts: r.attempts.map((a) => ({ ...a, usage: snakeUsage(a.usage) })) });
 }

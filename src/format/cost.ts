@@ -1,5 +1,5 @@
 import type { ChainBlend, Money, PriceRow, ProjectionRow, Workload } from '../cost/project.js';
-import { moneyText, percentText, plainNumber } from './numbers.js';
+import { moneyText, percentText, reportJson } from './numbers.js';
 import { csvCell, fitTable, markdownCell as md, TEXT_WIDTH, usd, wrapText } from './table.js';
 
 export interface CostReport {
@@ -108,8 +108,8 @@ export function costJson(r: CostReport, unpriced: string[]): string {
   const w = r.workload;
   const workload = w && { input_tokens: w.inputTokens, output_tokens: w.outputTokens, cached_share: w.cachedShare, cache_write_share: w.cacheWriteShare ?? 0, source: w.source };
   // Every figure here is a price, an amount, a token volume or a share made from config prices and flags:
-  // none has more than 12 meaningful digits, so each is written without its float noise (plainNumber).
-  return `${JSON.stringify({ ...r, workload, unpriced }, (_, v: unknown) => (typeof v === 'number' ? plainNumber(v) : v), 2)}\n`;
+  // none has more than 12 meaningful digits, so each is written without its float noise.
+  return reportJson({ ...r, workload, unpriced });
 }
 
 export function costCsv(r: CostReport): string {

@@ -19,8 +19,19 @@ const DECIMALS = 10;
  */
 export function plainNumber(v: number): number | null {
   if (!Number.isFinite(v)) return null;
+  // An integer has no noise, and some have more than 12 digits that all count (a time in epoch ms).
+  if (Number.isInteger(v)) return v === 0 ? 0 : v;
   const n = Number(Number(v.toPrecision(SIGNIFICANT_DIGITS)).toFixed(DECIMALS));
   return n === 0 ? 0 : n;
+}
+
+/**
+ * A report as JSON text (2-space indented, newline-terminated) with every number through plainNumber. For
+ * reports whose figures are prices, costs, durations and shares; not for a bench result, whose figures
+ * are rounded where they are made (bench/result.ts) and re-added exactly by merge.
+ */
+export function reportJson(value: unknown): string {
+  return `${JSON.stringify(value, (_, v: unknown) => (typeof v === 'number' ? plainNumber(v) : v), 2)}\n`;
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { ChainResult } from '../chain/chain.js';
 import { failedCostEstimated, type Attempt } from '../chain/events.js';
+import { decimalText } from '../format/numbers.js';
 import type { Route } from '../router.js';
 
 export const REPLY_HEADERS = {
@@ -79,9 +80,5 @@ export function summary(head: ReplyHead, latencyMs: number, error?: string): str
   return `${s} latency_ms=${Math.round(latencyMs)}\n\n`;
 }
 
-/** Plain decimal USD (never 1e-7), at most 10 decimals. */
-export function usd(v: number): string {
-  if (v === 0) return '0';
-  const s = v.toFixed(10).replace(/\.?0+$/, '');
-  return s === '' || s === '-0' ? '0' : s;
-}
+/** Plain decimal USD (never 1e-7), at most 10 decimals, no float noise: the rule every writer uses. */
+export const usd = (v: number): string => decimalText(v);
