@@ -137,3 +137,27 @@ describe('health and ask --json: a cost without float noise', () => {
     expect(ask.stdout).toMatch(/"cost_usd": 0\.\d{1,12},/);
   });
 });
+
+describe('compare: a change too small to show is +0.0%, never -0.0%', () => {
+  it('throughput 0.02 % lower reads +0.0% in the table and the markdown', async () => {
+    const server = await emulator({ steady: { dialect: 'openai', ttft: { dist: 'constant', value: 5 }, output_tokens: { dist: 'constant', value: 6 } } });
+    const cfg = join(dir, 'compare.yaml');
+    writeFileSync(cfg, `providers:\n  steady: { api: openai, base_url: "${server.baseUrl('steady')}", model: m, price: { input: 0.1, output: 0.3, priced_at: 2026-11-20 } }\n`);
+    const base = join(dir, 'base.json');
+    expect((await run(['--config', cfg, 'bench', 'steady', '-n', '3', '-q', '--out', base], { env, timeoutMs: 60_000 })).code).toBe(0);
+    // The "current" run is the measured one with its throughput lowered by 0.02 % (edited here, so the
+    // change is known): -0.02 % rounds to zero at one decimal.
+    const result = JSON.parse(readFileSync(base, 'utf8'));
+    const tps: number = result.providers[0].output_tokens_per_s.aggregate;
+    result.providers[0].output_tokens_per_s.aggregate = Number((tps * 0.9998).toFixed(3));
+    const now = join(dir, 'now.json');
+    writeFileSync(now, JSON.stringify(result));
+    for (const format of ['table', 'markdown']) {
+      const r = await run(['compare', base, now, '--format', format], { env });
+      expect(r.stderr).toBe('');
+      const row = r.stdout.split('\n').find((l) => l.includes('output tok/s'))!;
+      expect(row, format).toMatch(/ \+0\.0% /);
+      expect(r.stdout).not.toMatch(/-0\.0(%| pts)/);
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import type { CompareRow, Comparison } from '../bench/compare.js';
 import { MIN_SAMPLE } from '../bench/stats.js';
 import { formatMs } from '../util/duration.js';
+import { fixedText } from './numbers.js';
 import { makeTable, markdownCell, usdCost, wrapText } from './table.js';
 
 function value(kind: CompareRow['kind'], v: number | null): string {
@@ -13,8 +14,10 @@ function value(kind: CompareRow['kind'], v: number | null): string {
 
 function change(r: CompareRow): string {
   if (r.change === null) return r.regression ? 'no data now' : '-';
-  if (r.kind === 'ratio') return `${r.change >= 0 ? '+' : ''}${(r.change * 100).toFixed(2)} pts`;
-  return `${r.change >= 0 ? '+' : ''}${(r.change * 100).toFixed(1)}%`;
+  // A change always carries its sign, "+" for none; its sign is that of the figure shown, so -0.04 % is +0.0%, not -0.0%.
+  const shown = fixedText(r.change * 100, r.kind === 'ratio' ? 2 : 1);
+  const signed = `${shown.startsWith('-') ? '' : '+'}${shown}`;
+  return r.kind === 'ratio' ? `${signed} pts` : `${signed}%`;
 }
 
 /** The verdict column: a regression with its p-value, or why a worsening beyond the tolerance is not one. */

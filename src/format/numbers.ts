@@ -55,12 +55,17 @@ export function decimalText(v: number, minDecimals = 0): string {
 export const moneyText = (v: number): string => decimalText(v, 2);
 
 /**
- * A percentage of a fraction for a person, to `decimals` places: never "-0%" (a change too small to show is
- * 0%, not a negative zero), and a sign only when asked and the figure shown is not 0.
+ * A figure for a person, to `decimals` places (toFixed), but never "-0.0": a value that rounds to zero is
+ * shown as zero, not as a negative zero (a change of -0.04 % is "0.0", not "-0.0").
  */
+export function fixedText(v: number, decimals: number): string {
+  const text = v.toFixed(decimals);
+  return Number(text) === 0 ? (0).toFixed(decimals) : text;
+}
+
+/** A fraction as a percentage for a person, to `decimals` places, never "-0%"; with `sign`, "+" before a shown figure above 0. */
 export function percentText(fraction: number, decimals = 0, opts: { sign?: boolean } = {}): string {
   if (!Number.isFinite(fraction)) return '-';
-  const text = (fraction * 100).toFixed(decimals);
-  if (Number(text) === 0) return `${(0).toFixed(decimals)}%`;
+  const text = fixedText(fraction * 100, decimals);
   return `${opts.sign && Number(text) > 0 ? '+' : ''}${text}%`;
 }
