@@ -102,19 +102,28 @@ describe('bench CSV: a tiny cost is a decimal, not exponent notation', () => {
   it('cost_usd of 5 output tokens at $0.01 per 1M reads back through Decimal as the JSON figure', async () => {
     const server = await emulator({ tiny: { dialect: 'openai', ttft: { dist: 'constant', value: 1 }, output_tokens: { dist: 'constant', value: 5 } } });
     const bench = join(dir, 'bench.yaml');
-    writeFileSync(bench, `providers:\n  tiny: { api: openai, base_url: "${server.baseUrl('tiny')}", model: m, price: { input: 0.01, output: 0.01, priced_at: 2026-11-20 } }\n`);
+    writeFileSync(
+      bench,
+      `providers:\n  tiny: { api: openai, base_url: "${server.baseUrl('tiny')}", model: m, price: { input: 0.01, output: 0.01, priced_at: 2026-11-20 } }\n` +
+        `  whole: { api: openai, base_url: "${server.baseUrl('tiny')}", model: m, price: { input: 0, output: 2, priced_at: 2026-11-20 } }\n`,
+    );
     const out = join(dir, 'tiny.json');
-    const r = await run(['--config', bench, 'bench', 'tiny', '-n', '1', '-q', '--out', out, '--format', 'csv'], { env, timeoutMs: 60_000 });
+    const r = await run(['--config', bench, 'bench', 'tiny', 'whole', '-n', '1', '-q', '--out', out, '--format', 'csv', '--sort', 'name'], { env, timeoutMs: 60_000 });
     expect(r.code).toBe(0);
-    const { bad, rows } = python('csv', r.stdout);
+    const { bad, rows: all } = python('csv', r.stdout);
     expect(bad).toEqual([]);
+    const rows = all.filter((row) => row.provider === 'tiny');
+    // Money keeps its cents, as cost's CSV writes it: $2 per 1M output tokens is 2.00, as the table shows $2.00.
+    expect(all.find((row) => row.provider === 'whole')!.cost_per_1m_output_tokens_usd).toBe('2.00');
     const result = JSON.parse(readFileSync(out, 'utf8'));
+    result.providers = result.providers.filter((p: { name: string }) => p.name === 'tiny');
     const costUsd: number = result.providers[0].cost_usd;
     // Below 1e-6 JavaScript's String() switches to exponent notation: the case this test exists for.
     expect(costUsd).toBeLessThan(1e-6);
     expect(rows[0].cost_usd).toMatch(/^0\.0000000?\d+$/);
     expect(Number(rows[0].cost_usd)).toBe(costUsd);
     expect(rows[0].cost_usd).toBe(((result.providers[0].tokens.input + 5) * 0.01 / 1e6).toFixed(9).replace(/0+$/, ''));
+
   });
 });
 

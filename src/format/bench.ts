@@ -3,6 +3,7 @@ import type { Summary } from '../bench/histogram.js';
 import { pricedCost, type BenchResult, type ProviderResult } from '../bench/result.js';
 import { scheduleWarnings } from '../bench/schedule.js';
 import { compactCount, csvCell, fitTable, markdownCell, naturalTableWidth, TEXT_WIDTH, usdCost as usd, wrapText } from './table.js';
+import { moneyText } from './numbers.js';
 import { goodputCsvColumns, goodputMarkdown, goodputTable } from './goodput.js';
 import { sweepCsvColumns, sweepMarkdown, sweepTable } from './sweep.js';
 import { repeatMarkdown, repeatTable } from './repeat.js';
@@ -170,6 +171,9 @@ export function benchTable(result: BenchResult, opts: TableOptions = {}): string
   return `${[...blocks, ...prose.flatMap((l) => wrapText(l))].join('\n')}\n`;
 }
 
+/** Money in the CSV as cost's CSV writes it: with its cents (moneyText); empty when unknown. */
+const csvMoney = (v: number | null | undefined) => (v === null || v === undefined ? null : moneyText(v));
+
 const CSV_COLUMNS: [string, (p: ProviderResult) => unknown][] = [
   ['provider', (p) => p.name],
   ['model', (p) => p.model],
@@ -187,9 +191,9 @@ const CSV_COLUMNS: [string, (p: ProviderResult) => unknown][] = [
   ['output_tokens', (p) => p.tokens.output],
   ['token_source', (p) => p.tokens.source],
   // Empty for a provider without a price: its cost is unknown, not zero (the table says "no price").
-  ['cost_usd', (p) => pricedCost(p, 'cost_usd')],
-  ['cost_per_1k_requests_usd', (p) => pricedCost(p, 'cost_per_1k_requests_usd')],
-  ['cost_per_1m_output_tokens_usd', (p) => pricedCost(p, 'cost_per_1m_output_tokens_usd')],
+  ['cost_usd', (p) => csvMoney(pricedCost(p, 'cost_usd'))],
+  ['cost_per_1k_requests_usd', (p) => csvMoney(pricedCost(p, 'cost_per_1k_requests_usd'))],
+  ['cost_per_1m_output_tokens_usd', (p) => csvMoney(pricedCost(p, 'cost_per_1m_output_tokens_usd'))],
   ['errors', (p) => Object.entries(p.errors).map(([k, v]) => `${k}:${v}`).join(' ')],
   // Added after the first release of this list: at the end, so readers taking columns by position keep working.
   ['cache_write_input_tokens', (p) => p.tokens.cache_write_input ?? 0],

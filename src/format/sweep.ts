@@ -1,6 +1,7 @@
 import type { BenchResult, ProviderResult } from '../bench/result.js';
 import type { SweepResult, SweepStep, SweepStop } from '../bench/sweep.js';
 import { formatMs } from '../util/duration.js';
+import { moneyText } from './numbers.js';
 import { fitTable, markdownCell, TEXT_WIDTH, usdCost, wrapText } from './table.js';
 
 /** The capacity search (`--sweep`) under the main table: a summary per provider, then each provider's steps. */
@@ -73,6 +74,6 @@ export function sweepCsvColumns(result: BenchResult): [string, (p: ProviderResul
     ['sweep_stop_reason', (p) => p.sweep?.stop_reason],
     ['sweep_steps', (p) => p.sweep?.steps.length],
     ['sweep_requests', (p) => p.sweep?.requests],
-    ['sweep_cost_usd', (p) => p.sweep?.cost_usd],
+    ['sweep_cost_usd', (p) => (p.sweep ? moneyText(p.sweep.cost_usd) : null)],
   ];
 }
