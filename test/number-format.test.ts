@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run } from './cli-helpers.js';
+import { BIN, run } from './cli-helpers.js';
 import { emulator } from './helpers.js';
 
 /**
@@ -167,6 +167,49 @@ describe('compare: a change too small to show is +0.0%, never -0.0%', () => {
       const row = r.stdout.split('\n').find((l) => l.includes('output tok/s'))!;
       expect(row, format).toMatch(/ \+0\.0% /);
       expect(r.stdout).not.toMatch(/-0\.0(%| pts)/);
+    }
+  });
+});
+
+describe('serve /metrics: the cost counter without float noise, as promtool reads it', () => {
+  it('seven answers of $0.0000027 add up to 0.0000189 in llm_fallback_cost_usd_total, not 0.000018900000000000002', async () => {
+    const server = await emulator({ cheap: { dialect: 'openai', ttft: { dist: 'constant', value: 1 }, output_tokens: { dist: 'constant', value: 7 } } });
+    const cfg = join(dir, 'serve.yaml');
+    writeFileSync(cfg, `providers:\n  cheap: { api: openai, base_url: "${server.baseUrl('cheap')}", model: m, price: { input: 0.1, output: 0.3, priced_at: 2026-11-20 } }\nchains:\n  default: [cheap]\n`);
+    const child = spawn(process.execPath, [BIN, '--config', cfg, 'serve', '--port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const base = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`serve did not listen within 15 s: ${out}`)), 15_000);
+        child.stdout.on('data', (d) => {
+          out += d;
+          const m = /listening (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
+        });
+      });
+      // Each answer's cost header, in ten-billionths of a dollar (the header has at most 10 decimals), summed exactly.
+      let total = 0;
+      for (let i = 0; i < 7; i++) {
+        const r = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'hi there' }] }) });
+        expect(r.status).toBe(200);
+        await r.text();
+        total += Math.round(Number(r.headers.get('x-llm-fallback-cost-usd')) * 1e10);
+      }
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const check = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
+      expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+      const line = text.split('\n').find((l) => l.startsWith('llm_fallback_cost_usd_total{'))!;
+      expect(line).toBe(`llm_fallback_cost_usd_total{provider="cheap"} ${total / 1e10}`);
+      // The emulator counts 6 input tokens in "hi there" and sends 7: (6 × 0.1 + 7 × 0.3) / 1M = $0.0000027 an
+      // answer, and seven of them added in doubles are 0.000018900000000000002.
+      expect(total / 1e10).toBe(0.0000189);
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
     }
   });
 });

@@ -4,6 +4,8 @@
  * escapes its labels once when it is made, and a histogram observation is a short scan of its bounds.
  */
 
+import { plainNumber } from '../format/numbers.js';
+
 export type MetricKind = 'counter' | 'gauge' | 'histogram';
 
 /** One labelled series of a family. */
@@ -35,9 +37,14 @@ function escapeHelp(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
-/** A sample value: Go's spellings for the non-finite ones, which is what Prometheus's parser reads. */
+/**
+ * A sample value: Go's spellings for the non-finite ones, which is what Prometheus's parser reads. A finite
+ * one without float noise (plainNumber): the cost counter is a running sum of decimal prices, which left
+ * 0.000038499999999999994 after seven requests of $0.0000055. Rounding to 12 significant digits never
+ * lowers a larger sum below a smaller one, so a counter still only goes up.
+ */
 export function formatValue(v: number): string {
-  if (Number.isFinite(v)) return String(v);
+  if (Number.isFinite(v)) return String(plainNumber(v));
   return Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
 }
 
