@@ -54,6 +54,9 @@ writeFileSync(
   holysheep: { api: openai, base_url: https://a.test/v1, model: deepseek-v3.2, price: { input: 0.14, output: 0.42, priced_at: 2026-11-20 } }
   deepseek: { api: openai, base_url: https://b.test/v1, model: deepseek-v4-flash, price: { input: 0.30, cached_input: 0.006, output: 1.20, priced_at: 2026-11-20 } }
   near: { api: openai, base_url: https://c.test/v1, model: n, price: { input: 0.14, output: 0.4201, priced_at: 2026-11-20 } }
+  far: { api: openai, base_url: https://d.test/v1, model: f, price: { input: 1.1, output: 4.4, priced_at: 2026-11-20 } }
+chains:
+  four: [holysheep, deepseek, near, far]
 `,
 );
 const env = { HOME: dir };
@@ -95,6 +98,16 @@ describe('cost: every figure a plain decimal, without float noise', () => {
     const table = await run(['--config', config, 'cost', ...flags], { env });
     expect(table.stdout).toMatch(/│ holysheep +│ deepseek-v3\.2 +│ +\$4\.20 │ +\$126 │ +\$1,533 │ +saves \$0\.365 \(0%\) │/);
     expect(table.stdout).not.toContain('-0%');
+  });
+});
+
+describe('cost: the shares of a chain add up to the 100.00 % they split', () => {
+  it('3.1 % falling over at each of four steps: 96.90 + 3.01 + 0.09 + 0.00, not 96.90 + 3.00 + 0.09 + 0.00', async () => {
+    // Exactly: 96.9 %, 3.0039 %, 0.0931209 %, 0.0029791 %; one by one they round to 99.99 %.
+    const r = await run(['--config', config, 'cost', '--output-tokens', '1M/day', '--chain', 'four', '--fallover-rate', '3.1%'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const line = r.stdout.slice(r.stdout.indexOf('Chain four')).split('\n  blended')[0].replace(/\n +/g, ' ');
+    expect(line).toBe('Chain four with 3.1% falling over at each step: holysheep 96.90%, deepseek 3.01%, near 0.09%, far 0.00%');
   });
 });
 

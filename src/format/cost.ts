@@ -1,5 +1,5 @@
 import type { ChainBlend, Money, PriceRow, ProjectionRow, Workload } from '../cost/project.js';
-import { moneyText, percentText, reportJson } from './numbers.js';
+import { moneyText, percentShares, percentText, reportJson } from './numbers.js';
 import { csvCell, fitTable, markdownCell as md, TEXT_WIDTH, usd, wrapText } from './table.js';
 
 export interface CostReport {
@@ -77,7 +77,7 @@ export function costTable(r: CostReport): string {
     const c = r.chain;
     out.push(
       '',
-      `Chain ${c.chain} with ${(c.fallover_rate * 100).toFixed(1)}% falling over at each step: ${c.shares.map((s) => `${s.provider} ${(s.share * 100).toFixed(2)}%`).join(', ')}`,
+      `Chain ${c.chain} with ${(c.fallover_rate * 100).toFixed(1)}% falling over at each step: ${percentShares(c.shares.map((s) => s.share)).map((pct, k) => `${c.shares[k].provider} ${pct}`).join(', ')}`,
       `  blended: ${money(c.daily, m)}/day, ${money(c.monthly, m)}/month, ${money(c.yearly, m)}/year`,
     );
     if (c.unpriced.length) out.push(`  a lower bound: ${unpricedShare(c)}`);

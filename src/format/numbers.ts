@@ -69,3 +69,25 @@ export function percentText(fraction: number, decimals = 0, opts: { sign?: boole
   const text = fixedText(fraction * 100, decimals);
   return `${opts.sign && Number(text) > 0 ? '+' : ''}${text}%`;
 }
+
+/**
+ * Shares of one whole (fractions adding up to 1, or to `total`) as percentages to `decimals` places that
+ * add up to what the whole shows: each is rounded down, and the units left over go to the largest
+ * remainders (Hamilton's method). Rounded one by one, a 3.1 % fallover over four providers showed 96.90 +
+ * 3.00 + 0.09 + 0.00 = 99.99 %.
+ */
+export function percentShares(fractions: number[], decimals = 2): string[] {
+  const unit = 100 * 10 ** decimals;
+  const exact = fractions.map((f) => f * unit);
+  // Float noise must not decide a floor: 0.0475 × 10000 is 474.99999999999994.
+  const floors = exact.map((x) => Math.floor(Number(x.toPrecision(12))));
+  const whole = Math.round(Number(exact.reduce((a, x) => a + x, 0).toPrecision(12)));
+  let left = whole - floors.reduce((a, x) => a + x, 0);
+  const order = exact.map((x, i) => ({ i, rest: x - floors[i] })).sort((a, b) => b.rest - a.rest || a.i - b.i);
+  for (const { i } of order) {
+    if (left <= 0) break;
+    floors[i]++;
+    left--;
+  }
+  return floors.map((u) => `${(u / 10 ** decimals).toFixed(decimals)}%`);
+}
