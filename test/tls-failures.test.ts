@@ -349,7 +349,9 @@ describe('a TLS failure that comes back the same every time falls over at once; 
       ['bad', 'retry'],
       ['bad', 'success'],
     ]);
-    expect(result.attempts[0].error_message).toMatch(/^bad: connection reset/);
+    // The reset reaches the client before or after it writes its ClientHello (ECONNRESET or EPIPE: a race
+    // under load); both are a connection the server dropped, retried alike.
+    expect(result.attempts[0].error_message).toMatch(/^bad: connection (reset|closed by the server)/);
     expect(result.content).toBe('through TLS');
     expect(connections).toBe(2);
   });
