@@ -14,6 +14,7 @@ export type { Attempt, ChainErrorClass, ChainEvent, ChainResult, Decision, LiveS
 export type { ChatMessage, FinishReason, Reasoning, ReasoningEffort, Sampling, SentSettings, Usage } from './providers/types.js';
 export type { ProviderHandle, ServerAddress } from './providers/handle.js';
 export type { ThinkingForm } from './providers/reasoning.js';
+export type { ThinkTags } from './providers/think-tags.js';
 export type { AskDefaults, Config, ChainConfig, ProviderConfig, Price, ServeConfig, StreamCommit, TimeoutsMs } from './config/types.js';
 export { ProviderError, ERROR_CLASSES, type ErrorClass, type ProviderErrorInit, type TimeoutPhase } from './providers/errors.js';
 export { ConfigError, RefusedFieldError, UsageError } from './errors.js';
