@@ -160,6 +160,26 @@ describe('health and ask --json: a cost without float noise', () => {
   });
 });
 
+describe('ask --json: a cost below a ten-billionth keeps its digits', () => {
+  // $0.01875 per 1M is Gemini 2.0 Flash-Lite's cached-input price (ai.google.dev/gemini-api/docs/pricing), used
+  // here as an input price so every prompt token costs $0.00000001875: eleven decimals. Checked by Python's
+  // Decimal, which multiplies the token count by the price exactly.
+  it('n input tokens at $0.01875 per 1M are written n × 0.00000001875, not cut to ten decimals', async () => {
+    const server = await emulator({ gem: { dialect: 'openai', ttft: { dist: 'constant', value: 1 }, output_tokens: { dist: 'constant', value: 3 } } });
+    const cfg = join(dir, 'flash-lite.yaml');
+    writeFileSync(cfg, `providers:\n  gem: { api: openai, base_url: "${server.baseUrl('gem')}", model: m, price: { input: 0.01875, output: 0, priced_at: 2026-11-20 } }\n`);
+    const ask = await run(['--config', cfg, 'ask', '--json', '--no-cache', '--provider', 'gem', 'hello there'], { env });
+    expect(ask.code, ask.stderr).toBe(0);
+    const inputTokens: number = JSON.parse(ask.stdout).usage.input_tokens;
+    // A multiple of 8 tokens would cost a figure ten decimals hold: the case this test exists for is the other.
+    expect(inputTokens % 8).not.toBe(0);
+    const written = /"cost_usd": ([0-9.e-]+),/.exec(ask.stdout)![1];
+    const exact = execFileSync('python3', ['-c', 'import decimal,sys; print(decimal.Decimal(sys.argv[1]) * decimal.Decimal("0.01875") / 10**6 == decimal.Decimal(sys.argv[2]))', String(inputTokens), written], { encoding: 'utf8' }).trim();
+    expect(exact, `${inputTokens} tokens written as ${written}`).toBe('True');
+    expect(python('json', ask.stdout).bad).toEqual([]);
+  });
+});
+
 describe('compare: a change too small to show is +0.0%, never -0.0%', () => {
   it('throughput 0.02 % lower reads +0.0% in the table and the markdown', async () => {
     const server = await emulator({ steady: { dialect: 'openai', ttft: { dist: 'constant', value: 5 }, output_tokens: { dist: 'constant', value: 6 } } });

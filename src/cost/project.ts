@@ -1,6 +1,7 @@
 import type { Price, ProviderConfig } from '../config/types.js';
 import type { BenchResult } from '../bench/result.js';
 import { cacheWritePrice } from './usage-cost.js';
+import { difference } from '../format/numbers.js';
 
 export interface Workload {
   /** Tokens per day. */
@@ -98,8 +99,8 @@ export function project(providers: ProviderConfig[], w: Workload, money: Money, 
         daily: convert(d, money),
         monthly: convert(d * DAYS_PER_MONTH, money),
         yearly: convert(d * DAYS_PER_YEAR, money),
-        vs_baseline_daily: baseDaily === undefined ? null : convert(d - baseDaily, money),
-        vs_baseline_pct: baseDaily === undefined || baseDaily === 0 ? null : (d - baseDaily) / baseDaily,
+        vs_baseline_daily: baseDaily === undefined ? null : convert(difference(d, baseDaily), money),
+        vs_baseline_pct: baseDaily === undefined || baseDaily === 0 ? null : difference(d, baseDaily) / baseDaily,
       };
     })
     .sort((a, b) => a.daily - b.daily);

@@ -6,23 +6,35 @@
  * A double holds 15–17 significant digits, and arithmetic on decimal prices leaves binary noise in the last
  * of them: 0.42 × 365 is 153.29999999999998, 0.42 × 7.1 is 2.9819999999999998. No price, token volume or
  * rate we read has more than a dozen significant digits, so a figure is cut to 12 of them: that removes the
- * noise and nothing a price times a volume can mean. A difference of two such figures carries the noise of
- * its operands, not its own (4.2 − 4.201 is −0.0009999999999994458), so it is also cut to 10 decimals: a
- * ten-billionth of a dollar, far below any price per token we know.
+ * noise and nothing a price times a volume can mean. No cut by decimals: one token at Gemini 2.0 Flash-Lite's
+ * cached price ($0.01875 per 1M) costs $0.00000001875, and ten decimals would write it 0.0000000187.
+ * A difference of two figures carries the noise of its operands, not its own (4.2 − 4.201 is
+ * −0.0009999999999994458): it is made with `difference`, which cuts it where its operands' digits end.
  */
 const SIGNIFICANT_DIGITS = 12;
-const DECIMALS = 10;
 
 /**
- * A number without binary-float noise, for JSON: 12 significant digits and 10 decimals at most, -0 written as 0, and NaN or ±Infinity
+ * A number without binary-float noise, for JSON: 12 significant digits at most, -0 written as 0, and NaN or ±Infinity
  * as null — JSON has no word for them (JSON.stringify writes null anyway, Python's json writes a bare NaN).
  */
 export function plainNumber(v: number): number | null {
   if (!Number.isFinite(v)) return null;
   // An integer has no noise, and some have more than 12 digits that all count (a time in epoch ms).
   if (Number.isInteger(v)) return v === 0 ? 0 : v;
-  const n = Number(Number(v.toPrecision(SIGNIFICANT_DIGITS)).toFixed(DECIMALS));
+  const n = Number(v.toPrecision(SIGNIFICANT_DIGITS));
   return n === 0 ? 0 : n;
+}
+
+/**
+ * a − b without the noise its operands carry: cut to the decimals that 12 significant digits of the larger
+ * operand reach (4.2 − 4.201 is −0.001, not −0.0009999999999994458, which plainNumber alone would keep).
+ */
+export function difference(a: number, b: number): number {
+  const scale = Math.max(Math.abs(a), Math.abs(b));
+  if (scale === 0 || !Number.isFinite(scale)) return a - b;
+  const decimals = Math.min(100, Math.max(0, SIGNIFICANT_DIGITS - 1 - Math.floor(Math.log10(scale))));
+  const d = Number((a - b).toFixed(decimals));
+  return d === 0 ? 0 : d;
 }
 
 /**
