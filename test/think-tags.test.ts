@@ -210,6 +210,20 @@ const thinkingOnly = (() => {
 const templateOpened = m27Raw.replace('"content":"<think>\\n', '"content":"');
 // Recorded (maruel/genai): Qwen3-235B-A22B-Thinking-2507 on Cerebras, a template-opened block from a live server.
 const cerebrasOpen = FIXTURES.find((f) => f.file === 'cerebras/genai-qwen3-235b-thinking-2507-open.sse')!;
+// Derived from the Cerebras recording (labelled): every delta's content emptied, the role and finish chunks kept:
+// a Thinking-2507 model that sent no text at all, so nothing was read as thinking.
+const cerebrasSilent = wireBody(cerebrasOpen)
+  .toString()
+  .split('\n')
+  .map((line) => {
+    if (!line.startsWith('data: {')) return line;
+    const o = JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string } }[] };
+    const delta = o.choices?.[0]?.delta;
+    if (typeof delta?.content !== 'string') return line;
+    delta.content = '';
+    return `data: ${JSON.stringify(o)}`;
+  })
+  .join('\n');
 const deepseekReasoning = FIXTURES.find((f) => f.file === 'deepseek/vercel-deepseek-reasoning.chunks.txt')!;
 
 const server = await replayServer({
@@ -219,6 +233,7 @@ const server = await replayServer({
   good: { status: 200, contentType: 'text/event-stream', body: wireBody(mistral) },
   cerebras: { status: 200, contentType: 'text/event-stream', body: wireBody(cerebrasOpen) },
   parsed: { status: 200, contentType: 'text/event-stream', body: wireBody(deepseekReasoning) },
+  silent: { status: 200, contentType: 'text/event-stream', body: Buffer.from(cerebrasSilent) },
 });
 afterAll(() => server.close());
 
@@ -238,6 +253,7 @@ function config(extra = ''): { config: string; env: NodeJS.ProcessEnv } {
   cerebras_default: { api: openai, base_url: "${server.url('cerebras')}", model: qwen-3-235b-a22b-thinking-2507 }
   cerebras_leading: { api: openai, base_url: "${server.url('cerebras')}", model: qwen-3-235b-a22b-thinking-2507, think_tags: leading }
   parsed: { api: openai, base_url: "${server.url('parsed')}", model: Qwen/Qwen3-235B-A22B-Thinking-2507 }
+  silent: { api: openai, base_url: "${server.url('silent')}", model: qwen-3-235b-a22b-thinking-2507 }
   untagged: { api: openai, base_url: "${server.url('good')}", model: Qwen/Qwen3-30B-A3B-Thinking-2507 }
 ${extra}chains:
   default: [thinker, good]
@@ -316,6 +332,17 @@ describe('ask and bench read MiniMax’s thinking as reasoning', () => {
     expect(out.attempts[0].error_class).toBe('empty_response');
     expect(out.attempts[0].error_message).toContain('think_tags is open by default for Qwen/Qwen3-30B-A3B-Thinking-2507');
     expect(out.attempts[0].error_message).toContain('set think_tags: leading on it in providers.yaml');
+  });
+
+  it('a Thinking-2507 model that sent no text at all: empty, and no hint about a thinking nothing was read as', async () => {
+    expect(rawContent(cerebrasSilent)).toBe('');
+    expect(cerebrasSilent).toContain('"finish_reason":"stop"');
+    const c = config();
+    const r = await run(['ask', '--config', c.config, '--provider', 'silent', '--no-cache', '--json', 'Say hello.'], { env: c.env });
+    expect(r.code).not.toBe(0);
+    const out = JSON.parse(r.stdout) as { attempts: { error_class: string | null; error_message: string | null }[] };
+    expect(out.attempts[0].error_class).toBe('empty_response');
+    expect(out.attempts[0].error_message).toMatch(/no content and no tool call arrived$/);
   });
 
   it('bench counts the thinking-only answer as an error and the tagged one as ok', async () => {

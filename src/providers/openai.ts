@@ -102,7 +102,8 @@ export class OpenAIAdapter extends HttpAdapter {
     const raw = typeof choice.finish_reason === 'string' ? choice.finish_reason : 'stop';
     const seen: AnswerSeen = { ...nothingSeen(), toolCalls: toolCallCount(message), reasoningChars: reasoning.length, reasoningTokens: usage?.reasoningTokens ?? 0 };
     noteContent(seen, tagged.content);
-    if (this.thinkTags === 'open' && !fieldReasoning && tagged.reasoning && !tagged.content) seen.hint = openHint(this.settings.thinkTags === undefined, this.settings.model, parts.text.includes('</think>'));
+    // As the stream reads it (OpenAIStreamDecoder.end): only text read as thinking, never closed.
+    if (this.thinkTags === 'open' && !fieldReasoning && /\S/.test(tagged.reasoning) && !parts.text.includes('</think>') && !seen.visible) seen.hint = openHint(this.settings.thinkTags === undefined, this.settings.model);
     finishOrError(this.name, raw, typeof o.model === 'string' ? o.model : undefined, seen, emit, typeof o.id === 'string' && o.id ? o.id : undefined);
   }
 }
@@ -218,7 +219,8 @@ class OpenAIStreamDecoder implements StreamDecoder {
     // Text held back as a possible tag is what it looked like: the stream has no more to show.
     if (this.tags) {
       this.emitText('', this.tags.flush());
-      if (this.tags.reading === 'open' && !this.tags.closed && !this.seen.visible) this.seen.hint = openHint(this.tagsByDefault, this.configuredModel, false);
+      // Only text read as thinking, never closed: an open reading may have taken an answer for thinking.
+      if (this.tags.reading === 'open' && this.tags.inThinking && !this.seen.visible) this.seen.hint = openHint(this.tagsByDefault, this.configuredModel);
     }
     if (this.finishRaw === undefined || !clean) {
       const missing = [!clean ? 'the connection closed mid-event' : undefined, this.finishRaw === undefined ? 'no finish_reason' : undefined].filter(Boolean);
@@ -254,8 +256,7 @@ const FINISH: Record<string, FinishReason> = {
 };
 
 /** What to try when an `open` reading took a whole answer for thinking: its server sent no `</think>`. */
-function openHint(byDefault: boolean, model: string, closed: boolean): string | undefined {
-  if (closed) return undefined;
+function openHint(byDefault: boolean, model: string): string {
   const why = byDefault ? `think_tags is open by default for ${serverText(model, 80)}, whose template opens <think>` : 'think_tags: open';
   return `${why}, so everything before a </think> is thinking, and none came; if this provider's server takes the thinking out of the text, set think_tags: leading on it in providers.yaml`;
 }

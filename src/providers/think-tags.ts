@@ -51,8 +51,6 @@ export class ThinkTagSplitter {
   private state: State = 'start';
   /** Text held back: a partial `<think>` at the start, a partial `</think>` while thinking. */
   private held = '';
-  /** A `</think>` came: the thinking ended in the text itself. */
-  closed = false;
 
   constructor(private mode: Exclude<ThinkTags, 'off'>) {}
 
@@ -67,6 +65,11 @@ export class ThinkTagSplitter {
    */
   structuredReasoning(): void {
     if (this.state === 'start' && this.held === '') this.mode = 'leading';
+  }
+
+  /** The text so far ended inside the thinking: some was read as thinking and no `</think>` closed it. */
+  get inThinking(): boolean {
+    return this.state === 'thinking';
   }
 
   /** The reasoning and answer text in `text`, as far as they can be told apart yet. */
@@ -124,7 +127,6 @@ export class ThinkTagSplitter {
       const end = seen.indexOf(CLOSE);
       if (end >= 0) {
         this.held = '';
-        this.closed = true;
         out.reasoning += seen.slice(0, end);
         this.state = 'after';
         return this.take(seen.slice(end + CLOSE.length), out);
