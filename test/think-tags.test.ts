@@ -184,26 +184,31 @@ describe('the <think> splitter at its edges (hand-written inputs)', () => {
 
 // Through the CLI, against the recordings replayed over loopback.
 const m27Raw = m27Body();
-// Derived from the M2.7 recording (labelled): every chunk's content after "</think>\n\n" emptied, the chunks
-// themselves (finish, usage) kept: a model that "finished" having only thought, which an adapter reading no
-// tags took for an answer.
-const thinkingOnly = (() => {
-  let closed = false;
-  return m27Raw
+/** A recorded stream with each delta's content string replaced by `rewrite` (its other fields and chunks kept). */
+function withContents(body: string, rewrite: (content: string) => string): string {
+  return body
     .split('\n')
     .map((line) => {
       if (!line.startsWith('data: {')) return line;
       const o = JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string } }[] };
       const delta = o.choices?.[0]?.delta;
       if (typeof delta?.content !== 'string') return line;
-      if (closed) delta.content = '';
-      else if (delta.content.includes('</think>')) {
-        closed = true;
-        delta.content = delta.content.slice(0, delta.content.indexOf('</think>') + '</think>\n\n'.length);
-      } else return line;
+      delta.content = rewrite(delta.content);
       return `data: ${JSON.stringify(o)}`;
     })
     .join('\n');
+}
+// Derived from the M2.7 recording (labelled): every chunk's content after "</think>\n\n" emptied, the chunks
+// themselves (finish, usage) kept: a model that "finished" having only thought, which an adapter reading no
+// tags took for an answer.
+const thinkingOnly = (() => {
+  let closed = false;
+  return withContents(m27Raw, (content) => {
+    if (closed) return '';
+    if (!content.includes('</think>')) return content;
+    closed = true;
+    return content.slice(0, content.indexOf('</think>') + '</think>\n\n'.length);
+  });
 })();
 // Derived from the M2.7 recording (labelled): the opening "<think>\n" removed, as a model whose chat template
 // opened the block in the prompt streams it (DeepSeek-R1 distills, QwQ).
@@ -212,18 +217,7 @@ const templateOpened = m27Raw.replace('"content":"<think>\\n', '"content":"');
 const cerebrasOpen = FIXTURES.find((f) => f.file === 'cerebras/genai-qwen3-235b-thinking-2507-open.sse')!;
 // Derived from the Cerebras recording (labelled): every delta's content emptied, the role and finish chunks kept:
 // a Thinking-2507 model that sent no text at all, so nothing was read as thinking.
-const cerebrasSilent = wireBody(cerebrasOpen)
-  .toString()
-  .split('\n')
-  .map((line) => {
-    if (!line.startsWith('data: {')) return line;
-    const o = JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string } }[] };
-    const delta = o.choices?.[0]?.delta;
-    if (typeof delta?.content !== 'string') return line;
-    delta.content = '';
-    return `data: ${JSON.stringify(o)}`;
-  })
-  .join('\n');
+const cerebrasSilent = withContents(wireBody(cerebrasOpen).toString(), () => '');
 const deepseekReasoning = FIXTURES.find((f) => f.file === 'deepseek/vercel-deepseek-reasoning.chunks.txt')!;
 
 const server = await replayServer({
