@@ -18,7 +18,7 @@ const server = await emulator({
 });
 const { h } = await gateway(
   server,
-  { gpt: 'gpt', claude: 'claude', tuned: 'gpt', capped: 'claude', opus: 'claude', adaptive46: 'claude', budget47: 'claude', fable: 'claude', gpt4o: 'gpt', quiet: 'gpt', forced: 'gpt' },
+  { gpt: 'gpt', claude: 'claude', tuned: 'gpt', capped: 'claude', opus: 'claude', adaptive46: 'claude', budget47: 'claude', fable: 'claude', gpt4o: 'gpt', quiet: 'gpt', forced: 'gpt', m3: 'claude', m27: 'claude' },
   { both: ['gpt', 'claude'], newer: ['claude', 'opus'] },
   {
     over: {
@@ -36,6 +36,9 @@ const { h } = await gateway(
       gpt4o: { model: 'gpt-4o' },
       quiet: { thinking: 'none' },
       forced: { model: 'gpt-4o', thinking: 'effort' },
+      // MiniMax's Anthropic-compatible API: M3 thinks only adaptively, M2.x takes budgets.
+      m3: { model: 'MiniMax-M3' },
+      m27: { model: 'MiniMax-M2.7' },
     },
   },
 );
@@ -410,6 +413,22 @@ describe('a Claude that takes only adaptive thinking', () => {
     expect(set).toBeInstanceOf(OpenAI.BadRequestError);
     expect((set as Error).message).toContain('reasoning.max_tokens: a thinking budget of 2048 tokens cannot go to provider "adaptive46": it is set to thinking: adaptive; ask for a reasoning effort (low, medium, high, xhigh, max) instead, or set thinking: budget on the provider');
     expect(count('claude')).toBe(before);
+  });
+
+  // MiniMax's docs for its Anthropic-compatible API (platform.minimax.io/docs/api-reference/text-anthropic-api,
+  // quoted in earendil-works/pi#6658): "For MiniMax-M3, adaptive is equivalent to thinking on"; only adaptive
+  // or disabled. Its M2.x models keep budgets (src/providers/reasoning.ts minimaxM3).
+  it('MiniMax-M3 on the Anthropic route is sent adaptive thinking, and a budget is refused naming MiniMax; M2.7 keeps the budget', async () => {
+    await openai.chat.completions.create({ model: 'm3', messages, reasoning_effort: 'high' });
+    expect(lastBody('claude')).toMatchObject({ model: 'MiniMax-M3', thinking: { type: 'adaptive' }, output_config: { effort: 'high' } });
+    expect(JSON.stringify(lastBody('claude'))).not.toContain('budget_tokens');
+    const before = count('claude');
+    const err = await openai.chat.completions.create({ model: 'm3', messages, reasoning: { max_tokens: 2048 } } as OpenAI.ChatCompletionCreateParamsNonStreaming).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as Error).message).toContain('it serves MiniMax-M3, which takes only adaptive thinking (MiniMax\'s Anthropic-compatible API lets MiniMax-M3 think only adaptively); ask for a reasoning effort');
+    expect(count('claude')).toBe(before);
+    await openai.chat.completions.create({ model: 'm27', messages, reasoning_effort: 'low', max_tokens: 4000 });
+    expect(lastBody('claude')).toMatchObject({ model: 'MiniMax-M2.7', thinking: { type: 'enabled', budget_tokens: 1024 } });
   });
 
   it('refuses temperature beside adaptive thinking as beside a budget', async () => {

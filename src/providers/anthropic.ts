@@ -4,7 +4,7 @@ import { httpError } from './classify.js';
 import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
 import { asObject, malformed, num } from './openai.js';
 import type { SseEvent } from './sse.js';
-import { adaptiveEffortFor, adaptiveOnly, alwaysThinks, budgetFor, defaultThinkingForm, type AdaptiveEffort, type ThinkingForm } from './reasoning.js';
+import { adaptiveEffortFor, alwaysThinks, budgetFor, defaultThinkingForm, minimaxM3, takesOnlyAdaptive, type AdaptiveEffort, type ThinkingForm } from './reasoning.js';
 import type { ChatRequest, FinishReason, Generation, RequestRefusal, Usage } from './types.js';
 
 const STOP: Record<string, FinishReason> = {
@@ -111,8 +111,9 @@ export class AnthropicAdapter extends HttpAdapter {
     }
     if (asked?.thinking.type === 'enabled' && this.thinkingForm === 'adaptive') {
       // Anthropic answers it with a 400 ("thinking.type.enabled" is not supported for this model), the chain would fall over for nothing.
-      const why = this.settings.thinking === 'adaptive' ? 'is set to thinking: adaptive' : `serves ${this.settings.model}, which takes only adaptive thinking (Claude 4.7 and later refuse budgets)`;
-      const fix = this.settings.thinking === 'adaptive' && !adaptiveOnly(this.settings.model) ? ', or set thinking: budget on the provider' : '';
+      const who = minimaxM3(this.settings.model) ? "MiniMax's Anthropic-compatible API lets MiniMax-M3 think only adaptively" : 'Claude 4.7 and later refuse budgets';
+      const why = this.settings.thinking === 'adaptive' ? 'is set to thinking: adaptive' : `serves ${this.settings.model}, which takes only adaptive thinking (${who})`;
+      const fix = this.settings.thinking === 'adaptive' && !takesOnlyAdaptive(this.settings.model) ? ', or set thinking: budget on the provider' : '';
       return { field: 'reasoning', reason: `a thinking budget of ${asked.thinking.budget_tokens} tokens cannot go to provider "${this.name}": it ${why}; ask for a reasoning effort (low, medium, high, xhigh, max) instead${fix}` };
     }
     if (asked === undefined || asked.thinking.type === 'disabled') return undefined;

@@ -115,9 +115,27 @@ export function reasonsNot(model: string): boolean {
   return /^(?:gpt-3\.5|gpt-4|chatgpt-4o)/i.test(model.slice(model.lastIndexOf('/') + 1));
 }
 
+/**
+ * Whether a model is MiniMax-M3, which MiniMax's Anthropic-compatible API lets think only as
+ * {"type":"adaptive"} or not at all ({"type":"disabled"}, or no thinking field): its docs
+ * (platform.minimax.io/docs/api-reference/text-anthropic-api, as quoted in earendil-works/pi#6658 and
+ * anomalyco/opencode#38149) say "For MiniMax-M3, adaptive is equivalent to thinking on", and a budget sent to
+ * it was refused or its reasoning came back as answer text (pi#6658); adaptive with output_config.effort was
+ * live-checked accepted (NousResearch/hermes-agent#42097). Its M2.x models keep budgets (the same PR;
+ * can1357/oh-my-pi#2928: no adaptive for the M2 family there).
+ */
+export function minimaxM3(model: string): boolean {
+  return /minimax-m3(?![\d.])/i.test(model);
+}
+
+/** Whether a model takes thinking only in the adaptive form: Claude 4.7 and later, MiniMax-M3. */
+export function takesOnlyAdaptive(model: string): boolean {
+  return adaptiveOnly(model) || minimaxM3(model);
+}
+
 /** An Anthropic provider's thinking form when its config sets none: adaptive where the model takes nothing else. */
 export function defaultThinkingForm(model: string): ThinkingForm {
-  return adaptiveOnly(model) ? 'adaptive' : 'budget';
+  return takesOnlyAdaptive(model) ? 'adaptive' : 'budget';
 }
 
 /** An OpenAI-dialect provider's form when its config sets none: no reasoning for a model known not to reason. */
