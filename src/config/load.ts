@@ -184,9 +184,9 @@ function crossCheck(root: ParsedNode, v: Validator): void {
       // OpenAI's reasoning_effort; none (the model does not reason) is either's.
       const anthropic = String(api.value) === 'anthropic';
       const name = isScalar(p.key) ? String(p.key.value) : '?';
-      // Anthropic's thinking comes in blocks of its own: tags in the text are the answer's.
+      // The Messages API sends thinking in blocks of its own, read as reasoning: tags in the text are the answer's.
       const tags = p.value.get('think_tags', true) as ParsedNode | undefined;
-      if (anthropic && isScalar(tags)) v.at(tags, `providers.${name}.think_tags: is for an api: openai provider (an api: anthropic provider sends its thinking in thinking blocks, never as <think> tags in the text); remove it`);
+      if (anthropic && isScalar(tags)) v.at(tags, `providers.${name}.think_tags: is for an api: openai provider (an api: anthropic provider's thinking comes in thinking blocks, which are read as reasoning, and its text is read as sent); remove it`);
       const value = p.value.get('thinking', true) as ParsedNode | undefined;
       if (!isScalar(value)) continue;
       const form = String(value.value);
