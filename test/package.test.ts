@@ -148,8 +148,8 @@ describe('the packed package, installed in a project of its own', () => {
     // demo's emulator (createRouter builds it), and ProviderHandle.adapter is the wire protocol's internals.
     const internal = new Set(['MockServer', 'ProviderAdapter']);
     // Named by a public type but needing no name of their own: MemoryLatencyHistory's base class, openStores'
-    // `warn` callback type, and the list ReasoningEffort is `typeof` of.
-    const unnamedOnPurpose = new Set(['BufferedHistory', 'Warn', 'REASONING_EFFORTS']);
+    // `warn` callback type, and the lists ReasoningEffort and ThinkTags are `typeof` of.
+    const unnamedOnPurpose = new Set(['BufferedHistory', 'Warn', 'REASONING_EFFORTS', 'THINK_TAG_MODES']);
     const unexported = new Set<string>();
     const anys: string[] = [];
     const queue = [...exported].filter((s) => s !== undefined);

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultThinkTags, splitThinkTags, ThinkTagSplitter, type ThinkTags } from '../src/providers/think-tags.js';
+import { createAdapter } from '../src/providers/index.js';
 import { run } from './cli-helpers.js';
-import { FIXTURES, leadingThink, openThink, rawBytes, recordedText, replayServer, wireBody, type WireFixture } from './wire-fixtures.js';
+import { ask, collect, textOf } from './helpers.js';
+import { FIXTURES, leadingThink, openThink, rawBytes, recordedAnswer, recordedText, replayServer, wireBody, type WireFixture } from './wire-fixtures.js';
 
 // MiniMax-M2.x writes its thinking into the answer text between <think> tags unless asked for reasoning_split
 // (docs/providers.md §4a). The evidence is MiniMax's own traffic: GoModel's production captures of a streamed
@@ -219,6 +221,9 @@ const cerebrasOpen = FIXTURES.find((f) => f.file === 'cerebras/genai-qwen3-235b-
 // a Thinking-2507 model that sent no text at all, so nothing was read as thinking.
 const cerebrasSilent = withContents(wireBody(cerebrasOpen).toString(), () => '');
 const deepseekReasoning = FIXTURES.find((f) => f.file === 'deepseek/vercel-deepseek-reasoning.chunks.txt')!;
+// Recorded non-streamed answers (maruel/genai): one with reasoning_content beside its content, one plain text.
+const deepseekAnswer = FIXTURES.find((f) => f.file === 'deepseek/genai-deepseek-v4-flash-reasoning.json')!;
+const mistralAnswer = FIXTURES.find((f) => f.file === 'mistral/genai-mistral-small-text.json')!;
 
 const server = await replayServer({
   minimax: { status: 200, contentType: 'text/event-stream', body: Buffer.from(m27Raw) },
@@ -228,6 +233,8 @@ const server = await replayServer({
   cerebras: { status: 200, contentType: 'text/event-stream', body: wireBody(cerebrasOpen) },
   parsed: { status: 200, contentType: 'text/event-stream', body: wireBody(deepseekReasoning) },
   silent: { status: 200, contentType: 'text/event-stream', body: Buffer.from(cerebrasSilent) },
+  parsedAnswer: { status: 200, contentType: 'application/json', body: rawBytes(deepseekAnswer) },
+  plainAnswer: { status: 200, contentType: 'application/json', body: rawBytes(mistralAnswer) },
 });
 afterAll(() => server.close());
 
@@ -326,6 +333,25 @@ describe('ask and bench read MiniMax’s thinking as reasoning', () => {
     expect(out.attempts[0].error_class).toBe('empty_response');
     expect(out.attempts[0].error_message).toContain('think_tags is open by default for Qwen/Qwen3-30B-A3B-Thinking-2507');
     expect(out.attempts[0].error_message).toContain('set think_tags: leading on it in providers.yaml');
+  });
+
+  it('not streamed, a Thinking-2507 model reads the recorded answers as the stream does: a reasoning field keeps the content the answer; plain text is empty, with the hint', async () => {
+    const adapter = (name: string) => createAdapter({ name, api: 'openai', baseUrl: server.url(name), model: 'Qwen/Qwen3-235B-A22B-Thinking-2507', headers: {}, params: {}, timeouts: {} });
+    const parsed = adapter('parsedAnswer');
+    const plain = adapter('plainAnswer');
+    try {
+      const events = await collect(parsed, ask('Say hello.', { stream: false }));
+      expect(events.at(-1)?.type).toBe('finish');
+      expect(textOf(events)).toBe(recordedAnswer(deepseekAnswer).content);
+      expect(textOf(events, 'reasoning_delta')).toBe(recordedAnswer(deepseekAnswer).reasoning);
+      const end = (await collect(plain, ask('Say hello.', { stream: false }))).at(-1);
+      if (end?.type !== 'error') throw new Error(`expected an error, got ${end?.type}`);
+      expect(end.error.errorClass).toBe('empty_response');
+      expect(end.error.message).toContain(`only reasoning (${recordedAnswer(mistralAnswer).content.length} characters) arrived`);
+      expect(end.error.message).toContain('set think_tags: leading on it in providers.yaml');
+    } finally {
+      await Promise.all([parsed.close(), plain.close()]);
+    }
   });
 
   it('a Thinking-2507 model that sent no text at all: empty, and no hint about a thinking nothing was read as', async () => {

@@ -5,6 +5,7 @@
  */
 import { TOKEN_RE } from '../providers/h1/request.js';
 import { INVISIBLE_CHARS } from '../util/redact.js';
+import { THINK_TAG_MODES } from '../providers/think-tags.js';
 
 export type Schema =
   | { t: 'string'; format?: 'url' | 'env' | 'date' | 'threshold' | 'header-value' | 'currency'; enum?: readonly string[]; desc?: string }
@@ -81,7 +82,7 @@ export const PROVIDER: Schema = {
     max_tokens_param: { s: { t: 'string', enum: ['max_tokens', 'max_completion_tokens'] } },
     stream_usage: { s: { t: 'string', enum: ['auto', 'never'], desc: 'ask for usage in streams with stream_options.include_usage' } },
     thinking: { s: { t: 'string', enum: ['adaptive', 'budget', 'effort', 'none'], desc: 'how reasoning is sent: api: anthropic adaptive (thinking {"type":"adaptive"} with output_config.effort) or budget (thinking {"type":"enabled","budget_tokens":N}), api: openai effort (reasoning_effort), either none (the model does not reason: nothing is sent, a request asking for reasoning is refused); default: adaptive for Claude 4.7 and later, which refuse budgets, and MiniMax-M3, else budget; none for gpt-3.5, gpt-4, gpt-4o, gpt-4.1, which refuse reasoning_effort, else effort' } },
-    think_tags: { s: { t: 'string', enum: ['leading', 'open', 'off'], desc: 'api: openai: how <think>…</think> in the answer text is read. leading (default): a <think> block at the start of the content is reasoning, the rest the answer (MiniMax-M2 without reasoning_split, DeepSeek-R1 or Qwen3 served without a reasoning parser); open: the content starts inside the thinking (a chat template that opens <think> itself), everything before the first </think> is reasoning (default for models named *thinking-2507*); off: the content as sent' } },
+    think_tags: { s: { t: 'string', enum: [...THINK_TAG_MODES], desc: 'api: openai: how <think>…</think> in the answer text is read. leading (default): a <think> block at the start of the content is reasoning, the rest the answer (MiniMax-M2 without reasoning_split, DeepSeek-R1 or Qwen3 served without a reasoning parser); open: the content starts inside the thinking (a chat template that opens <think> itself), everything before the first </think> is reasoning (default for models named *thinking-2507*); off: the content as sent' } },
     max_response_bytes: { s: { t: 'integer', min: 1024 } },
     timeouts: { s: TIMEOUTS },
     required: { s: { t: 'boolean', desc: 'health fails when this provider is down' } },

@@ -5,7 +5,7 @@ import { httpError } from './classify.js';
 import { HttpAdapter, parseJsonData, type BuiltRequest, type Emit, type StreamDecoder } from './http-adapter.js';
 import type { SseEvent } from './sse.js';
 import { defaultEffortForm, effortFor, openaiEffortFor, type ThinkingForm } from './reasoning.js';
-import { defaultThinkTags, splitThinkTags, ThinkTagSplitter, type SplitText, type ThinkTags } from './think-tags.js';
+import { defaultThinkTags, ThinkTagSplitter, type SplitText, type ThinkTags } from './think-tags.js';
 import type { ChatRequest, FinishReason, Generation, RequestRefusal, Usage } from './types.js';
 
 /**
@@ -92,8 +92,9 @@ export class OpenAIAdapter extends HttpAdapter {
     }
     const parts = contentParts(message.content);
     const fieldReasoning = reasoningText(message) + parts.reasoning;
-    // Reasoning in a field of its own: the server parsed the thinking out, so the content is the answer.
-    const tagged = splitThinkTags(parts.text, fieldReasoning && this.thinkTags === 'open' ? 'leading' : this.thinkTags);
+    const tags = this.thinkTags === 'off' ? undefined : new ThinkTagSplitter(this.thinkTags);
+    if (fieldReasoning) tags?.structuredReasoning();
+    const tagged = tags ? tags.whole(parts.text) : { reasoning: '', content: parts.text };
     const reasoning = fieldReasoning || tagged.reasoning;
     if (reasoning) emit({ type: 'reasoning_delta', text: reasoning });
     if (tagged.content) emit({ type: 'content_delta', text: tagged.content });
@@ -102,8 +103,7 @@ export class OpenAIAdapter extends HttpAdapter {
     const raw = typeof choice.finish_reason === 'string' ? choice.finish_reason : 'stop';
     const seen: AnswerSeen = { ...nothingSeen(), toolCalls: toolCallCount(message), reasoningChars: reasoning.length, reasoningTokens: usage?.reasoningTokens ?? 0 };
     noteContent(seen, tagged.content);
-    // As the stream reads it (OpenAIStreamDecoder.end): only text read as thinking, never closed.
-    if (this.thinkTags === 'open' && !fieldReasoning && /\S/.test(tagged.reasoning) && !parts.text.includes('</think>') && !seen.visible) seen.hint = openHint(this.settings.thinkTags === undefined, this.settings.model);
+    noteUnclosedOpen(tags, seen, this.settings.thinkTags === undefined, this.settings.model);
     finishOrError(this.name, raw, typeof o.model === 'string' ? o.model : undefined, seen, emit, typeof o.id === 'string' && o.id ? o.id : undefined);
   }
 }
@@ -219,8 +219,7 @@ class OpenAIStreamDecoder implements StreamDecoder {
     // Text held back as a possible tag is what it looked like: the stream has no more to show.
     if (this.tags) {
       this.emitText('', this.tags.flush());
-      // Only text read as thinking, never closed: an open reading may have taken an answer for thinking.
-      if (this.tags.reading === 'open' && this.tags.inThinking && !this.seen.visible) this.seen.hint = openHint(this.tagsByDefault, this.configuredModel);
+      noteUnclosedOpen(this.tags, this.seen, this.tagsByDefault, this.configuredModel);
     }
     if (this.finishRaw === undefined || !clean) {
       const missing = [!clean ? 'the connection closed mid-event' : undefined, this.finishRaw === undefined ? 'no finish_reason' : undefined].filter(Boolean);
@@ -255,10 +254,14 @@ const FINISH: Record<string, FinishReason> = {
   image_recitation: 'content_filter',
 };
 
-/** What to try when an `open` reading took a whole answer for thinking: its server sent no `</think>`. */
-function openHint(byDefault: boolean, model: string): string {
+/**
+ * Streamed or not, what to try when an answer came out empty because an `open` reading took text for thinking
+ * that no `</think>` ever closed: the server may take the thinking out of the text itself.
+ */
+function noteUnclosedOpen(tags: ThinkTagSplitter | undefined, seen: AnswerSeen, byDefault: boolean, model: string): void {
+  if (tags?.reading !== 'open' || !tags.inThinking || seen.visible) return;
   const why = byDefault ? `think_tags is open by default for ${serverText(model, 80)}, whose template opens <think>` : 'think_tags: open';
-  return `${why}, so everything before a </think> is thinking, and none came; if this provider's server takes the thinking out of the text, set think_tags: leading on it in providers.yaml`;
+  seen.hint = `${why}, so everything before a </think> is thinking, and none came; if this provider's server takes the thinking out of the text, set think_tags: leading on it in providers.yaml`;
 }
 
 function finishOrError(provider: string, raw: string, model: string | undefined, seen: AnswerSeen, emit: Emit, responseId: string | undefined): void {

@@ -22,9 +22,9 @@
  * before the tag is not held: a model's first token is often a newline, and holding it would move the time
  * to first token to the piece after it.
  */
-export type ThinkTags = 'leading' | 'open' | 'off';
+export const THINK_TAG_MODES = ['leading', 'open', 'off'] as const;
 
-export const THINK_TAG_MODES: readonly ThinkTags[] = ['leading', 'open', 'off'];
+export type ThinkTags = (typeof THINK_TAG_MODES)[number];
 
 /**
  * think_tags when providers.yaml does not set it: `open` for Qwen3's Thinking-2507 models (Qwen3-235B-A22B-,
@@ -77,6 +77,13 @@ export class ThinkTagSplitter {
     const out: SplitText = { reasoning: '', content: '' };
     this.take(text, out);
     return out;
+  }
+
+  /** A whole content (a non-streamed answer): push and flush in one. */
+  whole(text: string): SplitText {
+    const a = this.push(text);
+    const b = this.flush();
+    return { reasoning: a.reasoning + b.reasoning, content: a.content + b.content };
   }
 
   /** The end of the content: what was held back is what it looked like so far. */
@@ -154,9 +161,5 @@ function partialSuffix(text: string, tag: string): number {
 
 /** A whole (non-streamed) content: the reasoning inside its tags and the answer after them. */
 export function splitThinkTags(text: string, mode: ThinkTags): SplitText {
-  if (mode === 'off') return { reasoning: '', content: text };
-  const s = new ThinkTagSplitter(mode);
-  const a = s.push(text);
-  const b = s.flush();
-  return { reasoning: a.reasoning + b.reasoning, content: a.content + b.content };
+  return mode === 'off' ? { reasoning: '', content: text } : new ThinkTagSplitter(mode).whole(text);
 }
