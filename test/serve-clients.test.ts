@@ -15,6 +15,8 @@ const mock = await emulator({
   // A long answer paced over 20 s, far more than the socket buffers of a client that reads nothing take.
   long: { dialect: 'openai', model: 'long-1', ttft: { dist: 'constant', value: 1 }, total: { dist: 'constant', value: 20_000 }, output_tokens: { dist: 'constant', value: 100_000 } },
   paced: { dialect: 'openai', model: 'paced-1', ttft: { dist: 'constant', value: 1 }, total: { dist: 'constant', value: 1_500 }, output_tokens: { dist: 'constant', value: 100 } },
+  // Paced for longer than a loaded machine may take from a request being taken to its client going away.
+  held: { dialect: 'openai', model: 'held-1', ttft: { dist: 'constant', value: 1 }, total: { dist: 'constant', value: 6_000 }, output_tokens: { dist: 'constant', value: 100 } },
   burst: { dialect: 'openai', model: 'burst-1', ttft: { dist: 'constant', value: 1 }, itl: { dist: 'constant', value: 0 }, output_tokens: { dist: 'constant', value: 20_000 } },
   // 100,000 tokens as fast as the emulator writes them: some 30 MB of SSE, far more than the kernel's socket buffers take.
   flood: { dialect: 'openai', model: 'flood-1', ttft: { dist: 'constant', value: 1 }, itl: { dist: 'constant', value: 0 }, output_tokens: { dist: 'constant', value: 100_000 } },
@@ -29,6 +31,7 @@ providers:
   long: { api: openai, base_url: "${mock.baseUrl('long')}", model: long-1 }
   burst: { api: openai, base_url: "${mock.baseUrl('burst')}", model: burst-1 }
   paced: { api: openai, base_url: "${mock.baseUrl('paced')}", model: paced-1 }
+  held: { api: openai, base_url: "${mock.baseUrl('held')}", model: held-1 }
   flood: { api: openai, base_url: "${floodRelay.url}", model: flood-1, timeouts: { idle: 400ms } }
 `,
     'test.yaml',
@@ -127,16 +130,17 @@ describe('a client that stops reading a stream', () => {
     mock.resetStats();
     // More rounds than the client has slots for a leaked one: a leak shows as a round that never ends (or a 429).
     for (let round = 1; round <= 3; round++) {
-      // The burst's 4 MB wait in the gateway (past max_unread it waits to drain); the paced answer waits its turn.
-      const s = await pausedClient(port, 'long', 'burst', 'paced');
+      // The burst's 4 MB wait in the gateway (past max_unread it waits to drain); the held answer waits its turn.
+      const s = await pausedClient(port, 'long', 'burst', 'held');
       await until(() => gw.inFlightCount === 3, 'the three requests to be taken', 10_000);
       s.destroy();
       await until(() => gw.inFlightCount === 0, `round ${round}: every request to end`, 10_000);
-      expect(logs.filter((l) => / 499 route=(long|burst|paced) /.test(l))).toHaveLength(3 * round);
+      expect(logs.filter((l) => / 499 route=(long|burst|held) /.test(l))).toHaveLength(3 * round);
     }
-    // The paced answer takes 1.5 s: a call that was not cancelled would have run to its end by now.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
-    expect(mock.stats().paced).toMatchObject({ requests: 3, ok: 0 });
+    // The held answer takes 6 s from its request: a call that was not cancelled would have run to its end by now.
+    // (Paced over 1.5 s, one of three ran to its end in a loaded full run: its client went away only after that.)
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    expect(mock.stats().held).toMatchObject({ requests: 3, ok: 0 });
   }, 40_000);
 
   it('a pipelined stream queued behind another is not taken for an unread one: both reach a client that reads', async () => {
